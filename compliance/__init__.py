@@ -1,0 +1,3 @@
+"""Policy-as-code compliance checker for deployment governance."""
+
+__version__ = "0.1.0"

@@ -1,0 +1,93 @@
+"""Reporters: one report document in, Markdown / HTML / JSON text out.
+
+Every format is rendered in memory before anything touches the disk, so a renderer bug never
+leaves a half-updated set of reports where the Markdown says one thing and the JSON another.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from collections.abc import Callable, Iterable
+from pathlib import Path
+from typing import Any
+
+from compliance.report import html, json_report, markdown
+
+RENDERERS: dict[str, Callable[[dict[str, Any]], str]] = {
+    "md": markdown.render,
+    "html": html.render,
+    "json": json_report.render,
+}
+
+__all__ = ["RENDERERS", "render_all", "write_reports"]
+
+
+def render_all(doc: dict[str, Any], formats: Iterable[str]) -> dict[str, str]:
+    """Render the requested formats; unknown names are rejected before any work is done."""
+    wanted = list(dict.fromkeys(formats))
+    unknown = [f for f in wanted if f not in RENDERERS]
+    if unknown:
+        raise ValueError(f"unknown report format(s): {', '.join(unknown)}; known: {', '.join(RENDERERS)}")
+    return {fmt: RENDERERS[fmt](doc) for fmt in wanted}
+
+
+def write_reports(
+    doc: dict[str, Any],
+    out_dir: str | os.PathLike[str],
+    formats: Iterable[str] = ("md", "html", "json"),
+    basename: str = "report",
+) -> dict[str, Path]:
+    """Write ``<basename>.<fmt>`` files so readers only ever see complete old or complete new reports.
+
+    All temp files are written and fsynced before the first ``os.replace``: a renderer
+    exception or a full disk leaves the existing reports exactly as they were.
+    """
+    rendered = render_all(doc, formats)
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    staged: list[tuple[str, Path]] = []
+    try:
+        for fmt, text in rendered.items():
+            staged.append((fmt, _stage(out, f"{basename}.{fmt}", text)))
+    except BaseException:
+        for _, tmp in staged:
+            tmp.unlink(missing_ok=True)
+        raise
+    written: dict[str, Path] = {}
+    for fmt, tmp in staged:
+        final = out / f"{basename}.{fmt}"
+        os.replace(tmp, final)
+        written[fmt] = final
+    _fsync_dir(out)
+    return written
+
+
+def _stage(out: Path, name: str, text: str) -> Path:
+    fd, tmp_name = tempfile.mkstemp(prefix=f".{name}.", suffix=".tmp", dir=out)
+    tmp = Path(tmp_name)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(text.encode("utf-8"))
+            fh.flush()
+            os.fsync(fh.fileno())
+        # mkstemp creates 0600; reports are meant to be shared (CI artifacts, web hosting).
+        os.chmod(tmp, 0o644)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    return tmp
+
+
+def _fsync_dir(path: Path) -> None:
+    """Persist the renames themselves; not every platform can open a directory, which is fine."""
+    try:
+        fd = os.open(path, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)

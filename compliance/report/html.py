@@ -1,0 +1,386 @@
+"""Self-contained HTML report for governance reviewers.
+
+Reviewers open it from CI artifacts or mail, so it must work offline and be safe to open: one
+file, inline CSS, no script, a CSP that forbids loading anything, every piece of text escaped,
+and links only to http(s). Output depends only on the document, never on when it was rendered,
+so two renders of the same snapshot can be diffed.
+"""
+
+from __future__ import annotations
+
+import html
+import json
+import re
+from typing import Any
+from urllib.parse import urlsplit
+
+STAGES = (
+    ("merge", "Merge"),
+    ("workflow_run", "Workflow run"),
+    ("lambda_update", "Lambda update"),
+    ("worklog", "Worklog"),
+)
+STATUSES = ("pass", "fail", "error", "waived", "not_applicable")
+STATUS_LABEL = {
+    "pass": "pass",
+    "fail": "fail",
+    "error": "error",
+    "waived": "waived",
+    "not_applicable": "not applicable",
+}
+STATE_CLASS = {"ok": "pass", "failed": "fail", "missing": "fail", "unknown": "error"}
+CSP = "default-src 'none'; style-src 'unsafe-inline'; base-uri 'none'; form-action 'none'"
+_EVIDENCE_CORE = ("kind", "label", "url", "time")
+# Controls are invalid in HTML text and bidi overrides can make a hostile string read as a benign one.
+_INVISIBLE = re.compile(
+    "[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u2069\ufeff]"
+)
+
+CSS = """
+:root{--pass:#1a7f37;--fail:#cf222e;--error:#b35900;--waived:#4f6d8f;--na:#6e7781;
+--line:#d0d7de;--muted:#57606a;--bg:#f6f8fa}
+*{box-sizing:border-box}
+body{font:14px/1.5 -apple-system,BlinkMacSystemFont,"Segoe UI",Helvetica,Arial,sans-serif;color:#1f2328;
+margin:0 auto;max-width:1100px;padding:24px}
+h1{font-size:22px;margin:0 0 8px}h2{font-size:18px;margin:32px 0 8px;border-bottom:1px solid var(--line);
+padding-bottom:4px}h3{font-size:15px;margin:20px 0 6px}
+code,pre{font:12px/1.45 ui-monospace,SFMono-Regular,Menlo,Consolas,monospace}
+pre{background:var(--bg);border:1px solid var(--line);border-radius:6px;padding:8px 12px;overflow-x:auto;
+white-space:pre-wrap;word-break:break-all}
+table{border-collapse:collapse;width:100%;margin:8px 0}
+th,td{border:1px solid var(--line);padding:4px 8px;text-align:left;vertical-align:top}
+th{background:var(--bg)}td.num{text-align:right;font-variant-numeric:tabular-nums}
+.muted{color:var(--muted)}
+.badge{display:inline-block;border-radius:10px;padding:0 8px;color:#fff;font-weight:600;font-size:12px}
+.verdict{font-size:16px;padding:2px 12px;border-radius:12px}
+.pass{background:var(--pass)}.fail{background:var(--fail)}.error{background:var(--error)}
+.waived{background:var(--waived)}.not_applicable{background:var(--na)}
+.counts{display:flex;gap:8px;flex-wrap:wrap;margin:8px 0}
+.card{border:1px solid var(--line);border-radius:8px;padding:12px 16px;margin:12px 0}
+.card.bad{border-left:4px solid var(--fail)}.card.err{border-left:4px solid var(--error)}
+.timeline{display:flex;list-style:none;padding:0;margin:8px 0;gap:0}
+.timeline li{flex:1;position:relative;padding:6px 10px;border:1px solid var(--line);background:var(--bg)}
+.timeline li+li{border-left:none}
+.timeline li::before{content:"";display:block;height:4px;margin:-6px -10px 6px}
+.timeline li.s-pass::before{background:var(--pass)}.timeline li.s-fail::before{background:var(--fail)}
+.timeline li.s-error::before{background:var(--error)}
+.stage{font-weight:600}.state{font-size:12px;text-transform:uppercase;letter-spacing:.04em}
+.s-pass .state{color:var(--pass)}.s-fail .state{color:var(--fail)}.s-error .state{color:var(--error)}
+ol.evidence{margin:4px 0;padding-left:22px}
+.fix{border-left:3px solid var(--pass);padding-left:10px;margin:8px 0}
+details>summary{cursor:pointer}
+footer{margin-top:40px;border-top:1px solid var(--line);padding-top:8px;color:var(--muted);font-size:12px}
+"""
+
+
+def esc(value: Any) -> str:
+    text = "" if value is None else str(value)
+    return html.escape(_INVISIBLE.sub("", text), quote=True)
+
+
+def safe_url(url: Any) -> str | None:
+    if not isinstance(url, str) or _INVISIBLE.search(url) or any(ch.isspace() for ch in url):
+        return None
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return None
+    if parts.scheme.lower() not in ("http", "https") or not parts.netloc:
+        return None
+    return url
+
+
+def link(label_html: str, url: Any) -> str:
+    """``label_html`` is already escaped; without an http(s) URL it is returned as plain text."""
+    href = safe_url(url)
+    if not href:
+        return label_html
+    return f'<a href="{esc(href)}" rel="noopener noreferrer">{label_html}</a>'
+
+
+def badge(status: Any, text: Any = None) -> str:
+    cls = status if status in STATUSES else "error"
+    return f'<span class="badge {cls}">{esc(text if text is not None else STATUS_LABEL.get(status, status))}</span>'
+
+
+def _extra(value: Any) -> str:
+    return value if isinstance(value, str) else json.dumps(value, sort_keys=True, ensure_ascii=False)
+
+
+def render(doc: dict[str, Any]) -> str:
+    snap = doc.get("snapshot", {})
+    target = snap.get("target", {})
+    title = f"Compliance report: {target.get('name') or target.get('github_repo') or 'target'}"
+    parts = [
+        "<!DOCTYPE html>",
+        '<html lang="en">',
+        "<head>",
+        '<meta charset="utf-8">',
+        f'<meta http-equiv="Content-Security-Policy" content="{esc(CSP)}">',
+        '<meta name="referrer" content="no-referrer">',
+        '<meta name="viewport" content="width=device-width, initial-scale=1">',
+        f"<title>{esc(title)}</title>",
+        f"<style>{CSS}</style>",
+        "</head>",
+        "<body>",
+        _header(doc, title),
+        _sources(doc),
+        _rules(doc),
+        _failures(doc),
+        _changes(doc),
+        _other_findings(doc),
+        _not_evaluated(doc),
+        _footer(doc),
+        "</body>",
+        "</html>",
+    ]
+    return "\n".join(p for p in parts if p) + "\n"
+
+
+def _header(doc: dict[str, Any], title: str) -> str:
+    summary = doc.get("summary", {})
+    snap = doc.get("snapshot", {})
+    window = snap.get("window", {})
+    target = snap.get("target", {})
+    verdict = summary.get("verdict")
+    verdict_text = {"pass": "PASS", "fail": "FAIL", "error": "ERROR: could not evaluate everything"}.get(
+        verdict, str(verdict)
+    )
+    counts = "".join(
+        f'<span class="badge {s}">{summary.get(s, 0)} {esc(STATUS_LABEL[s])}</span>' for s in STATUSES
+    )
+    facts = [
+        f"<code>{esc(target[k])}</code>"
+        for k in ("github_repo", "function", "region", "workflow")
+        if target.get(k)
+    ]
+    return (
+        "<header>\n"
+        f"<h1>{esc(title)}</h1>\n"
+        f'<p><span class="badge verdict {esc(verdict if verdict in STATUSES else "error")}">{esc(verdict_text)}</span> '
+        f'<span class="muted">exit code {esc(summary.get("exit_code"))} · mode {esc(doc.get("mode"))}</span></p>\n'
+        f'<div class="counts">{counts}</div>\n'
+        f"<p>{' · '.join(facts)}</p>\n"
+        f"<p>Window {esc(window.get('since'))} → {esc(window.get('until'))} on branch "
+        f"<code>{esc(window.get('branch'))}</code></p>\n"
+        "</header>"
+    )
+
+
+def _sources(doc: dict[str, Any]) -> str:
+    rows = []
+    for src in doc.get("sources", []):
+        err = src.get("error")
+        ok = src.get("status") == "ok"
+        err_html = f"<strong>{esc(err.get('type'))}</strong>: {esc(err.get('message'))}" if err else ""
+        warnings = "".join(f'<div class="muted">warning: {esc(w)}</div>' for w in src.get("warnings", []))
+        rows.append(
+            "<tr>"
+            f"<td>{esc(src.get('name'))}</td>"
+            f"<td>{badge('pass' if ok else 'error', src.get('status'))}</td>"
+            f"<td>{esc(src.get('kind'))}</td>"
+            f"<td>{esc(src.get('requested'))}</td>"
+            f'<td class="num">{esc(src.get("requests"))}</td>'
+            f'<td class="num">{esc(src.get("cached"))}</td>'
+            f'<td class="num">{esc(src.get("duration_ms"))}</td>'
+            f"<td>{err_html}{warnings}</td>"
+            "</tr>"
+        )
+    return (
+        "<section>\n<h2>Sources</h2>\n<table>\n"
+        "<tr><th>Source</th><th>Status</th><th>Kind</th><th>Requested</th><th>Requests</th><th>Cached</th>"
+        "<th>ms</th><th>Error / warnings</th></tr>\n" + "\n".join(rows) + "\n</table>\n</section>"
+    )
+
+
+def _rules(doc: dict[str, Any]) -> str:
+    rows = []
+    for rule in doc.get("rules", []):
+        counts = rule.get("counts", {})
+        cells = "".join(f'<td class="num">{esc(counts.get(s, 0))}</td>' for s in STATUSES)
+        rows.append(
+            "<tr>"
+            f"<td><code>{esc(rule.get('id'))}</code></td>"
+            f'<td>{esc(rule.get("title"))}<div class="muted">{esc(rule.get("rationale"))}</div></td>'
+            f"<td>{esc(rule.get('severity'))}</td>"
+            f"<td>{esc(rule.get('runbook_section'))}</td>"
+            f"{cells}</tr>"
+        )
+    heads = "".join(f"<th>{esc(STATUS_LABEL[s])}</th>" for s in STATUSES)
+    return (
+        "<section>\n<h2>Rules</h2>\n<table>\n"
+        f"<tr><th>Rule</th><th>Title</th><th>Severity</th><th>Runbook section</th>{heads}</tr>\n"
+        + "\n".join(rows)
+        + "\n</table>\n</section>"
+    )
+
+
+def _evidence(items: list[dict[str, Any]]) -> str:
+    if not items:
+        return ""
+    lis = []
+    for ev in items:
+        bits = [f"<strong>{esc(ev.get('kind'))}</strong> {link(esc(ev.get('label')), ev.get('url'))}"]
+        if ev.get("time"):
+            bits.append(f'<span class="muted">{esc(ev["time"])}</span>')
+        bits += [
+            f'<span class="muted">{esc(k)}:</span> {esc(_extra(ev[k]))}'
+            for k in sorted(k for k in ev if k not in _EVIDENCE_CORE)
+        ]
+        lis.append("<li>" + " · ".join(bits) + "</li>")
+    return '<ol class="evidence">' + "".join(lis) + "</ol>"
+
+
+def _fix(fix: dict[str, Any]) -> str:
+    if not fix:
+        return ""
+    out = f'<div class="fix"><strong>Remediation:</strong> {esc(fix.get("text"))}'
+    if fix.get("command"):
+        out += f"<pre><code>{esc(fix['command'])}</code></pre>"
+    return out + "</div>"
+
+
+def _finding(finding: dict[str, Any]) -> str:
+    loc = finding.get("location") or {}
+    where = ""
+    if loc.get("path"):
+        spot = f"{loc['path']}:{loc['line']}" if loc.get("line") else loc["path"]
+        where = f'<p class="muted">at <code>{esc(spot)}</code></p>'
+    cls = "bad" if finding.get("status") == "fail" else "err"
+    return (
+        f'<div class="card {cls}">'
+        f"<p>{badge(finding.get('status'))} {esc(finding.get('subject_type'))} "
+        f"<code>{esc(finding.get('subject'))}</code> · check <code>{esc(finding.get('check'))}</code></p>"
+        f"<p>{esc(finding.get('message'))}</p>{where}"
+        f"{_evidence(finding.get('evidence', []))}{_fix(finding.get('remediation') or {})}</div>"
+    )
+
+
+def _failures(doc: dict[str, Any]) -> str:
+    bad = [f for f in doc.get("findings", []) if f.get("status") in ("fail", "error")]
+    if not bad:
+        return "<section>\n<h2>Failures and errors</h2>\n<p>None.</p>\n</section>"
+    rules = {r.get("id"): r for r in doc.get("rules", [])}
+    groups: dict[str, list[dict[str, Any]]] = {}
+    for finding in bad:
+        groups.setdefault(finding.get("rule_id", ""), []).append(finding)
+    out = [f"<section>\n<h2>Failures and errors ({len(bad)})</h2>"]
+    for rule_id, findings in groups.items():
+        rule = rules.get(rule_id, {})
+        first = findings[0]
+        out.append(
+            f"<h3><code>{esc(rule_id)}</code> {esc(rule.get('title') or first.get('title'))}</h3>"
+            f'<p class="muted">severity {esc(rule.get("severity") or first.get("severity"))} · runbook section '
+            f"{esc(rule.get('runbook_section') or first.get('runbook_section'))}</p>"
+        )
+        out += [_finding(f) for f in findings]
+    return "\n".join(out) + "\n</section>"
+
+
+def _stage(stage: dict[str, Any] | None, label: str) -> str:
+    if stage is None:
+        return f'<li class="s-error"><div class="stage">{esc(label)}</div><div class="state">not recorded</div></li>'
+    state = stage.get("state")
+    bits = [f'<div class="stage">{esc(label)}</div>', f'<div class="state">{esc(state)}</div>']
+    if stage.get("time"):
+        bits.append(f'<div class="muted">{esc(stage["time"])}</div>')
+    if stage.get("label"):
+        bits.append(f"<div>{link(esc(stage['label']), stage.get('url'))}</div>")
+    elif safe_url(stage.get("url")):
+        bits.append(f"<div>{link('link', stage.get('url'))}</div>")
+    if stage.get("detail"):
+        bits.append(f'<div class="muted">{esc(stage["detail"])}</div>')
+    return f'<li class="s-{STATE_CLASS.get(state, "error")}">' + "".join(bits) + "</li>"
+
+
+def _change(doc: dict[str, Any], change: dict[str, Any]) -> str:
+    stages = {s.get("stage"): s for s in change.get("timeline", [])}
+    verdicts = change.get("verdicts", {})
+    worst = "fail" if "fail" in verdicts.values() else "error" if "error" in verdicts.values() else ""
+    cls = {"fail": " bad", "error": " err"}.get(worst, "")
+    pr = ""
+    if change.get("pr"):
+        repo = str(doc.get("snapshot", {}).get("target", {}).get("github_repo") or "")
+        url = (
+            f"https://github.com/{repo}/pull/{change['pr']}"
+            if re.fullmatch(r"[\w.-]+/[\w.-]+", repo)
+            else None
+        )
+        pr = " · " + link(f"PR #{esc(change['pr'])}", url)
+    tasks = ", ".join(f"<code>{esc(t)}</code>" for t in change.get("task_ids", []))
+    files = "".join(f"<li><code>{esc(f)}</code></li>" for f in change.get("files_in_scope", []))
+    chips = " ".join(f"{badge(v, f'{rule_id}: {STATUS_LABEL.get(v, v)}')}" for rule_id, v in verdicts.items())
+    return (
+        f'<div class="card{cls}">'
+        f"<h3><code>{esc(change.get('short'))}</code> {esc(change.get('subject'))}</h3>"
+        f'<p class="muted">{esc(change.get("kind"))}{pr} · {esc(change.get("author"))} · '
+        f"{esc(change.get('committed_at'))}" + (f" · tasks {tasks}" if tasks else "") + "</p>"
+        '<ol class="timeline">' + "".join(_stage(stages.get(key), label) for key, label in STAGES) + "</ol>"
+        f"<p>{chips}</p>"
+        f"<details><summary>{len(change.get('files_in_scope', []))} file(s) in scope · "
+        f"<code>{esc(change.get('sha'))}</code></summary><ul>{files}</ul></details>"
+        "</div>"
+    )
+
+
+def _changes(doc: dict[str, Any]) -> str:
+    changes = doc.get("changes", [])
+    body = (
+        "\n".join(_change(doc, c) for c in changes)
+        if changes
+        else "<p>No changes in scope in this window.</p>"
+    )
+    return f"<section>\n<h2>Changes ({len(changes)}): merge → workflow run → Lambda update → worklog</h2>\n{body}\n</section>"
+
+
+def _other_findings(doc: dict[str, Any]) -> str:
+    rest = [f for f in doc.get("findings", []) if f.get("status") not in ("fail", "error")]
+    if not rest:
+        return ""
+    rows = "\n".join(
+        "<tr>"
+        f"<td>{badge(f.get('status'))}</td><td><code>{esc(f.get('rule_id'))}</code></td>"
+        f"<td>{esc(f.get('subject_type'))} <code>{esc(f.get('subject'))}</code></td>"
+        f"<td>{esc(f.get('message'))}{_evidence(f.get('evidence', []))}</td>"
+        "</tr>"
+        for f in rest
+    )
+    return (
+        f"<section>\n<h2>Passed, waived and not applicable ({len(rest)})</h2>\n"
+        "<details><summary>Show all</summary>\n<table>\n"
+        "<tr><th>Status</th><th>Rule</th><th>Subject</th><th>Message / evidence</th></tr>\n"
+        f"{rows}\n</table>\n</details>\n</section>"
+    )
+
+
+def _not_evaluated(doc: dict[str, Any]) -> str:
+    items = doc.get("not_evaluated", [])
+    if not items:
+        return "<section>\n<h2>Not evaluated</h2>\n<p>Everything was evaluated.</p>\n</section>"
+    rows = "\n".join(
+        f"<tr><td><code>{esc(i.get('rule_id'))}</code></td><td><code>{esc(i.get('subject'))}</code></td>"
+        f"<td>{esc(i.get('reason'))}</td></tr>"
+        for i in items
+    )
+    return (
+        f"<section>\n<h2>Not evaluated ({len(items)})</h2>\n<table>\n"
+        f"<tr><th>Rule</th><th>Subject</th><th>Reason</th></tr>\n{rows}\n</table>\n</section>"
+    )
+
+
+def _footer(doc: dict[str, Any]) -> str:
+    snap = doc.get("snapshot", {})
+    window = snap.get("window", {})
+    tool = doc.get("tool", {})
+    rules = "".join(
+        f"<li><code>{esc(path)}</code> <code>{esc(digest)}</code></li>"
+        for path, digest in snap.get("rules", {}).items()
+    )
+    return (
+        "<footer>\n"
+        f"<p>Snapshot <code>{esc(snap.get('digest'))}</code> collected {esc(snap.get('collected_at'))} · window "
+        f"{esc(window.get('since'))} → {esc(window.get('until'))} on <code>{esc(window.get('branch'))}</code> · "
+        f"{esc(tool.get('name'))} {esc(tool.get('version'))} · report version {esc(doc.get('report_version'))}</p>\n"
+        f"<p>Rule files:</p><ul>{rules}</ul>\n"
+        "</footer>"
+    )

@@ -1,0 +1,251 @@
+"""Reading rule files into ``Rule`` objects, refusing the whole set if any part is wrong.
+
+A rule set that is half valid would evaluate half the policy and report green for the
+rest, so every file is validated, every problem in every file is collected, and only a
+fully valid set is returned. The digests let a report prove which rule bytes produced it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from compliance.checks.registry import CheckKind, all_kinds
+from compliance.errors import ComplianceError, InputError, Located
+from compliance.globs import GlobError, compile_glob
+from compliance.rules.model import CheckSpec, Remediation, Rule, Scope
+from compliance.rules.schema import rule_file_schema
+from compliance.timeutil import parse_time
+from compliance.yamlpos import Positions, load_yaml, validate
+
+_BARE_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+
+
+@dataclass
+class RuleSet:
+    """The rules plus the digests of the bytes they came from, recorded in every snapshot."""
+
+    rules: list[Rule] = field(default_factory=list)
+    digests: dict[str, str] = field(default_factory=dict)  # path -> "sha256:<hex>" of the file bytes
+
+
+def discover(paths: list[str]) -> list[str]:
+    """Rule files named by ``paths``: files as given, folders as their ``*.yaml``/``*.yml`` (not recursive)."""
+    files: list[str] = []
+    for given in paths:
+        if os.path.isdir(given):
+            names = sorted(n for n in os.listdir(given) if n.endswith((".yaml", ".yml")))
+            files += [os.path.join(given, n) for n in names if os.path.isfile(os.path.join(given, n))]
+        elif os.path.isfile(given):
+            files.append(given)
+        else:
+            raise ComplianceError(f"rules path not found: {given}")
+    seen: set[str] = set()
+    unique = []
+    for f in files:  # the same file named twice would report every rule as a duplicate of itself
+        real = os.path.realpath(f)
+        if real not in seen:
+            seen.add(real)
+            unique.append(f)
+    return unique
+
+
+def _digest(path: str) -> str:
+    with open(path, "rb") as fh:
+        return "sha256:" + hashlib.sha256(fh.read()).hexdigest()
+
+
+def _parse_bound(text: str, *, end: bool) -> datetime | None:
+    dt = parse_time(text)
+    if dt is not None and end and _BARE_DATE.match(text.strip()):
+        dt += timedelta(days=1) - timedelta(microseconds=1)
+    return dt
+
+
+class _FileChecker:
+    """Semantic checks JSON Schema cannot express, for one already schema-checked file."""
+
+    def __init__(self, path: str, data: Any, pos: Positions, kinds: dict[str, CheckKind]):
+        self.path = path
+        self.data = data
+        self.pos = pos
+        self.kinds = kinds
+        self.problems: list[Located] = []
+
+    def at(self, jpath: tuple[Any, ...], message: str) -> None:
+        line, col = self.pos.value(jpath)
+        self.problems.append(Located(self.path, line, col, message))
+
+    def rules(self) -> list[tuple[int, dict[str, Any]]]:
+        rules = self.data.get("rules") if isinstance(self.data, dict) else None
+        if not isinstance(rules, list):
+            return []
+        return [(i, r) for i, r in enumerate(rules) if isinstance(r, dict)]
+
+    def run(self) -> None:
+        for i, rule in self.rules():
+            base: tuple[Any, ...] = ("rules", i)
+            scope = rule.get("scope")
+            if isinstance(scope, dict):
+                for part in ("include", "exclude"):
+                    self.globs(scope.get(part), (*base, "scope", part), negation_hint=part)
+            effective = rule.get("effective")
+            if isinstance(effective, dict):
+                self.effective(effective, (*base, "effective"))
+            checks = rule.get("checks")
+            if isinstance(checks, list):
+                for j, check in enumerate(checks):
+                    if isinstance(check, dict):
+                        self.check(check, (*base, "checks", j))
+
+    def globs(self, patterns: Any, jpath: tuple[Any, ...], *, negation_hint: str | None = None) -> None:
+        if not isinstance(patterns, list):
+            return
+        for k, pattern in enumerate(patterns):
+            if not isinstance(pattern, str):
+                continue
+            body = pattern
+            if pattern.startswith("!"):
+                if negation_hint:
+                    # Scope matches each glob on its own; a '!' would be read as a literal character
+                    where = "put the pattern under scope.exclude" if negation_hint == "include" else "drop the '!'"
+                    self.at((*jpath, k), f"negated glob {pattern!r} is not supported in scope.{negation_hint}; {where}")
+                    continue
+                body = pattern[1:]  # ordered filter lists (GitHub style) may negate
+            try:
+                compile_glob(body)
+            except GlobError as exc:
+                self.at((*jpath, k), f"invalid glob {pattern!r}: {exc}")
+
+    def regex(self, value: Any, jpath: tuple[Any, ...]) -> None:
+        if not isinstance(value, str):
+            return
+        try:
+            re.compile(value)
+        except re.error as exc:
+            where = f" at position {exc.pos}" if exc.pos is not None else ""
+            self.at(jpath, f"invalid regular expression {value!r}: {exc.msg}{where}")
+
+    def effective(self, effective: dict[str, Any], jpath: tuple[Any, ...]) -> None:
+        bounds: dict[str, datetime] = {}
+        for name in ("from", "until"):
+            text = effective.get(name)
+            if not isinstance(text, str):
+                continue
+            dt = _parse_bound(text, end=name == "until")
+            if dt is None:
+                self.at((*jpath, name), f"effective.{name} {text!r} is not a date or timestamp (use YYYY-MM-DD)")
+            else:
+                bounds[name] = dt
+        if "from" in bounds and "until" in bounds and bounds["from"] > bounds["until"]:
+            self.at(
+                (*jpath, "until"),
+                f"effective.until ({effective['until']}) is before effective.from ({effective['from']})",
+            )
+
+    def check(self, check: dict[str, Any], jpath: tuple[Any, ...]) -> None:
+        kind = self.kinds.get(check.get("kind"))  # type: ignore[arg-type]
+        if kind is None:
+            return  # the schema already reported the unknown kind, with a did-you-mean
+        props = kind.params.get("properties", {})
+        for name, value in check.items():
+            prop = props.get(name)
+            if not isinstance(prop, dict):
+                continue
+            self.param(prop, value, (*jpath, name))
+
+    def param(self, prop: dict[str, Any], value: Any, jpath: tuple[Any, ...]) -> None:
+        fmt = prop.get("format")
+        if fmt == "regex":
+            self.regex(value, jpath)
+        elif fmt == "glob" and isinstance(value, str):
+            self._one_glob(value, jpath)
+        items = prop.get("items")
+        if isinstance(items, dict) and isinstance(value, list):
+            for k, item in enumerate(value):
+                self.param(items, item, (*jpath, k))
+
+    def _one_glob(self, pattern: str, jpath: tuple[Any, ...]) -> None:
+        try:
+            compile_glob(pattern[1:] if pattern.startswith("!") else pattern)
+        except GlobError as exc:
+            self.at(jpath, f"invalid glob {pattern!r}: {exc}")
+
+
+def _to_rule(raw: dict[str, Any], path: str, line: int) -> Rule:
+    scope = raw.get("scope")
+    effective = raw.get("effective") or {}
+    remediation = raw["remediation"]
+    return Rule(
+        id=raw["id"],
+        title=raw["title"],
+        severity=raw["severity"],
+        rationale=raw["rationale"],
+        runbook_section=raw["runbook_section"],
+        scope=Scope(tuple(scope["include"]), tuple(scope.get("exclude", ())), scope.get("branch"))
+        if scope
+        else Scope(),
+        checks=tuple(
+            CheckSpec(c["kind"], {k: v for k, v in c.items() if k != "kind"}) for c in raw["checks"]
+        ),
+        remediation=Remediation(remediation["text"], remediation.get("command", "")),
+        effective_from=_parse_bound(effective["from"], end=False) if "from" in effective else None,
+        effective_until=_parse_bound(effective["until"], end=True) if "until" in effective else None,
+        source=path,
+        line=line,
+    )
+
+
+def load_rules(paths: list[str]) -> RuleSet:
+    """Load, validate and convert every rule file; raise ``InputError`` with every problem found."""
+    files = discover(paths)
+    if not files:
+        raise ComplianceError(f"no rule files (*.yaml, *.yml) found in: {', '.join(paths) or '(nothing given)'}")
+    kinds = all_kinds()
+    schema = rule_file_schema()
+    problems: list[Located] = []
+    digests: dict[str, str] = {}
+    loaded: list[tuple[str, Any, Positions]] = []
+    for path in files:
+        digests[path] = _digest(path)
+        try:
+            data, pos = load_yaml(path)
+        except InputError as exc:
+            problems += exc.problems
+            continue
+        problems += validate(data, pos, schema, path)
+        checker = _FileChecker(path, data, pos, kinds)
+        checker.run()
+        problems += checker.problems
+        loaded.append((path, data, pos))
+
+    # ids are unique across the whole set: a waiver or a finding names a rule by id alone
+    places: dict[str, list[tuple[str, int, int]]] = {}
+    for path, _data, pos in loaded:
+        for i, rule in _FileChecker(path, _data, pos, kinds).rules():
+            rid = rule.get("id")
+            if isinstance(rid, str):
+                line, col = pos.value(("rules", i, "id"))
+                places.setdefault(rid, []).append((path, line, col))
+    for rid, where in places.items():
+        if len(where) < 2:
+            continue
+        for here in where:
+            others = ", ".join(f"{p}:{ln}" for p, ln, c in where if (p, ln, c) != here)
+            problems.append(Located(here[0], here[1], here[2], f"duplicate rule id {rid!r} (also defined at {others})"))
+
+    if problems:
+        raise InputError(problems, what="rules")
+    rules = []
+    for path, data, pos in loaded:
+        for i, raw in enumerate(data["rules"]):
+            rules.append(_to_rule(raw, path, pos.key(("rules", i, "id"))[0]))
+    rules.sort(key=lambda r: r.id)
+    return RuleSet(rules=rules, digests=dict(sorted(digests.items())))
+
+
+__all__ = ["RuleSet", "discover", "load_rules"]

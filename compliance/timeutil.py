@@ -1,0 +1,65 @@
+"""Time parsing: every timestamp is compared in UTC.
+
+Sources disagree on formats (git's ``2026-02-25T00:31:02-08:00``, Lambda's
+``2026-02-25T08:29:47.000+0000``, GitHub's ``2026-02-25T08:31:02Z``), so all of them go
+through ``parse_time`` and come out as aware UTC datetimes.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import date, datetime, timedelta, timezone
+
+_TZ_COMPACT = re.compile(r"([+-]\d{2})(\d{2})$")
+
+
+def parse_time(value: str | datetime | date | None) -> datetime | None:
+    """Parse an ISO-8601-ish timestamp (or date) into an aware UTC datetime; None if unparseable."""
+    if value is None:
+        return None
+    if isinstance(value, datetime):
+        dt = value
+    elif isinstance(value, date):
+        dt = datetime(value.year, value.month, value.day)
+    else:
+        text = str(value).strip()
+        if not text:
+            return None
+        if text.endswith(("Z", "z")):
+            text = text[:-1] + "+00:00"
+        text = _TZ_COMPACT.sub(r"\1:\2", text)
+        if " " in text and "T" not in text:
+            text = text.replace(" ", "T", 1)
+        try:
+            dt = datetime.fromisoformat(text)
+        except ValueError:
+            return None
+    if dt.tzinfo is None:
+        dt = dt.replace(tzinfo=timezone.utc)
+    return dt.astimezone(timezone.utc)
+
+
+def iso(dt: datetime | None) -> str | None:
+    """Canonical UTC form used in snapshots and reports: ``2026-02-25T08:29:47Z``."""
+    if dt is None:
+        return None
+    dt = dt.astimezone(timezone.utc)
+    if dt.microsecond:
+        return dt.strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
+    return dt.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def parse_bound(value: str, *, end: bool = False) -> datetime:
+    """Parse a CLI window bound; a bare date as an upper bound means the end of that day."""
+    dt = parse_time(value)
+    if dt is None:
+        from compliance.errors import ComplianceError
+
+        raise ComplianceError(f"not a date or timestamp: {value!r} (use YYYY-MM-DD or ISO 8601)")
+    if end and re.fullmatch(r"\d{4}-\d{2}-\d{2}", value.strip()):
+        dt = dt + timedelta(days=1) - timedelta(seconds=1)
+    return dt
+
+
+def utcnow() -> datetime:
+    return datetime.now(timezone.utc).replace(microsecond=0)

@@ -1,0 +1,142 @@
+"""compliance.yaml: validated with locations, paths relative to the file, no secrets."""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+
+from compliance.config import Config, load_config
+from compliance.errors import InputError
+
+FULL = """\
+version: 1
+target:
+  name: enceladus-api-mcp
+  repo: ../enceladus
+  github_repo: NX-2021-L/enceladus
+  branch: main
+  workflow: .github/workflows/api-mcp-backend-deploy.yml
+  deploy_script: backend/lambda/coordination_api/deploy.sh
+  region: us-west-2
+  function: devops-coordination-api
+  http_api: devops-tracker-api
+  capability_url: https://example.invalid/api/v1/coordination/capabilities
+  task_id_pattern: null
+  tracker: {table: devops-project-tracker, project: enceladus}
+  deploy_manager: {table: devops-deployment-manager}
+policies: [policies/, extra/more.yaml]
+reports_dir: reports/
+sources:
+  github: {file: data/github.json}
+  probe: {timeout_seconds: 5}
+"""
+
+
+def write(tmp_path, text: str, name: str = "compliance.yaml") -> str:
+    d = tmp_path / "cfg"
+    d.mkdir(exist_ok=True)
+    f = d / name
+    f.write_text(text)
+    return str(f)
+
+
+def problems(path: str) -> list[str]:
+    with pytest.raises(InputError) as info:
+        load_config(path)
+    assert info.value.what == "config"
+    return [str(p) for p in info.value.problems]
+
+
+def test_full_config_paths_resolved_relative_to_the_file(tmp_path, monkeypatch):
+    path = write(tmp_path, FULL)
+    monkeypatch.chdir("/")  # the working directory must not matter
+    cfg = load_config(path)
+    base = tmp_path / "cfg"
+    assert isinstance(cfg, Config) and cfg.path == path
+    assert cfg.target["repo"] == str(tmp_path / "enceladus")
+    assert cfg.target["branch"] == "main"
+    assert cfg.target["tracker"] == {"table": "devops-project-tracker", "project": "enceladus"}
+    assert cfg.target["task_id_pattern"] is None
+    # tool-relative paths inside the governed repo are left as written
+    assert cfg.target["workflow"] == ".github/workflows/api-mcp-backend-deploy.yml"
+    assert cfg.policies == [str(base / "policies"), str(base / "extra" / "more.yaml")]
+    assert cfg.reports_dir == str(base / "reports")
+    assert cfg.sources == {"github": {"file": str(base / "data" / "github.json")}, "probe": {"timeout_seconds": 5}}
+    assert cfg.source_options("lambda") == {}
+
+
+def test_minimal_config_defaults(tmp_path):
+    path = write(tmp_path, "version: 1\ntarget: {branch: main}\n")
+    cfg = load_config(path)
+    base = os.path.dirname(path)
+    assert cfg.target == {"branch": "main"}
+    assert cfg.policies == [os.path.join(base, "policies")]
+    assert cfg.reports_dir == os.path.join(base, "reports")
+    assert cfg.sources == {}
+
+
+def test_every_problem_located_with_did_you_mean(tmp_path):
+    path = write(tmp_path, """\
+version: 2
+target:
+  name: x
+  brnch: main
+  regon: us-west-2
+  task_id_pattern: "ENC-(["
+  tracker: {tabel: t}
+sources:
+  gihub: {file: x.json}
+  probe: {timeout: 5}
+polices: [p/]
+""")
+    # the misspelled required 'branch' is reported once, as the did-you-mean
+    assert problems(path) == [
+        f"{path}:1:10: expected 1, got 2",
+        f"{path}:4:3: unknown key 'brnch'; did you mean 'branch'?",
+        f"{path}:5:3: unknown key 'regon'; did you mean 'region'?",
+        f"{path}:6:20: invalid regular expression 'ENC-([': unterminated character set",
+        f"{path}:7:13: unknown key 'tabel'; did you mean 'table'?",
+        f"{path}:9:3: unknown key 'gihub'; did you mean 'github'?",
+        f"{path}:10:11: unknown key 'timeout'; did you mean 'timeout_seconds'?",
+        f"{path}:11:1: unknown key 'polices'; did you mean 'policies'?",
+    ]
+
+
+def test_missing_branch_located_at_target(tmp_path):
+    path = write(tmp_path, "version: 1\ntarget:\n  name: x\n")
+    assert problems(path) == [f"{path}:3:3: missing required key 'branch'"]
+
+
+def test_secret_keys_rejected_with_environment_hint(tmp_path):
+    path = write(tmp_path, """\
+version: 1
+target:
+  branch: main
+  github_token: abc
+sources:
+  lambda: {aws_secret_access_key: xyz}
+  github: {api_key: k, file: gh.json}
+""")
+    found = problems(path)
+    assert [p.split(": ")[0] for p in found] == [f"{path}:4:3", f"{path}:6:12", f"{path}:7:12"]
+    assert "'github_token' looks like a secret" in found[0]
+    assert "set them in the environment instead (e.g. GITHUB_TOKEN)" in found[0]
+    assert "(e.g. AWS_SECRET_ACCESS_KEY)" in found[1]
+    assert not any("unknown key" in p for p in found)
+
+
+def test_token_shaped_value_rejected(tmp_path):
+    path = write(tmp_path, "version: 1\ntarget:\n  branch: main\n  name: ghp_" + "a" * 36 + "\n")
+    (found,) = problems(path)
+    assert found.startswith(f"{path}:4:9: this value looks like a token")
+
+
+def test_null_section_is_a_type_error(tmp_path):
+    path = write(tmp_path, "version: 1\ntarget: {branch: main}\nsources:\n")
+    assert problems(path) == [f"{path}:3:9: expected a mapping, got null"]
+
+
+def test_config_yaml_errors_use_the_same_locations(tmp_path):
+    path = write(tmp_path, "version: 1\ntarget:\n  branch: main\n  branch: dev\n")
+    assert problems(path) == [f"{path}:4:3: duplicate key 'branch' (first defined on line 3)"]

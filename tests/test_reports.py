@@ -1,0 +1,461 @@
+"""Reporters: the contract with the engine, determinism, atomic writes and hostile input."""
+
+from __future__ import annotations
+
+import copy
+import json
+import re
+from html.parser import HTMLParser
+from pathlib import Path
+
+import jsonschema
+import pytest
+
+import compliance.report as report
+from compliance.report import RENDERERS, render_all, write_reports
+from compliance.report import html as html_report
+from compliance.report import markdown as md_report
+
+SCHEMA = json.loads((Path(report.__file__).parent.parent / "schemas" / "report.schema.json").read_text())
+D = "sha256:" + "ab" * 32
+SHA1 = "9febe19f1368" + "0" * 28
+SHA2 = "1234567890ab" + "f" * 28
+HOSTILE = (
+    "<script>alert(1)</script> <img src=x onerror=alert(2)> [x](javascript:alert(1)) @octocat \x1b[31m a|b\nc"
+)
+CMD = "compliance deploy --target enceladus --sha 9febe19f1368"
+
+
+def _stage(stage, state, url=None, label="", time="2026-02-25T08:31:02Z", detail=None):
+    return {"stage": stage, "state": state, "time": time, "label": label, "url": url, "detail": detail}
+
+
+@pytest.fixture
+def doc():
+    fix = {"text": "Run the canonical deploy workflow for this merge.", "command": CMD}
+    return {
+        "report_version": 1,
+        "tool": {"name": "compliance", "version": "0.1.0"},
+        "mode": "demo",
+        "snapshot": {
+            "digest": D,
+            "collected_at": "2026-03-01T00:00:00Z",
+            "window": {"since": "2026-02-01T00:00:00Z", "until": "2026-03-01T00:00:00Z", "branch": "main"},
+            "target": {
+                "name": "enceladus-api",
+                "github_repo": "NX-2021-L/enceladus",
+                "function": "devops-coordination-api",
+                "region": "us-west-2",
+                "workflow": ".github/workflows/api-mcp-backend-deploy.yml",
+                "branch": "main",
+            },
+            "rules": {"policies/runbook.yaml": D},
+        },
+        "summary": {
+            "pass": 2,
+            "fail": 2,
+            "error": 1,
+            "waived": 1,
+            "not_applicable": 1,
+            "exit_code": 2,
+            "verdict": "error",
+        },
+        "sources": [
+            {
+                "name": "git",
+                "status": "ok",
+                "kind": "git",
+                "requested": "first-parent history of main",
+                "requests": 2,
+                "duration_ms": 35,
+                "cached": 0,
+                "warnings": [],
+                "error": None,
+            },
+            {
+                "name": "probe",
+                "status": "error",
+                "kind": "http",
+                "requested": "GET capability endpoint",
+                "requests": 1,
+                "duration_ms": 12,
+                "cached": 0,
+                "warnings": ["retried once"],
+                "error": {"type": "ConnectionRefusedError", "message": "connection refused"},
+            },
+        ],
+        "rules": [
+            {
+                "id": "API-MCP-001",
+                "title": "Every scoped merge is deployed by the canonical workflow",
+                "severity": "high",
+                "runbook_section": "Canonical Automation",
+                "rationale": "Runbook says so.",
+                "checks": ["deploy_coverage"],
+                "remediation": fix,
+                "counts": {"pass": 1, "fail": 2, "error": 0, "waived": 0, "not_applicable": 0},
+            },
+            {
+                "id": "API-MCP-005",
+                "title": "Capability endpoint answers",
+                "severity": "medium",
+                "runbook_section": "Validation Requirements",
+                "rationale": "Smoke test.",
+                "checks": ["probe"],
+                "remediation": {
+                    "text": "Check the endpoint.",
+                    "command": "curl -fsS https://api.example/cap",
+                },
+                "counts": {"pass": 1, "fail": 0, "error": 1, "waived": 1, "not_applicable": 1},
+            },
+        ],
+        "findings": [
+            {
+                "rule_id": "API-MCP-001",
+                "check": "deploy_coverage",
+                "title": "Scoped merge deployed",
+                "severity": "high",
+                "runbook_section": "Canonical Automation",
+                "subject_type": "change",
+                "subject": "9febe19f1368",
+                "status": "fail",
+                "message": "no successful run of the deploy workflow for this merge",
+                "evidence": [
+                    {
+                        "kind": "commit",
+                        "label": "9febe19 Merge pull request #12",
+                        "url": None,
+                        "time": "2026-02-25T08:29:47Z",
+                    },
+                    {
+                        "kind": "run",
+                        "label": "run 4242 #17 failure",
+                        "url": "https://github.com/NX-2021-L/enceladus/actions/runs/4242",
+                        "time": "2026-02-25T08:31:02Z",
+                        "conclusion": "failure",
+                    },
+                ],
+                "remediation": fix,
+                "location": {"path": ".github/workflows/api-mcp-backend-deploy.yml", "line": 12},
+            },
+            {
+                "rule_id": "API-MCP-001",
+                "check": "deploy_coverage",
+                "title": "Scoped merge deployed",
+                "severity": "high",
+                "runbook_section": "Canonical Automation",
+                "subject_type": "change",
+                "subject": "1234567890ab",
+                "status": "fail",
+                "message": HOSTILE,
+                "evidence": [
+                    {"kind": "worklog", "label": HOSTILE, "url": "javascript:alert(1)", "time": None}
+                ],
+                "remediation": fix,
+            },
+            {
+                "rule_id": "API-MCP-001",
+                "check": "deploy_coverage",
+                "title": "Scoped merge deployed",
+                "severity": "high",
+                "runbook_section": "Canonical Automation",
+                "subject_type": "change",
+                "subject": "aaaaaaaaaaaa",
+                "status": "pass",
+                "message": "deployed by run 4243",
+                "evidence": [],
+                "remediation": fix,
+            },
+            {
+                "rule_id": "API-MCP-005",
+                "check": "probe",
+                "title": "Capability endpoint answers",
+                "severity": "medium",
+                "runbook_section": "Validation Requirements",
+                "subject_type": "endpoint",
+                "subject": "https://api.example/cap",
+                "status": "error",
+                "message": "source 'probe' failed: ConnectionRefusedError",
+                "evidence": [
+                    {"kind": "source", "label": "probe: connection refused", "url": None, "time": None}
+                ],
+                "remediation": {
+                    "text": "Check the endpoint.",
+                    "command": "curl -fsS https://api.example/cap",
+                },
+            },
+            {
+                "rule_id": "API-MCP-005",
+                "check": "probe",
+                "title": "Capability endpoint answers",
+                "severity": "medium",
+                "runbook_section": "Validation Requirements",
+                "subject_type": "endpoint",
+                "subject": "other",
+                "status": "waived",
+                "message": "waived until 2026-04-01",
+                "evidence": [],
+                "remediation": {},
+            },
+        ],
+        "changes": [
+            {
+                "sha": SHA1,
+                "short": "9febe19f1368",
+                "kind": "pr_merge",
+                "pr": 12,
+                "subject": "Merge pull request #12 from NX-2021-L/feature",
+                "author": "dev",
+                "committed_at": "2026-02-25T08:29:47Z",
+                "task_ids": ["ENC-TSK-325"],
+                "files_in_scope": ["backend/lambda/coordination_api/x.py"],
+                "timeline": [
+                    _stage("merge", "ok", label="merged #12"),
+                    _stage(
+                        "workflow_run",
+                        "failed",
+                        url="https://github.com/NX-2021-L/enceladus/actions/runs/4242",
+                        label="run 4242 failure",
+                    ),
+                    _stage("lambda_update", "missing", time=None, label="no update after merge"),
+                    _stage("worklog", "unknown", time=None, label="tracker unavailable"),
+                ],
+                "verdicts": {"API-MCP-001": "fail", "API-MCP-006": "pass"},
+            },
+            {
+                "sha": SHA2,
+                "short": "1234567890ab",
+                "kind": "direct_push",
+                "pr": None,
+                "subject": HOSTILE,
+                "author": "@octocat",
+                "committed_at": "2026-02-26T08:29:47Z",
+                "task_ids": [],
+                "files_in_scope": ["tools/enceladus-mcp-server/server.py"],
+                "timeline": [
+                    _stage("merge", "ok", label=HOSTILE, url="javascript:alert(1)"),
+                    _stage("workflow_run", "missing", time=None),
+                    _stage("lambda_update", "ok", label="LastModified 2026-02-26"),
+                    _stage("worklog", "missing", time=None),
+                ],
+                "verdicts": {"API-MCP-001": "fail"},
+            },
+        ],
+        "not_evaluated": [
+            {
+                "rule_id": "API-MCP-005",
+                "subject": "https://api.example/cap",
+                "reason": "source 'probe' failed: ConnectionRefusedError connection refused",
+            },
+        ],
+    }
+
+
+class _Tags(HTMLParser):
+    def __init__(self):
+        super().__init__()
+        self.tags: list[str] = []
+        self.hrefs: list[str] = []
+
+    def handle_starttag(self, tag, attrs):
+        self.tags.append(tag)
+        self.hrefs += [v for k, v in attrs if k in ("href", "src")]
+
+
+def _parse(text: str) -> _Tags:
+    parser = _Tags()
+    parser.feed(text)
+    return parser
+
+
+def test_fixture_validates_against_schema(doc):
+    jsonschema.Draft202012Validator.check_schema(SCHEMA)
+    jsonschema.Draft202012Validator(SCHEMA).validate(doc)
+
+
+def test_schema_rejects_bad_documents(doc):
+    validator = jsonschema.Draft202012Validator(SCHEMA)
+    bad_verdict = copy.deepcopy(doc)
+    bad_verdict["summary"]["verdict"] = "ok"
+    missing = copy.deepcopy(doc)
+    del missing["findings"][0]["remediation"]
+    bad_state = copy.deepcopy(doc)
+    bad_state["changes"][0]["timeline"][0]["state"] = "done"
+    for broken in (bad_verdict, missing, bad_state):
+        assert not validator.is_valid(broken)
+    extra_evidence = copy.deepcopy(doc)
+    extra_evidence["findings"][0]["evidence"][0]["anything"] = {"nested": 1}
+    assert validator.is_valid(extra_evidence)
+
+
+def test_json_is_deterministic_and_round_trips(doc):
+    first = RENDERERS["json"](doc)
+    assert first == RENDERERS["json"](copy.deepcopy(doc))
+    assert first.endswith("\n")
+    assert json.loads(first) == doc
+    reordered = dict(reversed(list(doc.items())))
+    assert RENDERERS["json"](reordered) == first
+
+
+def test_html_and_markdown_are_deterministic(doc):
+    assert render_all(doc, ["md", "html"]) == render_all(copy.deepcopy(doc), ["md", "html"])
+
+
+def test_render_all_rejects_unknown_format(doc):
+    with pytest.raises(ValueError, match="sarif"):
+        render_all(doc, ["md", "sarif"])
+
+
+def test_write_reports_writes_three_files(doc, tmp_path):
+    out = tmp_path / "nested" / "reports"
+    paths = write_reports(doc, out)
+    assert {p.name for p in paths.values()} == {"report.md", "report.html", "report.json"}
+    assert sorted(p.name for p in out.iterdir()) == ["report.html", "report.json", "report.md"]
+    assert json.loads(paths["json"].read_text(encoding="utf-8")) == doc
+    assert paths["html"].read_text(encoding="utf-8") == RENDERERS["html"](doc)
+    assert paths["md"].stat().st_mode & 0o777 == 0o644
+
+
+def test_write_reports_writes_nothing_when_a_renderer_raises(doc, tmp_path, monkeypatch):
+    out = tmp_path / "reports"
+    out.mkdir()
+    (out / "report.md").write_text("old md")
+    (out / "report.json").write_text("old json")
+
+    def boom(_doc):
+        raise RuntimeError("renderer bug")
+
+    monkeypatch.setitem(RENDERERS, "html", boom)
+    with pytest.raises(RuntimeError, match="renderer bug"):
+        write_reports(doc, out)
+    assert sorted(p.name for p in out.iterdir()) == ["report.json", "report.md"]
+    assert (out / "report.md").read_text() == "old md"
+    assert (out / "report.json").read_text() == "old json"
+
+
+def test_write_reports_leaves_old_files_when_staging_fails(doc, tmp_path, monkeypatch):
+    out = tmp_path / "reports"
+    out.mkdir()
+    (out / "report.md").write_text("old md")
+    real_stage = report._stage
+
+    def fail_on_json(dir_, name, text):
+        if name.endswith(".json"):
+            raise OSError("disk full")
+        return real_stage(dir_, name, text)
+
+    monkeypatch.setattr(report, "_stage", fail_on_json)
+    with pytest.raises(OSError, match="disk full"):
+        write_reports(doc, out)
+    assert [p.name for p in out.iterdir()] == ["report.md"]
+    assert (out / "report.md").read_text() == "old md"
+
+
+def test_html_escapes_hostile_text(doc):
+    page = RENDERERS["html"](doc)
+    parsed = _parse(page)
+    assert "script" not in parsed.tags
+    assert "img" not in parsed.tags
+    assert "<script" not in page.lower()
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page
+    assert "&lt;img src=x onerror=alert(2)&gt;" in page
+    assert "\x1b" not in page
+    assert all(href.startswith("https://") for href in parsed.hrefs)
+    assert "javascript:" not in " ".join(parsed.hrefs)
+    assert page.count("<a ") == page.count('rel="noopener noreferrer"')
+
+
+def test_html_is_self_contained(doc):
+    page = RENDERERS["html"](doc)
+    parsed = _parse(page)
+    assert '<meta charset="utf-8">' in page
+    assert "default-src &#x27;none&#x27;; style-src &#x27;unsafe-inline&#x27;" in page
+    assert not {"script", "link", "img", "iframe", "object", "embed"} & set(parsed.tags)
+    assert not re.search(r"\son\w+=", page.replace("onerror=alert(2)", ""))
+    assert "<details>" in page
+
+
+def test_html_shows_timeline_in_order_and_remediation(doc):
+    page = RENDERERS["html"](doc)
+    card = page[page.index("9febe19f1368</code> Merge pull request") :]
+    positions = [card.index(label) for label in ("Merge", "Workflow run", "Lambda update", "Worklog")]
+    assert positions == sorted(positions)
+    assert "<pre><code>compliance deploy --target enceladus --sha 9febe19f1368</code></pre>" in page
+    assert 'href="https://github.com/NX-2021-L/enceladus/actions/runs/4242"' in page
+    assert 'href="https://github.com/NX-2021-L/enceladus/pull/12"' in page
+    for needle in ("ConnectionRefusedError", "Not evaluated (1)", D, "policies/runbook.yaml", "API-MCP-006"):
+        assert needle in page
+
+
+def _md_links(markdown: str) -> list[str]:
+    return re.findall(r"(?<!\\)\]\(([^)]*)\)", markdown)
+
+
+def test_markdown_escapes_hostile_text(doc):
+    text = RENDERERS["md"](doc)
+    assert "<script" not in text and "<img" not in text
+    assert "\x1b" not in text
+    assert re.search(r"(?<!\\)\[x\]", text) is None
+    assert "javascript:" not in text.replace("javascript\u200d:", "")
+    assert all(url.startswith("https://") for url in _md_links(text))
+    assert re.search(r"@(?!\u200d)\w", text) is None
+    assert "@\u200doctocat" in text
+
+
+def test_markdown_tables_stay_intact(doc):
+    text = RENDERERS["md"](doc)
+    for header in ("| Source |", "| Change |", "| Rule |"):
+        block = text[text.index(header) :].split("\n\n")[0].splitlines()
+        width = _cells(block[0])
+        assert all(_cells(row) == width for row in block), block
+
+
+def _cells(row: str) -> int:
+    return len(re.findall(r"(?<!\\)\|", row))
+
+
+def test_markdown_content(doc):
+    text = RENDERERS["md"](doc)
+    assert text.startswith("## ⚠️ Compliance: ERROR")
+    assert "2 failed · 1 could not be evaluated · 2 passed · 1 waived · 1 not applicable" in text
+    assert (
+        text.index("### Failures and errors") < text.index("### Changes in scope") < text.index("### Passing")
+    )
+    assert text.index("### Passing") < text.index("### Not evaluated")
+    assert "```\ncompliance deploy --target enceladus --sha 9febe19f1368\n```" in text
+    row = next(line for line in text.splitlines() if line.startswith("| `9febe19f1368`"))
+    assert row.split(" | ")[1:5] == [
+        "✓",
+        "[✗](https://github.com/NX-2021-L/enceladus/actions/runs/4242)",
+        "–",
+        "?",
+    ]
+    assert "ConnectionRefusedError" in text
+    assert D in text.split("---")[-1]
+
+
+def test_markdown_url_sanitising():
+    assert md_report.safe_url("https://x.example/a b") is None
+    assert md_report.safe_url("javascript:alert(1)") is None
+    assert md_report.safe_url("data:text/html,hi") is None
+    assert md_report.safe_url("https://x.example/a(b)") == "https://x.example/a%28b%29"
+    assert html_report.safe_url("JaVaScRiPt:alert(1)") is None
+    assert html_report.safe_url("//evil.example") is None
+
+
+def test_long_markdown_is_cut_with_summary_intact(doc):
+    big = copy.deepcopy(doc)
+    template = big["findings"][0]
+    big["findings"] = [
+        {**template, "subject": f"{i:012x}", "message": "no successful run " + "x" * 300} for i in range(600)
+    ]
+    big["changes"] = [copy.deepcopy(doc["changes"][0]) for _ in range(400)]
+    text = RENDERERS["md"](big)
+    assert len(text.encode("utf-16-le")) // 2 < md_report.MAX_CHARS
+    head = RENDERERS["md"](doc).split("### Failures and errors")[0]
+    assert text.startswith(head)
+    assert "Report truncated" in text.splitlines()[-1]
+    assert "of 600 failure/error findings" in text
+    assert "### Failures and errors (600)" in text
+    assert D in text
+    assert "### Changes in scope (400)" in text and "| `9febe19f1368` [PR" in text
