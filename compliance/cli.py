@@ -1,0 +1,302 @@
+"""Command line: every mode goes through collect -> snapshot -> evaluate -> report.
+
+Exit codes (also in the README):
+  0  every finding passed, was waived or was not applicable
+  1  at least one finding failed
+  2  at least one finding could not be evaluated (`error`), or the input was invalid
+     (rule/config/snapshot file, bad arguments, repository not found)
+`compliance demo` exits 0 when the demo run itself completed, whatever its verdicts.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+from compliance import __version__
+from compliance.errors import EXIT_ERROR, EXIT_OK, ComplianceError, InputError
+
+FORMATS = ("md", "html", "json")
+
+
+def _formats(text: str) -> tuple[str, ...]:
+    items = tuple(x.strip() for x in text.split(",") if x.strip())
+    bad = [x for x in items if x not in FORMATS]
+    if bad or not items:
+        raise argparse.ArgumentTypeError(f"formats must be among {', '.join(FORMATS)}")
+    return items
+
+
+def _window(args: argparse.Namespace) -> tuple[Any, Any]:
+    from compliance.timeutil import parse_bound, utcnow
+
+    until = parse_bound(args.until, end=True) if args.until else utcnow()
+    since = parse_bound(args.since) if args.since else until - timedelta(days=30)
+    if since > until:
+        raise ComplianceError(f"--since {args.since} is after --until {args.until}")
+    return since, until
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="compliance", description=__doc__.split("\n")[0],
+                                formatter_class=argparse.RawDescriptionHelpFormatter,
+                                epilog="exit codes: 0 all pass, 1 any fail, 2 any error or invalid input")
+    p.add_argument("--version", action="version", version=f"compliance {__version__}")
+    sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    def window(sp: argparse.ArgumentParser) -> None:
+        sp.add_argument("--since", help="start of the window (YYYY-MM-DD or ISO 8601, UTC); default: 30 days back")
+        sp.add_argument("--until", help="end of the window (a bare date means the end of that day); default: now")
+
+    def outputs(sp: argparse.ArgumentParser) -> None:
+        sp.add_argument("--out", help="report folder (default: the config's reports_dir, or reports/)")
+        sp.add_argument("--format", type=_formats, default=FORMATS, help="comma list of md,html,json (default: all)")
+
+    d = sub.add_parser("demo", help="build a realistic sample system and run the full pipeline on it")
+    d.add_argument("--workdir", help="where to build the sample (default: a fresh temp dir)")
+    d.add_argument("--out", default="reports/demo", help="report folder (default: reports/demo)")
+
+    c = sub.add_parser("collect", help="collect every source into a snapshot file")
+    c.add_argument("--config", default="compliance.yaml")
+    c.add_argument("--snapshot", required=True, help="snapshot file to write")
+    window(c)
+
+    e = sub.add_parser("evaluate", help="re-evaluate a saved snapshot offline and write reports")
+    e.add_argument("--snapshot", required=True)
+    e.add_argument("--policies", nargs="+", default=["policies"], help="rule files or folders (default: policies/)")
+    outputs(e)
+
+    a = sub.add_parser("audit", help="collect, evaluate and report in one go")
+    a.add_argument("--config", default="compliance.yaml")
+    window(a)
+    outputs(a)
+
+    ch = sub.add_parser("changes", help="list the in-scope changes (first-parent commits) of a repository")
+    ch.add_argument("--repo", default=".")
+    ch.add_argument("--branch", default="main")
+    window(ch)
+    ch.add_argument("--policy", help="take the scope from this rule file (union of its rules' scopes)")
+    ch.add_argument("--path", action="append", default=[], help="include glob (repeatable)")
+    ch.add_argument("--exclude", action="append", default=[], help="exclude glob (repeatable)")
+    ch.add_argument("--id-pattern", help="tracker id regex (default: ENC-TSK-123 style ids)")
+    ch.add_argument("--format", choices=("table", "json"), default="table")
+
+    r = sub.add_parser("rules", help="validate, list and document rule files")
+    rs = r.add_subparsers(dest="rules_command", required=True, metavar="ACTION")
+    rv = rs.add_parser("validate", help="validate rule files; exit 2 with FILE:LINE:COL messages if invalid")
+    rv.add_argument("paths", nargs="*", default=["policies"])
+    rl = rs.add_parser("list", help="list the rules")
+    rl.add_argument("paths", nargs="*", default=["policies"])
+    rs.add_parser("schema", help="print the rule-file JSON Schema generated from the check registry")
+    rs.add_parser("reference", help="print the Markdown reference of rule format and check kinds")
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return COMMANDS[args.command](args)
+    except InputError as exc:
+        for problem in exc.problems:
+            print(problem, file=sys.stderr)
+        print(f"compliance: invalid {exc.what}: {len(exc.problems)} problem(s); nothing was evaluated",
+              file=sys.stderr)
+        return EXIT_ERROR
+    except ComplianceError as exc:
+        print(f"compliance: error: {exc}", file=sys.stderr)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        print("compliance: interrupted; nothing half-written", file=sys.stderr)
+        return 130
+
+
+# --- commands -------------------------------------------------------------------------------
+
+
+def cmd_rules(args: argparse.Namespace) -> int:
+    import json
+
+    if args.rules_command == "schema":
+        from compliance.rules.schema import rule_file_schema
+
+        print(json.dumps(rule_file_schema(), indent=2, sort_keys=True))
+        return EXIT_OK
+    if args.rules_command == "reference":
+        from compliance.rules.schema import rules_reference_markdown
+
+        print(rules_reference_markdown(), end="")
+        return EXIT_OK
+    from compliance.rules.loader import load_rules
+
+    ruleset = load_rules(args.paths)
+    if args.rules_command == "validate":
+        print(f"{len(ruleset.rules)} rule(s) valid in {len(ruleset.digests)} file(s)")
+        return EXIT_OK
+    for rule in ruleset.rules:
+        kinds = ",".join(c.kind for c in rule.checks)
+        print(f"{rule.id:<12} {rule.severity:<9} {kinds:<28} {rule.title}")
+    return EXIT_OK
+
+
+def cmd_changes(args: argparse.Namespace) -> int:
+    import json
+
+    from compliance.engine import History
+    from compliance.rules.model import Scope
+    from compliance.sources.git import collect_git
+    from compliance.timeutil import parse_time
+
+    since, until = _window(args)
+    if args.policy:
+        from compliance.rules.loader import load_rules
+
+        rules = load_rules([args.policy]).rules
+        scopes = [r.scope for r in rules if not r.scope.is_empty]
+    else:
+        scopes = [Scope(tuple(args.path), tuple(args.exclude))] if args.path else [Scope()]
+    from compliance.sources.base import Meter
+
+    meter = Meter()
+    data = collect_git(args.repo, args.branch, since, id_pattern=args.id_pattern, meter=meter)
+    for warning in meter.warnings:
+        print(f"warning: {warning}", file=sys.stderr)
+    hist = History(data)
+    out = sys.stdout
+    if args.format == "table":
+        out.write(f"{'sha':<12}  {'kind':<11}  {'pr':>5}  {'committed_at':<20}  {'tasks':<24}  files\n")
+    count = 0
+    for commit, when in zip(hist.commits, hist.times, strict=True):
+        if when > until:
+            continue
+        files = [f["path"] for f in commit["files"]]
+        hit = sorted({p for s in scopes for p in (files if s.is_empty else s.select(files))})
+        if not hit:
+            continue
+        count += 1
+        if args.format == "json":
+            row = {"sha": commit["sha"], "kind": commit["kind"], "pr": commit["pr"],
+                   "committed_at": commit["committed_at"], "files": hit, "task_ids": commit["task_ids"]}
+            out.write(json.dumps(row, ensure_ascii=False) + "\n")
+        else:
+            pr = f"#{commit['pr']}" if commit["pr"] else "-"
+            tasks = ",".join(commit["task_ids"]) or "-"
+            more = f" (+{len(hit) - 1})" if len(hit) > 1 else ""
+            out.write(f"{commit['sha'][:12]}  {commit['kind']:<11}  {pr:>5}  {commit['committed_at']:<20}  "
+                      f"{tasks:<24}  {hit[0]}{more}\n")
+    if args.format == "table":
+        print(f"{count} in-scope change(s) on {args.branch} between {parse_time(since).date()} and "
+              f"{parse_time(until).date()}", file=sys.stderr)
+    return EXIT_OK
+
+
+def _evaluate_and_report(snapshot: dict[str, Any], ruleset: Any, out_dir: Path, formats, mode: str,
+                         snapshot_name: str = "snapshot.json") -> tuple[dict[str, Any], dict[str, Path]]:
+    from compliance.engine import evaluate
+    from compliance.report import write_reports
+    from compliance.reportdoc import build_report
+    from compliance.snapshot import save_snapshot
+
+    findings = evaluate(snapshot, ruleset.rules)
+    doc = build_report(snapshot, ruleset.rules, findings, mode)
+    written = write_reports(doc, out_dir, formats)
+    if snapshot_name:
+        written["snapshot"] = save_snapshot(snapshot, out_dir / snapshot_name)
+    return doc, written
+
+
+def _print_summary(doc: dict[str, Any], written: dict[str, Path]) -> None:
+    s = doc["summary"]
+    print(f"verdict: {s['verdict'].upper()}  pass {s['pass']}  fail {s['fail']}  error {s['error']}  "
+          f"waived {s['waived']}  n/a {s['not_applicable']}")
+    for src in doc["sources"]:
+        err = f"  ({src['error']['type']}: {src['error']['message']})" if src["error"] else ""
+        print(f"  source {src['name']:<15} {src['status']:<6} {src['requests']:>4} request(s) "
+              f"{src['duration_ms']:>6} ms{err}")
+    bad = [f for f in doc["findings"] if f["status"] in ("fail", "error")]
+    for f in bad[:20]:
+        print(f"  {f['status'].upper():<5} {f['rule_id']} {f['subject_type']} {f['subject']}: {f['message'][:140]}")
+    if len(bad) > 20:
+        print(f"  ... and {len(bad) - 20} more in the reports")
+    for kind, path in written.items():
+        print(f"  {kind:<8} {path}")
+
+
+def cmd_evaluate(args: argparse.Namespace) -> int:
+    from compliance.rules.loader import load_rules
+    from compliance.snapshot import load_snapshot
+
+    snapshot = load_snapshot(args.snapshot)
+    ruleset = load_rules(args.policies)
+    changed = sorted(set(ruleset.digests.values()) ^ set(snapshot["rules"].values()))
+    if changed:
+        print("warning: the rules differ from those the snapshot was collected for; sources a new rule needs "
+              "may be missing (they evaluate to error)", file=sys.stderr)
+    out = Path(args.out or "reports")
+    doc, written = _evaluate_and_report(snapshot, ruleset, out, args.format, "evaluate", snapshot_name="")
+    _print_summary(doc, written)
+    return doc["summary"]["exit_code"]
+
+
+def _load(config_path: str) -> tuple[Any, Any]:
+    from compliance.config import load_config
+    from compliance.rules.loader import load_rules
+
+    config = load_config(config_path)
+    return config, load_rules(config.policies)
+
+
+def cmd_collect(args: argparse.Namespace) -> int:
+    from compliance.collect import collect
+    from compliance.snapshot import save_snapshot
+
+    config, ruleset = _load(args.config)
+    since, until = _window(args)
+    snapshot = collect(config, ruleset, since, until)
+    path = save_snapshot(snapshot, args.snapshot)
+    for name, src in sorted(snapshot["sources"].items()):
+        print(f"  source {name:<15} {src['status']:<6} {src['provenance']['requests']:>4} request(s)")
+    print(f"snapshot written to {path}")
+    return EXIT_OK
+
+
+def cmd_audit(args: argparse.Namespace) -> int:
+    from compliance.collect import collect
+
+    config, ruleset = _load(args.config)
+    since, until = _window(args)
+    snapshot = collect(config, ruleset, since, until)
+    out = Path(args.out or config.reports_dir or "reports")
+    doc, written = _evaluate_and_report(snapshot, ruleset, out, args.format, "audit")
+    _print_summary(doc, written)
+    return doc["summary"]["exit_code"]
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    import tempfile
+
+    from compliance.collect import collect
+    from compliance.demo import DEMO_SINCE, DEMO_UNTIL, build_demo
+    from compliance.timeutil import parse_bound
+
+    workdir = Path(args.workdir) if args.workdir else Path(tempfile.mkdtemp(prefix="compliance-demo-"))
+    config_path = build_demo(workdir)
+    config, ruleset = _load(str(config_path))
+    snapshot = collect(config, ruleset, parse_bound(DEMO_SINCE), parse_bound(DEMO_UNTIL, end=True))
+    doc, written = _evaluate_and_report(snapshot, ruleset, Path(args.out), FORMATS, "demo")
+    print(f"demo system built in {workdir} (git repository: {workdir / 'enceladus'})")
+    _print_summary(doc, written)
+    print(f"open {written['html']} in a browser for the reviewer's view")
+    return EXIT_OK
+
+
+COMMANDS = {
+    "rules": cmd_rules,
+    "changes": cmd_changes,
+    "evaluate": cmd_evaluate,
+    "collect": cmd_collect,
+    "audit": cmd_audit,
+    "demo": cmd_demo,
+}

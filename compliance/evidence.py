@@ -1,0 +1,571 @@
+"""Deployment evidence recorded in tracker worklogs, parsed into facts.
+
+The runbook asks for commit, function LastModified and validation outcome to be written
+into tracker worklogs, but people and agents write that as free text, in many shapes.
+This module reads it conservatively: a fact is only reported when the text states it,
+anything ambiguous about the outcome reads as ``None`` (never as a pass), and any sign of
+failure outweighs any sign of success.
+
+SHA extraction is deliberately the other way round: the engine resolves candidates
+against real commits, so an extra candidate costs nothing while a missed one hides
+evidence. Only obvious non-commits (dates, timestamps, UUIDs, request ids, ARNs) are
+left out.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from typing import Any
+
+from compliance.timeutil import parse_time
+
+PASS, FAIL = "pass", "fail"
+
+# ASCII-only matching everywhere: under re.I a KELVIN SIGN (U+212A) matches "k", so
+# "o\u212a" would read as "ok"; and a Unicode \d would accept digits no timestamp uses.
+_F = re.I | re.A
+
+DEFAULT_FUNCTION = "devops-coordination-api"
+DEFAULT_VIA = "api-mcp-backend-deploy"
+
+
+@dataclass(frozen=True)
+class Evidence:
+    task_id: str
+    origin: str  # "worklog" or "field:<name>"
+    timestamp: datetime | None
+    text: str
+    shas: tuple[str, ...]
+    last_modified: tuple[datetime, ...]
+    outcome: str | None  # "pass" | "fail" | None
+    outcome_details: tuple[str, ...]
+    mentions_deploy: bool
+    index: int  # position in the item's history; -1 for structured fields
+
+
+# --------------------------------------------------------------------------- timestamps
+
+_TS = re.compile(
+    r"(?<![0-9])(\d{4})-(\d{2})-(\d{2})[Tt ](\d{2}):(\d{2})"
+    r"(?::(\d{2})(?:[.,](\d{1,9}))?)?"
+    r"(?:\s*(Z|z|[+-]\d{2}:?\d{2}|UTC|utc|GMT|gmt))?"
+    r"(?![0-9A-Za-z])",
+    re.A,
+)
+_LM_WORD = r"(?<![a-z])(?:function[\s_-]?)?last[\s_-]?modified(?![a-z])"
+# A label directly introduces its value: ``LastModified=``, ``"LastModified": "``, ``last-modified:``.
+_LM_LABELLED = re.compile(_LM_WORD + r"""["'`]?\s*[:=]?\s*["'`]?\s*(?=\d{4}-)""", _F)
+_LM_MENTION = re.compile(_LM_WORD, _F)
+
+
+def _ts_to_datetime(m: re.Match[str]) -> datetime | None:
+    """Normalise one matched timestamp so ``parse_time`` sees a form it accepts on 3.10+."""
+    year, month, day, hour, minute, second, frac, tz = m.groups()
+    text = f"{year}-{month}-{day}T{hour}:{minute}:{second or '00'}"
+    if frac:
+        text += "." + frac[:6].ljust(6, "0")
+    if tz is None or tz.upper() in ("Z", "UTC", "GMT"):
+        text += "+00:00"
+    else:
+        text += tz if ":" in tz else f"{tz[:3]}:{tz[3:]}"
+    return parse_time(text)
+
+
+def _last_modified(text: str) -> tuple[datetime, ...]:
+    found: dict[datetime, None] = {}
+    for label in _LM_LABELLED.finditer(text):
+        m = _TS.match(text, label.end())
+        dt = _ts_to_datetime(m) if m else None
+        if dt is not None:
+            found.setdefault(dt)
+    if found:
+        return tuple(found)
+    # Loose mention ("LastModified was then 2026-..."): the first timestamp after the word.
+    # A timestamp in text that never mentions LastModified is some other time entirely.
+    mention = _LM_MENTION.search(text)
+    if mention:
+        for m in _TS.finditer(text, mention.end()):
+            dt = _ts_to_datetime(m)
+            if dt is not None:
+                return (dt,)
+    return ()
+
+
+# --------------------------------------------------------------------------------- shas
+
+_HEX = re.compile(r"(?<![0-9A-Za-z])[0-9a-fA-F]{7,40}(?![0-9A-Za-z])")
+# "commit 20260225" is a commit even though it looks like a date; the label decides.
+# The lookahead refuses the first group of a UUID ("commit 550e8400-e29b-...").
+_LABELLED_SHA = re.compile(
+    r"(?<![a-z])(?:commit|sha|revision|rev)(?:[_-]?sha)?[\s:=#\"'`]*"
+    r"([0-9a-f]{7,40})(?![0-9a-z]|-[0-9a-z])",
+    _F,
+)
+_COMPOUND = re.compile(r"[0-9A-Za-z_]+(?:[-.][0-9A-Za-z_]+)*")
+_COMPACT_TS = re.compile(r"\d{8}T\d{6}", _F)
+_HEX_GROUPS = re.compile(r"[0-9a-f]+(?:-[0-9a-f]+){2,}", _F)
+_ARN = re.compile(r"arn:aws[\w-]*:[^\s;,)\]}\"']*", _F)
+
+
+def _looks_like_date(digits: str) -> bool:
+    """YYYYMMDD (or YYYYMMDDHHMMSS) with plausible fields: a date, not a commit."""
+    try:
+        y, mo, d = int(digits[:4]), int(digits[4:6]), int(digits[6:8])
+        ok = 1900 <= y <= 2199 and 1 <= mo <= 12 and 1 <= d <= 31
+        if ok and len(digits) == 14:
+            h, mi, s = int(digits[8:10]), int(digits[10:12]), int(digits[12:14])
+            ok = h <= 23 and mi <= 59 and s <= 60
+        return ok
+    except ValueError:
+        return False
+
+
+def _mask_non_commits(text: str) -> str:
+    """Blank out ids and times whose hex-looking pieces are not commits (same length kept)."""
+
+    def blank(m: re.Match[str]) -> str:
+        return " " * len(m.group(0))
+
+    text = _ARN.sub(blank, text)
+    text = _TS.sub(blank, text)
+
+    def compound(m: re.Match[str]) -> str:
+        token = m.group(0)
+        if _COMPACT_TS.search(token) or _HEX_GROUPS.fullmatch(token) or _is_hex_group_id(token):
+            return " " * len(token)
+        return token
+
+    return _COMPOUND.sub(compound, text)
+
+
+def _is_hex_group_id(token: str) -> bool:
+    """UUIDs and X-Ray style ids: three or more hyphen-joined hex groups inside a token."""
+    return any(_HEX_GROUPS.fullmatch(part) for part in token.split(".") if part.count("-") >= 2)
+
+
+def _shas(text: str) -> tuple[str, ...]:
+    found: list[tuple[int, str]] = [(m.start(1), m.group(1).lower()) for m in _LABELLED_SHA.finditer(text)]
+    for m in _HEX.finditer(_mask_non_commits(text)):
+        token = m.group(0)
+        if token.isdigit() and len(token) in (8, 14) and _looks_like_date(token):
+            continue
+        found.append((m.start(), token.lower()))
+    return tuple(dict.fromkeys(sha for _, sha in sorted(found)))
+
+
+# ------------------------------------------------------------------------------ outcome
+
+_SEP = r"""["'`]?\s*[:=]\s*["'`]?\s*"""
+_CODE = r"([1-5]\d\d|[1-5]xx)(?![0-9a-z]|\.\d)"
+_NEG = (
+    r"(?:(?:did|does|do|has|have|had|was|were|is|are|could|would)\s+not|[a-z]*n't|not|never"
+    r"|unable\s+to|failed\s+to|cannot)"
+)
+_SUBJECT = r"(?:(?:tests?|checks?|requests?|smoke[\s-]?tests?|health[\s-]?checks?|validations?|deploy(?:ment)?s?)\s+)?"
+_FAIL_WORD = r"(?:fail|fails|failed|failing|failure|failures)"
+_ROLLBACK = r"(?:rollbacks?|roll(?:ed|ing)?[\s-]back)"
+
+# Order matters: earlier patterns claim their span first, so "no failures" is consumed as a
+# negation before "failures" could be read as a failure, and "LastUpdateStatus=Failed" is
+# one detail, not also the word "Failed".
+_SIGNALS: list[tuple[re.Pattern[str], str]] = [
+    (re.compile(r"(?<![a-z])state(?![a-z0-9_])" + _SEP + r"([a-z]+)(?![a-z])", _F), "state"),
+    (
+        re.compile(
+            r"(?<![a-z])last[\s_-]?update[\s_-]?status(?![a-z])"
+            + _SEP
+            + r"([a-z]+(?:[\s_-]progress)?)(?![a-z])",
+            _F,
+        ),
+        "lus",
+    ),
+    (re.compile(r"(?:->|→|=>)\s*(?:HTTP\s*)?" + _CODE, _F), "http_arrow"),
+    (
+        re.compile(
+            r"(?<![a-z])(?:returned|returns|got|responded(?:\s+with)?)\s+(?:an?\s+)?"
+            r"(?:HTTP(?:/\d(?:\.\d)?)?\s*|status(?:\s*code)?\s*)?[:=]?\s*" + _CODE,
+            _F,
+        ),
+        "http",
+    ),
+    (re.compile(r"(?<![a-z])HTTP(?:/\d(?:\.\d)?)?\s+" + _CODE, _F), "http"),
+    (re.compile(r"(?<![a-z])status(?:[\s_-]?code)?" + _SEP + _CODE, _F), "http"),
+    (
+        re.compile(
+            r"(?<![a-z])(?:validation|outcome|result)" + _SEP + r"(pass|passed|fail|failed)(?![a-z])", _F
+        ),
+        "keyed_word",
+    ),
+    # Negated success is a failure: "did not pass", "validation not ok", "unable to succeed".
+    (
+        re.compile(
+            r"(?<![a-z])"
+            + _NEG
+            + r"\s+(?:[a-z]+\s+){0,3}?(?:pass(?:ed|es)?|succe[a-z]*|ok|okay|green)(?![a-z])",
+            _F,
+        ),
+        "fail",
+    ),
+    # Negated failure is no signal at all (it is not a pass either).
+    (
+        re.compile(
+            r"(?<![a-z0-9])(?:no|zero|0|without|never)\s+"
+            + _SUBJECT
+            + r"(?:"
+            + _FAIL_WORD
+            + "|"
+            + _ROLLBACK
+            + r")(?![a-z])",
+            _F,
+        ),
+        None,
+    ),
+    (
+        re.compile(
+            r"(?<![a-z])(?:did\s+not|didn't|does\s+not|doesn't|not|never)\s+fail(?:ed|s)?(?![a-z])", _F
+        ),
+        None,
+    ),
+    (
+        re.compile(
+            r"(?<![a-z])(?:"
+            + _FAIL_WORD
+            + "|"
+            + _ROLLBACK
+            + r")"
+            + _SEP
+            + r"(?:0+|none|no|false)(?![0-9a-z.])",
+            _F,
+        ),
+        None,
+    ),
+    (
+        re.compile(
+            r"(?<![a-z])" + _ROLLBACK + r"\s+(?:was\s+|is\s+)?not\s+(?:needed|required|performed|triggered)",
+            _F,
+        ),
+        None,
+    ),
+    (re.compile(r"(?<![a-z0-9])(?:no|zero|0|none)\s+" + _SUBJECT + r"pass(?:ed|es)?(?![a-z])", _F), None),
+    (re.compile(r"(?<![a-z])pass(?:ed|es)?" + _SEP + r"(?:0+|none|no)(?![0-9a-z.])", _F), None),
+    (
+        re.compile(r"(?<![a-z])(?:" + _FAIL_WORD + r"|unsuccessful|errored|" + _ROLLBACK + r")(?![a-z])", _F),
+        "fail",
+    ),
+    (re.compile(r"(?<![a-z])(?<![a-z]-)(?:pass|passed|passes|passing)(?![a-z]|-[a-z])", _F), "pass"),
+    (
+        re.compile(
+            r"(?<![a-z])(?:validation|validated|smoke[\s-]?tests?|health[\s-]?checks?|checks?|outcome|result)"
+            r"""["'`]?\s*[:=]?\s*["'`]?\s*(?:(?:is|was|were|are)\s+)?(ok|okay|succeeded|successful|success|green)(?![a-z])""",
+            _F,
+        ),
+        "pass",
+    ),
+]
+
+_STATE_VALUES = {"active": "Active", "pending": "Pending", "inactive": "Inactive", "failed": "Failed"}
+_LUS_VALUES = {"successful": "Successful", "failed": "Failed", "inprogress": "InProgress"}
+_URL = re.compile(r"https?://\S+", _F)
+
+
+def _classify(kind: str | None, m: re.Match[str]) -> tuple[str, str | None] | None:
+    """The canonical detail and signal of one match; None when the match means nothing."""
+    if kind == "state":
+        value = _STATE_VALUES.get(m.group(1).lower())
+        if value is None:
+            return None
+        return f"State={value}", ("state_active" if value == "Active" else FAIL)
+    if kind == "lus":
+        value = _LUS_VALUES.get(re.sub(r"[^a-z]", "", m.group(1).lower()))
+        if value is None:
+            return None
+        return f"LastUpdateStatus={value}", ("lus_successful" if value == "Successful" else FAIL)
+    if kind in ("http_arrow", "http"):
+        code = m.group(1).lower()
+        detail = f"-> {code}" if kind == "http_arrow" else " ".join(m.group(0).split())
+        signal = PASS if code[0] == "2" else FAIL if code[0] in "45" else None
+        return detail, signal
+    detail = " ".join(m.group(0).split())
+    if kind == "keyed_word":
+        return detail, (FAIL if m.group(1).lower().startswith("fail") else PASS)
+    return detail, kind
+
+
+def _outcome(text: str) -> tuple[str | None, tuple[str, ...]]:
+    # A URL is a reference, not a statement: ".../runs/1?status=failed" says nothing itself.
+    text = _URL.sub(lambda m: " " * len(m.group(0)), text)
+    claimed = bytearray(len(text))  # 1 where an earlier pattern already matched
+    hits: list[tuple[int, str, str | None]] = []
+    for pattern, kind in _SIGNALS:
+        for m in pattern.finditer(text):
+            start, end = m.span()
+            if claimed.find(1, start, end) != -1:
+                continue
+            claimed[start:end] = b"\x01" * (end - start)
+            classified = _classify(kind, m)
+            if classified is not None:
+                hits.append((start, *classified))
+    hits.sort(key=lambda h: h[0])
+    signals = {signal for _, _, signal in hits}
+    details = tuple(dict.fromkeys(detail for _, detail, _ in hits))
+    if FAIL in signals:
+        outcome: str | None = FAIL
+    elif PASS in signals or {"state_active", "lus_successful"} <= signals:
+        outcome = PASS
+    else:
+        outcome = None
+    return outcome, details
+
+
+# ----------------------------------------------------------------------------- deployed
+
+_DEPLOY = re.compile(
+    r"(?<![a-z])(?:re)?deployed(?![a-z])|deploy\.sh|api-mcp-backend-deploy|deploy\s+script", _F
+)
+_NOT_DEPLOYED = re.compile(
+    r"(?:n't|(?<![a-z])(?:not|never|to\s+be|will\s+be))\s+(?:yet\s+|been\s+|be\s+)?(?:re)?deployed(?![a-z])",
+    _F,
+)
+
+
+def _mentions_deploy(text: str) -> bool:
+    return bool(_DEPLOY.search(_NOT_DEPLOYED.sub(" ", text)))
+
+
+# ----------------------------------------------------------------------------- public
+
+
+def parse_text(text: str) -> dict[str, Any]:
+    """The facts one piece of evidence text states; non-text reads as stating nothing."""
+    if not isinstance(text, str):
+        text = ""
+    outcome, details = _outcome(text)
+    return {
+        "shas": _shas(text),
+        "last_modified": _last_modified(text),
+        "outcome": outcome,
+        "outcome_details": details,
+        "mentions_deploy": _mentions_deploy(text),
+    }
+
+
+_COMMIT_KEYS = {"commit", "commitsha", "sha", "gitsha", "revision"}
+_LM_KEYS = {"lastmodified", "functionlastmodified"}
+_OUTCOME_KEYS = {"validation", "outcome", "result", "status", "validationresult", "validationoutcome"}
+_STATE_KEYS = {"state"}
+_LUS_KEYS = {"lastupdatestatus"}
+_MAX_DEPTH = 20
+
+
+def _render(value: Any, key: str = "", depth: int = 0) -> Iterable[str]:
+    """Re-state a structured record as text the free-text parser reads unambiguously.
+
+    One parser for both shapes keeps their verdicts from drifting apart. Unknown keys are
+    dropped but their text values kept, so a note like "rollback performed" still counts.
+    """
+    if depth > _MAX_DEPTH:
+        return
+    if isinstance(value, dict):
+        for k, v in value.items():
+            yield from _render(v, re.sub(r"[^a-z]", "", str(k).lower()), depth + 1)
+        return
+    if isinstance(value, (list, tuple)):
+        for v in value:
+            yield from _render(v, key, depth + 1)
+        return
+    if isinstance(value, bool):
+        if key in _OUTCOME_KEYS:
+            yield "validation passed" if value else "validation failed"
+        return
+    if isinstance(value, int) and key in _OUTCOME_KEYS | {"statuscode", "httpstatus"}:
+        yield f"HTTP {value}"
+        return
+    if not isinstance(value, str) or not value.strip():
+        return
+    if key in _COMMIT_KEYS:
+        yield f"commit {value}"
+    elif key in _LM_KEYS:
+        yield f"LastModified={value}"
+    elif key in _STATE_KEYS:
+        yield f"State={value}"
+    elif key in _LUS_KEYS:
+        yield f"LastUpdateStatus={value}"
+    elif key in _OUTCOME_KEYS:
+        yield f"validation {value}"
+    else:
+        yield value
+
+
+def _structured_text(value: Any) -> tuple[str, str] | None:
+    """(raw text, text to parse) for a JSON-or-text field; None when the type is unusable."""
+    if isinstance(value, str):
+        if not value.strip():
+            return None
+        try:
+            decoded = json.loads(value)
+        except (ValueError, RecursionError):
+            return value, value
+        if isinstance(decoded, (dict, list)):
+            return value, "; ".join(_render(decoded))
+        return value, value
+    if isinstance(value, dict):
+        try:
+            raw = json.dumps(value, default=str)
+        except (ValueError, TypeError, RecursionError):
+            raw = repr(value)
+        return raw, "; ".join(_render(value))
+    return None
+
+
+def _evidence(
+    task_id: str, origin: str, timestamp: datetime | None, raw: str, parse: str, index: int
+) -> Evidence:
+    facts = parse_text(parse)
+    return Evidence(
+        task_id=task_id,
+        origin=origin,
+        timestamp=timestamp,
+        text=raw,
+        shas=facts["shas"],
+        last_modified=facts["last_modified"],
+        outcome=facts["outcome"],
+        outcome_details=facts["outcome_details"],
+        mentions_deploy=facts["mentions_deploy"],
+        index=index,
+    )
+
+
+def evidence_for_item(task_id: str, item: dict) -> list[Evidence]:
+    """Every piece of deployment evidence a tracker item carries, worklogs first.
+
+    Tracker records are hand-edited, so any malformed part is skipped rather than
+    trusted or allowed to abort the whole check.
+    """
+    if not isinstance(item, dict):
+        return []
+    task_id = str(task_id)
+    out: list[Evidence] = []
+    history = item.get("history")
+    if isinstance(history, list):
+        for index, entry in enumerate(history):
+            if not isinstance(entry, dict):
+                continue
+            status = entry.get("status")
+            if not isinstance(status, str) or status.strip().lower() != "worklog":
+                continue
+            description = entry.get("description")
+            if not isinstance(description, str) or not description.strip():
+                continue
+            ts = entry.get("timestamp")
+            timestamp = parse_time(ts) if isinstance(ts, str) else None
+            out.append(_evidence(task_id, "worklog", timestamp, description, description, index))
+
+    commit = item.get("commit_sha")
+    if isinstance(commit, str) and commit.strip():
+        out.append(_evidence(task_id, "field:commit_sha", None, commit, f"commit {commit.strip()}", -1))
+    for name in ("deploy_evidence", "live_validation_evidence"):
+        texts = _structured_text(item.get(name))
+        if texts is not None:
+            out.append(_evidence(task_id, f"field:{name}", None, texts[0], texts[1], -1))
+    return out
+
+
+# ------------------------------------------------------------------------- writing side
+
+_HEX_SHA = re.compile(r"[0-9a-fA-F]{7,40}")
+_RUNTIME_DETAIL = re.compile(r"(?:State|LastUpdateStatus)\s*[:=]", _F)
+
+
+def _lambda_time(value: str | datetime) -> tuple[str, datetime]:
+    if isinstance(value, datetime):
+        dt = parse_time(value) or value
+        frac = f"{dt.microsecond // 1000:03d}" if dt.microsecond % 1000 == 0 else f"{dt.microsecond:06d}"
+        return dt.strftime("%Y-%m-%dT%H:%M:%S.") + frac + "+0000", dt
+    text = str(value).strip()
+    m = _TS.fullmatch(text)
+    dt = _ts_to_datetime(m) if m else None
+    if dt is None:
+        raise ValueError(f"not a LastModified timestamp: {value!r}")
+    return text, dt
+
+
+def format_evidence_line(
+    commit: str,
+    last_modified: str | datetime,
+    outcome: str,
+    details: list[str],
+    report_url: str | None = None,
+    *,
+    function: str = DEFAULT_FUNCTION,
+    via: str = DEFAULT_VIA,
+) -> str:
+    """The worklog line the deploy command records, guaranteed to read back as written.
+
+    CI cannot write to the tracker, so this line is what a person or agent pastes; it is
+    checked against ``parse_text`` here so a line that would later read differently (a
+    "pass" whose details show a 5xx, say) is refused at write time instead.
+    """
+    commit = str(commit).strip()
+    if not _HEX_SHA.fullmatch(commit):
+        raise ValueError(f"not a commit sha (7-40 hex): {commit!r}")
+    if outcome not in (PASS, FAIL):
+        raise ValueError(f"outcome must be 'pass' or 'fail', not {outcome!r}")
+    lm_text, lm = _lambda_time(last_modified)
+    clean = [" ".join(str(d).split()) for d in details or []]
+    clean = [d for d in clean if d]
+    runtime = [d for d in clean if _RUNTIME_DETAIL.match(d)]
+    checks = [d for d in clean if d not in runtime]
+    function_part = " ".join([" ".join(str(function).split()), f"LastModified={lm_text}", *runtime])
+    validation = f"validation={outcome}" + (f" ({', '.join(checks)})" if checks else "")
+    parts = [f"Deployed commit {commit.lower()} via {' '.join(str(via).split())}", function_part, validation]
+    if report_url:
+        parts.append(f"report: {' '.join(str(report_url).split())}")
+    line = "; ".join(parts)
+
+    facts = parse_text(line)
+    if not facts["shas"] or facts["shas"][0] != commit.lower():
+        raise ValueError(f"evidence line would not read back commit {commit}: {line!r}")
+    if facts["last_modified"] != (lm,):
+        raise ValueError(f"evidence line would not read back LastModified {lm_text}: {line!r}")
+    if facts["outcome"] != outcome:
+        raise ValueError(f"evidence line would read as {facts['outcome']!r}, not {outcome!r}: {line!r}")
+    return line
+
+
+_LINE = re.compile(
+    r"Deployed commit (?P<commit>[0-9a-f]{7,40}) via (?P<via>[^;]+); "
+    r"(?P<function>\S+) LastModified=(?P<last_modified>\S+)(?P<runtime>[^;]*); "
+    r"validation=(?P<outcome>pass|fail)(?: \((?P<checks>.*?)\))?"
+    r"(?:; report: (?P<report_url>\S+))?"
+)
+
+
+def parse_evidence_line(line: str) -> dict[str, Any] | None:
+    """The fields of a line written by ``format_evidence_line``; None for any other text.
+
+    Lets the deploy command show exactly what it recorded. Checks must still use
+    ``parse_text``, which also reads lines people wrote by hand.
+    """
+    if not isinstance(line, str):
+        return None
+    m = _LINE.fullmatch(line.strip())
+    if m is None:
+        return None
+    ts = _TS.fullmatch(m["last_modified"])
+    lm = _ts_to_datetime(ts) if ts else None
+    if lm is None:
+        return None
+    details = m["runtime"].split() + (m["checks"].split(", ") if m["checks"] else [])
+    return {
+        "commit": m["commit"],
+        "via": m["via"],
+        "function": m["function"],
+        "last_modified": lm.astimezone(timezone.utc),
+        "outcome": m["outcome"],
+        "details": details,
+        "report_url": m["report_url"],
+    }

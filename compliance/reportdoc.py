@@ -1,0 +1,204 @@
+"""Builds the report document every reporter renders: summary, sources, rules, findings, and per
+change the chain merge -> workflow run -> Lambda update -> worklog.
+
+The document is a pure function of the snapshot, the rules and the findings, so the same
+inputs give byte-identical JSON.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from compliance import __version__
+from compliance.engine import Change, Context, deploy_window, run_label
+from compliance.errors import SourceUnavailable
+from compliance.findings import ERROR, STATUSES, Finding, exit_code, summarize
+from compliance.snapshot import canonical_json, digest_text
+from compliance.timeutil import iso, parse_time
+
+VERDICT = {0: "pass", 1: "fail", 2: "error"}
+
+
+def build_report(snapshot: dict[str, Any], rules: list[Any], findings: list[Finding], mode: str) -> dict[str, Any]:
+    from compliance.checks.registry import all_kinds
+
+    kinds = all_kinds()
+    counts = summarize(findings)
+    code = exit_code(findings)
+    ctx = Context(snapshot)
+    return {
+        "report_version": 1,
+        "tool": {"name": "compliance", "version": __version__},
+        "mode": mode,
+        "snapshot": {
+            "digest": digest_text(canonical_json(snapshot)),
+            "collected_at": snapshot["collected_at"],
+            "window": snapshot["window"],
+            "target": snapshot["target"],
+            "rules": snapshot["rules"],
+        },
+        "summary": {**counts, "exit_code": code, "verdict": VERDICT[code]},
+        "sources": _sources(snapshot),
+        "rules": [_rule(r, findings) for r in rules],
+        "findings": [f.to_dict() for f in findings],
+        "changes": _changes(ctx, rules, findings, kinds),
+        "not_evaluated": [
+            {"rule_id": f.rule_id, "subject": f.subject, "reason": f.message} for f in findings if f.status == ERROR
+        ],
+    }
+
+
+def _sources(snapshot: dict[str, Any]) -> list[dict[str, Any]]:
+    out = []
+    for name in sorted(snapshot["sources"]):
+        src = snapshot["sources"][name]
+        prov = src["provenance"]
+        out.append({
+            "name": name,
+            "status": src["status"],
+            "kind": prov["kind"],
+            "requested": prov["requested"],
+            "requests": prov["requests"],
+            "duration_ms": prov["duration_ms"],
+            "cached": prov.get("cached", 0),
+            "warnings": prov.get("warnings", []),
+            "error": src.get("error"),
+        })
+    return out
+
+
+def _rule(rule: Any, findings: list[Finding]) -> dict[str, Any]:
+    mine = [f for f in findings if f.rule_id == rule.id]
+    return {
+        "id": rule.id,
+        "title": rule.title,
+        "severity": rule.severity,
+        "runbook_section": rule.runbook_section,
+        "rationale": rule.rationale,
+        "checks": [c.kind for c in rule.checks],
+        "remediation": rule.remediation.to_dict(),
+        "counts": {s: sum(1 for f in mine if f.status == s) for s in STATUSES},
+    }
+
+
+def _changes(ctx: Context, rules: list[Any], findings: list[Finding], kinds: dict[str, Any]) -> list[dict[str, Any]]:
+    try:
+        _ = ctx.history
+    except SourceUnavailable:
+        return []
+    seen: dict[str, Change] = {}
+    for rule in rules:
+        if any(kinds[c.kind].subject in ("change", "task") for c in rule.checks):
+            for ch in ctx.changes(rule.scope):
+                seen.setdefault(ch.sha, ch)
+    verdicts: dict[str, dict[str, str]] = {}
+    rank = {s: i for i, s in enumerate(("pass", "not_applicable", "waived", "fail", "error"))}
+    for f in findings:
+        sha = next((e.get("sha") for e in f.evidence if e.get("kind") == "commit"), None)
+        if sha in seen:
+            cur = verdicts.setdefault(sha, {}).get(f.rule_id)
+            if cur is None or rank[f.status] > rank[cur]:
+                verdicts[sha][f.rule_id] = f.status
+    repo = ctx.target.get("github_repo")
+    out = []
+    for ch in sorted(seen.values(), key=lambda c: c.position):
+        c = ch.commit
+        out.append({
+            "sha": ch.sha,
+            "short": ch.short,
+            "kind": c["kind"],
+            "pr": c.get("pr"),
+            "subject": c["subject"],
+            "author": c["author"],
+            "committed_at": c["committed_at"],
+            "task_ids": ch.task_ids,
+            "files_in_scope": sorted({p for r in rules for p in r.scope.select(ch.files)} if rules else ch.files),
+            "timeline": [
+                _merge_stage(ch, repo),
+                _run_stage(ctx, ch),
+                _lambda_stage(ctx, ch),
+                _worklog_stage(ctx, ch),
+            ],
+            "verdicts": dict(sorted(verdicts.get(ch.sha, {}).items())),
+        })
+    return out
+
+
+def _stage(stage: str, state: str, label: str, time: str | None = None, url: str | None = None,
+           detail: str = "") -> dict[str, Any]:
+    return {"stage": stage, "state": state, "time": time, "label": label, "url": url, "detail": detail}
+
+
+def _merge_stage(ch: Change, repo: str | None) -> dict[str, Any]:
+    c = ch.commit
+    label = {"pr_merge": f"PR #{c.get('pr')} merged", "squash": f"PR #{c.get('pr')} squash-merged",
+             "direct_push": "pushed directly", "other_merge": "merged (no PR subject)", "root": "root commit"}[c["kind"]]
+    url = f"https://github.com/{repo}/commit/{ch.sha}" if repo else None
+    return _stage("merge", "ok", f"{ch.short} {label}", c["committed_at"], url, c["subject"])
+
+
+def _run_stage(ctx: Context, ch: Change) -> dict[str, Any]:
+    try:
+        run = ctx.runs.covering(ch)
+    except SourceUnavailable as exc:
+        return _stage("workflow_run", "unknown", "workflow runs not available", detail=str(exc))
+    if run:
+        detail = "own commit" if run["head_sha"] == ch.sha else f"covered by later commit {run['head_sha'][:12]}"
+        return _stage("workflow_run", "ok", run_label(run), iso(parse_time(run["updated_at"])), run.get("html_url"), detail)
+    own = ctx.runs.by_sha.get(ch.sha, [])
+    if own:
+        last = own[-1]
+        return _stage("workflow_run", "failed", run_label(last), iso(parse_time(last["updated_at"])),
+                      last.get("html_url"), "no later successful run covers it")
+    return _stage("workflow_run", "missing", "no canonical run covers this change")
+
+
+def _lambda_stage(ctx: Context, ch: Change) -> dict[str, Any]:
+    try:
+        cfg = ctx.source("lambda")["configuration"]
+    except SourceUnavailable as exc:
+        return _stage("lambda_update", "unknown", "function configuration not available", detail=str(exc))
+    modified = parse_time(cfg.get("LastModified"))
+    label = f"{cfg.get('FunctionName', '?')} LastModified {iso(modified)} {cfg.get('LastUpdateStatus')}"
+    if modified is None:
+        return _stage("lambda_update", "unknown", label)
+    if modified < ch.committed_at:
+        return _stage("lambda_update", "missing", label, iso(modified), detail="function not updated since this change")
+    if cfg.get("LastUpdateStatus") != "Successful" or cfg.get("State") != "Active":
+        return _stage("lambda_update", "failed", label, iso(modified),
+                      detail=f"State={cfg.get('State')} LastUpdateStatus={cfg.get('LastUpdateStatus')}")
+    detail = "current code was updated after this change"
+    try:
+        run = ctx.runs.covering(ch)
+        if run:
+            start, end = deploy_window(run)
+            detail += f"; covering run deployed {iso(start)}..{iso(end)}"
+    except SourceUnavailable:
+        pass
+    return _stage("lambda_update", "ok", label, iso(modified), detail=detail)
+
+
+def _worklog_stage(ctx: Context, ch: Change) -> dict[str, Any]:
+    if not ch.task_ids:
+        return _stage("worklog", "missing", "the change names no task")
+    try:
+        index = ctx.evidence
+    except SourceUnavailable as exc:
+        return _stage("worklog", "unknown", "tracker not available", detail=str(exc))
+    states, notes = [], []
+    latest = None
+    for task in ch.task_ids:
+        evs = [ev for ev, _ in index.for_change(task, ch)]
+        good = [ev for ev in evs if ev.outcome == "pass" and ev.last_modified]
+        if good:
+            states.append("ok")
+            latest = max([e.timestamp for e in good if e.timestamp] + ([latest] if latest else []), default=latest)
+            notes.append(f"{task}: recorded")
+        elif any(ev.outcome == "fail" for ev in evs):
+            states.append("failed")
+            notes.append(f"{task}: validation recorded as failed")
+        else:
+            states.append("missing")
+            notes.append(f"{task}: " + ("incomplete evidence" if evs else "no evidence"))
+    state = "failed" if "failed" in states else "missing" if "missing" in states else "ok"
+    return _stage("worklog", state, "; ".join(notes), iso(latest))
