@@ -340,21 +340,34 @@ def _default_subject(ctx: Context, subject_type: str) -> str:
     }.get(subject_type) or "-"
 
 
+def remediation_values(target: dict[str, Any]) -> dict[str, str]:
+    """Placeholders a rule's remediation may use that come from the target, not the finding."""
+    workflow = target.get("workflow", "") or ""
+    return {
+        "function": target.get("function", ""),
+        "region": target.get("region", ""),
+        "branch": target.get("branch", ""),
+        "workflow": workflow,
+        "workflow_file": workflow.rsplit("/", 1)[-1],
+        "repo": target.get("github_repo", ""),
+    }
+
+
+def fill(template: dict[str, str], values: dict[str, str]) -> dict[str, str]:
+    out = dict(template)
+    for key, value in values.items():
+        out = {k: v.replace("{" + key + "}", str(value)) for k, v in out.items()}
+    return out
+
+
 def _remediation(rule: Rule, f: Finding, ctx: Context) -> dict[str, str]:
     """The rule's remediation, with ``{sha}``, ``{subject}``, ``{function}``... filled in for this finding."""
     values = {
         "subject": f.subject,
         "sha": next((e.get("sha", "") for e in f.evidence if e.get("kind") == "commit"), ""),
-        "function": ctx.target.get("function", ""),
-        "region": ctx.target.get("region", ""),
-        "branch": ctx.target.get("branch", ""),
-        "workflow": ctx.target.get("workflow", ""),
-        "repo": ctx.target.get("github_repo", ""),
+        **remediation_values(ctx.target),
     }
-    out = rule.remediation.to_dict()
-    for key, value in values.items():
-        out = {k: v.replace("{" + key + "}", str(value)) for k, v in out.items()}
-    return out
+    return fill(rule.remediation.to_dict(), values)
 
 
 def within(t: datetime | None, start: datetime | None, end: datetime | None, slack: timedelta) -> bool:

@@ -358,7 +358,7 @@ _LM_KEYS = {"lastmodified", "functionlastmodified"}
 _OUTCOME_KEYS = {"validation", "outcome", "result", "status", "validationresult", "validationoutcome"}
 _STATE_KEYS = {"state"}
 _LUS_KEYS = {"lastupdatestatus"}
-_MAX_DEPTH = 20
+_MAX_DEPTH = 64  # deeper than any real record; bounds recursion on hostile input
 
 
 def _render(value: Any, key: str = "", depth: int = 0) -> Iterable[str]:

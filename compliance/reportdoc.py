@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from compliance import __version__
-from compliance.engine import Change, Context, deploy_window, run_label
+from compliance.engine import Change, Context, deploy_window, fill, remediation_values, run_label
 from compliance.errors import SourceUnavailable
 from compliance.findings import ERROR, STATUSES, Finding, exit_code, summarize
 from compliance.snapshot import canonical_json, digest_text
@@ -39,7 +39,7 @@ def build_report(snapshot: dict[str, Any], rules: list[Any], findings: list[Find
         },
         "summary": {**counts, "exit_code": code, "verdict": VERDICT[code]},
         "sources": _sources(snapshot),
-        "rules": [_rule(r, findings) for r in rules],
+        "rules": [_rule(r, findings, snapshot["target"]) for r in rules],
         "findings": [f.to_dict() for f in findings],
         "changes": _changes(ctx, rules, findings, kinds),
         "not_evaluated": [
@@ -67,7 +67,7 @@ def _sources(snapshot: dict[str, Any]) -> list[dict[str, Any]]:
     return out
 
 
-def _rule(rule: Any, findings: list[Finding]) -> dict[str, Any]:
+def _rule(rule: Any, findings: list[Finding], target: dict[str, Any]) -> dict[str, Any]:
     mine = [f for f in findings if f.rule_id == rule.id]
     return {
         "id": rule.id,
@@ -76,7 +76,8 @@ def _rule(rule: Any, findings: list[Finding]) -> dict[str, Any]:
         "runbook_section": rule.runbook_section,
         "rationale": rule.rationale,
         "checks": [c.kind for c in rule.checks],
-        "remediation": rule.remediation.to_dict(),
+        "remediation": fill(rule.remediation.to_dict(),
+                            {**remediation_values(target), "sha": "<sha>", "subject": "<subject>"}),
         "counts": {s: sum(1 for f in mine if f.status == s) for s in STATUSES},
     }
 

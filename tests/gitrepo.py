@@ -67,13 +67,15 @@ class GitRepo:
         )
         return env
 
-    def git(self, *args: str, env: dict[str, str] | None = None, cwd: str | os.PathLike[str] | None = None) -> str:
+    def git(self, *args: str, env: dict[str, str] | None = None, cwd: str | os.PathLike[str] | None = None,
+            input: bytes | None = None) -> str:
         """Run git in the repository; raise with git's own message on failure."""
         proc = subprocess.run(
             ["git", "-c", "commit.gpgsign=false", "-c", "tag.gpgsign=false", *args],
             cwd=cwd or self.path,
             env=env or self.env(),
             capture_output=True,
+            input=input,
         )
         if proc.returncode != 0:
             raise RuntimeError(
@@ -131,7 +133,9 @@ class GitRepo:
         """Commit ``files`` (path -> text, bytes, or None to delete) on the current branch."""
         self._write(files or {})
         env = self._commit_env(author_date, committer_date, author, committer)
-        self.git("commit", "-q", "--allow-empty", "--no-verify", "--cleanup=verbatim", "-m", message, env=env)
+        # the message goes through stdin: no argument-length limit, any bytes but NUL
+        self.git("commit", "-q", "--allow-empty", "--no-verify", "--cleanup=verbatim", "-F", "-",
+                 env=env, input=message.encode("utf-8"))
         return self.rev("HEAD")
 
     def branch(self, name: str, from_: str = "HEAD", *, checkout: bool = True) -> None:

@@ -1,4 +1,5 @@
 import json
+import os
 from datetime import datetime, timezone
 from importlib import resources
 
@@ -7,7 +8,7 @@ from jsonschema import Draft202012Validator
 
 from compliance.errors import ComplianceError
 from compliance.sources.base import Meter
-from compliance.sources.git import classify, collect_git
+from compliance.sources.git import _Git, classify, collect_git
 from tests.gitrepo import GitRepo
 
 UNICODE_PATH = "docs/ünïcødé 文件.md"
@@ -368,3 +369,44 @@ def test_validates_against_snapshot_schema(history):
 )
 def test_classify(parents, subject, expected):
     assert classify(parents, subject) == expected
+
+
+def test_invalid_utf8_in_messages_and_paths_is_replaced_not_fatal(tmp_path):
+    repo = GitRepo(tmp_path / "r").init()
+    with open(os.fsencode(str(repo.path)) + b"/caf\xe9.txt", "wb") as fh:
+        fh.write(b"x")
+    repo.git("add", "-A")
+    tree = repo.git("write-tree")
+    # `git commit` would transcode a Latin-1 message; other tools write the bytes as they are
+    raw = (
+        f"tree {tree}\nauthor A <a@x> 1772000000 -0800\ncommitter A <a@x> 1772000000 -0800\n\n".encode()
+        + b"latin1 caf\xe9 ENC-TSK-325\n\nbody \xff ok\n"
+    )
+    sha = repo.git("hash-object", "-t", "commit", "-w", "--stdin", input=raw)
+    repo.git("update-ref", "refs/heads/main", sha)
+    (commit,) = collect(repo)["commits"]
+    assert commit["sha"] == sha
+    assert commit["subject"] == "latin1 caf\ufffd ENC-TSK-325"
+    assert commit["body"] == "body \ufffd ok"
+    assert commit["files"] == [{"path": "caf\ufffd.txt", "status": "A"}]
+    assert commit["task_ids"] == ["ENC-TSK-325"]
+    assert commit["committed_at"] == "2026-02-25T06:13:20Z"
+
+
+def test_reader_stops_cleanly_when_abandoned(history):
+    repo, _ = history
+    runner = _Git(str(repo.path), Meter())
+    head, _ = runner.resolve_branch("main")
+    stream = runner.log(head, None)
+    first = next(stream)
+    stream.close()  # must neither hang nor leave git running
+    assert first["sha"] == head
+
+
+def test_many_commits_stream_across_chunks(tmp_path):
+    repo = GitRepo(tmp_path / "r").init()
+    big = "x" * 300_000  # one record larger than a read chunk
+    shas = [repo.commit(f"c{i} " + (big if i == 3 else ""), {f"f{i % 3}.txt": str(i)}) for i in range(8)]
+    data = collect(repo)
+    assert [c["sha"] for c in data["commits"]] == shas
+    assert data["commits"][3]["subject"] == "c3 " + big

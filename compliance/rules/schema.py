@@ -233,3 +233,14 @@ def rules_reference_markdown() -> str:
             "",
         ]
     return "\n".join(out).rstrip("\n") + "\n"
+
+
+def kinds_table_markdown() -> str:
+    """The one-line-per-kind table embedded in the README (a test keeps it equal to this)."""
+    from compliance.checks.registry import all_kinds
+
+    rows = ["| Kind | One finding per | Sources | What it checks |", "|---|---|---|---|"]
+    for name, kind in all_kinds().items():
+        needs = ", ".join(f"`{n}`" for n in kind.needs) or "the one named in `source`"
+        rows.append(f"| `{name}` | {kind.subject} | {needs} | {kind.summary} |")
+    return "\n".join(rows) + "\n"

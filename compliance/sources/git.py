@@ -29,7 +29,7 @@ from typing import IO, Any
 from compliance.errors import ComplianceError
 from compliance.ids import compile_pattern, find_task_ids
 from compliance.sources.base import Meter
-from compliance.timeutil import iso, parse_time
+from compliance.timeutil import parse_time
 
 _PR_MERGE = re.compile(r"Merge pull request #(\d+) from ([^/\s]+)/(\S.*)", re.DOTALL)
 _SQUASH = re.compile(r"\(#(\d+)\)\s*\Z")

@@ -1,0 +1,167 @@
+"""The CLI end to end: demo, offline re-evaluation, exit codes, rule validation, changes listing."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from compliance.cli import main
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory):
+    base = tmp_path_factory.mktemp("demo")
+    code = main(["demo", "--workdir", str(base / "work"), "--out", str(base / "out")])
+    return code, base
+
+
+def _report(out: Path) -> dict:
+    return json.loads((out / "report.json").read_text("utf-8"))
+
+
+def test_demo_writes_reports_with_passes_failures_and_one_error(demo, capsys):
+    code, base = demo
+    assert code == 0  # the run completed, whatever the verdicts
+    out = base / "out"
+    for name in ("report.md", "report.html", "report.json", "snapshot.json"):
+        assert (out / name).stat().st_size > 0
+    doc = _report(out)
+    s = doc["summary"]
+    assert s["pass"] > 10 and s["fail"] >= 4 and s["error"] == 1 and s["exit_code"] == 2
+    by_rule: dict[str, set[str]] = {}
+    for f in doc["findings"]:
+        by_rule.setdefault(f["rule_id"], set()).add(f["status"])
+    assert by_rule["APIMCP-001"] == {"pass", "fail"}  # a change no run covers
+    assert by_rule["APIMCP-002"] == {"fail"}  # the UI-manager request
+    assert by_rule["APIMCP-003"] == {"fail"}  # the failed Lambda update
+    assert "fail" in by_rule["APIMCP-007"] and "pass" in by_rule["APIMCP-007"]  # missing evidence
+    assert by_rule["APIMCP-006"] == {"error"}  # the probe could not connect
+    assert by_rule["APIMCP-005"] == {"pass"}
+    # the per-change chain merge -> run -> Lambda -> worklog is in the report
+    stages = [st["stage"] for st in doc["changes"][0]["timeline"]]
+    assert stages == ["merge", "workflow_run", "lambda_update", "worklog"]
+    html = (out / "report.html").read_text("utf-8")
+    assert "<script>alert(1)</script>" not in html and "&lt;script&gt;" in html
+
+
+def test_offline_reevaluation_is_byte_identical(demo, tmp_path):
+    _, base = demo
+    snap = base / "out" / "snapshot.json"
+    policies = str(ROOT / "policies")
+    assert main(["evaluate", "--snapshot", str(snap), "--policies", policies, "--out", str(tmp_path / "a")]) == 2
+    assert main(["evaluate", "--snapshot", str(snap), "--policies", policies, "--out", str(tmp_path / "b")]) == 2
+    a, b = (tmp_path / "a" / "report.json").read_bytes(), (tmp_path / "b" / "report.json").read_bytes()
+    assert a == b
+    assert json.loads(a)["findings"] == _report(base / "out")["findings"]
+
+
+def test_exit_codes_follow_the_worst_verdict(demo, tmp_path):
+    _, base = demo
+    snap = json.loads((base / "out" / "snapshot.json").read_text("utf-8"))
+    snap["sources"]["probe"] = {
+        "status": "ok", "error": None,
+        "provenance": {"kind": "http", "requested": "GET", "started_at": "2026-03-21T00:00:00Z", "duration_ms": 3,
+                       "requests": 1},
+        "data": {"url": "https://x.invalid/api/v1/coordination/capabilities", "status_code": 200, "latency_ms": 3,
+                 "well_formed": True, "problems": [], "body": {"success": True,
+                                                               "capabilities": {"contract_version": "0.3.0"}}}}
+    path = tmp_path / "snap.json"
+    path.write_text(json.dumps(snap), "utf-8")
+    policies = str(ROOT / "policies")
+    assert main(["evaluate", "--snapshot", str(path), "--policies", policies, "--out", str(tmp_path / "o1")]) == 1
+    only_routes = tmp_path / "routes.yaml"
+    text = (ROOT / "policies" / "api-mcp-runbook.yaml").read_text("utf-8")
+    start = text.index("  - id: APIMCP-005")
+    only_routes.write_text("version: 1\nrules:\n" + text[start:text.index("  - id: APIMCP-006")], "utf-8")
+    assert main(["evaluate", "--snapshot", str(path), "--policies", str(only_routes),
+                 "--out", str(tmp_path / "o0")]) == 0
+
+
+def test_invalid_snapshot_is_rejected_and_nothing_written(tmp_path, capsys):
+    bad = tmp_path / "bad.json"
+    bad.write_text('{"snapshot_version": 1,\n "tool": 3}', "utf-8")
+    out = tmp_path / "out"
+    assert main(["evaluate", "--snapshot", str(bad), "--policies", str(ROOT / "policies"), "--out", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert f"{bad}:1:1: at /tool" in err and not out.exists()
+    bad.write_text("{nope", "utf-8")
+    assert main(["evaluate", "--snapshot", str(bad), "--out", str(out)]) == 2
+    assert f"{bad}:1:2: invalid JSON" in capsys.readouterr().err
+
+
+def test_rules_validate_points_at_lines(tmp_path, capsys):
+    broken = tmp_path / "broken.yaml"
+    broken.write_text(
+        "version: 1\n"
+        "rules:\n"
+        "  - id: BAD-001\n"
+        "    title: t\n"
+        "    severity: hgh\n"
+        "    rationale: r\n"
+        "    runbook_section: s\n"
+        "    cheks: []\n"
+        "    remediation: {text: x}\n", "utf-8")
+    assert main(["rules", "validate", str(broken)]) == 2
+    err = capsys.readouterr().err
+    assert f"{broken}:5:15:" in err and "did you mean 'high'" in err
+    assert f"{broken}:8:5:" in err and "did you mean 'checks'" in err
+    assert main(["rules", "validate", str(ROOT / "policies")]) == 0
+    assert "rule(s) valid" in capsys.readouterr().out
+
+
+def test_rules_reference_and_schema_come_from_the_registry(capsys):
+    from compliance.checks.registry import all_kinds
+
+    assert main(["rules", "schema"]) == 0
+    schema = json.loads(capsys.readouterr().out)
+    assert main(["rules", "reference"]) == 0
+    reference = capsys.readouterr().out
+    for kind in all_kinds():
+        assert kind in json.dumps(schema) and f"`{kind}`" in reference
+
+
+def test_changes_lists_in_scope_first_parent_commits(tmp_path, capsys):
+    from tests.scenario import build_repo
+
+    repo, s = build_repo(tmp_path / "r")
+    args = ["changes", "--repo", str(repo.path), "--since", "2026-02-21", "--until", "2026-03-31",
+            "--path", "backend/lambda/coordination_api/**", "--path", "tools/enceladus-mcp-server/**",
+            "--exclude", "**/governance_data_dictionary.json"]
+    assert main([*args, "--format", "json"]) == 0
+    rows = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert [r["sha"] for r in rows] == [s["pr"], s["squash"], s["direct"]]
+    assert rows[0]["kind"] == "pr_merge" and rows[0]["pr"] == 12 and rows[0]["task_ids"] == ["ENC-TSK-325"]
+    assert rows[1]["kind"] == "squash" and rows[1]["files"] == ["tools/enceladus-mcp-server/server.py"]
+    assert main(args) == 0
+    table = capsys.readouterr()
+    assert s["squash"][:12] in table.out and "3 in-scope change(s)" in table.err
+    assert main(["changes", "--repo", str(tmp_path / "nothing")]) == 2
+    assert "error" in capsys.readouterr().err
+
+
+def test_console_script_starts_and_reports_version():
+    proc = subprocess.run([sys.executable, "-m", "compliance", "--version"], capture_output=True, text=True)
+    assert proc.returncode == 0 and proc.stdout.startswith("compliance ")
+
+
+def test_docs_are_generated_from_the_registry():
+    """The README's kinds table and docs/rules.md cannot drift from the registry."""
+    from compliance.rules.schema import kinds_table_markdown, rules_reference_markdown
+
+    readme = (ROOT / "README.md").read_text("utf-8")
+    table = readme.split("<!-- kinds:start -->\n", 1)[1].split("<!-- kinds:end -->", 1)[0]
+    assert table == kinds_table_markdown()
+    assert (ROOT / "docs" / "rules.md").read_text("utf-8") == rules_reference_markdown()
+
+
+def test_example_config_is_valid():
+    from compliance.config import load_config
+
+    config = load_config(str(ROOT / "compliance.example.yaml"))
+    assert config.target["function"] == "devops-coordination-api"
