@@ -108,6 +108,11 @@ def main(argv: list[str] | None = None) -> int:
     except ComplianceError as exc:
         print(f"compliance: error: {exc}", file=sys.stderr)
         return exc.exit_code
+    except BrokenPipeError:  # e.g. `compliance changes | head`: the reader left, nothing to report
+        import os
+
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return EXIT_OK
     except KeyboardInterrupt:
         print("compliance: interrupted; nothing half-written", file=sys.stderr)
         return 130

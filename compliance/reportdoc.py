@@ -7,16 +7,18 @@ inputs give byte-identical JSON.
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 from compliance import __version__
-from compliance.engine import Change, Context, deploy_window, fill, remediation_values, run_label
+from compliance.engine import Change, Context, deploy_window, fill, remediation_values, run_label, within
 from compliance.errors import SourceUnavailable
 from compliance.findings import ERROR, STATUSES, Finding, exit_code, summarize
 from compliance.snapshot import canonical_json, digest_text
 from compliance.timeutil import iso, parse_time
 
 VERDICT = {0: "pass", 1: "fail", 2: "error"}
+SLACK = timedelta(seconds=120)
 
 
 def build_report(snapshot: dict[str, Any], rules: list[Any], findings: list[Finding], mode: str) -> dict[str, Any]:
@@ -103,6 +105,8 @@ def _changes(ctx: Context, rules: list[Any], findings: list[Finding], kinds: dic
     repo = ctx.target.get("github_repo")
     out = []
     for ch in sorted(seen.values(), key=lambda c: c.position):
+        if ch.sha not in verdicts:
+            continue  # in some rule's scope but judged by none (e.g. a co-change rule it does not trigger)
         c = ch.commit
         out.append({
             "sha": ch.sha,
@@ -155,28 +159,36 @@ def _run_stage(ctx: Context, ch: Change) -> dict[str, Any]:
 
 
 def _lambda_stage(ctx: Context, ch: Change) -> dict[str, Any]:
+    """What the function shows of this change's deploy. Lambda keeps only its latest update, so an
+    older change's deploy is judged through the run that covered it."""
     try:
         cfg = ctx.source("lambda")["configuration"]
     except SourceUnavailable as exc:
         return _stage("lambda_update", "unknown", "function configuration not available", detail=str(exc))
     modified = parse_time(cfg.get("LastModified"))
-    label = f"{cfg.get('FunctionName', '?')} LastModified {iso(modified)} {cfg.get('LastUpdateStatus')}"
+    healthy = cfg.get("State") == "Active" and cfg.get("LastUpdateStatus") == "Successful"
+    now = f"{cfg.get('FunctionName', '?')} LastModified {iso(modified)} ({cfg.get('State')}/{cfg.get('LastUpdateStatus')})"
     if modified is None:
-        return _stage("lambda_update", "unknown", label)
-    if modified < ch.committed_at:
-        return _stage("lambda_update", "missing", label, iso(modified), detail="function not updated since this change")
-    if cfg.get("LastUpdateStatus") != "Successful" or cfg.get("State") != "Active":
-        return _stage("lambda_update", "failed", label, iso(modified),
-                      detail=f"State={cfg.get('State')} LastUpdateStatus={cfg.get('LastUpdateStatus')}")
-    detail = "current code was updated after this change"
+        return _stage("lambda_update", "unknown", now)
     try:
         run = ctx.runs.covering(ch)
-        if run:
-            start, end = deploy_window(run)
-            detail += f"; covering run deployed {iso(start)}..{iso(end)}"
     except SourceUnavailable:
-        pass
-    return _stage("lambda_update", "ok", label, iso(modified), detail=detail)
+        run = None
+    if run:
+        start, end = deploy_window(run)
+        span = f"{iso(start)} .. {iso(end)}"
+        if within(modified, start, end, SLACK):
+            return _stage("lambda_update", "ok" if healthy else "failed", now, iso(modified),
+                          detail=f"the live code comes from run {run['id']} (deploy {span})")
+        if end and modified > end:
+            return _stage("lambda_update", "ok", f"deployed by run {run['id']} ({span})", iso(end),
+                          detail=f"superseded since: {now}")
+        return _stage("lambda_update", "missing", f"run {run['id']} succeeded ({span}) but the function was not "
+                      "updated", iso(modified), detail=f"{now}: the run deployed nothing")
+    if modified >= ch.committed_at and not healthy:
+        return _stage("lambda_update", "failed", now, iso(modified), detail="updated after this change and failed")
+    return _stage("lambda_update", "missing", "no successful canonical deploy of this change", iso(modified),
+                  detail=now)
 
 
 def _worklog_stage(ctx: Context, ch: Change) -> dict[str, Any]:
