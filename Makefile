@@ -21,7 +21,7 @@ lint: setup
 	$(BIN)/ruff check compliance tests benchmarks
 
 test: lint
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest
 
 bench: setup
 	$(BIN)/python benchmarks/bench_changes.py

@@ -410,3 +410,20 @@ def test_many_commits_stream_across_chunks(tmp_path):
     data = collect(repo)
     assert [c["sha"] for c in data["commits"]] == shas
     assert data["commits"][3]["subject"] == "c3 " + big
+
+
+def test_git_error_reports_the_fatal_line_not_the_hints(history):
+    repo, _ = history
+    err = (b"fatal: detected dubious ownership in repository at '/r'\n"
+           b"To add an exception for this directory, call:\n\n\tgit config --global --add safe.directory /r\n")
+    message = str(_Git(str(repo.path), Meter())._fail("rev-parse", err))
+    assert message == f"git rev-parse failed in {repo.path}: detected dubious ownership in repository at '/r'"
+
+
+def test_environment_cannot_redirect_to_another_repository(history, tmp_path, monkeypatch):
+    repo, s = history
+    other = GitRepo(tmp_path / "other").init()
+    other.commit("elsewhere")
+    monkeypatch.setenv("GIT_DIR", str(other.path / ".git"))
+    monkeypatch.setenv("GIT_WORK_TREE", str(other.path))
+    assert collect(repo)["head"] == s["fake_squash"]

@@ -93,7 +93,7 @@ def collect_git(
     compile_pattern(id_pattern)  # a bad pattern fails before any git work
     runner = _Git(repo, meter)
     git_dir, shallow = runner.probe()
-    head, ref = runner.resolve_branch(branch)
+    head, _ref = runner.resolve_branch(branch)
 
     boundary: set[str] = set()
     if shallow:
@@ -221,8 +221,10 @@ class _Git:
         return code, out, err
 
     def _fail(self, what: str, err: bytes) -> ComplianceError:
+        """git's own reason, one line: its ``fatal:`` line, not the hints printed after it."""
         lines = [ln.strip() for ln in _text(err).splitlines() if ln.strip()]
-        detail = lines[-1] if lines else "no error output"
+        reasons = [ln for ln in lines if ln.startswith(("fatal: ", "error: "))]
+        detail = (reasons or lines or ["no error output"])[0]
         if detail.startswith(("fatal: ", "error: ")):
             detail = detail.split(": ", 1)[1]
         return ComplianceError(f"git {what} failed in {self.repo}: {detail}")
