@@ -67,6 +67,16 @@ def checker(repo: Path) -> int:
     return sum(1 for c in data["commits"] if any(filter_match(SCOPE, f["path"]) for f in c["files"]))
 
 
+def cli_changes(repo: Path) -> int:
+    """The whole `compliance changes` command as a user runs it: process start, git, filter, JSON lines."""
+    args = [sys.executable, "-m", "compliance", "changes", "--repo", str(repo), "--since", "1970-01-01",
+            "--until", "2100-01-01", "--format", "json", "--exclude", "**/governance_data_dictionary.json"]
+    for glob in ("backend/lambda/coordination_api/**", "tools/enceladus-mcp-server/**"):
+        args += ["--path", glob]
+    out = subprocess.run(args, check=True, capture_output=True).stdout
+    return out.count(b"\n")
+
+
 def measure(fn, runs: int) -> tuple[float, int]:
     times, result = [], 0
     for _ in range(runs):
@@ -89,6 +99,7 @@ def main(argv: list[str] | None = None) -> int:
         ("git log --first-parent --name-only -- <scope>", *measure(lambda: git_floor(repo, PATHSPECS), args.runs)),
         ("git log --first-parent --name-only (all paths)", *measure(lambda: git_floor(repo, []), args.runs)),
         ("collect_git + scope filter in Python", *measure(lambda: checker(repo), args.runs)),
+        ("compliance changes --format json (whole CLI)", *measure(lambda: cli_changes(repo), args.runs)),
     ]
     floor = rows[0][1]
     print(f"\n{args.commits} first-parent commits, median of {args.runs} runs")

@@ -45,20 +45,24 @@ def compile_pattern(pattern: str | None = None) -> re.Pattern[str]:
         raise ComplianceError(f"invalid task id pattern {text!r}: {exc}") from None
 
 
+@lru_cache(maxsize=64)
+def _matcher(pattern: str | None) -> tuple[re.Pattern[str], bool]:
+    rx = compile_pattern(pattern)
+    return rx, "id" in rx.groupindex  # groupindex builds a new mapping on every access
+
+
 def find_task_ids(*texts: str | None, pattern: str | None = None) -> list[str]:
     """Every id in the texts, upper-cased, first appearance first.
 
     A custom pattern's named group ``id`` (if it has one) is the id, so a pattern may require
     context around the id without that context becoming part of it.
     """
-    rx = compile_pattern(pattern)
-    use_group = "id" in rx.groupindex
+    rx, use_group = _matcher(pattern)
     seen: dict[str, None] = {}
-    for text in texts:
-        if not text:
-            continue
-        for m in rx.finditer(text):
-            value = m.group("id") if use_group else m.group(0)
-            if value:
-                seen.setdefault(value.upper(), None)
+    # one scan over all texts: a newline is a boundary for every pattern, and this runs per commit
+    text = "\n".join(t for t in texts if t)
+    for m in rx.finditer(text):
+        value = m.group("id") if use_group else m.group(0)
+        if value:
+            seen.setdefault(value.upper(), None)
     return list(seen)

@@ -17,6 +17,11 @@ def parse_time(value: str | datetime | date | None) -> datetime | None:
     """Parse an ISO-8601-ish timestamp (or date) into an aware UTC datetime; None if unparseable."""
     if value is None:
         return None
+    if isinstance(value, str) and len(value) == 20 and value[19] == "Z" and value[10] == "T":
+        try:  # fast path for the canonical form every snapshot uses
+            return datetime.fromisoformat(value[:19]).replace(tzinfo=timezone.utc)
+        except ValueError:
+            pass
     if isinstance(value, datetime):
         dt = value
     elif isinstance(value, date):

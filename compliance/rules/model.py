@@ -2,11 +2,21 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import lru_cache
 from typing import Any
 
 from compliance.globs import compile_glob
+
+
+@lru_cache(maxsize=1024)
+def _union(patterns: tuple[str, ...]) -> re.Pattern[str] | None:
+    """One regex for a list of globs: one match call per path instead of one per glob."""
+    if not patterns:
+        return None
+    return re.compile("|".join(f"(?:{compile_glob(p).pattern})" for p in patterns))
 
 
 @dataclass(frozen=True)
@@ -18,12 +28,17 @@ class Scope:
     branch: str | None = None  # None: the target's branch
 
     def matches(self, path: str) -> bool:
-        if not any(compile_glob(p).match(path) for p in self.include):
+        inc = _union(self.include)
+        if inc is None or not inc.match(path):
             return False
-        return not any(compile_glob(p).match(path) for p in self.exclude)
+        exc = _union(self.exclude)
+        return exc is None or not exc.match(path)
 
     def select(self, paths: list[str]) -> list[str]:
-        return [p for p in paths if self.matches(p)]
+        inc, exc = _union(self.include), _union(self.exclude)
+        if inc is None:
+            return []
+        return [p for p in paths if inc.match(p) and not (exc and exc.match(p))]
 
     @property
     def is_empty(self) -> bool:
