@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import os
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 
 from compliance import __version__
 from compliance.sources.base import run_source
-from compliance.timeutil import iso, utcnow
+from compliance.timeutil import iso, parse_time, utcnow
 
 ALL_SOURCES = ("git", "github", "lambda", "apigateway", "tracker", "deploy_manager", "probe")
 OPTIONAL_USES = {"deploy_coverage": ("tracker",), "lambda_deploy_match": ("tracker",)}
@@ -45,14 +47,25 @@ def public_target(target: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in target.items() if v is not None}
 
 
+def cache_dir() -> Path:
+    """Where conditional-request caches live (``COMPLIANCE_CACHE_DIR``, else the XDG cache)."""
+    base = os.environ.get("COMPLIANCE_CACHE_DIR") or os.path.join(
+        os.environ.get("XDG_CACHE_HOME") or os.path.expanduser("~/.cache"), "compliance")
+    return Path(base)
+
+
 def collect(config: Any, ruleset: Any, since: datetime, until: datetime) -> dict[str, Any]:
+    """Run each needed source once, in dependency order; every failure is recorded, none raised."""
     target = config.target
     needed = sources_needed(ruleset.rules)
     opts = config.sources or {}
     sources: dict[str, Any] = {}
     branch = target["branch"]
 
-    if "git" in needed:
+    def wanted(name: str) -> bool:
+        return name in needed and (opts.get(name) or {}).get("enabled", True)
+
+    if wanted("git"):
         from compliance.sources.git import collect_git
 
         files = repo_files_needed(ruleset.rules, target)
@@ -60,10 +73,10 @@ def collect(config: Any, ruleset: Any, since: datetime, until: datetime) -> dict
             "git", f"first-parent history of {branch} since {iso(since)} in {target.get('repo', '.')}",
             lambda m: collect_git(target.get("repo", "."), branch, since, id_pattern=target.get("task_id_pattern"),
                                   files=files, meter=m))
-    for name in ALL_SOURCES[1:]:
-        if name not in needed:
-            continue
-        sources[name] = _collect_one(name, opts.get(name) or {}, target, sources)
+    # lambda before github: the run that produced LastModified gets its job steps fetched
+    for name in ("lambda", "github", "apigateway", "tracker", "deploy_manager", "probe"):
+        if wanted(name):
+            sources[name] = _collect_one(name, opts.get(name) or {}, target, sources, ruleset, since, until)
     return {
         "snapshot_version": 1,
         "tool": {"name": "compliance", "version": __version__},
@@ -75,19 +88,97 @@ def collect(config: Any, ruleset: Any, since: datetime, until: datetime) -> dict
     }
 
 
-def _collect_one(name: str, opt: dict[str, Any], target: dict[str, Any], done: dict[str, Any]) -> dict[str, Any]:
+def affected_task_ids(git: dict[str, Any] | None, rules: list[Any], since: datetime, until: datetime) -> list[str]:
+    """Task ids of in-window commits that touch some rule's scope: the only tracker items read."""
+    if not git:
+        return []
+    scopes = [r.scope for r in rules if not r.scope.is_empty]
+    ids: dict[str, None] = {}
+    for commit in git["commits"]:
+        when = parse_time(commit["committed_at"])
+        if when is None or not (since <= when <= until):
+            continue
+        paths = [f["path"] for f in commit["files"]]
+        if not scopes or any(s.select(paths) for s in scopes):
+            ids.update(dict.fromkeys(commit["task_ids"]))
+    return sorted(ids)
+
+
+def _require(target: dict[str, Any], *keys: str) -> None:
+    missing = [k for k in keys if not target.get(k)]
+    if missing:
+        raise NotConfigured(f"target.{', target.'.join(missing)} not configured")
+
+
+def _collect_one(name: str, opt: dict[str, Any], target: dict[str, Any], done: dict[str, Any], ruleset: Any,
+                 since: datetime, until: datetime) -> dict[str, Any]:
     if opt.get("file"):
         from compliance.sources.files import read_source_file
 
         return run_source("file", f"{name} data from {opt['file']}", lambda m: read_source_file(name, opt["file"], m))
+    region = target.get("region") or os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION") or ""
+    git_data = (done.get("git") or {}).get("data")
     if name == "probe":
         from compliance.sources.probe import probe
 
-        url = target.get("capability_url")
-        if not url:
-            return run_source("http", "capability probe", _fail("target.capability_url is not configured"))
-        return run_source("http", f"GET {url}", lambda m: probe(url, timeout=float(opt.get("timeout_seconds", 5)), meter=m))
-    return run_source("none", f"{name}", _fail(f"no data configured for source '{name}' (set sources.{name}.file)"))
+        url = target.get("capability_url") or ""
+
+        def fn(m):
+            _require(target, "capability_url")
+            return probe(url, timeout=float(opt.get("timeout_seconds", 5)), meter=m)
+
+        return run_source("http", f"GET {url}", fn)
+    if name == "github":
+        from compliance.sources.github import collect_github
+
+        lam = (done.get("lambda") or {}).get("data") or {}
+        near = [t for t in [parse_time((lam.get("configuration") or {}).get("LastModified"))] if t]
+
+        def fn(m):
+            _require(target, "github_repo", "workflow")
+            return collect_github(target["github_repo"], target["workflow"].rsplit("/", 1)[-1], target["branch"],
+                                  since, until, meter=m, cache_dir=cache_dir() / "github", jobs_near=near,
+                                  max_pages=opt.get("max_pages"))
+
+        return run_source("pygithub", f"runs of {target.get('workflow')} on {target.get('branch')} in "
+                          f"{target.get('github_repo')} created {iso(since)}..{iso(until)}", fn)
+    from compliance.sources import aws
+
+    if name == "lambda":
+        def fn(m):
+            _require(target, "function")
+            return aws.collect_lambda(target["function"], region, meter=m, options=opt)
+
+        return run_source("boto3", f"GetFunctionConfiguration {target.get('function')} in {region}", fn)
+    if name == "apigateway":
+        def fn(m):
+            _require(target, "http_api")
+            return aws.collect_apigateway(target["http_api"], region, meter=m, options=opt)
+
+        return run_source("boto3", f"routes and integrations of HTTP API {target.get('http_api')} in {region}", fn)
+    if name == "tracker":
+        tracker = target.get("tracker") or {}
+        ids = affected_task_ids(git_data, ruleset.rules, since, until)
+
+        def fn(m):
+            if not tracker.get("table") or not tracker.get("project"):
+                raise NotConfigured("target.tracker.table and target.tracker.project not configured")
+            if git_data is None:
+                raise NotConfigured("the git source failed, so the affected tasks are unknown")
+            return aws.collect_tracker(tracker["table"], tracker["project"], ids, region, meter=m, options=opt)
+
+        return run_source("boto3", f"BatchGetItem {len(ids)} task(s) from {tracker.get('table')}", fn)
+    if name == "deploy_manager":
+        dm = target.get("deploy_manager") or {}
+
+        def fn(m):
+            if not dm.get("table"):
+                raise NotConfigured("target.deploy_manager.table not configured")
+            return aws.collect_deploy_manager(dm["table"], dm.get("project"), since, until, region, meter=m,
+                                              options=opt)
+
+        return run_source("boto3", f"requests and specs in {dm.get('table')} {iso(since)}..{iso(until)}", fn)
+    return run_source("none", name, _fail(f"unknown source '{name}'"))
 
 
 class NotConfigured(Exception):

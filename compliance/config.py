@@ -68,7 +68,8 @@ CONFIG_SCHEMA: dict[str, Any] = {
                 "deploy_manager": {
                     "type": "object",
                     "additionalProperties": False,
-                    "properties": {"table": _TEXT},
+                    "properties": {"table": _TEXT, "project": {
+                        **_TEXT, "description": "partition key value; without it the window is read by a Scan"}},
                 },
             },
         },

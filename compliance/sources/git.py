@@ -137,6 +137,19 @@ def collect_git(
     }
 
 
+def read_files_at(repo: str, ref: str, paths: Iterable[str], *, meter: Meter | None = None
+                  ) -> tuple[str, dict[str, str | None]]:
+    """Files as they are at any commit-ish (a pull request's head), for checks that read content."""
+    runner = _Git(repo, meter if meter is not None else Meter())
+    runner.probe()
+    code, out, err = runner._run("rev-parse", "--verify", "--quiet", f"{ref}^{{commit}}")
+    if code != 0:
+        raise ComplianceError(f"'{ref}' is not a commit in {repo}")
+    sha = _text(out).strip()
+    wanted = list(dict.fromkeys(paths))
+    return sha, (runner.read_files(sha, wanted) if wanted else {})
+
+
 def classify(parents: list[str], subject: str) -> tuple[str, int | None, str | None]:
     """``(kind, pr, source_branch)`` from a commit's parent count and GitHub's subject forms."""
     if not parents:
