@@ -1,0 +1,66 @@
+"""Shared fixtures: one moto server per session, a clean fake account per test."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests import moto_env
+
+
+@pytest.fixture(scope="session")
+def moto_server():
+    """moto over real HTTP on a free loopback port; yields its endpoint URL."""
+    server, endpoint = moto_env.start_server()
+    try:
+        yield endpoint
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+def aws_env(moto_server, monkeypatch):
+    """Point boto3 at moto with fake credentials, and start from an empty account."""
+    for name in ("AWS_PROFILE", "AWS_SESSION_TOKEN", "AWS_SECURITY_TOKEN", "AWS_CONFIG_FILE",
+                 "AWS_SHARED_CREDENTIALS_FILE"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("AWS_ENDPOINT_URL", moto_server)
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    monkeypatch.setenv("AWS_DEFAULT_REGION", moto_env.REGION)
+    monkeypatch.setenv("AWS_CONFIG_FILE", "/dev/null")
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", "/dev/null")
+    moto_env.reset(moto_server)
+    yield moto_server
+    moto_env.reset(moto_server)
+
+
+@pytest.fixture
+def offline_aws(monkeypatch):
+    """Fake credentials and an endpoint nothing listens on: for Stubber tests that must not reach a network."""
+    for name in ("AWS_PROFILE", "AWS_SESSION_TOKEN", "AWS_SECURITY_TOKEN"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("AWS_ENDPOINT_URL", f"http://127.0.0.1:{moto_env.closed_port()}")
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    monkeypatch.setenv("AWS_DEFAULT_REGION", moto_env.REGION)
+    monkeypatch.setenv("AWS_CONFIG_FILE", "/dev/null")
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", "/dev/null")
+
+
+@pytest.fixture
+def http_server():
+    """Start real loopback HTTP servers answering with ``respond(handler) -> (status, headers, body)``.
+
+    ``respond`` may sleep to play a slow server. Each started server records its requests as
+    ``(method, path)`` in ``server.seen``; all are shut down after the test.
+    """
+    started = []
+
+    def start(respond):
+        server = moto_env.LoopbackServer(respond)
+        started.append(server)
+        return server
+
+    yield start
+    for server in started:
+        server.close()
