@@ -1,0 +1,146 @@
+"""`compliance audit` end to end through the CLI: a real git repository, AWS as moto's server over
+real HTTP, GitHub as `responses` serving documented payloads, the capability endpoint as a real
+loopback server. Then the same with sources failing: `error`, never `pass`, and exit code 2."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime, timezone
+
+import pytest
+import responses
+
+from compliance.cli import main
+from tests import moto_env
+from tests.github_payloads import REPO, WORKFLOW_PATH, FakeGitHub, workflow_run
+from tests.scenario import build_repo
+
+GOOD_BODY = json.dumps({"success": True, "capabilities": {"contract_version": "0.3.0"}}).encode()
+
+
+def _evidence(sha: str) -> str:
+    return (f"Deployed commit {sha[:12]} via api-mcp-backend-deploy; devops-coordination-api "
+            "LastModified=2026-02-26T12:05:00.000+0000 State=Active LastUpdateStatus=Successful; "
+            "GET /api/v1/coordination/capabilities -> 200")
+
+
+@pytest.fixture
+def system(tmp_path, aws_env, http_server, monkeypatch):
+    """The governed system, live: returns (config path, shas, capability server)."""
+    repo, s = build_repo(tmp_path / "enceladus")
+    moto_env.create_function()
+    moto_env.create_http_api()
+    moto_env.create_tracker_table([
+        moto_env.tracker_item("ENC-TSK-325", "Capabilities", _evidence(s["squash"])),  # later commit: covers
+        moto_env.tracker_item("ENC-TSK-326", "MCP dispatch plan"),  # no evidence
+    ])
+    moto_env.create_deploy_manager_table([
+        moto_env.dm_request("REQ-20260301T101500Z-a1b2c3", "pending", "lambda_update",
+                            files=["backend/lambda/coordination_api/lambda_function.py"],
+                            target_arn=f"arn:aws:lambda:us-west-2:{moto_env.ACCOUNT}:function:{moto_env.FUNCTION}"),
+        moto_env.dm_request("REQ-20260302T101500Z-d4e5f6", "included", "github_public_static",
+                            files=["frontend/app.js"]),
+    ])
+    probe = http_server(lambda h: (200, {"Content-Type": "application/json"}, GOOD_BODY))
+    config = tmp_path / "compliance.yaml"
+    config.write_text(f"""version: 1
+target:
+  repo: enceladus
+  github_repo: {REPO}
+  branch: main
+  workflow: {WORKFLOW_PATH}
+  deploy_script: backend/lambda/coordination_api/deploy.sh
+  region: us-west-2
+  function: {moto_env.FUNCTION}
+  http_api: {moto_env.HTTP_API}
+  capability_url: {probe.url}/api/v1/coordination/capabilities
+  tracker: {{table: {moto_env.TRACKER_TABLE}, project: {moto_env.PROJECT}}}
+  deploy_manager: {{table: {moto_env.DM_TABLE}, project: {moto_env.PROJECT}}}
+policies: [{_policies()}]
+""", "utf-8")
+    monkeypatch.setenv("GITHUB_TOKEN", "ghp_" + "e2e0" * 9)
+    monkeypatch.setenv("COMPLIANCE_CACHE_DIR", str(tmp_path / "cache"))
+    monkeypatch.setattr("compliance.sources.github.time.sleep", lambda s: None)
+    return config, s, probe
+
+
+def _policies() -> str:
+    from pathlib import Path
+
+    return str(Path(__file__).resolve().parents[1] / "policies")
+
+
+def _runs(s):
+    t = datetime(2026, 2, 26, 12, 1, tzinfo=timezone.utc)
+    return [workflow_run(9001, t, sha=s["squash"], conclusion="success"),
+            workflow_run(9002, datetime(2026, 3, 1, 12, 1, tzinfo=timezone.utc), sha=s["direct"],
+                         conclusion="failure")]
+
+
+def _audit(config, out):
+    return main(["audit", "--config", str(config), "--since", "2026-02-21", "--until", "2026-03-31",
+                 "--out", str(out)])
+
+
+def _by_rule(out):
+    doc = json.loads((out / "report.json").read_text("utf-8"))
+    verdicts: dict[str, dict[str, str]] = {}
+    for f in doc["findings"]:
+        verdicts.setdefault(f["rule_id"], {})[f["subject"]] = f["status"]
+    return doc, verdicts
+
+
+def test_audit_against_live_endpoints(system, tmp_path):
+    config, s, probe = system
+    with responses.RequestsMock() as rsps:
+        gh = FakeGitHub(rsps, _runs(s))
+        code = _audit(config, tmp_path / "out")
+    doc, v = _by_rule(tmp_path / "out")
+    assert code == 1, doc["not_evaluated"]  # failures, and every rule could be evaluated
+    assert v["APIMCP-001"] == {s["pr"][:12]: "pass", s["squash"][:12]: "pass", s["direct"][:12]: "fail"}
+    assert v["APIMCP-002"] == {"REQ-20260301T101500Z-a1b2c3": "fail"}
+    assert v["APIMCP-003"] == {moto_env.FUNCTION: "pass"}  # moto's Lambda is always Active/Successful
+    assert v["APIMCP-004"] == {moto_env.FUNCTION: "fail"}  # created now, by no canonical run: out of band
+    assert set(v["APIMCP-005"].values()) == {"pass"} and len(v["APIMCP-005"]) >= 5
+    assert v["APIMCP-006"] == {f"{probe.url}/api/v1/coordination/capabilities": "pass"}
+    assert v["APIMCP-007"][f"ENC-TSK-325@{s['pr'][:12]}"] == "pass"
+    assert v["APIMCP-007"][f"ENC-TSK-326@{s['squash'][:12]}"] == "fail"
+    sources = {src["name"]: src for src in doc["sources"]}
+    assert all(src["status"] == "ok" for src in sources.values())
+    assert sources["github"]["requests"] == len(gh.calls) == 1  # one page, no call per commit
+    assert sources["tracker"]["requests"] == 1  # one BatchGetItem for the affected tasks
+    assert sources["lambda"]["requests"] >= 1 and sources["probe"]["requests"] == 1
+    assert ("GET", "/api/v1/coordination/capabilities") in probe.seen
+    text = "".join(p.read_text("utf-8") for p in (tmp_path / "out").iterdir())
+    assert "ghp_" not in text and "e2e0e2e0" not in text  # the token never reaches a report
+
+    # a repeat audit spends conditional requests: the page comes back 304
+    with responses.RequestsMock() as rsps:
+        gh = FakeGitHub(rsps, _runs(s))
+        assert _audit(config, tmp_path / "again") == 1
+    doc2, _ = _by_rule(tmp_path / "again")
+    github = next(src for src in doc2["sources"] if src["name"] == "github")
+    assert github["cached"] == 1 and [c.status for c in gh.calls] == [304]
+    assert doc2["findings"] == doc["findings"]
+
+
+def test_failing_sources_give_errors_and_the_rest_is_judged(system, tmp_path, monkeypatch):
+    config, s, _ = system
+    text = config.read_text("utf-8") + (
+        f"sources:\n  lambda: {{endpoint_url: 'http://127.0.0.1:{moto_env.closed_port()}', timeout_seconds: 1}}\n")
+    config.write_text(text, "utf-8")
+    with responses.RequestsMock() as rsps:
+        gh = FakeGitHub(rsps, _runs(s))
+        gh.fail(500, times=10)
+        code = _audit(config, tmp_path / "out")
+    doc, v = _by_rule(tmp_path / "out")
+    assert code == 2
+    sources = {src["name"]: src for src in doc["sources"]}
+    assert sources["github"]["status"] == "error" and sources["github"]["error"]["type"] == "GitHubServerError"
+    assert sources["lambda"]["status"] == "error" and sources["lambda"]["error"]["type"] == "EndpointUnreachable"
+    assert set(v["APIMCP-001"].values()) == {"error"}  # needs runs
+    assert set(v["APIMCP-003"].values()) == {"error"} and set(v["APIMCP-004"].values()) == {"error"}
+    assert set(v["APIMCP-005"].values()) == {"pass"}  # routes still judged
+    assert v["APIMCP-002"] == {"REQ-20260301T101500Z-a1b2c3": "fail"}
+    assert {n["rule_id"] for n in doc["not_evaluated"]} >= {"APIMCP-001", "APIMCP-003", "APIMCP-004"}
+    assert (tmp_path / "out" / "report.html").exists() and (tmp_path / "out" / "snapshot.json").exists()
