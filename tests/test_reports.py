@@ -302,8 +302,8 @@ def test_html_and_markdown_are_deterministic(doc):
 
 
 def test_render_all_rejects_unknown_format(doc):
-    with pytest.raises(ValueError, match="sarif"):
-        render_all(doc, ["md", "sarif"])
+    with pytest.raises(ValueError, match="pdf"):
+        render_all(doc, ["md", "pdf"])
 
 
 def test_write_reports_writes_three_files(doc, tmp_path):

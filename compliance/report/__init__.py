@@ -1,4 +1,4 @@
-"""Reporters: one report document in, Markdown / HTML / JSON text out.
+"""Reporters: one report document in, Markdown / HTML / JSON / SARIF / JUnit XML text out.
 
 Every format is rendered in memory before anything touches the disk, so a renderer bug never
 leaves a half-updated set of reports where the Markdown says one thing and the JSON another.
@@ -12,12 +12,14 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
-from compliance.report import html, json_report, markdown
+from compliance.report import html, json_report, junit, markdown, sarif
 
 RENDERERS: dict[str, Callable[[dict[str, Any]], str]] = {
     "md": markdown.render,
     "html": html.render,
     "json": json_report.render,
+    "sarif": sarif.render,
+    "junit": junit.render,
 }
 
 __all__ = ["RENDERERS", "render_all", "write_reports"]

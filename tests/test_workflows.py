@@ -1,0 +1,173 @@
+"""The workflows users copy: valid against the GitHub workflow schema that check-jsonschema ships,
+and holding no more permission than each job uses."""
+
+from __future__ import annotations
+
+import json
+import re
+from importlib import resources
+from pathlib import Path
+
+import jsonschema
+import pytest
+import yaml
+
+WORKFLOWS = Path(__file__).parent.parent / ".github" / "workflows"
+FILES = sorted(p for p in WORKFLOWS.iterdir() if p.suffix in (".yml", ".yaml"))
+
+
+class _Yaml12ishLoader(yaml.SafeLoader):
+    """PyYAML follows YAML 1.1, where a bare ``on`` is the boolean true; GitHub reads it as a key."""
+
+
+_Yaml12ishLoader.yaml_implicit_resolvers = {
+    first: [(tag, rx) for tag, rx in resolvers if tag != "tag:yaml.org,2002:bool"]
+    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+}
+_Yaml12ishLoader.add_implicit_resolver(
+    "tag:yaml.org,2002:bool", re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"), list("tTfF")
+)
+
+
+def load(path: Path) -> dict:
+    return yaml.load(path.read_text(encoding="utf-8"), Loader=_Yaml12ishLoader)
+
+
+@pytest.fixture(scope="module")
+def validator():
+    ref = resources.files("check_jsonschema.builtin_schemas.vendor") / "github-workflows.json"
+    schema = json.loads(ref.read_text(encoding="utf-8"))
+    cls = jsonschema.validators.validator_for(schema)
+    cls.check_schema(schema)
+    return cls(schema)
+
+
+def test_the_workflows_exist():
+    names = {p.name for p in FILES}
+    assert {"compliance-pr.yml", "compliance-audit.yml"} <= names
+
+
+@pytest.mark.parametrize("path", FILES, ids=lambda p: p.name)
+def test_workflow_matches_the_github_schema(path, validator):
+    doc = load(path)
+    assert "on" in doc and True not in doc
+    errors = sorted(validator.iter_errors(doc), key=lambda e: list(e.path))
+    assert not errors, [f"{'/'.join(map(str, e.path))}: {e.message[:300]}" for e in errors]
+
+
+def test_the_schema_catches_mistakes(validator):
+    doc = load(WORKFLOWS / "compliance-pr.yml")
+    doc["jobs"]["check"]["permissions"]["checks"] = "admin"
+    assert list(validator.iter_errors(doc))
+
+
+def _steps(job: dict, uses: str) -> list[dict]:
+    return [s for s in job["steps"] if s.get("uses", "").split("@")[0] == uses]
+
+
+def _run_text(job: dict) -> str:
+    return "\n".join(s.get("run", "") for s in job["steps"])
+
+
+# --------------------------------------------------------------------------- PR workflow
+
+
+@pytest.fixture(scope="module")
+def pr():
+    return load(WORKFLOWS / "compliance-pr.yml")
+
+
+def test_pr_triggers_and_grants_nothing_at_workflow_level(pr):
+    assert set(pr["on"]) == {"pull_request"}
+    assert pr["permissions"] == {}
+
+
+def test_pr_check_job_least_privilege(pr):
+    job = pr["jobs"]["check"]
+    assert job["permissions"] == {"contents": "read", "checks": "write", "statuses": "write"}
+    checkout = _steps(job, "actions/checkout")[0]
+    assert checkout["with"]["fetch-depth"] == 0
+    assert checkout["with"]["persist-credentials"] is False
+    assert _steps(job, "actions/setup-python")
+    run = " ".join(_run_text(job).split())
+    assert "pip install" in run
+    assert ("compliance pr --config compliance.yaml --pr ${{ github.event.pull_request.number }} "
+            "--publish check-run --sarif reports/compliance.sarif --junit reports/junit.xml") in run
+    upload = _steps(job, "actions/upload-artifact")[0]
+    assert upload["if"] == "always()" and upload["with"]["path"] == "reports/"
+
+
+def test_pr_security_events_only_on_the_sarif_job(pr):
+    for name, job in pr["jobs"].items():
+        has = "security-events" in job.get("permissions", {})
+        assert has == (name == "sarif"), name
+    job = pr["jobs"]["sarif"]
+    assert job["permissions"] == {"contents": "read", "security-events": "write", "actions": "read"}
+    upload = _steps(job, "github/codeql-action/upload-sarif")[0]
+    assert upload["with"]["sarif_file"] == "reports/compliance.sarif"
+    assert "cancelled()" in job["if"]  # runs when findings failed the check job
+
+
+def test_pr_comments_are_opt_in_and_only_they_get_pull_requests_write(pr):
+    for name, job in pr["jobs"].items():
+        has = "pull-requests" in job.get("permissions", {})
+        assert has == (name == "comment"), name
+    job = pr["jobs"]["comment"]
+    assert job["permissions"] == {"contents": "read", "pull-requests": "write"}
+    assert "vars.COMPLIANCE_PR_COMMENT == 'true'" in job["if"]
+    assert "--comment" in _run_text(job) and "--publish none" in _run_text(job)
+
+
+def test_no_job_asks_for_more_than_the_allowed_set(pr):
+    allowed = {
+        "check": {"contents": "read", "checks": "write", "statuses": "write"},
+        "sarif": {"contents": "read", "security-events": "write", "actions": "read"},
+        "comment": {"contents": "read", "pull-requests": "write"},
+    }
+    assert set(pr["jobs"]) == set(allowed)
+    for name, job in pr["jobs"].items():
+        assert job["permissions"] == allowed[name]
+
+
+# --------------------------------------------------------------------------- audit workflow
+
+
+@pytest.fixture(scope="module")
+def audit():
+    return load(WORKFLOWS / "compliance-audit.yml")
+
+
+def test_audit_triggers(audit):
+    assert set(audit["on"]) == {"schedule", "workflow_dispatch"}
+    assert audit["on"]["schedule"] == [{"cron": "0 6 * * *"}]
+    assert set(audit["on"]["workflow_dispatch"]["inputs"]) == {"since", "until"}
+
+
+def test_audit_permissions_are_exactly_these(audit):
+    assert audit["permissions"] == {"contents": "read", "issues": "write", "id-token": "write"}
+    for job in audit["jobs"].values():
+        assert "permissions" not in job  # no job widens them
+
+
+def test_audit_steps(audit):
+    (job,) = audit["jobs"].values()
+    assert _steps(job, "actions/checkout")[0]["with"]["fetch-depth"] == 0
+    aws = _steps(job, "aws-actions/configure-aws-credentials")[0]
+    assert aws["with"]["role-to-assume"] == "${{ vars.COMPLIANCE_AUDIT_ROLE_ARN }}"
+    assert aws["with"]["aws-region"]
+    run = " ".join(_run_text(job).replace("\\\n", " ").split())
+    assert "compliance audit --config compliance.yaml" in run
+    assert "--since" in run and "--tracking-issue" in run
+    assert "--out reports/audit --format md,html,json,sarif,junit" in run
+    assert "GITHUB_STEP_SUMMARY" in run
+    upload = _steps(job, "actions/upload-artifact")[0]
+    assert upload["if"] == "always()"
+    assert upload["with"]["path"] == "reports/audit/" and upload["with"]["retention-days"] >= 1
+
+
+def test_dispatch_inputs_never_reach_a_script_unquoted(audit):
+    """``${{ inputs.x }}`` inside ``run:`` is pasted into the shell script: script injection."""
+    for path in FILES:
+        for job in load(path)["jobs"].values():
+            assert "${{ inputs." not in _run_text(job), path.name
+            assert "${{ github.event.inputs." not in _run_text(job), path.name
