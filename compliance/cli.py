@@ -5,7 +5,8 @@ Exit codes (also in the README):
   1  at least one finding failed
   2  at least one finding could not be evaluated (`error`), or the input was invalid
      (rule/config/snapshot file, bad arguments, repository not found)
-`compliance demo` exits 0 when the demo run itself completed, whatever its verdicts.
+`compliance demo` exits 0 when the demo run itself completed, whatever its verdicts; `compliance backtest`
+is informational and exits 0 whenever it ran. `compliance rules test` exits 1 when a case fails.
 """
 
 from __future__ import annotations
@@ -55,9 +56,17 @@ def build_parser() -> argparse.ArgumentParser:
         sp.add_argument("--out", help="report folder (default: the config's reports_dir, or reports/)")
         sp.add_argument("--format", type=_formats, default=FORMATS, help="comma list of md,html,json (default: all)")
 
+    def governance(sp: argparse.ArgumentParser) -> None:
+        sp.add_argument("--waivers", metavar="FILE", help="waiver file (owned, expiring exceptions; see README)")
+        sp.add_argument("--waiver-warn-days", type=int, metavar="N",
+                        help="warn about waivers expiring within N days (default: the file's warn_days, or 14)")
+        sp.add_argument("--previous", metavar="FILE",
+                        help="a previous audit's report.json: report new, fixed and still-failing findings")
+
     d = sub.add_parser("demo", help="build a realistic sample system and run the full pipeline on it")
     d.add_argument("--workdir", help="where to build the sample (default: a fresh temp dir)")
     d.add_argument("--out", default="reports/demo", help="report folder (default: reports/demo)")
+    governance(d)
 
     c = sub.add_parser("collect", help="collect every source into a snapshot file")
     c.add_argument("--config", default="compliance.yaml")
@@ -68,11 +77,15 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("--snapshot", required=True)
     e.add_argument("--policies", nargs="+", default=["policies"], help="rule files or folders (default: policies/)")
     outputs(e)
+    governance(e)
+    e.add_argument("--no-waivers", action="store_true",
+                   help="ignore the waivers.yaml saved beside the snapshot (used by default if present)")
 
     a = sub.add_parser("audit", help="collect, evaluate and report in one go")
     a.add_argument("--config", default="compliance.yaml")
     window(a)
     outputs(a)
+    governance(a)
 
     ch = sub.add_parser("changes", help="list the in-scope changes (first-parent commits) of a repository")
     ch.add_argument("--repo", default=".")
@@ -92,6 +105,20 @@ def build_parser() -> argparse.ArgumentParser:
     rl.add_argument("paths", nargs="*", default=["policies"])
     rs.add_parser("schema", help="print the rule-file JSON Schema generated from the check registry")
     rs.add_parser("reference", help="print the Markdown reference of rule format and check kinds")
+    rt = rs.add_parser("test", help="run each rule against its test cases; exit 1 if any case fails")
+    rt.add_argument("--policies", nargs="+", default=["policies"], help="rule files or folders (default: policies/)")
+    rt.add_argument("--cases", help="folder of case files (default: tests/ inside the first policies folder)")
+    rt.add_argument("--rule", action="append", default=[], help="only this rule id (repeatable)")
+
+    b = sub.add_parser("backtest", help="judge a (draft) rule against a past window; informational, exit 0")
+    b.add_argument("--policy", nargs="+", required=True, help="rule file(s) to try, e.g. a draft")
+    b.add_argument("--rule", action="append", default=[], help="only this rule id (repeatable)")
+    src = b.add_mutually_exclusive_group()
+    src.add_argument("--config", help="collect from this compliance.yaml (default: compliance.yaml)")
+    src.add_argument("--snapshot", help="judge a saved snapshot instead of collecting")
+    window(b)
+    b.add_argument("--all", action="store_true", help="list passing findings too")
+    b.add_argument("--out", help="also write report.{md,html,json} and the snapshot here (default: write nothing)")
     return p
 
 
@@ -134,6 +161,10 @@ def cmd_rules(args: argparse.Namespace) -> int:
 
         print(rules_reference_markdown(), end="")
         return EXIT_OK
+    if args.rules_command == "test":
+        from compliance.rulestest import run_rule_tests
+
+        return run_rule_tests(args.policies, args.cases, only=args.rule)
     from compliance.rules.loader import load_rules
 
     ruleset = load_rules(args.paths)
@@ -197,18 +228,49 @@ def cmd_changes(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+WAIVERS_NAME = "waivers.yaml"  # saved beside the snapshot, so re-evaluation applies the same exceptions
+
+
+def _load_waivers(path: str | None, ruleset: Any, collected_at: Any, warn_days: int | None) -> Any:
+    from compliance.waivers import load_waivers
+
+    if not path:
+        return None
+    return load_waivers(path, now=collected_at, rule_ids={r.id for r in ruleset.rules}, warn_days=warn_days)
+
+
+def _precheck(args: argparse.Namespace, ruleset: Any) -> dict[str, Any] | None:
+    """Validate the waiver file and read the previous report before anything slow is collected."""
+    from compliance.diff import load_previous
+    from compliance.timeutil import utcnow
+
+    _load_waivers(getattr(args, "waivers", None), ruleset, utcnow(), getattr(args, "waiver_warn_days", None))
+    previous = getattr(args, "previous", None)
+    return load_previous(previous) if previous else None
+
+
 def _evaluate_and_report(snapshot: dict[str, Any], ruleset: Any, out_dir: Path, formats, mode: str,
-                         snapshot_name: str = "snapshot.json") -> tuple[dict[str, Any], dict[str, Path]]:
-    from compliance.engine import evaluate
+                         snapshot_name: str = "snapshot.json", waivers: str | None = None,
+                         previous: dict[str, Any] | None = None,
+                         warn_days: int | None = None) -> tuple[dict[str, Any], dict[str, Path]]:
+    from compliance.engine import judge
+    from compliance.fsutil import atomic_write_text
     from compliance.report import write_reports
     from compliance.reportdoc import build_report
     from compliance.snapshot import save_snapshot
+    from compliance.timeutil import parse_time
 
-    findings = evaluate(snapshot, ruleset.rules)
-    doc = build_report(snapshot, ruleset.rules, findings, mode)
+    loaded = _load_waivers(waivers, ruleset, parse_time(snapshot["collected_at"]), warn_days)
+    findings, section = judge(snapshot, ruleset.rules, loaded)
+    doc = build_report(snapshot, ruleset.rules, findings, mode, waivers=section, previous=previous)
     written = write_reports(doc, out_dir, formats)
     if snapshot_name:
         written["snapshot"] = save_snapshot(snapshot, out_dir / snapshot_name)
+        kept = out_dir / WAIVERS_NAME
+        if waivers and Path(waivers).resolve() != kept.resolve():
+            written["waivers"] = atomic_write_text(kept, Path(waivers).read_text("utf-8"))
+        elif not waivers:
+            kept.unlink(missing_ok=True)  # a stale copy would re-apply exceptions this run did not use
     return doc, written
 
 
@@ -216,6 +278,18 @@ def _print_summary(doc: dict[str, Any], written: dict[str, Path]) -> None:
     s = doc["summary"]
     print(f"verdict: {s['verdict'].upper()}  pass {s['pass']}  fail {s['fail']}  error {s['error']}  "
           f"waived {s['waived']}  n/a {s['not_applicable']}")
+    w = doc.get("waivers") or {}
+    if w.get("file"):
+        print(f"  waivers  {len(w['applied'])} applied, {len(w['expiring'])} expiring soon, {len(w['expired'])} "
+              f"expired, {len(w['unused'])} unused, {len(w['errors_not_waived'])} not applied (error findings)")
+        for item in w["expiring"]:
+            print(f"warning: waiver {w['file']}:{item['line']} ({item['rule_id']}, {item['ticket']}, "
+                  f"{item['owner']}) expires {item['expires']}", file=sys.stderr)
+    d = doc.get("diff")
+    if d:
+        c = d["counts"]
+        print(f"  diff     {c['new']} new, {c['fixed']} fixed, {c['still_failing']} still failing, "
+              f"{c['now_waived']} now waived, {c['gone']} gone (vs {d['previous']['collected_at']})")
     for src in doc["sources"]:
         err = f"  ({src['error']['type']}: {src['error']['message']})" if src["error"] else ""
         print(f"  source {src['name']:<15} {src['status']:<6} {src['requests']:>4} request(s) "
@@ -235,12 +309,20 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
 
     snapshot = load_snapshot(args.snapshot)
     ruleset = load_rules(args.policies)
+    previous = _precheck(args, ruleset)
+    waivers = args.waivers
+    beside = Path(args.snapshot).parent / WAIVERS_NAME
+    if not waivers and not args.no_waivers and beside.is_file():
+        waivers = str(beside)
+        print(f"note: applying the waivers saved with the snapshot ({beside}); --no-waivers to ignore them",
+              file=sys.stderr)
     changed = sorted(set(ruleset.digests.values()) ^ set(snapshot["rules"].values()))
     if changed:
         print("warning: the rules differ from those the snapshot was collected for; sources a new rule needs "
               "may be missing (they evaluate to error)", file=sys.stderr)
     out = Path(args.out or "reports")
-    doc, written = _evaluate_and_report(snapshot, ruleset, out, args.format, "evaluate", snapshot_name="")
+    doc, written = _evaluate_and_report(snapshot, ruleset, out, args.format, "evaluate", snapshot_name="",
+                                        waivers=waivers, previous=previous, warn_days=args.waiver_warn_days)
     _print_summary(doc, written)
     return doc["summary"]["exit_code"]
 
@@ -271,10 +353,12 @@ def cmd_audit(args: argparse.Namespace) -> int:
     from compliance.collect import collect
 
     config, ruleset = _load(args.config)
+    previous = _precheck(args, ruleset)
     since, until = _window(args)
     snapshot = collect(config, ruleset, since, until)
     out = Path(args.out or config.reports_dir or "reports")
-    doc, written = _evaluate_and_report(snapshot, ruleset, out, args.format, "audit")
+    doc, written = _evaluate_and_report(snapshot, ruleset, out, args.format, "audit", waivers=args.waivers,
+                                        previous=previous, warn_days=args.waiver_warn_days)
     _print_summary(doc, written)
     return doc["summary"]["exit_code"]
 
@@ -283,21 +367,36 @@ def cmd_demo(args: argparse.Namespace) -> int:
     import tempfile
 
     from compliance.collect import collect
-    from compliance.demo import DEMO_SINCE, DEMO_UNTIL, build_demo
+    from compliance.demo import DEMO_SINCE, DEMO_UNTIL, build_demo, previous_snapshot
+    from compliance.diff import load_previous
     from compliance.timeutil import parse_bound
 
     workdir = Path(args.workdir) if args.workdir else Path(tempfile.mkdtemp(prefix="compliance-demo-"))
     config_path = build_demo(workdir)
     config, ruleset = _load(str(config_path))
     snapshot = collect(config, ruleset, parse_bound(DEMO_SINCE), parse_bound(DEMO_UNTIL, end=True))
-    doc, written = _evaluate_and_report(snapshot, ruleset, Path(args.out), FORMATS, "demo")
+    out = Path(args.out)
+    previous = args.previous
+    if not previous:  # the "last audit" goes through the same pipeline, so the diff compares like with like
+        _evaluate_and_report(previous_snapshot(snapshot), ruleset, out / "previous", ("json",), "demo")
+        previous = out / "previous" / "report.json"
+    doc, written = _evaluate_and_report(snapshot, ruleset, out, FORMATS, "demo",
+                                        waivers=args.waivers or str(workdir / WAIVERS_NAME),
+                                        previous=load_previous(previous), warn_days=args.waiver_warn_days)
     print(f"demo system built in {workdir} (git repository: {workdir / 'enceladus'})")
     _print_summary(doc, written)
     print(f"open {written['html']} in a browser for the reviewer's view")
     return EXIT_OK
 
 
+def cmd_backtest(args: argparse.Namespace) -> int:
+    from compliance.backtest import run_backtest
+
+    return run_backtest(args, _window)
+
+
 COMMANDS = {
+    "backtest": cmd_backtest,
     "rules": cmd_rules,
     "changes": cmd_changes,
     "evaluate": cmd_evaluate,

@@ -23,12 +23,18 @@ Designed outcomes (see ``_history`` and the data builders for the why of each on
 - a ``lambda_update`` deployment-manager request targeting the coordination API function;
 - a workflow whose validation step only prints, and whose ``paths`` miss
   ``infrastructure/cloudformation/03-api.yaml``;
-- routes and integrations all present; a capability probe that fails (connection refused).
+- routes and integrations all present; a capability probe that fails (connection refused);
+- a ``waivers.yaml`` dated relative to today (the demo collects with the wall clock): one waiver
+  applied, one applied but expiring soon, one expired, one that matches only an ``error``
+  finding (never waived) and one no longer needed;
+- a "previous audit" (``previous_snapshot``): a week earlier, when the last changes had not
+  happened yet and a route was missing, so the diff has new, fixed and still-failing entries.
 """
 
 from __future__ import annotations
 
 import base64
+import copy
 import hashlib
 import json
 import os
@@ -1195,7 +1201,82 @@ def build_demo(workdir: Path) -> Path:
     }
     path = workdir / "compliance.yaml"
     path.write_text(yaml.safe_dump(config, sort_keys=False, allow_unicode=True), encoding="utf-8")
+    (workdir / "waivers.yaml").write_text(
+        waivers_yaml(datetime.now(_UTC).date(), config["target"]["capability_url"]), encoding="utf-8")
     return path
+
+
+def waivers_yaml(today: Any, capability_url: str) -> str:
+    """The demo's exceptions, dated around ``today`` because the demo snapshot is collected now."""
+    def day(offset: int) -> str:
+        return (today + timedelta(days=offset)).isoformat()
+
+    return f"""\
+# Exceptions to the runbook rules. Every waiver has an owner, a ticket and an expiry within max_days.
+version: 1
+max_days: 90
+warn_days: 14
+waivers:
+  # applied: the boto3 bump was pushed without a task; the task is being back-filled
+  - rule: APIMCP-012
+    subject: {{sha: bfa8efdf8134}}
+    owner: platform-lead@enceladus.dev
+    reason: dependency bump pushed directly during the boto3 incident; task ENC-TSK-402 back-fills it
+    ticket: ENC-ISS-702
+    created: {day(-20)}
+    expires: {day(40)}
+  # applied, but expires within warn_days: renew or fix before it lapses
+  - rule: APIMCP-007
+    subject: {{resource: "ENC-TSK-352@38c6345a634c"}}
+    owner: docs-team@enceladus.dev
+    reason: ENC-TSK-352 was migrated out of the tracker; its evidence lives in the migration log
+    ticket: ENC-ISS-688
+    created: {day(-80)}
+    expires: {day(7)}
+  # expired: the data dictionary was due to be regenerated; the failure is reported again
+  - rule: GUARD-001
+    subject: {{pr: 111}}
+    owner: api-team@enceladus.dev
+    reason: dictionary generator broken by the pagination models; regenerate after ENC-TSK-362
+    ticket: ENC-ISS-671
+    created: {day(-65)}
+    expires: {day(-5)}
+  # matches only an error finding: an endpoint that was never probed cannot be excused
+  - rule: APIMCP-006
+    subject: {{resource: "{capability_url}"}}
+    owner: sre@enceladus.dev
+    reason: capability endpoint behind the VPN during the network migration
+    ticket: ENC-ISS-705
+    created: {day(-1)}
+    expires: {day(30)}
+  # unused: the workflow filter was fixed, so this exception can be removed
+  - rule: APIMCP-008
+    subject: {{path: "tools/enceladus-mcp-server/**"}}
+    owner: ci-team@enceladus.dev
+    reason: MCP paths missing from the push filter until the workflow refactor
+    ticket: ENC-ISS-650
+    created: {day(-30)}
+    expires: {day(20)}
+"""
+
+
+PREVIOUS_UNTIL = "2026-03-14T00:00:00Z"
+
+
+def previous_snapshot(snapshot: dict[str, Any]) -> dict[str, Any]:
+    """The demo's "last audit": a week earlier, before the last changes, with one route missing.
+
+    Built from the current snapshot rather than collected again so that both audits judge the
+    same repository: the diff then shows exactly the designed movement (new failures after
+    ``PREVIOUS_UNTIL``, the route that was restored, and everything still failing).
+    """
+    prev = copy.deepcopy(snapshot)
+    prev["collected_at"] = PREVIOUS_UNTIL
+    prev["window"]["until"] = PREVIOUS_UNTIL
+    api = (prev["sources"].get("apigateway") or {}).get("data")
+    if api:
+        api["routes"] = [r for r in api["routes"] if r.get("RouteKey") != "GET /api/v1/coordination/mcp"]
+    return prev
 
 
 def demo_commits(workdir: Path) -> dict[str, str]:

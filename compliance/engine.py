@@ -286,6 +286,18 @@ def evaluate(snapshot: dict[str, Any], rules: list[Rule]) -> list[Finding]:
     return findings
 
 
+def judge(snapshot: dict[str, Any], rules: list[Rule], waivers: Any = None) -> tuple[list[Finding], dict[str, Any]]:
+    """The one path every mode takes from snapshot to verdicts: evaluate, then apply waivers.
+
+    Waivers are applied here and nowhere else, so an exception honoured by the audit is honoured
+    by offline re-evaluation and the demo alike. Returns the findings and the report's waiver section.
+    """
+    from compliance.waivers import apply_waivers
+
+    findings = evaluate(snapshot, rules)
+    return findings, apply_waivers(findings, waivers, snapshot, rules)
+
+
 def _run_check(ctx: Context, rule: Rule, kind: Any, params: dict[str, Any]) -> list[Finding]:
     if kind.subject not in CHANGE_SUBJECTS and not rule.effective_at(ctx.now):
         return [Finding(rule.id, kind.subject, "-", NOT_APPLICABLE, "rule not in effect at collection time")]
@@ -294,7 +306,7 @@ def _run_check(ctx: Context, rule: Rule, kind: Any, params: dict[str, Any]) -> l
             ctx.source(need)
         out = list(kind.func(ctx, rule, params))
     except SourceUnavailable as exc:
-        return _unavailable(ctx, rule, kind, exc)
+        return _unavailable(ctx, rule, kind, exc, params)
     except Exception as exc:  # noqa: BLE001 - a bug in a check must never read as a pass
         return [Finding(rule.id, kind.subject, "-", ERROR, f"internal error in check: {type(exc).__name__}: {exc}")]
     if kind.subject in CHANGE_SUBJECTS:
@@ -310,7 +322,8 @@ def _effective(rule: Rule, ctx: Context, f: Finding) -> Finding:
     return f
 
 
-def _unavailable(ctx: Context, rule: Rule, kind: Any, exc: SourceUnavailable) -> list[Finding]:
+def _unavailable(ctx: Context, rule: Rule, kind: Any, exc: SourceUnavailable, params: dict[str, Any]
+                 ) -> list[Finding]:
     """Per in-scope change when the changes are known, else one finding for the rule."""
     msg = f"could not evaluate: {exc}"
     if kind.subject in CHANGE_SUBJECTS and exc.source != "git":
@@ -324,13 +337,16 @@ def _unavailable(ctx: Context, rule: Rule, kind: Any, exc: SourceUnavailable) ->
                 for c in changes
                 if rule.effective_at(c.committed_at)
             ] or [Finding(rule.id, "change", "-", NOT_APPLICABLE, "no in-scope change in the window")]
-    subject = _default_subject(ctx, kind.subject)
+    subject = _default_subject(ctx, kind, params)
     return [Finding(rule.id, kind.subject, subject, ERROR, msg, [{"kind": "source", "label": str(exc), "url": None}])]
 
 
-def _default_subject(ctx: Context, subject_type: str) -> str:
+def _default_subject(ctx: Context, kind: Any, params: dict[str, Any]) -> str:
     """Name the resource a could-not-evaluate finding is about, so reviewers see what was not judged."""
     t = ctx.target
+    if kind.subject == "file" and kind.repo_files:
+        return ", ".join(f for f in kind.repo_files(params, t) if f) or "-"
+    subject_type = kind.subject
     return {
         "function": t.get("function"),
         "endpoint": t.get("capability_url"),

@@ -21,13 +21,18 @@ VERDICT = {0: "pass", 1: "fail", 2: "error"}
 SLACK = timedelta(seconds=120)
 
 
-def build_report(snapshot: dict[str, Any], rules: list[Any], findings: list[Finding], mode: str) -> dict[str, Any]:
+def build_report(snapshot: dict[str, Any], rules: list[Any], findings: list[Finding], mode: str,
+                 waivers: dict[str, Any] | None = None, previous: dict[str, Any] | None = None) -> dict[str, Any]:
+    """``waivers`` is the section ``engine.judge`` returned; ``previous`` an earlier report.json to diff against."""
     from compliance.checks.registry import all_kinds
+    from compliance.diff import diff_reports
+    from compliance.waivers import empty_section
 
     kinds = all_kinds()
     counts = summarize(findings)
     code = exit_code(findings)
     ctx = Context(snapshot)
+    finding_dicts = [f.to_dict() for f in findings]
     return {
         "report_version": 1,
         "tool": {"name": "compliance", "version": __version__},
@@ -42,11 +47,13 @@ def build_report(snapshot: dict[str, Any], rules: list[Any], findings: list[Find
         "summary": {**counts, "exit_code": code, "verdict": VERDICT[code]},
         "sources": _sources(snapshot),
         "rules": [_rule(r, findings, snapshot["target"]) for r in rules],
-        "findings": [f.to_dict() for f in findings],
+        "findings": finding_dicts,
         "changes": _changes(ctx, rules, findings, kinds),
         "not_evaluated": [
             {"rule_id": f.rule_id, "subject": f.subject, "reason": f.message} for f in findings if f.status == ERROR
         ],
+        "waivers": waivers if waivers is not None else empty_section(),
+        "diff": diff_reports(previous, finding_dicts) if previous is not None else None,
     }
 
 

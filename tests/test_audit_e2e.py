@@ -121,7 +121,10 @@ def test_audit_against_live_endpoints(system, tmp_path):
     doc2, _ = _by_rule(tmp_path / "again")
     github = next(src for src in doc2["sources"] if src["name"] == "github")
     assert github["cached"] == 1 and [c.status for c in gh.calls] == [304]
-    assert doc2["findings"] == doc["findings"]
+    def verdicts(d):
+        return [(f["rule_id"], f["subject"], f["status"]) for f in d["findings"]]
+
+    assert verdicts(doc2) == verdicts(doc)  # messages may differ: the probe's latency is measured anew
 
 
 def test_failing_sources_give_errors_and_the_rest_is_judged(system, tmp_path, monkeypatch):

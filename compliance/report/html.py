@@ -124,11 +124,13 @@ def render(doc: dict[str, Any]) -> str:
         "</head>",
         "<body>",
         _header(doc, title),
+        _diff(doc),
         _sources(doc),
         _rules(doc),
         _failures(doc),
         _changes(doc),
         _other_findings(doc),
+        _waivers(doc),
         _not_evaluated(doc),
         _footer(doc),
         "</body>",
@@ -351,6 +353,75 @@ def _other_findings(doc: dict[str, Any]) -> str:
         "<tr><th>Status</th><th>Rule</th><th>Subject</th><th>Message / evidence</th></tr>\n"
         f"{rows}\n</table>\n</details>\n</section>"
     )
+
+
+_DIFF_PARTS = (("new", "New failures", "fail"), ("fixed", "Fixed", "pass"), ("still_failing", "Still failing", "fail"),
+               ("now_waived", "Now waived", "waived"), ("gone", "No longer judged (left the window)", "not_applicable"))
+
+
+def _diff(doc: dict[str, Any]) -> str:
+    diff = doc.get("diff")
+    if not diff:
+        return ""
+    prev = diff.get("previous") or {}
+    c = diff.get("counts", {})
+    chips = " ".join(badge(cls, f"{c.get(key, 0)} {label.split(' (')[0].lower()}") for key, label, cls in _DIFF_PARTS)
+    out = [
+        "<section>\n<h2>Since the previous audit</h2>",
+        f"<p>Compared with the report collected {esc(prev.get('collected_at'))} "
+        f"(snapshot <code>{esc(prev.get('digest'))}</code>)</p>",
+        f'<div class="counts">{chips}</div>',
+    ]
+    for key, label, _cls in _DIFF_PARTS:
+        entries = diff.get(key) or []
+        if not entries:
+            continue
+        rows = "\n".join(
+            f"<tr><td><code>{esc(e.get('rule_id'))}</code></td><td>{esc(e.get('subject_type'))} "
+            f"<code>{esc(e.get('subject'))}</code></td><td>{badge(e.get('previous') or 'not_applicable', e.get('previous') or 'absent')}"
+            f" → {badge(e.get('current') or 'not_applicable', e.get('current') or 'absent')}</td><td>{esc(e.get('message'))}</td></tr>"
+            for e in entries
+        )
+        out.append(f"<h3>{esc(label)} ({len(entries)})</h3>\n<table>\n"
+                   f"<tr><th>Rule</th><th>Subject</th><th>Verdict</th><th>Message</th></tr>\n{rows}\n</table>")
+    return "\n".join(out) + "\n</section>"
+
+
+_WAIVER_PARTS = (("applied", "Applied"), ("expiring", "Expiring soon"), ("expired", "Expired (no longer applied)"),
+                 ("errors_not_waived", "Not applied: matched only findings that could not be evaluated"),
+                 ("unused", "Unused (matched no failing finding)"))
+
+
+def _waivers(doc: dict[str, Any]) -> str:
+    waivers = doc.get("waivers")
+    if waivers is None:
+        return ""
+    head = "<section>\n<h2>Waivers</h2>"
+    never = "Findings that could not be evaluated (<em>error</em>) are never waived."
+    if not waivers.get("file"):
+        return f"{head}\n<p>No waiver file was given. {never}</p>\n</section>"
+    out = [head, f"<p>From <code>{esc(waivers.get('file'))}</code> at {esc(waivers.get('evaluated_at'))} · max span "
+           f"{esc(waivers.get('max_days'))} days · warning {esc(waivers.get('warn_days'))} days before expiry. {never}</p>"]
+    for key, label in _WAIVER_PARTS:
+        items = waivers.get(key) or []
+        out.append(f"<h3>{esc(label)} ({len(items)})</h3>")
+        if not items:
+            continue
+        rows = []
+        for w in items:
+            (kind, value), = (w.get("subject") or {"?": "?"}).items()
+            left = w.get("days_left", 0)
+            when = f"{left} day(s) left" if left >= 0 else f"expired {-left} day(s) ago"
+            hits = ", ".join(f"<code>{esc(f.get('subject'))}</code>" for f in w.get("findings", []))
+            rows.append(
+                f"<tr><td><code>{esc(w.get('rule_id'))}</code></td><td>{esc(kind)} <code>{esc(value)}</code></td>"
+                f"<td>{esc(w.get('owner'))}</td><td>{esc(w.get('ticket'))}</td>"
+                f"<td>{esc(w.get('expires'))}<div class=\"muted\">{esc(when)}</div></td>"
+                f"<td>{esc(w.get('reason'))}<div class=\"muted\">line {esc(w.get('line'))}</div></td><td>{hits}</td></tr>"
+            )
+        out.append("<table>\n<tr><th>Rule</th><th>Subject</th><th>Owner</th><th>Ticket</th><th>Expires</th>"
+                   "<th>Reason</th><th>Findings</th></tr>\n" + "\n".join(rows) + "\n</table>")
+    return "\n".join(out) + "\n</section>"
 
 
 def _not_evaluated(doc: dict[str, Any]) -> str:

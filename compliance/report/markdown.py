@@ -37,7 +37,7 @@ _MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()|~$!])")
 _ENTITIES = str.maketrans({"&": "&amp;", "<": "&lt;", ">": "&gt;"})
 _BLOCK_START = re.compile(r"^[#\-+=]")
 _AUTOLINK = re.compile(r"(?i)(https?|ftp|sftp|javascript|vbscript|data|file|mailto|www)(?=[:.])")
-_SHARES = {"failures": 0.55, "changes": 0.3, "passes": 0.05, "not_evaluated": 0.1}
+_SHARES = {"failures": 0.45, "changes": 0.25, "diff": 0.1, "waivers": 0.05, "passes": 0.05, "not_evaluated": 0.1}
 _REPO = re.compile(r"^[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+$")
 _ZWJ = "\u200d"
 
@@ -359,8 +359,89 @@ def _not_evaluated(doc: dict[str, Any]) -> _Section | None:
     return section
 
 
+_DIFF_PARTS = (("new", "New failures"), ("fixed", "Fixed"), ("still_failing", "Still failing"),
+               ("now_waived", "Now waived"), ("gone", "No longer judged (left the window)"))
+
+
+def _diff(doc: dict[str, Any]) -> _Section | None:
+    diff = doc.get("diff")
+    if not diff:
+        return None
+    prev = diff.get("previous") or {}
+    c = diff.get("counts", {})
+    section = _Section(
+        "diff",
+        [
+            "### Since the previous audit",
+            "",
+            f"Compared with the report collected {text(prev.get('collected_at'), 40)} "
+            f"(snapshot {code(prev.get('digest'), 80)}): **{c.get('new', 0)} new** · {c.get('fixed', 0)} fixed · "
+            f"{c.get('still_failing', 0)} still failing · {c.get('now_waived', 0)} now waived · "
+            f"{c.get('gone', 0)} no longer judged",
+            "",
+        ],
+        "diff entries",
+    )
+    for key, label in _DIFF_PARTS:
+        entries = diff.get(key) or []
+        if not entries:
+            continue
+        section.add(f"**{label} ({len(entries)})**")
+        section.add("")
+        for e in entries:
+            change = f"{text(e.get('previous') or 'absent', 20)} → {text(e.get('current') or 'absent', 20)}"
+            section.add(f"- {text(e.get('rule_id'), 80)} · {text(e.get('subject_type'), 40)} "
+                        f"{code(e.get('subject'), 120)} · {change} · {text(e.get('message'), 160)}", counted=True)
+        section.add("")
+    return section
+
+
+_WAIVER_PARTS = (("applied", "Applied"), ("expiring", "Expiring soon"), ("expired", "Expired (no longer applied)"),
+                 ("errors_not_waived", "Not applied: matched only findings that could not be evaluated"),
+                 ("unused", "Unused (matched no failing finding)"))
+
+
+def _waiver_line(w: dict[str, Any]) -> str:
+    (kind, value), = (w.get("subject") or {"?": "?"}).items()
+    left = w.get("days_left", 0)
+    when = f"expires {text(w.get('expires'), 20)}" + (f" ({left} day(s) left)" if left >= 0 else
+                                                     f" ({-left} day(s) ago)")
+    hits = ", ".join(code(f.get("subject"), 80) for f in w.get("findings", [])[:5])
+    more = f" · findings {hits}" if hits else ""
+    return (f"- {text(w.get('rule_id'), 80)} · {text(kind, 20)} {code(value, 120)} · owner "
+            f"{text(w.get('owner'), 80)} · {text(w.get('ticket'), 60)} · {when} · {text(w.get('reason'), 200)}"
+            f"{more} (line {text(w.get('line'), 10)})")
+
+
+def _waivers(doc: dict[str, Any]) -> _Section | None:
+    waivers = doc.get("waivers")
+    if waivers is None:
+        return None
+    section = _Section("waivers", ["### Waivers", ""], "waivers")
+    if not waivers.get("file"):
+        section.add("No waiver file was given. Findings that could not be evaluated are never waivable.")
+        section.add("")
+        return section
+    counts = " · ".join(f"{len(waivers.get(k) or [])} {label.split(' (')[0].split(':')[0].lower()}"
+                        for k, label in _WAIVER_PARTS)
+    section.add(f"From {code(waivers.get('file'), 200)} at {text(waivers.get('evaluated_at'), 40)} "
+                f"(max span {text(waivers.get('max_days'), 6)} days, warning {text(waivers.get('warn_days'), 6)} "
+                f"days before expiry): {counts}. Findings that could not be evaluated are never waived.")
+    section.add("")
+    for key, label in _WAIVER_PARTS:
+        items = waivers.get(key) or []
+        if not items:
+            continue
+        section.add(f"**{label} ({len(items)})**")
+        section.add("")
+        for w in items:
+            section.add(_waiver_line(w), counted=True)
+        section.add("")
+    return section
+
+
 def _body(doc: dict[str, Any], detail: bool) -> list[_Section]:
-    sections = (_failures(doc, detail), _changes(doc), _passes(doc), _not_evaluated(doc))
+    sections = (_diff(doc), _failures(doc, detail), _changes(doc), _waivers(doc), _passes(doc), _not_evaluated(doc))
     return [s for s in sections if s is not None]
 
 

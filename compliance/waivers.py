@@ -1,0 +1,293 @@
+"""Waivers: owned, ticketed, expiring exceptions, applied in one place for every mode.
+
+Exceptions that never expire become permanent holes, and exceptions honoured by one mode but
+not another make verdicts disagree. So every waiver names an owner, a ticket and an expiry
+within a bounded span, and ``apply_waivers`` is the single step between evaluation and the
+report that every command goes through. Its clock is the snapshot's ``collected_at``, never
+the wall clock, so re-evaluating a saved snapshot gives the same verdicts next year.
+
+A waiver excuses a *failure*. An ``error`` finding was never evaluated, so there is nothing
+to excuse: a matching waiver is reported as not applied rather than hiding the gap.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta, timezone
+from typing import Any
+
+from compliance.errors import InputError, Located
+from compliance.findings import ERROR, FAIL, WAIVED, Finding
+from compliance.globs import GlobError, compile_glob
+from compliance.timeutil import iso, parse_time
+from compliance.yamlpos import did_you_mean, load_yaml, validate
+
+DEFAULT_MAX_DAYS = 90
+DEFAULT_WARN_DAYS = 14
+_DATE = r"^\d{4}-\d{2}-\d{2}$"
+_TEXT = {"type": "string", "minLength": 1}
+
+WAIVER_SCHEMA: dict[str, Any] = {
+    "$schema": "https://json-schema.org/draft/2020-12/schema",
+    "title": "waivers.yaml",
+    "type": "object",
+    "additionalProperties": False,
+    "required": ["version", "waivers"],
+    "properties": {
+        "version": {"enum": [1]},
+        "max_days": {"type": "integer", "minimum": 1, "maximum": 3660,
+                     "description": "longest allowed span from created (or evaluation time) to expires"},
+        "warn_days": {"type": "integer", "minimum": 0,
+                      "description": "waivers expiring within this many days are reported as a warning"},
+        "waivers": {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "additionalProperties": False,
+                "required": ["rule", "subject", "owner", "reason", "ticket", "expires"],
+                "properties": {
+                    "rule": _TEXT,
+                    "subject": {
+                        "type": "object",
+                        "additionalProperties": False,
+                        "minProperties": 1,
+                        "maxProperties": 1,
+                        "properties": {
+                            "sha": {"type": "string", "pattern": "^[0-9a-fA-F]{7,40}$"},
+                            "pr": {"type": "integer", "minimum": 1},
+                            "resource": _TEXT,
+                            "path": _TEXT,
+                        },
+                    },
+                    "owner": _TEXT,
+                    "reason": _TEXT,
+                    "ticket": _TEXT,
+                    "expires": {"type": "string", "pattern": _DATE},
+                    "created": {"type": "string", "pattern": _DATE},
+                },
+            },
+        },
+    },
+}
+
+
+@dataclass(frozen=True)
+class Waiver:
+    index: int
+    rule: str
+    kind: str  # sha | pr | resource | path
+    value: Any
+    owner: str
+    reason: str
+    ticket: str
+    expires: date
+    created: date | None
+    line: int
+
+    @property
+    def ends(self) -> datetime:
+        """A waiver holds through the whole of its expiry day (UTC)."""
+        return datetime.combine(self.expires, time.max, tzinfo=timezone.utc).replace(microsecond=0)
+
+    def describe(self) -> str:
+        shown = f"#{self.value}" if self.kind == "pr" else str(self.value)
+        return f"{self.kind} {shown}"
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "rule_id": self.rule,
+            "subject": {self.kind: self.value},
+            "owner": self.owner,
+            "reason": self.reason,
+            "ticket": self.ticket,
+            "expires": self.expires.isoformat(),
+            "created": self.created.isoformat() if self.created else None,
+            "line": self.line,
+        }
+
+
+@dataclass
+class WaiverFile:
+    path: str
+    waivers: list[Waiver]
+    max_days: int = DEFAULT_MAX_DAYS
+    warn_days: int = DEFAULT_WARN_DAYS
+
+
+def _date(text: str) -> date | None:
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        return None
+
+
+def load_waivers(path: str, *, now: datetime, rule_ids: set[str] | None = None,
+                 warn_days: int | None = None) -> WaiverFile:
+    """Read and validate a waiver file; every problem is raised at once, at its line.
+
+    ``now`` is the evaluation time (the snapshot's ``collected_at``): a waiver without
+    ``created`` has its span measured from it. ``rule_ids``, when given, turns a waiver for an
+    unknown rule (usually a typo that would silently excuse nothing) into an error.
+    """
+    try:
+        data, pos = load_yaml(path)
+    except InputError as exc:
+        raise InputError(exc.problems, what="waivers") from None
+    problems = validate(data, pos, WAIVER_SCHEMA, path)
+    if problems:
+        raise InputError(problems, what="waivers")
+
+    def at(jpath: tuple[Any, ...], message: str) -> None:
+        line, col = pos.value(jpath)
+        problems.append(Located(path, line, col, message))
+
+    max_days = data.get("max_days", DEFAULT_MAX_DAYS)
+    today = now.astimezone(timezone.utc).date()
+    out: list[Waiver] = []
+    for i, raw in enumerate(data["waivers"]):
+        here = ("waivers", i)
+        expires, created = _date(raw["expires"]), _date(raw["created"]) if "created" in raw else None
+        if expires is None:
+            at((*here, "expires"), f"expires {raw['expires']!r} is not a valid date")
+        if "created" in raw and created is None:
+            at((*here, "created"), f"created {raw['created']!r} is not a valid date")
+        if expires and created and created > expires:
+            at((*here, "expires"), f"expires {expires} is before created {created}")
+        elif expires:
+            start = created or today
+            span = (expires - start).days
+            if span > max_days:
+                frm = f"created {created}" if created else f"the evaluation date {today}"
+                at((*here, "expires"), f"waiver spans {span} days from {frm} to {expires}; the maximum is "
+                   f"{max_days} (max_days): renew it with a new review instead of a longer expiry")
+        if rule_ids is not None and raw["rule"] not in rule_ids:
+            guess = did_you_mean(raw["rule"], sorted(rule_ids))
+            at((*here, "rule"), f"unknown rule {raw['rule']!r}" + (f"; did you mean {guess!r}?" if guess else ""))
+        (kind, value), = raw["subject"].items()
+        if kind == "sha":
+            value = value.lower()
+        if kind == "path":
+            try:
+                compile_glob(value)
+            except GlobError as exc:
+                at((*here, "subject", "path"), f"invalid glob {value!r}: {exc}")
+        if expires:
+            out.append(Waiver(i, raw["rule"], kind, value, raw["owner"], raw["reason"], raw["ticket"], expires,
+                              created, pos.value(here)[0]))
+    if problems:
+        raise InputError(problems, what="waivers")
+    wd = warn_days if warn_days is not None else data.get("warn_days", DEFAULT_WARN_DAYS)
+    return WaiverFile(path, out, max_days, wd)
+
+
+# --- matching -------------------------------------------------------------------------------
+
+
+class _Subjects:
+    """What a finding is about, as a waiver can name it: commit, PR, resource, in-scope files."""
+
+    def __init__(self, snapshot: dict[str, Any], rules: list[Any]):
+        git = (snapshot.get("sources", {}).get("git") or {}).get("data") or {}
+        self.commits = {c["sha"]: c for c in git.get("commits", [])}
+        self.scopes = {r.id: r.scope for r in rules}
+
+    @staticmethod
+    def sha(f: Finding) -> str | None:
+        return next((e.get("sha") for e in f.evidence if e.get("kind") == "commit" and e.get("sha")), None)
+
+    def matches(self, w: Waiver, f: Finding) -> bool:
+        if w.rule != f.rule_id:
+            return False
+        if w.kind == "resource":
+            return f.subject == w.value
+        sha = self.sha(f)
+        if not sha:
+            return False
+        if w.kind == "sha":
+            return sha.startswith(w.value)
+        commit = self.commits.get(sha) or {}
+        if w.kind == "pr":
+            return commit.get("pr") == w.value
+        # path: every in-scope file must match, or one waiver would excuse unrelated files the
+        # same change happened to bring along
+        files = [x["path"] for x in commit.get("files", [])]
+        scope = self.scopes.get(f.rule_id)
+        if scope is not None and not scope.is_empty:
+            files = scope.select(files)
+        glob = compile_glob(w.value)
+        return bool(files) and all(glob.match(p) for p in files)
+
+
+def _ref(f: Finding) -> dict[str, str]:
+    return {"rule_id": f.rule_id, "subject_type": f.subject_type, "subject": f.subject}
+
+
+def _entry(w: Waiver, now: datetime, findings: list[Finding] | None = None) -> dict[str, Any]:
+    out = w.to_dict()
+    out["days_left"] = max(0, (w.expires - now.date()).days) if now <= w.ends else -((now.date() - w.expires).days)
+    out["findings"] = [_ref(f) for f in findings or []]
+    return out
+
+
+def apply_waivers(findings: list[Finding], waivers: WaiverFile | None, snapshot: dict[str, Any],
+                  rules: list[Any]) -> dict[str, Any]:
+    """Turn failing findings a live waiver covers into ``waived``; return the report's waiver section.
+
+    Mutates ``findings`` in place (their order is unchanged, so the report stays sorted).
+    """
+    now = parse_time(snapshot["collected_at"])
+    section: dict[str, Any] = {
+        "file": waivers.path if waivers else None,
+        "evaluated_at": iso(now),
+        "max_days": waivers.max_days if waivers else DEFAULT_MAX_DAYS,
+        "warn_days": waivers.warn_days if waivers else DEFAULT_WARN_DAYS,
+        "applied": [], "expiring": [], "expired": [], "unused": [], "errors_not_waived": [],
+    }
+    if not waivers or not waivers.waivers:
+        return section
+    subjects = _Subjects(snapshot, rules)
+    live = [w for w in waivers.waivers if now <= w.ends]
+    # the waiver that lasts longest wins, so a finding shows the exception it actually relies on
+    live.sort(key=lambda w: (-w.expires.toordinal(), w.index))
+    used: dict[int, list[Finding]] = {}
+    blocked: dict[int, list[Finding]] = {}
+    for f in findings:
+        if f.status not in (FAIL, ERROR):
+            continue
+        hits = [w for w in live if subjects.matches(w, f)]
+        if not hits:
+            continue
+        if f.status == ERROR:
+            for w in hits:
+                blocked.setdefault(w.index, []).append(f)
+            continue
+        w = hits[0]
+        for other in hits:
+            used.setdefault(other.index, []).append(f)
+        f.status = WAIVED
+        f.message = (f"waived by {w.owner} until {w.expires} ({w.ticket}): {w.reason} | finding: {f.message}")
+        f.evidence = [*f.evidence, {"kind": "waiver", "label": f"{w.ticket} owned by {w.owner}, expires {w.expires}: "
+                                    f"{w.reason}", "url": None, "time": None, "owner": w.owner,
+                                    "expires": w.expires.isoformat(), "ticket": w.ticket,
+                                    "waiver_line": w.line}]
+    for w in sorted(waivers.waivers, key=lambda w: w.index):
+        if now > w.ends:
+            would = [f for f in findings if f.status in (FAIL, ERROR) and subjects.matches(w, f)]
+            section["expired"].append(_entry(w, now, would))
+            continue
+        if w.ends - now <= timedelta(days=waivers.warn_days):
+            section["expiring"].append(_entry(w, now, used.get(w.index)))
+        if w.index in used:
+            section["applied"].append(_entry(w, now, used[w.index]))
+        if w.index in blocked:
+            section["errors_not_waived"].append(_entry(w, now, blocked[w.index]))
+        if w.index not in used and w.index not in blocked:
+            section["unused"].append(_entry(w, now))
+    return section
+
+
+def empty_section() -> dict[str, Any]:
+    return {"file": None, "evaluated_at": None, "max_days": DEFAULT_MAX_DAYS, "warn_days": DEFAULT_WARN_DAYS,
+            "applied": [], "expiring": [], "expired": [], "unused": [], "errors_not_waived": []}
+
+__all__ = ["WAIVER_SCHEMA", "Waiver", "WaiverFile", "apply_waivers", "empty_section", "load_waivers"]
