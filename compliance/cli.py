@@ -5,6 +5,8 @@ Exit codes (also in the README):
   1  at least one finding failed
   2  at least one finding could not be evaluated (`error`), or the input was invalid
      (rule/config/snapshot file, bad arguments, repository not found)
+--fail-on SEVERITY and --soft-fail reshape 1 and 2 for findings (see compliance/gating.py); invalid
+input always exits 2. Publishing to GitHub never changes the exit code: its failures are warnings.
 `compliance demo` exits 0 when the demo run itself completed, whatever its verdicts; `compliance backtest`
 is informational and exits 0 whenever it ran. `compliance rules test` exits 1 when a case fails.
 """
@@ -20,11 +22,12 @@ from typing import Any
 from compliance import __version__
 from compliance.errors import EXIT_ERROR, EXIT_OK, ComplianceError, InputError
 
-FORMATS = ("md", "html", "json")
+FORMATS = ("md", "html", "json", "sarif", "junit")
+DEFAULT_FORMATS = ("md", "html", "json")
 
 
 def _formats(text: str) -> tuple[str, ...]:
-    items = tuple(x.strip() for x in text.split(",") if x.strip())
+    items = tuple(dict.fromkeys(x.strip() for x in text.split(",") if x.strip()))
     bad = [x for x in items if x not in FORMATS]
     if bad or not items:
         raise argparse.ArgumentTypeError(f"formats must be among {', '.join(FORMATS)}")
@@ -54,7 +57,14 @@ def build_parser() -> argparse.ArgumentParser:
 
     def outputs(sp: argparse.ArgumentParser) -> None:
         sp.add_argument("--out", help="report folder (default: the config's reports_dir, or reports/)")
-        sp.add_argument("--format", type=_formats, default=FORMATS, help="comma list of md,html,json (default: all)")
+        sp.add_argument("--format", type=_formats, default=DEFAULT_FORMATS,
+                        help="comma list of md,html,json,sarif,junit (default: md,html,json)")
+
+    def gating(sp: argparse.ArgumentParser) -> None:
+        sp.add_argument("--fail-on", metavar="SEVERITY", choices=("critical", "high", "medium", "low", "info"),
+                        help="only failures at or above this severity fail the run (errors still do)")
+        sp.add_argument("--soft-fail", action="store_true",
+                        help="exit 0 whatever the findings (invalid input still exits 2)")
 
     def governance(sp: argparse.ArgumentParser) -> None:
         sp.add_argument("--waivers", metavar="FILE", help="waiver file (owned, expiring exceptions; see README)")
@@ -78,6 +88,7 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("--policies", nargs="+", default=["policies"], help="rule files or folders (default: policies/)")
     outputs(e)
     governance(e)
+    gating(e)
     e.add_argument("--no-waivers", action="store_true",
                    help="ignore the waivers.yaml saved beside the snapshot (used by default if present)")
 
@@ -86,6 +97,22 @@ def build_parser() -> argparse.ArgumentParser:
     window(a)
     outputs(a)
     governance(a)
+    gating(a)
+    a.add_argument("--tracking-issue", action="store_true",
+                   help="on fail/error open or update ONE tracking issue in target.github_repo; close it on pass")
+
+    pr = sub.add_parser("pr", help="judge a pull request before merge and publish the verdict on GitHub")
+    pr.add_argument("--config", default="compliance.yaml")
+    pr.add_argument("--pr", type=int, help="PR number (default: from GITHUB_EVENT_PATH)")
+    pr.add_argument("--head-ref", help="read repository files at this ref (default: the PR's head sha)")
+    pr.add_argument("--publish", choices=("check-run", "status", "none"), default="none",
+                    help="check-run (falls back to a commit status without checks: write), status, or none")
+    pr.add_argument("--comment", action="store_true", help="keep ONE summary comment on the PR, updated in place")
+    pr.add_argument("--sarif", metavar="FILE", help="also write SARIF 2.1.0 here")
+    pr.add_argument("--junit", metavar="FILE", help="also write JUnit XML here")
+    outputs(pr)
+    governance(pr)
+    gating(pr)
 
     ch = sub.add_parser("changes", help="list the in-scope changes (first-parent commits) of a repository")
     ch.add_argument("--repo", default=".")
@@ -324,7 +351,14 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     doc, written = _evaluate_and_report(snapshot, ruleset, out, args.format, "evaluate", snapshot_name="",
                                         waivers=waivers, previous=previous, warn_days=args.waiver_warn_days)
     _print_summary(doc, written)
-    return doc["summary"]["exit_code"]
+    return _gate(doc, args)
+
+
+def _gate(doc: dict[str, Any], args: argparse.Namespace) -> int:
+    """The exit code from the findings, shaped by --fail-on / --soft-fail (see compliance.gating)."""
+    from compliance.gating import gate
+
+    return gate(doc, fail_on=getattr(args, "fail_on", None), soft_fail=getattr(args, "soft_fail", False))
 
 
 def _load(config_path: str) -> tuple[Any, Any]:
@@ -360,7 +394,104 @@ def cmd_audit(args: argparse.Namespace) -> int:
     doc, written = _evaluate_and_report(snapshot, ruleset, out, args.format, "audit", waivers=args.waivers,
                                         previous=previous, warn_days=args.waiver_warn_days)
     _print_summary(doc, written)
-    return doc["summary"]["exit_code"]
+    code = _gate(doc, args)
+    if args.tracking_issue:
+        _tracking_issue(doc, config, written)
+    return code
+
+
+def _warn_publish(what: str, exc: Exception) -> None:
+    """Publishing is a side channel: its failure is reported, it never replaces the verdict's exit code."""
+    from compliance.redact import redact
+
+    print(f"warning: could not {what}: {redact(str(exc))}", file=sys.stderr)
+
+
+def _tracking_issue(doc: dict[str, Any], config: Any, written: dict[str, Path]) -> None:
+    from compliance.publish import close_tracking_issue_if_open, upsert_tracking_issue
+    from compliance.report.markdown import render
+
+    repo = config.target.get("github_repo")
+    if not repo:
+        print("warning: --tracking-issue needs target.github_repo", file=sys.stderr)
+        return
+    title = f"Compliance audit: {config.target.get('name') or repo} is failing"
+    try:
+        if doc["summary"]["verdict"] == "pass":
+            close_tracking_issue_if_open(repo, title)
+        else:
+            issue = upsert_tracking_issue(repo, title, render(doc))
+            print(f"  issue    {issue.get('html_url') or issue}")
+    except Exception as exc:  # noqa: BLE001 - see _warn_publish
+        _warn_publish("update the tracking issue", exc)
+
+
+def cmd_pr(args: argparse.Namespace) -> int:
+    import os
+
+    from compliance.pr import pr_number_from_event, pr_snapshot
+    from compliance.sources.base import Meter
+    from compliance.sources.github import fetch_pull_request
+
+    config, ruleset = _load(args.config)
+    _precheck(args, ruleset)
+    repo = config.target.get("github_repo")
+    if not repo:
+        raise ComplianceError("compliance pr needs target.github_repo in the config")
+    number = args.pr or pr_number_from_event()
+    try:
+        pr = fetch_pull_request(repo, number, meter=Meter())
+    except Exception as exc:  # noqa: BLE001 - the PR itself is the input: without it nothing can be judged
+        from compliance.redact import redact
+
+        raise ComplianceError(f"cannot read PR #{number} of {repo}: {type(exc).__name__}: "
+                              f"{redact(str(exc))}") from None
+    snapshot = pr_snapshot(config, ruleset, pr, head_ref=args.head_ref)
+    out = Path(args.out or config.reports_dir or "reports")
+    formats = tuple(dict.fromkeys((*args.format, *(("sarif",) if args.sarif else ()),
+                                   *(("junit",) if args.junit else ()))))
+    doc, written = _evaluate_and_report(snapshot, ruleset, out, formats, "pr", waivers=args.waivers,
+                                        warn_days=args.waiver_warn_days)
+    for fmt, dest in (("sarif", args.sarif), ("junit", args.junit)):
+        if dest and Path(dest).resolve() != written[fmt].resolve():
+            from compliance.fsutil import atomic_write_text
+
+            written[fmt] = atomic_write_text(dest, written[fmt].read_text("utf-8"))
+    _print_summary(doc, written)
+    code = _gate(doc, args)
+    markdown = written["md"].read_text("utf-8") if "md" in written else None
+    if markdown is None:
+        from compliance.report.markdown import render
+
+        markdown = render(doc)
+    from compliance.publish import (
+        publish_check_run,
+        publish_commit_status,
+        upsert_pr_comment,
+        write_step_summary,
+    )
+
+    write_step_summary(markdown)
+    details = os.environ.get("GITHUB_SERVER_URL") and os.environ.get("GITHUB_RUN_ID") and (
+        f"{os.environ['GITHUB_SERVER_URL']}/{os.environ.get('GITHUB_REPOSITORY', repo)}/actions/runs/"
+        f"{os.environ['GITHUB_RUN_ID']}")
+    try:
+        if args.publish == "check-run":
+            result = publish_check_run(repo, pr["head_sha"], doc, exit_code=code, markdown=markdown,
+                                       details_url=details or None)
+            via = f" (fallback: {result['reason']})" if result.get("fallback_from") else ""
+            print(f"  publish  {result.get('kind', 'check run')} {result.get('url') or ''}{via}".rstrip())
+        elif args.publish == "status":
+            publish_commit_status(repo, pr["head_sha"], doc, exit_code=code, target_url=details or None)
+            print("  publish  commit status")
+    except Exception as exc:  # noqa: BLE001 - see _warn_publish
+        _warn_publish(f"publish the {args.publish}", exc)
+    if args.comment:
+        try:
+            upsert_pr_comment(repo, number, markdown)
+        except Exception as exc:  # noqa: BLE001 - see _warn_publish
+            _warn_publish("update the PR comment", exc)
+    return code
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
@@ -402,5 +533,6 @@ COMMANDS = {
     "evaluate": cmd_evaluate,
     "collect": cmd_collect,
     "audit": cmd_audit,
+    "pr": cmd_pr,
     "demo": cmd_demo,
 }

@@ -298,9 +298,23 @@ def judge(snapshot: dict[str, Any], rules: list[Rule], waivers: Any = None) -> t
     return findings, apply_waivers(findings, waivers, snapshot, rules)
 
 
+def deferred_sources(snapshot: dict[str, Any]) -> tuple[str, ...]:
+    """Sources a pull-request snapshot leaves to the post-merge audit (nothing is deployed yet)."""
+    from compliance.pr import DEFERRED_SOURCES
+
+    return DEFERRED_SOURCES if snapshot.get("pull_request") else ()
+
+
 def _run_check(ctx: Context, rule: Rule, kind: Any, params: dict[str, Any]) -> list[Finding]:
     if kind.subject not in CHANGE_SUBJECTS and not rule.effective_at(ctx.now):
         return [Finding(rule.id, kind.subject, "-", NOT_APPLICABLE, "rule not in effect at collection time")]
+    deferred = deferred_sources(ctx.snapshot)
+    reads = set(kind.needs) | ({params.get("source")} if kind.name == "field" else set())
+    if deferred and reads & set(deferred):
+        from compliance.pr import DEFERRED_REASON
+
+        return [Finding(rule.id, kind.subject, _default_subject(ctx, kind, params), NOT_APPLICABLE,
+                        f"not judged on a pull request: {DEFERRED_REASON}")]
     try:
         for need in kind.needs:
             ctx.source(need)

@@ -144,7 +144,8 @@ def _stage(stage: str, state: str, label: str, time: str | None = None, url: str
 def _merge_stage(ch: Change, repo: str | None) -> dict[str, Any]:
     c = ch.commit
     label = {"pr_merge": f"PR #{c.get('pr')} merged", "squash": f"PR #{c.get('pr')} squash-merged",
-             "direct_push": "pushed directly", "other_merge": "merged (no PR subject)", "root": "root commit"}[c["kind"]]
+             "direct_push": "pushed directly", "other_merge": "merged (no PR subject)", "root": "root commit",
+             "pull_request": f"PR #{c.get('pr')} (not merged yet)"}.get(c["kind"], c["kind"])
     url = f"https://github.com/{repo}/commit/{ch.sha}" if repo else None
     return _stage("merge", "ok", f"{ch.short} {label}", c["committed_at"], url, c["subject"])
 

@@ -21,6 +21,8 @@ RENDERERS: dict[str, Callable[[dict[str, Any]], str]] = {
     "sarif": sarif.render,
     "junit": junit.render,
 }
+EXTENSIONS = {"junit": "junit.xml"}  # CI tools look for *.xml
+
 
 __all__ = ["RENDERERS", "render_all", "write_reports"]
 
@@ -51,14 +53,14 @@ def write_reports(
     staged: list[tuple[str, Path]] = []
     try:
         for fmt, text in rendered.items():
-            staged.append((fmt, _stage(out, f"{basename}.{fmt}", text)))
+            staged.append((fmt, _stage(out, f"{basename}.{EXTENSIONS.get(fmt, fmt)}", text)))
     except BaseException:
         for _, tmp in staged:
             tmp.unlink(missing_ok=True)
         raise
     written: dict[str, Path] = {}
     for fmt, tmp in staged:
-        final = out / f"{basename}.{fmt}"
+        final = out / f"{basename}.{EXTENSIONS.get(fmt, fmt)}"
         os.replace(tmp, final)
         written[fmt] = final
     _fsync_dir(out)
