@@ -73,6 +73,16 @@ def build_parser() -> argparse.ArgumentParser:
         sp.add_argument("--previous", metavar="FILE",
                         help="a previous audit's report.json: report new, fixed and still-failing findings")
 
+    dp = sub.add_parser("deploy", help="deploy the canonical way, validate, and record evidence in the tracker")
+    dp.add_argument("--config", default="compliance.yaml")
+    dp.add_argument("--ref", help="the commit to deploy (must be checked out and on the governed branch)")
+    dp.add_argument("--dry-run", action="store_true", help="preflight and print the plan only")
+    dp.add_argument("--out", help="report and log folder (default: the config's reports_dir)")
+    dp.add_argument("--rotate-key", action="store_true",
+                    help="pass COORDINATION_INTERNAL_API_KEY from the environment to the deploy script")
+    dp.add_argument("--wait-timeout", type=float, default=300, help="seconds to wait for the Lambda update")
+    dp.add_argument("--report-url", help="where the reports will be published, named in the worklogs")
+
     d = sub.add_parser("demo", help="build a realistic sample system and run the full pipeline on it")
     d.add_argument("--workdir", help="where to build the sample (default: a fresh temp dir)")
     d.add_argument("--out", default="reports/demo", help="report folder (default: reports/demo)")
@@ -520,6 +530,14 @@ def cmd_demo(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def cmd_deploy(args: argparse.Namespace) -> int:
+    from compliance.deploy import deploy
+
+    config, ruleset = _load(args.config)
+    return deploy(config, ruleset, ref=args.ref, dry_run=args.dry_run, out_dir=Path(args.out or config.reports_dir),
+                  rotate_key=args.rotate_key, wait_timeout=args.wait_timeout, report_url=args.report_url)
+
+
 def cmd_backtest(args: argparse.Namespace) -> int:
     from compliance.backtest import run_backtest
 
@@ -534,5 +552,6 @@ COMMANDS = {
     "collect": cmd_collect,
     "audit": cmd_audit,
     "pr": cmd_pr,
+    "deploy": cmd_deploy,
     "demo": cmd_demo,
 }

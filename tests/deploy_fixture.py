@@ -1,0 +1,214 @@
+"""The governed system for ``compliance deploy`` tests: a real repository whose deploy script
+drives the real ``aws`` CLI against moto's server, plus the AWS resources and a config file.
+
+History (dates relative to now, so the command's 30-day look-back sees it):
+
+    base     initial import ENC-TSK-300            in scope
+    pr       PR #12 agent/enc-tsk-325-capabilities in scope, ENC-TSK-325 has passing evidence naming it
+    squash   MCP dispatch plan ENC-TSK-326 (#13)   in scope          -> covered
+    ui       frontend tweak ENC-TSK-400            out of scope
+    dict     regenerate dictionary ENC-TSK-401     excluded (generated file)
+    direct   status route ENC-TSK-327 ENC-TSK-328  in scope          -> covered (328 is not in the tracker)
+
+So a deploy of ``direct`` covers ``squash`` and ``direct`` and records on ENC-TSK-326 and ENC-TSK-327.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+from typing import Any
+
+from tests import moto_env
+from tests.gitrepo import GitRepo
+
+SCRIPT = "backend/lambda/coordination_api/deploy.sh"
+WORKFLOW = ".github/workflows/api-mcp-backend-deploy.yml"
+GOOD_BODY = json.dumps({"success": True, "capabilities": {"contract_version": "0.3.0"}}).encode()
+POLICIES = Path(__file__).resolve().parents[1] / "policies"
+COVERED_TASKS = ["ENC-TSK-326", "ENC-TSK-327"]
+
+# Test hooks: DEPLOY_COUNTER counts runs, DEPLOY_FAIL=1 fails before touching the function, and a
+# rotation key is echoed so redaction can be seen to work.
+DEPLOY_SH = """#!/usr/bin/env bash
+set -euo pipefail
+REGION=${REGION:-us-west-2}
+here="$(cd "$(dirname "$0")" && pwd)"
+echo "run $(date -u +%Y-%m-%dT%H:%M:%SZ)" >> "${DEPLOY_COUNTER:-/dev/null}"
+echo "packaging coordination API from $here"
+if [ "${DEPLOY_FAIL:-}" = "1" ]; then
+  echo "error: packaging step exited non-zero" >&2
+  exit 1
+fi
+build="$(mktemp -d)"
+trap 'rm -rf "$build"' EXIT
+(cd "$here" && python -m zipfile -c "$build/function.zip" lambda_function.py)
+aws lambda update-function-code --function-name devops-coordination-api \\
+  --zip-file "fileb://$build/function.zip" --region "$REGION" \\
+  --query '[CodeSha256,LastModified]' --output text
+if [ -n "${COORDINATION_INTERNAL_API_KEY:-}" ]; then
+  echo "rotating internal key ${COORDINATION_INTERNAL_API_KEY}"
+fi
+echo "deploy complete"
+"""
+
+WORKFLOW_YML = """name: API + MCP backend deploy
+on:
+  push:
+    branches: [main]
+    paths: ["backend/lambda/coordination_api/**", "tools/enceladus-mcp-server/**"]
+  workflow_dispatch: {}
+jobs:
+  deploy:
+    runs-on: ubuntu-latest
+    steps:
+      - uses: actions/checkout@v4
+      - run: backend/lambda/coordination_api/deploy.sh
+"""
+
+
+@dataclass
+class DeploySystem:
+    repo: GitRepo
+    shas: dict[str, str]
+    config_path: Path
+    out_dir: Path
+    counter: Path
+    probe: Any
+
+    def env(self, **extra: str) -> dict[str, str]:
+        """The environment the script runs in: the venv's ``aws`` and ``python`` first on PATH."""
+        env = dict(os.environ)
+        env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}"
+        env["DEPLOY_COUNTER"] = str(self.counter)
+        env.update(extra)
+        return env
+
+    def runs(self) -> int:
+        return len(self.counter.read_text().splitlines()) if self.counter.exists() else 0
+
+    def load(self):
+        from compliance.config import load_config
+        from compliance.rules.loader import load_rules
+
+        config = load_config(str(self.config_path))
+        return config, load_rules(config.policies)
+
+
+def _evidence(sha: str) -> str:
+    return (f"Deployed commit {sha[:12]} via api-mcp-backend-deploy; devops-coordination-api "
+            "LastModified=2026-02-26T12:05:00.000+0000 State=Active LastUpdateStatus=Successful; "
+            "GET /api/v1/coordination/capabilities -> 200")
+
+
+def build_repo(path: Path, now: datetime) -> tuple[GitRepo, dict[str, str]]:
+    def ago(days: float) -> datetime:
+        return now - timedelta(days=days)
+
+    repo = GitRepo(path).init()
+    s: dict[str, str] = {}
+    s["base"] = repo.commit("initial import ENC-TSK-300", {
+        "README.md": "enceladus\n", WORKFLOW: WORKFLOW_YML, SCRIPT: DEPLOY_SH,
+        "backend/lambda/coordination_api/lambda_function.py": "VERSION = 0\n",
+        "AGENTS.md": "Deploy API/MCP per docs/runbooks/api-mcp-deploy.md\n",
+    }, author_date=ago(10))
+    repo.branch("agent/enc-tsk-325-capabilities")
+    repo.commit("add capabilities", {"backend/lambda/coordination_api/lambda_function.py": "VERSION = 1\n"},
+                author_date=ago(9))
+    repo.checkout("main")
+    s["pr"] = repo.merge_pr(12, "NX-2021-L", "agent/enc-tsk-325-capabilities", "Capabilities endpoint",
+                            date=ago(8))
+    s["squash"] = repo.squash(13, "MCP dispatch plan ENC-TSK-326",
+                              {"tools/enceladus-mcp-server/server.py": "print('mcp')\n"}, date=ago(5))
+    s["ui"] = repo.commit("frontend tweak ENC-TSK-400", {"frontend/app.js": "x\n"}, author_date=ago(4))
+    s["dict"] = repo.commit("regenerate dictionary ENC-TSK-401",
+                            {"backend/lambda/coordination_api/governance_data_dictionary.json": "{}\n"},
+                            author_date=ago(3))
+    s["direct"] = repo.commit("status route ENC-TSK-327 ENC-TSK-328",
+                              {"backend/lambda/coordination_api/lambda_function.py": "VERSION = 2\n"},
+                              author_date=ago(2))
+    return repo, s
+
+
+def _stamp(dt: datetime) -> str:
+    return dt.astimezone(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
+
+
+def pending_request(now: datetime) -> dict[str, Any]:
+    """The flow the runbook forbids, still pending: a lambda_update request naming the function."""
+    return moto_env.dm_request(f"REQ-{_stamp(now - timedelta(days=1))}-9c4e1f", "pending", "lambda_update",
+                               target_arn=moto_env.FUNCTION_ARN,
+                               files=["backend/lambda/coordination_api/lambda_function.py"])
+
+
+def build_system(tmp_path: Path, http_server, *, dm_items: list[dict[str, Any]] | None = None) -> DeploySystem:
+    """Everything live: moto (via ``aws_env``), the repository, the probe server and the config."""
+    now = datetime.now(timezone.utc)
+    repo, s = build_repo(tmp_path / "enceladus", now)
+    moto_env.create_function()
+    moto_env.create_http_api()
+    moto_env.create_tracker_table([
+        moto_env.tracker_item("ENC-TSK-300", "Initial import"),
+        moto_env.tracker_item("ENC-TSK-325", "Capabilities", _evidence(s["pr"])),
+        moto_env.tracker_item("ENC-TSK-326", "MCP dispatch plan"),
+        moto_env.tracker_item("ENC-TSK-327", "Status route"),
+    ])
+    moto_env.create_deploy_manager_table(dm_items if dm_items is not None else [
+        moto_env.dm_request(f"REQ-{_stamp(now - timedelta(days=2))}-a1b2c3", "included", "github_public_static"),
+        moto_env.dm_request(f"REQ-{_stamp(now - timedelta(days=1))}-d4e5f6", "pending", "github_public_static"),
+    ])
+    probe = http_server(lambda h: (200, {"Content-Type": "application/json"}, GOOD_BODY))
+    config = tmp_path / "compliance.yaml"
+    config.write_text(f"""version: 1
+target:
+  repo: enceladus
+  branch: main
+  workflow: {WORKFLOW}
+  deploy_script: {SCRIPT}
+  region: {moto_env.REGION}
+  function: {moto_env.FUNCTION}
+  http_api: {moto_env.HTTP_API}
+  capability_url: {probe.url}/api/v1/coordination/capabilities
+  tracker: {{table: {moto_env.TRACKER_TABLE}, project: {moto_env.PROJECT}}}
+  deploy_manager: {{table: {moto_env.DM_TABLE}, project: {moto_env.PROJECT}}}
+policies: [{POLICIES}]
+""", "utf-8")
+    return DeploySystem(repo, s, config, tmp_path / "reports", tmp_path / "deploy-runs.txt", probe)
+
+
+def bump_last_modified_on_code_update(monkeypatch) -> None:
+    """Make moto's UpdateFunctionCode set LastModified, as AWS does (moto 5 leaves it at creation time).
+
+    The server runs in this process (ThreadedMotoServer), so patching its model is enough.
+    """
+    from moto.awslambda import models
+    from moto.core.utils import iso_8601_datetime_with_nanoseconds
+
+    original = models.LambdaFunction.update_function_code
+
+    def update_function_code(self, updated_spec):
+        result = original(self, updated_spec)
+        self.last_modified = iso_8601_datetime_with_nanoseconds()
+        if isinstance(result, dict) and "LastModified" in result:
+            result["LastModified"] = self.last_modified
+        return result
+
+    monkeypatch.setattr(models.LambdaFunction, "update_function_code", update_function_code)
+
+
+def function_config() -> dict[str, Any]:
+    return moto_env.client("lambda").get_function_configuration(FunctionName=moto_env.FUNCTION)
+
+
+def worklogs(task_id: str) -> list[str]:
+    """The task's worklog descriptions, read back from the table with boto3."""
+    kind = {"TSK": "task", "ISS": "issue"}[task_id.split("-")[1]]
+    item = moto_env.client("dynamodb").get_item(
+        TableName=moto_env.TRACKER_TABLE,
+        Key={"project_id": {"S": moto_env.PROJECT}, "record_id": {"S": f"{kind}#{task_id}"}}).get("Item") or {}
+    history = (item.get("history") or {}).get("L") or []
+    return [e["M"]["description"]["S"] for e in history if e["M"].get("status", {}).get("S") == "worklog"]
