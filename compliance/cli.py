@@ -75,6 +75,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     dp = sub.add_parser("deploy", help="deploy the canonical way, validate, and record evidence in the tracker")
     dp.add_argument("--config", default="compliance.yaml")
+    dp.add_argument("--target", metavar="NAME", help="the target to deploy, in a multi-target config")
     dp.add_argument("--ref", help="the commit to deploy (must be checked out and on the governed branch)")
     dp.add_argument("--dry-run", action="store_true", help="preflight and print the plan only")
     dp.add_argument("--out", help="report and log folder (default: the config's reports_dir)")
@@ -90,6 +91,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     c = sub.add_parser("collect", help="collect every source into a snapshot file")
     c.add_argument("--config", default="compliance.yaml")
+    c.add_argument("--target", metavar="NAME", help="the target to collect, in a multi-target config")
     c.add_argument("--snapshot", required=True, help="snapshot file to write")
     window(c)
 
@@ -110,9 +112,25 @@ def build_parser() -> argparse.ArgumentParser:
     gating(a)
     a.add_argument("--tracking-issue", action="store_true",
                    help="on fail/error open or update ONE tracking issue in target.github_repo; close it on pass")
+    a.add_argument("--target", action="append", default=[], metavar="NAME",
+                   help="audit only this target of a multi-target config (repeatable; default: all)")
+    a.add_argument("--jobs", type=int, metavar="N",
+                   help="targets collected at once (default: min(4, number of targets))")
+
+    t = sub.add_parser("targets", help="list the config's target names (--json: for a CI matrix)")
+    t.add_argument("--config", default="compliance.yaml")
+    t.add_argument("--json", action="store_true", help="one line of JSON: the list of target names")
+
+    m = sub.add_parser("merge", help="merge per-target report.json files (e.g. from a CI matrix) into one report")
+    m.add_argument("reports", nargs="+", metavar="REPORT.json")
+    m.add_argument("--out", required=True, help="folder for the merged report")
+    m.add_argument("--format", type=_formats, default=DEFAULT_FORMATS,
+                   help="comma list of md,html,json,sarif,junit (default: md,html,json)")
+    gating(m)
 
     pr = sub.add_parser("pr", help="judge a pull request before merge and publish the verdict on GitHub")
     pr.add_argument("--config", default="compliance.yaml")
+    pr.add_argument("--target", metavar="NAME", help="the target to judge, in a multi-target config")
     pr.add_argument("--pr", type=int, help="PR number (default: from GITHUB_EVENT_PATH)")
     pr.add_argument("--head-ref", help="read repository files at this ref (default: the PR's head sha)")
     pr.add_argument("--publish", choices=("check-run", "status", "none"), default="none",
@@ -329,11 +347,14 @@ def _print_summary(doc: dict[str, Any], written: dict[str, Path]) -> None:
               f"{c['now_waived']} now waived, {c['gone']} gone (vs {d['previous']['collected_at']})")
     for src in doc["sources"]:
         err = f"  ({src['error']['type']}: {src['error']['message']})" if src["error"] else ""
-        print(f"  source {src['name']:<15} {src['status']:<6} {src['requests']:>4} request(s) "
+        name = f"{src['target']}/{src['name']}" if src.get("target") else src["name"]
+        print(f"  source {name:<15} {src['status']:<6} {src['requests']:>4} request(s) "
               f"{src['duration_ms']:>6} ms{err}")
     bad = [f for f in doc["findings"] if f["status"] in ("fail", "error")]
     for f in bad[:20]:
-        print(f"  {f['status'].upper():<5} {f['rule_id']} {f['subject_type']} {f['subject']}: {f['message'][:140]}")
+        where = f"[{f['target']}] " if f.get("target") else ""
+        print(f"  {f['status'].upper():<5} {where}{f['rule_id']} {f['subject_type']} {f['subject']}: "
+              f"{f['message'][:140]}")
     if len(bad) > 20:
         print(f"  ... and {len(bad) - 20} more in the reports")
     for kind, path in written.items():
@@ -371,19 +392,30 @@ def _gate(doc: dict[str, Any], args: argparse.Namespace) -> int:
     return gate(doc, fail_on=getattr(args, "fail_on", None), soft_fail=getattr(args, "soft_fail", False))
 
 
-def _load(config_path: str) -> tuple[Any, Any]:
+def _load(config_path: str, target: str | None = None) -> tuple[Any, Any]:
+    """Commands that judge one target get exactly one: never silently the first of several."""
     from compliance.config import load_config
     from compliance.rules.loader import load_rules
 
-    config = load_config(config_path)
+    config = _one_target(load_config(config_path), target)
     return config, load_rules(config.policies)
+
+
+def _one_target(config: Any, name: str | None) -> Any:
+    from compliance.targets import select_targets
+
+    names = select_targets(config, [name] if name else None)
+    if len(names) != 1:
+        raise ComplianceError(f"{config.path} has {len(names)} targets ({', '.join(names)}); "
+                              "pick one with --target NAME")
+    return config.for_target(names[0])
 
 
 def cmd_collect(args: argparse.Namespace) -> int:
     from compliance.collect import collect
     from compliance.snapshot import save_snapshot
 
-    config, ruleset = _load(args.config)
+    config, ruleset = _load(args.config, args.target)
     since, until = _window(args)
     snapshot = collect(config, ruleset, since, until)
     path = save_snapshot(snapshot, args.snapshot)
@@ -395,9 +427,17 @@ def cmd_collect(args: argparse.Namespace) -> int:
 
 def cmd_audit(args: argparse.Namespace) -> int:
     from compliance.collect import collect
+    from compliance.config import load_config
+    from compliance.rules.loader import load_rules
+    from compliance.targets import select_targets
 
-    config, ruleset = _load(args.config)
-    previous = _precheck(args, ruleset)
+    config = load_config(args.config)
+    names = select_targets(config, args.target)
+    if len(names) > 1:
+        return _audit_targets(args, config, load_rules(config.policies), names)
+    config = config.for_target(names[0])
+    ruleset = load_rules(config.policies)
+    previous = _previous_for(_precheck(args, ruleset), names[0])
     since, until = _window(args)
     snapshot = collect(config, ruleset, since, until)
     out = Path(args.out or config.reports_dir or "reports")
@@ -408,6 +448,79 @@ def cmd_audit(args: argparse.Namespace) -> int:
     if args.tracking_issue:
         _tracking_issue(doc, config, written)
     return code
+
+
+def _audit_targets(args: argparse.Namespace, config: Any, ruleset: Any, names: list[str]) -> int:
+    """Every target into ``<out>/<name>/`` as a single-target audit would write it, plus the merged report."""
+    from compliance.collect import collect
+    from compliance.merge import merge_reports, write_merged
+    from compliance.targets import collect_targets, default_jobs
+
+    previous = _precheck(args, ruleset)
+    since, until = _window(args)
+    jobs = args.jobs if args.jobs is not None else default_jobs(len(names))
+    snapshots = collect_targets(config, ruleset, names, since, until, jobs=jobs, collect=collect)
+    out = Path(args.out or config.reports_dir or "reports")
+    parts = []
+    for name in names:
+        doc, written = _evaluate_and_report(snapshots[name], ruleset, out / name, args.format, "audit",
+                                            waivers=args.waivers, previous=_previous_for(previous, name),
+                                            warn_days=args.waiver_warn_days)
+        s = doc["summary"]
+        print(f"target {name}: {s['verdict'].upper()}  pass {s['pass']}  fail {s['fail']}  error {s['error']}  "
+              f"waived {s['waived']}  n/a {s['not_applicable']}  ({written.get('json') or out / name})")
+        parts.append((name, doc, f"{name}/report.json"))
+        if args.tracking_issue:
+            _tracking_issue(doc, config.for_target(name), written)
+    merged = merge_reports(parts)
+    written = write_merged(merged, out, args.format)
+    print(f"merged report of {len(names)} targets:")
+    _print_summary(merged, written)
+    return _gate(merged, args)
+
+
+def _previous_for(previous: dict[str, Any] | None, name: str) -> dict[str, Any] | None:
+    """A previous merged report compares per target; a single-target one is compared as it is."""
+    if previous is None or not previous.get("targets"):
+        return previous
+    return {**previous, "findings": [f for f in previous["findings"] if f.get("target") == name]}
+
+
+def cmd_targets(args: argparse.Namespace) -> int:
+    import json
+
+    from compliance.config import load_config, target_name
+
+    config = load_config(args.config)
+    if args.json:
+        print(json.dumps(config.target_names))
+        return EXIT_OK
+    for target in config.targets or [config.target]:
+        where = " ".join(f"{k}={target[k]}" for k in ("github_repo", "function", "region") if target.get(k))
+        print(f"{target_name(target):<24} {where}".rstrip())
+    return EXIT_OK
+
+
+def cmd_merge(args: argparse.Namespace) -> int:
+    from compliance.errors import Located
+    from compliance.merge import load_report, merge_reports, relative_path, report_target_name, write_merged
+
+    out = Path(args.out)
+    parts, seen = [], {}
+    for path in args.reports:
+        doc = load_report(path)
+        name = report_target_name(doc, path)
+        if name in seen:
+            raise InputError([Located(path, 1, 1, f"target {name!r} is also in {seen[name]}; "
+                                                   "each target may be merged once")], what="report")
+        seen[name] = path
+        parts.append((name, doc, relative_path(path, out)))
+    merged = merge_reports(parts)
+    written = write_merged(merged, out, args.format)
+    for entry in merged["targets"]:
+        print(f"target {entry['name']}: {entry['verdict'].upper()}  ({entry['path']})")
+    _print_summary(merged, written)
+    return _gate(merged, args)
 
 
 def _warn_publish(what: str, exc: Exception) -> None:
@@ -443,7 +556,7 @@ def cmd_pr(args: argparse.Namespace) -> int:
     from compliance.sources.base import Meter
     from compliance.sources.github import fetch_pull_request
 
-    config, ruleset = _load(args.config)
+    config, ruleset = _load(args.config, args.target)
     _precheck(args, ruleset)
     repo = config.target.get("github_repo")
     if not repo:
@@ -533,7 +646,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
 def cmd_deploy(args: argparse.Namespace) -> int:
     from compliance.deploy import deploy
 
-    config, ruleset = _load(args.config)
+    config, ruleset = _load(args.config, args.target)
     return deploy(config, ruleset, ref=args.ref, dry_run=args.dry_run, out_dir=Path(args.out or config.reports_dir),
                   rotate_key=args.rotate_key, wait_timeout=args.wait_timeout, report_url=args.report_url)
 
@@ -551,6 +664,8 @@ COMMANDS = {
     "evaluate": cmd_evaluate,
     "collect": cmd_collect,
     "audit": cmd_audit,
+    "targets": cmd_targets,
+    "merge": cmd_merge,
     "pr": cmd_pr,
     "deploy": cmd_deploy,
     "demo": cmd_demo,

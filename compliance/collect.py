@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import os
+import threading
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 from compliance import __version__
+from compliance.redact import redact_data
 from compliance.sources.base import run_source
 from compliance.timeutil import iso, parse_time, utcnow
 
@@ -54,9 +56,42 @@ def cache_dir() -> Path:
     return Path(base)
 
 
+GITHUB_CONCURRENCY_ENV = "COMPLIANCE_GITHUB_CONCURRENCY"
+_GITHUB_SLOTS: dict[str, threading.BoundedSemaphore] = {}
+_GITHUB_SLOTS_LOCK = threading.Lock()
+
+
+def github_slot() -> threading.BoundedSemaphore:
+    """The semaphore shared by every collection spending the same GitHub token on the same API.
+
+    The primary rate limit is per token, so targets audited concurrently with one token draw on
+    one budget: letting at most K (``COMPLIANCE_GITHUB_CONCURRENCY``, default 2) list runs at once
+    keeps a burst from exhausting it while the AWS side of the other targets proceeds. Limits that
+    are hit anyway are handled by the GitHub client's retries (Retry-After, X-RateLimit-Reset).
+    """
+    import hashlib
+
+    token = (os.environ.get("GITHUB_TOKEN") or "").strip()
+    api = os.environ.get("GITHUB_API_URL") or "https://api.github.com"
+    key = hashlib.sha256(f"{api}\0{token}".encode()).hexdigest()  # never keep the token itself around
+    with _GITHUB_SLOTS_LOCK:
+        if key not in _GITHUB_SLOTS:
+            try:
+                limit = max(1, int(os.environ.get(GITHUB_CONCURRENCY_ENV) or 2))
+            except ValueError:
+                limit = 2
+            _GITHUB_SLOTS[key] = threading.BoundedSemaphore(limit)
+        return _GITHUB_SLOTS[key]
+
+
 def collect(config: Any, ruleset: Any, since: datetime, until: datetime) -> dict[str, Any]:
     """Run each needed source once, in dependency order; every failure is recorded, none raised."""
     target = config.target
+    if not target and len(getattr(config, "targets", None) or []) > 1:
+        from compliance.errors import ComplianceError
+
+        raise ComplianceError(f"{config.path} has {len(config.targets)} targets and this command judges one; "
+                              "use `compliance audit` (with --target NAME to pick some)")
     needed = sources_needed(ruleset.rules)
     opts = config.sources or {}
     sources: dict[str, Any] = {}
@@ -77,7 +112,10 @@ def collect(config: Any, ruleset: Any, since: datetime, until: datetime) -> dict
     for name in ("lambda", "github", "apigateway", "tracker", "deploy_manager", "probe"):
         if wanted(name):
             sources[name] = _collect_one(name, opts.get(name) or {}, target, sources, ruleset, since, until)
-    return {
+    for name, envelope in sources.items():
+        sources[name] = checked_envelope(name, envelope)
+    # masked before anything reads it, so the evaluation, every report and the saved snapshot agree
+    return redact_data({
         "snapshot_version": 1,
         "tool": {"name": "compliance", "version": __version__},
         "collected_at": iso(utcnow()),
@@ -85,7 +123,28 @@ def collect(config: Any, ruleset: Any, since: datetime, until: datetime) -> dict
         "target": public_target(target),
         "rules": dict(sorted(ruleset.digests.items())),
         "sources": sources,
-    }
+    })
+
+
+def checked_envelope(name: str, envelope: dict[str, Any]) -> dict[str, Any]:
+    """A source whose answer does not fit its schema (a null SHA, a list for a status) is a failed source.
+
+    Checks read the data as the schema describes it, so such an answer could be misread, and the
+    snapshot holding it could not be saved next to the reports it produced. Recorded as an error,
+    with the JSON pointers of what was wrong, it becomes `error` findings like any other failure.
+    """
+    from compliance.redact import redact
+    from compliance.snapshot import def_schema, schema_problems
+
+    if envelope.get("status") != "ok":
+        return envelope
+    problems = schema_problems(envelope.get("data"), def_schema(name), name, limit=5)
+    if not problems:
+        return envelope
+    message = "; ".join(p.message for p in problems)
+    return {**envelope, "status": "error", "data": None,
+            "error": {"type": "InvalidSourceData", "message": redact(f"{name} answered data of an unexpected shape: "
+                                                                     f"{message}")}}
 
 
 def affected_task_ids(git: dict[str, Any] | None, rules: list[Any], since: datetime, until: datetime) -> list[str]:
@@ -136,9 +195,10 @@ def _collect_one(name: str, opt: dict[str, Any], target: dict[str, Any], done: d
 
         def fn(m):
             _require(target, "github_repo", "workflow")
-            return collect_github(target["github_repo"], target["workflow"].rsplit("/", 1)[-1], target["branch"],
-                                  since, until, meter=m, cache_dir=cache_dir() / "github", jobs_near=near,
-                                  max_pages=opt.get("max_pages"))
+            with github_slot():
+                return collect_github(target["github_repo"], target["workflow"].rsplit("/", 1)[-1],
+                                      target["branch"], since, until, meter=m, cache_dir=cache_dir() / "github",
+                                      jobs_near=near, max_pages=opt.get("max_pages"))
 
         return run_source("pygithub", f"runs of {target.get('workflow')} on {target.get('branch')} in "
                           f"{target.get('github_repo')} created {iso(since)}..{iso(until)}", fn)

@@ -124,6 +124,7 @@ def render(doc: dict[str, Any]) -> str:
         "</head>",
         "<body>",
         _header(doc, title),
+        _targets(doc),
         _diff(doc),
         _sources(doc),
         _rules(doc),
@@ -169,6 +170,34 @@ def _header(doc: dict[str, Any], title: str) -> str:
     )
 
 
+def _in_target(item: dict[str, Any]) -> str:
+    """In a merged report every entry names its target; elsewhere this adds nothing."""
+    return f"<strong>{esc(item['target'])}</strong> · " if item.get("target") else ""
+
+
+def _targets(doc: dict[str, Any]) -> str:
+    targets = doc.get("targets") or []
+    if not targets:
+        return ""
+    rows = []
+    for t in targets:
+        c = t.get("counts", {})
+        rows.append(
+            "<tr>"
+            f"<td>{esc(t.get('name'))}</td>"
+            f"<td>{badge(t.get('verdict'))}</td>"
+            + "".join(f'<td class="num">{esc(c.get(s, 0))}</td>' for s in ("fail", "error", "pass", "waived",
+                                                                            "not_applicable"))
+            + f"<td><code>{esc(t.get('path'))}</code></td>"
+            "</tr>"
+        )
+    return (
+        f"<section>\n<h2>Targets ({len(targets)})</h2>\n<table>\n"
+        "<tr><th>Target</th><th>Verdict</th><th>Failed</th><th>Errors</th><th>Passed</th><th>Waived</th>"
+        "<th>N/A</th><th>Report</th></tr>\n" + "\n".join(rows) + "\n</table>\n</section>"
+    )
+
+
 def _sources(doc: dict[str, Any]) -> str:
     rows = []
     for src in doc.get("sources", []):
@@ -178,7 +207,7 @@ def _sources(doc: dict[str, Any]) -> str:
         warnings = "".join(f'<div class="muted">warning: {esc(w)}</div>' for w in src.get("warnings", []))
         rows.append(
             "<tr>"
-            f"<td>{esc(src.get('name'))}</td>"
+            f"<td>{_in_target(src)}{esc(src.get('name'))}</td>"
             f"<td>{badge('pass' if ok else 'error', src.get('status'))}</td>"
             f"<td>{esc(src.get('kind'))}</td>"
             f"<td>{esc(src.get('requested'))}</td>"
@@ -251,7 +280,7 @@ def _finding(finding: dict[str, Any]) -> str:
     cls = "bad" if finding.get("status") == "fail" else "err"
     return (
         f'<div class="card {cls}">'
-        f"<p>{badge(finding.get('status'))} {esc(finding.get('subject_type'))} "
+        f"<p>{badge(finding.get('status'))} {_in_target(finding)}{esc(finding.get('subject_type'))} "
         f"<code>{esc(finding.get('subject'))}</code> · check <code>{esc(finding.get('check'))}</code></p>"
         f"<p>{esc(finding.get('message'))}</p>{where}"
         f"{_evidence(finding.get('evidence', []))}{_fix(finding.get('remediation') or {})}</div>"
@@ -314,7 +343,7 @@ def _change(doc: dict[str, Any], change: dict[str, Any]) -> str:
     chips = " ".join(f"{badge(v, f'{rule_id}: {STATUS_LABEL.get(v, v)}')}" for rule_id, v in verdicts.items())
     return (
         f'<div class="card{cls}">'
-        f"<h3><code>{esc(change.get('short'))}</code> {esc(change.get('subject'))}</h3>"
+        f"<h3>{_in_target(change)}<code>{esc(change.get('short'))}</code> {esc(change.get('subject'))}</h3>"
         f'<p class="muted">{esc(change.get("kind"))}{pr} · {esc(change.get("author"))} · '
         f"{esc(change.get('committed_at'))}" + (f" · tasks {tasks}" if tasks else "") + "</p>"
         '<ol class="timeline">' + "".join(_stage(stages.get(key), label) for key, label in STAGES) + "</ol>"

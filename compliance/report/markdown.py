@@ -155,6 +155,7 @@ def _header(doc: dict[str, Any]) -> list[str]:
         f"on {code(window.get('branch'), 200)}"
     )
     lines += ["Target " + " · ".join(where), ""]
+    lines += _targets(doc)
     lines += [
         "### Sources",
         "",
@@ -166,11 +167,37 @@ def _header(doc: dict[str, Any]) -> list[str]:
         err_text = f"{text(err.get('type'), 80)}: {text(err.get('message'), 300)}" if err else ""
         status = "✓ ok" if src.get("status") == "ok" else f"✗ {text(src.get('status'), 20)}"
         lines.append(
-            f"| {text(src.get('name'), 60)} | {status} | {text(src.get('requests'), 12)} "
+            f"| {_in_target(src)}{text(src.get('name'), 60)} | {status} | {text(src.get('requests'), 12)} "
             f"| {text(src.get('duration_ms'), 12)} | {err_text} |"
         )
     lines.append("")
     return lines
+
+
+def _in_target(item: dict[str, Any]) -> str:
+    """In a merged report every entry names its target; elsewhere this adds nothing."""
+    return f"{text(item['target'], 100)} · " if item.get("target") else ""
+
+
+def _targets(doc: dict[str, Any]) -> list[str]:
+    targets = doc.get("targets") or []
+    if not targets:
+        return []
+    lines = [
+        f"### Targets ({len(targets)})",
+        "",
+        "| Target | Verdict | Failed | Errors | Passed | Waived | N/A | Report |",
+        "| --- | --- | ---: | ---: | ---: | ---: | ---: | --- |",
+    ]
+    for t in targets:
+        c = t.get("counts", {})
+        verdict = VERDICT_HEAD.get(t.get("verdict"), "").split(" ", 1)[0]
+        lines.append(
+            f"| {text(t.get('name'), 100)} | {verdict} {text(t.get('verdict'), 20)} | {c.get('fail', 0)} "
+            f"| {c.get('error', 0)} | {c.get('pass', 0)} | {c.get('waived', 0)} | {c.get('not_applicable', 0)} "
+            f"| {code(t.get('path'), 200, in_table=True)} |"
+        )
+    return [*lines, ""]
 
 
 def _footer(doc: dict[str, Any]) -> list[str]:
@@ -243,7 +270,7 @@ def _finding_block(finding: dict[str, Any], group_fix: dict[str, Any], detail: b
     status = finding.get("status")
     verb = "fail" if status == "fail" else "could not evaluate"
     lines = [
-        f"- {STATUS_MARK.get(status, '?')} **{verb}** · {text(finding.get('subject_type'), 40)} "
+        f"- {STATUS_MARK.get(status, '?')} **{verb}** · {_in_target(finding)}{text(finding.get('subject_type'), 40)} "
         f"{code(finding.get('subject'), 120)} · {text(finding.get('message'), 600 if detail else 200)}"
     ]
     if not detail:
@@ -294,7 +321,8 @@ def _changes(doc: dict[str, Any]) -> _Section | None:
             cells.append(link(STATE_MARK.get(stage.get("state"), "?"), stage.get("url")) if stage else "?")
         pr = f" {_pr_link(doc, change['pr'])}" if change.get("pr") else ""
         tasks = ", ".join(text(t, 40) for t in change.get("task_ids", []))
-        subject = f"{code(change.get('short'), 40, in_table=True)}{pr} {text(change.get('subject'), 120)}"
+        subject = (f"{_in_target(change)}{code(change.get('short'), 40, in_table=True)}{pr} "
+                   f"{text(change.get('subject'), 120)}")
         if tasks:
             subject += f" ({tasks})"
         not_passing = ", ".join(
