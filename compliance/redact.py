@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import re
+from typing import Any
 
 SECRET_ENV = (
     "GITHUB_TOKEN",
@@ -21,6 +22,7 @@ _SHAPES = re.compile(
     r"(gh[pousr]_[A-Za-z0-9]{20,}|github_pat_[A-Za-z0-9_]{20,}|(?:AKIA|ASIA)[A-Z0-9]{16})"
 )
 MASK = "***"
+_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 def redact(text: str | None) -> str:
@@ -31,3 +33,20 @@ def redact(text: str | None) -> str:
         if value and len(value) >= 4:
             text = text.replace(value, MASK)
     return _SHAPES.sub(MASK, text)
+
+
+def redact_data(value: Any) -> Any:
+    """``redact`` applied to every string of a JSON-like document (keys kept: they name fields, not values).
+
+    Collected data is the user's own system's text (worklogs, commit messages, probe bodies), and
+    people paste tokens into it; reports and snapshots are shared more widely than that system.
+    Every string bound for a file passes here, so lone surrogates (JSON may carry half an emoji)
+    become U+FFFD too: UTF-8 cannot encode them and a whole report would fail over one character.
+    """
+    if isinstance(value, str):
+        return _SURROGATE.sub("\ufffd", redact(value))
+    if isinstance(value, dict):
+        return {k: redact_data(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [redact_data(v) for v in value]
+    return value

@@ -71,10 +71,15 @@ def load_snapshot(path: str | Path) -> dict[str, Any]:
         doc = json.loads(text)
     except json.JSONDecodeError as exc:
         raise InputError([Located(str(p), exc.lineno, exc.colno, f"invalid JSON: {exc.msg}")], "snapshot") from None
+    except RecursionError:  # e.g. 100,000 nested arrays: no snapshot is shaped like that
+        raise InputError([Located(str(p), 1, 1, "invalid JSON: nested too deeply")], "snapshot") from None
     validate_snapshot(doc, str(p))
     return doc
 
 
 def save_snapshot(doc: dict[str, Any], path: str | Path) -> Path:
+    """Known secret values are masked (``collect`` already does; this guards snapshots built elsewhere)."""
+    from compliance.redact import redact_data
+
     validate_snapshot(doc, str(path))
-    return atomic_write_text(path, canonical_json(doc))
+    return atomic_write_text(path, canonical_json(redact_data(doc)))

@@ -139,7 +139,10 @@ class _Builder:
 
     def _scalar(self, node: yaml.ScalarNode) -> Any:
         if node.tag == _TAG + "timestamp":
-            value = self._constructor.construct_object(node)
+            try:
+                value = self._constructor.construct_object(node)
+            except ValueError:  # shaped like a date but not one (2026-02-30): the schema judges the text
+                return node.value
             # JSON Schema and the loader want text; a date is kept as written
             return value.isoformat() if isinstance(value, (date, datetime)) else node.value
         if node.tag not in _PLAIN_SCALARS:

@@ -123,9 +123,9 @@ def annotations(doc: dict[str, Any]) -> list[dict[str, Any]]:
 
 def summary_markdown(doc: dict[str, Any], markdown: str | None = None) -> str:
     if markdown is None:
-        from compliance.report import markdown as md
+        from compliance.report import render_all  # masks secrets, as for every written report
 
-        markdown = md.render(doc)
+        markdown = render_all(doc, ["md"])["md"]
     note = "\n\n… (truncated: GitHub limits a check-run summary to 65,535 characters; see the full report)\n"
     return _clip(markdown, MAX_SUMMARY, note)
 

@@ -28,11 +28,18 @@ __all__ = ["RENDERERS", "render_all", "write_reports"]
 
 
 def render_all(doc: dict[str, Any], formats: Iterable[str]) -> dict[str, str]:
-    """Render the requested formats; unknown names are rejected before any work is done."""
+    """Render the requested formats; unknown names are rejected before any work is done.
+
+    Known secret values are masked in the document first, once for every format: a token pasted
+    into a worklog or echoed in an error body must not travel on in a report.
+    """
+    from compliance.redact import redact_data
+
     wanted = list(dict.fromkeys(formats))
     unknown = [f for f in wanted if f not in RENDERERS]
     if unknown:
         raise ValueError(f"unknown report format(s): {', '.join(unknown)}; known: {', '.join(RENDERERS)}")
+    doc = redact_data(doc)
     return {fmt: RENDERERS[fmt](doc) for fmt in wanted}
 
 
@@ -59,10 +66,16 @@ def write_reports(
             tmp.unlink(missing_ok=True)
         raise
     written: dict[str, Path] = {}
-    for fmt, tmp in staged:
-        final = out / f"{basename}.{EXTENSIONS.get(fmt, fmt)}"
-        os.replace(tmp, final)
-        written[fmt] = final
+    try:
+        for fmt, tmp in staged:
+            final = out / f"{basename}.{EXTENSIONS.get(fmt, fmt)}"
+            os.replace(tmp, final)
+            written[fmt] = final
+    finally:
+        # a rename that failed (or an interrupt) must not leave the rest staged as .tmp litter;
+        # each report is then either the whole old file or the whole new one
+        for _, tmp in staged:
+            tmp.unlink(missing_ok=True)
     _fsync_dir(out)
     return written
 

@@ -20,12 +20,14 @@ from typing import Any
 # Everything XML 1.0 allows in character data is kept; the rest (C0 controls except tab/newline/CR,
 # lone surrogates, U+FFFE/U+FFFF) cannot be represented in any escaped form.
 _INVALID_XML = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
+# Valid XML, but C1 controls and bidi overrides let a commit subject display as something else in a CI UI.
+_DISGUISE = re.compile("[\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
 _EVIDENCE_CORE = ("kind", "label", "url", "time")
 SKIPPED = ("waived", "not_applicable")
 
 
 def xml_text(value: Any, limit: int | None = None) -> str:
-    out = _INVALID_XML.sub("", "" if value is None else str(value))
+    out = _DISGUISE.sub("", _INVALID_XML.sub("", "" if value is None else str(value)))
     if limit is not None and len(out) > limit:
         out = out[: limit - 1] + "…"
     return out

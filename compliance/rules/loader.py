@@ -148,7 +148,8 @@ class _FileChecker:
             )
 
     def check(self, check: dict[str, Any], jpath: tuple[Any, ...]) -> None:
-        kind = self.kinds.get(check.get("kind"))  # type: ignore[arg-type]
+        name = check.get("kind")
+        kind = self.kinds.get(name) if isinstance(name, str) else None  # a list or mapping is unhashable
         if kind is None:
             return  # the schema already reported the unknown kind, with a did-you-mean
         props = kind.params.get("properties", {})

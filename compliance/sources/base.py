@@ -46,7 +46,9 @@ def run_source(kind: str, requested: str, fn: Callable[[Meter], dict[str, Any]])
     if meter.cached:
         provenance["cached"] = meter.cached
     if meter.warnings:
-        provenance["warnings"] = list(meter.warnings)
+        from compliance.redact import redact
+
+        provenance["warnings"] = [redact(w) for w in meter.warnings]
     return {
         "status": "error" if error else "ok",
         "provenance": provenance,

@@ -18,11 +18,20 @@ def read_source_file(name: str, path: str | Path, meter: Meter | None = None) ->
     from compliance.snapshot import def_schema, schema_problems
 
     p = Path(path)
-    text = p.read_text(encoding="utf-8")
+    raw = p.read_bytes()
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = raw[: exc.start].count(b"\n") + 1
+        col = exc.start - (raw.rfind(b"\n", 0, exc.start) + 1) + 1
+        raise InputError([Located(str(p), line, col, f"file is not valid UTF-8 (byte 0x{raw[exc.start]:02x})")]
+                         ) from None
     try:
         data = json.loads(text)
     except json.JSONDecodeError as exc:
         raise InputError([Located(str(p), exc.lineno, exc.colno, f"invalid JSON: {exc.msg}")]) from None
+    except RecursionError:
+        raise InputError([Located(str(p), 1, 1, "invalid JSON: nested too deeply")]) from None
     problems = schema_problems(data, def_schema(name), str(p))
     if problems:
         raise InputError(problems)

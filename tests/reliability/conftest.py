@@ -1,0 +1,112 @@
+"""The governed system, live, as tests/test_audit_e2e.py builds it, shared by the reliability suite.
+
+A real git repository, AWS as moto's server over real HTTP, GitHub through ``responses``
+(``FakeGitHub``), the capability endpoint as a real loopback server. Tests change one part
+(a failing endpoint, a hostile commit, a planted secret) and run the real CLI over it.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests import moto_env
+from tests.github_payloads import REPO, WORKFLOW_PATH, workflow_run
+from tests.scenario import build_repo
+
+POLICIES = Path(__file__).resolve().parents[2] / "policies"
+GOOD_BODY = json.dumps({"success": True, "capabilities": {"contract_version": "0.3.0"}}).encode()
+SINCE, UNTIL = "2026-02-21", "2026-03-31"
+
+
+def evidence(sha: str) -> str:
+    return (f"Deployed commit {sha[:12]} via api-mcp-backend-deploy; devops-coordination-api "
+            "LastModified=2026-02-26T12:05:00.000+0000 State=Active LastUpdateStatus=Successful; "
+            "GET /api/v1/coordination/capabilities -> 200")
+
+
+@dataclass
+class System:
+    root: Path
+    config: Path
+    shas: dict[str, str]
+    probe: Any
+    repo: Any
+
+    def runs(self) -> list[dict[str, Any]]:
+        s = self.shas
+        return [workflow_run(9001, datetime(2026, 2, 26, 12, 1, tzinfo=timezone.utc), sha=s["squash"]),
+                workflow_run(9002, datetime(2026, 3, 1, 12, 1, tzinfo=timezone.utc), sha=s["direct"],
+                             conclusion="failure")]
+
+    def add_config(self, text: str) -> None:
+        self.config.write_text(self.config.read_text("utf-8") + text, "utf-8")
+
+    def report(self, out: Path) -> dict[str, Any]:
+        return json.loads((out / "report.json").read_text("utf-8"))
+
+
+def config_text(probe_url: str) -> str:
+    return f"""version: 1
+target:
+  repo: enceladus
+  github_repo: {REPO}
+  branch: main
+  workflow: {WORKFLOW_PATH}
+  deploy_script: backend/lambda/coordination_api/deploy.sh
+  region: us-west-2
+  function: {moto_env.FUNCTION}
+  http_api: {moto_env.HTTP_API}
+  capability_url: {probe_url}/api/v1/coordination/capabilities
+  tracker: {{table: {moto_env.TRACKER_TABLE}, project: {moto_env.PROJECT}}}
+  deploy_manager: {{table: {moto_env.DM_TABLE}, project: {moto_env.PROJECT}}}
+policies: [{POLICIES}]
+"""
+
+
+@pytest.fixture
+def make_system(tmp_path, aws_env, http_server, monkeypatch):
+    """Build the system; ``worklogs`` replaces ENC-TSK-325's evidence text, ``probe_body`` the probe answer."""
+
+    def make(*, worklog: str | None = None, probe_body: bytes = GOOD_BODY, dm_summary: str | None = None,
+             extra_commits=None) -> System:
+        repo, s = build_repo(tmp_path / "enceladus")
+        if extra_commits:
+            s.update(extra_commits(repo))
+        moto_env.create_function()
+        moto_env.create_http_api()
+        moto_env.create_tracker_table([
+            moto_env.tracker_item("ENC-TSK-325", "Capabilities", worklog or evidence(s["squash"])),
+            moto_env.tracker_item("ENC-TSK-326", "MCP dispatch plan"),
+        ])
+        req = moto_env.dm_request("REQ-20260301T101500Z-a1b2c3", "pending", "lambda_update",
+                                  files=["backend/lambda/coordination_api/lambda_function.py"],
+                                  target_arn=moto_env.FUNCTION_ARN)
+        if dm_summary is not None:
+            req["summary"] = dm_summary
+        moto_env.create_deploy_manager_table([req])
+        probe = http_server(lambda h: (200, {"Content-Type": "application/json"}, probe_body))
+        config = tmp_path / "compliance.yaml"
+        config.write_text(config_text(probe.url), "utf-8")
+        monkeypatch.setenv("GITHUB_TOKEN", "ghp_" + "e2e0" * 9)
+        monkeypatch.setenv("COMPLIANCE_CACHE_DIR", str(tmp_path / "cache"))
+        monkeypatch.setattr("compliance.sources.github.time.sleep", lambda s: None)
+        return System(tmp_path, config, s, probe, repo)
+
+    return make
+
+
+def audit_args(config: Path, out: Path, *extra: str) -> list[str]:
+    return ["audit", "--config", str(config), "--since", SINCE, "--until", UNTIL, "--out", str(out), *extra]
+
+
+def no_temp_files(folder: Path) -> list[str]:
+    """Leftovers of an interrupted atomic write (``.NAME.XXXX.tmp``)."""
+    if not folder.exists():
+        return []
+    return sorted(p.name for p in folder.rglob("*") if p.name.endswith(".tmp"))

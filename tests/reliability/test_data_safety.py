@@ -1,0 +1,164 @@
+"""Crashes mid-write never lose or tear data, and evidence writes to the tracker never duplicate or clobber.
+
+A crash is played by making ``os.replace`` or ``os.fsync`` raise at the worst moment (an ``OSError``
+like a full disk, or a ``KeyboardInterrupt``); afterwards every file is either the whole old version
+or the whole new one, and no ``.tmp`` file is left behind.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import pytest
+import responses
+
+from compliance import evidence_writer
+from compliance.cli import main
+from compliance.report import write_reports
+from compliance.snapshot import load_snapshot, save_snapshot
+from tests import moto_env
+from tests.github_payloads import FakeGitHub
+from tests.reliability.conftest import audit_args, no_temp_files
+
+DOC = json.loads((Path(__file__).resolve().parents[1] / "data" / "report_doc.json").read_text("utf-8"))
+FORMATS = ("md", "html", "json", "sarif", "junit")
+
+
+def _contents(folder: Path) -> dict[str, bytes]:
+    return {p.name: p.read_bytes() for p in sorted(folder.iterdir()) if p.is_file()}
+
+
+def _failing(real, fail_on: int, exc: BaseException):
+    calls = {"n": 0}
+
+    def wrapper(*args, **kwargs):
+        calls["n"] += 1
+        if calls["n"] == fail_on:
+            raise exc
+        return real(*args, **kwargs)
+
+    return wrapper
+
+
+def _second_doc() -> dict:
+    return {**DOC, "mode": "evaluate", "summary": {**DOC["summary"], "pass": DOC["summary"]["pass"] + 1}}
+
+
+@pytest.mark.parametrize("where,fail_on", [("fsync", 1), ("fsync", 3), ("replace", 1)])
+def test_report_crash_before_any_rename_keeps_the_old_reports(tmp_path, monkeypatch, where, fail_on):
+    out = tmp_path / "out"
+    write_reports(DOC, out, FORMATS)
+    before = _contents(out)
+    target = "compliance.report.os.fsync" if where == "fsync" else "compliance.report.os.replace"
+    real = os.fsync if where == "fsync" else os.replace
+    monkeypatch.setattr(target, _failing(real, fail_on, OSError(28, "No space left on device")))
+    with pytest.raises(OSError, match="No space left"):
+        write_reports(_second_doc(), out, FORMATS)
+    assert _contents(out) == before
+    assert no_temp_files(out) == []
+
+
+@pytest.mark.parametrize("exc", [OSError(5, "Input/output error"), KeyboardInterrupt()])
+def test_report_crash_between_renames_leaves_whole_files_and_no_temp(tmp_path, monkeypatch, exc):
+    out = tmp_path / "out"
+    write_reports(DOC, out, FORMATS)
+    before = _contents(out)
+    new = _second_doc()
+    write_reports(new, tmp_path / "new", FORMATS)
+    after = _contents(tmp_path / "new")
+    monkeypatch.setattr("compliance.report.os.replace", _failing(os.replace, 3, exc))
+    with pytest.raises(type(exc)):
+        write_reports(new, out, FORMATS)
+    now = _contents(out)
+    assert set(now) == set(before)
+    assert all(now[name] in (before[name], after[name]) for name in now)  # never torn
+    assert no_temp_files(out) == []
+
+
+@pytest.mark.parametrize("target", ["replace", "fsync"])
+def test_snapshot_crash_keeps_the_old_snapshot(tmp_path, monkeypatch, target):
+    doc = {"snapshot_version": 1, "tool": {"name": "compliance", "version": "t"},
+           "collected_at": "2026-03-31T00:00:00Z",
+           "window": {"since": "2026-03-01T00:00:00Z", "until": "2026-03-31T00:00:00Z", "branch": "main"},
+           "target": {"branch": "main"}, "rules": {}, "sources": {}}
+    path = tmp_path / "snapshot.json"
+    save_snapshot(doc, path)
+    before = path.read_bytes()
+    real = os.replace if target == "replace" else os.fsync
+    monkeypatch.setattr(f"compliance.fsutil.os.{target}", _failing(real, 1, OSError(28, "No space left on device")))
+    with pytest.raises(OSError):
+        save_snapshot({**doc, "collected_at": "2026-04-01T00:00:00Z"}, path)
+    assert path.read_bytes() == before and load_snapshot(path)["collected_at"] == "2026-03-31T00:00:00Z"
+    assert no_temp_files(tmp_path) == []
+
+
+def test_interrupted_audit_keeps_the_previous_run(make_system, monkeypatch, capsys):
+    """Ctrl-C while the second audit renames its files: exit 130, whole files only, no litter."""
+    system = make_system()
+    out = system.root / "out"
+    with responses.RequestsMock() as rsps:
+        FakeGitHub(rsps, system.runs())
+        assert main(audit_args(system.config, out)) == 1
+    before = _contents(out)
+    monkeypatch.setattr("compliance.report.os.replace", _failing(os.replace, 2, KeyboardInterrupt()))
+    with responses.RequestsMock() as rsps:
+        FakeGitHub(rsps, system.runs())
+        code = main(audit_args(system.config, out))
+    err = capsys.readouterr().err
+    assert code == 130 and "interrupted" in err and "Traceback" not in err
+    now = _contents(out)
+    assert set(now) == set(before) and no_temp_files(out) == []
+    assert now["snapshot.json"] == before["snapshot.json"]  # the snapshot comes last: untouched
+    for name in now:
+        if name.startswith("report."):
+            json.loads(now[name]) if name.endswith(".json") else now[name].decode("utf-8")
+
+
+# --------------------------------------------------------------------------- evidence in the tracker
+
+LINE = ("Deployed commit 9febe19f1368 via compliance deploy; devops-coordination-api "
+        "LastModified=2026-03-02T10:00:00.000+0000 State=Active LastUpdateStatus=Successful; -> 200")
+KEY = evidence_writer.evidence_key("9febe19f1368" + "0" * 28, "2026-03-02T10:00:00.000+0000", "pass")
+
+
+def _history(task: str) -> list[dict]:
+    import boto3
+
+    table = boto3.resource("dynamodb", region_name=moto_env.REGION).Table(moto_env.TRACKER_TABLE)
+    item = table.get_item(Key={"project_id": moto_env.PROJECT, "record_id": f"task#{task}"}).get("Item")
+    return item["history"] if item else []
+
+
+def _record(tasks):
+    return evidence_writer.record_evidence(moto_env.TRACKER_TABLE, moto_env.PROJECT, tasks, LINE, KEY,
+                                           moto_env.REGION, timestamp="2026-03-02T10:05:00Z")
+
+
+def test_retried_evidence_write_does_not_duplicate(aws_env):
+    moto_env.create_tracker_table([moto_env.tracker_item("ENC-TSK-325", "Capabilities"),
+                                   moto_env.tracker_item("ENC-TSK-326", "MCP")])
+    first = _record(["ENC-TSK-325", "ENC-TSK-326", "ENC-TSK-999"])
+    assert first.recorded == ["ENC-TSK-325", "ENC-TSK-326"] and first.missing == ["ENC-TSK-999"]
+    again = _record(["ENC-TSK-325", "ENC-TSK-326", "ENC-TSK-999"])  # a resumed or retried deploy
+    assert again.recorded == [] and again.already == ["ENC-TSK-325", "ENC-TSK-326"] and again.ok
+    assert [h["description"] for h in _history("ENC-TSK-325")].count(LINE) == 1
+    assert _history("ENC-TSK-999") == []  # a task that is not in the tracker is never created
+
+
+def test_evidence_write_never_overwrites_a_concurrent_worklog(aws_env):
+    import boto3
+
+    moto_env.create_tracker_table([moto_env.tracker_item("ENC-TSK-325", "Capabilities", "first note")])
+    table = boto3.resource("dynamodb", region_name=moto_env.REGION).Table(moto_env.TRACKER_TABLE)
+    assert _record(["ENC-TSK-325"]).recorded == ["ENC-TSK-325"]
+    # an operator adds a worklog between our write and its retry
+    table.update_item(Key={"project_id": moto_env.PROJECT, "record_id": "task#ENC-TSK-325"},
+                      UpdateExpression="SET history = list_append(history, :e)",
+                      ExpressionAttributeValues={":e": [{"timestamp": "2026-03-02T10:06:00Z", "status": "worklog",
+                                                         "description": "operator: rolled forward"}]})
+    assert _record(["ENC-TSK-325"]).already == ["ENC-TSK-325"]
+    texts = [h.get("description") for h in _history("ENC-TSK-325")]
+    assert texts.count(LINE) == 1 and "operator: rolled forward" in texts and "first note" in texts
+    assert texts.index(LINE) < texts.index("operator: rolled forward")  # appended, in order, nothing replaced
