@@ -310,17 +310,20 @@ def _evaluate_and_report(snapshot: dict[str, Any], ruleset: Any, out_dir: Path, 
                          warn_days: int | None = None) -> tuple[dict[str, Any], dict[str, Path]]:
     from compliance.engine import judge
     from compliance.fsutil import atomic_write_text
+    from compliance.redact import redact_data
     from compliance.report import write_reports
     from compliance.reportdoc import build_report
-    from compliance.snapshot import save_snapshot
+    from compliance.snapshot import save_snapshot, validate_snapshot
     from compliance.timeutil import parse_time
 
     loaded = _load_waivers(waivers, ruleset, parse_time(snapshot["collected_at"]), warn_days)
     findings, section = judge(snapshot, ruleset.rules, loaded)
-    doc = build_report(snapshot, ruleset.rules, findings, mode, waivers=section, previous=previous)
+    doc = redact_data(build_report(snapshot, ruleset.rules, findings, mode, waivers=section, previous=previous))
+    if snapshot_name:  # before any report: no report may exist without the snapshot it came from
+        validate_snapshot(snapshot, str(out_dir / snapshot_name))
     written = write_reports(doc, out_dir, formats)
-    if snapshot_name:
-        written["snapshot"] = save_snapshot(snapshot, out_dir / snapshot_name)
+    if snapshot_name:  # last, so an interrupted run leaves the previous snapshot beside the previous reports
+        written["snapshot"] = save_snapshot(snapshot, out_dir / snapshot_name, validate=False)
         kept = out_dir / WAIVERS_NAME
         if waivers and Path(waivers).resolve() != kept.resolve():
             written["waivers"] = atomic_write_text(kept, Path(waivers).read_text("utf-8"))

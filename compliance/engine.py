@@ -101,7 +101,8 @@ def deploy_window(run: dict[str, Any]) -> tuple[datetime | None, datetime | None
     """When the run deployed: its deploy step if the jobs were collected, else the whole run."""
     for job in run.get("jobs") or []:
         for step in job.get("steps") or []:
-            name = (step.get("name") or "").lower()
+            name = step.get("name")
+            name = name.lower() if isinstance(name, str) else ""
             if "deploy" in name and "validat" not in name:
                 start, end = parse_time(step.get("started_at")), parse_time(step.get("completed_at"))
                 if start and end:
@@ -278,6 +279,8 @@ def evaluate(snapshot: dict[str, Any], rules: list[Rule]) -> list[Finding]:
             kind = kinds[spec.kind]
             produced = _run_check(ctx, rule, kind, spec.params)
             for f in produced:
+                if not isinstance(f.subject, str) or not f.subject:  # damaged data must not crash the sort
+                    f.subject = "-" if f.subject in (None, "") else str(f.subject)
                 f.rule_id, f.check = rule.id, spec.kind
                 f.severity, f.title, f.runbook_section = rule.severity, rule.title, rule.runbook_section
                 f.remediation = _remediation(rule, f, ctx)

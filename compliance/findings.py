@@ -33,7 +33,8 @@ class Finding:
     runbook_section: str = ""
 
     def sort_key(self) -> tuple:
-        return (self.rule_id, self.subject_type, self.subject, self.check, self.status, self.message)
+        return tuple(str(v) for v in (self.rule_id, self.subject_type, self.subject, self.check, self.status,
+                                      self.message))
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {

@@ -77,9 +77,13 @@ def load_snapshot(path: str | Path) -> dict[str, Any]:
     return doc
 
 
-def save_snapshot(doc: dict[str, Any], path: str | Path) -> Path:
-    """Known secret values are masked (``collect`` already does; this guards snapshots built elsewhere)."""
+def save_snapshot(doc: dict[str, Any], path: str | Path, *, validate: bool = True) -> Path:
+    """Known secret values are masked (``collect`` already does; this guards snapshots built elsewhere).
+
+    ``validate=False`` is for callers that validated the same document moments before.
+    """
     from compliance.redact import redact_data
 
-    validate_snapshot(doc, str(path))
+    if validate:
+        validate_snapshot(doc, str(path))
     return atomic_write_text(path, canonical_json(redact_data(doc)))

@@ -475,7 +475,7 @@ def _body(doc: dict[str, Any], detail: bool) -> list[_Section]:
 
 def _length(markdown: str) -> int:
     """GitHub counts UTF-16 code units; counting them keeps astral characters from overflowing."""
-    return len(markdown.encode("utf-16-le")) // 2
+    return len(markdown.encode("utf-16-le", "surrogatepass")) // 2
 
 
 def render(doc: dict[str, Any]) -> str:
