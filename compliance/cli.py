@@ -83,6 +83,7 @@ def build_parser() -> argparse.ArgumentParser:
                     help="pass COORDINATION_INTERNAL_API_KEY from the environment to the deploy script")
     dp.add_argument("--wait-timeout", type=float, default=300, help="seconds to wait for the Lambda update")
     dp.add_argument("--report-url", help="where the reports will be published, named in the worklogs")
+    dp.add_argument("--waivers", metavar="FILE", help="waiver file, applied to the deploy's report as in every mode")
 
     d = sub.add_parser("demo", help="build a realistic sample system and run the full pipeline on it")
     d.add_argument("--workdir", help="where to build the sample (default: a fresh temp dir)")
@@ -651,7 +652,8 @@ def cmd_deploy(args: argparse.Namespace) -> int:
 
     config, ruleset = _load(args.config, args.target)
     return deploy(config, ruleset, ref=args.ref, dry_run=args.dry_run, out_dir=Path(args.out or config.reports_dir),
-                  rotate_key=args.rotate_key, wait_timeout=args.wait_timeout, report_url=args.report_url)
+                  rotate_key=args.rotate_key, wait_timeout=args.wait_timeout, report_url=args.report_url,
+                  waivers=args.waivers)
 
 
 def cmd_backtest(args: argparse.Namespace) -> int:

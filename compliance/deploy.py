@@ -100,11 +100,19 @@ class _Out:
 
 def deploy(config: Any, ruleset: Any, *, ref: str | None = None, dry_run: bool = False, out_dir: Path,
            env: dict[str, str] | None = None, stream: IO[str] | None = None, rotate_key: bool = False,
-           wait_timeout: float = 300, report_url: str | None = None) -> int:
-    """Deploy, validate and record; returns the exit code (see the module docstring)."""
+           wait_timeout: float = 300, report_url: str | None = None, waivers: str | None = None) -> int:
+    """Deploy, validate and record; returns the exit code (see the module docstring).
+
+    ``waivers`` are applied to the report exactly as in every other mode; they never make a failed
+    validation pass (the deploy is validated only by passing findings).
+    """
     base_env = dict(os.environ if env is None else env)
     out = _Out(stream or sys.stdout, base_env)
     out_dir = Path(out_dir)
+    if waivers:  # a broken waiver file is found before anything is deployed
+        from compliance.waivers import load_waivers
+
+        load_waivers(waivers, now=utcnow(), rule_ids={r.id for r in ruleset.rules})
     try:
         plan = preflight(config, ruleset, ref=ref, out_dir=out_dir, env=base_env, rotate_key=rotate_key)
     except ComplianceError as exc:
@@ -127,7 +135,7 @@ def deploy(config: Any, ruleset: Any, *, ref: str | None = None, dry_run: bool =
             _write_state(plan, out_dir, config, log_path, out)
     try:
         return _validate_and_record(config, ruleset, plan, out_dir, script_code, log_path, wait_timeout,
-                                    report_url, out)
+                                    report_url, out, waivers)
     except ComplianceError as exc:
         out(f"error after the deploy step: {exc}")
         out("re-run `compliance deploy`: once the state file was written, the deployed commit is validated "
@@ -496,7 +504,8 @@ def _details(snapshot: dict[str, Any], findings: list[Any], target: dict[str, An
 
 
 def _validate_and_record(config: Any, ruleset: Any, plan: Plan, out_dir: Path, script_code: int,
-                         log_path: Path | None, wait_timeout: float, report_url: str | None, out: _Out) -> int:
+                         log_path: Path | None, wait_timeout: float, report_url: str | None, out: _Out,
+                         waivers: str | None = None) -> int:
     from compliance.collect import collect
     from compliance.engine import judge
     from compliance.evidence import FAIL, PASS
@@ -513,7 +522,12 @@ def _validate_and_record(config: Any, ruleset: Any, plan: Plan, out_dir: Path, s
     times = [t for t in (parse_time(c["committed_at"]) for c in plan.changes) if t]
     since = min([plan.since, *times]) - timedelta(seconds=1)
     snapshot = collect(config, ruleset, since, max(now, plan.since))
-    findings, waiver_section = judge(snapshot, ruleset.rules)  # the one path every mode takes
+    loaded = None
+    if waivers:
+        from compliance.waivers import load_waivers
+
+        loaded = load_waivers(waivers, now=parse_time(snapshot["collected_at"]), rule_ids={r.id for r in ruleset.rules})
+    findings, waiver_section = judge(snapshot, ruleset.rules, loaded)  # the one path every mode takes
     doc = build_report(snapshot, ruleset.rules, findings, "deploy", waivers=waiver_section)
     written = write_reports(doc, out_dir)
     written["snapshot"] = save_snapshot(snapshot, out_dir / "snapshot.json")

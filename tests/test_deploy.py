@@ -259,3 +259,15 @@ def test_the_cli_runs_deploy(system, monkeypatch, capsys):
     assert main(["deploy", "--config", "missing.yaml"]) == 2
     assert "missing.yaml" in capsys.readouterr().err
 
+
+
+def test_a_broken_waiver_file_stops_the_deploy_before_anything_runs(system, tmp_path):
+    from compliance.errors import InputError
+
+    before = function_config()
+    bad = tmp_path / "waivers.yaml"
+    bad.write_text("version: 1\nwaivers:\n  - rule: APIMCP-003\n    ownr: me\n", "utf-8")
+    with pytest.raises(InputError) as info:
+        _deploy(system, waivers=str(bad))
+    assert any(p.line == 4 for p in info.value.problems)
+    _assert_nothing_changed(system, before)
