@@ -24,7 +24,7 @@ test: lint
 	$(BIN)/python -m pytest
 
 bench: setup
-	$(BIN)/python benchmarks/bench_changes.py
+	$(BIN)/python -m benchmarks
 
 clean:
 	rm -rf $(VENV) reports/demo .pytest_cache

@@ -77,8 +77,15 @@ class _Stream:
         w(b"\n")
 
 
-def generate(n: int, outdir: str, seed: int = 20260225) -> dict[str, int]:
-    """Write an N-commit first-parent history on ``main`` into a new bare repository."""
+MEAN_GAP = 2730  # mean seconds between first-parent commits (uniform 60..5400)
+
+
+def generate(n: int, outdir: str, seed: int = 20260225, start: int = START) -> dict[str, int]:
+    """Write an N-commit first-parent history on ``main`` into a new bare repository.
+
+    ``start`` is the epoch second the history begins; commits follow about ``MEAN_GAP`` apart, so
+    callers that need the history to end before today pass ``end - n * MEAN_GAP``.
+    """
     if os.path.exists(outdir) and os.listdir(outdir):
         raise SystemExit(f"{outdir} exists and is not empty")
     env = {**os.environ, "GIT_CONFIG_GLOBAL": os.devnull, "GIT_CONFIG_NOSYSTEM": "1"}
@@ -94,7 +101,7 @@ def generate(n: int, outdir: str, seed: int = 20260225) -> dict[str, int]:
     counts = {"pr_merge": 0, "squash": 0, "direct_push": 0, "other_merge": 0, "scoped": 0, "dictionary_only": 0}
     mark = 0
     prev = 0
-    when = START
+    when = start
     pr = 0
     for i in range(n):
         when += rng.randint(60, 5400)
@@ -163,9 +170,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("n", type=int, help="number of first-parent commits on main")
     parser.add_argument("outdir", help="where to create the bare repository (must not exist or be empty)")
     parser.add_argument("--seed", type=int, default=20260225)
+    parser.add_argument("--start", type=int, default=START, help="epoch second of the first commit")
     args = parser.parse_args(argv)
     t0 = time.perf_counter()
-    counts = generate(args.n, args.outdir, args.seed)
+    counts = generate(args.n, args.outdir, args.seed, args.start)
     print(f"{args.n} commits in {time.perf_counter() - t0:.1f}s -> {args.outdir}: {counts}", file=sys.stderr)
     return 0
 
