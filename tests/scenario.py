@@ -133,3 +133,28 @@ def verdicts(findings) -> dict[str, str]:
 
 def judge(snap, kind, params=None, **kw):
     return evaluate(snap, [make_rule(kind, params, **kw)])
+
+
+def live_config_text(probe_url: str) -> str:
+    """compliance.yaml for the live system the end-to-end tests build (moto, FakeGitHub, a loopback probe)."""
+    from pathlib import Path
+
+    from tests import moto_env
+    from tests.github_payloads import REPO, WORKFLOW_PATH
+
+    policies = Path(__file__).resolve().parents[1] / "policies"
+    return f"""version: 1
+target:
+  repo: enceladus
+  github_repo: {REPO}
+  branch: main
+  workflow: {WORKFLOW_PATH}
+  deploy_script: backend/lambda/coordination_api/deploy.sh
+  region: us-west-2
+  function: {moto_env.FUNCTION}
+  http_api: {moto_env.HTTP_API}
+  capability_url: {probe_url}/api/v1/coordination/capabilities
+  tracker: {{table: {moto_env.TRACKER_TABLE}, project: {moto_env.PROJECT}}}
+  deploy_manager: {{table: {moto_env.DM_TABLE}, project: {moto_env.PROJECT}}}
+policies: [{policies}]
+"""

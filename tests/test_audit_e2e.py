@@ -12,8 +12,8 @@ import responses
 
 from compliance.cli import main
 from tests import moto_env
-from tests.github_payloads import REPO, WORKFLOW_PATH, FakeGitHub, workflow_run
-from tests.scenario import build_repo
+from tests.github_payloads import FakeGitHub, workflow_run
+from tests.scenario import build_repo, live_config_text
 
 GOOD_BODY = json.dumps({"success": True, "capabilities": {"contract_version": "0.3.0"}}).encode()
 
@@ -43,31 +43,11 @@ def system(tmp_path, aws_env, http_server, monkeypatch):
     ])
     probe = http_server(lambda h: (200, {"Content-Type": "application/json"}, GOOD_BODY))
     config = tmp_path / "compliance.yaml"
-    config.write_text(f"""version: 1
-target:
-  repo: enceladus
-  github_repo: {REPO}
-  branch: main
-  workflow: {WORKFLOW_PATH}
-  deploy_script: backend/lambda/coordination_api/deploy.sh
-  region: us-west-2
-  function: {moto_env.FUNCTION}
-  http_api: {moto_env.HTTP_API}
-  capability_url: {probe.url}/api/v1/coordination/capabilities
-  tracker: {{table: {moto_env.TRACKER_TABLE}, project: {moto_env.PROJECT}}}
-  deploy_manager: {{table: {moto_env.DM_TABLE}, project: {moto_env.PROJECT}}}
-policies: [{_policies()}]
-""", "utf-8")
+    config.write_text(live_config_text(probe.url), "utf-8")
     monkeypatch.setenv("GITHUB_TOKEN", "ghp_" + "e2e0" * 9)
     monkeypatch.setenv("COMPLIANCE_CACHE_DIR", str(tmp_path / "cache"))
     monkeypatch.setattr("compliance.sources.github.time.sleep", lambda s: None)
     return config, s, probe
-
-
-def _policies() -> str:
-    from pathlib import Path
-
-    return str(Path(__file__).resolve().parents[1] / "policies")
 
 
 def _runs(s):

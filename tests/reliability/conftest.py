@@ -16,8 +16,8 @@ from typing import Any
 import pytest
 
 from tests import moto_env
-from tests.github_payloads import REPO, WORKFLOW_PATH, workflow_run
-from tests.scenario import build_repo
+from tests.github_payloads import workflow_run
+from tests.scenario import build_repo, live_config_text
 
 POLICIES = Path(__file__).resolve().parents[2] / "policies"
 GOOD_BODY = json.dumps({"success": True, "capabilities": {"contract_version": "0.3.0"}}).encode()
@@ -51,22 +51,7 @@ class System:
         return json.loads((out / "report.json").read_text("utf-8"))
 
 
-def config_text(probe_url: str) -> str:
-    return f"""version: 1
-target:
-  repo: enceladus
-  github_repo: {REPO}
-  branch: main
-  workflow: {WORKFLOW_PATH}
-  deploy_script: backend/lambda/coordination_api/deploy.sh
-  region: us-west-2
-  function: {moto_env.FUNCTION}
-  http_api: {moto_env.HTTP_API}
-  capability_url: {probe_url}/api/v1/coordination/capabilities
-  tracker: {{table: {moto_env.TRACKER_TABLE}, project: {moto_env.PROJECT}}}
-  deploy_manager: {{table: {moto_env.DM_TABLE}, project: {moto_env.PROJECT}}}
-policies: [{POLICIES}]
-"""
+config_text = live_config_text  # shared with tests/test_audit_e2e.py
 
 
 @pytest.fixture
