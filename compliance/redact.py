@@ -25,12 +25,16 @@ MASK = "***"
 _SURROGATE = re.compile("[\ud800-\udfff]")
 
 
-def redact(text: str | None) -> str:
+def _secrets() -> tuple[str, ...]:
+    """Secret values in the environment now (read per call, so a changed environment is honoured)."""
+    return tuple(v for v in (os.environ.get(name) for name in SECRET_ENV) if v and len(v) >= 4)
+
+
+def redact(text: str | None, secrets: tuple[str, ...] | None = None) -> str:
     if not text:
         return text or ""
-    for name in SECRET_ENV:
-        value = os.environ.get(name)
-        if value and len(value) >= 4:
+    for value in _secrets() if secrets is None else secrets:
+        if value in text:
             text = text.replace(value, MASK)
     return _SHAPES.sub(MASK, text)
 
@@ -43,10 +47,15 @@ def redact_data(value: Any) -> Any:
     Every string bound for a file passes here, so lone surrogates (JSON may carry half an emoji)
     become U+FFFD too: UTF-8 cannot encode them and a whole report would fail over one character.
     """
+    return _walk(value, _secrets())
+
+
+def _walk(value: Any, secrets: tuple[str, ...]) -> Any:
+    """One environment read per document, not per string: documents hold hundreds of thousands."""
     if isinstance(value, str):
-        return _SURROGATE.sub("\ufffd", redact(value))
+        return _SURROGATE.sub("\ufffd", redact(value, secrets))
     if isinstance(value, dict):
-        return {k: redact_data(v) for k, v in value.items()}
+        return {k: _walk(v, secrets) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
-        return [redact_data(v) for v in value]
+        return [_walk(v, secrets) for v in value]
     return value
