@@ -136,8 +136,8 @@ def checked_envelope(name: str, envelope: dict[str, Any]) -> dict[str, Any]:
     from compliance.redact import redact
     from compliance.snapshot import def_schema, schema_problems
 
-    if envelope.get("status") != "ok":
-        return envelope
+    if envelope.get("status") != "ok" or envelope["provenance"]["kind"] == "file":
+        return envelope  # a file source was checked as it was read, with FILE:LINE:COL messages
     problems = schema_problems(envelope.get("data"), def_schema(name), name, limit=5)
     if not problems:
         return envelope
