@@ -51,11 +51,12 @@ class Stages:
 
 def run(args: argparse.Namespace) -> list[dict[str, float | str]]:
     """The calls ``cmd_evaluate`` (or, with ``--config``, ``cmd_audit``) makes, one stage each."""
-    from compliance.engine import judge
+    from compliance.engine import Context, judge
+    from compliance.redact import redact_data
     from compliance.report import write_reports
     from compliance.reportdoc import build_report
     from compliance.rules.loader import load_rules
-    from compliance.snapshot import load_schema, save_snapshot, validate_snapshot
+    from compliance.snapshot import digest_text, load_schema, save_snapshot, snapshot_text, validate_snapshot
 
     st = Stages()
     st.mark("start (imports)")
@@ -74,24 +75,36 @@ def run(args: argparse.Namespace) -> list[dict[str, float | str]]:
             st.rows.append({"stage": f"  of which source {name}", "seconds": src["provenance"]["duration_ms"] / 1000,
                             "rss_mb": "", "peak_mb": ""})
     else:
-        text = Path(args.snapshot).read_text("utf-8")
-        st.mark("read snapshot file")
+        raw = Path(args.snapshot).read_bytes()
+        digest = digest_text(raw)
+        text = raw.decode("utf-8")
+        del raw
+        st.mark("read and digest snapshot file")
         snapshot = json.loads(text)
         del text
         st.mark("json.loads snapshot")
         load_schema("snapshot")
         validate_snapshot(snapshot, args.snapshot)
         st.mark("validate snapshot (jsonschema)")
-    findings, section = judge(snapshot, ruleset.rules, None)
+    ctx = Context(snapshot)
+    findings, section = judge(snapshot, ruleset.rules, None, ctx=ctx)
     st.mark(f"judge ({len(findings)} findings)")
-    doc = build_report(snapshot, ruleset.rules, findings, "audit" if args.config else "evaluate", waivers=section)
-    st.mark("build report document")
+    text = None
+    if args.config:
+        validate_snapshot(snapshot, str(out / "snapshot.json"))
+        text = snapshot_text(snapshot)
+        digest = digest_text(text)
+        st.mark("validate, mask and serialise the snapshot (to digest it)")
+    doc = redact_data(build_report(snapshot, ruleset.rules, findings, "audit" if args.config else "evaluate",
+                                   waivers=section, ctx=ctx, digest=digest))
+    del ctx, findings
+    st.mark("build (and mask) report document")
     written = write_reports(doc, out, ("md", "html", "json"))
     sizes = ", ".join(f"{k} {p.stat().st_size / 1e6:.1f} MB" for k, p in written.items())
     st.mark(f"render and write reports ({sizes})")
     if args.config:
-        save_snapshot(snapshot, out / "snapshot.json")
-        st.mark("save snapshot (validate, mask, canonical JSON, write)")
+        save_snapshot(snapshot, out / "snapshot.json", validate=False, text=text)
+        st.mark("write the snapshot")
     return st.rows
 
 

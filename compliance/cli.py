@@ -308,23 +308,30 @@ def _precheck(args: argparse.Namespace, ruleset: Any) -> dict[str, Any] | None:
 def _evaluate_and_report(snapshot: dict[str, Any], ruleset: Any, out_dir: Path, formats, mode: str,
                          snapshot_name: str = "snapshot.json", waivers: str | None = None,
                          previous: dict[str, Any] | None = None,
-                         warn_days: int | None = None) -> tuple[dict[str, Any], dict[str, Path]]:
-    from compliance.engine import judge
+                         warn_days: int | None = None, digest: str | None = None) -> tuple[dict[str, Any], dict[str, Path]]:
+    """``digest``: the snapshot file's digest when it was read from one (evaluate)."""
+    from compliance.engine import Context, judge
     from compliance.fsutil import atomic_write_text
     from compliance.redact import redact_data
     from compliance.report import write_reports
     from compliance.reportdoc import build_report
-    from compliance.snapshot import save_snapshot, validate_snapshot
+    from compliance.snapshot import digest_text, save_snapshot, snapshot_text, validate_snapshot
     from compliance.timeutil import parse_time
 
     loaded = _load_waivers(waivers, ruleset, parse_time(snapshot["collected_at"]), warn_days)
-    findings, section = judge(snapshot, ruleset.rules, loaded)
-    doc = redact_data(build_report(snapshot, ruleset.rules, findings, mode, waivers=section, previous=previous))
+    ctx = Context(snapshot)  # one set of indexes for judging and for the report's timelines
+    findings, section = judge(snapshot, ruleset.rules, loaded, ctx=ctx)
+    text = None
     if snapshot_name:  # before any report: no report may exist without the snapshot it came from
         validate_snapshot(snapshot, str(out_dir / snapshot_name))
+        text = snapshot_text(snapshot)
+        digest = digest_text(text)
+    doc = redact_data(build_report(snapshot, ruleset.rules, findings, mode, waivers=section, previous=previous,
+                                   ctx=ctx, digest=digest))
+    del ctx, findings
     written = write_reports(doc, out_dir, formats)
     if snapshot_name:  # last, so an interrupted run leaves the previous snapshot beside the previous reports
-        written["snapshot"] = save_snapshot(snapshot, out_dir / snapshot_name, validate=False)
+        written["snapshot"] = save_snapshot(snapshot, out_dir / snapshot_name, validate=False, text=text)
         kept = out_dir / WAIVERS_NAME
         if waivers and Path(waivers).resolve() != kept.resolve():
             written["waivers"] = atomic_write_text(kept, Path(waivers).read_text("utf-8"))
@@ -367,9 +374,9 @@ def _print_summary(doc: dict[str, Any], written: dict[str, Path]) -> None:
 
 def cmd_evaluate(args: argparse.Namespace) -> int:
     from compliance.rules.loader import load_rules
-    from compliance.snapshot import load_snapshot
+    from compliance.snapshot import read_snapshot
 
-    snapshot = load_snapshot(args.snapshot)
+    snapshot, digest = read_snapshot(args.snapshot)
     ruleset = load_rules(args.policies)
     previous = _precheck(args, ruleset)
     waivers = args.waivers
@@ -384,7 +391,8 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
               "may be missing (they evaluate to error)", file=sys.stderr)
     out = Path(args.out or "reports")
     doc, written = _evaluate_and_report(snapshot, ruleset, out, args.format, "evaluate", snapshot_name="",
-                                        waivers=waivers, previous=previous, warn_days=args.waiver_warn_days)
+                                        waivers=waivers, previous=previous, warn_days=args.waiver_warn_days,
+                                        digest=digest)
     _print_summary(doc, written)
     return _gate(doc, args)
 

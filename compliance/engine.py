@@ -267,12 +267,19 @@ def worklog_evidence_item(ev: Any) -> dict[str, Any]:
     }
 
 
-def evaluate(snapshot: dict[str, Any], rules: list[Rule]) -> list[Finding]:
-    """Run every rule's checks; a check that cannot read what it needs yields ``error``."""
+def evaluate(snapshot: dict[str, Any], rules: list[Rule], ctx: Context | None = None) -> list[Finding]:
+    """Run every rule's checks; a check that cannot read what it needs yields ``error``.
+
+    ``ctx`` (a ``Context`` of this same snapshot) lets the caller keep the indexes the checks
+    build, so the report reuses them instead of parsing every worklog again.
+    """
     from compliance.checks.registry import all_kinds
 
     kinds = all_kinds()
-    ctx = Context(snapshot)
+    if ctx is None:
+        ctx = Context(snapshot)
+    elif ctx.snapshot is not snapshot:
+        raise ValueError("the context belongs to another snapshot")
     findings: list[Finding] = []
     for rule in rules:
         for spec in rule.checks:
@@ -289,7 +296,8 @@ def evaluate(snapshot: dict[str, Any], rules: list[Rule]) -> list[Finding]:
     return findings
 
 
-def judge(snapshot: dict[str, Any], rules: list[Rule], waivers: Any = None) -> tuple[list[Finding], dict[str, Any]]:
+def judge(snapshot: dict[str, Any], rules: list[Rule], waivers: Any = None,
+          ctx: Context | None = None) -> tuple[list[Finding], dict[str, Any]]:
     """The one path every mode takes from snapshot to verdicts: evaluate, then apply waivers.
 
     Waivers are applied here and nowhere else, so an exception honoured by the audit is honoured
@@ -297,7 +305,7 @@ def judge(snapshot: dict[str, Any], rules: list[Rule], waivers: Any = None) -> t
     """
     from compliance.waivers import apply_waivers
 
-    findings = evaluate(snapshot, rules)
+    findings = evaluate(snapshot, rules, ctx)
     return findings, apply_waivers(findings, waivers, snapshot, rules)
 
 

@@ -6,6 +6,7 @@ the environment are masked wherever they appear, and common token shapes are mas
 
 from __future__ import annotations
 
+import json
 import os
 import re
 from typing import Any
@@ -47,7 +48,38 @@ def redact_data(value: Any) -> Any:
     Every string bound for a file passes here, so lone surrogates (JSON may carry half an emoji)
     become U+FFFD too: UTF-8 cannot encode them and a whole report would fail over one character.
     """
-    return _walk(value, _secrets())
+    if isinstance(value, Masked):
+        return value
+    secrets = _secrets()
+    if not _anything_to_mask(value, secrets):
+        return Masked(value) if isinstance(value, dict) else value
+    walked = _walk(value, secrets)
+    return Masked(walked) if isinstance(walked, dict) else walked
+
+
+class Masked(dict):
+    """A document ``redact_data`` has already masked: masking it again returns it as it is, so a
+    report masked once for the CLI is not walked again for every format."""
+
+
+_ENCODE = json.JSONEncoder(ensure_ascii=False).encode
+
+
+def _anything_to_mask(value: Any, secrets: tuple[str, ...]) -> bool:
+    """Whether any string in ``value`` holds a secret, a token shape or a lone surrogate.
+
+    One pass of json's C encoder and a few C-level searches instead of a Python call per string:
+    the usual document has nothing to mask. JSON escaping maps each character on its own, so a
+    string containing a secret encodes to text containing the secret's encoding; a hit that spans
+    two strings (or sits in a key) only costs the full walk.
+    """
+    try:
+        text = _ENCODE(value)
+    except (TypeError, ValueError, RecursionError):
+        return True  # not plain JSON (or too deep for the encoder): walk it the careful way
+    if _SHAPES.search(text) or _SURROGATE.search(text):
+        return True
+    return any(_ENCODE(s)[1:-1] in text for s in secrets)
 
 
 def _walk(value: Any, secrets: tuple[str, ...]) -> Any:

@@ -14,7 +14,7 @@ from compliance import __version__
 from compliance.engine import Change, Context, deploy_window, fill, remediation_values, run_label, within
 from compliance.errors import SourceUnavailable
 from compliance.findings import ERROR, STATUSES, Finding, exit_code, summarize
-from compliance.snapshot import canonical_json, digest_text
+from compliance.snapshot import snapshot_digest
 from compliance.timeutil import iso, parse_time
 
 VERDICT = {0: "pass", 1: "fail", 2: "error"}
@@ -22,8 +22,13 @@ SLACK = timedelta(seconds=120)
 
 
 def build_report(snapshot: dict[str, Any], rules: list[Any], findings: list[Finding], mode: str,
-                 waivers: dict[str, Any] | None = None, previous: dict[str, Any] | None = None) -> dict[str, Any]:
-    """``waivers`` is the section ``engine.judge`` returned; ``previous`` an earlier report.json to diff against."""
+                 waivers: dict[str, Any] | None = None, previous: dict[str, Any] | None = None,
+                 ctx: Context | None = None, digest: str | None = None) -> dict[str, Any]:
+    """``waivers`` is the section ``engine.judge`` returned; ``previous`` an earlier report.json to diff against.
+
+    ``ctx`` is the ``Context`` the findings were judged with (its indexes are reused); ``digest``
+    the snapshot's digest when the caller already has it (the bytes it read or wrote).
+    """
     from compliance.checks.registry import all_kinds
     from compliance.diff import diff_reports
     from compliance.waivers import empty_section
@@ -31,14 +36,15 @@ def build_report(snapshot: dict[str, Any], rules: list[Any], findings: list[Find
     kinds = all_kinds()
     counts = summarize(findings)
     code = exit_code(findings)
-    ctx = Context(snapshot)
+    if ctx is None or ctx.snapshot is not snapshot:
+        ctx = Context(snapshot)
     finding_dicts = [f.to_dict() for f in findings]
     return {
         "report_version": 1,
         "tool": {"name": "compliance", "version": __version__},
         "mode": mode,
         "snapshot": {
-            "digest": digest_text(canonical_json(snapshot)),
+            "digest": digest or snapshot_digest(snapshot),
             "collected_at": snapshot["collected_at"],
             "window": snapshot["window"],
             "target": snapshot["target"],
