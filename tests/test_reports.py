@@ -459,3 +459,38 @@ def test_long_markdown_is_cut_with_summary_intact(doc):
     assert "### Failures and errors (600)" in text
     assert D in text
     assert "### Changes in scope (400)" in text and "| `9febe19f1368` [PR" in text
+
+
+def test_markdown_counts_what_it_left_out_without_rendering_it(doc):
+    """Past what a comment can hold, items are counted, not rendered; the omission note stays exact."""
+    big = copy.deepcopy(doc)
+    template = big["findings"][0]
+    big["findings"] = [{**template, "subject": f"{i:012x}"} for i in range(20_000)]
+    text = RENDERERS["md"](big)
+    shown = sum(1 for line in text.splitlines() if line.startswith("- ✗ **fail**"))
+    assert 0 < shown < 20_000
+    assert f"{20_000 - shown} of 20000 failure/error findings" in text
+    assert len(text.encode("utf-16-le")) // 2 < md_report.MAX_CHARS
+
+
+def test_long_history_html_keeps_full_cards_for_attention_and_rows_for_passing(doc):
+    """Above DETAIL_LIMIT changes, failing changes keep their timeline card and passing ones get a row."""
+    big = copy.deepcopy(doc)
+    failing, passing = doc["changes"][0], copy.deepcopy(doc["changes"][0])
+    passing["verdicts"] = {"API-MCP-001": "pass", "API-MCP-006": "not_applicable"}
+    passing["timeline"][0]["url"] = "https://github.com/NX-2021-L/enceladus/commit/" + SHA1
+    n = html_report.DETAIL_LIMIT + 50
+    big["changes"] = [failing] * 3 + [passing] * n
+    big["findings"] += [{**doc["findings"][2], "subject": f"{i:012x}"} for i in range(n)]
+    text = RENDERERS["html"](big)
+    assert text.count('<ol class="timeline">') == 3
+    assert text.count('<td class="marks"') == 4 * n
+    assert f"{n} passing change(s)" in text
+    assert "https://github.com/NX-2021-L/enceladus/commit/" + SHA1 in text
+    # passing findings are counted, not listed; the waived one is still shown in full
+    assert "deployed by run 4243" not in text
+    assert "waived until 2026-04-01" in text
+    parsed = _parse(text)
+    assert all(h.startswith("https://") for h in parsed.hrefs)
+    small = RENDERERS["html"](doc)
+    assert small.count('<ol class="timeline">') == len(doc["changes"]) and '<td class="marks"' not in small

@@ -1,7 +1,8 @@
 """Reporters: one report document in, Markdown / HTML / JSON / SARIF / JUnit XML text out.
 
-Every format is rendered in memory before anything touches the disk, so a renderer bug never
-leaves a half-updated set of reports where the Markdown says one thing and the JSON another.
+Every format is rendered and staged in a temp file before any report is replaced, so a renderer
+bug never leaves a half-updated set of reports where the Markdown says one thing and the JSON
+another. One format is in memory at a time.
 """
 
 from __future__ import annotations
@@ -35,12 +36,17 @@ def render_all(doc: dict[str, Any], formats: Iterable[str]) -> dict[str, str]:
     """
     from compliance.redact import redact_data
 
+    wanted = _known(formats)
+    doc = redact_data(doc)
+    return {fmt: RENDERERS[fmt](doc) for fmt in wanted}
+
+
+def _known(formats: Iterable[str]) -> list[str]:
     wanted = list(dict.fromkeys(formats))
     unknown = [f for f in wanted if f not in RENDERERS]
     if unknown:
         raise ValueError(f"unknown report format(s): {', '.join(unknown)}; known: {', '.join(RENDERERS)}")
-    doc = redact_data(doc)
-    return {fmt: RENDERERS[fmt](doc) for fmt in wanted}
+    return wanted
 
 
 def write_reports(
@@ -52,15 +58,19 @@ def write_reports(
     """Write ``<basename>.<fmt>`` files so readers only ever see complete old or complete new reports.
 
     All temp files are written and fsynced before the first ``os.replace``: a renderer
-    exception or a full disk leaves the existing reports exactly as they were.
+    exception or a full disk leaves the existing reports exactly as they were. Each format is
+    rendered, staged and dropped before the next, so only one is ever held in memory.
     """
-    rendered = render_all(doc, formats)
+    from compliance.redact import redact_data
+
+    wanted = _known(formats)
+    doc = redact_data(doc)  # once for every format (a no-op for a document the CLI already masked)
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     staged: list[tuple[str, Path]] = []
     try:
-        for fmt, text in rendered.items():
-            staged.append((fmt, _stage(out, f"{basename}.{EXTENSIONS.get(fmt, fmt)}", text)))
+        for fmt in wanted:
+            staged.append((fmt, _stage(out, f"{basename}.{EXTENSIONS.get(fmt, fmt)}", RENDERERS[fmt](doc))))
     except BaseException:
         for _, tmp in staged:
             tmp.unlink(missing_ok=True)
@@ -84,8 +94,8 @@ def _stage(out: Path, name: str, text: str) -> Path:
     fd, tmp_name = tempfile.mkstemp(prefix=f".{name}.", suffix=".tmp", dir=out)
     tmp = Path(tmp_name)
     try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(text.encode("utf-8"))
+        with os.fdopen(fd, "w", encoding="utf-8", newline="") as fh:
+            fh.write(text)
             fh.flush()
             os.fsync(fh.fileno())
         # mkstemp creates 0600; reports are meant to be shared (CI artifacts, web hosting).

@@ -29,6 +29,11 @@ STATUS_LABEL = {
     "not_applicable": "not applicable",
 }
 STATE_CLASS = {"ok": "pass", "failed": "fail", "missing": "fail", "unknown": "error"}
+STATE_MARK = {"ok": "✓", "failed": "✗", "missing": "–", "unknown": "?"}
+# Past this many changes (or passing findings) a report is an audit of a long history: every change
+# that needs attention keeps its full card, passing ones get one row each, and passing findings are
+# counted per rule (the Rules table) rather than listed; report.json keeps every one of them.
+DETAIL_LIMIT = 300
 CSP = "default-src 'none'; style-src 'unsafe-inline'; base-uri 'none'; form-action 'none'"
 _EVIDENCE_CORE = ("kind", "label", "url", "time")
 # Controls are invalid in HTML text and bidi overrides can make a hostile string read as a benign one.
@@ -67,6 +72,7 @@ th{background:var(--bg)}td.num{text-align:right;font-variant-numeric:tabular-num
 .stage{font-weight:600}.state{font-size:12px;text-transform:uppercase;letter-spacing:.04em}
 .s-pass .state{color:var(--pass)}.s-fail .state{color:var(--fail)}.s-error .state{color:var(--error)}
 ol.evidence{margin:4px 0;padding-left:22px}
+td.marks{white-space:nowrap;letter-spacing:.2em}
 .fix{border-left:3px solid var(--pass);padding-left:10px;margin:8px 0}
 details>summary{cursor:pointer}
 footer{margin-top:40px;border-top:1px solid var(--line);padding-top:8px;color:var(--muted);font-size:12px}
@@ -356,32 +362,67 @@ def _change(doc: dict[str, Any], change: dict[str, Any]) -> str:
 
 def _changes(doc: dict[str, Any]) -> str:
     changes = doc.get("changes", [])
-    body = (
-        "\n".join(_change(doc, c) for c in changes)
-        if changes
-        else "<p>No changes in scope in this window.</p>"
-    )
-    return f"<section>\n<h2>Changes ({len(changes)}): merge → workflow run → Lambda update → worklog</h2>\n{body}\n</section>"
+    head = f"<section>\n<h2>Changes ({len(changes)}): merge → workflow run → Lambda update → worklog</h2>\n"
+    if not changes:
+        return head + "<p>No changes in scope in this window.</p>\n</section>"
+    if len(changes) <= DETAIL_LIMIT:
+        return head + "\n".join(_change(doc, c) for c in changes) + "\n</section>"
+    attention = [c for c in changes if _needs_attention(c)]
+    passing = [c for c in changes if not _needs_attention(c)]
+    out = [head, f"<p>{len(attention)} change(s) need attention and are shown in full; the {len(passing)} "
+           "whose every rule passed (or does not apply) are listed one per row below them. "
+           "report.json holds every change's full chain.</p>"]
+    out += [_change(doc, c) for c in attention]
+    if passing:
+        marks = "".join(f"<th>{esc(label)}</th>" for _, label in STAGES)
+        out.append(f"<details><summary>{len(passing)} passing change(s)</summary>\n<table>\n"
+                   f"<tr><th>Change</th><th>Subject</th>{marks}<th>Rules</th></tr>")
+        out += [_change_row(c) for c in passing]
+        out.append("</table>\n</details>")
+    return "\n".join(out) + "\n</section>"
+
+
+def _needs_attention(change: dict[str, Any]) -> bool:
+    return any(v not in ("pass", "not_applicable") for v in change.get("verdicts", {}).values())
+
+
+def _change_row(change: dict[str, Any]) -> str:
+    stages = {s.get("stage"): s for s in change.get("timeline", [])}
+    merge = stages.get("merge") or {}
+    cells = "".join(_mark(stages.get(key)) for key, _ in STAGES)
+    verdicts = change.get("verdicts", {})
+    passed = sum(1 for v in verdicts.values() if v == "pass")
+    sha = link(f"<code>{esc(change.get('short'))}</code>", merge.get("url"))
+    return (f"<tr><td>{_in_target(change)}{sha}</td><td>{esc(change.get('subject'))}</td>{cells}"
+            f"<td>{passed} pass, {len(verdicts) - passed} n/a</td></tr>")
+
+
+def _mark(stage: dict[str, Any] | None) -> str:
+    stage = stage or {}
+    mark = esc(STATE_MARK.get(stage.get("state"), "?"))
+    return f'<td class="marks" title="{esc(stage.get("label"))}">{link(mark, stage.get("url"))}</td>'
 
 
 def _other_findings(doc: dict[str, Any]) -> str:
     rest = [f for f in doc.get("findings", []) if f.get("status") not in ("fail", "error")]
     if not rest:
         return ""
+    shown = rest if len(rest) <= DETAIL_LIMIT else [f for f in rest if f.get("status") == "waived"]
     rows = "\n".join(
         "<tr>"
         f"<td>{badge(f.get('status'))}</td><td><code>{esc(f.get('rule_id'))}</code></td>"
         f"<td>{esc(f.get('subject_type'))} <code>{esc(f.get('subject'))}</code></td>"
         f"<td>{esc(f.get('message'))}{_evidence(f.get('evidence', []))}</td>"
         "</tr>"
-        for f in rest
+        for f in shown
     )
-    return (
-        f"<section>\n<h2>Passed, waived and not applicable ({len(rest)})</h2>\n"
-        "<details><summary>Show all</summary>\n<table>\n"
-        "<tr><th>Status</th><th>Rule</th><th>Subject</th><th>Message / evidence</th></tr>\n"
-        f"{rows}\n</table>\n</details>\n</section>"
-    )
+    note = ("" if shown is rest else
+            f"<p>{len(rest) - len(shown)} passing and not-applicable finding(s) are counted per rule in the "
+            "Rules table and listed in full in report.json; the waived ones are listed here.</p>\n")
+    table = ("<details><summary>Show all</summary>\n<table>\n"
+             "<tr><th>Status</th><th>Rule</th><th>Subject</th><th>Message / evidence</th></tr>\n"
+             f"{rows}\n</table>\n</details>\n") if shown else ""
+    return f"<section>\n<h2>Passed, waived and not applicable ({len(rest)})</h2>\n{note}{table}</section>"
 
 
 _DIFF_PARTS = (("new", "New failures", "fail"), ("fixed", "Fixed", "pass"), ("still_failing", "Still failing", "fail"),

@@ -220,16 +220,32 @@ def _footer(doc: dict[str, Any]) -> list[str]:
 
 
 class _Section:
-    """A heading plus items that may be dropped from the end when the comment would be too long."""
+    """A heading plus items that may be dropped from the end when the comment would be too long.
+
+    A section never shows more than the whole comment can hold, so once its items exceed that
+    the builders stop rendering them and only count them (``full``, ``skip``): a report of 40,000
+    changes costs what the comment shows, not what it leaves out.
+    """
 
     def __init__(self, name: str, heading: list[str], counted: str | None = None):
         self.name = name
         self.heading = heading
         self.counted = counted  # which kind of item is worth reporting when omitted
         self.items: list[tuple[str, bool]] = []  # (markdown, counts towards the omission note)
+        self.size = 0  # code points so far; GitHub's UTF-16 count is never smaller
+        self.skipped = 0  # counted items not rendered because the section was already full
+
+    @property
+    def full(self) -> bool:
+        return self.size > MAX_CHARS
 
     def add(self, block: str | Iterable[str], counted: bool = False) -> None:
-        self.items.append((block if isinstance(block, str) else "\n".join(block), counted))
+        text_ = block if isinstance(block, str) else "\n".join(block)
+        self.items.append((text_, counted))
+        self.size += len(text_) + 1
+
+    def skip(self) -> None:
+        self.skipped += 1
 
 
 def _failures(doc: dict[str, Any], detail: bool) -> _Section | None:
@@ -261,7 +277,10 @@ def _failures(doc: dict[str, Any], detail: bool) -> _Section | None:
             ]
         )
         for finding in findings:
-            section.add(_finding_block(finding, group_fix, detail), counted=True)
+            if section.full:
+                section.skip()
+            else:
+                section.add(_finding_block(finding, group_fix, detail), counted=True)
         section.add("")
     return section
 
@@ -314,6 +333,9 @@ def _changes(doc: dict[str, Any]) -> _Section | None:
         "changes",
     )
     for change in changes:
+        if section.full:
+            section.skip()
+            continue
         stages = {s.get("stage"): s for s in change.get("timeline", [])}
         cells = []
         for key, _ in STAGES:
@@ -379,6 +401,9 @@ def _not_evaluated(doc: dict[str, Any]) -> _Section | None:
         return None
     section = _Section("not_evaluated", [f"### Not evaluated ({len(items)})", ""], "not-evaluated entries")
     for item in items:
+        if section.full:
+            section.skip()
+            continue
         section.add(
             f"- ⚠ {text(item.get('rule_id'), 80)} · {code(item.get('subject'), 300)} · {text(item.get('reason'), 500)}",
             counted=True,
@@ -417,6 +442,9 @@ def _diff(doc: dict[str, Any]) -> _Section | None:
         section.add(f"**{label} ({len(entries)})**")
         section.add("")
         for e in entries:
+            if section.full:
+                section.skip()
+                continue
             change = f"{text(e.get('previous') or 'absent', 20)} → {text(e.get('current') or 'absent', 20)}"
             section.add(f"- {text(e.get('rule_id'), 80)} · {text(e.get('subject_type'), 40)} "
                         f"{code(e.get('subject'), 120)} · {change} · {text(e.get('message'), 160)}", counted=True)
@@ -463,7 +491,10 @@ def _waivers(doc: dict[str, Any]) -> _Section | None:
         section.add(f"**{label} ({len(items)})**")
         section.add("")
         for w in items:
-            section.add(_waiver_line(w), counted=True)
+            if section.full:
+                section.skip()
+            else:
+                section.add(_waiver_line(w), counted=True)
         section.add("")
     return section
 
@@ -481,9 +512,11 @@ def _length(markdown: str) -> int:
 def render(doc: dict[str, Any]) -> str:
     head = "\n".join(_header(doc)) + "\n"
     foot = "\n".join(_footer(doc))
-    full = head + "".join(_join(s, len(s.items)) for s in _body(doc, detail=True)) + foot
-    if _length(full) < MAX_CHARS:
-        return full
+    body = _body(doc, detail=True)
+    if not any(s.full for s in body):
+        full = head + "".join(_join(s, len(s.items)) for s in body) + foot
+        if _length(full) < MAX_CHARS:
+            return full
     # Reserve room for the note; the summary and footer are never cut.
     budget = MAX_CHARS - _length(head) - _length(foot) - 1_000
     sections = _body(doc, detail=False)
@@ -501,7 +534,7 @@ def render(doc: dict[str, Any]) -> str:
     for section, count in zip(sections, shown, strict=True):
         if count:
             kept.append(_join(section, count))
-        total = sum(1 for _, counted in section.items if counted)
+        total = sum(1 for _, counted in section.items if counted) + section.skipped
         hidden = total - sum(1 for _, counted in section.items[:count] if counted)
         if hidden and section.counted:
             omitted.append(f"{hidden} of {total} {section.counted}")
