@@ -8,6 +8,7 @@ evidence by task id and by the position of the commit it names.
 from __future__ import annotations
 
 import bisect
+import re
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from functools import cached_property
@@ -394,11 +395,16 @@ def remediation_values(target: dict[str, Any]) -> dict[str, str]:
     }
 
 
-def fill(template: dict[str, str], values: dict[str, str]) -> dict[str, str]:
-    out = dict(template)
-    for key, value in values.items():
-        out = {k: v.replace("{" + key + "}", str(value)) for k, v in out.items()}
-    return out
+_PLACEHOLDER = re.compile(r"\{(\w+)\}")
+
+
+def fill(template: dict[str, str], values: dict[str, Any]) -> dict[str, str]:
+    """``{name}`` placeholders replaced by ``values`` in one pass (unknown ones are left as written)."""
+    def one(m: re.Match[str]) -> str:
+        name = m.group(1)
+        return str(values[name]) if name in values else m.group(0)
+
+    return {k: _PLACEHOLDER.sub(one, v) if "{" in v else v for k, v in template.items()}
 
 
 def _remediation(rule: Rule, f: Finding, ctx: Context) -> dict[str, str]:

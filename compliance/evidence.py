@@ -19,6 +19,7 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timezone
+from functools import lru_cache
 from typing import Any
 
 from compliance.timeutil import parse_time
@@ -147,6 +148,7 @@ def _is_hex_group_id(token: str) -> bool:
     return any(_HEX_GROUPS.fullmatch(part) for part in token.split(".") if part.count("-") >= 2)
 
 
+@lru_cache(maxsize=8192)  # worklogs repeat (templates, copied notes); the answer is immutable
 def _shas(text: str) -> tuple[str, ...]:
     found: list[tuple[int, str]] = [(m.start(1), m.group(1).lower()) for m in _LABELLED_SHA.finditer(text)]
     for m in _HEX.finditer(_mask_non_commits(text)):
@@ -295,6 +297,7 @@ def _classify(kind: str | None, m: re.Match[str]) -> tuple[str, str | None] | No
     return detail, kind
 
 
+@lru_cache(maxsize=8192)
 def _outcome(text: str) -> tuple[str | None, tuple[str, ...]]:
     # A URL is a reference, not a statement: ".../runs/1?status=failed" says nothing itself.
     text = _URL.sub(lambda m: " " * len(m.group(0)), text)

@@ -34,6 +34,7 @@ STATE_MARK = {"ok": "✓", "failed": "✗", "missing": "–", "unknown": "?"}
 # that needs attention keeps its full card, passing ones get one row each, and passing findings are
 # counted per rule (the Rules table) rather than listed; report.json keeps every one of them.
 DETAIL_LIMIT = 300
+_SPACE = re.compile(r"\s")
 CSP = "default-src 'none'; style-src 'unsafe-inline'; base-uri 'none'; form-action 'none'"
 _EVIDENCE_CORE = ("kind", "label", "url", "time")
 # Controls are invalid in HTML text and bidi overrides can make a hostile string read as a benign one.
@@ -85,7 +86,7 @@ def esc(value: Any) -> str:
 
 
 def safe_url(url: Any) -> str | None:
-    if not isinstance(url, str) or _INVISIBLE.search(url) or any(ch.isspace() for ch in url):
+    if not isinstance(url, str) or _INVISIBLE.search(url) or _SPACE.search(url):
         return None
     try:
         parts = urlsplit(url)

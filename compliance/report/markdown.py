@@ -86,6 +86,9 @@ def code_block(value: Any, indent: str = "") -> list[str]:
     return [f"{indent}{fence}", *(f"{indent}{line}" for line in lines), f"{indent}{fence}"]
 
 
+_URL_SAFE = re.compile(r"[A-Za-z0-9\-._~:/?#@!$&*+,;=%]*")
+
+
 def safe_url(url: Any) -> str | None:
     """The URL, percent-encoded for a link destination, or None unless it is plain http(s)."""
     if not isinstance(url, str) or _INVISIBLE.search(url) or _NEWLINES.search(url) or " " in url:
@@ -96,6 +99,8 @@ def safe_url(url: Any) -> str | None:
         return None
     if parts.scheme.lower() not in ("http", "https") or not parts.netloc:
         return None
+    if _URL_SAFE.fullmatch(url):
+        return url
     return "".join(
         ch if ch.isascii() and (ch.isalnum() or ch in "-._~:/?#@!$&*+,;=%") else _pct(ch) for ch in url
     )
