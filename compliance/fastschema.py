@@ -1,16 +1,18 @@
 """A yes/no JSON Schema check compiled to closures, for the keywords our own schemas use.
 
 jsonschema is the authority: it explains *where* and *why* a document is wrong. It is also slow
-on big documents (a 100,000-commit snapshot has millions of values). ``compile_schema`` turns a
-schema into one Python function that only answers "valid?", about 20x faster, so the common case
-(a valid snapshot) never pays for jsonschema; a ``False`` answer sends the caller to jsonschema
-for the messages.
+on big documents (a 100,000-commit snapshot has millions of values) and slow to import (a rule
+file check that imports it misses the start-up budget). ``compile_schema`` turns a schema into one
+Python function that only answers "valid?", exactly as jsonschema's Draft 2020-12 validator would
+(no format checker, as we run it), ten to twenty times faster; the callers run jsonschema only to
+explain a ``False``.
 
-The check must never say "valid" where jsonschema would not; it may say "invalid" where
-jsonschema would not (the caller then runs jsonschema, which finds nothing, and only time is
-lost). So every doubtful case answers ``False``, and a keyword this module does not know makes
-``compile_schema`` raise ``Unsupported``: the caller then uses jsonschema alone. A property test
-(tests/test_fastschema.py) holds it to that against jsonschema on generated documents.
+Exact, not merely cautious: a doubtful "invalid" would turn into a wrong "valid" under ``not``,
+``if`` or ``oneOf``. So what this module cannot decide it refuses: a keyword it does not
+implement, a remote ``$ref`` or a nested ``$id`` make ``compile_schema`` raise ``Unsupported``,
+and an instance that is not plain JSON data (a tuple, a date) makes the check raise ``Unsure`` at
+the point it matters. Either way the caller asks jsonschema. Property tests
+(tests/reliability/test_fastschema.py, test_conforms.py) hold the verdicts to jsonschema's.
 """
 
 from __future__ import annotations
@@ -21,28 +23,75 @@ from typing import Any
 
 Check = Callable[[Any], bool]
 
-# keywords that never affect validity
-_ANNOTATIONS = {"$schema", "$id", "$defs", "$comment", "title", "description", "examples", "default",
-                "deprecated", "readOnly", "writeOnly"}
-_KNOWN = _ANNOTATIONS | {"type", "properties", "required", "additionalProperties", "items", "enum", "const",
-                         "pattern", "minLength", "maxLength", "minimum", "maximum", "minItems", "maxItems",
-                         "minProperties", "maxProperties",
-                         "oneOf", "anyOf", "allOf", "not", "if", "then", "else", "propertyNames", "$ref"}
+# keywords Draft 2020-12 validation ignores (no format checker is used, so ``format`` is one);
+# ``then``/``else`` are read by ``if``
+_IGNORED = frozenset({"$schema", "$defs", "$comment", "title", "description", "default", "examples",
+                      "deprecated", "readOnly", "writeOnly", "format", "then", "else"})
+_PLAIN = (str, int, float, list, dict, type(None))  # what json.loads and loads_yaml build (bool is an int)
 
 
 class Unsupported(Exception):
     """The schema uses something this compiler does not implement: use jsonschema alone."""
 
 
-def _is_integer(v: Any) -> bool:
-    # jsonschema counts 1.0 as an integer; a bool is never a number
-    if isinstance(v, bool):
-        return False
-    return isinstance(v, int) or (isinstance(v, float) and v.is_integer())
+class Unsure(Exception):
+    """The instance holds something that is not plain JSON data: let jsonschema decide."""
+
+
+def conforms(data: Any, schema: Any) -> bool | None:
+    """True or False when the compiled check can tell, None when jsonschema must decide."""
+    try:
+        check = _cached(schema)
+        return None if check is None else check(data)
+    except Exception:  # Unsure, too deep, or odd data a check trips on: jsonschema decides
+        return None
+
+
+_COMPILED: dict[int, tuple[Any, Check | None]] = {}
+
+
+def _cached(schema: Any) -> Check | None:
+    """The compiled check for this schema object (None if it cannot be compiled), kept per object."""
+    hit = _COMPILED.get(id(schema))
+    if hit is None or hit[0] is not schema:
+        try:
+            check: Check | None = compile_schema(schema)
+        except Exception:  # Unsupported, or a malformed schema jsonschema will report itself
+            check = None
+        hit = _COMPILED[id(schema)] = (schema, check)
+    return hit[1]
+
+
+def compile_schema(schema: Any) -> Check:
+    """One function answering "is this document valid?" for ``schema`` (local ``#...`` refs only)."""
+    return _Compiler(schema).compile(schema)
+
+
+def _equal(one: Any, two: Any) -> bool:
+    """jsonschema's equality: ``True`` is not ``1``, ``1`` is ``1.0``, containers item by item."""
+    if one is two:
+        return True
+    if isinstance(one, str) or isinstance(two, str):
+        return one == two
+    if not isinstance(one, _PLAIN) or not isinstance(two, _PLAIN):
+        raise Unsure  # a tuple, a date...: jsonschema's Sequence and Mapping rules decide
+    if isinstance(one, list) and isinstance(two, list):
+        return len(one) == len(two) and all(map(_equal, one, two))
+    if isinstance(one, dict) and isinstance(two, dict):
+        return len(one) == len(two) and all(k in two and _equal(v, two[k]) for k, v in one.items())
+    if isinstance(one, (bool, list, dict)) or isinstance(two, (bool, list, dict)):
+        return False  # equal booleans are the same object; a container never equals a scalar
+    return bool(one == two)
 
 
 def _is_number(v: Any) -> bool:
     return isinstance(v, (int, float)) and not isinstance(v, bool)
+
+
+def _is_integer(v: Any) -> bool:
+    if isinstance(v, bool):
+        return False
+    return isinstance(v, int) or (isinstance(v, float) and v.is_integer())
 
 
 _TYPES: dict[str, Check] = {
@@ -56,26 +105,16 @@ _TYPES: dict[str, Check] = {
 }
 
 
-def _same(a: Any, b: Any) -> bool:
-    """JSON equality as jsonschema has it: true is not 1, 1 is 1.0."""
-    if isinstance(a, str) or isinstance(b, str):
-        return a == b
-    if isinstance(a, bool) or isinstance(b, bool):
-        return isinstance(a, bool) and isinstance(b, bool) and a == b
-    if isinstance(a, list) and isinstance(b, list):
-        return len(a) == len(b) and all(_same(x, y) for x, y in zip(a, b, strict=True))
-    if isinstance(a, dict) and isinstance(b, dict):
-        return a.keys() == b.keys() and all(_same(a[k], b[k]) for k in a)
-    return bool(a == b)
-
-
-def compile_schema(schema: dict[str, Any]) -> Check:
-    """One function answering "is this document valid?" for ``schema`` (local ``#/...`` refs only)."""
-    return _Compiler(schema).compile(schema)
+def _all(checks: list[Check]) -> Check | None:
+    if not checks:
+        return None
+    if len(checks) == 1:
+        return checks[0]
+    return lambda v: all(c(v) for c in checks)
 
 
 class _Compiler:
-    def __init__(self, root: dict[str, Any]) -> None:
+    def __init__(self, root: Any) -> None:
         self.root = root
         self.refs: dict[str, list[Check]] = {}
 
@@ -86,31 +125,38 @@ class _Compiler:
             return lambda v: False
         if not isinstance(schema, dict):
             raise Unsupported(f"schema {schema!r}")
-        unknown = set(schema) - _KNOWN
-        if unknown:
-            raise Unsupported(", ".join(sorted(unknown)))
+        for key in schema:
+            if key == "$id" and schema is self.root:
+                continue
+            if key not in _IGNORED and key not in _KEYWORDS:
+                raise Unsupported(key)
         checks = [c for c in (self._type(schema), self._ref(schema), self._object(schema), self._array(schema),
                               self._string(schema), self._number(schema), self._values(schema),
                               self._combinators(schema)) if c is not None]
-        if not checks:
-            return lambda v: True
-        if len(checks) == 1:
-            return checks[0]
-        return lambda v: all(c(v) for c in checks)
+        return _all(checks) or (lambda v: True)
+
+    def _resolve(self, ref: Any) -> Any:
+        if not isinstance(ref, str) or not (ref == "#" or ref.startswith("#/")) or "%" in ref:
+            raise Unsupported(f"$ref {ref!r}")
+        node = self.root
+        for part in ref[2:].split("/") if ref != "#" else []:
+            part = part.replace("~1", "/").replace("~0", "~")
+            if isinstance(node, dict) and part in node:
+                node = node[part]
+            elif isinstance(node, list) and part.isdigit() and int(part) < len(node):
+                node = node[int(part)]
+            else:
+                raise Unsupported(f"unresolvable $ref {ref}")
+            if isinstance(node, dict) and "$id" in node:
+                raise Unsupported("nested $id")  # another resource, with its own base for its refs
+        return node
 
     def _ref(self, schema: dict[str, Any]) -> Check | None:
-        ref = schema.get("$ref")
-        if ref is None:
+        if "$ref" not in schema:
             return None
-        if not isinstance(ref, str) or not ref.startswith("#/"):
-            raise Unsupported(f"$ref {ref!r}")
+        ref = schema["$ref"]
         if ref not in self.refs:
-            target: Any = self.root
-            for part in ref[2:].split("/"):
-                part = part.replace("~1", "/").replace("~0", "~")
-                if not isinstance(target, dict) or part not in target:
-                    raise Unsupported(f"unresolvable $ref {ref}")
-                target = target[part]
+            target = self._resolve(ref)
             cell: list[Check] = []
             self.refs[ref] = cell  # a schema that refers to itself finds the cell while it is compiled
             cell.append(self.compile(target))
@@ -118,43 +164,58 @@ class _Compiler:
         return cell[0] if cell else (lambda v: cell[0](v))
 
     def _type(self, schema: dict[str, Any]) -> Check | None:
-        t = schema.get("type")
-        if t is None:
+        if "type" not in schema:
             return None
+        t = schema["type"]
         names = [t] if isinstance(t, str) else t
         if not isinstance(names, list) or any(n not in _TYPES for n in names):
             raise Unsupported(f"type {t!r}")
         tests = [_TYPES[n] for n in names]
-        if len(tests) == 1:
-            return tests[0]
-        return lambda v: any(test(v) for test in tests)
+
+        def check(v: Any) -> bool:
+            if any(test(v) for test in tests):
+                return True
+            if not isinstance(v, _PLAIN):
+                raise Unsure
+            return False
+        return check
 
     def _object(self, schema: dict[str, Any]) -> Check | None:
         props = {k: self.compile(s) for k, s in (schema.get("properties") or {}).items()}
+        patterns = [(re.compile(p).search, self.compile(s)) for p, s in (schema.get("patternProperties") or {}).items()]
+        any_pattern = re.compile("|".join(schema["patternProperties"])).search if patterns else None
         required = tuple(schema.get("required") or ())
+        dependent = tuple((k, tuple(v)) for k, v in (schema.get("dependentRequired") or {}).items())
         extra = schema.get("additionalProperties", True)
         extra_check = None if extra is True else self.compile(extra)
         names = schema.get("propertyNames")
         names_check = None if names is None else self.compile(names)
         lo, hi = schema.get("minProperties"), schema.get("maxProperties")
-        if not props and not required and extra_check is None and names_check is None and lo is None and hi is None:
+        if not (props or patterns or required or dependent or extra_check or names_check) and lo is None and hi is None:
             return None
         items = tuple(props.items())
 
         def check(v: Any) -> bool:
             if not isinstance(v, dict):
-                return True  # object keywords ignore other types
+                return True  # object keywords pass any other type
             if lo is not None and len(v) < lo or hi is not None and len(v) > hi:
                 return False
             for key in required:
                 if key not in v:
                     return False
+            for key, needed in dependent:
+                if key in v and any(n not in v for n in needed):
+                    return False
             for key, sub in items:
                 if key in v and not sub(v[key]):
                     return False
+            for search, sub in patterns:
+                for key, value in v.items():
+                    if search(key) and not sub(value):
+                        return False
             if extra_check is not None:
                 for key, value in v.items():
-                    if key not in props and not extra_check(value):
+                    if key not in props and not (any_pattern and any_pattern(key)) and not extra_check(value):
                         return False
             if names_check is not None:
                 for key in v:
@@ -164,6 +225,8 @@ class _Compiler:
         return check
 
     def _array(self, schema: dict[str, Any]) -> Check | None:
+        if "prefixItems" in schema:
+            raise Unsupported("prefixItems")
         item = schema.get("items")
         lo, hi = schema.get("minItems"), schema.get("maxItems")
         if item is None and lo is None and hi is None:
@@ -194,26 +257,26 @@ class _Compiler:
 
     def _number(self, schema: dict[str, Any]) -> Check | None:
         lo, hi = schema.get("minimum"), schema.get("maximum")
-        if lo is None and hi is None:
+        xlo, xhi = schema.get("exclusiveMinimum"), schema.get("exclusiveMaximum")
+        if lo is None and hi is None and xlo is None and xhi is None:
             return None
 
         def check(v: Any) -> bool:
             if not _is_number(v):
                 return True
-            return not (lo is not None and v < lo or hi is not None and v > hi)
+            return not (lo is not None and v < lo or hi is not None and v > hi
+                        or xlo is not None and v <= xlo or xhi is not None and v >= xhi)
         return check
 
     def _values(self, schema: dict[str, Any]) -> Check | None:
-        checks = []
+        checks: list[Check] = []
         if "const" in schema:
             const = schema["const"]
-            checks.append(lambda v: _same(v, const))
+            checks.append(lambda v: _equal(v, const))
         if "enum" in schema:
             options = list(schema["enum"])
-            checks.append(lambda v: any(_same(v, o) for o in options))
-        if not checks:
-            return None
-        return checks[0] if len(checks) == 1 else (lambda v: all(c(v) for c in checks))
+            checks.append(lambda v: any(_equal(o, v) for o in options))
+        return _all(checks)
 
     def _combinators(self, schema: dict[str, Any]) -> Check | None:
         checks: list[Check] = []
@@ -234,6 +297,12 @@ class _Compiler:
             then = self.compile(schema.get("then", True))
             other = self.compile(schema.get("else", True))
             checks.append(lambda v: then(v) if cond(v) else other(v))
-        if not checks:
-            return None
-        return checks[0] if len(checks) == 1 else (lambda v: all(c(v) for c in checks))
+        return _all(checks)
+
+
+_KEYWORDS = frozenset({
+    "type", "$ref", "properties", "patternProperties", "additionalProperties", "required", "dependentRequired",
+    "propertyNames", "minProperties", "maxProperties", "items", "minItems", "maxItems", "pattern", "minLength",
+    "maxLength", "minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum", "const", "enum", "allOf", "anyOf",
+    "oneOf", "not", "if",
+})

@@ -80,28 +80,12 @@ def digest_text(text: str | bytes) -> str:
     return "sha256:" + hashlib.sha256(data).hexdigest()
 
 
-_FAST: dict[int, tuple[dict[str, Any], Any]] = {}
-
-
-def _fast_check(schema: dict[str, Any]) -> Any:
-    """The compiled yes/no check for ``schema`` (None when it uses keywords the compiler lacks)."""
-    from compliance.fastschema import Unsupported, compile_schema
-
-    hit = _FAST.get(id(schema))
-    if hit is None or hit[0] is not schema:
-        try:
-            check = compile_schema(schema)
-        except Unsupported:
-            check = None
-        hit = _FAST[id(schema)] = (schema, check)
-    return hit[1]
-
-
 def schema_problems(doc: Any, schema: dict[str, Any], path: str, limit: int = 50) -> list[Located]:
     """Where ``doc`` breaks ``schema``. A valid document is recognised by the compiled check
     (compliance.fastschema); jsonschema runs only to explain a document that fails it."""
-    check = _fast_check(schema)
-    if check is not None and check(doc):
+    from compliance.fastschema import conforms
+
+    if conforms(doc, schema):
         return []
     from jsonschema import Draft202012Validator
 

@@ -12,19 +12,19 @@ strings so that JSON Schema and the rule loader see exactly what was written.
 
 from __future__ import annotations
 
-import difflib
 import os
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import jsonschema
 import yaml
-from jsonschema.exceptions import ValidationError, best_match
 
 from compliance.errors import InputError, Located
+
+if TYPE_CHECKING:
+    from jsonschema.exceptions import ValidationError
 
 try:  # the C loader is several times faster on big files; both give the same marks
     _Loader: type = yaml.CSafeLoader
@@ -230,6 +230,8 @@ def load_yaml(path: str, *, max_bytes: int = 2_000_000) -> tuple[Any, Positions]
 
 def did_you_mean(word: str, options: Iterable[str]) -> str | None:
     """The closest allowed name, if any is close enough to be a likely typo."""
+    import difflib  # only a problem needs it
+
     options = [str(o) for o in options]
     found = difflib.get_close_matches(str(word), options, n=1, cutoff=0.6)
     if found:
@@ -249,6 +251,8 @@ def _leaf(error: ValidationError) -> ValidationError:
     A branch whose type does not even match the value was not what the author meant, so
     its errors are ignored; among the rest, jsonschema's ``best_match`` picks.
     """
+    from jsonschema.exceptions import best_match
+
     while error.context and error.validator in ("oneOf", "anyOf"):
         missed = {e.relative_schema_path[0] for e in error.context if _wrong_type(e)}
         rest = [e for e in error.context if e.relative_schema_path[0] not in missed]
@@ -371,8 +375,23 @@ def _locate(error: ValidationError, positions: Positions, path: str) -> list[tup
     return at_value(error.message if len(error.message) <= 200 else error.message[:197] + "...")
 
 
+def conforms(data: Any, schema: Any) -> bool | None:
+    """True or False when the compiled check (compliance.fastschema) can tell, None when it cannot."""
+    from compliance.fastschema import conforms as compiled
+
+    return compiled(data, schema)
+
+
 def validate(data: Any, positions: Positions, schema: dict[str, Any], path: str) -> list[Located]:
-    """Every schema violation in ``data``, placed at the most specific line and column."""
+    """Every schema violation in ``data``, placed at the most specific line and column.
+
+    Valid input (the usual case) is recognised by ``conforms`` alone; jsonschema is imported
+    and run only to find and word what is wrong, or when the quick check cannot decide.
+    """
+    if conforms(data, schema):
+        return []
+    import jsonschema
+
     validator = jsonschema.Draft202012Validator(schema)
     located: list[tuple[Located, str | None, JsonPath, ValidationError]] = []
     for raw in validator.iter_errors(data):

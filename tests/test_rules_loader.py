@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import json
 import textwrap
 from datetime import datetime, timezone
 
@@ -10,7 +11,8 @@ import jsonschema
 import pytest
 import yaml
 
-from compliance.checks.registry import all_kinds
+from compliance.checks import registry
+from compliance.checks.registry import all_kinds, kind_params
 from compliance.errors import ComplianceError, InputError
 from compliance.findings import SEVERITIES
 from compliance.rules import CheckSpec, Remediation, Scope
@@ -96,6 +98,27 @@ def test_schema_is_valid_and_lists_every_registered_kind():
     assert {"field", "co_change"} <= set(kinds)
     assert schema["$defs"]["check"]["properties"]["kind"]["enum"] == sorted(kinds)
     assert schema["$defs"]["rule"]["properties"]["severity"]["enum"] == list(SEVERITIES)
+
+
+def test_params_manifest_is_generated_from_the_registry():
+    """schemas/check-params.json is what `python -m compliance.checks` writes from the check modules now."""
+    with open(registry.MANIFEST, encoding="utf-8") as fh:
+        assert fh.read() == registry.manifest_text(), "stale: run `.venv/bin/python -m compliance.checks`"
+    live = {name: kind.params for name, kind in all_kinds().items()}
+    assert json.loads(json.dumps(live)) == live  # JSON data only (no tuples): the manifest is an exact copy
+    assert kind_params() == live and list(kind_params()) == list(live)
+
+
+def test_a_stale_or_missing_params_manifest_falls_back_to_the_registry(tmp_path, monkeypatch):
+    live = {name: kind.params for name, kind in all_kinds().items()}
+    stale = tmp_path / "check-params.json"
+    stale.write_text(json.dumps({"sources": "sha256:0", "params": {"field": {}}}), "utf-8")
+    monkeypatch.setattr(registry, "MANIFEST", str(stale))
+    assert kind_params() == live
+    stale.write_text("{not json", "utf-8")
+    assert kind_params() == live
+    monkeypatch.setattr(registry, "MANIFEST", str(tmp_path / "missing.json"))
+    assert kind_params() == live
 
 
 def test_every_kind_example_is_a_valid_check():

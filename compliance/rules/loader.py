@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from compliance.checks.registry import CheckKind, all_kinds
+from compliance.checks.registry import kind_params
 from compliance.errors import ComplianceError, InputError, Located
 from compliance.globs import GlobError, compile_glob
 from compliance.rules.model import CheckSpec, Remediation, Rule, Scope
@@ -69,7 +69,8 @@ def _parse_bound(text: str, *, end: bool) -> datetime | None:
 class _FileChecker:
     """Semantic checks JSON Schema cannot express, for one already schema-checked file."""
 
-    def __init__(self, path: str, data: Any, pos: Positions, kinds: dict[str, CheckKind]):
+    def __init__(self, path: str, data: Any, pos: Positions, kinds: dict[str, dict[str, Any]]):
+        """``kinds``: each check kind's parameter schema, by name."""
         self.path = path
         self.data = data
         self.pos = pos
@@ -149,10 +150,10 @@ class _FileChecker:
 
     def check(self, check: dict[str, Any], jpath: tuple[Any, ...]) -> None:
         name = check.get("kind")
-        kind = self.kinds.get(name) if isinstance(name, str) else None  # a list or mapping is unhashable
-        if kind is None:
+        params = self.kinds.get(name) if isinstance(name, str) else None  # a list or mapping is unhashable
+        if params is None:
             return  # the schema already reported the unknown kind, with a did-you-mean
-        props = kind.params.get("properties", {})
+        props = params.get("properties", {})
         for name, value in check.items():
             prop = props.get(name)
             if not isinstance(prop, dict):
@@ -206,8 +207,8 @@ def load_rules(paths: list[str]) -> RuleSet:
     files = discover(paths)
     if not files:
         raise ComplianceError(f"no rule files (*.yaml, *.yml) found in: {', '.join(paths) or '(nothing given)'}")
-    kinds = all_kinds()
-    schema = rule_file_schema()
+    kinds = kind_params()
+    schema = rule_file_schema(kinds)
     problems: list[Located] = []
     digests: dict[str, str] = {}
     loaded: list[tuple[str, Any, Positions]] = []

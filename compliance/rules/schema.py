@@ -12,7 +12,7 @@ from typing import Any
 
 import yaml
 
-from compliance.checks.registry import CheckKind, all_kinds
+from compliance.checks.registry import CheckKind, all_kinds, kind_params
 from compliance.findings import SEVERITIES
 
 RULE_ID_PATTERN = r"^[A-Z][A-Z0-9]*(-[A-Z0-9]+)+$"
@@ -22,7 +22,7 @@ _TEXT = {"type": "string", "minLength": 1}
 _GLOBS = {"type": "array", "items": {"type": "string", "minLength": 1}}
 
 
-def _check_schema(kinds: dict[str, CheckKind]) -> dict[str, Any]:
+def _check_schema(kinds: dict[str, dict[str, Any]]) -> dict[str, Any]:
     """One check item: ``kind`` picks the parameter schema that the other keys must obey.
 
     ``if``/``then`` per kind (rather than ``oneOf``) keeps errors precise: only the branch of
@@ -30,8 +30,7 @@ def _check_schema(kinds: dict[str, CheckKind]) -> dict[str, Any]:
     line, and an unknown kind is one enum error with a did-you-mean.
     """
     branches = []
-    for name, kind in kinds.items():
-        params = kind.params
+    for name, params in kinds.items():
         props = {"kind": {"const": name}, **params.get("properties", {})}
         then: dict[str, Any] = {"properties": props, "additionalProperties": False}
         if params.get("required"):
@@ -50,9 +49,12 @@ def _check_schema(kinds: dict[str, CheckKind]) -> dict[str, Any]:
     return schema
 
 
-def rule_file_schema() -> dict[str, Any]:
-    """JSON Schema (Draft 2020-12) of a rule file, for the check kinds registered now."""
-    kinds = all_kinds()
+def rule_file_schema(params: dict[str, dict[str, Any]] | None = None) -> dict[str, Any]:
+    """JSON Schema (Draft 2020-12) of a rule file, for the check kinds registered now.
+
+    ``params``: each kind's parameter schema, as ``kind_params()`` gives them (the default).
+    """
+    kinds = kind_params() if params is None else params
     rule = {
         "type": "object",
         "additionalProperties": False,
