@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import bisect
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from functools import cached_property
@@ -138,9 +139,9 @@ class RunIndex:
         GitHub's concurrency group cancels pending runs, so a later commit's run deploys every
         earlier change; cancelled, failed and skipped runs cover nothing.
         """
-        k = bisect.bisect_left(self._positions, change.position)
-        for pos in self._positions[k:]:
-            for run in self.success_at[pos]:
+        positions = self._positions
+        for i in range(bisect.bisect_left(positions, change.position), len(positions)):  # no suffix copy
+            for run in self.success_at[positions[i]]:
                 done = parse_time(run["updated_at"])
                 if done and done >= change.committed_at:
                     return run
@@ -160,6 +161,10 @@ class Context:
     @property
     def target(self) -> dict[str, Any]:
         return self.snapshot["target"]
+
+    @cached_property
+    def target_values(self) -> dict[str, str]:
+        return remediation_values(self.target)
 
     @cached_property
     def since(self) -> datetime:
@@ -206,11 +211,11 @@ class Context:
         branch = scope.branch or self.target.get("branch")
         out: list[Change] = []
         if branch in (None, hist.branch):
+            since, until, commits, everything = self.since, self.until, hist.commits, scope.is_empty
             for i, t in enumerate(hist.times):
-                if t < self.since or t > self.until:
+                if t < since or t > until:
                     continue
-                files = [f["path"] for f in hist.commits[i]["files"]]
-                if scope.is_empty or any(scope.matches(p) for p in files):
+                if everything or scope.select([f["path"] for f in commits[i]["files"]]):
                     out.append(hist.change(i))
         self._changes_cache[scope] = out
         return out
@@ -251,10 +256,26 @@ class EvidenceIndex:
                 out.append((ev, pos))
         return out
 
-    def all_for_position(self, position: int) -> list[tuple[str, Any]]:
-        """Evidence of any task naming a commit at or after ``position`` (bisect, not a scan)."""
-        k = bisect.bisect_left(self._latest_keys, position)
-        return [(task, self.by_task[task][n]) for _, task, n in self._latest[k:]]
+    @cached_property
+    def _deploy_claims(self) -> tuple[list[int], list[Any]]:
+        """Evidence that says the deploy was run (and not that it failed), by the latest commit it names."""
+        keep = [(k, self.by_task[task][n]) for k, task, n in self._latest]
+        keep = [(k, ev) for k, ev in keep if ev.mentions_deploy and ev.outcome != "fail"]
+        return [k for k, _ in keep], [ev for _, ev in keep]
+
+    def deploy_claims_from(self, position: int) -> Iterator[Any]:
+        """``all_for_position`` narrowed to evidence of a deploy, from a much shorter index."""
+        keys, evs = self._deploy_claims
+        for i in range(bisect.bisect_left(keys, position), len(evs)):
+            yield evs[i]
+
+    def all_for_position(self, position: int) -> Iterator[tuple[str, Any]]:
+        """Evidence of any task naming a commit at or after ``position``, in order of the latest
+        commit each names (bisect, then lazily: callers usually stop at the first that fits)."""
+        latest = self._latest
+        for i in range(bisect.bisect_left(self._latest_keys, position), len(latest)):
+            _, task, n = latest[i]
+            yield task, self.by_task[task][n]
 
 
 def worklog_evidence_item(ev: Any) -> dict[str, Any]:
@@ -404,17 +425,20 @@ def fill(template: dict[str, str], values: dict[str, Any]) -> dict[str, str]:
         name = m.group(1)
         return str(values[name]) if name in values else m.group(0)
 
-    return {k: _PLACEHOLDER.sub(one, v) if "{" in v else v for k, v in template.items()}
+    return {k: _PLACEHOLDER.sub(one, v) if isinstance(v, str) and "{" in v else v for k, v in template.items()}
 
 
 def _remediation(rule: Rule, f: Finding, ctx: Context) -> dict[str, str]:
     """The rule's remediation, with ``{sha}``, ``{subject}``, ``{function}``... filled in for this finding."""
+    template = rule.remediation.to_dict()
+    if not any(isinstance(v, str) and "{" in v for v in template.values()):
+        return template
     values = {
         "subject": f.subject,
         "sha": next((e.get("sha", "") for e in f.evidence if e.get("kind") == "commit"), ""),
-        **remediation_values(ctx.target),
+        **ctx.target_values,
     }
-    return fill(rule.remediation.to_dict(), values)
+    return fill(template, values)
 
 
 def within(t: datetime | None, start: datetime | None, end: datetime | None, slack: timedelta) -> bool:

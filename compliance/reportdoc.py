@@ -39,6 +39,10 @@ def build_report(snapshot: dict[str, Any], rules: list[Any], findings: list[Find
     if ctx is None or ctx.snapshot is not snapshot:
         ctx = Context(snapshot)
     finding_dicts = [f.to_dict() for f in findings]
+    by_rule: dict[str, dict[str, int]] = {}
+    for f in findings:
+        counts_of = by_rule.setdefault(f.rule_id, {})
+        counts_of[f.status] = counts_of.get(f.status, 0) + 1
     return {
         "report_version": 1,
         "tool": {"name": "compliance", "version": __version__},
@@ -52,7 +56,7 @@ def build_report(snapshot: dict[str, Any], rules: list[Any], findings: list[Find
         },
         "summary": {**counts, "exit_code": code, "verdict": VERDICT[code]},
         "sources": _sources(snapshot),
-        "rules": [_rule(r, findings, snapshot["target"]) for r in rules],
+        "rules": [_rule(r, by_rule.get(r.id, {}), snapshot["target"]) for r in rules],
         "findings": finding_dicts,
         "changes": _changes(ctx, rules, findings, kinds),
         "not_evaluated": [
@@ -82,8 +86,7 @@ def _sources(snapshot: dict[str, Any]) -> list[dict[str, Any]]:
     return out
 
 
-def _rule(rule: Any, findings: list[Finding], target: dict[str, Any]) -> dict[str, Any]:
-    mine = [f for f in findings if f.rule_id == rule.id]
+def _rule(rule: Any, counts: dict[str, int], target: dict[str, Any]) -> dict[str, Any]:
     return {
         "id": rule.id,
         "title": rule.title,
@@ -93,7 +96,7 @@ def _rule(rule: Any, findings: list[Finding], target: dict[str, Any]) -> dict[st
         "checks": [c.kind for c in rule.checks],
         "remediation": fill(rule.remediation.to_dict(),
                             {**remediation_values(target), "sha": "<sha>", "subject": "<subject>"}),
-        "counts": {s: sum(1 for f in mine if f.status == s) for s in STATUSES},
+        "counts": {s: counts.get(s, 0) for s in STATUSES},
     }
 
 
@@ -116,6 +119,7 @@ def _changes(ctx: Context, rules: list[Any], findings: list[Finding], kinds: dic
             if cur is None or rank[f.status] > rank[cur]:
                 verdicts[sha][f.rule_id] = f.status
     repo = ctx.target.get("github_repo")
+    scopes = list(dict.fromkeys(r.scope for r in rules))  # rules share scopes: select once per scope
     out = []
     for ch in sorted(seen.values(), key=lambda c: c.position):
         if ch.sha not in verdicts:
@@ -130,7 +134,7 @@ def _changes(ctx: Context, rules: list[Any], findings: list[Finding], kinds: dic
             "author": c["author"],
             "committed_at": c["committed_at"],
             "task_ids": ch.task_ids,
-            "files_in_scope": sorted({p for r in rules for p in r.scope.select(ch.files)} if rules else ch.files),
+            "files_in_scope": sorted({p for sc in scopes for p in sc.select(ch.files)} if rules else ch.files),
             "timeline": [
                 _merge_stage(ch, repo),
                 _run_stage(ctx, ch),

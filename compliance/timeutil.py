@@ -48,7 +48,10 @@ def iso(dt: datetime | None) -> str | None:
     """Canonical UTC form used in snapshots and reports: ``2026-02-25T08:29:47Z``."""
     if dt is None:
         return None
-    dt = dt.astimezone(timezone.utc)
+    if dt.tzinfo is not timezone.utc:
+        dt = dt.astimezone(timezone.utc)
+    if not dt.microsecond:
+        return dt.isoformat()[:-6] + "Z"  # isoformat is C; strftime is several times slower
     if dt.microsecond:
         return dt.strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
     return dt.strftime("%Y-%m-%dT%H:%M:%SZ")

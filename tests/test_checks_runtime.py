@@ -124,3 +124,20 @@ def test_field(repo):
     assert [f.status for f in judge(down, "field", params)] == ["error"]
     not_collected = snapshot(p)
     assert [f.status for f in judge(not_collected, "field", params)] == ["error"]
+
+
+def test_no_ui_deploy_request_with_odd_field_types(repo):
+    """Found by the property test: the schema leaves these fields open, so rows may carry a lone string,
+    a number or an object; they are read as what they can mean, never crash the check."""
+    p = repo[0].path
+    odd = {"table": "t", "specs": [
+        {"spec_id": "SPEC-20260301T101600Z", "status": "queued_non_ui", "non_ui_target_arns": ARN},
+        {"spec_id": "SPEC-20260301T101700Z", "status": "queued_non_ui", "non_ui_target_arns": True}],
+        "requests": [
+            {**_request("REQ-20260301T101500Z-000001", ["lambda_update"], [], ARN)},
+            {**_request("REQ-20260301T101500Z-000002", "github_public_static", "backend/lambda/coordination_api/x.py")},
+            {**_request("REQ-20260301T101500Z-000003", "github_public_static", 7)},
+        ]}
+    v = verdicts(judge(snapshot(p, deploy_manager=odd), "no_ui_deploy_request"))
+    assert v == {"SPEC-20260301T101600Z": "fail", "REQ-20260301T101500Z-000001": "fail",
+                 "REQ-20260301T101500Z-000002": "fail"}

@@ -14,11 +14,10 @@ from compliance.timeutil import iso, parse_time
 
 def _manual_evidence(ctx, change):
     """Worklog evidence that the deploy script was run by hand for this change or a later commit."""
-    hits = []
-    for _task, ev in ctx.evidence.all_for_position(change.position):
-        if ev.mentions_deploy and ev.outcome != "fail" and (ev.timestamp is None or ev.timestamp >= change.committed_at):
-            hits.append(ev)
-    return hits[0] if hits else None
+    for ev in ctx.evidence.deploy_claims_from(change.position):
+        if ev.timestamp is None or ev.timestamp >= change.committed_at:
+            return ev
+    return None
 
 
 @register(

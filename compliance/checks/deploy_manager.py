@@ -63,9 +63,10 @@ def check_no_ui_deploy_request(ctx, rule, params) -> list[Finding]:
         examined += 1
         problems = []
         targets = [t for t in _targets(req) if function and _names_function(t, function)]
-        if targets and req.get("deployment_type") not in ui_types:
+        kind = req.get("deployment_type")
+        if targets and not (isinstance(kind, str) and kind in ui_types):  # a malformed type is not a UI one
             problems.append(f"{req.get('deployment_type')} request targets {targets[0]}")
-        files = [f for f in (req.get("files_changed") or []) if isinstance(f, str) and not rule.scope.is_empty
+        files = [f for f in _strings(req.get("files_changed")) if not rule.scope.is_empty
                  and rule.scope.matches(f)]
         if files:
             problems.append(f"carries in-scope files ({', '.join(files[:3])})")
@@ -74,7 +75,7 @@ def check_no_ui_deploy_request(ctx, rule, params) -> list[Finding]:
                                "deploy-manager request routes the API/MCP runtime through the UI flow: "
                                + "; ".join(problems), [_request_evidence(req)]))
     for spec in dm.get("specs", []):
-        arns = [a for a in (spec.get("non_ui_target_arns") or []) if isinstance(a, str) and _names_function(a, function)]
+        arns = [a for a in _strings(spec.get("non_ui_target_arns")) if _names_function(a, function)]
         if arns and spec.get("status") in ("queued_non_ui", "pending", "deployed"):
             out.append(Finding(rule.id, "request", spec["spec_id"], FAIL,
                                f"deploy-manager spec is {spec.get('status')} for {arns[0]}: no non-UI executor "
@@ -86,6 +87,13 @@ def check_no_ui_deploy_request(ctx, rule, params) -> list[Finding]:
                            f"{examined} request(s) in the window; none routes the function or in-scope files "
                            "through the UI manager"))
     return out
+
+
+def _strings(value: Any) -> list[str]:
+    """A row's list field as strings: one string is a list of one; anything else holds none."""
+    if isinstance(value, str):
+        return [value]
+    return [v for v in value if isinstance(v, str)] if isinstance(value, list) else []
 
 
 def _request_evidence(req: dict[str, Any]) -> dict[str, Any]:
