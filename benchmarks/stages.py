@@ -56,7 +56,14 @@ def run(args: argparse.Namespace) -> list[dict[str, float | str]]:
     from compliance.report import write_reports
     from compliance.reportdoc import build_report
     from compliance.rules.loader import load_rules
-    from compliance.snapshot import digest_text, load_schema, save_snapshot, snapshot_text, validate_snapshot
+    from compliance.snapshot import (
+        _file_digest,
+        digest_text,
+        load_schema,
+        save_snapshot,
+        snapshot_text,
+        validate_snapshot,
+    )
 
     st = Stages()
     st.mark("start (imports)")
@@ -75,10 +82,9 @@ def run(args: argparse.Namespace) -> list[dict[str, float | str]]:
             st.rows.append({"stage": f"  of which source {name}", "seconds": src["provenance"]["duration_ms"] / 1000,
                             "rss_mb": "", "peak_mb": ""})
     else:
-        raw = Path(args.snapshot).read_bytes()
-        digest = digest_text(raw)
-        text = raw.decode("utf-8")
-        del raw
+        digest = _file_digest(Path(args.snapshot))
+        with open(args.snapshot, encoding="utf-8", newline="") as fh:
+            text = fh.read()
         st.mark("read and digest snapshot file")
         snapshot = json.loads(text)
         del text

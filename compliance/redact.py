@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import os
 import re
+from collections.abc import Iterator
 from typing import Any
 
 SECRET_ENV = (
@@ -73,13 +74,34 @@ def _anything_to_mask(value: Any, secrets: tuple[str, ...]) -> bool:
     string containing a secret encodes to text containing the secret's encoding; a hit that spans
     two strings (or sits in a key) only costs the full walk.
     """
+    encoded = [_ENCODE(s)[1:-1] for s in secrets]
+    return any(_any_in(part, encoded) for part in _pieces(value))
+
+
+def _pieces(value: Any) -> Iterator[Any]:
+    """The document in pieces of bounded size (a report's findings one by one), so the check never
+    holds the text of a whole 100,000-commit report at once."""
+    if isinstance(value, dict) and len(value) > 32:
+        for v in value.values():
+            yield from _pieces(v)
+    elif isinstance(value, list) and len(value) > 32:
+        for v in value:
+            yield from _pieces(v)
+    elif isinstance(value, dict) and any(isinstance(v, (dict, list)) and len(v) > 32 for v in value.values()):
+        for v in value.values():
+            yield from _pieces(v)
+    else:
+        yield value
+
+
+def _any_in(value: Any, encoded: list[str]) -> bool:
     try:
         text = _ENCODE(value)
     except (TypeError, ValueError, RecursionError):
         return True  # not plain JSON (or too deep for the encoder): walk it the careful way
     if _SHAPES.search(text) or _SURROGATE.search(text):
         return True
-    return any(_ENCODE(s)[1:-1] in text for s in secrets)
+    return any(s in text for s in encoded)
 
 
 def _walk(value: Any, secrets: tuple[str, ...]) -> Any:

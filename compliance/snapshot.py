@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Iterator
 from functools import cache
 from importlib import resources
 from pathlib import Path
@@ -43,31 +44,34 @@ def canonical_json(doc: Any, *, allow_nan: bool = True) -> str:
     record: an indented ``json.dumps`` runs the pure-Python encoder, ten times slower on a
     100,000-commit snapshot. ``allow_nan=False`` refuses NaN and Infinity, which are not JSON.
     """
-    out: list[str] = []
-    _emit(doc, out, 0, _COMPACT if allow_nan else _STRICT)
-    out.append("\n")
-    return "".join(out)
+    return "".join(canonical_chunks(doc, allow_nan=allow_nan))
 
 
-def _emit(value: Any, out: list[str], depth: int, enc: Any) -> None:
+def canonical_chunks(doc: Any, *, allow_nan: bool = True) -> Iterator[str]:
+    """``canonical_json`` a record at a time, for writing a large document without holding its text."""
+    yield from _emit(doc, 0, _COMPACT if allow_nan else _STRICT)
+    yield "\n"
+
+
+def _emit(value: Any, depth: int, enc: Any) -> Iterator[str]:
     pad = "  " * depth
     if isinstance(value, dict) and value and depth < _EXPAND_DEPTH:
-        out.append("{")
+        yield "{"
         sep = "\n"
         for key in sorted(value):
-            out.append(f"{sep}{pad}  {enc(key if isinstance(key, str) else str(key))}: ")
-            _emit(value[key], out, depth + 1, enc)
+            yield f"{sep}{pad}  {enc(key if isinstance(key, str) else str(key))}: "
+            yield from _emit(value[key], depth + 1, enc)
             sep = ",\n"
-        out.append(f"\n{pad}}}")
+        yield f"\n{pad}}}"
     elif isinstance(value, (list, tuple)) and value and any(isinstance(v, (dict, list, tuple)) for v in value):
-        out.append("[")
+        yield "["
         sep = "\n"
         for item in value:
-            out.append(f"{sep}{pad}  {enc(item)}")
+            yield f"{sep}{pad}  {enc(item)}"
             sep = ",\n"
-        out.append(f"\n{pad}]")
+        yield f"\n{pad}]"
     else:
-        out.append(enc(value))
+        yield enc(value)
 
 
 def snapshot_digest(doc: dict[str, Any]) -> str:
@@ -112,16 +116,19 @@ def read_snapshot(path: str | Path) -> tuple[dict[str, Any], str]:
     """The validated snapshot and the digest of the file's bytes (what ``sha256sum`` shows)."""
     p = Path(path)
     try:
-        raw = p.read_bytes()
+        digest = _file_digest(p)  # in chunks: the bytes are never held beside the text and the parse
+        with open(p, encoding="utf-8", newline="") as fh:
+            text = fh.read()
     except OSError as exc:
         raise ComplianceError(f"cannot read snapshot {p}: {exc.strerror}") from None
-    digest = digest_text(raw)
-    try:
-        text = raw.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        line = raw[: exc.start].count(b"\n") + 1
-        raise InputError([Located(str(p), line, 1, "file is not UTF-8")], "snapshot") from None
-    del raw  # the parse below is the peak: do not hold the bytes through it
+    except UnicodeDecodeError:
+        raw = p.read_bytes()
+        try:
+            raw.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            line = raw[: exc.start].count(b"\n") + 1
+            raise InputError([Located(str(p), line, 1, "file is not UTF-8")], "snapshot") from None
+        raise
     try:
         doc = json.loads(text)
     except json.JSONDecodeError as exc:
@@ -131,6 +138,14 @@ def read_snapshot(path: str | Path) -> tuple[dict[str, Any], str]:
     del text
     validate_snapshot(doc, str(p))
     return doc, digest
+
+
+def _file_digest(path: Path) -> str:
+    sha = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            sha.update(chunk)
+    return "sha256:" + sha.hexdigest()
 
 
 def snapshot_text(doc: dict[str, Any]) -> str:

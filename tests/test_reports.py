@@ -494,3 +494,19 @@ def test_long_history_html_keeps_full_cards_for_attention_and_rows_for_passing(d
     assert all(h.startswith("https://") for h in parsed.hrefs)
     small = RENDERERS["html"](doc)
     assert small.count('<ol class="timeline">') == len(doc["changes"]) and '<td class="marks"' not in small
+
+
+def test_long_history_html_caps_full_cards_and_keeps_every_failure_as_a_row(doc):
+    big = copy.deepcopy(doc)
+    n = html_report.DETAIL_LIMIT + 40
+    failing = doc["changes"][0]
+    big["changes"] = [{**failing, "short": f"{i:012x}"} for i in range(n)]
+    big["findings"] = [{**doc["findings"][0], "subject": f"{i:012x}"} for i in range(n)]
+    text = RENDERERS["html"](big)
+    assert text.count('<ol class="timeline">') == html_report.DETAIL_LIMIT
+    assert "40 more change(s) needing attention" in text
+    assert text.count('<div class="card bad">') == 2 * html_report.DETAIL_LIMIT  # finding cards + change cards
+    assert "40 more API-MCP-001 finding(s)" in text
+    for i in (0, n - 1):  # every failing change and finding is still named
+        assert text.count(f"{i:012x}") >= 2
+    assert "Run the canonical deploy workflow for this merge." in text.split("40 more API-MCP-001")[0]

@@ -23,6 +23,12 @@ RENDERERS: dict[str, Callable[[dict[str, Any]], str]] = {
     "junit": junit.render,
 }
 EXTENSIONS = {"junit": "junit.xml"}  # CI tools look for *.xml
+# formats that can be written a piece at a time: (the renderer, the same text in pieces); used only
+# while RENDERERS still holds that renderer
+STREAMERS: dict[str, tuple[Callable[[dict[str, Any]], str], Callable[[dict[str, Any]], Iterable[str]]]] = {
+    "json": (json_report.render, json_report.stream),
+    "html": (html.render, html.stream),
+}
 
 
 __all__ = ["RENDERERS", "render_all", "write_reports"]
@@ -70,7 +76,9 @@ def write_reports(
     staged: list[tuple[str, Path]] = []
     try:
         for fmt in wanted:
-            staged.append((fmt, _stage(out, f"{basename}.{EXTENSIONS.get(fmt, fmt)}", RENDERERS[fmt](doc))))
+            render, pieces = STREAMERS.get(fmt, (None, None))
+            text = pieces(doc) if pieces and RENDERERS[fmt] is render else RENDERERS[fmt](doc)
+            staged.append((fmt, _stage(out, f"{basename}.{EXTENSIONS.get(fmt, fmt)}", text)))
     except BaseException:
         for _, tmp in staged:
             tmp.unlink(missing_ok=True)
@@ -90,12 +98,15 @@ def write_reports(
     return written
 
 
-def _stage(out: Path, name: str, text: str) -> Path:
+def _stage(out: Path, name: str, text: str | Iterable[str]) -> Path:
     fd, tmp_name = tempfile.mkstemp(prefix=f".{name}.", suffix=".tmp", dir=out)
     tmp = Path(tmp_name)
     try:
         with os.fdopen(fd, "w", encoding="utf-8", newline="") as fh:
-            fh.write(text)
+            if isinstance(text, str):
+                fh.write(text)
+            else:
+                fh.writelines(text)
             fh.flush()
             os.fsync(fh.fileno())
         # mkstemp creates 0600; reports are meant to be shared (CI artifacts, web hosting).

@@ -11,6 +11,7 @@ from __future__ import annotations
 import html
 import json
 import re
+from collections.abc import Callable, Iterator
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -115,10 +116,15 @@ def _extra(value: Any) -> str:
 
 
 def render(doc: dict[str, Any]) -> str:
+    return "".join(stream(doc))
+
+
+def stream(doc: dict[str, Any]) -> Iterator[str]:
+    """The report a section at a time: ``write_reports`` never holds the whole page."""
     snap = doc.get("snapshot", {})
     target = snap.get("target", {})
     title = f"Compliance report: {target.get('name') or target.get('github_repo') or 'target'}"
-    parts = [
+    head = [
         "<!DOCTYPE html>",
         '<html lang="en">',
         "<head>",
@@ -130,21 +136,18 @@ def render(doc: dict[str, Any]) -> str:
         f"<style>{CSS}</style>",
         "</head>",
         "<body>",
-        _header(doc, title),
-        _targets(doc),
-        _diff(doc),
-        _sources(doc),
-        _rules(doc),
-        _failures(doc),
-        _changes(doc),
-        _other_findings(doc),
-        _waivers(doc),
-        _not_evaluated(doc),
-        _footer(doc),
-        "</body>",
-        "</html>",
     ]
-    return "\n".join(p for p in parts if p) + "\n"
+    sections: list[Callable[[], str]] = [
+        lambda: _header(doc, title), lambda: _targets(doc), lambda: _diff(doc), lambda: _sources(doc),
+        lambda: _rules(doc), lambda: _failures(doc), lambda: _changes(doc), lambda: _other_findings(doc),
+        lambda: _waivers(doc), lambda: _not_evaluated(doc), lambda: _footer(doc),
+    ]
+    yield "\n".join(head) + "\n"
+    for section in sections:
+        part = section()
+        if part:
+            yield part + "\n"
+    yield "</body>\n</html>\n"
 
 
 def _header(doc: dict[str, Any], title: str) -> str:
@@ -311,7 +314,15 @@ def _failures(doc: dict[str, Any]) -> str:
             f'<p class="muted">severity {esc(rule.get("severity") or first.get("severity"))} · runbook section '
             f"{esc(rule.get('runbook_section') or first.get('runbook_section'))}</p>"
         )
-        out += [_finding(f) for f in findings]
+        out += [_finding(f) for f in findings[:DETAIL_LIMIT]]
+        if len(findings) > DETAIL_LIMIT:  # the rule's remediation above applies to each of them
+            rows = "\n".join(
+                f"<tr><td>{badge(f.get('status'))}</td><td>{esc(f.get('subject_type'))} <code>{esc(f.get('subject'))}"
+                f"</code></td><td>{esc(f.get('message'))}</td></tr>" for f in findings[DETAIL_LIMIT:])
+            out.append(_fix(rule.get("remediation") or first.get("remediation") or {}))
+            out.append(f"<details><summary>{len(findings) - DETAIL_LIMIT} more {esc(rule_id)} finding(s), one per "
+                       "row (evidence in report.json)</summary>\n<table>\n<tr><th>Status</th><th>Subject</th>"
+                       f"<th>Message</th></tr>\n{rows}\n</table>\n</details>")
     return "\n".join(out) + "\n</section>"
 
 
@@ -370,16 +381,21 @@ def _changes(doc: dict[str, Any]) -> str:
         return head + "\n".join(_change(doc, c) for c in changes) + "\n</section>"
     attention = [c for c in changes if _needs_attention(c)]
     passing = [c for c in changes if not _needs_attention(c)]
-    out = [head, f"<p>{len(attention)} change(s) need attention and are shown in full; the {len(passing)} "
-           "whose every rule passed (or does not apply) are listed one per row below them. "
+    cards, rows = attention[:DETAIL_LIMIT], attention[DETAIL_LIMIT:]
+    out = [head, f"<p>{len(attention)} change(s) need attention: "
+           + ("all shown in full" if not rows else f"the first {len(cards)} in full, the other {len(rows)} one per "
+              "row after them")
+           + f"; the {len(passing)} whose every rule passed (or does not apply) one per row below. "
            "report.json holds every change's full chain.</p>"]
-    out += [_change(doc, c) for c in attention]
-    if passing:
-        marks = "".join(f"<th>{esc(label)}</th>" for _, label in STAGES)
-        out.append(f"<details><summary>{len(passing)} passing change(s)</summary>\n<table>\n"
-                   f"<tr><th>Change</th><th>Subject</th>{marks}<th>Rules</th></tr>")
-        out += [_change_row(c) for c in passing]
-        out.append("</table>\n</details>")
+    out += [_change(doc, c) for c in cards]
+    marks = "".join(f"<th>{esc(label)}</th>" for _, label in STAGES)
+    for title, group in ((f"{len(rows)} more change(s) needing attention", rows),
+                         (f"{len(passing)} passing change(s)", passing)):
+        if group:
+            out.append(f"<details><summary>{title}</summary>\n<table>\n"
+                       f"<tr><th>Change</th><th>Subject</th>{marks}<th>Rules</th></tr>")
+            out += [_change_row(c) for c in group]
+            out.append("</table>\n</details>")
     return "\n".join(out) + "\n</section>"
 
 
@@ -393,9 +409,12 @@ def _change_row(change: dict[str, Any]) -> str:
     cells = "".join(_mark(stages.get(key)) for key, _ in STAGES)
     verdicts = change.get("verdicts", {})
     passed = sum(1 for v in verdicts.values() if v == "pass")
+    other = sum(1 for v in verdicts.values() if v == "not_applicable")
+    rules = " ".join(badge(v, f"{rule_id}: {STATUS_LABEL.get(v, v)}") for rule_id, v in verdicts.items()
+                     if v not in ("pass", "not_applicable"))
     sha = link(f"<code>{esc(change.get('short'))}</code>", merge.get("url"))
     return (f"<tr><td>{_in_target(change)}{sha}</td><td>{esc(change.get('subject'))}</td>{cells}"
-            f"<td>{passed} pass, {len(verdicts) - passed} n/a</td></tr>")
+            f"<td>{rules + ' ' if rules else ''}{passed} pass, {other} n/a</td></tr>")
 
 
 def _mark(stage: dict[str, Any] | None) -> str:

@@ -8,10 +8,16 @@ consumers.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any
 
-from compliance.snapshot import canonical_json
+from compliance.snapshot import canonical_chunks, canonical_json
 
 
 def render(doc: dict[str, Any]) -> str:
     return canonical_json(doc, allow_nan=False)
+
+
+def stream(doc: dict[str, Any]) -> Iterator[str]:
+    """The same text as ``render``, a record at a time (``write_reports`` never holds all of it)."""
+    return canonical_chunks(doc, allow_nan=False)
