@@ -312,8 +312,7 @@ def _evaluate_and_report(snapshot: dict[str, Any], ruleset: Any, out_dir: Path, 
     """``digest``: the snapshot file's digest when it was read from one (evaluate)."""
     from compliance.engine import Context, judge
     from compliance.fsutil import atomic_write_text
-    from compliance.redact import redact_data
-    from compliance.report import write_reports
+    from compliance.report import write_masked
     from compliance.reportdoc import build_report
     from compliance.snapshot import digest_text, save_snapshot, snapshot_text, validate_snapshot
     from compliance.timeutil import parse_time
@@ -326,10 +325,10 @@ def _evaluate_and_report(snapshot: dict[str, Any], ruleset: Any, out_dir: Path, 
         validate_snapshot(snapshot, str(out_dir / snapshot_name))
         text = snapshot_text(snapshot)
         digest = digest_text(text)
-    doc = redact_data(build_report(snapshot, ruleset.rules, findings, mode, waivers=section, previous=previous,
-                                   ctx=ctx, digest=digest))
+    doc = build_report(snapshot, ruleset.rules, findings, mode, waivers=section, previous=previous, ctx=ctx,
+                       digest=digest)
     del ctx, findings
-    written = write_reports(doc, out_dir, formats)
+    doc, written = write_masked(doc, out_dir, formats)  # masked once; what is printed or posted is masked too
     if snapshot_name:  # last, so an interrupted run leaves the previous snapshot beside the previous reports
         written["snapshot"] = save_snapshot(snapshot, out_dir / snapshot_name, validate=False, text=text)
         kept = out_dir / WAIVERS_NAME

@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import os
 import re
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from typing import Any
 
 SECRET_ENV = (
@@ -54,8 +54,34 @@ def redact_data(value: Any) -> Any:
     secrets = _secrets()
     if not _anything_to_mask(value, secrets):
         return Masked(value) if isinstance(value, dict) else value
-    walked = _walk(value, secrets)
+    return mask_walk(value, secrets)
+
+
+def mask_walk(value: Any, secrets: tuple[str, ...] | None = None) -> Any:
+    """``redact_data`` without the quick check: every string visited (for a document known to need it)."""
+    walked = _walk(value, _secrets() if secrets is None else secrets)
     return Masked(walked) if isinstance(walked, dict) else walked
+
+
+class TextScan:
+    """Watches a document's JSON text go by (``json_report.stream``) for anything ``redact`` would mask.
+
+    The text is written anyway, so checking it costs only the searches, not a second encoding of
+    the document. Strings are escaped the same way as in ``_anything_to_mask``, and each string sits
+    whole inside one chunk (a chunk is a record, a key or a scalar).
+    """
+
+    def __init__(self) -> None:
+        self.encoded = [_ENCODE(s)[1:-1] for s in _secrets()]
+        self.dirty = False
+
+    def watch(self, chunks: Iterable[str]) -> Iterator[str]:
+        """The chunks, passed on until the first one holding something to mask (then ``dirty``)."""
+        for chunk in chunks:
+            if _text_dirty(chunk, self.encoded):
+                self.dirty = True
+                return
+            yield chunk
 
 
 class Masked(dict):
@@ -99,7 +125,20 @@ def _any_in(value: Any, encoded: list[str]) -> bool:
         text = _ENCODE(value)
     except (TypeError, ValueError, RecursionError):
         return True  # not plain JSON (or too deep for the encoder): walk it the careful way
-    if _SHAPES.search(text) or _SURROGATE.search(text):
+    return _text_dirty(text, encoded)
+
+
+_SHAPE_STARTS = ("ghp_", "gho_", "ghu_", "ghs_", "ghr_", "github_pat_", "AKIA", "ASIA")  # what _SHAPES begins with
+
+
+def _text_dirty(text: str, encoded: list[str]) -> bool:
+    """Whether JSON text holds a token shape, a lone surrogate or an (escaped) secret value.
+
+    Plain substring tests first: they are several times faster than the regular expressions, which
+    then run only on text that could match them (ASCII text cannot hold a surrogate)."""
+    if not text.isascii() and _SURROGATE.search(text):
+        return True
+    if any(start in text for start in _SHAPE_STARTS) and _SHAPES.search(text):
         return True
     return any(s in text for s in encoded)
 

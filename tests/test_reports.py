@@ -510,3 +510,21 @@ def test_long_history_html_caps_full_cards_and_keeps_every_failure_as_a_row(doc)
     for i in (0, n - 1):  # every failing change and finding is still named
         assert text.count(f"{i:012x}") >= 2
     assert "Run the canonical deploy workflow for this merge." in text.split("40 more API-MCP-001")[0]
+
+
+@pytest.mark.parametrize("formats", [("json", "md", "html"), ("md", "html")])
+def test_write_masked_masks_every_format_and_returns_the_masked_document(doc, tmp_path, monkeypatch, formats):
+    """With report.json among the formats the check rides on its text; without it, on the document."""
+    from compliance.redact import Masked
+
+    monkeypatch.setenv("GITHUB_TOKEN", 'tok-"zq9x"-secret')
+    dirty = copy.deepcopy(doc)
+    dirty["findings"][0]["message"] = 'pasted tok-"zq9x"-secret and ghp_' + "a" * 36
+    masked, written = report.write_masked(dirty, tmp_path, formats)
+    assert isinstance(masked, Masked) and masked["findings"][0]["message"] == "pasted *** and ***"
+    for path in written.values():
+        text = path.read_text("utf-8")
+        assert "zq9x" not in text and "ghp_" not in text, path.name
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(f"report.{f}" for f in formats)  # no .tmp left
+    clean, _ = report.write_masked(doc, tmp_path, formats)
+    assert isinstance(clean, Masked) and clean == doc

@@ -31,7 +31,7 @@ STREAMERS: dict[str, tuple[Callable[[dict[str, Any]], str], Callable[[dict[str, 
 }
 
 
-__all__ = ["RENDERERS", "render_all", "write_reports"]
+__all__ = ["RENDERERS", "render_all", "write_masked", "write_reports"]
 
 
 def render_all(doc: dict[str, Any], formats: Iterable[str]) -> dict[str, str]:
@@ -67,35 +67,66 @@ def write_reports(
     exception or a full disk leaves the existing reports exactly as they were. Each format is
     rendered, staged and dropped before the next, so only one is ever held in memory.
     """
-    from compliance.redact import redact_data
+    return write_masked(doc, out_dir, formats, basename)[1]
+
+
+def write_masked(
+    doc: dict[str, Any],
+    out_dir: str | os.PathLike[str],
+    formats: Iterable[str] = ("md", "html", "json"),
+    basename: str = "report",
+) -> tuple[dict[str, Any], dict[str, Path]]:
+    """``write_reports``, also returning the document as masked for the reports (to print or post).
+
+    Known secret values and token shapes are masked in the document once, for every format. When
+    report.json is among the formats, its text is watched for them as it is written (``TextScan``)
+    instead of encoding the document a second time just to look; only a hit costs the full walk
+    and a rewrite.
+    """
+    from compliance.redact import Masked, TextScan, mask_walk, redact_data
 
     wanted = _known(formats)
-    doc = redact_data(doc)  # once for every format (a no-op for a document the CLI already masked)
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    staged: list[tuple[str, Path]] = []
+    staged: dict[str, Path] = {}
     try:
+        if not isinstance(doc, Masked) and "json" in wanted and RENDERERS["json"] is json_report.render:
+            scan = TextScan()
+            tmp = _stage(out, _name(basename, "json"), scan.watch(json_report.stream(doc)))
+            if scan.dirty:
+                tmp.unlink()
+                doc = mask_walk(doc)
+            else:
+                staged["json"] = tmp
+                doc = Masked(doc)
+        doc = redact_data(doc)  # a no-op for a document already masked (by the CLI, or just above)
         for fmt in wanted:
+            if fmt in staged:
+                continue
             render, pieces = STREAMERS.get(fmt, (None, None))
             text = pieces(doc) if pieces and RENDERERS[fmt] is render else RENDERERS[fmt](doc)
-            staged.append((fmt, _stage(out, f"{basename}.{EXTENSIONS.get(fmt, fmt)}", text)))
+            staged[fmt] = _stage(out, _name(basename, fmt), text)
     except BaseException:
-        for _, tmp in staged:
+        for tmp in staged.values():
             tmp.unlink(missing_ok=True)
         raise
     written: dict[str, Path] = {}
     try:
-        for fmt, tmp in staged:
-            final = out / f"{basename}.{EXTENSIONS.get(fmt, fmt)}"
-            os.replace(tmp, final)
+        for fmt in wanted:
+            final = out / _name(basename, fmt)
+            os.replace(staged[fmt], final)
             written[fmt] = final
     finally:
         # a rename that failed (or an interrupt) must not leave the rest staged as .tmp litter;
         # each report is then either the whole old file or the whole new one
-        for _, tmp in staged:
+        for tmp in staged.values():
             tmp.unlink(missing_ok=True)
     _fsync_dir(out)
-    return written
+    return doc, written
+
+
+def _name(basename: str, fmt: str) -> str:
+    return f"{basename}.{EXTENSIONS.get(fmt, fmt)}"
 
 
 def _stage(out: Path, name: str, text: str | Iterable[str]) -> Path:
