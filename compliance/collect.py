@@ -115,7 +115,7 @@ def collect(config: Any, ruleset: Any, since: datetime, until: datetime) -> dict
     for name, envelope in sources.items():
         sources[name] = checked_envelope(name, envelope)
     # masked before anything reads it, so the evaluation, every report and the saved snapshot agree
-    return redact_data({
+    snapshot = redact_data({
         "snapshot_version": 1,
         "tool": {"name": "compliance", "version": __version__},
         "collected_at": iso(utcnow()),
@@ -124,6 +124,9 @@ def collect(config: Any, ruleset: Any, since: datetime, until: datetime) -> dict
         "rules": dict(sorted(ruleset.digests.items())),
         "sources": sources,
     })
+    if snapshot["sources"] is sources:  # nothing was masked: every source's data is exactly what was checked
+        snapshot.sources_checked = {name: env.get("data") for name, env in sources.items()}
+    return snapshot
 
 
 def checked_envelope(name: str, envelope: dict[str, Any]) -> dict[str, Any]:

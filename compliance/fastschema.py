@@ -106,11 +106,28 @@ _TYPES: dict[str, Check] = {
 
 
 def _all(checks: list[Check]) -> Check | None:
+    """All of ``checks``, without a generator per call for the usual two or three."""
     if not checks:
         return None
     if len(checks) == 1:
         return checks[0]
+    if len(checks) == 2:
+        a, b = checks
+        return lambda v: a(v) and b(v)
+    if len(checks) == 3:
+        a, b, c = checks
+        return lambda v: a(v) and b(v) and c(v)
     return lambda v: all(c(v) for c in checks)
+
+
+def _not_plain(v: Any) -> bool:
+    """False for plain JSON data that failed a type test; anything else is jsonschema's to judge."""
+    if not isinstance(v, _PLAIN):
+        raise Unsure
+    return False
+
+
+_CLASSES: dict[str, Any] = {"object": dict, "array": list, "string": str}
 
 
 class _Compiler:
@@ -170,6 +187,12 @@ class _Compiler:
         names = [t] if isinstance(t, str) else t
         if not isinstance(names, list) or any(n not in _TYPES for n in names):
             raise Unsupported(f"type {t!r}")
+        if len(names) == 1 and names[0] in _CLASSES:
+            cls = _CLASSES[names[0]]
+            return lambda v: isinstance(v, cls) or _not_plain(v)
+        if len(names) == 1:
+            test = _TYPES[names[0]]
+            return lambda v: test(v) or _not_plain(v)
         tests = [_TYPES[n] for n in names]
 
         def check(v: Any) -> bool:

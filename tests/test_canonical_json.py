@@ -61,3 +61,46 @@ def test_masking_returns_a_clean_document_unwalked_and_masks_a_dirty_one(monkeyp
     masked = redact_data(dirty)
     assert masked == {"a": [{"msg": "token *** here"}], "b": "***", "c": "half \ufffd emoji"}
     assert dirty["a"][0]["msg"].startswith("token s3cr3t")  # the input is not changed in place
+
+
+def test_collected_sources_are_not_validated_twice_but_copies_and_masked_data_are(tmp_path, monkeypatch):
+    """collect marks the sources it checked; the whole-snapshot check then skips their data, and
+    only for that very document (a copy, or data changed by masking, is checked in full)."""
+    import compliance.snapshot as snapshot_mod
+    from compliance.collect import collect
+    from compliance.config import load_config
+    from compliance.demo import DEMO_SINCE, DEMO_UNTIL, build_demo
+    from compliance.errors import InputError
+    from compliance.rules.loader import load_rules
+    from compliance.timeutil import parse_bound
+
+    config = load_config(str(build_demo(tmp_path / "demo")))
+    ruleset = load_rules(config.policies)
+    snap = collect(config, ruleset, parse_bound(DEMO_SINCE), parse_bound(DEMO_UNTIL, end=True))
+    assert set(snap.sources_checked) == set(snap["sources"])
+    import copy
+
+    assert not copy.deepcopy(snap).sources_checked and not copy.copy(snap).sources_checked
+    seen = []
+    real = snapshot_mod.schema_problems
+    monkeypatch.setattr(snapshot_mod, "schema_problems", lambda doc, schema, *a, **k: seen.append(schema) or
+                        real(doc, schema, *a, **k))
+    snapshot_mod.validate_snapshot(snap)
+    assert seen[-1]["$defs"]["git"] == {"not": {"type": "null"}}
+    copy_ = dict(snap)
+    snapshot_mod.validate_snapshot(copy_)
+    assert seen[-1]["$defs"]["git"] != {"not": {"type": "null"}}  # a copy is checked in full
+    # the original with its git data replaced: the claim was about the old object, so it is checked
+    snap["sources"] = {**snap["sources"], "git": {**snap["sources"]["git"], "data": {"branch": 5}}}
+    with pytest.raises(InputError):
+        snapshot_mod.validate_snapshot(snap)
+
+    # a secret in collected data: masking changes that data, so no claim is made and all is checked
+    lam = tmp_path / "demo" / "data" / "lambda.json"
+    lam.write_text(lam.read_text("utf-8").replace('"Active"', '"Active tok-zq9x-secret"', 1), "utf-8")
+    monkeypatch.setenv("GITHUB_TOKEN", "tok-zq9x-secret")
+    masked = collect(config, ruleset, parse_bound(DEMO_SINCE), parse_bound(DEMO_UNTIL, end=True))
+    assert "zq9x" not in json.dumps(masked) and "Active ***" in json.dumps(masked)
+    assert not masked.sources_checked
+    snapshot_mod.validate_snapshot(masked)
+    assert seen[-1]["$defs"]["git"] != {"not": {"type": "null"}}
