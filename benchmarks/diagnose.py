@@ -20,50 +20,45 @@ class Suspect:
 
 
 SUSPECTS = (
-    Suspect("snapshot.py", "schema_problems",
-            "jsonschema over the snapshot and the source data: `snapshot.schema_problems` ran {n} time(s), {s:.1f} s "
-            "({share:.0%})",
-            "validate each piece of data once (file sources are checked on read, every source again by "
-            "`collect.checked_envelope`, the whole snapshot again by `save_snapshot` / `load_snapshot`), and check "
-            "the big arrays (commits, files, runs, worklogs) with a compiled or hand-written validator, keeping "
-            "jsonschema to locate a problem once one is found"),
-    Suspect("redact.py", "redact_data",
-            "`redact.redact_data` walked every string it was given (the snapshot in `collect` and `save_snapshot`, "
-            "the report document in `render_all`): {s:.1f} s ({share:.0%}), {n} calls",
-            "read the secret values from the environment once per run (not for every string in `redact.redact`), "
-            "skip the walk when none is set, mask free-text fields only (messages, bodies, worklogs; not SHAs, "
-            "paths, timestamps), and mask the report document once rather than copying it in `render_all`"),
-    Suspect("snapshot.py", "canonical_json",
-            "`snapshot.canonical_json` serialised the whole snapshot {n} time(s), {s:.1f} s ({share:.0%}); "
-            "`reportdoc.build_report` does it only to digest it",
-            "digest the bytes already read (evaluate) or the text already written (audit) instead"),
     Suspect("evidence.py", "evidence_for_item",
-            "{n} `evidence.evidence_for_item` calls, {s:.1f} s ({share:.0%}): every tracker item is parsed once per "
-            "`engine.Context`, and `build_report` makes a second one, so `EvidenceIndex` and `History` are built "
-            "again after `judge`",
-            "hand the judge's `Context` (with its indexes) to `build_report`"),
-    Suspect("report/markdown.py", "render",
-            "Markdown {s:.1f} s ({share:.0%}) for a report capped at a PR comment's size: the body is built for "
-            "every change and then cut",
-            "stop adding rows once the budget is reached (and build the short body only if the long one overflows)"),
-    Suspect("report/html.py", "render",
-            "HTML report {s:.1f} s ({share:.0%}): a row, timeline and evidence for every change",
-            "summarise passing changes (counts, one line each) and keep full evidence for failures"),
-    Suspect("report/json_report.py", "render",
-            "JSON report {s:.1f} s ({share:.0%}): `json.dumps(indent=2, sort_keys=True)` of the whole document",
-            "stream it to the file (`json.dump`), without indentation for large reports"),
-    Suspect("reportdoc.py", "_changes",
-            "per-change timelines in the report document {s:.1f} s ({share:.0%})",
-            "build timelines from the indexes the checks already built instead of recomputing them per change"),
+            "{n} worklogs parsed for evidence (`evidence.evidence_for_item`: SHAs, outcome signals, "
+            "LastModified values, each a set of regular expressions over the text), {s:.1f} s ({share:.0%})",
+            "parse only the worklogs of tasks that in-window changes name, and only the fields a rule reads"),
     Suspect("engine.py", "evaluate",
-            "judging itself (`engine.evaluate`, every check) {s:.1f} s ({share:.0%})",
-            "(already indexed; shrinks with the evidence and Context items above)"),
+            "judging (`engine.evaluate`: every check, one `Finding` with its evidence dicts per change and "
+            "rule), {s:.1f} s ({share:.0%})",
+            "count passing findings per rule instead of materialising each with its evidence, keeping full "
+            "findings for failures"),
+    Suspect("reportdoc.py", "_changes",
+            "the report's per-change chain (`reportdoc._changes`: a timeline of four stages per change), "
+            "{s:.1f} s ({share:.0%})",
+            "record each stage while the checks judge it, instead of deriving it again per change"),
+    Suspect("snapshot.py", "schema_problems",
+            "the schema check of the snapshot and source data (`snapshot.schema_problems`: the compiled check, "
+            "jsonschema only on a problem), {n} time(s), {s:.1f} s ({share:.0%})",
+            "(one Python call per value; only a native validator would be much faster)"),
+    Suspect("snapshot.py", "_emit",
+            "canonical JSON of the snapshot and report.json (`snapshot._emit`, json's C encoder per record), "
+            "{s:.1f} s ({share:.0%})",
+            "smaller documents: findings that do not repeat their rule's title, runbook section and remediation, "
+            "and passing findings counted per rule"),
+    Suspect("report/html.py", "stream",
+            "HTML report {s:.1f} s ({share:.0%}): full cards for the first changes and findings needing "
+            "attention, one row for each other change",
+            "(bounded per change; shrinks with the number of failing changes)"),
+    Suspect("report/markdown.py", "render",
+            "Markdown {s:.1f} s ({share:.0%}), capped at a PR comment's size",
+            "(bounded: items past the cap are counted, not rendered)"),
+    Suspect("redact.py", "redact_data",
+            "the secret-masking check (`redact.redact_data`: the document encoded in pieces and searched), "
+            "{s:.1f} s ({share:.0%}), {n} call(s)",
+            "mask while serialising, as report.json already is (`redact.TextScan`)"),
     Suspect("sources/git.py", "collect_git",
             "the git source (`collect_git`) {s:.1f} s ({share:.0%})",
-            "keep per-record work to splitting; extract task ids lazily"),
+            "(git itself is most of it; the Python side parses records while git still walks)"),
     Suspect("sources/files.py", "read_source_file",
-            "reading the file-based sources {s:.1f} s ({share:.0%}), {n} file(s), each schema-checked",
-            "(see schema validation)"),
+            "reading the file-based sources {s:.1f} s ({share:.0%}), {n} file(s), each schema-checked once",
+            "(json.load plus the compiled schema check)"),
 )
 
 

@@ -249,16 +249,20 @@ def _diagnosis(big: dict[str, Any], small: dict[str, Any], profiles: dict[str, d
                     "in: " + " ".join(f"({i}) {what}. {render_fix(fix)}" for i, (_s, what, fix) in
                                       enumerate(costs[:7], start=1)) + " ")
     floor_why = (
-        f"{git_txt}{cost_txt}The reports themselves are large at {n:,} commits ({size_txt}): one row, timeline "
-        "and evidence list per change. Even with every fix above, 1.5x the floor needs `collect_git` itself near "
-        "`git log` (it parses `--name-status` records in Python where the floor only prints) and leaves about "
-        "half a `git log` for judging and reporting, so the reports must shrink to a summary plus the failures.")
+        f"{git_txt}{cost_txt}The reports at {n:,} commits: {size_txt}; report.json keeps every finding with its "
+        "evidence and every change's chain, the HTML shows full cards only for the first changes and findings "
+        "that need attention. What is left is Python work per item that `git log` never does: the snapshot is "
+        "parsed and schema-checked, every worklog is parsed for evidence, every change gets one finding per rule "
+        "(with evidence dicts) and a four-stage chain, and all of it is serialised. 1.5x the floor leaves about "
+        "half a `git log` for all of that, which no per-item design in Python reaches at this size; it would "
+        "take judging from compact columnar records (paths and SHAs as arrays, not a dict per commit and file), "
+        "passing findings counted per rule rather than materialised, and the evidence parser run only on the "
+        "worklogs of tasks the changes name.")
     scale_why = (
         "Nothing in the pipeline is super-linear by design (joins are indexed: runs by SHA, commits by position, "
-        "worklogs by task), so growth beyond the target is most likely the noise of a single large run on a shared "
-        f"machine, or the cyclic GC walking a heap of gigabytes at {n:,} commits (section 5). `--reps-large 3` "
-        "(noise) and `--stages-large` (which stage grew) tell which; shrinking the heap and `gc.freeze()` after "
-        "loading the snapshot would remove the second.")
+        "worklogs by task; the last suffix copies in the run and evidence lookups were removed), so growth beyond "
+        "the target is most likely the noise of a single large run on a shared machine. `--reps-large 3` (noise) "
+        "and `--stages-large` (which stage grew) tell which.")
     ref = staged or profiles.get("evaluate")
     mem_bits = []
     if ref:
@@ -268,8 +272,7 @@ def _diagnosis(big: dict[str, Any], small: dict[str, Any], profiles: dict[str, d
             mem_bits.append(
                 f"The evaluate stages at {ref['n']:,} commits{'' if ref is staged else ' (under cProfile)'}: RSS "
                 f"{after_load:.0f} MB once the snapshot is parsed, {after_judge:.0f} MB after judging, peak "
-                f"{peak:.0f} MB while the report document and the rendered reports exist together. ")
-    redacts = any(f[2] == "redact_data" for f in (audit or {}).get("functions", []))
+                f"{peak:.0f} MB while the report document is built and the reports are written. ")
     parsed_txt = ""
     if ref:
         base, loaded = _peak_after(ref, "load rules"), _peak_after(ref, "json.loads")
@@ -277,23 +280,16 @@ def _diagnosis(big: dict[str, Any], small: dict[str, Any], profiles: dict[str, d
             est = base + (loaded - base) * n / ref["n"]
             how = "measured" if ref["n"] == n else f"extrapolated linearly from {ref['n']:,} commits"
             parsed_txt = (f"The process with the parsed snapshot alone is about {est:.0f} MB at {n:,} commits "
-                          f"({how}), " + ("above the target by itself, so the target also needs judging commits "
-                                          "as a stream (or a compact columnar history) rather than the whole "
-                                          "snapshot as dicts." if est >= RSS_TARGET_MB else
-                                          f"{est / RSS_TARGET_MB:.0%} of the target before anything is judged."))
+                          f"({how}), " + ("above the target by itself. " if est >= RSS_TARGET_MB else
+                                          f"{est / RSS_TARGET_MB:.0%} of the target before anything is judged. "))
     memory_why = (
-        "".join(mem_bits) +
-        f"At {n:,} commits the snapshot file is {snap_mb} MB and the reports are {size_txt}, and everything is "
-        "held at once: the snapshot as Python dicts (one per commit and per changed file), the findings, the "
-        "report document (one row, timeline and evidence list per change), " +
-        ("a masked copy of that document (`redact_data` in `report.render_all`), " if redacts else "") +
-        "then all three reports rendered into strings before the first is written (`render_all`), each encoded "
-        "to UTF-8 bytes in `report._stage` (another full copy); `load_snapshot` also keeps the file's bytes and "
-        "its decoded text alive while parsing. What would close it: render and write one report at a time and "
-        "stream JSON and HTML to the temp file (`json.dump` to the file object, HTML in chunks); parse the "
-        "snapshot from the file (`json.load`) so no text copy is kept; mask in place or only free-text fields; "
-        "make per-change rows compact (counts for passing changes, evidence only for failures); and hold commits "
-        "as compact records (a path list, tuples or slots) instead of a dict per file. " + parsed_txt)
+        "".join(mem_bits) + parsed_txt +
+        f"The snapshot file is {snap_mb} MB at {n:,} commits and is held as Python dicts (one per commit, changed "
+        "file, run and worklog) for the whole run, the findings (one object with evidence dicts per change and "
+        "rule) and the report document are added to it, and the reports are streamed to their files a record or "
+        "section at a time (no rendered copy of a whole report is held). What would close it: judge commits as a "
+        "stream or from compact columnar records instead of the snapshot as dicts, count passing findings per "
+        "rule instead of keeping each one, and build each change's chain as its report row is written.")
     return {"floor": floor_why, "scale": scale_why, "memory": memory_why, "git_s": git_s}
 
 

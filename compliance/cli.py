@@ -14,6 +14,7 @@ is informational and exits 0 whenever it ran. `compliance rules test` exits 1 wh
 from __future__ import annotations
 
 import argparse
+import gc
 import sys
 from datetime import timedelta
 from pathlib import Path
@@ -180,6 +181,19 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    # A run builds millions of small acyclic objects (a dict per commit, file and finding) and
+    # exits; the cyclic collector would re-scan them all again and again, 10-15% of an audit of
+    # 100,000 commits. Reference counting still frees everything; cycles wait for the end.
+    gc_was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        return _run(args)
+    finally:
+        if gc_was_enabled:
+            gc.enable()
+
+
+def _run(args: argparse.Namespace) -> int:
     try:
         return COMMANDS[args.command](args)
     except InputError as exc:

@@ -165,3 +165,15 @@ def test_example_config_is_valid():
 
     config = load_config(str(ROOT / "compliance.example.yaml"))
     assert config.target["function"] == "devops-coordination-api"
+
+
+def test_the_cyclic_collector_is_paused_for_a_command_and_restored_after(monkeypatch):
+    import gc
+
+    from compliance import cli
+
+    seen = []
+    monkeypatch.setitem(cli.COMMANDS, "rules", lambda args: seen.append(gc.isenabled()) or 0)
+    assert gc.isenabled()
+    assert cli.main(["rules", "list"]) == 0
+    assert seen == [False] and gc.isenabled()
