@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from functools import lru_cache
@@ -48,6 +48,52 @@ class Evidence:
     index: int  # position in the item's history; -1 for structured fields
 
 
+# ------------------------------------------------------------------------- fast paths
+
+# Speed: most patterns below need a word such as "state" or "fail" to match at all. Testing
+# for that word in an ASCII-lowercased copy of the text is far cheaper than letting ``re``
+# try a case-insensitive pattern with lookbehinds at every position, so each pattern is
+# only run where it can match, and from the first place a match could start. A pre-check
+# may let a pattern run needlessly (the result is the same) but must never skip a match:
+# ``tests/test_evidence_speed.py`` compares against running everything.
+_ASCII_LOWER = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklmnopqrstuvwxyz")
+
+
+def _lower(text: str) -> str:
+    """ASCII-only lowercase, index for index (``str.lower`` can change a non-ASCII length)."""
+    return text.lower() if text.isascii() else text.translate(_ASCII_LOWER)
+
+
+def _first(low: str, starts: tuple[str, ...]) -> int:
+    """The first index where any of ``starts`` occurs in ``low``; -1 when none does."""
+    if len(starts) == 1:
+        return low.find(starts[0])
+    found = [i for lit in starts if (i := low.find(lit)) != -1]
+    return min(found) if found else -1
+
+
+def _finditer_at(
+    pattern: re.Pattern[str], text: str, low: str, starts: tuple[str, ...]
+) -> Iterator[re.Match[str]]:
+    """``pattern.finditer(text)`` for a pattern whose every match begins with one of ``starts``.
+
+    ``low`` is ``_lower(text)``. ``re`` is tried only where a literal of ``starts`` occurs,
+    which gives the same matches in the same order. Worth it for literals that are rare in
+    the text (a Python step per occurrence); otherwise ``pattern.finditer(text, _first(...))``.
+    """
+    nexts = [(i, lit) for lit in starts if (i := low.find(lit)) != -1]  # next occurrence of each
+    while nexts:
+        at = min(nexts)[0]
+        m = pattern.match(text, at)
+        if m is None:
+            pos = at + 1
+        else:
+            yield m
+            pos = max(m.end(), at + 1)  # the match holds a literal of ``starts``, so never empty
+        moved = [(low.find(lit, pos) if i < pos else i, lit) for i, lit in nexts]
+        nexts = [(i, lit) for i, lit in moved if i != -1]
+
+
 # --------------------------------------------------------------------------- timestamps
 
 _TS = re.compile(
@@ -61,6 +107,7 @@ _LM_WORD = r"(?<![a-z])(?:function[\s_-]?)?last[\s_-]?modified(?![a-z])"
 # A label directly introduces its value: ``LastModified=``, ``"LastModified": "``, ``last-modified:``.
 _LM_LABELLED = re.compile(_LM_WORD + r"""["'`]?\s*[:=]?\s*["'`]?\s*(?=\d{4}-)""", _F)
 _LM_MENTION = re.compile(_LM_WORD, _F)
+_LM_STARTS = ("function", "last")  # where an _LM_WORD match starts
 
 
 def _ts_to_datetime(m: re.Match[str]) -> datetime | None:
@@ -76,9 +123,21 @@ def _ts_to_datetime(m: re.Match[str]) -> datetime | None:
     return parse_time(text)
 
 
-def _last_modified(text: str) -> tuple[datetime, ...]:
+def _last_modified(text: str, fast: bool = True) -> tuple[datetime, ...]:
+    # Both patterns need "last" and "modified"; a match starts at "function" or "last", so
+    # at most len("function_") before the first "last".
+    labels: Iterable[re.Match[str]]
+    start = 0
+    if fast:
+        low = _lower(text)
+        if "modified" not in low or (start := low.find("last")) == -1:
+            return ()
+        start = max(start - 9, 0)
+        labels = _finditer_at(_LM_LABELLED, text, low, _LM_STARTS)
+    else:
+        labels = _LM_LABELLED.finditer(text)
     found: dict[datetime, None] = {}
-    for label in _LM_LABELLED.finditer(text):
+    for label in labels:
         m = _TS.match(text, label.end())
         dt = _ts_to_datetime(m) if m else None
         if dt is not None:
@@ -87,7 +146,7 @@ def _last_modified(text: str) -> tuple[datetime, ...]:
         return tuple(found)
     # Loose mention ("LastModified was then 2026-..."): the first timestamp after the word.
     # A timestamp in text that never mentions LastModified is some other time entirely.
-    mention = _LM_MENTION.search(text)
+    mention = _LM_MENTION.search(text, start)
     if mention:
         for m in _TS.finditer(text, mention.end()):
             dt = _ts_to_datetime(m)
@@ -106,6 +165,7 @@ _LABELLED_SHA = re.compile(
     r"([0-9a-f]{7,40})(?![0-9a-z]|-[0-9a-z])",
     _F,
 )
+_LABELLED_SHA_STARTS = ("commit", "sha", "rev")  # "revision" starts with "rev"
 _COMPOUND = re.compile(r"[0-9A-Za-z_]+(?:[-.][0-9A-Za-z_]+)*")
 _COMPACT_TS = re.compile(r"\d{8}T\d{6}", _F)
 _HEX_GROUPS = re.compile(r"[0-9a-f]+(?:-[0-9a-f]+){2,}", _F)
@@ -125,22 +185,63 @@ def _looks_like_date(digits: str) -> bool:
         return False
 
 
-def _mask_non_commits(text: str) -> str:
-    """Blank out ids and times whose hex-looking pieces are not commits (same length kept)."""
+def _blank(m: re.Match[str]) -> str:
+    return " " * len(m.group(0))
 
-    def blank(m: re.Match[str]) -> str:
-        return " " * len(m.group(0))
 
-    text = _ARN.sub(blank, text)
-    text = _TS.sub(blank, text)
+def _blank_compound(m: re.Match[str]) -> str:
+    token = m.group(0)
+    if _COMPACT_TS.search(token) or _HEX_GROUPS.fullmatch(token) or _is_hex_group_id(token):
+        return " " * len(token)
+    return token
 
-    def compound(m: re.Match[str]) -> str:
-        token = m.group(0)
-        if _COMPACT_TS.search(token) or _HEX_GROUPS.fullmatch(token) or _is_hex_group_id(token):
-            return " " * len(token)
-        return token
 
-    return _COMPOUND.sub(compound, text)
+def _blank_timestamps(text: str) -> str:
+    """``_TS.sub(_blank, text)``, trying _TS only where _TS_HINT shows a match could start."""
+    parts: list[str] = []
+    last = pos = 0
+    while (hint := _TS_HINT.search(text, pos + 4)) is not None:
+        m = _TS.match(text, hint.start() - 4)
+        if m is None:
+            pos = hint.start() - 3
+            continue
+        start, end = m.span()
+        parts.append(text[last:start])
+        parts.append(" " * (end - start))
+        last = pos = end
+    if not parts:
+        return text
+    parts.append(text[last:])
+    return "".join(parts)
+
+
+# Every _TS match has this right after its four-digit year. A pattern that begins with a
+# literal ("-") or a character set is scanned for quickly by ``re``; one that begins with a
+# lookbehind, like _TS or _HEX, is tried at every position, which is far slower.
+_TS_HINT = re.compile(r"-\d\d-\d\d[Tt ]\d\d:\d\d", re.A)
+# Every token _blank_compound blanks contains one of these: hyphen-joined hex groups
+# (UUIDs, X-Ray ids: at least three groups), or a compact timestamp's date and "T".
+_HEX_GROUPS_HINT = re.compile(r"-[0-9a-fA-F]+-[0-9a-fA-F]", re.A)
+_COMPACT_TS_HINT = re.compile(r"\d\d\d\d\d\d\d\d[Tt]\d", re.A)
+# _HEX, starting with its first hex digit: the lookbehind moved one character later.
+_HEX_FAST = re.compile(r"[0-9a-fA-F](?<![0-9A-Za-z][0-9a-fA-F])[0-9a-fA-F]{6,39}(?![0-9A-Za-z])")
+
+
+def _mask_non_commits(text: str, fast: bool = True) -> str:
+    """Blank out ids and times whose hex-looking pieces are not commits (same length kept).
+
+    ``fast`` skips each step that cannot change the text; ``False`` runs every step.
+    """
+    if not fast:
+        text = _ARN.sub(_blank, text)
+        text = _TS.sub(_blank, text)
+        return _COMPOUND.sub(_blank_compound, text)
+    if "arn:aws" in _lower(text):
+        text = _ARN.sub(_blank, text)
+    text = _blank_timestamps(text)
+    if _HEX_GROUPS_HINT.search(text) or _COMPACT_TS_HINT.search(text):
+        text = _COMPOUND.sub(_blank_compound, text)
+    return text
 
 
 def _is_hex_group_id(token: str) -> bool:
@@ -148,15 +249,24 @@ def _is_hex_group_id(token: str) -> bool:
     return any(_HEX_GROUPS.fullmatch(part) for part in token.split(".") if part.count("-") >= 2)
 
 
-@lru_cache(maxsize=8192)  # worklogs repeat (templates, copied notes); the answer is immutable
-def _shas(text: str) -> tuple[str, ...]:
-    found: list[tuple[int, str]] = [(m.start(1), m.group(1).lower()) for m in _LABELLED_SHA.finditer(text)]
-    for m in _HEX.finditer(_mask_non_commits(text)):
+def _shas_uncached(text: str, fast: bool = True) -> tuple[str, ...]:
+    labelled: Iterable[re.Match[str]]
+    if fast:
+        labelled = _finditer_at(_LABELLED_SHA, text, _lower(text), _LABELLED_SHA_STARTS)
+    else:
+        labelled = _LABELLED_SHA.finditer(text)
+    found = [(m.start(1), m.group(1).lower()) for m in labelled]
+    for m in (_HEX_FAST if fast else _HEX).finditer(_mask_non_commits(text, fast)):
         token = m.group(0)
         if token.isdigit() and len(token) in (8, 14) and _looks_like_date(token):
             continue
         found.append((m.start(), token.lower()))
     return tuple(dict.fromkeys(sha for _, sha in sorted(found)))
+
+
+@lru_cache(maxsize=8192)  # worklogs repeat (templates, copied notes); the answer is immutable
+def _shas(text: str) -> tuple[str, ...]:
+    return _shas_uncached(text)
 
 
 # ------------------------------------------------------------------------------ outcome
@@ -269,9 +379,63 @@ _SIGNALS: list[tuple[re.Pattern[str], str]] = [
     ),
 ]
 
+# Per entry of _SIGNALS, what a match needs, for skipping patterns that cannot match:
+# (starts, requires). ``starts``: every match begins at one of these (lowercase) literals,
+# so the scan starts at the first of them, and is skipped when there is none; None when a
+# match can start anywhere. ``requires``: groups of literals, every match contains at least
+# one literal of each group. SEP needs ":" or "="; FAIL_WORD is "fail..."; ROLLBACK "roll...".
+_COLON = (":", "=")
+_SIGNAL_HINTS: list[tuple[tuple[str, ...] | None, tuple[tuple[str, ...], ...]]] = [
+    (("state",), (_COLON,)),  # state
+    (("last",), (("update",), ("status",), _COLON)),  # lus
+    (("->", "→", "=>"), ()),  # http_arrow
+    (("return", "got", "responded"), ()),  # returned/returns/got/responded ... code
+    (("http",), ()),  # HTTP code
+    (("status",), (_COLON,)),  # status[ code]=code
+    (("validation", "outcome", "result"), (_COLON, ("pass", "fail"))),  # keyed_word
+    # negated success: _NEG needs one of the first group, success words one of the second
+    (None, (("not", "n't", "never", "unable", "failed"), ("pass", "succe", "ok", "green"))),
+    (("no", "zero", "0", "without", "never"), (("fail", "roll"),)),  # no failures
+    (("did", "does", "not", "never"), (("fail",),)),  # did not fail
+    (("fail", "roll"), (_COLON,)),  # failures=0
+    (("roll",), (("not",),)),  # rollback not needed
+    (("no", "zero", "0"), (("pass",),)),  # no/zero/0/none ... passed
+    (("pass",), (_COLON,)),  # passed=0
+    (("fail", "unsuccessful", "errored", "roll"), ()),  # failure words
+    (("pass",), ()),  # pass words
+    (("validat", "smoke", "health", "check", "outcome", "result"), (("ok", "succe", "green"),)),  # ... ok
+]
+assert len(_SIGNAL_HINTS) == len(_SIGNALS)
+_GATE_WORDS = tuple(sorted({w for _, req in _SIGNAL_HINTS for group in req for w in group}))
+
+
+@lru_cache(maxsize=1024)
+def _signal_plan(
+    present: frozenset[str],
+) -> tuple[tuple[re.Pattern[str], str | None, tuple[str, ...] | None], ...]:
+    """The signals that can match text containing exactly ``present`` of _GATE_WORDS.
+
+    Each as (pattern, kind, starts), ``starts`` less the gate words the text lacks.
+    """
+    plan = []
+    for (pattern, kind), (starts, requires) in zip(_SIGNALS, _SIGNAL_HINTS, strict=True):
+        if any(present.isdisjoint(group) for group in requires):
+            continue
+        if starts is not None:
+            starts = tuple(w for w in starts if w in present or w not in _GATE_WORDS)
+            if not starts:
+                continue
+        plan.append((pattern, kind, starts))
+    return tuple(plan)
+
+
+_EVERY_SIGNAL = tuple((pattern, kind, None) for pattern, kind in _SIGNALS)
+
+
 _STATE_VALUES = {"active": "Active", "pending": "Pending", "inactive": "Inactive", "failed": "Failed"}
 _LUS_VALUES = {"successful": "Successful", "failed": "Failed", "inprogress": "InProgress"}
 _URL = re.compile(r"https?://\S+", _F)
+_NON_LOWER = re.compile(r"[^a-z]")
 
 
 def _classify(kind: str | None, m: re.Match[str]) -> tuple[str, str | None] | None:
@@ -282,7 +446,7 @@ def _classify(kind: str | None, m: re.Match[str]) -> tuple[str, str | None] | No
             return None
         return f"State={value}", ("state_active" if value == "Active" else FAIL)
     if kind == "lus":
-        value = _LUS_VALUES.get(re.sub(r"[^a-z]", "", m.group(1).lower()))
+        value = _LUS_VALUES.get(_NON_LOWER.sub("", m.group(1).lower()))
         if value is None:
             return None
         return f"LastUpdateStatus={value}", ("lus_successful" if value == "Successful" else FAIL)
@@ -297,14 +461,19 @@ def _classify(kind: str | None, m: re.Match[str]) -> tuple[str, str | None] | No
     return detail, kind
 
 
-@lru_cache(maxsize=8192)
-def _outcome(text: str) -> tuple[str | None, tuple[str, ...]]:
+def _outcome_uncached(text: str, fast: bool = True) -> tuple[str | None, tuple[str, ...]]:
     # A URL is a reference, not a statement: ".../runs/1?status=failed" says nothing itself.
-    text = _URL.sub(lambda m: " " * len(m.group(0)), text)
+    if not fast or "://" in text:
+        text = _URL.sub(_blank, text)
+    low = _lower(text)
+    plan = _signal_plan(frozenset([w for w in _GATE_WORDS if w in low])) if fast else _EVERY_SIGNAL
     claimed = bytearray(len(text))  # 1 where an earlier pattern already matched
     hits: list[tuple[int, str, str | None]] = []
-    for pattern, kind in _SIGNALS:
-        for m in pattern.finditer(text):
+    for pattern, kind, starts in plan:
+        pos = 0
+        if starts is not None and (pos := _first(low, starts)) == -1:
+            continue
+        for m in pattern.finditer(text, pos):
             start, end = m.span()
             if claimed.find(1, start, end) != -1:
                 continue
@@ -324,6 +493,11 @@ def _outcome(text: str) -> tuple[str | None, tuple[str, ...]]:
     return outcome, details
 
 
+@lru_cache(maxsize=8192)
+def _outcome(text: str) -> tuple[str | None, tuple[str, ...]]:
+    return _outcome_uncached(text)
+
+
 # ----------------------------------------------------------------------------- deployed
 
 _DEPLOY = re.compile(
@@ -335,7 +509,15 @@ _NOT_DEPLOYED = re.compile(
 )
 
 
-def _mentions_deploy(text: str) -> bool:
+def _mentions_deploy(text: str, fast: bool = True) -> bool:
+    if fast:
+        # Every _DEPLOY match contains "deploy"; every _NOT_DEPLOYED match "deployed" and
+        # one of n't / not / never / to (be) / will (be).
+        low = _lower(text)
+        if "deploy" not in low:
+            return False
+        if "deployed" not in low or not any(w in low for w in ("n't", "not", "never", "to", "will")):
+            return bool(_DEPLOY.search(text))
     return bool(_DEPLOY.search(_NOT_DEPLOYED.sub(" ", text)))
 
 
@@ -353,6 +535,18 @@ def parse_text(text: str) -> dict[str, Any]:
         "outcome": outcome,
         "outcome_details": details,
         "mentions_deploy": _mentions_deploy(text),
+    }
+
+
+def _parse_text_uncached(text: str, fast: bool = True) -> dict[str, Any]:
+    """``parse_text`` without its caches; ``fast=False`` skips no pattern (the reference)."""
+    outcome, details = _outcome_uncached(text, fast)
+    return {
+        "shas": _shas_uncached(text, fast),
+        "last_modified": _last_modified(text, fast),
+        "outcome": outcome,
+        "outcome_details": details,
+        "mentions_deploy": _mentions_deploy(text, fast),
     }
 
 

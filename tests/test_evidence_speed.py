@@ -1,0 +1,387 @@
+"""The fast paths of the evidence parser read exactly what running every pattern reads.
+
+``compliance.evidence`` skips a pattern when a literal the pattern needs is missing from
+the text, and starts it where such a literal first occurs. These tests generate text from
+fragments that mean something to the parser (in any letter case, glued together or apart)
+and check that the shortcuts never change a result: first the claims the shortcuts rest on,
+for every match of every pattern, then each fast function against its reference path.
+"""
+
+import re
+
+import pytest
+from hypothesis import example, given, settings
+from hypothesis import strategies as st
+
+from compliance import evidence as ev
+
+FRAGMENTS = [
+    # outcome
+    "state",
+    "State",
+    "STATE",
+    "State=Active",
+    "state: failed",
+    "State = Pending",
+    "Active",
+    "Inactive",
+    "Failed",
+    "LastUpdateStatus",
+    "LastUpdateStatus=Successful",
+    "last update status: in progress",
+    "last_update_status=InProgress",
+    "Last-Update-Status",
+    "status",
+    "Status=",
+    "status code: 503",
+    "status_code=2xx",
+    "HTTP 200",
+    "HTTP/1.1 503",
+    "http/2 404",
+    "-> 503",
+    "->200",
+    "→ 200",
+    "=> 5xx",
+    "-> HTTP 301",
+    "returned 200",
+    "returns an HTTP 500",
+    "got status 404",
+    "responded with 204",
+    "passed",
+    "pass",
+    "PASS",
+    "passes",
+    "passing",
+    "pre-pass",
+    "pass-through",
+    "did not pass",
+    "didn't pass",
+    "doesn't succeed",
+    "does not",
+    "never",
+    "not ",
+    "n't",
+    "was not ok",
+    "unable to",
+    "failed to",
+    "cannot",
+    "could not",
+    "ok",
+    "okay",
+    "OK",
+    "green",
+    "succeeded",
+    "success",
+    "successful",
+    "unsuccessful",
+    "errored",
+    "fail",
+    "fails",
+    "failing",
+    "failure",
+    "failures",
+    "no failures",
+    "0 failures",
+    "zero failed tests",
+    "without failures",
+    "never failed",
+    "did not fail",
+    "failures=0",
+    "failed: none",
+    "rollback",
+    "rollbacks",
+    "rolled back",
+    "rolling-back",
+    "roll back",
+    "rollback was not needed",
+    "rolled back: false",
+    "no smoke tests passed",
+    "none passed",
+    "passed=0",
+    "passes: none",
+    "validation",
+    "Validation: passed",
+    "validation=fail",
+    "validated",
+    "outcome",
+    "result: ok",
+    "smoke test",
+    "smoke-tests",
+    "health check",
+    "health-checks are green",
+    "checks",
+    "check was successful",
+    "is",
+    "was",
+    # whole matches, one for each literal a pattern may start with
+    "outcome: failed",
+    "result=pass",
+    "does not fail",
+    "doesn't fail",
+    "not failed",
+    "never fails",
+    "zero checks passed",
+    "0 passed",
+    "without rollback",
+    "validated ok",
+    "validation successful",
+    "smoke tests: OK",
+    "outcome: success",
+    "Result is green",
+    # shas
+    "commit",
+    "Commit ",
+    "commit abc1234",
+    "commit: 9febe19f1368",
+    "commit_sha=",
+    "sha ",
+    "SHA:",
+    "rev ",
+    "revision #",
+    "sha: deadbeef",
+    "rev abc1234",
+    "rev 20260301",
+    "Revision: 20260301",
+    "sha=12345678",
+    "revision #0a1b2c3d",
+    "commit-sha=ABCDEF1234",
+    "abc1234",
+    "ABCDEF1",
+    "deadbeef",
+    "9febe19f1368",
+    "0123456789abcdef0123456789abcdef01234567",
+    "0123456789abcdef0123456789abcdef012345678",
+    "20260301",
+    "20260301100000",
+    "12345678",
+    "550e8400-e29b-41d4-a716-446655440000",
+    "1-5f84c7a1-2b3c4d5e6f7a8b9c0d1e2f3a",
+    "abc-def-012",
+    "a.b-c-d",
+    "REQ-20260225T083102Z-a1b2c3",
+    "req.20260301T100000Z",
+    "arn:aws:lambda:us-west-2:123456789012:function:f",
+    "ARN:AWS-CN:x:abcdef12",
+    "arn:aws",
+    # times
+    "LastModified",
+    "LastModified=",
+    "last_modified: ",
+    "Last-Modified",
+    "function last modified",
+    "FunctionLastModified",
+    "LastModified=2026-02-25T08:29:47.000+0000",
+    "function last modified: 2026-03-01 10:00",
+    "function_lastmodified 2026-03-01T10:00:00Z",
+    "last-modified was 2026-03-01T10:00:00Z",
+    '"LastModified": "',
+    "2026-03-01T10:00:00Z",
+    "2026-03-01 10:00",
+    "2026-03-01t10:00:00.123456789+05:30",
+    "2026-02-25T08:29:47.000+0000",
+    "2026-02-25 08:29:47 UTC",
+    "12026-03-01T10:00",
+    "2026-13-45T99:99",
+    "20260301T100000Z",
+    "T100000",
+    # deploy
+    "deployed",
+    "Deployed",
+    "redeployed",
+    "not deployed",
+    "not yet deployed",
+    "never been deployed",
+    "to be deployed",
+    "will be redeployed",
+    "won't be deployed",
+    "deploy.sh",
+    "deploy script",
+    "api-mcp-backend-deploy",
+    "deploy",
+    # urls and punctuation
+    "https://x.example/runs/1?status=failed",
+    "http://ci/job/200",
+    "://",
+    "https",
+    ": ",
+    ":",
+    "=",
+    " = ",
+    '"',
+    "'",
+    "`",
+    "#",
+    "-",
+    "_",
+    ".",
+    ",",
+    ";",
+    "; ",
+    "(",
+    ")",
+    "/",
+    "0",
+    "1",
+    "5",
+    "no",
+    "none",
+    "zero",
+    "without",
+    "x",
+    "T",
+    "t",
+    "Z",
+    "+0000",
+    # unicode that case-folds to ASCII, or is non-ASCII whitespace or digits
+    "\u212a",  # KELVIN SIGN
+    "\u0130",  # I WITH DOT ABOVE: str.lower() makes two characters of it
+    "\u017f",  # LONG S
+    "\u00df",
+    "\u00e9",
+    "\u00a0",
+    "\u0663",  # ARABIC-INDIC DIGIT THREE
+    "\u2192",
+]
+
+SEPARATORS = ["", " ", "  ", "\n", "\t", "; ", ", ", "-", "_", "=", ":", "/", "."]
+
+
+def _recase(fragment: str, how: int) -> str:
+    return (fragment, fragment.upper(), fragment.lower(), fragment.title(), fragment.swapcase())[how]
+
+
+fragment = st.builds(_recase, st.sampled_from(FRAGMENTS), st.integers(0, 4))
+piece = st.one_of(fragment, fragment, fragment, st.sampled_from(SEPARATORS), st.text(max_size=4))
+texts = st.lists(piece, max_size=16).map("".join)
+
+DOMAIN = (
+    "Deployed commit bf125277817b via api-mcp-backend-deploy; devops-coordination-api "
+    "LastModified=2026-03-17T04:25:58.000+0000 State=Active LastUpdateStatus=Successful; "
+    "GET /api/v1/coordination/capabilities -> 200"
+)
+EXAMPLES = [
+    "",
+    DOMAIN,
+    DOMAIN.replace("Successful", "Failed"),
+    "Implementation merged; deploy pending.",
+    "no failures, validation passed, rollback was not needed",
+    "commit 550e8400-e29b-41d4-a716-446655440000 at 20260301T100000Z, sha deadbeef0",
+    "arn:aws:lambda:us-west-2:123456789012:function:f:abcdef12 returned HTTP/1.1 503",
+    "see https://ci.example/runs/1?status=failed -> 200 (did not pass the smoke tests)",
+    "LastModified was then 2026-03-01 10:00 UTC; \u0130 \u212a ok; State\u00a0=\u00a0Active",
+]
+
+
+def _every_match(pattern: re.Pattern[str], text: str):
+    """Each match the pattern has at any position, not only those finditer reports."""
+    for pos in range(len(text) + 1):
+        m = pattern.match(text, pos)
+        if m is not None:
+            yield m
+
+
+# ------------------------------------------------------------- the claims the shortcuts use
+
+
+def _check_signal_claims(text: str) -> None:
+    low = ev._lower(text)
+    assert len(low) == len(text)
+    for (pattern, _), (starts, requires) in zip(ev._SIGNALS, ev._SIGNAL_HINTS, strict=True):
+        for m in _every_match(pattern, text):
+            matched = low[m.start() : m.end()]
+            if starts is not None:
+                assert matched.startswith(starts), (pattern.pattern, m)
+            for group in requires:
+                assert any(w in matched for w in group), (pattern.pattern, m, group)
+
+
+def _check_other_claims(text: str) -> None:
+    low = ev._lower(text)
+    for m in _every_match(ev._LABELLED_SHA, text):
+        assert low.startswith(ev._LABELLED_SHA_STARTS, m.start())
+    for pattern in (ev._LM_LABELLED, ev._LM_MENTION):
+        for m in _every_match(pattern, text):
+            assert low.startswith(ev._LM_STARTS, m.start())
+            assert "modified" in low[m.start() : m.end()]
+            assert low.find("last", m.start()) - m.start() <= 9
+    for m in _every_match(ev._TS, text):
+        assert ev._TS_HINT.match(text, m.start() + 4)
+    for m in _every_match(ev._ARN, text):
+        assert low.startswith("arn:aws", m.start())
+    for m in _every_match(ev._URL, text):
+        assert "://" in m.group(0)
+    for m in _every_match(ev._DEPLOY, text):
+        assert "deploy" in low[m.start() : m.end()]
+    for m in _every_match(ev._NOT_DEPLOYED, text):
+        matched = low[m.start() : m.end()]
+        assert "deployed" in matched
+        assert any(w in matched for w in ("n't", "not", "never", "to", "will"))
+
+
+@settings(max_examples=1000, deadline=None)
+@given(texts)
+@example(DOMAIN)
+def test_every_signal_match_starts_and_contains_its_hint_literals(text):
+    _check_signal_claims(text)
+
+
+@settings(max_examples=500, deadline=None)
+@given(texts)
+def test_every_other_shortcut_claim_holds(text):
+    _check_other_claims(text)
+
+
+# Each fragment on its own, in every letter case: a fragment is often one whole match.
+SINGLES = sorted({_recase(f, how) for f in FRAGMENTS for how in range(5)} | set(EXAMPLES))
+
+
+def test_claims_and_results_on_every_fragment():
+    for text in SINGLES:
+        _check_signal_claims(text)
+        _check_other_claims(text)
+        assert ev._parse_text_uncached(text) == ev._parse_text_uncached(text, fast=False), text
+
+
+# ------------------------------------------------------------ fast path against reference
+
+
+@settings(max_examples=500, deadline=None)
+@given(texts)
+def test_fast_parse_reads_what_running_every_pattern_reads(text):
+    assert ev._parse_text_uncached(text) == ev._parse_text_uncached(text, fast=False)
+
+
+@pytest.mark.parametrize("text", EXAMPLES)
+def test_fast_parse_on_examples(text):
+    reference = ev._parse_text_uncached(text, fast=False)
+    assert ev._parse_text_uncached(text) == reference
+    assert ev.parse_text(text) == reference
+
+
+@settings(max_examples=300, deadline=None)
+@given(texts)
+@example(DOMAIN)
+def test_fast_pieces_match_their_reference(text):
+    assert ev._mask_non_commits(text) == ev._mask_non_commits(text, fast=False)
+    assert ev._blank_timestamps(text) == ev._TS.sub(ev._blank, text)
+    assert [m.span() for m in ev._HEX_FAST.finditer(text)] == [m.span() for m in ev._HEX.finditer(text)]
+    low = ev._lower(text)
+    for (pattern, _), (starts, _) in zip(ev._SIGNALS, ev._SIGNAL_HINTS, strict=True):
+        if starts is None:
+            continue
+        want = [m.span() for m in pattern.finditer(text)]
+        assert [m.span() for m in ev._finditer_at(pattern, text, low, starts)] == want
+        first = ev._first(low, starts)
+        assert (first == -1 and not want) or [m.span() for m in pattern.finditer(text, first)] == want
+    for name, fn in [("outcome", ev._outcome_uncached), ("shas", ev._shas_uncached)]:
+        assert fn(text) == fn(text, fast=False), name
+    assert ev._last_modified(text) == ev._last_modified(text, fast=False)
+    assert ev._mentions_deploy(text) == ev._mentions_deploy(text, fast=False)
+
+
+def test_signal_plan_keeps_only_what_can_match():
+    nothing = ev._signal_plan(frozenset())
+    kinds = [kind for _, kind, _ in nothing]
+    assert "keyed_word" not in kinds and "lus" not in kinds  # both need ":" or "="
+    everything = ev._signal_plan(frozenset(ev._GATE_WORDS))
+    assert [p for p, _, _ in everything] == [p for p, _ in ev._SIGNALS]
