@@ -39,7 +39,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, default=ROOT / "BENCHMARKS.md")
     parser.add_argument("--sizes", default="10000,100000", help="commit counts, smallest first (default 10000,100000)")
     parser.add_argument("--reps", type=int, default=3, help="runs of evaluate/audit for the smaller size")
-    parser.add_argument("--reps-large", type=int, default=1, help="runs of evaluate/audit for the largest size")
+    parser.add_argument("--reps-large", type=int, default=3, help="runs of evaluate/audit for the largest size")
     parser.add_argument("--floor-reps", type=int, default=3, help="runs of each git floor per size")
     parser.add_argument("--peer-reps", type=int, default=3)
     parser.add_argument("--startup-reps", type=int, default=20)
