@@ -101,6 +101,7 @@ def main(argv: list[str] | None = None) -> int:
         rows += r
         details.append(d)
     total = time.perf_counter() - started
+    facts["code_after"] = code_state()
     text = render(rows, details, facts, when, total, timings, fixtures, args, sections)
     args.out.write_text(text, encoding="utf-8")
     log(f"wrote {args.out} in {total / 60:.1f} min")
@@ -121,8 +122,10 @@ def render(rows: list[Row], details: list[str], facts: dict, when: datetime, tot
         "re-run the command. Benchmarks, not timed tests: the machine is shared and noisy, so every ratio "
         "below comes from commands measured side by side, interleaved, in this one run.",
         "",
-        f"Code measured: {facts['code']}. Other work on `compliance/` went on during the run; the digest "
-        "identifies the tree these figures describe.",
+        f"Code measured: {facts['code']}. "
+        + ("The code did not change during the run." if facts.get("code_after") == facts["code"] else
+           f"The code changed during the run (at the end: {facts.get('code_after')}), so some figures may "
+           "describe the later tree."),
         "",
         "## Machine",
         "",
