@@ -242,7 +242,6 @@ class EvidenceIndex:
                     by_latest.append((resolved[-1], task_id, n))
         by_latest.sort()
         self._latest = by_latest
-        self._latest_keys = [k for k, _, _ in by_latest]
 
     def resolved(self, task_id: str, n: int) -> list[int]:
         return self.positions.get((task_id, n), [])
@@ -264,18 +263,10 @@ class EvidenceIndex:
         return [k for k, _ in keep], [ev for _, ev in keep]
 
     def deploy_claims_from(self, position: int) -> Iterator[Any]:
-        """``all_for_position`` narrowed to evidence of a deploy, from a much shorter index."""
+        """Evidence of a deploy naming a commit at or after ``position``, in order of the latest commit it names."""
         keys, evs = self._deploy_claims
         for i in range(bisect.bisect_left(keys, position), len(evs)):
             yield evs[i]
-
-    def all_for_position(self, position: int) -> Iterator[tuple[str, Any]]:
-        """Evidence of any task naming a commit at or after ``position``, in order of the latest
-        commit each names (bisect, then lazily: callers usually stop at the first that fits)."""
-        latest = self._latest
-        for i in range(bisect.bisect_left(self._latest_keys, position), len(latest)):
-            _, task, n = latest[i]
-            yield task, self.by_task[task][n]
 
 
 def worklog_evidence_item(ev: Any) -> dict[str, Any]:

@@ -26,6 +26,7 @@ from compliance.rulestest import CASE_SCHEMA
 from compliance.snapshot import def_schema
 from compliance.waivers import WAIVER_SCHEMA
 from compliance.yamlpos import conforms, load_yaml
+from tests.reliability.docpaths import doc_paths
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 SETTINGS = settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow,
@@ -59,16 +60,6 @@ odd_values = st.recursive(
     max_leaves=6)
 
 
-def _paths(value, prefix=()):
-    yield prefix
-    if isinstance(value, dict):
-        for k, v in value.items():
-            yield from _paths(v, (*prefix, k))
-    elif isinstance(value, list):
-        for i, v in enumerate(value):
-            yield from _paths(v, (*prefix, i))
-
-
 def _agree(schema, doc) -> bool:
     quick = conforms(doc, schema)
     slow = Draft202012Validator(schema).is_valid(doc)
@@ -87,7 +78,7 @@ def test_real_files_are_judged_valid_without_jsonschema(name, schema, doc):
 def test_mutated_files_get_jsonschemas_verdict(data):
     _, schema, original = data.draw(st.sampled_from(DOCS))
     doc = copy.deepcopy(original)
-    places = list(_paths(doc))[1:]
+    places = list(doc_paths(doc))[1:]
     for _ in range(data.draw(st.integers(1, 3))):
         where = data.draw(st.sampled_from(places))
         parent = doc

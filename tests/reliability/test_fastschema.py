@@ -17,6 +17,7 @@ from jsonschema import Draft202012Validator
 
 from compliance.fastschema import Unsupported, compile_schema
 from compliance.snapshot import def_schema, load_schema, schema_problems
+from tests.reliability.docpaths import doc_paths
 
 SOURCES = ["git", "github", "lambda", "apigateway", "tracker", "deploy_manager", "probe"]
 SETTINGS = settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow,
@@ -36,17 +37,6 @@ def _agree(schema, doc) -> None:
     assert fast == slow, f"compiled check says {fast}, jsonschema says {slow}"
 
 
-def _paths(value, prefix=()):
-    """Every place in a document, as a key path."""
-    yield prefix
-    if isinstance(value, dict):
-        for k, v in value.items():
-            yield from _paths(v, prefix + (k,))
-    elif isinstance(value, list):
-        for i, v in enumerate(value):
-            yield from _paths(v, prefix + (i,))
-
-
 @pytest.fixture(scope="module")
 def demo_snapshot(tmp_path_factory):
     from compliance.collect import collect
@@ -57,7 +47,7 @@ def demo_snapshot(tmp_path_factory):
 
     config = load_config(str(build_demo(tmp_path_factory.mktemp("demo"))))
     snap = collect(config, load_rules(config.policies), parse_bound(DEMO_SINCE), parse_bound(DEMO_UNTIL, end=True))
-    return snap, list(_paths(snap))
+    return snap, list(doc_paths(snap))
 
 
 def test_every_shipped_schema_compiles():

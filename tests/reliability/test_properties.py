@@ -23,6 +23,7 @@ from compliance.errors import ComplianceError, InputError
 from compliance.globs import GlobError, compile_glob, example_path, filter_match, glob_match
 from compliance.ids import DEFAULT_PATTERN, compile_pattern, find_task_ids
 from compliance.yamlpos import loads_yaml
+from tests.reliability.docpaths import doc_paths
 
 FAST = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 SLOW = settings(max_examples=60, deadline=None,
@@ -258,14 +259,8 @@ def test_a_failed_or_missing_source_never_passes_its_rules(demo, broken):
             assert f.status in ("error", "not_applicable"), (f.rule_id, f.subject, f.status, f.message)
 
 
-def _paths(node, here=()):
-    yield here
-    if isinstance(node, dict):
-        for k, v in node.items():
-            yield from _paths(v, (*here, k))
-    elif isinstance(node, list):
-        for i, v in enumerate(node[:3]):
-            yield from _paths(v, (*here, i))
+def _paths(node):
+    return doc_paths(node, items=3)
 
 
 @SLOW
