@@ -13,6 +13,7 @@ from typing import Any
 from compliance.errors import EXIT_ERROR, EXIT_FAIL, EXIT_OK
 
 PASS, FAIL, ERROR, WAIVED, NOT_APPLICABLE = "pass", "fail", "error", "waived", "not_applicable"
+PENDING = "pending"  # a deploy still in progress, or evidence not due yet: shown, never gating, never waived
 STATUSES = (PASS, FAIL, ERROR, WAIVED, NOT_APPLICABLE)
 SEVERITIES = ("critical", "high", "medium", "low", "info")
 
