@@ -36,7 +36,6 @@ from compliance.errors import ComplianceError
 from compliance.redact import redact
 from compliance.sources.base import Meter
 
-API_URL = "https://api.github.com"
 MAX_ANNOTATIONS_PER_REQUEST = 50
 MAX_SUMMARY = 65_535  # check run output.summary
 MAX_COMMENT = 65_536  # issue / PR comment and issue body
@@ -137,13 +136,20 @@ def _batches(items: list[dict[str, Any]], size: int = MAX_ANNOTATIONS_PER_REQUES
 # --------------------------------------------------------------------------- client
 
 
-def client(token: str | None, base_url: str = API_URL, **options: Any) -> Any:
+def client(token: str | None = None, base_url: str | None = None, **options: Any) -> Any:
     """A lazy PyGithub client: objects are addressed by URL and never fetched just to be used,
-    so every request this module makes is one we chose (and counted)."""
+    so every request this module makes is one we chose (and counted).
+
+    Base URL and token come from the same resolvers the GitHub source reads with
+    (``GITHUB_API_URL``, ``GITHUB_TOKEN``), so publishing goes to the server the audit read from.
+    """
     import github
 
+    from compliance.sources.github import api_token, api_url
+
+    token = api_token(token)
     auth = github.Auth.Token(token) if token else None
-    return github.Github(auth=auth, base_url=base_url, lazy=True, per_page=PER_PAGE, **options)
+    return github.Github(auth=auth, base_url=api_url(base_url), lazy=True, per_page=PER_PAGE, **options)
 
 
 def _repo(gh: Any, repo: str) -> Any:
@@ -177,7 +183,7 @@ def _pages(paginated: Any, meter: Meter | None) -> Iterator[Any]:
         page += 1
 
 
-def _setup(token: str | None, base_url: str, gh: Any, options: dict[str, Any]) -> Any:
+def _setup(token: str | None, base_url: str | None, gh: Any, options: dict[str, Any]) -> Any:
     return gh if gh is not None else client(token, base_url, **options)
 
 
@@ -191,7 +197,7 @@ def publish_check_run(
     *,
     name: str = "compliance",
     token: str | None = None,
-    base_url: str = API_URL,
+    base_url: str | None = None,
     meter: Meter | None = None,
     exit_code: int | None = None,
     details_url: str | None = None,
@@ -272,7 +278,7 @@ def publish_commit_status(
     target_url: str | None = None,
     exit_code: int | None = None,
     token: str | None = None,
-    base_url: str = API_URL,
+    base_url: str | None = None,
     meter: Meter | None = None,
     gh: Any = None,
     **client_options: Any,
@@ -324,7 +330,7 @@ def upsert_pr_comment(
     *,
     marker: str = COMMENT_MARKER,
     token: str | None = None,
-    base_url: str = API_URL,
+    base_url: str | None = None,
     meter: Meter | None = None,
     gh: Any = None,
     **client_options: Any,
@@ -373,7 +379,7 @@ def upsert_tracking_issue(
     label: str = TRACKING_LABEL,
     comment: str | None = None,
     token: str | None = None,
-    base_url: str = API_URL,
+    base_url: str | None = None,
     meter: Meter | None = None,
     gh: Any = None,
     **client_options: Any,
@@ -409,7 +415,7 @@ def close_tracking_issue_if_open(
     label: str = TRACKING_LABEL,
     comment: str = "The compliance audit passes again; closing.",
     token: str | None = None,
-    base_url: str = API_URL,
+    base_url: str | None = None,
     meter: Meter | None = None,
     gh: Any = None,
     **client_options: Any,

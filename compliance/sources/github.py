@@ -94,6 +94,43 @@ class RetryPolicy:
 DEFAULT_RETRY = RetryPolicy()
 
 
+_LOOPBACK = ("127.0.0.1", "localhost", "::1")
+
+
+def api_url(explicit: str | None = None) -> str:
+    """The one GitHub API base every call uses, reading and publishing alike.
+
+    Explicit, else ``GITHUB_API_URL`` (Actions sets it on GitHub Enterprise Server), else
+    api.github.com. Publishing used to default to api.github.com on its own, so a GHE token went to
+    the public API; now nothing builds a GitHub client without this. The URL is refused unless it is
+    https (plain http only on loopback, for tests) with no user name or password in it: a token must
+    not travel in clear text, and a password in a URL would be printed with it.
+    """
+    from compliance.errors import ComplianceError
+
+    url = (explicit or os.environ.get("GITHUB_API_URL") or DEFAULT_API_URL).strip().rstrip("/")
+    try:
+        parts = urlsplit(url)
+        host = parts.hostname
+        userinfo = parts.username is not None or parts.password is not None
+        parts.port  # noqa: B018 - raises ValueError on a malformed port
+    except ValueError:
+        host, userinfo = None, False
+    secure = parts.scheme == "https" or (parts.scheme == "http" and host in _LOOPBACK)
+    if not host or not secure or userinfo or parts.query or parts.fragment:
+        shown = redact(f"{parts.scheme}://{host or '?'}{parts.path}") if host else "(unparseable)"
+        raise ComplianceError(f"GitHub API URL {shown} is not usable: it must be https://HOST[/PATH] with no "
+                              "user name, password, query or fragment (GITHUB_API_URL or the caller's base URL)")
+    return url
+
+
+def api_token(explicit: str | None = None) -> str | None:
+    """The token for every GitHub call: explicit, else ``GITHUB_TOKEN``; a trailing newline (a token
+    read from a file) is dropped, an empty one means unauthenticated."""
+    token = explicit if explicit is not None else os.environ.get("GITHUB_TOKEN")
+    return (token or "").strip() or None
+
+
 class _Client:
     """Conditional, retried GETs through one PyGithub requester."""
 
@@ -103,10 +140,8 @@ class _Client:
 
         self.meter = meter
         self.retry = retry or DEFAULT_RETRY
-        self.base_url = (base_url or os.environ.get("GITHUB_API_URL") or DEFAULT_API_URL).rstrip("/")
-        if token is None:
-            token = os.environ.get("GITHUB_TOKEN")
-        token = (token or "").strip() or None  # a token read from a file often ends in a newline
+        self.base_url = api_url(base_url)
+        token = api_token(token)
         self._gh = github.Github(
             auth=github.Auth.Token(token) if token else None, base_url=self.base_url, per_page=PER_PAGE,
             retry=None, seconds_between_requests=None, seconds_between_writes=None, timeout=30,
