@@ -16,7 +16,7 @@ from functools import cached_property
 from typing import Any
 
 from compliance.errors import SourceUnavailable
-from compliance.findings import ERROR, NOT_APPLICABLE, Finding
+from compliance.findings import ERROR, NOT_APPLICABLE, PASS, Finding
 from compliance.rules.model import Rule, Scope
 from compliance.timeutil import iso, parse_time
 
@@ -348,8 +348,20 @@ def _run_check(ctx: Context, rule: Rule, kind: Any, params: dict[str, Any]) -> l
     except Exception as exc:  # noqa: BLE001 - a bug in a check must never read as a pass
         return [Finding(rule.id, kind.subject, "-", ERROR, f"internal error in check: {type(exc).__name__}: {exc}")]
     if kind.subject in CHANGE_SUBJECTS:
-        out = [_effective(rule, ctx, f) for f in out]
+        out = [_partial_file_list(ctx, _effective(rule, ctx, f)) for f in out]
     return out
+
+
+def _partial_file_list(ctx: Context, f: Finding) -> Finding:
+    """A pass about a pull request whose file list GitHub cut short proves nothing about the files it
+    left out: it becomes could-not-evaluate. A failure among the listed files stays a failure."""
+    pr = ctx.snapshot.get("pull_request") or {}
+    changed, listed = pr.get("files_changed"), pr.get("files_listed")
+    if f.status == PASS and isinstance(changed, int) and isinstance(listed, int) and changed > listed:
+        f.status = ERROR
+        f.message = (f"judged only {listed} of the {changed} files this pull request changes (GitHub lists at most "
+                     f"3,000): {f.message}")
+    return f
 
 
 def _effective(rule: Rule, ctx: Context, f: Finding) -> Finding:

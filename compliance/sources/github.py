@@ -424,28 +424,49 @@ def fetch_pull_request(repo: str, number: int, *, meter: Meter, token: str | Non
     with _Client(meter, token, base_url, cache_dir, retry) as client:
         path = f"/repos/{repo}/pulls/{number}"
         pr, _ = client.get(path)
-        if not isinstance(pr, dict):
-            raise GitHubRequestError(f"GET {path}: the answer is not a pull request")
+        head, base = _pr_refs(pr, path)
         files: list[dict[str, Any]] = []
         for body in client.pages(f"{path}/files", {"per_page": PER_PAGE}):
             for raw in _list(body, None, f"{path}/files"):
+                name = raw.get("filename")
+                if not isinstance(name, str) or not name:
+                    raise GitHubRequestError(f"GET {path}/files: an entry has no filename")
                 entry = {k: raw.get(k) for k in ("filename", "status", "additions", "deletions")}
                 if raw.get("patch") is not None:
                     entry["patch"] = raw["patch"]
                 files.append(entry)
     changed = pr.get("changed_files")
-    if isinstance(changed, int) and changed > len(files):
-        meter.warnings.append(f"pull request #{number} changes {changed} files; GitHub lists only "
-                              f"{len(files)} (at most {PR_FILES_CAP})")
-    head, base = pr.get("head") or {}, pr.get("base") or {}
-    return {
-        "number": pr.get("number", number),
-        "title": pr.get("title"),
-        "body": pr.get("body"),
-        "head_sha": head.get("sha"),
-        "head_ref": head.get("ref"),
-        "base_ref": base.get("ref"),
-        "html_url": pr.get("html_url"),
-        "user": (pr.get("user") or {}).get("login"),
+    out = {
+        "number": number,
+        "title": pr.get("title") if isinstance(pr.get("title"), str) else "",
+        "body": pr.get("body") if isinstance(pr.get("body"), str) else "",
+        "head_sha": head["sha"],
+        "head_ref": head.get("ref") if isinstance(head.get("ref"), str) else None,
+        "base_ref": base.get("ref") if isinstance(base.get("ref"), str) else None,
+        "html_url": pr.get("html_url") if isinstance(pr.get("html_url"), str) else None,
+        "user": (pr.get("user") or {}).get("login") if isinstance(pr.get("user"), dict) else None,
         "files": files,
+        "warnings": [],
     }
+    if isinstance(changed, int) and not isinstance(changed, bool) and changed > len(files):
+        out["files_changed"] = changed
+        out["warnings"].append(f"pull request #{number} changes {changed} files; GitHub lists only "
+                               f"{len(files)} (at most {PR_FILES_CAP}): rules about its files judged a partial list")
+        meter.warnings.extend(out["warnings"])
+    return out
+
+
+def _pr_refs(pr: Any, path: str) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The head and base of a pull request payload, refused unless the head names a full commit SHA:
+    every PR verdict is about that commit, so a payload without one cannot be judged."""
+    if not isinstance(pr, dict):
+        raise GitHubRequestError(f"GET {path}: the answer is not a pull request")
+    head, base = pr.get("head"), pr.get("base")
+    sha = head.get("sha") if isinstance(head, dict) else None
+    if not isinstance(sha, str) or not re.fullmatch(r"[0-9a-f]{40}", sha):
+        raise GitHubRequestError(f"GET {path}: the pull request has no head commit SHA")
+    if pr.get("number") not in (None, int(path.rsplit("/", 1)[1])):
+        raise GitHubRequestError(f"GET {path}: the answer is pull request #{pr.get('number')!r}, not the one asked for")
+    if base is not None and not isinstance(base, dict):
+        raise GitHubRequestError(f"GET {path}: the pull request's base is not an object")
+    return head, base or {}
