@@ -41,7 +41,8 @@ def test_failed_cancelled_and_foreign_runs_cover_nothing(repo):
                                                                                    "missing": []}),
                   "deploy_coverage")
     assert set(verdicts(found).values()) == {"fail"}
-    assert "1 failure" in next(f for f in found if f.subject == s["pr"][:12]).message
+    msg = next(f for f in found if f.subject == s["pr"][:12]).message
+    assert "run 1 ended failure" in msg and "run 3 (success) does not count: it ran on feature, not main" in msg
 
 
 def test_run_completed_before_the_push_covers_nothing(repo):
