@@ -32,14 +32,18 @@ def _manual_rejection(ctx, change, pos: int, ev) -> str | None:
     Manual evidence stands in for a run only when it is dated after the push (of the change and
     of the commit it names), describes the manual path and no run, and states a passing outcome.
     """
-    from compliance.evidence import names_manual_run, names_workflow
-
-    named_at = ctx.history.times[pos]
-    after = max(change.committed_at, named_at)
+    after = max(change.committed_at, ctx.history.times[pos])
     if ev.timestamp is None:
         return "it has no timestamp, so nothing shows it came after the push"
     if ev.timestamp < after:
         return f"it is dated {iso(ev.timestamp)}, before the push it would have deployed ({iso(after)})"
+    return _manual_path_rejection(ctx, ev)
+
+
+def _manual_path_rejection(ctx, ev) -> str | None:
+    """Why a dated claim does not describe a passing manual deploy-script run; None if it does."""
+    from compliance.evidence import names_manual_run, names_workflow
+
     if ctx.now is not None and ev.timestamp > ctx.now + CLOCK_SKEW:
         return f"it is dated {iso(ev.timestamp)}, after the data was collected ({iso(ctx.now)})"
     if names_workflow(ev.text, ctx.target.get("workflow")):
@@ -188,6 +192,14 @@ def check_deploy_coverage(ctx, rule, params) -> list[Finding]:
     return out or [no_changes(rule.id)]
 
 
+def _recorded_manual(ctx, ev, modified) -> bool:
+    """Evidence matching LastModified proves a manual deploy only as deploy_coverage would accept it:
+    recorded at or after the update, naming the deploy script and no workflow run, with a pass."""
+    if ev.timestamp is None or ev.timestamp < modified - timedelta(seconds=2):
+        return False
+    return _manual_path_rejection(ctx, ev) is None
+
+
 @register(
     "lambda_deploy_match",
     summary="The function's LastModified falls inside a successful canonical deploy (or matches recorded manual "
@@ -219,14 +231,22 @@ def check_lambda_deploy_match(ctx, rule, params) -> list[Finding]:
     if ctx.source_ok("tracker"):
         for evs in ctx.evidence.by_task.values():
             for ev in evs:
-                if any(abs((lm - modified).total_seconds()) <= 2 for lm in ev.last_modified) and ev.outcome != "fail":
+                if any(abs((lm - modified).total_seconds()) <= 2 for lm in ev.last_modified) \
+                        and _recorded_manual(ctx, ev, modified):
                     return [Finding(rule.id, "function", name, PASS,
-                                    f"LastModified {iso(modified)} matches evidence recorded in {ev.task_id}",
-                                    [lam, worklog_evidence_item(ev)])]
+                                    f"LastModified {iso(modified)} matches evidence of a manual deploy-script run "
+                                    f"recorded in {_claim_name(ev)}", [lam, worklog_evidence_item(ev)])]
     for runs in ctx.runs.by_sha.values():
         for run in runs:
             start, end = deploy_window(run)
-            if run.get("conclusion") != "success" and within(modified, start, end, slack):
+            if not within(modified, start, end, slack):
+                continue
+            why = ctx.runs.rejection(run)
+            if why:
+                return [Finding(rule.id, "function", name, FAIL,
+                                f"LastModified {iso(modified)} falls in {run_label(run)}, which is not a canonical "
+                                f"deploy ({why}): an out-of-band update", [lam, run_evidence(run)])]
+            if run_state(run) != SUCCESS:
                 return [Finding(rule.id, "function", name, FAIL,
                                 f"LastModified {iso(modified)} comes from run {run['id']}, which ended "
                                 f"{run.get('conclusion') or run.get('status')}: the live code is from a failed deploy",
