@@ -95,8 +95,8 @@ def _pending_or_stuck(ctx, change, grace: timedelta) -> Finding | None:
                 else f"with a start time ({iso(started) or 'none'}) that does not precede the collection")
         return change_finding("", change, FAIL, f"{run_label(run)} is stuck: {run.get('status')} {when}; "
                               "no successful canonical deploy covers this change", *[run_evidence(r) for r in active])
-    if ctx.runs.any_from(change):
-        return None  # a canonical run exists and ended: judged on that
+    if ctx.runs.any_from(change) or ctx.runs.by_sha.get(change.sha):
+        return None  # a run exists and ended (or does not count): judged on that
     age = now - change.committed_at
     if -CLOCK_SKEW <= age < grace:
         return change_finding("", change, PENDING,
