@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from tests.scenario import build_repo, judge, lambda_data, run, snapshot, verdicts
@@ -252,9 +254,8 @@ def test_deploy_command_line_counts_as_manual_control(repo):
 
 def test_structured_field_without_a_time_does_not_cover(repo):
     r, s = repo
-    items = {"ENC-TSK-326": {"item_id": "ENC-TSK-326", "deploy_evidence": (
-        '{"commit": "%s", "note": "ran deploy.sh", "state": "Active", "lastUpdateStatus": "Successful"}'
-        % s["direct"][:12])}}
+    record = {"commit": s["direct"][:12], "note": "ran deploy.sh", "state": "Active", "lastUpdateStatus": "Successful"}
+    items = {"ENC-TSK-326": {"item_id": "ENC-TSK-326", "deploy_evidence": json.dumps(record)}}
     f = _coverage(r, [], items)[s["direct"][:12]]
     assert f.status == "fail" and "field:deploy_evidence does not count: it has no timestamp" in f.message
 

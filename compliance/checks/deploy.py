@@ -202,8 +202,8 @@ def _recorded_manual(ctx, ev, modified) -> bool:
 
 @register(
     "lambda_deploy_match",
-    summary="The function's LastModified falls inside a successful canonical deploy (or matches recorded manual "
-    "evidence); a later update with neither is an out-of-band change.",
+    summary="The function's LastModified falls inside a successful canonical deploy (or matches dated worklog "
+    "evidence of a passing manual deploy-script run); a later update with neither is an out-of-band change.",
     needs=("git", "github", "lambda"),
     subject="function",
     params={

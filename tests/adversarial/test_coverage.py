@@ -12,7 +12,6 @@ import pytest
 from tests.scenario import build_repo, judge, run, snapshot
 
 
-
 @pytest.fixture(scope="module")
 def repo(tmp_path_factory):
     return build_repo(tmp_path_factory.mktemp("repo") / "enceladus")
