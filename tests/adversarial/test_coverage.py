@@ -162,6 +162,12 @@ PASSING = "LastModified=2026-03-02T07:59:00.000+0000 State=Active LastUpdateStat
     "Deployed commit {sha}: https://github.com/NX-2021-L/enceladus/actions/runs/99 ran deploy.sh; {ok}",
     "Deployed commit {sha} by hand; {ok}",  # the manual path is not named
     "Deployed commit {sha} via .github/workflows/api-mcp-backend-deploy.yml (deploy.sh); {ok}",
+    # found by trying to fool the change after it was written:
+    "Updated deploy.sh to add routes; commit {sha} deployed; {ok}",  # edited, not run
+    "see https://github.com/NX-2021-L/enceladus/blob/main/backend/lambda/coordination_api/deploy.sh; "
+    "commit {sha} deployed; {ok}",  # a link to the script
+    "Ran deploy.sh? no; commit {sha} deployed; {ok}",
+    "API + MCP backend deploy workflow ran deploy.sh for commit {sha}; {ok}",  # the workflow's display name
 ])
 def test_worklogs_that_do_not_describe_a_manual_script_run(repo, text):
     r, s = repo
