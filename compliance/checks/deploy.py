@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import bisect
 from datetime import timedelta
 from typing import Any
 
@@ -55,16 +56,38 @@ def _manual_path_rejection(ctx, ev) -> str | None:
     return None
 
 
-def _manual_evidence(ctx, change) -> tuple[Any, list[tuple[Any, str]]]:
-    """The first worklog claim proving a manual deploy of this change or a later commit, and the
-    claims refused on the way, each with why."""
-    refused = []
-    for pos, ev in ctx.evidence.deploy_claims_from(change.position):
-        why = _manual_rejection(ctx, change, pos, ev)
-        if why is None:
-            return ev, refused
-        refused.append((ev, why))
-    return None, refused
+class _ManualClaims:
+    """The worklog claims that can prove a manual deploy, judged once per check rather than per change.
+
+    Whether a claim describes a passing manual run does not depend on the change, so it is decided
+    once; per change only the push time is compared. Keeps a long history linear, not quadratic.
+    """
+
+    def __init__(self, ctx):
+        self.ctx = ctx
+        self.keys: list[int] = []
+        self.claims: list[Any] = []
+        for pos, ev in ctx.evidence.deploy_claims_from(0):
+            if ev.timestamp is not None and ev.timestamp >= ctx.history.times[pos] \
+                    and _manual_path_rejection(ctx, ev) is None:
+                self.keys.append(pos)
+                self.claims.append(ev)
+
+    def covering(self, change) -> Any:
+        """The first usable claim naming this change or a later commit, dated after the change's push."""
+        for i in range(bisect.bisect_left(self.keys, change.position), len(self.claims)):
+            if self.claims[i].timestamp >= change.committed_at:
+                return self.claims[i]
+        return None
+
+    def refused(self, change) -> list[tuple[Any, str]]:
+        """The first few claims naming this change or a later commit, each with why it does not count."""
+        out = []
+        for pos, ev in self.ctx.evidence.deploy_claims_from(change.position):
+            out.append((ev, _manual_rejection(self.ctx, change, pos, ev) or "it does not cover this change"))
+            if len(out) == _SHOWN:
+                break
+        return out
 
 
 def _claim_name(ev) -> str:
@@ -152,6 +175,7 @@ def _run_reasons(ctx, change, now) -> tuple[list[str], list[dict[str, Any]]]:
 def check_deploy_coverage(ctx, rule, params) -> list[Finding]:
     allow_manual = params.get("allow_manual_evidence", True)
     grace = timedelta(minutes=params.get("grace_minutes", DEFAULT_GRACE_MINUTES))
+    manual: _ManualClaims | None = None
     out = []
     for change in ctx.changes(rule.scope):
         run = ctx.runs.covering(change, ctx.now)
@@ -164,7 +188,10 @@ def check_deploy_coverage(ctx, rule, params) -> list[Finding]:
         notes, tried = _run_reasons(ctx, change, ctx.now)
         if allow_manual:
             try:
-                ev, refused = _manual_evidence(ctx, change)
+                if manual is None:
+                    manual = _ManualClaims(ctx)
+                ev = manual.covering(change)
+                refused = [] if ev else manual.refused(change)
             except SourceUnavailable as exc:
                 out.append(change_finding(rule.id, change, ERROR,
                                           f"no covering workflow run, and manual-deploy evidence could not be read: {exc}",
