@@ -8,6 +8,7 @@ evidence by task id and by the position of the commit it names.
 from __future__ import annotations
 
 import bisect
+import itertools
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -217,6 +218,8 @@ class RunIndex:
         if run["head_sha"] not in self.history.position:
             return f"its commit {run['head_sha'][:12]} is not on the first-parent chain of {branch}"
         state = run_state(run)
+        if state == "contradictory" and run.get("status") not in (*IN_PROGRESS, "completed"):
+            return f"its status {run.get('status')!r} is not one GitHub reports for a run"
         if state == "contradictory":
             return f"its status {run.get('status')!r} contradicts its conclusion {run.get('conclusion')!r}"
         started, done = run_started(run), parse_time(run.get("updated_at"))
@@ -252,9 +255,10 @@ class RunIndex:
         i = bisect.bisect_left(self._eligible_sorted, change.position)
         return i < len(self._eligible_sorted)
 
-    def rejected_successes(self, change: Change) -> list[dict[str, Any]]:
-        """Successful runs of this commit or a later one that do not count, for explaining a failure."""
-        return list(self._from(self.rejected_success_at, self._rejected, change.position))
+    def rejected_successes(self, change: Change, limit: int | None = None) -> list[dict[str, Any]]:
+        """The first ``limit`` successful runs of this commit or a later one that do not count (to
+        explain a failure without listing every later run of a long history)."""
+        return list(itertools.islice(self._from(self.rejected_success_at, self._rejected, change.position), limit))
 
     @staticmethod
     def _from(index: dict[int, list[dict[str, Any]]], positions: list[int], position: int

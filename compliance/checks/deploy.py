@@ -128,11 +128,11 @@ def _pending_or_stuck(ctx, change, grace: timedelta) -> Finding | None:
     return None
 
 
-def _run_reasons(ctx, change, now) -> tuple[list[str], list[dict[str, Any]]]:
+def _run_reasons(ctx, change) -> tuple[list[str], list[dict[str, Any]]]:
     """What each run considered for this change was, and why it did not cover it."""
     own = ctx.runs.by_sha.get(change.sha, [])
     notes, items, seen = [], [], set()
-    for run in [*own, *ctx.runs.rejected_successes(change)]:
+    for run in [*own, *ctx.runs.rejected_successes(change, _SHOWN)]:
         if run["id"] in seen:
             continue
         seen.add(run["id"])
@@ -185,7 +185,7 @@ def check_deploy_coverage(ctx, rule, params) -> list[Finding]:
                                       f"deployed by successful {run_label(run)} of {how}, completed "
                                       f"{iso(parse_time(run['updated_at']))}", run_evidence(run)))
             continue
-        notes, tried = _run_reasons(ctx, change, ctx.now)
+        notes, tried = _run_reasons(ctx, change)
         if allow_manual:
             try:
                 if manual is None:
