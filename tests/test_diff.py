@@ -30,7 +30,8 @@ def test_buckets_new_fixed_still_waived_and_gone():
                                                                          "gone")}
     assert keys == {"new": [("R4", "f"), ("R5", "g")], "fixed": [("R1", "b")],
                     "still_failing": [("R1", "a"), ("R2", "c")], "now_waived": [("R3", "d")], "gone": [("R3", "e")]}
-    assert d["counts"] == {"new": 2, "fixed": 1, "still_failing": 2, "now_waived": 1, "gone": 1}
+    assert d["counts"] == {"new": 2, "fixed": 1, "still_failing": 2, "now_waived": 1, "gone": 1, "new_pending": 0,
+                           "still_pending": 0, "pending_passed": 0}
     assert d["new"][1]["current"] == "error"  # the worst verdict per key
     assert d["previous"]["collected_at"] == "2026-03-01T00:00:00Z"
     # the same subject under another subject type is another key
