@@ -353,7 +353,7 @@ def _changes(doc: dict[str, Any]) -> _Section | None:
         [
             f"### Changes in scope ({len(changes)})",
             "",
-            "✓ ok · ✗ failed · – missing · ? unknown",
+            "✓ ok · ✗ failed · – missing · ? unknown · not passing: ✗ fail, ⚠ error, ⏳ pending (not judged yet)",
             "",
             "| Change | " + " | ".join(label for _, label in STAGES) + " | Not passing |",
             "| --- |" + " :---: |" * len(STAGES) + " --- |",
