@@ -50,7 +50,6 @@ def test_demo_writes_reports_with_passes_failures_and_one_error(demo, capsys):
     assert "<script>alert(1)</script>" not in html and "&lt;script&gt;" in html
 
 
-@pytest.mark.xfail(strict=False, reason="needs deploy_coverage pending (h-coverage)")
 def test_demo_shows_one_pending_change_whose_rerun_is_in_progress(demo, capsys):
     _, base = demo
     doc = _report(base / "out")
