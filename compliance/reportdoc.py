@@ -161,7 +161,7 @@ def _merge_stage(ch: Change, repo: str | None) -> dict[str, Any]:
 
 def _run_stage(ctx: Context, ch: Change) -> dict[str, Any]:
     try:
-        run = ctx.runs.covering(ch)
+        run = ctx.runs.covering(ch, ctx.now)
     except SourceUnavailable as exc:
         return _stage("workflow_run", "unknown", "workflow runs not available", detail=str(exc))
     if run:
@@ -188,7 +188,7 @@ def _lambda_stage(ctx: Context, ch: Change) -> dict[str, Any]:
     if modified is None:
         return _stage("lambda_update", "unknown", now)
     try:
-        run = ctx.runs.covering(ch)
+        run = ctx.runs.covering(ch, ctx.now)
     except SourceUnavailable:
         run = None
     if run:
