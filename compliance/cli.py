@@ -16,7 +16,6 @@ from __future__ import annotations
 import argparse
 import gc
 import sys
-from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -36,10 +35,10 @@ def _formats(text: str) -> tuple[str, ...]:
 
 
 def _window(args: argparse.Namespace) -> tuple[Any, Any]:
-    from compliance.timeutil import parse_bound, utcnow
+    from compliance.timeutil import parse_bound, utcnow, window_start
 
     until = parse_bound(args.until, end=True) if args.until else utcnow()
-    since = parse_bound(args.since) if args.since else until - timedelta(days=30)
+    since = parse_bound(args.since) if args.since else window_start(until, 30)
     if since > until:
         raise ComplianceError(f"--since {args.since} is after --until {args.until}")
     return since, until

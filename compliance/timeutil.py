@@ -57,16 +57,46 @@ def iso(dt: datetime | None) -> str | None:
     return dt.strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
+# Window bounds outside these years are refused: a window's arithmetic (the end of a bare
+# ``--until`` day, the 30-day default start, date slices of the run listing) must not overflow
+# Python's datetime range, and no deployment history predates the Unix epoch.
+MIN_BOUND = datetime(1970, 1, 1, tzinfo=timezone.utc)
+MAX_BOUND = datetime(9998, 12, 31, 23, 59, 59, tzinfo=timezone.utc)
+
+
 def parse_bound(value: str, *, end: bool = False) -> datetime:
     """Parse a CLI window bound; a bare date as an upper bound means the end of that day."""
+    from compliance.errors import ComplianceError
+
     dt = parse_time(value)
     if dt is None:
+        raise ComplianceError(f"not a date or timestamp: {value!r} (use YYYY-MM-DD or ISO 8601)")
+    try:
+        if end and re.fullmatch(r"\d{4}-\d{2}-\d{2}", value.strip()):
+            dt = dt + timedelta(days=1) - timedelta(seconds=1)
+    except OverflowError:
+        dt = MAX_BOUND + timedelta(days=1)  # reported as out of range just below
+    check_bound(dt, repr(value))
+    return dt
+
+
+def check_bound(dt: datetime, shown: str) -> None:
+    """Refuse a window bound outside ``MIN_BOUND``..``MAX_BOUND`` (input error, not an overflow later)."""
+    if not (MIN_BOUND <= dt <= MAX_BOUND):
         from compliance.errors import ComplianceError
 
-        raise ComplianceError(f"not a date or timestamp: {value!r} (use YYYY-MM-DD or ISO 8601)")
-    if end and re.fullmatch(r"\d{4}-\d{2}-\d{2}", value.strip()):
-        dt = dt + timedelta(days=1) - timedelta(seconds=1)
-    return dt
+        raise ComplianceError(f"window bound {shown} is out of range: use a time between "
+                              f"{iso(MIN_BOUND)} and {iso(MAX_BOUND)}")
+
+
+def window_start(until: datetime, days: int) -> datetime:
+    """``until`` minus ``days``, refused (not overflowed) when that leaves the supported range."""
+    try:
+        since = until - timedelta(days=days)
+    except OverflowError:
+        since = MIN_BOUND - timedelta(seconds=1)
+    check_bound(since, f"{iso(until)} minus the default {days} days")
+    return since
 
 
 def utcnow() -> datetime:
