@@ -273,9 +273,8 @@ def cmd_changes(args: argparse.Namespace) -> int:
     if args.format == "table":
         out.write(f"{'sha':<12}  {'kind':<11}  {'pr':>5}  {'committed_at':<20}  {'tasks':<24}  files\n")
     count = 0
-    for commit, when in zip(hist.commits, hist.times, strict=True):
-        if when > until:
-            continue
+    for i in hist.window(since, until):  # the chain between the window's boundary commits
+        commit = hist.commits[i]
         files = [f["path"] for f in commit["files"]]
         hit = sorted({p for s in scopes for p in (files if s.is_empty else s.select(files))})
         if not hit:

@@ -8,7 +8,9 @@ through ``parse_time`` and come out as aware UTC datetimes.
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from datetime import date, datetime, timedelta, timezone
+from typing import Any
 
 _TZ_COMPACT = re.compile(r"([+-]\d{2})(\d{2})$")
 
@@ -101,3 +103,38 @@ def window_start(until: datetime, days: int) -> datetime:
 
 def utcnow() -> datetime:
     return datetime.now(timezone.utc).replace(microsecond=0)
+
+
+def chain_span(times: Sequence[Any], since: Any = None, until: Any = None) -> tuple[int, int, list[int]]:
+    """Which commits of a first-parent chain (``times`` oldest first) a window holds, by their place.
+
+    Committer dates are claims: a rebase, clock skew or a deliberate ``--date`` can put a commit
+    before its own parent. Judging each commit by its date alone lets a commit pushed during the
+    window, but dated before it, escape every audit. So the window is a *range of the chain*:
+    from the oldest commit dated at or after ``since`` to the newest dated at or before ``until``,
+    every commit in between whatever its date, and the range also takes the commits just before
+    its start that are dated earlier than some ancestor ("late": they were committed after that
+    ancestor, so their date is false and they may well belong here). Returns ``(start, stop, late)``:
+    positions ``start..stop-1`` are in the window; ``late`` lists every out-of-order position.
+    One pass; values only need to be comparable (datetimes, epoch seconds, canonical ISO strings).
+    """
+    n = len(times)
+    late: list[int] = []
+    top = None
+    start = 0 if since is None else n
+    for i, t in enumerate(times):
+        if top is not None and t < top:
+            late.append(i)
+        else:
+            top = t
+        if start == n and t >= since:
+            start = i
+    if late:
+        out_of_order = set(late)
+        while start > 0 and start - 1 in out_of_order:
+            start -= 1
+    stop = n
+    if until is not None:
+        while stop > start and times[stop - 1] > until:
+            stop -= 1
+    return start, stop, late
