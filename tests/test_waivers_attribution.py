@@ -16,8 +16,8 @@ import pytest
 from compliance.cli import main
 from compliance.engine import judge
 from compliance.errors import InputError
-from compliance.reportdoc import build_report
 from compliance.report import render_all
+from compliance.reportdoc import build_report
 from compliance.snapshot import save_snapshot
 from compliance.waivers import UNCONFIRMED, load_waivers
 from tests.scenario import build_repo, make_rule, snapshot
