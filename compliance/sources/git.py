@@ -73,6 +73,8 @@ _REPO_ENV = (
     "GIT_OBJECT_DIRECTORY",
     "GIT_ALTERNATE_OBJECT_DIRECTORIES",
     "GIT_PREFIX",
+    "GIT_REPLACE_REF_BASE",  # replace refs in another namespace would escape the refs/replace/ warning
+    "GIT_SHALLOW_FILE",  # another shallow file would hide (or fake) a shallow clone
 )
 _CHUNK = 1 << 18
 _QUEUED = 32  # at most this many chunks read ahead of the parser
