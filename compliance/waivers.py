@@ -188,9 +188,18 @@ def load_waivers(path: str, *, now: datetime, rule_ids: set[str] | None = None,
 
 
 UNCONFIRMED = "PR attribution unconfirmed"
-# kinds whose PR number is more than a claim: GitHub's merge commit (two parents and its subject),
-# and a pull request judged before merge (its number comes from GitHub's API)
-_ATTRIBUTED = ("pr_merge", "pull_request")
+
+
+def _attributed_by_shape(c: dict[str, Any], snapshot: dict[str, Any]) -> bool:
+    """A merge commit with GitHub's subject (two parents, as the git source classifies it), or the
+    pull request a PR-mode snapshot judges (its number came from GitHub's API). A snapshot is data:
+    its ``kind`` is re-derived, not taken on trust."""
+    from compliance.sources.git import classify
+
+    if c.get("kind") == "pull_request":
+        return (snapshot.get("pull_request") or {}).get("number") == c.get("pr")
+    kind, pr, _ = classify(list(c.get("parents") or []), c.get("subject") or "")
+    return kind == "pr_merge" and pr == c.get("pr")
 
 
 def pr_attribution(snapshot: dict[str, Any]) -> dict[str, str | None]:
@@ -221,7 +230,7 @@ def pr_attribution(snapshot: dict[str, Any]) -> dict[str, str | None]:
         if len(claims[n]) > 1:
             others = ", ".join(x[:12] for x in claims[n] if x != sha)
             out[sha] = f"{UNCONFIRMED}: {sha[:12]} and {others} all claim PR #{n}"
-        elif c.get("kind") in _ATTRIBUTED or n in by_run.get(sha, ()):
+        elif _attributed_by_shape(c, snapshot) or n in by_run.get(sha, ()):
             out[sha] = None
         else:
             out[sha] = (f"{UNCONFIRMED}: {sha[:12]} ({c.get('kind')}) claims PR #{n} only by its subject; no "

@@ -158,3 +158,40 @@ def test_created_one_day_after_the_snapshot_is_refused_by_evaluate(repo, tmp_pat
     err = capsys.readouterr().err
     assert code == 2 and f"{waivers}:8:" in err and "after the evaluation date 2026-03-31" in err, err
     assert not out.exists()
+
+
+def test_hand_edited_kind_does_not_confirm_a_claim(repo, tmp_path):
+    """A snapshot is data: a squash relabelled `pr_merge` (one parent, no merge subject) is still a claim."""
+    r, s = repo
+    snap = snapshot(r.path)
+    for c in snap["sources"]["git"]["data"]["commits"]:
+        if c["sha"] == s["squash"]:
+            c["kind"] = "pr_merge"
+    findings, section = judge(snap, [_rule()], _waivers(tmp_path, "{pr: 13}"))
+    assert _status(findings, s["squash"]) == "fail" and UNCONFIRMED in section["unused"][0]["note"]
+
+
+def test_pull_request_kind_needs_the_snapshot_to_judge_that_pr(repo, tmp_path):
+    r, s = repo
+    snap = snapshot(r.path)
+    for c in snap["sources"]["git"]["data"]["commits"]:
+        if c["sha"] == s["squash"]:
+            c["kind"] = "pull_request"
+    findings, _ = judge(snap, [_rule()], _waivers(tmp_path, "{pr: 13}"))
+    assert _status(findings, s["squash"]) == "fail"
+    snap["pull_request"] = {"number": 13}
+    findings, _ = judge(snap, [_rule()], _waivers(tmp_path, "{pr: 13}"))
+    assert _status(findings, s["squash"]) == "waived"
+
+
+def test_boolean_pr_number_in_a_run_is_not_a_confirmation(repo, tmp_path):
+    r, s = repo
+    run = {**_run(1, s["squash"], []), "pull_requests": [{"number": True}]}
+    findings, _ = judge(snapshot(r.path, github=_github(run)), [_rule()], _waivers(tmp_path, "{pr: 1}"))
+    assert "waived" not in {f.status for f in findings}
+
+
+def test_sha_waiver_still_works_for_an_unconfirmed_squash(repo, tmp_path):
+    r, s = repo
+    findings, _ = judge(snapshot(r.path), [_rule()], _waivers(tmp_path, f"{{sha: {s['squash'][:10]}}}"))
+    assert _status(findings, s["squash"]) == "waived"

@@ -172,3 +172,70 @@ def test_out_of_order_dates_are_listed_but_capped(tmp_path):
     _collect(repo, meter=meter)
     dated = [w for w in meter.warnings if "out of order" in w]
     assert len(dated) == 20 and any("5 more commit(s)" in w for w in meter.warnings)
+
+
+def test_packed_replace_refs_are_ignored_too(three):
+    repo, a, bad, c = three
+    repo.git("replace", "--graft", c, a)
+    repo.git("pack-refs", "--all")
+    assert not (repo.path / ".git" / "refs" / "replace").exists() or not any(
+        (repo.path / ".git" / "refs" / "replace").iterdir())
+    meter = Meter()
+    assert [x["sha"] for x in _collect(repo, meter=meter)["commits"]] == [a, bad, c]
+    assert any("replace ref" in w for w in meter.warnings)
+
+
+def test_replace_ref_base_from_the_environment_cannot_reroute(three, monkeypatch):
+    repo, a, bad, c = three
+    repo.git("update-ref", "refs/other/" + c, repo.git("replace", "--graft", c, a) or repo.git("rev-parse",
+                                                                                               f"refs/replace/{c}"))
+    repo.git("update-ref", "-d", f"refs/replace/{c}")
+    monkeypatch.setenv("GIT_REPLACE_REF_BASE", "refs/other/")
+    assert bad not in repo.git("log", "--format=%H", "main", env={**repo.env(), "GIT_REPLACE_REF_BASE": "refs/other/"})
+    assert [x["sha"] for x in _collect(repo)["commits"]] == [a, bad, c]
+
+
+def test_impossible_run_time_in_a_snapshot_is_an_input_error(tmp_path, capsys):
+    from tests.reliability.test_bad_input import _good
+
+    doc = _good()
+    doc["sources"]["github"] = {"status": "ok", "provenance": {"kind": "file", "requested": "r",
+                                "started_at": "2026-03-31T00:00:00Z", "duration_ms": 1, "requests": 0},
+                                "data": {"workflow": "w.yml", "runs": [{
+                                    "id": 1, "head_sha": "1" * 40, "head_branch": "main", "event": "push",
+                                    "status": "completed", "conclusion": "success",
+                                    "created_at": "2026-03-01T00:00:00Z", "updated_at": "2026-02-30T00:05:00Z"}]},
+                                "error": None}
+    snap = tmp_path / "snapshot.json"
+    snap.write_text(json.dumps(doc), "utf-8")
+    code = main(["evaluate", "--snapshot", str(snap), "--out", str(tmp_path / "out")])
+    err = capsys.readouterr().err
+    assert code == 2 and "$.sources.github.data.runs[0].updated_at: not a real date" in err, err
+    assert not (tmp_path / "out").exists()
+
+
+@pytest.mark.parametrize("value", ["2026-02-30T00:00:00.000Z", "2023-02-29T00:00:00Z", "2026-06-30T23:59:60Z"])
+def test_other_impossible_shapes_in_the_window(tmp_path, capsys, value):
+    from tests.reliability.test_bad_input import _good
+
+    doc = _good()
+    doc["window"]["since"] = value
+    snap = tmp_path / "snapshot.json"
+    snap.write_text(json.dumps(doc), "utf-8")
+    code = main(["evaluate", "--snapshot", str(snap), "--out", str(tmp_path / "out")])
+    err = capsys.readouterr().err
+    assert code == 2 and "$.window.since: not a real date" in err, err
+
+
+def test_impossible_time_deep_in_a_previous_report(tmp_path, capsys):
+    from tests.reliability.test_bad_input import _good
+
+    snap = tmp_path / "snapshot.json"
+    snap.write_text(json.dumps(_good()), "utf-8")
+    previous = tmp_path / "prev.json"
+    previous.write_text(json.dumps({"findings": [{"rule_id": "R", "subject_type": "change", "subject": "s",
+                                                  "status": "fail", "evidence": [{"time": "2026-04-31T00:00:00Z"}]}]}),
+                        "utf-8")
+    code = main(["evaluate", "--snapshot", str(snap), "--previous", str(previous), "--out", str(tmp_path / "out")])
+    err = capsys.readouterr().err
+    assert code == 2 and "$.findings[0].evidence[0].time: not a real date" in err, err
