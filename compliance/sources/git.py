@@ -29,7 +29,7 @@ from typing import IO, Any
 from compliance.errors import ComplianceError
 from compliance.ids import compile_pattern, find_task_ids
 from compliance.sources.base import Meter
-from compliance.timeutil import chain_span, parse_time
+from compliance.timeutil import chain_span, iso, parse_time, utcnow
 
 _PR_MERGE = re.compile(r"Merge pull request #(\d+) from ([^/\s]+)/(\S.*)", re.DOTALL)
 _SQUASH = re.compile(r"\(#(\d+)\)\s*\Z")
@@ -127,6 +127,7 @@ def collect_git(
     commits.reverse()
 
     meter.warnings.extend(_date_order_warnings(commits, branch))
+    meter.warnings.extend(_future_warnings(commits, branch))
     _duplicate_pr_warnings(commits, meter)
     for commit in commits:
         if commit["sha"] in boundary:
@@ -183,6 +184,20 @@ def _date_order_warnings(commits: list[dict[str, Any]], branch: str) -> list[str
             top = t
     if len(late) > _MAX_LISTED:
         out.append(f"{len(late) - _MAX_LISTED} more commit(s) on {branch} are dated before an earlier commit")
+    return out
+
+
+def _future_warnings(commits: list[dict[str, Any]], branch: str) -> list[str]:
+    """Commits dated after the collection: a forward-dated commit is a fact a reviewer must see.
+
+    It is judged by its date like any other (a window that ends before that date leaves it out), so
+    the warning is what keeps it from passing unnoticed; every audit until then repeats it."""
+    now = iso(utcnow())
+    late = [c for c in commits if c["committed_at"] > now]  # canonical UTC strings compare as times
+    out = [f"commit {c['sha'][:12]} on {branch} is dated {c['committed_at']}, after this collection ({now}): windows "
+           "that end before that date do not judge it" for c in late[:_MAX_LISTED]]
+    if len(late) > _MAX_LISTED:
+        out.append(f"{len(late) - _MAX_LISTED} more commit(s) on {branch} are dated in the future")
     return out
 
 

@@ -239,3 +239,12 @@ def test_impossible_time_deep_in_a_previous_report(tmp_path, capsys):
     code = main(["evaluate", "--snapshot", str(snap), "--previous", str(previous), "--out", str(tmp_path / "out")])
     err = capsys.readouterr().err
     assert code == 2 and "$.findings[0].evidence[0].time: not a real date" in err, err
+
+
+def test_forward_dated_commit_is_a_source_warning(tmp_path):
+    repo = GitRepo(tmp_path / "r").init()
+    repo.commit("now", {"a": "0"}, author_date="2026-03-01T00:00:00Z")
+    future = repo.commit("dated years ahead", {API: "x"}, author_date="2099-01-01T00:00:00Z")
+    meter = Meter()
+    _collect(repo, since=datetime(2026, 2, 1, tzinfo=UTC), meter=meter)
+    assert any(future[:12] in w and "after this collection" in w for w in meter.warnings), meter.warnings
