@@ -16,7 +16,6 @@ from __future__ import annotations
 import argparse
 import gc
 import sys
-from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -36,10 +35,10 @@ def _formats(text: str) -> tuple[str, ...]:
 
 
 def _window(args: argparse.Namespace) -> tuple[Any, Any]:
-    from compliance.timeutil import parse_bound, utcnow
+    from compliance.timeutil import parse_bound, utcnow, window_start
 
     until = parse_bound(args.until, end=True) if args.until else utcnow()
-    since = parse_bound(args.since) if args.since else until - timedelta(days=30)
+    since = parse_bound(args.since) if args.since else window_start(until, 30)
     if since > until:
         raise ComplianceError(f"--since {args.since} is after --until {args.until}")
     return since, until
@@ -274,9 +273,8 @@ def cmd_changes(args: argparse.Namespace) -> int:
     if args.format == "table":
         out.write(f"{'sha':<12}  {'kind':<11}  {'pr':>5}  {'committed_at':<20}  {'tasks':<24}  files\n")
     count = 0
-    for commit, when in zip(hist.commits, hist.times, strict=True):
-        if when > until:
-            continue
+    for i in hist.window(since, until):  # the chain between the window's boundary commits
+        commit = hist.commits[i]
         files = [f["path"] for f in commit["files"]]
         hit = sorted({p for s in scopes for p in (files if s.is_empty else s.select(files))})
         if not hit:

@@ -14,7 +14,6 @@ never re-judged.
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
@@ -29,18 +28,19 @@ Key = tuple[str, str, str]
 
 def load_previous(path: str | Path) -> dict[str, Any]:
     """A previous report.json; only the parts the comparison reads are required."""
+    from compliance.snapshot import strict_loads, time_problems
+
     p = Path(path)
     try:
-        doc = json.loads(p.read_text("utf-8"))
+        text = p.read_text("utf-8")
     except OSError as exc:
         raise InputError([Located(str(p), 1, 1, f"cannot read previous report: {exc.strerror or exc}")],
                          what="previous report") from None
     except UnicodeDecodeError:
         raise InputError([Located(str(p), 1, 1, "file is not UTF-8")], what="previous report") from None
-    except json.JSONDecodeError as exc:
-        raise InputError([Located(str(p), exc.lineno, exc.colno, f"invalid JSON: {exc.msg}")],
-                         what="previous report") from None
-    problems = []
+    # nested too deeply, NaN, invalid JSON: refused with the place, like snapshots and merged reports
+    doc = strict_loads(text, str(p), "previous report")
+    problems = time_problems(doc, str(p))
     findings = doc.get("findings") if isinstance(doc, dict) else None
     if not isinstance(findings, list):
         problems.append(Located(str(p), 1, 1, "not a compliance report.json (no 'findings' list)"))

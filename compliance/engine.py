@@ -19,7 +19,7 @@ from typing import Any
 from compliance.errors import SourceUnavailable
 from compliance.findings import ERROR, NOT_APPLICABLE, PASS, Finding
 from compliance.rules.model import Rule, Scope
-from compliance.timeutil import iso, parse_time
+from compliance.timeutil import chain_span, iso, parse_time
 
 SUCCESS = "success"
 CHANGE_SUBJECTS = ("change", "task")  # findings about (a task of) one change
@@ -64,6 +64,14 @@ class History:
         self.position = {c["sha"]: i for i, c in enumerate(self.commits)}
         self._sorted = sorted(self.position)
         self.times = [parse_time(c["committed_at"]) for c in self.commits]
+
+    def window(self, since: datetime, until: datetime) -> range:
+        """Positions of the window's commits: a range of the chain between its boundary commits.
+
+        Not each commit judged by its own date: a commit dated before ``since`` but sitting among
+        the window's commits (or dated before its own parent) is in the window (``chain_span``)."""
+        start, stop, _ = chain_span(self.times, since, until)
+        return range(start, stop)
 
     def resolve(self, prefix: str) -> int | None:
         """Position of the unique first-parent commit starting with ``prefix`` (7+ hex), else None."""
@@ -331,6 +339,11 @@ class Context:
     def evidence(self) -> EvidenceIndex:
         return EvidenceIndex(self.source("tracker"), self.history)
 
+    @cached_property
+    def window(self) -> range:
+        """The chain positions of the window (``History.window``), found once for every rule."""
+        return self.history.window(self.since, self.until)
+
     def changes(self, scope: Scope) -> list[Change]:
         """In-window first-parent commits whose diff against the first parent touches the scope."""
         if scope in self._changes_cache:
@@ -339,10 +352,8 @@ class Context:
         branch = scope.branch or self.target.get("branch")
         out: list[Change] = []
         if branch in (None, hist.branch):
-            since, until, commits, everything = self.since, self.until, hist.commits, scope.is_empty
-            for i, t in enumerate(hist.times):
-                if t < since or t > until:
-                    continue
+            commits, everything = hist.commits, scope.is_empty
+            for i in self.window:
                 if everything or scope.select([f["path"] for f in commits[i]["files"]]):
                     out.append(hist.change(i))
         self._changes_cache[scope] = out

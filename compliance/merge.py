@@ -11,7 +11,6 @@ reports merge to byte-identical JSON wherever the merge runs.
 
 from __future__ import annotations
 
-import json
 import os
 from collections import Counter
 from pathlib import Path
@@ -21,7 +20,14 @@ from compliance import __version__
 from compliance.diff import BUCKETS
 from compliance.errors import EXIT_OK, InputError, Located
 from compliance.findings import STATUSES, code_for, count_statuses, verdict_for
-from compliance.snapshot import canonical_json, digest_text, load_schema, schema_problems
+from compliance.snapshot import (
+    canonical_json,
+    digest_text,
+    load_schema,
+    schema_problems,
+    strict_loads,
+    time_problems,
+)
 from compliance.timeutil import parse_time
 
 # sarif and junit key results by rule and subject; the target keeps two targets' results apart
@@ -40,13 +46,14 @@ def load_report(path: str | Path) -> dict[str, Any]:
     except OSError as exc:
         raise bad(f"cannot read report: {exc.strerror or exc}") from None
     try:
-        doc = json.loads(raw.decode("utf-8"))
+        text = raw.decode("utf-8")
     except UnicodeDecodeError:
         raise bad("not a compliance report: the file is not UTF-8") from None
-    except json.JSONDecodeError as exc:
-        raise bad(f"not a compliance report: invalid JSON: {exc.msg}", exc.lineno, exc.colno) from None
-    except RecursionError:
-        raise bad("not a compliance report: JSON nested too deeply") from None
+    try:
+        doc = strict_loads(text, str(p), "report")
+    except InputError as exc:  # invalid JSON, nested too deeply, NaN
+        raise InputError([Located(x.path, x.line, x.col, f"not a compliance report: {x.message}")
+                          for x in exc.problems], what="report") from None
     if not isinstance(doc, dict) or "report_version" not in doc or "findings" not in doc:
         raise bad("not a compliance report.json (no report_version and findings); "
                   "pass the report.json each target's audit wrote")
@@ -56,6 +63,9 @@ def load_report(path: str | Path) -> dict[str, Any]:
                           for x in problems], what="report")
     if doc.get("targets"):
         raise bad("this is already a merged report; merge the per-target report.json files instead")
+    problems = time_problems(doc, str(p))  # schema-valid but impossible (2026-02-30T10:00:00Z)
+    if problems:
+        raise InputError(problems, what="report")
     return doc
 
 

@@ -68,7 +68,11 @@ def test_sha_waiver_waives_only_that_change_and_records_who_and_until_when(repo,
 
 def test_pr_waiver_matches_merges_and_squashes_by_number(repo, tmp_path):
     r, s = repo
-    snap = snapshot(r.path)
+    # a squash's number is only a claim: here a run of that commit names PR 13 (tests/test_waivers_attribution.py)
+    run = {"id": 1, "head_sha": s["squash"], "head_branch": "main", "event": "push", "status": "completed",
+           "conclusion": "success", "created_at": "2026-03-01T12:00:00Z", "updated_at": "2026-03-01T12:05:00Z",
+           "pull_requests": [{"number": 13}]}
+    snap = snapshot(r.path, github={"workflow": ".github/workflows/x.yml", "runs": [run]})
     findings, _ = judge(snap, [_co_change_rule()], _waivers(tmp_path, _one(subject="{pr: 13}")))
     got = _statuses(findings)
     assert got[s["squash"][:12]] == "waived" and got[s["pr"][:12]] == "fail"

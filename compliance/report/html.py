@@ -527,11 +527,12 @@ def _waivers(doc: dict[str, Any]) -> str:
             left = w.get("days_left", 0)
             when = f"{left} day(s) left" if left >= 0 else f"expired {-left} day(s) ago"
             hits = ", ".join(f"<code>{esc(f.get('subject'))}</code>" for f in w.get("findings", []))
+            note = f"<div>not applied to some: {esc(w['note'])}</div>" if w.get("note") else ""
             rows.append(
                 f"<tr><td><code>{esc(w.get('rule_id'))}</code></td><td>{esc(kind)} <code>{esc(value)}</code></td>"
                 f"<td>{esc(w.get('owner'))}</td><td>{esc(w.get('ticket'))}</td>"
                 f"<td>{esc(w.get('expires'))}<div class=\"muted\">{esc(when)}</div></td>"
-                f"<td>{esc(w.get('reason'))}<div class=\"muted\">line {esc(w.get('line'))}</div></td><td>{hits}</td></tr>"
+                f"<td>{esc(w.get('reason'))}<div class=\"muted\">line {esc(w.get('line'))}</div>{note}</td><td>{hits}</td></tr>"
             )
         out.append("<table>\n<tr><th>Rule</th><th>Subject</th><th>Owner</th><th>Ticket</th><th>Expires</th>"
                    "<th>Reason</th><th>Findings</th></tr>\n" + "\n".join(rows) + "\n</table>")

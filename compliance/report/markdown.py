@@ -502,6 +502,8 @@ def _waiver_line(w: dict[str, Any]) -> str:
                                                      f" ({-left} day(s) ago)")
     hits = ", ".join(code(f.get("subject"), 80) for f in w.get("findings", [])[:5])
     more = f" · findings {hits}" if hits else ""
+    if w.get("note"):
+        more += f" · **not applied to some**: {text(w['note'], 300)}"
     return (f"- {text(w.get('rule_id'), 80)} · {text(kind, 20)} {code(value, 120)} · owner "
             f"{text(w.get('owner'), 80)} · {text(w.get('ticket'), 60)} · {when} · {text(w.get('reason'), 200)}"
             f"{more} (line {text(w.get('line'), 10)})")
