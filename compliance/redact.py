@@ -20,10 +20,46 @@ SECRET_ENV = (
     "AWS_ACCESS_KEY_ID",
     "COORDINATION_INTERNAL_API_KEY",
 )
-_SHAPES = re.compile(
-    r"(gh[pousr]_[A-Za-z0-9]{20,}|github_pat_[A-Za-z0-9_]{20,}|(?:AKIA|ASIA)[A-Z0-9]{16})"
+# Secret *names*: a value assigned to one of these (``NAME=value``, ``"Name": "value"``, ``Name: value``)
+# is masked, the name kept. Contextual on purpose: a bare 40-character string may be a git SHA and a
+# 44-character one ending in '=' a CodeSha256, both of which reports must keep.
+_SECRET_NAMES = (
+    r"secret[_-]?access[_-]?key|session[_-]?token|security[_-]?token|access[_-]?token|auth[_-]?token"
+    r"|refresh[_-]?token|id[_-]?token|api[_-]?key|internal[_-]?key|client[_-]?secret|private[_-]?key"
+    r"|password|passwd|[_-]token|[_-]secret"
 )
+# Between a name and its value: an optional closing quote of the key, ':' or '=', an optional opening
+# quote. ``\\?`` and ``\\t`` let the same expression find them in JSON-escaped text (``TextScan``).
+_SEP = r"\\?[\"']?(?:[ \t]|\\t)*[:=](?:[ \t]|\\t)*(?:\\?[\"'])?"
+_SHAPES = re.compile(
+    # a value after a secret name; not a reference such as ${{ secrets.X }}, $VAR or <placeholder>
+    rf"(?P<name>(?i:{_SECRET_NAMES}){_SEP})(?P<value>(?![$%{{<(])[^\s\"'\\,;&<>]{{6,}})"
+    # an HTTP Authorization header (Bearer, token, Basic, AWS4-HMAC-SHA256 ...): the rest of the line
+    rf"|(?P<header>(?i:authorization){_SEP})(?P<credentials>[^\r\n\"\\]{{4,}})"
+    r"|-----BEGIN[A-Z ]*PRIVATE KEY-----.*?(?:-----END[A-Z ]*PRIVATE KEY-----|\Z)"
+    # an access key id, and the 40-character secret key right after it (credentials files, "id:secret")
+    r"|(?:AKIA|ASIA)[A-Z0-9]{16}(?:[:,/ \t]+[A-Za-z0-9/+]{40}(?![A-Za-z0-9/+=]))?"
+    r"|gh[pousr]_[A-Za-z0-9]{20,}|github_pat_[A-Za-z0-9_]{20,}"
+    # STS session tokens ("FwoGZXIvYXdz..." is base64 of AWS's token header; newer ones begin "IQoJb3JpZ2lu")
+    r"|(?:FwoGZXIvYXdz|IQoJb3JpZ2lu)[A-Za-z0-9/+=]{16,}"
+    # the password of a URL's userinfo (https://user:password@host)
+    r"|(?<=://)[^\s/@:\"'\\]+:[^\s/@\"'\\]+(?=@)",
+    re.DOTALL,
+)
+# Cheap pre-test for ``_SHAPES``: every match holds one of these words (case-insensitively) or
+# ``://`` and ``@``. Plain substring tests are tens of times faster than the expression, which then
+# runs only on the rare text that could match.
+_HINT_WORDS = ("secret", "token", "passw", "key", "authorization", "akia", "asia", "ghp_", "gho_", "ghu_",
+               "ghs_", "ghr_", "github_pat_", "fwogzxivyxdz", "iqojb3jpz2lu")
+
+
+def _may_hold_shape(text: str) -> bool:
+    low = text.lower()
+    return any(word in low for word in _HINT_WORDS) or ("://" in text and "@" in text)
+
+
 MASK = "***"
+ELLIPSIS = "\u2026"
 _SURROGATE = re.compile("[\ud800-\udfff]")
 
 
@@ -32,13 +68,55 @@ def _secrets() -> tuple[str, ...]:
     return tuple(v for v in (os.environ.get(name) for name in SECRET_ENV) if v and len(v) >= 4)
 
 
+def _mask_match(m: re.Match[str]) -> str:
+    """The mask for one shape: a named value keeps its name (``aws_secret_access_key=***``)."""
+    if m.group("value") is not None:
+        return m.group("name") + MASK
+    if m.group("credentials") is not None:
+        return m.group("header") + MASK
+    return MASK
+
+
 def redact(text: str | None, secrets: tuple[str, ...] | None = None) -> str:
+    """Environment secret values (longest first, so one never leaves part of another) and secret shapes masked."""
     if not text:
         return text or ""
-    for value in _secrets() if secrets is None else secrets:
+    for value in sorted(_secrets() if secrets is None else secrets, key=len, reverse=True):
         if value in text:
             text = text.replace(value, MASK)
-    return _SHAPES.sub(MASK, text)
+    return _SHAPES.sub(_mask_match, text) if _may_hold_shape(text) else text
+
+
+def clip(text: str | None, limit: int, secrets: tuple[str, ...] | None = None) -> str:
+    """``text`` masked, *then* cut to ``limit`` characters (an ellipsis marking the cut).
+
+    Cutting first would leave the head of a token that straddles the cut, which no shape then
+    recognises (the first 20 characters of a GitHub token, an access key id's first 12...).
+    """
+    masked = redact(text, secrets)
+    if len(masked) <= limit:
+        return masked
+    return masked[: max(0, limit - 1)] + ELLIPSIS
+
+
+class LineRedactor:
+    """``redact`` for a stream read line by line (a deploy script's output): it remembers being inside
+    a PEM private key, whose base64 body lines look like nothing on their own."""
+
+    def __init__(self) -> None:
+        self.in_key = False
+
+    def __call__(self, line: str, secrets: tuple[str, ...] | None = None) -> str:
+        if self.in_key:
+            if re.search(r"-----END[A-Z ]*PRIVATE KEY-----", line):
+                self.in_key = False
+                return MASK + redact(line.split("PRIVATE KEY-----", 1)[1], secrets)
+            return MASK
+        begin = re.search(r"-----BEGIN[A-Z ]*PRIVATE KEY-----", line)
+        if begin and not re.search(r"-----END[A-Z ]*PRIVATE KEY-----", line[begin.end():]):
+            self.in_key = True
+            return redact(line[: begin.start()], secrets) + MASK
+        return redact(line, secrets)
 
 
 def redact_data(value: Any) -> Any:
@@ -143,9 +221,6 @@ def _any_in(value: Any, encoded: list[str]) -> bool:
     return _text_dirty(text, encoded)
 
 
-_SHAPE_STARTS = ("ghp_", "gho_", "ghu_", "ghs_", "ghr_", "github_pat_", "AKIA", "ASIA")  # what _SHAPES begins with
-
-
 def _text_dirty(text: str, encoded: list[str]) -> bool:
     """Whether JSON text holds a token shape, a lone surrogate or an (escaped) secret value.
 
@@ -153,7 +228,7 @@ def _text_dirty(text: str, encoded: list[str]) -> bool:
     then run only on text that could match them (ASCII text cannot hold a surrogate)."""
     if not text.isascii() and _SURROGATE.search(text):
         return True
-    if any(start in text for start in _SHAPE_STARTS) and _SHAPES.search(text):
+    if _may_hold_shape(text) and _SHAPES.search(text):
         return True
     return any(s in text for s in encoded)
 
