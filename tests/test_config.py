@@ -8,6 +8,7 @@ import pytest
 
 from compliance.config import Config, load_config
 from compliance.errors import InputError
+from tests.reliability.conftest import make_system  # noqa: F401 - the fixture, by name
 
 FULL = """\
 version: 1
@@ -201,3 +202,51 @@ def test_names_near_the_report_files_are_fine(tmp_path, name):
 def test_sources_git_file_is_resolved_like_the_other_sources(tmp_path):
     path = write(tmp_path, "version: 1\ntarget: {branch: main}\nsources:\n  git: {file: data/git.json}\n")
     assert load_config(path).source_options("git") == {"file": str(tmp_path / "cfg" / "data" / "git.json")}
+
+
+def test_sources_git_file_is_read_instead_of_the_repository(request, capsys):
+    """Item 19: the schema accepted ``sources.git.file`` and collection ignored it, reading target.repo."""
+    import json
+
+    import responses
+
+    from compliance.cli import main
+    from tests.github_payloads import FakeGitHub
+    from tests.reliability.conftest import audit_args
+
+    system = request.getfixturevalue("make_system")()
+    live = system.root / "live"
+    with responses.RequestsMock() as rsps:
+        FakeGitHub(rsps, system.runs())
+        main(audit_args(system.config, live))
+    capsys.readouterr()
+    git = json.loads((live / "snapshot.json").read_text("utf-8"))["sources"]["git"]
+    (system.root / "git.json").write_text(json.dumps(git["data"]), "utf-8")
+    text = system.config.read_text("utf-8")
+    assert "\n  repo: enceladus\n" in text
+    text = text.replace("\n  repo: enceladus\n", "\n  repo: absent\n")  # no repository to read: only the file
+    system.config.write_text(text + "sources:\n  git: {file: git.json}\n", "utf-8")
+    offline = system.root / "offline"
+    with responses.RequestsMock() as rsps:
+        FakeGitHub(rsps, system.runs())
+        main(audit_args(system.config, offline))
+    capsys.readouterr()
+    snap = json.loads((offline / "snapshot.json").read_text("utf-8"))["sources"]["git"]
+    assert snap["status"] == "ok" and snap["provenance"]["kind"] == "file"
+    assert snap["data"] == git["data"]
+
+    def verdicts(out):
+        return sorted((f["rule_id"], f["subject"], f["status"])
+                      for f in json.loads((out / "report.json").read_text("utf-8"))["findings"])
+
+    assert verdicts(offline) == verdicts(live)
+
+
+def test_the_cli_refuses_a_colliding_target_name_before_collecting(tmp_path, capsys):
+    from compliance.cli import main
+
+    path = write(tmp_path, "version: 1\ntargets:\n  - {name: api, branch: main}\n  - {name: report.json, branch: main}\n")
+    code = main(["audit", "--config", path, "--out", str(tmp_path / "out")])
+    err = capsys.readouterr().err
+    assert code == 2 and f"{path}:4:11: target name 'report.json'" in err and "Traceback" not in err
+    assert not (tmp_path / "out").exists()  # nothing half-written
