@@ -248,5 +248,5 @@ def test_the_cli_refuses_a_colliding_target_name_before_collecting(tmp_path, cap
     path = write(tmp_path, "version: 1\ntargets:\n  - {name: api, branch: main}\n  - {name: report.json, branch: main}\n")
     code = main(["audit", "--config", path, "--out", str(tmp_path / "out")])
     err = capsys.readouterr().err
-    assert code == 2 and f"{path}:4:11: target name 'report.json'" in err and "Traceback" not in err
+    assert code == 2 and f"{path}:4:12: target name 'report.json'" in err and "Traceback" not in err
     assert not (tmp_path / "out").exists()  # nothing half-written
