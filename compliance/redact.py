@@ -31,9 +31,10 @@ _SECRET_NAMES = (
 # Between a name and its value: an optional closing quote of the key, ':' or '=', an optional opening
 # quote. ``\\?`` and ``\\t`` let the same expression find them in JSON-escaped text (``TextScan``).
 _SEP = r"\\?[\"']?(?:[ \t]|\\t)*[:=](?:[ \t]|\\t)*(?:\\?[\"'])?"
+# A named value: not a reference such as ${{ secrets.X }}, $VAR or <placeholder>, which names a secret
+_VALUE = r"(?![$%{<(])[^\s\"'\\,;&<>]{6,}"
 _SHAPES = re.compile(
-    # a value after a secret name; not a reference such as ${{ secrets.X }}, $VAR or <placeholder>
-    rf"(?P<name>(?i:{_SECRET_NAMES}){_SEP})(?P<value>(?![$%{{<(])[^\s\"'\\,;&<>]{{6,}})"
+    rf"(?P<name>(?i:{_SECRET_NAMES}){_SEP})(?P<value>{_VALUE})"
     # an HTTP Authorization header (Bearer, token, Basic, AWS4-HMAC-SHA256 ...): the rest of the line
     rf"|(?P<header>(?i:authorization){_SEP})(?P<credentials>[^\r\n\"\\]{{4,}})"
     r"|-----BEGIN[A-Z ]*PRIVATE KEY-----.*?(?:-----END[A-Z ]*PRIVATE KEY-----|\Z)"
@@ -155,10 +156,12 @@ class TextScan:
 
     def watch(self, chunks: Iterable[str]) -> Iterator[str]:
         """The chunks, passed on until the first one holding something to mask (then ``dirty``)."""
+        key = ""  # the key chunk before a value: together they may name a secret ("SessionToken": "...")
         for chunk in chunks:
-            if _text_dirty(chunk, self.encoded):
+            if _text_dirty(key + chunk, self.encoded):
                 self.dirty = True
                 return
+            key = chunk if chunk.endswith(": ") else ""
             yield chunk
 
 
@@ -200,14 +203,13 @@ def _anything_to_mask(value: Any, secrets: tuple[str, ...]) -> bool:
 def _pieces(value: Any) -> Iterator[Any]:
     """The document in pieces of bounded size (a report's findings one by one), so the check never
     holds the text of a whole 100,000-commit report at once."""
-    if isinstance(value, dict) and len(value) > 32:
-        for v in value.values():
-            yield from _pieces(v)
+    if isinstance(value, dict) and (len(value) > 32 or any(isinstance(v, (dict, list)) and len(v) > 32
+                                                            for v in value.values())):
+        for k, v in value.items():
+            # a string keeps its key beside it, which may be what names it a secret ("SessionToken": ...)
+            yield from ({k: v},) if isinstance(v, str) else _pieces(v)
     elif isinstance(value, list) and len(value) > 32:
         for v in value:
-            yield from _pieces(v)
-    elif isinstance(value, dict) and any(isinstance(v, (dict, list)) and len(v) > 32 for v in value.values()):
-        for v in value.values():
             yield from _pieces(v)
     else:
         yield value
@@ -233,12 +235,23 @@ def _text_dirty(text: str, encoded: list[str]) -> bool:
     return any(s in text for s in encoded)
 
 
+_SECRET_KEY = re.compile(rf"(?i:{_SECRET_NAMES})$")
+_VALUE_START = re.compile(_VALUE)
+
+
+def _secret_entry(key: Any, value: Any) -> bool:
+    """A mapping entry holding a secret by its key (``{"SecretAccessKey": "..."}`` in parsed JSON): the
+    value alone has no shape, but its JSON text matches ``_SHAPES``, so the quick check and the walk agree."""
+    return (isinstance(value, str) and isinstance(key, str) and _VALUE_START.match(value) is not None
+            and _SECRET_KEY.search(key) is not None)
+
+
 def _walk(value: Any, secrets: tuple[str, ...]) -> Any:
     """One environment read per document, not per string: documents hold hundreds of thousands."""
     if isinstance(value, str):
         return _SURROGATE.sub("\ufffd", redact(value, secrets))
     if isinstance(value, dict):
-        return {k: _walk(v, secrets) for k, v in value.items()}
+        return {k: MASK if _secret_entry(k, v) else _walk(v, secrets) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
         return [_walk(v, secrets) for v in value]
     return value

@@ -267,3 +267,29 @@ def test_the_deploy_log_and_terminal_hold_no_secret_the_script_printed(tmp_path)
         assert "ASIAQX7VJ2M4T6B8N3LR" not in text
         assert f"commit {SHA} CodeSha256 {CODE_SHA}" in text  # what the reader needs is still there
         assert '"SecretAccessKey": "***"' in text
+
+
+def test_a_secret_held_by_its_key_in_parsed_json_is_masked():
+    """A probe answer or an API error parsed into a mapping: the value has no shape, its key names it."""
+    doc = {"capabilities": {"SecretAccessKey": AWS_SECRET, "debug_api_key": "k-0123456789",
+                            "GITHUB_TOKEN": "${{ secrets.GITHUB_TOKEN }}", "CodeSha256": CODE_SHA, "head_sha": SHA}}
+    out = redact_data(doc)
+    assert out["capabilities"] == {"SecretAccessKey": "***", "debug_api_key": "***",
+                                   "GITHUB_TOKEN": "${{ secrets.GITHUB_TOKEN }}", "CodeSha256": CODE_SHA,
+                                   "head_sha": SHA}
+
+
+def test_a_secret_key_in_a_large_mapping_is_found_by_the_quick_check():
+    """Large documents are checked in pieces; a piece must not lose the key that names its value."""
+    big = {f"k{i}": "plain" for i in range(40)}
+    big["SessionToken"] = SESSION[4:]  # no token shape left: only the key says what it is
+    assert redact_data({"probe": big})["probe"]["SessionToken"] == "***"
+
+
+def test_report_json_written_in_chunks_masks_a_secret_named_by_its_key(tmp_path):
+    from compliance.report import write_masked
+
+    doc = {"report_version": 1, "findings": [], "extra": {"SecretAccessKey": AWS_SECRET, "n": 1}}
+    masked, written = write_masked(doc, tmp_path, ("json",))
+    assert AWS_SECRET not in written["json"].read_text("utf-8")
+    assert masked["extra"]["SecretAccessKey"] == "***"
