@@ -32,7 +32,8 @@ _SECRET_NAMES = (
 # quote. ``\\?`` and ``\\t`` let the same expression find them in JSON-escaped text (``TextScan``).
 _SEP = r"\\?[\"']?(?:[ \t]|\\t)*[:=](?:[ \t]|\\t)*(?:\\?[\"'])?"
 # A named value: not a reference such as ${{ secrets.X }}, $VAR or <placeholder>, which names a secret
-_VALUE = r"(?![$%{<(])[^\s\"'\\,;&<>]{6,}"
+# ('\/' too: some JSON encoders escape '/', which base64 secrets are full of)
+_VALUE = r"(?![$%{<(])(?:[^\s\"'\\,;&<>]|\\{1,2}/){6,}"
 _SHAPES = re.compile(
     rf"(?P<name>(?i:{_SECRET_NAMES}){_SEP})(?P<value>{_VALUE})"
     # an HTTP Authorization header (Bearer, token, Basic, AWS4-HMAC-SHA256 ...): the rest of the line

@@ -40,6 +40,11 @@ def command_quoting_problems(command: str) -> list[tuple[int, str]]:
     quote, opened, i = "", 0, 0
     while i < len(command):
         c = command[i]
+        if not quote and c in "\\$" and i + 1 in placeholders:
+            # \'value' escapes the opening quote and $'value' is ANSI-C quoting: either way the value is
+            # no longer one quoted word (a value ending in " #" comments the closing quote out)
+            problems.append((i, f"'{c}' right before placeholder {placeholders[i + 1]} in the command undoes "
+                                f"the quoting of its value; remove the '{c}'"))
         if c == "\\" and quote != "'":
             i += 2
             continue

@@ -41,6 +41,7 @@ HOSTILE = [
     "a|id>pwned",
     "> pwned",
     "*",
+    "$(id>pwned) #",
 ]
 DM_COMMAND = "gh workflow run deploy.yml --repo o/r --ref main -f reason='replace deploy-manager request '{subject}"
 
@@ -56,6 +57,7 @@ def test_a_filled_value_is_one_argument_and_prose_keeps_it_readable(value):
 
 @pytest.mark.parametrize("value", HOSTILE)
 def test_a_real_shell_prints_the_value_and_runs_nothing(tmp_path, value):
+    """Also the value that ran code when a template put a backslash before its placeholder (now refused)."""
     command = fill({"command": "printf '[%s]' {subject} {sha}"}, {"subject": value, "sha": value})["command"]
     proc = subprocess.run(["sh", "-c", command], cwd=tmp_path, capture_output=True, text=True, timeout=30)
     assert proc.returncode == 0, proc.stderr
@@ -131,6 +133,9 @@ rules:
     ("gh x -f reason='replace {subject}'", 16 + 24, "inside single quotes"),
     ('''"echo \\"$(git show {sha})\\""''', 16, "inside double quotes"),  # escapes: the value's column
     ("echo 'open {sha}", 16 + 5, "unterminated single quote"),
+    # found by trying to fool the fix: \'value' escapes the opening quote, $'value' decodes escapes
+    ("echo \\{sha}", 16 + 5, "'\\' right before placeholder {sha}"),
+    ("echo ${sha}", 16 + 5, "'$' right before placeholder {sha}"),
 ])
 def test_the_loader_refuses_a_placeholder_inside_quotes_with_its_column(tmp_path, capsys, command, col, why):
     f = tmp_path / "r.yaml"
@@ -206,6 +211,8 @@ PEM = ("-----BEGIN RSA PRIVATE KEY-----\nMIIEowIBAAKCAQEAu1SU1LfVLPHCozMxH2Mo4lg
     ("x-internal-key: cik-7f3a9b1c5d2e4f60a8b7c6d5e4f3a2b1", "cik-7f3a9b1c5d2e4f60a8b7c6d5e4f3a2b1"),
     ("clone https://deploy:S3cretPassw0rd@git.example.com/r.git", "S3cretPassw0rd"),
     ("db password: hunter2hunter2", "hunter2hunter2"),
+    # found by trying to fool the shapes: an encoder that escapes '/' (PHP, some loggers)
+    ('{"SecretAccessKey":"wJa\\/lrXUtnFEMI\\/K7MDENG\\/bPxRfiCYzq8Xk2Lw9P"}', "K7MDENG"),
 ])
 def test_secret_shapes_are_masked_and_their_names_kept(text, secret):
     out = redact(text, ())
