@@ -31,6 +31,8 @@ _SECRET_NAMES = (
 # Between a name and its value: an optional closing quote of the key, ':' or '=', an optional opening
 # quote. ``\\?`` and ``\\t`` let the same expression find them in JSON-escaped text (``TextScan``).
 _SEP = r"\\?[\"']?(?:[ \t]|\\t)*[:=](?:[ \t]|\\t)*(?:\\?[\"'])?"
+_PEM_BEGIN = r"-----BEGIN[A-Z0-9 ]*PRIVATE KEY(?: BLOCK)?-----"  # RSA, EC, OPENSSH, ENCRYPTED, PGP ...
+_PEM_END = r"-----END[A-Z0-9 ]*PRIVATE KEY(?: BLOCK)?-----"
 # A named value: not a reference such as ${{ secrets.X }}, $VAR or <placeholder>, which names a secret
 # ('\/' too: some JSON encoders escape '/', which base64 secrets are full of)
 _VALUE = r"(?![$%{<(])(?:[^\s\"'\\,;&<>]|\\{1,2}/){6,}"
@@ -38,7 +40,7 @@ _SHAPES = re.compile(
     rf"(?P<name>(?i:{_SECRET_NAMES}){_SEP})(?P<value>{_VALUE})"
     # an HTTP Authorization header (Bearer, token, Basic, AWS4-HMAC-SHA256 ...): the rest of the line
     rf"|(?P<header>(?i:authorization){_SEP})(?P<credentials>[^\r\n\"\\]{{4,}})"
-    r"|-----BEGIN[A-Z ]*PRIVATE KEY-----.*?(?:-----END[A-Z ]*PRIVATE KEY-----|\Z)"
+    rf"|{_PEM_BEGIN}.*?(?:{_PEM_END}|\Z)"
     # an access key id, and the 40-character secret key right after it (credentials files, "id:secret")
     r"|(?:AKIA|ASIA)[A-Z0-9]{16}(?:[:,/ \t]+[A-Za-z0-9/+]{40}(?![A-Za-z0-9/+=]))?"
     r"|gh[pousr]_[A-Za-z0-9]{20,}|github_pat_[A-Za-z0-9_]{20,}"
@@ -110,12 +112,13 @@ class LineRedactor:
 
     def __call__(self, line: str, secrets: tuple[str, ...] | None = None) -> str:
         if self.in_key:
-            if re.search(r"-----END[A-Z ]*PRIVATE KEY-----", line):
-                self.in_key = False
-                return MASK + redact(line.split("PRIVATE KEY-----", 1)[1], secrets)
-            return MASK
-        begin = re.search(r"-----BEGIN[A-Z ]*PRIVATE KEY-----", line)
-        if begin and not re.search(r"-----END[A-Z ]*PRIVATE KEY-----", line[begin.end():]):
+            end = re.search(_PEM_END, line)
+            if end is None:
+                return MASK
+            self.in_key = False
+            return MASK + redact(line[end.end():], secrets)
+        begin = re.search(_PEM_BEGIN, line)
+        if begin and not re.search(_PEM_END, line[begin.end():]):
             self.in_key = True
             return redact(line[: begin.start()], secrets) + MASK
         return redact(line, secrets)

@@ -211,7 +211,8 @@ PEM = ("-----BEGIN RSA PRIVATE KEY-----\nMIIEowIBAAKCAQEAu1SU1LfVLPHCozMxH2Mo4lg
     ("x-internal-key: cik-7f3a9b1c5d2e4f60a8b7c6d5e4f3a2b1", "cik-7f3a9b1c5d2e4f60a8b7c6d5e4f3a2b1"),
     ("clone https://deploy:S3cretPassw0rd@git.example.com/r.git", "S3cretPassw0rd"),
     ("db password: hunter2hunter2", "hunter2hunter2"),
-    # found by trying to fool the shapes: an encoder that escapes '/' (PHP, some loggers)
+    # found by trying to fool the shapes: a PGP key block, an encoder that escapes '/' (PHP, some loggers)
+    ("-----BEGIN PGP PRIVATE KEY BLOCK-----\nlQOYBGXz0Q4BCAC7pgp\n-----END PGP PRIVATE KEY BLOCK-----", "lQOYBGXz0Q4"),
     ('{"SecretAccessKey":"wJa\\/lrXUtnFEMI\\/K7MDENG\\/bPxRfiCYzq8Xk2Lw9P"}', "K7MDENG"),
 ])
 def test_secret_shapes_are_masked_and_their_names_kept(text, secret):
