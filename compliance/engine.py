@@ -17,7 +17,6 @@ from typing import Any
 
 from compliance.errors import SourceUnavailable
 from compliance.findings import ERROR, NOT_APPLICABLE, Finding
-from compliance.redact import clip
 from compliance.rules.model import Rule, Scope
 from compliance.timeutil import iso, parse_time
 
@@ -272,6 +271,8 @@ class EvidenceIndex:
 
 def worklog_evidence_item(ev: Any) -> dict[str, Any]:
     """A worklog as evidence; its text masked before it is cut, so no token's head survives the cut."""
+    from compliance.redact import clip
+
     return {
         "kind": "worklog",
         "label": f"{ev.task_id} {ev.origin}: {clip(ev.text, 300)}",
