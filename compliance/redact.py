@@ -6,6 +6,7 @@ the environment are masked wherever they appear, and common token shapes are mas
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import re
@@ -68,8 +69,10 @@ _SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 def _secrets() -> tuple[str, ...]:
-    """Secret values in the environment now (read per call, so a changed environment is honoured)."""
-    return tuple(v for v in (os.environ.get(name) for name in SECRET_ENV) if v and len(v) >= 4)
+    """Secret values in the environment now (read per call, so a changed environment is honoured),
+    longest first, so masking one never leaves part of another that contains it."""
+    values = {v for v in (os.environ.get(name) for name in SECRET_ENV) if v and len(v) >= 4}
+    return tuple(sorted(values, key=len, reverse=True))
 
 
 def _mask_match(m: re.Match[str]) -> str:
@@ -82,10 +85,10 @@ def _mask_match(m: re.Match[str]) -> str:
 
 
 def redact(text: str | None, secrets: tuple[str, ...] | None = None) -> str:
-    """Environment secret values (longest first, so one never leaves part of another) and secret shapes masked."""
+    """Environment secret values (``secrets``: those to mask instead, longest first) and secret shapes masked."""
     if not text:
         return text or ""
-    for value in sorted(_secrets() if secrets is None else secrets, key=len, reverse=True):
+    for value in _secrets() if secrets is None else secrets:
         if value in text:
             text = text.replace(value, MASK)
     return _SHAPES.sub(_mask_match, text) if _may_hold_shape(text) else text
@@ -246,8 +249,13 @@ _VALUE_START = re.compile(_VALUE)
 def _secret_entry(key: Any, value: Any) -> bool:
     """A mapping entry holding a secret by its key (``{"SecretAccessKey": "..."}`` in parsed JSON): the
     value alone has no shape, but its JSON text matches ``_SHAPES``, so the quick check and the walk agree."""
-    return (isinstance(value, str) and isinstance(key, str) and _VALUE_START.match(value) is not None
-            and _SECRET_KEY.search(key) is not None)
+    return isinstance(value, str) and isinstance(key, str) and _secret_key(key) and _VALUE_START.match(value) is not None
+
+
+@functools.lru_cache(maxsize=4096)
+def _secret_key(key: str) -> bool:
+    """Cached: a document repeats a few key names hundreds of thousands of times."""
+    return _SECRET_KEY.search(key) is not None
 
 
 def _walk(value: Any, secrets: tuple[str, ...]) -> Any:
