@@ -242,7 +242,7 @@ def _text_dirty(text: str, encoded: list[str]) -> bool:
     return any(s in text for s in encoded)
 
 
-_SECRET_KEY = re.compile(rf"(?i:{_SECRET_NAMES})$")
+_SECRET_KEY = re.compile(rf"(?i:{_SECRET_NAMES}|^authorization)$")  # a parsed header is a key too
 _VALUE_START = re.compile(_VALUE)
 
 

@@ -38,8 +38,14 @@ def command_quoting_problems(command: str) -> list[tuple[int, str]]:
     placeholders = {m.start(): m.group(0) for m in PLACEHOLDER.finditer(command)}
     problems: list[tuple[int, str]] = []
     quote, opened, i = "", 0, 0
+    backtick = -1  # where an open `...` began: the shell re-reads its text, so a ` in a value would end it
     while i < len(command):
         c = command[i]
+        if not quote and c == "`":
+            backtick = i if backtick < 0 else -1
+        elif not quote and backtick >= 0 and i in placeholders:
+            problems.append((i, f"placeholder {placeholders[i]} is inside `...` in the command: the shell re-reads "
+                                f"that text, so a value holding ` or \\ escapes its quoting; use $(...) instead"))
         if not quote and c in "\\$" and i + 1 in placeholders:
             # \'value' escapes the opening quote and $'value' is ANSI-C quoting: either way the value is
             # no longer one quoted word (a value ending in " #" comments the closing quote out)
@@ -60,6 +66,8 @@ def command_quoting_problems(command: str) -> list[tuple[int, str]]:
         i += 1
     if quote:
         problems.append((opened, f"unterminated {_QUOTE_NAMES[quote]} quote in the command"))
+    if backtick >= 0:
+        problems.append((backtick, "unterminated ` in the command"))
     return problems
 
 

@@ -136,6 +136,9 @@ rules:
     # found by trying to fool the fix: \'value' escapes the opening quote, $'value' decodes escapes
     ("echo \\{sha}", 16 + 5, "'\\' right before placeholder {sha}"),
     ("echo ${sha}", 16 + 5, "'$' right before placeholder {sha}"),
+    # and inside backticks the shell re-reads the text, so a ` in the value ends the substitution
+    ("echo `git show {sha}`", 16 + 15, "inside `...`"),
+    ("echo `date", 16 + 5, "unterminated `"),
 ])
 def test_the_loader_refuses_a_placeholder_inside_quotes_with_its_column(tmp_path, capsys, command, col, why):
     f = tmp_path / "r.yaml"
@@ -152,6 +155,7 @@ def test_the_loader_refuses_a_placeholder_inside_quotes_with_its_column(tmp_path
     "aws lambda get-function-configuration --function-name {function} --query '{State:State}'",
     "echo \\'{sha}",
     "\"$EDITOR {workflow}\"",  # YAML quotes, not shell quotes
+    "echo $(git show --stat --end-of-options {sha})",  # $(...) parses its text afresh: quoting holds
 ])
 def test_the_loader_accepts_placeholders_outside_quotes(tmp_path, capsys, command):
     f = tmp_path / "r.yaml"
@@ -280,9 +284,10 @@ def test_the_deploy_log_and_terminal_hold_no_secret_the_script_printed(tmp_path)
 def test_a_secret_held_by_its_key_in_parsed_json_is_masked():
     """A probe answer or an API error parsed into a mapping: the value has no shape, its key names it."""
     doc = {"capabilities": {"SecretAccessKey": AWS_SECRET, "debug_api_key": "k-0123456789",
+                            "Authorization": "Bearer eyJhbGciOiJIUzI1NiJ9.e30.c2ln",
                             "GITHUB_TOKEN": "${{ secrets.GITHUB_TOKEN }}", "CodeSha256": CODE_SHA, "head_sha": SHA}}
     out = redact_data(doc)
-    assert out["capabilities"] == {"SecretAccessKey": "***", "debug_api_key": "***",
+    assert out["capabilities"] == {"SecretAccessKey": "***", "debug_api_key": "***", "Authorization": "***",
                                    "GITHUB_TOKEN": "${{ secrets.GITHUB_TOKEN }}", "CodeSha256": CODE_SHA,
                                    "head_sha": SHA}
 
@@ -301,3 +306,14 @@ def test_report_json_written_in_chunks_masks_a_secret_named_by_its_key(tmp_path)
     masked, written = write_masked(doc, tmp_path, ("json",))
     assert AWS_SECRET not in written["json"].read_text("utf-8")
     assert masked["extra"]["SecretAccessKey"] == "***"
+
+
+@pytest.mark.parametrize("value", HOSTILE)
+def test_inside_command_substitution_a_value_stays_one_word(tmp_path, value):
+    """$(...) parses its text afresh, so a value in it stays one quoted word (why the loader accepts
+    ``$(... {sha})`` unquoted; backticks are refused, as a ` in the value ends them)."""
+    command = fill({"command": "printf '[%s]' \"$(printf '%s' {sha})\""}, {"sha": value})["command"]
+    proc = subprocess.run(["bash", "-c", command], cwd=tmp_path, capture_output=True, text=True, timeout=30)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout == f"[{value.rstrip(chr(10))}]"  # $(...) drops trailing newlines, as always
+    assert list(tmp_path.iterdir()) == []
