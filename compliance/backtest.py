@@ -16,6 +16,7 @@ from typing import Any
 
 from compliance.errors import EXIT_OK, ComplianceError
 from compliance.findings import FAIL, STATUSES, Finding, summarize
+from compliance.redact import clip
 
 SHOWN = (FAIL, "error")
 
@@ -61,7 +62,7 @@ def format_table(findings: list[Finding], show_all: bool) -> list[str]:
     out = [f"{'rule':<{rule_w}}  {'subject':<{width}}  {'status':<14}  message"]
     for f in rows:
         subject = f"{f.subject_type} {f.subject}"
-        out.append(f"{f.rule_id:<{rule_w}}  {subject[:width]:<{width}}  {f.status:<14}  {f.message[:160]}")
+        out.append(f"{f.rule_id:<{rule_w}}  {subject[:width]:<{width}}  {f.status:<14}  {clip(f.message, 160)}")
     return out
 
 

@@ -375,11 +375,13 @@ def _print_summary(doc: dict[str, Any], written: dict[str, Path]) -> None:
         name = f"{src['target']}/{src['name']}" if src.get("target") else src["name"]
         print(f"  source {name:<15} {src['status']:<6} {src['requests']:>4} request(s) "
               f"{src['duration_ms']:>6} ms{err}")
+    from compliance.redact import clip
+
     bad = [f for f in doc["findings"] if f["status"] in ("fail", "error")]
     for f in bad[:20]:
         where = f"[{f['target']}] " if f.get("target") else ""
         print(f"  {f['status'].upper():<5} {where}{f['rule_id']} {f['subject_type']} {f['subject']}: "
-              f"{f['message'][:140]}")
+              f"{clip(f['message'], 140)}")
     if len(bad) > 20:
         print(f"  ... and {len(bad) - 20} more in the reports")
     waiting = [f for f in doc["findings"] if f["status"] == "pending"]

@@ -102,7 +102,9 @@ def collect(config: Any, ruleset: Any, since: datetime, until: datetime) -> dict
     def wanted(name: str) -> bool:
         return name in needed and (opts.get(name) or {}).get("enabled", True)
 
-    if wanted("git"):
+    if wanted("git") and (opts.get("git") or {}).get("file"):  # sources.git.file, as for every other source
+        sources["git"] = _collect_one("git", opts["git"], target, sources, ruleset, since, until)
+    elif wanted("git"):
         from compliance.sources.git import collect_git
 
         files = repo_files_needed(ruleset.rules, target)

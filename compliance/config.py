@@ -23,6 +23,11 @@ _SECRET_KEY = re.compile(
 )
 
 _TEXT = {"type": "string", "minLength": 1}
+# scheme://user[:password]@host: a URL that carries credentials (the part before '@' in its authority)
+_URL_USERINFO = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*://[^/?#@]*@")
+# What a report folder holds besides the per-target folders (``<out>/<target>/``): a target named like
+# one of these would make its folder collide with the merged report's file (or the demo's "previous").
+_RESERVED_NAME = re.compile(r"^(report\..*|snapshot\.json|previous|deploy-.*\.log)$", re.IGNORECASE)
 _SOURCE_OPTIONS = {
     "type": "object",
     "additionalProperties": False,
@@ -161,6 +166,12 @@ def _secret_problems(data: Any, pos: Positions, path: str) -> tuple[list[Located
         elif isinstance(node, list):
             for i, v in enumerate(node):
                 walk(v, (*jpath, i))
+        elif isinstance(node, str) and _URL_USERINFO.match(node):
+            line, col = pos.value(jpath)
+            problems.append(Located(path, line, col,
+                                    "this URL carries a user name or password before '@'; the config is committed "
+                                    "and every URL in it is printed in reports, so credentials must not be in it: "
+                                    "drop the 'user:password@' part (credentials come from the environment)"))
         elif isinstance(node, str) and redact(node) != node:
             line, col = pos.value(jpath)
             problems.append(Located(path, line, col,
@@ -230,6 +241,12 @@ def _target_problems(data: Any, pos: Positions, path: str) -> list[Located]:
     first_seen: dict[str, int] = {}
     for where, target in located:
         name = target.get("name")
+        if isinstance(name, str) and _RESERVED_NAME.match(name):
+            line, col = pos.value((*where, "name"))
+            problems.append(Located(path, line, col, f"target name {name!r} is the name of a file the report folder "
+                                                     f"holds (report.*, snapshot.json, previous, deploy logs): its "
+                                                     f"folder <out>/{name}/ would collide with it; choose another "
+                                                     f"name"))
         if where[0] == "targets" and isinstance(name, str):
             line, col = pos.value((*where, "name"))
             if name in first_seen:

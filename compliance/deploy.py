@@ -36,7 +36,7 @@ from typing import IO, Any
 from urllib.parse import urlparse
 
 from compliance.errors import EXIT_ERROR, EXIT_FAIL, EXIT_OK, ComplianceError
-from compliance.redact import MASK, SECRET_ENV, redact
+from compliance.redact import MASK, SECRET_ENV, LineRedactor, clip
 from compliance.sources.base import Meter
 from compliance.timeutil import iso, parse_time, utcnow
 
@@ -82,11 +82,12 @@ class _Out:
         self.stream = stream
         self.secrets = sorted({v for k in SECRET_ENV for v in (env.get(k), os.environ.get(k))
                                if v and len(v) >= 4}, key=len, reverse=True)
+        self.redact = LineRedactor()  # remembers a PEM private key across the lines it spans
 
     def clean(self, text: str) -> str:
         for value in self.secrets:
             text = text.replace(value, MASK)
-        return redact(text)
+        return self.redact(text)
 
     def __call__(self, text: str = "") -> None:
         self.stream.write(self.clean(text) + "\n")
@@ -479,7 +480,7 @@ def _validation(findings: list[Any], rules: list[Any]) -> tuple[bool, list[str]]
             problems.append(f"no {kind} rule judged the deploy")
         for f in mine:
             if f.status != "pass":
-                problems.append(f"{f.rule_id} {f.subject} {f.status}: {f.message[:160]}")
+                problems.append(f"{f.rule_id} {f.subject} {f.status}: {clip(f.message, 160)}")
     return not problems, problems
 
 

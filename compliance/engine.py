@@ -414,9 +414,12 @@ class EvidenceIndex:
 
 
 def worklog_evidence_item(ev: Any) -> dict[str, Any]:
+    """A worklog as evidence; its text masked before it is cut, so no token's head survives the cut."""
+    from compliance.redact import clip
+
     return {
         "kind": "worklog",
-        "label": f"{ev.task_id} {ev.origin}: {ev.text[:300]}",
+        "label": f"{ev.task_id} {ev.origin}: {clip(ev.text, 300)}",
         "task_id": ev.task_id,
         "time": iso(ev.timestamp),
         "outcome": ev.outcome,
@@ -563,16 +566,42 @@ def remediation_values(target: dict[str, Any]) -> dict[str, str]:
     }
 
 
-_PLACEHOLDER = re.compile(r"\{(\w+)\}")
+PLACEHOLDER = re.compile(r"\{(\w+)\}")
+COMMAND_FIELD = "command"  # the remediation field people copy into a shell
+
+
+def shell_word(value: Any) -> str:
+    """``value`` as exactly one shell word (``shlex.quote``): the one quoting used for commands.
+
+    Values come from the governed system's data (a deploy-manager request id, a route key, a
+    commit's SHA in a snapshot) and from the config; filled raw into a command a reviewer pastes,
+    a value such as ``x$(id>pwned)`` would run. Quoted, ``$(...)``, backticks, quotes, ``;``,
+    newlines and backslashes stay data. A leading ``-`` is still one word, so templates put such
+    values after ``--`` or ``--end-of-options`` where the program would read them as options.
+    """
+    import shlex
+
+    return shlex.quote(str(value))
 
 
 def fill(template: dict[str, str], values: dict[str, Any]) -> dict[str, str]:
-    """``{name}`` placeholders replaced by ``values`` in one pass (unknown ones are left as written)."""
-    def one(m: re.Match[str]) -> str:
-        name = m.group(1)
-        return str(values[name]) if name in values else m.group(0)
+    """``{name}`` placeholders replaced by ``values`` in one pass (unknown ones are left as written).
 
-    return {k: _PLACEHOLDER.sub(one, v) if isinstance(v, str) and "{" in v else v for k, v in template.items()}
+    In the ``command`` field each value becomes one shell word (``shell_word``); the rule loader
+    refuses a command with a placeholder inside quotes, where quoting cannot nest. Prose fields
+    keep values as they read.
+    """
+    def filler(quote: bool):
+        def one(m: re.Match[str]) -> str:
+            name = m.group(1)
+            if name not in values:
+                return m.group(0)
+            return shell_word(values[name]) if quote else str(values[name])
+
+        return one
+
+    return {k: PLACEHOLDER.sub(filler(k == COMMAND_FIELD), v) if isinstance(v, str) and "{" in v else v
+            for k, v in template.items()}
 
 
 def _remediation(rule: Rule, f: Finding, ctx: Context) -> dict[str, str]:

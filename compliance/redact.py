@@ -6,6 +6,7 @@ the environment are masked wherever they appear, and common token shapes are mas
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import re
@@ -20,25 +21,110 @@ SECRET_ENV = (
     "AWS_ACCESS_KEY_ID",
     "COORDINATION_INTERNAL_API_KEY",
 )
-_SHAPES = re.compile(
-    r"(gh[pousr]_[A-Za-z0-9]{20,}|github_pat_[A-Za-z0-9_]{20,}|(?:AKIA|ASIA)[A-Z0-9]{16})"
+# Secret *names*: a value assigned to one of these (``NAME=value``, ``"Name": "value"``, ``Name: value``)
+# is masked, the name kept. Contextual on purpose: a bare 40-character string may be a git SHA and a
+# 44-character one ending in '=' a CodeSha256, both of which reports must keep.
+_SECRET_NAMES = (
+    r"secret[_-]?access[_-]?key|session[_-]?token|security[_-]?token|access[_-]?token|auth[_-]?token"
+    r"|refresh[_-]?token|id[_-]?token|api[_-]?key|internal[_-]?key|client[_-]?secret|private[_-]?key"
+    r"|password|passwd|[_-]token|[_-]secret"
 )
+# Between a name and its value: an optional closing quote of the key, ':' or '=', an optional opening
+# quote. ``\\?`` and ``\\t`` let the same expression find them in JSON-escaped text (``TextScan``).
+_SEP = r"\\?[\"']?(?:[ \t]|\\t)*[:=](?:[ \t]|\\t)*(?:\\?[\"'])?"
+_PEM_BEGIN = r"-----BEGIN[A-Z0-9 ]*PRIVATE KEY(?: BLOCK)?-----"  # RSA, EC, OPENSSH, ENCRYPTED, PGP ...
+_PEM_END = r"-----END[A-Z0-9 ]*PRIVATE KEY(?: BLOCK)?-----"
+# A named value: not a reference such as ${{ secrets.X }}, $VAR or <placeholder>, which names a secret
+# ('\/' too: some JSON encoders escape '/', which base64 secrets are full of)
+_VALUE = r"(?![$%{<(])(?:[^\s\"'\\,;&<>]|\\{1,2}/){6,}"
+_SHAPES = re.compile(
+    rf"(?P<name>(?i:{_SECRET_NAMES}){_SEP})(?P<value>{_VALUE})"
+    # an HTTP Authorization header (Bearer, token, Basic, AWS4-HMAC-SHA256 ...): the rest of the line
+    rf"|(?P<header>(?i:authorization){_SEP})(?P<credentials>[^\r\n\"\\]{{4,}})"
+    rf"|{_PEM_BEGIN}.*?(?:{_PEM_END}|\Z)"
+    # an access key id, and the 40-character secret key right after it (credentials files, "id:secret")
+    r"|(?:AKIA|ASIA)[A-Z0-9]{16}(?:[:,/ \t]+[A-Za-z0-9/+]{40}(?![A-Za-z0-9/+=]))?"
+    r"|gh[pousr]_[A-Za-z0-9]{20,}|github_pat_[A-Za-z0-9_]{20,}"
+    # STS session tokens ("FwoGZXIvYXdz..." is base64 of AWS's token header; newer ones begin "IQoJb3JpZ2lu")
+    r"|(?:FwoGZXIvYXdz|IQoJb3JpZ2lu)[A-Za-z0-9/+=]{16,}"
+    # the password of a URL's userinfo (https://user:password@host)
+    r"|(?<=://)[^\s/@:\"'\\]+:[^\s/@\"'\\]+(?=@)",
+    re.DOTALL,
+)
+# Cheap pre-test for ``_SHAPES``: every match holds one of these words (case-insensitively) or
+# ``://`` and ``@``. Plain substring tests are tens of times faster than the expression, which then
+# runs only on the rare text that could match.
+_HINT_WORDS = ("secret", "token", "passw", "key", "authorization", "akia", "asia", "ghp_", "gho_", "ghu_",
+               "ghs_", "ghr_", "github_pat_", "fwogzxivyxdz", "iqojb3jpz2lu")
+
+
+def _may_hold_shape(text: str) -> bool:
+    low = text.lower()
+    return any(word in low for word in _HINT_WORDS) or ("://" in text and "@" in text)
+
+
 MASK = "***"
+ELLIPSIS = "\u2026"
 _SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 def _secrets() -> tuple[str, ...]:
-    """Secret values in the environment now (read per call, so a changed environment is honoured)."""
-    return tuple(v for v in (os.environ.get(name) for name in SECRET_ENV) if v and len(v) >= 4)
+    """Secret values in the environment now (read per call, so a changed environment is honoured),
+    longest first, so masking one never leaves part of another that contains it."""
+    values = {v for v in (os.environ.get(name) for name in SECRET_ENV) if v and len(v) >= 4}
+    return tuple(sorted(values, key=len, reverse=True))
+
+
+def _mask_match(m: re.Match[str]) -> str:
+    """The mask for one shape: a named value keeps its name (``aws_secret_access_key=***``)."""
+    if m.group("value") is not None:
+        return m.group("name") + MASK
+    if m.group("credentials") is not None:
+        return m.group("header") + MASK
+    return MASK
 
 
 def redact(text: str | None, secrets: tuple[str, ...] | None = None) -> str:
+    """Environment secret values (``secrets``: those to mask instead, longest first) and secret shapes masked."""
     if not text:
         return text or ""
     for value in _secrets() if secrets is None else secrets:
         if value in text:
             text = text.replace(value, MASK)
-    return _SHAPES.sub(MASK, text)
+    return _SHAPES.sub(_mask_match, text) if _may_hold_shape(text) else text
+
+
+def clip(text: str | None, limit: int, secrets: tuple[str, ...] | None = None) -> str:
+    """``text`` masked, *then* cut to ``limit`` characters (an ellipsis marking the cut).
+
+    Cutting first would leave the head of a token that straddles the cut, which no shape then
+    recognises (the first 20 characters of a GitHub token, an access key id's first 12...).
+    """
+    masked = redact(text, secrets)
+    if len(masked) <= limit:
+        return masked
+    return masked[: max(0, limit - 1)] + ELLIPSIS
+
+
+class LineRedactor:
+    """``redact`` for a stream read line by line (a deploy script's output): it remembers being inside
+    a PEM private key, whose base64 body lines look like nothing on their own."""
+
+    def __init__(self) -> None:
+        self.in_key = False
+
+    def __call__(self, line: str, secrets: tuple[str, ...] | None = None) -> str:
+        if self.in_key:
+            end = re.search(_PEM_END, line)
+            if end is None:
+                return MASK
+            self.in_key = False
+            return MASK + redact(line[end.end():], secrets)
+        begin = re.search(_PEM_BEGIN, line)
+        if begin and not re.search(_PEM_END, line[begin.end():]):
+            self.in_key = True
+            return redact(line[: begin.start()], secrets) + MASK
+        return redact(line, secrets)
 
 
 def redact_data(value: Any) -> Any:
@@ -77,10 +163,12 @@ class TextScan:
 
     def watch(self, chunks: Iterable[str]) -> Iterator[str]:
         """The chunks, passed on until the first one holding something to mask (then ``dirty``)."""
+        key = ""  # the key chunk before a value: together they may name a secret ("SessionToken": "...")
         for chunk in chunks:
-            if _text_dirty(chunk, self.encoded):
+            if _text_dirty(key + chunk, self.encoded):
                 self.dirty = True
                 return
+            key = chunk if chunk.endswith(": ") else ""
             yield chunk
 
 
@@ -122,14 +210,13 @@ def _anything_to_mask(value: Any, secrets: tuple[str, ...]) -> bool:
 def _pieces(value: Any) -> Iterator[Any]:
     """The document in pieces of bounded size (a report's findings one by one), so the check never
     holds the text of a whole 100,000-commit report at once."""
-    if isinstance(value, dict) and len(value) > 32:
-        for v in value.values():
-            yield from _pieces(v)
+    if isinstance(value, dict) and (len(value) > 32 or any(isinstance(v, (dict, list)) and len(v) > 32
+                                                            for v in value.values())):
+        for k, v in value.items():
+            # a string keeps its key beside it, which may be what names it a secret ("SessionToken": ...)
+            yield from ({k: v},) if isinstance(v, str) else _pieces(v)
     elif isinstance(value, list) and len(value) > 32:
         for v in value:
-            yield from _pieces(v)
-    elif isinstance(value, dict) and any(isinstance(v, (dict, list)) and len(v) > 32 for v in value.values()):
-        for v in value.values():
             yield from _pieces(v)
     else:
         yield value
@@ -143,9 +230,6 @@ def _any_in(value: Any, encoded: list[str]) -> bool:
     return _text_dirty(text, encoded)
 
 
-_SHAPE_STARTS = ("ghp_", "gho_", "ghu_", "ghs_", "ghr_", "github_pat_", "AKIA", "ASIA")  # what _SHAPES begins with
-
-
 def _text_dirty(text: str, encoded: list[str]) -> bool:
     """Whether JSON text holds a token shape, a lone surrogate or an (escaped) secret value.
 
@@ -153,9 +237,25 @@ def _text_dirty(text: str, encoded: list[str]) -> bool:
     then run only on text that could match them (ASCII text cannot hold a surrogate)."""
     if not text.isascii() and _SURROGATE.search(text):
         return True
-    if any(start in text for start in _SHAPE_STARTS) and _SHAPES.search(text):
+    if _may_hold_shape(text) and _SHAPES.search(text):
         return True
     return any(s in text for s in encoded)
+
+
+_SECRET_KEY = re.compile(rf"(?i:{_SECRET_NAMES}|^authorization)$")  # a parsed header is a key too
+_VALUE_START = re.compile(_VALUE)
+
+
+def _secret_entry(key: Any, value: Any) -> bool:
+    """A mapping entry holding a secret by its key (``{"SecretAccessKey": "..."}`` in parsed JSON): the
+    value alone has no shape, but its JSON text matches ``_SHAPES``, so the quick check and the walk agree."""
+    return isinstance(value, str) and isinstance(key, str) and _secret_key(key) and _VALUE_START.match(value) is not None
+
+
+@functools.lru_cache(maxsize=4096)
+def _secret_key(key: str) -> bool:
+    """Cached: a document repeats a few key names hundreds of thousands of times."""
+    return _SECRET_KEY.search(key) is not None
 
 
 def _walk(value: Any, secrets: tuple[str, ...]) -> Any:
@@ -163,7 +263,7 @@ def _walk(value: Any, secrets: tuple[str, ...]) -> Any:
     if isinstance(value, str):
         return _SURROGATE.sub("\ufffd", redact(value, secrets))
     if isinstance(value, dict):
-        return {k: _walk(v, secrets) for k, v in value.items()}
+        return {k: MASK if _secret_entry(k, v) else _walk(v, secrets) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
         return [_walk(v, secrets) for v in value]
     return value

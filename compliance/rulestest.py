@@ -34,6 +34,7 @@ from typing import Any
 
 from compliance.errors import EXIT_FAIL, EXIT_OK, ComplianceError, InputError, Located
 from compliance.findings import STATUS_RANK, STATUSES, Finding
+from compliance.redact import clip
 from compliance.timeutil import iso, parse_time
 from compliance.yamlpos import Positions, did_you_mean, load_yaml, validate
 
@@ -310,7 +311,7 @@ def run_case(case: Case, rule: Any) -> Outcome:
             seen = ", ".join(sorted(worst)) or "none"
             out.mismatches.append(f"expected {want} got nothing for {subject} (subjects judged: {seen})")
         elif got.status != want:
-            out.mismatches.append(f"expected {want} got {got.status} for {subject}: {got.message[:200]}")
+            out.mismatches.append(f"expected {want} got {got.status} for {subject}: {clip(got.message, 200)}")
     return out
 
 

@@ -17,6 +17,7 @@ from typing import Any
 
 from compliance.errors import ComplianceError, InputError, Located
 from compliance.fsutil import atomic_write_text
+from compliance.redact import clip
 from compliance.timeutil import MAX_BOUND, MIN_BOUND, parse_time
 
 SNAPSHOT_VERSION = 1
@@ -100,7 +101,7 @@ def schema_problems(doc: Any, schema: dict[str, Any], path: str, limit: int = 50
     problems = []
     for err in sorted(validator.iter_errors(doc), key=lambda e: list(map(str, e.absolute_path)))[:limit]:
         pointer = "/" + "/".join(str(p) for p in err.absolute_path)
-        msg = err.message if len(err.message) < 300 else err.message[:300] + "..."
+        msg = clip(err.message, 300)
         problems.append(Located(path, 1, 1, f"at {pointer}: {msg}"))
     return problems
 

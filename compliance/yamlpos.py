@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any
 import yaml
 
 from compliance.errors import InputError, Located
+from compliance.redact import clip
 
 if TYPE_CHECKING:
     from jsonschema.exceptions import ValidationError
@@ -67,7 +68,7 @@ def short(value: Any, limit: int = _MAX_SHOWN) -> str:
         text = "a list" if value else "an empty list"
     else:
         text = repr(value)
-    return text if len(text) <= limit else text[: limit - 3] + "..."
+    return clip(text, limit)  # masked before it is cut: a value may hold a token
 
 
 def _mark_pos(mark: Any) -> Pos:
@@ -372,7 +373,7 @@ def _locate(error: ValidationError, positions: Positions, path: str) -> list[tup
         return at_value(f"{short(inst)} does not match the pattern {error.validator_value}")
     if v in ("minItems", "maxItems", "minLength", "maxLength", "minimum", "maximum", "minProperties"):
         return at_value(f"{short(inst)}: must satisfy {v} {error.validator_value}")
-    return at_value(error.message if len(error.message) <= 200 else error.message[:197] + "...")
+    return at_value(clip(error.message, 200))
 
 
 def conforms(data: Any, schema: Any) -> bool | None:

@@ -7,6 +7,7 @@ from typing import Any
 
 from compliance.checks.registry import register
 from compliance.findings import FAIL, PASS, Finding
+from compliance.redact import clip
 from compliance.timeutil import parse_time
 
 UI_TYPES = ["github_public_static", "github_private_sst", "github_public_workers", "github_private_workers"]
@@ -100,7 +101,7 @@ def _request_evidence(req: dict[str, Any]) -> dict[str, Any]:
     return {
         "kind": "request",
         "label": f"{req['request_id']} {req.get('deployment_type')} {req.get('status')} by "
-        f"{req.get('submitted_by', '?')}: {str(req.get('summary', ''))[:200]}",
+        f"{req.get('submitted_by', '?')}: {clip(str(req.get('summary', '')), 200)}",
         "request_id": req["request_id"],
         "time": req.get("submitted_at"),
         "url": None,

@@ -9,6 +9,7 @@ from compliance.checks.common import SOURCE_NAMES, change_finding, no_changes
 from compliance.checks.registry import register
 from compliance.findings import ERROR, FAIL, PASS, Finding
 from compliance.globs import compile_glob
+from compliance.redact import clip
 
 OPS = ["equals", "not_equals", "in", "not_in", "matches", "contains", "exists", "absent", "gt", "gte", "lt", "lte"]
 
@@ -64,7 +65,7 @@ def check_field(ctx, rule, params) -> list[Finding]:
     except jmespath.exceptions.JMESPathError as exc:
         return [Finding(rule.id, "source", subject, ERROR, f"invalid JMESPath expression: {exc}")]
     op, expected = params["op"], params.get("value")
-    evidence = [{"kind": "source", "label": f"{subject} = {actual!r}"[:300], "url": None}]
+    evidence = [{"kind": "source", "label": clip(f"{subject} = {actual!r}", 300), "url": None}]
     if actual is None and op not in ("exists", "absent"):
         return [Finding(rule.id, "source", subject, ERROR, f"{params['path']} has no value in '{params['source']}'", evidence)]
     try:
@@ -73,7 +74,7 @@ def check_field(ctx, rule, params) -> list[Finding]:
         return [Finding(rule.id, "source", subject, ERROR, f"cannot apply '{op}' to {actual!r}: {exc}", evidence)]
     verb = "satisfies" if ok else "does not satisfy"
     return [Finding(rule.id, "source", subject, PASS if ok else FAIL,
-                    f"{params['path']} = {actual!r} {verb} {op} {expected!r}"[:500], evidence)]
+                    clip(f"{params['path']} = {actual!r} {verb} {op} {expected!r}", 500), evidence)]
 
 
 @register(

@@ -14,6 +14,7 @@ from compliance.checks.common import file_evidence
 from compliance.checks.registry import register
 from compliance.findings import ERROR, FAIL, PASS, Finding
 from compliance.globs import example_path, filter_match
+from compliance.redact import clip
 
 
 def _workflow_path(ctx, params) -> str:
@@ -123,7 +124,7 @@ def check_workflow_push_filter(ctx, rule, params) -> list[Finding]:
     if params.get("require_dispatch", True) and "workflow_dispatch" not in on:
         problems.append("it cannot be run by hand (no workflow_dispatch)")
     line = _line_of(text, r"^\s+paths:") or _line_of(text, r"^\s*push:") or _line_of(text, r"^\s*['\"]?on['\"]?:") or 1
-    ev = [file_evidence(path, f"{path}: on.push.paths = {paths!r}"[:300], line)]
+    ev = [file_evidence(path, clip(f"{path}: on.push.paths = {paths!r}", 300), line)]
     if problems:
         return [Finding(rule.id, "file", path, FAIL, f"{path}: " + "; ".join(problems), ev,
                         location={"path": path, "line": line})]

@@ -15,6 +15,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from compliance.checks.registry import kind_params
+from compliance.engine import COMMAND_FIELD, PLACEHOLDER
 from compliance.errors import ComplianceError, InputError, Located
 from compliance.globs import GlobError, compile_glob
 from compliance.rules.model import CheckSpec, Remediation, Rule, Scope
@@ -23,6 +24,51 @@ from compliance.timeutil import parse_time
 from compliance.yamlpos import Positions, load_yaml, validate
 
 _BARE_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+_QUOTE_NAMES = {"'": "single", '"': "double"}
+
+
+def command_quoting_problems(command: str) -> list[tuple[int, str]]:
+    """(offset, why) for each placeholder ``command`` puts inside shell quotes, and for an unclosed quote.
+
+    Filled values are shell-quoted words (``engine.shell_word``); inside '...' or "..." that quoting
+    would be read as literal quote characters, and a value holding the surrounding quote would end
+    the string and run the rest. The shell's own rules: a backslash escapes outside quotes and
+    inside double quotes, nothing inside single quotes.
+    """
+    placeholders = {m.start(): m.group(0) for m in PLACEHOLDER.finditer(command)}
+    problems: list[tuple[int, str]] = []
+    quote, opened, i = "", 0, 0
+    backtick = -1  # where an open `...` began: the shell re-reads its text, so a ` in a value would end it
+    while i < len(command):
+        c = command[i]
+        if not quote and c == "`":
+            backtick = i if backtick < 0 else -1
+        elif not quote and backtick >= 0 and i in placeholders:
+            problems.append((i, f"placeholder {placeholders[i]} is inside `...` in the command: the shell re-reads "
+                                f"that text, so a value holding ` or \\ escapes its quoting; use $(...) instead"))
+        if not quote and c in "\\$" and i + 1 in placeholders:
+            # \'value' escapes the opening quote and $'value' is ANSI-C quoting: either way the value is
+            # no longer one quoted word (a value ending in " #" comments the closing quote out)
+            problems.append((i, f"'{c}' right before placeholder {placeholders[i + 1]} in the command undoes "
+                                f"the quoting of its value; remove the '{c}'"))
+        if c == "\\" and quote != "'":
+            i += 2
+            continue
+        if quote and c == quote:
+            quote = ""
+        elif not quote and c in _QUOTE_NAMES:
+            quote, opened = c, i
+        elif quote and i in placeholders:
+            name = placeholders[i]
+            problems.append((i, f"placeholder {name} is inside {_QUOTE_NAMES[quote]} quotes in the command: "
+                                f"each value is filled in as one shell-quoted word, and quoting cannot nest "
+                                f"inside quotes; close the quotes before it (e.g. -f reason='some text '{name})"))
+        i += 1
+    if quote:
+        problems.append((opened, f"unterminated {_QUOTE_NAMES[quote]} quote in the command"))
+    if backtick >= 0:
+        problems.append((backtick, "unterminated ` in the command"))
+    return problems
 
 
 @dataclass
@@ -102,6 +148,32 @@ class _FileChecker:
                 for j, check in enumerate(checks):
                     if isinstance(check, dict):
                         self.check(check, (*base, "checks", j))
+            remediation = rule.get("remediation")
+            if isinstance(remediation, dict) and isinstance(remediation.get(COMMAND_FIELD), str):
+                self.command(remediation[COMMAND_FIELD], (*base, "remediation", COMMAND_FIELD))
+
+    def command(self, command: str, jpath: tuple[Any, ...]) -> None:
+        for offset, message in command_quoting_problems(command):
+            line, col = self.pos.value(jpath)
+            self.problems.append(Located(self.path, line, col + self._column_shift(line, col, command, offset),
+                                         message))
+
+    def _column_shift(self, line: int, col: int, command: str, offset: int) -> int:
+        """Columns from the value's start to ``offset`` in it, where the file shows the text as it is
+        (a plain or simply quoted scalar on one line); otherwise 0, pointing at the value."""
+        try:
+            with open(self.path, encoding="utf-8") as fh:
+                text = fh.read().splitlines()[line - 1][col - 1:]
+        except (OSError, UnicodeDecodeError, IndexError):
+            return 0
+        head = command[: offset + 1]
+        if "\n" in head:
+            return 0
+        if text.startswith(head):
+            return offset
+        if text[:1] in "'\"" and text[1:].startswith(head):
+            return offset + 1
+        return 0
 
     def globs(self, patterns: Any, jpath: tuple[Any, ...], *, negation_hint: str | None = None) -> None:
         if not isinstance(patterns, list):

@@ -148,3 +148,71 @@ def test_etag_cache_holds_no_request_header(make_system, secret_env, capsys):
     assert cached  # the page was cached...
     _assert_clean(cached)  # ...without the token that fetched it
     assert GOOD_BODY  # the probe answered normally; only GitHub is cached
+
+
+# Secrets nobody put in the environment, in the shapes they are pasted in (issue 13, item 3).
+STS_SECRET = "Kx9vB2mQ7zT4nR8cW1yH6jL3pF5dS0aE/gU+iO7k"
+STS_TOKEN = "FwoGZXIvYXdzEBYaDH" + "q1Zq7" * 20
+PEM_BODY = "MIIEowIBAAKCAQEAu1SU1LfVLPHCozMxH2Mo4lgOEePzNm0tRgeLezV6ffAt0gun"
+BEARER = "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJkZXBsb3kifQ.c2lnbmF0dXJlLXZhbHVl"
+URL_PASSWORD = "Pa55-in-the-url"
+PASTED = {"aws secret": STS_SECRET, "session token": STS_TOKEN, "pem": PEM_BODY, "bearer": BEARER,
+          "url password": URL_PASSWORD}
+PASTED_TEXT = (f" aws_secret_access_key={STS_SECRET}\n"
+               f'{{"Credentials": {{"AccessKeyId": "ASIAQX7VJ2M4T6B8N3LR", "SecretAccessKey": "{STS_SECRET}", '
+               f'"SessionToken": "{STS_TOKEN}"}}}}\n'
+               f"-----BEGIN PRIVATE KEY-----\n{PEM_BODY}\n-----END PRIVATE KEY-----\n"
+               f"curl -H 'Authorization: Bearer {BEARER}' https://deploy:{URL_PASSWORD}@ci.example/hook")
+
+
+def _pasted_leaks(texts: dict[str, str]) -> dict[str, list[str]]:
+    found = {where: [name for name, v in PASTED.items() if v in text] for where, text in texts.items()}
+    return {where: names for where, names in found.items() if names}
+
+
+def test_pasted_aws_sts_pem_and_header_secrets_reach_no_output(make_system, capsys):
+    system = make_system(worklog=evidence("0" * 12) + PASTED_TEXT, dm_summary="deploy" + PASTED_TEXT)
+    system.repo.commit(f"debug ENC-TSK-327{PASTED_TEXT}", {"backend/lambda/coordination_api/lambda_function.py":
+                                                            "v = 4\n"}, author_date="2026-03-02T12:00:00+00:00")
+    out = system.root / "out"
+    with responses.RequestsMock() as rsps:
+        FakeGitHub(rsps, system.runs())
+        main(audit_args(system.config, out, *ALL_FORMATS))
+    cap = capsys.readouterr()
+    files = _files(out)
+    assert not _pasted_leaks({"stdout": cap.out, "stderr": cap.err, **files})
+    snapshot = files[str(out / "snapshot.json")]
+    assert "aws_secret_access_key=***" in snapshot and '\\"SecretAccessKey\\": \\"***\\"' in snapshot
+    # what the reader needs is intact: the commit SHAs the evidence names
+    assert system.shas["squash"] in files[str(out / "report.json")]
+
+
+PASTED_GH = "ghp_" + "Wd4" * 12  # a token of no environment variable: only its shape identifies it
+
+
+@pytest.mark.parametrize("head", [12, 19, 23])
+@pytest.mark.parametrize("token", [PASTED_GH, API_KEY, AWS_KEY_ID], ids=["github-shape", "env-secret", "akia"])
+def test_a_secret_straddling_the_evidence_cut_leaves_no_head(make_system, secret_env, capsys, head, token):
+    """A snapshot from elsewhere (not masked when written): the worklog label is cut at 300 characters, and
+    the cut must come after masking, or the token's first ``head`` characters stay in the reports."""
+    system = make_system()
+    out = system.root / "out"
+    with responses.RequestsMock() as rsps:
+        FakeGitHub(rsps, system.runs())
+        main(audit_args(system.config, out))
+    capsys.readouterr()
+    secret_env()
+    doc = json.loads((out / "snapshot.json").read_text("utf-8"))
+    item = doc["sources"]["tracker"]["data"]["items"]["ENC-TSK-325"]
+    text = evidence(system.shas["squash"]) + " "
+    text += "x" * (300 - head - len(text)) + token + " trailing words"
+    item["history"].append({"timestamp": "2026-03-02T10:00:00Z", "status": "worklog", "description": text})
+    snap = system.root / "held.json"
+    snap.write_text(json.dumps(doc), "utf-8")
+    again = system.root / "again"
+    main(["evaluate", "--snapshot", str(snap), "--policies", str(POLICIES), "--out", str(again), *ALL_FORMATS])
+    cap = capsys.readouterr()
+    texts = {"stdout": cap.out, **_files(again)}
+    assert not [where for where, t in texts.items() if token[:head] in t]
+    # the label is there, masked, then cut (a 20-character AKIA id cut after 23 fits whole: a control)
+    assert "x" * 50 + "***" in texts[str(again / "report.json")]
