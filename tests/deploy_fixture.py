@@ -33,13 +33,26 @@ POLICIES = Path(__file__).resolve().parents[1] / "policies"
 COVERED_TASKS = ["ENC-TSK-326", "ENC-TSK-327"]
 
 # Test hooks: DEPLOY_COUNTER counts runs, DEPLOY_FAIL=1 fails before touching the function, and a
-# rotation key is echoed so redaction can be seen to work.
+# rotation key is echoed so redaction can be seen to work. DEPLOY_HANG_PIDFILE starts a background
+# child (its pid in that file) and waits for it, before touching the function (DEPLOY_HANG_IGNORE_TERM=1:
+# the child ignores SIGTERM); DEPLOY_LEAVE_PIDFILE starts one and leaves it running (holding the
+# script's output open) while the script deploys and exits 0.
 DEPLOY_SH = """#!/usr/bin/env bash
 set -euo pipefail
 REGION=${REGION:-us-west-2}
 here="$(cd "$(dirname "$0")" && pwd)"
 echo "run $(date -u +%Y-%m-%dT%H:%M:%SZ)" >> "${DEPLOY_COUNTER:-/dev/null}"
 echo "packaging coordination API from $here"
+if [ -n "${DEPLOY_HANG_PIDFILE:-}" ]; then
+  if [ "${DEPLOY_HANG_IGNORE_TERM:-}" = "1" ]; then (trap '' TERM; exec sleep 300) & else sleep 300 & fi
+  echo $! > "$DEPLOY_HANG_PIDFILE.tmp" && mv "$DEPLOY_HANG_PIDFILE.tmp" "$DEPLOY_HANG_PIDFILE"
+  echo "waiting for the upload"
+  wait
+fi
+if [ -n "${DEPLOY_LEAVE_PIDFILE:-}" ]; then
+  sleep 300 &
+  echo $! > "$DEPLOY_LEAVE_PIDFILE"
+fi
 if [ "${DEPLOY_FAIL:-}" = "1" ]; then
   echo "error: packaging step exited non-zero" >&2
   exit 1
