@@ -313,8 +313,12 @@ def _check_report_url(url: str) -> None:
         raise PreflightError(f"--report-url {url!r}: must be one http(s) URL without spaces, control "
                              "characters or ';'")
     parsed = urlparse(url)
-    if parsed.scheme not in ("http", "https") or not parsed.netloc:
+    if parsed.scheme not in ("http", "https") or not parsed.hostname:
         raise PreflightError(f"--report-url {url!r}: must be an http:// or https:// URL with a host")
+    if parsed.username is not None or parsed.password is not None or redact(url) != url:
+        # the worklog line is kept and read by everyone who reads the tracker
+        raise PreflightError(f"--report-url {redact(url.replace(parsed.netloc, parsed.hostname))!r}: carries "
+                             "credentials or a token; give a URL without secrets")
 
 
 def _check_repo(repo: str, branch: str, ref: str | None) -> tuple[Path, str, str, int]:
@@ -501,23 +505,30 @@ def run_script(plan: Plan, out_dir: Path, env: dict[str, str], rotate_key: bool,
     _save_state(out_dir, _state_base(plan, "running", log_path), out)
     out(f"DEPLOY  bash {plan.script}  (log: {log_path}, time limit {timeout:g}s)")
     lock = threading.Lock()
-    with os.fdopen(fd, "w", encoding="utf-8") as log:
+    log = os.fdopen(fd, "w", encoding="utf-8")
+    try:
         def note(text: str) -> None:
             with lock:
-                log.write(text + "\n")
-                log.flush()
+                if not log.closed:
+                    log.write(text + "\n")
+                    log.flush()
 
         def both(line: str) -> None:
             clean = out.clean(line)
             with lock:
+                if log.closed:  # a process that escaped the group still talks: the run is over
+                    return
                 out.stream.write(clean + "\n")
                 log.write(clean + "\n")
                 log.flush()
 
-        note(f"# compliance deploy {plan.commit} of {plan.branch} to {plan.function} in {plan.region}")
+        note(_log_header(plan))
         note(f"# started {iso(utcnow())}: bash {plan.script} (cwd {plan.repo_root})")
         code, ended = _run_group(["bash", plan.script], plan.repo_root, script_env, both, note, timeout)
         note(f"# {ended} {iso(utcnow())}: exit code {code}")
+    finally:
+        with lock:  # the output thread may outlive the run (see _run_group): never write a closed file
+            log.close()
     digest = _file_sha256(log_path)
     if ended == "finished":
         out(f"deploy script exited with {code}")
@@ -609,7 +620,10 @@ def _run_group(cmd: list[str], cwd: Path, env: dict[str, str], line: Callable[[s
                 note("# the script exited but left processes in its group: stopping them")
             _stop_group(proc)
     reader.join(timeout=KILL_GRACE)
-    if proc.stdout is not None and not reader.is_alive():
+    if reader.is_alive():
+        line("warning: the output is still held open by a process that left the script's process group "
+             "(setsid or a daemon): not waiting for it, and it cannot be stopped from here")
+    elif proc.stdout is not None:
         proc.stdout.close()
     return (proc.returncode if proc.returncode is not None else -1), ended
 
@@ -771,17 +785,25 @@ def resume_mismatch(state: dict[str, Any], plan: Plan, out_dir: Path) -> str | N
         return bad
     if _file_sha256(log) != state["log_sha256"]:
         return f"the script's log {log} does not match its recorded sha256"
-    tail = _log_tail(log)
+    head, tail = _log_ends(log)
+    if head != _log_header(plan):
+        return f"the script's log {log} is not the log of deploying {plan.commit[:12]} to {plan.function}"
     if not (tail.startswith("# finished ") and tail.endswith(": exit code 0")):
         return f"the script's log {log} does not end with a successful finish"
     return None
 
 
-def _log_tail(path: Path) -> str:
+def _log_header(plan: Plan) -> str:
+    return f"# compliance deploy {plan.commit} of {plan.branch} to {plan.function} in {plan.region}"
+
+
+def _log_ends(path: Path) -> tuple[str, str]:
+    """The log's first and last lines (the header names the deploy, the last says how it ended)."""
     with open(path, "rb") as fh:
+        first = fh.readline(4096).decode("utf-8", "replace").rstrip("\n")
         fh.seek(max(0, os.fstat(fh.fileno()).st_size - 4096))
         lines = fh.read().decode("utf-8", "replace").rstrip("\n").splitlines()
-    return lines[-1] if lines else ""
+    return first, (lines[-1] if lines else "")
 
 
 def _state_base(plan: Plan, status: str, log_path: Path) -> dict[str, Any]:

@@ -5,6 +5,7 @@ signals and the processes."""
 
 from __future__ import annotations
 
+import contextlib
 import io
 import json
 import os
@@ -384,3 +385,68 @@ def test_an_out_dir_that_is_a_file_is_refused_before_the_script(system):
     system.out_dir.write_text("not a folder\n")
     code, text = _deploy(system)
     assert code == 2 and "is not a directory" in text and system.runs() == 0
+
+
+# --------------------------------------------------------------------------- found by trying to fool the fixes
+
+
+@pytest.mark.parametrize("url", ["https://deployer:hunter2@reports.example/r",
+                                 "https://reports.example/r?token=ghp_abcdefghijklmnopqrstuvwxyz0123456789"],
+                         ids=["userinfo", "token"])
+def test_a_report_url_carrying_a_secret_is_refused_and_not_echoed(system, url):
+    code, text = _deploy(system, report_url=url)
+    assert code == 2 and "credentials or a token" in text and system.runs() == 0, text
+    assert "hunter2" not in text and "ghp_abcdef" not in text
+
+
+def test_a_state_moved_to_another_commit_does_not_borrow_the_old_log(system, monkeypatch):
+    """A genuine state and log of commit X, edited to claim a later HEAD the function never ran."""
+    import subprocess
+
+    _deploy_then_interrupt_recording(system, monkeypatch)
+    system.repo.commit("route notes ENC-TSK-327", {"backend/lambda/coordination_api/NOTES.md": "x\n"})
+    head = subprocess.run(["git", "rev-parse", "HEAD"], cwd=system.repo.path, capture_output=True, text=True,
+                          check=True).stdout.strip()
+    state = {**_state(system), "commit": head}
+    (system.out_dir / STATE_FILE).write_text(json.dumps(state))
+    code, text = _deploy(system)
+    assert code == 0, text
+    assert "is not the log of deploying" in text and system.runs() == 2
+
+
+def test_a_world_writable_state_file_is_not_trusted(system, monkeypatch):
+    _deploy_then_interrupt_recording(system, monkeypatch)
+    os.chmod(system.out_dir / STATE_FILE, 0o666)
+    code, text = _deploy(system)
+    _assert_deployed_for_real(system, code, text, runs=2)
+    assert "writable by others" in text
+
+
+def test_a_dangling_symlink_at_the_log_name_creates_nothing_through_it(system, tmp_path):
+    target = tmp_path / "created-through-the-link"
+    system.out_dir.mkdir(parents=True)
+    for name in _planted_names(system.out_dir, system.shas["direct"][:12], 0):
+        name.symlink_to(target)
+    code, text = _deploy(system)
+    assert code == 0, text
+    assert not target.exists()
+
+
+def test_a_process_that_leaves_the_group_does_not_hang_the_deploy(system, tmp_path, monkeypatch, capfd):
+    """setsid puts it beyond the group's reach: the deploy says so instead of waiting on its output."""
+    monkeypatch.setattr(deploy_mod, "KILL_GRACE", 0.5)
+    pidfile = tmp_path / "escaped.pid"
+    script = system.repo.path / "backend/lambda/coordination_api/deploy.sh"
+    body = script.read_text().replace('echo "deploy complete"',
+                                      f'setsid sleep 300 & echo $! > {pidfile}\necho "deploy complete"')
+    system.repo.commit("deploy helper ENC-TSK-327", {"backend/lambda/coordination_api/deploy.sh": body})
+    try:
+        code, text = _deploy(system)
+    finally:
+        if pidfile.exists():
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(int(pidfile.read_text()), signal.SIGKILL)
+    assert code == 0, text
+    assert "still held open by a process that left the script's process group" in text
+    err = capfd.readouterr().err
+    assert "Traceback" not in err and "Exception in thread" not in err
