@@ -864,6 +864,22 @@ def _write_state(plan: Plan, out_dir: Path, config: Any, run: ScriptRun, out: _O
     _save_state(out_dir, state, out)
 
 
+def _rebind_settled(out_dir: Path, plan: Plan, cfg: dict[str, Any], out: _Out) -> None:
+    """Follow a RevisionId that changed while the update settled (State, LastUpdateStatus).
+
+    Only when the code and LastModified are still those read right after the script: any
+    further update of the function changes LastModified, so this cannot adopt someone else's.
+    """
+    state, _ = read_state(out_dir)
+    if not state or state["status"] != "deployed" or state["commit"] != plan.commit:
+        return
+    if not cfg.get("RevisionId") or cfg.get("RevisionId") == state["revision_id"]:
+        return
+    if (cfg.get("CodeSha256"), cfg.get("LastModified")) != (state["code_sha256"], state["last_modified"]):
+        return
+    _save_state(out_dir, {**state, "revision_id": cfg["RevisionId"], "settled_at": iso(utcnow())}, out)
+
+
 # --------------------------------------------------------------------------- validate and record
 
 
@@ -1002,6 +1018,7 @@ def _validate_and_record(config: Any, ruleset: Any, plan: Plan, out_dir: Path, r
         out(f"  log      {log_path}")
 
     cfg = ((snapshot["sources"].get("lambda") or {}).get("data") or {}).get("configuration") or {}
+    _rebind_settled(out_dir, plan, cfg, out)
     last_modified = cfg.get("LastModified") or (plan.resume or {}).get("last_modified")
     details = [*script_failed, *_details(snapshot, findings, config.target)]
     code = EXIT_OK if outcome == PASS else EXIT_FAIL

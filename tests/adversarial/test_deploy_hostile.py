@@ -272,6 +272,44 @@ def test_control_a_genuine_state_still_resumes(system, monkeypatch):
     assert all(len(worklogs(t)) == 1 for t in COVERED_TASKS)
 
 
+def _while_settling(monkeypatch, change) -> None:
+    """Run ``change`` while the deploy waits for the Lambda update to settle."""
+    real_wait = deploy_mod._wait
+
+    def settling(*args, **kwargs):
+        change()
+        return real_wait(*args, **kwargs)
+
+    monkeypatch.setattr(deploy_mod, "_wait", settling)
+
+
+def test_a_revision_that_changes_while_the_update_settles_is_followed(system, monkeypatch):
+    """AWS may give the function a new RevisionId when the update completes: same code, same LastModified."""
+    from moto.awslambda.models import lambda_backends
+
+    def settle():
+        lambda_backends[moto_env.ACCOUNT][moto_env.REGION].get_function(moto_env.FUNCTION)._test_revision_id = "r-2"
+
+    _while_settling(monkeypatch, settle)
+    _deploy_then_interrupt_recording(system, monkeypatch)
+    assert _state(system)["revision_id"] == "r-2"
+    code, text = _deploy(system)
+    assert code == 0 and "resuming:" in text and system.runs() == 1, text
+
+
+def test_an_update_while_settling_is_not_adopted(system, monkeypatch):
+    def hotfix():
+        moto_env.client("lambda").update_function_configuration(FunctionName=moto_env.FUNCTION,
+                                                                 Description="hotfix")
+
+    _while_settling(monkeypatch, hotfix)
+    _deploy_then_interrupt_recording(system, monkeypatch)
+    monkeypatch.setattr(deploy_mod, "_wait", lambda *a, **k: None)
+    code, text = _deploy(system)
+    _assert_deployed_for_real(system, code, text, runs=2)
+    assert "the function's RevisionId is now" in text or "LastModified is now" in text
+
+
 # --------------------------------------------------------------------------- 16: interrupts and the time limit
 
 
