@@ -313,6 +313,10 @@ def _check_report_url(url: str) -> None:
         raise PreflightError(f"--report-url {url!r}: must be one http(s) URL without spaces, control "
                              "characters or ';'")
     parsed = urlparse(url)
+    try:
+        parsed.port  # noqa: B018 - raises for a port out of range
+    except ValueError:
+        raise PreflightError(f"--report-url {url!r}: the port is not a number from 0 to 65535") from None
     if parsed.scheme not in ("http", "https") or not parsed.hostname:
         raise PreflightError(f"--report-url {url!r}: must be an http:// or https:// URL with a host")
     if parsed.username is not None or parsed.password is not None or redact(url) != url:

@@ -392,7 +392,7 @@ def test_the_cli_refuses_unusable_limits_before_deploying(system, monkeypatch, c
 
 @pytest.mark.parametrize("url", ["https://reports.example/deploy fail", "rollback", "reports/index.html",
                                  "https://reports.example/a;validation=fail", "https://r.example/\x1b[31m",
-                                 "ftp://reports.example/r", ""])
+                                 "ftp://reports.example/r", "", "https://reports.example:99999/r"])
 def test_a_report_url_the_evidence_line_cannot_carry_is_refused_before_the_script(system, url):
     before = function_config()
     code, text = _deploy(system, report_url=url)
@@ -488,3 +488,11 @@ def test_a_process_that_leaves_the_group_does_not_hang_the_deploy(system, tmp_pa
     assert "still held open by a process that left the script's process group" in text
     err = capfd.readouterr().err
     assert "Traceback" not in err and "Exception in thread" not in err
+
+
+def test_a_state_path_that_is_a_directory_is_reported_and_the_deploy_goes_on(system):
+    (system.out_dir / STATE_FILE).mkdir(parents=True)
+    code, text = _deploy(system)
+    assert code == 0, text
+    assert "the state file is not a regular file" in text and "cannot resume and will deploy again" in text
+    assert system.runs() == 1 and all(len(worklogs(t)) == 1 for t in COVERED_TASKS)
