@@ -82,6 +82,8 @@ def build_parser() -> argparse.ArgumentParser:
     dp.add_argument("--rotate-key", action="store_true",
                     help="pass COORDINATION_INTERNAL_API_KEY from the environment to the deploy script")
     dp.add_argument("--wait-timeout", type=float, default=300, help="seconds to wait for the Lambda update")
+    dp.add_argument("--timeout", type=float, default=3600, metavar="SECONDS",
+                    help="stop the deploy script (and everything it started) after SECONDS (default 3600)")
     dp.add_argument("--report-url", help="where the reports will be published, named in the worklogs")
     dp.add_argument("--waivers", metavar="FILE", help="waiver file, applied to the deploy's report as in every mode")
 
@@ -684,7 +686,7 @@ def cmd_deploy(args: argparse.Namespace) -> int:
     config, ruleset = _load(args.config, args.target)
     return deploy(config, ruleset, ref=args.ref, dry_run=args.dry_run, out_dir=Path(args.out or config.reports_dir),
                   rotate_key=args.rotate_key, wait_timeout=args.wait_timeout, report_url=args.report_url,
-                  waivers=args.waivers)
+                  waivers=args.waivers, timeout=args.timeout)
 
 
 def cmd_backtest(args: argparse.Namespace) -> int:

@@ -33,13 +33,26 @@ POLICIES = Path(__file__).resolve().parents[1] / "policies"
 COVERED_TASKS = ["ENC-TSK-326", "ENC-TSK-327"]
 
 # Test hooks: DEPLOY_COUNTER counts runs, DEPLOY_FAIL=1 fails before touching the function, and a
-# rotation key is echoed so redaction can be seen to work.
+# rotation key is echoed so redaction can be seen to work. DEPLOY_HANG_PIDFILE starts a background
+# child (its pid in that file) and waits for it, before touching the function (DEPLOY_HANG_IGNORE_TERM=1:
+# the child ignores SIGTERM); DEPLOY_LEAVE_PIDFILE starts one and leaves it running (holding the
+# script's output open) while the script deploys and exits 0.
 DEPLOY_SH = """#!/usr/bin/env bash
 set -euo pipefail
 REGION=${REGION:-us-west-2}
 here="$(cd "$(dirname "$0")" && pwd)"
 echo "run $(date -u +%Y-%m-%dT%H:%M:%SZ)" >> "${DEPLOY_COUNTER:-/dev/null}"
 echo "packaging coordination API from $here"
+if [ -n "${DEPLOY_HANG_PIDFILE:-}" ]; then
+  if [ "${DEPLOY_HANG_IGNORE_TERM:-}" = "1" ]; then (trap '' TERM; exec sleep 300) & else sleep 300 & fi
+  echo $! > "$DEPLOY_HANG_PIDFILE.tmp" && mv "$DEPLOY_HANG_PIDFILE.tmp" "$DEPLOY_HANG_PIDFILE"
+  echo "waiting for the upload"
+  wait
+fi
+if [ -n "${DEPLOY_LEAVE_PIDFILE:-}" ]; then
+  sleep 300 &
+  echo $! > "$DEPLOY_LEAVE_PIDFILE"
+fi
 if [ "${DEPLOY_FAIL:-}" = "1" ]; then
   echo "error: packaging step exited non-zero" >&2
   exit 1
@@ -181,23 +194,49 @@ policies: [{POLICIES}]
 
 
 def bump_last_modified_on_code_update(monkeypatch) -> None:
-    """Make moto's UpdateFunctionCode set LastModified, as AWS does (moto 5 leaves it at creation time).
+    """Make moto's Lambda behave as AWS does where the deploy relies on it (the server runs in this
+    process, a ThreadedMotoServer, so patching its model is enough):
 
-    The server runs in this process (ThreadedMotoServer), so patching its model is enough.
+    - UpdateFunctionCode sets LastModified (moto 5 leaves it at creation time);
+    - GetFunctionConfiguration carries a RevisionId that every code or configuration update
+      changes (moto 5 has none), which the deploy's state file is bound to.
     """
+    import uuid
+
     from moto.awslambda import models
     from moto.core.utils import iso_8601_datetime_with_nanoseconds
 
     original = models.LambdaFunction.update_function_code
+    original_config = models.LambdaFunction.update_configuration
+    original_get = models.LambdaFunction.get_configuration
+
+    def new_revision(self) -> None:
+        self._test_revision_id = str(uuid.uuid4())
 
     def update_function_code(self, updated_spec):
         result = original(self, updated_spec)
         self.last_modified = iso_8601_datetime_with_nanoseconds()
+        new_revision(self)
         if isinstance(result, dict) and "LastModified" in result:
             result["LastModified"] = self.last_modified
         return result
 
+    def update_configuration(self, config_updates):
+        result = original_config(self, config_updates)
+        self.last_modified = iso_8601_datetime_with_nanoseconds()
+        new_revision(self)
+        return result
+
+    def get_configuration(self, *args, **kwargs):
+        config = original_get(self, *args, **kwargs)
+        if not getattr(self, "_test_revision_id", None):
+            new_revision(self)
+        config["RevisionId"] = self._test_revision_id
+        return config
+
     monkeypatch.setattr(models.LambdaFunction, "update_function_code", update_function_code)
+    monkeypatch.setattr(models.LambdaFunction, "update_configuration", update_configuration)
+    monkeypatch.setattr(models.LambdaFunction, "get_configuration", get_configuration)
 
 
 def function_config() -> dict[str, Any]:

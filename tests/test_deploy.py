@@ -86,7 +86,7 @@ def test_deploy_validates_records_evidence_once_and_the_next_audit_passes(system
     # a retry: nothing deployed again, nothing duplicated
     code, text = _deploy(system)
     assert code == 0, text
-    assert system.runs() == 1 and "not re-running the script" in text
+    assert system.runs() == 1 and "not re-running the script" in text, text
     assert "already recorded on 2" in text
     assert all(len(worklogs(t)) == 1 for t in COVERED_TASKS)
 
@@ -166,7 +166,8 @@ def test_a_failing_script_records_a_failed_validation_and_no_success(system):
     assert code == 2, text
     assert "deploy script exited with 1" in text and "validation: FAIL" in text
     assert function_config()["CodeSha256"] == before["CodeSha256"]
-    assert not (system.out_dir / STATE_FILE).exists()
+    state = json.loads((system.out_dir / STATE_FILE).read_text())
+    assert state["status"] == "failed" and state["exit_code"] == 1 and "code_sha256" not in state
     for task in COVERED_TASKS:
         [line] = worklogs(task)
         parsed = parse_evidence_line(line)
