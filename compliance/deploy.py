@@ -52,7 +52,7 @@ from typing import IO, Any
 from urllib.parse import urlparse
 
 from compliance.errors import EXIT_ERROR, EXIT_FAIL, EXIT_OK, ComplianceError
-from compliance.redact import MASK, SECRET_ENV, LineRedactor, clip
+from compliance.redact import MASK, SECRET_ENV, LineRedactor, clip, redact
 from compliance.sources.base import Meter
 from compliance.timeutil import iso, parse_time, utcnow
 
