@@ -322,35 +322,32 @@ def _precheck(args: argparse.Namespace, ruleset: Any) -> dict[str, Any] | None:
 def _evaluate_and_report(snapshot: dict[str, Any], ruleset: Any, out_dir: Path, formats, mode: str,
                          snapshot_name: str = "snapshot.json", waivers: str | None = None,
                          previous: dict[str, Any] | None = None,
-                         warn_days: int | None = None, digest: str | None = None) -> tuple[dict[str, Any], dict[str, Path]]:
-    """``digest``: the snapshot file's digest when it was read from one (evaluate)."""
+                         warn_days: int | None = None, digest: str | None = None,
+                         snapshot_file: str | None = None) -> tuple[dict[str, Any], dict[str, Path]]:
+    """``digest``: the snapshot file's digest when it was read from one (evaluate, ``snapshot_file``).
+
+    The reports, the snapshot and the waivers are published as one set (``write_set``): a reader
+    never finds new reports beside the previous snapshot, whatever kills the run."""
     from compliance.engine import Context, judge
-    from compliance.fsutil import atomic_write_text
-    from compliance.report import write_masked
+    from compliance.report import write_set
     from compliance.reportdoc import build_report
-    from compliance.snapshot import digest_text, save_snapshot, snapshot_text, validate_snapshot
+    from compliance.snapshot import digest_text, snapshot_text, validate_snapshot
     from compliance.timeutil import parse_time
 
     loaded = _load_waivers(waivers, ruleset, parse_time(snapshot["collected_at"]), warn_days)
     ctx = Context(snapshot)  # one set of indexes for judging and for the report's timelines
     findings, section = judge(snapshot, ruleset.rules, loaded, ctx=ctx)
     text = None
-    if snapshot_name:  # before any report: no report may exist without the snapshot it came from
+    if snapshot_name:
         validate_snapshot(snapshot, str(out_dir / snapshot_name))
         text = snapshot_text(snapshot)
         digest = digest_text(text)
     doc = build_report(snapshot, ruleset.rules, findings, mode, waivers=section, previous=previous, ctx=ctx,
                        digest=digest)
     del ctx, findings
-    doc, written = write_masked(doc, out_dir, formats)  # masked once; what is printed or posted is masked too
-    if snapshot_name:  # last, so an interrupted run leaves the previous snapshot beside the previous reports
-        written["snapshot"] = save_snapshot(snapshot, out_dir / snapshot_name, validate=False, text=text)
-        kept = out_dir / WAIVERS_NAME
-        if waivers and Path(waivers).resolve() != kept.resolve():
-            written["waivers"] = atomic_write_text(kept, Path(waivers).read_text("utf-8"))
-        elif not waivers:
-            kept.unlink(missing_ok=True)  # a stale copy would re-apply exceptions this run did not use
-    return doc, written
+    # masked once; what is printed or posted is masked too
+    return write_set(doc, out_dir, formats, snapshot_text=text, snapshot_file=snapshot_file, waivers=waivers,
+                     snapshot_digest=digest)
 
 
 def _print_summary(doc: dict[str, Any], written: dict[str, Path]) -> None:
@@ -405,7 +402,7 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     out = Path(args.out or "reports")
     doc, written = _evaluate_and_report(snapshot, ruleset, out, args.format, "evaluate", snapshot_name="",
                                         waivers=waivers, previous=previous, warn_days=args.waiver_warn_days,
-                                        digest=digest)
+                                        digest=digest, snapshot_file=args.snapshot)
     _print_summary(doc, written)
     return _gate(doc, args)
 

@@ -509,9 +509,9 @@ def _validate_and_record(config: Any, ruleset: Any, plan: Plan, out_dir: Path, s
     from compliance.collect import collect
     from compliance.engine import judge
     from compliance.evidence import FAIL, PASS
-    from compliance.report import write_reports
+    from compliance.report import write_set
     from compliance.reportdoc import build_report
-    from compliance.snapshot import save_snapshot
+    from compliance.snapshot import snapshot_text, validate_snapshot
 
     lambda_opts = config.source_options("lambda")
     out("VALIDATE")
@@ -529,8 +529,8 @@ def _validate_and_record(config: Any, ruleset: Any, plan: Plan, out_dir: Path, s
         loaded = load_waivers(waivers, now=parse_time(snapshot["collected_at"]), rule_ids={r.id for r in ruleset.rules})
     findings, waiver_section = judge(snapshot, ruleset.rules, loaded)  # the one path every mode takes
     doc = build_report(snapshot, ruleset.rules, findings, "deploy", waivers=waiver_section)
-    written = write_reports(doc, out_dir)
-    written["snapshot"] = save_snapshot(snapshot, out_dir / "snapshot.json")
+    validate_snapshot(snapshot, str(out_dir / "snapshot.json"))
+    written = write_set(doc, out_dir, snapshot_text=snapshot_text(snapshot), waivers=waivers)[1]
     passed, problems = _validation(findings, ruleset.rules)
     if script_code != 0:
         problems.insert(0, f"{plan.script} exited with {script_code}")
