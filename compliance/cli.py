@@ -35,6 +35,16 @@ def _formats(text: str) -> tuple[str, ...]:
     return items
 
 
+def _seconds(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = -1.0
+    if not 0 <= value < float("inf"):
+        raise argparse.ArgumentTypeError(f"expected a number of seconds >= 0, got {text!r}")
+    return value
+
+
 def _window(args: argparse.Namespace) -> tuple[Any, Any]:
     from compliance.timeutil import parse_bound, utcnow
 
@@ -60,6 +70,12 @@ def build_parser() -> argparse.ArgumentParser:
         sp.add_argument("--out", help="report folder (default: the config's reports_dir, or reports/)")
         sp.add_argument("--format", type=_formats, default=DEFAULT_FORMATS,
                         help="comma list of md,html,json,sarif,junit (default: md,html,json)")
+        lock(sp)
+
+    def lock(sp: argparse.ArgumentParser) -> None:
+        sp.add_argument("--lock-timeout", type=_seconds, metavar="SECONDS",
+                        help="wait at most this long for another run writing the same report folder, "
+                             "then exit 2 (default: 30)")
 
     def gating(sp: argparse.ArgumentParser) -> None:
         sp.add_argument("--fail-on", metavar="SEVERITY", choices=("critical", "high", "medium", "low", "info"),
@@ -85,10 +101,12 @@ def build_parser() -> argparse.ArgumentParser:
     dp.add_argument("--wait-timeout", type=float, default=300, help="seconds to wait for the Lambda update")
     dp.add_argument("--report-url", help="where the reports will be published, named in the worklogs")
     dp.add_argument("--waivers", metavar="FILE", help="waiver file, applied to the deploy's report as in every mode")
+    lock(dp)
 
     d = sub.add_parser("demo", help="build a realistic sample system and run the full pipeline on it")
     d.add_argument("--workdir", help="where to build the sample (default: a fresh temp dir)")
     d.add_argument("--out", default="reports/demo", help="report folder (default: reports/demo)")
+    lock(d)
     governance(d)
 
     c = sub.add_parser("collect", help="collect every source into a snapshot file")
@@ -128,6 +146,7 @@ def build_parser() -> argparse.ArgumentParser:
     m.add_argument("--out", required=True, help="folder for the merged report")
     m.add_argument("--format", type=_formats, default=DEFAULT_FORMATS,
                    help="comma list of md,html,json,sarif,junit (default: md,html,json)")
+    lock(m)
     gating(m)
 
     pr = sub.add_parser("pr", help="judge a pull request before merge and publish the verdict on GitHub")
@@ -176,6 +195,7 @@ def build_parser() -> argparse.ArgumentParser:
     window(b)
     b.add_argument("--all", action="store_true", help="list passing findings too")
     b.add_argument("--out", help="also write report.{md,html,json} and the snapshot here (default: write nothing)")
+    lock(b)
     return p
 
 
@@ -184,16 +204,23 @@ def main(argv: list[str] | None = None) -> int:
     # A run builds millions of small acyclic objects (a dict per commit, file and finding) and
     # exits; the cyclic collector would re-scan them all again and again, 10-15% of an audit of
     # 100,000 commits. Reference counting still frees everything; cycles wait for the end.
+    from compliance.console import sanitized_output
+
     gc_was_enabled = gc.isenabled()
     gc.disable()
     try:
-        return _run(args)
+        with sanitized_output():  # one sanitizer for every line any mode prints
+            return _run(args)
     finally:
         if gc_was_enabled:
             gc.enable()
 
 
 def _run(args: argparse.Namespace) -> int:
+    from compliance import fsutil
+
+    timeout = getattr(args, "lock_timeout", None)
+    fsutil.lock_timeout = fsutil.DEFAULT_LOCK_TIMEOUT if timeout is None else timeout
     try:
         return COMMANDS[args.command](args)
     except InputError as exc:
@@ -213,6 +240,10 @@ def _run(args: argparse.Namespace) -> int:
     except KeyboardInterrupt:
         print("compliance: interrupted; nothing half-written", file=sys.stderr)
         return 130
+    except OSError as exc:  # a file the run had to read or write: a clear message, never a traceback
+        where = f": {exc.filename}" if exc.filename else ""
+        print(f"compliance: error: {exc.strerror or exc}{where}", file=sys.stderr)
+        return EXIT_ERROR
 
 
 # --- commands -------------------------------------------------------------------------------
@@ -371,6 +402,8 @@ def _print_summary(doc: dict[str, Any], written: dict[str, Path]) -> None:
         name = f"{src['target']}/{src['name']}" if src.get("target") else src["name"]
         print(f"  source {name:<15} {src['status']:<6} {src['requests']:>4} request(s) "
               f"{src['duration_ms']:>6} ms{err}")
+        for warning in src.get("warnings") or []:  # e.g. a shallow clone: the verdict may miss history
+            print(f"    warning: {warning}")
     bad = [f for f in doc["findings"] if f["status"] in ("fail", "error")]
     for f in bad[:20]:
         where = f"[{f['target']}] " if f.get("target") else ""
@@ -475,7 +508,7 @@ def cmd_audit(args: argparse.Namespace) -> int:
 def _audit_targets(args: argparse.Namespace, config: Any, ruleset: Any, names: list[str]) -> int:
     """Every target into ``<out>/<name>/`` as a single-target audit would write it, plus the merged report."""
     from compliance.collect import collect
-    from compliance.merge import merge_reports, write_merged
+    from compliance.fsutil import folder_lock
     from compliance.targets import collect_targets, default_jobs
 
     previous = _precheck(args, ruleset)
@@ -483,6 +516,14 @@ def _audit_targets(args: argparse.Namespace, config: Any, ruleset: Any, names: l
     jobs = args.jobs if args.jobs is not None else default_jobs(len(names))
     snapshots = collect_targets(config, ruleset, names, since, until, jobs=jobs, collect=collect)
     out = Path(args.out or config.reports_dir or "reports")
+    with folder_lock(out):  # the per-target sets and the merged one: one run's, not two runs' interleaved
+        return _write_targets(args, config, ruleset, names, snapshots, previous, out)
+
+
+def _write_targets(args: argparse.Namespace, config: Any, ruleset: Any, names: list[str], snapshots: dict[str, Any],
+                   previous: dict[str, Any] | None, out: Path) -> int:
+    from compliance.merge import merge_reports, write_merged
+
     parts = []
     for name in names:
         doc, written = _evaluate_and_report(snapshots[name], ruleset, out / name, args.format, "audit",

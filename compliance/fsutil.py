@@ -66,6 +66,7 @@ def folder_lock(out: Path, timeout: float | None = None) -> Iterator[None]:
     """
     import fcntl
 
+    _prepare(out, ())
     key = str(out.resolve())
     if _held.get(key):
         _held[key] += 1
@@ -75,7 +76,10 @@ def folder_lock(out: Path, timeout: float | None = None) -> Iterator[None]:
             _held[key] -= 1
         return
     wait = lock_timeout if timeout is None else timeout
-    fd = os.open(out / LOCK, os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        fd = os.open(out / LOCK, os.O_RDWR | os.O_CREAT | getattr(os, "O_NOFOLLOW", 0), 0o644)
+    except OSError as exc:
+        raise ComplianceError(f"cannot lock the report folder {out}: {_reason(exc)}") from None
     try:
         deadline = time.monotonic() + max(wait, 0)
         while True:
@@ -153,7 +157,7 @@ class StagedSet:
         _fsync_dir(self.dir)
         for name in self.names:  # links to names the old set lacked dangle until the switch: still "not there"
             link = out / name
-            if not link.is_symlink() and not link.exists():
+            if (not link.is_symlink() and not link.exists()) or _foreign_link(link, name):
                 _symlink(f"{CURRENT}/{name}", link)
         previous = _current_target(out)
         _symlink(self.dir.name, out / CURRENT)  # the commit point
@@ -250,6 +254,11 @@ def _symlink(target: str, link: Path) -> None:
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise
+
+
+def _foreign_link(link: Path, name: str) -> bool:
+    """A link of that name that does not lead into the current set (planted, or left by hand)."""
+    return link.is_symlink() and os.readlink(link) != f"{CURRENT}/{name}"
 
 
 def _current_target(out: Path, name: str = CURRENT) -> str | None:
