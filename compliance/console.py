@@ -19,7 +19,10 @@ from typing import Any, TextIO
 
 # C0/C1 controls (terminal escapes), invisible formatting and bidi overrides that can disguise
 # text; the report renderers strip this same class (compliance.report.markdown).
-INVISIBLE = "\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u2069\ufeff"
+# Also the Arabic letter mark (a bidi control), soft hyphen, Mongolian vowel separator, interlinear
+# annotation marks and the Unicode tag block (invisible "ASCII smuggling").
+INVISIBLE = ("\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\xad\u061c\u180e\u200b-\u200f\u202a-\u202e\u2060-\u2064"
+             "\u2066-\u2069\ufeff\ufff9-\ufffb\U000e0000-\U000e007f")
 _SHOWN = re.compile(f"[{INVISIBLE}\r\u2028\u2029\ud800-\udfff]")
 
 
@@ -27,7 +30,12 @@ def _escape(match: re.Match[str]) -> str:
     # C0 as \\xNN (it never occurs raw in JSON lines, which escape it); the rest as \\uNNNN, which is
     # also a JSON escape, so a line of JSON output (``changes --format json``) stays valid JSON
     code = ord(match.group())
-    return f"\\x{code:02x}" if code < 0x20 else f"\\u{code:04x}"
+    if code < 0x20:
+        return f"\\x{code:02x}"
+    if code > 0xFFFF:  # as the JSON escape of its UTF-16 pair, so JSON lines stay valid
+        high, low = divmod(code - 0x10000, 0x400)
+        return f"\\u{0xD800 + high:04x}\\u{0xDC00 + low:04x}"
+    return f"\\u{code:04x}"
 
 
 def visible(text: Any) -> str:

@@ -223,6 +223,8 @@ def _prepare(folder: Path, names: Iterable[str]) -> None:
     """The folder exists (or is made) and nothing that is not ours sits where a file of the set goes."""
     if folder.exists() and not folder.is_dir():
         raise ComplianceError(f"the report folder {folder} is a file, not a folder; choose another --out")
+    if folder.is_symlink() and not folder.exists():
+        raise ComplianceError(f"the report folder {folder} is a link to {os.readlink(folder)}, which does not exist")
     try:
         folder.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
