@@ -365,11 +365,13 @@ def _evaluate_and_report(snapshot: dict[str, Any], ruleset: Any, out_dir: Path, 
     from compliance.snapshot import digest_text, snapshot_text, validate_snapshot
     from compliance.timeutil import parse_time
 
+    text = None
+    if snapshot_file:  # evaluate: the set carries the snapshot it judged, as saved (canonical, secrets masked)
+        snapshot, text, digest = _as_saved(snapshot, snapshot_file, digest)
     loaded = _load_waivers(waivers, ruleset, parse_time(snapshot["collected_at"]), warn_days)
     ctx = Context(snapshot)  # one set of indexes for judging and for the report's timelines
     findings, section = judge(snapshot, ruleset.rules, loaded, ctx=ctx)
-    text = None
-    if snapshot_name:
+    if snapshot_name and not snapshot_file:
         validate_snapshot(snapshot, str(out_dir / snapshot_name))
         text = snapshot_text(snapshot)
         digest = digest_text(text)
@@ -377,8 +379,24 @@ def _evaluate_and_report(snapshot: dict[str, Any], ruleset: Any, out_dir: Path, 
                        digest=digest)
     del ctx, findings
     # masked once; what is printed or posted is masked too
-    return write_set(doc, out_dir, formats, snapshot_text=text, snapshot_file=snapshot_file, waivers=waivers,
-                     snapshot_digest=digest)
+    return write_set(doc, out_dir, formats, snapshot_text=text, waivers=waivers)
+
+
+def _as_saved(snapshot: dict[str, Any], path: str, digest: str | None) -> tuple[dict[str, Any], str, str]:
+    """The snapshot as the report folder saves it. A file written by this tool comes back byte for byte; one
+    written elsewhere (by hand, an older version, holding a token) is judged as saved, so the report and the
+    snapshot beside it stay one pair and no secret is copied on."""
+    import json
+
+    from compliance.snapshot import digest_text, snapshot_text
+
+    text = snapshot_text(snapshot)
+    saved = digest_text(text)
+    if saved == digest:
+        return snapshot, text, saved
+    print(f"note: {path} is not in canonical form or holds secret values; the reports judge it as saved "
+          f"beside them (canonical, secrets masked: {saved})", file=sys.stderr)
+    return json.loads(text), text, saved
 
 
 def _print_summary(doc: dict[str, Any], written: dict[str, Path]) -> None:

@@ -315,3 +315,26 @@ def test_lock_timeout_must_be_a_number(capsys):
     with pytest.raises(SystemExit) as exc:
         main(["evaluate", "--snapshot", "s.json", "--lock-timeout", "soon"])
     assert exc.value.code == 2 and "seconds" in capsys.readouterr().err
+
+
+def test_evaluate_saves_the_snapshot_it_judged_beside_its_reports(demo, tmp_path, capsys):
+    """Re-evaluating in place keeps the snapshot; the report names the digest of the file beside it."""
+    import hashlib
+
+    _, base = demo
+    snap = base / "out" / "snapshot.json"
+    out = tmp_path / "o"
+    assert main(["evaluate", "--snapshot", str(snap), "--policies", str(ROOT / "policies"), "--out", str(out)]) == 2
+    assert (out / "snapshot.json").read_bytes() == snap.read_bytes()  # a file of ours comes back byte for byte
+    assert main(["evaluate", "--snapshot", str(out / "snapshot.json"), "--policies", str(ROOT / "policies"),
+                 "--out", str(out)]) == 2  # in place: the input is a file of the set being replaced
+    digest = "sha256:" + hashlib.sha256((out / "snapshot.json").read_bytes()).hexdigest()
+    assert _report(out)["snapshot"]["digest"] == digest and (out / "snapshot.json").read_bytes() == snap.read_bytes()
+    # a hand-made (non-canonical) snapshot is saved as it was judged, and said so
+    hand = tmp_path / "hand.json"
+    hand.write_text(json.dumps(json.loads(snap.read_text("utf-8"))), "utf-8")
+    capsys.readouterr()
+    assert main(["evaluate", "--snapshot", str(hand), "--policies", str(ROOT / "policies"), "--out", str(out)]) == 2
+    assert "not in canonical form" in capsys.readouterr().err
+    digest = "sha256:" + hashlib.sha256((out / "snapshot.json").read_bytes()).hexdigest()
+    assert _report(out)["snapshot"]["digest"] == digest

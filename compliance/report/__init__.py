@@ -79,14 +79,11 @@ def write_set(
     formats: Iterable[str] = ("md", "html", "json"),
     *,
     snapshot_text: str | None = None,
-    snapshot_file: str | os.PathLike[str] | None = None,
     waivers: str | os.PathLike[str] | None = None,
-    snapshot_digest: str | None = None,
 ) -> tuple[dict[str, Any], dict[str, Path]]:
     """The reports, the snapshot they came from and the waivers applied, published as one unit.
 
-    ``snapshot_text`` is the snapshot as it is saved; ``snapshot_file`` an existing one to copy (what
-    ``evaluate`` read, whose digest was ``snapshot_digest``: a file changed since is refused). A ``waivers`` file that is itself the plain ``waivers.yaml`` of the folder (an
+    ``snapshot_text`` is the snapshot as it is saved (``snapshot.snapshot_text``). A ``waivers`` file that is itself the plain ``waivers.yaml`` of the folder (an
     older version's copy, or the user's own file) is left where it is rather than replaced by a link.
     Every mode that writes reports comes through here, so every folder holds one run's files.
     """
@@ -98,10 +95,6 @@ def write_set(
         doc, written = _write_formats(doc, staged, wanted, "report")
         if snapshot_text is not None:
             written["snapshot"] = _public(staged, staged.write(SNAPSHOT_NAME, snapshot_text))
-        elif snapshot_file is not None:
-            copy = staged.copy(SNAPSHOT_NAME, Path(snapshot_file))
-            _same_snapshot(copy, snapshot_file, snapshot_digest)
-            written["snapshot"] = _public(staged, copy)
         if waivers and not keep_waivers:
             written["waivers"] = _public(staged, staged.copy(WAIVERS_NAME, Path(waivers)))
         staged.retire = [n for n in _retired("report") if not (keep_waivers and n == WAIVERS_NAME)]
@@ -157,15 +150,6 @@ def _write_formats(doc: dict[str, Any], staged: StagedSet, wanted: list[str], ba
         text = pieces(doc) if pieces and RENDERERS[fmt] is render else RENDERERS[fmt](doc)
         written[fmt] = _public(staged, staged.write(_name(basename, fmt), text))
     return doc, {fmt: written[fmt] for fmt in wanted}
-
-
-def _same_snapshot(copy: Path, source: str | os.PathLike[str], digest: str | None) -> None:
-    """The copied snapshot must be the one the reports came from (its digest is in report.json)."""
-    from compliance.errors import ComplianceError
-    from compliance.snapshot import _file_digest
-
-    if digest and _file_digest(copy) != digest:
-        raise ComplianceError(f"{source} changed while it was being evaluated; run again")
 
 
 def _public(staged: StagedSet, path: Path) -> Path:
