@@ -71,8 +71,10 @@ def github_slot() -> threading.BoundedSemaphore:
     """
     import hashlib
 
-    token = (os.environ.get("GITHUB_TOKEN") or "").strip()
-    api = os.environ.get("GITHUB_API_URL") or "https://api.github.com"
+    from compliance.sources.github import DEFAULT_API_URL, api_token
+
+    token = api_token() or ""
+    api = (os.environ.get("GITHUB_API_URL") or DEFAULT_API_URL).strip().rstrip("/")
     key = hashlib.sha256(f"{api}\0{token}".encode()).hexdigest()  # never keep the token itself around
     with _GITHUB_SLOTS_LOCK:
         if key not in _GITHUB_SLOTS:

@@ -7,7 +7,10 @@ report that every command goes through. Its clock is the snapshot's ``collected_
 the wall clock, so re-evaluating a saved snapshot gives the same verdicts next year.
 
 A waiver excuses a *failure*. An ``error`` finding was never evaluated, so there is nothing
-to excuse: a matching waiver is reported as not applied rather than hiding the gap.
+to excuse: a matching waiver is reported as not applied rather than hiding the gap. A ``pending``
+finding (deploy still running, evidence not due) has not been judged yet either: the waiver is
+not applied and listed under ``pending_not_waived``, not as unused, because it will apply if
+the finding turns into a failure.
 """
 
 from __future__ import annotations
@@ -17,7 +20,7 @@ from datetime import date, datetime, time, timedelta, timezone
 from typing import Any
 
 from compliance.errors import InputError, Located
-from compliance.findings import ERROR, FAIL, WAIVED, Finding
+from compliance.findings import ERROR, FAIL, PENDING, WAIVED, Finding
 from compliance.globs import GlobError, compile_glob
 from compliance.timeutil import iso, parse_time
 from compliance.yamlpos import did_you_mean, load_yaml, validate
@@ -241,7 +244,7 @@ def apply_waivers(findings: list[Finding], waivers: WaiverFile | None, snapshot:
         "evaluated_at": iso(now),
         "max_days": waivers.max_days if waivers else DEFAULT_MAX_DAYS,
         "warn_days": waivers.warn_days if waivers else DEFAULT_WARN_DAYS,
-        "applied": [], "expiring": [], "expired": [], "unused": [], "errors_not_waived": [],
+        "applied": [], "expiring": [], "expired": [], "unused": [], "errors_not_waived": [], "pending_not_waived": [],
     }
     if not waivers or not waivers.waivers:
         return section
@@ -251,15 +254,16 @@ def apply_waivers(findings: list[Finding], waivers: WaiverFile | None, snapshot:
     live.sort(key=lambda w: (-w.expires.toordinal(), w.index))
     used: dict[int, list[Finding]] = {}
     blocked: dict[int, list[Finding]] = {}
+    waiting: dict[int, list[Finding]] = {}  # matched pending findings: not applied, not unused either
     for f in findings:
-        if f.status not in (FAIL, ERROR):
+        if f.status not in (FAIL, ERROR, PENDING):
             continue
         hits = [w for w in live if subjects.matches(w, f)]
         if not hits:
             continue
-        if f.status == ERROR:
+        if f.status in (ERROR, PENDING):
             for w in hits:
-                blocked.setdefault(w.index, []).append(f)
+                (blocked if f.status == ERROR else waiting).setdefault(w.index, []).append(f)
             continue
         w = hits[0]
         for other in hits:
@@ -281,13 +285,16 @@ def apply_waivers(findings: list[Finding], waivers: WaiverFile | None, snapshot:
             section["applied"].append(_entry(w, now, used[w.index]))
         if w.index in blocked:
             section["errors_not_waived"].append(_entry(w, now, blocked[w.index]))
-        if w.index not in used and w.index not in blocked:
+        if w.index in waiting:
+            section["pending_not_waived"].append(_entry(w, now, waiting[w.index]))
+        if w.index not in used and w.index not in blocked and w.index not in waiting:
             section["unused"].append(_entry(w, now))
     return section
 
 
 def empty_section() -> dict[str, Any]:
     return {"file": None, "evaluated_at": None, "max_days": DEFAULT_MAX_DAYS, "warn_days": DEFAULT_WARN_DAYS,
-            "applied": [], "expiring": [], "expired": [], "unused": [], "errors_not_waived": []}
+            "applied": [], "expiring": [], "expired": [], "unused": [], "errors_not_waived": [],
+            "pending_not_waived": []}
 
 __all__ = ["WAIVER_SCHEMA", "Waiver", "WaiverFile", "apply_waivers", "empty_section", "load_waivers"]
