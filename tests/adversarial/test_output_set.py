@@ -237,3 +237,22 @@ def test_the_previous_set_stays_readable_for_one_more_run(snapshots, tmp_path):
     assert _run(_args(b, out)).returncode == 2
     assert (pinned / "report.json").read_bytes() == before
     assert os.readlink(out / ".previous") == pinned.name
+
+
+def test_backtest_and_merge_write_through_the_same_set(snapshots, tmp_path):
+    """Every mode that writes a folder publishes a set: backtest --out and merge as well as evaluate."""
+    a, b = snapshots
+    bt = tmp_path / "bt"
+    done = _run(["backtest", "--policy", str(ROOT / "policies" / "api-mcp-runbook.yaml"), "--snapshot", str(a),
+                 "--out", str(bt)])
+    assert done.returncode == 0, done.stderr
+    assert os.readlink(bt / "report.json") == ".current/report.json" and one_generation(bt)
+    assert _run(_args(a, tmp_path / "x")).returncode == 2
+    merged = tmp_path / "merged"
+    (merged / "report.json").parent.mkdir()
+    (merged / "report.json").write_text("stale")  # an older plain file is replaced by the set's link
+    done = _run(["merge", str(tmp_path / "x" / "report.json"), "--out", str(merged), "--format", "md,json,sarif"])
+    assert done.returncode == 2 and "Traceback" not in done.stderr, done.stderr
+    assert os.readlink(merged / "report.json") == ".current/report.json"
+    assert json.loads((merged / "report.json").read_text("utf-8"))["targets"]
+    assert no_temp_files(merged) == [] and _sets(merged) and len(_sets(merged)) == 1
