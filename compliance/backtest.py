@@ -83,14 +83,14 @@ def run_backtest(args: argparse.Namespace, window: Callable[[argparse.Namespace]
           f"{parse_time(win['since']).date()} and {parse_time(win['until']).date()} on {win['branch']} "
           "(backtest: informational, nothing enforced)")
     if args.out:
-        from compliance.report import write_reports
+        from compliance.report import write_set
         from compliance.reportdoc import build_report
-        from compliance.snapshot import save_snapshot
+        from compliance.snapshot import snapshot_text, validate_snapshot
 
         out = Path(args.out)
         doc = build_report(snapshot, ruleset.rules, findings, "backtest", waivers=waivers)
-        written = write_reports(doc, out)
-        written["snapshot"] = save_snapshot(snapshot, out / "snapshot.json")
+        validate_snapshot(snapshot, str(out / "snapshot.json"))
+        written = write_set(doc, out, snapshot_text=snapshot_text(snapshot))[1]
         for kind, path in written.items():
             print(f"  {kind:<8} {path}", file=sys.stderr)
     return EXIT_OK

@@ -34,6 +34,16 @@ def _formats(text: str) -> tuple[str, ...]:
     return items
 
 
+def _seconds(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = -1.0
+    if not 0 <= value < float("inf"):
+        raise argparse.ArgumentTypeError(f"expected a number of seconds >= 0, got {text!r}")
+    return value
+
+
 def _window(args: argparse.Namespace) -> tuple[Any, Any]:
     from compliance.timeutil import parse_bound, utcnow, window_start
 
@@ -59,6 +69,12 @@ def build_parser() -> argparse.ArgumentParser:
         sp.add_argument("--out", help="report folder (default: the config's reports_dir, or reports/)")
         sp.add_argument("--format", type=_formats, default=DEFAULT_FORMATS,
                         help="comma list of md,html,json,sarif,junit (default: md,html,json)")
+        lock(sp)
+
+    def lock(sp: argparse.ArgumentParser) -> None:
+        sp.add_argument("--lock-timeout", type=_seconds, metavar="SECONDS",
+                        help="wait at most this long for another run writing the same report folder, "
+                             "then exit 2 (default: 30)")
 
     def gating(sp: argparse.ArgumentParser) -> None:
         sp.add_argument("--fail-on", metavar="SEVERITY", choices=("critical", "high", "medium", "low", "info"),
@@ -86,10 +102,12 @@ def build_parser() -> argparse.ArgumentParser:
                     help="stop the deploy script (and everything it started) after SECONDS (default 3600)")
     dp.add_argument("--report-url", help="where the reports will be published, named in the worklogs")
     dp.add_argument("--waivers", metavar="FILE", help="waiver file, applied to the deploy's report as in every mode")
+    lock(dp)
 
     d = sub.add_parser("demo", help="build a realistic sample system and run the full pipeline on it")
     d.add_argument("--workdir", help="where to build the sample (default: a fresh temp dir)")
     d.add_argument("--out", default="reports/demo", help="report folder (default: reports/demo)")
+    lock(d)
     governance(d)
 
     c = sub.add_parser("collect", help="collect every source into a snapshot file")
@@ -129,6 +147,7 @@ def build_parser() -> argparse.ArgumentParser:
     m.add_argument("--out", required=True, help="folder for the merged report")
     m.add_argument("--format", type=_formats, default=DEFAULT_FORMATS,
                    help="comma list of md,html,json,sarif,junit (default: md,html,json)")
+    lock(m)
     gating(m)
 
     pr = sub.add_parser("pr", help="judge a pull request before merge and publish the verdict on GitHub")
@@ -177,6 +196,7 @@ def build_parser() -> argparse.ArgumentParser:
     window(b)
     b.add_argument("--all", action="store_true", help="list passing findings too")
     b.add_argument("--out", help="also write report.{md,html,json} and the snapshot here (default: write nothing)")
+    lock(b)
     return p
 
 
@@ -185,16 +205,23 @@ def main(argv: list[str] | None = None) -> int:
     # A run builds millions of small acyclic objects (a dict per commit, file and finding) and
     # exits; the cyclic collector would re-scan them all again and again, 10-15% of an audit of
     # 100,000 commits. Reference counting still frees everything; cycles wait for the end.
+    from compliance.console import sanitized_output
+
     gc_was_enabled = gc.isenabled()
     gc.disable()
     try:
-        return _run(args)
+        with sanitized_output():  # one sanitizer for every line any mode prints
+            return _run(args)
     finally:
         if gc_was_enabled:
             gc.enable()
 
 
 def _run(args: argparse.Namespace) -> int:
+    from compliance import fsutil
+
+    timeout = getattr(args, "lock_timeout", None)
+    fsutil.lock_timeout = fsutil.DEFAULT_LOCK_TIMEOUT if timeout is None else timeout
     try:
         return COMMANDS[args.command](args)
     except InputError as exc:
@@ -214,6 +241,10 @@ def _run(args: argparse.Namespace) -> int:
     except KeyboardInterrupt:
         print("compliance: interrupted; nothing half-written", file=sys.stderr)
         return 130
+    except OSError as exc:  # a file the run had to read or write: a clear message, never a traceback
+        where = f": {exc.filename}" if exc.filename else ""
+        print(f"compliance: error: {exc.strerror or exc}{where}", file=sys.stderr)
+        return EXIT_ERROR
 
 
 # --- commands -------------------------------------------------------------------------------
@@ -322,35 +353,50 @@ def _precheck(args: argparse.Namespace, ruleset: Any) -> dict[str, Any] | None:
 def _evaluate_and_report(snapshot: dict[str, Any], ruleset: Any, out_dir: Path, formats, mode: str,
                          snapshot_name: str = "snapshot.json", waivers: str | None = None,
                          previous: dict[str, Any] | None = None,
-                         warn_days: int | None = None, digest: str | None = None) -> tuple[dict[str, Any], dict[str, Path]]:
-    """``digest``: the snapshot file's digest when it was read from one (evaluate)."""
+                         warn_days: int | None = None, digest: str | None = None,
+                         snapshot_file: str | None = None) -> tuple[dict[str, Any], dict[str, Path]]:
+    """``digest``: the snapshot file's digest when it was read from one (evaluate, ``snapshot_file``).
+
+    The reports, the snapshot and the waivers are published as one set (``write_set``): a reader
+    never finds new reports beside the previous snapshot, whatever kills the run."""
     from compliance.engine import Context, judge
-    from compliance.fsutil import atomic_write_text
-    from compliance.report import write_masked
+    from compliance.report import write_set
     from compliance.reportdoc import build_report
-    from compliance.snapshot import digest_text, save_snapshot, snapshot_text, validate_snapshot
+    from compliance.snapshot import digest_text, snapshot_text, validate_snapshot
     from compliance.timeutil import parse_time
 
+    text = None
+    if snapshot_file:  # evaluate: the set carries the snapshot it judged, as saved (canonical, secrets masked)
+        snapshot, text, digest = _as_saved(snapshot, snapshot_file, digest)
     loaded = _load_waivers(waivers, ruleset, parse_time(snapshot["collected_at"]), warn_days)
     ctx = Context(snapshot)  # one set of indexes for judging and for the report's timelines
     findings, section = judge(snapshot, ruleset.rules, loaded, ctx=ctx)
-    text = None
-    if snapshot_name:  # before any report: no report may exist without the snapshot it came from
+    if snapshot_name and not snapshot_file:
         validate_snapshot(snapshot, str(out_dir / snapshot_name))
         text = snapshot_text(snapshot)
         digest = digest_text(text)
     doc = build_report(snapshot, ruleset.rules, findings, mode, waivers=section, previous=previous, ctx=ctx,
                        digest=digest)
     del ctx, findings
-    doc, written = write_masked(doc, out_dir, formats)  # masked once; what is printed or posted is masked too
-    if snapshot_name:  # last, so an interrupted run leaves the previous snapshot beside the previous reports
-        written["snapshot"] = save_snapshot(snapshot, out_dir / snapshot_name, validate=False, text=text)
-        kept = out_dir / WAIVERS_NAME
-        if waivers and Path(waivers).resolve() != kept.resolve():
-            written["waivers"] = atomic_write_text(kept, Path(waivers).read_text("utf-8"))
-        elif not waivers:
-            kept.unlink(missing_ok=True)  # a stale copy would re-apply exceptions this run did not use
-    return doc, written
+    # masked once; what is printed or posted is masked too
+    return write_set(doc, out_dir, formats, snapshot_text=text, waivers=waivers)
+
+
+def _as_saved(snapshot: dict[str, Any], path: str, digest: str | None) -> tuple[dict[str, Any], str, str]:
+    """The snapshot as the report folder saves it. A file written by this tool comes back byte for byte; one
+    written elsewhere (by hand, an older version, holding a token) is judged as saved, so the report and the
+    snapshot beside it stay one pair and no secret is copied on."""
+    import json
+
+    from compliance.snapshot import digest_text, snapshot_text
+
+    text = snapshot_text(snapshot)
+    saved = digest_text(text)
+    if saved == digest:
+        return snapshot, text, saved
+    print(f"note: {path} is not in canonical form or holds secret values; the reports judge it as saved "
+          f"beside them (canonical, secrets masked: {saved})", file=sys.stderr)
+    return json.loads(text), text, saved
 
 
 def _print_summary(doc: dict[str, Any], written: dict[str, Path]) -> None:
@@ -377,6 +423,8 @@ def _print_summary(doc: dict[str, Any], written: dict[str, Path]) -> None:
         name = f"{src['target']}/{src['name']}" if src.get("target") else src["name"]
         print(f"  source {name:<15} {src['status']:<6} {src['requests']:>4} request(s) "
               f"{src['duration_ms']:>6} ms{err}")
+        for warning in src.get("warnings") or []:  # e.g. a shallow clone: the verdict may miss history
+            print(f"    warning: {warning}")
     from compliance.redact import clip
 
     bad = [f for f in doc["findings"] if f["status"] in ("fail", "error")]
@@ -389,7 +437,7 @@ def _print_summary(doc: dict[str, Any], written: dict[str, Path]) -> None:
     waiting = [f for f in doc["findings"] if f["status"] == "pending"]
     for f in waiting[:5]:  # not failures: listed after them, so they never push one off the screen
         where = f"[{f['target']}] " if f.get("target") else ""
-        print(f"  PENDING {where}{f['rule_id']} {f['subject_type']} {f['subject']}: {f['message'][:140]}")
+        print(f"  PENDING {where}{f['rule_id']} {f['subject_type']} {f['subject']}: {clip(f['message'], 140)}")
     if len(waiting) > 5:
         print(f"  ... and {len(waiting) - 5} more pending in the reports")
     for kind, path in written.items():
@@ -416,7 +464,7 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     out = Path(args.out or "reports")
     doc, written = _evaluate_and_report(snapshot, ruleset, out, args.format, "evaluate", snapshot_name="",
                                         waivers=waivers, previous=previous, warn_days=args.waiver_warn_days,
-                                        digest=digest)
+                                        digest=digest, snapshot_file=args.snapshot)
     _print_summary(doc, written)
     return _gate(doc, args)
 
@@ -489,7 +537,7 @@ def cmd_audit(args: argparse.Namespace) -> int:
 def _audit_targets(args: argparse.Namespace, config: Any, ruleset: Any, names: list[str]) -> int:
     """Every target into ``<out>/<name>/`` as a single-target audit would write it, plus the merged report."""
     from compliance.collect import collect
-    from compliance.merge import merge_reports, write_merged
+    from compliance.fsutil import folder_lock
     from compliance.targets import collect_targets, default_jobs
 
     previous = _precheck(args, ruleset)
@@ -497,6 +545,14 @@ def _audit_targets(args: argparse.Namespace, config: Any, ruleset: Any, names: l
     jobs = args.jobs if args.jobs is not None else default_jobs(len(names))
     snapshots = collect_targets(config, ruleset, names, since, until, jobs=jobs, collect=collect)
     out = Path(args.out or config.reports_dir or "reports")
+    with folder_lock(out):  # the per-target sets and the merged one: one run's, not two runs' interleaved
+        return _write_targets(args, config, ruleset, names, snapshots, previous, out)
+
+
+def _write_targets(args: argparse.Namespace, config: Any, ruleset: Any, names: list[str], snapshots: dict[str, Any],
+                   previous: dict[str, Any] | None, out: Path) -> int:
+    from compliance.merge import merge_reports, write_merged
+
     parts = []
     for name in names:
         doc, written = _evaluate_and_report(snapshots[name], ruleset, out / name, args.format, "audit",

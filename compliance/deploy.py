@@ -978,9 +978,9 @@ def _validate_and_record(config: Any, ruleset: Any, plan: Plan, out_dir: Path, r
     from compliance.collect import collect
     from compliance.engine import judge
     from compliance.evidence import FAIL, PASS
-    from compliance.report import write_reports
+    from compliance.report import write_set
     from compliance.reportdoc import build_report
-    from compliance.snapshot import save_snapshot
+    from compliance.snapshot import snapshot_text, validate_snapshot
 
     script_failed = _script_details(run, timeout)
     log_path = run.log_path if run else None
@@ -1000,11 +1000,8 @@ def _validate_and_record(config: Any, ruleset: Any, plan: Plan, out_dir: Path, r
         loaded = load_waivers(waivers, now=parse_time(snapshot["collected_at"]), rule_ids={r.id for r in ruleset.rules})
     findings, waiver_section = judge(snapshot, ruleset.rules, loaded)  # the one path every mode takes
     doc = build_report(snapshot, ruleset.rules, findings, "deploy", waivers=waiver_section)
-    try:
-        written = write_reports(doc, out_dir)
-        written["snapshot"] = save_snapshot(snapshot, out_dir / "snapshot.json")
-    except OSError as exc:
-        raise ComplianceError(f"cannot write the reports to {out_dir}: {exc.strerror or exc}") from None
+    validate_snapshot(snapshot, str(out_dir / "snapshot.json"))
+    written = write_set(doc, out_dir, snapshot_text=snapshot_text(snapshot), waivers=waivers)[1]
     passed, problems = _validation(findings, ruleset.rules)
     if script_failed:
         problems.insert(0, f"{plan.script}: {script_failed[0]}")

@@ -226,17 +226,22 @@ def _diff(parts: list[tuple[str, dict[str, Any], str]]) -> dict[str, Any] | None
 
 def relative_path(path: str | Path, out_dir: str | Path) -> str:
     """Where a target's report is, seen from the merged report (a link that survives moving both)."""
-    return Path(os.path.relpath(Path(path).resolve(), Path(out_dir).resolve())).as_posix()
+    # the folder resolved, not the file: report.json is a link into the folder's current set
+    where = Path(path).parent.resolve() / Path(path).name
+    return Path(os.path.relpath(where, Path(out_dir).resolve())).as_posix()
 
 
 def write_merged(doc: dict[str, Any], out_dir: str | Path, formats: tuple[str, ...]) -> dict[str, Path]:
-    """Write the merged report; SARIF and JUnit name each subject with its target, as they key on subjects."""
-    from compliance.report import write_reports
+    """Write the merged report, one set; SARIF and JUnit name each subject with its target, as they key on subjects."""
+    from compliance.fsutil import staged_set
+    from compliance.report import _name, _retired, write_masked
 
     plain = tuple(f for f in formats if f not in SUBJECT_PREFIXED)
     prefixed = tuple(f for f in formats if f in SUBJECT_PREFIXED)
-    written = write_reports(doc, out_dir, plain) if plain else {}
-    if prefixed:
-        view = {**doc, "findings": [{**f, "subject": f"{f['target']}: {f['subject']}"} for f in doc["findings"]]}
-        written.update(write_reports(view, out_dir, prefixed))
+    with staged_set(Path(out_dir), [_name("report", f) for f in formats]) as staged:
+        written = write_masked(doc, out_dir, plain, staged=staged)[1] if plain else {}
+        if prefixed:
+            view = {**doc, "findings": [{**f, "subject": f"{f['target']}: {f['subject']}"} for f in doc["findings"]]}
+            written.update(write_masked(view, out_dir, prefixed, staged=staged)[1])
+        staged.retire = _retired("report")
     return written

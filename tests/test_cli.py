@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -192,3 +193,163 @@ def test_the_cyclic_collector_is_paused_for_a_command_and_restored_after(monkeyp
     assert gc.isenabled()
     assert cli.main(["rules", "list"]) == 0
     assert seen == [False] and gc.isenabled()
+
+
+# --- hostile text on the terminal, OS errors, source warnings (issue 13: 6, 9, 18) --------------------
+
+ESCAPES = "\x1b[2J\x1b]0;PWNED\x07\u202egnp.exe\x9b31m\r"
+RAW = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+
+
+def _hostile_snapshot(demo, tmp_path: Path) -> Path:
+    """The demo's snapshot with a hostile source error and a shallow-clone warning on git."""
+    _, base = demo
+    snap = json.loads((base / "out" / "snapshot.json").read_text("utf-8"))
+    snap["sources"]["probe"] = {**snap["sources"]["probe"], "status": "error", "data": None,
+                                "error": {"type": f"Boom{ESCAPES}", "message": f"refused {ESCAPES}"}}
+    snap["sources"]["git"]["provenance"]["warnings"] = [f"{snap['target'].get('repo', 'repo')} is a shallow "
+                                                        f"clone: history may be missing {ESCAPES}"]
+    path = tmp_path / "hostile.json"
+    path.write_text(json.dumps(snap), "utf-8")
+    return path
+
+
+def test_every_line_printed_shows_escapes_instead_of_obeying_them(demo, tmp_path, capsys):
+    path = _hostile_snapshot(demo, tmp_path)
+    code = main(["evaluate", "--snapshot", str(path), "--policies", str(ROOT / "policies"),
+                 "--out", str(tmp_path / "o")])
+    assert code == 2
+    cap = capsys.readouterr()
+    assert not RAW.search(cap.out + cap.err), RAW.findall(cap.out + cap.err)
+    assert "\\x1b[2J" in cap.out and "\\u202egnp.exe" in cap.out and "\\x07" in cap.out  # shown, visibly
+
+
+def test_every_print_path_is_routed_through_the_sanitizer(monkeypatch, capsys):
+    """print(), sys.stdout.write and sys.stderr, whatever the command: none reaches the terminal raw."""
+    import compliance.cli as cli
+
+    def noisy(args):
+        print(f"subject {ESCAPES}")
+        sys.stdout.write(f"row {ESCAPES}\n")
+        sys.stderr.write(f"err {ESCAPES}\n")
+        print(f"warn {ESCAPES}", file=sys.stderr)
+        return 0
+
+    monkeypatch.setitem(cli.COMMANDS, "targets", noisy)
+    assert main(["targets"]) == 0
+    cap = capsys.readouterr()
+    assert not RAW.search(cap.out + cap.err)
+    assert cap.out.count("\\u202e") == 2 and cap.err.count("\\x1b]0;PWNED\\x07") == 2
+
+
+def test_changes_shows_a_hostile_file_name_escaped_and_json_stays_json(tmp_path, capsys):
+    from tests.scenario import build_repo
+
+    repo, _ = build_repo(tmp_path / "r")
+    name = "backend/lambda/coordination_api/evil\x1b[2J\u202etxt.exe"
+    repo.commit("ENC-TSK-340 evil", {name: "x\n"}, author_date="2026-03-05T10:00:00+00:00")
+    args = ["changes", "--repo", str(repo.path), "--since", "2026-02-21", "--until", "2026-03-31",
+            "--path", "backend/lambda/coordination_api/**"]
+    assert main(args) == 0
+    table = capsys.readouterr()
+    assert not RAW.search(table.out + table.err) and "evil\\x1b[2J\\u202etxt.exe" in table.out
+    assert main([*args, "--format", "json"]) == 0
+    rows = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert [r["files"] for r in rows if name in r["files"]] == [[name]]  # the data itself is intact
+
+
+def test_source_warnings_are_shown_wherever_a_verdict_is(demo, tmp_path, capsys):
+    path = _hostile_snapshot(demo, tmp_path)
+    out = tmp_path / "o"
+    main(["evaluate", "--snapshot", str(path), "--policies", str(ROOT / "policies"), "--out", str(out)])
+    console = capsys.readouterr().out
+    assert "warning: " in console and "is a shallow clone" in console
+    md = (out / "report.md").read_text("utf-8")
+    assert "warning: " in md and "is a shallow clone" in md and "\x1b" not in md
+    assert "is a shallow clone" in (out / "report.html").read_text("utf-8")
+
+
+def test_a_control_without_warnings_prints_none(demo, tmp_path, capsys):
+    _, base = demo
+    main(["evaluate", "--snapshot", str(base / "out" / "snapshot.json"), "--policies", str(ROOT / "policies"),
+          "--out", str(tmp_path / "o")])
+    assert "    warning:" not in capsys.readouterr().out
+    assert "warning:" not in (tmp_path / "o" / "report.md").read_text("utf-8").split("### Sources")[1][:2000]
+
+
+def _evaluate(demo, out: Path, *extra: str) -> list[str]:
+    _, base = demo
+    return ["evaluate", "--snapshot", str(base / "out" / "snapshot.json"), "--policies", str(ROOT / "policies"),
+            "--out", str(out), *extra]
+
+
+@pytest.mark.parametrize("layout", ["out_is_a_file", "out_below_a_file", "report_json_is_a_folder",
+                                    "snapshot_json_is_a_folder"])
+def test_unwritable_report_folders_exit_2_with_a_message(demo, tmp_path, capsys, layout):
+    out = tmp_path / "out"
+    if layout == "out_is_a_file":
+        out.write_text("not a folder")
+    elif layout == "out_below_a_file":
+        (tmp_path / "file").write_text("x")
+        out = tmp_path / "file" / "out"
+    else:
+        out.mkdir()
+        (out / layout.split("_is_")[0].replace("_json", ".json")).mkdir()
+    before = sorted(str(p) for p in tmp_path.rglob("*"))
+    assert main(_evaluate(demo, out)) == 2
+    err = capsys.readouterr().err
+    assert "Traceback" not in err and "compliance: error:" in err and str(tmp_path) in err
+    assert sorted(str(p) for p in tmp_path.rglob("*") if not p.name == ".lock") == before
+
+
+@pytest.mark.parametrize("call", ["fsync", "write"])
+def test_disk_full_while_staging_exits_2_and_keeps_the_previous_set(demo, tmp_path, monkeypatch, capsys, call):
+    import errno
+    import os
+
+    out = tmp_path / "out"
+    assert main(_evaluate(demo, out)) == 2
+    before = {p.name: p.read_bytes() for p in out.iterdir() if p.is_file() and p.name != ".lock"}
+    capsys.readouterr()
+
+    def full(*args, **kwargs):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    if call == "fsync":
+        monkeypatch.setattr("compliance.fsutil.os.fsync", full)
+    else:
+        monkeypatch.setattr("compliance.fsutil.shutil.copyfile", full)  # the snapshot copy, after the reports
+    assert main(_evaluate(demo, out)) == 2
+    err = capsys.readouterr().err
+    assert "No space left on device" in err and "unchanged" in err and "Traceback" not in err
+    assert {p.name: p.read_bytes() for p in out.iterdir() if p.is_file() and p.name != ".lock"} == before
+    assert [p.name for p in out.iterdir() if p.name.startswith(".set-")] == [os.readlink(out / ".current")]
+
+
+def test_lock_timeout_must_be_a_number(capsys):
+    with pytest.raises(SystemExit) as exc:
+        main(["evaluate", "--snapshot", "s.json", "--lock-timeout", "soon"])
+    assert exc.value.code == 2 and "seconds" in capsys.readouterr().err
+
+
+def test_evaluate_saves_the_snapshot_it_judged_beside_its_reports(demo, tmp_path, capsys):
+    """Re-evaluating in place keeps the snapshot; the report names the digest of the file beside it."""
+    import hashlib
+
+    _, base = demo
+    snap = base / "out" / "snapshot.json"
+    out = tmp_path / "o"
+    assert main(["evaluate", "--snapshot", str(snap), "--policies", str(ROOT / "policies"), "--out", str(out)]) == 2
+    assert (out / "snapshot.json").read_bytes() == snap.read_bytes()  # a file of ours comes back byte for byte
+    assert main(["evaluate", "--snapshot", str(out / "snapshot.json"), "--policies", str(ROOT / "policies"),
+                 "--out", str(out)]) == 2  # in place: the input is a file of the set being replaced
+    digest = "sha256:" + hashlib.sha256((out / "snapshot.json").read_bytes()).hexdigest()
+    assert _report(out)["snapshot"]["digest"] == digest and (out / "snapshot.json").read_bytes() == snap.read_bytes()
+    # a hand-made (non-canonical) snapshot is saved as it was judged, and said so
+    hand = tmp_path / "hand.json"
+    hand.write_text(json.dumps(json.loads(snap.read_text("utf-8"))), "utf-8")
+    capsys.readouterr()
+    assert main(["evaluate", "--snapshot", str(hand), "--policies", str(ROOT / "policies"), "--out", str(out)]) == 2
+    assert "not in canonical form" in capsys.readouterr().err
+    digest = "sha256:" + hashlib.sha256((out / "snapshot.json").read_bytes()).hexdigest()
+    assert _report(out)["snapshot"]["digest"] == digest

@@ -12,6 +12,8 @@ import jsonschema
 import pytest
 
 import compliance.report as report
+from compliance.errors import ComplianceError
+from compliance.fsutil import StagedSet
 from compliance.report import RENDERERS, render_all, write_reports
 from compliance.report import html as html_report
 from compliance.report import markdown as md_report
@@ -311,7 +313,7 @@ def test_write_reports_writes_three_files(doc, tmp_path):
     out = tmp_path / "nested" / "reports"
     paths = write_reports(doc, out)
     assert {p.name for p in paths.values()} == {"report.md", "report.html", "report.json"}
-    assert sorted(p.name for p in out.iterdir()) == ["report.html", "report.json", "report.md"]
+    assert sorted(p.name for p in out.iterdir() if not p.name.startswith(".")) == ["report.html", "report.json", "report.md"]
     assert json.loads(paths["json"].read_text(encoding="utf-8")) == doc
     assert paths["html"].read_text(encoding="utf-8") == RENDERERS["html"](doc)
     assert paths["md"].stat().st_mode & 0o777 == 0o644
@@ -329,7 +331,7 @@ def test_write_reports_writes_nothing_when_a_renderer_raises(doc, tmp_path, monk
     monkeypatch.setitem(RENDERERS, "html", boom)
     with pytest.raises(RuntimeError, match="renderer bug"):
         write_reports(doc, out)
-    assert sorted(p.name for p in out.iterdir()) == ["report.json", "report.md"]
+    assert sorted(p.name for p in out.iterdir() if not p.name.startswith(".")) == ["report.json", "report.md"]
     assert (out / "report.md").read_text() == "old md"
     assert (out / "report.json").read_text() == "old json"
 
@@ -338,17 +340,17 @@ def test_write_reports_leaves_old_files_when_staging_fails(doc, tmp_path, monkey
     out = tmp_path / "reports"
     out.mkdir()
     (out / "report.md").write_text("old md")
-    real_stage = report._stage
+    real_write = StagedSet.write
 
-    def fail_on_json(dir_, name, text):
+    def fail_on_json(self, name, text):
         if name.endswith(".json"):
             raise OSError("disk full")
-        return real_stage(dir_, name, text)
+        return real_write(self, name, text)
 
-    monkeypatch.setattr(report, "_stage", fail_on_json)
-    with pytest.raises(OSError, match="disk full"):
+    monkeypatch.setattr(StagedSet, "write", fail_on_json)
+    with pytest.raises(ComplianceError, match="disk full"):
         write_reports(doc, out)
-    assert [p.name for p in out.iterdir()] == ["report.md"]
+    assert [p.name for p in out.iterdir() if not p.name.startswith(".")] == ["report.md"]
     assert (out / "report.md").read_text() == "old md"
 
 
@@ -526,6 +528,6 @@ def test_write_masked_masks_every_format_and_returns_the_masked_document(doc, tm
     for path in written.values():
         text = path.read_text("utf-8")
         assert "zq9x" not in text and "ghp_" not in text, path.name
-    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(f"report.{f}" for f in formats)  # no .tmp left
+    assert sorted(p.name for p in tmp_path.iterdir() if not p.name.startswith(".")) == sorted(f"report.{f}" for f in formats)  # no .tmp left
     clean, _ = report.write_masked(doc, tmp_path, formats)
     assert isinstance(clean, Masked) and clean == doc

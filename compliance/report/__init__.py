@@ -1,18 +1,18 @@
 """Reporters: one report document in, Markdown / HTML / JSON / SARIF / JUnit XML text out.
 
-Every format is rendered and staged in a temp file before any report is replaced, so a renderer
-bug never leaves a half-updated set of reports where the Markdown says one thing and the JSON
-another. One format is in memory at a time.
+Every format is rendered and staged into a new set (compliance.fsutil) that is published whole,
+so a renderer bug, a full disk or a killed run never leaves a half-updated set where the Markdown
+says one thing, the JSON another and the snapshot a third. One format is in memory at a time.
 """
 
 from __future__ import annotations
 
 import os
-import tempfile
 from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
+from compliance.fsutil import StagedSet, staged_set
 from compliance.report import html, json_report, junit, markdown, sarif
 
 RENDERERS: dict[str, Callable[[dict[str, Any]], str]] = {
@@ -23,6 +23,8 @@ RENDERERS: dict[str, Callable[[dict[str, Any]], str]] = {
     "junit": junit.render,
 }
 EXTENSIONS = {"junit": "junit.xml"}  # CI tools look for *.xml
+SNAPSHOT_NAME = "snapshot.json"
+WAIVERS_NAME = "waivers.yaml"  # saved beside the snapshot, so re-evaluation applies the same exceptions
 # formats that can be written a piece at a time: (the renderer, the same text in pieces); used only
 # while RENDERERS still holds that renderer
 STREAMERS: dict[str, tuple[Callable[[dict[str, Any]], str], Callable[[dict[str, Any]], Iterable[str]]]] = {
@@ -31,7 +33,7 @@ STREAMERS: dict[str, tuple[Callable[[dict[str, Any]], str], Callable[[dict[str, 
 }
 
 
-__all__ = ["RENDERERS", "render_all", "write_masked", "write_reports"]
+__all__ = ["RENDERERS", "render_all", "write_masked", "write_reports", "write_set"]
 
 
 def render_all(doc: dict[str, Any], formats: Iterable[str]) -> dict[str, str]:
@@ -61,13 +63,42 @@ def write_reports(
     formats: Iterable[str] = ("md", "html", "json"),
     basename: str = "report",
 ) -> dict[str, Path]:
-    """Write ``<basename>.<fmt>`` files so readers only ever see complete old or complete new reports.
+    """Write ``<basename>.<fmt>`` files as one set (see compliance.fsutil): readers only ever see the
+    complete old or the complete new reports.
 
-    All temp files are written and fsynced before the first ``os.replace``: a renderer
-    exception or a full disk leaves the existing reports exactly as they were. Each format is
-    rendered, staged and dropped before the next, so only one is ever held in memory.
+    Every format is staged and fsynced before the set is published: a renderer exception or a full
+    disk leaves the existing reports exactly as they were. Each format is rendered, staged and
+    dropped before the next, so only one is ever held in memory.
     """
     return write_masked(doc, out_dir, formats, basename)[1]
+
+
+def write_set(
+    doc: dict[str, Any],
+    out_dir: str | os.PathLike[str],
+    formats: Iterable[str] = ("md", "html", "json"),
+    *,
+    snapshot_text: str | None = None,
+    waivers: str | os.PathLike[str] | None = None,
+) -> tuple[dict[str, Any], dict[str, Path]]:
+    """The reports, the snapshot they came from and the waivers applied, published as one unit.
+
+    ``snapshot_text`` is the snapshot as it is saved (``snapshot.snapshot_text``). A ``waivers`` file that is itself the plain ``waivers.yaml`` of the folder (an
+    older version's copy, or the user's own file) is left where it is rather than replaced by a link.
+    Every mode that writes reports comes through here, so every folder holds one run's files.
+    """
+    out = Path(out_dir)
+    wanted = _known(formats)
+    names = [_name("report", f) for f in wanted] + [SNAPSHOT_NAME, WAIVERS_NAME]
+    keep_waivers = bool(waivers) and _plain_file_in(Path(waivers), out / WAIVERS_NAME)
+    with staged_set(out, names) as staged:
+        doc, written = _write_formats(doc, staged, wanted, "report")
+        if snapshot_text is not None:
+            written["snapshot"] = _public(staged, staged.write(SNAPSHOT_NAME, snapshot_text))
+        if waivers and not keep_waivers:
+            written["waivers"] = _public(staged, staged.copy(WAIVERS_NAME, Path(waivers)))
+        staged.retire = [n for n in _retired("report") if not (keep_waivers and n == WAIVERS_NAME)]
+    return doc, written
 
 
 def write_masked(
@@ -75,8 +106,24 @@ def write_masked(
     out_dir: str | os.PathLike[str],
     formats: Iterable[str] = ("md", "html", "json"),
     basename: str = "report",
+    staged: StagedSet | None = None,
 ) -> tuple[dict[str, Any], dict[str, Path]]:
     """``write_reports``, also returning the document as masked for the reports (to print or post).
+
+    With ``staged`` the reports join a set the caller publishes (merge writes two views into one).
+    """
+    wanted = _known(formats)
+    if staged is not None:
+        return _write_formats(doc, staged, wanted, basename)
+    with staged_set(Path(out_dir), [_name(basename, f) for f in wanted]) as own:
+        result = _write_formats(doc, own, wanted, basename)
+        own.retire = _retired(basename)
+    return result
+
+
+def _write_formats(doc: dict[str, Any], staged: StagedSet, wanted: list[str], basename: str
+                   ) -> tuple[dict[str, Any], dict[str, Path]]:
+    """Stage every format into the set.
 
     Known secret values and token shapes are masked in the document once, for every format. When
     report.json is among the formats, its text is watched for them as it is written (``TextScan``)
@@ -85,78 +132,45 @@ def write_masked(
     """
     from compliance.redact import Masked, TextScan, mask_walk, redact_data
 
-    wanted = _known(formats)
-    out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
-    staged: dict[str, Path] = {}
-    try:
-        if not isinstance(doc, Masked) and "json" in wanted and RENDERERS["json"] is json_report.render:
-            scan = TextScan()
-            tmp = _stage(out, _name(basename, "json"), scan.watch(json_report.stream(doc)))
-            if scan.dirty:
-                tmp.unlink()
-                doc = mask_walk(doc)
-            else:
-                staged["json"] = tmp
-                doc = Masked(doc)
-        doc = redact_data(doc)  # a no-op for a document already masked (by the CLI, or just above)
-        for fmt in wanted:
-            if fmt in staged:
-                continue
-            render, pieces = STREAMERS.get(fmt, (None, None))
-            text = pieces(doc) if pieces and RENDERERS[fmt] is render else RENDERERS[fmt](doc)
-            staged[fmt] = _stage(out, _name(basename, fmt), text)
-    except BaseException:
-        for tmp in staged.values():
-            tmp.unlink(missing_ok=True)
-        raise
     written: dict[str, Path] = {}
+    if not isinstance(doc, Masked) and "json" in wanted and RENDERERS["json"] is json_report.render:
+        scan = TextScan()
+        path = staged.write(_name(basename, "json"), scan.watch(json_report.stream(doc)))
+        if scan.dirty:
+            staged.drop(path.name)
+            doc = mask_walk(doc)
+        else:
+            written["json"] = _public(staged, path)
+            doc = Masked(doc)
+    doc = redact_data(doc)  # a no-op for a document already masked (by the CLI, or just above)
+    for fmt in wanted:
+        if fmt in written:
+            continue
+        render, pieces = STREAMERS.get(fmt, (None, None))
+        text = pieces(doc) if pieces and RENDERERS[fmt] is render else RENDERERS[fmt](doc)
+        written[fmt] = _public(staged, staged.write(_name(basename, fmt), text))
+    return doc, {fmt: written[fmt] for fmt in wanted}
+
+
+def _public(staged: StagedSet, path: Path) -> Path:
+    """Where a staged file will be read once the set is published."""
+    return staged.out / path.name
+
+
+def _retired(basename: str) -> list[str]:
+    """Plain files of these names in the folder belong to an older set and go when this one is published."""
+    return [*(_name(basename, f) for f in RENDERERS), SNAPSHOT_NAME, WAIVERS_NAME]
+
+
+def _plain_file_in(path: Path, kept: Path) -> bool:
+    """Is ``path`` the folder's own ``waivers.yaml`` as a plain file (not a link into a set)?"""
     try:
-        for fmt in wanted:
-            final = out / _name(basename, fmt)
-            os.replace(staged[fmt], final)
-            written[fmt] = final
-    finally:
-        # a rename that failed (or an interrupt) must not leave the rest staged as .tmp litter;
-        # each report is then either the whole old file or the whole new one
-        for tmp in staged.values():
-            tmp.unlink(missing_ok=True)
-    _fsync_dir(out)
-    return doc, written
+        return not kept.is_symlink() and kept.is_file() and path.resolve() == kept.resolve()
+    except OSError:
+        return False
 
 
 def _name(basename: str, fmt: str) -> str:
     return f"{basename}.{EXTENSIONS.get(fmt, fmt)}"
 
 
-def _stage(out: Path, name: str, text: str | Iterable[str]) -> Path:
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{name}.", suffix=".tmp", dir=out)
-    tmp = Path(tmp_name)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="") as fh:
-            if isinstance(text, str):
-                fh.write(text)
-            else:
-                fh.writelines(text)
-            fh.flush()
-            os.fsync(fh.fileno())
-        # mkstemp creates 0600; reports are meant to be shared (CI artifacts, web hosting).
-        os.chmod(tmp, 0o644)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
-    return tmp
-
-
-def _fsync_dir(path: Path) -> None:
-    """Persist the renames themselves; not every platform can open a directory, which is fine."""
-    try:
-        fd = os.open(path, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)

@@ -17,6 +17,8 @@ from collections.abc import Iterable
 from typing import Any
 from urllib.parse import urlsplit
 
+from compliance.console import INVISIBLE
+
 MAX_CHARS = 65_536
 STAGES = (("merge", "merge"), ("workflow_run", "run"), ("lambda_update", "Lambda"), ("worklog", "worklog"))
 STATE_MARK = {"ok": "✓", "failed": "✗", "missing": "–", "unknown": "?"}
@@ -30,9 +32,7 @@ VERDICT_HEAD = {
 _EVIDENCE_CORE = ("kind", "label", "url", "time")
 
 # C0/C1 controls (terminal escapes), invisible formatting and bidi overrides that can disguise text.
-_INVISIBLE = re.compile(
-    "[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u2069\ufeff]"
-)
+_INVISIBLE = re.compile(f"[{INVISIBLE}]")  # the class the console makes visible (compliance.console)
 _NEWLINES = re.compile(r"[\t\r\n\u2028\u2029]+")
 _MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()|~$!])")
 _ENTITIES = str.maketrans({"&": "&amp;", "<": "&lt;", ">": "&gt;"})
@@ -166,12 +166,18 @@ def _header(doc: dict[str, Any]) -> list[str]:
     lines += [
         "### Sources",
         "",
-        "| Source | Status | Requests | ms | Error |",
+        "| Source | Status | Requests | ms | Error / warnings |",
         "| --- | --- | ---: | ---: | --- |",
     ]
     for src in doc.get("sources", []):
         err = src.get("error")
-        err_text = f"{text(err.get('type'), 80)}: {text(err.get('message'), 300)}" if err else ""
+        notes = [f"{text(err.get('type'), 80)}: {text(err.get('message'), 300)}"] if err else []
+        # a warning qualifies every verdict built on the source (a shallow clone hides history)
+        warnings = src.get("warnings") or []
+        notes += [f"⚠ warning: {text(w, 300)}" for w in warnings[:5]]
+        if len(warnings) > 5:
+            notes.append(f"… and {len(warnings) - 5} more warning(s) in report.json")
+        err_text = " · ".join(notes)
         status = "✓ ok" if src.get("status") == "ok" else f"✗ {text(src.get('status'), 20)}"
         lines.append(
             f"| {_in_target(src)}{text(src.get('name'), 60)} | {status} | {text(src.get('requests'), 12)} "

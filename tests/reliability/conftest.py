@@ -90,8 +90,17 @@ def audit_args(config: Path, out: Path, *extra: str) -> list[str]:
     return ["audit", "--config", str(config), "--since", SINCE, "--until", UNTIL, "--out", str(out), *extra]
 
 
+def one_generation(out: Path) -> bool:
+    """report.json and snapshot.json beside it are of one run: the report names the snapshot's digest."""
+    import hashlib
+
+    report = json.loads((out / "report.json").read_text("utf-8"))
+    digest = "sha256:" + hashlib.sha256((out / "snapshot.json").read_bytes()).hexdigest()
+    return report["snapshot"]["digest"] == digest
+
+
 def no_temp_files(folder: Path) -> list[str]:
     """Leftovers of an interrupted atomic write (``.NAME.XXXX.tmp``)."""
     if not folder.exists():
         return []
-    return sorted(p.name for p in folder.rglob("*") if p.name.endswith(".tmp"))
+    return sorted(p.name for p in folder.rglob("*") if p.name.endswith(".tmp") or p.name.startswith(".staging"))

@@ -16,18 +16,21 @@ import responses
 
 from compliance import evidence_writer
 from compliance.cli import main
+from compliance.errors import ComplianceError
+from compliance.fsutil import StagedSet
 from compliance.report import write_reports
 from compliance.snapshot import load_snapshot, save_snapshot
 from tests import moto_env
 from tests.github_payloads import FakeGitHub
-from tests.reliability.conftest import audit_args, no_temp_files
+from tests.reliability.conftest import audit_args, no_temp_files, one_generation
 
 DOC = json.loads((Path(__file__).resolve().parents[1] / "data" / "report_doc.json").read_text("utf-8"))
 FORMATS = ("md", "html", "json", "sarif", "junit")
 
 
 def _contents(folder: Path) -> dict[str, bytes]:
-    return {p.name: p.read_bytes() for p in sorted(folder.iterdir()) if p.is_file()}
+    """What a reader opening the folder's files by name gets (the lock file aside)."""
+    return {p.name: p.read_bytes() for p in sorted(folder.iterdir()) if p.is_file() and p.name != ".lock"}
 
 
 def _failing(real, fail_on: int, exc: BaseException):
@@ -46,35 +49,45 @@ def _second_doc() -> dict:
     return {**DOC, "mode": "evaluate", "summary": {**DOC["summary"], "pass": DOC["summary"]["pass"] + 1}}
 
 
-@pytest.mark.parametrize("where,fail_on", [("fsync", 1), ("fsync", 3), ("replace", 1)])
-def test_report_crash_before_any_rename_keeps_the_old_reports(tmp_path, monkeypatch, where, fail_on):
+@pytest.mark.parametrize("where,fail_on", [("fsync", 1), ("fsync", 3), ("write", 2), ("replace", 1)])
+def test_report_crash_before_the_switch_keeps_the_old_reports(tmp_path, monkeypatch, where, fail_on):
+    """A full disk anywhere before the set is published: a clear error, the old set byte for byte."""
     out = tmp_path / "out"
     write_reports(DOC, out, FORMATS)
     before = _contents(out)
-    target = "compliance.report.os.fsync" if where == "fsync" else "compliance.report.os.replace"
-    real = os.fsync if where == "fsync" else os.replace
-    monkeypatch.setattr(target, _failing(real, fail_on, OSError(28, "No space left on device")))
-    with pytest.raises(OSError, match="No space left"):
+    if where == "write":
+        monkeypatch.setattr(StagedSet, "write", _failing(StagedSet.write, fail_on, OSError(28, "No space left on device")))
+    else:
+        real = os.fsync if where == "fsync" else os.replace
+        monkeypatch.setattr(f"compliance.fsutil.os.{where}", _failing(real, fail_on, OSError(28, "No space left on device")))
+    with pytest.raises(ComplianceError, match="No space left on device.*previous reports and snapshot are unchanged"):
         write_reports(_second_doc(), out, FORMATS)
     assert _contents(out) == before
-    assert no_temp_files(out) == []
+    assert no_temp_files(out) == [] and _sets(out) == 1
 
 
 @pytest.mark.parametrize("exc", [OSError(5, "Input/output error"), KeyboardInterrupt()])
-def test_report_crash_between_renames_leaves_whole_files_and_no_temp(tmp_path, monkeypatch, exc):
+@pytest.mark.parametrize("fail_on", [1, 2, 3])
+def test_report_crash_at_any_rename_leaves_one_whole_set_and_no_temp(tmp_path, monkeypatch, exc, fail_on):
+    """Renames 1..3 of a second write: before the switch the old set stays, after it the new one is whole."""
     out = tmp_path / "out"
     write_reports(DOC, out, FORMATS)
     before = _contents(out)
     new = _second_doc()
     write_reports(new, tmp_path / "new", FORMATS)
     after = _contents(tmp_path / "new")
-    monkeypatch.setattr("compliance.report.os.replace", _failing(os.replace, 3, exc))
-    with pytest.raises(type(exc)):
+    monkeypatch.setattr("compliance.fsutil.os.replace", _failing(os.replace, fail_on, exc))
+    try:
         write_reports(new, out, FORMATS)
+    except (ComplianceError, KeyboardInterrupt):
+        pass
     now = _contents(out)
-    assert set(now) == set(before)
-    assert all(now[name] in (before[name], after[name]) for name in now)  # never torn
+    assert now in (before, after)  # the whole old set or the whole new one, never a mix
     assert no_temp_files(out) == []
+
+
+def _sets(out: Path) -> int:
+    return sum(1 for p in out.iterdir() if p.name.startswith(".set-"))
 
 
 @pytest.mark.parametrize("target", ["replace", "fsync"])
@@ -94,26 +107,29 @@ def test_snapshot_crash_keeps_the_old_snapshot(tmp_path, monkeypatch, target):
     assert no_temp_files(tmp_path) == []
 
 
-def test_interrupted_audit_keeps_the_previous_run(make_system, monkeypatch, capsys):
-    """Ctrl-C while the second audit renames its files: exit 130, whole files only, no litter."""
+def test_interrupted_audit_leaves_one_whole_run(make_system, monkeypatch, capsys):
+    """Ctrl-C at each rename of the second audit: exit 130, and the folder holds one run's reports and
+    the snapshot they came from (report.json names its digest), no litter."""
     system = make_system()
     out = system.root / "out"
     with responses.RequestsMock() as rsps:
         FakeGitHub(rsps, system.runs())
         assert main(audit_args(system.config, out)) == 1
     before = _contents(out)
-    monkeypatch.setattr("compliance.report.os.replace", _failing(os.replace, 2, KeyboardInterrupt()))
-    with responses.RequestsMock() as rsps:
-        FakeGitHub(rsps, system.runs())
-        code = main(audit_args(system.config, out))
-    err = capsys.readouterr().err
-    assert code == 130 and "interrupted" in err and "Traceback" not in err
-    now = _contents(out)
-    assert set(now) == set(before) and no_temp_files(out) == []
-    assert now["snapshot.json"] == before["snapshot.json"]  # the snapshot comes last: untouched
-    for name in now:
-        if name.startswith("report."):
-            json.loads(now[name]) if name.endswith(".json") else now[name].decode("utf-8")
+    for fail_on in (1, 2):
+        with monkeypatch.context() as m:
+            m.setattr("compliance.fsutil.os.replace", _failing(os.replace, fail_on, KeyboardInterrupt()))
+            with responses.RequestsMock() as rsps:
+                FakeGitHub(rsps, system.runs())
+                code = main(audit_args(system.config, out))
+        err = capsys.readouterr().err
+        assert code == 130 and "interrupted" in err and "Traceback" not in err
+        now = _contents(out)
+        assert set(now) == set(before) and no_temp_files(out) == []
+        assert one_generation(out)
+        for name in now:
+            if name.startswith("report."):
+                json.loads(now[name]) if name.endswith(".json") else now[name].decode("utf-8")
 
 
 # --------------------------------------------------------------------------- evidence in the tracker

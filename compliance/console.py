@@ -1,0 +1,86 @@
+"""Everything the CLI prints goes through one sanitizer: hostile text is shown, never obeyed.
+
+Commit subjects, worklog text, source errors, waiver owners, target names and diff lines come
+from people and systems we do not control. Printed raw, ``ESC [2J`` clears the screen,
+``ESC ] 0;...BEL`` retitles the terminal and U+202E turns ``exe.txt`` into ``txt.exe``. The
+report renderers drop such characters; the console makes them visible instead (``\\x1b``,
+``\\u202e``), so a reader sees that something was there. Tab and newline are kept: they are the
+CLI's own layout.
+"""
+
+from __future__ import annotations
+
+import io
+import re
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any, TextIO
+
+# C0/C1 controls (terminal escapes), invisible formatting and bidi overrides that can disguise
+# text; the report renderers strip this same class (compliance.report.markdown).
+# Also the Arabic letter mark (a bidi control), soft hyphen, Mongolian vowel separator, interlinear
+# annotation marks and the Unicode tag block (invisible "ASCII smuggling").
+INVISIBLE = ("\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\xad\u061c\u180e\u200b-\u200f\u202a-\u202e\u2060-\u2064"
+             "\u2066-\u2069\ufeff\ufff9-\ufffb\U000e0000-\U000e007f")
+_SHOWN = re.compile(f"[{INVISIBLE}\r\u2028\u2029\ud800-\udfff]")
+
+
+def _escape(match: re.Match[str]) -> str:
+    # C0 as \\xNN (it never occurs raw in JSON lines, which escape it); the rest as \\uNNNN, which is
+    # also a JSON escape, so a line of JSON output (``changes --format json``) stays valid JSON
+    code = ord(match.group())
+    if code < 0x20:
+        return f"\\x{code:02x}"
+    if code > 0xFFFF:  # as the JSON escape of its UTF-16 pair, so JSON lines stay valid
+        high, low = divmod(code - 0x10000, 0x400)
+        return f"\\u{0xD800 + high:04x}\\u{0xDC00 + low:04x}"
+    return f"\\u{code:04x}"
+
+
+def visible(text: Any) -> str:
+    """``text`` with every control, invisible and bidi character written as an escape."""
+    return _SHOWN.sub(_escape, "" if text is None else str(text))
+
+
+class VisibleStream(io.TextIOBase):
+    """A text stream that writes through ``visible`` to the stream it wraps."""
+
+    def __init__(self, inner: TextIO):
+        self._inner = inner
+
+    def write(self, text: str) -> int:
+        self._inner.write(visible(text))
+        return len(text)
+
+    def flush(self) -> None:
+        self._inner.flush()
+
+    def fileno(self) -> int:
+        return self._inner.fileno()
+
+    def isatty(self) -> bool:
+        return self._inner.isatty()
+
+    def writable(self) -> bool:
+        return True
+
+    @property
+    def encoding(self) -> str:  # type: ignore[override]
+        return getattr(self._inner, "encoding", "utf-8")
+
+
+@contextmanager
+def sanitized_output() -> Iterator[None]:
+    """For the block, ``sys.stdout`` and ``sys.stderr`` show hostile characters instead of obeying them."""
+    out, err = sys.stdout, sys.stderr
+    sys.stdout, sys.stderr = VisibleStream(out), VisibleStream(err)
+    try:
+        yield
+    finally:
+        try:
+            sys.stdout.flush()
+            sys.stderr.flush()
+        except (OSError, ValueError):
+            pass
+        sys.stdout, sys.stderr = out, err
