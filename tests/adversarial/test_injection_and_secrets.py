@@ -272,9 +272,10 @@ def test_the_deploy_log_and_terminal_hold_no_secret_the_script_printed(tmp_path)
                 subject="s", branch="main", behind=0, since=datetime(2026, 1, 1, tzinfo=timezone.utc),
                 last_evidenced=None, changes=[], tasks=[], missing_tasks=[], lambda_before={})
     stream = io.StringIO()
-    code, log = run_script(plan, tmp_path / "out", {"PATH": "/usr/bin:/bin"}, False, _Out(stream, {}))
-    assert code == 0
-    for text in (stream.getvalue(), Path(log).read_text("utf-8")):
+    (tmp_path / "out").mkdir(exist_ok=True)
+    ran = run_script(plan, tmp_path / "out", {"PATH": "/usr/bin:/bin"}, False, _Out(stream, {}))
+    assert ran.code == 0 and ran.ended == "finished"
+    for text in (stream.getvalue(), Path(ran.log_path).read_text("utf-8")):
         assert AWS_SECRET not in text and SESSION not in text and "MIIEowIBAAKCAQEA" not in text
         assert "ASIAQX7VJ2M4T6B8N3LR" not in text
         assert f"commit {SHA} CodeSha256 {CODE_SHA}" in text  # what the reader needs is still there
