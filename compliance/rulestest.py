@@ -33,7 +33,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from compliance.errors import EXIT_FAIL, EXIT_OK, ComplianceError, InputError, Located
-from compliance.findings import STATUSES, Finding
+from compliance.findings import PENDING, STATUSES, Finding
 from compliance.timeutil import iso, parse_time
 from compliance.yamlpos import Positions, did_you_mean, load_yaml, validate
 
@@ -103,7 +103,7 @@ CASE_SCHEMA: dict[str, Any] = {
                     "sources": {"type": "object", "additionalProperties": False,
                                 "properties": {name: {"type": "object"} for name in SOURCES}},
                     "expect": {"type": "object", "minProperties": 1,
-                               "additionalProperties": {"enum": list(STATUSES)}},
+                               "additionalProperties": {"enum": list(dict.fromkeys([*STATUSES, PENDING]))}},
                 },
             },
         },
