@@ -333,6 +333,7 @@ _REASON = (
     r"|request\s+time-?\s?out|too\s+many\s+requests|internal\s+server\s+error|not\s+implemented|bad\s+gateway"
     r"|service\s+unavailable|gateway\s+time-?\s?out)"
 )
+_CODE_REASON = _CODE + r"(?:\s+" + _REASON + r"(?![a-z]))?"  # "500 Internal Server Error": one statement
 _FAIL_MARKS = "\u274c\u2717\u2718\u2716\u26d4\U0001f6ab\U0001f534"  # ❌ ✗ ✘ ✖ ⛔ 🚫 🔴
 _PASS_MARKS = "\u2705\u2714\u2713\u2611\U0001f7e2"  # ✅ ✔ ✓ ☑ 🟢
 
@@ -371,21 +372,21 @@ _TABLE: list[tuple[re.Pattern[str], str | None, tuple[str, ...] | None, tuple[tu
                 r"|request|http|client|api|default|read|connect(?:ion)?|handler|idle)\s+){0,2}(?:timeouts?|time[\s-]outs?)"
                 r"(?![a-z]))", _F), None,
      ("time", "set", "raise", "raising", "increas", "bump", "lower", "reduc", "configur", "chang", "adjust"), (("time",),)),
-    (re.compile(r"(?:->|→|=>)\s*(?:HTTP\s*)?" + _CODE, _F), "http_arrow",
+    (re.compile(r"(?:->|→|=>)\s*(?:HTTP\s*)?" + _CODE_REASON, _F), "http_arrow",
      ("->", "→", "=>"), ()),
     (re.compile(r"(?<![a-z])(?:returned|returns|returning|got|responded|responds|answered|answers|replied|replies|gave)"
-                r"(?:\s+with)?\s+(?:an?\s+)?(?:HTTP(?:/\d(?:\.\d)?)?\s*|status(?:\s*code)?\s*)?[:=]?\s*" + _CODE, _F), "http",
+                r"(?:\s+with)?\s+(?:an?\s+)?(?:HTTP(?:/\d(?:\.\d)?)?\s*|status(?:\s*code)?\s*)?[:=]?\s*" + _CODE_REASON, _F), "http",
      ("return", "got", "respond", "answer", "repl", "gave"), ()),
-    (re.compile(r"(?<![a-z])HTTP(?:/\d(?:\.\d)?)?\s+" + _CODE, _F), "http",
+    (re.compile(r"(?<![a-z])HTTP(?:/\d(?:\.\d)?)?\s+" + _CODE_REASON, _F), "http",
      ("http",), ()),
-    (re.compile(r"(?<![a-z])(?:status(?:[\s_-]?code)?|response(?:[\s_-]?code)?|http[\s_-]?(?:status|code)|actual|received"
-                r"|capabilit(?:y|ies)(?:[\s_-](?:endpoint|check|probe))?|endpoint|probe)" + _SEP + r"(?:HTTP\s*)?" + _CODE, _F),
-     "http",
-     ("status", "response", "http", "actual", "received", "capabilit", "endpoint", "probe"), (_COLON,)),
     # "GET .../capabilities: 500", "GET /capabilities 200" (a URL reads as "/" here, see _outcome_hits)
     (re.compile(r"(?<![a-z])(?:GET|HEAD|POST|PUT|PATCH|DELETE|OPTIONS)\s+[./][^\s:=]*(?:\s*[:=]\s*|\s+)"
-                r"(?:HTTP(?:/\d(?:\.\d)?)?\s*)?" + _CODE, _F), "http",
+                r"(?:HTTP(?:/\d(?:\.\d)?)?\s*)?" + _CODE_REASON, _F), "http",
      ("get", "head", "post", "put", "patch", "delete", "options"), (("/", "."),)),
+    (re.compile(r"(?<![a-z])(?:status(?:[\s_-]?code)?|response(?:[\s_-]?code)?|http[\s_-]?(?:status|code)|actual|received"
+                r"|capabilit(?:y|ies)(?:[\s_-](?:endpoint|check|probe))?|endpoint|probe)" + _SEP + r"(?:HTTP\s*)?" + _CODE_REASON, _F),
+     "http",
+     ("status", "response", "http", "actual", "received", "capabilit", "endpoint", "probe"), (_COLON,)),
     # "503 Service Unavailable", "200 OK"; the code's first digit carries the word-start check
     (re.compile(r"([1-5])(?<![0-9a-z.][1-5])(\d\d)\s+" + _REASON + r"(?![a-z])", _F), "code_reason",
      None, (("ok", "content", "request", "unauthori", "forbidden", "found", "allowed", "time", "many", "error",
@@ -530,10 +531,12 @@ def _classify(kind: str | None, m: re.Match[str]) -> tuple[str, str | None] | No
         return f"LastUpdateStatus={value}", ("lus_successful" if value == "Successful" else FAIL)
     detail = " ".join(m.group(0).split())
     if kind in ("http_arrow", "http"):
-        code = m.group(1).lower()
+        code, reason = m.group(1).lower(), m.group(2)
         if kind == "http_arrow":
-            detail = f"-> {code}"
-        return detail, (PASS if code[0] == "2" else FAIL)  # only 2xx is an answer; 3xx is not the endpoint's
+            detail = f"-> {code}" + (f" {' '.join(reason.split())}" if reason else "")
+        # only 2xx is the endpoint answering (3xx is not), and a reason phrase must agree with it
+        ok = code[0] == "2" and (reason is None or " ".join(reason.lower().split()) in _PASS_REASONS)
+        return detail, (PASS if ok else FAIL)
     if kind == "code_reason":
         reason = " ".join(m.group(3).lower().split())
         return detail, (PASS if m.group(1) == "2" and reason in _PASS_REASONS else FAIL)
