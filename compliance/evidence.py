@@ -304,7 +304,7 @@ def _shas(text: str) -> tuple[str, ...]:
 UNSETTLED = "unsettled"  # a detail's signal: an outcome stated as not final
 
 _SEP = r"""["'`]?\s*[:=]\s*["'`]?\s*"""
-_CODE = r"([1-5]\d\d|[1-5]xx)(?![0-9a-z]|\.\d)"
+_CODE = r"([1-5]\d\d|[1-5]xx|000)(?![0-9a-z]|\.\d)"  # curl writes 000 when nothing answered
 _NEG = (
     r"(?:(?:did|does|do|has|have|had|was|were|is|are|could|would)\s+not|[a-z]*n't|not|never"
     r"|unable\s+to|failed\s+to|cannot)"
@@ -372,6 +372,13 @@ _TABLE: list[tuple[re.Pattern[str], str | None, tuple[str, ...] | None, tuple[tu
                 r"|request|http|client|api|default|read|connect(?:ion)?|handler|idle)\s+){0,2}(?:timeouts?|time[\s-]outs?)"
                 r"(?![a-z]))", _F), None,
      ("time", "set", "raise", "raising", "increas", "bump", "lower", "reduc", "configur", "chang", "adjust"), (("time",),)),
+    # "not 200", "non-2xx": a negated success code is a failure
+    (re.compile(r"(?<![a-z])(?:not|non|no)[\s-]+(?:an?\s+)?(?:HTTP\s*)?(2\d\d|2xx)(?![0-9a-z])", _F), "fail",
+     ("not", "non", "no"), (("2",),)),
+    # "-> 200?" asks, "200? no" answers no
+    (re.compile(r"(?:(?:->|→|=>)\s*)?(?:[1-5](?<![0-9a-z.][1-5])\d\d|[1-5]xx)\s*\?+(?:\s*(yes|yep|true|no|nope|false)(?![a-z]))?", _F),
+     "question",
+     None, (("?",),)),
     (re.compile(r"(?:->|→|=>)\s*(?:HTTP\s*)?" + _CODE_REASON, _F), "http_arrow",
      ("->", "→", "=>"), ()),
     (re.compile(r"(?<![a-z])(?:returned|returns|returning|got|responded|responds|answered|answers|replied|replies|gave)"
@@ -387,10 +394,27 @@ _TABLE: list[tuple[re.Pattern[str], str | None, tuple[str, ...] | None, tuple[tu
                 r"|capabilit(?:y|ies)(?:[\s_-](?:endpoint|check|probe))?|endpoint|probe)" + _SEP + r"(?:HTTP\s*)?" + _CODE_REASON, _F),
      "http",
      ("status", "response", "http", "actual", "received", "capabilit", "endpoint", "probe"), (_COLON,)),
+    # "capabilities 404": the endpoint and a bare code, when no word follows (not "capabilities 100 routes")
+    (re.compile(r"(?<![a-z])(?:capabilit(?:y|ies)|endpoint|probe)(?:[\s_-](?:endpoint|check|probe))?\s+(?:HTTP\s*)?"
+                + _CODE_REASON + r"(?!\s*[a-z])", _F), "http",
+     ("capabilit", "endpoint", "probe"), ()),
     # "503 Service Unavailable", "200 OK"; the code's first digit carries the word-start check
     (re.compile(r"([1-5])(?<![0-9a-z.][1-5])(\d\d)\s+" + _REASON + r"(?![a-z])", _F), "code_reason",
      None, (("ok", "content", "request", "unauthori", "forbidden", "found", "allowed", "time", "many", "error",
              "implemented", "gateway", "unavailable"),)),
+    # "3/5 passed", "3 of 5 checks passed", "passed 4/5": a pass only when every one passed
+    (re.compile(r"(\d)(?<![0-9a-z.]\d)(\d*)\s*(?:/|of|out\s+of)\s*(\d+)\s+(?:[a-z]+[\s-]+){0,2}?"
+                r"(?:pass(?:ed|es)?|succeeded|ok|green)(?![a-z])", _F), "fraction",
+     None, (("pass", "succe", "ok", "green"), ("/", "of"))),
+    (re.compile(r"(?<![a-z])(?:pass(?:ed|es)?|succeeded|ok)\s*[:=]?\s*(\d)(\d*)\s*(?:/|of|out\s+of)\s*(\d+)(?![0-9])", _F),
+     "fraction",
+     ("pass", "succe", "ok"), (("/", "of"),)),
+    # a qualified pass is not a pass: "partially passed", "passed (except capabilities)", "ok but not for MCP"
+    (re.compile(r"(?<![a-z])partial(?:ly)?[\s-]+(?:pass(?:ed|es)?|succe[a-z]*|ok|successful|green)(?![a-z])", _F), "fail",
+     ("partial",), ()),
+    (re.compile(r"(?<![a-z])(?:pass(?:ed|es)?|ok|okay|succeeded|successful|green)[\s,;:(\[-]{0,3}(?:except|excluding"
+                r"|apart\s+from|other\s+than|but\s+(?:not|for|with|failed|failing))(?![a-z])", _F), "fail",
+     ("pass", "ok", "succe", "green"), (("except", "excluding", "apart", "other", "but"),)),
     (re.compile(r"(?<![a-z])(?:validation|outcome|result)" + _SEP + r"(pass|passed|fail|failed)(?![a-z])", _F),
      "keyed_word",
      ("validation", "outcome", "result"), (_COLON, ("pass", "fail"))),
@@ -443,6 +467,11 @@ _TABLE: list[tuple[re.Pattern[str], str | None, tuple[str, ...] | None, tuple[tu
                 r"|(?:will|must|need\s+to|needs\s+to)\s+(?:re-?)?(?:try|retry|run|test|validate|check|confirm|verify))(?![a-z])",
                 _F), UNSETTLED,
      ("will", "to", "must", "need"), (("tri", "try", "run", "test", "validat", "check", "confirm", "verif"),)),
+    (re.compile(r"(?<![a-z])(?:not|never|[a-z]*n't)\s+(?:(?:yet|been|be|being|fully|properly)\s+)*(?:checked|validated|verified"
+                r"|tested|smoke[\s-]tested|confirmed|probed)(?![a-z])", _F), UNSETTLED,
+     None, (("not", "never", "n't"), ("checked", "validated", "verified", "tested", "confirmed", "probed"))),
+    (re.compile(r"(?<![a-z])(?:ok|okay|pass(?:ed|ing)?|green|fine|good|healthy)-?ish(?![a-z])", _F), UNSETTLED,
+     ("ok", "pass", "green", "fine", "good", "healthy"), (("ish",),)),
     # Counted failures name their count: "errors: 3", "200 errors" (zero counts were claimed above).
     (re.compile(r"(?<![a-z])(?:" + _FAIL_WORD + "|" + _ERROR_WORD + r")" + _SEP + r"\d+(?![0-9a-z.])", _F), "fail",
      ("fail", "error", "exception", "time", "crash"), (_COLON,)),
@@ -452,9 +481,9 @@ _TABLE: list[tuple[re.Pattern[str], str | None, tuple[str, ...] | None, tuple[tu
      ("fail", "unsuccessful", "errored", "roll", "revert"), ()),
     # Failure words that also name things in code and paths, so not glued to identifiers or file names.
     (re.compile(r"(?<![a-z0-9_/\\.])(?<![a-z]-)(?:errors?|exceptions?|threw|crash(?:es|ed|ing)?|timed[\s-]out|timing[\s-]out"
-                r"|timeouts?|time[\s-]outs?|unhealthy|unavailable|unreachable|refused)(?![a-z0-9_]|\.[a-z0-9]|-[a-z])", _F),
+                r"|timeouts?|time[\s-]outs?|unhealthy|unavailable|unreachable|refused|degraded)(?![a-z0-9_]|\.[a-z0-9]|-[a-z])", _F),
      "fail",
-     ("error", "exception", "threw", "crash", "time", "unhealthy", "unavailable", "unreachable", "refused"), ()),
+     ("error", "exception", "threw", "crash", "time", "unhealthy", "unavailable", "unreachable", "refused", "degraded"), ()),
     (re.compile(r"(?<![a-z])(?:endpoint|service|api|server|site|backend|lambda|function|capabilit(?:y|ies)|routes?|mcp"
                 r"|gateway|health[\s-]?checks?)\s+(?:(?:is|was|are|were|went|still|goes|going)\s+)?down(?![a-z-])", _F), "fail",
      ("endpoint", "service", "api", "server", "site", "backend", "lambda", "function", "capabilit", "route", "mcp",
@@ -469,7 +498,7 @@ _TABLE: list[tuple[re.Pattern[str], str | None, tuple[str, ...] | None, tuple[tu
     (re.compile(r"(?<![a-z])(?<![a-z]-)(?:pass|passed|passes|passing)(?![a-z]|-[a-z])", _F), "pass",
      ("pass",), ()),
     (re.compile(r"(?<![a-z])(?:validation|validated|smoke[\s-]?tests?|health[\s-]?checks?|checks?|outcome|result)"
-                r"""["'`]?\s*[:=]?\s*["'`]?\s*(?:(?:is|was|were|are)\s+)?(ok|okay|succeeded|successful|success|green)(?![a-z])""",
+                r"""["'`]?\s*[:=]?\s*["'`]?\s*(?:(?:is|was|were|are)\s+)?(ok|okay|succeeded|successful|success|green)(?![a-z]|-[a-z])""",
                 _F), "pass",
      ("validat", "smoke", "health", "check", "outcome", "result"), (("ok", "succe", "green"),)),
 ]
@@ -537,6 +566,9 @@ def _classify(kind: str | None, m: re.Match[str]) -> tuple[str, str | None] | No
         # only 2xx is the endpoint answering (3xx is not), and a reason phrase must agree with it
         ok = code[0] == "2" and (reason is None or " ".join(reason.lower().split()) in _PASS_REASONS)
         return detail, (PASS if ok else FAIL)
+    if kind == "fraction":
+        passed, total = int(m.group(1) + m.group(2)), int(m.group(3))
+        return detail, (PASS if passed == total > 0 else FAIL)
     if kind == "code_reason":
         reason = " ".join(m.group(3).lower().split())
         return detail, (PASS if m.group(1) == "2" and reason in _PASS_REASONS else FAIL)

@@ -41,6 +41,19 @@ LAMBDA_OK = "Deployed commit 9febe19f1368; LastModified=2026-03-01T12:05:00.000+
         "passed: no",
         "200 Internal Server Error",  # contradictory: never a pass
         "could not fix the timeout; validation pass",
+        # found by trying to fool the parser: each read as a pass before
+        "smoke tests: 3/5 passed",
+        "3 of 5 checks passed",
+        "validation: passed (except capabilities)",
+        "validation passed, but not for MCP",
+        "health: degraded",
+        "validation: partially passed",
+        "GET /capabilities: not 200",
+        "non-200 from capabilities",
+        "capabilities -> 200? no, 404",
+        "http_code=000",
+        "0/0 passed",
+        "validation: PASS -- capabilities 404",
     ],
 )
 def test_endpoint_failures_outweigh_a_healthy_lambda(tail):
@@ -59,6 +72,11 @@ def test_endpoint_failures_outweigh_a_healthy_lambda(tail):
         "pending validation",
         "passed?",
         "smoke test to be rerun",
+        # found by trying to fool the parser: each read as a pass before
+        "validation ok-ish",
+        "tests passing locally; prod not checked",
+        "hasn't been validated",
+        "smoke green? mostly",
     ],
 )
 def test_unsettled_outcomes_are_no_outcome(tail):
@@ -89,6 +107,11 @@ def test_unsettled_outcomes_are_no_outcome(tail):
         "added exception handling; validation ok",
         "error-free run",
         '{"success": true}',
+        "5/5 passed",
+        "smoke tests passed 4 of 4",
+        "HTTP/1.1 200 OK",
+        "capabilities 200",
+        "capabilities 100 routes registered; smoke tests passed",
     ],
 )
 def test_controls_stay_passes(tail):
