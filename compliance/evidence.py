@@ -508,13 +508,8 @@ _SIGNAL_HINTS: list[tuple[tuple[str, ...] | None, tuple[tuple[str, ...], ...]]] 
 _GATE_WORDS = tuple(sorted({w for _, req in _SIGNAL_HINTS for group in req for w in group}))
 
 
-def _starts_re(starts: tuple[str, ...] | None) -> re.Pattern[str] | None:
-    """One search for the first of several literals: a single C-level scan instead of one ``find`` each."""
-    return None if starts is None else re.compile("|".join(re.escape(s) for s in starts))
-
-
 _PLAN_ITEMS = [
-    (pattern, kind, _starts_re(starts), tuple(frozenset(group) for group in requires))
+    (pattern, kind, starts, tuple(frozenset(group) for group in requires))
     for (pattern, kind), (starts, requires) in zip(_SIGNALS, _SIGNAL_HINTS, strict=True)
 ]
 
@@ -525,7 +520,9 @@ def _signal_plan(
 ) -> tuple[tuple[re.Pattern[str], str | None, re.Pattern[str] | None], ...]:
     """The signals that can match text containing exactly ``present`` of _GATE_WORDS.
 
-    Each as (pattern, kind, starts), ``starts`` a search for the literals a match begins with.
+    Each as (pattern, kind, starts). Every signal with ``starts`` is tried only where one of its
+    literals occurs (``_finditer_at``): the patterns begin with a lookbehind, which ``re`` would
+    otherwise try at every position of the text, once per pattern.
 
     Cheap enough to compute for every text: with this many gate words, combinations rarely repeat.
     """
@@ -597,12 +594,7 @@ def _outcome_hits(text: str, fast: bool = True) -> list[tuple[int, str, str | No
     claimed = bytearray(len(text))  # 1 where an earlier pattern already matched
     hits: list[tuple[int, str, str | None]] = []
     for pattern, kind, starts in plan:
-        pos = 0
-        if starts is not None:
-            if (first := starts.search(low)) is None:
-                continue
-            pos = first.start()
-        for m in pattern.finditer(text, pos):
+        for m in (pattern.finditer(text) if starts is None else _finditer_at(pattern, text, low, starts)):
             start, end = m.span()
             if claimed.find(1, start, end) != -1:
                 continue
