@@ -54,8 +54,7 @@ def _where(ev) -> str:
 @register(
     "worklog_evidence",
     summary="Each task referenced by an in-scope change has a worklog naming the commit (or a later one that "
-    "contains it), the function's LastModified and a passing validation outcome; the latest stated outcome "
-    "decides, and missing evidence within the grace after the deploy is pending.",
+    "contains it), the function's LastModified and a passing validation outcome.",
     needs=("git", "tracker"),
     subject="task",
     params={
