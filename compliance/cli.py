@@ -16,7 +16,6 @@ from __future__ import annotations
 import argparse
 import gc
 import sys
-from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -36,10 +35,10 @@ def _formats(text: str) -> tuple[str, ...]:
 
 
 def _window(args: argparse.Namespace) -> tuple[Any, Any]:
-    from compliance.timeutil import parse_bound, utcnow
+    from compliance.timeutil import parse_bound, utcnow, window_start
 
     until = parse_bound(args.until, end=True) if args.until else utcnow()
-    since = parse_bound(args.since) if args.since else until - timedelta(days=30)
+    since = parse_bound(args.since) if args.since else window_start(until, 30)
     if since > until:
         raise ComplianceError(f"--since {args.since} is after --until {args.until}")
     return since, until
@@ -274,9 +273,8 @@ def cmd_changes(args: argparse.Namespace) -> int:
     if args.format == "table":
         out.write(f"{'sha':<12}  {'kind':<11}  {'pr':>5}  {'committed_at':<20}  {'tasks':<24}  files\n")
     count = 0
-    for commit, when in zip(hist.commits, hist.times, strict=True):
-        if when > until:
-            continue
+    for i in hist.window(since, until):  # the chain between the window's boundary commits
+        commit = hist.commits[i]
         files = [f["path"] for f in commit["files"]]
         hit = sorted({p for s in scopes for p in (files if s.is_empty else s.select(files))})
         if not hit:
@@ -356,11 +354,12 @@ def _evaluate_and_report(snapshot: dict[str, Any], ruleset: Any, out_dir: Path, 
 def _print_summary(doc: dict[str, Any], written: dict[str, Path]) -> None:
     s = doc["summary"]
     print(f"verdict: {s['verdict'].upper()}  pass {s['pass']}  fail {s['fail']}  error {s['error']}  "
-          f"waived {s['waived']}  n/a {s['not_applicable']}")
+          f"waived {s['waived']}  n/a {s['not_applicable']}  pending {s.get('pending', 0)}")
     w = doc.get("waivers") or {}
     if w.get("file"):
         print(f"  waivers  {len(w['applied'])} applied, {len(w['expiring'])} expiring soon, {len(w['expired'])} "
-              f"expired, {len(w['unused'])} unused, {len(w['errors_not_waived'])} not applied (error findings)")
+              f"expired, {len(w['unused'])} unused, {len(w['errors_not_waived'])} not applied (error findings), "
+              f"{len(w.get('pending_not_waived') or [])} not applied (pending findings)")
         for item in w["expiring"]:
             print(f"warning: waiver {w['file']}:{item['line']} ({item['rule_id']}, {item['ticket']}, "
                   f"{item['owner']}) expires {item['expires']}", file=sys.stderr)
@@ -368,7 +367,9 @@ def _print_summary(doc: dict[str, Any], written: dict[str, Path]) -> None:
     if d:
         c = d["counts"]
         print(f"  diff     {c['new']} new, {c['fixed']} fixed, {c['still_failing']} still failing, "
-              f"{c['now_waived']} now waived, {c['gone']} gone (vs {d['previous']['collected_at']})")
+              f"{c['now_waived']} now waived, {c['gone']} gone, {c.get('new_pending', 0)} newly pending, "
+              f"{c.get('still_pending', 0)} still pending, {c.get('pending_passed', 0)} pending -> pass "
+              f"(vs {d['previous']['collected_at']})")
     for src in doc["sources"]:
         err = f"  ({src['error']['type']}: {src['error']['message']})" if src["error"] else ""
         name = f"{src['target']}/{src['name']}" if src.get("target") else src["name"]
@@ -381,6 +382,12 @@ def _print_summary(doc: dict[str, Any], written: dict[str, Path]) -> None:
               f"{f['message'][:140]}")
     if len(bad) > 20:
         print(f"  ... and {len(bad) - 20} more in the reports")
+    waiting = [f for f in doc["findings"] if f["status"] == "pending"]
+    for f in waiting[:5]:  # not failures: listed after them, so they never push one off the screen
+        where = f"[{f['target']}] " if f.get("target") else ""
+        print(f"  PENDING {where}{f['rule_id']} {f['subject_type']} {f['subject']}: {f['message'][:140]}")
+    if len(waiting) > 5:
+        print(f"  ... and {len(waiting) - 5} more pending in the reports")
     for kind, path in written.items():
         print(f"  {kind:<8} {path}")
 
@@ -493,7 +500,8 @@ def _audit_targets(args: argparse.Namespace, config: Any, ruleset: Any, names: l
                                             warn_days=args.waiver_warn_days)
         s = doc["summary"]
         print(f"target {name}: {s['verdict'].upper()}  pass {s['pass']}  fail {s['fail']}  error {s['error']}  "
-              f"waived {s['waived']}  n/a {s['not_applicable']}  ({written.get('json') or out / name})")
+              f"waived {s['waived']}  n/a {s['not_applicable']}  pending {s.get('pending', 0)}  "
+              f"({written.get('json') or out / name})")
         parts.append((name, doc, f"{name}/report.json"))
         if args.tracking_issue:
             _tracking_issue(doc, config.for_target(name), written)
@@ -565,7 +573,7 @@ def _tracking_issue(doc: dict[str, Any], config: Any, written: dict[str, Path]) 
         return
     title = f"Compliance audit: {config.target.get('name') or repo} is failing"
     try:
-        if doc["summary"]["verdict"] == "pass":
+        if doc["summary"]["verdict"] in ("pass", "pending"):  # pending is not failing
             close_tracking_issue_if_open(repo, title)
         else:
             issue = upsert_tracking_issue(repo, title, render(doc))

@@ -11,7 +11,7 @@ from typing import Any
 from compliance import __version__
 from compliance.redact import redact_data
 from compliance.sources.base import run_source
-from compliance.timeutil import iso, parse_time, utcnow
+from compliance.timeutil import chain_span, iso, parse_time, utcnow
 
 ALL_SOURCES = ("git", "github", "lambda", "apigateway", "tracker", "deploy_manager", "probe")
 OPTIONAL_USES = {"deploy_coverage": ("tracker",), "lambda_deploy_match": ("tracker",)}
@@ -71,8 +71,10 @@ def github_slot() -> threading.BoundedSemaphore:
     """
     import hashlib
 
-    token = (os.environ.get("GITHUB_TOKEN") or "").strip()
-    api = os.environ.get("GITHUB_API_URL") or "https://api.github.com"
+    from compliance.sources.github import DEFAULT_API_URL, api_token
+
+    token = api_token() or ""
+    api = (os.environ.get("GITHUB_API_URL") or DEFAULT_API_URL).strip().rstrip("/")
     key = hashlib.sha256(f"{api}\0{token}".encode()).hexdigest()  # never keep the token itself around
     with _GITHUB_SLOTS_LOCK:
         if key not in _GITHUB_SLOTS:
@@ -156,10 +158,9 @@ def affected_task_ids(git: dict[str, Any] | None, rules: list[Any], since: datet
         return []
     scopes = [r.scope for r in rules if not r.scope.is_empty]
     ids: dict[str, None] = {}
-    for commit in git["commits"]:
-        when = parse_time(commit["committed_at"])
-        if when is None or not (since <= when <= until):
-            continue
+    commits = git["commits"]
+    start, stop, _ = chain_span([parse_time(c["committed_at"]) for c in commits], since, until)
+    for commit in commits[start:stop]:  # the window's commits as the engine will judge them (by chain)
         paths = [f["path"] for f in commit["files"]]
         if not scopes or any(s.select(paths) for s in scopes):
             ids.update(dict.fromkeys(commit["task_ids"]))

@@ -15,6 +15,11 @@ Designed outcomes (see ``_history`` and the data builders for the why of each on
 
 - an in-scope change (the last one) that no successful run deployed, with a failed Lambda
   update whose ``LastModified`` falls inside that run's deploy step;
+- an in-scope change just before it whose failed run was re-run minutes before the collection and
+  is still ``in_progress``: it may still deploy that change, so the change is ``pending`` (not
+  judged yet). A re-run keeps the run's ``created_at`` (inside the window, as the live listing by
+  creation date returns it) and restarts ``run_started_at``, which is dated relative to the
+  build like the waivers, because the demo collects with the wall clock;
 - a cancelled run whose change a later successful run still deployed (GitHub concurrency);
 - a failed push run repaired by a ``workflow_dispatch`` run of the same commit;
 - tracker evidence that is complete, incomplete (no LastModified), absent, structured-only,
@@ -695,6 +700,11 @@ def _history() -> _History:
              _at("2026-03-15T09:00:00", _PDT),
              _append(_NOTE, "\nPreuve : commit, LastModified, résultat de la validation.\n"))
 
+    # Its push run failed; the re-run of that run is in progress when the demo collects: pending.
+    h.squash("tsk368", 115, "ENC-TSK-368: record who submitted each MCP dispatch plan", _AGENT,
+             _at("2026-03-16T11:20:00", _PDT),
+             _append(plan, "\nPLAN_AUDIT_FIELDS = (\"submitted_by\", \"submitted_at\")\n"))
+
     # The last in-scope change: its run fails and nothing deploys after it.
     h.squash("tsk370", 113, "ENC-TSK-370: rate-limit coordination request submissions", _AGENT,
              _at("2026-03-17T15:10:00", _PDT),
@@ -817,10 +827,15 @@ class _RunPlan:
     attempt: int = 1
     actor: Person = _OWNER_P
     cancelled_at: datetime | None = None
+    rerun_started: datetime | None = None  # the latest attempt started then and is still in progress
 
 
-def _run_plans(h: _History) -> list[_RunPlan]:
-    """One run per push that touched the workflow's paths, plus one manual dispatch."""
+RERUN_MINUTES_BEFORE_BUILD = 25  # well inside deploy_coverage's grace period, so the change reads as pending
+
+
+def _run_plans(h: _History, now: datetime) -> list[_RunPlan]:
+    """One run per push that touched the workflow's paths, plus one manual dispatch; ``now`` dates
+    the one re-run still in progress."""
 
     def pushed(key: str, seconds: int = 4) -> datetime:
         return h.by_key[key].committed.astimezone(_UTC) + timedelta(seconds=seconds)
@@ -844,6 +859,8 @@ def _run_plans(h: _History) -> list[_RunPlan]:
         _RunPlan("tsk361", "push", pushed("tsk361"), "success", started=pushed("tsk361") + timedelta(minutes=9),
                  attempt=2, actor=_AGENT),
         _RunPlan("ci-pin", "push", pushed("ci-pin"), "success"),
+        _RunPlan("tsk368", "push", pushed("tsk368"), "failure", actor=_AGENT, attempt=2,
+                 rerun_started=now - timedelta(minutes=RERUN_MINUTES_BEFORE_BUILD)),
         _RunPlan("tsk370", "push", pushed("tsk370"), "failure", deploy_seconds=188, failed_step=DEPLOY_STEP,
                  actor=_AGENT),
     ]
@@ -874,13 +891,40 @@ def _steps(plan: _RunPlan, start: datetime) -> tuple[list[dict], datetime]:
     return steps, t
 
 
-def _github(h: _History, shas: dict[str, str], trees: dict[str, str]) -> dict[str, Any]:
+def _in_progress_steps(start: datetime, now: datetime) -> tuple[list[dict], datetime]:
+    """A re-run caught mid-deploy: finished steps, the deploy step running, the rest queued."""
+    steps: list[dict] = []
+    t = start
+    for number, (name, seconds) in enumerate([("Set up job", 2), ("Checkout", 3), ("Configure AWS credentials", 2)],
+                                             start=1):
+        step, t = _step(number, name, t, seconds, "success")
+        steps.append(step)
+    steps.append({"name": DEPLOY_STEP, "status": "in_progress", "conclusion": None, "number": 4,
+                  "started_at": _z(t), "completed_at": None})
+    for number, name in enumerate(("Validate deployed Lambda state", "Post Configure AWS credentials",
+                                   "Post Checkout", "Complete job"), start=5):
+        steps.append({"name": name, "status": "queued", "conclusion": None, "number": number,
+                      "started_at": None, "completed_at": None})
+    return steps, min(now - timedelta(seconds=10), t + timedelta(minutes=3))  # updated_at precedes now
+
+
+def _github(h: _History, shas: dict[str, str], trees: dict[str, str], now: datetime) -> dict[str, Any]:
     runs: list[dict[str, Any]] = []
-    for number, plan in enumerate(_run_plans(h), start=412):
+    for number, plan in enumerate(_run_plans(h, now), start=412):
         commit = h.by_key[plan.head]
         sha = shas[plan.head]
         run_id = _RUN_BASE_ID + number * 7919
-        if plan.conclusion == "cancelled":
+        status, conclusion = "completed", plan.conclusion
+        if plan.rerun_started is not None:
+            status, conclusion = "in_progress", None
+            started = plan.rerun_started
+            steps, finished = _in_progress_steps(started, now)
+            jobs = [{
+                "id": run_id * 3 + 2, "run_id": run_id, "name": "Deploy coordination API + MCP runtime",
+                "status": "in_progress", "conclusion": None, "started_at": _z(started), "completed_at": None,
+                "steps": steps,
+            }]
+        elif plan.conclusion == "cancelled":
             started = plan.created
             jobs: list[dict] = []
             finished = plan.cancelled_at or plan.created
@@ -905,8 +949,8 @@ def _github(h: _History, shas: dict[str, str], trees: dict[str, str]) -> dict[st
             "run_number": number,
             "run_attempt": plan.attempt,
             "event": plan.event,
-            "status": "completed",
-            "conclusion": plan.conclusion,
+            "status": status,
+            "conclusion": conclusion,
             "workflow_id": WORKFLOW_ID,
             "html_url": f"https://github.com/{GITHUB_REPO}/actions/runs/{run_id}",
             "created_at": _z(plan.created),
@@ -1078,6 +1122,8 @@ def _tracker(h: _History, shas: dict[str, str], github: dict[str, Any]) -> dict[
                f"LastModified={_lambda_time(modified('tsk370'))} State=Active LastUpdateStatus=Failed. "
                "Submitted REQ-20260318T181500Z-9c4e1f through the deployment manager instead.")),
         _item("ENC-TSK-B10-0B", "Feed empty state", h.by_key["pr114"].committed - day),
+        # Its deploy is still being re-run: no evidence to write yet.
+        _item("ENC-TSK-368", "Record who submitted each dispatch plan", h.by_key["tsk368"].committed - day),
     ]
     return {
         "table": TRACKER_TABLE,
@@ -1163,7 +1209,8 @@ def build_demo(workdir: Path) -> Path:
     history = _history()
     shas = _build_repo(repo, history)
     trees = _tree_ids(repo)
-    github = _github(history, shas, trees)
+    now = datetime.now(_UTC).replace(microsecond=0)
+    github = _github(history, shas, trees, now)
 
     data_dir.mkdir()
     _write_json(data_dir / "github.json", github)

@@ -8,6 +8,7 @@ evidence by task id and by the position of the commit it names.
 from __future__ import annotations
 
 import bisect
+import itertools
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -16,9 +17,9 @@ from functools import cached_property
 from typing import Any
 
 from compliance.errors import SourceUnavailable
-from compliance.findings import ERROR, NOT_APPLICABLE, Finding
+from compliance.findings import ERROR, NOT_APPLICABLE, PASS, Finding
 from compliance.rules.model import Rule, Scope
-from compliance.timeutil import iso, parse_time
+from compliance.timeutil import chain_span, iso, parse_time
 
 SUCCESS = "success"
 CHANGE_SUBJECTS = ("change", "task")  # findings about (a task of) one change
@@ -63,6 +64,14 @@ class History:
         self.position = {c["sha"]: i for i, c in enumerate(self.commits)}
         self._sorted = sorted(self.position)
         self.times = [parse_time(c["committed_at"]) for c in self.commits]
+
+    def window(self, since: datetime, until: datetime) -> range:
+        """Positions of the window's commits: a range of the chain between its boundary commits.
+
+        Not each commit judged by its own date: a commit dated before ``since`` but sitting among
+        the window's commits (or dated before its own parent) is in the window (``chain_span``)."""
+        start, stop, _ = chain_span(self.times, since, until)
+        return range(start, stop)
 
     def resolve(self, prefix: str) -> int | None:
         """Position of the unique first-parent commit starting with ``prefix`` (7+ hex), else None."""
@@ -112,43 +121,170 @@ def deploy_window(run: dict[str, Any]) -> tuple[datetime | None, datetime | None
     return parse_time(run.get("run_started_at") or run.get("created_at")), parse_time(run.get("updated_at"))
 
 
-class RunIndex:
-    """Successful runs of the canonical workflow on the branch, by first-parent position."""
+DEPLOY_EVENTS = ("push", "workflow_dispatch")  # what the canonical workflow deploys on; the rest never covers
+IN_PROGRESS = ("queued", "in_progress", "waiting", "requested", "pending")
 
-    def __init__(self, github: dict[str, Any], history: History, workflow: str | None):
-        self.history = history
+
+def run_state(run: dict[str, Any]) -> str:
+    """``success``, ``in_progress``, ``ended`` (any other conclusion) or ``contradictory``.
+
+    GitHub sets ``conclusion`` only once a run is ``completed``: a success on a run that is not
+    completed, or a completed run without a conclusion, is data that disagrees with itself.
+    """
+    status, conclusion = run.get("status"), run.get("conclusion")
+    if status == "completed":
+        if conclusion == SUCCESS:
+            return SUCCESS
+        return "ended" if conclusion else "contradictory"
+    if status in IN_PROGRESS:
+        return "in_progress" if conclusion is None else "contradictory"
+    return "contradictory"
+
+
+def run_started(run: dict[str, Any]) -> datetime | None:
+    """When the run's latest attempt started (a re-run restarts the clock, ``created_at`` does not)."""
+    return parse_time(run.get("run_started_at") or run.get("created_at"))
+
+
+class RunIndex:
+    """Runs of the canonical workflow on the branch, by first-parent position.
+
+    Only a run that provably is the canonical deploy of the branch counts: its ``path`` is the
+    configured workflow, it was triggered by a push or a manual dispatch, it ran on the governed
+    branch for a commit of its first-parent chain, and its record agrees with itself. Every other
+    run of the same commit is kept in ``by_sha`` with the reason it was rejected (``rejection``),
+    so findings can say which runs were considered and why they did not count.
+    """
+
+    def __init__(self, github: dict[str, Any], history: History, workflow: str | None,
+                 events: tuple[str, ...] = DEPLOY_EVENTS):
+        self.history, self.workflow, self.events = history, workflow, events
         self.by_sha: dict[str, list[dict[str, Any]]] = {}
         self.success_at: dict[int, list[dict[str, Any]]] = {}
-        for run in github.get("runs", []):
+        self.active_at: dict[int, list[dict[str, Any]]] = {}  # queued / in progress, by position
+        self.rejected_success_at: dict[int, list[dict[str, Any]]] = {}
+        self._why: dict[int, str | None] = {}
+        self._conflicts: set[Any] = set()
+        self._eligible: set[int] = set()
+        for run in self._latest_attempts(github.get("runs") or []):
             path = (run.get("path") or "").split("@", 1)[0]
             if workflow and path and path != workflow:
-                continue
+                continue  # another workflow's run: nothing to do with this one
             self.by_sha.setdefault(run["head_sha"], []).append(run)
+            why = self._rejection(run)
+            self._why[id(run)] = why
             pos = history.position.get(run["head_sha"])
-            if pos is None or (run.get("head_branch") not in (None, history.branch)):
-                continue  # a run of a commit not on the branch covers nothing
-            if run.get("status") == "completed" and run.get("conclusion") == SUCCESS:
+            state = run_state(run)
+            if why is None:
+                self._eligible.add(pos)
+            if why is None and state == SUCCESS:
                 self.success_at.setdefault(pos, []).append(run)
-        for runs in self.success_at.values():
-            runs.sort(key=lambda r: (parse_time(r["updated_at"]) or datetime.max, r["id"]))
+            elif why is None and state == "in_progress":
+                self.active_at.setdefault(pos, []).append(run)
+            elif pos is not None and state == SUCCESS:
+                self.rejected_success_at.setdefault(pos, []).append(run)
+        for index in (self.success_at, self.active_at, self.rejected_success_at):
+            for runs in index.values():
+                runs.sort(key=lambda r: (parse_time(r.get("updated_at")) or datetime.max, r["id"]))
         self._positions = sorted(self.success_at)
+        self._active = sorted(self.active_at)
+        self._rejected = sorted(self.rejected_success_at)
+        self._eligible_sorted = sorted(self._eligible)
 
-    def covering(self, change: Change) -> dict[str, Any] | None:
+    def _latest_attempts(self, runs: list[Any]) -> list[dict[str, Any]]:
+        """One record per run id: its latest attempt (a re-run replaces the attempt before it).
+
+        Copies of the same attempt that disagree are recorded in ``_conflicts`` instead of one
+        of them being believed.
+        """
+        best: dict[Any, tuple[int, dict[str, Any]]] = {}
+        for run in runs:
+            if not isinstance(run, dict) or not isinstance(run.get("head_sha"), str):
+                continue
+            attempt = run.get("run_attempt") if isinstance(run.get("run_attempt"), int) else 1
+            seen = best.get(run.get("id"))
+            if seen is None or attempt > seen[0]:
+                best[run.get("id")] = (attempt, run)
+            elif attempt == seen[0] and _facts(run) != _facts(seen[1]):
+                self._conflicts.add(run.get("id"))
+        return [run for _, run in best.values()]
+
+    def _rejection(self, run: dict[str, Any]) -> str | None:
+        """Why this run is not a canonical deploy of the branch; None when it is one."""
+        branch = self.history.branch
+        if not self.workflow:
+            return "no canonical workflow is configured for the target"
+        if not (run.get("path") or "").strip():
+            return f"its workflow path is unknown, so nothing shows it is {self.workflow}"
+        if run.get("id") in self._conflicts:
+            return "the collected data holds conflicting copies of the same attempt"
+        if run.get("event") not in self.events:
+            return (f"it was triggered by {run.get('event') or 'an unknown event'}, not by "
+                    f"{' or '.join(self.events)} on {branch}")
+        if run.get("head_branch") != branch:
+            return f"it ran on {run.get('head_branch') or 'an unknown branch'}, not {branch}"
+        if run["head_sha"] not in self.history.position:
+            return f"its commit {run['head_sha'][:12]} is not on the first-parent chain of {branch}"
+        state = run_state(run)
+        if state == "contradictory" and run.get("status") not in (*IN_PROGRESS, "completed"):
+            return f"its status {run.get('status')!r} is not one GitHub reports for a run"
+        if state == "contradictory":
+            return f"its status {run.get('status')!r} contradicts its conclusion {run.get('conclusion')!r}"
+        started, done = run_started(run), parse_time(run.get("updated_at"))
+        if state == SUCCESS and done is None:
+            return "it has no parseable completion time"
+        if started and done and started > done:
+            return f"it started ({iso(started)}) after it was last updated ({iso(done)})"
+        return None
+
+    def rejection(self, run: dict[str, Any]) -> str | None:
+        """Why a run listed in ``by_sha`` does not count (None: it is a canonical run of the branch)."""
+        return self._why.get(id(run))
+
+    def covering(self, change: Change, now: datetime | None = None) -> dict[str, Any] | None:
         """The first successful run of this commit or a later one that completed after the push.
 
         GitHub's concurrency group cancels pending runs, so a later commit's run deploys every
-        earlier change; cancelled, failed and skipped runs cover nothing.
+        earlier change; cancelled, failed and skipped runs cover nothing. With ``now`` (the
+        collection time), a run claiming to have completed after it covers nothing either.
         """
-        positions = self._positions
-        for i in range(bisect.bisect_left(positions, change.position), len(positions)):  # no suffix copy
-            for run in self.success_at[positions[i]]:
-                done = parse_time(run["updated_at"])
-                if done and done >= change.committed_at:
-                    return run
+        for run in self._from(self.success_at, self._positions, change.position):
+            done = parse_time(run["updated_at"])
+            if done and done >= change.committed_at and (now is None or done <= now + CLOCK_SKEW):
+                return run
         return None
 
+    def active(self, change: Change) -> list[dict[str, Any]]:
+        """Queued or running canonical runs of this commit or a later one (they may still deploy it)."""
+        return list(self._from(self.active_at, self._active, change.position))
+
+    def any_from(self, change: Change) -> bool:
+        """Whether any canonical run of the branch (in any state) exists for this commit or a later one."""
+        i = bisect.bisect_left(self._eligible_sorted, change.position)
+        return i < len(self._eligible_sorted)
+
+    def rejected_successes(self, change: Change, limit: int | None = None) -> list[dict[str, Any]]:
+        """The first ``limit`` successful runs of this commit or a later one that do not count (to
+        explain a failure without listing every later run of a long history)."""
+        return list(itertools.islice(self._from(self.rejected_success_at, self._rejected, change.position), limit))
+
+    @staticmethod
+    def _from(index: dict[int, list[dict[str, Any]]], positions: list[int], position: int
+              ) -> Iterator[dict[str, Any]]:
+        for i in range(bisect.bisect_left(positions, position), len(positions)):  # no suffix copy
+            yield from index[positions[i]]
+
     def successful(self) -> list[dict[str, Any]]:
+        """Every successful canonical run of the branch (the same filter coverage uses)."""
         return [r for pos in self._positions for r in self.success_at[pos]]
+
+
+def _facts(run: dict[str, Any]) -> tuple:
+    return tuple(run.get(k) for k in ("head_sha", "head_branch", "path", "event", "status", "conclusion",
+                                      "updated_at"))
+
+
+CLOCK_SKEW = timedelta(minutes=5)  # how far ahead of the collection a recorded time may be before it is a lie
 
 
 @dataclass
@@ -203,6 +339,11 @@ class Context:
     def evidence(self) -> EvidenceIndex:
         return EvidenceIndex(self.source("tracker"), self.history)
 
+    @cached_property
+    def window(self) -> range:
+        """The chain positions of the window (``History.window``), found once for every rule."""
+        return self.history.window(self.since, self.until)
+
     def changes(self, scope: Scope) -> list[Change]:
         """In-window first-parent commits whose diff against the first parent touches the scope."""
         if scope in self._changes_cache:
@@ -211,10 +352,8 @@ class Context:
         branch = scope.branch or self.target.get("branch")
         out: list[Change] = []
         if branch in (None, hist.branch):
-            since, until, commits, everything = self.since, self.until, hist.commits, scope.is_empty
-            for i, t in enumerate(hist.times):
-                if t < since or t > until:
-                    continue
+            commits, everything = hist.commits, scope.is_empty
+            for i in self.window:
                 if everything or scope.select([f["path"] for f in commits[i]["files"]]):
                     out.append(hist.change(i))
         self._changes_cache[scope] = out
@@ -257,16 +396,21 @@ class EvidenceIndex:
 
     @cached_property
     def _deploy_claims(self) -> tuple[list[int], list[Any]]:
-        """Evidence that says the deploy was run (and not that it failed), by the latest commit it names."""
+        """Evidence that mentions a deploy, by the latest commit it names.
+
+        Whether a claim proves a deploy (its time, the path it names, its outcome) is the
+        check's judgement; the index keeps every claim so a finding can say why one was refused.
+        """
         keep = [(k, self.by_task[task][n]) for k, task, n in self._latest]
-        keep = [(k, ev) for k, ev in keep if ev.mentions_deploy and ev.outcome != "fail"]
+        keep = [(k, ev) for k, ev in keep if ev.mentions_deploy]
         return [k for k, _ in keep], [ev for _, ev in keep]
 
-    def deploy_claims_from(self, position: int) -> Iterator[Any]:
-        """Evidence of a deploy naming a commit at or after ``position``, in order of the latest commit it names."""
+    def deploy_claims_from(self, position: int) -> Iterator[tuple[int, Any]]:
+        """(position of the latest commit named, evidence) for deploy claims naming a commit at or
+        after ``position``, in order of that commit."""
         keys, evs = self._deploy_claims
         for i in range(bisect.bisect_left(keys, position), len(evs)):
-            yield evs[i]
+            yield keys[i], evs[i]
 
 
 def worklog_evidence_item(ev: Any) -> dict[str, Any]:
@@ -348,8 +492,20 @@ def _run_check(ctx: Context, rule: Rule, kind: Any, params: dict[str, Any]) -> l
     except Exception as exc:  # noqa: BLE001 - a bug in a check must never read as a pass
         return [Finding(rule.id, kind.subject, "-", ERROR, f"internal error in check: {type(exc).__name__}: {exc}")]
     if kind.subject in CHANGE_SUBJECTS:
-        out = [_effective(rule, ctx, f) for f in out]
+        out = [_partial_file_list(ctx, _effective(rule, ctx, f)) for f in out]
     return out
+
+
+def _partial_file_list(ctx: Context, f: Finding) -> Finding:
+    """A pass about a pull request whose file list GitHub cut short proves nothing about the files it
+    left out: it becomes could-not-evaluate. A failure among the listed files stays a failure."""
+    pr = ctx.snapshot.get("pull_request") or {}
+    changed, listed = pr.get("files_changed"), pr.get("files_listed")
+    if f.status == PASS and isinstance(changed, int) and isinstance(listed, int) and changed > listed:
+        f.status = ERROR
+        f.message = (f"judged only {listed} of the {changed} files this pull request changes (GitHub lists at most "
+                     f"3,000): {f.message}")
+    return f
 
 
 def _effective(rule: Rule, ctx: Context, f: Finding) -> Finding:

@@ -23,6 +23,8 @@ class Located:
     message: str
 
     def __str__(self) -> str:
+        if not self.line:  # placed by a JSON path in the message instead of a line
+            return f"{self.path}: {self.message}"
         return f"{self.path}:{self.line}:{self.col}: {self.message}"
 
 

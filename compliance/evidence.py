@@ -929,3 +929,60 @@ def parse_evidence_line(line: str) -> dict[str, Any] | None:
         "details": details,
         "report_url": m["report_url"],
     }
+
+
+# --------------------------------------------------------------------- deploy path named
+
+# Which deploy a claim is about. A claim naming the workflow (its file, its name, a run of it)
+# is a claim about a run and is checked against the runs; only a claim naming the deploy
+# script, and not the workflow, describes the manual path. Nothing here reads an outcome.
+_WORKFLOW_WORDS = re.compile(
+    r"(?<![a-z0-9])(?:github[\s_-]+actions?|workflow[\s_-]+(?:run|dispatch)|workflow_dispatch"
+    r"|workflows?|actions/runs/|ci|pipeline)(?![a-z])",
+    _F,
+)
+# A script mention that says it was not (or not yet) run: "did not run deploy.sh", "deploy.sh
+# not run", "will run deploy.sh", "instead of deploy.sh". Judged within one clause.
+_CLAUSE = re.compile(r"[^;.\n]+(?:\.(?!\s|$)[^;.\n]*)*", _F)
+_NOT_RUN = re.compile(
+    r"(?<![a-z])(?:not|never|without|instead|skip(?:ped|s)?|won't|will|todo|to-do|should|need(?:s|ed)?\s+to"
+    r"|going\s+to|plan(?:ned|s)?\s+to|pending|later|tomorrow|next|fail(?:ed|s|ure)?\s+to|unable|cannot|can't"
+    r"|no|nope|refused|blocked|abort(?:ed)?|edit(?:ed|s)?|updated?|changed?|modif(?:y|ied)|review(?:ed)?|see)"
+    r"(?![a-z])|n't(?![a-z])",
+    _F,
+)
+
+
+# The clause must say the script was run, not only name it ("edited deploy.sh", a link to it).
+_RAN = re.compile(
+    r"(?<![a-z])(?:run|ran|running|re-?ran|re-?run|execut(?:e|ed|ing)|invok(?:e|ed|ing)|via|using|with|through"
+    r"|by\s+hand|manually)(?![a-z])",
+    _F,
+)
+
+
+def _script_words(script: str | None) -> tuple[str, ...]:
+    name = (script or "deploy.sh").replace("\\", "/").rsplit("/", 1)[-1].lower()
+    return tuple(dict.fromkeys([name, "deploy.sh", "deploy script", "deploy-script"]))
+
+
+def names_workflow(text: str, workflow: str | None = None) -> bool:
+    """The text says the deploy went through the canonical workflow (its file or name, a workflow or CI run)."""
+    if not isinstance(text, str):
+        return False
+    low = _lower(text)
+    stem = (workflow or DEFAULT_VIA).replace("\\", "/").rsplit("/", 1)[-1].lower()
+    stem = stem.rsplit(".", 1)[0] if stem.endswith((".yml", ".yaml")) else stem
+    return bool((stem and stem in low) or DEFAULT_VIA in low or _WORKFLOW_WORDS.search(text))
+
+
+def names_manual_run(text: str, script: str | None = None) -> bool:
+    """The text says the deploy script was run, in a clause that does not deny, postpone or only edit it."""
+    if not isinstance(text, str):
+        return False
+    words = _script_words(script)
+    for m in _CLAUSE.finditer(text):
+        clause = _lower(m.group(0))
+        if any(w in clause for w in words) and _RAN.search(clause) and not _NOT_RUN.search(clause):
+            return True
+    return False

@@ -4,7 +4,9 @@ A new rule set usually finds old debt; teams want to see it without blocking eve
 (``--soft-fail``), or to block only on what matters most (``--fail-on high``). What must never
 happen is that "could not evaluate" quietly becomes a pass, so errors keep gating under
 ``--fail-on``; only an explicit ``--soft-fail`` silences them. Modelled on Checkov's documented
-hard-fail / soft-fail precedence.
+hard-fail / soft-fail precedence. ``pending`` (a deploy still running, evidence not due yet) never
+gates, at any ``--fail-on`` threshold: it is not a failure yet, and blocking on it would make a
+merge wait for a deploy that only the merge can start.
 
 Precedence, first matching row wins:
 
@@ -20,7 +22,8 @@ row  situation                                                    exit
 5    ``--fail-on SEV``: failures only below SEV (they are still   0
      reported) or no failures
 6    default: any ``fail``                                        1
-7    default: everything passed, was waived or not applicable     0
+7    default: everything passed, is pending, was waived or not    0
+     applicable
 ==== ============================================================ =====
 
 Severity order, most severe first: critical, high, medium, low, info. ``--fail-on info`` therefore

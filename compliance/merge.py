@@ -11,19 +11,25 @@ reports merge to byte-identical JSON wherever the merge runs.
 
 from __future__ import annotations
 
-import json
 import os
 from collections import Counter
 from pathlib import Path
 from typing import Any
 
 from compliance import __version__
-from compliance.errors import EXIT_ERROR, EXIT_FAIL, EXIT_OK, InputError, Located
-from compliance.findings import STATUSES
-from compliance.snapshot import canonical_json, digest_text, load_schema, schema_problems
+from compliance.diff import BUCKETS
+from compliance.errors import EXIT_OK, InputError, Located
+from compliance.findings import STATUSES, code_for, count_statuses, verdict_for
+from compliance.snapshot import (
+    canonical_json,
+    digest_text,
+    load_schema,
+    schema_problems,
+    strict_loads,
+    time_problems,
+)
 from compliance.timeutil import parse_time
 
-VERDICT = {EXIT_OK: "pass", EXIT_FAIL: "fail", EXIT_ERROR: "error"}
 # sarif and junit key results by rule and subject; the target keeps two targets' results apart
 SUBJECT_PREFIXED = ("sarif", "junit")
 
@@ -40,13 +46,14 @@ def load_report(path: str | Path) -> dict[str, Any]:
     except OSError as exc:
         raise bad(f"cannot read report: {exc.strerror or exc}") from None
     try:
-        doc = json.loads(raw.decode("utf-8"))
+        text = raw.decode("utf-8")
     except UnicodeDecodeError:
         raise bad("not a compliance report: the file is not UTF-8") from None
-    except json.JSONDecodeError as exc:
-        raise bad(f"not a compliance report: invalid JSON: {exc.msg}", exc.lineno, exc.colno) from None
-    except RecursionError:
-        raise bad("not a compliance report: JSON nested too deeply") from None
+    try:
+        doc = strict_loads(text, str(p), "report")
+    except InputError as exc:  # invalid JSON, nested too deeply, NaN
+        raise InputError([Located(x.path, x.line, x.col, f"not a compliance report: {x.message}")
+                          for x in exc.problems], what="report") from None
     if not isinstance(doc, dict) or "report_version" not in doc or "findings" not in doc:
         raise bad("not a compliance report.json (no report_version and findings); "
                   "pass the report.json each target's audit wrote")
@@ -56,6 +63,9 @@ def load_report(path: str | Path) -> dict[str, Any]:
                           for x in problems], what="report")
     if doc.get("targets"):
         raise bad("this is already a merged report; merge the per-target report.json files instead")
+    problems = time_problems(doc, str(p))  # schema-valid but impossible (2026-02-30T10:00:00Z)
+    if problems:
+        raise InputError(problems, what="report")
     return doc
 
 
@@ -70,13 +80,17 @@ def _worst(codes: list[int]) -> int:
 
 
 def _code(findings: list[dict[str, Any]]) -> int:
-    statuses = {f["status"] for f in findings}
-    return EXIT_ERROR if "error" in statuses else EXIT_FAIL if "fail" in statuses else EXIT_OK
+    return code_for(f["status"] for f in findings)
 
 
 def _counts(findings: list[dict[str, Any]]) -> dict[str, int]:
-    counted = Counter(f["status"] for f in findings)
-    return {s: counted.get(s, 0) for s in STATUSES}
+    return count_statuses(f["status"] for f in findings)
+
+
+def _verdict(findings: list[dict[str, Any]]) -> tuple[int, str]:
+    """Counted from the findings, never from the targets' summaries: the merge judges nothing anew."""
+    code = _code(findings)
+    return code, verdict_for(code, _counts(findings))
 
 
 def _tagged(items: list[dict[str, Any]] | None, name: str) -> list[dict[str, Any]]:
@@ -103,7 +117,7 @@ def merge_reports(parts: list[tuple[str, dict[str, Any], str]]) -> dict[str, Any
         findings += _tagged(doc["findings"], name)
     findings.sort(key=lambda f: (f["rule_id"], f["target"], f["subject_type"], f["subject"], f.get("check", ""),
                                  f["status"], f["message"]))
-    code = _code(findings)
+    code, verdict = _verdict(findings)
 
     modes = {doc["mode"] for doc in docs}
     snaps = [doc["snapshot"] for doc in docs]
@@ -131,7 +145,7 @@ def merge_reports(parts: list[tuple[str, dict[str, Any], str]]) -> dict[str, Any
             "target": {"name": f"{len(parts)} targets: {', '.join(n for n, _, _ in parts)}"},
             "rules": dict(sorted(rules_digests.items())),
         },
-        "summary": {**_counts(findings), "exit_code": code, "verdict": VERDICT[code]},
+        "summary": {**_counts(findings), "exit_code": code, "verdict": verdict},
         "sources": [src for name, doc, _ in parts for src in _tagged(doc["sources"], name)],
         "rules": _rules(docs),
         "findings": findings,
@@ -144,8 +158,8 @@ def merge_reports(parts: list[tuple[str, dict[str, Any], str]]) -> dict[str, Any
 
 
 def _target_entry(name: str, doc: dict[str, Any], path: str) -> dict[str, Any]:
-    code = _code(doc["findings"])
-    return {"name": name, "verdict": VERDICT[code], "exit_code": code, "counts": _counts(doc["findings"]),
+    code, verdict = _verdict(doc["findings"])
+    return {"name": name, "verdict": verdict, "exit_code": code, "counts": _counts(doc["findings"]),
             "path": path, "collected_at": doc["snapshot"]["collected_at"]}
 
 
@@ -162,7 +176,7 @@ def _rules(docs: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return list(merged.values())
 
 
-_WAIVER_LISTS = ("applied", "expiring", "expired", "unused", "errors_not_waived")
+_WAIVER_LISTS = ("applied", "expiring", "expired", "unused", "errors_not_waived", "pending_not_waived")
 
 
 def _waivers(parts: list[tuple[str, dict[str, Any], str]]) -> dict[str, Any]:
@@ -185,7 +199,6 @@ def _waivers(parts: list[tuple[str, dict[str, Any], str]]) -> dict[str, Any]:
     return out
 
 
-_DIFF_LISTS = ("new", "fixed", "still_failing", "now_waived", "gone")
 
 
 def _diff(parts: list[tuple[str, dict[str, Any], str]]) -> dict[str, Any] | None:
@@ -194,7 +207,7 @@ def _diff(parts: list[tuple[str, dict[str, Any], str]]) -> dict[str, Any] | None
         return None
     previous = [d["previous"] for _, d in diffs]
     same = all(p == previous[0] for p in previous)
-    counts: Counter[str] = Counter()
+    counts: Counter[str] = Counter({key: 0 for key in BUCKETS})
     for _, d in diffs:
         counts.update(d["counts"])
     out: dict[str, Any] = {
@@ -206,7 +219,7 @@ def _diff(parts: list[tuple[str, dict[str, Any], str]]) -> dict[str, Any] | None
         },
         "counts": dict(sorted(counts.items())),
     }
-    for key in _DIFF_LISTS:
+    for key in BUCKETS:
         out[key] = [e for name, d in diffs for e in _tagged(d.get(key), name)]
     return out
 

@@ -78,6 +78,7 @@ def pr_snapshot(config: Any, ruleset: Any, pr: dict[str, Any], *, head_ref: str 
     files = repo_files_needed(ruleset.rules, target)
 
     def git(meter):
+        meter.warnings.extend(pr.get("warnings") or [])  # e.g. GitHub listed only part of the PR's files
         sha, content = read_files_at(target.get("repo", "."), head_ref or pr["head_sha"], files, meter=meter)
         return {"branch": target["branch"], "head": sha, "shallow": False,
                 "commits": [pr_change(pr, now, target.get("task_id_pattern"))], "files_at_head": content}
@@ -98,6 +99,8 @@ def pr_snapshot(config: Any, ruleset: Any, pr: dict[str, Any], *, head_ref: str 
         "rules": dict(sorted(ruleset.digests.items())),
         "pull_request": {"number": pr["number"], "title": pr.get("title") or "", "head_sha": pr["head_sha"],
                          "head_ref": pr.get("head_ref"), "base_ref": pr.get("base_ref") or target["branch"],
-                         "html_url": pr.get("html_url")},
+                         "html_url": pr.get("html_url"),
+                         **({"files_listed": len(pr.get("files") or []), "files_changed": pr["files_changed"]}
+                            if pr.get("files_changed") else {})},
         "sources": sources,
     }

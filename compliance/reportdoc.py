@@ -13,11 +13,10 @@ from typing import Any
 from compliance import __version__
 from compliance.engine import Change, Context, deploy_window, fill, remediation_values, run_label, within
 from compliance.errors import SourceUnavailable
-from compliance.findings import ERROR, STATUSES, Finding, exit_code, summarize
+from compliance.findings import ERROR, STATUS_RANK, STATUSES, Finding, exit_code, summarize, verdict_for
 from compliance.snapshot import snapshot_digest
 from compliance.timeutil import iso, parse_time
 
-VERDICT = {0: "pass", 1: "fail", 2: "error"}
 SLACK = timedelta(seconds=120)
 
 
@@ -54,7 +53,7 @@ def build_report(snapshot: dict[str, Any], rules: list[Any], findings: list[Find
             "target": snapshot["target"],
             "rules": snapshot["rules"],
         },
-        "summary": {**counts, "exit_code": code, "verdict": VERDICT[code]},
+        "summary": {**counts, "exit_code": code, "verdict": verdict_for(code, counts)},
         "sources": _sources(snapshot),
         "rules": [_rule(r, by_rule.get(r.id, {}), snapshot["target"]) for r in rules],
         "findings": finding_dicts,
@@ -111,7 +110,7 @@ def _changes(ctx: Context, rules: list[Any], findings: list[Finding], kinds: dic
             for ch in ctx.changes(rule.scope):
                 seen.setdefault(ch.sha, ch)
     verdicts: dict[str, dict[str, str]] = {}
-    rank = {s: i for i, s in enumerate(("pass", "not_applicable", "waived", "fail", "error"))}
+    rank = STATUS_RANK
     for f in findings:
         sha = next((e.get("sha") for e in f.evidence if e.get("kind") == "commit"), None)
         if sha in seen:
@@ -162,7 +161,7 @@ def _merge_stage(ch: Change, repo: str | None) -> dict[str, Any]:
 
 def _run_stage(ctx: Context, ch: Change) -> dict[str, Any]:
     try:
-        run = ctx.runs.covering(ch)
+        run = ctx.runs.covering(ch, ctx.now)
     except SourceUnavailable as exc:
         return _stage("workflow_run", "unknown", "workflow runs not available", detail=str(exc))
     if run:
@@ -189,7 +188,7 @@ def _lambda_stage(ctx: Context, ch: Change) -> dict[str, Any]:
     if modified is None:
         return _stage("lambda_update", "unknown", now)
     try:
-        run = ctx.runs.covering(ch)
+        run = ctx.runs.covering(ch, ctx.now)
     except SourceUnavailable:
         run = None
     if run:

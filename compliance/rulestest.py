@@ -33,13 +33,12 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from compliance.errors import EXIT_FAIL, EXIT_OK, ComplianceError, InputError, Located
-from compliance.findings import PENDING, STATUSES, Finding
+from compliance.findings import STATUS_RANK, STATUSES, Finding
 from compliance.timeutil import iso, parse_time
 from compliance.yamlpos import Positions, did_you_mean, load_yaml, validate
 
 SOURCES = ("github", "lambda", "apigateway", "tracker", "deploy_manager", "probe")
 DEFAULT_WINDOW = {"since": "2026-01-01T00:00:00Z", "until": "2026-12-31T23:59:59Z"}
-_RANK = {s: i for i, s in enumerate(("pass", "not_applicable", "waived", "fail", "error"))}
 _TIME = {"type": "string", "minLength": 10}
 _ERROR_ONLY = {"type": "object", "required": ["error"], "additionalProperties": False,
                "properties": {"error": {"type": "string", "minLength": 1}}}
@@ -103,7 +102,7 @@ CASE_SCHEMA: dict[str, Any] = {
                     "sources": {"type": "object", "additionalProperties": False,
                                 "properties": {name: {"type": "object"} for name in SOURCES}},
                     "expect": {"type": "object", "minProperties": 1,
-                               "additionalProperties": {"enum": list(dict.fromkeys([*STATUSES, PENDING]))}},
+                               "additionalProperties": {"enum": list(STATUSES)}},
                 },
             },
         },
@@ -302,7 +301,7 @@ def run_case(case: Case, rule: Any) -> Outcome:
     findings: list[Finding] = evaluate(case.snapshot, [rule])
     worst: dict[str, Finding] = {}
     for f in findings:
-        if f.subject not in worst or _RANK[f.status] > _RANK[worst[f.subject].status]:
+        if f.subject not in worst or STATUS_RANK[f.status] > STATUS_RANK[worst[f.subject].status]:
             worst[f.subject] = f
     out = Outcome(case)
     for subject, want in case.expect.items():

@@ -8,7 +8,9 @@ through ``parse_time`` and come out as aware UTC datetimes.
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from datetime import date, datetime, timedelta, timezone
+from typing import Any
 
 _TZ_COMPACT = re.compile(r"([+-]\d{2})(\d{2})$")
 
@@ -57,17 +59,82 @@ def iso(dt: datetime | None) -> str | None:
     return dt.strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
+# Window bounds outside these years are refused: a window's arithmetic (the end of a bare
+# ``--until`` day, the 30-day default start, date slices of the run listing) must not overflow
+# Python's datetime range, and no deployment history predates the Unix epoch.
+MIN_BOUND = datetime(1970, 1, 1, tzinfo=timezone.utc)
+MAX_BOUND = datetime(9998, 12, 31, 23, 59, 59, tzinfo=timezone.utc)
+
+
 def parse_bound(value: str, *, end: bool = False) -> datetime:
     """Parse a CLI window bound; a bare date as an upper bound means the end of that day."""
+    from compliance.errors import ComplianceError
+
     dt = parse_time(value)
     if dt is None:
+        raise ComplianceError(f"not a date or timestamp: {value!r} (use YYYY-MM-DD or ISO 8601)")
+    try:
+        if end and re.fullmatch(r"\d{4}-\d{2}-\d{2}", value.strip()):
+            dt = dt + timedelta(days=1) - timedelta(seconds=1)
+    except OverflowError:
+        dt = MAX_BOUND + timedelta(days=1)  # reported as out of range just below
+    check_bound(dt, repr(value))
+    return dt
+
+
+def check_bound(dt: datetime, shown: str) -> None:
+    """Refuse a window bound outside ``MIN_BOUND``..``MAX_BOUND`` (input error, not an overflow later)."""
+    if not (MIN_BOUND <= dt <= MAX_BOUND):
         from compliance.errors import ComplianceError
 
-        raise ComplianceError(f"not a date or timestamp: {value!r} (use YYYY-MM-DD or ISO 8601)")
-    if end and re.fullmatch(r"\d{4}-\d{2}-\d{2}", value.strip()):
-        dt = dt + timedelta(days=1) - timedelta(seconds=1)
-    return dt
+        raise ComplianceError(f"window bound {shown} is out of range: use a time between "
+                              f"{iso(MIN_BOUND)} and {iso(MAX_BOUND)}")
+
+
+def window_start(until: datetime, days: int) -> datetime:
+    """``until`` minus ``days``, refused (not overflowed) when that leaves the supported range."""
+    try:
+        since = until - timedelta(days=days)
+    except OverflowError:
+        since = MIN_BOUND - timedelta(seconds=1)
+    check_bound(since, f"{iso(until)} minus the default {days} days")
+    return since
 
 
 def utcnow() -> datetime:
     return datetime.now(timezone.utc).replace(microsecond=0)
+
+
+def chain_span(times: Sequence[Any], since: Any = None, until: Any = None) -> tuple[int, int, list[int]]:
+    """Which commits of a first-parent chain (``times`` oldest first) a window holds, by their place.
+
+    Committer dates are claims: a rebase, clock skew or a deliberate ``--date`` can put a commit
+    before its own parent. Judging each commit by its date alone lets a commit pushed during the
+    window, but dated before it, escape every audit. So the window is a *range of the chain*:
+    from the oldest commit dated at or after ``since`` to the newest dated at or before ``until``,
+    every commit in between whatever its date, and the range also takes the commits just before
+    its start that are dated earlier than some ancestor ("late": they were committed after that
+    ancestor, so their date is false and they may well belong here). Returns ``(start, stop, late)``:
+    positions ``start..stop-1`` are in the window; ``late`` lists every out-of-order position.
+    One pass; values only need to be comparable (datetimes, epoch seconds, canonical ISO strings).
+    """
+    n = len(times)
+    late: list[int] = []
+    top = None
+    start = 0 if since is None else n
+    for i, t in enumerate(times):
+        if top is not None and t < top:
+            late.append(i)
+        else:
+            top = t
+        if start == n and t >= since:
+            start = i
+    if late:
+        out_of_order = set(late)
+        while start > 0 and start - 1 in out_of_order:
+            start -= 1
+    stop = n
+    if until is not None:
+        while stop > start and times[stop - 1] > until:
+            stop -= 1
+    return start, stop, late

@@ -7,7 +7,10 @@ report that every command goes through. Its clock is the snapshot's ``collected_
 the wall clock, so re-evaluating a saved snapshot gives the same verdicts next year.
 
 A waiver excuses a *failure*. An ``error`` finding was never evaluated, so there is nothing
-to excuse: a matching waiver is reported as not applied rather than hiding the gap.
+to excuse: a matching waiver is reported as not applied rather than hiding the gap. A ``pending``
+finding (deploy still running, evidence not due) has not been judged yet either: the waiver is
+not applied and listed under ``pending_not_waived``, not as unused, because it will apply if
+the finding turns into a failure.
 """
 
 from __future__ import annotations
@@ -17,7 +20,7 @@ from datetime import date, datetime, time, timedelta, timezone
 from typing import Any
 
 from compliance.errors import InputError, Located
-from compliance.findings import ERROR, FAIL, WAIVED, Finding
+from compliance.findings import ERROR, FAIL, PENDING, WAIVED, Finding
 from compliance.globs import GlobError, compile_glob
 from compliance.timeutil import iso, parse_time
 from compliance.yamlpos import did_you_mean, load_yaml, validate
@@ -151,7 +154,11 @@ def load_waivers(path: str, *, now: datetime, rule_ids: set[str] | None = None,
             at((*here, "expires"), f"expires {raw['expires']!r} is not a valid date")
         if "created" in raw and created is None:
             at((*here, "created"), f"created {raw['created']!r} is not a valid date")
-        if expires and created and created > expires:
+        if created and created > today:
+            # a future `created` would stretch the span: 851 days left on a 90-day cap
+            at((*here, "created"), f"created {created} is after the evaluation date {today}: a waiver cannot "
+               "be created in the future (its span to expires is measured from created)")
+        elif expires and created and created > expires:
             at((*here, "expires"), f"expires {expires} is before created {created}")
         elif expires:
             start = created or today
@@ -183,6 +190,57 @@ def load_waivers(path: str, *, now: datetime, rule_ids: set[str] | None = None,
 # --- matching -------------------------------------------------------------------------------
 
 
+UNCONFIRMED = "PR attribution unconfirmed"
+
+
+def _attributed_by_shape(c: dict[str, Any], snapshot: dict[str, Any]) -> bool:
+    """A merge commit with GitHub's subject (two parents, as the git source classifies it), or the
+    pull request a PR-mode snapshot judges (its number came from GitHub's API). A snapshot is data:
+    its ``kind`` is re-derived, not taken on trust."""
+    from compliance.sources.git import classify
+
+    if c.get("kind") == "pull_request":
+        return (snapshot.get("pull_request") or {}).get("number") == c.get("pr")
+    kind, pr, _ = classify(list(c.get("parents") or []), c.get("subject") or "")
+    return kind == "pr_merge" and pr == c.get("pr")
+
+
+def pr_attribution(snapshot: dict[str, Any]) -> dict[str, str | None]:
+    """Per commit claiming a PR: None when the attribution is confirmed, else why it is not.
+
+    A subject ending ``(#111)`` is what a squash merge writes, and what anyone can type into a
+    direct push. So a squash's number counts only when a workflow run of that very commit lists
+    the pull request (``pull_requests``); a merge commit is confirmed by its shape. Two commits
+    claiming one number cannot both be its merge: neither is trusted.
+    """
+    sources = snapshot.get("sources") or {}
+    commits = ((sources.get("git") or {}).get("data") or {}).get("commits") or []
+    runs = ((sources.get("github") or {}).get("data") or {}).get("runs") or []
+    by_run: dict[str, set[int]] = {}
+    for run in runs:
+        for pr in run.get("pull_requests") or []:
+            if isinstance(pr, dict) and type(pr.get("number")) is int:
+                by_run.setdefault(run.get("head_sha"), set()).add(pr["number"])
+    claims: dict[int, list[str]] = {}
+    for c in commits:
+        if c.get("pr") is not None:
+            claims.setdefault(c["pr"], []).append(c["sha"])
+    out: dict[str, str | None] = {}
+    for c in commits:
+        n, sha = c.get("pr"), c["sha"]
+        if n is None:
+            continue
+        if len(claims[n]) > 1:
+            others = ", ".join(x[:12] for x in claims[n] if x != sha)
+            out[sha] = f"{UNCONFIRMED}: {sha[:12]} and {others} all claim PR #{n}"
+        elif _attributed_by_shape(c, snapshot) or n in by_run.get(sha, ()):
+            out[sha] = None
+        else:
+            out[sha] = (f"{UNCONFIRMED}: {sha[:12]} ({c.get('kind')}) claims PR #{n} only by its subject; no "
+                        "merge commit or workflow run of it names the pull request")
+    return out
+
+
 class _Subjects:
     """What a finding is about, as a waiver can name it: commit, PR, resource, in-scope files."""
 
@@ -190,12 +248,23 @@ class _Subjects:
         git = (snapshot.get("sources", {}).get("git") or {}).get("data") or {}
         self.commits = {c["sha"]: c for c in git.get("commits", [])}
         self.scopes = {r.id: r.scope for r in rules}
+        self.attribution = pr_attribution(snapshot)
 
     @staticmethod
     def sha(f: Finding) -> str | None:
         return next((e.get("sha") for e in f.evidence if e.get("kind") == "commit" and e.get("sha")), None)
 
-    def matches(self, w: Waiver, f: Finding) -> bool:
+    def unconfirmed(self, w: Waiver, f: Finding) -> str | None:
+        """Why a ``pr`` waiver naming this finding's PR does not apply to it (None: nothing to say)."""
+        if w.kind != "pr" or w.rule != f.rule_id:
+            return None
+        sha = self.sha(f)
+        if not sha or (self.commits.get(sha) or {}).get("pr") != w.value:
+            return None
+        return self.attribution.get(sha)
+
+    def matches(self, w: Waiver, f: Finding, *, claimed: bool = False) -> bool:
+        """``claimed``: count a PR claim even if unconfirmed (to list what an expired waiver covered)."""
         if w.rule != f.rule_id:
             return False
         if w.kind == "resource":
@@ -207,7 +276,7 @@ class _Subjects:
             return sha.startswith(w.value)
         commit = self.commits.get(sha) or {}
         if w.kind == "pr":
-            return commit.get("pr") == w.value
+            return commit.get("pr") == w.value and (claimed or self.attribution.get(sha) is None)
         # path: every in-scope file must match, or one waiver would excuse unrelated files the
         # same change happened to bring along
         files = [x["path"] for x in commit.get("files", [])]
@@ -222,10 +291,13 @@ def _ref(f: Finding) -> dict[str, str]:
     return {"rule_id": f.rule_id, "subject_type": f.subject_type, "subject": f.subject}
 
 
-def _entry(w: Waiver, now: datetime, findings: list[Finding] | None = None) -> dict[str, Any]:
+def _entry(w: Waiver, now: datetime, findings: list[Finding] | None = None, note: str | None = None
+           ) -> dict[str, Any]:
     out = w.to_dict()
     out["days_left"] = max(0, (w.expires - now.date()).days) if now <= w.ends else -((now.date() - w.expires).days)
     out["findings"] = [_ref(f) for f in findings or []]
+    if note:
+        out["note"] = note
     return out
 
 
@@ -241,7 +313,7 @@ def apply_waivers(findings: list[Finding], waivers: WaiverFile | None, snapshot:
         "evaluated_at": iso(now),
         "max_days": waivers.max_days if waivers else DEFAULT_MAX_DAYS,
         "warn_days": waivers.warn_days if waivers else DEFAULT_WARN_DAYS,
-        "applied": [], "expiring": [], "expired": [], "unused": [], "errors_not_waived": [],
+        "applied": [], "expiring": [], "expired": [], "unused": [], "errors_not_waived": [], "pending_not_waived": [],
     }
     if not waivers or not waivers.waivers:
         return section
@@ -251,15 +323,21 @@ def apply_waivers(findings: list[Finding], waivers: WaiverFile | None, snapshot:
     live.sort(key=lambda w: (-w.expires.toordinal(), w.index))
     used: dict[int, list[Finding]] = {}
     blocked: dict[int, list[Finding]] = {}
+    waiting: dict[int, list[Finding]] = {}  # matched pending findings: not applied, not unused either
+    refused: dict[int, list[str]] = {}  # pr waivers whose PR claim was not confirmed, and why
     for f in findings:
-        if f.status not in (FAIL, ERROR):
+        if f.status not in (FAIL, ERROR, PENDING):
             continue
+        for w in live:
+            why = subjects.unconfirmed(w, f)
+            if why and why not in refused.setdefault(w.index, []):
+                refused[w.index].append(why)
         hits = [w for w in live if subjects.matches(w, f)]
         if not hits:
             continue
-        if f.status == ERROR:
+        if f.status in (ERROR, PENDING):
             for w in hits:
-                blocked.setdefault(w.index, []).append(f)
+                (blocked if f.status == ERROR else waiting).setdefault(w.index, []).append(f)
             continue
         w = hits[0]
         for other in hits:
@@ -272,22 +350,27 @@ def apply_waivers(findings: list[Finding], waivers: WaiverFile | None, snapshot:
                                     "waiver_line": w.line}]
     for w in sorted(waivers.waivers, key=lambda w: w.index):
         if now > w.ends:
-            would = [f for f in findings if f.status in (FAIL, ERROR) and subjects.matches(w, f)]
+            would = [f for f in findings if f.status in (FAIL, ERROR) and subjects.matches(w, f, claimed=True)]
             section["expired"].append(_entry(w, now, would))
             continue
+        note = "; ".join(refused.get(w.index, [])) or None
         if w.ends - now <= timedelta(days=waivers.warn_days):
-            section["expiring"].append(_entry(w, now, used.get(w.index)))
+            section["expiring"].append(_entry(w, now, used.get(w.index), note))
         if w.index in used:
-            section["applied"].append(_entry(w, now, used[w.index]))
+            section["applied"].append(_entry(w, now, used[w.index], note))
         if w.index in blocked:
-            section["errors_not_waived"].append(_entry(w, now, blocked[w.index]))
-        if w.index not in used and w.index not in blocked:
-            section["unused"].append(_entry(w, now))
+            section["errors_not_waived"].append(_entry(w, now, blocked[w.index], note))
+        if w.index in waiting:
+            section["pending_not_waived"].append(_entry(w, now, waiting[w.index], note))
+        if w.index not in used and w.index not in blocked and w.index not in waiting:
+            section["unused"].append(_entry(w, now, note=note))
     return section
 
 
 def empty_section() -> dict[str, Any]:
     return {"file": None, "evaluated_at": None, "max_days": DEFAULT_MAX_DAYS, "warn_days": DEFAULT_WARN_DAYS,
-            "applied": [], "expiring": [], "expired": [], "unused": [], "errors_not_waived": []}
+            "applied": [], "expiring": [], "expired": [], "unused": [], "errors_not_waived": [],
+            "pending_not_waived": []}
 
-__all__ = ["WAIVER_SCHEMA", "Waiver", "WaiverFile", "apply_waivers", "empty_section", "load_waivers"]
+__all__ = ["UNCONFIRMED", "WAIVER_SCHEMA", "Waiver", "WaiverFile", "apply_waivers", "empty_section", "load_waivers",
+           "pr_attribution"]

@@ -41,7 +41,11 @@ def start_server():
     """Start moto on a free loopback port; return ``(server, endpoint_url)``."""
     import logging
 
-    from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoRequestHandler, create_backend_app
+    from moto.moto_server.werkzeug_app import (
+        DomainDispatcherApplication,
+        MotoRequestHandler,
+        create_backend_app,
+    )
     from moto.server import ThreadedMotoServer
     from werkzeug.serving import make_server
 

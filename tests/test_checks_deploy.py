@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from tests.scenario import build_repo, judge, lambda_data, run, snapshot, verdicts
@@ -41,7 +43,8 @@ def test_failed_cancelled_and_foreign_runs_cover_nothing(repo):
                                                                                    "missing": []}),
                   "deploy_coverage")
     assert set(verdicts(found).values()) == {"fail"}
-    assert "1 failure" in next(f for f in found if f.subject == s["pr"][:12]).message
+    msg = next(f for f in found if f.subject == s["pr"][:12]).message
+    assert "run 1 ended failure" in msg and "run 3 (success) does not count: it ran on feature, not main" in msg
 
 
 def test_run_completed_before_the_push_covers_nothing(repo):
@@ -128,3 +131,172 @@ def test_lambda_source_failure_is_error(repo):
                     **{"lambda": PermissionError("AccessDeniedException: not authorized")})
     found = judge(snap, "lambda_deploy_match")
     assert [f.status for f in found] == ["error"] and "AccessDenied" in found[0].message
+
+
+# --------------------------------------------------------------- runs that are not canonical deploys
+
+NO_TRACKER = {"project": "p", "items": {}, "missing": []}
+
+
+def _coverage(r, runs, items=None, params=None, collected_at=None):
+    snap = snapshot(r.path, github={"workflow": "x", "runs": runs},
+                    tracker={"project": "p", "items": items or {}, "missing": []})
+    if collected_at:
+        snap["collected_at"] = collected_at
+    return {f.subject: f for f in judge(snap, "deploy_coverage", params)}
+
+
+def test_successful_run_with_unknown_path_does_not_cover(repo):
+    r, s = repo
+    bare = run(3, s["direct"], "success", "2026-03-01T12:01:00Z", "2026-03-01T12:09:00Z")
+    bare["path"] = None
+    f = _coverage(r, [bare])[s["direct"][:12]]
+    assert f.status == "fail"
+    assert "run 3 (success) does not count: its workflow path is unknown" in f.message
+    assert any(e.get("run_id") == 3 for e in f.evidence)
+
+
+def test_successful_pull_request_run_does_not_cover(repo):
+    r, s = repo
+    pr_run = run(3, s["direct"], "success", "2026-03-01T12:01:00Z", "2026-03-01T12:09:00Z", event="pull_request")
+    f = _coverage(r, [pr_run])[s["direct"][:12]]
+    assert f.status == "fail"
+    assert "triggered by pull_request, not by push or workflow_dispatch on main" in f.message
+
+
+def test_dispatched_run_covers_control(repo):
+    r, s = repo
+    f = _coverage(r, [run(3, s["direct"], "success", "2026-03-01T12:01:00Z", "2026-03-01T12:09:00Z",
+                          event="workflow_dispatch")])[s["direct"][:12]]
+    assert f.status == "pass" and "run 3" in f.message and "its own commit" in f.message
+
+
+def test_lambda_update_inside_a_non_canonical_run_is_not_a_canonical_deploy(repo):
+    r, s = repo
+    pr_run = run(2, s["squash"], "success", "2026-02-26T12:01:00Z", "2026-02-26T12:09:00Z", event="pull_request",
+                 deploy=("2026-02-26T12:03:00Z", "2026-02-26T12:06:00Z"))
+    snap = snapshot(r.path, github={"workflow": "x", "runs": [pr_run]}, tracker=NO_TRACKER,
+                    **{"lambda": lambda_data()})
+    found = judge(snap, "lambda_deploy_match")
+    assert [f.status for f in found] == ["fail"]
+    assert "run 2" in found[0].message and "pull_request" in found[0].message
+
+
+# ------------------------------------------------------------------------ manual deploy evidence
+
+def _worklog(text, timestamp="2026-03-02T08:00:00Z", task="ENC-TSK-326"):
+    entry = {"status": "worklog", "description": text}
+    if timestamp is not None:
+        entry["timestamp"] = timestamp
+    return {task: {"item_id": task, "history": [entry]}}
+
+
+MANUAL = ("Ran backend/lambda/coordination_api/deploy.sh by hand; deployed commit {sha}; "
+          "LastModified=2026-03-02T07:59:00.000+0000 State=Active LastUpdateStatus=Successful")
+
+
+def test_manual_evidence_without_a_timestamp_does_not_cover(repo):
+    r, s = repo
+    f = _coverage(r, [], _worklog(MANUAL.format(sha=s["direct"][:9]), timestamp=None))[s["direct"][:12]]
+    assert f.status == "fail"
+    assert "worklog ENC-TSK-326 worklog does not count: it has no timestamp" in f.message
+
+
+def test_bare_workflow_claim_does_not_override_a_failed_run(repo):
+    r, s = repo
+    failed = run(5, s["direct"], "failure", "2026-03-01T12:01:00Z", "2026-03-01T12:09:00Z")
+    items = _worklog(f"Deployed commit {s['direct'][:12]} via api-mcp-backend-deploy")
+    f = _coverage(r, [failed], items)[s["direct"][:12]]
+    assert f.status == "fail"
+    assert "run 5 ended failure" in f.message
+    assert "it names the workflow, so it is a claim about a run" in f.message
+
+
+def test_workflow_claim_with_passing_outcome_is_still_a_claim_about_a_run(repo):
+    r, s = repo
+    failed = run(5, s["direct"], "failure", "2026-03-01T12:01:00Z", "2026-03-01T12:09:00Z")
+    items = _worklog(f"Deployed commit {s['direct'][:12]} via api-mcp-backend-deploy; devops-coordination-api "
+                     "LastModified=2026-03-01T12:05:00.000+0000 State=Active LastUpdateStatus=Successful; "
+                     "GET /api/v1/coordination/capabilities -> 200")
+    assert _coverage(r, [failed], items)[s["direct"][:12]].status == "fail"
+
+
+def test_manual_evidence_must_carry_a_passing_outcome(repo):
+    r, s = repo
+    items = _worklog(f"Ran deploy.sh by hand for commit {s['direct'][:9]}")
+    f = _coverage(r, [], items)[s["direct"][:12]]
+    assert f.status == "fail" and "its validation outcome is not stated" in f.message
+
+
+def test_manual_evidence_dated_before_the_push_does_not_cover(repo):
+    r, s = repo
+    items = _worklog(MANUAL.format(sha=s["direct"][:9]), timestamp="2026-03-01T11:00:00Z")
+    f = _coverage(r, [], items)[s["direct"][:12]]
+    assert f.status == "fail" and "before the push it would have deployed" in f.message
+
+
+def test_manual_run_overrides_a_failed_run_control(repo):
+    r, s = repo
+    failed = run(5, s["direct"], "failure", "2026-03-01T12:01:00Z", "2026-03-01T12:09:00Z")
+    f = _coverage(r, [failed], _worklog(MANUAL.format(sha=s["direct"][:9])))[s["direct"][:12]]
+    assert f.status == "pass" and "ENC-TSK-326 worklog of 2026-03-02T08:00:00Z" in f.message
+
+
+def test_deploy_command_line_counts_as_manual_control(repo):
+    from compliance.evidence import format_evidence_line
+
+    r, s = repo
+    line = format_evidence_line(s["direct"][:12], "2026-03-02T07:59:00.000+0000", "pass",
+                                ["State=Active", "LastUpdateStatus=Successful", "GET capabilities -> 200"],
+                                via="compliance deploy (backend/lambda/coordination_api/deploy.sh)")
+    assert _coverage(r, [], _worklog(line))[s["direct"][:12]].status == "pass"
+
+
+def test_structured_field_without_a_time_does_not_cover(repo):
+    r, s = repo
+    record = {"commit": s["direct"][:12], "note": "ran deploy.sh", "state": "Active", "lastUpdateStatus": "Successful"}
+    items = {"ENC-TSK-326": {"item_id": "ENC-TSK-326", "deploy_evidence": json.dumps(record)}}
+    f = _coverage(r, [], items)[s["direct"][:12]]
+    assert f.status == "fail" and "field:deploy_evidence does not count: it has no timestamp" in f.message
+
+
+# -------------------------------------------------------------------------------------- pending
+
+def test_run_in_progress_is_pending_then_stuck_past_the_grace(repo):
+    r, s = repo
+    running = run(7, s["direct"], None, "2026-03-01T12:01:00Z", "2026-03-01T12:03:00Z", status="in_progress")
+    f = _coverage(r, [running], collected_at="2026-03-01T12:30:00Z")[s["direct"][:12]]
+    assert f.status == "pending" and "run 7" in f.message and "in_progress since 2026-03-01T12:01:00Z" in f.message
+    f = _coverage(r, [running], collected_at="2026-03-01T19:00:00Z")[s["direct"][:12]]
+    assert f.status == "fail" and "stuck" in f.message and "6 h grace" in f.message
+    f = _coverage(r, [running], params={"grace_minutes": 1440}, collected_at="2026-03-01T19:00:00Z")
+    assert f[s["direct"][:12]].status == "pending"
+
+
+def test_later_commits_queued_run_makes_an_older_failed_change_pending(repo):
+    r, s = repo
+    runs = [run(1, s["squash"], "failure", "2026-02-26T12:01:00Z", "2026-02-26T12:09:00Z"),
+            run(8, s["direct"], None, "2026-03-01T12:01:00Z", "2026-03-01T12:01:00Z", status="queued")]
+    found = _coverage(r, runs, collected_at="2026-03-01T12:10:00Z")
+    assert found[s["squash"][:12]].status == "pending" and "run 8" in found[s["squash"][:12]].message
+    assert found[s["pr"][:12]].status == "pending"
+
+
+def test_no_run_yet_is_pending_only_within_the_grace(repo):
+    r, s = repo
+    f = _coverage(r, [], collected_at="2026-03-01T13:00:00Z")[s["direct"][:12]]
+    assert f.status == "pending" and "no canonical run exists for it yet" in f.message
+    f = _coverage(r, [], collected_at="2026-03-01T18:30:00Z")[s["direct"][:12]]
+    assert f.status == "fail"
+    # an older change whose own run ended failed is not pending just because the newest change is recent
+    runs = [run(1, s["squash"], "failure", "2026-02-26T12:01:00Z", "2026-02-26T12:09:00Z")]
+    found = _coverage(r, runs, collected_at="2026-03-01T13:00:00Z")
+    assert found[s["squash"][:12]].status == "fail" and found[s["direct"][:12]].status == "pending"
+
+
+def test_pending_does_not_hide_a_covering_run_control(repo):
+    r, s = repo
+    runs = [run(3, s["direct"], "success", "2026-03-01T12:01:00Z", "2026-03-01T12:09:00Z"),
+            run(4, s["direct"], None, "2026-03-01T12:20:00Z", "2026-03-01T12:20:00Z", status="in_progress")]
+    f = _coverage(r, runs, collected_at="2026-03-01T12:30:00Z")[s["direct"][:12]]
+    assert f.status == "pass" and "run 3" in f.message

@@ -30,7 +30,8 @@ def test_buckets_new_fixed_still_waived_and_gone():
                                                                          "gone")}
     assert keys == {"new": [("R4", "f"), ("R5", "g")], "fixed": [("R1", "b")],
                     "still_failing": [("R1", "a"), ("R2", "c")], "now_waived": [("R3", "d")], "gone": [("R3", "e")]}
-    assert d["counts"] == {"new": 2, "fixed": 1, "still_failing": 2, "now_waived": 1, "gone": 1}
+    assert d["counts"] == {"new": 2, "fixed": 1, "still_failing": 2, "now_waived": 1, "gone": 1, "new_pending": 0,
+                           "still_pending": 0, "pending_passed": 0}
     assert d["new"][1]["current"] == "error"  # the worst verdict per key
     assert d["previous"]["collected_at"] == "2026-03-01T00:00:00Z"
     # the same subject under another subject type is another key
@@ -80,3 +81,15 @@ def test_evaluate_with_previous_renders_the_diff_everywhere(tmp_path, capsys):
     # without --previous the section is null and nothing is rendered for it
     plain = json.loads((tmp_path / "r1" / "report.json").read_text("utf-8"))
     assert plain["diff"] is None and "previous audit" not in render_all(plain, ["md"])["md"]
+
+
+def test_pending_transitions_have_their_own_buckets_and_pending_to_fail_is_new():
+    previous = {"findings": [_f("R1", "a", "pending"), _f("R1", "b", "pending"), _f("R1", "c", "pending"),
+                             _f("R1", "d", "fail")]}
+    current = [_f("R1", "a", "pass"), _f("R1", "b", "fail"), _f("R1", "c", "pending"), _f("R1", "d", "pending"),
+               _f("R1", "e", "pending")]
+    d = diff_reports(previous, current)
+    got = {k: [e["subject"] for e in d[k]] for k in d["counts"] if d[k]}
+    assert got == {"pending_passed": ["a"], "new": ["b"], "still_pending": ["c"], "new_pending": ["d", "e"]}
+    assert (d["new"][0]["previous"], d["new"][0]["current"]) == ("pending", "fail")
+    assert d["fixed"] == []  # d went fail -> pending: not fixed, nothing shows it was

@@ -127,3 +127,18 @@ def test_accepts_the_summary_alone_when_it_can_decide():
 def test_no_options_equals_findings_exit_code(statuses):
     objs = [Finding("R", "change", str(i), s, "m") for i, s in enumerate(statuses)]
     assert gate(objs) == exit_code(objs)
+
+
+# Pending (not judged yet) is row 7: it never gates on its own, at any threshold, with any severity.
+@pytest.mark.parametrize("fail_on", [None, *SEVERITIES])
+@pytest.mark.parametrize("severity", SEVERITIES)
+def test_row7_pending_never_gates(fail_on, severity):
+    assert gate([*ALL_GOOD, f("pending", severity)], fail_on=fail_on) == 0
+    assert gate({"pass": 1, "fail": 0, "error": 0, "pending": 3}) == 0
+
+
+def test_pending_next_to_a_failure_or_error_changes_nothing():
+    assert gate([f("pending", "critical"), f("fail", "low")]) == 1
+    assert gate([f("pending", "critical"), f("fail", "low")], fail_on="high") == 0
+    assert gate([f("pending"), f("error")], fail_on="critical") == 2
+    assert exit_code([Finding("R", "change", "a", "pending", "waiting")]) == 0

@@ -22,7 +22,7 @@ def history(tmp_path_factory):
     repo = GitRepo(tmp_path_factory.mktemp("hist") / "repo").init()
     s = {}
     s["root"] = repo.commit(
-        "initial import", {"README.md": "hello\n", API: "v1\n"}, author_date="2026-02-24T08:00:00-08:00"
+        "initial import", {"README.md": "hello\n", API: "v1\n"}, author_date="2026-02-24T03:00:00-08:00"
     )
     repo.branch("agent/enc-tsk-734-fix")
     s["side1"] = repo.commit(
@@ -130,7 +130,7 @@ def test_rename_is_delete_plus_add(tmp_path):
 def test_times_are_utc(history):
     repo, s = history
     c = by_sha(collect(repo))
-    assert c[s["root"]]["authored_at"] == "2026-02-24T16:00:00Z"  # -08:00
+    assert c[s["root"]]["authored_at"] == "2026-02-24T11:00:00Z"  # -08:00
     assert c[s["direct"]]["committed_at"] == "2026-02-24T12:00:00Z"  # +00:00
     assert c[s["pr"]]["committed_at"] == "2026-02-25T08:31:02Z"
     assert c[s["odd"]]["authored_at"] == "2026-02-25T19:00:00Z"  # -07:00
@@ -197,9 +197,11 @@ def test_since_filters_by_committer_time(history):
     repo, s = history
     meter = Meter()
     data = collect(repo, since=datetime(2026, 2, 25, 8, 31, 2, tzinfo=timezone.utc), meter=meter)
-    assert [c["sha"] for c in data["commits"]] == [s["pr"], s["squash"], s["other"], s["odd"], s["fake_squash"]]
+    # the window's boundary commit (the last one before it) comes first, as context for the chain order
+    assert [c["sha"] for c in data["commits"]] == [s["direct"], s["pr"], s["squash"], s["other"], s["odd"],
+                                                   s["fake_squash"]]
     # the merge still diffs against its first parent when read by sha
-    assert paths(data["commits"][0]) == [("M", API), ("A", "docs/runbook.md"),
+    assert paths(data["commits"][1]) == [("M", API), ("A", "docs/runbook.md"),
                                          ("A", "tools/enceladus-mcp-server/s.py")]
     assert meter.requests == 4  # rev-parse, for-each-ref, date walk, log
 
@@ -208,14 +210,15 @@ def test_since_uses_committer_not_author_time(history):
     repo, s = history
     # 'odd' was authored at 19:00Z but committed at 19:30Z
     data = collect(repo, since=datetime(2026, 2, 25, 19, 15, tzinfo=timezone.utc))
-    assert [c["sha"] for c in data["commits"]] == [s["odd"], s["fake_squash"]]
+    assert [c["sha"] for c in data["commits"]] == [s["other"], s["odd"], s["fake_squash"]]
 
 
 def test_since_before_everything_and_after_everything(history):
     repo, s = history
     assert len(collect(repo, since=datetime(2000, 1, 1, tzinfo=timezone.utc))["commits"]) == 7
     data = collect(repo, since=datetime(2030, 1, 1, tzinfo=timezone.utc))
-    assert data["commits"] == [] and data["head"] == s["fake_squash"]
+    assert [c["sha"] for c in data["commits"]] == [s["fake_squash"]]  # only the boundary: nothing in the window
+    assert data["head"] == s["fake_squash"]
 
 
 def test_since_with_non_monotonic_committer_dates(tmp_path):
@@ -225,10 +228,13 @@ def test_since_with_non_monotonic_committer_dates(tmp_path):
     c = repo.commit("c skewed clock", {"f": "3"}, author_date="2026-01-05T00:00:00-08:00")
     d = repo.commit("d", {"f": "4"}, author_date="2026-01-20T00:00:00Z")
     since = datetime(2026, 1, 8, tzinfo=timezone.utc)
-    assert [x["sha"] for x in collect(repo, since=since)["commits"]] == [b, d]
-    assert a and c
+    # c is dated before b, its own parent: it was committed after b, so it stays in the window with
+    # b and d (window membership follows the chain); a is the boundary before the window
+    meter = Meter()
+    assert [x["sha"] for x in collect(repo, since=since, meter=meter)["commits"]] == [a, b, c, d]
+    assert any(c[:12] in w and "out of order" in w for w in meter.warnings), meter.warnings
     naive = collect(repo, since=datetime(2026, 1, 8))  # naive means UTC
-    assert [x["sha"] for x in naive["commits"]] == [b, d]
+    assert [x["sha"] for x in naive["commits"]] == [a, b, c, d]
 
 
 def test_requests_counted(history):

@@ -390,7 +390,7 @@ def test_pull_request_and_its_files(rsps, tmp_path):
     assert {k: pr[k] for k in pr if k != "files"} == {
         "number": 412, "title": "Fix coordination handler", "body": "Refs ENC-TSK-734",
         "head_sha": "6dcb09b5b57875f334f61aebed695e2e4193db5e", "head_ref": "agent/enc-tsk-734-fix",
-        "base_ref": "main", "html_url": "https://github.com/acme-ops/enceladus/pull/412", "user": "zoe-omega"}
+        "base_ref": "main", "html_url": "https://github.com/acme-ops/enceladus/pull/412", "user": "zoe-omega", "warnings": []}
     assert len(pr["files"]) == 250
     assert pr["files"][1] == {"filename": "backend/lambda/coordination_api/mod_0001.py", "status": "added",
                               "additions": 1, "deletions": 1, "patch": "@@ -1,1 +1,1 @@\n-old 1\n+new 1"}
@@ -405,7 +405,9 @@ def test_pull_request_files_stop_at_githubs_cap(rsps):
     meter = Meter()
     pr = fetch_pull_request(REPO, 9, meter=meter)
     assert len(pr["files"]) == 3000 and meter.requests == 31
-    assert meter.warnings == ["pull request #9 changes 3200 files; GitHub lists only 3000 (at most 3000)"]
+    assert meter.warnings == ["pull request #9 changes 3200 files; GitHub lists only 3000 (at most 3000): "
+                              "rules about its files judged a partial list"]
+    assert pr["files_changed"] == 3200 and pr["warnings"] == meter.warnings
 
 
 def test_missing_pull_request(rsps):

@@ -55,6 +55,7 @@ def doc():
             "pass": 2,
             "fail": 2,
             "error": 1,
+            "pending": 0,
             "waived": 1,
             "not_applicable": 1,
             "exit_code": 2,
@@ -93,7 +94,7 @@ def doc():
                 "rationale": "Runbook says so.",
                 "checks": ["deploy_coverage"],
                 "remediation": fix,
-                "counts": {"pass": 1, "fail": 2, "error": 0, "waived": 0, "not_applicable": 0},
+                "counts": {"pass": 1, "fail": 2, "error": 0, "pending": 0, "waived": 0, "not_applicable": 0},
             },
             {
                 "id": "API-MCP-005",
@@ -106,7 +107,7 @@ def doc():
                     "text": "Check the endpoint.",
                     "command": "curl -fsS https://api.example/cap",
                 },
-                "counts": {"pass": 1, "fail": 0, "error": 1, "waived": 1, "not_applicable": 1},
+                "counts": {"pass": 1, "fail": 0, "error": 1, "pending": 0, "waived": 1, "not_applicable": 1},
             },
         ],
         "findings": [
@@ -417,7 +418,7 @@ def _cells(row: str) -> int:
 def test_markdown_content(doc):
     text = RENDERERS["md"](doc)
     assert text.startswith("## ⚠️ Compliance: ERROR")
-    assert "2 failed · 1 could not be evaluated · 2 passed · 1 waived · 1 not applicable" in text
+    assert "2 failed · 1 could not be evaluated · 0 pending · 2 passed · 1 waived · 1 not applicable" in text
     assert (
         text.index("### Failures and errors") < text.index("### Changes in scope") < text.index("### Passing")
     )

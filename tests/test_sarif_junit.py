@@ -208,7 +208,7 @@ def test_junit_parses_and_counts_match(doc):
         }
     s = doc["summary"]
     assert _attrs(root) == {"tests": len(doc["findings"]), "failures": s["fail"], "errors": s["error"],
-                            "skipped": s["waived"] + s["not_applicable"]}
+                            "skipped": s["waived"] + s["not_applicable"] + s["pending"]}
 
 
 def test_junit_testcases(doc):
@@ -250,7 +250,7 @@ def test_junit_for_the_demo(demo_doc):
     root = ET.fromstring(junit.render(demo_doc))
     s = demo_doc["summary"]
     assert _attrs(root) == {"tests": len(demo_doc["findings"]), "failures": s["fail"], "errors": s["error"],
-                            "skipped": s["waived"] + s["not_applicable"]}
+                            "skipped": s["waived"] + s["not_applicable"] + s["pending"]}
     assert len(root.findall("testsuite")) == len(demo_doc["rules"])
 
 

@@ -9,6 +9,7 @@ import jsonschema
 import pytest
 
 from compliance.cli import main
+from compliance.demo import demo_commits
 from compliance.engine import judge
 from compliance.errors import InputError
 from compliance.report import render_all
@@ -67,7 +68,11 @@ def test_sha_waiver_waives_only_that_change_and_records_who_and_until_when(repo,
 
 def test_pr_waiver_matches_merges_and_squashes_by_number(repo, tmp_path):
     r, s = repo
-    snap = snapshot(r.path)
+    # a squash's number is only a claim: here a run of that commit names PR 13 (tests/test_waivers_attribution.py)
+    run = {"id": 1, "head_sha": s["squash"], "head_branch": "main", "event": "push", "status": "completed",
+           "conclusion": "success", "created_at": "2026-03-01T12:00:00Z", "updated_at": "2026-03-01T12:05:00Z",
+           "pull_requests": [{"number": 13}]}
+    snap = snapshot(r.path, github={"workflow": ".github/workflows/x.yml", "runs": [run]})
     findings, _ = judge(snap, [_co_change_rule()], _waivers(tmp_path, _one(subject="{pr: 13}")))
     got = _statuses(findings)
     assert got[s["squash"][:12]] == "waived" and got[s["pr"][:12]] == "fail"
@@ -221,8 +226,11 @@ def test_demo_shows_a_waived_finding_an_expired_waiver_and_a_diff(tmp_path, caps
     assert main(["demo", "--workdir", str(tmp_path / "work"), "--out", str(tmp_path / "out")]) == 0
     out = capsys.readouterr().out
     assert "waivers  2 applied, 1 expiring soon, 1 expired, 1 unused, 1 not applied" in out
-    assert "diff     3 new, 1 fixed, 8 still failing, 2 now waived" in out
+    assert "new, 1 fixed, 8 still failing, 2 now waived" in out
     doc = json.loads((tmp_path / "out" / "report.json").read_text("utf-8"))
+    # 3 new failures, besides whatever the change still being deployed (ENC-TSK-368) is judged now
+    rerun = demo_commits(tmp_path / "work")["tsk368"][:12]
+    assert len([e for e in doc["diff"]["new"] if rerun not in e["subject"]]) == 3
     jsonschema.Draft202012Validator(load_schema("report")).validate(doc)
     status = {(f["rule_id"], f["subject"]): f["status"] for f in doc["findings"]}
     w = doc["waivers"]

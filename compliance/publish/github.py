@@ -14,7 +14,12 @@ Why it is shaped this way:
 - Conclusion: failure for both ``fail`` and ``error`` verdicts. ``action_required`` would need a
   details page with a fix button we do not have, and both block a required check anyway; the
   title says "could not evaluate" for errors. When the caller's gate let findings through
-  (``--soft-fail``, ``--fail-on``) the conclusion is ``neutral``: visible, not blocking.
+  (``--soft-fail``, ``--fail-on``) the conclusion is ``neutral``: visible, not blocking. A
+  ``pending`` verdict (nothing failed, something not judged yet) is ``neutral`` too, never
+  ``success``: a required check accepts it, but nobody mistakes it for a proven pass. Pending
+  findings get ``notice`` annotations (never ``failure``/``warning``). A commit status has no
+  neutral and its own ``pending`` state would block a required check forever, so it says
+  ``success`` with "PENDING" in the description.
 - Comments and issues are found again by a hidden marker / label + title, so a PR has one comment
   updated in place and an audit has one tracking issue, however often the job runs.
 - Every HTTP request is counted on the ``Meter`` like a source's, and every message that leaves
@@ -36,7 +41,6 @@ from compliance.errors import ComplianceError
 from compliance.redact import redact
 from compliance.sources.base import Meter
 
-API_URL = "https://api.github.com"
 MAX_ANNOTATIONS_PER_REQUEST = 50
 MAX_SUMMARY = 65_535  # check run output.summary
 MAX_COMMENT = 65_536  # issue / PR comment and issue body
@@ -50,6 +54,7 @@ VERDICT_TITLE = {
     "pass": "Compliance: pass",
     "fail": "Compliance: fail",
     "error": "Compliance: error (could not evaluate everything)",
+    "pending": "Compliance: pending (nothing failed; some findings are not judged yet)",
 }
 _CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069\ud800-\udfff]")
 
@@ -71,7 +76,7 @@ def _plain(value: Any, limit: int) -> str:
 
 def counts_phrase(summary: dict[str, Any]) -> str:
     return (f"{summary.get('fail', 0)} failed, {summary.get('error', 0)} could not be evaluated, "
-            f"{summary.get('pass', 0)} passed, {summary.get('waived', 0)} waived, "
+            f"{summary.get('pending', 0)} pending, {summary.get('pass', 0)} passed, {summary.get('waived', 0)} waived, "
             f"{summary.get('not_applicable', 0)} n/a")
 
 
@@ -79,7 +84,7 @@ def conclusion(doc: dict[str, Any], exit_code: int | None = None) -> str:
     """Check-run conclusion: from the caller's gate result when given, else from the verdict."""
     verdict = doc.get("summary", {}).get("verdict")
     if exit_code is None:
-        return "success" if verdict == "pass" else "failure"
+        return {"pass": "success", "pending": "neutral"}.get(verdict, "failure")
     if exit_code == 0:
         return "success" if verdict == "pass" else "neutral"
     return "failure"
@@ -88,22 +93,26 @@ def conclusion(doc: dict[str, Any], exit_code: int | None = None) -> str:
 def status_state(doc: dict[str, Any], exit_code: int | None = None) -> str:
     """Commit status has no ``neutral``: a gate that let findings through reads as success."""
     verdict = doc.get("summary", {}).get("verdict")
-    if exit_code == 0 or (exit_code is None and verdict == "pass"):
+    if exit_code == 0 or (exit_code is None and verdict in ("pass", "pending")):
         return "success"
     return "error" if verdict == "error" else "failure"
 
 
 def annotations(doc: dict[str, Any]) -> list[dict[str, Any]]:
-    """One annotation per failed or unevaluable finding that points at a file line."""
+    """One annotation per failed, unevaluable or pending finding that points at a file line.
+
+    A pending one is a ``notice`` whatever the rule's severity: it is not a failure (yet)."""
     out = []
     for f in doc.get("findings", []):
         loc = f.get("location") or {}
         path = loc.get("path")
-        if f.get("status") not in ("fail", "error") or not isinstance(path, str) or not path:
+        status = f.get("status")
+        if status not in ("fail", "error", "pending") or not isinstance(path, str) or not path:
             continue
         line = loc.get("line") if isinstance(loc.get("line"), int) and loc["line"] >= 1 else 1
-        level = "failure" if f.get("status") == "error" else ANNOTATION_LEVEL.get(f.get("severity"), "warning")
-        prefix = "could not evaluate: " if f.get("status") == "error" else ""
+        level = {"error": "failure", "pending": "notice"}.get(status) or ANNOTATION_LEVEL.get(f.get("severity"),
+                                                                                              "warning")
+        prefix = {"error": "could not evaluate: ", "pending": "pending (not judged yet): "}.get(status, "")
         item: dict[str, Any] = {
             "path": path.removeprefix("./"),
             "start_line": line,
@@ -137,13 +146,20 @@ def _batches(items: list[dict[str, Any]], size: int = MAX_ANNOTATIONS_PER_REQUES
 # --------------------------------------------------------------------------- client
 
 
-def client(token: str | None, base_url: str = API_URL, **options: Any) -> Any:
+def client(token: str | None = None, base_url: str | None = None, **options: Any) -> Any:
     """A lazy PyGithub client: objects are addressed by URL and never fetched just to be used,
-    so every request this module makes is one we chose (and counted)."""
+    so every request this module makes is one we chose (and counted).
+
+    Base URL and token come from the same resolvers the GitHub source reads with
+    (``GITHUB_API_URL``, ``GITHUB_TOKEN``), so publishing goes to the server the audit read from.
+    """
     import github
 
+    from compliance.sources.github import api_token, api_url
+
+    token = api_token(token)
     auth = github.Auth.Token(token) if token else None
-    return github.Github(auth=auth, base_url=base_url, lazy=True, per_page=PER_PAGE, **options)
+    return github.Github(auth=auth, base_url=api_url(base_url), lazy=True, per_page=PER_PAGE, **options)
 
 
 def _repo(gh: Any, repo: str) -> Any:
@@ -177,7 +193,7 @@ def _pages(paginated: Any, meter: Meter | None) -> Iterator[Any]:
         page += 1
 
 
-def _setup(token: str | None, base_url: str, gh: Any, options: dict[str, Any]) -> Any:
+def _setup(token: str | None, base_url: str | None, gh: Any, options: dict[str, Any]) -> Any:
     return gh if gh is not None else client(token, base_url, **options)
 
 
@@ -191,7 +207,7 @@ def publish_check_run(
     *,
     name: str = "compliance",
     token: str | None = None,
-    base_url: str = API_URL,
+    base_url: str | None = None,
     meter: Meter | None = None,
     exit_code: int | None = None,
     details_url: str | None = None,
@@ -272,7 +288,7 @@ def publish_commit_status(
     target_url: str | None = None,
     exit_code: int | None = None,
     token: str | None = None,
-    base_url: str = API_URL,
+    base_url: str | None = None,
     meter: Meter | None = None,
     gh: Any = None,
     **client_options: Any,
@@ -324,7 +340,7 @@ def upsert_pr_comment(
     *,
     marker: str = COMMENT_MARKER,
     token: str | None = None,
-    base_url: str = API_URL,
+    base_url: str | None = None,
     meter: Meter | None = None,
     gh: Any = None,
     **client_options: Any,
@@ -373,7 +389,7 @@ def upsert_tracking_issue(
     label: str = TRACKING_LABEL,
     comment: str | None = None,
     token: str | None = None,
-    base_url: str = API_URL,
+    base_url: str | None = None,
     meter: Meter | None = None,
     gh: Any = None,
     **client_options: Any,
@@ -409,7 +425,7 @@ def close_tracking_issue_if_open(
     label: str = TRACKING_LABEL,
     comment: str = "The compliance audit passes again; closing.",
     token: str | None = None,
-    base_url: str = API_URL,
+    base_url: str | None = None,
     meter: Meter | None = None,
     gh: Any = None,
     **client_options: Any,

@@ -21,11 +21,12 @@ STAGES = (
     ("lambda_update", "Lambda update"),
     ("worklog", "Worklog"),
 )
-STATUSES = ("pass", "fail", "error", "waived", "not_applicable")
+STATUSES = ("pass", "fail", "error", "pending", "waived", "not_applicable")
 STATUS_LABEL = {
     "pass": "pass",
     "fail": "fail",
     "error": "error",
+    "pending": "pending",
     "waived": "waived",
     "not_applicable": "not applicable",
 }
@@ -44,7 +45,7 @@ _INVISIBLE = re.compile(
 )
 
 CSS = """
-:root{--pass:#1a7f37;--fail:#cf222e;--error:#b35900;--waived:#4f6d8f;--na:#6e7781;
+:root{--pass:#1a7f37;--fail:#cf222e;--error:#b35900;--pending:#8250df;--waived:#4f6d8f;--na:#6e7781;
 --line:#d0d7de;--muted:#57606a;--bg:#f6f8fa}
 *{box-sizing:border-box}
 body{font:14px/1.5 -apple-system,BlinkMacSystemFont,"Segoe UI",Helvetica,Arial,sans-serif;color:#1f2328;
@@ -61,10 +62,11 @@ th{background:var(--bg)}td.num{text-align:right;font-variant-numeric:tabular-num
 .badge{display:inline-block;border-radius:10px;padding:0 8px;color:#fff;font-weight:600;font-size:12px}
 .verdict{font-size:16px;padding:2px 12px;border-radius:12px}
 .pass{background:var(--pass)}.fail{background:var(--fail)}.error{background:var(--error)}
-.waived{background:var(--waived)}.not_applicable{background:var(--na)}
+.pending{background:var(--pending)}.waived{background:var(--waived)}.not_applicable{background:var(--na)}
 .counts{display:flex;gap:8px;flex-wrap:wrap;margin:8px 0}
 .card{border:1px solid var(--line);border-radius:8px;padding:12px 16px;margin:12px 0}
 .card.bad{border-left:4px solid var(--fail)}.card.err{border-left:4px solid var(--error)}
+.card.wait{border-left:4px dashed var(--pending)}
 .timeline{display:flex;list-style:none;padding:0;margin:8px 0;gap:0}
 .timeline li{flex:1;position:relative;padding:6px 10px;border:1px solid var(--line);background:var(--bg)}
 .timeline li+li{border-left:none}
@@ -139,7 +141,7 @@ def stream(doc: dict[str, Any]) -> Iterator[str]:
     ]
     sections: list[Callable[[], str]] = [
         lambda: _header(doc, title), lambda: _targets(doc), lambda: _diff(doc), lambda: _sources(doc),
-        lambda: _rules(doc), lambda: _failures(doc), lambda: _changes(doc), lambda: _other_findings(doc),
+        lambda: _rules(doc), lambda: _failures(doc), lambda: _pending(doc), lambda: _changes(doc), lambda: _other_findings(doc),
         lambda: _waivers(doc), lambda: _not_evaluated(doc), lambda: _footer(doc),
     ]
     yield "\n".join(head) + "\n"
@@ -156,9 +158,8 @@ def _header(doc: dict[str, Any], title: str) -> str:
     window = snap.get("window", {})
     target = snap.get("target", {})
     verdict = summary.get("verdict")
-    verdict_text = {"pass": "PASS", "fail": "FAIL", "error": "ERROR: could not evaluate everything"}.get(
-        verdict, str(verdict)
-    )
+    verdict_text = {"pass": "PASS", "fail": "FAIL", "error": "ERROR: could not evaluate everything",
+                    "pending": "PENDING: nothing failed, some findings are not judged yet"}.get(verdict, str(verdict))
     counts = "".join(
         f'<span class="badge {s}">{summary.get(s, 0)} {esc(STATUS_LABEL[s])}</span>' for s in STATUSES
     )
@@ -196,14 +197,14 @@ def _targets(doc: dict[str, Any]) -> str:
             "<tr>"
             f"<td>{esc(t.get('name'))}</td>"
             f"<td>{badge(t.get('verdict'))}</td>"
-            + "".join(f'<td class="num">{esc(c.get(s, 0))}</td>' for s in ("fail", "error", "pass", "waived",
-                                                                            "not_applicable"))
+            + "".join(f'<td class="num">{esc(c.get(s, 0))}</td>' for s in ("fail", "error", "pending", "pass",
+                                                                            "waived", "not_applicable"))
             + f"<td><code>{esc(t.get('path'))}</code></td>"
             "</tr>"
         )
     return (
         f"<section>\n<h2>Targets ({len(targets)})</h2>\n<table>\n"
-        "<tr><th>Target</th><th>Verdict</th><th>Failed</th><th>Errors</th><th>Passed</th><th>Waived</th>"
+        "<tr><th>Target</th><th>Verdict</th><th>Failed</th><th>Errors</th><th>Pending</th><th>Passed</th><th>Waived</th>"
         "<th>N/A</th><th>Report</th></tr>\n" + "\n".join(rows) + "\n</table>\n</section>"
     )
 
@@ -287,7 +288,7 @@ def _finding(finding: dict[str, Any]) -> str:
     if loc.get("path"):
         spot = f"{loc['path']}:{loc['line']}" if loc.get("line") else loc["path"]
         where = f'<p class="muted">at <code>{esc(spot)}</code></p>'
-    cls = "bad" if finding.get("status") == "fail" else "err"
+    cls = {"fail": "bad", "pending": "wait"}.get(finding.get("status"), "err")
     return (
         f'<div class="card {cls}">'
         f"<p>{badge(finding.get('status'))} {_in_target(finding)}{esc(finding.get('subject_type'))} "
@@ -326,6 +327,24 @@ def _failures(doc: dict[str, Any]) -> str:
     return "\n".join(out) + "\n</section>"
 
 
+def _pending(doc: dict[str, Any]) -> str:
+    """Findings not judged yet, right after the failures: each card says what it waits for."""
+    waiting = [f for f in doc.get("findings", []) if f.get("status") == "pending"]
+    if not waiting:
+        return ""
+    rows = ""
+    if len(waiting) > DETAIL_LIMIT:
+        rows = "\n".join(
+            f"<tr><td><code>{esc(f.get('rule_id'))}</code></td><td>{esc(f.get('subject_type'))} "
+            f"<code>{esc(f.get('subject'))}</code></td><td>{esc(f.get('message'))}</td></tr>"
+            for f in waiting[DETAIL_LIMIT:])
+        rows = (f"<details><summary>{len(waiting) - DETAIL_LIMIT} more pending finding(s), one per row</summary>\n"
+                f"<table>\n<tr><th>Rule</th><th>Subject</th><th>Message</th></tr>\n{rows}\n</table>\n</details>")
+    return (f"<section>\n<h2>Pending: not judged yet ({len(waiting)})</h2>\n"
+            "<p>Nothing to fix yet: pending findings do not gate and are never waived; the next audit judges "
+            "them.</p>\n" + "\n".join(_finding(f) for f in waiting[:DETAIL_LIMIT]) + rows + "\n</section>")
+
+
 def _stage(stage: dict[str, Any] | None, label: str) -> str:
     if stage is None:
         return f'<li class="s-error"><div class="stage">{esc(label)}</div><div class="state">not recorded</div></li>'
@@ -345,8 +364,8 @@ def _stage(stage: dict[str, Any] | None, label: str) -> str:
 def _change(doc: dict[str, Any], change: dict[str, Any]) -> str:
     stages = {s.get("stage"): s for s in change.get("timeline", [])}
     verdicts = change.get("verdicts", {})
-    worst = "fail" if "fail" in verdicts.values() else "error" if "error" in verdicts.values() else ""
-    cls = {"fail": " bad", "error": " err"}.get(worst, "")
+    worst = next((s for s in ("fail", "error", "pending") if s in verdicts.values()), "")
+    cls = {"fail": " bad", "error": " err", "pending": " wait"}.get(worst, "")
     pr = ""
     if change.get("pr"):
         repo = str(doc.get("snapshot", {}).get("target", {}).get("github_repo") or "")
@@ -424,7 +443,7 @@ def _mark(stage: dict[str, Any] | None) -> str:
 
 
 def _other_findings(doc: dict[str, Any]) -> str:
-    rest = [f for f in doc.get("findings", []) if f.get("status") not in ("fail", "error")]
+    rest = [f for f in doc.get("findings", []) if f.get("status") not in ("fail", "error", "pending")]
     if not rest:
         return ""
     shown = rest if len(rest) <= DETAIL_LIMIT else [f for f in rest if f.get("status") == "waived"]
@@ -446,7 +465,9 @@ def _other_findings(doc: dict[str, Any]) -> str:
 
 
 _DIFF_PARTS = (("new", "New failures", "fail"), ("fixed", "Fixed", "pass"), ("still_failing", "Still failing", "fail"),
-               ("now_waived", "Now waived", "waived"), ("gone", "No longer judged (left the window)", "not_applicable"))
+               ("now_waived", "Now waived", "waived"), ("gone", "No longer judged (left the window)", "not_applicable"),
+               ("new_pending", "Newly pending", "pending"), ("still_pending", "Still pending", "pending"),
+               ("pending_passed", "Pending → passed", "pass"))
 
 
 def _diff(doc: dict[str, Any]) -> str:
@@ -459,7 +480,8 @@ def _diff(doc: dict[str, Any]) -> str:
     out = [
         "<section>\n<h2>Since the previous audit</h2>",
         f"<p>Compared with the report collected {esc(prev.get('collected_at'))} "
-        f"(snapshot <code>{esc(prev.get('digest'))}</code>)</p>",
+        f"(snapshot <code>{esc(prev.get('digest'))}</code>). A pending finding that failed since counts as a new "
+        "failure.</p>",
         f'<div class="counts">{chips}</div>',
     ]
     for key, label, _cls in _DIFF_PARTS:
@@ -479,6 +501,7 @@ def _diff(doc: dict[str, Any]) -> str:
 
 _WAIVER_PARTS = (("applied", "Applied"), ("expiring", "Expiring soon"), ("expired", "Expired (no longer applied)"),
                  ("errors_not_waived", "Not applied: matched only findings that could not be evaluated"),
+                 ("pending_not_waived", "Not applied: matched only pending findings (applies if they fail)"),
                  ("unused", "Unused (matched no failing finding)"))
 
 
@@ -487,7 +510,8 @@ def _waivers(doc: dict[str, Any]) -> str:
     if waivers is None:
         return ""
     head = "<section>\n<h2>Waivers</h2>"
-    never = "Findings that could not be evaluated (<em>error</em>) are never waived."
+    never = ("Findings that could not be evaluated (<em>error</em>) or not judged yet (<em>pending</em>) are never "
+             "waived.")
     if not waivers.get("file"):
         return f"{head}\n<p>No waiver file was given. {never}</p>\n</section>"
     out = [head, f"<p>From <code>{esc(waivers.get('file'))}</code> at {esc(waivers.get('evaluated_at'))} · max span "
@@ -503,11 +527,12 @@ def _waivers(doc: dict[str, Any]) -> str:
             left = w.get("days_left", 0)
             when = f"{left} day(s) left" if left >= 0 else f"expired {-left} day(s) ago"
             hits = ", ".join(f"<code>{esc(f.get('subject'))}</code>" for f in w.get("findings", []))
+            note = f"<div>not applied to some: {esc(w['note'])}</div>" if w.get("note") else ""
             rows.append(
                 f"<tr><td><code>{esc(w.get('rule_id'))}</code></td><td>{esc(kind)} <code>{esc(value)}</code></td>"
                 f"<td>{esc(w.get('owner'))}</td><td>{esc(w.get('ticket'))}</td>"
                 f"<td>{esc(w.get('expires'))}<div class=\"muted\">{esc(when)}</div></td>"
-                f"<td>{esc(w.get('reason'))}<div class=\"muted\">line {esc(w.get('line'))}</div></td><td>{hits}</td></tr>"
+                f"<td>{esc(w.get('reason'))}<div class=\"muted\">line {esc(w.get('line'))}</div>{note}</td><td>{hits}</td></tr>"
             )
         out.append("<table>\n<tr><th>Rule</th><th>Subject</th><th>Owner</th><th>Ticket</th><th>Expires</th>"
                    "<th>Reason</th><th>Findings</th></tr>\n" + "\n".join(rows) + "\n</table>")

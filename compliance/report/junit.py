@@ -1,8 +1,10 @@
 """JUnit XML, so CI systems that only understand test results (Jenkins, GitLab, Azure, test-report
 actions) can show each rule as a suite and each subject as a test.
 
-Mapping: fail -> ``<failure>``, error (could not evaluate) -> ``<error>``, waived and not applicable
--> ``<skipped>``, pass -> an empty test case. Counts are attributes so tools can summarise without
+Mapping: fail -> ``<failure>``, error (could not evaluate) -> ``<error>``, pending (not judged yet),
+waived and not applicable -> ``<skipped>`` whose message starts with the reason ("pending: ..."),
+pass -> an empty test case. Pending is a skip, not a failure: it never gates, and a CI test view
+that turned red on a deploy still running would be wrong. Counts are attributes so tools can summarise without
 walking the cases.
 
 Messages come from people and systems we do not control. ElementTree escapes markup, but XML 1.0
@@ -23,7 +25,8 @@ _INVALID_XML = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff
 # Valid XML, but C1 controls and bidi overrides let a commit subject display as something else in a CI UI.
 _DISGUISE = re.compile("[\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
 _EVIDENCE_CORE = ("kind", "label", "url", "time")
-SKIPPED = ("waived", "not_applicable")
+SKIPPED = ("pending", "waived", "not_applicable")
+SKIP_LABEL = {"pending": "pending", "waived": "waived", "not_applicable": "not applicable"}
 
 
 def xml_text(value: Any, limit: int | None = None) -> str:
@@ -85,7 +88,7 @@ def _testcase(parent: ET.Element, finding: dict[str, Any], name: str) -> None:
     elif status == "error":
         ET.SubElement(case, "error", {"message": message, "type": "could_not_evaluate"}).text = _details(finding)
     elif status in SKIPPED:
-        label = "waived" if status == "waived" else "not applicable"
+        label = SKIP_LABEL[status]
         ET.SubElement(case, "skipped", {"message": xml_text(f"{label}: {finding.get('message', '')}", 1000)})
 
 

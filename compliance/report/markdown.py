@@ -20,11 +20,12 @@ from urllib.parse import urlsplit
 MAX_CHARS = 65_536
 STAGES = (("merge", "merge"), ("workflow_run", "run"), ("lambda_update", "Lambda"), ("worklog", "worklog"))
 STATE_MARK = {"ok": "✓", "failed": "✗", "missing": "–", "unknown": "?"}
-STATUS_MARK = {"pass": "✓", "fail": "✗", "error": "⚠", "waived": "○", "not_applicable": "–"}
+STATUS_MARK = {"pass": "✓", "fail": "✗", "error": "⚠", "pending": "⏳", "waived": "○", "not_applicable": "–"}
 VERDICT_HEAD = {
     "pass": "✅ Compliance: PASS",
     "fail": "❌ Compliance: FAIL",
     "error": "⚠️ Compliance: ERROR (could not evaluate everything)",
+    "pending": "⏳ Compliance: PENDING (nothing failed; some findings are not judged yet)",
 }
 _EVIDENCE_CORE = ("kind", "label", "url", "time")
 
@@ -37,7 +38,8 @@ _MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()|~$!])")
 _ENTITIES = str.maketrans({"&": "&amp;", "<": "&lt;", ">": "&gt;"})
 _BLOCK_START = re.compile(r"^[#\-+=]")
 _AUTOLINK = re.compile(r"(?i)(https?|ftp|sftp|javascript|vbscript|data|file|mailto|www)(?=[:.])")
-_SHARES = {"failures": 0.45, "changes": 0.25, "diff": 0.1, "waivers": 0.05, "passes": 0.05, "not_evaluated": 0.1}
+_SHARES = {"failures": 0.4, "pending": 0.05, "changes": 0.25, "diff": 0.1, "waivers": 0.05, "passes": 0.05,
+           "not_evaluated": 0.1}
 _REPO = re.compile(r"^[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+$")
 _ZWJ = "\u200d"
 
@@ -134,7 +136,7 @@ def evidence_line(ev: dict[str, Any]) -> str:
 def counts_phrase(counts: dict[str, Any]) -> str:
     return (
         f"{counts.get('fail', 0)} failed · {counts.get('error', 0)} could not be evaluated · "
-        f"{counts.get('pass', 0)} passed · {counts.get('waived', 0)} waived · "
+        f"{counts.get('pending', 0)} pending · {counts.get('pass', 0)} passed · {counts.get('waived', 0)} waived · "
         f"{counts.get('not_applicable', 0)} not applicable"
     )
 
@@ -191,15 +193,15 @@ def _targets(doc: dict[str, Any]) -> list[str]:
     lines = [
         f"### Targets ({len(targets)})",
         "",
-        "| Target | Verdict | Failed | Errors | Passed | Waived | N/A | Report |",
-        "| --- | --- | ---: | ---: | ---: | ---: | ---: | --- |",
+        "| Target | Verdict | Failed | Errors | Pending | Passed | Waived | N/A | Report |",
+        "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | --- |",
     ]
     for t in targets:
         c = t.get("counts", {})
         verdict = VERDICT_HEAD.get(t.get("verdict"), "").split(" ", 1)[0]
         lines.append(
             f"| {text(t.get('name'), 100)} | {verdict} {text(t.get('verdict'), 20)} | {c.get('fail', 0)} "
-            f"| {c.get('error', 0)} | {c.get('pass', 0)} | {c.get('waived', 0)} | {c.get('not_applicable', 0)} "
+            f"| {c.get('error', 0)} | {c.get('pending', 0)} | {c.get('pass', 0)} | {c.get('waived', 0)} | {c.get('not_applicable', 0)} "
             f"| {code(t.get('path'), 200, in_table=True)} |"
         )
     return [*lines, ""]
@@ -290,9 +292,30 @@ def _failures(doc: dict[str, Any], detail: bool) -> _Section | None:
     return section
 
 
+def _pending(doc: dict[str, Any], detail: bool) -> _Section | None:
+    """Findings not judged yet, each saying what it waits for; they gate nothing, and are listed
+    right after the failures so a reviewer sees them on the first screen too."""
+    waiting = [f for f in doc.get("findings", []) if f.get("status") == "pending"]
+    if not waiting:
+        return None
+    section = _Section("pending", [f"### Pending: not judged yet ({len(waiting)})", "",
+                                   "Nothing to fix yet: these do not gate. The next audit judges them.", ""],
+                       "pending findings")
+    for finding in waiting:
+        if section.full:
+            section.skip()
+        else:
+            section.add(_finding_block(finding, finding.get("remediation") or {}, detail), counted=True)
+    section.add("")
+    return section
+
+
+_VERB = {"fail": "fail", "error": "could not evaluate", "pending": "pending"}
+
+
 def _finding_block(finding: dict[str, Any], group_fix: dict[str, Any], detail: bool) -> list[str]:
     status = finding.get("status")
-    verb = "fail" if status == "fail" else "could not evaluate"
+    verb = _VERB.get(status, "could not evaluate")
     lines = [
         f"- {STATUS_MARK.get(status, '?')} **{verb}** · {_in_target(finding)}{text(finding.get('subject_type'), 40)} "
         f"{code(finding.get('subject'), 120)} · {text(finding.get('message'), 600 if detail else 200)}"
@@ -330,7 +353,7 @@ def _changes(doc: dict[str, Any]) -> _Section | None:
         [
             f"### Changes in scope ({len(changes)})",
             "",
-            "✓ ok · ✗ failed · – missing · ? unknown",
+            "✓ ok · ✗ failed · – missing · ? unknown · not passing: ✗ fail, ⚠ error, ⏳ pending (not judged yet)",
             "",
             "| Change | " + " | ".join(label for _, label in STAGES) + " | Not passing |",
             "| --- |" + " :---: |" * len(STAGES) + " --- |",
@@ -355,7 +378,7 @@ def _changes(doc: dict[str, Any]) -> _Section | None:
         not_passing = ", ".join(
             f"{STATUS_MARK.get(v, '?')} {text(rule_id, 60)}"
             for rule_id, v in change.get("verdicts", {}).items()
-            if v in ("fail", "error")
+            if v in ("fail", "error", "pending")
         )
         section.add(f"| {subject} | " + " | ".join(cells) + f" | {not_passing} |", counted=True)
     section.add("")
@@ -418,7 +441,9 @@ def _not_evaluated(doc: dict[str, Any]) -> _Section | None:
 
 
 _DIFF_PARTS = (("new", "New failures"), ("fixed", "Fixed"), ("still_failing", "Still failing"),
-               ("now_waived", "Now waived"), ("gone", "No longer judged (left the window)"))
+               ("now_waived", "Now waived"), ("gone", "No longer judged (left the window)"),
+               ("new_pending", "Newly pending"), ("still_pending", "Still pending"),
+               ("pending_passed", "Pending → passed"))
 
 
 def _diff(doc: dict[str, Any]) -> _Section | None:
@@ -435,7 +460,9 @@ def _diff(doc: dict[str, Any]) -> _Section | None:
             f"Compared with the report collected {text(prev.get('collected_at'), 40)} "
             f"(snapshot {code(prev.get('digest'), 80)}): **{c.get('new', 0)} new** · {c.get('fixed', 0)} fixed · "
             f"{c.get('still_failing', 0)} still failing · {c.get('now_waived', 0)} now waived · "
-            f"{c.get('gone', 0)} no longer judged",
+            f"{c.get('gone', 0)} no longer judged · {c.get('new_pending', 0)} newly pending · "
+            f"{c.get('still_pending', 0)} still pending · {c.get('pending_passed', 0)} pending → passed "
+            "(pending → failed counts as new)",
             "",
         ],
         "diff entries",
@@ -459,7 +486,13 @@ def _diff(doc: dict[str, Any]) -> _Section | None:
 
 _WAIVER_PARTS = (("applied", "Applied"), ("expiring", "Expiring soon"), ("expired", "Expired (no longer applied)"),
                  ("errors_not_waived", "Not applied: matched only findings that could not be evaluated"),
+                 ("pending_not_waived", "Not applied: matched only pending findings (applies if they fail)"),
                  ("unused", "Unused (matched no failing finding)"))
+
+
+_WAIVER_SHORT = {"applied": "applied", "expiring": "expiring soon", "expired": "expired",
+                 "errors_not_waived": "not applied (errors)", "pending_not_waived": "not applied (pending)",
+                 "unused": "unused"}
 
 
 def _waiver_line(w: dict[str, Any]) -> str:
@@ -469,6 +502,8 @@ def _waiver_line(w: dict[str, Any]) -> str:
                                                      f" ({-left} day(s) ago)")
     hits = ", ".join(code(f.get("subject"), 80) for f in w.get("findings", [])[:5])
     more = f" · findings {hits}" if hits else ""
+    if w.get("note"):
+        more += f" · **not applied to some**: {text(w['note'], 300)}"
     return (f"- {text(w.get('rule_id'), 80)} · {text(kind, 20)} {code(value, 120)} · owner "
             f"{text(w.get('owner'), 80)} · {text(w.get('ticket'), 60)} · {when} · {text(w.get('reason'), 200)}"
             f"{more} (line {text(w.get('line'), 10)})")
@@ -480,14 +515,14 @@ def _waivers(doc: dict[str, Any]) -> _Section | None:
         return None
     section = _Section("waivers", ["### Waivers", ""], "waivers")
     if not waivers.get("file"):
-        section.add("No waiver file was given. Findings that could not be evaluated are never waivable.")
+        section.add("No waiver file was given. Findings that could not be evaluated, or are pending, are never "
+                    "waivable.")
         section.add("")
         return section
-    counts = " · ".join(f"{len(waivers.get(k) or [])} {label.split(' (')[0].split(':')[0].lower()}"
-                        for k, label in _WAIVER_PARTS)
+    counts = " · ".join(f"{len(waivers.get(k) or [])} {_WAIVER_SHORT.get(k, k)}" for k, _ in _WAIVER_PARTS)
     section.add(f"From {code(waivers.get('file'), 200)} at {text(waivers.get('evaluated_at'), 40)} "
                 f"(max span {text(waivers.get('max_days'), 6)} days, warning {text(waivers.get('warn_days'), 6)} "
-                f"days before expiry): {counts}. Findings that could not be evaluated are never waived.")
+                f"days before expiry): {counts}. Findings that could not be evaluated, or are pending, are never waived.")
     section.add("")
     for key, label in _WAIVER_PARTS:
         items = waivers.get(key) or []
@@ -505,7 +540,8 @@ def _waivers(doc: dict[str, Any]) -> _Section | None:
 
 
 def _body(doc: dict[str, Any], detail: bool) -> list[_Section]:
-    sections = (_diff(doc), _failures(doc, detail), _changes(doc), _waivers(doc), _passes(doc), _not_evaluated(doc))
+    sections = (_diff(doc), _failures(doc, detail), _pending(doc, detail), _changes(doc), _waivers(doc), _passes(doc),
+                _not_evaluated(doc))
     return [s for s in sections if s is not None]
 
 

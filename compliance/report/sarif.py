@@ -1,7 +1,10 @@
 """SARIF 2.1.0 for GitHub code scanning and any other SARIF viewer.
 
 Only failures and errors that point at a file become results: code scanning rejects a whole upload
-over a single result without a location, and a passing finding is not an alert. Findings that have
+over a single result without a location, and a passing finding is not an alert. ``pending``
+findings (not judged yet) are left out too: an alert opened while a deploy runs and closed when it
+finishes is noise, and a ``note`` would still read as a problem found. They are counted in the run's
+properties (``summary.pending``), so a SARIF viewer still sees that something is not judged yet. Findings that have
 no file (a Lambda's state, a tracker task) stay in the Markdown/HTML reports; the run's properties
 count how many were left out so nobody mistakes a short SARIF file for a clean bill.
 
@@ -168,7 +171,7 @@ def build(doc: dict[str, Any]) -> dict[str, Any]:
             "results": results,
             "properties": {
                 "verdict": summary.get("verdict"),
-                "summary": {k: summary.get(k, 0) for k in ("pass", "fail", "error", "waived", "not_applicable")},
+                "summary": {k: summary.get(k, 0) for k in ("pass", "fail", "error", "pending", "waived", "not_applicable")},
                 "failing_without_location": reported - len(results),
             },
         }],

@@ -6,7 +6,6 @@ as live data, so a hand-written file cannot smuggle in a shape the checks do not
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
@@ -15,7 +14,7 @@ from compliance.sources.base import Meter
 
 
 def read_source_file(name: str, path: str | Path, meter: Meter | None = None) -> dict[str, Any]:
-    from compliance.snapshot import def_schema, schema_problems
+    from compliance.snapshot import def_schema, schema_problems, source_value_problems, strict_loads
 
     p = Path(path)
     raw = p.read_bytes()
@@ -26,13 +25,8 @@ def read_source_file(name: str, path: str | Path, meter: Meter | None = None) ->
         col = exc.start - (raw.rfind(b"\n", 0, exc.start) + 1) + 1
         raise InputError([Located(str(p), line, col, f"file is not valid UTF-8 (byte 0x{raw[exc.start]:02x})")]
                          ) from None
-    try:
-        data = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise InputError([Located(str(p), exc.lineno, exc.colno, f"invalid JSON: {exc.msg}")]) from None
-    except RecursionError:
-        raise InputError([Located(str(p), 1, 1, "invalid JSON: nested too deeply")]) from None
-    problems = schema_problems(data, def_schema(name), str(p))
+    data = strict_loads(text, str(p), "input")  # invalid JSON, nested too deeply, NaN: with the place
+    problems = schema_problems(data, def_schema(name), str(p)) or source_value_problems(name, data, str(p))
     if problems:
         raise InputError(problems)
     return data

@@ -29,7 +29,7 @@ from typing import IO, Any
 from compliance.errors import ComplianceError
 from compliance.ids import compile_pattern, find_task_ids
 from compliance.sources.base import Meter
-from compliance.timeutil import parse_time
+from compliance.timeutil import chain_span, iso, parse_time, utcnow
 
 _PR_MERGE = re.compile(r"Merge pull request #(\d+) from ([^/\s]+)/(\S.*)", re.DOTALL)
 _SQUASH = re.compile(r"\(#(\d+)\)\s*\Z")
@@ -37,6 +37,10 @@ _HEX40 = re.compile(rb"[0-9a-f]{40}|[0-9a-f]{64}")
 
 # Options that make ``git log`` output independent of the collector's configuration.
 _CONFIG = (
+    # what is audited is the recorded history: replace refs (``git replace``) and a grafts file
+    # would substitute other commits and parents, so a failing change could vanish unseen
+    "--no-replace-objects",
+    "-c", "advice.graftFileDeprecated=false",
     "-c", "core.quotepath=off",
     "-c", "log.showSignature=false",
     "-c", "color.ui=never",
@@ -69,6 +73,8 @@ _REPO_ENV = (
     "GIT_OBJECT_DIRECTORY",
     "GIT_ALTERNATE_OBJECT_DIRECTORIES",
     "GIT_PREFIX",
+    "GIT_REPLACE_REF_BASE",  # replace refs in another namespace would escape the refs/replace/ warning
+    "GIT_SHALLOW_FILE",  # another shallow file would hide (or fake) a shallow clone
 )
 _CHUNK = 1 << 18
 _QUEUED = 32  # at most this many chunks read ahead of the parser
@@ -94,6 +100,7 @@ def collect_git(
     runner = _Git(repo, meter)
     git_dir, shallow = runner.probe()
     head, _ref = runner.resolve_branch(branch)
+    meter.warnings.extend(runner.history_rewrites())
 
     boundary: set[str] = set()
     if shallow:
@@ -119,6 +126,9 @@ def collect_git(
             commits.append(commit)
     commits.reverse()
 
+    meter.warnings.extend(_date_order_warnings(commits, branch))
+    meter.warnings.extend(_future_warnings(commits, branch))
+    _duplicate_pr_warnings(commits, meter)
     for commit in commits:
         if commit["sha"] in boundary:
             meter.warnings.append(
@@ -148,6 +158,61 @@ def read_files_at(repo: str, ref: str, paths: Iterable[str], *, meter: Meter | N
     sha = _text(out).strip()
     wanted = list(dict.fromkeys(paths))
     return sha, (runner.read_files(sha, wanted) if wanted else {})
+
+
+_MAX_LISTED = 20  # warnings of one kind listed one by one; the rest are counted
+
+
+def _date_order_warnings(commits: list[dict[str, Any]], branch: str) -> list[str]:
+    """One warning per commit dated before an earlier commit of the chain (a reported fact).
+
+    Such a commit was committed after that ancestor, whatever its date says; the window follows
+    the chain (``chain_span``), so it is judged where it sits. ``committed_at`` is canonical UTC,
+    so the strings compare as the times do.
+    """
+    times = [c["committed_at"] for c in commits]
+    _, _, late = chain_span(times)
+    out = []
+    top = None
+    late_set = set(late)
+    for i, t in enumerate(times):
+        if i in late_set and len(out) < _MAX_LISTED:
+            out.append(f"commit {commits[i]['sha'][:12]} on {branch} is dated {t}, before an earlier commit of the "
+                       f"first-parent chain ({top}): committer dates are out of order (rebased, clock skew or "
+                       "backdated); it is judged by its place on the chain, not by its date")
+        elif i not in late_set:
+            top = t
+    if len(late) > _MAX_LISTED:
+        out.append(f"{len(late) - _MAX_LISTED} more commit(s) on {branch} are dated before an earlier commit")
+    return out
+
+
+def _future_warnings(commits: list[dict[str, Any]], branch: str) -> list[str]:
+    """Commits dated after the collection: a forward-dated commit is a fact a reviewer must see.
+
+    It is judged by its date like any other (a window that ends before that date leaves it out), so
+    the warning is what keeps it from passing unnoticed; every audit until then repeats it."""
+    now = iso(utcnow())
+    late = [c for c in commits if c["committed_at"] > now]  # canonical UTC strings compare as times
+    out = [f"commit {c['sha'][:12]} on {branch} is dated {c['committed_at']}, after this collection ({now}): windows "
+           "that end before that date do not judge it" for c in late[:_MAX_LISTED]]
+    if len(late) > _MAX_LISTED:
+        out.append(f"{len(late) - _MAX_LISTED} more commit(s) on {branch} are dated in the future")
+    return out
+
+
+def _duplicate_pr_warnings(commits: list[dict[str, Any]], meter: Meter) -> None:
+    """Two commits claiming one PR number: at most one can be its merge (neither is trusted for waivers)."""
+    claims: dict[int, list[str]] = {}
+    for c in commits:
+        if c["pr"] is not None:
+            claims.setdefault(c["pr"], []).append(c["sha"][:12])
+    dupes = sorted((n, shas) for n, shas in claims.items() if len(shas) > 1)
+    for n, shas in dupes[:_MAX_LISTED]:
+        meter.warnings.append(f"PR #{n} is claimed by {len(shas)} commits ({', '.join(shas)}): its attribution is "
+                              "unconfirmed, so pr: waivers do not apply to them")
+    if len(dupes) > _MAX_LISTED:
+        meter.warnings.append(f"{len(dupes) - _MAX_LISTED} more PR number(s) are claimed by several commits")
 
 
 def classify(parents: list[str], subject: str) -> tuple[str, int | None, str | None]:
@@ -189,6 +254,8 @@ class _Git:
         if not os.path.isdir(path):
             raise ComplianceError(f"repository path {repo} is not a directory")
         self.path = path
+        self.common_dir = path
+        self.replace_refs: list[str] = []
         env = {k: v for k, v in os.environ.items() if k not in _REPO_ENV}
         # Git must not walk up from a plain directory into some enclosing repository.
         env["GIT_CEILING_DIRECTORIES"] = os.path.dirname(path)
@@ -197,6 +264,8 @@ class _Git:
         env["LANGUAGE"] = "C"
         env["GIT_TERMINAL_PROMPT"] = "0"
         env["GIT_PAGER"] = "cat"
+        env["GIT_NO_REPLACE_OBJECTS"] = "1"
+        env["GIT_GRAFT_FILE"] = os.devnull  # grafts are ignored (and reported); shallow clones are not grafts
         self.env = env
 
     def _argv(self, *args: str) -> list[str]:
@@ -244,29 +313,58 @@ class _Git:
 
     def probe(self) -> tuple[str, bool]:
         """Fail early, and clearly, when the path is not a repository."""
-        code, out, err = self._run("rev-parse", "--absolute-git-dir", "--is-shallow-repository")
+        code, out, err = self._run("rev-parse", "--absolute-git-dir", "--is-shallow-repository",
+                                   "--git-common-dir")
         if code != 0:
             if b"not a git repository" in err:
                 raise ComplianceError(f"{self.repo} is not a git repository")
             raise self._fail("rev-parse", err)
         lines = _text(out).splitlines()
-        if len(lines) < 2:
+        if len(lines) < 3:
             raise ComplianceError(f"git rev-parse gave unexpected output in {self.repo}: {lines!r}")
+        self.common_dir = os.path.normpath(os.path.join(self.path, lines[2]))
         return lines[0], lines[1].strip() == "true"
+
+    def history_rewrites(self) -> list[str]:
+        """Warnings for what would have rewritten the history had git been allowed to apply it.
+
+        Both are ignored (every git call runs with replace objects and grafts off); the warning
+        says they exist, since someone put them there and a reviewer should know.
+        """
+        found = []
+        grafts = os.path.join(self.common_dir, "info", "grafts")
+        try:
+            with open(grafts, "rb") as fh:
+                lines = [ln for ln in fh.read().splitlines() if ln.strip() and not ln.startswith(b"#")]
+        except OSError:
+            lines = None
+        if lines:
+            found.append(f"{self.repo} has a grafts file ({grafts}, {len(lines)} graft(s)) that rewrites commit "
+                         "parents: it was ignored, the recorded history is audited (remove it, or run "
+                         "git replace --convert-graft-file and delete the replace refs)")
+        if self.replace_refs:
+            shown = ", ".join(self.replace_refs[:3]) + (", ..." if len(self.replace_refs) > 3 else "")
+            found.append(f"{self.repo} has {len(self.replace_refs)} replace ref(s) ({shown}) that substitute "
+                         "other objects for recorded commits: they were ignored, the recorded history is audited")
+        return found
 
     def resolve_branch(self, branch: str) -> tuple[str, str]:
         """A local branch wins over origin's; CI checkouts often have only the remote one."""
         candidates = [f"refs/heads/{branch}", f"refs/remotes/origin/{branch}"]
-        code, out, err = self._run(
-            "for-each-ref", "--format=%(objectname)%00%(objecttype)%00%(refname)", *candidates
+        code, out, err = self._run(  # replace refs are listed by the same process, for history_rewrites
+            "for-each-ref", "--format=%(objectname)%00%(objecttype)%00%(refname)", *candidates, "refs/replace/"
         )
         if code != 0:
             raise self._fail("for-each-ref", err)
         found: dict[str, tuple[str, str]] = {}
+        self.replace_refs = []
         for line in out.split(b"\n"):
             if not line:
                 continue
             sha, kind, name = line.split(b"\0", 2)
+            if name.startswith(b"refs/replace/"):
+                self.replace_refs.append(_text(name))
+                continue
             found[_text(name)] = (sha.decode("ascii"), kind.decode("ascii"))
         for ref in candidates:
             if ref in found:
@@ -280,24 +378,29 @@ class _Git:
         )
 
     def select_since(self, head: str, since_ts: float) -> tuple[list[str], int]:
-        """First-parent shas committed at or after ``since_ts`` (newest first), and the chain length.
+        """The first-parent shas from the window's start to the head (newest first), and the chain length.
 
-        A diff-free walk is cheap; it lets the expensive diffing walk skip the commits outside
-        the window while still judging every commit by its own date.
+        A diff-free walk is cheap; it lets the expensive diffing walk skip the history before the
+        window. The start is found on the chain (``timeutil.chain_span``), not per commit date, and
+        the commit just before it is kept as well: the boundary, so the engine sees the same chain
+        order (it is never a change of the window, being dated before it and not out of order).
         """
         proc, errfile = self._popen("log", "--no-color", "--first-parent", "--format=%H %ct", head, "--")
         assert proc.stdout is not None
-        keep: list[str] = []
-        total = 0
+        shas: list[bytes] = []
+        stamps: list[int] = []
         for line in proc.stdout:
-            total += 1
             sha, _, ts = line.partition(b" ")
-            if int(ts) >= since_ts:
-                keep.append(sha.decode("ascii"))
+            shas.append(sha)
+            stamps.append(int(ts))
         code, err = self._finish(proc, errfile)
         if code != 0:
             raise self._fail("log", err)
-        return keep, total
+        stamps.reverse()  # oldest first, as chain_span reads a chain
+        start, _, _ = chain_span(stamps, since_ts)
+        total = len(shas)
+        keep = shas[: total - max(start - 1, 0)]
+        return [s.decode("ascii") for s in keep], total
 
     def log(self, head: str, only: list[str] | None) -> Iterator[dict[str, Any]]:
         """Stream first-parent commits, newest first, parsing records as the bytes arrive."""

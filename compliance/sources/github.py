@@ -94,6 +94,43 @@ class RetryPolicy:
 DEFAULT_RETRY = RetryPolicy()
 
 
+_LOOPBACK = ("127.0.0.1", "localhost", "::1")
+
+
+def api_url(explicit: str | None = None) -> str:
+    """The one GitHub API base every call uses, reading and publishing alike.
+
+    Explicit, else ``GITHUB_API_URL`` (Actions sets it on GitHub Enterprise Server), else
+    api.github.com. Publishing used to default to api.github.com on its own, so a GHE token went to
+    the public API; now nothing builds a GitHub client without this. The URL is refused unless it is
+    https (plain http only on loopback, for tests) with no user name or password in it: a token must
+    not travel in clear text, and a password in a URL would be printed with it.
+    """
+    from compliance.errors import ComplianceError
+
+    url = (explicit or os.environ.get("GITHUB_API_URL") or DEFAULT_API_URL).strip().rstrip("/")
+    try:
+        parts = urlsplit(url)
+        host = parts.hostname
+        userinfo = parts.username is not None or parts.password is not None
+        parts.port  # noqa: B018 - raises ValueError on a malformed port
+    except ValueError:
+        host, userinfo = None, False
+    secure = parts.scheme == "https" or (parts.scheme == "http" and host in _LOOPBACK)
+    if not host or not secure or userinfo or parts.query or parts.fragment:
+        shown = redact(f"{parts.scheme}://{host or '?'}{parts.path}") if host else "(unparseable)"
+        raise ComplianceError(f"GitHub API URL {shown} is not usable: it must be https://HOST[/PATH] with no "
+                              "user name, password, query or fragment (GITHUB_API_URL or the caller's base URL)")
+    return url
+
+
+def api_token(explicit: str | None = None) -> str | None:
+    """The token for every GitHub call: explicit, else ``GITHUB_TOKEN``; a trailing newline (a token
+    read from a file) is dropped, an empty one means unauthenticated."""
+    token = explicit if explicit is not None else os.environ.get("GITHUB_TOKEN")
+    return (token or "").strip() or None
+
+
 class _Client:
     """Conditional, retried GETs through one PyGithub requester."""
 
@@ -103,10 +140,8 @@ class _Client:
 
         self.meter = meter
         self.retry = retry or DEFAULT_RETRY
-        self.base_url = (base_url or os.environ.get("GITHUB_API_URL") or DEFAULT_API_URL).rstrip("/")
-        if token is None:
-            token = os.environ.get("GITHUB_TOKEN")
-        token = (token or "").strip() or None  # a token read from a file often ends in a newline
+        self.base_url = api_url(base_url)
+        token = api_token(token)
         self._gh = github.Github(
             auth=github.Auth.Token(token) if token else None, base_url=self.base_url, per_page=PER_PAGE,
             retry=None, seconds_between_requests=None, seconds_between_writes=None, timeout=30,
@@ -389,28 +424,49 @@ def fetch_pull_request(repo: str, number: int, *, meter: Meter, token: str | Non
     with _Client(meter, token, base_url, cache_dir, retry) as client:
         path = f"/repos/{repo}/pulls/{number}"
         pr, _ = client.get(path)
-        if not isinstance(pr, dict):
-            raise GitHubRequestError(f"GET {path}: the answer is not a pull request")
+        head, base = _pr_refs(pr, path)
         files: list[dict[str, Any]] = []
         for body in client.pages(f"{path}/files", {"per_page": PER_PAGE}):
             for raw in _list(body, None, f"{path}/files"):
+                name = raw.get("filename")
+                if not isinstance(name, str) or not name:
+                    raise GitHubRequestError(f"GET {path}/files: an entry has no filename")
                 entry = {k: raw.get(k) for k in ("filename", "status", "additions", "deletions")}
                 if raw.get("patch") is not None:
                     entry["patch"] = raw["patch"]
                 files.append(entry)
     changed = pr.get("changed_files")
-    if isinstance(changed, int) and changed > len(files):
-        meter.warnings.append(f"pull request #{number} changes {changed} files; GitHub lists only "
-                              f"{len(files)} (at most {PR_FILES_CAP})")
-    head, base = pr.get("head") or {}, pr.get("base") or {}
-    return {
-        "number": pr.get("number", number),
-        "title": pr.get("title"),
-        "body": pr.get("body"),
-        "head_sha": head.get("sha"),
-        "head_ref": head.get("ref"),
-        "base_ref": base.get("ref"),
-        "html_url": pr.get("html_url"),
-        "user": (pr.get("user") or {}).get("login"),
+    out = {
+        "number": number,
+        "title": pr.get("title") if isinstance(pr.get("title"), str) else "",
+        "body": pr.get("body") if isinstance(pr.get("body"), str) else "",
+        "head_sha": head["sha"],
+        "head_ref": head.get("ref") if isinstance(head.get("ref"), str) else None,
+        "base_ref": base.get("ref") if isinstance(base.get("ref"), str) else None,
+        "html_url": pr.get("html_url") if isinstance(pr.get("html_url"), str) else None,
+        "user": (pr.get("user") or {}).get("login") if isinstance(pr.get("user"), dict) else None,
         "files": files,
+        "warnings": [],
     }
+    if isinstance(changed, int) and not isinstance(changed, bool) and changed > len(files):
+        out["files_changed"] = changed
+        out["warnings"].append(f"pull request #{number} changes {changed} files; GitHub lists only "
+                               f"{len(files)} (at most {PR_FILES_CAP}): rules about its files judged a partial list")
+        meter.warnings.extend(out["warnings"])
+    return out
+
+
+def _pr_refs(pr: Any, path: str) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The head and base of a pull request payload, refused unless the head names a full commit SHA:
+    every PR verdict is about that commit, so a payload without one cannot be judged."""
+    if not isinstance(pr, dict):
+        raise GitHubRequestError(f"GET {path}: the answer is not a pull request")
+    head, base = pr.get("head"), pr.get("base")
+    sha = head.get("sha") if isinstance(head, dict) else None
+    if not isinstance(sha, str) or not re.fullmatch(r"[0-9a-f]{40}", sha):
+        raise GitHubRequestError(f"GET {path}: the pull request has no head commit SHA")
+    if pr.get("number") not in (None, int(path.rsplit("/", 1)[1])):
+        raise GitHubRequestError(f"GET {path}: the answer is pull request #{pr.get('number')!r}, not the one asked for")
+    if base is not None and not isinstance(base, dict):
+        raise GitHubRequestError(f"GET {path}: the pull request's base is not an object")
+    return head, base or {}

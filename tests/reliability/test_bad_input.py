@@ -388,3 +388,167 @@ def test_window_backwards(repo_path, capsys):
     code, _, err = _run(capsys, ["changes", "--repo", str(repo_path), "--since", "2026-03-01", "--until",
                                  "2026-02-01"])
     assert code == 2 and "is after --until" in err
+
+
+# --------------------------------------------------------------------------- impossible but schema-valid values
+
+def _git_source(*times: str) -> dict:
+    commits = [{"sha": f"{i + 1}" * 40, "parents": [f"{i}" * 40] if i else [], "kind": "direct_push" if i else "root",
+                "pr": None, "subject": f"change {i} ENC-TSK-325", "body": "", "source_branch": None, "author": "a",
+                "authored_at": t, "committed_at": t, "files": [{"path": "backend/lambda/coordination_api/x.py",
+                                                                "status": "M"}], "task_ids": ["ENC-TSK-325"]}
+               for i, t in enumerate(times)]
+    return {"status": "ok", "provenance": {"kind": "git", "requested": "r", "started_at": "2026-03-31T00:00:00Z",
+                                           "duration_ms": 1, "requests": 1},
+            "data": {"branch": "main", "head": commits[-1]["sha"], "shallow": False, "commits": commits,
+                     "files_at_head": {}}, "error": None}
+
+
+def _good() -> dict:
+    return _snapshot(git=_git_source("2026-03-01T10:00:00Z", "2026-03-02T10:00:00Z", "2026-03-03T10:00:00Z"))
+
+
+def _with(doc: dict, path: tuple, value) -> dict:
+    node = doc
+    for part in path[:-1]:
+        node = node[part]
+    node[path[-1]] = value
+    return doc
+
+
+IMPOSSIBLE_CASES = {
+    "commit-date": (("sources", "git", "data", "commits", 1, "committed_at"), "2026-02-30T10:00:00Z",
+                    "$.sources.git.data.commits[1].committed_at: not a real date"),
+    "author-date": (("sources", "git", "data", "commits", 2, "authored_at"), "2026-13-01T10:00:00Z",
+                    "$.sources.git.data.commits[2].authored_at: not a real date"),
+    "window-since": (("window", "since"), "2026-02-30T00:00:00Z", "$.window.since: not a real date"),
+    "window-until-hour": (("window", "until"), "2026-03-31T24:00:00Z", "$.window.until: not a real date"),
+    "collected-at": (("collected_at",), "2026-02-30T00:00:00Z", "$.collected_at: not a real date"),
+    "window-backwards": (("window", "until"), "2026-02-01T00:00:00Z",
+                         "$.window.until: the window ends (2026-02-01T00:00:00Z) before it starts"),
+    "window-overflow": (("window", "until"), "9999-12-31T23:59:59Z", "$.window.until: window bound"),
+    "started-at": (("sources", "git", "provenance", "started_at"), "2026-04-31T00:00:00Z",
+                   "$.sources.git.provenance.started_at: not a real date"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(IMPOSSIBLE_CASES))
+@pytest.mark.parametrize("waivers", [False, True])
+def test_impossible_snapshot_values_are_input_errors(tmp_path, capsys, case, waivers):
+    """Schema-valid but impossible: exit 2 with the JSON path of the value, and nothing written."""
+    where, value, words = IMPOSSIBLE_CASES[case]
+    snap = _write(tmp_path / "snapshot.json", json.dumps(_with(_good(), where, value)))
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "keep.txt").write_text("previous run", "utf-8")
+    extra = ["--waivers", str(_write(tmp_path / "w.yaml", WAIVER))] if waivers else []
+    code, _, err = _run(capsys, ["evaluate", "--snapshot", str(snap), "--policies", str(POLICIES),
+                                 "--out", str(out), *extra])
+    assert code == 2, err
+    assert f"{snap}: {words}" in err, err
+    assert "compliance: invalid snapshot" in err
+    assert sorted(p.name for p in out.iterdir()) == ["keep.txt"]
+
+
+def test_good_snapshot_control_still_evaluates(tmp_path, capsys):
+    snap = _write(tmp_path / "snapshot.json", json.dumps(_good()))
+    out = tmp_path / "out"
+    code, _, err = _run(capsys, ["evaluate", "--snapshot", str(snap), "--policies", str(POLICIES),
+                                 "--out", str(out), "--format", "json"])
+    assert code in (0, 1, 2) and "invalid snapshot" not in err, err
+    assert (out / "report.json").is_file()
+
+
+@pytest.mark.parametrize("literal", ["NaN", "Infinity", "-Infinity"])
+def test_nan_in_snapshot_is_refused_with_its_path(tmp_path, capsys, literal):
+    doc = _good()
+    doc["sources"]["lambda"] = {"status": "ok", "provenance": {"kind": "file", "requested": "r",
+                                "started_at": "2026-03-31T00:00:00Z", "duration_ms": 1, "requests": 0},
+                                "data": {"function": moto_env.FUNCTION, "configuration": {
+                                    "State": "Active", "LastUpdateStatus": "Successful", "MemorySize": 12345}},
+                                "error": None}
+    snap = _write(tmp_path / "snapshot.json", json.dumps(doc).replace("12345", literal))
+    out = tmp_path / "out"
+    code, _, err = _run(capsys, ["evaluate", "--snapshot", str(snap), "--policies", str(POLICIES),
+                                 "--out", str(out)])
+    assert code == 2, err
+    assert f"{snap}: $.sources.lambda.data.configuration.MemorySize: {literal} is not a JSON number" in err, err
+    assert not out.exists()
+
+
+def test_nan_in_source_data_file_is_a_failed_source(tmp_path, capsys, repo_path):
+    data = _write(tmp_path / "lambda.json", json.dumps({**GOOD_LAMBDA, "configuration": {
+        **GOOD_LAMBDA["configuration"], "MemorySize": 1}}).replace('"MemorySize": 1', '"MemorySize": NaN'))
+    config = _write(tmp_path / "compliance.yaml", CONFIG.replace("repo: enceladus", f"repo: {repo_path}") +
+                    f"sources: {{lambda: {{file: {data}}}}}\n")
+    out = tmp_path / "out"
+    code, _, _ = _run(capsys, audit_args(config, out))
+    assert code == 2
+    doc = json.loads((out / "report.json").read_text("utf-8"))
+    src = next(s for s in doc["sources"] if s["name"] == "lambda")
+    assert src["status"] == "error" and "MemorySize: NaN" in src["error"]["message"], src
+
+
+def _report(tmp_path: Path, capsys, name: str) -> Path:
+    snap = _write(tmp_path / f"{name}.snapshot.json", json.dumps(_good()))
+    out = tmp_path / name
+    _run(capsys, ["evaluate", "--snapshot", str(snap), "--policies", str(POLICIES), "--out", str(out),
+                  "--format", "json"])
+    return out / "report.json"
+
+
+def test_merged_report_with_impossible_date_is_an_input_error(tmp_path, capsys):
+    good, bad = _report(tmp_path, capsys, "a"), _report(tmp_path, capsys, "b")
+    doc = json.loads(bad.read_text("utf-8"))
+    doc["snapshot"]["collected_at"] = "2026-02-30T10:00:00Z"
+    doc["snapshot"]["target"]["name"] = "b"
+    bad.write_text(json.dumps(doc), "utf-8")
+    out = tmp_path / "merged"
+    code, _, err = _run(capsys, ["merge", str(good), str(bad), "--out", str(out)])
+    assert code == 2, err
+    assert f"{bad}: $.snapshot.collected_at: not a real date" in err, err
+    assert not out.exists()
+
+
+def test_merged_report_with_nan_is_an_input_error(tmp_path, capsys):
+    good = _report(tmp_path, capsys, "a")
+    text = good.read_text("utf-8")
+    bad = _write(tmp_path / "nan.json", text.replace('"report_version": 1', '"report_version": NaN', 1))
+    assert bad.read_text("utf-8") != text
+    code, _, err = _run(capsys, ["merge", str(bad), "--out", str(tmp_path / "merged")])
+    assert code == 2 and "NaN is not a JSON number" in err, err
+
+
+@pytest.mark.parametrize("content, words", [
+    (b"[" * 100_000 + b"]" * 100_000, "nested too deeply"),
+    (b'{"findings": [], "x": NaN}', "$.x: NaN is not a JSON number"),
+    (b'{"findings": [], "snapshot": {"collected_at": "2026-02-30T00:00:00Z"}}',
+     "$.snapshot.collected_at: not a real date"),
+])
+def test_bad_previous_report(tmp_path, capsys, content, words):
+    snap = _write(tmp_path / "snapshot.json", json.dumps(_good()))
+    previous = _write(tmp_path / "previous.json", content)
+    out = tmp_path / "out"
+    code, _, err = _run(capsys, ["evaluate", "--snapshot", str(snap), "--policies", str(POLICIES),
+                                 "--previous", str(previous), "--out", str(out)])
+    assert code == 2 and str(previous) in err and words in err, err
+    assert not out.exists()
+
+
+@pytest.mark.parametrize("argv", [
+    ["--until", "9999-12-31"],
+    ["--until", "0001-01-05"],
+    ["--since", "0001-01-01", "--until", "0001-01-05"],
+    ["--since", "2026-02-30"],
+    ["--until", "9999-12-31T23:59:59Z"],
+])
+def test_window_arithmetic_never_overflows(repo_path, capsys, argv):
+    code, out, err = _run(capsys, ["changes", "--repo", str(repo_path), *argv])
+    assert code == 2 and out == "", err
+    assert "compliance: error:" in err and ("out of range" in err or "not a date" in err), err
+
+
+def test_window_bounds_at_the_edges_of_the_range_still_work(repo_path, capsys):
+    code, _, err = _run(capsys, ["changes", "--repo", str(repo_path), "--since", "1970-01-01",
+                                 "--until", "9998-12-31", "--format", "json"])
+    assert code == 0, err
