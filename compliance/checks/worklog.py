@@ -98,7 +98,9 @@ def _grace_left(now: datetime | None, change, runs, grace_hours: float) -> tuple
         since, what = done, f"run {run.get('id')} completed {iso(done)}"
     else:
         since, what = change.committed_at, f"no covering run is known, so from the commit at {iso(change.committed_at)}"
-    left = grace_hours - max((now - since).total_seconds(), 0.0) / 3600
+    if since > now:  # a deploy "after" the collection is impossible data: no grace is earned from it
+        return None
+    left = grace_hours - (now - since).total_seconds() / 3600
     return (left, what) if left > 0 else None
 
 

@@ -173,3 +173,10 @@ def test_an_earlier_failure_keeps_later_missing_parts_from_being_pending(repo):
                           _entry("2026-02-26T13:00:00Z", f"{sha}: validation passed")],
                    collected_at="2026-02-26T14:00:00Z", github=_github(repo))
     assert f.status == FAIL
+
+
+def test_a_run_dated_after_the_collection_earns_no_grace(repo):
+    future = {"workflow": "x", "runs": [run(8, repo[1]["squash"], "success", "2026-02-26T12:01:00Z",
+                                           "2026-03-20T00:00:00Z")]}
+    f = _judge_326(repo, collected_at="2026-02-26T20:00:00Z", github=future)
+    assert f.status == FAIL
