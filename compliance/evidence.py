@@ -395,6 +395,8 @@ _TABLE: list[tuple[re.Pattern[str], str | None, tuple[str, ...] | None, tuple[tu
     # "not 200", "non-2xx": a negated success code is a failure
     (re.compile(r"(?<![a-z])(?:not|non|no)[\s-]+(?:an?\s+)?(?:HTTP\s*)?(2\d\d|2xx)(?![0-9a-z])", _F), "fail",
      ("not", "non", "no"), (("2",),)),
+    (re.compile(r"(?<![a-z])(?:no|empty)\s+(?:http\s+)?(?:response|answer|reply|body)(?![a-z])", _F), "fail",
+     ("no", "empty"), (("response", "answer", "reply", "body"),)),
     # "-> 200?" asks, "200? no" answers no
     (re.compile(r"(?:(?:->|→|=>)\s*)?(?:[1-5](?<![0-9a-z.][1-5])\d\d|[1-5]xx)\s*\?+(?:\s*(yes|yep|true|no|nope|false)(?![a-z]))?", _F),
      "question",

@@ -54,6 +54,8 @@ LAMBDA_OK = "Deployed commit 9febe19f1368; LastModified=2026-03-01T12:05:00.000+
         "http_code=000",
         "0/0 passed",
         "validation: PASS -- capabilities 404",
+        "capabilities check returned no response",
+        "smoke test got an empty body",
     ],
 )
 def test_endpoint_failures_outweigh_a_healthy_lambda(tail):

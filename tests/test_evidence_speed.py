@@ -218,6 +218,8 @@ FRAGMENTS = [
     "hasn't been verified",
     "ok-ish",
     "passedish",
+    "no response",
+    "empty body",
     # shas
     "commit",
     "Commit ",
