@@ -6,6 +6,26 @@ This module reads it conservatively: a fact is only reported when the text state
 anything ambiguous about the outcome reads as ``None`` (never as a pass), and any sign of
 failure outweighs any sign of success.
 
+Outcome grammar (the table in the "outcome" section below lists every form):
+
+* The Lambda state and the endpoint/smoke outcome are separate facts. ``State=Active`` with
+  ``LastUpdateStatus=Successful`` is a pass of the state check only; any other value fails.
+* An HTTP status for the endpoint (``-> 500``, ``returned 503``, ``GET /path: 500``, ``HTTP/1.1
+  404``, ``status: 500``, ``capabilities 404``, ``500 Internal Server Error``, curl's ``000``)
+  passes only when it is 2xx and its reason phrase, if any, agrees; ``not 200`` fails. A bare
+  number (``expected 200``, ``200 errors``) is no answer.
+* Failure words fail (``failed``, ``error``, ``exception``, ``threw``, ``timed out``, ``down``,
+  ``unavailable``, ``degraded``, ``KO``, ``❌``, ``rollback``, ``reverted``), as do nonzero counts
+  (``errors: 3``, ``3/5 passed``), qualified passes (``partially passed``, ``passed (except
+  ...)``) and negated passes (``not passed``, ``passed? no``, ``success: false``).
+* Negated failures (``no errors``, ``0 failures``, ``errors: 0``, ``did not time out``) and
+  descriptions of the change (``fixed the 500 error``, ``raised the timeout to 30s``) say nothing.
+* Unsettled outcomes (``validation: pending``, ``retry pending``, ``skipped``, ``to be rerun``,
+  ``passed?``, ``not validated``, ``ok-ish``) keep the text from being a pass.
+
+Any failure makes the outcome ``fail``; else anything unsettled makes it ``None``; else a pass
+signal or the Lambda state pair makes it ``pass``; no recognisable outcome is ``None``.
+
 SHA extraction is deliberately the other way round: the engine resolves candidates
 against real commits, so an extra candidate costs nothing while a missed one hides
 evidence. Only obvious non-commits (dates, timestamps, UUIDs, request ids, ARNs) are
@@ -270,163 +290,269 @@ def _shas(text: str) -> tuple[str, ...]:
 
 
 # ------------------------------------------------------------------------------ outcome
+#
+# The outcome grammar. A worklog states several facts that are judged separately and then
+# combined; the order of the table below is the order in which spans are claimed, so a
+# negation or a neutral phrase consumes its words before a bare word could be read alone.
+#
+# * Lambda state: ``State=Active`` and ``LastUpdateStatus=Successful`` together are a pass
+#   of the runbook's first check; any other State or LastUpdateStatus value is a failure.
+# * Endpoint answers: an HTTP status for the capability endpoint or a smoke test, written
+#   ``-> 500``, ``returned 503``, ``answered 503 Service Unavailable``, ``HTTP/1.1 404``,
+#   ``status: 500``, ``GET /path: 500``, ``500 Internal Server Error``. 2xx is a pass,
+#   anything else (3xx included) a failure; ``200 Internal Server Error`` contradicts
+#   itself and is a failure. A bare number (``expected 200``, ``200 errors``) is no answer.
+# * Stated verdicts: pass words (``passed``, ``validation=pass``, ``validation ok``,
+#   ``success: true``, ``200 OK``, ``✅``) and failure words (``failed``, ``error``,
+#   ``exception``, ``threw``, ``crashed``, ``timed out``, ``timeout``, ``unavailable``,
+#   ``unreachable``, ``refused``, ``unhealthy``, ``<endpoint> down``, ``KO``, ``❌``,
+#   ``rollback``, ``reverted``); counts (``errors: 3``, ``200 errors``) are failures.
+# * Negations: negated success is a failure (``not passed``, ``did not pass``,
+#   ``passed? no``, ``passed: no``, ``success: false``, ``not healthy``, ``could not fix``);
+#   negated failure is no signal at all, neither pass nor fail (``no errors``,
+#   ``0 failures``, ``errors: 0``, ``did not time out``, ``error-free``, ``no revert needed``).
+# * Descriptions of the change are not verdicts: ``fixed the 500 error``, ``exception
+#   handling``, ``raised the Lambda timeout to 30s``.
+# * Unsettled: a stated outcome that is not final (``validation: pending``, ``smoke tests
+#   skipped``, ``retry pending``, ``to be rerun``, ``passed?``) keeps the text from reading
+#   as a pass, whatever else it says.
+#
+# Combination: any failure signal, in any part, makes the outcome ``fail``; otherwise any
+# unsettled signal makes it ``None``; otherwise a pass signal, or the Lambda state pair,
+# makes it ``pass``; text with no recognisable outcome is ``None`` (never a pass).
+
+UNSETTLED = "unsettled"  # a detail's signal: an outcome stated as not final
 
 _SEP = r"""["'`]?\s*[:=]\s*["'`]?\s*"""
-_CODE = r"([1-5]\d\d|[1-5]xx)(?![0-9a-z]|\.\d)"
+_CODE = r"([1-5]\d\d|[1-5]xx|000)(?![0-9a-z]|\.\d)"  # curl writes 000 when nothing answered
 _NEG = (
     r"(?:(?:did|does|do|has|have|had|was|were|is|are|could|would)\s+not|[a-z]*n't|not|never"
     r"|unable\s+to|failed\s+to|cannot)"
 )
 _SUBJECT = r"(?:(?:tests?|checks?|requests?|smoke[\s-]?tests?|health[\s-]?checks?|validations?|deploy(?:ment)?s?)\s+)?"
 _FAIL_WORD = r"(?:fail|fails|failed|failing|failure|failures)"
-_ROLLBACK = r"(?:rollbacks?|roll(?:ed|ing)?[\s-]back)"
+_ROLLBACK = r"(?:rollbacks?|roll(?:ed|ing)?[\s-]back|revert(?:s|ed|ing)?)"
+_ERROR_WORD = r"(?:errors?|exceptions?|timeouts?|time[\s-]outs?|crash(?:es)?)"
+_BAD = r"(?:" + _FAIL_WORD + "|" + _ERROR_WORD + "|" + _ROLLBACK + r")"
+_SUCCESS_WORD = (
+    r"(?:pass(?:ed|es)?|succe[a-z]*|ok|okay|green|healthy|available|reachable|respond(?:ing|s|ed)?|responsive"
+    r"|working)"
+)
+_FIX_VERB = r"(?:fix(?:ed|es|ing)?|resolv(?:e|ed|es|ing)|handl(?:e|ed|es|ing)|catch(?:es|ing)?|caught|prevent(?:s|ed|ing)?|avoid(?:s|ed|ing)?)"
+_UNSETTLED_WORD = (
+    r"(?:pending|in[\s_-]?progress|running|queued|waiting|skipped|not[\s_-]+(?:yet[\s_-]+)?"
+    r"(?:run|done|executed|performed|started|checked|tested|verified)|unknown|n/a|tbd|todo|inconclusive|partial"
+    r"|flaky|deferred|postponed|incomplete|unverified|untested)"
+)
+_CHECK_SUBJECT = (
+    r"(?:validations?|validat(?:ed|ing)|verification|verify|smoke[\s-]?tests?|health[\s-]?checks?|checks?|tests?"
+    r"|outcome|result|capabilit(?:y|ies)(?:\s+(?:check|probe|test)s?)?|probe)"
+)
+_REASON = (
+    r"(ok|no\s+content|bad\s+request|unauthori[sz]ed|forbidden|not\s+found|method\s+not\s+allowed"
+    r"|request\s+time-?\s?out|too\s+many\s+requests|internal\s+server\s+error|not\s+implemented|bad\s+gateway"
+    r"|service\s+unavailable|gateway\s+time-?\s?out)"
+)
+_CODE_REASON = _CODE + r"(?:\s+" + _REASON + r"(?![a-z]))?"  # "500 Internal Server Error": one statement
+_FAIL_MARKS = "\u274c\u2717\u2718\u2716\u26d4\U0001f6ab\U0001f534"  # ❌ ✗ ✘ ✖ ⛔ 🚫 🔴
+_PASS_MARKS = "\u2705\u2714\u2713\u2611\U0001f7e2"  # ✅ ✔ ✓ ☑ 🟢
 
-# Order matters: earlier patterns claim their span first, so "no failures" is consumed as a
-# negation before "failures" could be read as a failure, and "LastUpdateStatus=Failed" is
-# one detail, not also the word "Failed".
-_SIGNALS: list[tuple[re.Pattern[str], str]] = [
-    (re.compile(r"(?<![a-z])state(?![a-z0-9_])" + _SEP + r"([a-z]+)(?![a-z])", _F), "state"),
-    (
-        re.compile(
-            r"(?<![a-z])last[\s_-]?update[\s_-]?status(?![a-z])"
-            + _SEP
-            + r"([a-z]+(?:[\s_-]progress)?)(?![a-z])",
-            _F,
-        ),
-        "lus",
-    ),
-    (re.compile(r"(?:->|→|=>)\s*(?:HTTP\s*)?" + _CODE, _F), "http_arrow"),
-    (
-        re.compile(
-            r"(?<![a-z])(?:returned|returns|got|responded(?:\s+with)?)\s+(?:an?\s+)?"
-            r"(?:HTTP(?:/\d(?:\.\d)?)?\s*|status(?:\s*code)?\s*)?[:=]?\s*" + _CODE,
-            _F,
-        ),
-        "http",
-    ),
-    (re.compile(r"(?<![a-z])HTTP(?:/\d(?:\.\d)?)?\s+" + _CODE, _F), "http"),
-    (re.compile(r"(?<![a-z])status(?:[\s_-]?code)?" + _SEP + _CODE, _F), "http"),
-    (
-        re.compile(
-            r"(?<![a-z])(?:validation|outcome|result)" + _SEP + r"(pass|passed|fail|failed)(?![a-z])", _F
-        ),
-        "keyed_word",
-    ),
-    # Negated success is a failure: "did not pass", "validation not ok", "unable to succeed".
-    (
-        re.compile(
-            r"(?<![a-z])"
-            + _NEG
-            + r"\s+(?:[a-z]+\s+){0,3}?(?:pass(?:ed|es)?|succe[a-z]*|ok|okay|green)(?![a-z])",
-            _F,
-        ),
-        "fail",
-    ),
-    # Negated failure is no signal at all (it is not a pass either).
-    (
-        re.compile(
-            r"(?<![a-z0-9])(?:no|zero|0|without|never)\s+"
-            + _SUBJECT
-            + r"(?:"
-            + _FAIL_WORD
-            + "|"
-            + _ROLLBACK
-            + r")(?![a-z])",
-            _F,
-        ),
-        None,
-    ),
-    (
-        re.compile(
-            r"(?<![a-z])(?:did\s+not|didn't|does\s+not|doesn't|not|never)\s+fail(?:ed|s)?(?![a-z])", _F
-        ),
-        None,
-    ),
-    (
-        re.compile(
-            r"(?<![a-z])(?:"
-            + _FAIL_WORD
-            + "|"
-            + _ROLLBACK
-            + r")"
-            + _SEP
-            + r"(?:0+|none|no|false)(?![0-9a-z.])",
-            _F,
-        ),
-        None,
-    ),
-    (
-        re.compile(
-            r"(?<![a-z])" + _ROLLBACK + r"\s+(?:was\s+|is\s+)?not\s+(?:needed|required|performed|triggered)",
-            _F,
-        ),
-        None,
-    ),
-    (re.compile(r"(?<![a-z0-9])(?:no|zero|0|none)\s+" + _SUBJECT + r"pass(?:ed|es)?(?![a-z])", _F), None),
-    (re.compile(r"(?<![a-z])pass(?:ed|es)?" + _SEP + r"(?:0+|none|no)(?![0-9a-z.])", _F), None),
-    (
-        re.compile(r"(?<![a-z])(?:" + _FAIL_WORD + r"|unsuccessful|errored|" + _ROLLBACK + r")(?![a-z])", _F),
-        "fail",
-    ),
-    (re.compile(r"(?<![a-z])(?<![a-z]-)(?:pass|passed|passes|passing)(?![a-z]|-[a-z])", _F), "pass"),
-    (
-        re.compile(
-            r"(?<![a-z])(?:validation|validated|smoke[\s-]?tests?|health[\s-]?checks?|checks?|outcome|result)"
-            r"""["'`]?\s*[:=]?\s*["'`]?\s*(?:(?:is|was|were|are)\s+)?(ok|okay|succeeded|successful|success|green)(?![a-z])""",
-            _F,
-        ),
-        "pass",
-    ),
-]
-
-# Per entry of _SIGNALS, what a match needs, for skipping patterns that cannot match:
-# (starts, requires). ``starts``: every match begins at one of these (lowercase) literals,
-# so the scan starts at the first of them, and is skipped when there is none; None when a
-# match can start anywhere. ``requires``: groups of literals, every match contains at least
-# one literal of each group. SEP needs ":" or "="; FAIL_WORD is "fail..."; ROLLBACK "roll...".
+# Fast-path hints per pattern, for skipping patterns that cannot match: (starts, requires).
+# ``starts``: every match begins at one of these (lowercase) literals, so the scan starts at
+# the first of them, and is skipped when there is none; None when a match can start
+# anywhere. ``requires``: groups of literals, every match contains at least one literal of
+# each group. SEP needs ":" or "="; FAIL_WORD is "fail..."; ROLLBACK "roll..." or "revert...".
 _COLON = (":", "=")
-_SIGNAL_HINTS: list[tuple[tuple[str, ...] | None, tuple[tuple[str, ...], ...]]] = [
-    (("state",), (_COLON,)),  # state
-    (("last",), (("update",), ("status",), _COLON)),  # lus
-    (("->", "→", "=>"), ()),  # http_arrow
-    (("return", "got", "responded"), ()),  # returned/returns/got/responded ... code
-    (("http",), ()),  # HTTP code
-    (("status",), (_COLON,)),  # status[ code]=code
-    (("validation", "outcome", "result"), (_COLON, ("pass", "fail"))),  # keyed_word
-    # negated success: _NEG needs one of the first group, success words one of the second
-    (None, (("not", "n't", "never", "unable", "failed"), ("pass", "succe", "ok", "green"))),
-    (("no", "zero", "0", "without", "never"), (("fail", "roll"),)),  # no failures
-    (("did", "does", "not", "never"), (("fail",),)),  # did not fail
-    (("fail", "roll"), (_COLON,)),  # failures=0
-    (("roll",), (("not",),)),  # rollback not needed
-    (("no", "zero", "0"), (("pass",),)),  # no/zero/0/none ... passed
-    (("pass",), (_COLON,)),  # passed=0
-    (("fail", "unsuccessful", "errored", "roll"), ()),  # failure words
-    (("pass",), ()),  # pass words
-    (("validat", "smoke", "health", "check", "outcome", "result"), (("ok", "succe", "green"),)),  # ... ok
+_BAD_LITS = ("fail", "roll", "revert", "error", "exception", "time", "crash")
+_NEG_LITS = ("not", "n't", "never", "unable", "failed")
+
+_TABLE: list[tuple[re.Pattern[str], str | None, tuple[str, ...] | None, tuple[tuple[str, ...], ...]]] = [
+    (re.compile(r"(?<![a-z])state(?![a-z0-9_])" + _SEP + r"([a-z]+)(?![a-z])", _F), "state",
+     ("state",), (_COLON,)),
+    (re.compile(r"(?<![a-z])last[\s_-]?update[\s_-]?status(?![a-z])" + _SEP + r"([a-z]+(?:[\s_-]progress)?)(?![a-z])",
+                _F), "lus",
+     ("last",), (("update",), ("status",), _COLON)),
+    # "could not fix the timeout" states the failure remains, before "fix ... timeout" is neutralised
+    (re.compile(r"(?<![a-z])" + _NEG + r"\s+(?:[a-z]+\s+){0,2}?" + _FIX_VERB + r"(?![a-z])", _F), "fail",
+     None, (_NEG_LITS, ("fix", "resolv", "handl", "catch", "caught", "prevent", "avoid"))),
+    # describing the change: "fixed the 500 error", "handled cold-start timeouts"
+    (re.compile(r"(?<![a-z])" + _FIX_VERB + r"\s+(?:(?:the|a|an|any|some|that|this|those|these|its|[1-5]\d\d|[1-5]xx|http"
+                r"|intermittent|occasional|spurious|known|reported|cold[\s-]start|capabilit(?:y|ies)|endpoint|lambda|api"
+                r"|mcp|route|smoke[\s-]tests?|health[\s-]checks?|tests?|flaky)\s+){0,3}"
+                r"(?:" + _ERROR_WORD + r"|failures?|failing\s+tests?|bugs?)(?![a-z])", _F), None,
+     ("fix", "resolv", "handl", "catch", "caught", "prevent", "avoid"), (("error", "exception", "time", "crash", "fail", "bug"),)),
+    (re.compile(r"(?<![a-z])(?:errors?|exceptions?|timeouts?|failures?|crash)[\s_-]+(?:handling|handlers?|messages?"
+                r"|logging|paths?|cases?|types?|classes?|mapping|reporting|budget)(?![a-z])", _F), None,
+     ("error", "exception", "timeout", "failure", "crash"), ()),
+    # a configured duration, not an event: "timeout: 30s", "raised the Lambda timeout"
+    (re.compile(r"(?<![a-z])(?:(?:timeouts?|time[\s-]outs?)\s*(?:[:=]|is|was|to|from|set\s+to|raised\s+to|increased\s+to)?"
+                r"\s*\d+(?:\.\d+)?\s*(?:ms|s|secs?|seconds?|m|mins?|minutes?)(?![a-z])"
+                r"|(?:set|sets|setting|raise[ds]?|raising|increase[ds]?|increasing|bump(?:ed|s)?|lower(?:ed|s)?"
+                r"|reduce[ds]?|configur(?:e|ed|es)|chang(?:e|ed|es)|adjust(?:ed|s)?)\s+(?:the\s+)?(?:(?:lambda|function"
+                r"|request|http|client|api|default|read|connect(?:ion)?|handler|idle)\s+){0,2}(?:timeouts?|time[\s-]outs?)"
+                r"(?![a-z]))", _F), None,
+     ("time", "set", "raise", "raising", "increas", "bump", "lower", "reduc", "configur", "chang", "adjust"), (("time",),)),
+    # "not 200", "non-2xx": a negated success code is a failure
+    (re.compile(r"(?<![a-z])(?:not|non|no)[\s-]+(?:an?\s+)?(?:HTTP\s*)?(2\d\d|2xx)(?![0-9a-z])", _F), "fail",
+     ("not", "non", "no"), (("2",),)),
+    (re.compile(r"(?<![a-z])(?:no|empty)\s+(?:http\s+)?(?:response|answer|reply|body)(?![a-z])", _F), "fail",
+     ("no", "empty"), (("response", "answer", "reply", "body"),)),
+    # "-> 200?" asks, "200? no" answers no
+    (re.compile(r"(?:(?:->|→|=>)\s*)?(?:[1-5](?<![0-9a-z.][1-5])\d\d|[1-5]xx)\s*\?+(?:\s*(yes|yep|true|no|nope|false)(?![a-z]))?", _F),
+     "question",
+     None, (("?",),)),
+    (re.compile(r"(?:->|→|=>)\s*(?:HTTP\s*)?" + _CODE_REASON, _F), "http_arrow",
+     ("->", "→", "=>"), ()),
+    (re.compile(r"(?<![a-z])(?:returned|returns|returning|got|responded|responds|answered|answers|replied|replies|gave)"
+                r"(?:\s+with)?\s+(?:an?\s+)?(?:HTTP(?:/\d(?:\.\d)?)?\s*|status(?:\s*code)?\s*)?[:=]?\s*" + _CODE_REASON, _F), "http",
+     ("return", "got", "respond", "answer", "repl", "gave"), ()),
+    (re.compile(r"(?<![a-z])HTTP(?:/\d(?:\.\d)?)?\s+" + _CODE_REASON, _F), "http",
+     ("http",), ()),
+    # "GET .../capabilities: 500", "GET /capabilities 200" (a URL reads as "/" here, see _outcome_hits)
+    (re.compile(r"(?<![a-z])(?:GET|HEAD|POST|PUT|PATCH|DELETE|OPTIONS)\s+[./][^\s:=]*(?:\s*[:=]\s*|\s+)"
+                r"(?:HTTP(?:/\d(?:\.\d)?)?\s*)?" + _CODE_REASON, _F), "http",
+     ("get", "head", "post", "put", "patch", "delete", "options"), (("/", "."),)),
+    (re.compile(r"(?<![a-z])(?:status(?:[\s_-]?code)?|response(?:[\s_-]?code)?|http[\s_-]?(?:status|code)|actual|received"
+                r"|capabilit(?:y|ies)(?:[\s_-](?:endpoint|check|probe))?|endpoint|probe)" + _SEP + r"(?:HTTP\s*)?" + _CODE_REASON, _F),
+     "http",
+     ("status", "response", "http", "actual", "received", "capabilit", "endpoint", "probe"), (_COLON,)),
+    # "capabilities 404": the endpoint and a bare code, when no word follows (not "capabilities 100 routes")
+    (re.compile(r"(?<![a-z])(?:capabilit(?:y|ies)|endpoint|probe)(?:[\s_-](?:endpoint|check|probe))?\s+(?:HTTP\s*)?"
+                + _CODE_REASON + r"(?!\s*[a-z])", _F), "http",
+     ("capabilit", "endpoint", "probe"), ()),
+    # "503 Service Unavailable", "200 OK"; the code's first digit carries the word-start check
+    (re.compile(r"([1-5])(?<![0-9a-z.][1-5])(\d\d)\s+" + _REASON + r"(?![a-z])", _F), "code_reason",
+     None, (("ok", "content", "request", "unauthori", "forbidden", "found", "allowed", "time", "many", "error",
+             "implemented", "gateway", "unavailable"),)),
+    # "3/5 passed", "3 of 5 checks passed", "passed 4/5": a pass only when every one passed
+    (re.compile(r"(\d)(?<![0-9a-z.]\d)(\d*)\s*(?:/|of|out\s+of)\s*(\d+)\s+(?:[a-z]+[\s-]+){0,2}?"
+                r"(?:pass(?:ed|es)?|succeeded|ok|green)(?![a-z])", _F), "fraction",
+     None, (("pass", "succe", "ok", "green"), ("/", "of"))),
+    (re.compile(r"(?<![a-z])(?:pass(?:ed|es)?|succeeded|ok)\s*[:=]?\s*(\d)(\d*)\s*(?:/|of|out\s+of)\s*(\d+)(?![0-9])", _F),
+     "fraction",
+     ("pass", "succe", "ok"), (("/", "of"),)),
+    # a qualified pass is not a pass: "partially passed", "passed (except capabilities)", "ok but not for MCP"
+    (re.compile(r"(?<![a-z])partial(?:ly)?[\s-]+(?:pass(?:ed|es)?|succe[a-z]*|ok|successful|green)(?![a-z])", _F), "fail",
+     ("partial",), ()),
+    (re.compile(r"(?<![a-z])(?:pass(?:ed|es)?|ok|okay|succeeded|successful|green)[\s,;:(\[-]{0,3}(?:except|excluding"
+                r"|apart\s+from|other\s+than|but\s+(?:not|for|with|failed|failing))(?![a-z])", _F), "fail",
+     ("pass", "ok", "succe", "green"), (("except", "excluding", "apart", "other", "but"),)),
+    (re.compile(r"(?<![a-z])(?:validation|outcome|result)" + _SEP + r"(pass|passed|fail|failed)(?![a-z])", _F),
+     "keyed_word",
+     ("validation", "outcome", "result"), (_COLON, ("pass", "fail"))),
+    (re.compile(r"(?<![a-z])(?:success|successful|succeeded|ok|passed|pass)" + _SEP + r"(true|false|yes|no)(?![a-z])", _F),
+     "keyed_bool",
+     ("succe", "ok", "pass"), (_COLON, ("true", "false", "yes", "no"))),
+    # Negated success is a failure: "did not pass", "validation not ok", "unable to succeed".
+    (re.compile(r"(?<![a-z])" + _NEG + r"\s+(?:[a-z]+\s+){0,3}?" + _SUCCESS_WORD + r"(?![a-z])", _F), "fail",
+     None, (_NEG_LITS, ("pass", "succe", "ok", "green", "healthy", "available", "reachable", "respon", "working"))),
+    # A question is not an answer: "passed?" is unsettled, "passed? no" a failure.
+    (re.compile(r"(?<![a-z])(?:pass(?:ed|es)?|ok|okay|succe[a-z]*|green)\s*\?+(?:\s*(yes|yep|true|no|nope|false)(?![a-z]))?",
+                _F), "question",
+     ("pass", "ok", "succe", "green"), (("?",),)),
+    # Negated failure is no signal at all (it is not a pass either).
+    (re.compile(r"(?<![a-z0-9])(?:no|zero|0|without|never)\s+" + _SUBJECT + r"(?:(?:timeout|http|5xx|4xx|server|client)\s+)?"
+                + _BAD + r"(?![a-z])", _F), None,
+     ("no", "zero", "0", "without", "never"), (_BAD_LITS,)),
+    (re.compile(r"(?<![a-z])(?:did\s+not|didn't|does\s+not|doesn't|not|never)\s+(?:fail(?:ed|s)?|error(?:ed|s)?"
+                r"|crash(?:ed|es)?|time[\s-]?out|timed[\s-]?out|throw|threw|revert(?:ed)?|roll(?:ed)?[\s-]?back)(?![a-z])", _F),
+     None,
+     ("did", "does", "not", "never"), (("fail", "error", "crash", "time", "throw", "threw", "revert", "roll"),)),
+    (re.compile(r"(?<![a-z])" + _BAD + r"(?:[\s_-]?rate)?" + _SEP + r"(?:0+(?:\.0+)?%?|none|no|false)(?![0-9a-z.])", _F),
+     None,
+     ("fail", "roll", "revert", "error", "exception", "time", "crash"), (_COLON,)),
+    (re.compile(r"(?<![a-z])" + _BAD + r"[\s-]free(?![a-z])", _F), None,
+     ("fail", "roll", "revert", "error", "exception", "time", "crash"), (("free",),)),
+    (re.compile(r"(?<![a-z])" + _ROLLBACK + r"\s+(?:was\s+|is\s+)?not\s+(?:needed|required|performed|triggered)", _F),
+     None,
+     ("roll", "revert"), (("not",),)),
+    (re.compile(r"(?<![a-z0-9])(?:no|zero|0|none)\s+" + _SUBJECT + r"pass(?:ed|es)?(?![a-z])", _F), None,
+     ("no", "zero", "0"), (("pass",),)),
+    (re.compile(r"(?<![a-z])pass(?:ed|es)?" + _SEP + r"(?:0+|none)(?![0-9a-z.])", _F), None,
+     ("pass",), (_COLON,)),
+    # Not final: "validation: pending", "smoke tests skipped", "retry pending", "to be rerun".
+    (re.compile(r"(?<![a-z])" + _CHECK_SUBJECT + r"(?:" + _SEP + r"|\s+(?:(?:is|was|are|were|still|currently)\s+){0,2})"
+                + _UNSETTLED_WORD + r"(?![a-z/])(?!" + _SEP + r"(?:0+|none|no)(?![0-9a-z.]))", _F), UNSETTLED,
+     ("validat", "verif", "smoke", "health", "check", "test", "outcome", "result", "capabilit", "probe"),
+     (("pending", "progress", "running", "queued", "waiting", "skipped", "not", "unknown", "n/a", "tbd", "todo",
+       "inconclusive", "partial", "flaky", "deferred", "postponed", "incomplete", "unverified", "untested"),)),
+    (re.compile(r"(?<![a-z])(?:pending|awaiting|skipped|skipping|deferred|postponed|without|no)\s+(?:the\s+|any\s+)?"
+                r"(?:validations?|verification|smoke[\s-]?tests?|health[\s-]?checks?|capabilit(?:y|ies)\s+(?:checks?|probes?"
+                r"|tests?))(?![a-z])", _F), UNSETTLED,
+     ("pending", "awaiting", "skipp", "deferred", "postponed", "without", "no"),
+     (("validat", "verif", "smoke", "health", "capabilit"),)),
+    (re.compile(r"(?<![a-z])(?:(?:retry|retries|re-?runs?|re-?tests?)\s+(?:is\s+|are\s+)?(?:pending|scheduled|needed|required"
+                r"|queued|in[\s-]?progress|planned)|pending\s+(?:retry|re-?runs?|re-?tests?|confirmation))(?![a-z])",
+                _F), UNSETTLED,
+     ("retr", "rerun", "re-run", "retest", "re-test", "pending"), ()),
+    (re.compile(r"(?<![a-z])(?:(?:will|to)\s+be\s+(?:re-?)?(?:tried|retried|run|tested|validated|checked|confirmed|verified)"
+                r"|(?:will|must|need\s+to|needs\s+to)\s+(?:re-?)?(?:try|retry|run|test|validate|check|confirm|verify))(?![a-z])",
+                _F), UNSETTLED,
+     ("will", "to", "must", "need"), (("tri", "try", "run", "test", "validat", "check", "confirm", "verif"),)),
+    (re.compile(r"(?<![a-z])(?:not|never|[a-z]*n't)\s+(?:(?:yet|been|be|being|fully|properly)\s+)*(?:checked|validated|verified"
+                r"|tested|smoke[\s-]tested|confirmed|probed)(?![a-z])", _F), UNSETTLED,
+     None, (("not", "never", "n't"), ("checked", "validated", "verified", "tested", "confirmed", "probed"))),
+    (re.compile(r"(?<![a-z])(?:ok|okay|pass(?:ed|ing)?|green|fine|good|healthy)-?ish(?![a-z])", _F), UNSETTLED,
+     ("ok", "pass", "green", "fine", "good", "healthy"), (("ish",),)),
+    # Counted failures name their count: "errors: 3", "200 errors" (zero counts were claimed above).
+    (re.compile(r"(?<![a-z])(?:" + _FAIL_WORD + "|" + _ERROR_WORD + r")" + _SEP + r"\d+(?![0-9a-z.])", _F), "fail",
+     ("fail", "error", "exception", "time", "crash"), (_COLON,)),
+    (re.compile(r"([1-9])(?<![0-9a-z.][1-9])\d*\s+(?:" + _FAIL_WORD + "|" + _ERROR_WORD + r")(?![a-z])", _F), "fail",
+     None, (("fail", "error", "exception", "time", "crash"),)),
+    (re.compile(r"(?<![a-z])(?:" + _FAIL_WORD + r"|unsuccessful|errored|" + _ROLLBACK + r")(?![a-z])", _F), "fail",
+     ("fail", "unsuccessful", "errored", "roll", "revert"), ()),
+    # Failure words that also name things in code and paths, so not glued to identifiers or file names.
+    (re.compile(r"(?<![a-z0-9_/\\.])(?<![a-z]-)(?:errors?|exceptions?|threw|crash(?:es|ed|ing)?|timed[\s-]out|timing[\s-]out"
+                r"|timeouts?|time[\s-]outs?|unhealthy|unavailable|unreachable|refused|degraded)(?![a-z0-9_]|\.[a-z0-9]|-[a-z])", _F),
+     "fail",
+     ("error", "exception", "threw", "crash", "time", "unhealthy", "unavailable", "unreachable", "refused", "degraded"), ()),
+    (re.compile(r"(?<![a-z])(?:endpoint|service|api|server|site|backend|lambda|function|capabilit(?:y|ies)|routes?|mcp"
+                r"|gateway|health[\s-]?checks?)\s+(?:(?:is|was|are|were|went|still|goes|going)\s+)?down(?![a-z-])", _F), "fail",
+     ("endpoint", "service", "api", "server", "site", "backend", "lambda", "function", "capabilit", "route", "mcp",
+      "gateway", "health"), (("down",),)),
+    # "KO" is a verdict only in capitals ("ko" is a syllable).
+    (re.compile(r"(?<![A-Za-z0-9])KO(?![A-Za-z0-9])", re.A), "fail",
+     ("ko",), ()),
+    (re.compile("[" + _FAIL_MARKS + "]"), "fail",
+     tuple(_FAIL_MARKS), ()),
+    (re.compile("[" + _PASS_MARKS + "]"), "pass",
+     tuple(_PASS_MARKS), ()),
+    (re.compile(r"(?<![a-z])(?<![a-z]-)(?:pass|passed|passes|passing)(?![a-z]|-[a-z])", _F), "pass",
+     ("pass",), ()),
+    (re.compile(r"(?<![a-z])(?:validation|validated|smoke[\s-]?tests?|health[\s-]?checks?|checks?|outcome|result)"
+                r"""["'`]?\s*[:=]?\s*["'`]?\s*(?:(?:is|was|were|are)\s+)?(ok|okay|succeeded|successful|success|green)(?![a-z]|-[a-z])""",
+                _F), "pass",
+     ("validat", "smoke", "health", "check", "outcome", "result"), (("ok", "succe", "green"),)),
 ]
-assert len(_SIGNAL_HINTS) == len(_SIGNALS)
+
+_SIGNALS: list[tuple[re.Pattern[str], str | None]] = [(p, kind) for p, kind, _, _ in _TABLE]
+_SIGNAL_HINTS: list[tuple[tuple[str, ...] | None, tuple[tuple[str, ...], ...]]] = [(s, r) for _, _, s, r in _TABLE]
 _GATE_WORDS = tuple(sorted({w for _, req in _SIGNAL_HINTS for group in req for w in group}))
 
 
-@lru_cache(maxsize=1024)
+_PLAN_ITEMS = [
+    (pattern, kind, starts, tuple(frozenset(group) for group in requires))
+    for (pattern, kind), (starts, requires) in zip(_SIGNALS, _SIGNAL_HINTS, strict=True)
+]
+
+
+@lru_cache(maxsize=4096)
 def _signal_plan(
     present: frozenset[str],
-) -> tuple[tuple[re.Pattern[str], str | None, tuple[str, ...] | None], ...]:
+) -> tuple[tuple[re.Pattern[str], str | None, re.Pattern[str] | None], ...]:
     """The signals that can match text containing exactly ``present`` of _GATE_WORDS.
 
-    Each as (pattern, kind, starts), ``starts`` less the gate words the text lacks.
+    Each as (pattern, kind, starts). Every signal with ``starts`` is tried only where one of its
+    literals occurs (``_finditer_at``): the patterns begin with a lookbehind, which ``re`` would
+    otherwise try at every position of the text, once per pattern.
+
+    Cheap enough to compute for every text: with this many gate words, combinations rarely repeat.
     """
-    plan = []
-    for (pattern, kind), (starts, requires) in zip(_SIGNALS, _SIGNAL_HINTS, strict=True):
-        if any(present.isdisjoint(group) for group in requires):
-            continue
-        if starts is not None:
-            starts = tuple(w for w in starts if w in present or w not in _GATE_WORDS)
-            if not starts:
-                continue
-        plan.append((pattern, kind, starts))
-    return tuple(plan)
+    return tuple(
+        (pattern, kind, starts)
+        for pattern, kind, starts, requires in _PLAN_ITEMS
+        if all(not present.isdisjoint(group) for group in requires)
+    )
 
 
 _EVERY_SIGNAL = tuple((pattern, kind, None) for pattern, kind in _SIGNALS)
@@ -436,6 +562,7 @@ _STATE_VALUES = {"active": "Active", "pending": "Pending", "inactive": "Inactive
 _LUS_VALUES = {"successful": "Successful", "failed": "Failed", "inprogress": "InProgress"}
 _URL = re.compile(r"https?://\S+", _F)
 _NON_LOWER = re.compile(r"[^a-z]")
+_PASS_REASONS = {"ok", "no content"}
 
 
 def _classify(kind: str | None, m: re.Match[str]) -> tuple[str, str | None] | None:
@@ -450,30 +577,46 @@ def _classify(kind: str | None, m: re.Match[str]) -> tuple[str, str | None] | No
         if value is None:
             return None
         return f"LastUpdateStatus={value}", ("lus_successful" if value == "Successful" else FAIL)
-    if kind in ("http_arrow", "http"):
-        code = m.group(1).lower()
-        detail = f"-> {code}" if kind == "http_arrow" else " ".join(m.group(0).split())
-        signal = PASS if code[0] == "2" else FAIL if code[0] in "45" else None
-        return detail, signal
     detail = " ".join(m.group(0).split())
+    if kind in ("http_arrow", "http"):
+        code, reason = m.group(1).lower(), m.group(2)
+        if kind == "http_arrow":
+            detail = f"-> {code}" + (f" {' '.join(reason.split())}" if reason else "")
+        # only 2xx is the endpoint answering (3xx is not), and a reason phrase must agree with it
+        ok = code[0] == "2" and (reason is None or " ".join(reason.lower().split()) in _PASS_REASONS)
+        return detail, (PASS if ok else FAIL)
+    if kind == "fraction":
+        passed, total = int(m.group(1) + m.group(2)), int(m.group(3))
+        return detail, (PASS if passed == total > 0 else FAIL)
+    if kind == "code_reason":
+        reason = " ".join(m.group(3).lower().split())
+        return detail, (PASS if m.group(1) == "2" and reason in _PASS_REASONS else FAIL)
     if kind == "keyed_word":
         return detail, (FAIL if m.group(1).lower().startswith("fail") else PASS)
+    if kind == "keyed_bool":
+        return detail, (PASS if m.group(1).lower() in ("true", "yes") else FAIL)
+    if kind == "question":
+        answer = (m.group(1) or "").lower()
+        return detail, (UNSETTLED if not answer else PASS if answer in ("yes", "yep", "true") else FAIL)
     return detail, kind
 
 
-def _outcome_uncached(text: str, fast: bool = True) -> tuple[str | None, tuple[str, ...]]:
+def _blank_url(m: re.Match[str]) -> str:
+    """A URL as "/" and blanks: a reference, not a statement, but still the path a request went to."""
+    return "/" + " " * (len(m.group(0)) - 1)
+
+
+def _outcome_hits(text: str, fast: bool = True) -> list[tuple[int, str, str | None]]:
+    """(position, detail, signal) of every outcome statement in ``text``, in text order."""
     # A URL is a reference, not a statement: ".../runs/1?status=failed" says nothing itself.
     if not fast or "://" in text:
-        text = _URL.sub(_blank, text)
+        text = _URL.sub(_blank_url, text)
     low = _lower(text)
     plan = _signal_plan(frozenset([w for w in _GATE_WORDS if w in low])) if fast else _EVERY_SIGNAL
     claimed = bytearray(len(text))  # 1 where an earlier pattern already matched
     hits: list[tuple[int, str, str | None]] = []
     for pattern, kind, starts in plan:
-        pos = 0
-        if starts is not None and (pos := _first(low, starts)) == -1:
-            continue
-        for m in pattern.finditer(text, pos):
+        for m in (pattern.finditer(text) if starts is None else _finditer_at(pattern, text, low, starts)):
             start, end = m.span()
             if claimed.find(1, start, end) != -1:
                 continue
@@ -482,20 +625,42 @@ def _outcome_uncached(text: str, fast: bool = True) -> tuple[str | None, tuple[s
             if classified is not None:
                 hits.append((start, *classified))
     hits.sort(key=lambda h: h[0])
-    signals = {signal for _, _, signal in hits}
-    details = tuple(dict.fromkeys(detail for _, detail, _ in hits))
+    return hits
+
+
+def _decide(signals: set[str | None]) -> str | None:
+    """Any failure wins; then anything unsettled; then a pass, or the Lambda state pair."""
     if FAIL in signals:
-        outcome: str | None = FAIL
-    elif PASS in signals or {"state_active", "lus_successful"} <= signals:
-        outcome = PASS
-    else:
-        outcome = None
-    return outcome, details
+        return FAIL
+    if UNSETTLED in signals:
+        return None
+    if PASS in signals or {"state_active", "lus_successful"} <= signals:
+        return PASS
+    return None
+
+
+def _outcome_uncached(text: str, fast: bool = True) -> tuple[str | None, tuple[str, ...]]:
+    hits = _outcome_hits(text, fast)
+    details = tuple(dict.fromkeys(detail for _, detail, _ in hits))
+    return _decide({signal for _, _, signal in hits}), details
 
 
 @lru_cache(maxsize=8192)
 def _outcome(text: str) -> tuple[str | None, tuple[str, ...]]:
     return _outcome_uncached(text)
+
+
+@lru_cache(maxsize=4096)
+def detail_signal(detail: str) -> str | None:
+    """What one outcome detail says on its own: "pass", "fail", ``UNSETTLED`` or None.
+
+    Details are canonical statements ("-> 500", "State=Failed", "validation: pending"), so
+    reading one again gives its own signal; checks use this to say *which* part failed.
+    """
+    signals = {signal for _, _, signal in _outcome_hits(detail)} if isinstance(detail, str) else set()
+    if FAIL in signals or UNSETTLED in signals:
+        return FAIL if FAIL in signals else UNSETTLED
+    return PASS if PASS in signals else None
 
 
 # ----------------------------------------------------------------------------- deployed

@@ -83,6 +83,7 @@ def test_domain_example_as_worklog_evidence():
         DOMAIN_EXAMPLE + "; second smoke test failed",
         "State=Active LastUpdateStatus=Successful; GET /a -> 200; GET /b -> 404",
         "10 failed",
+        "GET /capabilities -> 302",  # not 2xx: a redirect is not the endpoint answering
     ],
 )
 def test_failure_signals_read_as_fail(text):
@@ -119,7 +120,6 @@ def test_pass_signals_read_as_pass(text):
         "State=Active",  # a detail, not enough alone
         "LastUpdateStatus=Successful",
         "validation pending",
-        "GET /capabilities -> 302",
         "password rotated; bypassed cache; compass",
         "pass-through proxy configured",
         "Deploy succeeded",  # the deploy, not the validation

@@ -121,18 +121,18 @@ def test_shas_are_lowercase_hex_of_7_to_40(text):
     assert len(set(shas)) == len(shas)
 
 
-# Every pass signal needs one of these characters: "pass"/"HTTP" (p), "ok"/"okay" (k),
-# "green"/"got" (g), "success*"/"Active" (c), a 2xx code (2), "->"/"=>" (>), "→".
-# Text without any of them can state no pass, whatever else it says.
+# Every pass signal needs one of these characters: "pass"/"HTTP"/"GET /x 200" (p), "ok"/"okay" (k),
+# "green"/"got" (g), "success*"/"Active" (c), a 2xx code (2), "->"/"=>" (>), "→", or a
+# check mark. Text without any of them can state no pass, whatever else it says.
 NO_PASS_ALPHABET = st.characters(
-    blacklist_characters="pPkKgGcC2>→",
+    blacklist_characters="pPkKgGcC2>→\u2705\u2714\u2713\u2611\U0001f7e2",
     blacklist_categories=("Cs",),
 )
 no_pass_fragments = [
     f
     for f in FRAGMENTS
     + ["validation ", "returned 500", "status: 404", "State=Inactive", "no failures", "rollback"]
-    if not set(f) & set("pPkKgGcC2>→")
+    if not set(f) & set("pPkKgGcC2>→\u2705\u2714\u2713\u2611\U0001f7e2")
 ]
 
 
