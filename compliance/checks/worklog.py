@@ -22,7 +22,7 @@ from datetime import datetime
 
 from compliance.checks.common import change_finding, no_changes
 from compliance.checks.registry import register
-from compliance.engine import worklog_evidence_item
+from compliance.engine import run_label, run_started, worklog_evidence_item
 from compliance.evidence import UNSETTLED, detail_signal
 from compliance.findings import FAIL, NOT_APPLICABLE, PASS, PENDING, Finding
 from compliance.timeutil import iso, parse_time
@@ -92,16 +92,32 @@ def _grace_left(now: datetime | None, change, runs, grace_hours: float) -> tuple
     """(hours of grace left, what it is measured from), or None when the grace is over or off."""
     if grace_hours <= 0 or now is None:
         return None
-    run = runs.covering(change) if runs is not None else None
+    run = runs.covering(change) if runs is not None else None  # one dated after the collection earns no grace
     done = parse_time(run["updated_at"]) if run else None
+    running = _running(runs, change, now) if done is None else None
     if done is not None:
         since, what = done, f"run {run.get('id')} completed {iso(done)}"
+    elif running is not None:  # the deploy has not finished: its evidence cannot exist yet
+        since = run_started(running)
+        what = f"{run_label(running)} is still {running.get('status')} since {iso(since)}"
     else:
         since, what = change.committed_at, f"no covering run is known, so from the commit at {iso(change.committed_at)}"
     if since > now:  # a deploy "after" the collection is impossible data: no grace is earned from it
         return None
     left = grace_hours - (now - since).total_seconds() / 3600
     return (left, what) if left > 0 else None
+
+
+def _running(runs, change, now: datetime) -> dict | None:
+    """The first queued or running canonical run that may still deploy this change, if one started
+    before the collection (a start after it is impossible data and earns no grace)."""
+    if runs is None:
+        return None
+    for run in runs.active(change):
+        started = run_started(run)
+        if started is not None and started <= now:
+            return run
+    return None
 
 
 def _hours(h: float) -> str:
