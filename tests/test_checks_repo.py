@@ -115,10 +115,14 @@ def test_workflow_validation_asserts(tmp_path):
     found = judge(snapshot(_repo_with(tmp_path / "b", prints).path, files=FILES), "workflow_validation_asserts")
     assert found[0].status == "fail" and found[0].location["line"] == 19
     asserts = GOOD_WORKFLOW.split("          aws lambda wait")[0] + (
-        "          out=$(aws lambda get-function-configuration --function-name f --query '[State,LastUpdateStatus]' "
-        "--output text)\n          [ \"$out\" = \"Active\tSuccessful\" ] || exit 1\n")
+        "          out=$(aws lambda get-function-configuration --function-name devops-coordination-api "
+        "--query '[State,LastUpdateStatus]' --output text)\n          [ \"$out\" = \"Active\tSuccessful\" ] || exit 1\n")
     assert judge(snapshot(_repo_with(tmp_path / "c", asserts).path, files=FILES),
                  "workflow_validation_asserts")[0].status == "pass"
+    # the same assertion on ANOTHER function's state validates nothing about this one
+    other = asserts.replace("--function-name devops-coordination-api", "--function-name f")
+    found = judge(snapshot(_repo_with(tmp_path / "e", other).path, files=FILES), "workflow_validation_asserts")
+    assert found[0].status == "fail" and "does not come from the function" in found[0].message
     broken = snapshot(_repo_with(tmp_path / "d", "on: [push\n").path, files=FILES)
     assert judge(broken, "workflow_validation_asserts")[0].status == "fail"
     assert judge(snapshot(tmp_path / "nope"), "workflow_validation_asserts")[0].status == "error"

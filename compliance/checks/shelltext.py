@@ -1,0 +1,1684 @@
+"""Shell text read as a shell would run it, for the static checks over workflows and deploy scripts.
+
+A line that mentions ``State=Active`` proves nothing: it may be a comment, an ``echo`` argument, a
+test whose failure ``|| true`` swallows, or code after ``exit 0``. So the text is parsed (words with
+their quoting, ``$(...)``, heredocs, line continuations, ``&&``/``||``/``;``/pipes, ``if``/``case``/
+loops/functions) and then *run abstractly*: ``prove_fails`` explores every path of the script under
+the hypothesis "the function's value is wrong" and says whether each path ends the script with a
+non-zero status. Anything the model cannot follow (``eval``, ``source``, a loop that never ends, too
+many paths) ends its path as *unknown*, which never counts as proof.
+"""
+
+from __future__ import annotations
+
+import copy
+import fnmatch
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+
+# --------------------------------------------------------------------------- words
+
+
+@dataclass
+class Word:
+    """One shell word: ``parts`` are (kind, text) with kind lit | q (quoted literal) | var | cmd | unknown."""
+
+    parts: list[tuple[str, str]]
+    line: int
+    raw: str
+
+    @property
+    def static(self) -> str:
+        """The literal text in the word (expansions dropped): what a reader sees written."""
+        return "".join(t for k, t in self.parts if k in ("lit", "q"))
+
+    @property
+    def literal(self) -> str | None:
+        """The word's value when it has no expansion at all."""
+        return self.static if all(k in ("lit", "q") for k, _ in self.parts) else None
+
+
+class ShellSyntaxError(ValueError):
+    def __init__(self, line: int, message: str):
+        super().__init__(f"line {line}: {message}")
+        self.line = line
+
+
+_OPS = ("&&", "||", ";;", "|&", "&>>", "&>", ">>", ">|", "<<<", "<<-", "<<", "<&", ">&", "<>",
+        "|", "&", ";", "(", ")", "<", ">")
+_GH_EXPR = "\x00"  # a GitHub `${{ }}` expression the runner replaces before the shell sees the text
+
+
+@dataclass
+class Heredoc:
+    line: int
+    delim: str
+    quoted: bool
+    strip: bool
+    body: Word | None = None
+
+
+@dataclass
+class Token:
+    kind: str  # word | op | nl
+    value: object
+    line: int
+
+
+class Lexer:
+    """Bash-like tokens: words keep their quoting; comments, continuations and heredoc bodies handled."""
+
+    def __init__(self, text: str, first_line: int = 1):
+        self.s = text
+        self.i = 0
+        self.line = first_line
+        self.tokens: list[Token] = []
+        self.comments: list[tuple[int, str]] = []
+        self.heredocs: list[Heredoc] = []  # every heredoc, with its body text
+        self._pending: list[Heredoc] = []
+
+    def run(self) -> list[Token]:
+        s = self.s
+        while self.i < len(s):
+            c = s[self.i]
+            if c == "\\" and s.startswith("\\\n", self.i):
+                self.i += 2
+                self.line += 1
+            elif c in " \t\r":
+                self.i += 1
+            elif c == "\n":
+                self.tokens.append(Token("nl", "\n", self.line))
+                self.i += 1
+                self.line += 1
+                self._read_heredocs()
+            elif c == "#":
+                end = s.find("\n", self.i)
+                end = len(s) if end < 0 else end
+                self.comments.append((self.line, s[self.i + 1:end]))
+                self.i = end
+            else:
+                op = self._op()
+                if op:
+                    self.tokens.append(Token("op", op, self.line))
+                    if op in ("<<", "<<-"):
+                        self._heredoc_start(op)
+                else:
+                    self.tokens.append(Token("word", self._word(), self.line))
+        if self._pending:
+            raise ShellSyntaxError(self._pending[0].line, f"heredoc {self._pending[0].delim!r} is never closed")
+        return self.tokens
+
+    def _op(self) -> str | None:
+        s, i = self.s, self.i
+        if s[i] in "<>" and s.startswith("(", i + 1):  # <(...) process substitution is a word
+            return None
+        m = re.match(r"\d+(?=[<>])", s[i:])  # 2>&1, 1>/dev/null
+        j = i + (m.end() if m else 0)
+        for op in _OPS:
+            if s.startswith(op, j):
+                if m and op[0] not in "<>":
+                    return None
+                self.i = j + len(op)
+                return op
+        return None
+
+    def _heredoc_start(self, op: str) -> None:
+        while self.i < len(self.s) and self.s[self.i] in " \t":
+            self.i += 1
+        start_line = self.line
+        word = self._word()
+        self.tokens.append(Token("word", word, start_line))
+        quoted = any(k == "q" for k, _ in word.parts) or "\\" in word.raw
+        doc = Heredoc(start_line, word.static or word.raw, quoted, op == "<<-")
+        self._pending.append(doc)
+        self.heredocs.append(doc)
+
+    def _read_heredocs(self) -> None:
+        for doc in self._pending:
+            lines, start = [], self.line
+            while True:
+                if self.i >= len(self.s):
+                    raise ShellSyntaxError(doc.line, f"heredoc {doc.delim!r} is never closed")
+                end = self.s.find("\n", self.i)
+                end = len(self.s) if end < 0 else end
+                text = self.s[self.i:end]
+                self.i = min(end + 1, len(self.s))
+                self.line += 1
+                if (text.lstrip("\t") if doc.strip else text) == doc.delim:
+                    break
+                lines.append(text)
+            body = "\n".join(lines)
+            doc.body = Word([("q", body)], start, body) if doc.quoted else Word(_dq_parts(body, start), start, body)
+        self._pending = []
+
+    def _word(self) -> Word:
+        s, start, line = self.s, self.i, self.line
+        parts: list[tuple[str, str]] = []
+        while self.i < len(s):
+            c = s[self.i]
+            if c in " \t\r\n;&|()<>" and not (c in "<>" and s.startswith("(", self.i + 1)):
+                break
+            if c == "\\":
+                if s.startswith("\\\n", self.i):
+                    self.i += 2
+                    self.line += 1
+                    continue
+                parts.append(("q", s[self.i + 1:self.i + 2]))
+                self.i += 2
+            elif c == "'":
+                end = s.find("'", self.i + 1)
+                if end < 0:
+                    raise ShellSyntaxError(line, "unterminated single quote")
+                parts.append(("q", s[self.i + 1:end]))
+                self.line += s.count("\n", self.i, end)
+                self.i = end + 1
+            elif c == '"':
+                end = _dq_end(s, self.i + 1, line)
+                parts.extend(_dq_parts(s[self.i + 1:end], self.line))
+                self.line += s.count("\n", self.i, end)
+                self.i = end + 1
+            elif c == "$" or c == "`" or (c in "<>" and s.startswith("(", self.i + 1)):
+                kind, text, end = _expansion(s, self.i, line)
+                parts.append((kind, text))
+                self.line += s.count("\n", self.i, end)
+                self.i = end
+            elif c == _GH_EXPR:
+                end = s.index(_GH_EXPR, self.i + 1)
+                parts.append(("unknown", s[self.i + 1:end]))
+                self.i = end + 1
+            else:
+                parts.append(("lit", c))
+                self.i += 1
+        return Word(_merge(parts), line, s[start:self.i])
+
+
+def _merge(parts: list[tuple[str, str]]) -> list[tuple[str, str]]:
+    out: list[tuple[str, str]] = []
+    for kind, text in parts:
+        if out and kind in ("lit", "q") and out[-1][0] == kind:
+            out[-1] = (kind, out[-1][1] + text)
+        else:
+            out.append((kind, text))
+    return out
+
+
+def _dq_end(s: str, i: int, line: int) -> int:
+    while i < len(s):
+        c = s[i]
+        if c == "\\":
+            i += 2
+        elif c == '"':
+            return i
+        elif c == "$" and s.startswith("$(", i) or c == "`":
+            i = _expansion(s, i, line)[2]
+        else:
+            i += 1
+    raise ShellSyntaxError(line, "unterminated double quote")
+
+
+def _dq_parts(text: str, line: int) -> list[tuple[str, str]]:
+    """Parts of double-quoted text (or an unquoted heredoc body): literal text and expansions."""
+    parts: list[tuple[str, str]] = []
+    i = 0
+    while i < len(text):
+        c = text[i]
+        if c == "\\" and i + 1 < len(text) and text[i + 1] in '$`"\\\n':
+            parts.append(("q", text[i + 1] if text[i + 1] != "\n" else ""))
+            i += 2
+        elif c in "$`" and i + 1 <= len(text):
+            kind, body, end = _expansion(text, i, line)
+            parts.append((kind, body))
+            i = end
+        elif c == _GH_EXPR:
+            end = text.index(_GH_EXPR, i + 1)
+            parts.append(("unknown", text[i + 1:end]))
+            i = end + 1
+        else:
+            parts.append(("q", c))
+            i += 1
+    return _merge(parts)
+
+
+def _balanced(s: str, i: int, open_: str, close: str, line: int) -> int:
+    """Index just past the ``close`` matching the ``open_`` at ``i`` (quotes inside respected)."""
+    depth, j = 0, i
+    while j < len(s):
+        c = s[j]
+        if c == "\\":
+            j += 2
+            continue
+        if c == "'" and open_ == "(":
+            end = s.find("'", j + 1)
+            if end < 0:
+                raise ShellSyntaxError(line, "unterminated single quote")
+            j = end + 1
+            continue
+        if c == '"':
+            j = _dq_end(s, j + 1, line) + 1
+            continue
+        if c == open_:
+            depth += 1
+        elif c == close:
+            depth -= 1
+            if depth == 0:
+                return j + 1
+        j += 1
+    raise ShellSyntaxError(line, f"unbalanced {open_!r}")
+
+
+def _expansion(s: str, i: int, line: int) -> tuple[str, str, int]:
+    """One ``$...``/backtick/process substitution at ``i``: (kind, text, end index)."""
+    if s[i] == "`":
+        end = s.find("`", i + 1)
+        if end < 0:
+            raise ShellSyntaxError(line, "unterminated backquote")
+        return "cmd", s[i + 1:end], end + 1
+    if s[i] in "<>":
+        end = _balanced(s, i + 1, "(", ")", line)
+        return "cmd", s[i + 2:end - 1], end
+    nxt = s[i + 1:i + 2]
+    if s.startswith("$((", i):
+        end = _balanced(s, i + 1, "(", ")", line)
+        return "unknown", s[i:end], end
+    if nxt == "(":
+        end = _balanced(s, i + 1, "(", ")", line)
+        return "cmd", s[i + 2:end - 1], end
+    if nxt == "{":
+        end = _balanced(s, i + 1, "{", "}", line)
+        return "var", s[i + 2:end - 1], end
+    m = re.match(r"[A-Za-z_][A-Za-z0-9_]*|[0-9?#@*$!-]", s[i + 1:])
+    if m:
+        return "var", m.group(0), i + 1 + m.end()
+    return "lit", "$", i + 1
+
+
+# --------------------------------------------------------------------------- syntax tree
+
+
+@dataclass
+class Redir:
+    op: str
+    target: Word | None
+    heredoc: Heredoc | None = None
+
+
+@dataclass
+class Simple:
+    assigns: list[tuple[str, Word | None]]
+    words: list[Word]
+    redirs: list[Redir]
+    line: int
+
+    @property
+    def text(self) -> str:
+        shown = [f"{n}={w.raw if w else ''}" for n, w in self.assigns] + [w.raw for w in self.words]
+        return " ".join(shown)
+
+
+@dataclass
+class Pipeline:
+    cmds: list[object]
+    negated: bool
+    line: int
+
+
+@dataclass
+class AndOr:
+    first: Pipeline
+    rest: list[tuple[str, Pipeline]]
+
+
+@dataclass
+class Seq:
+    items: list[AndOr]
+
+
+@dataclass
+class Group:
+    body: Seq
+    subshell: bool
+    line: int
+    redirs: list[Redir] = field(default_factory=list)
+
+
+@dataclass
+class If:
+    clauses: list[tuple[Seq, Seq]]
+    orelse: Seq | None
+    line: int
+    redirs: list[Redir] = field(default_factory=list)
+
+
+@dataclass
+class Loop:
+    until: bool
+    cond: Seq
+    body: Seq
+    line: int
+    redirs: list[Redir] = field(default_factory=list)
+
+
+@dataclass
+class For:
+    var: str
+    words: list[Word] | None
+    body: Seq
+    line: int
+    redirs: list[Redir] = field(default_factory=list)
+
+
+@dataclass
+class Case:
+    subject: Word
+    arms: list[tuple[list[Word], Seq]]
+    line: int
+    redirs: list[Redir] = field(default_factory=list)
+
+
+@dataclass
+class FuncDef:
+    name: str
+    body: object
+    line: int
+
+
+_RESERVED_END = {"then", "elif", "else", "fi", "do", "done", "esac", "}"}
+_ASSIGN = re.compile(r"^([A-Za-z_][A-Za-z0-9_]*)(\[[^\]]*\])?\+?=")
+
+
+class Parser:
+    """A recursive-descent parser for the part of bash that CI steps and deploy scripts use."""
+
+    def __init__(self, tokens: list[Token]):
+        self.t = tokens
+        self.i = 0
+
+    def parse(self) -> Seq:
+        seq = self.seq(set())
+        if self.i < len(self.t):
+            tok = self.t[self.i]
+            raise ShellSyntaxError(tok.line, f"unexpected {self._show(tok)}")
+        return seq
+
+    @staticmethod
+    def _show(tok: Token) -> str:
+        return repr(tok.value.raw if isinstance(tok.value, Word) else tok.value)
+
+    def peek(self) -> Token | None:
+        return self.t[self.i] if self.i < len(self.t) else None
+
+    def _is_word(self, value: str) -> bool:
+        tok = self.peek()
+        return bool(tok and tok.kind == "word" and tok.value.literal == value and tok.value.raw == value)
+
+    def _skip_nl(self) -> None:
+        while (tok := self.peek()) and tok.kind == "nl":
+            self.i += 1
+
+    def expect_word(self, value: str) -> None:
+        self._skip_nl()
+        if not self._is_word(value):
+            tok = self.peek()
+            raise ShellSyntaxError(tok.line if tok else (self.t[-1].line if self.t else 1),
+                                   f"expected {value!r}, got {self._show(tok) if tok else 'end of text'}")
+        self.i += 1
+
+    def seq(self, stops: set[str]) -> Seq:
+        items: list[AndOr] = []
+        while True:
+            self._skip_nl()
+            tok = self.peek()
+            if tok is None or (tok.kind == "op" and tok.value in (")", ";;")):
+                break
+            if tok.kind == "word" and tok.value.raw in stops:
+                break
+            if tok.kind == "op" and tok.value in (";", "&"):
+                raise ShellSyntaxError(tok.line, f"unexpected {tok.value!r}")
+            items.append(self.and_or())
+            tok = self.peek()
+            if tok and tok.kind == "op" and tok.value in (";", "&"):
+                self.i += 1
+        return Seq(items)
+
+    def and_or(self) -> AndOr:
+        first = self.pipeline()
+        rest = []
+        while (tok := self.peek()) and tok.kind == "op" and tok.value in ("&&", "||"):
+            self.i += 1
+            self._skip_nl()
+            rest.append((tok.value, self.pipeline()))
+        return AndOr(first, rest)
+
+    def pipeline(self) -> Pipeline:
+        tok = self.peek()
+        line = tok.line if tok else 1
+        negated = False
+        while self._is_word("!") or self._is_word("time"):
+            negated ^= self.peek().value.raw == "!"
+            self.i += 1
+        cmds = [self.command()]
+        while (tok := self.peek()) and tok.kind == "op" and tok.value in ("|", "|&"):
+            self.i += 1
+            self._skip_nl()
+            cmds.append(self.command())
+        return Pipeline(cmds, negated, line)
+
+    def command(self):
+        tok = self.peek()
+        if tok is None:
+            raise ShellSyntaxError(self.t[-1].line if self.t else 1, "a command is missing at the end")
+        if tok.kind == "op" and tok.value == "(":
+            self.i += 1
+            if (nxt := self.peek()) and nxt.kind == "op" and nxt.value == "(":  # (( arithmetic ))
+                return self._arith(tok.line)
+            body = self.seq(set())
+            self._close_paren(tok.line)
+            return self._redirs_after(Group(body, True, tok.line))
+        if tok.kind == "word":
+            raw = tok.value.raw
+            if raw == "{":
+                self.i += 1
+                body = self.seq({"}"})
+                self.expect_word("}")
+                return self._redirs_after(Group(body, False, tok.line))
+            if raw == "if":
+                return self._redirs_after(self._if())
+            if raw in ("while", "until"):
+                self.i += 1
+                cond = self.seq({"do"})
+                self.expect_word("do")
+                body = self.seq({"done"})
+                self.expect_word("done")
+                return self._redirs_after(Loop(raw == "until", cond, body, tok.line))
+            if raw in ("for", "select"):
+                return self._redirs_after(self._for())
+            if raw == "case":
+                return self._redirs_after(self._case())
+            if raw == "function":
+                self.i += 1
+                name = self.peek()
+                if not name or name.kind != "word":
+                    raise ShellSyntaxError(tok.line, "function without a name")
+                self.i += 1
+                if (p := self.peek()) and p.kind == "op" and p.value == "(":
+                    self.i += 1
+                    self._close_paren(tok.line)
+                self._skip_nl()
+                return FuncDef(name.value.raw, self.command(), tok.line)
+            if raw == "[[":
+                return self._double_bracket()
+            if raw in _RESERVED_END:
+                raise ShellSyntaxError(tok.line, f"unexpected {raw!r}")
+            nxt = self.t[self.i + 1] if self.i + 1 < len(self.t) else None
+            after = self.t[self.i + 2] if self.i + 2 < len(self.t) else None
+            if nxt and after and nxt.kind == "op" and nxt.value == "(" and after.kind == "op" and after.value == ")" \
+                    and re.fullmatch(r"[A-Za-z_][\w:.-]*", raw):
+                self.i += 3
+                self._skip_nl()
+                return FuncDef(raw, self.command(), tok.line)
+        return self.simple()
+
+    def _close_paren(self, line: int) -> None:
+        self._skip_nl()
+        tok = self.peek()
+        if not tok or tok.kind != "op" or tok.value != ")":
+            raise ShellSyntaxError(line, "'(' is never closed")
+        self.i += 1
+
+    def _arith(self, line: int) -> Simple:
+        self.i += 1
+        depth, words = 2, []
+        while depth:
+            tok = self.peek()
+            if tok is None:
+                raise ShellSyntaxError(line, "'((' is never closed")
+            self.i += 1
+            if tok.kind == "op" and tok.value == "(":
+                depth += 1
+            elif tok.kind == "op" and tok.value == ")":
+                depth -= 1
+            elif tok.kind == "word":
+                words.append(tok.value)
+        return Simple([], [Word([("lit", "((")], line, "(("), *words], [], line)
+
+    def _double_bracket(self) -> Simple:
+        start = self.peek()
+        words = []
+        while True:
+            tok = self.peek()
+            if tok is None:
+                raise ShellSyntaxError(start.line, "'[[' is never closed")
+            self.i += 1
+            if tok.kind == "word":
+                words.append(tok.value)
+                if tok.value.raw == "]]":
+                    break
+            elif tok.kind == "op":
+                words.append(Word([("lit", str(tok.value))], tok.line, str(tok.value)))
+        return self._redirs_after(Simple([], words, [], start.line))
+
+    def _if(self) -> If:
+        line = self.peek().line
+        self.i += 1
+        clauses = []
+        cond = self.seq({"then"})
+        self.expect_word("then")
+        body = self.seq({"elif", "else", "fi"})
+        clauses.append((cond, body))
+        orelse = None
+        while True:
+            self._skip_nl()
+            if self._is_word("elif"):
+                self.i += 1
+                cond = self.seq({"then"})
+                self.expect_word("then")
+                clauses.append((cond, self.seq({"elif", "else", "fi"})))
+            elif self._is_word("else"):
+                self.i += 1
+                orelse = self.seq({"fi"})
+            else:
+                self.expect_word("fi")
+                return If(clauses, orelse, line)
+
+    def _for(self) -> For:
+        line = self.peek().line
+        self.i += 1
+        tok = self.peek()
+        if tok and tok.kind == "op" and tok.value == "(":  # for (( ; ; ))
+            arith = self._arith(line)
+            words = None
+            var = "_"
+            del arith
+        else:
+            if not tok or tok.kind != "word":
+                raise ShellSyntaxError(line, "for without a variable")
+            var = tok.value.raw
+            self.i += 1
+            words = None
+            self._skip_nl()
+            if self._is_word("in"):
+                self.i += 1
+                words = []
+                while (tok := self.peek()) and tok.kind == "word":
+                    words.append(tok.value)
+                    self.i += 1
+            else:
+                words = [Word([("var", "@")], line, '"$@"')]
+        while (tok := self.peek()) and (tok.kind == "nl" or tok.kind == "op" and tok.value == ";"):
+            self.i += 1
+        self.expect_word("do")
+        body = self.seq({"done"})
+        self.expect_word("done")
+        return For(var, words, body, line)
+
+    def _case(self) -> Case:
+        line = self.peek().line
+        self.i += 1
+        subject = self.peek()
+        if not subject or subject.kind != "word":
+            raise ShellSyntaxError(line, "case without a word")
+        self.i += 1
+        self.expect_word("in")
+        arms = []
+        while True:
+            self._skip_nl()
+            if self._is_word("esac"):
+                self.i += 1
+                return Case(subject.value, arms, line)
+            if (tok := self.peek()) and tok.kind == "op" and tok.value == "(":
+                self.i += 1
+            pats = []
+            while True:
+                tok = self.peek()
+                if tok is None:
+                    raise ShellSyntaxError(line, "case is never closed with esac")
+                self.i += 1
+                if tok.kind == "word":
+                    pats.append(tok.value)
+                elif tok.kind == "op" and tok.value == ")":
+                    break
+                elif not (tok.kind == "op" and tok.value == "|"):
+                    raise ShellSyntaxError(tok.line, f"unexpected {self._show(tok)} in a case pattern")
+            body = self.seq({"esac"})
+            if (tok := self.peek()) and tok.kind == "op" and tok.value == ";;":
+                self.i += 1
+            arms.append((pats, body))
+
+    def _redirs_after(self, node):
+        while (tok := self.peek()) and tok.kind == "op" and tok.value.lstrip("0123456789") in _REDIR_OPS:
+            node.redirs.append(self._redir())
+        return node
+
+    def _redir(self) -> Redir:
+        tok = self.peek()
+        self.i += 1
+        op = tok.value.lstrip("0123456789")
+        target = self.peek()
+        if not target or target.kind != "word":
+            raise ShellSyntaxError(tok.line, f"redirection {op!r} without a target")
+        self.i += 1
+        doc = None
+        if op in ("<<", "<<-"):
+            doc = next((d for d in self._heredocs if d.line == target.line and d.delim in
+                        (target.value.static, target.value.raw)), None)
+        return Redir(op, target.value, doc)
+
+    _heredocs: list[Heredoc] = []
+
+    def simple(self) -> Simple:
+        line = self.peek().line
+        assigns, words, redirs = [], [], []
+        while (tok := self.peek()) is not None:
+            if tok.kind == "op" and tok.value.lstrip("0123456789") in _REDIR_OPS:
+                redirs.append(self._redir())
+                continue
+            if tok.kind != "word":
+                if tok.kind == "op" and tok.value == "(" and assigns and not words and assigns[-1][1] is None:
+                    self._array(assigns)  # NAME=( a b c )
+                    continue
+                break
+            w = tok.value
+            m = _ASSIGN.match(w.raw)
+            if not words and m:
+                rest = w.raw[m.end():]
+                value = Lexer(rest, w.line)._word() if rest else None
+                assigns.append((m.group(1), value))
+                self.i += 1
+                continue
+            words.append(w)
+            self.i += 1
+        if not assigns and not words and not redirs:
+            tok = self.peek()
+            raise ShellSyntaxError(tok.line if tok else line, f"unexpected {self._show(tok) if tok else 'end'}")
+        return Simple(assigns, words, redirs, line)
+
+    def _array(self, assigns) -> None:
+        self.i += 1
+        parts: list[tuple[str, str]] = []
+        while (tok := self.peek()) and not (tok.kind == "op" and tok.value == ")"):
+            self.i += 1
+            if tok.kind == "word":
+                parts.extend(tok.value.parts)
+        self.i += 1
+        name = assigns[-1][0]
+        assigns[-1] = (name, Word(parts or [("q", "")], self.t[self.i - 1].line, "(...)"))
+
+
+_REDIR_OPS = {">", ">>", "<", "<<", "<<-", "<<<", ">&", "<&", "&>", "&>>", ">|", "<>"}
+
+
+@dataclass
+class Script:
+    tree: Seq
+    comments: list[tuple[int, str]]
+    heredocs: list[Heredoc]
+
+
+def parse(text: str, first_line: int = 1) -> Script:
+    """Parse shell text; raises ShellSyntaxError with the line it could not read."""
+    lexer = Lexer(text, first_line)
+    tokens = lexer.run()
+    parser = Parser(tokens)
+    parser._heredocs = lexer.heredocs
+    return Script(parser.parse(), lexer.comments, lexer.heredocs)
+
+
+def replace_gh_expressions(text: str, known: dict[str, str]) -> str:
+    """``${{ expr }}`` as the runner substitutes it: known env values and constants inline, others unknown."""
+
+    def sub(m: re.Match) -> str:
+        expr = m.group(1).strip()
+        if expr in ("true", "false"):
+            return expr
+        env = re.fullmatch(r"env\.([A-Za-z_][A-Za-z0-9_]*)", expr)
+        if env and env.group(1) in known:
+            return known[env.group(1)]
+        return f"{_GH_EXPR}{expr.replace(_GH_EXPR, '')}{_GH_EXPR}"
+
+    return re.sub(r"\$\{\{(.*?)\}\}", sub, text, flags=re.S)
+
+
+# --------------------------------------------------------------------------- walking
+
+
+def walk(node) -> Iterator[tuple[object, tuple[str, ...]]]:
+    """Every node with the names of the functions it is defined inside."""
+    yield from _walk(node, ())
+
+
+def _walk(node, funcs):
+    yield node, funcs
+    if isinstance(node, Seq):
+        for item in node.items:
+            yield from _walk(item, funcs)
+    elif isinstance(node, AndOr):
+        yield from _walk(node.first, funcs)
+        for _, p in node.rest:
+            yield from _walk(p, funcs)
+    elif isinstance(node, Pipeline):
+        for c in node.cmds:
+            yield from _walk(c, funcs)
+    elif isinstance(node, Group):
+        yield from _walk(node.body, funcs)
+    elif isinstance(node, If):
+        for cond, body in node.clauses:
+            yield from _walk(cond, funcs)
+            yield from _walk(body, funcs)
+        if node.orelse:
+            yield from _walk(node.orelse, funcs)
+    elif isinstance(node, Loop):
+        yield from _walk(node.cond, funcs)
+        yield from _walk(node.body, funcs)
+    elif isinstance(node, (For,)):
+        yield from _walk(node.body, funcs)
+    elif isinstance(node, Case):
+        for _, body in node.arms:
+            yield from _walk(body, funcs)
+    elif isinstance(node, FuncDef):
+        yield from _walk(node.body, (*funcs, node.name))
+
+
+_WRAPPERS = {"env", "sudo", "time", "nohup", "command", "builtin", "exec", "nice", "stdbuf", "xargs"}
+
+
+def command_words(cmd: Simple) -> list[Word]:
+    """The words after wrappers such as ``env X=1``, ``sudo``, ``exec``, ``timeout 60``."""
+    words = list(cmd.words)
+    while words:
+        name = words[0].literal
+        if name in _WRAPPERS:
+            words = words[1:]
+            while words and ((words[0].literal or "").startswith("-") or _ASSIGN.match(words[0].raw)):
+                words = words[1:]
+        elif name == "timeout" and len(words) > 1:
+            words = [w for w in words[1:] if not (w.literal or "").startswith("-")][1:]
+        else:
+            break
+    return words
+
+
+# --------------------------------------------------------------------------- abstract run
+
+EXPECTED = {"state": "Active", "update": "Successful"}
+PROPERTY_NAMES = {"state": "State=Active", "update": "LastUpdateStatus=Successful"}
+WAITERS = {"function-active": "state", "function-active-v2": "state",
+           "function-updated": "update", "function-updated-v2": "update"}
+_READS = ("get-function-configuration", "get-function")
+_MAX_PATHS = 256
+_MAX_LOOP = 4
+_MAX_DEPTH = 8
+
+
+def mentions(text: str, prop: str, ignore_case: bool = False) -> bool:
+    return bool(re.search(rf"\b{EXPECTED[prop]}\b", text, re.I if ignore_case else 0))
+
+
+@dataclass
+class Hypothesis:
+    """What is assumed while running: which value is wrong (None: nothing is), and for which function."""
+
+    bad: str | None
+    function: str
+    armed: bool = True  # checks see the wrong value from the start (False: only after the deploy command)
+    is_deploy: object = None  # callable(words) -> bool that arms the checks once it has run
+
+
+@dataclass
+class State:
+    env: dict[str, tuple[str | None, bool]]
+    errexit: bool
+    pipefail: bool
+    funcs: dict[str, FuncDef] = field(default_factory=dict)
+    files: set[str] = field(default_factory=set)  # files written from the function's configuration
+    status: int = 0
+    exited: int | None = None
+    unknown: str | None = None
+    brk: int = 0
+    cont: int = 0
+    ret: bool = False
+    armed: bool = False
+    errexit_off: int | None = None  # line of the `set +e`
+    errexit_from_shell: bool = False  # -e comes from the shell itself, not from the script
+    last_bad: tuple[int, str, str] | None = None  # (line, text, why the failure did not stop the script)
+    out_taint: bool = False
+    depth: int = 0
+
+    @property
+    def done(self) -> bool:
+        return self.exited is not None or self.unknown is not None or bool(self.brk or self.cont or self.ret)
+
+    def fork(self) -> State:
+        new = copy.copy(self)
+        new.env = dict(self.env)
+        new.funcs = dict(self.funcs)
+        new.files = set(self.files)
+        return new
+
+
+@dataclass
+class PathEnd:
+    code: int | None  # None: the path could not be followed
+    reason: str | None
+
+
+def function_matches(value: str | None, function: str) -> bool:
+    """``--function-name`` names the target (by name or ARN, any qualifier); unknown values are accepted."""
+    if value is None or not function:
+        return True
+    name = function.rsplit(":function:", 1)[-1].split(":")[0]
+    if value == name or value == function:
+        return True
+    m = re.fullmatch(r"(?:arn:[\w-]+:lambda:[\w-]+:)?\d{12}:function:([\w-]+)(?::[\w$-]+)?", value)
+    return bool(m and m.group(1) == name)
+
+
+def option_value(words: list[str | None], option: str) -> tuple[bool, str | None]:
+    for i, w in enumerate(words):
+        if w == option:
+            return True, words[i + 1] if i + 1 < len(words) else None
+        if w and w.startswith(option + "="):
+            return True, w[len(option) + 1:]
+    return False, None
+
+
+def aws_lambda(words: list[str | None]) -> tuple[str | None, str | None]:
+    """(operation, waiter) of an ``aws lambda`` command; (None, None) for anything else."""
+    if not words or words[0] != "aws" or "lambda" not in words:
+        return None, None
+    rest = [w for w in words[words.index("lambda") + 1:]]
+    op = next((w for w in rest if w and not w.startswith("-")), None)
+    if op == "wait":
+        after = rest[rest.index("wait") + 1:]
+        return op, next((w for w in after if w and not w.startswith("-")), None)
+    return op, None
+
+
+class Runner:
+    """Runs a parsed script on every path it can take under one hypothesis."""
+
+    def __init__(self, hyp: Hypothesis):
+        self.hyp = hyp
+        self.executed: set[int] = set()
+        self.untainted_checks: set[int] = set()
+        self.paths = 0
+        self._subst: dict[str, Script | None] = {}
+
+    # ----------------------------------------------------------------- entry
+
+    def run(self, script: Script, state: State) -> list[PathEnd]:
+        state.armed = self.hyp.armed
+        ends = []
+        for st in self.seq(script.tree, state, False, None):
+            if st.unknown:
+                ends.append(PathEnd(None, st.unknown))
+            else:
+                code = st.exited if st.exited is not None else st.status
+                ends.append(PathEnd(code, self._why_zero(st) if code == 0 else None))
+        return ends
+
+    def _why_zero(self, st: State) -> str | None:
+        if st.last_bad:
+            line, text, why = st.last_bad
+            return f"line {line}: `{_short(text)}`: {why}"
+        return None
+
+    # ----------------------------------------------------------------- structure
+
+    def _limit(self, states: list[State]) -> list[State]:
+        if len(states) <= _MAX_PATHS:
+            return states
+        keep = states[:_MAX_PATHS - 1]
+        over = states[-1]
+        over.unknown = over.unknown or "the script has too many paths to follow"
+        return [*keep, over]
+
+    def seq(self, node: Seq, st: State, cond: bool, why: str | None) -> list[State]:
+        states = [st]
+        for item in node.items:
+            nxt: list[State] = []
+            for s in states:
+                nxt.extend([s] if s.done else self.and_or(item, s, cond, why))
+            states = self._limit(nxt)
+        return states
+
+    def and_or(self, node: AndOr, st: State, cond: bool, why: str | None) -> list[State]:
+        elements = [("", node.first), *node.rest]
+        cur = [st]
+        for idx, (op, pipe) in enumerate(elements):
+            last = idx == len(elements) - 1
+            inner_why = why
+            if not last:
+                nop, npipe = elements[idx + 1]
+                inner_why = f"its failure is handled by `{nop} {_short(_pipe_text(npipe))}`, which does not fail " \
+                            "the step" if nop == "||" else f"a failure only skips `&& {_short(_pipe_text(npipe))}`"
+            nxt: list[State] = []
+            for s in cur:
+                if s.done or (idx and not ((op == "&&" and s.status == 0) or (op == "||" and s.status != 0))):
+                    nxt.append(s)
+                    continue
+                nxt.extend(self.pipeline(pipe, s, cond or not last, inner_why))
+            cur = self._limit(nxt)
+        return cur
+
+    def pipeline(self, node: Pipeline, st: State, cond: bool, why: str | None) -> list[State]:
+        if node.negated:
+            why = "`!` turns its failure into success"
+        if len(node.cmds) == 1:
+            outs = self.command(node.cmds[0], st, cond or node.negated, why, False)
+        else:
+            outs = self._piped(node, st, why)
+        for s in outs:
+            if s.done:
+                continue
+            if node.negated:
+                s.status = 0 if s.status else 1
+            if s.status and s.errexit and not cond:
+                s.exited = s.status
+        return outs
+
+    def _piped(self, node: Pipeline, st: State, why: str | None) -> list[State]:
+        combos = [(st, [], False)]
+        n = len(node.cmds)
+        for i, cmd in enumerate(node.cmds):
+            nxt = []
+            for base, statuses, taint in combos:
+                sub = base.fork()
+                sub.exited = None
+                inner = why if i == n - 1 or base.pipefail else \
+                    "its status is lost: it is not the last command of a pipeline and pipefail is off"
+                for r in self.command(cmd, sub, True, inner, taint):
+                    main = base.fork()
+                    main.files |= r.files
+                    main.last_bad = r.last_bad
+                    main.armed = r.armed
+                    if r.unknown:
+                        main.unknown = r.unknown
+                    code = r.exited if r.exited is not None else r.status
+                    nxt.append((main, [*statuses, code], r.out_taint))
+            combos = nxt[:_MAX_PATHS]
+        out = []
+        for main, statuses, _ in combos:
+            failed = [c for c in statuses if c]
+            main.status = (failed[-1] if failed else 0) if main.pipefail else statuses[-1]
+            out.append(main)
+        return out
+
+    def command(self, node, st: State, cond: bool, why: str | None, stdin_taint: bool) -> list[State]:
+        st.out_taint = False
+        if isinstance(node, Simple):
+            return self.simple(node, st, cond, why, stdin_taint)
+        if isinstance(node, FuncDef):
+            st.funcs[node.name] = node
+            st.status = 0
+            return [st]
+        stdin_taint = stdin_taint or self._redir_taint(getattr(node, "redirs", []), st)
+        if isinstance(node, Group):
+            if node.subshell:
+                sub = st.fork()
+                outs = []
+                for r in self.seq(node.body, sub, cond, why):
+                    main = st.fork()
+                    main.status = r.exited if r.exited is not None else r.status
+                    main.unknown, main.last_bad, main.files, main.armed = r.unknown, r.last_bad, r.files, r.armed
+                    outs.append(main)
+                return outs
+            return self.seq(node.body, st, cond, why)
+        if isinstance(node, If):
+            return self._if(node, st, cond, why)
+        if isinstance(node, Loop):
+            return self._loop(node, st, cond, why)
+        if isinstance(node, For):
+            return self._for(node, st, cond, why)
+        if isinstance(node, Case):
+            return self._case(node, st, cond, why)
+        st.unknown = f"line {getattr(node, 'line', '?')}: a construct this check cannot follow"
+        return [st]
+
+    def _if(self, node: If, st: State, cond: bool, why: str | None) -> list[State]:
+        pending = [st]
+        out: list[State] = []
+        cwhy = f"it only decides the `if` at line {node.line}, which does not fail the step"
+        for test, body in node.clauses:
+            nxt = []
+            for s in pending:
+                for r in self.seq(test, s, True, cwhy):
+                    if r.done:
+                        out.append(r)
+                    elif r.status == 0:
+                        out.extend(self.seq(body, r, cond, why))
+                    else:
+                        nxt.append(r)
+            pending = self._limit(nxt)
+        for s in pending:
+            if node.orelse is not None:
+                out.extend(self.seq(node.orelse, s, cond, why))
+            else:
+                s.status = 0
+                out.append(s)
+        return self._limit(out)
+
+    def _loop(self, node: Loop, st: State, cond: bool, why: str | None) -> list[State]:
+        active, out = [st], []
+        cwhy = f"it only controls the loop at line {node.line}"
+        for _ in range(_MAX_LOOP):
+            nxt = []
+            for s in active:
+                for r in self.seq(node.cond, s, True, cwhy):
+                    if r.done:
+                        out.append(r)
+                    elif (r.status == 0) == node.until:
+                        r.status = 0
+                        out.append(r)
+                    else:
+                        for b in self.seq(node.body, r, cond, why):
+                            self._loop_exit(b, nxt, out)
+            active = self._limit(nxt)
+            if not active:
+                return self._limit(out)
+        for s in active:
+            s.unknown = f"line {node.line}: the loop does not end when the value is wrong (it would only time out)"
+            out.append(s)
+        return self._limit(out)
+
+    @staticmethod
+    def _loop_exit(b: State, again: list[State], out: list[State]) -> None:
+        if b.brk:
+            b.brk -= 1
+            out.append(b)
+        elif b.cont:
+            b.cont -= 1
+            (again if not b.cont else out).append(b)
+        elif b.done:
+            out.append(b)
+        else:
+            again.append(b)
+
+    def _for(self, node: For, st: State, cond: bool, why: str | None) -> list[State]:
+        items: list[str | None] | None = []
+        for w in node.words or []:
+            value, _ = self.value(w, st)
+            if value is None or w.literal is None and re.search(r"[*?\[]", value or ""):
+                items = None
+                break
+            if re.fullmatch(r"\{\d+\.\.\d+\}", value):
+                items = None  # a brace range runs at least once; modelled like an unknown list below
+                break
+            items.extend(value.split())
+        if node.words is None:
+            items = None
+        out: list[State] = []
+        if items is None:  # unknown list: it may run zero times; the iterations are alike under the hypothesis
+            zero = st.fork()
+            zero.status = 0
+            out.append(zero)
+            active = [st]
+            for _ in range(2):
+                nxt = []
+                for s in active:
+                    s.env[node.var] = (None, False)
+                    for b in self.seq(node.body, s, cond, why):
+                        self._loop_exit(b, nxt, out)
+                active = self._limit(nxt)
+            out.extend(active)
+            return self._limit(out)
+        active = [st]
+        for item in items[:50]:
+            nxt = []
+            for s in active:
+                s.env[node.var] = (item, False)
+                for b in self.seq(node.body, s, cond, why):
+                    self._loop_exit(b, nxt, out)
+            active = self._limit(nxt)
+        out.extend(active)
+        for s in out:
+            if not s.done and not items:
+                s.status = 0
+        return self._limit(out)
+
+    def _case(self, node: Case, st: State, cond: bool, why: str | None) -> list[State]:
+        value, taint = self.value(node.subject, st)
+        bad = self.hyp.bad if st.armed else None
+        out: list[State] = []
+        possible: list[Seq] = []
+        for pats, body in node.arms:
+            statics = [p.static for p in pats]
+            if taint and any(mentions(p, prop) for p in statics for prop in EXPECTED):
+                props = {prop for p in statics for prop in EXPECTED if mentions(p, prop)}
+                if bad in props:
+                    continue  # the wrong value does not match the arm written for the right one
+                possible.append(body)
+                break
+            if value is not None and all(p.literal is not None for p in pats):
+                if any(fnmatch.fnmatchcase(value, p.literal) for p in pats):
+                    possible.append(body)
+                    break
+                continue
+            possible.append(body)
+            if any(p.literal == "*" for p in pats):
+                break
+        else:
+            possible.append(None)
+        for body in possible:
+            s = st.fork()
+            if body is None:
+                s.status = 0
+                if taint and bad:
+                    s.last_bad = (node.line, f"case {node.subject.raw} in ...",
+                                  "no arm of the case fails the step for the wrong value")
+                out.append(s)
+            else:
+                out.extend(self.seq(body, s, cond, why))
+        return self._limit(out)
+
+    # ----------------------------------------------------------------- values
+
+    def _subst_script(self, text: str) -> Script | None:
+        if text not in self._subst:
+            try:
+                self._subst[text] = parse(text)
+            except ShellSyntaxError:
+                self._subst[text] = None
+        return self._subst[text]
+
+    def _subst_taint(self, text: str, st: State) -> bool:
+        script = self._subst_script(text)
+        if script is None:
+            return False
+        for node, _ in walk(script.tree):
+            if not isinstance(node, Simple):
+                continue
+            words = [w.literal for w in command_words(node)]
+            op, _w = aws_lambda(words)
+            if op in _READS and self._names_function(words):
+                return True
+            for w in node.words:
+                if any(k == "var" and st.env.get(_var_name(t), (None, False))[1] for k, t in w.parts):
+                    return True
+                if w.literal in st.files:
+                    return True
+        return False
+
+    def _names_function(self, words: list[str | None]) -> bool:
+        present, value = option_value(words, "--function-name")
+        return present and function_matches(value, self.hyp.function)
+
+    def value(self, word: Word, st: State) -> tuple[str | None, bool]:
+        out: list[str] = []
+        known, taint = True, False
+        for kind, text in word.parts:
+            if kind in ("lit", "q"):
+                out.append(text)
+            elif kind == "var":
+                name = _var_name(text)
+                if text == "?":
+                    out.append(str(st.status))
+                    continue
+                v, t = st.env.get(name, (None, False))
+                taint = taint or t
+                if v is None or text != name:
+                    known = False
+                else:
+                    out.append(v)
+            elif kind == "cmd":
+                known = False
+                taint = taint or self._subst_taint(text, st)
+            else:
+                known = False
+        return ("".join(out) if known else None), taint
+
+    def _redir_taint(self, redirs: list[Redir], st: State) -> bool:
+        taint = False
+        for r in redirs:
+            if r.op == "<<<" and r.target is not None:
+                taint = taint or self.value(r.target, st)[1]
+            elif r.op in ("<<", "<<-") and r.heredoc and r.heredoc.body:
+                taint = taint or self.value(r.heredoc.body, st)[1]
+            elif r.op == "<" and r.target is not None:
+                taint = taint or (r.target.literal in st.files)
+        return taint
+
+    # ----------------------------------------------------------------- simple commands
+
+    def simple(self, cmd: Simple, st: State, cond: bool, why: str | None, stdin_taint: bool) -> list[State]:
+        self.executed.add(id(cmd))
+        stdin_taint = stdin_taint or self._redir_taint(cmd.redirs, st)
+        words = command_words(cmd)
+        if not words:
+            for name, w in cmd.assigns:
+                st.env[name] = self.value(w, st) if w else ("", False)
+            st.status = 0
+            return [st]
+        name = words[0].literal
+        values = [self.value(w, st) for w in words]
+        lits = [v for v, _ in values]
+        arg_taint = any(t for _, t in values[1:])
+        if name is None:
+            st.unknown = f"line {cmd.line}: `{_short(cmd.text)}` runs a command named by an expansion, " \
+                         "which this check cannot follow"
+            return [st]
+        outs = self._builtin(name, cmd, words, lits, st, cond, why, stdin_taint, arg_taint)
+        for s in outs:
+            self._redirect_out(cmd, s, words, lits)
+            if not s.armed and self.hyp.is_deploy and self.hyp.is_deploy(lits):
+                s.armed = True
+        return outs
+
+    def _redirect_out(self, cmd: Simple, st: State, words, lits) -> None:
+        op, _ = aws_lambda(lits)
+        reads = op in _READS and self._names_function(lits)
+        if reads:
+            st.out_taint = True
+        for r in cmd.redirs:
+            if r.op in (">", ">>", ">|", "&>", "&>>") and r.target is not None and r.target.literal:
+                if st.out_taint:
+                    st.files.add(r.target.literal)
+                else:
+                    st.files.discard(r.target.literal)
+
+    def _builtin(self, name, cmd, words, lits, st, cond, why, stdin_taint, arg_taint) -> list[State]:
+        line = cmd.line
+        if name in ("exit", "return"):
+            if len(lits) > 1 and (lits[1] is None or not re.fullmatch(r"-?\d+", lits[1])):
+                st.unknown = f"line {line}: `{_short(cmd.text)}` exits with a status this check cannot tell"
+                return [st]
+            code = int(lits[1]) % 256 if len(lits) > 1 else st.status
+            if name == "exit" or st.depth == 0:
+                st.exited = code
+            else:
+                st.status, st.ret = code, True
+            return [st]
+        if name in ("break", "continue"):
+            n = int(lits[1]) if len(lits) > 1 and (lits[1] or "").isdigit() else 1
+            if name == "break":
+                st.brk = n
+            else:
+                st.cont = n
+            st.status = 0
+            return [st]
+        if name == "set":
+            self._set(lits[1:], st, line)
+            st.status = 0
+            return [st]
+        if name in ("true", ":"):
+            st.status = 0
+            return [st]
+        if name == "false":
+            st.status = 1
+            return self._failed(st, cond, why, None)
+        if name in ("echo", "printf"):
+            st.status = 0
+            st.out_taint = arg_taint
+            if name == "printf" and len(lits) > 2 and lits[1] == "-v" and lits[2]:
+                st.env[lits[2]] = (None, arg_taint)
+            return [st]
+        if name in ("eval", "source", ".", "trap_eval"):
+            st.unknown = f"line {line}: `{_short(cmd.text)}` runs code this check cannot see ({name})"
+            return [st]
+        if name in ("local", "declare", "typeset", "export", "readonly"):
+            for w in words[1:]:
+                m = _ASSIGN.match(w.raw)
+                if m:
+                    rest = w.raw[m.end():]
+                    st.env[m.group(1)] = self.value(Lexer(rest, w.line)._word(), st) if rest else ("", False)
+            st.status = 0
+            return [st]
+        if name == "unset":
+            for v in lits[1:]:
+                st.env.pop(v or "", None)
+            st.status = 0
+            return [st]
+        if name == "read":
+            for v in lits[1:]:
+                if v and not v.startswith("-") and re.fullmatch(r"[A-Za-z_]\w*", v):
+                    st.env[v] = (None, stdin_taint)
+            st.status = 0
+            return [st]
+        if name in st.funcs:
+            return self._call(st.funcs[name], st, cond, why)
+        if name in ("test", "[", "[["):
+            return self._test(cmd, words, st, cond, why)
+        if name in ("grep", "egrep", "fgrep"):
+            return self._grep(cmd, words, lits, st, cond, why, stdin_taint)
+        if name == "jq":
+            return self._jq(cmd, words, lits, st, cond, why, stdin_taint)
+        op, waiter = aws_lambda(lits)
+        if op == "wait" and waiter in WAITERS and self._names_function(lits):
+            bad = st.armed and self.hyp.bad == WAITERS[waiter]
+            st.status = 255 if bad else 0
+            if bad:
+                return self._failed(st, cond, why, (line, cmd.text))
+            return [st]
+        st.out_taint = stdin_taint or arg_taint
+        if cond:  # a command of unknown outcome that decides something: both outcomes are possible
+            fail = st.fork()
+            fail.status = 1
+            st.status = 0
+            return [st, fail]
+        st.status = 0
+        return [st]
+
+    def _set(self, args: list[str | None], st: State, line: int) -> None:
+        i = 0
+        while i < len(args):
+            a = args[i] or ""
+            if a in ("-o", "+o") and i + 1 < len(args):
+                self._flag(args[i + 1] or "", a == "-o", st, line)
+                i += 2
+                continue
+            if re.fullmatch(r"[-+][a-zA-Z]+", a):
+                on = a[0] == "-"
+                for letter in a[1:]:
+                    if letter == "e":
+                        self._flag("errexit", on, st, line)
+                    elif letter == "o" and i + 1 < len(args):
+                        i += 1
+                        self._flag(args[i] or "", on, st, line)
+            elif a == "--":
+                break
+            i += 1
+
+    @staticmethod
+    def _flag(name: str, on: bool, st: State, line: int) -> None:
+        if name == "errexit":
+            st.errexit = on
+            st.errexit_off = None if on else line
+        elif name == "pipefail":
+            st.pipefail = on
+
+    def _call(self, func: FuncDef, st: State, cond: bool, why: str | None) -> list[State]:
+        if st.depth >= _MAX_DEPTH:
+            st.unknown = f"line {func.line}: function {func.name} recurses deeper than this check follows"
+            return [st]
+        st.depth += 1
+        outs = []
+        for r in self.command(func.body, st, cond, why, False):
+            r.depth -= 1
+            r.ret = False
+            outs.append(r)
+        return outs
+
+    def _failed(self, st: State, cond: bool, why: str | None, bad: tuple[int, str] | None) -> list[State]:
+        """A check saw the wrong value; remember why that does not stop the script, should it not."""
+        if bad:
+            if why is None and st.status == 0:
+                why = "it succeeds when the value is wrong"
+            elif why is None and not st.errexit:
+                where = f" (`set +e` at line {st.errexit_off})" if st.errexit_off else \
+                    " (the step's shell runs without -e)"
+                why = f"errexit is off{where} and nothing checks its status"
+            st.last_bad = (bad[0], bad[1], why or "its failure does not stop the step")
+        return [st]
+
+    def _seen_bad(self, props: set[str], st: State) -> bool:
+        return st.armed and self.hyp.bad in props
+
+    def _outcome(self, props: set[str], st: State, positive: bool) -> bool:
+        """The check's result under the hypothesis: True = the right value is seen."""
+        bad = self._seen_bad(props, st)
+        return (not bad) if positive else bad
+
+    def _finish(self, st, cond, why, result: bool | None, cmd: Simple, saw_bad: bool) -> list[State]:
+        if result is None:
+            other = st.fork()
+            st.status, other.status = 0, 1
+            if saw_bad:
+                self._failed(st, cond, why, (cmd.line, cmd.text))
+                self._failed(other, cond, why, (cmd.line, cmd.text))
+            return [st, other]
+        st.status = 0 if result else 1
+        return self._failed(st, cond, why, (cmd.line, cmd.text) if saw_bad else None)
+
+    def _test(self, cmd: Simple, words: list[Word], st, cond, why) -> list[State]:
+        args = words[1:]
+        if words[0].literal in ("[", "[["):
+            if not args or args[-1].literal not in ("]", "]]"):
+                st.unknown = f"line {cmd.line}: `{_short(cmd.text)}` is not a well-formed test"
+                return [st]
+            args = args[:-1]
+        ev = _TestEval(self, st, args)
+        result = ev.parse()
+        if ev.checked and not ev.tainted_check:
+            self.untainted_checks.add(id(cmd))
+        return self._finish(st, cond, why, result, cmd, ev.bad_seen)
+
+    def _grep(self, cmd, words, lits, st, cond, why, stdin_taint) -> list[State]:
+        flags, pattern, files, i = set(), None, [], 1
+        while i < len(words):
+            w = lits[i] or ""
+            if w == "-e" and i + 1 < len(words):
+                pattern = words[i + 1].static
+                i += 2
+                continue
+            if w.startswith("-") and len(w) > 1 and pattern is None or w.startswith("--"):
+                flags.update(w.lstrip("-") if not w.startswith("--") else [w])
+            elif pattern is None:
+                pattern = words[i].static
+            else:
+                files.append(lits[i])
+            i += 1
+        if words[0].literal == "grep" and {"v", "--invert-match"} & flags:
+            inverted = True
+        else:
+            inverted = False
+        ignore_case = bool({"i", "--ignore-case"} & flags)
+        props = {p for p in EXPECTED if pattern is not None and mentions(pattern, p, ignore_case)}
+        taint = (stdin_taint if not files else any(f in st.files for f in files if f))
+        if props and not taint:
+            self.untainted_checks.add(id(cmd))
+        st.out_taint = taint
+        if props and taint:
+            matched = self._outcome(props, st, True)
+            return self._finish(st, cond, why, matched != inverted, cmd, self._seen_bad(props, st))
+        return self._finish(st, cond, why, None if cond else True, cmd, False)
+
+    def _jq(self, cmd, words, lits, st, cond, why, stdin_taint) -> list[State]:
+        takes = {"--arg": 2, "--argjson": 2, "--slurpfile": 2, "--rawfile": 2, "--indent": 1, "-f": 1,
+                 "--from-file": 1, "-L": 1, "--tab": 0}
+        exit_status, filt, files, i = False, None, [], 1
+        while i < len(words):
+            w = lits[i] or ""
+            if w in takes:
+                i += 1 + takes[w]
+                continue
+            if w == "--exit-status" or re.fullmatch(r"-[a-zA-Z]*e[a-zA-Z]*", w):
+                exit_status = True
+            elif w.startswith("-") and len(w) > 1:
+                pass
+            elif filt is None:
+                filt = words[i].static
+            else:
+                files.append(lits[i])
+            i += 1
+        taint = stdin_taint if not files else any(f in st.files for f in files if f)
+        st.out_taint = taint
+        props = {p for p in EXPECTED if filt is not None and re.search(rf"[\"']{EXPECTED[p]}[\"']", filt)}
+        if exit_status and props and taint:
+            if re.search(r"!=|\bnot\b|//|\balternative\b|\bempty\b|\btrue\b", filt or ""):
+                return self._finish(st, cond, why, None, cmd, self._seen_bad(props, st))
+            return self._finish(st, cond, why, self._outcome(props, st, True), cmd, self._seen_bad(props, st))
+        if props and exit_status and not taint:
+            self.untainted_checks.add(id(cmd))
+        return self._finish(st, cond, why, None if cond else True, cmd, False)
+
+
+def _var_name(text: str) -> str:
+    m = re.match(r"[#!]?([A-Za-z_][A-Za-z0-9_]*|[0-9?#@*$!-])", text)
+    return m.group(1) if m else text
+
+
+def _pipe_text(p: Pipeline) -> str:
+    return " | ".join(c.text if isinstance(c, Simple) else _compound_text(c) for c in p.cmds)
+
+
+def _compound_text(node) -> str:
+    if isinstance(node, Group):
+        inner = "; ".join(_pipe_text(i.first) for i in node.body.items)
+        return f"( {inner} )" if node.subshell else f"{{ {inner}; }}"
+    return type(node).__name__.lower()
+
+
+def _short(text: str, limit: int = 80) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+class _TestEval:
+    """``test`` / ``[`` / ``[[`` expressions: True, False, or None when the outcome cannot be told."""
+
+    _BIN = {"=", "==", "!=", "=~", "-eq", "-ne", "-lt", "-le", "-gt", "-ge", "<", ">"}
+    _UN = {"-z", "-n", "-e", "-f", "-d", "-s", "-r", "-w", "-x", "-L", "-h", "-v", "-t", "-p", "-S", "-b", "-c"}
+
+    def __init__(self, runner: Runner, st: State, words: list[Word]):
+        self.r, self.st, self.w = runner, st, words
+        self.i = 0
+        self.checked = False  # a comparison with the expected value was written
+        self.tainted_check = False  # ... and it reads the function's configuration
+        self.bad_seen = False
+
+    def parse(self) -> bool | None:
+        try:
+            value = self._or()
+        except IndexError:
+            return None
+        return value if self.i == len(self.w) else None
+
+    def _tok(self) -> str | None:
+        return self.w[self.i].literal if self.i < len(self.w) else None
+
+    def _or(self):
+        left = self._and()
+        while self._tok() in ("-o", "||"):
+            self.i += 1
+            right = self._and()
+            left = True if left is True or right is True else (None if None in (left, right) else False)
+        return left
+
+    def _and(self):
+        left = self._not()
+        while self._tok() in ("-a", "&&"):
+            self.i += 1
+            right = self._not()
+            left = False if left is False or right is False else (None if None in (left, right) else True)
+        return left
+
+    def _not(self):
+        if self._tok() == "!" and self.i + 1 < len(self.w):
+            self.i += 1
+            v = self._not()
+            return None if v is None else not v
+        return self._primary()
+
+    def _primary(self):
+        tok = self._tok()
+        if tok == "(":
+            self.i += 1
+            v = self._or()
+            if self._tok() == ")":
+                self.i += 1
+            return v
+        if tok in self._UN and self.i + 1 < len(self.w):
+            self.i += 2
+            value, _ = self.r.value(self.w[self.i - 1], self.st)
+            if tok == "-z" and value is not None:
+                return value == ""
+            if tok == "-n" and value is not None:
+                return value != ""
+            return None
+        if self.i + 2 <= len(self.w) - 1 and self.w[self.i + 1].literal in self._BIN:
+            left, op, right = self.w[self.i], self.w[self.i + 1].literal, self.w[self.i + 2]
+            self.i += 3
+            return self._compare(left, op, right)
+        word = self.w[self.i]
+        self.i += 1
+        value, _ = self.r.value(word, self.st)
+        return None if value is None else value != ""
+
+    def _compare(self, left: Word, op: str, right: Word):
+        lv, lt = self.r.value(left, self.st)
+        rv, rt = self.r.value(right, self.st)
+        props = set()
+        for word, tainted_other in ((left, rt), (right, lt)):
+            if tainted_other:
+                props |= {p for p in EXPECTED if mentions(word.static, p)}
+        if any(mentions(w.static, p) for w in (left, right) for p in EXPECTED):
+            self.checked = True
+        if props and op in ("=", "==", "!=", "=~"):
+            self.tainted_check = True
+            same = self.r._outcome(props, self.st, True)
+            if not same:
+                self.bad_seen = True
+            return same if op != "!=" else not same
+        if lv is None or rv is None:
+            return None
+        if op in ("=", "=="):
+            return lv == rv if op == "=" or "*" not in rv else fnmatch.fnmatchcase(lv, rv)
+        if op == "!=":
+            return lv != rv
+        if op == "=~":
+            try:
+                return re.search(rv, lv) is not None
+            except re.error:
+                return None
+        try:
+            a, b = int(lv), int(rv)
+        except ValueError:
+            return None if op not in ("<", ">") else ((lv < rv) if op == "<" else (lv > rv))
+        return {"-eq": a == b, "-ne": a != b, "-lt": a < b, "-le": a <= b, "-gt": a > b, "-ge": a >= b,
+                "<": lv < rv, ">": lv > rv}[op]
+
+
+def prove_fails(script: Script, prop: str, *, function: str, errexit: bool, pipefail: bool,
+                env: dict[str, str] | None = None, armed: bool = True, is_deploy=None) -> tuple[bool, str | None]:
+    """Does the script end non-zero on every path when ``prop`` has the wrong value? (proved, why not)."""
+    runner = Runner(Hypothesis(prop, function, armed, is_deploy))
+    start = State({k: (v, False) for k, v in (env or {}).items()}, errexit, pipefail)
+    ends = runner.run(script, start)
+    for end in ends:
+        if end.code is None:
+            return False, end.reason
+    for end in ends:
+        if end.code == 0:
+            return False, end.reason or _static_reason(script, prop, runner)
+    return True, None
+
+
+def _static_reason(script: Script, prop: str, runner: Runner) -> str:
+    """Why no check of ``prop`` ran: where the expected value is written, and why each place checks nothing."""
+    notes: list[str] = []
+    for line, text in script.comments:
+        if mentions(text, prop):
+            notes.append(f"line {line}: only in a comment")
+    for doc in script.heredocs:
+        if doc.body and mentions(doc.body.raw, prop):
+            notes.append(f"line {doc.line}: only in heredoc text")
+    for node, funcs in walk(script.tree):
+        if not isinstance(node, Simple):
+            continue
+        words = command_words(node)
+        lits = [w.literal for w in words]
+        op, waiter = aws_lambda(lits)
+        is_wait = op == "wait" and WAITERS.get(waiter or "") == prop
+        if not is_wait and not any(mentions(w.static, prop) for w in node.words):
+            continue
+        name = lits[0] if lits else None
+        if name in ("echo", "printf"):
+            notes.append(f"line {node.line}: only in {name} text, which prints and asserts nothing")
+        elif id(node) not in runner.executed:
+            where = f"inside function {funcs[-1]}, which is never called" if funcs else "on no path the step takes"
+            notes.append(f"line {node.line}: `{_short(node.text)}` is {where}")
+        elif id(node) in runner.untainted_checks:
+            notes.append(f"line {node.line}: `{_short(node.text)}` compares text that does not come from the "
+                         "function (no `aws lambda get-function-configuration` output reaches it)")
+        elif is_wait:
+            notes.append(f"line {node.line}: `{_short(node.text)}` waits for another function")
+        else:
+            notes.append(f"line {node.line}: `{_short(node.text)}` checks nothing")
+    if not notes:
+        reads = [n.line for n, _ in walk(script.tree) if isinstance(n, Simple)
+                 and aws_lambda([w.literal for w in command_words(n)])[0] in _READS]
+        if reads:
+            return f"it reads the function's configuration but nothing in it checks {PROPERTY_NAMES[prop]}: " \
+                "it only prints"
+        return f"nothing in it checks {PROPERTY_NAMES[prop]}"
+    return "; ".join(dict.fromkeys(notes))
