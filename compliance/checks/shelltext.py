@@ -341,6 +341,7 @@ class Pipeline:
 class AndOr:
     first: Pipeline
     rest: list[tuple[str, Pipeline]]
+    background: bool = False  # ended by `&`: runs on its own, its status and exit are not the script's
 
 
 @dataclass
@@ -452,6 +453,7 @@ class Parser:
             items.append(self.and_or())
             tok = self.peek()
             if tok and tok.kind == "op" and tok.value in (";", "&"):
+                items[-1].background = tok.value == "&"
                 self.i += 1
         return Seq(items)
 
@@ -801,6 +803,8 @@ def command_words(cmd: Simple) -> list[Word]:
     words = list(cmd.words)
     while words:
         name = words[0].literal
+        if name and "/" in name and name.rsplit("/", 1)[1] in _WRAPPERS:
+            name = name.rsplit("/", 1)[1]
         if name in _WRAPPERS:
             words = words[1:]
             while words and ((words[0].literal or "").startswith("-") or _ASSIGN.match(words[0].raw)):
@@ -955,7 +959,14 @@ class Runner:
         for item in node.items:
             nxt: list[State] = []
             for s in states:
-                nxt.extend([s] if s.done else self.and_or(item, s, cond, why))
+                if s.done:
+                    nxt.append(s)
+                elif item.background:
+                    self.and_or(item, s.fork(), True, why)  # runs (its commands count as run), decides nothing
+                    s.status = 0
+                    nxt.append(s)
+                else:
+                    nxt.extend(self.and_or(item, s, cond, why))
             states = self._limit(nxt)
         return states
 
@@ -1299,6 +1310,13 @@ class Runner:
 
     def _builtin(self, name, cmd, words, lits, st, cond, why, stdin_taint, arg_taint) -> list[State]:
         line = cmd.line
+        if name in st.funcs:  # a function shadows every builtin, `exit` and `test` included
+            return self._call(st.funcs[name], st, cond, why)
+        if name in ("alias", "trap") and (name == "alias" or re.search(r"\b(exit|return)\b", " ".join(
+                v or "" for v in lits[1:]))):
+            st.unknown = f"line {line}: `{_short(cmd.text)}` can change what the step's commands do or how it " \
+                         "ends, which this check cannot follow"
+            return [st]
         if name in ("exit", "return"):
             if len(lits) > 1 and (lits[1] is None or not re.fullmatch(r"-?\d+", lits[1])):
                 st.unknown = f"line {line}: `{_short(cmd.text)}` exits with a status this check cannot tell"
@@ -1355,8 +1373,6 @@ class Runner:
                     st.env[v] = (None, stdin_taint)
             st.status = 0
             return [st]
-        if name in st.funcs:
-            return self._call(st.funcs[name], st, cond, why)
         if name in ("test", "[", "[["):
             return self._test(cmd, words, st, cond, why)
         if name in ("grep", "egrep", "fgrep"):

@@ -155,9 +155,8 @@ def check_workflow_validation_asserts(ctx, rule, params) -> list[Finding]:
     line = verdict.line or _line_of(text, r"^\s*steps:") or 1
     ev = [file_evidence(path, f"{path}: {verdict.evidence}"[:300], line)]
     if verdict.ok:
-        return [Finding(rule.id, "file", path, PASS, f"{path}: {verdict.message}", ev)]
-    return [Finding(rule.id, "file", path, FAIL, f"{path}: {verdict.message}", ev,
-                    location={"path": path, "line": line})]
+        return [Finding(rule.id, "file", path, PASS, verdict.message, ev)]
+    return [Finding(rule.id, "file", path, FAIL, verdict.message, ev, location={"path": path, "line": line})]
 
 
 @register(
@@ -192,10 +191,9 @@ def check_deploy_script_present(ctx, rule, params) -> list[Finding]:
     line = verdict.line or 1
     ev = [file_evidence(path, f"{path}: {verdict.evidence}"[:300], line)]
     if not verdict.ok:
-        return [Finding(rule.id, "file", path, FAIL, f"{path}: {verdict.message}", ev,
-                        location={"path": path, "line": line})]
+        return [Finding(rule.id, "file", path, FAIL, verdict.message, ev, location={"path": path, "line": line})]
     if len(code) < params.get("min_lines", 3):
         return [Finding(rule.id, "file", path, FAIL,
-                        f"{path}: {len(code)} line(s) of code, fewer than the rule's min_lines "
+                        f"{len(code)} line(s) of code, fewer than the rule's min_lines "
                         f"{params.get('min_lines', 3)} ({verdict.message})", ev, location={"path": path, "line": 1})]
-    return [Finding(rule.id, "file", path, PASS, f"{path}: {verdict.message}", ev)]
+    return [Finding(rule.id, "file", path, PASS, verdict.message, ev)]

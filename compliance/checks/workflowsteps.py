@@ -253,7 +253,11 @@ _DEPLOY_TOOLS = {
             "cloudformation deploy", "cloudformation create-stack", "cloudformation update-stack",
             "s3 cp", "s3 sync", "apigatewayv2 ", "lambda create-function"),
 }
-_DEPLOYERS = {"sam", "cdk", "terraform", "tofu", "pulumi", "serverless", "sls", "sst", "copilot", "eb"}
+# deploying tools and the sub-commands that deploy (``terraform plan`` or ``cdk synth`` deploy nothing)
+_DEPLOYERS = {"sam": {"deploy", "sync"}, "cdk": {"deploy"}, "terraform": {"apply"}, "tofu": {"apply"},
+              "pulumi": {"up"}, "serverless": {"deploy"}, "sls": {"deploy"}, "sst": {"deploy"},
+              "copilot": {"deploy"}, "eb": {"deploy"}, "kubectl": {"apply", "rollout", "set"},
+              "helm": {"upgrade", "install"}, "make": {"deploy", "release"}, "npx": {"deploy"}, "npm": {"deploy"}}
 _INTERPRETERS = {"bash", "sh", "zsh", "dash", "python", "python3", "node", "ruby", "perl", "source", "."}
 
 
@@ -283,8 +287,7 @@ def deploy_matcher(script_path: str):
             return True
         if not want:
             joined = " ".join(statics[:4])
-            return (head in _DEPLOYERS and any(w in ("deploy", "apply", "up") for w in statics[1:3])) or \
-                joined.startswith("aws lambda update-function-code")
+            return _deploys_with(statics) or joined.startswith("aws lambda update-function-code")
         return False
 
     return is_deploy
@@ -447,8 +450,8 @@ def _judge_job(job_id, job, parsed: list[_Parsed], d: int, doc, function, is_dep
     missing = [prop for prop in PROPS if prop not in proofs]
     if not missing:
         steps = dict.fromkeys(proofs[p].label for p in PROPS)
-        return Verdict(True, f"{' and '.join(steps)} after the deploy {deploy.label} fail(s) job '{job_id}' "
-                       "unless State=Active and LastUpdateStatus=Successful", proofs["state"].line,
+        return Verdict(True, f"{' and '.join(steps)} fail(s) job '{job_id}' unless State=Active and "
+                       f"LastUpdateStatus=Successful, after the deploy in {deploy.label}", proofs["state"].line,
                        f"validated by {', '.join(steps)}")
     grouped: dict[tuple[str, ...], list[str]] = {}
     line = None
@@ -457,8 +460,8 @@ def _judge_job(job_id, job, parsed: list[_Parsed], d: int, doc, function, is_dep
         line = line or why[0][0]
         key = tuple(re.sub(r"State=Active|LastUpdateStatus=Successful", "the value", w) for _, w in why[:4])
         grouped.setdefault(key, []).append(sh.PROPERTY_NAMES[prop])
-    parts = [f"nothing after the deploy {deploy.label} fails the job unless {' and '.join(props)} ("
-             + "; ".join(key) + ")" for key, props in grouped.items()]
+    parts = [f"nothing after the deploy {deploy.label} fails job '{job_id}' unless {' and '.join(props)}: "
+             + "; ".join(key) for key, props in grouped.items()]
     return Verdict(False, "; ".join(parts), line, f"deploy {deploy.label}")
 
 
@@ -531,9 +534,24 @@ def _aws_kind(statics: list[str]) -> str:
     return "other" if _READ_ONLY_AWS.match(words[1]) or words[0] == "sts" else "deploy"
 
 
+def _deploys_with(statics: list[str]) -> bool:
+    """A deploying tool run with a deploying sub-command (``sam deploy``, ``npx cdk deploy``, ``terraform apply``)."""
+    base = os.path.basename(statics[0])
+    if base not in _DEPLOYERS:
+        return False
+    args = [w for w in statics[1:] if not w.startswith("-")]
+    if base in ("npx", "npm") and args and args[0] in ("run", "exec"):
+        args = args[1:]
+    if base in ("npx",) and args and os.path.basename(args[0]) in _DEPLOYERS:
+        return _deploys_with(args)
+    return any(a in _DEPLOYERS[base] for a in args[:3])
+
+
 def _command_kind(node: sh.Simple, statics: list[str]) -> str:
     head = statics[0]
     base = os.path.basename(head)
+    if base in _INERT:
+        return "inert"  # /bin/true, /bin/echo
     if "/" in head or head.endswith((".sh", ".py")):
         return "deploy"  # another script
     first = sh.command_words(node)[0]
@@ -543,8 +561,8 @@ def _command_kind(node: sh.Simple, statics: list[str]) -> str:
         return "inert"
     if head == "aws":
         return _aws_kind(statics)
-    if base in _DEPLOYERS or base in ("npx", "make", "kubectl", "helm"):
-        return "deploy"
+    if base in _DEPLOYERS:
+        return "deploy" if _deploys_with(statics) else "other"
     if head in _INTERPRETERS:
         if "-c" in statics[1:3]:
             return "unknown"
