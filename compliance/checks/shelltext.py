@@ -224,7 +224,7 @@ def _dq_end(s: str, i: int, line: int) -> int:
             i += 2
         elif c == '"':
             return i
-        elif c == "$" and s.startswith("$(", i) or c == "`":
+        elif c == "$" and s[i + 1:i + 2] in ("(", "{") or c == "`":
             i = _expansion(s, i, line)[2]
         else:
             i += 1
@@ -284,10 +284,12 @@ def _balanced(s: str, i: int, open_: str, close: str, line: int) -> int:
 def _expansion(s: str, i: int, line: int) -> tuple[str, str, int]:
     """One ``$...``/backtick/process substitution at ``i``: (kind, text, end index)."""
     if s[i] == "`":
-        end = s.find("`", i + 1)
-        if end < 0:
+        end = i + 1
+        while end < len(s) and s[end] != "`":
+            end += 2 if s[end] == "\\" else 1
+        if end >= len(s):
             raise ShellSyntaxError(line, "unterminated backquote")
-        return "cmd", s[i + 1:end], end + 1
+        return "cmd", re.sub(r"\\([`$\\])", r"\1", s[i + 1:end]), end + 1
     if s[i] in "<>":
         end = _balanced(s, i + 1, "(", ")", line)
         return "cmd", s[i + 2:end - 1], end
@@ -601,11 +603,11 @@ class Parser:
         line = self.peek().line
         self.i += 1
         tok = self.peek()
-        if tok and tok.kind == "op" and tok.value == "(":  # for (( ; ; ))
-            arith = self._arith(line)
+        if tok and tok.kind == "op" and tok.value == "(":  # for (( ; ; )): an unknown number of iterations
+            self.i += 1
+            self._arith(line)
             words = None
             var = "_"
-            del arith
         else:
             if not tok or tok.kind != "word":
                 raise ShellSyntaxError(line, "for without a variable")
@@ -826,6 +828,7 @@ _READS = ("get-function-configuration", "get-function")
 _MAX_PATHS = 256
 _MAX_LOOP = 4
 _MAX_DEPTH = 8
+_MAX_STEPS = 5000  # simple commands run over all paths; past it, the rest is unknown
 
 
 def mentions(text: str, prop: str, ignore_case: bool = False) -> bool:
@@ -868,6 +871,11 @@ class State:
     @property
     def done(self) -> bool:
         return self.exited is not None or self.unknown is not None or bool(self.brk or self.cont or self.ret)
+
+    def key(self) -> tuple:
+        return (tuple(sorted(self.env.items())), tuple(sorted((k, id(v)) for k, v in self.funcs.items())),
+                frozenset(self.files), self.errexit, self.pipefail, self.status, self.exited, self.unknown, self.brk,
+                self.cont, self.ret, self.armed, self.errexit_off, self.last_bad, self.out_taint, self.depth)
 
     def fork(self) -> State:
         new = copy.copy(self)
@@ -922,7 +930,7 @@ class Runner:
         self.hyp = hyp
         self.executed: set[int] = set()
         self.untainted_checks: set[int] = set()
-        self.paths = 0
+        self.steps = 0
         self._subst: dict[str, Script | None] = {}
 
     # ----------------------------------------------------------------- entry
@@ -947,6 +955,9 @@ class Runner:
     # ----------------------------------------------------------------- structure
 
     def _limit(self, states: list[State]) -> list[State]:
+        """Paths that reached the same state are one path from here on; past the cap, the rest is unknown."""
+        if len(states) > 1:
+            states = list({st.key(): st for st in states}.values())
         if len(states) <= _MAX_PATHS:
             return states
         keep = states[:_MAX_PATHS - 1]
@@ -1274,6 +1285,10 @@ class Runner:
 
     def simple(self, cmd: Simple, st: State, cond: bool, why: str | None, stdin_taint: bool) -> list[State]:
         self.executed.add(id(cmd))
+        self.steps += 1
+        if self.steps > _MAX_STEPS:
+            st.unknown = "the script has too many paths to follow"
+            return [st]
         stdin_taint = stdin_taint or self._redir_taint(cmd.redirs, st)
         words = command_words(cmd)
         if not words:
