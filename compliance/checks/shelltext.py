@@ -825,6 +825,23 @@ PROPERTY_NAMES = {"state": "State=Active", "update": "LastUpdateStatus=Successfu
 WAITERS = {"function-active": "state", "function-active-v2": "state",
            "function-updated": "update", "function-updated-v2": "update"}
 _READS = ("get-function-configuration", "get-function")
+# What a value read from the function holds: the State field, the LastUpdateStatus field, or the whole
+# configuration (no --query), where "Active" also appears as TracingConfig.Mode: a substring match on that
+# proves nothing about State.
+FIELD_BITS = {"state": 1, "update": 2}
+WHOLE = 4
+
+
+def read_bits(lits: list[str | None]) -> int:
+    present, query = option_value(lits, "--query")
+    if not present or query is None:
+        return WHOLE
+    return (1 if re.search(r"(?<![A-Za-z])State\b", query) else 0) | (2 if "LastUpdateStatus" in query else 0)
+
+
+def substring_props(props: set[str], taint: int) -> set[str]:
+    """The properties a substring match (grep, glob, =~) can prove on a value with these taint bits."""
+    return {p for p in props if taint & FIELD_BITS[p] or (p == "update" and taint & WHOLE)}
 _MAX_PATHS = 256
 _MAX_LOOP = 4
 _MAX_DEPTH = 8
@@ -850,11 +867,11 @@ class Hypothesis:
 
 @dataclass
 class State:
-    env: dict[str, tuple[str | None, bool]]
+    env: dict[str, tuple[str | None, int]]  # value (None: unknown) and taint bits (see FIELD_BITS)
     errexit: bool
     pipefail: bool
     funcs: dict[str, FuncDef] = field(default_factory=dict)
-    files: set[str] = field(default_factory=set)  # files written from the function's configuration
+    files: dict[str, int] = field(default_factory=dict)  # files written from the function's configuration
     status: int = 0
     exited: int | None = None
     unknown: str | None = None
@@ -865,7 +882,7 @@ class State:
     errexit_off: int | None = None  # line of the `set +e`
     errexit_from_shell: bool = False  # -e comes from the shell itself, not from the script
     last_bad: tuple[int, str, str] | None = None  # (line, text, why the failure did not stop the script)
-    out_taint: bool = False
+    out_taint: int = 0
     depth: int = 0
 
     @property
@@ -874,14 +891,14 @@ class State:
 
     def key(self) -> tuple:
         return (tuple(sorted(self.env.items())), tuple(sorted((k, id(v)) for k, v in self.funcs.items())),
-                frozenset(self.files), self.errexit, self.pipefail, self.status, self.exited, self.unknown, self.brk,
+                tuple(sorted(self.files.items())), self.errexit, self.pipefail, self.status, self.exited, self.unknown, self.brk,
                 self.cont, self.ret, self.armed, self.errexit_off, self.last_bad, self.out_taint, self.depth)
 
     def fork(self) -> State:
         new = copy.copy(self)
         new.env = dict(self.env)
         new.funcs = dict(self.funcs)
-        new.files = set(self.files)
+        new.files = dict(self.files)
         return new
 
 
@@ -930,6 +947,7 @@ class Runner:
         self.hyp = hyp
         self.executed: set[int] = set()
         self.untainted_checks: set[int] = set()
+        self.whole_greps: set[int] = set()  # substring matches on the whole configuration
         self.steps = 0
         self._subst: dict[str, Script | None] = {}
 
@@ -1017,7 +1035,7 @@ class Runner:
         return outs
 
     def _piped(self, node: Pipeline, st: State, why: str | None) -> list[State]:
-        combos = [(st, [], False)]
+        combos = [(st, [], 0)]
         n = len(node.cmds)
         for i, cmd in enumerate(node.cmds):
             nxt = []
@@ -1028,7 +1046,7 @@ class Runner:
                     "its status is lost: it is not the last command of a pipeline and pipefail is off"
                 for r in self.command(cmd, sub, True, inner, taint):
                     main = base.fork()
-                    main.files |= r.files
+                    main.files.update(r.files)
                     main.last_bad = r.last_bad
                     main.armed = r.armed
                     if r.unknown:
@@ -1043,15 +1061,15 @@ class Runner:
             out.append(main)
         return out
 
-    def command(self, node, st: State, cond: bool, why: str | None, stdin_taint: bool) -> list[State]:
-        st.out_taint = False
+    def command(self, node, st: State, cond: bool, why: str | None, stdin_taint: int) -> list[State]:
+        st.out_taint = 0
         if isinstance(node, Simple):
             return self.simple(node, st, cond, why, stdin_taint)
         if isinstance(node, FuncDef):
             st.funcs[node.name] = node
             st.status = 0
             return [st]
-        stdin_taint = stdin_taint or self._redir_taint(getattr(node, "redirs", []), st)
+        stdin_taint = stdin_taint | self._redir_taint(getattr(node, "redirs", []), st)
         if isinstance(node, Group):
             if node.subshell:
                 sub = st.fork()
@@ -1159,7 +1177,7 @@ class Runner:
             for _ in range(2):
                 nxt = []
                 for s in active:
-                    s.env[node.var] = (None, False)
+                    s.env[node.var] = (None, 0)
                     for b in self.seq(node.body, s, cond, why):
                         self._loop_exit(b, nxt, out)
                 active = self._limit(nxt)
@@ -1169,7 +1187,7 @@ class Runner:
         for item in items[:50]:
             nxt = []
             for s in active:
-                s.env[node.var] = (item, False)
+                s.env[node.var] = (item, 0)
                 for b in self.seq(node.body, s, cond, why):
                     self._loop_exit(b, nxt, out)
             active = self._limit(nxt)
@@ -1186,8 +1204,10 @@ class Runner:
         possible: list[Seq] = []
         for pats, body in node.arms:
             statics = [p.static for p in pats]
-            if taint and any(mentions(p, prop) for p in statics for prop in EXPECTED):
-                props = {prop for p in statics for prop in EXPECTED if mentions(p, prop)}
+            props = {prop for p in statics for prop in EXPECTED if mentions(p, prop)}
+            if any(re.search(r"[*?\[]", p) for p in statics):
+                props = substring_props(props, taint)
+            if taint and props:
                 if bad in props:
                     continue  # the wrong value does not match the arm written for the right one
                 possible.append(body)
@@ -1224,31 +1244,34 @@ class Runner:
                 self._subst[text] = None
         return self._subst[text]
 
-    def _subst_taint(self, text: str, st: State) -> bool:
+    def _subst_taint(self, text: str, st: State) -> int:
         script = self._subst_script(text)
         if script is None:
-            return False
+            return 0
+        taint = 0
         for node, _ in walk(script.tree):
             if not isinstance(node, Simple):
                 continue
             words = [w.literal for w in command_words(node)]
             op, _w = aws_lambda(words)
             if op in _READS and self._names_function(words):
-                return True
+                taint |= read_bits(words)
             for w in node.words:
-                if any(k == "var" and st.env.get(_var_name(t), (None, False))[1] for k, t in w.parts):
-                    return True
-                if w.literal in st.files:
-                    return True
-        return False
+                for k, t in w.parts:
+                    if k == "var":
+                        taint |= st.env.get(_var_name(t), (None, 0))[1]
+                taint |= st.files.get(w.literal or "", 0)
+            if words and words[0] == "jq" and taint:
+                taint = _jq_bits(" ".join(w.static for w in node.words[1:])) or taint
+        return taint
 
     def _names_function(self, words: list[str | None]) -> bool:
         present, value = option_value(words, "--function-name")
         return present and function_matches(value, self.hyp.function)
 
-    def value(self, word: Word, st: State) -> tuple[str | None, bool]:
+    def value(self, word: Word, st: State) -> tuple[str | None, int]:
         out: list[str] = []
-        known, taint = True, False
+        known, taint = True, 0
         for kind, text in word.parts:
             if kind in ("lit", "q"):
                 out.append(text)
@@ -1257,49 +1280,52 @@ class Runner:
                 if text == "?":
                     out.append(str(st.status))
                     continue
-                v, t = st.env.get(name, (None, False))
-                taint = taint or t
+                v, t = st.env.get(name, (None, 0))
+                taint |= t
                 if v is None or text != name:
                     known = False
                 else:
                     out.append(v)
             elif kind == "cmd":
                 known = False
-                taint = taint or self._subst_taint(text, st)
+                taint |= self._subst_taint(text, st)
             else:
                 known = False
-        return ("".join(out) if known else None), taint
+        # only what is read after the deploy counts: a value read before it is the old function's
+        return ("".join(out) if known else None), (taint if st.armed else 0)
 
-    def _redir_taint(self, redirs: list[Redir], st: State) -> bool:
-        taint = False
+    def _redir_taint(self, redirs: list[Redir], st: State) -> int:
+        taint = 0
         for r in redirs:
             if r.op == "<<<" and r.target is not None:
-                taint = taint or self.value(r.target, st)[1]
+                taint |= self.value(r.target, st)[1]
             elif r.op in ("<<", "<<-") and r.heredoc and r.heredoc.body:
-                taint = taint or self.value(r.heredoc.body, st)[1]
+                taint |= self.value(r.heredoc.body, st)[1]
             elif r.op == "<" and r.target is not None:
-                taint = taint or (r.target.literal in st.files)
+                taint |= st.files.get(r.target.literal or "", 0)
         return taint
 
     # ----------------------------------------------------------------- simple commands
 
-    def simple(self, cmd: Simple, st: State, cond: bool, why: str | None, stdin_taint: bool) -> list[State]:
+    def simple(self, cmd: Simple, st: State, cond: bool, why: str | None, stdin_taint: int) -> list[State]:
         self.executed.add(id(cmd))
         self.steps += 1
         if self.steps > _MAX_STEPS:
             st.unknown = "the script has too many paths to follow"
             return [st]
-        stdin_taint = stdin_taint or self._redir_taint(cmd.redirs, st)
+        stdin_taint = stdin_taint | self._redir_taint(cmd.redirs, st)
         words = command_words(cmd)
         if not words:
             for name, w in cmd.assigns:
-                st.env[name] = self.value(w, st) if w else ("", False)
+                st.env[name] = self.value(w, st) if w else ("", 0)
             st.status = 0
             return [st]
         name = words[0].literal
         values = [self.value(w, st) for w in words]
         lits = [v for v, _ in values]
-        arg_taint = any(t for _, t in values[1:])
+        arg_taint = 0
+        for _, t in values[1:]:
+            arg_taint |= t
         if name is None:
             st.unknown = f"line {cmd.line}: `{_short(cmd.text)}` runs a command named by an expansion, " \
                          "which this check cannot follow"
@@ -1313,15 +1339,14 @@ class Runner:
 
     def _redirect_out(self, cmd: Simple, st: State, words, lits) -> None:
         op, _ = aws_lambda(lits)
-        reads = op in _READS and self._names_function(lits)
-        if reads:
-            st.out_taint = True
+        if op in _READS and self._names_function(lits) and st.armed:
+            st.out_taint = read_bits(lits)
         for r in cmd.redirs:
             if r.op in (">", ">>", ">|", "&>", "&>>") and r.target is not None and r.target.literal:
                 if st.out_taint:
-                    st.files.add(r.target.literal)
+                    st.files[r.target.literal] = st.out_taint
                 else:
-                    st.files.discard(r.target.literal)
+                    st.files.pop(r.target.literal, None)
 
     def _builtin(self, name, cmd, words, lits, st, cond, why, stdin_taint, arg_taint) -> list[State]:
         line = cmd.line
@@ -1374,7 +1399,7 @@ class Runner:
                 m = _ASSIGN.match(w.raw)
                 if m:
                     rest = w.raw[m.end():]
-                    st.env[m.group(1)] = self.value(Lexer(rest, w.line)._word(), st) if rest else ("", False)
+                    st.env[m.group(1)] = self.value(Lexer(rest, w.line)._word(), st) if rest else ("", 0)
             st.status = 0
             return [st]
         if name == "unset":
@@ -1401,7 +1426,7 @@ class Runner:
             if bad:
                 return self._failed(st, cond, why, (line, cmd.text))
             return [st]
-        st.out_taint = stdin_taint or arg_taint
+        st.out_taint = stdin_taint | arg_taint
         if cond:  # a command of unknown outcome that decides something: both outcomes are possible
             fail = st.fork()
             fail.status = 1
@@ -1488,9 +1513,11 @@ class Runner:
                 st.unknown = f"line {cmd.line}: `{_short(cmd.text)}` is not a well-formed test"
                 return [st]
             args = args[:-1]
-        ev = _TestEval(self, st, args)
+        ev = _TestEval(self, st, args, words[0].literal == "[[")
         result = ev.parse()
-        if ev.checked and not ev.tainted_check:
+        if ev.whole and not ev.tainted_check:
+            self.whole_greps.add(id(cmd))
+        elif ev.checked and not ev.tainted_check:
             self.untainted_checks.add(id(cmd))
         return self._finish(st, cond, why, result, cmd, ev.bad_seen)
 
@@ -1514,10 +1541,13 @@ class Runner:
         else:
             inverted = False
         ignore_case = bool({"i", "--ignore-case"} & flags)
-        props = {p for p in EXPECTED if pattern is not None and mentions(pattern, p, ignore_case)}
-        taint = (stdin_taint if not files else any(f in st.files for f in files if f))
-        if props and not taint:
+        written = {p for p in EXPECTED if pattern is not None and mentions(pattern, p, ignore_case)}
+        taint = stdin_taint if not files else _or(st.files.get(f or "", 0) for f in files)
+        props = substring_props(written, taint)
+        if written and not taint:
             self.untainted_checks.add(id(cmd))
+        elif written - props:
+            self.whole_greps.add(id(cmd))
         st.out_taint = taint
         if props and taint:
             matched = self._outcome(props, st, True)
@@ -1542,8 +1572,8 @@ class Runner:
             else:
                 files.append(lits[i])
             i += 1
-        taint = stdin_taint if not files else any(f in st.files for f in files if f)
-        st.out_taint = taint
+        taint = stdin_taint if not files else _or(st.files.get(f or "", 0) for f in files)
+        st.out_taint = (_jq_bits(filt or "") or taint) if taint else 0
         props = {p for p in EXPECTED if filt is not None and re.search(rf"[\"']{EXPECTED[p]}[\"']", filt)}
         if exit_status and props and taint:
             if re.search(r"!=|\bnot\b|//|\balternative\b|\bempty\b|\btrue\b", filt or ""):
@@ -1565,6 +1595,18 @@ def _counted(word: Word) -> list[str] | None:
         return None
     lo, hi = int(m.group(1) or 1), int(m.group(2))
     return [str(i) for i in range(lo, min(hi, lo + 49) + 1)]
+
+
+def _or(bits) -> int:
+    out = 0
+    for b in bits:
+        out |= b
+    return out
+
+
+def _jq_bits(filt: str) -> int:
+    """The fields a jq filter narrows its input to (0: it does not narrow)."""
+    return (1 if re.search(r"\.State\b", filt) else 0) | (2 if re.search(r"\.LastUpdateStatus\b", filt) else 0)
 
 
 def _var_name(text: str) -> str:
@@ -1594,8 +1636,10 @@ class _TestEval:
     _BIN = {"=", "==", "!=", "=~", "-eq", "-ne", "-lt", "-le", "-gt", "-ge", "<", ">"}
     _UN = {"-z", "-n", "-e", "-f", "-d", "-s", "-r", "-w", "-x", "-L", "-h", "-v", "-t", "-p", "-S", "-b", "-c"}
 
-    def __init__(self, runner: Runner, st: State, words: list[Word]):
+    def __init__(self, runner: Runner, st: State, words: list[Word], bracket: bool = False):
         self.r, self.st, self.w = runner, st, words
+        self.bracket = bracket  # [[ ]]: an unquoted right side of == is a glob pattern
+        self.whole = False  # a pattern matched against the whole configuration
         self.i = 0
         self.checked = False  # a comparison with the expected value was written
         self.tainted_check = False  # ... and it reads the function's configuration
@@ -1665,7 +1709,13 @@ class _TestEval:
         props = set()
         for word, tainted_other in ((left, rt), (right, lt)):
             if tainted_other:
-                props |= {p for p in EXPECTED if mentions(word.static, p)}
+                written = {p for p in EXPECTED if mentions(word.static, p)}
+                if op == "=~" or (self.bracket and op in ("=", "==") and any(
+                        k in ("lit",) and re.search(r"[*?\[]", t) for k, t in word.parts)):
+                    narrowed = substring_props(written, tainted_other)  # a pattern, not an equality
+                    self.whole = self.whole or narrowed != written
+                    written = narrowed
+                props |= written
         if any(mentions(w.static, p) for w in (left, right) for p in EXPECTED):
             self.checked = True
         if props and op in ("=", "==", "!=", "=~"):
@@ -1697,7 +1747,7 @@ def prove_fails(script: Script, prop: str, *, function: str, errexit: bool, pipe
                 env: dict[str, str] | None = None, armed: bool = True, is_deploy=None) -> tuple[bool, str | None]:
     """Does the script end non-zero on every path when ``prop`` has the wrong value? (proved, why not)."""
     runner = Runner(Hypothesis(prop, function, armed, is_deploy))
-    start = State({k: (v, False) for k, v in (env or {}).items()}, errexit, pipefail)
+    start = State({k: (v, 0) for k, v in (env or {}).items()}, errexit, pipefail)
     ends = runner.run(script, start)
     for end in ends:
         if end.code is None:
@@ -1732,6 +1782,9 @@ def _static_reason(script: Script, prop: str, runner: Runner) -> str:
         elif id(node) not in runner.executed:
             where = f"inside function {funcs[-1]}, which is never called" if funcs else "on no path the step takes"
             notes.append(f"line {node.line}: `{_short(node.text)}` is {where}")
+        elif id(node) in runner.whole_greps:
+            notes.append(f"line {node.line}: `{_short(node.text)}` matches text anywhere in the whole configuration "
+                         "(Active is also TracingConfig.Mode there): narrow the read with --query State")
         elif id(node) in runner.untainted_checks:
             notes.append(f"line {node.line}: `{_short(node.text)}` compares text that does not come from the "
                          "function (no `aws lambda get-function-configuration` output reaches it)")

@@ -48,6 +48,13 @@ LYING = {
     "after-exit-0": "exit 0\n" + ASSERTING,
     "or-always-true": READ + '[ "$S" = Active -o 1 = 1 ] || exit 1\n[ "$U" = Successful ] || exit 1\n',
     "lost-in-pipeline": READ + 'test "$S" = Active | cat\ntest "$U" = Successful | cat\n',
+    # "Active" is also TracingConfig.Mode: a substring match on the whole configuration proves nothing
+    "grep-whole-config": "set -e\naws lambda get-function-configuration --function-name devops-coordination-api "
+                         "| grep -q Active\naws lambda wait function-updated-v2 --function-name devops-coordination-api\n",
+    "glob-whole-config": 'C="$(aws lambda get-function-configuration --function-name devops-coordination-api '
+                         '--output text)"\n[[ $C == *Active* ]] || exit 1\n'
+                         "aws lambda wait function-updated-v2 --function-name devops-coordination-api\n",
+    "read-before-deploy": READ + f"{SCRIPT}\n" + 'test "$S" = Active || exit 1\ntest "$U" = Successful || exit 1\n',
 }
 
 
@@ -176,6 +183,9 @@ def _judge_workflow(repo, name):
     ("after-exit-0", "on no path the step takes"),
     ("or-always-true", "succeeds when the value is wrong"),
     ("lost-in-pipeline", "pipefail is off"),
+    ("grep-whole-config", "TracingConfig.Mode"),
+    ("glob-whole-config", "TracingConfig.Mode"),
+    ("read-before-deploy", "does not come from the function"),
 ])
 def test_lying_validation_scripts_fail_with_the_reason_and_line(repo, name, why):
     f = _judge_workflow(repo, name)
