@@ -333,8 +333,8 @@ def _runs_deploy(parsed: _Parsed, is_deploy) -> int | None:
     """The line of the command that runs the deploy script, if this step has one."""
     if parsed.script is None:
         return None
-    for node, funcs in sh.walk(parsed.script.tree):
-        if isinstance(node, sh.Simple) and not funcs and is_deploy([w.static for w in sh.command_words(node)]):
+    for node, _funcs in sh.walk(parsed.script.tree):
+        if isinstance(node, sh.Simple) and is_deploy([w.static for w in sh.command_words(node)]):
             return node.line
     return None
 
@@ -504,8 +504,9 @@ def judge_deploy_script(text: str, function: str) -> Verdict:
     dead = [e for e in deploying if not e[2]]
     unknown = [e.reason for e in ends if e.code is None]
     if unjudged or unknown:
-        where = unknown[0] if unknown else f"line {unjudged[0][0]}: `{unjudged[0][1]}` runs a command named by an " \
-            "expansion"
+        line, head = unjudged[0][:2] if unjudged else (None, "")
+        where = unknown[0] if unknown else f"line {line}: `{head}` runs code this check cannot see" + (
+            " (inline, or from its input)" if head in _INTERPRETERS else " (a command named by an expansion)")
         return Verdict(False, f"cannot judge the script: {where}; no command it is seen to run deploys",
                        unjudged[0][0] if unjudged else None, "not judged")
     if dead:
@@ -515,7 +516,7 @@ def judge_deploy_script(text: str, function: str) -> Verdict:
         return Verdict(False, f"a tombstone: its deploy commands never run (`{tool}` at line {line} {where})",
                        line, "deploy commands unreachable")
     if other:
-        names = ", ".join(dict.fromkeys(t for _, t, _, _ in other))
+        names = ", ".join(dict.fromkeys(t + (" (read-only operations)" if t == "aws" else "") for _, t, _, _ in other))
         return Verdict(False, f"invokes nothing that deploys (it runs only {names}; no aws/sam/cdk/terraform or "
                        "other script)", other[0][0], f"runs only {names}")
     names = ", ".join(dict.fromkeys(t for _, t, _, _ in inert)) or "no command"
@@ -523,7 +524,8 @@ def judge_deploy_script(text: str, function: str) -> Verdict:
                    inert[0][0] if inert else 1, f"only {names}")
 
 
-_READ_ONLY_AWS = re.compile(r"^(get-|list-|describe-|wait$|ls$|help$|head-|sts$|configure$)")
+_READ_ONLY_AWS = re.compile(r"^(get-|list-|describe-|wait$|ls$|help$|head-|sts$|configure$|validate-|estimate-|"
+                            r"simulate-|lookup-|search-|scan$|query$|batch-get-|invoke$|test-)")
 
 
 def _aws_kind(statics: list[str]) -> str:
@@ -568,7 +570,8 @@ def _command_kind(node: sh.Simple, statics: list[str]) -> str:
             return "unknown"
         if head in ("python", "python3") and "-m" in statics[1:3]:
             return "other"
-        return "deploy" if [w for w in statics[1:] if not w.startswith("-")] else "other"
+        # with no script named it runs whatever reaches its stdin
+        return "deploy" if [w for w in statics[1:] if not w.startswith("-")] else "unknown"
     return "other"
 
 

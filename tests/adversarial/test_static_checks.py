@@ -139,6 +139,12 @@ TOMBSTONES = {
                            "--function-name devops-coordination-api --zip-file fileb://f.zip\nfi\necho retired\n",
     "only-reads": "#!/usr/bin/env bash\nset -e\naws --version\naws lambda get-function-configuration "
                   "--function-name devops-coordination-api\necho done\n",
+    "plans-only": "#!/usr/bin/env bash\nset -e\nterraform init\nterraform plan\nnpx cdk synth\n"
+                  "aws cloudformation validate-template --template-body file://t.yaml\n",
+    "absolute-inert": "#!/usr/bin/env bash\n/bin/true\n/bin/echo retired\n/usr/bin/env true\n",
+    "exits-on-set-e-first": "#!/usr/bin/env bash\nset -e\nfalse\naws lambda update-function-code "
+                               "--function-name devops-coordination-api --zip-file fileb://f.zip\n",
+    "inline-python": "#!/usr/bin/env bash\nset -e\npython3 -c \"print('retired')\"\necho done\n",
 }
 REAL_SCRIPTS = {
     "real": DEPLOY_SH,
@@ -252,6 +258,10 @@ def _judge_script(repo, name):
     ("code-in-dead-function", "in function old_deploy, which is never called"),
     ("code-in-dead-branch", "is never reached"),
     ("only-reads", "invokes nothing that deploys"),
+    ("plans-only", "it runs only terraform, npx, aws (read-only operations)"),
+    ("absolute-inert", "only /bin/true, /bin/echo, true"),
+    ("exits-on-set-e-first", "is never reached"),
+    ("inline-python", "cannot judge the script: line 3: `python3` runs code this check cannot see"),
 ])
 def test_tombstones_fail_and_say_what_they_run(repo, name, why):
     f = _judge_script(repo, name)
