@@ -3,7 +3,7 @@
 ``judge_validation`` finds the job step that runs the deploy script, then asks of every later step of
 the same job whether it *can* fail the job (it runs: no statically false ``if:``; no
 ``continue-on-error``; a shell this module can read) and whether its script ends non-zero on every
-path when State or LastUpdateStatus is wrong (``shelltext.prove_fails``). ``judge_deploy_script``
+path when State or LastUpdateStatus is wrong (``shellrun.prove_fails``). ``judge_deploy_script``
 says whether a deploy script invokes anything that deploys, on some path it can take.
 """
 
@@ -15,6 +15,7 @@ import shlex
 from dataclasses import dataclass
 from typing import Any
 
+from compliance.checks import shellrun as sr
 from compliance.checks import shelltext as sh
 
 PROPS = ("state", "update")
@@ -384,7 +385,7 @@ def _judge_step(parsed: _Parsed, prop: str, deploy: StepInfo, is_deploy, job: di
     if isinstance(flags, str):
         return False, flags
     same_step = info.index == deploy.index
-    proved, reason = sh.prove_fails(parsed.script, prop, function=function, errexit=flags[0], pipefail=flags[1],
+    proved, reason = sr.prove_fails(parsed.script, prop, function=function, errexit=flags[0], pipefail=flags[1],
                                     env=env, armed=not same_step, is_deploy=is_deploy if same_step else None)
     return proved, reason or ""
 
@@ -459,7 +460,7 @@ def _judge_job(job_id, job, parsed: list[_Parsed], d: int, doc, function, is_dep
         why = reasons[prop] or [(deploy.line, "no step after it reads the function")]
         line = line or why[0][0]
         key = tuple(re.sub(r"State=Active|LastUpdateStatus=Successful", "the value", w) for _, w in why[:4])
-        grouped.setdefault(key, []).append(sh.PROPERTY_NAMES[prop])
+        grouped.setdefault(key, []).append(sr.PROPERTY_NAMES[prop])
     parts = [f"nothing after the deploy {deploy.label} fails job '{job_id}' unless {' and '.join(props)}: "
              + "; ".join(key) for key, props in grouped.items()]
     return Verdict(False, "; ".join(parts), line, f"deploy {deploy.label}")
@@ -483,8 +484,8 @@ def judge_deploy_script(text: str, function: str) -> Verdict:
         script = sh.parse(text, 1)
     except sh.ShellSyntaxError as exc:
         return Verdict(False, f"cannot judge the script: it cannot be read ({exc})", exc.line, "unreadable")
-    runner = sh.Runner(sh.Hypothesis(None, function))
-    ends = runner.run(script, sh.State({}, False, False))
+    runner = sr.Runner(sr.Hypothesis(None, function))
+    ends = runner.run(script, sr.State({}, False, False))
     deploying, inert, other, unjudged = [], [], [], []
     for outer, _funcs in sh.walk(script.tree):
         if not isinstance(outer, sh.Simple):
