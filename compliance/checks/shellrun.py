@@ -164,7 +164,8 @@ class Runner:
         self.hyp = hyp
         self.executed: set[int] = set()
         self.untainted_checks: set[int] = set()
-        self.whole_greps: set[int] = set()  # substring matches on the whole configuration
+        self.whole_greps: set[int] = set()
+        self.case_greps: set[int] = set()  # case-insensitive substring matches of "active"  # substring matches on the whole configuration
         self.steps = 0
         self._subst: dict[str, Script | None] = {}
 
@@ -761,6 +762,10 @@ class Runner:
         written = {p for p in EXPECTED if pattern is not None and mentions(pattern, p, ignore_case)}
         taint = stdin_taint if not files else _or(st.files.get(f or "", 0) for f in files)
         props = substring_props(written, taint)
+        if ignore_case and not {"x", "w", "--line-regexp", "--word-regexp"} & flags:
+            if "state" in props:
+                props.discard("state")  # `grep -i active` also matches "Inactive"
+                self.case_greps.add(id(cmd))
         if written and not taint:
             self.untainted_checks.add(id(cmd))
         elif written - props:
@@ -991,7 +996,7 @@ def _static_reason(script: Script, prop: str, runner: Runner) -> str:
         lits = [w.literal for w in words]
         op, waiter = aws_lambda(lits)
         is_wait = op == "wait" and WAITERS.get(waiter or "") == prop
-        if not is_wait and not any(mentions(w.static, prop) for w in node.words):
+        if not is_wait and id(node) not in runner.case_greps and not any(mentions(w.static, prop) for w in node.words):
             continue
         name = lits[0] if lits else None
         if name in ("echo", "printf"):
@@ -999,6 +1004,9 @@ def _static_reason(script: Script, prop: str, runner: Runner) -> str:
         elif id(node) not in runner.executed:
             where = f"inside function {funcs[-1]}, which is never called" if funcs else "on no path the step takes"
             notes.append(f"line {node.line}: `{_short(node.text)}` is {where}")
+        elif id(node) in runner.case_greps and prop == "state":
+            notes.append(f"line {node.line}: `{_short(node.text)}` ignores case, so it matches Inactive too: "
+                         "use -x or compare exactly")
         elif id(node) in runner.whole_greps:
             notes.append(f"line {node.line}: `{_short(node.text)}` matches text anywhere in the whole configuration "
                          "(Active is also TracingConfig.Mode there): narrow the read with --query State")

@@ -54,6 +54,9 @@ LYING = {
     "glob-whole-config": 'C="$(aws lambda get-function-configuration --function-name devops-coordination-api '
                          '--output text)"\n[[ $C == *Active* ]] || exit 1\n'
                          "aws lambda wait function-updated-v2 --function-name devops-coordination-api\n",
+    "grep-ignore-case": "set -e\naws lambda get-function-configuration --function-name devops-coordination-api "
+                        "--query State --output text | grep -qi active\n"
+                        "aws lambda wait function-updated-v2 --function-name devops-coordination-api\n",
     "read-before-deploy": READ + f"{SCRIPT}\n" + 'test "$S" = Active || exit 1\ntest "$U" = Successful || exit 1\n',
 }
 
@@ -191,6 +194,7 @@ def _judge_workflow(repo, name):
     ("lost-in-pipeline", "pipefail is off"),
     ("grep-whole-config", "TracingConfig.Mode"),
     ("glob-whole-config", "TracingConfig.Mode"),
+    ("grep-ignore-case", "so it matches Inactive too"),
     ("read-before-deploy", "does not come from the function"),
 ])
 def test_lying_validation_scripts_fail_with_the_reason_and_line(repo, name, why):
