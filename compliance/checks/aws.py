@@ -18,19 +18,6 @@ DEFAULT_ROUTES = [
 ]
 
 
-@register(
-    "lambda_state",
-    summary="The function reports the expected State and LastUpdateStatus (runbook: Active / Successful).",
-    needs=("lambda",),
-    subject="function",
-    params={
-        "properties": {
-            "state": {"type": "string", "default": "Active"},
-            "last_update_status": {"type": "string", "default": "Successful"},
-        },
-    },
-    example={"kind": "lambda_state", "state": "Active", "last_update_status": "Successful"},
-)
 def check_lambda_state(ctx, rule, params) -> list[Finding]:
     cfg = ctx.source("lambda")["configuration"]
     name = cfg.get("FunctionName") or ctx.target.get("function", "function")
@@ -53,6 +40,21 @@ def check_lambda_state(ctx, rule, params) -> list[Finding]:
         return [Finding(rule.id, "function", name, FAIL,
                         f"expected State={want_state} LastUpdateStatus={want_update}, got " + ", ".join(problems), ev)]
     return [Finding(rule.id, "function", name, PASS, f"State={state} LastUpdateStatus={update}", ev)]
+
+
+register(
+    "lambda_state",
+    summary="The function reports the expected State and LastUpdateStatus (runbook: Active / Successful).",
+    needs=("lambda",),
+    subject="function",
+    params={
+        "properties": {
+            "state": {"type": "string", "default": "Active"},
+            "last_update_status": {"type": "string", "default": "Successful"},
+        },
+    },
+    example={"kind": "lambda_state", "state": "Active", "last_update_status": "Successful"},
+)(check_lambda_state)
 
 
 _LAMBDA_ARN = re.compile(r"arn:(?P<partition>aws[a-z-]*):lambda:(?P<region>[a-z0-9-]+):(?P<account>\d{12}):"
@@ -131,26 +133,6 @@ def _integration_problem(integ: dict[str, Any], want: dict[str, str]) -> str | N
     return None
 
 
-@register(
-    "api_routes",
-    summary="The required HTTP API routes exist and each targets an integration that invokes exactly the function "
-    "(name, region and, when known, account; an alias or version of it counts).",
-    needs=("apigateway",),
-    subject="route",
-    params={
-        "properties": {
-            "routes": {"type": "array", "items": {"type": "string"}, "default": DEFAULT_ROUTES,
-                       "description": "route keys that must exist, e.g. 'GET /api/v1/coordination/capabilities'"},
-            "prefix": {"type": "string", "default": "/api/v1/coordination/",
-                       "description": "every existing route under this path must also target the function"},
-            "region": {"type": "string", "description": "the function's region; default: the target's"},
-            "account": {"type": "string", "pattern": "^[0-9]{12}$",
-                        "description": "the function's account; default: from target.function when it is an "
-                                       "ARN, or the collected function's ARN"},
-        },
-    },
-    example={"kind": "api_routes", "routes": DEFAULT_ROUTES[:2]},
-)
 def check_api_routes(ctx, rule, params) -> list[Finding]:
     data = ctx.source("apigateway")
     want, unknown = _expected_function(ctx, params)
@@ -187,20 +169,28 @@ def check_api_routes(ctx, rule, params) -> list[Finding]:
     return out
 
 
-@register(
-    "capability_endpoint",
-    summary="The capability endpoint answered through the production path with the expected status and a "
-    "well-formed body (success: true, capabilities.contract_version).",
-    needs=("probe",),
-    subject="endpoint",
+register(
+    "api_routes",
+    summary="The required HTTP API routes exist and each targets an integration that invokes exactly the function "
+    "(name, region and, when known, account; an alias or version of it counts).",
+    needs=("apigateway",),
+    subject="route",
     params={
         "properties": {
-            "status": {"type": "integer", "default": 200},
-            "contract_version": {"type": "string", "description": "exact contract_version expected, if any"},
+            "routes": {"type": "array", "items": {"type": "string"}, "default": DEFAULT_ROUTES,
+                       "description": "route keys that must exist, e.g. 'GET /api/v1/coordination/capabilities'"},
+            "prefix": {"type": "string", "default": "/api/v1/coordination/",
+                       "description": "every existing route under this path must also target the function"},
+            "region": {"type": "string", "description": "the function's region; default: the target's"},
+            "account": {"type": "string", "pattern": "^[0-9]{12}$",
+                        "description": "the function's account; default: from target.function when it is an "
+                                       "ARN, or the collected function's ARN"},
         },
     },
-    example={"kind": "capability_endpoint", "status": 200},
-)
+    example={"kind": "api_routes", "routes": DEFAULT_ROUTES[:2]},
+)(check_api_routes)
+
+
 def check_capability_endpoint(ctx, rule, params) -> list[Finding]:
     probe = ctx.source("probe")
     url = probe["url"]
@@ -219,3 +209,19 @@ def check_capability_endpoint(ctx, rule, params) -> list[Finding]:
         return [Finding(rule.id, "endpoint", url, FAIL,
                         f"contract_version {version!r}, expected {params['contract_version']!r}", ev)]
     return [Finding(rule.id, "endpoint", url, PASS, f"answered {want}, contract_version {version}", ev)]
+
+
+register(
+    "capability_endpoint",
+    summary="The capability endpoint answered through the production path with the expected status and a "
+    "well-formed body (success: true, capabilities.contract_version).",
+    needs=("probe",),
+    subject="endpoint",
+    params={
+        "properties": {
+            "status": {"type": "integer", "default": 200},
+            "contract_version": {"type": "string", "description": "exact contract_version expected, if any"},
+        },
+    },
+    example={"kind": "capability_endpoint", "status": 200},
+)(check_capability_endpoint)

@@ -66,23 +66,6 @@ def _triggers(doc: dict) -> dict:
     return on if isinstance(on, dict) else {}
 
 
-@register(
-    "workflow_push_filter",
-    summary="The canonical workflow runs on push to the branch for every scoped path (the rule's scope, extra "
-    "required paths, and every in-scope file changed in the window) and can be dispatched by hand.",
-    needs=("git",),
-    subject="file",
-    params={
-        "properties": {
-            "workflow": {"type": "string", "description": "workflow file; default: the target's workflow"},
-            "also_paths": {"type": "array", "items": {"type": "string"},
-                           "description": "further paths the runbook scopes (e.g. infrastructure/cloudformation/03-api.yaml)"},
-            "require_dispatch": {"type": "boolean", "default": True, "description": "require workflow_dispatch"},
-        },
-    },
-    repo_files=_repo_files_workflow,
-    example={"kind": "workflow_push_filter", "also_paths": ["infrastructure/cloudformation/03-api.yaml"]},
-)
 def check_workflow_push_filter(ctx, rule, params) -> list[Finding]:
     path, text, doc, problem = _load_workflow(ctx, rule, params)
     if problem:
@@ -132,19 +115,25 @@ def check_workflow_push_filter(ctx, rule, params) -> list[Finding]:
                     f"push filter covers {len(wanted)} scoped path(s) on {branch}", ev)]
 
 
-@register(
-    "workflow_validation_asserts",
-    summary="The canonical workflow's validation step asserts (not just prints) State=Active and "
-    "LastUpdateStatus=Successful after the deploy step in the same job, so a failed deploy fails the run.",
+register(
+    "workflow_push_filter",
+    summary="The canonical workflow runs on push to the branch for every scoped path (the rule's scope, extra "
+    "required paths, and every in-scope file changed in the window) and can be dispatched by hand.",
     needs=("git",),
     subject="file",
-    params={"properties": {
-        "workflow": {"type": "string", "description": "workflow file; default: the target's"},
-        "deploy_script": {"type": "string", "description": "the script the deploy step runs; default: the target's"},
-    }},
+    params={
+        "properties": {
+            "workflow": {"type": "string", "description": "workflow file; default: the target's workflow"},
+            "also_paths": {"type": "array", "items": {"type": "string"},
+                           "description": "further paths the runbook scopes (e.g. infrastructure/cloudformation/03-api.yaml)"},
+            "require_dispatch": {"type": "boolean", "default": True, "description": "require workflow_dispatch"},
+        },
+    },
     repo_files=_repo_files_workflow,
-    example={"kind": "workflow_validation_asserts"},
-)
+    example={"kind": "workflow_push_filter", "also_paths": ["infrastructure/cloudformation/03-api.yaml"]},
+)(check_workflow_push_filter)
+
+
 def check_workflow_validation_asserts(ctx, rule, params) -> list[Finding]:
     from compliance.checks import workflowsteps
 
@@ -160,22 +149,21 @@ def check_workflow_validation_asserts(ctx, rule, params) -> list[Finding]:
     return [Finding(rule.id, "file", path, FAIL, verdict.message, ev, location={"path": path, "line": line})]
 
 
-@register(
-    "deploy_script_present",
-    summary="The deploy script exists at the branch head and is not a tombstone: some command it runs invokes a "
-    "deploying tool (aws, sam, cdk, terraform, ...) or another script, not only echo/exit/set/true.",
+register(
+    "workflow_validation_asserts",
+    summary="The canonical workflow's validation step asserts (not just prints) State=Active and "
+    "LastUpdateStatus=Successful after the deploy step in the same job, so a failed deploy fails the run.",
     needs=("git",),
     subject="file",
-    params={
-        "properties": {
-            "path": {"type": "string", "description": "script path; default: the target's deploy_script"},
-            "min_lines": {"type": "integer", "minimum": 1, "default": 3,
-                          "description": "minimum non-blank, non-comment lines (on top of the command check)"},
-        },
-    },
-    repo_files=lambda params, target: [params.get("path") or target.get("deploy_script") or ""],
-    example={"kind": "deploy_script_present", "min_lines": 3},
-)
+    params={"properties": {
+        "workflow": {"type": "string", "description": "workflow file; default: the target's"},
+        "deploy_script": {"type": "string", "description": "the script the deploy step runs; default: the target's"},
+    }},
+    repo_files=_repo_files_workflow,
+    example={"kind": "workflow_validation_asserts"},
+)(check_workflow_validation_asserts)
+
+
 def check_deploy_script_present(ctx, rule, params) -> list[Finding]:
     from compliance.checks import workflowsteps
 
@@ -198,3 +186,21 @@ def check_deploy_script_present(ctx, rule, params) -> list[Finding]:
                         f"{len(code)} line(s) of code, fewer than the rule's min_lines "
                         f"{params.get('min_lines', 3)} ({verdict.message})", ev, location={"path": path, "line": 1})]
     return [Finding(rule.id, "file", path, PASS, verdict.message, ev)]
+
+
+register(
+    "deploy_script_present",
+    summary="The deploy script exists at the branch head and is not a tombstone: some command it runs invokes a "
+    "deploying tool (aws, sam, cdk, terraform, ...) or another script, not only echo/exit/set/true.",
+    needs=("git",),
+    subject="file",
+    params={
+        "properties": {
+            "path": {"type": "string", "description": "script path; default: the target's deploy_script"},
+            "min_lines": {"type": "integer", "minimum": 1, "default": 3,
+                          "description": "minimum non-blank, non-comment lines (on top of the command check)"},
+        },
+    },
+    repo_files=lambda params, target: [params.get("path") or target.get("deploy_script") or ""],
+    example={"kind": "deploy_script_present", "min_lines": 3},
+)(check_deploy_script_present)

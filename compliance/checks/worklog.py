@@ -51,24 +51,6 @@ def _where(ev) -> str:
     return f"the worklog of {iso(ev.timestamp)}" if ev.timestamp else f"worklog #{ev.index + 1} (no time)"
 
 
-@register(
-    "worklog_evidence",
-    summary="Each task referenced by an in-scope change has a worklog naming the commit (or a later one that "
-    "contains it), the function's LastModified and a passing validation outcome.",
-    needs=("git", "tracker"),
-    subject="task",
-    params={
-        "properties": {
-            "require": {"type": "array", "items": {"enum": PARTS}, "default": PARTS,
-                        "description": "which parts the evidence must name"},
-            "evidence_grace_hours": {"type": "number", "minimum": 0, "default": DEFAULT_GRACE_HOURS,
-                                     "description": "hours after the covering successful run completed (or the "
-                                     "commit, when no run is known) during which missing or not-yet-final "
-                                     "evidence is pending instead of failing; 0 turns pending off"},
-        },
-    },
-    example={"kind": "worklog_evidence", "require": PARTS, "evidence_grace_hours": DEFAULT_GRACE_HOURS},
-)
 def check_worklog_evidence(ctx, rule, params) -> list[Finding]:
     required = params.get("require", PARTS)
     grace = float(params.get("evidence_grace_hours", DEFAULT_GRACE_HOURS))
@@ -86,6 +68,26 @@ def check_worklog_evidence(ctx, rule, params) -> list[Finding]:
         for task in change.task_ids:
             out.append(_judge(rule.id, change, task, index, required, grace_left))
     return out or [no_changes(rule.id)]
+
+
+register(
+    "worklog_evidence",
+    summary="Each task referenced by an in-scope change has a worklog naming the commit (or a later one that "
+    "contains it), the function's LastModified and a passing validation outcome.",
+    needs=("git", "tracker"),
+    subject="task",
+    params={
+        "properties": {
+            "require": {"type": "array", "items": {"enum": PARTS}, "default": PARTS,
+                        "description": "which parts the evidence must name"},
+            "evidence_grace_hours": {"type": "number", "minimum": 0, "default": DEFAULT_GRACE_HOURS,
+                                     "description": "hours after the covering successful run completed (or the "
+                                     "commit, when no run is known) during which missing or not-yet-final "
+                                     "evidence is pending instead of failing; 0 turns pending off"},
+        },
+    },
+    example={"kind": "worklog_evidence", "require": PARTS, "evidence_grace_hours": DEFAULT_GRACE_HOURS},
+)(check_worklog_evidence)
 
 
 def _grace_left(now: datetime | None, change, runs, grace_hours: float) -> tuple[float, str] | None:
