@@ -45,6 +45,9 @@ _SHAPES = re.compile(
     # an access key id, and the 40-character secret key right after it (credentials files, "id:secret")
     r"|(?:AKIA|ASIA)[A-Z0-9]{16}(?:[:,/ \t]+[A-Za-z0-9/+]{40}(?![A-Za-z0-9/+=]))?"
     r"|gh[pousr]_[A-Za-z0-9]{20,}|github_pat_[A-Za-z0-9_]{20,}"
+    # a JWT (header.payload.signature, both JSON parts base64url of '{"'), a Slack token or webhook URL
+    r"|eyJ[A-Za-z0-9_-]{8,}\.eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}"
+    r"|xox[abprs]-[A-Za-z0-9-]{10,}|(?<=hooks\.slack\.com/)(?:services|workflows|triggers)/[A-Za-z0-9/_-]{8,}"
     # STS session tokens ("FwoGZXIvYXdz..." is base64 of AWS's token header; newer ones begin "IQoJb3JpZ2lu")
     r"|(?:FwoGZXIvYXdz|IQoJb3JpZ2lu)[A-Za-z0-9/+=]{16,}"
     # the password of a URL's userinfo (https://user:password@host)
@@ -55,7 +58,7 @@ _SHAPES = re.compile(
 # ``://`` and ``@``. Plain substring tests are tens of times faster than the expression, which then
 # runs only on the rare text that could match.
 _HINT_WORDS = ("secret", "token", "passw", "key", "authorization", "akia", "asia", "ghp_", "gho_", "ghu_",
-               "ghs_", "ghr_", "github_pat_", "fwogzxivyxdz", "iqojb3jpz2lu")
+               "ghs_", "ghr_", "github_pat_", "fwogzxivyxdz", "iqojb3jpz2lu", "eyj", "xox", "hooks.slack")
 
 
 def _may_hold_shape(text: str) -> bool:
@@ -104,6 +107,14 @@ def clip(text: str | None, limit: int, secrets: tuple[str, ...] | None = None) -
     if len(masked) <= limit:
         return masked
     return masked[: max(0, limit - 1)] + ELLIPSIS
+
+
+def strip_hidden(pattern: re.Pattern[str], text: str) -> str:
+    """``text`` without the characters ``pattern`` finds (a renderer's invisible class), masked again when
+    any were removed: ``ghp_abc\u200bdef...`` hides from every shape, and stripping the zero-width
+    space would otherwise rejoin a whole token in the rendered report."""
+    stripped = pattern.sub("", text)
+    return redact(stripped) if len(stripped) != len(text) else stripped
 
 
 class LineRedactor:

@@ -15,6 +15,8 @@ from collections.abc import Callable, Iterator
 from typing import Any
 from urllib.parse import urlsplit
 
+from compliance.redact import strip_hidden
+
 STAGES = (
     ("merge", "Merge"),
     ("workflow_run", "Workflow run"),
@@ -85,7 +87,7 @@ footer{margin-top:40px;border-top:1px solid var(--line);padding-top:8px;color:va
 
 def esc(value: Any) -> str:
     text = "" if value is None else str(value)
-    return html.escape(_INVISIBLE.sub("", text), quote=True)
+    return html.escape(strip_hidden(_INVISIBLE, text), quote=True)
 
 
 def safe_url(url: Any) -> str | None:
