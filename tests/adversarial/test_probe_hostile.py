@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import os
 import re
 import shutil
 import subprocess
+import threading
 
 import pytest
 
@@ -112,3 +114,61 @@ def test_secret_name_followed_by_space_is_masked():
                                        "one invisible character away from whole (redact matches no shape)")
 def test_token_split_by_zero_width_space_is_masked_at_the_source():
     assert TOKEN[10:] not in redact(f"{TOKEN[:10]}\u200b{TOKEN[10:]}")
+
+
+# --- inputs that are not files: a FIFO blocked forever, /dev/zero filled memory ---------------
+
+@pytest.fixture()
+def fifo(tmp_path):
+    path = tmp_path / "pipe"
+    os.mkfifo(path)
+    return path
+
+
+def _no_hang(fn, *args):
+    """Run ``fn`` in a thread; a read of a FIFO with no writer would block the test run forever."""
+    box: dict[str, BaseException | object] = {}
+
+    def target():
+        try:
+            box["value"] = fn(*args)
+        except BaseException as exc:  # noqa: BLE001 - handed to the test
+            box["error"] = exc
+
+    t = threading.Thread(target=target, daemon=True)
+    t.start()
+    t.join(10)
+    if t.is_alive():
+        with open(args[-1], "wb"):  # unblock the reader so the thread ends
+            pass
+        pytest.fail(f"{fn.__name__} blocked on a named pipe")
+    return box
+
+
+@pytest.mark.parametrize("reader", ["source", "snapshot", "previous", "yaml"])
+def test_named_pipe_inputs_are_refused_not_waited_on(reader, fifo):
+    from compliance.diff import load_previous
+    from compliance.snapshot import load_snapshot
+    from compliance.sources.files import read_source_file
+    from compliance.yamlpos import load_yaml
+
+    fns = {"source": lambda p: read_source_file("git", p), "snapshot": load_snapshot,
+           "previous": load_previous, "yaml": load_yaml}
+    fn = fns[reader]
+    fn.__name__ = reader
+    box = _no_hang(fn, str(fifo))
+    assert "named pipe" in str(box.get("error")), box
+
+
+@pytest.mark.parametrize("reader", ["source", "snapshot", "previous", "yaml"])
+def test_devices_are_refused_before_reading(reader):
+    from compliance.diff import load_previous
+    from compliance.snapshot import load_snapshot
+    from compliance.sources.files import read_source_file
+    from compliance.yamlpos import load_yaml
+
+    fns = {"source": lambda p: read_source_file("git", p), "snapshot": load_snapshot,
+           "previous": load_previous, "yaml": load_yaml}
+    with pytest.raises(Exception, match="device") as info:  # /dev/zero: read whole, it never ends
+        fns[reader]("/dev/zero")
+    assert not isinstance(info.value, MemoryError)
