@@ -172,3 +172,20 @@ def test_devices_are_refused_before_reading(reader):
     with pytest.raises(Exception, match="device") as info:  # /dev/zero: read whole, it never ends
         fns[reader]("/dev/zero")
     assert not isinstance(info.value, MemoryError)
+
+
+# --- GITHUB_API_URL with characters urlsplit drops ----------------------------------------------
+
+@pytest.mark.parametrize("url", ["https://api.github.com\n.evil.com", "https://api.github.com\t.evil.com/api",
+                                 "https://api.github.com\r\n.evil.com", "https://api.github.com\x00.evil.com",
+                                 "https://api.git hub.com"])
+def test_api_url_with_control_characters_is_refused(url, monkeypatch):
+    from compliance.errors import ComplianceError
+    from compliance.sources.github import api_url
+
+    with pytest.raises(ComplianceError, match="not usable"):
+        api_url(url)
+    if "\x00" not in url:  # the environment cannot hold a NUL
+        monkeypatch.setenv("GITHUB_API_URL", url)
+        with pytest.raises(ComplianceError, match="not usable"):
+            api_url()
