@@ -49,7 +49,7 @@ _SHAPES = re.compile(
     r"|eyJ[A-Za-z0-9_-]{8,}\.eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}"
     r"|xox[abprs]-[A-Za-z0-9-]{10,}|(?<=hooks\.slack\.com/)(?:services|workflows|triggers)/[A-Za-z0-9/_-]{8,}"
     # STS session tokens ("FwoGZXIvYXdz..." is base64 of AWS's token header; newer ones begin "IQoJb3JpZ2lu")
-    r"|(?:FwoGZXIvYXdz|IQoJb3JpZ2lu)[A-Za-z0-9/+=]{16,}"
+    r"|(?:FwoGZXIvYXdz|IQoJb3JpZ2lu)(?:[A-Za-z0-9/+=]|%2[FfBb]|%3[Dd]){16,}"  # percent-encoded in a URL too
     # the password of a URL's userinfo (https://user:password@host)
     r"|(?<=://)[^\s/@:\"'\\]+:[^\s/@\"'\\]+(?=@)",
     re.DOTALL,
@@ -75,7 +75,21 @@ def _secrets() -> tuple[str, ...]:
     """Secret values in the environment now (read per call, so a changed environment is honoured),
     longest first, so masking one never leaves part of another that contains it."""
     values = {v for v in (os.environ.get(name) for name in SECRET_ENV) if v and len(v) >= 4}
-    return tuple(sorted(values, key=len, reverse=True))
+    return _with_encodings(frozenset(values))
+
+
+@functools.lru_cache(maxsize=8)
+def _with_encodings(values: frozenset[str]) -> tuple[str, ...]:
+    """Each value and the forms it takes inside other text: percent-encoded (a query string, a
+    presigned URL) and JSON-escaped (a JSON document held in a string, ``\\/`` included), longest first.
+    An AWS secret key is full of '/' and '+', so its URL form shares no 40-character run with it."""
+    from urllib.parse import quote
+
+    forms = set(values)
+    for v in values:
+        escaped = json.dumps(v, ensure_ascii=False)[1:-1]
+        forms.update((quote(v, safe=""), quote(v), escaped, escaped.replace("/", "\\/")))
+    return tuple(sorted(forms, key=len, reverse=True))
 
 
 def _mask_match(m: re.Match[str]) -> str:

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import shutil
 import subprocess
 import threading
+import urllib.parse
 
 import pytest
 
@@ -189,3 +191,28 @@ def test_api_url_with_control_characters_is_refused(url, monkeypatch):
         monkeypatch.setenv("GITHUB_API_URL", url)
         with pytest.raises(ComplianceError, match="not usable"):
             api_url()
+
+
+# --- environment secrets in the forms they take inside other text ------------------------------
+
+AWS_SK = "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY"
+
+
+@pytest.mark.parametrize("form", [
+    pytest.param(lambda v: urllib.parse.quote(v, safe=""), id="percent-encoded"),
+    pytest.param(lambda v: urllib.parse.quote(v), id="percent-encoded-keeping-slash"),
+    pytest.param(lambda v: json.dumps({"k": v}), id="json-in-a-string"),
+    pytest.param(lambda v: json.dumps({"k": v}).replace("/", "\\/"), id="json-escaped-slash"),
+])
+def test_environment_secret_is_masked_in_encoded_forms(form, monkeypatch):
+    from compliance.redact import redact_data
+
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", AWS_SK)
+    text = f"called https://example.invalid/?x={form(AWS_SK)} then"
+    assert "EXAMPLEKEY" not in redact(text)
+    assert "EXAMPLEKEY" not in json.dumps(redact_data({"body": text}))
+
+
+def test_percent_encoded_sts_token_is_masked():
+    token = "IQoJb3JpZ2luX2VjEJr%2F%2F%2F%2F%2F%2F%2F%2F%2FwEaCXVzLWVhc3QtMSJHMEUCIQDabcdefghijkl"
+    assert "IQoJb3JpZ2lu" not in redact(f"presigned ?token {token} end")
