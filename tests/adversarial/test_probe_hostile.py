@@ -216,3 +216,36 @@ def test_environment_secret_is_masked_in_encoded_forms(form, monkeypatch):
 def test_percent_encoded_sts_token_is_masked():
     token = "IQoJb3JpZ2luX2VjEJr%2F%2F%2F%2F%2F%2F%2F%2F%2FwEaCXVzLWVhc3QtMSJHMEUCIQDabcdefghijkl"
     assert "IQoJb3JpZ2lu" not in redact(f"presigned ?token {token} end")
+
+
+# --- the Actions event payload ------------------------------------------------------------------
+
+@pytest.mark.parametrize("payload", ["[]", '{"pull_request": "x"}', '{"number": true}',
+                                     '{"pull_request": {"number": -5}}', '{"pull_request": {"number": 0}}',
+                                     "[" * 100000 + "]" * 100000])
+def test_malformed_event_payload_is_a_clean_error(payload, tmp_path):
+    from compliance.errors import ComplianceError
+    from compliance.pr import pr_number_from_event
+
+    event = tmp_path / "event.json"
+    event.write_text(payload)
+    with pytest.raises(ComplianceError):
+        pr_number_from_event(str(event))
+
+
+def test_event_payload_that_is_a_device_or_pipe_is_refused(fifo):
+    from compliance.errors import ComplianceError
+    from compliance.pr import pr_number_from_event
+
+    with pytest.raises(ComplianceError, match="device"):
+        pr_number_from_event("/dev/zero")
+    box = _no_hang(pr_number_from_event, str(fifo))
+    assert "named pipe" in str(box.get("error")), box
+
+
+def test_event_payload_pr_number_still_read(tmp_path):
+    from compliance.pr import pr_number_from_event
+
+    event = tmp_path / "event.json"
+    event.write_text('{"pull_request": {"number": 12}, "number": 12}')
+    assert pr_number_from_event(str(event)) == 12
