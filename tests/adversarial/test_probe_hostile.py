@@ -16,7 +16,9 @@ from compliance.engine import fill
 from compliance.errors import InputError
 from compliance.redact import redact
 from compliance.report import html as html_report
+from compliance.report import junit as junit_report
 from compliance.report import markdown as md
+from compliance.report import sarif as sarif_report
 from compliance.rules.loader import command_quoting_problems, load_rules
 
 # --- remediation commands: shell positions where one quoted word is still not data ------------
@@ -76,13 +78,25 @@ def test_shipped_policies_still_load():
 TOKEN = "ghp_abcdefghijklmnopqrstuvwxyz0123"
 
 
-@pytest.mark.parametrize("hide", ["\u200b", "\u200d", "\u2060", "\ufeff", "\x00", "\x1b", "\u202e"])
+@pytest.mark.parametrize("hide", ["\u200b", "\u200d", "\u2060", "\ufeff", "\x00", "\x1b", "\u202e", "\u00ad",
+                                  "\U000e0041", "\x85"])
 def test_token_split_by_an_invisible_character_is_not_rejoined_in_reports(hide):
     split = f"see {TOKEN[:10]}{hide}{TOKEN[10:]} here"
     assert TOKEN not in md.text(split).replace("\\", "")
     assert TOKEN not in md.clean(split)
     assert TOKEN not in "\n".join(md.code_block(split))
     assert TOKEN not in html_report.esc(split)
+    assert TOKEN not in sarif_report.visible(split)
+    assert TOKEN not in junit_report.xml_text(split)
+
+
+@pytest.mark.parametrize("hidden", ["\u00ad", "\U000e0041", "\u200b", "\u2060", "\u061c"])
+def test_every_report_renderer_drops_the_consoles_invisible_class(hidden):
+    text = f"a{hidden}b"
+    assert html_report.esc(text) == "ab"
+    assert junit_report.xml_text(text) == "ab"
+    assert sarif_report.visible(text) == "ab"
+    assert md.clean(text) == "ab"
 
 
 # --- token shapes the first round did not list ----------------------------------------------
