@@ -263,3 +263,20 @@ def test_event_payload_pr_number_still_read(tmp_path):
     event = tmp_path / "event.json"
     event.write_text('{"pull_request": {"number": 12}, "number": 12}')
     assert pr_number_from_event(str(event)) == 12
+
+
+# --- a target named after a file of the report set --------------------------------------------
+
+@pytest.mark.parametrize("name", ["waivers.yaml", "Waivers.YAML"])
+def test_target_named_like_the_saved_waivers_is_refused(name, tmp_path):
+    from compliance.config import load_config
+
+    config = tmp_path / "compliance.yaml"
+    config.write_text(
+        "version: 1\ntargets:\n"
+        f"  - {{name: {name}, repo: ., branch: main}}\n"
+        "  - {name: other, repo: ., branch: main}\n"
+    )
+    with pytest.raises(InputError) as info:
+        load_config(str(config))
+    assert any("report folder" in str(p) for p in info.value.problems), info.value.problems
