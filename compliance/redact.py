@@ -32,13 +32,16 @@ _SECRET_NAMES = (
 # Between a name and its value: an optional closing quote of the key, ':' or '=', an optional opening
 # quote. ``\\?`` and ``\\t`` let the same expression find them in JSON-escaped text (``TextScan``).
 _SEP = r"\\?[\"']?(?:[ \t]|\\t)*[:=](?:[ \t]|\\t)*(?:\\?[\"'])?"
+_SEP_OPEN = r"\\?[\"']?(?:[ \t]|\\t)*[:=](?:[ \t]|\\t)*"  # _SEP up to the value's opening quote
 _PEM_BEGIN = r"-----BEGIN[A-Z0-9 ]*PRIVATE KEY(?: BLOCK)?-----"  # RSA, EC, OPENSSH, ENCRYPTED, PGP ...
 _PEM_END = r"-----END[A-Z0-9 ]*PRIVATE KEY(?: BLOCK)?-----"
 # A named value: not a reference such as ${{ secrets.X }}, $VAR or <placeholder>, which names a secret
 # ('\/' too: some JSON encoders escape '/', which base64 secrets are full of)
 _VALUE = r"(?![$%{<(])(?:[^\s\"'\\,;&<>]|\\{1,2}/){6,}"
 _SHAPES = re.compile(
-    rf"(?P<name>(?i:{_SECRET_NAMES}){_SEP})(?P<value>{_VALUE})"
+    # a quoted value runs to its closing quote, spaces and all (a passphrase: "correct horse battery staple")
+    rf"(?P<qname>(?i:{_SECRET_NAMES}){_SEP_OPEN}(?P<q>\\?[\"']))(?P<qvalue>(?![$%{{<(])[^\"'\r\n]{{6,}}?)(?=(?P=q))"
+    rf"|(?P<name>(?i:{_SECRET_NAMES}){_SEP})(?P<value>{_VALUE})"
     # an HTTP Authorization header (Bearer, token, Basic, AWS4-HMAC-SHA256 ...): the rest of the line
     rf"|(?P<header>(?i:authorization){_SEP})(?P<credentials>[^\r\n\"\\]{{4,}})"
     rf"|{_PEM_BEGIN}.*?(?:{_PEM_END}|\Z)"
@@ -94,6 +97,8 @@ def _with_encodings(values: frozenset[str]) -> tuple[str, ...]:
 
 def _mask_match(m: re.Match[str]) -> str:
     """The mask for one shape: a named value keeps its name (``aws_secret_access_key=***``)."""
+    if m.group("qvalue") is not None:
+        return m.group("qname") + MASK
     if m.group("value") is not None:
         return m.group("name") + MASK
     if m.group("credentials") is not None:
