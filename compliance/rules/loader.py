@@ -70,6 +70,9 @@ def command_quoting_problems(command: str) -> list[tuple[int, str]]:
         elif not quote and backtick >= 0 and i in placeholders:
             problems.append((i, f"placeholder {placeholders[i]} is inside `...` in the command: the shell re-reads "
                                 f"that text, so a value holding ` or \\ escapes its quoting; use $(...) instead"))
+        if not quote and i in placeholders and _command_position(command, i):
+            problems.append((i, f"placeholder {placeholders[i]} is where the shell expects a command name: the "
+                                f"value would be run as a program (x.sh, reboot); put it after the program"))
         if not quote and c in "\\$" and i + 1 in placeholders:
             # \'value' escapes the opening quote and $'value' is ANSI-C quoting: either way the value is
             # no longer one quoted word (a value ending in " #" comments the closing quote out)
@@ -93,6 +96,24 @@ def command_quoting_problems(command: str) -> list[tuple[int, str]]:
     if backtick >= 0:
         problems.append((backtick, "unterminated ` in the command"))
     return problems
+
+
+_RUNS_NEXT_WORD = {"eval", "exec", "then", "do", "else", "elif", "if", "while", "until", "time", "!", "command",
+                   "builtin", "nohup", "xargs", "sudo", "env", "-c"}  # -c: sh -c and bash -c run their argument
+
+
+def _command_position(command: str, i: int) -> bool:
+    """Whether offset ``i`` starts a command name: the beginning, after ; & | ( or a newline (``$(`` too),
+    or after a word that runs the next one (``eval``, ``then``, ``xargs``...)."""
+    j = i - 1
+    while j >= 0 and command[j] in " \t":
+        j -= 1
+    if j < 0 or command[j] in ";&|(\n":
+        return True
+    start = j
+    while start >= 0 and command[start] not in " \t;&|(\n":
+        start -= 1
+    return command[start + 1: j + 1] in _RUNS_NEXT_WORD
 
 
 @dataclass

@@ -31,6 +31,11 @@ SHELL_HOLES = {
     # [[ -eq ]] and $(( )) evaluate a quoted word as arithmetic: a[$(cmd)] runs cmd
     "test-arith": ("[[ 1 -eq {subject} ]] && echo same", "a[$(touch {marker})]"),
     "arith": ("echo $(( {subject} + 1 ))", "a[$(touch {marker})]"),
+    # a placeholder where a command name goes runs the value as a program, quoted or not
+    "command-name": ("true && {subject}", "./mk"),
+    "command-substitution": ("echo $({subject})", "./mk"),
+    "sh-c": ("sh -c {subject}", "./mk"),
+    "eval": ("eval {subject}", "./mk"),
 }
 
 
@@ -39,6 +44,9 @@ def test_loader_refuses_placeholders_where_quoting_does_not_hold(name, tmp_path)
     template, value = SHELL_HOLES[name]
     marker = tmp_path / "pwned"
     filled = fill({"command": template}, {"subject": value.format(marker=marker), "sha": "abc"})["command"]
+    script = tmp_path / "mk"  # a program the value names (a file the attacker committed, say)
+    script.write_text(f"#!/bin/sh\ntouch {marker}\n")
+    script.chmod(0o755)
     if shutil.which("bash"):  # the hole is real: the filled command runs the value
         subprocess.run(["bash", "-c", filled], capture_output=True, timeout=10, cwd=tmp_path)
         assert marker.exists(), f"{name}: expected the shell to run the value; the probe is stale"
@@ -62,6 +70,8 @@ def test_loader_refusal_names_file_line_and_column(tmp_path):
     "echo $# {sha}",
     "echo a#{sha}",
     "cat <<< {sha}",
+    "curl -sS -i -- {subject}",
+    "FOO={subject} env",
     "echo {sha} # a comment after the value",
     "gh workflow run {workflow_file} --ref {branch} -f reason='restore route '{subject}",
 ])
