@@ -54,7 +54,12 @@ _SHAPES = re.compile(
     # STS session tokens ("FwoGZXIvYXdz..." is base64 of AWS's token header; newer ones begin "IQoJb3JpZ2lu")
     r"|(?:FwoGZXIvYXdz|IQoJb3JpZ2lu)(?:[A-Za-z0-9/+=]|%2[FfBb]|%3[Dd]){16,}"  # percent-encoded in a URL too
     # the password of a URL's userinfo (https://user:password@host)
-    r"|(?<=://)[^\s/@:\"'\\]+:[^\s/@\"'\\]+(?=@)",
+    r"|(?<=://)[^\s/@:\"'\\]+:[^\s/@\"'\\]+(?=@)"
+    # an environment variable's name, a space and its value (``env`` output without '=', a pasted
+    # "AWS_SECRET_ACCESS_KEY wJalr..."): upper-case names only, and a long value, so prose stays readable
+    r"|(?P<ename>(?<![A-Za-z0-9_])[A-Z0-9_]*(?:SECRET_ACCESS_KEY|SESSION_TOKEN|SECURITY_TOKEN|ACCESS_TOKEN|AUTH_TOKEN"
+    r"|API_KEY|INTERNAL_KEY|CLIENT_SECRET|PRIVATE_KEY|PASSWORD|_TOKEN|_SECRET)[ \t]+)"
+    r"(?P<evalue>(?![$%{<(])[^\s\"'\\,;&<>]{16,})",
     re.DOTALL,
 )
 # Cheap pre-test for ``_SHAPES``: every match holds one of these words (case-insensitively) or
@@ -99,6 +104,8 @@ def _mask_match(m: re.Match[str]) -> str:
     """The mask for one shape: a named value keeps its name (``aws_secret_access_key=***``)."""
     if m.group("qvalue") is not None:
         return m.group("qname") + MASK
+    if m.group("evalue") is not None:
+        return m.group("ename") + MASK
     if m.group("value") is not None:
         return m.group("name") + MASK
     if m.group("credentials") is not None:
@@ -113,7 +120,24 @@ def redact(text: str | None, secrets: tuple[str, ...] | None = None) -> str:
     for value in _secrets() if secrets is None else secrets:
         if value in text:
             text = text.replace(value, MASK)
-    return _SHAPES.sub(_mask_match, text) if _may_hold_shape(text) else text
+    text = _SHAPES.sub(_mask_match, text) if _may_hold_shape(text) else text
+    if (not text.isascii() or _ASCII_HIDDEN.search(text)) and _HIDDEN.search(text):
+        # ``ghp_abc\u200bdef...``: an invisible character hides a token from every shape, and any
+        # reader that drops it (a renderer, a terminal, a copy-paste) gets the whole token back.
+        # Masked here, at the source, every output agrees; the hidden characters go with the token.
+        stripped = _HIDDEN.sub("", text)
+        masked = redact(stripped, secrets)
+        if masked != stripped:
+            return masked
+    return text
+
+
+# Invisible characters (the console's class, tab/newline/CR excepted) that can split a token.
+_HIDDEN = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\xad\u061c\u180e\u200b-\u200f\u202a-\u202e\u2060-\u2064"
+                     "\u2066-\u2069\ufeff\ufff9-\ufffb\U000e0000-\U000e007f]")
+_ASCII_HIDDEN = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+# The same in JSON text: raw, or as the escapes json writes for control characters.
+_HIDDEN_JSON = re.compile(_HIDDEN.pattern + r"|\\u00[0-9a-fA-F]{2}|\\[bf]")
 
 
 def clip(text: str | None, limit: int, secrets: tuple[str, ...] | None = None) -> str:
@@ -269,7 +293,12 @@ def _text_dirty(text: str, encoded: list[str]) -> bool:
         return True
     if _may_hold_shape(text) and _SHAPES.search(text):
         return True
-    return any(s in text for s in encoded)
+    if any(s in text for s in encoded):
+        return True
+    if (not text.isascii() or "\\" in text) and _HIDDEN_JSON.search(text):  # a token split by a hidden character
+        stripped = _HIDDEN_JSON.sub("", text)
+        return _may_hold_shape(stripped) and _SHAPES.search(stripped) is not None
+    return False
 
 
 _SECRET_KEY = re.compile(rf"(?i:{_SECRET_NAMES}|^authorization)$")  # a parsed header is a key too

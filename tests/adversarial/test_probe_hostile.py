@@ -14,7 +14,7 @@ import pytest
 
 from compliance.engine import fill
 from compliance.errors import InputError
-from compliance.redact import redact
+from compliance.redact import redact, redact_data
 from compliance.report import html as html_report
 from compliance.report import junit as junit_report
 from compliance.report import markdown as md
@@ -133,19 +133,21 @@ def test_quoted_passphrase_with_spaces_is_masked_whole(text):
     assert redact('password="hunter22" user="bob smith"') == 'password="***" user="bob smith"'
 
 
-# --- recorded, not fixed here ------------------------------------------------------------------
+# --- recorded by the probe, fixed after it --------------------------------------------------------
 
 
 
-@pytest.mark.xfail(strict=True, reason="NAME value (space, no ':' or '=') is not recognised as an assignment")
 def test_secret_name_followed_by_space_is_masked():
     assert "wJalrXUtnFEMI" not in redact("AWS_SECRET_ACCESS_KEY wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY")
 
 
-@pytest.mark.xfail(strict=True, reason="the JSON outputs keep the zero-width space, so the token is only "
-                                       "one invisible character away from whole (redact matches no shape)")
 def test_token_split_by_zero_width_space_is_masked_at_the_source():
     assert TOKEN[10:] not in redact(f"{TOKEN[:10]}\u200b{TOKEN[10:]}")
+    for hidden in ("\u200b", "\x1b", "\u00ad", "\U000e0041"):  # and the JSON quick check agrees with the walk
+        doc = redact_data({"subject": f"fix {TOKEN[:10]}{hidden}{TOKEN[10:]}", "n": [1]})
+        assert TOKEN[10:] not in json.dumps(doc, ensure_ascii=False)
+    assert redact("zero\u200bwidth prose") == "zero\u200bwidth prose"  # nothing to mask: left for the renderers
+    assert redact("the api_key header; set PASSWORD before") == "the api_key header; set PASSWORD before"
 
 
 # --- inputs that are not files: a FIFO blocked forever, /dev/zero filled memory ---------------
