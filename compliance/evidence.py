@@ -34,8 +34,10 @@ left out.
 
 from __future__ import annotations
 
+import html
 import json
 import re
+import unicodedata
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -413,13 +415,15 @@ _TABLE: list[tuple[re.Pattern[str], str | None, tuple[str, ...] | None, tuple[tu
                 r"(?:HTTP(?:/\d(?:\.\d)?)?\s*)?" + _CODE_REASON, _F), "http",
      ("get", "head", "post", "put", "patch", "delete", "options"), (("/", "."),)),
     (re.compile(r"(?<![a-z])(?:status(?:[\s_-]?code)?|response(?:[\s_-]?code)?|http[\s_-]?(?:status|code)|actual|received"
-                r"|capabilit(?:y|ies)(?:[\s_-](?:endpoint|check|probe))?|endpoint|probe)" + _SEP + r"(?:HTTP\s*)?" + _CODE_REASON, _F),
+                r"|capabilit(?:y|ies)(?:[\s_-](?:endpoint|check|probe))?|endpoint|probe|mcp)" + _SEP + r"(?:HTTP\s*)?" + _CODE_REASON,
+                _F),
      "http",
-     ("status", "response", "http", "actual", "received", "capabilit", "endpoint", "probe"), (_COLON,)),
+     ("status", "response", "http", "actual", "received", "capabilit", "endpoint", "probe", "mcp"), (_COLON,)),
     # "capabilities 404": the endpoint and a bare code, when no word follows (not "capabilities 100 routes")
-    (re.compile(r"(?<![a-z])(?:capabilit(?:y|ies)|endpoint|probe)(?:[\s_-](?:endpoint|check|probe))?\s+(?:HTTP\s*)?"
+    (re.compile(r"(?<![a-z])(?:capabilit(?:y|ies)|endpoint|probe|mcp|status(?:[\s_-]?code)?|response[\s_-]?code"
+                r"|http[\s_-]?(?:status|code))(?:[\s_-](?:endpoint|check|probe))?\s+(?:HTTP\s*)?"
                 + _CODE_REASON + r"(?!\s*[a-z])", _F), "http",
-     ("capabilit", "endpoint", "probe"), ()),
+     ("capabilit", "endpoint", "probe", "mcp", "status", "response", "http"), ()),
     # "503 Service Unavailable", "200 OK"; the code's first digit carries the word-start check
     (re.compile(r"([1-5])(?<![0-9a-z.][1-5])(\d\d)\s+" + _REASON + r"(?![a-z])", _F), "code_reason",
      None, (("ok", "content", "request", "unauthori", "forbidden", "found", "allowed", "time", "many", "error",
@@ -446,6 +450,13 @@ _TABLE: list[tuple[re.Pattern[str], str | None, tuple[str, ...] | None, tuple[tu
     # Negated success is a failure: "did not pass", "validation not ok", "unable to succeed".
     (re.compile(r"(?<![a-z])" + _NEG + r"\s+(?:[a-z]+\s+){0,3}?" + _SUCCESS_WORD + r"(?![a-z])", _F), "fail",
      None, (_NEG_LITS, ("pass", "succe", "ok", "green", "healthy", "available", "reachable", "respon", "working"))),
+    # An expectation, plan or condition is not an outcome: "should pass", "expected to pass", "if validation passed".
+    (re.compile(r"(?<![a-z])(?:should|will|would|shall|supposed\s+to|expected\s+to|expect(?:s|ed|ing)?|hope(?:s|d|fully)?"
+                r"|if|once|until|unless|assuming|when)\s+(?:(?:be|to|the|all|validation|smoke[\s-]?tests?|health[\s-]?checks?"
+                r"|checks?|tests?|it|they|this|that|capabilit(?:y|ies)|endpoint|mcp|probe)\s+){0,3}"
+                r"(?:pass(?:ed|es)?|succeed(?:ed|s)?|successful|ok|okay|green)(?![a-z])", _F), UNSETTLED,
+     ("should", "will", "would", "shall", "suppos", "expect", "hope", "if", "once", "until", "unless", "assum", "when"),
+     (("pass", "succe", "ok", "green"),)),
     # A question is not an answer: "passed?" is unsettled, "passed? no" a failure.
     (re.compile(r"(?<![a-z])(?:pass(?:ed|es)?|ok|okay|succe[a-z]*|green)\s*\?+(?:\s*(yes|yep|true|no|nope|false)(?![a-z]))?",
                 _F), "question",
@@ -454,6 +465,9 @@ _TABLE: list[tuple[re.Pattern[str], str | None, tuple[str, ...] | None, tuple[tu
     (re.compile(r"(?<![a-z0-9])(?:no|zero|0|without|never)\s+" + _SUBJECT + r"(?:(?:timeout|http|5xx|4xx|server|client)\s+)?"
                 + _BAD + r"(?![a-z])", _F), None,
      ("no", "zero", "0", "without", "never"), (_BAD_LITS,)),
+    (re.compile(r"(?<![a-z0-9])(?:no|zero|0|without|never|not)\s+(?:(?:http|4xx|5xx|40[13])\s+)?(?:forbidden|unauthori[sz]ed"
+                r"|access[\s_-]?denied|abort(?:ed|s)?)(?![a-z])", _F), None,
+     ("no", "zero", "0", "without", "never", "not"), (("forbidden", "unauthori", "access", "abort"),)),
     (re.compile(r"(?<![a-z])(?:did\s+not|didn't|does\s+not|doesn't|not|never)\s+(?:fail(?:ed|s)?|error(?:ed|s)?"
                 r"|crash(?:ed|es)?|time[\s-]?out|timed[\s-]?out|throw|threw|revert(?:ed)?|roll(?:ed)?[\s-]?back)(?![a-z])", _F),
      None,
@@ -503,9 +517,11 @@ _TABLE: list[tuple[re.Pattern[str], str | None, tuple[str, ...] | None, tuple[tu
      ("fail", "unsuccessful", "errored", "roll", "revert"), ()),
     # Failure words that also name things in code and paths, so not glued to identifiers or file names.
     (re.compile(r"(?<![a-z0-9_/\\.])(?<![a-z]-)(?:errors?|exceptions?|threw|crash(?:es|ed|ing)?|timed[\s-]out|timing[\s-]out"
-                r"|timeouts?|time[\s-]outs?|unhealthy|unavailable|unreachable|refused|degraded)(?![a-z0-9_]|\.[a-z0-9]|-[a-z])", _F),
+                r"|timeouts?|time[\s-]outs?|unhealthy|unavailable|unreachable|refused|degraded|forbidden|unauthori[sz]ed"
+                r"|access[\s_-]?denied(?:exception)?|abort(?:ed|ing)?)(?![a-z0-9_]|\.[a-z0-9]|-[a-z])", _F),
      "fail",
-     ("error", "exception", "threw", "crash", "time", "unhealthy", "unavailable", "unreachable", "refused", "degraded"), ()),
+     ("error", "exception", "threw", "crash", "time", "unhealthy", "unavailable", "unreachable", "refused", "degraded",
+      "forbidden", "unauthori", "access", "abort"), ()),
     (re.compile(r"(?<![a-z])(?:endpoint|service|api|server|site|backend|lambda|function|capabilit(?:y|ies)|routes?|mcp"
                 r"|gateway|health[\s-]?checks?)\s+(?:(?:is|was|are|were|went|still|goes|going)\s+)?down(?![a-z-])", _F), "fail",
      ("endpoint", "service", "api", "server", "site", "backend", "lambda", "function", "capabilit", "route", "mcp",
@@ -639,8 +655,42 @@ def _decide(signals: set[str | None]) -> str | None:
     return None
 
 
+# A failure disguised from the ASCII grammar must still be read: digits and letters in other
+# forms (fullwidth "\uff15\uff10\uff10", Cyrillic "f\u0430iled"), invisible characters inside a word,
+# HTML entities and tags, markdown emphasis ("-> **500**"). The text is read a second time in a
+# canonical form, and only that reading's failures and unsettled statements are added: a pass
+# is never read from a disguised word ("p\u0430ssed" is no pass, and NFKC would turn a KELVIN
+# SIGN into "K").
+_INVISIBLE = re.compile("[\u00ad\u034f\u061c\u115f\u1160\u17b4\u17b5\u180e\u200b-\u200f\u202a-\u202e"
+                        "\u2060-\u206f\ufe00-\ufe0f\ufeff]")
+_CONFUSABLES = str.maketrans(
+    "\u0430\u0432\u0435\u043a\u043c\u043d\u043e\u0440\u0441\u0442\u0443\u0445\u0456\u0458\u0455\u0501\u04bb"
+    "\u0410\u0412\u0415\u041a\u041c\u041d\u041e\u0420\u0421\u0422\u0423\u0425\u0406\u0408\u0405"
+    "\u03b1\u03b5\u03b9\u03ba\u03bd\u03bf\u03c1\u03c4\u03c5\u03c7"
+    "\u0391\u0392\u0395\u0396\u0397\u0399\u039a\u039c\u039d\u039f\u03a1\u03a4\u03a5\u03a7\u0261",
+    "aBekMHopcTyxijsdh"
+    "ABEKMHOPCTYXIJS"
+    "aeikvopTux"
+    "ABEZHIKMNOPTYXg",
+)
+_MARKUP = re.compile(r"</?[a-z]{1,10}\s*/?>|[*`~]", re.I | re.A)
+
+
+def _canonical(text: str) -> str:
+    """``text`` with lookalikes, invisibles, entities and markup reduced to plain ASCII forms."""
+    if text.isascii() and not any(c in text for c in "&*`~<"):
+        return text
+    text = html.unescape(text) if "&" in text else text
+    text = unicodedata.normalize("NFKC", text)
+    text = _INVISIBLE.sub("", text).translate(_CONFUSABLES)
+    return _MARKUP.sub("", text)
+
+
 def _outcome_uncached(text: str, fast: bool = True) -> tuple[str | None, tuple[str, ...]]:
     hits = _outcome_hits(text, fast)
+    shadow = _canonical(text)
+    if shadow != text:
+        hits += [hit for hit in _outcome_hits(shadow, fast) if hit[2] in (FAIL, UNSETTLED)]
     details = tuple(dict.fromkeys(detail for _, detail, _ in hits))
     return _decide({signal for _, _, signal in hits}), details
 
