@@ -121,6 +121,26 @@ def deploy_window(run: dict[str, Any]) -> tuple[datetime | None, datetime | None
     return parse_time(run.get("run_started_at") or run.get("created_at")), parse_time(run.get("updated_at"))
 
 
+def _undeployed_step(run: dict[str, Any]) -> str | None:
+    """Why a successful run's collected jobs show it did not deploy: a deploy job or step that
+    completed without succeeding (``skipped`` by an ``if:``, a ``continue-on-error`` failure,
+    cancelled). A run is green then, but nothing was deployed. None when the jobs show no such
+    step, or were not collected."""
+    for job in run.get("jobs") or []:
+        if not isinstance(job, dict):
+            continue
+        parts = [("job", job)] + [("step", s) for s in job.get("steps") or [] if isinstance(s, dict)]
+        for what, part in parts:
+            name = part.get("name") if isinstance(part.get("name"), str) else ""
+            low = name.lower()
+            if "deploy" not in low or "validat" in low:
+                continue
+            conclusion = part.get("conclusion")
+            if part.get("status") == "completed" and conclusion != SUCCESS:
+                return f"its deploy {what} {name!r} concluded {conclusion or 'without a conclusion'}: nothing was deployed"
+    return None
+
+
 DEPLOY_EVENTS = ("push", "workflow_dispatch")  # what the canonical workflow deploys on; the rest never covers
 IN_PROGRESS = ("queued", "in_progress", "waiting", "requested", "pending")
 
@@ -235,6 +255,8 @@ class RunIndex:
             return "it has no parseable completion time"
         if started and done and started > done:
             return f"it started ({iso(started)}) after it was last updated ({iso(done)})"
+        if state == SUCCESS and (step := _undeployed_step(run)) is not None:
+            return step
         return None
 
     def rejection(self, run: dict[str, Any]) -> str | None:
