@@ -85,3 +85,38 @@ def test_expected_pass_is_not_a_pass(text):
 ])
 def test_honest_passes_still_pass(text):
     assert parse_text(text)["outcome"] == PASS, text
+
+
+# ---------------------------------------------------------------------------- waivers
+
+def _waiver_case(prefix: str):
+    from datetime import date
+
+    from compliance.findings import Finding
+    from compliance.waivers import Waiver, WaiverFile, apply_waivers
+
+    waived_sha = "abcdef1" + "0" * 33
+    collider = "abcdef1" + "9" * 33  # a later commit made to share the waived commit's short sha
+    snapshot = {"collected_at": "2026-11-20T00:00:00Z",
+                "sources": {"git": {"data": {"commits": [
+                    {"sha": waived_sha, "files": [{"path": "a.py"}], "pr": None},
+                    {"sha": collider, "files": [{"path": "a.py"}], "pr": None}]}}}}
+    findings = [Finding("APIMCP-012", "change", sha[:12], "fail", "no task id",
+                        evidence=[{"kind": "commit", "sha": sha}]) for sha in (waived_sha, collider)]
+    w = Waiver(0, "APIMCP-012", "sha", prefix, "o@example.com", "incident", "ENC-ISS-1",
+               date(2026, 12, 31), date(2026, 11, 1), 1)
+    section = apply_waivers(findings, WaiverFile("w.yaml", [w]), snapshot, [])
+    return findings, section
+
+
+def test_sha_waiver_prefix_naming_two_commits_waives_neither():
+    findings, section = _waiver_case("abcdef1")
+    assert [f.status for f in findings] == ["fail", "fail"]
+    assert not section["applied"]
+    assert "ambiguous sha prefix" in section["unused"][0]["note"]
+
+
+def test_sha_waiver_unique_prefix_still_applies():
+    findings, section = _waiver_case("abcdef10")
+    assert [f.status for f in findings] == ["waived", "fail"]
+    assert section["applied"] and "note" not in section["applied"][0]
