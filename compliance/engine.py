@@ -392,6 +392,7 @@ class EvidenceIndex:
         self.missing = set(tracker.get("missing") or [])
         self.by_task: dict[str, list[Any]] = {}
         self.positions: dict[tuple[str, int], list[int]] = {}
+        self._named: dict[int, list[int]] = {}  # id(evidence) -> positions of the commits it names
         by_latest: list[tuple[int, str, int]] = []
         for task_id in sorted(self.items):
             evs = evidence_for_item(task_id, self.items[task_id])
@@ -399,6 +400,7 @@ class EvidenceIndex:
             for n, ev in enumerate(evs):
                 resolved = sorted({p for p in (history.resolve(s) for s in ev.shas) if p is not None})
                 self.positions[(task_id, n)] = resolved
+                self._named[id(ev)] = resolved
                 if resolved:
                     by_latest.append((resolved[-1], task_id, n))
         by_latest.sort()
@@ -406,6 +408,10 @@ class EvidenceIndex:
 
     def resolved(self, task_id: str, n: int) -> list[int]:
         return self.positions.get((task_id, n), [])
+
+    def named(self, ev: Any) -> list[int]:
+        """Positions of the first-parent commits one piece of evidence names, oldest first."""
+        return self._named.get(id(ev), [])
 
     def for_change(self, task_id: str, change: Change) -> list[tuple[Any, list[int]]]:
         """Evidence of this task naming the change or a later first-parent commit (which contains it)."""

@@ -999,7 +999,10 @@ _CLAUSE = re.compile(r"[^;.\n]+(?:\.(?!\s|$)[^;.\n]*)*", _F)
 _NOT_RUN = re.compile(
     r"(?<![a-z])(?:not|never|without|instead|skip(?:ped|s)?|won't|will|todo|to-do|should|need(?:s|ed)?\s+to"
     r"|going\s+to|plan(?:ned|s)?\s+to|pending|later|tomorrow|next|fail(?:ed|s|ure)?\s+to|unable|cannot|can't"
-    r"|no|nope|refused|blocked|abort(?:ed)?|edit(?:ed|s)?|updated?|changed?|modif(?:y|ied)|review(?:ed)?|see)"
+    r"|no|nope|refused|blocked|abort(?:ed)?|edit(?:ed|s)?|updated?|changed?|modif(?:y|ied)|review(?:ed)?|see"
+    # a run that deployed nothing, or not to production: "deploy.sh --dry-run", "against staging"
+    r"|dry[\s_-]?run|noop|no-op|simulat(?:e|ed|ing|ion)|staging|stage|sandbox|dev|development|preview"
+    r"|test(?:ing)?[\s_-]+(?:env(?:ironment)?|account|stack))"
     r"(?![a-z])|n't(?![a-z])",
     _F,
 )
@@ -1038,3 +1041,23 @@ def names_manual_run(text: str, script: str | None = None) -> bool:
         if any(w in clause for w in words) and _RAN.search(clause) and not _NOT_RUN.search(clause):
             return True
     return False
+
+
+_REGION = re.compile(r"(?<![a-z0-9-])(?:us|eu|ap|sa|ca|me|af|il|mx|cn|us-gov)-[a-z]+-\d(?![a-z0-9])", _F)
+
+
+def names_other_target(text: str, function: str | None = None, region: str | None = None) -> str | None:
+    """The other function or region a deploy claim names ("devops-coordination-api-staging",
+    "REGION=us-east-1"), or None. A claim about another deploy target is not evidence for this one."""
+    if not isinstance(text, str):
+        return None
+    low = _lower(text)
+    name = (function or DEFAULT_FUNCTION).lower()
+    for m in re.finditer(re.escape(name) + r"([a-z0-9_-]*)", low):
+        if m.group(1).strip("-_"):
+            return text[m.start() : m.end()]
+    if region:
+        for m in _REGION.finditer(text):
+            if m.group(0).lower() != region.lower():
+                return m.group(0)
+    return None
