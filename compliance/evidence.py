@@ -770,6 +770,10 @@ _LM_KEYS = {"lastmodified", "functionlastmodified"}
 _OUTCOME_KEYS = {"validation", "outcome", "result", "status", "validationresult", "validationoutcome"}
 _STATE_KEYS = {"state"}
 _LUS_KEYS = {"lastupdatestatus"}
+# keys whose boolean value is itself the verdict: {"passed": false}, {"ok": false}, {"success": false}
+_VERDICT_KEYS = {"passed", "pass", "ok", "success", "successful", "succeeded", "healthy"}
+_BOOL_WORDS = {"true": True, "false": False, "yes": True, "no": False}
+_COUNT_KEYS = {"errors", "error", "failures", "failed", "failing", "exceptions", "timeouts", "errorcount", "failurecount"}
 _MAX_DEPTH = 64  # deeper than any real record; bounds recursion on hostile input
 
 
@@ -789,12 +793,19 @@ def _render(value: Any, key: str = "", depth: int = 0) -> Iterable[str]:
         for v in value:
             yield from _render(v, key, depth + 1)
         return
+    if isinstance(value, str) and key in _OUTCOME_KEYS | _VERDICT_KEYS and value.strip().lower() in _BOOL_WORDS:
+        value = _BOOL_WORDS[value.strip().lower()]  # "validation": "false" is a boolean written as text
     if isinstance(value, bool):
-        if key in _OUTCOME_KEYS:
+        if key in _OUTCOME_KEYS | _VERDICT_KEYS:
             yield "validation passed" if value else "validation failed"
+        elif key in _COUNT_KEYS and value:
+            yield "validation failed"  # {"failed": true}
         return
     if isinstance(value, int) and key in _OUTCOME_KEYS | {"statuscode", "httpstatus"}:
         yield f"HTTP {value}"
+        return
+    if isinstance(value, (int, float)) and key in _COUNT_KEYS:
+        yield f"{key}: {value:g}"  # "errors": 3 is a count of failures ("errors": 0 says nothing)
         return
     if not isinstance(value, str) or not value.strip():
         return
