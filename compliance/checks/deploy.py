@@ -24,6 +24,9 @@ from compliance.findings import ERROR, FAIL, NOT_APPLICABLE, PASS, PENDING, Find
 from compliance.timeutil import iso, parse_time
 
 DEFAULT_GRACE_MINUTES = 360  # longer than the workflow's own 6 h job timeout would allow a run to take
+# Pending never gates, so a grace longer than any run can take would turn every undeployed change
+# into a pending one for good: a week is far beyond GitHub's limits for a queued or running job.
+MAX_GRACE_MINUTES = 7 * 24 * 60
 _SHOWN = 3  # runs / claims named in a message; the evidence list holds the rest
 
 
@@ -180,7 +183,8 @@ def _run_reasons(ctx, change) -> tuple[list[str], list[dict[str, Any]]]:
                                       "description": "accept tracker evidence of a manual deploy.sh run: a worklog "
                                       "dated after the push that says the deploy script was run (and names no "
                                       "workflow run) with a passing outcome"},
-            "grace_minutes": {"type": "integer", "minimum": 0, "default": DEFAULT_GRACE_MINUTES,
+            "grace_minutes": {"type": "integer", "minimum": 0, "maximum": MAX_GRACE_MINUTES,
+                              "default": DEFAULT_GRACE_MINUTES,
                               "description": "how long after the merge (or a run's start) a missing or queued / "
                               "in-progress run reads as pending rather than failed, measured to the collection time"},
         },

@@ -29,6 +29,7 @@ from compliance.timeutil import iso, parse_time
 
 PARTS = ["commit", "last_modified", "outcome"]
 DEFAULT_GRACE_HOURS = 24
+MAX_GRACE_HOURS = 7 * 24  # pending never gates: an unbounded grace (or .inf) would excuse missing evidence for good
 
 
 def _missing(ev, required: list[str]) -> list[str]:
@@ -61,7 +62,8 @@ def _where(ev) -> str:
         "properties": {
             "require": {"type": "array", "items": {"enum": PARTS}, "default": PARTS,
                         "description": "which parts the evidence must name"},
-            "evidence_grace_hours": {"type": "number", "minimum": 0, "default": DEFAULT_GRACE_HOURS,
+            "evidence_grace_hours": {"type": "number", "minimum": 0, "maximum": MAX_GRACE_HOURS,
+                                     "default": DEFAULT_GRACE_HOURS,
                                      "description": "hours after the covering successful run completed (or the "
                                      "commit, when no run is known) during which missing or not-yet-final "
                                      "evidence is pending instead of failing; 0 turns pending off"},

@@ -120,3 +120,30 @@ def test_sha_waiver_unique_prefix_still_applies():
     findings, section = _waiver_case("abcdef10")
     assert [f.status for f in findings] == ["waived", "fail"]
     assert section["applied"] and "note" not in section["applied"][0]
+
+
+# --------------------------------------------------------------------- grace parameters
+
+@pytest.mark.parametrize("kind,param,value", [
+    ("deploy_coverage", "grace_minutes", "99999999999999"),  # every undeployed change pending for good
+    ("deploy_coverage", "grace_minutes", "5256000"),  # ten years
+    ("worklog_evidence", "evidence_grace_hours", ".inf"),
+    ("worklog_evidence", "evidence_grace_hours", "100000"),
+])
+def test_unbounded_grace_is_an_input_error(tmp_path, kind, param, value):
+    from compliance.errors import InputError
+    from compliance.rules.loader import load_rules
+
+    path = tmp_path / "rules.yaml"
+    path.write_text(f"""version: 1
+rules:
+  - id: PROBE-001
+    title: probe
+    severity: high
+    scope: {{include: ["**"]}}
+    checks:
+      - kind: {kind}
+        {param}: {value}
+""")
+    with pytest.raises(InputError, match="maximum"):
+        load_rules([str(path)])
