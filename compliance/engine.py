@@ -65,12 +65,12 @@ class History:
         self._sorted = sorted(self.position)
         self.times = [parse_time(c["committed_at"]) for c in self.commits]
 
-    def window(self, since: datetime, until: datetime) -> range:
+    def window(self, since: datetime, until: datetime, now: datetime | None = None) -> range:
         """Positions of the window's commits: a range of the chain between its boundary commits.
 
         Not each commit judged by its own date: a commit dated before ``since`` but sitting among
         the window's commits (or dated before its own parent) is in the window (``chain_span``)."""
-        start, stop, _ = chain_span(self.times, since, until)
+        start, stop, _ = chain_span(self.times, since, until, now + CLOCK_SKEW if now is not None else None)
         return range(start, stop)
 
     def resolve(self, prefix: str) -> int | None:
@@ -364,7 +364,7 @@ class Context:
     @cached_property
     def window(self) -> range:
         """The chain positions of the window (``History.window``), found once for every rule."""
-        return self.history.window(self.since, self.until)
+        return self.history.window(self.since, self.until, self.now)
 
     def changes(self, scope: Scope) -> list[Change]:
         """In-window first-parent commits whose diff against the first parent touches the scope."""
