@@ -27,7 +27,7 @@ _TEXT = {"type": "string", "minLength": 1}
 _URL_USERINFO = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*://[^/?#@]*@")
 # What a report folder holds besides the per-target folders (``<out>/<target>/``): a target named like
 # one of these would make its folder collide with the merged report's file (or the demo's "previous").
-_RESERVED_NAME = re.compile(r"^(report\..*|snapshot\.json|previous|deploy-.*\.log)$", re.IGNORECASE)
+_RESERVED_NAME = re.compile(r"^(report\..*|snapshot\.json|waivers\.yaml|previous|deploy-.*\.log)$", re.IGNORECASE)
 _SOURCE_OPTIONS = {
     "type": "object",
     "additionalProperties": False,
@@ -244,9 +244,9 @@ def _target_problems(data: Any, pos: Positions, path: str) -> list[Located]:
         if isinstance(name, str) and _RESERVED_NAME.match(name):
             line, col = pos.value((*where, "name"))
             problems.append(Located(path, line, col, f"target name {name!r} is the name of a file the report folder "
-                                                     f"holds (report.*, snapshot.json, previous, deploy logs): its "
-                                                     f"folder <out>/{name}/ would collide with it; choose another "
-                                                     f"name"))
+                                                     f"holds (report.*, snapshot.json, waivers.yaml, previous, deploy "
+                                                     f"logs): its folder <out>/{name}/ would collide with it; "
+                                                     f"choose another name"))
         if where[0] == "targets" and isinstance(name, str):
             line, col = pos.value((*where, "name"))
             if name in first_seen:

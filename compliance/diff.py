@@ -28,9 +28,13 @@ Key = tuple[str, str, str]
 
 def load_previous(path: str | Path) -> dict[str, Any]:
     """A previous report.json; only the parts the comparison reads are required."""
+    from compliance.fsutil import not_regular
     from compliance.snapshot import strict_loads, time_problems
 
     p = Path(path)
+    why = not_regular(p)
+    if why:
+        raise InputError([Located(str(p), 1, 1, f"cannot read previous report: it {why}")], what="previous report")
     try:
         text = p.read_text("utf-8")
     except OSError as exc:

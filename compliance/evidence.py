@@ -420,10 +420,10 @@ _TABLE: list[tuple[re.Pattern[str], str | None, tuple[str, ...] | None, tuple[tu
      "http",
      ("status", "response", "http", "actual", "received", "capabilit", "endpoint", "probe", "mcp"), (_COLON,)),
     # "capabilities 404": the endpoint and a bare code, when no word follows (not "capabilities 100 routes")
-    (re.compile(r"(?<![a-z])(?:capabilit(?:y|ies)|endpoint|probe|mcp|status(?:[\s_-]?code)?|response[\s_-]?code"
-                r"|http[\s_-]?(?:status|code))(?:[\s_-](?:endpoint|check|probe))?\s+(?:HTTP\s*)?"
+    (re.compile(r"(?<![a-z])(?:capabilit(?:y|ies)|endpoint|probe|mcp|health|smoke|route|status(?:[\s_-]?code)?"
+                r"|response[\s_-]?code|http[\s_-]?(?:status|code))(?:[\s_-](?:endpoint|check|probe|test))?\s+(?:HTTP\s*)?"
                 + _CODE_REASON + r"(?!\s*[a-z])", _F), "http",
-     ("capabilit", "endpoint", "probe", "mcp", "status", "response", "http"), ()),
+     ("capabilit", "endpoint", "probe", "mcp", "health", "smoke", "route", "status", "response", "http"), ()),
     # "503 Service Unavailable", "200 OK"; the code's first digit carries the word-start check
     (re.compile(r"([1-5])(?<![0-9a-z.][1-5])(\d\d)\s+" + _REASON + r"(?![a-z])", _F), "code_reason",
      None, (("ok", "content", "request", "unauthori", "forbidden", "found", "allowed", "time", "many", "error",
@@ -438,7 +438,7 @@ _TABLE: list[tuple[re.Pattern[str], str | None, tuple[str, ...] | None, tuple[tu
     # a qualified pass is not a pass: "partially passed", "passed (except capabilities)", "ok but not for MCP"
     (re.compile(r"(?<![a-z])partial(?:ly)?[\s-]+(?:pass(?:ed|es)?|succe[a-z]*|ok|successful|green)(?![a-z])", _F), "fail",
      ("partial",), ()),
-    (re.compile(r"(?<![a-z])(?:pass(?:ed|es)?|ok|okay|succeeded|successful|green)[\s,;:(\[-]{0,3}(?:except|excluding"
+    (re.compile(r"(?<![a-z])(?:pass(?:ed|es)?|ok|okay|succeeded|successful|green)[\s,;:(\[*-]{0,6}(?:except|excluding"
                 r"|apart\s+from|other\s+than|but\s+(?:not|for|with|failed|failing))(?![a-z])", _F), "fail",
      ("pass", "ok", "succe", "green"), (("except", "excluding", "apart", "other", "but"),)),
     (re.compile(r"(?<![a-z])(?:validation|outcome|result)" + _SEP + r"(pass|passed|fail|failed)(?![a-z])", _F),
@@ -484,6 +484,8 @@ _TABLE: list[tuple[re.Pattern[str], str | None, tuple[str, ...] | None, tuple[tu
      ("no", "zero", "0"), (("pass",),)),
     (re.compile(r"(?<![a-z])pass(?:ed|es)?" + _SEP + r"(?:0+|none)(?![0-9a-z.])", _F), None,
      ("pass",), (_COLON,)),
+    # A rehearsal validates nothing: "validation=pass (dry run)", "--dry-run".
+    (re.compile(r"(?<![a-z])(?:--)?dry[\s_-]?runs?(?![a-z])", _F), UNSETTLED, ("dry",), (("dry",),)),
     # Not final: "validation: pending", "smoke tests skipped", "retry pending", "to be rerun".
     (re.compile(r"(?<![a-z])" + _CHECK_SUBJECT + r"(?:" + _SEP + r"|\s+(?:(?:is|was|are|were|still|currently)\s+){0,2})"
                 + _UNSETTLED_WORD + r"(?![a-z/])(?!" + _SEP + r"(?:0+|none|no)(?![0-9a-z.]))", _F), UNSETTLED,

@@ -18,6 +18,7 @@ import errno
 import os
 import secrets
 import shutil
+import stat
 import tempfile
 import time
 from collections.abc import Iterable, Iterator
@@ -99,6 +100,25 @@ def folder_lock(out: Path, timeout: float | None = None) -> Iterator[None]:
             del _held[key]
     finally:
         os.close(fd)  # releases the flock
+
+
+def not_regular(path: str | os.PathLike[str]) -> str | None:
+    """Why ``path`` (followed through links) is not a regular file to read whole, or None when it is
+    one (or cannot be examined: the caller's open reports that). A named pipe would block the run
+    forever and /dev/zero fill its memory; both are refused before the file is opened."""
+    try:
+        mode = os.stat(path).st_mode
+    except OSError:
+        return None
+    if stat.S_ISREG(mode):
+        return None
+    if stat.S_ISDIR(mode):
+        return "is a folder, not a file"
+    if stat.S_ISFIFO(mode):
+        return "is a named pipe, not a regular file"
+    if stat.S_ISCHR(mode) or stat.S_ISBLK(mode):
+        return "is a device, not a regular file"
+    return "is not a regular file"
 
 
 # --- the set --------------------------------------------------------------------------------

@@ -28,13 +28,22 @@ def pr_number_from_event(path: str | None = None) -> int:
     path = path or os.environ.get("GITHUB_EVENT_PATH")
     if not path:
         raise ComplianceError("no --pr given and GITHUB_EVENT_PATH is not set")
+    from compliance.fsutil import not_regular
+
+    why = not_regular(path)  # a named pipe would wait forever, /dev/zero fill memory
+    if why:
+        raise ComplianceError(f"cannot read the event payload {path}: it {why}")
     try:
         with open(path, encoding="utf-8") as fh:
             event = json.load(fh)
-    except (OSError, ValueError) as exc:
+    except (OSError, ValueError, RecursionError) as exc:
         raise ComplianceError(f"cannot read the event payload {path}: {exc}") from None
-    number = (event.get("pull_request") or {}).get("number") or event.get("number")
-    if not isinstance(number, int):
+    pull = event.get("pull_request") if isinstance(event, dict) else None
+    number = pull.get("number") if isinstance(pull, dict) else None
+    if number is None and isinstance(event, dict):
+        number = event.get("number")
+    # bool is an int to Python: "number": true would otherwise check PR #1
+    if not isinstance(number, int) or isinstance(number, bool) or number < 1:
         raise ComplianceError(f"the event payload {path} is not a pull_request event")
     return number
 

@@ -32,21 +32,27 @@ _SECRET_NAMES = (
 # Between a name and its value: an optional closing quote of the key, ':' or '=', an optional opening
 # quote. ``\\?`` and ``\\t`` let the same expression find them in JSON-escaped text (``TextScan``).
 _SEP = r"\\?[\"']?(?:[ \t]|\\t)*[:=](?:[ \t]|\\t)*(?:\\?[\"'])?"
+_SEP_OPEN = r"\\?[\"']?(?:[ \t]|\\t)*[:=](?:[ \t]|\\t)*"  # _SEP up to the value's opening quote
 _PEM_BEGIN = r"-----BEGIN[A-Z0-9 ]*PRIVATE KEY(?: BLOCK)?-----"  # RSA, EC, OPENSSH, ENCRYPTED, PGP ...
 _PEM_END = r"-----END[A-Z0-9 ]*PRIVATE KEY(?: BLOCK)?-----"
 # A named value: not a reference such as ${{ secrets.X }}, $VAR or <placeholder>, which names a secret
 # ('\/' too: some JSON encoders escape '/', which base64 secrets are full of)
 _VALUE = r"(?![$%{<(])(?:[^\s\"'\\,;&<>]|\\{1,2}/){6,}"
 _SHAPES = re.compile(
-    rf"(?P<name>(?i:{_SECRET_NAMES}){_SEP})(?P<value>{_VALUE})"
+    # a quoted value runs to its closing quote, spaces and all (a passphrase: "correct horse battery staple")
+    rf"(?P<qname>(?i:{_SECRET_NAMES}){_SEP_OPEN}(?P<q>\\?[\"']))(?P<qvalue>(?![$%{{<(])[^\"'\r\n]{{6,}}?)(?=(?P=q))"
+    rf"|(?P<name>(?i:{_SECRET_NAMES}){_SEP})(?P<value>{_VALUE})"
     # an HTTP Authorization header (Bearer, token, Basic, AWS4-HMAC-SHA256 ...): the rest of the line
     rf"|(?P<header>(?i:authorization){_SEP})(?P<credentials>[^\r\n\"\\]{{4,}})"
     rf"|{_PEM_BEGIN}.*?(?:{_PEM_END}|\Z)"
     # an access key id, and the 40-character secret key right after it (credentials files, "id:secret")
     r"|(?:AKIA|ASIA)[A-Z0-9]{16}(?:[:,/ \t]+[A-Za-z0-9/+]{40}(?![A-Za-z0-9/+=]))?"
     r"|gh[pousr]_[A-Za-z0-9]{20,}|github_pat_[A-Za-z0-9_]{20,}"
+    # a JWT (header.payload.signature, both JSON parts base64url of '{"'), a Slack token or webhook URL
+    r"|eyJ[A-Za-z0-9_-]{8,}\.eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}"
+    r"|xox[abprs]-[A-Za-z0-9-]{10,}|(?<=hooks\.slack\.com/)(?:services|workflows|triggers)/[A-Za-z0-9/_-]{8,}"
     # STS session tokens ("FwoGZXIvYXdz..." is base64 of AWS's token header; newer ones begin "IQoJb3JpZ2lu")
-    r"|(?:FwoGZXIvYXdz|IQoJb3JpZ2lu)[A-Za-z0-9/+=]{16,}"
+    r"|(?:FwoGZXIvYXdz|IQoJb3JpZ2lu)(?:[A-Za-z0-9/+=]|%2[FfBb]|%3[Dd]){16,}"  # percent-encoded in a URL too
     # the password of a URL's userinfo (https://user:password@host)
     r"|(?<=://)[^\s/@:\"'\\]+:[^\s/@\"'\\]+(?=@)",
     re.DOTALL,
@@ -55,7 +61,7 @@ _SHAPES = re.compile(
 # ``://`` and ``@``. Plain substring tests are tens of times faster than the expression, which then
 # runs only on the rare text that could match.
 _HINT_WORDS = ("secret", "token", "passw", "key", "authorization", "akia", "asia", "ghp_", "gho_", "ghu_",
-               "ghs_", "ghr_", "github_pat_", "fwogzxivyxdz", "iqojb3jpz2lu")
+               "ghs_", "ghr_", "github_pat_", "fwogzxivyxdz", "iqojb3jpz2lu", "eyj", "xox", "hooks.slack")
 
 
 def _may_hold_shape(text: str) -> bool:
@@ -72,11 +78,27 @@ def _secrets() -> tuple[str, ...]:
     """Secret values in the environment now (read per call, so a changed environment is honoured),
     longest first, so masking one never leaves part of another that contains it."""
     values = {v for v in (os.environ.get(name) for name in SECRET_ENV) if v and len(v) >= 4}
-    return tuple(sorted(values, key=len, reverse=True))
+    return _with_encodings(frozenset(values))
+
+
+@functools.lru_cache(maxsize=8)
+def _with_encodings(values: frozenset[str]) -> tuple[str, ...]:
+    """Each value and the forms it takes inside other text: percent-encoded (a query string, a
+    presigned URL) and JSON-escaped (a JSON document held in a string, ``\\/`` included), longest first.
+    An AWS secret key is full of '/' and '+', so its URL form shares no 40-character run with it."""
+    from urllib.parse import quote
+
+    forms = set(values)
+    for v in values:
+        escaped = json.dumps(v, ensure_ascii=False)[1:-1]
+        forms.update((quote(v, safe=""), quote(v), escaped, escaped.replace("/", "\\/")))
+    return tuple(sorted(forms, key=len, reverse=True))
 
 
 def _mask_match(m: re.Match[str]) -> str:
     """The mask for one shape: a named value keeps its name (``aws_secret_access_key=***``)."""
+    if m.group("qvalue") is not None:
+        return m.group("qname") + MASK
     if m.group("value") is not None:
         return m.group("name") + MASK
     if m.group("credentials") is not None:
@@ -104,6 +126,14 @@ def clip(text: str | None, limit: int, secrets: tuple[str, ...] | None = None) -
     if len(masked) <= limit:
         return masked
     return masked[: max(0, limit - 1)] + ELLIPSIS
+
+
+def strip_hidden(pattern: re.Pattern[str], text: str) -> str:
+    """``text`` without the characters ``pattern`` finds (a renderer's invisible class), masked again when
+    any were removed: ``ghp_abc\u200bdef...`` hides from every shape, and stripping the zero-width
+    space would otherwise rejoin a whole token in the rendered report."""
+    stripped = pattern.sub("", text)
+    return redact(stripped) if len(stripped) != len(text) else stripped
 
 
 class LineRedactor:

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from compliance.errors import ComplianceError, InputError, Located
-from compliance.fsutil import atomic_write_text
+from compliance.fsutil import atomic_write_text, not_regular
 from compliance.redact import clip
 from compliance.timeutil import MAX_BOUND, MIN_BOUND, parse_time
 
@@ -320,6 +320,9 @@ def load_snapshot(path: str | Path) -> dict[str, Any]:
 def read_snapshot(path: str | Path) -> tuple[dict[str, Any], str]:
     """The validated snapshot and the digest of the file's bytes (what ``sha256sum`` shows)."""
     p = Path(path)
+    why = not_regular(p)
+    if why:
+        raise ComplianceError(f"cannot read snapshot {p}: it {why}")
     try:
         digest = _file_digest(p)  # in chunks: the bytes are never held beside the text and the parse
         with open(p, encoding="utf-8", newline="") as fh:

@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any
 import yaml
 
 from compliance.errors import InputError, Located
+from compliance.fsutil import not_regular
 from compliance.redact import clip
 
 if TYPE_CHECKING:
@@ -204,6 +205,9 @@ def loads_yaml(text: str, path: str) -> tuple[Any, Positions]:
 
 def load_yaml(path: str, *, max_bytes: int = 2_000_000) -> tuple[Any, Positions]:
     """Read and parse a YAML file, refusing oversized and non-UTF-8 input up front."""
+    why = not_regular(path)
+    if why:
+        raise InputError([Located(path, 1, 1, f"cannot read file: it {why}")], what=path)
     try:
         size = os.path.getsize(path)
         if size > max_bytes:

@@ -115,13 +115,39 @@ def test_workflow_validation_asserts(tmp_path):
     found = judge(snapshot(_repo_with(tmp_path / "b", prints).path, files=FILES), "workflow_validation_asserts")
     assert found[0].status == "fail" and found[0].location["line"] == 19
     asserts = GOOD_WORKFLOW.split("          aws lambda wait")[0] + (
-        "          out=$(aws lambda get-function-configuration --function-name f --query '[State,LastUpdateStatus]' "
-        "--output text)\n          [ \"$out\" = \"Active\tSuccessful\" ] || exit 1\n")
+        "          out=$(aws lambda get-function-configuration --function-name devops-coordination-api "
+        "--query '[State,LastUpdateStatus]' --output text)\n          [ \"$out\" = \"Active\tSuccessful\" ] || exit 1\n")
     assert judge(snapshot(_repo_with(tmp_path / "c", asserts).path, files=FILES),
                  "workflow_validation_asserts")[0].status == "pass"
+    # the same assertion on ANOTHER function's state validates nothing about this one
+    other = asserts.replace("--function-name devops-coordination-api", "--function-name f")
+    found = judge(snapshot(_repo_with(tmp_path / "e", other).path, files=FILES), "workflow_validation_asserts")
+    assert found[0].status == "fail" and "does not come from the function" in found[0].message
     broken = snapshot(_repo_with(tmp_path / "d", "on: [push\n").path, files=FILES)
     assert judge(broken, "workflow_validation_asserts")[0].status == "fail"
     assert judge(snapshot(tmp_path / "nope"), "workflow_validation_asserts")[0].status == "error"
+
+
+def test_validation_finding_names_the_line_and_why(tmp_path):
+    """The location is the command that fails to assert, and the message says why it does not."""
+    swallowed = GOOD_WORKFLOW.split("          aws lambda wait")[0] + (
+        "          aws lambda wait function-updated-v2 --function-name devops-coordination-api\n"
+        "          S=$(aws lambda get-function-configuration --function-name devops-coordination-api "
+        "--query State --output text)\n"
+        "          test \"$S\" = Active || echo \"not active yet\"\n")
+    found = judge(snapshot(_repo_with(tmp_path / "a", swallowed).path, files=FILES), "workflow_validation_asserts")
+    assert found[0].status == "fail"
+    assert found[0].location == {"path": WORKFLOW, "line": 23}  # the `test ... || echo` line
+    assert "unless State=Active" in found[0].message and "LastUpdateStatus" not in found[0].message
+    assert '`|| echo "not active yet"`' in found[0].message
+
+
+def test_deploy_script_present_says_what_it_invokes(tmp_path):
+    ok = judge(snapshot(_repo_with(tmp_path / "a", GOOD_WORKFLOW).path, files=FILES), "deploy_script_present")
+    assert ok[0].status == "pass" and "aws lambda update-function-code (line 6)" in ok[0].message
+    stub = "#!/usr/bin/env bash\nset -e\necho 'retired: deploys via the platform pipeline'\ntrue\nexit 0\n"
+    found = judge(snapshot(_repo_with(tmp_path / "b", GOOD_WORKFLOW, stub).path, files=FILES), "deploy_script_present")
+    assert found[0].status == "fail" and "only set, echo, true, exit" in found[0].message
 
 
 def test_deploy_script_present(tmp_path):

@@ -62,6 +62,20 @@ def test_api_routes(repo):
     assert [f.status for f in err] == ["error"]
 
 
+def test_api_routes_parse_the_integration_uri(repo):
+    """A lookalike name or another region is another function; an alias of this one is this one."""
+    for uri in (ARN + "-shadow", ARN.replace("us-west-2", "us-east-1")):
+        found = judge(snapshot(repo[0].path, apigateway=_api(ROUTES, uri)), "api_routes", {"routes": ROUTES})
+        assert {f.status for f in found} == {"fail"} and "expected" in found[0].message
+    alias = f"arn:aws:apigateway:us-west-2:lambda:path/2015-03-31/functions/{ARN}:live/invocations"
+    found = judge(snapshot(repo[0].path, apigateway=_api(ROUTES, alias)), "api_routes", {"routes": ROUTES})
+    assert verdicts(found) == {k: "pass" for k in ROUTES}
+    # a rule may pin the account; the URI's account must then match
+    found = judge(snapshot(repo[0].path, apigateway=_api(ROUTES)), "api_routes",
+                  {"routes": ROUTES, "account": "999999999999"})
+    assert {f.status for f in found} == {"fail"} and "account 123456789012" in found[0].message
+
+
 def _probe(code=200, well_formed=True, version="0.3.0"):
     return {"url": "https://x.invalid/api/v1/coordination/capabilities", "status_code": code, "latency_ms": 12,
             "well_formed": well_formed, "problems": [] if well_formed else ["body.success is not true"],

@@ -55,13 +55,15 @@ def test_demo_shows_one_pending_change_whose_rerun_is_in_progress(demo, capsys):
     _, base = demo
     doc = _report(base / "out")
     waiting = [f for f in doc["findings"] if f["status"] == "pending"]
+    # its deploy is running, and so its worklog evidence is not due yet either
     assert [(f["rule_id"], f["check"], f["subject_type"]) for f in waiting] == [
-        ("APIMCP-001", "deploy_coverage", "change")]
-    assert "in_progress" in waiting[0]["message"]
-    assert doc["summary"]["pending"] == 1 and doc["summary"]["exit_code"] == 2  # the probe error still gates
-    assert [e["subject"] for e in doc["diff"]["new_pending"]] == [waiting[0]["subject"]]
+        ("APIMCP-001", "deploy_coverage", "change"), ("APIMCP-007", "worklog_evidence", "task")]
+    assert all("in_progress" in f["message"] for f in waiting)
+    assert waiting[1]["subject"] == f"ENC-TSK-368@{waiting[0]['subject']}"
+    assert doc["summary"]["pending"] == 2 and doc["summary"]["exit_code"] == 2  # the probe error still gates
+    assert sorted(e["subject"] for e in doc["diff"]["new_pending"]) == sorted(f["subject"] for f in waiting)
     md = (base / "out" / "report.md").read_text("utf-8")
-    assert "### Pending: not judged yet (1)" in md
+    assert "### Pending: not judged yet (2)" in md
     # the last change, whose own run failed, is still a failure: the re-run of an earlier commit cannot deploy it
     assert any(f["rule_id"] == "APIMCP-001" and f["status"] == "fail" for f in doc["findings"])
 

@@ -169,28 +169,6 @@ def _run_reasons(ctx, change) -> tuple[list[str], list[dict[str, Any]]]:
     return notes, items
 
 
-@register(
-    "deploy_coverage",
-    summary="Every in-scope change is covered by a successful run of the canonical workflow (pushed or dispatched "
-    "on the branch) for that commit or a later one (completed after the push), or by dated worklog evidence of a "
-    "passing manual deploy-script run; while a covering run is still running, or none exists yet within the grace "
-    "period, the change is pending.",
-    needs=("git", "github"),
-    subject="change",
-    params={
-        "properties": {
-            "allow_manual_evidence": {"type": "boolean", "default": True,
-                                      "description": "accept tracker evidence of a manual deploy.sh run: a worklog "
-                                      "dated after the push that says the deploy script was run (and names no "
-                                      "workflow run) with a passing outcome"},
-            "grace_minutes": {"type": "integer", "minimum": 0, "maximum": MAX_GRACE_MINUTES,
-                              "default": DEFAULT_GRACE_MINUTES,
-                              "description": "how long after the merge (or a run's start) a missing or queued / "
-                              "in-progress run reads as pending rather than failed, measured to the collection time"},
-        },
-    },
-    example={"kind": "deploy_coverage", "allow_manual_evidence": True, "grace_minutes": DEFAULT_GRACE_MINUTES},
-)
 def check_deploy_coverage(ctx, rule, params) -> list[Finding]:
     allow_manual = params.get("allow_manual_evidence", True)
     grace = timedelta(minutes=params.get("grace_minutes", DEFAULT_GRACE_MINUTES))
@@ -238,6 +216,30 @@ def check_deploy_coverage(ctx, rule, params) -> list[Finding]:
     return out or [no_changes(rule.id)]
 
 
+register(
+    "deploy_coverage",
+    summary="Every in-scope change is covered by a successful run of the canonical workflow (pushed or dispatched "
+    "on the branch) for that commit or a later one (completed after the push), or by dated worklog evidence of a "
+    "passing manual deploy-script run; while a covering run is still running, or none exists yet within the grace "
+    "period, the change is pending.",
+    needs=("git", "github"),
+    subject="change",
+    params={
+        "properties": {
+            "allow_manual_evidence": {"type": "boolean", "default": True,
+                                      "description": "accept tracker evidence of a manual deploy.sh run: a worklog "
+                                      "dated after the push that says the deploy script was run (and names no "
+                                      "workflow run) with a passing outcome"},
+            "grace_minutes": {"type": "integer", "minimum": 0, "maximum": MAX_GRACE_MINUTES,
+                              "default": DEFAULT_GRACE_MINUTES,
+                              "description": "how long after the merge (or a run's start) a missing or queued / "
+                              "in-progress run reads as pending rather than failed, measured to the collection time"},
+        },
+    },
+    example={"kind": "deploy_coverage", "allow_manual_evidence": True, "grace_minutes": DEFAULT_GRACE_MINUTES},
+)(check_deploy_coverage)
+
+
 def _recorded_manual(ctx, ev, modified) -> bool:
     """Evidence matching LastModified proves a manual deploy only as deploy_coverage would accept it:
     recorded at or after the update, naming the deploy script and no workflow run, with a pass."""
@@ -246,20 +248,6 @@ def _recorded_manual(ctx, ev, modified) -> bool:
     return _manual_path_rejection(ctx, ev) is None
 
 
-@register(
-    "lambda_deploy_match",
-    summary="The function's LastModified falls inside a successful canonical deploy (or matches dated worklog "
-    "evidence of a passing manual deploy-script run); a later update with neither is an out-of-band change.",
-    needs=("git", "github", "lambda"),
-    subject="function",
-    params={
-        "properties": {
-            "tolerance_seconds": {"type": "integer", "minimum": 0, "default": 120,
-                                  "description": "slack around the deploy step's start and end"},
-        },
-    },
-    example={"kind": "lambda_deploy_match", "tolerance_seconds": 120},
-)
 def check_lambda_deploy_match(ctx, rule, params) -> list[Finding]:
     cfg = ctx.source("lambda")["configuration"]
     name = cfg.get("FunctionName") or ctx.target.get("function", "function")
@@ -303,3 +291,19 @@ def check_lambda_deploy_match(ctx, rule, params) -> list[Finding]:
     return [Finding(rule.id, "function", name, FAIL,
                     f"LastModified {iso(modified)} matches no successful canonical deploy and no recorded evidence: "
                     "an out-of-band update", [lam])]
+
+
+register(
+    "lambda_deploy_match",
+    summary="The function's LastModified falls inside a successful canonical deploy (or matches dated worklog "
+    "evidence of a passing manual deploy-script run); a later update with neither is an out-of-band change.",
+    needs=("git", "github", "lambda"),
+    subject="function",
+    params={
+        "properties": {
+            "tolerance_seconds": {"type": "integer", "minimum": 0, "default": 120,
+                                  "description": "slack around the deploy step's start and end"},
+        },
+    },
+    example={"kind": "lambda_deploy_match", "tolerance_seconds": 120},
+)(check_lambda_deploy_match)

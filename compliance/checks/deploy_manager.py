@@ -37,20 +37,6 @@ def _names_function(text: str, function: str) -> bool:
     return text == function or text.endswith(f":function:{function}") or f":function:{function}:" in text
 
 
-@register(
-    "no_ui_deploy_request",
-    summary="No deploy-manager request routes in-scope files or the function through the UI manager flow "
-    "(non-UI types such as lambda_update targeting the function, or queued_non_ui specs for it).",
-    needs=("deploy_manager",),
-    subject="request",
-    params={
-        "properties": {
-            "ui_types": {"type": "array", "items": {"type": "string"}, "default": UI_TYPES,
-                         "description": "deployment types the UI manager actually executes"},
-        },
-    },
-    example={"kind": "no_ui_deploy_request"},
-)
 def check_no_ui_deploy_request(ctx, rule, params) -> list[Finding]:
     dm = ctx.source("deploy_manager")
     function = ctx.target.get("function", "")
@@ -88,6 +74,22 @@ def check_no_ui_deploy_request(ctx, rule, params) -> list[Finding]:
                            f"{examined} request(s) in the window; none routes the function or in-scope files "
                            "through the UI manager"))
     return out
+
+
+register(
+    "no_ui_deploy_request",
+    summary="No deploy-manager request routes in-scope files or the function through the UI manager flow "
+    "(non-UI types such as lambda_update targeting the function, or queued_non_ui specs for it).",
+    needs=("deploy_manager",),
+    subject="request",
+    params={
+        "properties": {
+            "ui_types": {"type": "array", "items": {"type": "string"}, "default": UI_TYPES,
+                         "description": "deployment types the UI manager actually executes"},
+        },
+    },
+    example={"kind": "no_ui_deploy_request"},
+)(check_no_ui_deploy_request)
 
 
 def _strings(value: Any) -> list[str]:

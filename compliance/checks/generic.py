@@ -38,23 +38,6 @@ def _compare(op: str, actual: Any, expected: Any) -> bool:
     return table[op]
 
 
-@register(
-    "field",
-    summary="Compare any collected value (a JMESPath expression over one source's data) with an operator.",
-    needs=(),
-    subject="source",
-    params={
-        "required": ["source", "path", "op"],
-        "properties": {
-            "source": {"enum": SOURCE_NAMES, "description": "which source's data to read"},
-            "path": {"type": "string", "minLength": 1, "description": "JMESPath expression, e.g. configuration.Runtime"},
-            "op": {"enum": OPS, "description": "comparison operator"},
-            "value": {"description": "expected value (list for in/not_in, regex for matches)"},
-        },
-    },
-    example={"kind": "field", "source": "lambda", "path": "configuration.Runtime", "op": "in",
-             "value": ["python3.11", "python3.12"]},
-)
 def check_field(ctx, rule, params) -> list[Finding]:
     import jmespath
 
@@ -77,23 +60,25 @@ def check_field(ctx, rule, params) -> list[Finding]:
                     clip(f"{params['path']} = {actual!r} {verb} {op} {expected!r}", 500), evidence)]
 
 
-@register(
-    "co_change",
-    summary="If a change touches files matching `when`, it must also touch a file matching each `require` glob.",
-    needs=("git",),
-    subject="change",
+register(
+    "field",
+    summary="Compare any collected value (a JMESPath expression over one source's data) with an operator.",
+    needs=(),
+    subject="source",
     params={
-        "required": ["when", "require"],
+        "required": ["source", "path", "op"],
         "properties": {
-            "when": {"type": "array", "items": {"type": "string", "format": "glob"}, "minItems": 1,
-                     "description": "globs of files whose change triggers the requirement"},
-            "require": {"type": "array", "items": {"type": "string", "format": "glob"}, "minItems": 1,
-                        "description": "each glob must match at least one file of the same change"},
+            "source": {"enum": SOURCE_NAMES, "description": "which source's data to read"},
+            "path": {"type": "string", "minLength": 1, "description": "JMESPath expression, e.g. configuration.Runtime"},
+            "op": {"enum": OPS, "description": "comparison operator"},
+            "value": {"description": "expected value (list for in/not_in, regex for matches)"},
         },
     },
-    example={"kind": "co_change", "when": ["backend/lambda/coordination_api/schema/**"],
-             "require": ["backend/lambda/coordination_api/governance_data_dictionary.json"]},
-)
+    example={"kind": "field", "source": "lambda", "path": "configuration.Runtime", "op": "in",
+             "value": ["python3.11", "python3.12"]},
+)(check_field)
+
+
 def check_co_change(ctx, rule, params) -> list[Finding]:
     when = [compile_glob(g) for g in params["when"]]
     out = []
@@ -110,19 +95,25 @@ def check_co_change(ctx, rule, params) -> list[Finding]:
     return out or [no_changes(rule.id)]
 
 
-@register(
-    "tracker_ref",
-    summary="Every in-scope change references a tracker id (subject, body or branch name).",
+register(
+    "co_change",
+    summary="If a change touches files matching `when`, it must also touch a file matching each `require` glob.",
     needs=("git",),
     subject="change",
     params={
+        "required": ["when", "require"],
         "properties": {
-            "pattern": {"type": "string", "format": "regex",
-                        "description": "regex overriding the target's tracker id pattern"},
+            "when": {"type": "array", "items": {"type": "string", "format": "glob"}, "minItems": 1,
+                     "description": "globs of files whose change triggers the requirement"},
+            "require": {"type": "array", "items": {"type": "string", "format": "glob"}, "minItems": 1,
+                        "description": "each glob must match at least one file of the same change"},
         },
     },
-    example={"kind": "tracker_ref"},
-)
+    example={"kind": "co_change", "when": ["backend/lambda/coordination_api/schema/**"],
+             "require": ["backend/lambda/coordination_api/governance_data_dictionary.json"]},
+)(check_co_change)
+
+
 def check_tracker_ref(ctx, rule, params) -> list[Finding]:
     from compliance.ids import find_task_ids
 
@@ -137,3 +128,18 @@ def check_tracker_ref(ctx, rule, params) -> list[Finding]:
         else:
             out.append(change_finding(rule.id, change, FAIL, "no tracker id in the subject, body or branch name"))
     return out or [no_changes(rule.id)]
+
+
+register(
+    "tracker_ref",
+    summary="Every in-scope change references a tracker id (subject, body or branch name).",
+    needs=("git",),
+    subject="change",
+    params={
+        "properties": {
+            "pattern": {"type": "string", "format": "regex",
+                        "description": "regex overriding the target's tracker id pattern"},
+        },
+    },
+    example={"kind": "tracker_ref"},
+)(check_tracker_ref)

@@ -7,24 +7,6 @@ from compliance.checks.registry import register
 from compliance.findings import FAIL, PASS, Finding
 
 
-@register(
-    "guidance_references",
-    summary="Governance guidance files in the repository reference the runbook.",
-    needs=("git",),
-    subject="file",
-    params={
-        "required": ["files", "reference"],
-        "properties": {
-            "files": {"type": "array", "items": {"type": "string"}, "minItems": 1,
-                      "description": "guidance files (e.g. AGENTS.md, docs/governance.md)"},
-            "reference": {"type": "string", "minLength": 1, "description": "text that must appear (the runbook path)"},
-            "mode": {"enum": ["any", "all"], "default": "any",
-                     "description": "whether any one file or every file must reference it"},
-        },
-    },
-    repo_files=lambda params, target: list(params.get("files", [])),
-    example={"kind": "guidance_references", "files": ["AGENTS.md"], "reference": "docs/runbooks/api-mcp-deploy.md"},
-)
 def check_guidance_references(ctx, rule, params) -> list[Finding]:
     files = ctx.source("git").get("files_at_head", {})
     ref = params["reference"]
@@ -48,3 +30,23 @@ def check_guidance_references(ctx, rule, params) -> list[Finding]:
     missing = [p for p in results if p not in ok]
     return [Finding(rule.id, "file", subject, FAIL, f"{', '.join(missing)} do(es) not reference {ref}", ev,
                     location={"path": missing[0], "line": 1})]
+
+
+register(
+    "guidance_references",
+    summary="Governance guidance files in the repository reference the runbook.",
+    needs=("git",),
+    subject="file",
+    params={
+        "required": ["files", "reference"],
+        "properties": {
+            "files": {"type": "array", "items": {"type": "string"}, "minItems": 1,
+                      "description": "guidance files (e.g. AGENTS.md, docs/governance.md)"},
+            "reference": {"type": "string", "minLength": 1, "description": "text that must appear (the runbook path)"},
+            "mode": {"enum": ["any", "all"], "default": "any",
+                     "description": "whether any one file or every file must reference it"},
+        },
+    },
+    repo_files=lambda params, target: list(params.get("files", [])),
+    example={"kind": "guidance_references", "files": ["AGENTS.md"], "reference": "docs/runbooks/api-mcp-deploy.md"},
+)(check_guidance_references)

@@ -8,6 +8,10 @@ those schemas are also kept in a manifest (``schemas/check-params.json``, writte
 ``python -m compliance.checks``) stamped with a digest of this package's sources: while the
 digest matches, ``kind_params`` reads the manifest instead of importing every check module;
 once any check module changes, it falls back to the registry until the manifest is rewritten.
+
+Check modules call ``register(...)(check_x)`` after the function instead of decorating it:
+mutmut does not mutate decorated functions, so with ``@register`` every check body escaped
+mutation testing (``make mutate``, docs/quality.md). It registers the very same function.
 """
 
 from __future__ import annotations

@@ -66,23 +66,6 @@ def _triggers(doc: dict) -> dict:
     return on if isinstance(on, dict) else {}
 
 
-@register(
-    "workflow_push_filter",
-    summary="The canonical workflow runs on push to the branch for every scoped path (the rule's scope, extra "
-    "required paths, and every in-scope file changed in the window) and can be dispatched by hand.",
-    needs=("git",),
-    subject="file",
-    params={
-        "properties": {
-            "workflow": {"type": "string", "description": "workflow file; default: the target's workflow"},
-            "also_paths": {"type": "array", "items": {"type": "string"},
-                           "description": "further paths the runbook scopes (e.g. infrastructure/cloudformation/03-api.yaml)"},
-            "require_dispatch": {"type": "boolean", "default": True, "description": "require workflow_dispatch"},
-        },
-    },
-    repo_files=_repo_files_workflow,
-    example={"kind": "workflow_push_filter", "also_paths": ["infrastructure/cloudformation/03-api.yaml"]},
-)
 def check_workflow_push_filter(ctx, rule, params) -> list[Finding]:
     path, text, doc, problem = _load_workflow(ctx, rule, params)
     if problem:
@@ -132,82 +115,92 @@ def check_workflow_push_filter(ctx, rule, params) -> list[Finding]:
                     f"push filter covers {len(wanted)} scoped path(s) on {branch}", ev)]
 
 
-_ASSERTS = re.compile(r"exit\s+[1-9]|\|\|\s*(exit|false)|\btest\s|\[\[?\s|grep\s+-\w*q|!=|-ne\b|==|jq\s+-e|::error")
-_QUERY = re.compile(r"--query\s+(\"[^\"]*\"|'[^']*'|\S+)")
-
-
-@register(
-    "workflow_validation_asserts",
-    summary="The canonical workflow's validation step asserts (not just prints) State=Active and "
-    "LastUpdateStatus=Successful, so a failed deploy fails the run.",
-    needs=("git",),
-    subject="file",
-    params={"properties": {"workflow": {"type": "string", "description": "workflow file; default: the target's"}}},
-    repo_files=_repo_files_workflow,
-    example={"kind": "workflow_validation_asserts"},
-)
-def check_workflow_validation_asserts(ctx, rule, params) -> list[Finding]:
-    path, text, doc, problem = _load_workflow(ctx, rule, params)
-    if problem:
-        return [problem]
-    steps = []
-    jobs = doc.get("jobs") if isinstance(doc.get("jobs"), dict) else {}
-    for job in jobs.values():
-        for step in (job or {}).get("steps") or []:
-            if isinstance(step, dict) and isinstance(step.get("run"), str):
-                steps.append(step)
-    validating = [s for s in steps if re.search(r"get-function-configuration|lambda\s+wait|get-function\b", s["run"])]
-    if not validating:
-        return [Finding(rule.id, "file", path, FAIL, "no step reads the function's State/LastUpdateStatus after deploy",
-                        location={"path": path, "line": _line_of(text, r"^\s*steps:") or 1})]
-    for step in validating:
-        run = step["run"]
-        body = _QUERY.sub("", run)
-        has_assert = bool(_ASSERTS.search(body)) or "set -e" in body and "grep" in body
-        state = "function-active" in run or ("Active" in body and has_assert)
-        update = "function-updated" in run or ("Successful" in body and has_assert)
-        name = step.get("name") or run.splitlines()[0]
-        line = _line_of(text, re.escape(str(step.get("name")))) if step.get("name") else None
-        if state and update:
-            return [Finding(rule.id, "file", path, PASS, f"step '{name}' asserts State and LastUpdateStatus",
-                            [file_evidence(path, f"step '{name}'", line)])]
-    step = validating[-1]
-    name = step.get("name") or "validation step"
-    line = (_line_of(text, re.escape(str(step.get("name")))) if step.get("name") else None) or 1
-    return [Finding(rule.id, "file", path, FAIL,
-                    f"step '{name}' prints the function state but does not fail the run unless "
-                    "State=Active and LastUpdateStatus=Successful",
-                    [file_evidence(path, f"step '{name}'", line)], location={"path": path, "line": line})]
-
-
-@register(
-    "deploy_script_present",
-    summary="The deploy script exists at the branch head and is not a tombstone (a stub that deploys nothing "
-    "while runs keep succeeding).",
+register(
+    "workflow_push_filter",
+    summary="The canonical workflow runs on push to the branch for every scoped path (the rule's scope, extra "
+    "required paths, and every in-scope file changed in the window) and can be dispatched by hand.",
     needs=("git",),
     subject="file",
     params={
         "properties": {
-            "path": {"type": "string", "description": "script path; default: the target's deploy_script"},
-            "min_lines": {"type": "integer", "minimum": 1, "default": 3,
-                          "description": "minimum non-blank, non-comment lines"},
+            "workflow": {"type": "string", "description": "workflow file; default: the target's workflow"},
+            "also_paths": {"type": "array", "items": {"type": "string"},
+                           "description": "further paths the runbook scopes (e.g. infrastructure/cloudformation/03-api.yaml)"},
+            "require_dispatch": {"type": "boolean", "default": True, "description": "require workflow_dispatch"},
         },
     },
-    repo_files=lambda params, target: [params.get("path") or target.get("deploy_script") or ""],
-    example={"kind": "deploy_script_present", "min_lines": 3},
-)
+    repo_files=_repo_files_workflow,
+    example={"kind": "workflow_push_filter", "also_paths": ["infrastructure/cloudformation/03-api.yaml"]},
+)(check_workflow_push_filter)
+
+
+def check_workflow_validation_asserts(ctx, rule, params) -> list[Finding]:
+    from compliance.checks import workflowsteps
+
+    path, text, doc, problem = _load_workflow(ctx, rule, params)
+    if problem:
+        return [problem]
+    script = params.get("deploy_script") or ctx.target.get("deploy_script") or ""
+    verdict = workflowsteps.judge_validation(text, doc, ctx.target.get("function", ""), script)
+    line = verdict.line or _line_of(text, r"^\s*steps:") or 1
+    ev = [file_evidence(path, f"{path}: {verdict.evidence}"[:300], line)]
+    if verdict.ok:
+        return [Finding(rule.id, "file", path, PASS, verdict.message, ev)]
+    return [Finding(rule.id, "file", path, FAIL, verdict.message, ev, location={"path": path, "line": line})]
+
+
+register(
+    "workflow_validation_asserts",
+    summary="The canonical workflow's validation step asserts (not just prints) State=Active and "
+    "LastUpdateStatus=Successful after the deploy step in the same job, so a failed deploy fails the run.",
+    needs=("git",),
+    subject="file",
+    params={"properties": {
+        "workflow": {"type": "string", "description": "workflow file; default: the target's"},
+        "deploy_script": {"type": "string", "description": "the script the deploy step runs; default: the target's"},
+    }},
+    repo_files=_repo_files_workflow,
+    example={"kind": "workflow_validation_asserts"},
+)(check_workflow_validation_asserts)
+
+
 def check_deploy_script_present(ctx, rule, params) -> list[Finding]:
+    from compliance.checks import workflowsteps
+
     path = params.get("path") or ctx.target.get("deploy_script") or ""
     files = ctx.source("git").get("files_at_head", {})
     if path not in files:
         return [Finding(rule.id, "file", path or "-", ERROR, "the deploy script was not collected")]
     text = files[path]
     if text is None:
-        return [Finding(rule.id, "file", path, FAIL, "the deploy script is absent at the branch head")]
+        return [Finding(rule.id, "file", path, FAIL, "the deploy script is absent at the branch head",
+                        location={"path": path, "line": 1})]
+    verdict = workflowsteps.judge_deploy_script(text, ctx.target.get("function", ""))
     code = [ln for ln in text.splitlines() if ln.strip() and not ln.strip().startswith("#")]
+    line = verdict.line or 1
+    ev = [file_evidence(path, f"{path}: {verdict.evidence}"[:300], line)]
+    if not verdict.ok:
+        return [Finding(rule.id, "file", path, FAIL, verdict.message, ev, location={"path": path, "line": line})]
     if len(code) < params.get("min_lines", 3):
         return [Finding(rule.id, "file", path, FAIL,
-                        f"the deploy script has {len(code)} line(s) of code: a tombstone deploys nothing",
-                        [file_evidence(path, f"{path}: {len(code)} code line(s)", 1)], location={"path": path, "line": 1})]
-    return [Finding(rule.id, "file", path, PASS, f"{len(code)} lines of code",
-                    [file_evidence(path, f"{path}: {len(code)} code line(s)")])]
+                        f"{len(code)} line(s) of code, fewer than the rule's min_lines "
+                        f"{params.get('min_lines', 3)} ({verdict.message})", ev, location={"path": path, "line": 1})]
+    return [Finding(rule.id, "file", path, PASS, verdict.message, ev)]
+
+
+register(
+    "deploy_script_present",
+    summary="The deploy script exists at the branch head and is not a tombstone: some command it runs invokes a "
+    "deploying tool (aws, sam, cdk, terraform, ...) or another script, not only echo/exit/set/true.",
+    needs=("git",),
+    subject="file",
+    params={
+        "properties": {
+            "path": {"type": "string", "description": "script path; default: the target's deploy_script"},
+            "min_lines": {"type": "integer", "minimum": 1, "default": 3,
+                          "description": "minimum non-blank, non-comment lines (on top of the command check)"},
+        },
+    },
+    repo_files=lambda params, target: [params.get("path") or target.get("deploy_script") or ""],
+    example={"kind": "deploy_script_present", "min_lines": 3},
+)(check_deploy_script_present)

@@ -22,7 +22,7 @@ from datetime import datetime
 
 from compliance.checks.common import change_finding, no_changes
 from compliance.checks.registry import register
-from compliance.engine import CLOCK_SKEW, worklog_evidence_item
+from compliance.engine import CLOCK_SKEW, run_label, run_started, worklog_evidence_item
 from compliance.evidence import UNSETTLED, detail_signal
 from compliance.findings import FAIL, NOT_APPLICABLE, PASS, PENDING, Finding
 from compliance.timeutil import iso, parse_time
@@ -52,25 +52,6 @@ def _where(ev) -> str:
     return f"the worklog of {iso(ev.timestamp)}" if ev.timestamp else f"worklog #{ev.index + 1} (no time)"
 
 
-@register(
-    "worklog_evidence",
-    summary="Each task referenced by an in-scope change has a worklog naming the commit (or a later one that "
-    "contains it), the function's LastModified and a passing validation outcome.",
-    needs=("git", "tracker"),
-    subject="task",
-    params={
-        "properties": {
-            "require": {"type": "array", "items": {"enum": PARTS}, "default": PARTS,
-                        "description": "which parts the evidence must name"},
-            "evidence_grace_hours": {"type": "number", "minimum": 0, "maximum": MAX_GRACE_HOURS,
-                                     "default": DEFAULT_GRACE_HOURS,
-                                     "description": "hours after the covering successful run completed (or the "
-                                     "commit, when no run is known) during which missing or not-yet-final "
-                                     "evidence is pending instead of failing; 0 turns pending off"},
-        },
-    },
-    example={"kind": "worklog_evidence", "require": PARTS, "evidence_grace_hours": DEFAULT_GRACE_HOURS},
-)
 def check_worklog_evidence(ctx, rule, params) -> list[Finding]:
     required = params.get("require", PARTS)
     grace = float(params.get("evidence_grace_hours", DEFAULT_GRACE_HOURS))
@@ -91,14 +72,39 @@ def check_worklog_evidence(ctx, rule, params) -> list[Finding]:
     return out or [no_changes(rule.id)]
 
 
+register(
+    "worklog_evidence",
+    summary="Each task referenced by an in-scope change has a worklog naming the commit (or a later one that "
+    "contains it), the function's LastModified and a passing validation outcome.",
+    needs=("git", "tracker"),
+    subject="task",
+    params={
+        "properties": {
+            "require": {"type": "array", "items": {"enum": PARTS}, "default": PARTS,
+                        "description": "which parts the evidence must name"},
+            "evidence_grace_hours": {"type": "number", "minimum": 0, "maximum": MAX_GRACE_HOURS,
+                                     "default": DEFAULT_GRACE_HOURS,
+                                     "description": "hours after the covering successful run completed (or the "
+                                     "commit, when no run is known) during which missing or not-yet-final "
+                                     "evidence is pending instead of failing; 0 turns pending off"},
+        },
+    },
+    example={"kind": "worklog_evidence", "require": PARTS, "evidence_grace_hours": DEFAULT_GRACE_HOURS},
+)(check_worklog_evidence)
+
+
 def _grace_left(now: datetime | None, change, runs, grace_hours: float) -> tuple[float, str] | None:
     """(hours of grace left, what it is measured from), or None when the grace is over or off."""
     if grace_hours <= 0 or now is None:
         return None
-    run = runs.covering(change) if runs is not None else None
+    run = runs.covering(change) if runs is not None else None  # one dated after the collection earns no grace
     done = parse_time(run["updated_at"]) if run else None
+    running = _running(runs, change, now) if done is None else None
     if done is not None:
         since, what = done, f"run {run.get('id')} completed {iso(done)}"
+    elif running is not None:  # the deploy has not finished: its evidence cannot exist yet
+        since = run_started(running)
+        what = f"{run_label(running)} is still {running.get('status')} since {iso(since)}"
     else:
         since, what = change.committed_at, f"no covering run is known, so from the commit at {iso(change.committed_at)}"
     if since > now:  # a deploy "after" the collection is impossible data: no grace is earned from it
@@ -128,6 +134,18 @@ def _implausible(ev, change, ctx, required: list[str]) -> str | None:
     other = names_other_target(ev.text, ctx.target.get("function"), ctx.target.get("region"))
     if other:
         return f"it names another deploy target ({other})"
+    return None
+
+
+def _running(runs, change, now: datetime) -> dict | None:
+    """The first queued or running canonical run that may still deploy this change, if one started
+    before the collection (a start after it is impossible data and earns no grace)."""
+    if runs is None:
+        return None
+    for run in runs.active(change):
+        started = run_started(run)
+        if started is not None and started <= now:
+            return run
     return None
 
 

@@ -15,6 +15,9 @@ from collections.abc import Callable, Iterator
 from typing import Any
 from urllib.parse import urlsplit
 
+from compliance.console import INVISIBLE
+from compliance.redact import strip_hidden
+
 STAGES = (
     ("merge", "Merge"),
     ("workflow_run", "Workflow run"),
@@ -40,9 +43,7 @@ _SPACE = re.compile(r"\s")
 CSP = "default-src 'none'; style-src 'unsafe-inline'; base-uri 'none'; form-action 'none'"
 _EVIDENCE_CORE = ("kind", "label", "url", "time")
 # Controls are invalid in HTML text and bidi overrides can make a hostile string read as a benign one.
-_INVISIBLE = re.compile(
-    "[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u2069\ufeff]"
-)
+_INVISIBLE = re.compile(f"[{INVISIBLE}]")  # the class the console makes visible (compliance.console)
 
 CSS = """
 :root{--pass:#1a7f37;--fail:#cf222e;--error:#b35900;--pending:#8250df;--waived:#4f6d8f;--na:#6e7781;
@@ -85,7 +86,7 @@ footer{margin-top:40px;border-top:1px solid var(--line);padding-top:8px;color:va
 
 def esc(value: Any) -> str:
     text = "" if value is None else str(value)
-    return html.escape(_INVISIBLE.sub("", text), quote=True)
+    return html.escape(strip_hidden(_INVISIBLE, text), quote=True)
 
 
 def safe_url(url: Any) -> str | None:

@@ -19,18 +19,23 @@ import xml.etree.ElementTree as ET
 from collections import Counter
 from typing import Any
 
+from compliance.console import INVISIBLE
+from compliance.redact import strip_hidden
+
 # Everything XML 1.0 allows in character data is kept; the rest (C0 controls except tab/newline/CR,
 # lone surrogates, U+FFFE/U+FFFF) cannot be represented in any escaped form.
 _INVALID_XML = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
 # Valid XML, but C1 controls and bidi overrides let a commit subject display as something else in a CI UI.
-_DISGUISE = re.compile("[\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+# (the console's class: also zero-width characters, soft hyphen, Unicode tags that smuggle hidden text)
+_DISGUISE = re.compile(f"[{INVISIBLE}]")
 _EVIDENCE_CORE = ("kind", "label", "url", "time")
 SKIPPED = ("pending", "waived", "not_applicable")
 SKIP_LABEL = {"pending": "pending", "waived": "waived", "not_applicable": "not applicable"}
 
 
 def xml_text(value: Any, limit: int | None = None) -> str:
-    out = _DISGUISE.sub("", _INVALID_XML.sub("", "" if value is None else str(value)))
+    # re-masked once stripped: a NUL or zero-width space inside a token hid it from every shape
+    out = strip_hidden(_DISGUISE, strip_hidden(_INVALID_XML, "" if value is None else str(value)))
     if limit is not None and len(out) > limit:
         out = out[: limit - 1] + "…"
     return out

@@ -18,6 +18,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from compliance.console import INVISIBLE
+from compliance.redact import strip_hidden
 
 MAX_CHARS = 65_536
 STAGES = (("merge", "merge"), ("workflow_run", "run"), ("lambda_update", "Lambda"), ("worklog", "worklog"))
@@ -47,7 +48,7 @@ _ZWJ = "\u200d"
 def clean(value: Any) -> str:
     """Untrusted value -> one line of visible text."""
     text = "" if value is None else str(value)
-    return _NEWLINES.sub(" ", _INVISIBLE.sub("", text))
+    return _NEWLINES.sub(" ", strip_hidden(_INVISIBLE, text))
 
 
 def clip(text: str, limit: int) -> str:
@@ -82,7 +83,7 @@ def code(value: Any, limit: int = 200, *, in_table: bool = False) -> str:
 
 
 def code_block(value: Any, indent: str = "") -> list[str]:
-    lines = [_INVISIBLE.sub("", line) for line in str(value).replace("\r\n", "\n").split("\n")]
+    lines = [strip_hidden(_INVISIBLE, line) for line in str(value).replace("\r\n", "\n").split("\n")]
     longest = max((len(run) for run in re.findall(r"`+", "\n".join(lines))), default=0)
     fence = "`" * max(3, longest + 1)
     return [f"{indent}{fence}", *(f"{indent}{line}" for line in lines), f"{indent}{fence}"]

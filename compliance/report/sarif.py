@@ -24,18 +24,22 @@ import re
 from typing import Any
 from urllib.parse import quote
 
+from compliance.console import INVISIBLE
+from compliance.redact import strip_hidden
+
 SCHEMA_URI = "https://json.schemastore.org/sarif-2.1.0.json"
 FINGERPRINT_KEY = "complianceFinding/v1"
 REPORTED = ("fail", "error")
 LEVEL = {"critical": "error", "high": "error", "medium": "warning", "low": "note", "info": "note"}
 
 # Controls and bidi overrides disguise text; lone surrogates cannot even be encoded as UTF-8.
-_CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069\ud800-\udfff]")
+# (the console's class: also zero-width characters, soft hyphen and Unicode tags)
+_CONTROL = re.compile(f"[{INVISIBLE}\ud800-\udfff]")
 _ESCAPE = re.compile(r"([\\\[\]])")
 
 
 def visible(value: Any) -> str:
-    return _CONTROL.sub("", "" if value is None else str(value))
+    return strip_hidden(_CONTROL, "" if value is None else str(value))  # re-masked: a NUL hid a token
 
 
 def plain(value: Any, limit: int = 4000) -> str:

@@ -39,13 +39,40 @@ def command_quoting_problems(command: str) -> list[tuple[int, str]]:
     problems: list[tuple[int, str]] = []
     quote, opened, i = "", 0, 0
     backtick = -1  # where an open `...` began: the shell re-reads its text, so a ` in a value would end it
+    heredoc_body = -1  # where the body of an unquoted <<WORD begins (the next line): the shell expands $(...) there
     while i < len(command):
         c = command[i]
+        if i in placeholders and 0 <= heredoc_body <= i:
+            problems.append((i, f"placeholder {placeholders[i]} is inside a here-document in the command: the shell "
+                                f"expands $(...) and `...` there whatever the quotes; pass the value as an argument"))
+        if not quote and c == "#" and (i == 0 or command[i - 1] in " \t\n;&|()<>"):
+            # a comment: a value's newline would end it and the shell would run the value's next line
+            end = command.find("\n", i)
+            end = len(command) if end < 0 else end
+            problems += [(j, f"placeholder {name} is inside a comment in the command: a newline in its value "
+                             f"would end the comment and run the rest; put the value outside the comment")
+                         for j, name in placeholders.items() if i < j < end]
+            i = end
+            continue
+        if not quote and (command.startswith("((", i) or command.startswith("[[", i)):
+            # arithmetic (( )), $(( )) and [[ -eq ]] evaluate a quoted word as an expression: a[$(id)] runs id
+            close = command.find("))" if c == "(" else "]]", i + 2)
+            close = len(command) if close < 0 else close
+            problems += [(j, f"placeholder {name} is inside {command[i:i + 2]}...{'))' if c == '(' else ']]'} in "
+                             f"the command, where the shell evaluates a quoted value as arithmetic (a[$(id)] runs "
+                             f"id); compare the value outside it")
+                         for j, name in placeholders.items() if i < j < close]
+        if not quote and command.startswith("<<", i) and not command.startswith("<<<", i) and heredoc_body < 0:
+            newline = command.find("\n", i)
+            heredoc_body = len(command) if newline < 0 else newline + 1
         if not quote and c == "`":
             backtick = i if backtick < 0 else -1
         elif not quote and backtick >= 0 and i in placeholders:
             problems.append((i, f"placeholder {placeholders[i]} is inside `...` in the command: the shell re-reads "
                                 f"that text, so a value holding ` or \\ escapes its quoting; use $(...) instead"))
+        if not quote and i in placeholders and _command_position(command, i):
+            problems.append((i, f"placeholder {placeholders[i]} is where the shell expects a command name: the "
+                                f"value would be run as a program (x.sh, reboot); put it after the program"))
         if not quote and c in "\\$" and i + 1 in placeholders:
             # \'value' escapes the opening quote and $'value' is ANSI-C quoting: either way the value is
             # no longer one quoted word (a value ending in " #" comments the closing quote out)
@@ -69,6 +96,24 @@ def command_quoting_problems(command: str) -> list[tuple[int, str]]:
     if backtick >= 0:
         problems.append((backtick, "unterminated ` in the command"))
     return problems
+
+
+_RUNS_NEXT_WORD = {"eval", "exec", "then", "do", "else", "elif", "if", "while", "until", "time", "!", "command",
+                   "builtin", "nohup", "xargs", "sudo", "env", "-c"}  # -c: sh -c and bash -c run their argument
+
+
+def _command_position(command: str, i: int) -> bool:
+    """Whether offset ``i`` starts a command name: the beginning, after ; & | ( or a newline (``$(`` too),
+    or after a word that runs the next one (``eval``, ``then``, ``xargs``...)."""
+    j = i - 1
+    while j >= 0 and command[j] in " \t":
+        j -= 1
+    if j < 0 or command[j] in ";&|(\n":
+        return True
+    start = j
+    while start >= 0 and command[start] not in " \t;&|(\n":
+        start -= 1
+    return command[start + 1: j + 1] in _RUNS_NEXT_WORD
 
 
 @dataclass

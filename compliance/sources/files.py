@@ -10,14 +10,23 @@ from pathlib import Path
 from typing import Any
 
 from compliance.errors import InputError, Located
+from compliance.fsutil import not_regular
 from compliance.sources.base import Meter
+
+
+def read_regular(p: Path) -> bytes:
+    """The bytes of ``p``, refused unless it is a regular file (``fsutil.not_regular``)."""
+    why = not_regular(p)
+    if why:
+        raise InputError([Located(str(p), 0, 0, f"{why}; a source file must be a file")])
+    return p.read_bytes()
 
 
 def read_source_file(name: str, path: str | Path, meter: Meter | None = None) -> dict[str, Any]:
     from compliance.snapshot import def_schema, schema_problems, source_value_problems, strict_loads
 
     p = Path(path)
-    raw = p.read_bytes()
+    raw = read_regular(p)
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:

@@ -117,7 +117,10 @@ def api_url(explicit: str | None = None) -> str:
     except ValueError:
         host, userinfo = None, False
     secure = parts.scheme == "https" or (parts.scheme == "http" and host in _LOOPBACK)
-    if not host or not secure or userinfo or parts.query or parts.fragment:
+    # urlsplit silently drops tab, CR and LF (WHATWG): "https://api.github.com\n.evil.com" would print as
+    # api.github.com on its own line while the token goes to api.github.com.evil.com
+    hidden = any(ord(ch) <= 0x20 or 0x7F <= ord(ch) <= 0x9F for ch in url)
+    if not host or not secure or userinfo or parts.query or parts.fragment or hidden:
         shown = redact(f"{parts.scheme}://{host or '?'}{parts.path}") if host else "(unparseable)"
         raise ComplianceError(f"GitHub API URL {shown} is not usable: it must be https://HOST[/PATH] with no "
                               "user name, password, query or fragment (GITHUB_API_URL or the caller's base URL)")

@@ -103,8 +103,8 @@ def test_audit_outputs_hold_no_secret(make_system, http_server, secret_env, caps
     _assert_clean({"stdout": cap.out, "stderr": cap.err, **_files(again)})
 
 
-def test_evaluate_masks_secrets_held_in_a_snapshot(make_system, secret_env, capsys):
-    """A snapshot written elsewhere (an older version, by hand) may hold a token: reports still mask it."""
+def _audited_snapshot(make_system, secret_env, capsys):
+    """An audit's snapshot, read back for a test to plant text in as a snapshot from elsewhere would hold it."""
     system = make_system()
     out = system.root / "out"
     with responses.RequestsMock() as rsps:
@@ -112,7 +112,12 @@ def test_evaluate_masks_secrets_held_in_a_snapshot(make_system, secret_env, caps
         main(audit_args(system.config, out))
     capsys.readouterr()
     secret_env()
-    doc = json.loads((out / "snapshot.json").read_text("utf-8"))
+    return system, out, json.loads((out / "snapshot.json").read_text("utf-8"))
+
+
+def test_evaluate_masks_secrets_held_in_a_snapshot(make_system, secret_env, capsys):
+    """A snapshot written elsewhere (an older version, by hand) may hold a token: reports still mask it."""
+    system, out, doc = _audited_snapshot(make_system, secret_env, capsys)
     item = doc["sources"]["tracker"]["data"]["items"]["ENC-TSK-326"]
     item["history"].append({"timestamp": "2026-03-02T10:00:00Z", "status": "worklog",
                             "description": f"Deployed commit {system.shas['squash'][:12]} with {GH_TOKEN} "
@@ -195,14 +200,7 @@ PASTED_GH = "ghp_" + "Wd4" * 12  # a token of no environment variable: only its 
 def test_a_secret_straddling_the_evidence_cut_leaves_no_head(make_system, secret_env, capsys, head, token):
     """A snapshot from elsewhere (not masked when written): the worklog label is cut at 300 characters, and
     the cut must come after masking, or the token's first ``head`` characters stay in the reports."""
-    system = make_system()
-    out = system.root / "out"
-    with responses.RequestsMock() as rsps:
-        FakeGitHub(rsps, system.runs())
-        main(audit_args(system.config, out))
-    capsys.readouterr()
-    secret_env()
-    doc = json.loads((out / "snapshot.json").read_text("utf-8"))
+    system, out, doc = _audited_snapshot(make_system, secret_env, capsys)
     item = doc["sources"]["tracker"]["data"]["items"]["ENC-TSK-325"]
     text = evidence(system.shas["squash"]) + " "
     text += "x" * (300 - head - len(text)) + token + " trailing words"
