@@ -161,7 +161,8 @@ def affected_task_ids(git: dict[str, Any] | None, rules: list[Any], since: datet
     scopes = [r.scope for r in rules if not r.scope.is_empty]
     ids: dict[str, None] = {}
     commits = git["commits"]
-    start, stop, _ = chain_span([parse_time(c["committed_at"]) for c in commits], since, until)
+    # now=until: a commit dated after the window (a false, future date) still has its tasks fetched
+    start, stop, _ = chain_span([parse_time(c["committed_at"]) for c in commits], since, until, now=until)
     for commit in commits[start:stop]:  # the window's commits as the engine will judge them (by chain)
         paths = [f["path"] for f in commit["files"]]
         if not scopes or any(s.select(paths) for s in scopes):

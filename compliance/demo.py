@@ -55,6 +55,7 @@ from typing import Any
 import yaml
 
 import compliance
+from compliance.timeutil import parse_time
 
 DEMO_SINCE = "2026-02-20"
 DEMO_UNTIL = "2026-03-21"
@@ -1320,6 +1321,14 @@ def previous_snapshot(snapshot: dict[str, Any]) -> dict[str, Any]:
     prev = copy.deepcopy(snapshot)
     prev["collected_at"] = PREVIOUS_UNTIL
     prev["window"]["until"] = PREVIOUS_UNTIL
+    # The branch as it was then: the commits pushed after PREVIOUS_UNTIL did not exist yet (kept,
+    # they would read as commits dated after the collection, which stay in the window).
+    git = (prev["sources"].get("git") or {}).get("data")
+    if git and git.get("commits"):
+        until = parse_time(PREVIOUS_UNTIL)
+        cut = next((i for i, c in enumerate(git["commits"]) if parse_time(c["committed_at"]) > until),
+                   len(git["commits"]))
+        git["commits"] = git["commits"][:cut]
     api = (prev["sources"].get("apigateway") or {}).get("data")
     if api:
         api["routes"] = [r for r in api["routes"] if r.get("RouteKey") != "GET /api/v1/coordination/mcp"]

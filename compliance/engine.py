@@ -65,12 +65,12 @@ class History:
         self._sorted = sorted(self.position)
         self.times = [parse_time(c["committed_at"]) for c in self.commits]
 
-    def window(self, since: datetime, until: datetime) -> range:
+    def window(self, since: datetime, until: datetime, now: datetime | None = None) -> range:
         """Positions of the window's commits: a range of the chain between its boundary commits.
 
         Not each commit judged by its own date: a commit dated before ``since`` but sitting among
         the window's commits (or dated before its own parent) is in the window (``chain_span``)."""
-        start, stop, _ = chain_span(self.times, since, until)
+        start, stop, _ = chain_span(self.times, since, until, now + CLOCK_SKEW if now is not None else None)
         return range(start, stop)
 
     def resolve(self, prefix: str) -> int | None:
@@ -119,6 +119,26 @@ def deploy_window(run: dict[str, Any]) -> tuple[datetime | None, datetime | None
                 if start and end:
                     return start, end
     return parse_time(run.get("run_started_at") or run.get("created_at")), parse_time(run.get("updated_at"))
+
+
+def _undeployed_step(run: dict[str, Any]) -> str | None:
+    """Why a successful run's collected jobs show it did not deploy: a deploy job or step that
+    completed without succeeding (``skipped`` by an ``if:``, a ``continue-on-error`` failure,
+    cancelled). A run is green then, but nothing was deployed. None when the jobs show no such
+    step, or were not collected."""
+    for job in run.get("jobs") or []:
+        if not isinstance(job, dict):
+            continue
+        parts = [("job", job)] + [("step", s) for s in job.get("steps") or [] if isinstance(s, dict)]
+        for what, part in parts:
+            name = part.get("name") if isinstance(part.get("name"), str) else ""
+            low = name.lower()
+            if "deploy" not in low or "validat" in low:
+                continue
+            conclusion = part.get("conclusion")
+            if part.get("status") == "completed" and conclusion != SUCCESS:
+                return f"its deploy {what} {name!r} concluded {conclusion or 'without a conclusion'}: nothing was deployed"
+    return None
 
 
 DEPLOY_EVENTS = ("push", "workflow_dispatch")  # what the canonical workflow deploys on; the rest never covers
@@ -235,6 +255,8 @@ class RunIndex:
             return "it has no parseable completion time"
         if started and done and started > done:
             return f"it started ({iso(started)}) after it was last updated ({iso(done)})"
+        if state == SUCCESS and (step := _undeployed_step(run)) is not None:
+            return step
         return None
 
     def rejection(self, run: dict[str, Any]) -> str | None:
@@ -342,7 +364,7 @@ class Context:
     @cached_property
     def window(self) -> range:
         """The chain positions of the window (``History.window``), found once for every rule."""
-        return self.history.window(self.since, self.until)
+        return self.history.window(self.since, self.until, self.now)
 
     def changes(self, scope: Scope) -> list[Change]:
         """In-window first-parent commits whose diff against the first parent touches the scope."""
@@ -370,6 +392,7 @@ class EvidenceIndex:
         self.missing = set(tracker.get("missing") or [])
         self.by_task: dict[str, list[Any]] = {}
         self.positions: dict[tuple[str, int], list[int]] = {}
+        self._named: dict[int, list[int]] = {}  # id(evidence) -> positions of the commits it names
         by_latest: list[tuple[int, str, int]] = []
         for task_id in sorted(self.items):
             evs = evidence_for_item(task_id, self.items[task_id])
@@ -377,6 +400,7 @@ class EvidenceIndex:
             for n, ev in enumerate(evs):
                 resolved = sorted({p for p in (history.resolve(s) for s in ev.shas) if p is not None})
                 self.positions[(task_id, n)] = resolved
+                self._named[id(ev)] = resolved
                 if resolved:
                     by_latest.append((resolved[-1], task_id, n))
         by_latest.sort()
@@ -384,6 +408,10 @@ class EvidenceIndex:
 
     def resolved(self, task_id: str, n: int) -> list[int]:
         return self.positions.get((task_id, n), [])
+
+    def named(self, ev: Any) -> list[int]:
+        """Positions of the first-parent commits one piece of evidence names, oldest first."""
+        return self._named.get(id(ev), [])
 
     def for_change(self, task_id: str, change: Change) -> list[tuple[Any, list[int]]]:
         """Evidence of this task naming the change or a later first-parent commit (which contains it)."""

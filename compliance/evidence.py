@@ -34,8 +34,10 @@ left out.
 
 from __future__ import annotations
 
+import html
 import json
 import re
+import unicodedata
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -413,13 +415,15 @@ _TABLE: list[tuple[re.Pattern[str], str | None, tuple[str, ...] | None, tuple[tu
                 r"(?:HTTP(?:/\d(?:\.\d)?)?\s*)?" + _CODE_REASON, _F), "http",
      ("get", "head", "post", "put", "patch", "delete", "options"), (("/", "."),)),
     (re.compile(r"(?<![a-z])(?:status(?:[\s_-]?code)?|response(?:[\s_-]?code)?|http[\s_-]?(?:status|code)|actual|received"
-                r"|capabilit(?:y|ies)(?:[\s_-](?:endpoint|check|probe))?|endpoint|probe)" + _SEP + r"(?:HTTP\s*)?" + _CODE_REASON, _F),
+                r"|capabilit(?:y|ies)(?:[\s_-](?:endpoint|check|probe))?|endpoint|probe|mcp)" + _SEP + r"(?:HTTP\s*)?" + _CODE_REASON,
+                _F),
      "http",
-     ("status", "response", "http", "actual", "received", "capabilit", "endpoint", "probe"), (_COLON,)),
+     ("status", "response", "http", "actual", "received", "capabilit", "endpoint", "probe", "mcp"), (_COLON,)),
     # "capabilities 404": the endpoint and a bare code, when no word follows (not "capabilities 100 routes")
-    (re.compile(r"(?<![a-z])(?:capabilit(?:y|ies)|endpoint|probe|mcp|health|smoke|route)(?:[\s_-](?:endpoint|check|probe"
-                r"|test))?\s+(?:HTTP\s*)?" + _CODE_REASON + r"(?!\s*[a-z])", _F), "http",
-     ("capabilit", "endpoint", "probe", "mcp", "health", "smoke", "route"), ()),
+    (re.compile(r"(?<![a-z])(?:capabilit(?:y|ies)|endpoint|probe|mcp|health|smoke|route|status(?:[\s_-]?code)?"
+                r"|response[\s_-]?code|http[\s_-]?(?:status|code))(?:[\s_-](?:endpoint|check|probe|test))?\s+(?:HTTP\s*)?"
+                + _CODE_REASON + r"(?!\s*[a-z])", _F), "http",
+     ("capabilit", "endpoint", "probe", "mcp", "health", "smoke", "route", "status", "response", "http"), ()),
     # "503 Service Unavailable", "200 OK"; the code's first digit carries the word-start check
     (re.compile(r"([1-5])(?<![0-9a-z.][1-5])(\d\d)\s+" + _REASON + r"(?![a-z])", _F), "code_reason",
      None, (("ok", "content", "request", "unauthori", "forbidden", "found", "allowed", "time", "many", "error",
@@ -446,6 +450,13 @@ _TABLE: list[tuple[re.Pattern[str], str | None, tuple[str, ...] | None, tuple[tu
     # Negated success is a failure: "did not pass", "validation not ok", "unable to succeed".
     (re.compile(r"(?<![a-z])" + _NEG + r"\s+(?:[a-z]+\s+){0,3}?" + _SUCCESS_WORD + r"(?![a-z])", _F), "fail",
      None, (_NEG_LITS, ("pass", "succe", "ok", "green", "healthy", "available", "reachable", "respon", "working"))),
+    # An expectation, plan or condition is not an outcome: "should pass", "expected to pass", "if validation passed".
+    (re.compile(r"(?<![a-z])(?:should|will|would|shall|supposed\s+to|expected\s+to|expect(?:s|ed|ing)?|hope(?:s|d|fully)?"
+                r"|if|once|until|unless|assuming|when)\s+(?:(?:be|to|the|all|validation|smoke[\s-]?tests?|health[\s-]?checks?"
+                r"|checks?|tests?|it|they|this|that|capabilit(?:y|ies)|endpoint|mcp|probe)\s+){0,3}"
+                r"(?:pass(?:ed|es)?|succeed(?:ed|s)?|successful|ok|okay|green)(?![a-z])", _F), UNSETTLED,
+     ("should", "will", "would", "shall", "suppos", "expect", "hope", "if", "once", "until", "unless", "assum", "when"),
+     (("pass", "succe", "ok", "green"),)),
     # A question is not an answer: "passed?" is unsettled, "passed? no" a failure.
     (re.compile(r"(?<![a-z])(?:pass(?:ed|es)?|ok|okay|succe[a-z]*|green)\s*\?+(?:\s*(yes|yep|true|no|nope|false)(?![a-z]))?",
                 _F), "question",
@@ -454,6 +465,9 @@ _TABLE: list[tuple[re.Pattern[str], str | None, tuple[str, ...] | None, tuple[tu
     (re.compile(r"(?<![a-z0-9])(?:no|zero|0|without|never)\s+" + _SUBJECT + r"(?:(?:timeout|http|5xx|4xx|server|client)\s+)?"
                 + _BAD + r"(?![a-z])", _F), None,
      ("no", "zero", "0", "without", "never"), (_BAD_LITS,)),
+    (re.compile(r"(?<![a-z0-9])(?:no|zero|0|without|never|not)\s+(?:(?:http|4xx|5xx|40[13])\s+)?(?:forbidden|unauthori[sz]ed"
+                r"|access[\s_-]?denied|abort(?:ed|s)?)(?![a-z])", _F), None,
+     ("no", "zero", "0", "without", "never", "not"), (("forbidden", "unauthori", "access", "abort"),)),
     (re.compile(r"(?<![a-z])(?:did\s+not|didn't|does\s+not|doesn't|not|never)\s+(?:fail(?:ed|s)?|error(?:ed|s)?"
                 r"|crash(?:ed|es)?|time[\s-]?out|timed[\s-]?out|throw|threw|revert(?:ed)?|roll(?:ed)?[\s-]?back)(?![a-z])", _F),
      None,
@@ -505,9 +519,11 @@ _TABLE: list[tuple[re.Pattern[str], str | None, tuple[str, ...] | None, tuple[tu
      ("fail", "unsuccessful", "errored", "roll", "revert"), ()),
     # Failure words that also name things in code and paths, so not glued to identifiers or file names.
     (re.compile(r"(?<![a-z0-9_/\\.])(?<![a-z]-)(?:errors?|exceptions?|threw|crash(?:es|ed|ing)?|timed[\s-]out|timing[\s-]out"
-                r"|timeouts?|time[\s-]outs?|unhealthy|unavailable|unreachable|refused|degraded)(?![a-z0-9_]|\.[a-z0-9]|-[a-z])", _F),
+                r"|timeouts?|time[\s-]outs?|unhealthy|unavailable|unreachable|refused|degraded|forbidden|unauthori[sz]ed"
+                r"|access[\s_-]?denied(?:exception)?|abort(?:ed|ing)?)(?![a-z0-9_]|\.[a-z0-9]|-[a-z])", _F),
      "fail",
-     ("error", "exception", "threw", "crash", "time", "unhealthy", "unavailable", "unreachable", "refused", "degraded"), ()),
+     ("error", "exception", "threw", "crash", "time", "unhealthy", "unavailable", "unreachable", "refused", "degraded",
+      "forbidden", "unauthori", "access", "abort"), ()),
     (re.compile(r"(?<![a-z])(?:endpoint|service|api|server|site|backend|lambda|function|capabilit(?:y|ies)|routes?|mcp"
                 r"|gateway|health[\s-]?checks?)\s+(?:(?:is|was|are|were|went|still|goes|going)\s+)?down(?![a-z-])", _F), "fail",
      ("endpoint", "service", "api", "server", "site", "backend", "lambda", "function", "capabilit", "route", "mcp",
@@ -641,8 +657,42 @@ def _decide(signals: set[str | None]) -> str | None:
     return None
 
 
+# A failure disguised from the ASCII grammar must still be read: digits and letters in other
+# forms (fullwidth "\uff15\uff10\uff10", Cyrillic "f\u0430iled"), invisible characters inside a word,
+# HTML entities and tags, markdown emphasis ("-> **500**"). The text is read a second time in a
+# canonical form, and only that reading's failures and unsettled statements are added: a pass
+# is never read from a disguised word ("p\u0430ssed" is no pass, and NFKC would turn a KELVIN
+# SIGN into "K").
+_INVISIBLE = re.compile("[\u00ad\u034f\u061c\u115f\u1160\u17b4\u17b5\u180e\u200b-\u200f\u202a-\u202e"
+                        "\u2060-\u206f\ufe00-\ufe0f\ufeff]")
+_CONFUSABLES = str.maketrans(
+    "\u0430\u0432\u0435\u043a\u043c\u043d\u043e\u0440\u0441\u0442\u0443\u0445\u0456\u0458\u0455\u0501\u04bb"
+    "\u0410\u0412\u0415\u041a\u041c\u041d\u041e\u0420\u0421\u0422\u0423\u0425\u0406\u0408\u0405"
+    "\u03b1\u03b5\u03b9\u03ba\u03bd\u03bf\u03c1\u03c4\u03c5\u03c7"
+    "\u0391\u0392\u0395\u0396\u0397\u0399\u039a\u039c\u039d\u039f\u03a1\u03a4\u03a5\u03a7\u0261",
+    "aBekMHopcTyxijsdh"
+    "ABEKMHOPCTYXIJS"
+    "aeikvopTux"
+    "ABEZHIKMNOPTYXg",
+)
+_MARKUP = re.compile(r"</?[a-z]{1,10}\s*/?>|[*`~]", re.I | re.A)
+
+
+def _canonical(text: str) -> str:
+    """``text`` with lookalikes, invisibles, entities and markup reduced to plain ASCII forms."""
+    if text.isascii() and not any(c in text for c in "&*`~<"):
+        return text
+    text = html.unescape(text) if "&" in text else text
+    text = unicodedata.normalize("NFKC", text)
+    text = _INVISIBLE.sub("", text).translate(_CONFUSABLES)
+    return _MARKUP.sub("", text)
+
+
 def _outcome_uncached(text: str, fast: bool = True) -> tuple[str | None, tuple[str, ...]]:
     hits = _outcome_hits(text, fast)
+    shadow = _canonical(text)
+    if shadow != text:
+        hits += [hit for hit in _outcome_hits(shadow, fast) if hit[2] in (FAIL, UNSETTLED)]
     details = tuple(dict.fromkeys(detail for _, detail, _ in hits))
     return _decide({signal for _, _, signal in hits}), details
 
@@ -722,6 +772,10 @@ _LM_KEYS = {"lastmodified", "functionlastmodified"}
 _OUTCOME_KEYS = {"validation", "outcome", "result", "status", "validationresult", "validationoutcome"}
 _STATE_KEYS = {"state"}
 _LUS_KEYS = {"lastupdatestatus"}
+# keys whose boolean value is itself the verdict: {"passed": false}, {"ok": false}, {"success": false}
+_VERDICT_KEYS = {"passed", "pass", "ok", "success", "successful", "succeeded", "healthy"}
+_BOOL_WORDS = {"true": True, "false": False, "yes": True, "no": False}
+_COUNT_KEYS = {"errors", "error", "failures", "failed", "failing", "exceptions", "timeouts", "errorcount", "failurecount"}
 _MAX_DEPTH = 64  # deeper than any real record; bounds recursion on hostile input
 
 
@@ -741,12 +795,19 @@ def _render(value: Any, key: str = "", depth: int = 0) -> Iterable[str]:
         for v in value:
             yield from _render(v, key, depth + 1)
         return
+    if isinstance(value, str) and key in _OUTCOME_KEYS | _VERDICT_KEYS and value.strip().lower() in _BOOL_WORDS:
+        value = _BOOL_WORDS[value.strip().lower()]  # "validation": "false" is a boolean written as text
     if isinstance(value, bool):
-        if key in _OUTCOME_KEYS:
+        if key in _OUTCOME_KEYS | _VERDICT_KEYS:
             yield "validation passed" if value else "validation failed"
+        elif key in _COUNT_KEYS and value:
+            yield "validation failed"  # {"failed": true}
         return
     if isinstance(value, int) and key in _OUTCOME_KEYS | {"statuscode", "httpstatus"}:
         yield f"HTTP {value}"
+        return
+    if isinstance(value, (int, float)) and key in _COUNT_KEYS:
+        yield f"{key}: {value:g}"  # "errors": 3 is a count of failures ("errors": 0 says nothing)
         return
     if not isinstance(value, str) or not value.strip():
         return
@@ -951,7 +1012,10 @@ _CLAUSE = re.compile(r"[^;.\n]+(?:\.(?!\s|$)[^;.\n]*)*", _F)
 _NOT_RUN = re.compile(
     r"(?<![a-z])(?:not|never|without|instead|skip(?:ped|s)?|won't|will|todo|to-do|should|need(?:s|ed)?\s+to"
     r"|going\s+to|plan(?:ned|s)?\s+to|pending|later|tomorrow|next|fail(?:ed|s|ure)?\s+to|unable|cannot|can't"
-    r"|no|nope|refused|blocked|abort(?:ed)?|edit(?:ed|s)?|updated?|changed?|modif(?:y|ied)|review(?:ed)?|see)"
+    r"|no|nope|refused|blocked|abort(?:ed)?|edit(?:ed|s)?|updated?|changed?|modif(?:y|ied)|review(?:ed)?|see"
+    # a run that deployed nothing, or not to production: "deploy.sh --dry-run", "against staging"
+    r"|dry[\s_-]?run|noop|no-op|simulat(?:e|ed|ing|ion)|staging|stage|sandbox|dev|development|preview"
+    r"|test(?:ing)?[\s_-]+(?:env(?:ironment)?|account|stack))"
     r"(?![a-z])|n't(?![a-z])",
     _F,
 )
@@ -990,3 +1054,23 @@ def names_manual_run(text: str, script: str | None = None) -> bool:
         if any(w in clause for w in words) and _RAN.search(clause) and not _NOT_RUN.search(clause):
             return True
     return False
+
+
+_REGION = re.compile(r"(?<![a-z0-9-])(?:us|eu|ap|sa|ca|me|af|il|mx|cn|us-gov)-[a-z]+-\d(?![a-z0-9])", _F)
+
+
+def names_other_target(text: str, function: str | None = None, region: str | None = None) -> str | None:
+    """The other function or region a deploy claim names ("devops-coordination-api-staging",
+    "REGION=us-east-1"), or None. A claim about another deploy target is not evidence for this one."""
+    if not isinstance(text, str):
+        return None
+    low = _lower(text)
+    name = (function or DEFAULT_FUNCTION).lower()
+    for m in re.finditer(re.escape(name) + r"([a-z0-9_-]*)", low):
+        if m.group(1).strip("-_"):
+            return text[m.start() : m.end()]
+    if region:
+        for m in _REGION.finditer(text):
+            if m.group(0).lower() != region.lower():
+                return m.group(0)
+    return None

@@ -105,7 +105,8 @@ def utcnow() -> datetime:
     return datetime.now(timezone.utc).replace(microsecond=0)
 
 
-def chain_span(times: Sequence[Any], since: Any = None, until: Any = None) -> tuple[int, int, list[int]]:
+def chain_span(times: Sequence[Any], since: Any = None, until: Any = None,
+               now: Any = None) -> tuple[int, int, list[int]]:
     """Which commits of a first-parent chain (``times`` oldest first) a window holds, by their place.
 
     Committer dates are claims: a rebase, clock skew or a deliberate ``--date`` can put a commit
@@ -135,6 +136,9 @@ def chain_span(times: Sequence[Any], since: Any = None, until: Any = None) -> tu
             start -= 1
     stop = n
     if until is not None:
-        while stop > start and times[stop - 1] > until:
+        # A commit dated after ``now`` (the collection) has a false date: it existed when the data
+        # was collected. Trimmed as "after the window", a commit dated 2030 would escape every
+        # audit until 2030, so it stays in any window that reaches it.
+        while stop > start and times[stop - 1] > until and (now is None or times[stop - 1] <= now):
             stop -= 1
     return start, stop, late

@@ -191,6 +191,7 @@ def load_waivers(path: str, *, now: datetime, rule_ids: set[str] | None = None,
 
 
 UNCONFIRMED = "PR attribution unconfirmed"
+AMBIGUOUS = "ambiguous sha prefix"
 
 
 def _attributed_by_shape(c: dict[str, Any], snapshot: dict[str, Any]) -> bool:
@@ -254,8 +255,20 @@ class _Subjects:
     def sha(f: Finding) -> str | None:
         return next((e.get("sha") for e in f.evidence if e.get("kind") == "commit" and e.get("sha")), None)
 
+    def ambiguous(self, prefix: str) -> list[str]:
+        """The commits a ``sha`` waiver's prefix names when it names more than one (else [])."""
+        found = [sha for sha in self.commits if isinstance(sha, str) and sha.startswith(prefix)]
+        return found if len(found) > 1 else []
+
     def unconfirmed(self, w: Waiver, f: Finding) -> str | None:
-        """Why a ``pr`` waiver naming this finding's PR does not apply to it (None: nothing to say)."""
+        """Why a ``pr`` waiver naming this finding's PR, or a ``sha`` waiver whose prefix names
+        several commits, does not apply to it (None: nothing to say)."""
+        if w.kind == "sha" and w.rule == f.rule_id and (sha := self.sha(f)) and sha.startswith(w.value):
+            many = self.ambiguous(w.value)
+            if many:
+                return (f"{AMBIGUOUS}: {w.value} names {len(many)} commits ({', '.join(x[:12] for x in many)}); "
+                        "use a longer prefix")
+            return None
         if w.kind != "pr" or w.rule != f.rule_id:
             return None
         sha = self.sha(f)
@@ -273,7 +286,9 @@ class _Subjects:
         if not sha:
             return False
         if w.kind == "sha":
-            return sha.startswith(w.value)
+            # a prefix naming two commits waives neither: a second commit made to collide with
+            # a waived one's short sha must not ride on its waiver
+            return sha.startswith(w.value) and not self.ambiguous(w.value)
         commit = self.commits.get(sha) or {}
         if w.kind == "pr":
             return commit.get("pr") == w.value and (claimed or self.attribution.get(sha) is None)

@@ -175,7 +175,7 @@ def tracker_item(item_id: str, title: str, *worklogs: str, project: str = PROJEC
     kind = {"TSK": "task", "ISS": "issue", "FTR": "feature", "LSN": "lesson", "PLN": "plan",
             "GEN": "generation"}[item_id.split("-")[1]]
     history = [{"timestamp": "2026-02-24T10:00:00Z", "status": "created", "description": f"Created {kind}: {title}"}]
-    history += [{"timestamp": f"2026-02-25T08:{31 + i:02d}:02Z", "status": "worklog", "description": text}
+    history += [{"timestamp": f"2026-02-26T12:{31 + i:02d}:02Z", "status": "worklog", "description": text}
                 for i, text in enumerate(worklogs)]
     return {"project_id": project, "record_id": f"{kind}#{item_id}", "item_id": item_id, "title": title,
             "status": "closed" if worklogs else "open", "history": history, "priority": 2, **fields}

@@ -24,6 +24,9 @@ from compliance.findings import ERROR, FAIL, NOT_APPLICABLE, PASS, PENDING, Find
 from compliance.timeutil import iso, parse_time
 
 DEFAULT_GRACE_MINUTES = 360  # longer than the workflow's own 6 h job timeout would allow a run to take
+# Pending never gates, so a grace longer than any run can take would turn every undeployed change
+# into a pending one for good: a week is far beyond GitHub's limits for a queued or running job.
+MAX_GRACE_MINUTES = 7 * 24 * 60
 _SHOWN = 3  # runs / claims named in a message; the evidence list holds the rest
 
 
@@ -43,7 +46,7 @@ def _manual_rejection(ctx, change, pos: int, ev) -> str | None:
 
 def _manual_path_rejection(ctx, ev) -> str | None:
     """Why a dated claim does not describe a passing manual deploy-script run; None if it does."""
-    from compliance.evidence import names_manual_run, names_workflow
+    from compliance.evidence import names_manual_run, names_other_target, names_workflow
 
     if ctx.now is not None and ev.timestamp > ctx.now + CLOCK_SKEW:
         return f"it is dated {iso(ev.timestamp)}, after the data was collected ({iso(ctx.now)})"
@@ -51,6 +54,9 @@ def _manual_path_rejection(ctx, ev) -> str | None:
         return "it names the workflow, so it is a claim about a run, and no successful run backs it"
     if not names_manual_run(ev.text, ctx.target.get("deploy_script")):
         return "it does not say the deploy script was run by hand"
+    other = names_other_target(ev.text, ctx.target.get("function"), ctx.target.get("region"))
+    if other:
+        return f"it names another deploy target ({other}), not {ctx.target.get('function')} in {ctx.target.get('region')}"
     if ev.outcome != "pass":
         return f"its validation outcome is {'a failure' if ev.outcome == 'fail' else 'not stated'}"
     return None
@@ -67,11 +73,17 @@ class _ManualClaims:
         self.ctx = ctx
         self.keys: list[int] = []
         self.claims: list[Any] = []
+        usable = []
         for pos, ev in ctx.evidence.deploy_claims_from(0):
+            # A claim naming several commits proves a deploy of the oldest one only: "ran deploy.sh
+            # for A; B is next, not deployed yet" names B but did not deploy it.
+            pos = ctx.evidence.named(ev)[0] if ctx.evidence.named(ev) else pos
             if ev.timestamp is not None and ev.timestamp >= ctx.history.times[pos] \
                     and _manual_path_rejection(ctx, ev) is None:
-                self.keys.append(pos)
-                self.claims.append(ev)
+                usable.append((pos, ev))
+        usable.sort(key=lambda item: item[0])  # stable: claims of one commit keep their order
+        self.keys = [pos for pos, _ in usable]
+        self.claims = [ev for _, ev in usable]
 
     def covering(self, change) -> Any:
         """The first usable claim naming this change or a later commit, dated after the change's push."""
@@ -84,7 +96,13 @@ class _ManualClaims:
         """The first few claims naming this change or a later commit, each with why it does not count."""
         out = []
         for pos, ev in self.ctx.evidence.deploy_claims_from(change.position):
-            out.append((ev, _manual_rejection(self.ctx, change, pos, ev) or "it does not cover this change"))
+            named = self.ctx.evidence.named(ev)
+            if named and named[0] < change.position:
+                shown = ", ".join(self.ctx.history.commits[p]["sha"][:12] for p in named)
+                out.append((ev, f"it names several commits ({shown}); a manual claim proves a deploy of the "
+                                "oldest one it names only"))
+            else:
+                out.append((ev, _manual_rejection(self.ctx, change, pos, ev) or "it does not cover this change"))
             if len(out) == _SHOWN:
                 break
         return out
@@ -212,7 +230,8 @@ register(
                                       "description": "accept tracker evidence of a manual deploy.sh run: a worklog "
                                       "dated after the push that says the deploy script was run (and names no "
                                       "workflow run) with a passing outcome"},
-            "grace_minutes": {"type": "integer", "minimum": 0, "default": DEFAULT_GRACE_MINUTES,
+            "grace_minutes": {"type": "integer", "minimum": 0, "maximum": MAX_GRACE_MINUTES,
+                              "default": DEFAULT_GRACE_MINUTES,
                               "description": "how long after the merge (or a run's start) a missing or queued / "
                               "in-progress run reads as pending rather than failed, measured to the collection time"},
         },

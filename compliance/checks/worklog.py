@@ -22,13 +22,14 @@ from datetime import datetime
 
 from compliance.checks.common import change_finding, no_changes
 from compliance.checks.registry import register
-from compliance.engine import run_label, run_started, worklog_evidence_item
+from compliance.engine import CLOCK_SKEW, run_label, run_started, worklog_evidence_item
 from compliance.evidence import UNSETTLED, detail_signal
 from compliance.findings import FAIL, NOT_APPLICABLE, PASS, PENDING, Finding
 from compliance.timeutil import iso, parse_time
 
 PARTS = ["commit", "last_modified", "outcome"]
 DEFAULT_GRACE_HOURS = 24
+MAX_GRACE_HOURS = 7 * 24  # pending never gates: an unbounded grace (or .inf) would excuse missing evidence for good
 
 
 def _missing(ev, required: list[str]) -> list[str]:
@@ -66,7 +67,8 @@ def check_worklog_evidence(ctx, rule, params) -> list[Finding]:
             continue
         grace_left = _grace_left(ctx.now, change, runs, grace)
         for task in change.task_ids:
-            out.append(_judge(rule.id, change, task, index, required, grace_left))
+            out.append(_judge(rule.id, change, task, index, required, grace_left,
+                              lambda ev, change=change: _implausible(ev, change, ctx, required)))
     return out or [no_changes(rule.id)]
 
 
@@ -80,7 +82,8 @@ register(
         "properties": {
             "require": {"type": "array", "items": {"enum": PARTS}, "default": PARTS,
                         "description": "which parts the evidence must name"},
-            "evidence_grace_hours": {"type": "number", "minimum": 0, "default": DEFAULT_GRACE_HOURS,
+            "evidence_grace_hours": {"type": "number", "minimum": 0, "maximum": MAX_GRACE_HOURS,
+                                     "default": DEFAULT_GRACE_HOURS,
                                      "description": "hours after the covering successful run completed (or the "
                                      "commit, when no run is known) during which missing or not-yet-final "
                                      "evidence is pending instead of failing; 0 turns pending off"},
@@ -110,6 +113,30 @@ def _grace_left(now: datetime | None, change, runs, grace_hours: float) -> tuple
     return (left, what) if left > 0 else None
 
 
+def _implausible(ev, change, ctx, required: list[str]) -> str | None:
+    """Why an entry cannot be the record of this change's deploy (None: nothing says so).
+
+    A worklog dated before the commit it names, or after the data was collected, or whose only
+    LastModified precedes the commit or follows the collection, records some other deploy (or
+    lies); so does one naming another function or region than the target's.
+    """
+    from compliance.evidence import names_other_target
+
+    now, low = ctx.now, change.committed_at - CLOCK_SKEW
+    if ev.timestamp is not None and ev.timestamp < low:
+        return f"it is dated {iso(ev.timestamp)}, before the commit it names ({iso(change.committed_at)})"
+    if ev.timestamp is not None and now is not None and ev.timestamp > now + CLOCK_SKEW:
+        return f"it is dated {iso(ev.timestamp)}, after the data was collected ({iso(now)})"
+    if "last_modified" in required and ev.last_modified and not any(
+            low <= lm and (now is None or lm <= now + CLOCK_SKEW) for lm in ev.last_modified):
+        shown = ", ".join(iso(lm) for lm in ev.last_modified)
+        return f"its LastModified ({shown}) is not between the commit ({iso(change.committed_at)}) and the collection"
+    other = names_other_target(ev.text, ctx.target.get("function"), ctx.target.get("region"))
+    if other:
+        return f"it names another deploy target ({other})"
+    return None
+
+
 def _running(runs, change, now: datetime) -> dict | None:
     """The first queued or running canonical run that may still deploy this change, if one started
     before the collection (a start after it is impossible data and earns no grace)."""
@@ -127,7 +154,7 @@ def _hours(h: float) -> str:
     return f"{minutes // 60} h {minutes % 60:02d} min" if minutes >= 60 else f"{minutes} min"
 
 
-def _judge(rule_id, change, task, index, required, grace_left) -> Finding:
+def _judge(rule_id, change, task, index, required, grace_left, implausible=lambda ev: None) -> Finding:
     def finding(status: str, message: str, *ev) -> Finding:
         f = change_finding(rule_id, change, status, message, *(worklog_evidence_item(e) for e in ev))
         f.subject_type, f.subject = "task", f"{task}@{change.short}"
@@ -177,6 +204,12 @@ def _judge(rule_id, change, task, index, required, grace_left) -> Finding:
     usable = [ev for ev in candidates if ev.index < 0 or ev.index > fail_at]
     complete = [ev for ev in usable if not _missing(ev, required)
                 and (ev.outcome == PASS or "outcome" not in required)]
+    refused = [(ev, why) for ev in complete if (why := implausible(ev))]
+    complete = [ev for ev in complete if all(ev is not r for r, _ in refused)]
+    if not complete and refused:
+        ev, why = refused[-1]
+        return finding(FAIL, f"{task} records a passing deploy of {change.short} in {_where(ev)}, but it does not "
+                       f"count: {why}", ev)
     if complete:
         ev = complete[-1]
         superseded = f"; it supersedes the failure in {_where(dated[last_fail])}" if last_fail >= 0 else ""
