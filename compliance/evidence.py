@@ -688,8 +688,19 @@ def _canonical(text: str) -> str:
     return _MARKUP.sub("", text)
 
 
+# Struck-through text is retracted: "~~validation passed~~", "<s>ok</s>", "<del>200</del>".
+_STRUCK = re.compile(r"~~[^~\n]{1,400}?~~|<(s|del|strike)>.{0,400}?</\1>", _F | re.S)
+# A validation of another environment says nothing about this function: "validation passed in staging".
+_ELSEWHERE = re.compile(r"(?<![a-z])(?:in|on|against)\s+(?:the\s+)?(?:staging|sandbox|preview|dev)"
+                        r"(?:\s+(?:env(?:ironment)?|stack|account))?(?![a-z0-9_-])", _F)
+
+
 def _outcome_uncached(text: str, fast: bool = True) -> tuple[str | None, tuple[str, ...]]:
+    if ("~" in text or "<" in text) and _STRUCK.search(text):
+        text = _STRUCK.sub(" ", text)
     hits = _outcome_hits(text, fast)
+    if ("stag" in text or "sandbox" in text or "preview" in text or "dev" in text) and (m := _ELSEWHERE.search(text)):
+        hits = [*hits, (m.start(), m.group(0), UNSETTLED)]
     shadow = _canonical(text)
     if shadow != text:
         hits += [hit for hit in _outcome_hits(shadow, fast) if hit[2] in (FAIL, UNSETTLED)]
@@ -710,6 +721,8 @@ def detail_signal(detail: str) -> str | None:
     reading one again gives its own signal; checks use this to say *which* part failed.
     """
     signals = {signal for _, _, signal in _outcome_hits(detail)} if isinstance(detail, str) else set()
+    if signals == set() and isinstance(detail, str) and _ELSEWHERE.fullmatch(detail):
+        signals = {UNSETTLED}
     if FAIL in signals or UNSETTLED in signals:
         return FAIL if FAIL in signals else UNSETTLED
     return PASS if PASS in signals else None

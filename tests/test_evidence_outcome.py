@@ -85,6 +85,8 @@ def test_endpoint_failures_outweigh_a_healthy_lambda(tail):
         "smoke green? mostly",
         "validation=pass (dry run)",
         "ran deploy.sh --dry-run; validation pass",
+        "validation passed in staging",
+        "validation passed on dev environment",
     ],
 )
 def test_unsettled_outcomes_are_no_outcome(tail):
@@ -152,3 +154,11 @@ def test_failure_details_are_named():
     fails = [d for d in facts["outcome_details"] if detail_signal(d) == FAIL]
     assert any("500" in d for d in fails)
     assert "State=Active" in facts["outcome_details"]  # the Lambda fact is kept, but does not decide
+
+
+@pytest.mark.parametrize("struck", ["~~validation passed~~", "<s>validation passed</s>", "<del>GET /capabilities -> 200</del>"])
+def test_struck_through_text_is_retracted(struck):
+    """Found by the verdict probe: a pass struck out in the tracker's Markdown still read as a pass."""
+    base = "Deployed commit 9febe19f1368; LastModified=2026-03-01T12:05:00.000+0000; "
+    assert parse_text(base + struck)["outcome"] is None
+    assert parse_text(base + "~~failed~~ validation passed")["outcome"] == PASS  # a retracted failure too
