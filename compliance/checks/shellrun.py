@@ -708,10 +708,9 @@ class Runner:
     def _seen_bad(self, props: set[str], st: State) -> bool:
         return st.armed and self.hyp.bad in props
 
-    def _outcome(self, props: set[str], st: State, positive: bool) -> bool:
+    def _outcome(self, props: set[str], st: State) -> bool:
         """The check's result under the hypothesis: True = the right value is seen."""
-        bad = self._seen_bad(props, st)
-        return (not bad) if positive else bad
+        return not self._seen_bad(props, st)
 
     def _finish(self, st, cond, why, result: bool | None, cmd: Simple, saw_bad: bool) -> list[State]:
         if result is None:
@@ -772,7 +771,7 @@ class Runner:
             self.whole_greps.add(id(cmd))
         st.out_taint = taint
         if props and taint:
-            matched = self._outcome(props, st, True)
+            matched = self._outcome(props, st)
             return self._finish(st, cond, why, matched != inverted, cmd, self._seen_bad(props, st))
         return self._finish(st, cond, why, None if cond else True, cmd, False)
 
@@ -800,7 +799,7 @@ class Runner:
         if exit_status and props and taint:
             if re.search(r"!=|\bnot\b|//|\balternative\b|\bempty\b|\btrue\b", filt or ""):
                 return self._finish(st, cond, why, None, cmd, self._seen_bad(props, st))
-            return self._finish(st, cond, why, self._outcome(props, st, True), cmd, self._seen_bad(props, st))
+            return self._finish(st, cond, why, self._outcome(props, st), cmd, self._seen_bad(props, st))
         if props and exit_status and not taint:
             self.untainted_checks.add(id(cmd))
         return self._finish(st, cond, why, None if cond else True, cmd, False)
@@ -942,7 +941,7 @@ class _TestEval:
             self.checked = True
         if props and op in ("=", "==", "!=", "=~"):
             self.tainted_check = True
-            same = self.r._outcome(props, self.st, True)
+            same = self.r._outcome(props, self.st)
             if not same:
                 self.bad_seen = True
             return same if op != "!=" else not same
