@@ -15,6 +15,7 @@ So a deploy of ``direct`` covers ``squash`` and ``direct`` and records on ENC-TS
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import sys
@@ -22,6 +23,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
+
+import pytest
 
 from tests import moto_env
 from tests.gitrepo import GitRepo
@@ -251,3 +254,22 @@ def worklogs(task_id: str) -> list[str]:
         Key={"project_id": {"S": moto_env.PROJECT}, "record_id": {"S": f"{kind}#{task_id}"}}).get("Item") or {}
     history = (item.get("history") or {}).get("L") or []
     return [e["M"]["description"]["S"] for e in history if e["M"].get("status", {}).get("S") == "worklog"]
+
+
+@pytest.fixture
+def system(tmp_path, aws_env, http_server, monkeypatch):
+    """A governed repository, moto's Lambda and tracker, and a capability endpoint: one deploy's world."""
+    bump_last_modified_on_code_update(monkeypatch)
+    return build_system(tmp_path, http_server)
+
+
+def run_deploy(system, **kw) -> tuple[int, str]:
+    """``compliance deploy`` on ``system`` with its environment; the exit code and what it printed."""
+    from compliance.deploy import deploy
+
+    config, ruleset = system.load()
+    stream = io.StringIO()
+    env = kw.pop("env", None) or system.env()
+    kw.setdefault("wait_timeout", 10)
+    code = deploy(config, ruleset, out_dir=system.out_dir, env=env, stream=stream, **kw)
+    return code, stream.getvalue()

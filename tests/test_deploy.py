@@ -3,37 +3,26 @@ against moto's server, a loopback capability endpoint, and the evidence read bac
 
 from __future__ import annotations
 
-import io
 import json
 from datetime import timedelta
 
 import pytest
 
-from compliance.deploy import STATE_FILE, deploy
+from compliance.deploy import STATE_FILE
 from compliance.evidence import parse_evidence_line
 from tests import moto_env
-from tests.deploy_fixture import (
+from tests.deploy_fixture import (  # noqa: F401 - system is a fixture
     COVERED_TASKS,
     build_system,
     bump_last_modified_on_code_update,
     function_config,
     pending_request,
+    run_deploy,
+    system,
     worklogs,
 )
 
-
-@pytest.fixture
-def system(tmp_path, aws_env, http_server, monkeypatch):
-    bump_last_modified_on_code_update(monkeypatch)
-    return build_system(tmp_path, http_server)
-
-
-def _deploy(system, **kw):
-    config, ruleset = system.load()
-    stream = io.StringIO()
-    env = kw.pop("env", None) or system.env()
-    code = deploy(config, ruleset, out_dir=system.out_dir, env=env, stream=stream, wait_timeout=10, **kw)
-    return code, stream.getvalue()
+_deploy = run_deploy
 
 
 def _audit(system):

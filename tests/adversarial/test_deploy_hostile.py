@@ -6,7 +6,6 @@ signals and the processes."""
 from __future__ import annotations
 
 import contextlib
-import io
 import json
 import os
 import re
@@ -19,33 +18,23 @@ from pathlib import Path
 import pytest
 
 from compliance import deploy as deploy_mod
-from compliance.deploy import EXIT_INTERRUPTED, STATE_FILE, deploy
+from compliance.deploy import EXIT_INTERRUPTED, STATE_FILE
 from compliance.evidence import parse_evidence_line
 from tests import moto_env
-from tests.deploy_fixture import (
+from tests.deploy_fixture import (  # noqa: F401 - system is a fixture
     COVERED_TASKS,
     build_system,
     bump_last_modified_on_code_update,
     function_config,
+    run_deploy,
+    system,
     worklogs,
 )
 
 pytestmark = pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="process checks read /proc")
 
 
-@pytest.fixture
-def system(tmp_path, aws_env, http_server, monkeypatch):
-    bump_last_modified_on_code_update(monkeypatch)
-    return build_system(tmp_path, http_server)
-
-
-def _deploy(system, **kw):
-    config, ruleset = system.load()
-    stream = io.StringIO()
-    env = kw.pop("env", None) or system.env()
-    kw.setdefault("wait_timeout", 10)
-    code = deploy(config, ruleset, out_dir=system.out_dir, env=env, stream=stream, **kw)
-    return code, stream.getvalue()
+_deploy = run_deploy
 
 
 def _state(system) -> dict:
