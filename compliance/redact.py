@@ -13,6 +13,8 @@ import re
 from collections.abc import Iterable, Iterator
 from typing import Any
 
+from compliance.console import INVISIBLE
+
 SECRET_ENV = (
     "GITHUB_TOKEN",
     "GH_TOKEN",
@@ -133,8 +135,7 @@ def redact(text: str | None, secrets: tuple[str, ...] | None = None) -> str:
 
 
 # Invisible characters (the console's class, tab/newline/CR excepted) that can split a token.
-_HIDDEN = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\xad\u061c\u180e\u200b-\u200f\u202a-\u202e\u2060-\u2064"
-                     "\u2066-\u2069\ufeff\ufff9-\ufffb\U000e0000-\U000e007f]")
+_HIDDEN = re.compile(f"[{INVISIBLE}]")
 _ASCII_HIDDEN = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 # The same in JSON text: raw, or as the escapes json writes for control characters.
 _HIDDEN_JSON = re.compile(_HIDDEN.pattern + r"|\\u00[0-9a-fA-F]{2}|\\[bf]")

@@ -37,6 +37,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
+from compliance.console import INVISIBLE
 from compliance.errors import ComplianceError
 from compliance.redact import redact
 from compliance.sources.base import Meter
@@ -56,7 +57,7 @@ VERDICT_TITLE = {
     "error": "Compliance: error (could not evaluate everything)",
     "pending": "Compliance: pending (nothing failed; some findings are not judged yet)",
 }
-_CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069\ud800-\udfff]")
+_CONTROL = re.compile(f"[{INVISIBLE}\ud800-\udfff]")  # the console's class, and lone surrogates
 
 
 class PublishError(ComplianceError):
