@@ -435,7 +435,9 @@ def _plan_coverage(plan: Plan, config: Any, ruleset: Any, since: datetime, until
         plan.last_evidenced = history.commits[last]["sha"]
     scopes = deploy_scopes(ruleset.rules)
     tasks: dict[str, None] = {}
-    for pos in range(last + 1, head_pos + 1):
+    # the git data opens with the commit just before the window (its boundary): never a change to deploy
+    first = max(last + 1, history.window(since, until).start)
+    for pos in range(first, head_pos + 1):
         c = history.commits[pos]
         paths = [f["path"] for f in c["files"]]
         if scopes and not any(s.select(paths) for s in scopes):
