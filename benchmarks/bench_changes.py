@@ -27,7 +27,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from benchmarks.make_history import generate  # noqa: E402
-from compliance.globs import filter_match  # noqa: E402
+from compliance.base.globs import filter_match  # noqa: E402
 from compliance.sources.base import Meter  # noqa: E402
 from compliance.sources.git import collect_git  # noqa: E402
 

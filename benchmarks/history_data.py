@@ -68,7 +68,7 @@ def parse_z(text: str) -> datetime:
 
 def in_scope_rule_scope():
     """APIMCP-001's scope, read from the shipped rules so the data follows any change to them."""
-    from compliance.rules.loader import load_rules
+    from compliance.inputs.rules import load_rules
 
     rules = load_rules([str(POLICIES)]).rules
     return next(r.scope for r in rules if r.id == "APIMCP-001")
@@ -223,12 +223,12 @@ class System:
 
 def build(n: int, workdir: Path, log=print) -> System:
     """Build (or reuse) the N-commit system in ``workdir``."""
-    from compliance.collect import collect
-    from compliance.config import load_config
-    from compliance.rules.loader import load_rules
-    from compliance.snapshot import canonical_json
+    from compliance.app.collect import collect
+    from compliance.base.timeutil import parse_bound
+    from compliance.inputs.config import load_config
+    from compliance.inputs.rules import load_rules
+    from compliance.model.snapshot import canonical_json
     from compliance.sources.git import collect_git
-    from compliance.timeutil import parse_bound
 
     stamp = workdir / "stamp"
     if stamp.exists():

@@ -308,7 +308,7 @@ def _connects_per_call(names: list[str]) -> tuple[int, int] | None:
         from compliance.sources import aws
         from compliance.sources.base import Meter
 
-        client = aws._client("lambda", REGION, Meter(), {})
+        client = aws.client_for("lambda", REGION, Meter(), {})
         aws._configuration(client, names[0])
         prof = cProfile.Profile()
         prof.enable()
@@ -362,7 +362,7 @@ def _moto_split(names: list[str]) -> dict[str, float] | None:
         from compliance.sources import aws
         from compliance.sources.base import Meter
 
-        client = aws._client("lambda", REGION, Meter(), {})
+        client = aws.client_for("lambda", REGION, Meter(), {})
         aws._configuration(client, names[0])
         timed(MotoRequestHandler, "handle", "request")
         timed(DomainDispatcherApplication, "__call__", "app")

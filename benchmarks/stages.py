@@ -52,12 +52,10 @@ class Stages:
 
 def run(args: argparse.Namespace) -> list[dict[str, float | str]]:
     """The calls ``cmd_evaluate`` (or, with ``--config``, ``cmd_audit``) makes, one stage each."""
-    from compliance.engine import Context, judge
-    from compliance.redact import redact_data
-    from compliance.report import write_reports
-    from compliance.reportdoc import build_report
-    from compliance.rules.loader import load_rules
-    from compliance.snapshot import (
+    from compliance.base.redact import redact_data
+    from compliance.inputs.rules import load_rules
+    from compliance.judge.engine import Context, judge
+    from compliance.model.snapshot import (
         _file_digest,
         digest_text,
         load_schema,
@@ -65,6 +63,8 @@ def run(args: argparse.Namespace) -> list[dict[str, float | str]]:
         snapshot_text,
         validate_snapshot,
     )
+    from compliance.report import write_reports
+    from compliance.report.document import build_report
 
     gc.disable()  # as `compliance` itself runs (cli.main)
     st = Stages()
@@ -73,9 +73,9 @@ def run(args: argparse.Namespace) -> list[dict[str, float | str]]:
     st.mark("load rules")
     out = Path(args.out)
     if args.config:
-        from compliance.collect import collect
-        from compliance.config import load_config
-        from compliance.timeutil import parse_bound
+        from compliance.app.collect import collect
+        from compliance.base.timeutil import parse_bound
+        from compliance.inputs.config import load_config
 
         config = load_config(args.config)
         snapshot = collect(config, ruleset, parse_bound(args.since), parse_bound(args.until, end=True))

@@ -30,7 +30,7 @@ def importtime(argv: list[str], top: int = 15) -> list[tuple[int, int, str]]:
 _PROFILE = """
 import cProfile, io, pstats, sys, time
 t0 = time.perf_counter()
-import compliance.cli, compliance.rules.loader  # what the command imports, paid before the work
+import compliance.cli, compliance.inputs.rules  # what the command imports, paid before the work
 t1 = time.perf_counter()
 prof = cProfile.Profile()
 prof.enable()
@@ -57,8 +57,8 @@ def work_profile(args: list[str]) -> str:
 def _why(over: float, heavy: list[tuple[int, int, str]], work: str) -> str:
     cum = {mod.strip(): c / 1000 for c, _, mod in heavy}
     third = [f"`{m}` {cum[m]:.0f} ms" for m in ("jsonschema", "referencing", "yaml") if m in cum]
-    ours = [f"`{m}` {cum[m]:.0f} ms" for m in ("compliance.yamlpos", "compliance.checks.registry",
-                                                 "compliance.rules.schema") if m in cum]
+    ours = [f"`{m}` {cum[m]:.0f} ms" for m in ("compliance.inputs.yamlpos", "compliance.judge.registry",
+                                                 "compliance.inputs.ruleschema") if m in cum]
     m = re.search(r"imports (\d+) ms, the command itself (\d+) ms", work)
     split = (f"Measured in one process, importing took {m.group(1)} ms and the validation itself {m.group(2)} ms "
              "(under cProfile). ") if m else ""

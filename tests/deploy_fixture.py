@@ -108,8 +108,8 @@ class DeploySystem:
         return len(self.counter.read_text().splitlines()) if self.counter.exists() else 0
 
     def load(self):
-        from compliance.config import load_config
-        from compliance.rules.loader import load_rules
+        from compliance.inputs.config import load_config
+        from compliance.inputs.rules import load_rules
 
         config = load_config(str(self.config_path))
         return config, load_rules(config.policies)
@@ -265,7 +265,7 @@ def system(tmp_path, aws_env, http_server, monkeypatch):
 
 def run_deploy(system, **kw) -> tuple[int, str]:
     """``compliance deploy`` on ``system`` with its environment; the exit code and what it printed."""
-    from compliance.deploy import deploy
+    from compliance.app.deploy import deploy
 
     config, ruleset = system.load()
     stream = io.StringIO()

@@ -8,11 +8,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from compliance.engine import evaluate
-from compliance.rules.model import CheckSpec, Remediation, Rule, Scope
-from compliance.snapshot import validate_snapshot
+from compliance.base.timeutil import parse_time
+from compliance.judge.engine import evaluate
+from compliance.model.rules import CheckSpec, Remediation, Rule, Scope
+from compliance.model.snapshot import validate_snapshot
 from compliance.sources.base import run_source
-from compliance.timeutil import parse_time
 from tests.gitrepo import GitRepo
 
 SCOPE = Scope(("backend/lambda/coordination_api/**", "tools/enceladus-mcp-server/**"),

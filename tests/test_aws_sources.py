@@ -15,7 +15,7 @@ from decimal import Decimal
 
 import pytest
 
-from compliance.snapshot import def_schema, schema_problems
+from compliance.model.snapshot import def_schema, schema_problems
 from compliance.sources import aws
 from compliance.sources.base import Meter, run_source
 from tests import moto_env as me
@@ -32,12 +32,12 @@ def valid(source: str, data) -> None:
 def stub(monkeypatch):
     """Wrap the collectors' client factory so each new client of ``service`` gets a Stubber loaded by ``setup``.
 
-    The client is still built by ``aws._client`` (config, request counter), so only the wire is replaced.
+    The client is still built by ``aws.client_for`` (config, request counter), so only the wire is replaced.
     """
     from botocore.stub import Stubber
 
     stubbers = []
-    real = aws._client
+    real = aws.client_for
 
     def install(service: str, setup):
         def make(svc, region, meter, options=None):
@@ -49,7 +49,7 @@ def stub(monkeypatch):
                 stubbers.append(stubber)
             return client
 
-        monkeypatch.setattr(aws, "_client", make)
+        monkeypatch.setattr(aws, "client_for", make)
         return stubbers
 
     yield install

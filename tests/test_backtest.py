@@ -78,7 +78,7 @@ def test_all_rules_of_the_draft_and_a_narrower_window(setup, capsys):
 
 def test_from_a_snapshot_with_reports_only_when_asked(setup, capsys, tmp_path):
     base, repo, s = setup
-    from compliance.snapshot import save_snapshot
+    from compliance.model.snapshot import save_snapshot
 
     snap = tmp_path / "snap.json"
     save_snapshot(snapshot(repo.path), snap)

@@ -7,8 +7,8 @@ import json
 
 import pytest
 
-from compliance.redact import Masked, redact_data
-from compliance.snapshot import canonical_json, read_snapshot, save_snapshot, snapshot_digest
+from compliance.base.redact import Masked, redact_data
+from compliance.model.snapshot import canonical_json, read_snapshot, save_snapshot, snapshot_digest
 
 DOC = {
     "snapshot_version": 1,
@@ -42,7 +42,7 @@ def test_nan_is_refused_only_when_asked():
 
 
 def test_digest_of_a_saved_snapshot_is_the_files_sha256(tmp_path, monkeypatch):
-    import compliance.snapshot as snapshot_mod
+    import compliance.model.snapshot as snapshot_mod
 
     monkeypatch.setattr(snapshot_mod, "validate_snapshot", lambda doc, path="": None)
     path = save_snapshot(DOC, tmp_path / "s.json")
@@ -66,13 +66,13 @@ def test_masking_returns_a_clean_document_unwalked_and_masks_a_dirty_one(monkeyp
 def test_collected_sources_are_not_validated_twice_but_copies_and_masked_data_are(tmp_path, monkeypatch):
     """collect marks the sources it checked; the whole-snapshot check then skips their data, and
     only for that very document (a copy, or data changed by masking, is checked in full)."""
-    import compliance.snapshot as snapshot_mod
-    from compliance.collect import collect
-    from compliance.config import load_config
+    import compliance.model.snapshot as snapshot_mod
+    from compliance.app.collect import collect
+    from compliance.base.errors import InputError
+    from compliance.base.timeutil import parse_bound
     from compliance.demo import DEMO_SINCE, DEMO_UNTIL, build_demo
-    from compliance.errors import InputError
-    from compliance.rules.loader import load_rules
-    from compliance.timeutil import parse_bound
+    from compliance.inputs.config import load_config
+    from compliance.inputs.rules import load_rules
 
     config = load_config(str(build_demo(tmp_path / "demo")))
     ruleset = load_rules(config.policies)

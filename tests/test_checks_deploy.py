@@ -243,7 +243,7 @@ def test_manual_run_overrides_a_failed_run_control(repo):
 
 
 def test_deploy_command_line_counts_as_manual_control(repo):
-    from compliance.evidence import format_evidence_line
+    from compliance.judge.evidence import format_evidence_line
 
     r, s = repo
     line = format_evidence_line(s["direct"][:12], "2026-03-02T07:59:00.000+0000", "pass",

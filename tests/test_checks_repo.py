@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from compliance.rules.model import Scope
+from compliance.model.rules import Scope
 from tests.gitrepo import GitRepo
 from tests.scenario import DEPLOY_SH, GOOD_WORKFLOW, SCOPE, WORKFLOW, build_repo, judge, snapshot, verdicts
 
@@ -200,7 +200,7 @@ def test_co_change(repo, tmp_path):
 
 
 def test_effective_dates_make_older_changes_not_applicable(repo):
-    from compliance.timeutil import parse_time
+    from compliance.base.timeutil import parse_time
 
     r, s = repo
     found = judge(snapshot(r.path), "tracker_ref", effective_from=parse_time("2026-02-28T00:00:00Z"))

@@ -134,7 +134,7 @@ def test_rules_validate_points_at_lines(tmp_path, capsys):
 
 
 def test_rules_reference_and_schema_come_from_the_registry(capsys):
-    from compliance.checks.registry import all_kinds
+    from compliance.judge.registry import all_kinds
 
     assert main(["rules", "schema"]) == 0
     schema = json.loads(capsys.readouterr().out)
@@ -170,7 +170,7 @@ def test_console_script_starts_and_reports_version():
 
 def test_docs_are_generated_from_the_registry():
     """The README's kinds table and docs/rules.md cannot drift from the registry."""
-    from compliance.rules.schema import kinds_table_markdown, rules_reference_markdown
+    from compliance.inputs.ruleschema import kinds_table_markdown, rules_reference_markdown
 
     readme = (ROOT / "README.md").read_text("utf-8")
     table = readme.split("<!-- kinds:start -->\n", 1)[1].split("<!-- kinds:end -->", 1)[0]
@@ -179,7 +179,7 @@ def test_docs_are_generated_from_the_registry():
 
 
 def test_example_config_is_valid():
-    from compliance.config import load_config
+    from compliance.inputs.config import load_config
 
     config = load_config(str(ROOT / "compliance.example.yaml"))
     assert config.target["function"] == "devops-coordination-api"
@@ -318,9 +318,9 @@ def test_disk_full_while_staging_exits_2_and_keeps_the_previous_set(demo, tmp_pa
         raise OSError(errno.ENOSPC, "No space left on device")
 
     if call == "fsync":
-        monkeypatch.setattr("compliance.fsutil.os.fsync", full)
+        monkeypatch.setattr("compliance.base.fsutil.os.fsync", full)
     else:
-        monkeypatch.setattr("compliance.fsutil.shutil.copyfile", full)  # the snapshot copy, after the reports
+        monkeypatch.setattr("compliance.base.fsutil.shutil.copyfile", full)  # the snapshot copy, after the reports
     assert main(_evaluate(demo, out)) == 2
     err = capsys.readouterr().err
     assert "No space left on device" in err and "unchanged" in err and "Traceback" not in err

@@ -6,8 +6,8 @@ import os
 
 import pytest
 
-from compliance.config import Config, load_config
-from compliance.errors import InputError
+from compliance.base.errors import InputError
+from compliance.inputs.config import Config, load_config
 from tests.reliability.conftest import make_system  # noqa: F401 - the fixture, by name
 
 FULL = """\

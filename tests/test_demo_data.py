@@ -22,7 +22,7 @@ from jsonschema import Draft202012Validator
 import compliance
 from compliance import demo
 
-SCHEMA = json.loads((Path(compliance.__file__).parent / "schemas" / "snapshot.schema.json").read_text())
+SCHEMA = json.loads((Path(compliance.__file__).parent / "model" / "schemas" / "snapshot.schema.json").read_text())
 SOURCES = ["github", "lambda", "apigateway", "tracker", "deploy_manager"]
 SCOPE = ("backend/lambda/coordination_api/", "tools/enceladus-mcp-server/")
 

@@ -8,8 +8,8 @@ from datetime import timedelta
 
 import pytest
 
-from compliance.deploy import STATE_FILE
-from compliance.evidence import parse_evidence_line
+from compliance.app.deploy import STATE_FILE
+from compliance.judge.evidence import parse_evidence_line
 from tests import moto_env
 from tests.deploy_fixture import (  # noqa: F401 - system is a fixture
     COVERED_TASKS,
@@ -26,9 +26,9 @@ _deploy = run_deploy
 
 
 def _audit(system):
-    from compliance.collect import collect
-    from compliance.engine import evaluate
-    from compliance.timeutil import utcnow
+    from compliance.app.collect import collect
+    from compliance.base.timeutil import utcnow
+    from compliance.judge.engine import evaluate
 
     config, ruleset = system.load()
     now = utcnow()
@@ -166,20 +166,20 @@ def test_a_failing_script_records_a_failed_validation_and_no_success(system):
 
 
 def test_an_interrupted_deploy_is_finished_by_the_next_run_without_deploying_again(system, monkeypatch):
-    from compliance import evidence_writer
+    from compliance.app import evidence_writer
 
     real = evidence_writer.record_evidence
 
     def killed(*args, **kwargs):
         raise KeyboardInterrupt
 
-    monkeypatch.setattr("compliance.evidence_writer.record_evidence", killed)
+    monkeypatch.setattr("compliance.app.evidence_writer.record_evidence", killed)
     with pytest.raises(KeyboardInterrupt):
         _deploy(system)
     assert system.runs() == 1
     assert all(worklogs(t) == [] for t in COVERED_TASKS)
     deployed = function_config()["LastModified"]
-    monkeypatch.setattr("compliance.evidence_writer.record_evidence", real)
+    monkeypatch.setattr("compliance.app.evidence_writer.record_evidence", real)
 
     code, text = _deploy(system)
     assert code == 0, text
@@ -192,7 +192,7 @@ def test_an_interrupted_deploy_is_finished_by_the_next_run_without_deploying_aga
 def test_a_partly_recorded_deploy_records_the_rest_once(system, monkeypatch):
     """Interrupted after some tasks were written: the plan would now see that evidence, so the
     state file's task list, not a fresh plan, says what is still owed."""
-    from compliance import evidence_writer
+    from compliance.app import evidence_writer
 
     real = evidence_writer.record_evidence
 
@@ -200,11 +200,11 @@ def test_a_partly_recorded_deploy_records_the_rest_once(system, monkeypatch):
         real(table, project, tasks[:1], *args, **kwargs)
         raise KeyboardInterrupt
 
-    monkeypatch.setattr("compliance.evidence_writer.record_evidence", first_task_only)
+    monkeypatch.setattr("compliance.app.evidence_writer.record_evidence", first_task_only)
     with pytest.raises(KeyboardInterrupt):
         _deploy(system)
     assert [len(worklogs(t)) for t in COVERED_TASKS] == [1, 0]
-    monkeypatch.setattr("compliance.evidence_writer.record_evidence", real)
+    monkeypatch.setattr("compliance.app.evidence_writer.record_evidence", real)
     code, text = _deploy(system)
     assert code == 0, text
     assert [len(worklogs(t)) for t in COVERED_TASKS] == [1, 1] and system.runs() == 1
@@ -214,7 +214,7 @@ def test_denied_evidence_writes_exit_2_and_print_the_lines_to_paste(system, monk
     """The CI role's situation: every tracker write is AccessDenied."""
     from compliance.sources import aws
 
-    real_client = aws._client
+    real_client = aws.client_for
 
     def denying_client(service, *args, **kwargs):
         client = real_client(service, *args, **kwargs)
@@ -229,7 +229,7 @@ def test_denied_evidence_writes_exit_2_and_print_the_lines_to_paste(system, monk
             client.meta.events.register("before-call.dynamodb.UpdateItem", deny)
         return client
 
-    monkeypatch.setattr(aws, "_client", denying_client)
+    monkeypatch.setattr(aws, "client_for", denying_client)
     code, text = _deploy(system)
     assert code == 2, text
     assert "ACCESS DENIED" in text and "operator's credentials" in text
@@ -252,7 +252,7 @@ def test_the_cli_runs_deploy(system, monkeypatch, capsys):
 
 
 def test_a_broken_waiver_file_stops_the_deploy_before_anything_runs(system, tmp_path):
-    from compliance.errors import InputError
+    from compliance.base.errors import InputError
 
     before = function_config()
     bad = tmp_path / "waivers.yaml"

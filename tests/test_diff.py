@@ -7,11 +7,11 @@ import json
 import jsonschema
 import pytest
 
+from compliance.base.errors import InputError
 from compliance.cli import main
-from compliance.diff import diff_reports, load_previous
-from compliance.errors import InputError
+from compliance.model.snapshot import load_schema, save_snapshot
 from compliance.report import render_all
-from compliance.snapshot import load_schema, save_snapshot
+from compliance.report.diff import diff_reports, load_previous
 from tests.scenario import build_repo, lambda_data, snapshot
 
 

@@ -3,7 +3,7 @@ from datetime import datetime, timezone
 
 import pytest
 
-from compliance.evidence import (
+from compliance.judge.evidence import (
     Evidence,
     evidence_for_item,
     format_evidence_line,

@@ -7,7 +7,7 @@ capability endpoint answered: a non-2xx answer, an error, a timeout, a revert or
 
 import pytest
 
-from compliance.evidence import FAIL, PASS, UNSETTLED, detail_signal, parse_text
+from compliance.judge.evidence import FAIL, PASS, UNSETTLED, detail_signal, parse_text
 
 LAMBDA_OK = "Deployed commit 9febe19f1368; LastModified=2026-03-01T12:05:00.000+0000 State=Active LastUpdateStatus=Successful; "
 

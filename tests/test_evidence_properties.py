@@ -4,7 +4,7 @@ from datetime import datetime, timezone
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from compliance.evidence import evidence_for_item, format_evidence_line, parse_evidence_line, parse_text
+from compliance.judge.evidence import evidence_for_item, format_evidence_line, parse_evidence_line, parse_text
 
 SHA_SHAPE = re.compile(r"[0-9a-f]{7,40}")
 

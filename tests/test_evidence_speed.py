@@ -1,6 +1,6 @@
 """The fast paths of the evidence parser read exactly what running every pattern reads.
 
-``compliance.evidence`` skips a pattern when a literal the pattern needs is missing from
+``compliance.judge.evidence`` skips a pattern when a literal the pattern needs is missing from
 the text, and starts it where such a literal first occurs. These tests generate text from
 fragments that mean something to the parser (in any letter case, glued together or apart)
 and check that the shortcuts never change a result: first the claims the shortcuts rest on,
@@ -13,7 +13,7 @@ import pytest
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-from compliance import evidence as ev
+from compliance.judge import evidence as ev
 
 FRAGMENTS = [
     # outcome

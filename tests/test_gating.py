@@ -1,4 +1,4 @@
-"""Gating: every row of the precedence table in ``compliance.gating``, in order."""
+"""Gating: every row of the precedence table in ``compliance.app.gating``, in order."""
 
 from __future__ import annotations
 
@@ -6,9 +6,9 @@ import itertools
 
 import pytest
 
-from compliance.errors import ComplianceError
-from compliance.findings import SEVERITIES, STATUSES, Finding, exit_code
-from compliance.gating import check_fail_on, gate
+from compliance.app.gating import check_fail_on, gate
+from compliance.base.errors import ComplianceError
+from compliance.model.findings import SEVERITIES, STATUSES, Finding, exit_code
 
 
 def f(status: str, severity: str = "medium") -> dict:

@@ -6,9 +6,9 @@ from importlib import resources
 import pytest
 from jsonschema import Draft202012Validator
 
-from compliance.errors import ComplianceError
+from compliance.base.errors import ComplianceError
 from compliance.sources.base import Meter
-from compliance.sources.git import _Git, classify, collect_git
+from compliance.sources.git import GitRunner, classify, collect_git
 from tests.gitrepo import GitRepo
 
 UNICODE_PATH = "docs/ünïcødé 文件.md"
@@ -349,7 +349,7 @@ def test_user_config_cannot_change_output(history, tmp_path, monkeypatch):
 
 def test_validates_against_snapshot_schema(history):
     repo, _ = history
-    schema = json.loads(resources.files("compliance").joinpath("schemas/snapshot.schema.json").read_text())
+    schema = json.loads(resources.files("compliance").joinpath("model/schemas/snapshot.schema.json").read_text())
     validator = Draft202012Validator({"$ref": "#/$defs/git", "$defs": schema["$defs"]})
     data = collect(repo, files=[API, "missing.txt"])
     errors = list(validator.iter_errors(data))
@@ -401,7 +401,7 @@ def test_invalid_utf8_in_messages_and_paths_is_replaced_not_fatal(tmp_path):
 
 def test_reader_stops_cleanly_when_abandoned(history):
     repo, _ = history
-    runner = _Git(str(repo.path), Meter())
+    runner = GitRunner(str(repo.path), Meter())
     head, _ = runner.resolve_branch("main")
     stream = runner.log(head, None)
     first = next(stream)
@@ -422,7 +422,7 @@ def test_git_error_reports_the_fatal_line_not_the_hints(history):
     repo, _ = history
     err = (b"fatal: detected dubious ownership in repository at '/r'\n"
            b"To add an exception for this directory, call:\n\n\tgit config --global --add safe.directory /r\n")
-    message = str(_Git(str(repo.path), Meter())._fail("rev-parse", err))
+    message = str(GitRunner(str(repo.path), Meter())._fail("rev-parse", err))
     assert message == f"git rev-parse failed in {repo.path}: detected dubious ownership in repository at '/r'"
 
 

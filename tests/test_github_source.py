@@ -10,7 +10,7 @@ import requests
 import responses
 from jsonschema import Draft202012Validator
 
-from compliance.engine import deploy_window
+from compliance.judge.engine import deploy_window
 from compliance.sources.base import Meter, run_source
 from compliance.sources.github import (
     GitHubAuthError,
@@ -81,7 +81,7 @@ def collect(meter=None, **kw):
 
 
 def github_validator():
-    schema = json.loads(resources.files("compliance").joinpath("schemas/snapshot.schema.json").read_text())
+    schema = json.loads(resources.files("compliance").joinpath("model/schemas/snapshot.schema.json").read_text())
     return Draft202012Validator({"$ref": "#/$defs/github", "$defs": schema["$defs"]})
 
 

@@ -2,8 +2,8 @@ import re
 
 import pytest
 
-from compliance.errors import ComplianceError
-from compliance.ids import DEFAULT_PATTERN, compile_pattern, find_task_ids
+from compliance.base.errors import ComplianceError
+from compliance.base.ids import DEFAULT_PATTERN, compile_pattern, find_task_ids
 
 
 @pytest.mark.parametrize(

@@ -12,7 +12,7 @@ import jsonschema
 import pytest
 
 from compliance.cli import main
-from compliance.snapshot import load_schema, save_snapshot
+from compliance.model.snapshot import load_schema, save_snapshot
 from tests import scenario
 
 RULES = """version: 1

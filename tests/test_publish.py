@@ -448,7 +448,7 @@ def test_errors_are_redacted(rsps, monkeypatch):
 
 
 def test_pygithub_is_imported_lazily():
-    code = ("import sys, compliance.publish, compliance.report, compliance.gating; "
+    code = ("import sys, compliance.publish, compliance.report, compliance.app.gating; "
             "print('github' in sys.modules)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"

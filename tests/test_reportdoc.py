@@ -7,9 +7,9 @@ import json
 import jsonschema
 import pytest
 
-from compliance.engine import evaluate
-from compliance.reportdoc import build_report
-from compliance.snapshot import load_schema
+from compliance.judge.engine import evaluate
+from compliance.model.snapshot import load_schema
+from compliance.report.document import build_report
 from tests.scenario import build_repo, lambda_data, make_rule, run, snapshot
 
 GOOD = ("Deployed commit {sha} via api-mcp-backend-deploy; devops-coordination-api "

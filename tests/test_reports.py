@@ -12,13 +12,13 @@ import jsonschema
 import pytest
 
 import compliance.report as report
-from compliance.errors import ComplianceError
-from compliance.fsutil import StagedSet
+from compliance.base.errors import ComplianceError
+from compliance.base.fsutil import StagedSet
 from compliance.report import RENDERERS, render_all, write_reports
 from compliance.report import html as html_report
 from compliance.report import markdown as md_report
 
-SCHEMA = json.loads((Path(report.__file__).parent.parent / "schemas" / "report.schema.json").read_text())
+SCHEMA = json.loads((Path(report.__file__).parent.parent / "model" / "schemas" / "report.schema.json").read_text())
 D = "sha256:" + "ab" * 32
 SHA1 = "9febe19f1368" + "0" * 28
 SHA2 = "1234567890ab" + "f" * 28
@@ -518,7 +518,7 @@ def test_long_history_html_caps_full_cards_and_keeps_every_failure_as_a_row(doc)
 @pytest.mark.parametrize("formats", [("json", "md", "html"), ("md", "html")])
 def test_write_masked_masks_every_format_and_returns_the_masked_document(doc, tmp_path, monkeypatch, formats):
     """With report.json among the formats the check rides on its text; without it, on the document."""
-    from compliance.redact import Masked
+    from compliance.base.redact import Masked
 
     monkeypatch.setenv("GITHUB_TOKEN", 'tok-"zq9x"-secret')
     dirty = copy.deepcopy(doc)

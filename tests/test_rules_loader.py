@@ -11,13 +11,13 @@ import jsonschema
 import pytest
 import yaml
 
-from compliance.checks import registry
-from compliance.checks.registry import all_kinds, kind_params
-from compliance.errors import ComplianceError, InputError
-from compliance.findings import SEVERITIES
-from compliance.rules import CheckSpec, Remediation, Scope
-from compliance.rules.loader import load_rules
-from compliance.rules.schema import rule_file_schema, rules_reference_markdown
+from compliance.base.errors import ComplianceError, InputError
+from compliance.inputs.rules import load_rules
+from compliance.inputs.ruleschema import rule_file_schema, rules_reference_markdown
+from compliance.judge import registry
+from compliance.judge.registry import all_kinds, kind_params
+from compliance.model.findings import SEVERITIES
+from compliance.model.rules import CheckSpec, Remediation, Scope
 
 VALID = """\
 version: 1
@@ -101,9 +101,9 @@ def test_schema_is_valid_and_lists_every_registered_kind():
 
 
 def test_params_manifest_is_generated_from_the_registry():
-    """schemas/check-params.json is what `python -m compliance.checks` writes from the check modules now."""
+    """schemas/check-params.json is what `python -m compliance.judge.checks` writes from the check modules now."""
     with open(registry.MANIFEST, encoding="utf-8") as fh:
-        assert fh.read() == registry.manifest_text(), "stale: run `.venv/bin/python -m compliance.checks`"
+        assert fh.read() == registry.manifest_text(), "stale: run `.venv/bin/python -m compliance.judge.checks`"
     live = {name: kind.params for name, kind in all_kinds().items()}
     assert json.loads(json.dumps(live)) == live  # JSON data only (no tuples): the manifest is an exact copy
     assert kind_params() == live and list(kind_params()) == list(live)

@@ -5,9 +5,9 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
+from compliance.app.rulestest import load_cases
 from compliance.cli import main
-from compliance.rules.loader import load_rules
-from compliance.rulestest import load_cases
+from compliance.inputs.rules import load_rules
 
 ROOT = Path(__file__).resolve().parents[1]
 POLICIES = ROOT / "policies"

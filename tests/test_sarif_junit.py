@@ -17,7 +17,7 @@ from compliance.report import RENDERERS, junit, sarif, write_reports
 DATA = Path(__file__).parent / "data"
 SARIF_SCHEMA = json.loads((DATA / "sarif-2.1.0-rtm.5.json").read_text(encoding="utf-8"))
 REPORT_SCHEMA = json.loads(
-    (Path(sarif.__file__).parent.parent / "schemas" / "report.schema.json").read_text(encoding="utf-8")
+    (Path(sarif.__file__).parent.parent / "model" / "schemas" / "report.schema.json").read_text(encoding="utf-8")
 )
 WF = ".github/workflows/api-mcp-backend-deploy.yml"
 

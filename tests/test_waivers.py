@@ -8,14 +8,14 @@ from datetime import datetime, timezone
 import jsonschema
 import pytest
 
+from compliance.base.errors import InputError
 from compliance.cli import main
 from compliance.demo import demo_commits
-from compliance.engine import judge
-from compliance.errors import InputError
+from compliance.inputs.waivers import load_waivers
+from compliance.judge.engine import judge
+from compliance.model.snapshot import load_schema, save_snapshot
 from compliance.report import render_all
-from compliance.reportdoc import build_report
-from compliance.snapshot import load_schema, save_snapshot
-from compliance.waivers import load_waivers
+from compliance.report.document import build_report
 from tests.scenario import FUNCTION, build_repo, lambda_data, make_rule, snapshot
 
 NOW = datetime(2026, 3, 31, tzinfo=timezone.utc)

@@ -13,13 +13,14 @@ from datetime import datetime, timezone
 
 import pytest
 
+from compliance.base.errors import InputError
 from compliance.cli import main
-from compliance.engine import judge
-from compliance.errors import InputError
+from compliance.inputs.waivers import load_waivers
+from compliance.judge.engine import judge
+from compliance.judge.waivers import UNCONFIRMED
+from compliance.model.snapshot import save_snapshot
 from compliance.report import render_all
-from compliance.reportdoc import build_report
-from compliance.snapshot import save_snapshot
-from compliance.waivers import UNCONFIRMED, load_waivers
+from compliance.report.document import build_report
 from tests.scenario import build_repo, make_rule, snapshot
 
 NOW = datetime(2026, 3, 31, tzinfo=timezone.utc)

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from compliance.errors import InputError
-from compliance.yamlpos import load_yaml, loads_yaml, validate
+from compliance.base.errors import InputError
+from compliance.inputs.yamlpos import load_yaml, loads_yaml, validate
 
 
 def problems_of(text: str, path: str = "f.yaml") -> list[str]:

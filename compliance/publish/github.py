@@ -37,9 +37,9 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from compliance.console import INVISIBLE
-from compliance.errors import ComplianceError
-from compliance.redact import redact
+from compliance.base.console import INVISIBLE
+from compliance.base.errors import ComplianceError
+from compliance.base.redact import redact
 from compliance.sources.base import Meter
 
 MAX_ANNOTATIONS_PER_REQUEST = 50

@@ -1,6 +1,6 @@
 """Reporters: one report document in, Markdown / HTML / JSON / SARIF / JUnit XML text out.
 
-Every format is rendered and staged into a new set (compliance.fsutil) that is published whole,
+Every format is rendered and staged into a new set (compliance.base.fsutil) that is published whole,
 so a renderer bug, a full disk or a killed run never leaves a half-updated set where the Markdown
 says one thing, the JSON another and the snapshot a third. One format is in memory at a time.
 """
@@ -12,7 +12,7 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
-from compliance.fsutil import StagedSet, staged_set
+from compliance.base.fsutil import StagedSet, staged_set
 from compliance.report import html, json_report, junit, markdown, sarif
 
 RENDERERS: dict[str, Callable[[dict[str, Any]], str]] = {
@@ -42,7 +42,7 @@ def render_all(doc: dict[str, Any], formats: Iterable[str]) -> dict[str, str]:
     Known secret values are masked in the document first, once for every format: a token pasted
     into a worklog or echoed in an error body must not travel on in a report.
     """
-    from compliance.redact import redact_data
+    from compliance.base.redact import redact_data
 
     wanted = _known(formats)
     doc = redact_data(doc)
@@ -63,7 +63,7 @@ def write_reports(
     formats: Iterable[str] = ("md", "html", "json"),
     basename: str = "report",
 ) -> dict[str, Path]:
-    """Write ``<basename>.<fmt>`` files as one set (see compliance.fsutil): readers only ever see the
+    """Write ``<basename>.<fmt>`` files as one set (see compliance.base.fsutil): readers only ever see the
     complete old or the complete new reports.
 
     Every format is staged and fsynced before the set is published: a renderer exception or a full
@@ -130,7 +130,7 @@ def _write_formats(doc: dict[str, Any], staged: StagedSet, wanted: list[str], ba
     instead of encoding the document a second time just to look; only a hit costs the full walk
     and a rewrite.
     """
-    from compliance.redact import Masked, TextScan, mask_walk, redact_data
+    from compliance.base.redact import Masked, TextScan, mask_walk, redact_data
 
     written: dict[str, Path] = {}
     if not isinstance(doc, Masked) and "json" in wanted and RENDERERS["json"] is json_report.render:

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
-from compliance.snapshot import canonical_chunks, canonical_json
+from compliance.model.snapshot import canonical_chunks, canonical_json
 
 
 def render(doc: dict[str, Any]) -> str:

@@ -19,8 +19,8 @@ import xml.etree.ElementTree as ET
 from collections import Counter
 from typing import Any
 
-from compliance.console import INVISIBLE
-from compliance.redact import strip_hidden
+from compliance.base.console import INVISIBLE
+from compliance.base.redact import strip_hidden
 
 # Everything XML 1.0 allows in character data is kept; the rest (C0 controls except tab/newline/CR,
 # lone surrogates, U+FFFE/U+FFFF) cannot be represented in any escaped form.

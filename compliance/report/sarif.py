@@ -24,8 +24,8 @@ import re
 from typing import Any
 from urllib.parse import quote
 
-from compliance.console import INVISIBLE
-from compliance.redact import strip_hidden
+from compliance.base.console import INVISIBLE
+from compliance.base.redact import strip_hidden
 
 SCHEMA_URI = "https://json.schemastore.org/sarif-2.1.0.json"
 FINGERPRINT_KEY = "complianceFinding/v1"

@@ -34,7 +34,7 @@ from contextlib import contextmanager
 from datetime import datetime, timezone
 from typing import Any
 
-from compliance.redact import redact
+from compliance.base.redact import redact
 from compliance.sources.base import Meter
 
 DEFAULT_MAX_ATTEMPTS = 5
@@ -123,7 +123,7 @@ _NOT_FOUND_CODES = {"ResourceNotFoundException", "NotFoundException", "ResourceN
                     "FunctionNotFound"}
 
 
-def _translate(exc: Exception, operation: str) -> AwsSourceError | None:
+def translate_error(exc: Exception, operation: str) -> AwsSourceError | None:
     """Map a botocore exception to a recognisable type; None for anything that is not botocore's."""
     from botocore import exceptions as bx
 
@@ -159,11 +159,11 @@ def _translate(exc: Exception, operation: str) -> AwsSourceError | None:
 
 
 @contextmanager
-def _calling(operation: str) -> Iterator[None]:
+def calling(operation: str) -> Iterator[None]:
     try:
         yield
     except Exception as exc:
-        mapped = _translate(exc, operation)
+        mapped = translate_error(exc, operation)
         if mapped is None or mapped is exc:
             raise
         raise mapped from exc
@@ -184,7 +184,7 @@ class _Counter:
             self.meter.requests += int(attempts)
 
 
-def _client(service: str, region: str, meter: Meter, options: dict[str, Any] | None = None):
+def client_for(service: str, region: str, meter: Meter, options: dict[str, Any] | None = None):
     """One configured client with the request counter attached (tests wrap this to add a Stubber)."""
     import boto3
     from botocore.config import Config
@@ -200,7 +200,7 @@ def _client(service: str, region: str, meter: Meter, options: dict[str, Any] | N
         read_timeout=float(timeout if timeout is not None else DEFAULT_READ_TIMEOUT),
         max_pool_connections=max(10, int(opts.get("workers", 0) or 0)),
     )
-    with _calling(f"{service} client"):
+    with calling(f"{service} client"):
         session = boto3.session.Session(botocore_session=_botocore_session(), profile_name=opts.get("profile"),
                                         region_name=region)
         kwargs: dict[str, Any] = {"config": config, "region_name": region}
@@ -238,7 +238,7 @@ def _botocore_session():
 
 def _call(client, operation: str, **params: Any) -> dict[str, Any]:
     method = getattr(client, _snake(operation))
-    with _calling(operation):
+    with calling(operation):
         return method(**params)
 
 
@@ -248,7 +248,7 @@ def _pages(client, operation: str, options: dict[str, Any] | None, *, page_size:
     paginator = client.get_paginator(_snake(operation))
     if page_size:
         params["PaginationConfig"] = {"PageSize": int(page_size)}
-    with _calling(operation):
+    with calling(operation):
         for n, page in enumerate(paginator.paginate(**params), start=1):
             if n > limit:
                 raise TooManyPages(f"{operation} returned more than {limit} pages; refusing partial data",
@@ -283,7 +283,7 @@ def collect_lambda(function: str, region: str, *, meter: Meter, options: dict[st
 
     ``$LATEST`` is left out of ``versions``: it is the configuration itself, not a past deploy.
     """
-    client = _client("lambda", region, meter, options)
+    client = client_for("lambda", region, meter, options)
     data: dict[str, Any] = {"function": function, "configuration": _configuration(client, function)}
     if versions:
         found = [_pick(v, VERSION_FIELDS)
@@ -300,7 +300,7 @@ def lambda_states(functions: list[str], region: str, *, meter: Meter, options: d
     if not names:
         return {}
     workers = max(1, min(workers, len(names)))
-    client = _client("lambda", region, meter, {**(options or {}), "workers": workers})
+    client = client_for("lambda", region, meter, {**(options or {}), "workers": workers})
     pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="lambda-state")
     try:
         configs = list(pool.map(lambda name: _configuration(client, name), names))
@@ -331,7 +331,7 @@ def _find_api(client, api: str, options: dict[str, Any] | None) -> dict[str, Any
 def collect_apigateway(api: str, region: str, *, meter: Meter, options: dict[str, Any] | None = None
                        ) -> dict[str, Any]:
     """The HTTP API's routes and integrations; ``api`` may be an id or an exact, unique name."""
-    client = _client("apigatewayv2", region, meter, options)
+    client = client_for("apigatewayv2", region, meter, options)
     found = _find_api(client, api, options)
     api_id = found["ApiId"]
     routes = [_pick(r, ROUTE_FIELDS) for page in _pages(client, "GetRoutes", options, ApiId=api_id)
@@ -398,7 +398,7 @@ def collect_tracker(table: str, project: str, task_ids: list[str], region: str, 
             keyed[record] = tid
     found: dict[str, dict[str, Any]] = {}
     if keyed:
-        client = _client("dynamodb", region, meter, options)
+        client = client_for("dynamodb", region, meter, options)
         records = sorted(keyed)
         names = {f"#f{i}": f for i, f in enumerate(TRACKER_FIELDS)}
         projection = ", ".join(names)
@@ -458,7 +458,7 @@ def collect_deploy_manager(table: str, project: str | None, since: datetime, unt
     """
     opts = options or {}
     lo, hi = _stamp(since), _stamp(until)
-    client = _client("dynamodb", region, meter, options)
+    client = client_for("dynamodb", region, meter, options)
     rows: dict[str, list[dict[str, Any]]] = {"requests": [], "specs": []}
     if project is not None:
         for prefix, bucket in DM_PREFIXES:

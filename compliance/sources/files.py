@@ -9,8 +9,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from compliance.errors import InputError, Located
-from compliance.fsutil import not_regular
+from compliance.base.errors import InputError, Located
+from compliance.base.fsutil import not_regular
 from compliance.sources.base import Meter
 
 
@@ -23,7 +23,7 @@ def read_regular(p: Path) -> bytes:
 
 
 def read_source_file(name: str, path: str | Path, meter: Meter | None = None) -> dict[str, Any]:
-    from compliance.snapshot import def_schema, schema_problems, source_value_problems, strict_loads
+    from compliance.model.snapshot import def_schema, schema_problems, source_value_problems, strict_loads
 
     p = Path(path)
     raw = read_regular(p)

@@ -26,10 +26,10 @@ from collections.abc import Iterable, Iterator
 from datetime import datetime
 from typing import IO, Any
 
-from compliance.errors import ComplianceError
-from compliance.ids import compile_pattern, find_task_ids
+from compliance.base.errors import ComplianceError
+from compliance.base.ids import compile_pattern, find_task_ids
+from compliance.base.timeutil import chain_span, iso, parse_time, utcnow
 from compliance.sources.base import Meter
-from compliance.timeutil import chain_span, iso, parse_time, utcnow
 
 _PR_MERGE = re.compile(r"Merge pull request #(\d+) from ([^/\s]+)/(\S.*)", re.DOTALL)
 _SQUASH = re.compile(r"\(#(\d+)\)\s*\Z")
@@ -97,7 +97,7 @@ def collect_git(
     """
     meter = meter if meter is not None else Meter()
     compile_pattern(id_pattern)  # a bad pattern fails before any git work
-    runner = _Git(repo, meter)
+    runner = GitRunner(repo, meter)
     git_dir, shallow = runner.probe()
     head, _ref = runner.resolve_branch(branch)
     meter.warnings.extend(runner.history_rewrites())
@@ -150,9 +150,9 @@ def collect_git(
 def read_files_at(repo: str, ref: str, paths: Iterable[str], *, meter: Meter | None = None
                   ) -> tuple[str, dict[str, str | None]]:
     """Files as they are at any commit-ish (a pull request's head), for checks that read content."""
-    runner = _Git(repo, meter if meter is not None else Meter())
+    runner = GitRunner(repo, meter if meter is not None else Meter())
     runner.probe()
-    code, out, err = runner._run("rev-parse", "--verify", "--quiet", f"{ref}^{{commit}}")
+    code, out, err = runner.run("rev-parse", "--verify", "--quiet", f"{ref}^{{commit}}")
     if code != 0:
         raise ComplianceError(f"'{ref}' is not a commit in {repo}")
     sha = _text(out).strip()
@@ -242,7 +242,7 @@ def _shallow_boundary(git_dir: str) -> set[str]:
         return set()
 
 
-class _Git:
+class GitRunner:
     """One repository, every process counted on the meter."""
 
     def __init__(self, repo: str, meter: Meter):
@@ -296,7 +296,7 @@ class _Git:
         errfile.close()
         return code, err
 
-    def _run(self, *args: str, input: bytes | None = None) -> tuple[int, bytes, bytes]:
+    def run(self, *args: str, input: bytes | None = None) -> tuple[int, bytes, bytes]:
         proc, errfile = self._popen(*args, stdin=subprocess.PIPE if input is not None else None)
         out, _ = proc.communicate(input)
         code, err = self._finish(proc, errfile)
@@ -313,7 +313,7 @@ class _Git:
 
     def probe(self) -> tuple[str, bool]:
         """Fail early, and clearly, when the path is not a repository."""
-        code, out, err = self._run("rev-parse", "--absolute-git-dir", "--is-shallow-repository",
+        code, out, err = self.run("rev-parse", "--absolute-git-dir", "--is-shallow-repository",
                                    "--git-common-dir")
         if code != 0:
             if b"not a git repository" in err:
@@ -351,7 +351,7 @@ class _Git:
     def resolve_branch(self, branch: str) -> tuple[str, str]:
         """A local branch wins over origin's; CI checkouts often have only the remote one."""
         candidates = [f"refs/heads/{branch}", f"refs/remotes/origin/{branch}"]
-        code, out, err = self._run(  # replace refs are listed by the same process, for history_rewrites
+        code, out, err = self.run(  # replace refs are listed by the same process, for history_rewrites
             "for-each-ref", "--format=%(objectname)%00%(objecttype)%00%(refname)", *candidates, "refs/replace/"
         )
         if code != 0:
@@ -439,7 +439,7 @@ class _Git:
         if not askable:
             return result
         request = "".join(f"{head}:{p}\n" for p in askable).encode("utf-8", "surrogateescape")
-        code, out, err = self._run("cat-file", "--batch", input=request)
+        code, out, err = self.run("cat-file", "--batch", input=request)
         if code != 0:
             raise self._fail("cat-file", err)
         pos = 0

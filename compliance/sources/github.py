@@ -25,10 +25,10 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote, urlencode, urlsplit
 
-from compliance.redact import redact
+from compliance.base.redact import redact
+from compliance.base.timeutil import iso, parse_time
 from compliance.sources.base import Meter
 from compliance.sources.httpcache import Entry, ETagCache
-from compliance.timeutil import iso, parse_time
 
 DEFAULT_API_URL = "https://api.github.com"
 PER_PAGE = 100
@@ -106,7 +106,7 @@ def api_url(explicit: str | None = None) -> str:
     https (plain http only on loopback, for tests) with no user name or password in it: a token must
     not travel in clear text, and a password in a URL would be printed with it.
     """
-    from compliance.errors import ComplianceError
+    from compliance.base.errors import ComplianceError
 
     url = (explicit or os.environ.get("GITHUB_API_URL") or DEFAULT_API_URL).strip().rstrip("/")
     try:

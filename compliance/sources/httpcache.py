@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from compliance.fsutil import atomic_write_text
+from compliance.base.fsutil import atomic_write_text
 
 
 @dataclass(frozen=True)

@@ -17,9 +17,9 @@ from pathlib import Path
 
 import pytest
 
-from compliance import deploy as deploy_mod
-from compliance.deploy import EXIT_INTERRUPTED, STATE_FILE
-from compliance.evidence import parse_evidence_line
+from compliance.app import deploy as deploy_mod
+from compliance.app.deploy import EXIT_INTERRUPTED, STATE_FILE
+from compliance.judge.evidence import parse_evidence_line
 from tests import moto_env
 from tests.deploy_fixture import (  # noqa: F401 - system is a fixture
     COVERED_TASKS,
@@ -190,7 +190,7 @@ def test_a_planted_state_with_the_live_bindings_but_no_such_log_does_not_resume(
 
 def _deploy_then_interrupt_recording(system, monkeypatch):
     """A genuine deploy whose evidence step was killed: the state file is real and resumable."""
-    from compliance import evidence_writer
+    from compliance.app import evidence_writer
 
     real = evidence_writer.record_evidence
 

@@ -13,8 +13,8 @@ from datetime import datetime, timezone
 import pytest
 
 from compliance.cli import main
-from compliance.engine import Context
-from compliance.rules.model import Scope
+from compliance.judge.engine import Context
+from compliance.model.rules import Scope
 from compliance.sources.base import Meter, run_source
 from compliance.sources.git import collect_git
 from tests.gitrepo import GitRepo

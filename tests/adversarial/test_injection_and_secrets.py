@@ -16,11 +16,11 @@ from pathlib import Path
 import pytest
 import responses
 
+from compliance.app.deploy import Plan, _Out, run_script
+from compliance.base.redact import LineRedactor, clip, redact, redact_data
 from compliance.cli import main
-from compliance.deploy import Plan, _Out, run_script
-from compliance.engine import fill, shell_word
-from compliance.redact import LineRedactor, clip, redact, redact_data
-from compliance.rules.loader import load_rules
+from compliance.inputs.rules import load_rules
+from compliance.judge.engine import fill, shell_word
 from tests.github_payloads import FakeGitHub
 from tests.reliability.conftest import POLICIES, audit_args, make_system  # noqa: F401 - the fixture, by name
 

@@ -26,7 +26,7 @@ POLICIES = str(ROOT / "policies")
 # Runs the CLI with one function wrapped to SIGKILL the process at KILL_AT (see _points).
 HARNESS = r"""
 import os, signal, sys
-import compliance.fsutil as f
+import compliance.base.fsutil as f
 
 point, n = os.environ["KILL_AT"].split(":")
 n = int(n)
@@ -132,7 +132,7 @@ def test_two_concurrent_runs_never_mix_their_files(snapshots, tmp_path):
 
 def _hold_lock(out: Path) -> subprocess.Popen:
     holder = subprocess.Popen(
-        [sys.executable, "-c", "import sys\nfrom pathlib import Path\nfrom compliance.fsutil import folder_lock\n"
+        [sys.executable, "-c", "import sys\nfrom pathlib import Path\nfrom compliance.base.fsutil import folder_lock\n"
          "with folder_lock(Path(sys.argv[1])):\n    print('locked', flush=True)\n    sys.stdin.read()\n", str(out)],
         cwd=ROOT, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
     assert holder.stdout.readline().strip() == "locked"

@@ -15,16 +15,17 @@ from datetime import datetime, timezone
 import jsonschema
 import pytest
 
-from compliance.diff import diff_reports
-from compliance.findings import ERROR, FAIL, PASS, PENDING, WAIVED, Finding, exit_code
-from compliance.gating import gate
-from compliance.merge import merge_reports
+from compliance.app.gating import gate
+from compliance.app.rulestest import load_cases, run_case
+from compliance.inputs.waivers import load_waivers
+from compliance.judge.waivers import apply_waivers
+from compliance.model.findings import ERROR, FAIL, PASS, PENDING, WAIVED, Finding, exit_code
+from compliance.model.snapshot import load_schema
 from compliance.publish import github as gh_publish
 from compliance.report import RENDERERS
-from compliance.reportdoc import build_report
-from compliance.rulestest import load_cases, run_case
-from compliance.snapshot import load_schema
-from compliance.waivers import apply_waivers, load_waivers
+from compliance.report.diff import diff_reports
+from compliance.report.document import build_report
+from compliance.report.merge import merge_reports
 from tests.scenario import FUNCTION, build_repo, lambda_data, make_rule, snapshot
 
 SCHEMA = load_schema("report")
@@ -272,7 +273,7 @@ def test_rules_test_cases_accept_pending_and_compare_it(tmp_path, snap):
 
 
 def test_rules_test_rejects_a_misspelt_pending(tmp_path):
-    from compliance.errors import InputError
+    from compliance.base.errors import InputError
 
     cases = tmp_path / "cases"
     cases.mkdir()

@@ -12,14 +12,14 @@ import urllib.parse
 
 import pytest
 
-from compliance.engine import fill
-from compliance.errors import InputError
-from compliance.redact import redact, redact_data
+from compliance.base.errors import InputError
+from compliance.base.redact import redact, redact_data
+from compliance.inputs.rules import command_quoting_problems, load_rules
+from compliance.judge.engine import fill
 from compliance.report import html as html_report
 from compliance.report import junit as junit_report
 from compliance.report import markdown as md
 from compliance.report import sarif as sarif_report
-from compliance.rules.loader import command_quoting_problems, load_rules
 
 # --- remediation commands: shell positions where one quoted word is still not data ------------
 
@@ -126,7 +126,7 @@ def test_jwt_and_slack_credentials_are_masked(secret):
 @pytest.mark.parametrize("text", ['password = "correct horse battery staple"', "db_password: 'correct horse battery'",
                                   '{"client_secret": "correct horse battery"}'])
 def test_quoted_passphrase_with_spaces_is_masked_whole(text):
-    from compliance.redact import redact_data
+    from compliance.base.redact import redact_data
 
     assert "battery" not in redact(text)
     assert "battery" not in json.dumps(redact_data({"body": text}))
@@ -181,10 +181,10 @@ def _no_hang(fn, *args):
 
 @pytest.mark.parametrize("reader", ["source", "snapshot", "previous", "yaml"])
 def test_named_pipe_inputs_are_refused_not_waited_on(reader, fifo):
-    from compliance.diff import load_previous
-    from compliance.snapshot import load_snapshot
+    from compliance.inputs.yamlpos import load_yaml
+    from compliance.model.snapshot import load_snapshot
+    from compliance.report.diff import load_previous
     from compliance.sources.files import read_source_file
-    from compliance.yamlpos import load_yaml
 
     fns = {"source": lambda p: read_source_file("git", p), "snapshot": load_snapshot,
            "previous": load_previous, "yaml": load_yaml}
@@ -196,10 +196,10 @@ def test_named_pipe_inputs_are_refused_not_waited_on(reader, fifo):
 
 @pytest.mark.parametrize("reader", ["source", "snapshot", "previous", "yaml"])
 def test_devices_are_refused_before_reading(reader):
-    from compliance.diff import load_previous
-    from compliance.snapshot import load_snapshot
+    from compliance.inputs.yamlpos import load_yaml
+    from compliance.model.snapshot import load_snapshot
+    from compliance.report.diff import load_previous
     from compliance.sources.files import read_source_file
-    from compliance.yamlpos import load_yaml
 
     fns = {"source": lambda p: read_source_file("git", p), "snapshot": load_snapshot,
            "previous": load_previous, "yaml": load_yaml}
@@ -214,7 +214,7 @@ def test_devices_are_refused_before_reading(reader):
                                  "https://api.github.com\r\n.evil.com", "https://api.github.com\x00.evil.com",
                                  "https://api.git hub.com"])
 def test_api_url_with_control_characters_is_refused(url, monkeypatch):
-    from compliance.errors import ComplianceError
+    from compliance.base.errors import ComplianceError
     from compliance.sources.github import api_url
 
     with pytest.raises(ComplianceError, match="not usable"):
@@ -237,7 +237,7 @@ AWS_SK = "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY"
     pytest.param(lambda v: json.dumps({"k": v}).replace("/", "\\/"), id="json-escaped-slash"),
 ])
 def test_environment_secret_is_masked_in_encoded_forms(form, monkeypatch):
-    from compliance.redact import redact_data
+    from compliance.base.redact import redact_data
 
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", AWS_SK)
     text = f"called https://example.invalid/?x={form(AWS_SK)} then"
@@ -256,8 +256,8 @@ def test_percent_encoded_sts_token_is_masked():
                                      '{"pull_request": {"number": -5}}', '{"pull_request": {"number": 0}}',
                                      "[" * 100000 + "]" * 100000])
 def test_malformed_event_payload_is_a_clean_error(payload, tmp_path):
-    from compliance.errors import ComplianceError
-    from compliance.pr import pr_number_from_event
+    from compliance.app.pr import pr_number_from_event
+    from compliance.base.errors import ComplianceError
 
     event = tmp_path / "event.json"
     event.write_text(payload)
@@ -266,8 +266,8 @@ def test_malformed_event_payload_is_a_clean_error(payload, tmp_path):
 
 
 def test_event_payload_that_is_a_device_or_pipe_is_refused(fifo):
-    from compliance.errors import ComplianceError
-    from compliance.pr import pr_number_from_event
+    from compliance.app.pr import pr_number_from_event
+    from compliance.base.errors import ComplianceError
 
     with pytest.raises(ComplianceError, match="device"):
         pr_number_from_event("/dev/zero")
@@ -276,7 +276,7 @@ def test_event_payload_that_is_a_device_or_pipe_is_refused(fifo):
 
 
 def test_event_payload_pr_number_still_read(tmp_path):
-    from compliance.pr import pr_number_from_event
+    from compliance.app.pr import pr_number_from_event
 
     event = tmp_path / "event.json"
     event.write_text('{"pull_request": {"number": 12}, "number": 12}')
@@ -287,7 +287,7 @@ def test_event_payload_pr_number_still_read(tmp_path):
 
 @pytest.mark.parametrize("name", ["waivers.yaml", "Waivers.YAML"])
 def test_target_named_like_the_saved_waivers_is_refused(name, tmp_path):
-    from compliance.config import load_config
+    from compliance.inputs.config import load_config
 
     config = tmp_path / "compliance.yaml"
     config.write_text(

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import pytest
 
-from compliance.evidence import FAIL, PASS, parse_text
+from compliance.judge.evidence import FAIL, PASS, parse_text
 
 # A failure written with characters that look like (or render as) ASCII: the failure must
 # still be read. Lookalike *pass* words are never promoted to a pass.
@@ -92,8 +92,9 @@ def test_honest_passes_still_pass(text):
 def _waiver_case(prefix: str):
     from datetime import date
 
-    from compliance.findings import Finding
-    from compliance.waivers import Waiver, WaiverFile, apply_waivers
+    from compliance.judge.waivers import apply_waivers
+    from compliance.model.findings import Finding
+    from compliance.model.waivers import Waiver, WaiverFile
 
     waived_sha = "abcdef1" + "0" * 33
     collider = "abcdef1" + "9" * 33  # a later commit made to share the waived commit's short sha
@@ -131,8 +132,8 @@ def test_sha_waiver_unique_prefix_still_applies():
     ("worklog_evidence", "evidence_grace_hours", "100000"),
 ])
 def test_unbounded_grace_is_an_input_error(tmp_path, kind, param, value):
-    from compliance.errors import InputError
-    from compliance.rules.loader import load_rules
+    from compliance.base.errors import InputError
+    from compliance.inputs.rules import load_rules
 
     path = tmp_path / "rules.yaml"
     path.write_text(f"""version: 1

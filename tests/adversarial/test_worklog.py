@@ -11,7 +11,7 @@ import json
 
 import pytest
 
-from compliance.findings import FAIL, PASS, PENDING
+from compliance.model.findings import FAIL, PASS, PENDING
 from tests.scenario import build_repo, judge, run, snapshot
 
 LM = "LastModified=2026-02-26T12:05:00.000+0000"

@@ -14,12 +14,12 @@ from pathlib import Path
 import pytest
 import responses
 
-from compliance import evidence_writer
+from compliance.app import evidence_writer
+from compliance.base.errors import ComplianceError
+from compliance.base.fsutil import StagedSet
 from compliance.cli import main
-from compliance.errors import ComplianceError
-from compliance.fsutil import StagedSet
+from compliance.model.snapshot import load_snapshot, save_snapshot
 from compliance.report import write_reports
-from compliance.snapshot import load_snapshot, save_snapshot
 from tests import moto_env
 from tests.github_payloads import FakeGitHub
 from tests.reliability.conftest import audit_args, no_temp_files, one_generation
@@ -59,7 +59,7 @@ def test_report_crash_before_the_switch_keeps_the_old_reports(tmp_path, monkeypa
         monkeypatch.setattr(StagedSet, "write", _failing(StagedSet.write, fail_on, OSError(28, "No space left on device")))
     else:
         real = os.fsync if where == "fsync" else os.replace
-        monkeypatch.setattr(f"compliance.fsutil.os.{where}", _failing(real, fail_on, OSError(28, "No space left on device")))
+        monkeypatch.setattr(f"compliance.base.fsutil.os.{where}", _failing(real, fail_on, OSError(28, "No space left on device")))
     with pytest.raises(ComplianceError, match="No space left on device.*previous reports and snapshot are unchanged"):
         write_reports(_second_doc(), out, FORMATS)
     assert _contents(out) == before
@@ -76,7 +76,7 @@ def test_report_crash_at_any_rename_leaves_one_whole_set_and_no_temp(tmp_path, m
     new = _second_doc()
     write_reports(new, tmp_path / "new", FORMATS)
     after = _contents(tmp_path / "new")
-    monkeypatch.setattr("compliance.fsutil.os.replace", _failing(os.replace, fail_on, exc))
+    monkeypatch.setattr("compliance.base.fsutil.os.replace", _failing(os.replace, fail_on, exc))
     try:
         write_reports(new, out, FORMATS)
     except (ComplianceError, KeyboardInterrupt):
@@ -100,7 +100,7 @@ def test_snapshot_crash_keeps_the_old_snapshot(tmp_path, monkeypatch, target):
     save_snapshot(doc, path)
     before = path.read_bytes()
     real = os.replace if target == "replace" else os.fsync
-    monkeypatch.setattr(f"compliance.fsutil.os.{target}", _failing(real, 1, OSError(28, "No space left on device")))
+    monkeypatch.setattr(f"compliance.base.fsutil.os.{target}", _failing(real, 1, OSError(28, "No space left on device")))
     with pytest.raises(OSError):
         save_snapshot({**doc, "collected_at": "2026-04-01T00:00:00Z"}, path)
     assert path.read_bytes() == before and load_snapshot(path)["collected_at"] == "2026-03-31T00:00:00Z"
@@ -118,7 +118,7 @@ def test_interrupted_audit_leaves_one_whole_run(make_system, monkeypatch, capsys
     before = _contents(out)
     for fail_on in (1, 2):
         with monkeypatch.context() as m:
-            m.setattr("compliance.fsutil.os.replace", _failing(os.replace, fail_on, KeyboardInterrupt()))
+            m.setattr("compliance.base.fsutil.os.replace", _failing(os.replace, fail_on, KeyboardInterrupt()))
             with responses.RequestsMock() as rsps:
                 FakeGitHub(rsps, system.runs())
                 code = main(audit_args(system.config, out))

@@ -1,4 +1,4 @@
-"""The compiled schema check (compliance.fastschema) agrees with jsonschema, the authority.
+"""The compiled schema check (compliance.model.fastschema) agrees with jsonschema, the authority.
 
 ``schema_problems`` trusts a "valid" from the compiled check and skips jsonschema, so a document the
 check passes but jsonschema rejects would be a bad snapshot read as good. These tests compare the
@@ -15,8 +15,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from jsonschema import Draft202012Validator
 
-from compliance.fastschema import Unsupported, compile_schema
-from compliance.snapshot import def_schema, load_schema, schema_problems
+from compliance.model.fastschema import Unsupported, compile_schema
+from compliance.model.snapshot import def_schema, load_schema, schema_problems
 from tests.reliability.docpaths import doc_paths
 
 SOURCES = ["git", "github", "lambda", "apigateway", "tracker", "deploy_manager", "probe"]
@@ -39,11 +39,11 @@ def _agree(schema, doc) -> None:
 
 @pytest.fixture(scope="module")
 def demo_snapshot(tmp_path_factory):
-    from compliance.collect import collect
-    from compliance.config import load_config
+    from compliance.app.collect import collect
+    from compliance.base.timeutil import parse_bound
     from compliance.demo import DEMO_SINCE, DEMO_UNTIL, build_demo
-    from compliance.rules.loader import load_rules
-    from compliance.timeutil import parse_bound
+    from compliance.inputs.config import load_config
+    from compliance.inputs.rules import load_rules
 
     config = load_config(str(build_demo(tmp_path_factory.mktemp("demo"))))
     snap = collect(config, load_rules(config.policies), parse_bound(DEMO_SINCE), parse_bound(DEMO_UNTIL, end=True))

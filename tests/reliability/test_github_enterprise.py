@@ -14,8 +14,8 @@ import re
 import pytest
 import responses
 
+from compliance.base.errors import ComplianceError
 from compliance.cli import main
-from compliance.errors import ComplianceError
 from compliance.publish import upsert_tracking_issue
 from compliance.sources.github import api_url
 from tests.github_payloads import REPO, FakeGitHub, pull_request

@@ -5,7 +5,7 @@ from __future__ import annotations
 import copy
 import json
 
-from compliance.engine import evaluate
+from compliance.judge.engine import evaluate
 from tests.reliability.test_properties import demo  # noqa: F401 - the shared realistic snapshot fixture
 
 

@@ -19,10 +19,10 @@ import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from compliance.errors import ComplianceError, InputError
-from compliance.globs import GlobError, compile_glob, example_path, filter_match, glob_match
-from compliance.ids import DEFAULT_PATTERN, compile_pattern, find_task_ids
-from compliance.yamlpos import loads_yaml
+from compliance.base.errors import ComplianceError, InputError
+from compliance.base.globs import GlobError, compile_glob, example_path, filter_match, glob_match
+from compliance.base.ids import DEFAULT_PATTERN, compile_pattern, find_task_ids
+from compliance.inputs.yamlpos import loads_yaml
 from tests.reliability.docpaths import doc_paths
 
 FAST = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -83,7 +83,7 @@ def _mutate(doc, path, how, value):
                 max_size=4),
        st.integers(1, 3))
 def test_rule_loader_raises_only_our_errors(mutations, copies):
-    from compliance.rules.loader import load_rules
+    from compliance.inputs.rules import load_rules
 
     rule = copy.deepcopy(VALID_RULE)
     for path, how, value in mutations:
@@ -188,7 +188,7 @@ def test_custom_id_pattern_raises_only_compliance_error(pattern):
 @FAST
 @given(st.binary(max_size=200) | json_values.map(lambda v: json.dumps(v).encode()))
 def test_load_snapshot_raises_only_our_errors(raw):
-    from compliance.snapshot import load_snapshot
+    from compliance.model.snapshot import load_snapshot
 
     with tempfile.TemporaryDirectory() as folder:
         path = os.path.join(folder, "snapshot.json")
@@ -207,11 +207,11 @@ def test_load_snapshot_raises_only_our_errors(raw):
 @pytest.fixture(scope="module")
 def demo(tmp_path_factory):
     """The demo system's realistic snapshot (every source populated from files), and its rules."""
-    from compliance.collect import collect
-    from compliance.config import load_config
+    from compliance.app.collect import collect
+    from compliance.base.timeutil import parse_bound
     from compliance.demo import DEMO_SINCE, DEMO_UNTIL, build_demo
-    from compliance.rules.loader import load_rules
-    from compliance.timeutil import parse_bound
+    from compliance.inputs.config import load_config
+    from compliance.inputs.rules import load_rules
 
     config = load_config(str(build_demo(tmp_path_factory.mktemp("demo"))))
     ruleset = load_rules(config.policies)
@@ -224,7 +224,7 @@ def demo(tmp_path_factory):
 
 
 def _needs(rule) -> set[str]:
-    from compliance.checks.registry import all_kinds
+    from compliance.judge.registry import all_kinds
 
     kinds = all_kinds()
     out: set[str] = set()
@@ -241,8 +241,8 @@ SOURCES = ["git", "github", "lambda", "apigateway", "tracker", "deploy_manager",
 @SLOW
 @given(st.dictionaries(st.sampled_from(SOURCES), st.sampled_from(["error", "absent"]), min_size=1))
 def test_a_failed_or_missing_source_never_passes_its_rules(demo, broken):
-    from compliance.engine import evaluate
-    from compliance.snapshot import validate_snapshot
+    from compliance.judge.engine import evaluate
+    from compliance.model.snapshot import validate_snapshot
 
     base, rules = demo
     snap = copy.deepcopy(base)
@@ -268,8 +268,8 @@ def _paths(node):
 def test_damaged_source_data_is_refused_or_judged_without_a_crash(demo, data):
     """Delete, null or retype any value of any source: the snapshot is refused by its schema, or the
     engine judges it without an internal error; either way the CLI never sees a crash."""
-    from compliance.engine import evaluate
-    from compliance.snapshot import validate_snapshot
+    from compliance.judge.engine import evaluate
+    from compliance.model.snapshot import validate_snapshot
 
     base, rules = demo
     snap = copy.deepcopy(base)
@@ -291,8 +291,8 @@ def test_damaged_source_data_is_refused_or_judged_without_a_crash(demo, data):
 @SLOW
 @given(st.sampled_from(["State", "LastUpdateStatus"]), st.sampled_from(["delete", "null", "set"]), json_values)
 def test_lambda_state_unknown_is_never_a_pass(demo, key, how, value):
-    from compliance.engine import evaluate
-    from compliance.snapshot import validate_snapshot
+    from compliance.judge.engine import evaluate
+    from compliance.model.snapshot import validate_snapshot
 
     base, rules = demo
     snap = copy.deepcopy(base)

@@ -1,0 +1,329 @@
+"""Secret redaction applied to every message that leaves a source.
+
+Tokens and keys must never reach logs, snapshots or reports. Known secret values from
+the environment are masked wherever they appear, and common token shapes are masked too.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import os
+import re
+from collections.abc import Iterable, Iterator
+from typing import Any
+
+from compliance.base.console import INVISIBLE
+
+SECRET_ENV = (
+    "GITHUB_TOKEN",
+    "GH_TOKEN",
+    "AWS_SECRET_ACCESS_KEY",
+    "AWS_SESSION_TOKEN",
+    "AWS_ACCESS_KEY_ID",
+    "COORDINATION_INTERNAL_API_KEY",
+)
+# Secret *names*: a value assigned to one of these (``NAME=value``, ``"Name": "value"``, ``Name: value``)
+# is masked, the name kept. Contextual on purpose: a bare 40-character string may be a git SHA and a
+# 44-character one ending in '=' a CodeSha256, both of which reports must keep.
+_SECRET_NAMES = (
+    r"secret[_-]?access[_-]?key|session[_-]?token|security[_-]?token|access[_-]?token|auth[_-]?token"
+    r"|refresh[_-]?token|id[_-]?token|api[_-]?key|internal[_-]?key|client[_-]?secret|private[_-]?key"
+    r"|password|passwd|[_-]token|[_-]secret"
+)
+# Between a name and its value: an optional closing quote of the key, ':' or '=', an optional opening
+# quote. ``\\?`` and ``\\t`` let the same expression find them in JSON-escaped text (``TextScan``).
+_SEP = r"\\?[\"']?(?:[ \t]|\\t)*[:=](?:[ \t]|\\t)*(?:\\?[\"'])?"
+_SEP_OPEN = r"\\?[\"']?(?:[ \t]|\\t)*[:=](?:[ \t]|\\t)*"  # _SEP up to the value's opening quote
+_PEM_BEGIN = r"-----BEGIN[A-Z0-9 ]*PRIVATE KEY(?: BLOCK)?-----"  # RSA, EC, OPENSSH, ENCRYPTED, PGP ...
+_PEM_END = r"-----END[A-Z0-9 ]*PRIVATE KEY(?: BLOCK)?-----"
+# A named value: not a reference such as ${{ secrets.X }}, $VAR or <placeholder>, which names a secret
+# ('\/' too: some JSON encoders escape '/', which base64 secrets are full of)
+_VALUE = r"(?![$%{<(])(?:[^\s\"'\\,;&<>]|\\{1,2}/){6,}"
+_SHAPES = re.compile(
+    # a quoted value runs to its closing quote, spaces and all (a passphrase: "correct horse battery staple")
+    rf"(?P<qname>(?i:{_SECRET_NAMES}){_SEP_OPEN}(?P<q>\\?[\"']))(?P<qvalue>(?![$%{{<(])[^\"'\r\n]{{6,}}?)(?=(?P=q))"
+    rf"|(?P<name>(?i:{_SECRET_NAMES}){_SEP})(?P<value>{_VALUE})"
+    # an HTTP Authorization header (Bearer, token, Basic, AWS4-HMAC-SHA256 ...): the rest of the line
+    rf"|(?P<header>(?i:authorization){_SEP})(?P<credentials>[^\r\n\"\\]{{4,}})"
+    rf"|{_PEM_BEGIN}.*?(?:{_PEM_END}|\Z)"
+    # an access key id, and the 40-character secret key right after it (credentials files, "id:secret")
+    r"|(?:AKIA|ASIA)[A-Z0-9]{16}(?:[:,/ \t]+[A-Za-z0-9/+]{40}(?![A-Za-z0-9/+=]))?"
+    r"|gh[pousr]_[A-Za-z0-9]{20,}|github_pat_[A-Za-z0-9_]{20,}"
+    # a JWT (header.payload.signature, both JSON parts base64url of '{"'), a Slack token or webhook URL
+    r"|eyJ[A-Za-z0-9_-]{8,}\.eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}"
+    r"|xox[abprs]-[A-Za-z0-9-]{10,}|(?<=hooks\.slack\.com/)(?:services|workflows|triggers)/[A-Za-z0-9/_-]{8,}"
+    # STS session tokens ("FwoGZXIvYXdz..." is base64 of AWS's token header; newer ones begin "IQoJb3JpZ2lu")
+    r"|(?:FwoGZXIvYXdz|IQoJb3JpZ2lu)(?:[A-Za-z0-9/+=]|%2[FfBb]|%3[Dd]){16,}"  # percent-encoded in a URL too
+    # the password of a URL's userinfo (https://user:password@host)
+    r"|(?<=://)[^\s/@:\"'\\]+:[^\s/@\"'\\]+(?=@)"
+    # an environment variable's name, a space and its value (``env`` output without '=', a pasted
+    # "AWS_SECRET_ACCESS_KEY wJalr..."): upper-case names only, and a long value, so prose stays readable
+    r"|(?P<ename>(?<![A-Za-z0-9_])[A-Z0-9_]*(?:SECRET_ACCESS_KEY|SESSION_TOKEN|SECURITY_TOKEN|ACCESS_TOKEN|AUTH_TOKEN"
+    r"|API_KEY|INTERNAL_KEY|CLIENT_SECRET|PRIVATE_KEY|PASSWORD|_TOKEN|_SECRET)[ \t]+)"
+    r"(?P<evalue>(?![$%{<(])[^\s\"'\\,;&<>]{16,})",
+    re.DOTALL,
+)
+# Cheap pre-test for ``_SHAPES``: every match holds one of these words (case-insensitively) or
+# ``://`` and ``@``. Plain substring tests are tens of times faster than the expression, which then
+# runs only on the rare text that could match.
+_HINT_WORDS = ("secret", "token", "passw", "key", "authorization", "akia", "asia", "ghp_", "gho_", "ghu_",
+               "ghs_", "ghr_", "github_pat_", "fwogzxivyxdz", "iqojb3jpz2lu", "eyj", "xox", "hooks.slack")
+
+
+def _may_hold_shape(text: str) -> bool:
+    low = text.lower()
+    return any(word in low for word in _HINT_WORDS) or ("://" in text and "@" in text)
+
+
+MASK = "***"
+ELLIPSIS = "\u2026"
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def _secrets() -> tuple[str, ...]:
+    """Secret values in the environment now (read per call, so a changed environment is honoured),
+    longest first, so masking one never leaves part of another that contains it."""
+    values = {v for v in (os.environ.get(name) for name in SECRET_ENV) if v and len(v) >= 4}
+    return _with_encodings(frozenset(values))
+
+
+@functools.lru_cache(maxsize=8)
+def _with_encodings(values: frozenset[str]) -> tuple[str, ...]:
+    """Each value and the forms it takes inside other text: percent-encoded (a query string, a
+    presigned URL) and JSON-escaped (a JSON document held in a string, ``\\/`` included), longest first.
+    An AWS secret key is full of '/' and '+', so its URL form shares no 40-character run with it."""
+    from urllib.parse import quote
+
+    forms = set(values)
+    for v in values:
+        escaped = json.dumps(v, ensure_ascii=False)[1:-1]
+        forms.update((quote(v, safe=""), quote(v), escaped, escaped.replace("/", "\\/")))
+    return tuple(sorted(forms, key=len, reverse=True))
+
+
+def _mask_match(m: re.Match[str]) -> str:
+    """The mask for one shape: a named value keeps its name (``aws_secret_access_key=***``)."""
+    if m.group("qvalue") is not None:
+        return m.group("qname") + MASK
+    if m.group("evalue") is not None:
+        return m.group("ename") + MASK
+    if m.group("value") is not None:
+        return m.group("name") + MASK
+    if m.group("credentials") is not None:
+        return m.group("header") + MASK
+    return MASK
+
+
+def redact(text: str | None, secrets: tuple[str, ...] | None = None) -> str:
+    """Environment secret values (``secrets``: those to mask instead, longest first) and secret shapes masked."""
+    if not text:
+        return text or ""
+    for value in _secrets() if secrets is None else secrets:
+        if value in text:
+            text = text.replace(value, MASK)
+    text = _SHAPES.sub(_mask_match, text) if _may_hold_shape(text) else text
+    if (not text.isascii() or _ASCII_HIDDEN.search(text)) and _HIDDEN.search(text):
+        # ``ghp_abc\u200bdef...``: an invisible character hides a token from every shape, and any
+        # reader that drops it (a renderer, a terminal, a copy-paste) gets the whole token back.
+        # Masked here, at the source, every output agrees; the hidden characters go with the token.
+        stripped = _HIDDEN.sub("", text)
+        masked = redact(stripped, secrets)
+        if masked != stripped:
+            return masked
+    return text
+
+
+# Invisible characters (the console's class, tab/newline/CR excepted) that can split a token.
+_HIDDEN = re.compile(f"[{INVISIBLE}]")
+_ASCII_HIDDEN = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+# The same in JSON text: raw, or as the escapes json writes for control characters.
+_HIDDEN_JSON = re.compile(_HIDDEN.pattern + r"|\\u00[0-9a-fA-F]{2}|\\[bf]")
+
+
+def clip(text: str | None, limit: int, secrets: tuple[str, ...] | None = None) -> str:
+    """``text`` masked, *then* cut to ``limit`` characters (an ellipsis marking the cut).
+
+    Cutting first would leave the head of a token that straddles the cut, which no shape then
+    recognises (the first 20 characters of a GitHub token, an access key id's first 12...).
+    """
+    masked = redact(text, secrets)
+    if len(masked) <= limit:
+        return masked
+    return masked[: max(0, limit - 1)] + ELLIPSIS
+
+
+def strip_hidden(pattern: re.Pattern[str], text: str) -> str:
+    """``text`` without the characters ``pattern`` finds (a renderer's invisible class), masked again when
+    any were removed: ``ghp_abc\u200bdef...`` hides from every shape, and stripping the zero-width
+    space would otherwise rejoin a whole token in the rendered report."""
+    stripped = pattern.sub("", text)
+    return redact(stripped) if len(stripped) != len(text) else stripped
+
+
+class LineRedactor:
+    """``redact`` for a stream read line by line (a deploy script's output): it remembers being inside
+    a PEM private key, whose base64 body lines look like nothing on their own."""
+
+    def __init__(self) -> None:
+        self.in_key = False
+
+    def __call__(self, line: str, secrets: tuple[str, ...] | None = None) -> str:
+        if self.in_key:
+            end = re.search(_PEM_END, line)
+            if end is None:
+                return MASK
+            self.in_key = False
+            return MASK + redact(line[end.end():], secrets)
+        begin = re.search(_PEM_BEGIN, line)
+        if begin and not re.search(_PEM_END, line[begin.end():]):
+            self.in_key = True
+            return redact(line[: begin.start()], secrets) + MASK
+        return redact(line, secrets)
+
+
+def redact_data(value: Any) -> Any:
+    """``redact`` applied to every string of a JSON-like document (keys kept: they name fields, not values).
+
+    Collected data is the user's own system's text (worklogs, commit messages, probe bodies), and
+    people paste tokens into it; reports and snapshots are shared more widely than that system.
+    Every string bound for a file passes here, so lone surrogates (JSON may carry half an emoji)
+    become U+FFFD too: UTF-8 cannot encode them and a whole report would fail over one character.
+    """
+    if isinstance(value, Masked):
+        return value
+    secrets = _secrets()
+    if not _anything_to_mask(value, secrets):
+        return Masked(value) if isinstance(value, dict) else value
+    return mask_walk(value, secrets)
+
+
+def mask_walk(value: Any, secrets: tuple[str, ...] | None = None) -> Any:
+    """``redact_data`` without the quick check: every string visited (for a document known to need it)."""
+    walked = _walk(value, _secrets() if secrets is None else secrets)
+    return Masked(walked) if isinstance(walked, dict) else walked
+
+
+class TextScan:
+    """Watches a document's JSON text go by (``json_report.stream``) for anything ``redact`` would mask.
+
+    The text is written anyway, so checking it costs only the searches, not a second encoding of
+    the document. Strings are escaped the same way as in ``_anything_to_mask``, and each string sits
+    whole inside one chunk (a chunk is a record, a key or a scalar).
+    """
+
+    def __init__(self) -> None:
+        self.encoded = [_ENCODE(s)[1:-1] for s in _secrets()]
+        self.dirty = False
+
+    def watch(self, chunks: Iterable[str]) -> Iterator[str]:
+        """The chunks, passed on until the first one holding something to mask (then ``dirty``)."""
+        key = ""  # the key chunk before a value: together they may name a secret ("SessionToken": "...")
+        for chunk in chunks:
+            if _text_dirty(key + chunk, self.encoded):
+                self.dirty = True
+                return
+            key = chunk if chunk.endswith(": ") else ""
+            yield chunk
+
+
+class Masked(dict):
+    """A document ``redact_data`` has already masked: masking it again returns it as it is, so a
+    report masked once for the CLI is not walked again for every format.
+
+    ``sources_checked`` holds, by source name, the data objects that were schema-checked as
+    collected and left untouched by masking (``collect`` sets it), so validating the whole snapshot
+    need not check that data a second time (``snapshot.validate_snapshot`` trusts an entry only
+    while the document still holds that very object). A copy of the document carries no claim."""
+
+    sources_checked: dict[str, Any] = {}  # noqa: RUF012 - replaced per instance, never mutated
+
+    def __copy__(self) -> Masked:
+        return Masked(self)
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> Masked:
+        import copy
+
+        return Masked({k: copy.deepcopy(v, memo) for k, v in self.items()})
+
+
+_ENCODE = json.JSONEncoder(ensure_ascii=False).encode
+
+
+def _anything_to_mask(value: Any, secrets: tuple[str, ...]) -> bool:
+    """Whether any string in ``value`` holds a secret, a token shape or a lone surrogate.
+
+    One pass of json's C encoder and a few C-level searches instead of a Python call per string:
+    the usual document has nothing to mask. JSON escaping maps each character on its own, so a
+    string containing a secret encodes to text containing the secret's encoding; a hit that spans
+    two strings (or sits in a key) only costs the full walk.
+    """
+    encoded = [_ENCODE(s)[1:-1] for s in secrets]
+    return any(_any_in(part, encoded) for part in _pieces(value))
+
+
+def _pieces(value: Any) -> Iterator[Any]:
+    """The document in pieces of bounded size (a report's findings one by one), so the check never
+    holds the text of a whole 100,000-commit report at once."""
+    if isinstance(value, dict) and (len(value) > 32 or any(isinstance(v, (dict, list)) and len(v) > 32
+                                                            for v in value.values())):
+        for k, v in value.items():
+            # a string keeps its key beside it, which may be what names it a secret ("SessionToken": ...)
+            yield from ({k: v},) if isinstance(v, str) else _pieces(v)
+    elif isinstance(value, list) and len(value) > 32:
+        for v in value:
+            yield from _pieces(v)
+    else:
+        yield value
+
+
+def _any_in(value: Any, encoded: list[str]) -> bool:
+    try:
+        text = _ENCODE(value)
+    except (TypeError, ValueError, RecursionError):
+        return True  # not plain JSON (or too deep for the encoder): walk it the careful way
+    return _text_dirty(text, encoded)
+
+
+def _text_dirty(text: str, encoded: list[str]) -> bool:
+    """Whether JSON text holds a token shape, a lone surrogate or an (escaped) secret value.
+
+    Plain substring tests first: they are several times faster than the regular expressions, which
+    then run only on text that could match them (ASCII text cannot hold a surrogate)."""
+    if not text.isascii() and _SURROGATE.search(text):
+        return True
+    if _may_hold_shape(text) and _SHAPES.search(text):
+        return True
+    if any(s in text for s in encoded):
+        return True
+    if (not text.isascii() or "\\" in text) and _HIDDEN_JSON.search(text):  # a token split by a hidden character
+        stripped = _HIDDEN_JSON.sub("", text)
+        return _may_hold_shape(stripped) and _SHAPES.search(stripped) is not None
+    return False
+
+
+_SECRET_KEY = re.compile(rf"(?i:{_SECRET_NAMES}|^authorization)$")  # a parsed header is a key too
+_VALUE_START = re.compile(_VALUE)
+
+
+def _secret_entry(key: Any, value: Any) -> bool:
+    """A mapping entry holding a secret by its key (``{"SecretAccessKey": "..."}`` in parsed JSON): the
+    value alone has no shape, but its JSON text matches ``_SHAPES``, so the quick check and the walk agree."""
+    return isinstance(value, str) and isinstance(key, str) and _secret_key(key) and _VALUE_START.match(value) is not None
+
+
+@functools.lru_cache(maxsize=4096)
+def _secret_key(key: str) -> bool:
+    """Cached: a document repeats a few key names hundreds of thousands of times."""
+    return _SECRET_KEY.search(key) is not None
+
+
+def _walk(value: Any, secrets: tuple[str, ...]) -> Any:
+    """One environment read per document, not per string: documents hold hundreds of thousands."""
+    if isinstance(value, str):
+        return _SURROGATE.sub("\ufffd", redact(value, secrets))
+    if isinstance(value, dict):
+        return {k: MASK if _secret_entry(k, v) else _walk(v, secrets) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_walk(v, secrets) for v in value]
+    return value

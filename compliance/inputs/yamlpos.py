@@ -1,0 +1,413 @@
+"""YAML with positions, and JSON Schema errors placed on the line that caused them.
+
+Rule and config files are written by hand, so a mistake must be reported where it is
+(``FILE:LINE:COL``), all at once, and in words a person can act on. PyYAML's constructed
+data forgets where values came from, so we compose nodes and build plain data ourselves,
+recording the position of every value and every mapping key on the way.
+
+The YAML surface is deliberately narrow: anchors and aliases are refused (an alias bomb
+expands exponentially once turned into plain data), keys must be strings, and dates stay
+strings so that JSON Schema and the rule loader see exactly what was written.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from typing import TYPE_CHECKING, Any
+
+import yaml
+
+from compliance.base.errors import InputError, Located
+from compliance.base.fsutil import not_regular
+from compliance.base.redact import clip
+
+if TYPE_CHECKING:
+    from jsonschema.exceptions import ValidationError
+
+try:  # the C loader is several times faster on big files; both give the same marks
+    _Loader: type = yaml.CSafeLoader
+except AttributeError:  # pragma: no cover - PyYAML built without libyaml
+    _Loader = yaml.SafeLoader
+
+JsonPath = tuple[Any, ...]
+Pos = tuple[int, int]
+
+_TAG = "tag:yaml.org,2002:"
+_PLAIN_SCALARS = {_TAG + t for t in ("str", "int", "float", "bool", "null")}
+_MAX_SHOWN = 60  # characters of a value echoed back in a message
+
+
+@dataclass
+class Positions:
+    """Where each JSON path of a loaded document was written (1-based line, column)."""
+
+    values: dict[JsonPath, Pos] = field(default_factory=dict)
+    keys: dict[JsonPath, Pos] = field(default_factory=dict)
+
+    def value(self, path: Iterable[Any]) -> Pos:
+        """Falls back to the nearest ancestor: a value that is missing still needs a line."""
+        p = tuple(path)
+        while p not in self.values and p:
+            p = p[:-1]
+        return self.values.get(p, (1, 1))
+
+    def key(self, path: Iterable[Any]) -> Pos:
+        """Unknown or duplicate keys are best shown at the key, not at the value under it."""
+        p = tuple(path)
+        return self.keys.get(p) or self.value(p)
+
+
+def short(value: Any, limit: int = _MAX_SHOWN) -> str:
+    """A repr that never dumps a whole structure into an error message."""
+    if isinstance(value, dict):
+        text = "a mapping" if value else "an empty mapping"
+    elif isinstance(value, list):
+        text = "a list" if value else "an empty list"
+    else:
+        text = repr(value)
+    return clip(text, limit)  # masked before it is cut: a value may hold a token
+
+
+def _mark_pos(mark: Any) -> Pos:
+    return (mark.line + 1, mark.column + 1)
+
+
+def _offset_pos(text: str | bytes, offset: int) -> Pos:
+    nl = "\n" if isinstance(text, str) else b"\n"
+    head = text[:offset]
+    line = head.count(nl) + 1  # type: ignore[arg-type]
+    col = offset - (head.rfind(nl) + 1) + 1  # type: ignore[arg-type]
+    return (line, col)
+
+
+def _syntax_error(exc: yaml.YAMLError, text: str, path: str) -> Located:
+    if isinstance(exc, yaml.MarkedYAMLError) and exc.problem_mark is not None:
+        line, col = _mark_pos(exc.problem_mark)
+        msg = exc.problem or "syntax error"
+        if exc.context:
+            where = ""
+            if exc.context_mark is not None and exc.context_mark.line != exc.problem_mark.line:
+                where = f" that starts on line {exc.context_mark.line + 1}"
+            msg += f" ({exc.context}{where})"
+        return Located(path, line, col, "YAML syntax error: " + msg)
+    if isinstance(exc, yaml.reader.ReaderError):
+        line, col = _offset_pos(text, min(exc.position, len(text)))
+        char = exc.character if isinstance(exc.character, int) else ord(str(exc.character)[:1] or "\0")
+        return Located(path, line, col, f"YAML syntax error: {exc.reason} (character 0x{char:02x})")
+    return Located(path, 1, 1, f"YAML syntax error: {exc}")
+
+
+def _anchor_problems(text: str, path: str) -> list[Located]:
+    """Every anchor and alias in the text; a syntax error raises ``yaml.YAMLError``."""
+    out: list[Located] = []
+    for event in yaml.parse(text, Loader=_Loader):
+        if isinstance(event, yaml.AliasEvent):
+            line, col = _mark_pos(event.start_mark)
+            out.append(Located(path, line, col, f"YAML anchors and aliases are not allowed (alias *{event.anchor})"))
+        elif getattr(event, "anchor", None):
+            line, col = _mark_pos(event.start_mark)
+            out.append(Located(path, line, col, f"YAML anchors and aliases are not allowed (anchor &{event.anchor})"))
+    return out
+
+
+class _Builder:
+    """Turns a composed node tree into plain data, recording positions and problems."""
+
+    def __init__(self, path: str):
+        self.path = path
+        self.positions = Positions()
+        self.problems: list[Located] = []
+        self._constructor = yaml.constructor.SafeConstructor()
+
+    def problem(self, node: yaml.Node, message: str) -> None:
+        line, col = _mark_pos(node.start_mark)
+        self.problems.append(Located(self.path, line, col, message))
+
+    def build(self, node: yaml.Node, jpath: JsonPath) -> Any:
+        self.positions.values[jpath] = _mark_pos(node.start_mark)
+        if isinstance(node, yaml.MappingNode):
+            if node.tag != _TAG + "map":
+                self.problem(node, f"unsupported YAML tag {node.tag!r} on a mapping")
+            return self._mapping(node, jpath)
+        if isinstance(node, yaml.SequenceNode):
+            if node.tag != _TAG + "seq":
+                self.problem(node, f"unsupported YAML tag {node.tag!r} on a list")
+            return [self.build(item, (*jpath, i)) for i, item in enumerate(node.value)]
+        return self._scalar(node)
+
+    def _scalar(self, node: yaml.ScalarNode) -> Any:
+        if node.tag == _TAG + "timestamp":
+            try:
+                value = self._constructor.construct_object(node)
+            except ValueError:  # shaped like a date but not one (2026-02-30): the schema judges the text
+                return node.value
+            # JSON Schema and the loader want text; a date is kept as written
+            return value.isoformat() if isinstance(value, (date, datetime)) else node.value
+        if node.tag not in _PLAIN_SCALARS:
+            self.problem(node, f"unsupported YAML tag {node.tag!r} (use plain strings, numbers and booleans)")
+            return node.value
+        try:
+            return self._constructor.construct_object(node)
+        except (yaml.YAMLError, ValueError) as exc:
+            self.problem(node, f"invalid scalar {short(node.value)}: {exc}")
+            return node.value
+
+    def _mapping(self, node: yaml.MappingNode, jpath: JsonPath) -> dict[str, Any]:
+        out: dict[str, Any] = {}
+        first_line: dict[str, int] = {}
+        for key_node, value_node in node.value:
+            if not isinstance(key_node, yaml.ScalarNode):
+                self.problem(key_node, "mapping keys must be plain strings, not a list or mapping")
+                continue
+            if key_node.tag == _TAG + "merge":
+                self.problem(key_node, "YAML merge keys ('<<') are not allowed")
+                continue
+            if key_node.tag != _TAG + "str":
+                shown = self._scalar(key_node)
+                self.problem(
+                    key_node,
+                    f"mapping key {key_node.value!r} is read as {type(shown).__name__} {short(shown)}, "
+                    "not a string; quote it",
+                )
+                continue
+            key = key_node.value
+            kline = key_node.start_mark.line + 1
+            if key in out:
+                self.problem(key_node, f"duplicate key {key!r} (first defined on line {first_line[key]})")
+                continue
+            first_line[key] = kline
+            self.positions.keys[(*jpath, key)] = _mark_pos(key_node.start_mark)
+            out[key] = self.build(value_node, (*jpath, key))
+        return out
+
+
+def loads_yaml(text: str, path: str) -> tuple[Any, Positions]:
+    """Parse one YAML document; every problem found is raised at once, so one edit fixes them all."""
+    try:
+        problems = _anchor_problems(text, path)
+        if problems:  # never build aliased data: that is where an alias bomb explodes
+            raise InputError(problems, what=path)
+        node = yaml.compose(text, Loader=_Loader)
+    except yaml.YAMLError as exc:
+        raise InputError([_syntax_error(exc, text, path)], what=path) from None
+    if node is None:
+        raise InputError([Located(path, 1, 1, "file is empty (expected a YAML mapping)")], what=path)
+    builder = _Builder(path)
+    data = builder.build(node, ())
+    if builder.problems:
+        raise InputError(builder.problems, what=path)
+    return data, builder.positions
+
+
+def load_yaml(path: str, *, max_bytes: int = 2_000_000) -> tuple[Any, Positions]:
+    """Read and parse a YAML file, refusing oversized and non-UTF-8 input up front."""
+    why = not_regular(path)
+    if why:
+        raise InputError([Located(path, 1, 1, f"cannot read file: it {why}")], what=path)
+    try:
+        size = os.path.getsize(path)
+        if size > max_bytes:
+            raise InputError(
+                [Located(path, 1, 1, f"file is too large ({size} bytes; the limit is {max_bytes})")], what=path
+            )
+        with open(path, "rb") as fh:
+            raw = fh.read(max_bytes + 1)
+    except OSError as exc:
+        raise InputError([Located(path, 1, 1, f"cannot read file: {exc.strerror or exc}")], what=path) from None
+    if len(raw) > max_bytes:  # grew between stat and read
+        raise InputError([Located(path, 1, 1, f"file is too large (the limit is {max_bytes} bytes)")], what=path)
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line, col = _offset_pos(raw, exc.start)
+        msg = f"file is not valid UTF-8 (byte 0x{raw[exc.start]:02x} at offset {exc.start})"
+        raise InputError([Located(path, line, col, msg)], what=path) from None
+    text = text.removeprefix("\ufeff")
+    return loads_yaml(text, path)
+
+
+# --- JSON Schema validation with positions -------------------------------------------
+
+
+def did_you_mean(word: str, options: Iterable[str]) -> str | None:
+    """The closest allowed name, if any is close enough to be a likely typo."""
+    import difflib  # only a problem needs it
+
+    options = [str(o) for o in options]
+    found = difflib.get_close_matches(str(word), options, n=1, cutoff=0.6)
+    if found:
+        return found[0]
+    # abbreviations ('eq' for 'equals') are too short for difflib's ratio
+    prefixed = [o for o in options if len(str(word)) >= 2 and o.lower().startswith(str(word).lower())]
+    return prefixed[0] if len(prefixed) == 1 else None
+
+
+def _wrong_type(error: ValidationError) -> bool:
+    return error.validator == "type" and not error.relative_path
+
+
+def _leaf(error: ValidationError) -> ValidationError:
+    """Descend through oneOf/anyOf to the sub-error that says what is actually wrong.
+
+    A branch whose type does not even match the value was not what the author meant, so
+    its errors are ignored; among the rest, jsonschema's ``best_match`` picks.
+    """
+    from jsonschema.exceptions import best_match
+
+    while error.context and error.validator in ("oneOf", "anyOf"):
+        missed = {e.relative_schema_path[0] for e in error.context if _wrong_type(e)}
+        rest = [e for e in error.context if e.relative_schema_path[0] not in missed]
+        if not rest:
+            return error
+        error = best_match(rest)
+    return error
+
+
+def _got(value: Any) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, (dict, list)):
+        return short(value)
+    return f"{_type_name(value)} {short(value)}"
+
+
+def _type_name(value: Any) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "boolean"
+    if isinstance(value, int):
+        return "integer"
+    if isinstance(value, float):
+        return "number"
+    if isinstance(value, str):
+        return "string"
+    if isinstance(value, list):
+        return "list"
+    if isinstance(value, dict):
+        return "mapping"
+    return type(value).__name__
+
+
+_TYPE_WORDS = {"object": "a mapping", "array": "a list", "null": "null", "integer": "an integer"}
+
+
+def _as_list(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else [value]
+
+
+def _expected(types: Any) -> str:
+    names = _as_list(types)
+    return " or ".join(_TYPE_WORDS.get(t, f"a {t}") for t in names)
+
+
+def _unknown_keys(error: ValidationError) -> list[str]:
+    schema = error.schema if isinstance(error.schema, dict) else {}
+    allowed = schema.get("properties", {})
+    patterns = schema.get("patternProperties", {})
+    return [k for k in error.instance if k not in allowed and not any(re.search(p, k) for p in patterns)]
+
+
+def _allowed_names(error: ValidationError) -> list[str]:
+    schema = error.schema if isinstance(error.schema, dict) else {}
+    return sorted(schema.get("properties", {}))
+
+
+def _missing_key(error: ValidationError) -> str:
+    # jsonschema yields one error per missing name, in schema order; recover which one
+    found = re.match(r"^(.*) is a required property$", error.message)
+    if found:
+        for name in error.validator_value:
+            if repr(name) == found.group(1):
+                return name
+    return str(error.message)
+
+
+def _locate(error: ValidationError, positions: Positions, path: str) -> list[tuple[Located, str | None]]:
+    """Located messages for one (leaf) error, each with the key it would rename, if any."""
+    jpath = tuple(error.absolute_path)
+    v = error.validator
+    inst = error.instance
+
+    def at_value(msg: str) -> list[tuple[Located, str | None]]:
+        line, col = positions.value(jpath)
+        return [(Located(path, line, col, msg), None)]
+
+    if v == "additionalProperties" and isinstance(inst, dict):
+        allowed = _allowed_names(error)
+        out = []
+        for key in _unknown_keys(error):
+            line, col = positions.key((*jpath, key))
+            guess = did_you_mean(key, allowed)
+            if guess:
+                msg = f"unknown key {key!r}; did you mean {guess!r}?"
+            elif allowed:
+                msg = f"unknown key {key!r} (allowed: {', '.join(allowed)})"
+            else:
+                msg = f"unknown key {key!r}"
+            out.append((Located(path, line, col, msg), guess))
+        return out
+    if v == "enum":
+        options = error.validator_value
+        if len(options) == 1 and not isinstance(inst, str):
+            return at_value(f"expected {short(options[0])}, got {short(inst)}")
+        guess = did_you_mean(inst, [o for o in options if isinstance(o, str)]) if isinstance(inst, str) else None
+        shown = ", ".join(short(o, 30) for o in options)
+        if guess and len(shown) > 120:  # the guess is what helps; a long list only buries it
+            what = f" for {jpath[-1]!r}" if jpath and isinstance(jpath[-1], str) else ""
+            return at_value(f"{short(inst)} is not an allowed value{what}; did you mean {guess!r}?")
+        if len(shown) > 300:
+            shown = shown[:297] + "..."
+        msg = f"{short(inst)} is not one of {shown}"
+        return at_value(msg + (f"; did you mean {guess!r}?" if guess else ""))
+    if v == "const":
+        return at_value(f"{short(inst)} must be {short(error.validator_value)}")
+    if v == "required":
+        return at_value(f"missing required key {_missing_key(error)!r}")
+    if v in ("oneOf", "anyOf") and error.context and all(_wrong_type(e) for e in error.context):
+        types = [t for e in error.context for t in _as_list(e.validator_value)]
+        return at_value(f"expected {_expected(list(dict.fromkeys(types)))}, got {_got(inst)}")
+    if v == "type":
+        return at_value(f"expected {_expected(error.validator_value)}, got {_got(inst)}")
+    if v == "pattern":
+        return at_value(f"{short(inst)} does not match the pattern {error.validator_value}")
+    if v in ("minItems", "maxItems", "minLength", "maxLength", "minimum", "maximum", "minProperties"):
+        return at_value(f"{short(inst)}: must satisfy {v} {error.validator_value}")
+    return at_value(clip(error.message, 200))
+
+
+def conforms(data: Any, schema: Any) -> bool | None:
+    """True or False when the compiled check (compliance.model.fastschema) can tell, None when it cannot."""
+    from compliance.model.fastschema import conforms as compiled
+
+    return compiled(data, schema)
+
+
+def validate(data: Any, positions: Positions, schema: dict[str, Any], path: str) -> list[Located]:
+    """Every schema violation in ``data``, placed at the most specific line and column.
+
+    Valid input (the usual case) is recognised by ``conforms`` alone; jsonschema is imported
+    and run only to find and word what is wrong, or when the quick check cannot decide.
+    """
+    if conforms(data, schema):
+        return []
+    import jsonschema
+
+    validator = jsonschema.Draft202012Validator(schema)
+    located: list[tuple[Located, str | None, JsonPath, ValidationError]] = []
+    for raw in validator.iter_errors(data):
+        error = _leaf(raw)
+        for loc, guess in _locate(error, positions, path):
+            located.append((loc, guess, tuple(error.absolute_path), error))
+    # a misspelled required key is one mistake: the did-you-mean already says it
+    renamed = {(jp, guess) for _, guess, jp, _ in located if guess}
+    out = []
+    for loc, _, jp, error in located:
+        if error.validator == "required" and (jp, _missing_key(error)) in renamed:
+            continue
+        out.append(loc)
+    return sorted(set(out))

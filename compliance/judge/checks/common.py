@@ -1,0 +1,23 @@
+"""Small pieces shared by check modules."""
+
+from __future__ import annotations
+
+from compliance.judge.engine import Change
+from compliance.model.findings import NOT_APPLICABLE, Finding
+
+SOURCE_NAMES = ["git", "github", "lambda", "apigateway", "tracker", "deploy_manager", "probe"]
+
+
+def no_changes(rule_id: str) -> Finding:
+    return Finding(rule_id, "change", "-", NOT_APPLICABLE, "no in-scope change in the window")
+
+
+def change_finding(rule_id: str, change: Change, status: str, message: str, *evidence: dict) -> Finding:
+    return Finding(rule_id, "change", change.short, status, message, [change.evidence_item(), *evidence])
+
+
+def file_evidence(path: str, label: str, line: int | None = None) -> dict:
+    item = {"kind": "file", "label": label, "path": path, "url": None}
+    if line:
+        item["line"] = line
+    return item

@@ -1,0 +1,309 @@
+"""Was each change deployed the canonical way, and does the live function match a known deploy?"""
+
+from __future__ import annotations
+
+import bisect
+from datetime import timedelta
+from typing import Any
+
+from compliance.base.errors import SourceUnavailable
+from compliance.base.timeutil import iso, parse_time
+from compliance.judge.checks.common import change_finding, no_changes
+from compliance.judge.engine import (
+    CLOCK_SKEW,
+    SUCCESS,
+    deploy_window,
+    run_evidence,
+    run_label,
+    run_started,
+    run_state,
+    within,
+    worklog_evidence_item,
+)
+from compliance.judge.registry import register
+from compliance.model.findings import ERROR, FAIL, NOT_APPLICABLE, PASS, PENDING, Finding
+
+DEFAULT_GRACE_MINUTES = 360  # longer than the workflow's own 6 h job timeout would allow a run to take
+# Pending never gates, so a grace longer than any run can take would turn every undeployed change
+# into a pending one for good: a week is far beyond GitHub's limits for a queued or running job.
+MAX_GRACE_MINUTES = 7 * 24 * 60
+_SHOWN = 3  # runs / claims named in a message; the evidence list holds the rest
+
+
+def _manual_rejection(ctx, change, pos: int, ev) -> str | None:
+    """Why a worklog claim does not prove a manual deploy.sh run covering ``change``; None if it does.
+
+    Manual evidence stands in for a run only when it is dated after the push (of the change and
+    of the commit it names), describes the manual path and no run, and states a passing outcome.
+    """
+    after = max(change.committed_at, ctx.history.times[pos])
+    if ev.timestamp is None:
+        return "it has no timestamp, so nothing shows it came after the push"
+    if ev.timestamp < after:
+        return f"it is dated {iso(ev.timestamp)}, before the push it would have deployed ({iso(after)})"
+    return _manual_path_rejection(ctx, ev)
+
+
+def _manual_path_rejection(ctx, ev) -> str | None:
+    """Why a dated claim does not describe a passing manual deploy-script run; None if it does."""
+    from compliance.judge.evidence import names_manual_run, names_other_target, names_workflow
+
+    if ctx.now is not None and ev.timestamp > ctx.now + CLOCK_SKEW:
+        return f"it is dated {iso(ev.timestamp)}, after the data was collected ({iso(ctx.now)})"
+    if names_workflow(ev.text, ctx.target.get("workflow")):
+        return "it names the workflow, so it is a claim about a run, and no successful run backs it"
+    if not names_manual_run(ev.text, ctx.target.get("deploy_script")):
+        return "it does not say the deploy script was run by hand"
+    other = names_other_target(ev.text, ctx.target.get("function"), ctx.target.get("region"))
+    if other:
+        return f"it names another deploy target ({other}), not {ctx.target.get('function')} in {ctx.target.get('region')}"
+    if ev.outcome != "pass":
+        return f"its validation outcome is {'a failure' if ev.outcome == 'fail' else 'not stated'}"
+    return None
+
+
+class _ManualClaims:
+    """The worklog claims that can prove a manual deploy, judged once per check rather than per change.
+
+    Whether a claim describes a passing manual run does not depend on the change, so it is decided
+    once; per change only the push time is compared. Keeps a long history linear, not quadratic.
+    """
+
+    def __init__(self, ctx):
+        self.ctx = ctx
+        self.keys: list[int] = []
+        self.claims: list[Any] = []
+        usable = []
+        for pos, ev in ctx.evidence.deploy_claims_from(0):
+            # A claim naming several commits proves a deploy of the oldest one only: "ran deploy.sh
+            # for A; B is next, not deployed yet" names B but did not deploy it.
+            pos = ctx.evidence.named(ev)[0] if ctx.evidence.named(ev) else pos
+            if ev.timestamp is not None and ev.timestamp >= ctx.history.times[pos] \
+                    and _manual_path_rejection(ctx, ev) is None:
+                usable.append((pos, ev))
+        usable.sort(key=lambda item: item[0])  # stable: claims of one commit keep their order
+        self.keys = [pos for pos, _ in usable]
+        self.claims = [ev for _, ev in usable]
+
+    def covering(self, change) -> Any:
+        """The first usable claim naming this change or a later commit, dated after the change's push."""
+        for i in range(bisect.bisect_left(self.keys, change.position), len(self.claims)):
+            if self.claims[i].timestamp >= change.committed_at:
+                return self.claims[i]
+        return None
+
+    def refused(self, change) -> list[tuple[Any, str]]:
+        """The first few claims naming this change or a later commit, each with why it does not count."""
+        out = []
+        for pos, ev in self.ctx.evidence.deploy_claims_from(change.position):
+            named = self.ctx.evidence.named(ev)
+            if named and named[0] < change.position:
+                shown = ", ".join(self.ctx.history.commits[p]["sha"][:12] for p in named)
+                out.append((ev, f"it names several commits ({shown}); a manual claim proves a deploy of the "
+                                "oldest one it names only"))
+            else:
+                out.append((ev, _manual_rejection(self.ctx, change, pos, ev) or "it does not cover this change"))
+            if len(out) == _SHOWN:
+                break
+        return out
+
+
+def _claim_name(ev) -> str:
+    return f"{ev.task_id} {ev.origin}" + (f" of {iso(ev.timestamp)}" if ev.timestamp else "")
+
+
+def _pending_or_stuck(ctx, change, grace: timedelta) -> Finding | None:
+    """``pending`` while a covering run may still come, ``fail`` for a stuck one; None otherwise.
+
+    Time is the snapshot's collection time, never the wall clock, so re-judging a saved snapshot
+    gives the same answer. A time later than the collection is a contradiction, not a reason to wait.
+    """
+    now, hours = ctx.now, f"{grace.total_seconds() / 3600:g} h"
+    if now is None:
+        return None
+    active = ctx.runs.active(change)
+    for run in active:
+        started = run_started(run)
+        if started is not None and started <= now + CLOCK_SKEW and now - started < grace:
+            return change_finding("", change, PENDING,
+                                  f"{run_label(run)} is {run.get('status')} since {iso(started)}, less than the "
+                                  f"{hours} grace period before the collection: it may still deploy this change",
+                                  run_evidence(run))
+    if active:
+        run = active[0]
+        started = run_started(run)
+        when = (f"since {iso(started)}, longer than the {hours} grace period" if started and started <= now
+                else f"with a start time ({iso(started) or 'none'}) that does not precede the collection")
+        return change_finding("", change, FAIL, f"{run_label(run)} is stuck: {run.get('status')} {when}; "
+                              "no successful canonical deploy covers this change", *[run_evidence(r) for r in active])
+    if ctx.runs.any_from(change) or ctx.runs.by_sha.get(change.sha):
+        return None  # a run exists and ended (or does not count): judged on that
+    age = now - change.committed_at
+    if -CLOCK_SKEW <= age < grace:
+        return change_finding("", change, PENDING,
+                              f"merged {iso(change.committed_at)}, less than the {hours} grace period before the "
+                              "collection, and no canonical run exists for it yet")
+    return None
+
+
+def _run_reasons(ctx, change) -> tuple[list[str], list[dict[str, Any]]]:
+    """What each run considered for this change was, and why it did not cover it."""
+    own = ctx.runs.by_sha.get(change.sha, [])
+    notes, items, seen = [], [], set()
+    for run in [*own, *ctx.runs.rejected_successes(change, _SHOWN)]:
+        if run["id"] in seen:
+            continue
+        seen.add(run["id"])
+        why = ctx.runs.rejection(run)
+        state = run_state(run)
+        done = parse_time(run.get("updated_at"))
+        if why is None and state == SUCCESS:
+            why = (f"it completed {iso(done)}, before the push ({iso(change.committed_at)})"
+                   if done < change.committed_at else f"it claims to have completed {iso(done)}, after the collection")
+        elif why is None:
+            notes.append(f"run {run['id']} ended {run.get('conclusion') or run.get('status')}")
+            items.append(run_evidence(run))
+            continue
+        notes.append(f"run {run['id']} ({run.get('conclusion') or run.get('status')}) does not count: {why}")
+        items.append(run_evidence(run))
+    return notes, items
+
+
+def check_deploy_coverage(ctx, rule, params) -> list[Finding]:
+    allow_manual = params.get("allow_manual_evidence", True)
+    grace = timedelta(minutes=params.get("grace_minutes", DEFAULT_GRACE_MINUTES))
+    manual: _ManualClaims | None = None
+    out = []
+    for change in ctx.changes(rule.scope):
+        run = ctx.runs.covering(change, ctx.now)
+        if run:
+            how = "its own commit" if run["head_sha"] == change.sha else f"later commit {run['head_sha'][:12]}"
+            out.append(change_finding(rule.id, change, PASS,
+                                      f"deployed by successful {run_label(run)} of {how}, completed "
+                                      f"{iso(parse_time(run['updated_at']))}", run_evidence(run)))
+            continue
+        notes, tried = _run_reasons(ctx, change)
+        if allow_manual:
+            try:
+                if manual is None:
+                    manual = _ManualClaims(ctx)
+                ev = manual.covering(change)
+                refused = [] if ev else manual.refused(change)
+            except SourceUnavailable as exc:
+                out.append(change_finding(rule.id, change, ERROR,
+                                          f"no covering workflow run, and manual-deploy evidence could not be read: {exc}",
+                                          *tried))
+                continue
+            if ev:
+                out.append(change_finding(rule.id, change, PASS,
+                                          f"deployed by hand (deploy script), recorded in {_claim_name(ev)} with a "
+                                          "passing outcome", worklog_evidence_item(ev)))
+                continue
+            notes += [f"worklog {_claim_name(e)} does not count: {why}" for e, why in refused]
+            tried += [worklog_evidence_item(e) for e, _ in refused]
+        waiting = _pending_or_stuck(ctx, change, grace)
+        if waiting is not None:
+            waiting.rule_id = rule.id
+            if waiting.status == FAIL and notes:
+                waiting.message += "; " + "; ".join(notes[:_SHOWN])
+            waiting.evidence += [e for e in tried if e not in waiting.evidence]
+            out.append(waiting)
+            continue
+        why = "; ".join(notes[:_SHOWN]) + (f"; and {len(notes) - _SHOWN} more" if len(notes) > _SHOWN else "") \
+            if notes else f"no run of {ctx.target.get('workflow') or 'the canonical workflow'} for it or a later commit"
+        out.append(change_finding(rule.id, change, FAIL,
+                                  f"no successful canonical deploy covers this change ({why})", *tried))
+    return out or [no_changes(rule.id)]
+
+
+register(
+    "deploy_coverage",
+    summary="Every in-scope change is covered by a successful run of the canonical workflow (pushed or dispatched "
+    "on the branch) for that commit or a later one (completed after the push), or by dated worklog evidence of a "
+    "passing manual deploy-script run; while a covering run is still running, or none exists yet within the grace "
+    "period, the change is pending.",
+    needs=("git", "github"),
+    subject="change",
+    params={
+        "properties": {
+            "allow_manual_evidence": {"type": "boolean", "default": True,
+                                      "description": "accept tracker evidence of a manual deploy.sh run: a worklog "
+                                      "dated after the push that says the deploy script was run (and names no "
+                                      "workflow run) with a passing outcome"},
+            "grace_minutes": {"type": "integer", "minimum": 0, "maximum": MAX_GRACE_MINUTES,
+                              "default": DEFAULT_GRACE_MINUTES,
+                              "description": "how long after the merge (or a run's start) a missing or queued / "
+                              "in-progress run reads as pending rather than failed, measured to the collection time"},
+        },
+    },
+    example={"kind": "deploy_coverage", "allow_manual_evidence": True, "grace_minutes": DEFAULT_GRACE_MINUTES},
+)(check_deploy_coverage)
+
+
+def _recorded_manual(ctx, ev, modified) -> bool:
+    """Evidence matching LastModified proves a manual deploy only as deploy_coverage would accept it:
+    recorded at or after the update, naming the deploy script and no workflow run, with a pass."""
+    if ev.timestamp is None or ev.timestamp < modified - timedelta(seconds=2):
+        return False
+    return _manual_path_rejection(ctx, ev) is None
+
+
+def check_lambda_deploy_match(ctx, rule, params) -> list[Finding]:
+    cfg = ctx.source("lambda")["configuration"]
+    name = cfg.get("FunctionName") or ctx.target.get("function", "function")
+    modified = parse_time(cfg.get("LastModified"))
+    lam = {"kind": "lambda", "label": f"{name} LastModified={cfg.get('LastModified')}", "url": None,
+           "time": iso(modified)}
+    if modified is None:
+        return [Finding(rule.id, "function", name, ERROR, "the function reports no parseable LastModified", [lam])]
+    slack = timedelta(seconds=params.get("tolerance_seconds", 120))
+    for run in ctx.runs.successful():
+        start, end = deploy_window(run)
+        if within(modified, start, end, slack):
+            return [Finding(rule.id, "function", name, PASS,
+                            f"LastModified {iso(modified)} falls in the deploy of run {run['id']}", [lam, run_evidence(run)])]
+    if ctx.source_ok("tracker"):
+        for evs in ctx.evidence.by_task.values():
+            for ev in evs:
+                if any(abs((lm - modified).total_seconds()) <= 2 for lm in ev.last_modified) \
+                        and _recorded_manual(ctx, ev, modified):
+                    return [Finding(rule.id, "function", name, PASS,
+                                    f"LastModified {iso(modified)} matches evidence of a manual deploy-script run "
+                                    f"recorded in {_claim_name(ev)}", [lam, worklog_evidence_item(ev)])]
+    for runs in ctx.runs.by_sha.values():
+        for run in runs:
+            start, end = deploy_window(run)
+            if not within(modified, start, end, slack):
+                continue
+            why = ctx.runs.rejection(run)
+            if why:
+                return [Finding(rule.id, "function", name, FAIL,
+                                f"LastModified {iso(modified)} falls in {run_label(run)}, which is not a canonical "
+                                f"deploy ({why}): an out-of-band update", [lam, run_evidence(run)])]
+            if run_state(run) != SUCCESS:
+                return [Finding(rule.id, "function", name, FAIL,
+                                f"LastModified {iso(modified)} comes from run {run['id']}, which ended "
+                                f"{run.get('conclusion') or run.get('status')}: the live code is from a failed deploy",
+                                [lam, run_evidence(run)])]
+    if modified < ctx.since:
+        return [Finding(rule.id, "function", name, NOT_APPLICABLE,
+                        f"last update {iso(modified)} predates the window; no run data to match it against", [lam])]
+    return [Finding(rule.id, "function", name, FAIL,
+                    f"LastModified {iso(modified)} matches no successful canonical deploy and no recorded evidence: "
+                    "an out-of-band update", [lam])]
+
+
+register(
+    "lambda_deploy_match",
+    summary="The function's LastModified falls inside a successful canonical deploy (or matches dated worklog "
+    "evidence of a passing manual deploy-script run); a later update with neither is an out-of-band change.",
+    needs=("git", "github", "lambda"),
+    subject="function",
+    params={
+        "properties": {
+            "tolerance_seconds": {"type": "integer", "minimum": 0, "default": 120,
+                                  "description": "slack around the deploy step's start and end"},
+        },
+    },
+    example={"kind": "lambda_deploy_match", "tolerance_seconds": 120},
+)(check_lambda_deploy_match)

@@ -1,0 +1,592 @@
+"""GitHub Actions steps and deploy scripts judged as they would run, not by the words they contain.
+
+``judge_validation`` finds the job step that runs the deploy script, then asks of every later step of
+the same job whether it *can* fail the job (it runs: no statically false ``if:``; no
+``continue-on-error``; a shell this module can read) and whether its script ends non-zero on every
+path when State or LastUpdateStatus is wrong (``shellrun.prove_fails``). ``judge_deploy_script``
+says whether a deploy script invokes anything that deploys, on some path it can take.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shlex
+from dataclasses import dataclass
+from typing import Any
+
+from compliance.judge.checks import shellrun as sr
+from compliance.judge.checks import shelltext as sh
+
+PROPS = ("state", "update")
+
+
+@dataclass
+class Verdict:
+    ok: bool
+    message: str
+    line: int | None = None
+    evidence: str = ""
+
+
+@dataclass
+class StepInfo:
+    job: str
+    index: int
+    step: dict[str, Any]
+    line: int  # the step's first line in the file
+    run_line: int  # the file line of the script's first line
+
+    @property
+    def name(self) -> str:
+        name = self.step.get("name") or self.step.get("id")
+        if name:
+            return str(name)
+        run = str(self.step.get("run") or self.step.get("uses") or "step")
+        return run.strip().splitlines()[0][:60] if run.strip() else "step"
+
+    @property
+    def label(self) -> str:
+        return f"step '{self.name}' (line {self.line})"
+
+
+# --------------------------------------------------------------------------- positions
+
+
+def _step_lines(text: str) -> dict[tuple[str, int], tuple[int, int]]:
+    """(job, step index) -> (line of the step, file line of its script's first line)."""
+    import yaml
+
+    try:
+        root = yaml.compose(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
+    except yaml.YAMLError:
+        return {}
+    out: dict[tuple[str, int], tuple[int, int]] = {}
+    jobs = _child(root, "jobs")
+    if not isinstance(jobs, yaml.MappingNode):
+        return out
+    for key, job in jobs.value:
+        steps = _child(job, "steps")
+        if not isinstance(steps, yaml.SequenceNode):
+            continue
+        for i, step in enumerate(steps.value):
+            run = _child(step, "run")
+            first = step.start_mark.line + 1
+            if isinstance(run, yaml.ScalarNode):
+                block = run.style in ("|", ">")
+                out[(str(key.value), i)] = (first, run.start_mark.line + (2 if block else 1))
+            else:
+                out[(str(key.value), i)] = (first, first)
+    return out
+
+
+def _child(node, key: str):
+    import yaml
+
+    if not isinstance(node, yaml.MappingNode):
+        return None
+    for k, v in node.value:
+        if isinstance(k, yaml.ScalarNode) and k.value == key:
+            return v
+    return None
+
+
+# --------------------------------------------------------------------------- static expressions
+
+
+def static_bool(value: Any) -> bool | None:
+    """A GitHub ``if:`` / ``continue-on-error`` value on the success path: True, False, or None (unknown).
+
+    ``success()``/``always()``/``!cancelled()`` hold after a successful deploy; ``failure()`` and
+    ``cancelled()`` do not; literals are read as GitHub reads them (``0``, ``''``, ``null``, ``false``).
+    """
+    if value is None:
+        return None
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, (int, float)):
+        return value != 0
+    text = str(value).strip()
+    m = re.fullmatch(r"\$\{\{(.*)\}\}", text, re.S)
+    if m:
+        text = m.group(1).strip()
+    return _Expr(text).parse()
+
+
+class _Expr:
+    _TOKEN = re.compile(r"\s*(&&|\|\||!=|==|!|\(|\)|'[^']*'|[A-Za-z_][\w.\-]*(?:\(\s*\))?|-?\d+(?:\.\d+)?)")
+    _ATOMS = {"true": True, "false": False, "null": False, "success()": True, "always()": True,
+              "failure()": False, "cancelled()": False}
+
+    def __init__(self, text: str):
+        self.toks: list[str] = []
+        pos = 0
+        while pos < len(text):
+            m = self._TOKEN.match(text, pos)
+            if not m:
+                self.toks = ["<unknown>"]
+                break
+            self.toks.append(m.group(1).replace(" ", ""))
+            pos = m.end()
+            while pos < len(text) and text[pos].isspace():
+                pos += 1
+        self.i = 0
+
+    def parse(self) -> bool | None:
+        if not self.toks:
+            return None
+        value = self._or()
+        return value if self.i == len(self.toks) else None
+
+    def _peek(self) -> str | None:
+        return self.toks[self.i] if self.i < len(self.toks) else None
+
+    def _or(self):
+        left = self._and()
+        while self._peek() == "||":
+            self.i += 1
+            right = self._and()
+            left = True if True in (left, right) else (None if None in (left, right) else False)
+        return left
+
+    def _and(self):
+        left = self._not()
+        while self._peek() == "&&":
+            self.i += 1
+            right = self._not()
+            left = False if False in (left, right) else (None if None in (left, right) else True)
+        return left
+
+    def _not(self):
+        if self._peek() == "!":
+            self.i += 1
+            v = self._not()
+            return None if v is None else not v
+        return self._atom()
+
+    def _atom(self):
+        tok = self._peek()
+        if tok is None:
+            return None
+        self.i += 1
+        if tok == "(":
+            v = self._or()
+            if self._peek() == ")":
+                self.i += 1
+            return v
+        if tok.lower() in self._ATOMS:
+            return self._ATOMS[tok.lower()]
+        if re.fullmatch(r"-?\d+(?:\.\d+)?", tok):
+            return float(tok) != 0
+        if tok.startswith("'"):
+            return tok != "''"
+        if self._peek() in ("==", "!="):  # a comparison of run-time values
+            self.i += 2
+        return None
+
+
+# --------------------------------------------------------------------------- shells
+
+
+def shell_flags(shell: Any, runs_on: Any) -> tuple[bool, bool] | str:
+    """(errexit, pipefail) of the shell GitHub runs the step with, or why it cannot be judged."""
+    if shell is None:
+        if "windows" in str(runs_on).lower():
+            return "the step runs in PowerShell (the Windows default), which this check does not read"
+        return True, False  # bash -e {0}
+    text = str(shell).strip()
+    if text == "bash":
+        return True, True  # bash --noprofile --norc -eo pipefail {0}
+    if text == "sh":
+        return True, False  # sh -e {0}
+    if "{0}" not in text:
+        return f"shell `{text}` is not a POSIX shell this check reads"
+    try:
+        argv = shlex.split(text)
+    except ValueError:
+        return f"shell `{text}` cannot be read"
+    if not argv or os.path.basename(argv[0]) not in ("bash", "sh", "dash", "ksh", "zsh"):
+        return f"shell `{text}` is not a POSIX shell this check reads"
+    errexit = pipefail = False
+    args = argv[1:]
+    for i, a in enumerate(args):
+        if a in ("-o", "+o") and i + 1 < len(args):
+            if args[i + 1] == "errexit":
+                errexit = a == "-o"
+            if args[i + 1] == "pipefail":
+                pipefail = a == "-o"
+        elif re.fullmatch(r"-[a-zA-Z]+", a):
+            if "c" in a:
+                return f"shell `{text}` runs the script through -c, which this check does not read"
+            errexit = errexit or "e" in a
+            if "o" in a and i + 1 < len(args) and args[i + 1] == "pipefail":
+                pipefail = True
+    return errexit, pipefail
+
+
+def _shell_of(step: dict, job: dict, doc: dict) -> Any:
+    for holder in (step, (job.get("defaults") or {}).get("run") or {}, (doc.get("defaults") or {}).get("run") or {}):
+        if isinstance(holder, dict) and holder.get("shell") is not None:
+            return holder["shell"]
+    return None
+
+
+def _env(*holders: Any) -> dict[str, str]:
+    """Literal env values (workflow, then job, then step); one that holds an expression is unknown."""
+    out: dict[str, str] = {}
+    for holder in holders:
+        env = holder.get("env") if isinstance(holder, dict) else None
+        if not isinstance(env, dict):
+            continue
+        for k, v in env.items():
+            if isinstance(v, (str, int, float, bool)) and "${{" not in str(v):
+                out[str(k)] = str(v).lower() if isinstance(v, bool) else str(v)
+            else:
+                out.pop(str(k), None)
+    return out
+
+
+# --------------------------------------------------------------------------- deploy commands
+
+
+_DEPLOY_TOOLS = {
+    "aws": ("lambda update-function-code", "lambda update-function-configuration", "lambda publish-version",
+            "cloudformation deploy", "cloudformation create-stack", "cloudformation update-stack",
+            "s3 cp", "s3 sync", "apigatewayv2 ", "lambda create-function"),
+}
+# deploying tools and the sub-commands that deploy (``terraform plan`` or ``cdk synth`` deploy nothing)
+_DEPLOYERS = {"sam": {"deploy", "sync"}, "cdk": {"deploy"}, "terraform": {"apply"}, "tofu": {"apply"},
+              "pulumi": {"up"}, "serverless": {"deploy"}, "sls": {"deploy"}, "sst": {"deploy"},
+              "copilot": {"deploy"}, "eb": {"deploy"}, "kubectl": {"apply", "rollout", "set"},
+              "helm": {"upgrade", "install"}, "make": {"deploy", "release"}, "npx": {"deploy"}, "npm": {"deploy"}}
+_INTERPRETERS = {"bash", "sh", "zsh", "dash", "python", "python3", "node", "ruby", "perl", "source", "."}
+
+
+def deploy_matcher(script_path: str):
+    """The test for "this command runs the deploy script" (the configured one, or a generic deploy)."""
+    want = script_path.lstrip("./")
+
+    def path_like(word: str) -> bool:
+        return "/" in word or word.endswith(".sh")
+
+    def names_script(word: str) -> bool:
+        word = re.sub(r"^(\./)+", "", word)
+        if want:
+            return word == want or word.endswith("/" + want) or \
+                ("/" in word and os.path.basename(word) == os.path.basename(want)
+                 and want.endswith(word.lstrip("/")))
+        return bool(re.search(r"(^|/)deploy[\w.-]*\.sh$", word))
+
+    def is_deploy(statics: list[str]) -> bool:
+        if not statics:
+            return False
+        head = statics[0]
+        if head in _INTERPRETERS:
+            args = [w for w in statics[1:] if not w.startswith("-")]
+            return bool(args) and path_like(args[0]) and names_script(args[0])
+        if path_like(head) and names_script(head):
+            return True
+        if not want:
+            joined = " ".join(statics[:4])
+            return _deploys_with(statics) or joined.startswith("aws lambda update-function-code")
+        return False
+
+    return is_deploy
+
+
+# --------------------------------------------------------------------------- validation
+
+
+@dataclass
+class _Parsed:
+    info: StepInfo
+    script: sh.Script | None
+    problem: str | None  # why the step's script cannot be read
+
+
+def _steps(doc: dict, text: str) -> list[tuple[str, dict, list[StepInfo]]]:
+    lines = _step_lines(text)
+    out = []
+    jobs = doc.get("jobs") if isinstance(doc.get("jobs"), dict) else {}
+    for job_id, job in jobs.items():
+        if not isinstance(job, dict):
+            continue
+        infos = []
+        for i, step in enumerate(job.get("steps") or []):
+            if isinstance(step, dict):
+                first, run_line = lines.get((str(job_id), i), (None, None))
+                infos.append(StepInfo(str(job_id), i, step, first or 1, run_line or first or 1))
+        out.append((str(job_id), job, infos))
+    return out
+
+
+def _parse_step(info: StepInfo, env: dict[str, str]) -> _Parsed:
+    run = info.step.get("run")
+    if not isinstance(run, str):
+        return _Parsed(info, None, "it runs no shell script")
+    try:
+        return _Parsed(info, sh.parse(sh.replace_gh_expressions(run, env), info.run_line), None)
+    except sh.ShellSyntaxError as exc:
+        return _Parsed(info, None, f"its script cannot be read ({exc})")
+
+
+def _runs_deploy(parsed: _Parsed, is_deploy) -> int | None:
+    """The line of the command that runs the deploy script, if this step has one."""
+    if parsed.script is None:
+        return None
+    for node, _funcs in sh.walk(parsed.script.tree):
+        if isinstance(node, sh.Simple) and is_deploy([w.static for w in sh.command_words(node)]):
+            return node.line
+    return None
+
+
+def _reads_function(parsed: _Parsed) -> bool:
+    run = str(parsed.info.step.get("run") or "")
+    return bool(re.search(r"get-function|lambda\s+wait|\bActive\b|\bSuccessful\b", run))
+
+
+def _can_fail_job(info: StepInfo, deploy: StepInfo) -> str | None:
+    """Why the step cannot fail the job after a successful deploy, or None when it can."""
+    cond = info.step.get("if")
+    if cond is not None and str(cond).strip() != str(deploy.step.get("if", "")).strip():
+        runs = static_bool(cond)
+        if runs is False:
+            return f"it never runs after a successful deploy (if: {cond})"
+        if runs is None:
+            return f"it runs only when `{cond}`, so a run may skip it"
+    coe = info.step.get("continue-on-error")
+    if coe is not None:
+        value = static_bool(coe)
+        if value is True:
+            return "it has continue-on-error: true, so its failure does not fail the job"
+        if value is None:
+            return f"continue-on-error is `{coe}`, which may be true, so its failure may not fail the job"
+    return None
+
+
+def _job_problem(job_id: str, job: dict) -> str | None:
+    if job.get("if") is not None and static_bool(job["if"]) is False:
+        return f"job '{job_id}' never runs (if: {job['if']})"
+    coe = job.get("continue-on-error")
+    if coe is not None and static_bool(coe) is not False:
+        return f"job '{job_id}' has continue-on-error: {coe}, so a failed validation does not fail the run"
+    return None
+
+
+def _judge_step(parsed: _Parsed, prop: str, deploy: StepInfo, is_deploy, job: dict, doc: dict,
+                function: str, env: dict[str, str]) -> tuple[bool, str]:
+    info = parsed.info
+    why = _can_fail_job(info, deploy)
+    if why:
+        return False, why
+    if parsed.problem:
+        return False, parsed.problem
+    flags = shell_flags(_shell_of(info.step, job, doc), job.get("runs-on"))
+    if isinstance(flags, str):
+        return False, flags
+    same_step = info.index == deploy.index
+    proved, reason = sr.prove_fails(parsed.script, prop, function=function, errexit=flags[0], pipefail=flags[1],
+                                    env=env, armed=not same_step, is_deploy=is_deploy if same_step else None)
+    return proved, reason or ""
+
+
+def judge_validation(text: str, doc: dict, function: str, script_path: str) -> Verdict:
+    """Does some step after the deploy step, in the same job, fail the job unless State and LastUpdateStatus
+    are right? Every job that deploys must; the message says why each candidate step does not."""
+    is_deploy = deploy_matcher(script_path)
+    jobs = _steps(doc, text)
+    wf_env = _env(doc)
+    deploys = []
+    others: list[_Parsed] = []
+    for job_id, job, infos in jobs:
+        parsed = [_parse_step(i, _env(doc, job, i.step)) for i in infos]
+        idx = [n for n, p in enumerate(parsed) if _runs_deploy(p, is_deploy) is not None]
+        if idx:
+            deploys.append((job_id, job, parsed, idx[-1]))
+        else:
+            others.extend(p for p in parsed if _reads_function(p))
+    what = f"runs {script_path}" if script_path else "runs a deploy script"
+    if not deploys:
+        noted = "; ".join(f"{p.info.label} reads the function but no step before it deploys" for p in others[:3])
+        return Verdict(False, f"no step {what}, so no validation can be judged to follow a deploy"
+                       + (f" ({noted})" if noted else ""), others[0].info.line if others else None,
+                       "no deploy step")
+    results = []
+    for job_id, job, parsed, d in deploys:
+        results.append(_judge_job(job_id, job, parsed, d, doc, function, is_deploy, wf_env, others))
+    failed = [r for r in results if not r.ok]
+    if failed:
+        first = failed[0]
+        return Verdict(False, "; ".join(r.message for r in failed), first.line, first.evidence)
+    return Verdict(True, "; ".join(r.message for r in results), results[0].line, results[0].evidence)
+
+
+def _judge_job(job_id, job, parsed: list[_Parsed], d: int, doc, function, is_deploy, wf_env, others) -> Verdict:
+    deploy = parsed[d].info
+    problem = _job_problem(job_id, job)
+    if problem:
+        return Verdict(False, f"the deploy in {deploy.label} is not validated: {problem}", deploy.line,
+                       f"deploy {deploy.label}")
+    proofs: dict[str, StepInfo] = {}
+    reasons: dict[str, list[tuple[int, str]]] = {p: [] for p in PROPS}
+    for p in parsed[d:]:
+        if not _reads_function(p):
+            continue
+        for prop in PROPS:
+            if prop in proofs:
+                continue
+            ok, why = _judge_step(p, prop, deploy, is_deploy, job, doc, function, _env(doc, job, p.info.step))
+            if ok:
+                proofs[prop] = p.info
+            else:
+                reasons[prop].append((_first_line(why, p.info.line), f"{p.info.label}: {why}"))
+    for p in parsed[:d]:
+        if _reads_function(p):
+            for prop in PROPS:
+                reasons[prop].append((p.info.line, f"{p.info.label} runs before the deploy {deploy.label}"))
+    for p in others:
+        for prop in PROPS:
+            reasons[prop].append((p.info.line, f"{p.info.label} is in job '{p.info.job}', not in the deploy job "
+                                  f"'{job_id}'"))
+    missing = [prop for prop in PROPS if prop not in proofs]
+    if not missing:
+        steps = dict.fromkeys(proofs[p].label for p in PROPS)
+        return Verdict(True, f"{' and '.join(steps)} fail(s) job '{job_id}' unless State=Active and "
+                       f"LastUpdateStatus=Successful, after the deploy in {deploy.label}", proofs["state"].line,
+                       f"validated by {', '.join(steps)}")
+    grouped: dict[tuple[str, ...], list[str]] = {}
+    line = None
+    for prop in missing:
+        why = reasons[prop] or [(deploy.line, "no step after it reads the function")]
+        line = line or why[0][0]
+        key = tuple(re.sub(r"State=Active|LastUpdateStatus=Successful", "the value", w) for _, w in why[:4])
+        grouped.setdefault(key, []).append(sr.PROPERTY_NAMES[prop])
+    parts = [f"nothing after the deploy {deploy.label} fails job '{job_id}' unless {' and '.join(props)}: "
+             + "; ".join(key) for key, props in grouped.items()]
+    return Verdict(False, "; ".join(parts), line, f"deploy {deploy.label}")
+
+
+def _first_line(text: str, default: int) -> int:
+    m = re.search(r"\bline (\d+)", text)
+    return int(m.group(1)) if m else default
+
+
+# --------------------------------------------------------------------------- deploy scripts
+
+_INERT = {"echo", "printf", "true", "false", ":", "exit", "return", "set", "shopt", "export", "readonly",
+          "local", "declare", "typeset", "unset", "trap", "sleep", "cd", "pwd", "read", "shift", "wait",
+          "break", "continue", "umask", "exec", "test", "[", "[["}
+
+
+def judge_deploy_script(text: str, function: str) -> Verdict:
+    """Whether a run of the script invokes anything that deploys; which commands, with their lines."""
+    try:
+        script = sh.parse(text, 1)
+    except sh.ShellSyntaxError as exc:
+        return Verdict(False, f"cannot judge the script: it cannot be read ({exc})", exc.line, "unreadable")
+    runner = sr.Runner(sr.Hypothesis(None, function))
+    ends = runner.run(script, sr.State({}, False, False))
+    deploying, inert, other, unjudged = [], [], [], []
+    for outer, _funcs in sh.walk(script.tree):
+        if not isinstance(outer, sh.Simple):
+            continue
+        ran = id(outer) in runner.executed
+        for node in (outer, *_substituted(outer)):
+            statics = [w.static for w in sh.command_words(node)]
+            if not statics:
+                continue
+            kind = _command_kind(node, statics)
+            entry = (node.line, " ".join(statics[:3]) if kind == "deploy" else statics[0], ran, _funcs)
+            {"deploy": deploying, "inert": inert, "other": other, "unknown": unjudged}[kind].append(entry)
+    live = [e for e in deploying if e[2]]
+    if live:
+        shown = ", ".join(f"{t} (line {n})" for n, t, _, _ in live[:4])
+        return Verdict(True, f"invokes {shown}", live[0][0], f"invokes {shown}")
+    dead = [e for e in deploying if not e[2]]
+    unknown = [e.reason for e in ends if e.code is None]
+    if unjudged or unknown:
+        line, head = unjudged[0][:2] if unjudged else (None, "")
+        where = unknown[0] if unknown else f"line {line}: `{head}` runs code this check cannot see" + (
+            " (inline, or from its input)" if head in _INTERPRETERS else " (a command named by an expansion)")
+        return Verdict(False, f"cannot judge the script: {where}; no command it is seen to run deploys",
+                       unjudged[0][0] if unjudged else None, "not judged")
+    if dead:
+        line, tool, _, funcs = dead[0]
+        where = f"is in function {funcs[-1]}, which is never called" if funcs else \
+            "is never reached (after an exit, or in a branch that cannot run)"
+        return Verdict(False, f"a tombstone: its deploy commands never run (`{tool}` at line {line} {where})",
+                       line, "deploy commands unreachable")
+    if other:
+        names = ", ".join(dict.fromkeys(t + (" (read-only operations)" if t == "aws" else "") for _, t, _, _ in other))
+        return Verdict(False, f"invokes nothing that deploys (it runs only {names}; no aws/sam/cdk/terraform or "
+                       "other script)", other[0][0], f"runs only {names}")
+    names = ", ".join(dict.fromkeys(t for _, t, _, _ in inert)) or "no command"
+    return Verdict(False, f"a tombstone: its commands are only {names}, which deploy nothing",
+                   inert[0][0] if inert else 1, f"only {names}")
+
+
+_READ_ONLY_AWS = re.compile(r"^(get-|list-|describe-|wait$|ls$|help$|head-|sts$|configure$|validate-|estimate-|"
+                            r"simulate-|lookup-|search-|scan$|query$|batch-get-|invoke$|test-)")
+
+
+def _aws_kind(statics: list[str]) -> str:
+    """aws writes something (deploys) unless every operation named is a read, a wait or --version."""
+    words = [w for w in statics[1:] if not w.startswith("-")]
+    if len(words) < 2:
+        return "other"  # aws --version, aws help
+    return "other" if _READ_ONLY_AWS.match(words[1]) or words[0] == "sts" else "deploy"
+
+
+def _deploys_with(statics: list[str]) -> bool:
+    """A deploying tool run with a deploying sub-command (``sam deploy``, ``npx cdk deploy``, ``terraform apply``)."""
+    base = os.path.basename(statics[0])
+    if base not in _DEPLOYERS:
+        return False
+    args = [w for w in statics[1:] if not w.startswith("-")]
+    if base in ("npx", "npm") and args and args[0] in ("run", "exec"):
+        args = args[1:]
+    if base in ("npx",) and args and os.path.basename(args[0]) in _DEPLOYERS:
+        return _deploys_with(args)
+    return any(a in _DEPLOYERS[base] for a in args[:3])
+
+
+def _command_kind(node: sh.Simple, statics: list[str]) -> str:
+    head = statics[0]
+    base = os.path.basename(head)
+    if base in _INERT:
+        return "inert"  # /bin/true, /bin/echo
+    if "/" in head or head.endswith((".sh", ".py")):
+        return "deploy"  # another script
+    first = sh.command_words(node)[0]
+    if not head or any(k not in ("lit", "q") for k, _ in first.parts) or head == "eval":
+        return "unknown"
+    if head in _INERT:
+        return "inert"
+    if head == "aws":
+        return _aws_kind(statics)
+    if base in _DEPLOYERS:
+        return "deploy" if _deploys_with(statics) else "other"
+    if head in _INTERPRETERS:
+        if "-c" in statics[1:3]:
+            return "unknown"
+        if head in ("python", "python3") and "-m" in statics[1:3]:
+            return "other"
+        # with no script named it runs whatever reaches its stdin
+        return "deploy" if [w for w in statics[1:] if not w.startswith("-")] else "unknown"
+    return "other"
+
+
+def _substituted(node: sh.Simple):
+    """Commands inside the ``$(...)`` of a command's words: they run when the command runs."""
+    for w in [*node.words, *(v for _, v in node.assigns if v)]:
+        for kind, text in w.parts:
+            if kind != "cmd":
+                continue
+            try:
+                inner = sh.parse(text, w.line)
+            except sh.ShellSyntaxError:
+                continue
+            for sub, _ in sh.walk(inner.tree):
+                if isinstance(sub, sh.Simple):
+                    yield sub
+                    yield from _substituted(sub)

@@ -1,0 +1,119 @@
+"""What changed since the last audit: new failures, fixed ones, and those still failing.
+
+``pending`` (not judged yet) is neither failing nor passing, so it has its own buckets: a key
+pending now is ``new_pending`` or ``still_pending``; one that was pending and is judged now is
+``pending_passed`` when it passed (or no longer applies) and a **new** failure when it failed,
+because nothing had failed before. Each key lands in exactly one bucket.
+
+Reviewers of a recurring audit care about movement more than the absolute list, so every
+report can be compared with a previous ``report.json``. Findings are keyed by
+``(rule_id, subject_type, subject)``, which is stable across runs (short SHAs, task@sha, route
+keys, request ids), and the previous report is read as data only: its verdicts are compared,
+never re-judged.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from compliance.base.errors import InputError, Located
+from compliance.model.findings import PENDING, STATUS_RANK, WAIVED
+
+NOT_PASSING = ("fail", "error")
+BUCKETS = ("new", "fixed", "still_failing", "now_waived", "gone", "new_pending", "still_pending", "pending_passed")
+
+Key = tuple[str, str, str]
+
+
+def load_previous(path: str | Path) -> dict[str, Any]:
+    """A previous report.json; only the parts the comparison reads are required."""
+    from compliance.base.fsutil import not_regular
+    from compliance.model.snapshot import strict_loads, time_problems
+
+    p = Path(path)
+    why = not_regular(p)
+    if why:
+        raise InputError([Located(str(p), 1, 1, f"cannot read previous report: it {why}")], what="previous report")
+    try:
+        text = p.read_text("utf-8")
+    except OSError as exc:
+        raise InputError([Located(str(p), 1, 1, f"cannot read previous report: {exc.strerror or exc}")],
+                         what="previous report") from None
+    except UnicodeDecodeError:
+        raise InputError([Located(str(p), 1, 1, "file is not UTF-8")], what="previous report") from None
+    # nested too deeply, NaN, invalid JSON: refused with the place, like snapshots and merged reports
+    doc = strict_loads(text, str(p), "previous report")
+    problems = time_problems(doc, str(p))
+    findings = doc.get("findings") if isinstance(doc, dict) else None
+    if not isinstance(findings, list):
+        problems.append(Located(str(p), 1, 1, "not a compliance report.json (no 'findings' list)"))
+    else:
+        for i, f in enumerate(findings):
+            if not isinstance(f, dict) or not all(isinstance(f.get(k), str) for k in
+                                                  ("rule_id", "subject_type", "subject", "status")):
+                problems.append(Located(str(p), 1, 1, f"at /findings/{i}: needs rule_id, subject_type, subject, status"))
+                break
+    if problems:
+        raise InputError(problems, what="previous report")
+    return doc
+
+
+def _worst(findings: list[dict[str, Any]]) -> dict[Key, dict[str, Any]]:
+    """One verdict per key: the worst, as a subject judged by two checks of a rule fails if either does."""
+    out: dict[Key, dict[str, Any]] = {}
+    for f in findings:
+        key = (f["rule_id"], f["subject_type"], f["subject"])
+        if key not in out or STATUS_RANK.get(f["status"], 0) > STATUS_RANK.get(out[key]["status"], 0):
+            out[key] = f
+    return out
+
+
+def _bucket(was: str | None, is_: str | None) -> str | None:
+    """Which movement a key made, or None when it is not worth reporting (passing both times)."""
+    failing_before, failing_now = was in NOT_PASSING, is_ in NOT_PASSING
+    if is_ == PENDING:
+        return "still_pending" if was == PENDING else "new_pending"
+    if failing_now:
+        return "still_failing" if failing_before else "new"
+    if not (failing_before or was == PENDING):
+        return None
+    if is_ == WAIVED:
+        return "now_waived"
+    if is_ is None:
+        return "gone"  # not judged now: not called fixed (or passed), because nothing shows it was
+    return "fixed" if failing_before else "pending_passed"
+
+
+def diff_reports(previous: dict[str, Any], current_findings: list[dict[str, Any]]) -> dict[str, Any]:
+    """The report's ``diff`` section.
+
+    ``gone`` holds keys that failed (or were pending) before and are not judged now (typically a
+    change that left the window): they are not called fixed, because nothing shows they were.
+    """
+    before, now = _worst(previous.get("findings", [])), _worst(current_findings)
+    out: dict[str, list[dict[str, Any]]] = {name: [] for name in BUCKETS}
+    for key in sorted(set(before) | set(now)):
+        b, n = before.get(key), now.get(key)
+        was = b["status"] if b else None
+        is_ = n["status"] if n else None
+        bucket = _bucket(was, is_)
+        if bucket is None:
+            continue
+        out[bucket].append({
+            "rule_id": key[0], "subject_type": key[1], "subject": key[2], "previous": was, "current": is_,
+            "message": (n or b or {}).get("message", ""),
+        })
+    snap = previous.get("snapshot") if isinstance(previous.get("snapshot"), dict) else {}
+    return {
+        "previous": {
+            "digest": snap.get("digest"),
+            "collected_at": snap.get("collected_at"),
+            "window": snap.get("window"),
+        },
+        "counts": {k: len(v) for k, v in out.items()},
+        **out,
+    }
+
+
+__all__ = ["BUCKETS", "diff_reports", "load_previous"]

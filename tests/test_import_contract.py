@@ -1,0 +1,94 @@
+"""The import contract's second half: no room reaches into another room's private names.
+
+The layer order is import-linter's job (``lint-imports`` in ``make test``, contract in pyproject.toml);
+it cannot see *which* names are imported, so this test reads every module's imports and fails on a
+``_private`` name (or module) taken from another room. A room is a top-level folder of the package
+(``compliance.judge``, ``compliance.sources``, ...); inside a room, modules may share private helpers.
+"""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+PACKAGE = Path(__file__).resolve().parent.parent / "compliance"
+
+
+def _room(module: str) -> str:
+    parts = module.split(".")
+    return ".".join(parts[:2])
+
+
+def _module_name(path: Path, package: Path) -> str:
+    rel = path.relative_to(package.parent).with_suffix("")
+    parts = list(rel.parts)
+    if parts[-1] == "__init__":
+        parts.pop()
+    return ".".join(parts)
+
+
+def _private(name: str) -> bool:
+    return name.startswith("_") and not (name.startswith("__") and name.endswith("__"))
+
+
+def _bound_modules(tree: ast.Module) -> dict[str, str]:
+    """Local names bound to one of our modules (``from compliance.sources import aws``, ``import x as y``)."""
+    bound = {}
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            for a in node.names:
+                if a.name.startswith("compliance") and a.asname:
+                    bound[a.asname] = a.name
+        elif isinstance(node, ast.ImportFrom) and node.module and node.module.startswith("compliance"):
+            for a in node.names:
+                target = f"{node.module}.{a.name}"
+                if (PACKAGE.parent / (target.replace(".", "/") + ".py")).exists() or \
+                        (PACKAGE.parent / target.replace(".", "/")).is_dir():
+                    bound[a.asname or a.name] = target
+    return bound
+
+
+def reach_ins(package: Path = PACKAGE) -> list[str]:
+    found = []
+    for path in sorted(package.rglob("*.py")):
+        here = _module_name(path, package)
+        tree = ast.parse(path.read_text(encoding="utf-8"), str(path))
+        modules = _bound_modules(tree)
+        for node in ast.walk(tree):
+            if (isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name) and _private(node.attr)
+                    and node.value.id in modules and _room(modules[node.value.id]) != _room(here)):
+                found.append(f"{path.relative_to(package.parent)}:{node.lineno}: {here} uses "
+                             f"{modules[node.value.id]}.{node.attr} (private to {_room(modules[node.value.id])})")
+                continue
+            if isinstance(node, ast.ImportFrom) and node.module and node.module.startswith("compliance"):
+                names = [(node.module, a.name) for a in node.names]
+            elif isinstance(node, ast.Import):
+                names = [(a.name, "") for a in node.names if a.name.startswith("compliance")]
+            else:
+                continue
+            for module, name in names:
+                if _room(module) == _room(here):
+                    continue
+                hidden = [p for p in module.split(".") if _private(p)] + ([name] if _private(name) else [])
+                if hidden:
+                    found.append(f"{path.relative_to(package.parent)}:{node.lineno}: {here} imports "
+                                 f"{module}{'.' + name if name else ''} (private to {_room(module)})")
+    return found
+
+
+def test_no_room_imports_another_rooms_private_names():
+    assert reach_ins() == []
+
+
+def test_the_contract_sees_a_reach_in(tmp_path):
+    """The test above can fail: a planted reach-in is reported with its place."""
+    pkg = tmp_path / "compliance"
+    (pkg / "app").mkdir(parents=True)
+    (pkg / "sources").mkdir()
+    (pkg / "app" / "mode.py").write_text("from compliance.sources.git import _Git\nfrom compliance.app.x import _y\n")
+    (pkg / "app" / "other.py").write_text("from compliance.sources import aws\n\naws._client('lambda')\n")
+    (pkg / "sources" / "git.py").write_text("class _Git: ...\n")
+    assert reach_ins(pkg) == [
+        "compliance/app/mode.py:1: compliance.app.mode imports compliance.sources.git._Git (private to compliance.sources)",
+        "compliance/app/other.py:3: compliance.app.other uses compliance.sources.aws._client (private to compliance.sources)",
+    ]
