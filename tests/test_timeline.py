@@ -154,3 +154,24 @@ def test_pending_coverage_shows_the_running_run_not_a_failure(repo):
     stage = _stages(doc, s["squash"])["workflow_run"]
     assert stage["state"] == "missing" and stage["detail"].startswith("pending: ") and f"run {RUN_ID}" in stage["label"]
     assert _md_cells(doc, s["squash"][:12])[1] != "✗"
+
+
+def test_live_code_from_a_recorded_manual_deploy(repo):
+    """No run, a passing manual deploy-script run recorded with the function's LastModified: the
+    coverage and deploy-match findings pass, and the Lambda stage names that record (it used to say
+    "no successful canonical deploy of this change")."""
+    _, s = repo
+    manual = ("Ran backend/lambda/coordination_api/deploy.sh by hand; deployed commit {sha}; "
+              "LastModified=2026-02-26T12:05:00.000+0000 State=Active LastUpdateStatus=Successful; "
+              "GET /api/v1/coordination/capabilities -> 200")
+    snap = _snap(repo, modified="2026-02-26T12:05:00.000+0000", history=[
+        {"timestamp": "2026-02-26T12:30:00Z", "status": "worklog", "description": manual.format(sha=s["squash"][:9])}])
+    snap["sources"]["github"]["data"]["runs"] = []
+    doc = _report(snap, _rules(120))
+    assert _finding(doc, "T-001", s["squash"][:12])["status"] == "pass"
+    assert _finding(doc, "T-002")["status"] == "pass"
+    lam = _stages(doc, s["squash"])["lambda_update"]
+    assert lam["state"] == "ok" and "manual deploy-script run recorded in ENC-TSK-326" in lam["detail"]
+    # the squash commit contains the earlier PR merge, so that deploy covered it as well
+    assert _finding(doc, "T-001", s["pr"][:12])["status"] == "pass"
+    assert _stages(doc, s["pr"])["lambda_update"]["state"] == "ok"

@@ -186,11 +186,23 @@ class _LiveFunction:
         except SourceUnavailable:
             run = None
         if run is None:
+            if self._manual_deployed(ch):
+                return Stage("lambda_update", "ok" if self.healthy else "failed", now, iso(modified),
+                             detail=f"the live code comes from a manual deploy-script run recorded in "
+                             f"{self.manual.task_id} {self.manual.origin}")
             if modified >= ch.committed_at and not self.healthy:
                 return Stage("lambda_update", "failed", now, iso(modified), detail="updated after this change and failed")
             return Stage("lambda_update", "missing", "no successful canonical deploy of this change", iso(modified),
                          detail=now)
         return self._covered(run, modified)
+
+    def _manual_deployed(self, ch: Change) -> bool:
+        """Whether the manual deploy the live code matches included this change: a claim proves a
+        deploy of the oldest commit it names only (as ``deploy_coverage`` reads it)."""
+        if self.manual is None or self.manual.timestamp is None or self.manual.timestamp < ch.committed_at:
+            return False
+        named = self.ctx.evidence.named(self.manual)
+        return bool(named) and named[0] >= ch.position
 
     def _covered(self, run: dict[str, Any], modified: datetime) -> Stage:
         start, end = deploy_window(run)
