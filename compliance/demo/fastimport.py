@@ -25,6 +25,11 @@ def _data(text: str) -> bytes:
 
 
 def fast_import_stream(history: History) -> bytes:
+    """The stream for ``git fast-import --done``: marks in commit order, each commit's whole tree.
+
+    ``deleteall`` then every file inline, so a commit's tree is exactly the one the history holds
+    (moves and deletions need no bookkeeping); only ``*.sh`` files are executable.
+    """
     marks = {c.key: i for i, c in enumerate(history.commits, start=1)}
     out: list[bytes] = []
     for c in history.commits:

@@ -28,7 +28,7 @@ def _git_env() -> dict[str, str]:
     return env
 
 
-def run_git(repo: Path, *args: str, stdin: bytes | None = None) -> str:
+def _git(repo: Path, *args: str, stdin: bytes | None = None) -> str:
     proc = subprocess.run(
         ["git", "-c", "commit.gpgsign=false", "-c", "core.autocrlf=false", *args],
         cwd=repo, input=stdin, capture_output=True, env=_git_env(), check=False,
@@ -41,23 +41,23 @@ def run_git(repo: Path, *args: str, stdin: bytes | None = None) -> str:
 def build_repo(repo: Path, history: History) -> dict[str, str]:
     """Write the history into a fresh repository; return commit key -> SHA."""
     repo.mkdir(parents=True)
-    run_git(repo, "init", "-q", "-b", BRANCH)
-    run_git(repo, "config", "commit.gpgsign", "false")
+    _git(repo, "init", "-q", "-b", BRANCH)
+    _git(repo, "config", "commit.gpgsign", "false")
     marks_file = repo / ".git" / "demo-marks"
-    run_git(repo, "fast-import", "--quiet", "--done", f"--export-marks={marks_file}",
+    _git(repo, "fast-import", "--quiet", "--done", f"--export-marks={marks_file}",
          stdin=fast_import_stream(history))
     by_mark = dict(line.split(" ", 1) for line in marks_file.read_text().split("\n") if line)
     marks_file.unlink()
     shas = {c.key: by_mark[f":{i}"].strip() for i, c in enumerate(history.commits, start=1)}
     # Merged side branches are deleted on GitHub too; their commits stay reachable via the merges.
     side_refs = sorted({c.ref for c in history.commits if c.ref != f"refs/heads/{BRANCH}"})
-    run_git(repo, "update-ref", "--stdin", stdin="".join(f"delete {r}\n" for r in side_refs).encode())
-    run_git(repo, "reset", "-q", "--hard", BRANCH)
+    _git(repo, "update-ref", "--stdin", stdin="".join(f"delete {r}\n" for r in side_refs).encode())
+    _git(repo, "reset", "-q", "--hard", BRANCH)
     return shas
 
 
 def tree_ids(repo: Path) -> dict[str, str]:
-    out = run_git(repo, "log", "--format=%H %T", BRANCH)
+    out = _git(repo, "log", "--format=%H %T", BRANCH)
     return dict(line.split(" ") for line in out.splitlines() if line)
 
 
@@ -66,7 +66,7 @@ def demo_commits(workdir: Path) -> dict[str, str]:
     repo = Path(workdir) / REPO
     history = story()
     subjects = {c.message.split("\n", 1)[0]: c.key for c in history.commits}
-    out = run_git(repo, "log", "--all", "--format=%H%x00%s", BRANCH)
+    out = _git(repo, "log", "--all", "--format=%H%x00%s", BRANCH)
     by_key: dict[str, str] = {}
     for line in out.splitlines():
         sha, subject = line.split("\x00", 1)
