@@ -37,6 +37,7 @@ from compliance.base.redact import clip
 from compliance.base.timeutil import iso, parse_time
 from compliance.inputs.yamlpos import Positions, did_you_mean, load_yaml, validate
 from compliance.model.findings import STATUS_RANK, STATUSES, Finding
+from compliance.model.snapshot import build_snapshot
 
 SOURCES = ("github", "lambda", "apigateway", "tracker", "deploy_manager", "probe")
 DEFAULT_WINDOW = {"since": "2026-01-01T00:00:00Z", "until": "2026-12-31T23:59:59Z"}
@@ -217,9 +218,9 @@ class _Builder:
                     continue
                 self.problems += validate(value, _sub(self.pos, spath), def_schema(name), self.path)
                 sources[name] = _envelope(name, raw["name"], value, None, collected)
-            snapshot = {"snapshot_version": 1, "tool": {"name": "compliance", "version": "rules-test"},
-                        "collected_at": collected, "window": {**window, "branch": target["branch"]},
-                        "target": target, "rules": {}, "sources": sources}
+            snapshot = build_snapshot(tool_version="rules-test", collected_at=collected,
+                                      window={**window, "branch": target["branch"]}, target=target, rules={},
+                                      sources=sources)
             from compliance.model.snapshot import schema_problems
 
             if len(self.problems) == before:  # a last net for what the per-source checks cannot place
