@@ -19,6 +19,7 @@ from compliance.base.fsutil import folder_lock
 from compliance.inputs.rules import load_rules
 from compliance.inputs.targets import collect_targets, default_jobs
 from compliance.publish import close_tracking_issue_if_open, upsert_tracking_issue
+from compliance.report.diff import load_previous
 from compliance.report.markdown import render
 from compliance.report.merge import merge_reports, write_merged
 
@@ -29,6 +30,22 @@ def audit_one(config: Any, ruleset: Any, since: datetime, until: datetime, out: 
     """One target: collect the window, then the one persistence path."""
     snapshot = collect(config, ruleset, since, until)
     return persist(snapshot, ruleset, out, "audit", formats, waivers=waivers, previous=previous,
+                   warn_days=warn_days)
+
+
+def audit_with_baseline(config: Any, ruleset: Any, since: datetime, until: datetime, out: Path,
+                        formats: Iterable[str], *, mode: str, baseline: Callable[[dict[str, Any]], dict[str, Any]],
+                        previous: str | Path | None = None, waivers: str | None = None,
+                        warn_days: int | None = None) -> Persisted:
+    """An audit diffed against a "last audit" made from its own snapshot by ``baseline`` (the demo's).
+
+    The baseline goes through the same pipeline into ``<out>/previous/``, so the diff compares like with like.
+    """
+    snapshot = collect(config, ruleset, since, until)
+    if not previous:
+        persist(baseline(snapshot), ruleset, out / "previous", mode, ("json",))
+        previous = out / "previous" / "report.json"
+    return persist(snapshot, ruleset, out, mode, formats, waivers=waivers, previous=load_previous(previous),
                    warn_days=warn_days)
 
 
@@ -72,4 +89,4 @@ def tracking_issue(doc: dict[str, Any], target: dict[str, Any]) -> str | None:
     return str(issue.get("html_url") or issue)
 
 
-__all__ = ["audit_one", "audit_targets", "tracking_issue"]
+__all__ = ["audit_one", "audit_targets", "audit_with_baseline", "tracking_issue"]

@@ -243,25 +243,18 @@ def cmd_pr(args: argparse.Namespace) -> int:
 
 def cmd_demo(args: argparse.Namespace) -> int:
     """The demo is the audit of a sample system, through the same persistence path as every mode."""
-
-    from compliance.app.collect import collect
+    from compliance.app import audit
     from compliance.app.loading import load_target
-    from compliance.app.persist import persist
     from compliance.base.timeutil import parse_bound
     from compliance.demo import DEMO_SINCE, DEMO_UNTIL, build_demo, previous_snapshot
     from compliance.report import WAIVERS_NAME
-    from compliance.report.diff import load_previous
 
     workdir = Path(args.workdir) if args.workdir else Path(tempfile.mkdtemp(prefix="compliance-demo-"))
     config, ruleset = load_target(str(build_demo(workdir)))
-    snapshot = collect(config, ruleset, parse_bound(DEMO_SINCE), parse_bound(DEMO_UNTIL, end=True))
-    out = Path(args.out)
-    previous = args.previous
-    if not previous:  # the "last audit" goes through the same pipeline, so the diff compares like with like
-        persist(previous_snapshot(snapshot), ruleset, out / "previous", "demo", ("json",))
-        previous = out / "previous" / "report.json"
-    result = persist(snapshot, ruleset, out, "demo", FORMATS, waivers=args.waivers or str(workdir / WAIVERS_NAME),
-                     previous=load_previous(previous), warn_days=args.waiver_warn_days)
+    result = audit.audit_with_baseline(config, ruleset, parse_bound(DEMO_SINCE), parse_bound(DEMO_UNTIL, end=True),
+                                       Path(args.out), FORMATS, mode="demo", baseline=previous_snapshot,
+                                       previous=args.previous, waivers=args.waivers or str(workdir / WAIVERS_NAME),
+                                       warn_days=args.waiver_warn_days)
     print(f"demo system built in {workdir} (git repository: {workdir / 'enceladus'})")
     print_summary(result.doc, result.written)
     print(f"open {result.written['html']} in a browser for the reviewer's view")
