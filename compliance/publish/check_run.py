@@ -85,7 +85,7 @@ def _batches(items: list[dict[str, Any]], size: int = MAX_ANNOTATIONS_PER_REQUES
     return [items[i:i + size] for i in range(0, len(items), size)] or [[]]
 
 
-# --------------------------------------------------------------------------- check run / status
+# --------------------------------------------------------------------------- check run
 
 
 def publish_check_run(

@@ -238,6 +238,3 @@ def _env(*holders: Any) -> dict[str, str]:
             else:
                 out.pop(str(k), None)
     return out
-
-
-# --------------------------------------------------------------------------- deploy commands

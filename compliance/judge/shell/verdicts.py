@@ -30,6 +30,9 @@ from compliance.judge.shell.steps import (
     static_bool,
 )
 
+# --------------------------------------------------------------------------- deploy commands
+
+
 _DEPLOY_TOOLS = {
     "aws": ("lambda update-function-code", "lambda update-function-configuration", "lambda publish-version",
             "cloudformation deploy", "cloudformation create-stack", "cloudformation update-stack",
