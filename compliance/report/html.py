@@ -6,7 +6,8 @@ and links only to http(s). Output depends only on the document, never on when it
 so two renders of the same snapshot can be diffed.
 
 This module holds the page and what was judged (findings, the per-change timeline); the summary
-sections are in ``html_sections`` and the escaping, labels and stylesheet in ``html_view``.
+sections are in ``html_sections``, the escaping, labels and stylesheet in ``html_view``, and what
+both formats show alike (stage marks, evidence fields) in ``view``.
 """
 
 from __future__ import annotations
@@ -27,20 +28,18 @@ from compliance.report.html_sections import (
     _waivers,
 )
 from compliance.report.html_view import (
-    _EVIDENCE_CORE,
     CSP,
     CSS,
     DETAIL_LIMIT,
     STAGES,
     STATE_CLASS,
-    STATE_MARK,
     STATUS_LABEL,
-    _extra,
     badge,
     esc,
     link,
     safe_url,
 )
+from compliance.report.view import EVIDENCE_CORE, STATE_MARK, extra_text
 
 
 def render(doc: dict[str, Any]) -> str:
@@ -87,8 +86,8 @@ def _evidence(items: list[dict[str, Any]]) -> str:
         if ev.get("time"):
             bits.append(f'<span class="muted">{esc(ev["time"])}</span>')
         bits += [
-            f'<span class="muted">{esc(k)}:</span> {esc(_extra(ev[k]))}'
-            for k in sorted(k for k in ev if k not in _EVIDENCE_CORE)
+            f'<span class="muted">{esc(k)}:</span> {esc(extra_text(ev[k]))}'
+            for k in sorted(k for k in ev if k not in EVIDENCE_CORE)
         ]
         lis.append("<li>" + " · ".join(bits) + "</li>")
     return '<ol class="evidence">' + "".join(lis) + "</ol>"

@@ -7,7 +7,6 @@ Every piece of text reaches the page through ``esc`` and every link through ``sa
 from __future__ import annotations
 
 import html
-import json
 import re
 from typing import Any
 from urllib.parse import urlsplit
@@ -31,14 +30,12 @@ STATUS_LABEL = {
     "not_applicable": "not applicable",
 }
 STATE_CLASS = {"ok": "pass", "failed": "fail", "missing": "fail", "unknown": "error"}
-STATE_MARK = {"ok": "✓", "failed": "✗", "missing": "–", "unknown": "?"}
 # Past this many changes (or passing findings) a report is an audit of a long history: every change
 # that needs attention keeps its full card, passing ones get one row each, and passing findings are
 # counted per rule (the Rules table) rather than listed; report.json keeps every one of them.
 DETAIL_LIMIT = 300
 _SPACE = re.compile(r"\s")
 CSP = "default-src 'none'; style-src 'unsafe-inline'; base-uri 'none'; form-action 'none'"
-_EVIDENCE_CORE = ("kind", "label", "url", "time")
 # Controls are invalid in HTML text and bidi overrides can make a hostile string read as a benign one.
 _INVISIBLE = re.compile(f"[{INVISIBLE}]")  # the class the console makes visible (compliance.base.console)
 
@@ -110,6 +107,3 @@ def badge(status: Any, text: Any = None) -> str:
     cls = status if status in STATUSES else "error"
     return f'<span class="badge {cls}">{esc(text if text is not None else STATUS_LABEL.get(status, status))}</span>'
 
-
-def _extra(value: Any) -> str:
-    return value if isinstance(value, str) else json.dumps(value, sort_keys=True, ensure_ascii=False)

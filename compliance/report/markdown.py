@@ -9,8 +9,8 @@ GitHub refuses comments over 65,536 characters, so an oversized report drops per
 first, then trailing items, and always keeps the summary and says what was left out.
 
 This module holds that budget and the sections about what was judged (findings, the per-change
-table); the sections around them are in ``markdown_sections`` and the inert-text rules in
-``markdown_text``.
+table); the sections around them are in ``markdown_sections``, the inert-text rules in
+``markdown_text``, and what both formats show alike in ``view``.
 """
 
 from __future__ import annotations
@@ -32,7 +32,6 @@ from compliance.report.markdown_text import (
     _ZWJ,
     MAX_CHARS,
     STAGES,
-    STATE_MARK,
     STATUS_MARK,
     code,
     code_block,
@@ -40,6 +39,7 @@ from compliance.report.markdown_text import (
     link,
     text,
 )
+from compliance.report.view import STATE_MARK
 
 # each section's first share of the comment when it must be cut (the rest goes in reading order)
 _SHARES = {"failures": 0.4, "pending": 0.05, "changes": 0.25, "diff": 0.1, "waivers": 0.05, "passes": 0.05,

@@ -6,17 +6,16 @@ only http(s) URLs become links; those rules live here, in one short file a revie
 
 from __future__ import annotations
 
-import json
 import re
 from typing import Any
 from urllib.parse import urlsplit
 
 from compliance.base.console import INVISIBLE
 from compliance.base.redact import strip_hidden
+from compliance.report.view import EVIDENCE_CORE, extra_text
 
 MAX_CHARS = 65_536
 STAGES = (("merge", "merge"), ("workflow_run", "run"), ("lambda_update", "Lambda"), ("worklog", "worklog"))
-STATE_MARK = {"ok": "✓", "failed": "✗", "missing": "–", "unknown": "?"}
 STATUS_MARK = {"pass": "✓", "fail": "✗", "error": "⚠", "pending": "⏳", "waived": "○", "not_applicable": "–"}
 VERDICT_HEAD = {
     "pass": "✅ Compliance: PASS",
@@ -24,7 +23,6 @@ VERDICT_HEAD = {
     "error": "⚠️ Compliance: ERROR (could not evaluate everything)",
     "pending": "⏳ Compliance: PENDING (nothing failed; some findings are not judged yet)",
 }
-_EVIDENCE_CORE = ("kind", "label", "url", "time")
 
 # C0/C1 controls (terminal escapes), invisible formatting and bidi overrides that can disguise text.
 _INVISIBLE = re.compile(f"[{INVISIBLE}]")  # the class the console makes visible (compliance.base.console)
@@ -110,18 +108,12 @@ def link(label: str, url: Any) -> str:
     return f"[{label}]({href})" if href and label else label
 
 
-def _extra(value: Any) -> str:
-    if isinstance(value, str):
-        return value
-    return json.dumps(value, sort_keys=True, ensure_ascii=False)
-
-
 def evidence_line(ev: dict[str, Any]) -> str:
     parts = [f"{text(ev.get('kind'), 40)}: {link(text(ev.get('label'), 300), ev.get('url'))}"]
     if ev.get("time"):
         parts.append(text(ev["time"], 40))
-    for key in sorted(k for k in ev if k not in _EVIDENCE_CORE):
-        parts.append(f"{text(key, 40)}: {text(_extra(ev[key]), 200)}")
+    for key in sorted(k for k in ev if k not in EVIDENCE_CORE):
+        parts.append(f"{text(key, 40)}: {text(extra_text(ev[key]), 200)}")
     return " · ".join(parts)
 
 
