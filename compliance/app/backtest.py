@@ -23,7 +23,7 @@ SHOWN = (FAIL, "error")
 
 def _rules(args: argparse.Namespace) -> Any:
     from compliance.inputs.rules import load_rules
-    from compliance.inputs.yamlpos import did_you_mean
+    from compliance.inputs.schema_messages import did_you_mean
 
     ruleset = load_rules(args.policy)
     if args.rule:
