@@ -1,8 +1,8 @@
 """Is this document valid? jsonschema-rs answers; jsonschema explains.
 
 Most documents we check are valid, and some are large (a 100,000-commit snapshot holds millions
-of values), so the yes/no question goes to jsonschema-rs, a compiled validator about ten times
-faster than our own former closure compiler and a hundred times faster than jsonschema. jsonschema
+of values), so the yes/no question goes to jsonschema-rs, a native validator about ten times
+faster than the closure compiler it replaces (62 vs 708 ms on a 22 MB snapshot, same run). jsonschema
 stays the authority for *why* a document is wrong: its errors carry the schema context
 (``oneOf`` branches, ``validator_value``) that ``compliance.inputs.schema_messages`` turns into
 ``FILE:LINE:COL`` sentences, and it is slow to import, so only an invalid document pays for it.
