@@ -34,9 +34,9 @@ SUSPECTS = (
             "{s:.1f} s ({share:.0%})",
             "record each stage while the checks judge it, instead of deriving it again per change"),
     Suspect("snapshot.py", "schema_problems",
-            "the schema check of the snapshot and source data (`snapshot.schema_problems`: the compiled check, "
+            "the schema check of the snapshot and source data (`snapshot.schema_problems`: jsonschema-rs, "
             "jsonschema only on a problem), {n} time(s), {s:.1f} s ({share:.0%})",
-            "(one Python call per value; only a native validator would be much faster)"),
+            "(already a native validator; what remains is walking the Python objects)"),
     Suspect("snapshot.py", "_emit",
             "canonical JSON of the snapshot and report.json (`snapshot._emit`, json's C encoder per record), "
             "{s:.1f} s ({share:.0%})",
@@ -58,7 +58,7 @@ SUSPECTS = (
             "(git itself is most of it; the Python side parses records while git still walks)"),
     Suspect("sources/files.py", "read_source_file",
             "reading the file-based sources {s:.1f} s ({share:.0%}), {n} file(s), each schema-checked once",
-            "(json.load plus the compiled schema check)"),
+            "(json.load plus the jsonschema-rs check)"),
 )
 
 

@@ -93,7 +93,7 @@ def run(args: argparse.Namespace) -> list[dict[str, float | str]]:
         st.mark("json.loads snapshot")
         load_schema("snapshot")
         validate_snapshot(snapshot, args.snapshot)
-        st.mark("validate snapshot (compiled schema check)")
+        st.mark("validate snapshot (jsonschema-rs)")
     ctx = Context(snapshot)
     findings, section = judge(snapshot, ruleset.rules, None, ctx=ctx)
     st.mark(f"judge ({len(findings)} findings)")

@@ -64,8 +64,7 @@ def _why(over: float, heavy: list[tuple[int, int, str]], work: str) -> str:
              "(under cProfile). ") if m else ""
     return (f"{over:.0f} ms above the interpreter. {split}Most of it is imports (`-X importtime`, cumulative, "
             f"inflated by the tracing): {', '.join(third + ours) or 'see the table'}. jsonschema is imported only "
-            "when a file is invalid and the check modules only when their implementations are needed (the rule "
-            "schema comes from `compliance/schemas/check-params.json`), so what remains is the interpreter "
+            "when a file is invalid (jsonschema-rs says whether it is valid), so what remains is the interpreter "
             "compiling and importing our own modules (`PYTHONDONTWRITEBYTECODE` is set here, so nothing is "
             "cached between runs) and PyYAML. What would close it: importing fewer of our modules on this path, "
             "and running with cached bytecode, as an installed package normally does.")

@@ -14,7 +14,7 @@ import pytest
 import compliance.report as report
 from compliance.base.errors import ComplianceError
 from compliance.base.fsutil import StagedSet
-from compliance.report import RENDERERS, render_all, write_reports
+from compliance.report import FORMATS, Format, render_all, write_reports
 from compliance.report import html as html_report
 from compliance.report import markdown as md_report
 from compliance.report import markdown_text as md_text
@@ -293,12 +293,12 @@ def test_schema_rejects_bad_documents(doc):
 
 
 def test_json_is_deterministic_and_round_trips(doc):
-    first = RENDERERS["json"](doc)
-    assert first == RENDERERS["json"](copy.deepcopy(doc))
+    first = FORMATS["json"].render(doc)
+    assert first == FORMATS["json"].render(copy.deepcopy(doc))
     assert first.endswith("\n")
     assert json.loads(first) == doc
     reordered = dict(reversed(list(doc.items())))
-    assert RENDERERS["json"](reordered) == first
+    assert FORMATS["json"].render(reordered) == first
 
 
 def test_html_and_markdown_are_deterministic(doc):
@@ -316,7 +316,7 @@ def test_write_reports_writes_three_files(doc, tmp_path):
     assert {p.name for p in paths.values()} == {"report.md", "report.html", "report.json"}
     assert sorted(p.name for p in out.iterdir() if not p.name.startswith(".")) == ["report.html", "report.json", "report.md"]
     assert json.loads(paths["json"].read_text(encoding="utf-8")) == doc
-    assert paths["html"].read_text(encoding="utf-8") == RENDERERS["html"](doc)
+    assert paths["html"].read_text(encoding="utf-8") == FORMATS["html"].render(doc)
     assert paths["md"].stat().st_mode & 0o777 == 0o644
 
 
@@ -329,7 +329,7 @@ def test_write_reports_writes_nothing_when_a_renderer_raises(doc, tmp_path, monk
     def boom(_doc):
         raise RuntimeError("renderer bug")
 
-    monkeypatch.setitem(RENDERERS, "html", boom)
+    monkeypatch.setitem(FORMATS, "html", Format("html", boom))
     with pytest.raises(RuntimeError, match="renderer bug"):
         write_reports(doc, out)
     assert sorted(p.name for p in out.iterdir() if not p.name.startswith(".")) == ["report.json", "report.md"]
@@ -356,7 +356,7 @@ def test_write_reports_leaves_old_files_when_staging_fails(doc, tmp_path, monkey
 
 
 def test_html_escapes_hostile_text(doc):
-    page = RENDERERS["html"](doc)
+    page = FORMATS["html"].render(doc)
     parsed = _parse(page)
     assert "script" not in parsed.tags
     assert "img" not in parsed.tags
@@ -370,7 +370,7 @@ def test_html_escapes_hostile_text(doc):
 
 
 def test_html_is_self_contained(doc):
-    page = RENDERERS["html"](doc)
+    page = FORMATS["html"].render(doc)
     parsed = _parse(page)
     assert '<meta charset="utf-8">' in page
     assert "default-src &#x27;none&#x27;; style-src &#x27;unsafe-inline&#x27;" in page
@@ -380,7 +380,7 @@ def test_html_is_self_contained(doc):
 
 
 def test_html_shows_timeline_in_order_and_remediation(doc):
-    page = RENDERERS["html"](doc)
+    page = FORMATS["html"].render(doc)
     card = page[page.index("9febe19f1368</code> Merge pull request") :]
     positions = [card.index(label) for label in ("Merge", "Workflow run", "Lambda update", "Worklog")]
     assert positions == sorted(positions)
@@ -396,7 +396,7 @@ def _md_links(markdown: str) -> list[str]:
 
 
 def test_markdown_escapes_hostile_text(doc):
-    text = RENDERERS["md"](doc)
+    text = FORMATS["md"].render(doc)
     assert "<script" not in text and "<img" not in text
     assert "\x1b" not in text
     assert re.search(r"(?<!\\)\[x\]", text) is None
@@ -407,7 +407,7 @@ def test_markdown_escapes_hostile_text(doc):
 
 
 def test_markdown_tables_stay_intact(doc):
-    text = RENDERERS["md"](doc)
+    text = FORMATS["md"].render(doc)
     for header in ("| Source |", "| Change |", "| Rule |"):
         block = text[text.index(header) :].split("\n\n")[0].splitlines()
         width = _cells(block[0])
@@ -419,7 +419,7 @@ def _cells(row: str) -> int:
 
 
 def test_markdown_content(doc):
-    text = RENDERERS["md"](doc)
+    text = FORMATS["md"].render(doc)
     assert text.startswith("## ⚠️ Compliance: ERROR")
     assert "2 failed · 1 could not be evaluated · 0 pending · 2 passed · 1 waived · 1 not applicable" in text
     assert (
@@ -454,9 +454,9 @@ def test_long_markdown_is_cut_with_summary_intact(doc):
         {**template, "subject": f"{i:012x}", "message": "no successful run " + "x" * 300} for i in range(600)
     ]
     big["changes"] = [copy.deepcopy(doc["changes"][0]) for _ in range(400)]
-    text = RENDERERS["md"](big)
+    text = FORMATS["md"].render(big)
     assert len(text.encode("utf-16-le")) // 2 < md_report.MAX_CHARS
-    head = RENDERERS["md"](doc).split("### Failures and errors")[0]
+    head = FORMATS["md"].render(doc).split("### Failures and errors")[0]
     assert text.startswith(head)
     assert "Report truncated" in text.splitlines()[-1]
     assert "of 600 failure/error findings" in text
@@ -470,7 +470,7 @@ def test_markdown_counts_what_it_left_out_without_rendering_it(doc):
     big = copy.deepcopy(doc)
     template = big["findings"][0]
     big["findings"] = [{**template, "subject": f"{i:012x}"} for i in range(20_000)]
-    text = RENDERERS["md"](big)
+    text = FORMATS["md"].render(big)
     shown = sum(1 for line in text.splitlines() if line.startswith("- ✗ **fail**"))
     assert 0 < shown < 20_000
     assert f"{20_000 - shown} of 20000 failure/error findings" in text
@@ -486,7 +486,7 @@ def test_long_history_html_keeps_full_cards_for_attention_and_rows_for_passing(d
     n = html_report.DETAIL_LIMIT + 50
     big["changes"] = [failing] * 3 + [passing] * n
     big["findings"] += [{**doc["findings"][2], "subject": f"{i:012x}"} for i in range(n)]
-    text = RENDERERS["html"](big)
+    text = FORMATS["html"].render(big)
     assert text.count('<ol class="timeline">') == 3
     assert text.count('<td class="marks"') == 4 * n
     assert f"{n} passing change(s)" in text
@@ -496,7 +496,7 @@ def test_long_history_html_keeps_full_cards_for_attention_and_rows_for_passing(d
     assert "waived until 2026-04-01" in text
     parsed = _parse(text)
     assert all(h.startswith("https://") for h in parsed.hrefs)
-    small = RENDERERS["html"](doc)
+    small = FORMATS["html"].render(doc)
     assert small.count('<ol class="timeline">') == len(doc["changes"]) and '<td class="marks"' not in small
 
 
@@ -506,7 +506,7 @@ def test_long_history_html_caps_full_cards_and_keeps_every_failure_as_a_row(doc)
     failing = doc["changes"][0]
     big["changes"] = [{**failing, "short": f"{i:012x}"} for i in range(n)]
     big["findings"] = [{**doc["findings"][0], "subject": f"{i:012x}"} for i in range(n)]
-    text = RENDERERS["html"](big)
+    text = FORMATS["html"].render(big)
     assert text.count('<ol class="timeline">') == html_report.DETAIL_LIMIT
     assert "40 more change(s) needing attention" in text
     assert text.count('<div class="card bad">') == 2 * html_report.DETAIL_LIMIT  # finding cards + change cards
@@ -518,7 +518,7 @@ def test_long_history_html_caps_full_cards_and_keeps_every_failure_as_a_row(doc)
 
 @pytest.mark.parametrize("formats", [("json", "md", "html"), ("md", "html")])
 def test_write_masked_masks_every_format_and_returns_the_masked_document(doc, tmp_path, monkeypatch, formats):
-    """With report.json among the formats the check rides on its text; without it, on the document."""
+    """The document is masked once for every format, with or without report.json among them."""
     from compliance.base.redact import Masked
 
     monkeypatch.setenv("GITHUB_TOKEN", 'tok-"zq9x"-secret')

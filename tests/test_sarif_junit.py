@@ -12,7 +12,7 @@ import jsonschema
 import pytest
 
 from compliance.cli import main
-from compliance.report import RENDERERS, junit, sarif, write_reports
+from compliance.report import FORMATS, junit, sarif, write_reports
 
 DATA = Path(__file__).parent / "data"
 SARIF_SCHEMA = json.loads((DATA / "sarif-2.1.0-rtm.5.json").read_text(encoding="utf-8"))
@@ -258,7 +258,8 @@ def test_junit_for_the_demo(demo_doc):
 
 
 def test_formats_are_registered_and_written(doc, tmp_path):
-    assert RENDERERS["sarif"] is sarif.render and RENDERERS["junit"] is junit.render
+    assert FORMATS["sarif"].render(doc) == sarif.render(doc) and FORMATS["junit"].render(doc) == junit.render(doc)
+    assert FORMATS["junit"].suffix == "junit.xml"
     paths = write_reports(doc, tmp_path, formats=("sarif", "junit"))
     validate_sarif(paths["sarif"].read_text(encoding="utf-8"))
     ET.parse(paths["junit"])

@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 
 from compliance.base.errors import InputError
-from compliance.inputs.yamlpos import load_yaml, loads_yaml, validate
+from compliance.inputs.schema_messages import validate
+from compliance.inputs.yamlpos import load_yaml, loads_yaml
 
 
 def problems_of(text: str, path: str = "f.yaml") -> list[str]:

@@ -20,7 +20,7 @@ from compliance.base.redact import clip
 from compliance.base.timeutil import parse_time
 from compliance.inputs.config import load_config
 from compliance.inputs.rules import load_rules
-from compliance.inputs.yamlpos import did_you_mean
+from compliance.inputs.schema_messages import did_you_mean
 from compliance.model.findings import FAIL, STATUSES, Finding, summarize
 from compliance.model.snapshot import read_snapshot
 

@@ -35,7 +35,8 @@ from typing import Any
 from compliance.base.errors import EXIT_FAIL, EXIT_OK, ComplianceError, InputError, Located
 from compliance.base.redact import clip
 from compliance.base.timeutil import iso, parse_time
-from compliance.inputs.yamlpos import Positions, did_you_mean, load_yaml, validate
+from compliance.inputs.schema_messages import did_you_mean, validate
+from compliance.inputs.yamlpos import Positions, load_yaml
 from compliance.model.findings import STATUS_RANK, STATUSES, Finding
 from compliance.model.snapshot import build_snapshot, def_schema, load_schema, schema_problems
 
@@ -50,7 +51,7 @@ _COMMIT = {
     "additionalProperties": False,
     "required": ["subject", "committed_at", "files"],
     "properties": {
-        "sha": {"type": "string", "pattern": "^[0-9a-f]{40}$"},
+        "sha": {"type": "string", "pattern": r"^[0-9a-f]{40}$(?!\n)"},
         "kind": {"enum": ["pr_merge", "squash", "direct_push", "other_merge", "root"]},
         "pr": {"type": ["integer", "null"]},
         "subject": {"type": "string"},
@@ -86,7 +87,7 @@ CASE_SCHEMA: dict[str, Any] = {
                 "additionalProperties": False,
                 "required": ["name", "expect"],
                 "properties": {
-                    "name": {"type": "string", "pattern": r"^[A-Za-z0-9][A-Za-z0-9._-]*$"},
+                    "name": {"type": "string", "pattern": r"^[A-Za-z0-9][A-Za-z0-9._-]*$(?!\n)"},
                     "rule": {"type": "string", "minLength": 1},
                     "description": {"type": "string"},
                     "target": {"type": "object"},

@@ -229,22 +229,10 @@ class TextScan:
 
 class Masked(dict):
     """A document ``redact_data`` has already masked: masking it again returns it as it is, so a
-    report masked once for the CLI is not walked again for every format.
+    report masked once for the CLI is not walked again for every format. It is the data and
+    nothing else (no attributes): a copy of it is as masked as it is."""
 
-    ``sources_checked`` holds, by source name, the data objects that were schema-checked as
-    collected and left untouched by masking (``collect`` sets it), so validating the whole snapshot
-    need not check that data a second time (``snapshot.validate_snapshot`` trusts an entry only
-    while the document still holds that very object). A copy of the document carries no claim."""
-
-    sources_checked: dict[str, Any] = {}  # noqa: RUF012 - replaced per instance, never mutated
-
-    def __copy__(self) -> Masked:
-        return Masked(self)
-
-    def __deepcopy__(self, memo: dict[int, Any]) -> Masked:
-        import copy
-
-        return Masked({k: copy.deepcopy(v, memo) for k, v in self.items()})
+    __slots__ = ()
 
 
 _ENCODE = json.JSONEncoder(ensure_ascii=False).encode

@@ -14,7 +14,8 @@ from typing import Any
 
 from compliance.base.errors import InputError, Located
 from compliance.base.redact import redact
-from compliance.inputs.yamlpos import Positions, load_yaml, validate
+from compliance.inputs.schema_messages import validate
+from compliance.inputs.yamlpos import Positions, load_yaml
 
 SOURCE_NAMES = ("git", "github", "lambda", "apigateway", "tracker", "deploy_manager", "probe")
 _SECRET_KEY = re.compile(
@@ -48,7 +49,7 @@ _TARGET: dict[str, Any] = {
     "properties": {
         "name": _TEXT,
         "repo": _TEXT,
-        "github_repo": {"type": "string", "pattern": r"^[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+$"},
+        "github_repo": {"type": "string", "pattern": r"^[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+$(?!\n)"},
         "branch": _TEXT,
         "workflow": _TEXT,
         "deploy_script": _TEXT,
@@ -71,7 +72,7 @@ _TARGET: dict[str, Any] = {
     },
 }
 # A target's name becomes a report folder, an artifact name and a matrix value: keep it to safe characters.
-_TARGET_NAME = {"type": "string", "pattern": r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$",
+_TARGET_NAME = {"type": "string", "pattern": r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$(?!\n)",
                 "description": "letters, digits, '.', '_' and '-' (it names the target's report folder)"}
 
 CONFIG_SCHEMA: dict[str, Any] = {

@@ -18,7 +18,8 @@ from compliance.base.errors import ComplianceError, InputError, Located
 from compliance.base.globs import GlobError, compile_glob
 from compliance.base.timeutil import parse_time
 from compliance.inputs.ruleschema import rule_file_schema
-from compliance.inputs.yamlpos import Positions, load_yaml, validate
+from compliance.inputs.schema_messages import validate
+from compliance.inputs.yamlpos import Positions, load_yaml
 from compliance.judge.engine import COMMAND_FIELD, PLACEHOLDER
 from compliance.judge.registry import kind_params
 from compliance.model.rules import CheckSpec, Remediation, Rule, Scope

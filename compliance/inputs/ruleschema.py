@@ -15,7 +15,7 @@ import yaml
 from compliance.judge.registry import CheckKind, all_kinds, kind_params
 from compliance.model.findings import SEVERITIES
 
-RULE_ID_PATTERN = r"^[A-Z][A-Z0-9]*(-[A-Z0-9]+)+$"
+RULE_ID_PATTERN = r"^[A-Z][A-Z0-9]*(-[A-Z0-9]+)+$(?!\n)"
 SCHEMA_ID = "https://deploy-compliance.invalid/schemas/rules.schema.json"
 
 _TEXT = {"type": "string", "minLength": 1}

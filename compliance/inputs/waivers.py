@@ -12,10 +12,11 @@ from typing import Any
 
 from compliance.base.errors import InputError, Located
 from compliance.base.globs import GlobError, compile_glob
-from compliance.inputs.yamlpos import did_you_mean, load_yaml, validate
+from compliance.inputs.schema_messages import did_you_mean, validate
+from compliance.inputs.yamlpos import load_yaml
 from compliance.model.waivers import DEFAULT_MAX_DAYS, DEFAULT_WARN_DAYS, Waiver, WaiverFile
 
-_DATE = r"^\d{4}-\d{2}-\d{2}$"
+_DATE = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$(?!\n)"
 _TEXT = {"type": "string", "minLength": 1}
 
 WAIVER_SCHEMA: dict[str, Any] = {
@@ -44,7 +45,7 @@ WAIVER_SCHEMA: dict[str, Any] = {
                         "minProperties": 1,
                         "maxProperties": 1,
                         "properties": {
-                            "sha": {"type": "string", "pattern": "^[0-9a-fA-F]{7,40}$"},
+                            "sha": {"type": "string", "pattern": r"^[0-9a-fA-F]{7,40}$(?!\n)"},
                             "pr": {"type": "integer", "minimum": 1},
                             "resource": _TEXT,
                             "path": _TEXT,

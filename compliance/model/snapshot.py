@@ -19,6 +19,7 @@ from compliance.base.errors import ComplianceError, InputError, Located
 from compliance.base.fsutil import atomic_write_text, not_regular
 from compliance.base.redact import clip
 from compliance.base.timeutil import MAX_BOUND, MIN_BOUND, parse_time
+from compliance.model.schemacheck import errors, is_valid, rs_problems
 
 SNAPSHOT_VERSION = 1  # written by build_snapshot, checked by read_snapshot before anything else
 
@@ -124,48 +125,27 @@ def digest_text(text: str | bytes) -> str:
 
 
 def schema_problems(doc: Any, schema: dict[str, Any], path: str, limit: int = 50) -> list[Located]:
-    """Where ``doc`` breaks ``schema``. A valid document is recognised by the compiled check
-    (compliance.model.fastschema); jsonschema runs only to explain a document that fails it."""
-    from compliance.model.fastschema import conforms
-
-    if conforms(doc, schema):
+    """Where ``doc`` breaks ``schema``: jsonschema-rs says whether (compliance.model.schemacheck),
+    jsonschema explains where and why, only for a document that fails."""
+    if is_valid(doc, schema):
         return []
-    from jsonschema import Draft202012Validator
-
-    validator = Draft202012Validator(schema)
     problems = []
-    for err in sorted(validator.iter_errors(doc), key=lambda e: list(map(str, e.absolute_path)))[:limit]:
+    for err in sorted(errors(doc, schema), key=lambda e: list(map(str, e.absolute_path)))[:limit]:
         pointer = "/" + "/".join(str(p) for p in err.absolute_path)
-        msg = clip(err.message, 300)
-        problems.append(Located(path, 1, 1, f"at {pointer}: {msg}"))
+        problems.append(Located(path, 1, 1, f"at {pointer}: {clip(err.message, 300)}"))
+    if not problems:  # refused by jsonschema-rs alone (a NaN): its own words, never a silent pass
+        problems = [Located(path, 1, 1, f"at /{'/'.join(map(str, where))}: {clip(msg, 300)}")
+                    for where, msg in rs_problems(doc, schema, limit)]
     return problems
 
 
 def validate_snapshot(doc: Any, path: str = "<snapshot>") -> None:
-    """Raise ``InputError`` unless ``doc`` fits the snapshot schema.
-
-    The data of sources ``collect`` already checked (``Masked.sources_checked``) is not descended
-    into again: at 100,000 commits that is most of the document."""
-    claims = getattr(doc, "sources_checked", None) or {}
-    sources = doc.get("sources") if isinstance(doc, dict) else None
-    checked = frozenset(name for name, data in claims.items()
-                        if isinstance(sources, dict) and isinstance(sources.get(name), dict)
-                        and sources[name].get("data") is data and data is not None)
-    problems = schema_problems(doc, _schema_without(checked), path)
+    """Raise ``InputError`` unless ``doc`` fits the snapshot schema and holds only real times."""
+    problems = schema_problems(doc, load_schema("snapshot"), path)
     if not problems:
-        problems = snapshot_value_problems(doc, path, checked)
+        problems = snapshot_value_problems(doc, path)
     if problems:
         raise InputError(problems, what="snapshot")
-
-
-@cache
-def _schema_without(sources: frozenset[str]) -> dict[str, Any]:
-    """The snapshot schema with the data of these sources accepted as it is (checked elsewhere)."""
-    schema = load_schema("snapshot")
-    if not sources:
-        return schema
-    accept = {"not": {"type": "null"}}  # any data (it sits in a oneOf with null, so null must stay apart)
-    return {**schema, "$defs": {**schema["$defs"], **{name: accept for name in sources if name in schema["$defs"]}}}
 
 
 # --- values the schema cannot judge: impossible dates, NaN --------------------------------------
@@ -283,11 +263,14 @@ def source_value_problems(name: str, data: Any, path: str, prefix: tuple[Any, ..
             for i in _unreal_times([c.get(key) for c in commits]):
                 bad(("commits", i, key), commits[i][key])
     elif name == "github":
-        for i, run in enumerate(data.get("runs") or []):
+        runs = data.get("runs") or []
+        suspects = {(i, key) for key in _RUN_TIMES for i in _unreal_times([r.get(key) for r in runs])}
+        for i, run in enumerate(runs):
+            if not (suspects or run.get("jobs")):
+                continue
             for key in _RUN_TIMES:
-                value = run.get(key)
-                if value is not None and not _real(value):
-                    bad(("runs", i, key), value)
+                if (i, key) in suspects:
+                    bad(("runs", i, key), run[key])
             for j, job in enumerate(run.get("jobs") or []):
                 for k, step in enumerate(job.get("steps") or [] if isinstance(job, dict) else []):
                     for key in _STEP_TIMES:
@@ -316,11 +299,11 @@ def _unreal_times(values: list[Any]) -> list[int]:
         or v[11:13] > "23" or v[14:16] > "59" or v[17:19] > "59") and not _real(v)]
 
 
-def snapshot_value_problems(doc: dict[str, Any], path: str, skip: frozenset[str] = frozenset()) -> list[Located]:
+def snapshot_value_problems(doc: dict[str, Any], path: str) -> list[Located]:
     """What a schema-valid snapshot may still get wrong: impossible times and a backwards window.
 
     Each would otherwise surface deep in the engine as a crash or as every rule quietly
-    not applicable; they are input errors. ``skip``: sources whose data was checked as collected.
+    not applicable; they are input errors.
     """
     problems: list[Located] = []
     times = {("collected_at",): doc.get("collected_at")}
@@ -338,7 +321,7 @@ def snapshot_value_problems(doc: dict[str, Any], path: str, skip: frozenset[str]
         problems.append(at(path, ("window", "until"), f"the window ends ({window['until']}) before it starts "
                            f"({window['since']})"))
     for name, envelope in sorted((doc.get("sources") or {}).items()):
-        if name in skip or not isinstance(envelope, dict):
+        if not isinstance(envelope, dict):
             continue
         started = (envelope.get("provenance") or {}).get("started_at")
         if started is not None and not _real(started):

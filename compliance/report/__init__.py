@@ -9,31 +9,55 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from compliance.base.fsutil import StagedSet, staged_set
+from compliance.base.redact import Masked, TextScan, mask_walk, redact_data
 from compliance.report import html, json_report, junit, markdown, sarif
 
-RENDERERS: dict[str, Callable[[dict[str, Any]], str]] = {
-    "md": markdown.render,
-    "html": html.render,
-    "json": json_report.render,
-    "sarif": sarif.render,
-    "junit": junit.render,
+Doc = dict[str, Any]
+
+
+@dataclass(frozen=True)
+class Format:
+    """One report format: the file it is written to and its text (one small interface per format
+    and one registry, as Conftest's ``output/output.go``).
+
+    ``stream`` gives the text a piece at a time, so a 200 MB report.json or a 40 MB page is written
+    without ever being held whole; a format whose text is small (Markdown is capped to a PR comment,
+    SARIF and JUnit hold only what needs attention) gives it as one piece."""
+
+    suffix: str  # the file is ``<basename>.<suffix>``
+    stream: Callable[[Doc], Iterable[str]]
+    # The text is the document's own JSON (strings escaped as ``json.dumps(ensure_ascii=False)``
+    # does, each whole inside one piece): watching it go by tells whether anything in the document
+    # needs masking, so writing it doubles as the masking check (``redact.TextScan``).
+    is_document_json: bool = False
+
+    def render(self, doc: Doc) -> str:
+        """The whole text, for printing, posting or comparing."""
+        return "".join(self.stream(doc))
+
+
+def _whole(render: Callable[[Doc], str]) -> Callable[[Doc], Iterable[str]]:
+    """``stream`` for a format rendered in one piece."""
+    return lambda doc: (render(doc),)
+
+
+FORMATS: dict[str, Format] = {
+    "md": Format("md", _whole(markdown.render)),
+    "html": Format("html", html.stream),
+    "json": Format("json", json_report.stream, is_document_json=True),
+    "sarif": Format("sarif", _whole(sarif.render)),
+    "junit": Format("junit.xml", _whole(junit.render)),  # CI tools look for *.xml
 }
-EXTENSIONS = {"junit": "junit.xml"}  # CI tools look for *.xml
 SNAPSHOT_NAME = "snapshot.json"
 WAIVERS_NAME = "waivers.yaml"  # saved beside the snapshot, so re-evaluation applies the same exceptions
-# formats that can be written a piece at a time: (the renderer, the same text in pieces); used only
-# while RENDERERS still holds that renderer
-STREAMERS: dict[str, tuple[Callable[[dict[str, Any]], str], Callable[[dict[str, Any]], Iterable[str]]]] = {
-    "json": (json_report.render, json_report.stream),
-    "html": (html.render, html.stream),
-}
 
 
-__all__ = ["RENDERERS", "render_all", "write_masked", "write_reports", "write_set"]
+__all__ = ["FORMATS", "Format", "render_all", "write_masked", "write_reports", "write_set"]
 
 
 def render_all(doc: dict[str, Any], formats: Iterable[str]) -> dict[str, str]:
@@ -42,18 +66,16 @@ def render_all(doc: dict[str, Any], formats: Iterable[str]) -> dict[str, str]:
     Known secret values are masked in the document first, once for every format: a token pasted
     into a worklog or echoed in an error body must not travel on in a report.
     """
-    from compliance.base.redact import redact_data
-
     wanted = _known(formats)
     doc = redact_data(doc)
-    return {fmt: RENDERERS[fmt](doc) for fmt in wanted}
+    return {fmt: FORMATS[fmt].render(doc) for fmt in wanted}
 
 
 def _known(formats: Iterable[str]) -> list[str]:
     wanted = list(dict.fromkeys(formats))
-    unknown = [f for f in wanted if f not in RENDERERS]
+    unknown = [f for f in wanted if f not in FORMATS]
     if unknown:
-        raise ValueError(f"unknown report format(s): {', '.join(unknown)}; known: {', '.join(RENDERERS)}")
+        raise ValueError(f"unknown report format(s): {', '.join(unknown)}; known: {', '.join(FORMATS)}")
     return wanted
 
 
@@ -121,34 +143,30 @@ def write_masked(
     return result
 
 
-def _write_formats(doc: dict[str, Any], staged: StagedSet, wanted: list[str], basename: str
-                   ) -> tuple[dict[str, Any], dict[str, Path]]:
-    """Stage every format into the set.
+def _write_formats(doc: Doc, staged: StagedSet, wanted: list[str], basename: str
+                   ) -> tuple[Doc, dict[str, Path]]:
+    """Stage every format into the set, each streamed from the document masked once for all of them.
 
-    Known secret values and token shapes are masked in the document once, for every format. When
-    report.json is among the formats, its text is watched for them as it is written (``TextScan``)
-    instead of encoding the document a second time just to look; only a hit costs the full walk
-    and a rewrite.
+    Known secret values and token shapes are masked first (a no-op for a document the caller
+    already masked). A format whose text is the document's JSON is written first and watched for
+    them as it goes by, instead of encoding the document a second time just to look: only a hit
+    costs the full walk and a rewrite.
     """
-    from compliance.base.redact import Masked, TextScan, mask_walk, redact_data
-
     written: dict[str, Path] = {}
-    if not isinstance(doc, Masked) and "json" in wanted and RENDERERS["json"] is json_report.render:
+    witness = next((fmt for fmt in wanted if FORMATS[fmt].is_document_json), None)
+    if witness is not None and not isinstance(doc, Masked):
         scan = TextScan()
-        path = staged.write(_name(basename, "json"), scan.watch(json_report.stream(doc)))
+        path = staged.write(_name(basename, witness), scan.watch(FORMATS[witness].stream(doc)))
         if scan.dirty:
             staged.drop(path.name)
             doc = mask_walk(doc)
         else:
-            written["json"] = _public(staged, path)
+            written[witness] = _public(staged, path)
             doc = Masked(doc)
-    doc = redact_data(doc)  # a no-op for a document already masked (by the CLI, or just above)
+    doc = redact_data(doc)
     for fmt in wanted:
-        if fmt in written:
-            continue
-        render, pieces = STREAMERS.get(fmt, (None, None))
-        text = pieces(doc) if pieces and RENDERERS[fmt] is render else RENDERERS[fmt](doc)
-        written[fmt] = _public(staged, staged.write(_name(basename, fmt), text))
+        if fmt not in written:
+            written[fmt] = _public(staged, staged.write(_name(basename, fmt), FORMATS[fmt].stream(doc)))
     return doc, {fmt: written[fmt] for fmt in wanted}
 
 
@@ -159,7 +177,7 @@ def _public(staged: StagedSet, path: Path) -> Path:
 
 def _retired(basename: str) -> list[str]:
     """Plain files of these names in the folder belong to an older set and go when this one is published."""
-    return [*(_name(basename, f) for f in RENDERERS), SNAPSHOT_NAME, WAIVERS_NAME]
+    return [*(_name(basename, f) for f in FORMATS), SNAPSHOT_NAME, WAIVERS_NAME]
 
 
 def _plain_file_in(path: Path, kept: Path) -> bool:
@@ -171,6 +189,6 @@ def _plain_file_in(path: Path, kept: Path) -> bool:
 
 
 def _name(basename: str, fmt: str) -> str:
-    return f"{basename}.{EXTENSIONS.get(fmt, fmt)}"
+    return f"{basename}.{FORMATS[fmt].suffix}"
 
 

@@ -22,7 +22,7 @@ from compliance.judge.waivers import apply_waivers
 from compliance.model.findings import ERROR, FAIL, PASS, PENDING, WAIVED, Finding, exit_code
 from compliance.model.snapshot import load_schema
 from compliance.publish import github as gh_publish
-from compliance.report import RENDERERS
+from compliance.report import FORMATS
 from compliance.report.diff import diff_reports
 from compliance.report.document import build_report
 from compliance.report.merge import merge_reports
@@ -114,7 +114,7 @@ def test_a_waiver_never_applies_to_a_pending_finding_and_is_not_called_unused(sn
     assert [f["subject"] for w in section["pending_not_waived"] for f in w["findings"]] == [FUNCTION]
     doc = doc_of(snap, findings, waivers=section)
     assert doc["summary"]["waived"] == 0 and doc["summary"]["pending"] == 1
-    md, html = RENDERERS["md"](doc), RENDERERS["html"](doc)
+    md, html = FORMATS["md"].render(doc), FORMATS["html"].render(doc)
     assert "Not applied: matched only pending findings" in md and "Not applied: matched only pending findings" in html
     # the same waiver still applies once the finding has been judged a failure
     failing = [Finding("T-001", "function", FUNCTION, FAIL, "bad", check="lambda_state")]
@@ -162,7 +162,7 @@ def test_diff_and_every_report_render_pending_transitions(snap):
                          {"rule_id": "T-002", "subject_type": "function", "subject": "other-fn", "status": "pending"}]}
     doc = doc_of(snap, [other(PASS, FUNCTION, "T-001"), other(FAIL)], previous=prev)
     assert doc["diff"]["counts"]["pending_passed"] == 1 and doc["diff"]["new"][0]["previous"] == "pending"
-    md, html = RENDERERS["md"](doc), RENDERERS["html"](doc)
+    md, html = FORMATS["md"].render(doc), FORMATS["html"].render(doc)
     assert "1 pending → passed" in md and "Pending → passed (1)" in md
     assert "pending → fail" in md.replace("\\", "")
     assert "Pending → passed (1)" in html
@@ -173,7 +173,7 @@ def test_diff_and_every_report_render_pending_transitions(snap):
 
 def test_markdown_first_screen_headline_counts_and_section(snap):
     doc = doc_of(snap, [pending(), other(PASS)])
-    md = RENDERERS["md"](doc)
+    md = FORMATS["md"].render(doc)
     first = md.split("### Sources")[0]
     assert "PENDING" in first and "1 pending" in first and "PASS" not in first.split("\n")[0]
     assert "### Pending: not judged yet (1)" in md and "do not gate" in md
@@ -183,7 +183,7 @@ def test_markdown_first_screen_headline_counts_and_section(snap):
 
 def test_html_pending_has_its_own_colour_badge_and_section(snap):
     doc = doc_of(snap, [pending(), other(PASS)])
-    html = RENDERERS["html"](doc)
+    html = FORMATS["html"].render(doc)
     assert "--pending:" in html and ".pending{background:var(--pending)}" in html
     assert '<span class="badge verdict pending">PENDING' in html
     assert '<span class="badge pending">1 pending</span>' in html
@@ -194,13 +194,13 @@ def test_html_pending_has_its_own_colour_badge_and_section(snap):
 
 def test_json_report_is_valid_and_round_trips_pending(snap):
     doc = doc_of(snap, [pending(), other(PASS)])
-    again = json.loads(RENDERERS["json"](doc))
+    again = json.loads(FORMATS["json"].render(doc))
     assert again["summary"]["pending"] == 1 and again["findings"][0]["status"] == "pending"
 
 
 def test_junit_pending_is_skipped_with_the_reason_not_a_failure(snap):
     doc = doc_of(snap, [pending(), other(PASS)])
-    root = ET.fromstring(RENDERERS["junit"](doc))
+    root = ET.fromstring(FORMATS["junit"].render(doc))
     assert (root.get("failures"), root.get("errors"), root.get("skipped"), root.get("tests")) == ("0", "0", "1", "2")
     skipped = root.findall(".//testcase/skipped")
     assert len(skipped) == 1 and skipped[0].get("message").startswith("pending: run 7")
@@ -210,7 +210,7 @@ def test_junit_pending_is_skipped_with_the_reason_not_a_failure(snap):
 def test_sarif_omits_pending_even_with_a_file_location_but_counts_it(snap):
     located = pending(location={"path": ".github/workflows/deploy.yml", "line": 3})
     doc = doc_of(snap, [located, other(PASS)])
-    log = json.loads(RENDERERS["sarif"](doc))
+    log = json.loads(FORMATS["sarif"].render(doc))
     run = log["runs"][0]
     assert run["results"] == []
     assert run["properties"]["summary"]["pending"] == 1 and run["properties"]["verdict"] == "pending"
@@ -239,7 +239,7 @@ def test_merged_report_sums_pending_and_names_the_pending_target(snap):
     assert [(t["name"], t["verdict"], t["counts"]["pending"]) for t in merged["targets"]] == [
         ("a", "pending", 1), ("b", "pass", 0)]
     assert next(r for r in merged["rules"] if r["id"] == "T-001")["counts"]["pending"] == 1
-    assert "| a | ⏳ pending |" in RENDERERS["md"](merged)
+    assert "| a | ⏳ pending |" in FORMATS["md"].render(merged)
 
 
 def test_console_summary_counts_and_lists_pending_after_failures(snap, tmp_path, capsys):

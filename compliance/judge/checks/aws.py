@@ -195,7 +195,7 @@ register(
             "prefix": {"type": "string", "default": "/api/v1/coordination/",
                        "description": "every existing route under this path must also target the function"},
             "region": {"type": "string", "description": "the function's region; default: the target's"},
-            "account": {"type": "string", "pattern": "^[0-9]{12}$",
+            "account": {"type": "string", "pattern": r"^[0-9]{12}$(?!\n)",
                         "description": "the function's account; default: from target.function when it is an "
                                        "ARN, or the collected function's ARN"},
         },
