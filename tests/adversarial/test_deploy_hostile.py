@@ -21,13 +21,10 @@ from compliance.app import deploy as deploy_mod
 from compliance.app.deploy import EXIT_INTERRUPTED, STATE_FILE
 from compliance.judge.evidence import parse_evidence_line
 from tests import moto_env
-from tests.deploy_fixture import (  # noqa: F401 - system is a fixture
+from tests.deploy_fixture import (
     COVERED_TASKS,
-    build_system,
-    bump_last_modified_on_code_update,
     function_config,
     run_deploy,
-    system,
     worklogs,
 )
 
