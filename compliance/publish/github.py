@@ -37,7 +37,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from compliance.base.console import INVISIBLE
+from compliance.base.console import CONTROL_RE as _CONTROL
 from compliance.base.errors import ComplianceError
 from compliance.base.redact import redact
 from compliance.sources.base import Meter
@@ -57,7 +57,6 @@ VERDICT_TITLE = {
     "error": "Compliance: error (could not evaluate everything)",
     "pending": "Compliance: pending (nothing failed; some findings are not judged yet)",
 }
-_CONTROL = re.compile(f"[{INVISIBLE}\ud800-\udfff]")  # the console's class, and lone surrogates
 
 
 class PublishError(ComplianceError):

@@ -15,7 +15,7 @@ from collections.abc import Callable, Iterator
 from typing import Any
 from urllib.parse import urlsplit
 
-from compliance.base.console import INVISIBLE
+from compliance.base.console import INVISIBLE_RE as _INVISIBLE
 from compliance.base.redact import strip_hidden
 
 STAGES = (
@@ -43,7 +43,6 @@ _SPACE = re.compile(r"\s")
 CSP = "default-src 'none'; style-src 'unsafe-inline'; base-uri 'none'; form-action 'none'"
 _EVIDENCE_CORE = ("kind", "label", "url", "time")
 # Controls are invalid in HTML text and bidi overrides can make a hostile string read as a benign one.
-_INVISIBLE = re.compile(f"[{INVISIBLE}]")  # the class the console makes visible (compliance.base.console)
 
 CSS = """
 :root{--pass:#1a7f37;--fail:#cf222e;--error:#b35900;--pending:#8250df;--waived:#4f6d8f;--na:#6e7781;

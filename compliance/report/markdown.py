@@ -17,7 +17,7 @@ from collections.abc import Iterable
 from typing import Any
 from urllib.parse import urlsplit
 
-from compliance.base.console import INVISIBLE
+from compliance.base.console import INVISIBLE_RE as _INVISIBLE
 from compliance.base.redact import strip_hidden
 
 MAX_CHARS = 65_536
@@ -33,7 +33,6 @@ VERDICT_HEAD = {
 _EVIDENCE_CORE = ("kind", "label", "url", "time")
 
 # C0/C1 controls (terminal escapes), invisible formatting and bidi overrides that can disguise text.
-_INVISIBLE = re.compile(f"[{INVISIBLE}]")  # the class the console makes visible (compliance.base.console)
 _NEWLINES = re.compile(r"[\t\r\n\u2028\u2029]+")
 _MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()|~$!])")
 _ENTITIES = str.maketrans({"&": "&amp;", "<": "&lt;", ">": "&gt;"})
