@@ -36,7 +36,7 @@ from compliance.base.errors import EXIT_FAIL, EXIT_OK, ComplianceError, InputErr
 from compliance.base.redact import clip
 from compliance.base.timeutil import iso, parse_time
 from compliance.inputs.yamlpos import Positions, did_you_mean, load_yaml, validate
-from compliance.model.findings import STATUS_RANK, STATUSES, Finding
+from compliance.model.findings import STATUSES, Finding, is_worse
 
 SOURCES = ("github", "lambda", "apigateway", "tracker", "deploy_manager", "probe")
 DEFAULT_WINDOW = {"since": "2026-01-01T00:00:00Z", "until": "2026-12-31T23:59:59Z"}
@@ -302,7 +302,7 @@ def run_case(case: Case, rule: Any) -> Outcome:
     findings: list[Finding] = evaluate(case.snapshot, [rule])
     worst: dict[str, Finding] = {}
     for f in findings:
-        if f.subject not in worst or STATUS_RANK[f.status] > STATUS_RANK[worst[f.subject].status]:
+        if f.subject not in worst or is_worse(f.status, worst[f.subject].status):
             worst[f.subject] = f
     out = Outcome(case)
     for subject, want in case.expect.items():

@@ -40,6 +40,8 @@ from typing import Any
 from compliance.base.console import CONTROL_RE as _CONTROL
 from compliance.base.errors import ComplianceError
 from compliance.base.redact import redact
+from compliance.model.findings import VERDICTS, verdict_text
+from compliance.model.findings import counts_phrase as findings_counts_phrase
 from compliance.sources.base import Meter
 
 MAX_ANNOTATIONS_PER_REQUEST = 50
@@ -51,12 +53,7 @@ COMMENT_MARKER = "<!-- compliance-report -->"
 TRACKING_LABEL = "compliance-audit"
 
 ANNOTATION_LEVEL = {"critical": "failure", "high": "failure", "medium": "warning", "low": "notice", "info": "notice"}
-VERDICT_TITLE = {
-    "pass": "Compliance: pass",
-    "fail": "Compliance: fail",
-    "error": "Compliance: error (could not evaluate everything)",
-    "pending": "Compliance: pending (nothing failed; some findings are not judged yet)",
-}
+VERDICT_TITLE = {v: f"Compliance: {verdict_text(v)}" for v in VERDICTS}
 
 
 class PublishError(ComplianceError):
@@ -75,9 +72,8 @@ def _plain(value: Any, limit: int) -> str:
 
 
 def counts_phrase(summary: dict[str, Any]) -> str:
-    return (f"{summary.get('fail', 0)} failed, {summary.get('error', 0)} could not be evaluated, "
-            f"{summary.get('pending', 0)} pending, {summary.get('pass', 0)} passed, {summary.get('waived', 0)} waived, "
-            f"{summary.get('not_applicable', 0)} n/a")
+    """The counts as the check-run title and the commit status say them (little room: ``n/a``)."""
+    return findings_counts_phrase(summary, sep=", ", short_na=True)
 
 
 def conclusion(doc: dict[str, Any], exit_code: int | None = None) -> str:

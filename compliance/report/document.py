@@ -22,7 +22,7 @@ from compliance.judge.engine import (
     run_label,
     within,
 )
-from compliance.model.findings import ERROR, STATUS_RANK, STATUSES, Finding, exit_code, summarize, verdict_for
+from compliance.model.findings import ERROR, STATUSES, Finding, is_worse, summary_of
 from compliance.model.snapshot import snapshot_digest
 
 SLACK = timedelta(seconds=120)
@@ -41,8 +41,6 @@ def build_report(snapshot: dict[str, Any], rules: list[Any], findings: list[Find
     from compliance.report.diff import diff_reports
 
     kinds = all_kinds()
-    counts = summarize(findings)
-    code = exit_code(findings)
     if ctx is None or ctx.snapshot is not snapshot:
         ctx = Context(snapshot)
     finding_dicts = [f.to_dict() for f in findings]
@@ -61,7 +59,7 @@ def build_report(snapshot: dict[str, Any], rules: list[Any], findings: list[Find
             "target": snapshot["target"],
             "rules": snapshot["rules"],
         },
-        "summary": {**counts, "exit_code": code, "verdict": verdict_for(code, counts)},
+        "summary": summary_of(f.status for f in findings),
         "sources": _sources(snapshot),
         "rules": [_rule(r, by_rule.get(r.id, {}), snapshot["target"]) for r in rules],
         "findings": finding_dicts,
@@ -118,12 +116,11 @@ def _changes(ctx: Context, rules: list[Any], findings: list[Finding], kinds: dic
             for ch in ctx.changes(rule.scope):
                 seen.setdefault(ch.sha, ch)
     verdicts: dict[str, dict[str, str]] = {}
-    rank = STATUS_RANK
     for f in findings:
         sha = next((e.get("sha") for e in f.evidence if e.get("kind") == "commit"), None)
         if sha in seen:
             cur = verdicts.setdefault(sha, {}).get(f.rule_id)
-            if cur is None or rank[f.status] > rank[cur]:
+            if cur is None or is_worse(f.status, cur):
                 verdicts[sha][f.rule_id] = f.status
     repo = ctx.target.get("github_repo")
     scopes = list(dict.fromkeys(r.scope for r in rules))  # rules share scopes: select once per scope

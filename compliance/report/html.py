@@ -13,10 +13,11 @@ import json
 import re
 from collections.abc import Callable, Iterator
 from typing import Any
-from urllib.parse import urlsplit
 
 from compliance.base.console import INVISIBLE_RE as _INVISIBLE
 from compliance.base.redact import strip_hidden
+from compliance.base.urls import safe_url
+from compliance.model.findings import STATUSES, VERDICTS, verdict_text
 
 STAGES = (
     ("merge", "Merge"),
@@ -24,7 +25,6 @@ STAGES = (
     ("lambda_update", "Lambda update"),
     ("worklog", "Worklog"),
 )
-STATUSES = ("pass", "fail", "error", "pending", "waived", "not_applicable")
 STATUS_LABEL = {
     "pass": "pass",
     "fail": "fail",
@@ -39,7 +39,6 @@ STATE_MARK = {"ok": "✓", "failed": "✗", "missing": "–", "unknown": "?"}
 # that needs attention keeps its full card, passing ones get one row each, and passing findings are
 # counted per rule (the Rules table) rather than listed; report.json keeps every one of them.
 DETAIL_LIMIT = 300
-_SPACE = re.compile(r"\s")
 CSP = "default-src 'none'; style-src 'unsafe-inline'; base-uri 'none'; form-action 'none'"
 _EVIDENCE_CORE = ("kind", "label", "url", "time")
 # Controls are invalid in HTML text and bidi overrides can make a hostile string read as a benign one.
@@ -86,18 +85,6 @@ footer{margin-top:40px;border-top:1px solid var(--line);padding-top:8px;color:va
 def esc(value: Any) -> str:
     text = "" if value is None else str(value)
     return html.escape(strip_hidden(_INVISIBLE, text), quote=True)
-
-
-def safe_url(url: Any) -> str | None:
-    if not isinstance(url, str) or _INVISIBLE.search(url) or _SPACE.search(url):
-        return None
-    try:
-        parts = urlsplit(url)
-    except ValueError:
-        return None
-    if parts.scheme.lower() not in ("http", "https") or not parts.netloc:
-        return None
-    return url
 
 
 def link(label_html: str, url: Any) -> str:
@@ -158,8 +145,7 @@ def _header(doc: dict[str, Any], title: str) -> str:
     window = snap.get("window", {})
     target = snap.get("target", {})
     verdict = summary.get("verdict")
-    verdict_text = {"pass": "PASS", "fail": "FAIL", "error": "ERROR: could not evaluate everything",
-                    "pending": "PENDING: nothing failed, some findings are not judged yet"}.get(verdict, str(verdict))
+    shown = verdict_text(verdict, upper=True, colon=True) if verdict in VERDICTS else str(verdict)
     counts = "".join(
         f'<span class="badge {s}">{summary.get(s, 0)} {esc(STATUS_LABEL[s])}</span>' for s in STATUSES
     )
@@ -171,7 +157,7 @@ def _header(doc: dict[str, Any], title: str) -> str:
     return (
         "<header>\n"
         f"<h1>{esc(title)}</h1>\n"
-        f'<p><span class="badge verdict {esc(verdict if verdict in STATUSES else "error")}">{esc(verdict_text)}</span> '
+        f'<p><span class="badge verdict {esc(verdict if verdict in STATUSES else "error")}">{esc(shown)}</span> '
         f'<span class="muted">exit code {esc(summary.get("exit_code"))} · mode {esc(doc.get("mode"))}</span></p>\n'
         f'<div class="counts">{counts}</div>\n'
         f"<p>{' · '.join(facts)}</p>\n"
