@@ -55,6 +55,7 @@ from typing import Any
 import yaml
 
 import compliance
+from compliance.base import synthetic
 from compliance.base.timeutil import parse_time
 
 DEMO_SINCE = "2026-02-20"
@@ -754,38 +755,15 @@ def _git(repo: Path, *args: str, stdin: bytes | None = None) -> str:
     return proc.stdout.decode("utf-8")
 
 
-def _raw_date(dt: datetime) -> str:
-    offset = dt.utcoffset() or timedelta(0)
-    minutes = int(offset.total_seconds() // 60)
-    sign = "-" if minutes < 0 else "+"
-    return f"{int(dt.timestamp())} {sign}{abs(minutes) // 60:02d}{abs(minutes) % 60:02d}"
-
-
-def _data(text: str) -> bytes:
-    raw = text.encode("utf-8")
-    return b"data %d\n" % len(raw) + raw + b"\n"
-
-
 def _fast_import_stream(history: _History) -> bytes:
     marks = {c.key: i for i, c in enumerate(history.commits, start=1)}
-    out: list[bytes] = []
-    for c in history.commits:
-        out.append(f"commit {c.ref}\nmark :{marks[c.key]}\n".encode())
-        out.append(f"author {c.author[0]} <{c.author[1]}> {_raw_date(c.authored)}\n".encode())
-        out.append(f"committer {c.committer[0]} <{c.committer[1]}> {_raw_date(c.committed)}\n".encode())
-        out.append(_data(c.message + "\n"))
-        if c.parents:
-            out.append(f"from :{marks[c.parents[0]]}\n".encode())
-        for extra in c.parents[1:]:
-            out.append(f"merge :{marks[extra]}\n".encode())
-        out.append(b"deleteall\n")
-        for path in sorted(c.tree):
-            mode = "100755" if path.endswith(".sh") else "100644"
-            out.append(f"M {mode} inline {path}\n".encode())
-            out.append(_data(c.tree[path]))
-        out.append(b"\n")
-    out.append(b"done\n")
-    return b"".join(out)
+    return b"".join(
+        synthetic.commit(c.ref, marks[c.key], f"{c.author[0]} <{c.author[1]}>", synthetic.raw_date(c.authored),
+                         f"{c.committer[0]} <{c.committer[1]}>", synthetic.raw_date(c.committed), c.message + "\n",
+                         [marks[p] for p in c.parents],
+                         [("100755" if path.endswith(".sh") else "100644", path, c.tree[path].encode("utf-8"))
+                          for path in sorted(c.tree)], deleteall=True)
+        for c in history.commits) + b"done\n"
 
 
 def _build_repo(repo: Path, history: _History) -> dict[str, str]:
@@ -867,11 +845,7 @@ def _run_plans(h: _History, now: datetime) -> list[_RunPlan]:
     ]
 
 
-def _step(number: int, name: str, start: datetime, seconds: int, conclusion: str) -> tuple[dict, datetime]:
-    end = start + timedelta(seconds=seconds)
-    step = {"name": name, "status": "completed", "conclusion": conclusion, "number": number,
-            "started_at": _z(start), "completed_at": _z(end)}
-    return step, end
+_step = synthetic.timed_step
 
 
 def _steps(plan: _RunPlan, start: datetime) -> tuple[list[dict], datetime]:
