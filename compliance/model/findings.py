@@ -33,8 +33,12 @@ COUNT_WORDS = ((FAIL, "failed"), (ERROR, "could not be evaluated"), (PENDING, "p
                (WAIVED, "waived"), (NOT_APPLICABLE, "not applicable"))
 
 
-@dataclass
+@dataclass(frozen=True, slots=True)
 class Finding:
+    """One verdict. Frozen: a finding is a value, so a later stage (the engine filling in the rule's
+    metadata, a waiver, a rule not yet in effect) makes a new one with ``dataclasses.replace`` and
+    cannot change what an earlier stage already handed on. ``to_dict`` is the report's JSON, key for key."""
+
     rule_id: str
     subject_type: str  # change | task | function | route | endpoint | request | file | source
     subject: str  # stable id of the subject (short sha, task id, route key, ...)
