@@ -6,9 +6,6 @@ them by name (importing a fixture into a test module shadows it and needs a lint
 
 from __future__ import annotations
 
-import signal
-import warnings
-
 import pytest
 
 from tests import moto_env
@@ -73,19 +70,3 @@ def http_server():
     yield start
     for server in started:
         server.close()
-
-
-@pytest.fixture(autouse=True)
-def _signal_handlers_restored():
-    """Every test starts with the signal handlers the process started with, whatever the last one left.
-
-    The deploy suites interrupt themselves with SIGINT and SIGTERM and rely on Ctrl-C's default
-    (``KeyboardInterrupt``); with pytest-xdist one worker runs many modules, and a handler a library
-    left behind in an earlier test would turn that interrupt into a 120 s time-out. A changed handler
-    is put back, and the test that changed it is named in a warning."""
-    before = {sig: signal.getsignal(sig) for sig in (signal.SIGINT, signal.SIGTERM)}
-    yield
-    for sig, handler in before.items():
-        if signal.getsignal(sig) is not handler:
-            signal.signal(sig, handler)
-            warnings.warn(f"the test left a {sig.name} handler behind; restored", stacklevel=1)
