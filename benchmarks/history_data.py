@@ -31,6 +31,7 @@ from typing import Any
 import yaml
 
 from benchmarks.make_history import MEAN_GAP, SCOPED_API, generate
+from compliance.base import synthetic
 
 ROOT = Path(__file__).resolve().parent.parent
 POLICIES = ROOT / "policies"
@@ -75,14 +76,9 @@ def in_scope_rule_scope():
 
 
 def _steps(start: datetime, deploy_seconds: int) -> tuple[list[dict[str, Any]], datetime]:
-    steps, t = [], start
-    for number, (name, seconds) in enumerate(
-            [("Set up job", 2), ("Checkout", 3), ("Configure AWS credentials", 2), (DEPLOY_STEP, deploy_seconds),
-             ("Validate deployed Lambda state", 4), ("Complete job", 1)], start=1):
-        steps.append({"name": name, "status": "completed", "conclusion": "success", "number": number,
-                      "started_at": z(t), "completed_at": z(t + timedelta(seconds=seconds))})
-        t += timedelta(seconds=seconds)
-    return steps, t
+    return synthetic.completed_steps(start, [("Set up job", 2), ("Checkout", 3), ("Configure AWS credentials", 2),
+                                             (DEPLOY_STEP, deploy_seconds), ("Validate deployed Lambda state", 4),
+                                             ("Complete job", 1)])
 
 
 def make_runs(changes: list[dict[str, Any]], rng: random.Random) -> list[dict[str, Any]]:

@@ -22,6 +22,8 @@ import subprocess
 import sys
 import time
 
+from compliance.base import synthetic
+
 SCOPED_API = "backend/lambda/coordination_api"
 SCOPED_MCP = "tools/enceladus-mcp-server"
 DICTIONARY = f"{SCOPED_API}/governance_data_dictionary.json"
@@ -51,30 +53,16 @@ def _base36(n: int) -> str:
 
 
 class _Stream:
-    """Writes fast-import commands; blobs are inline so no marks are spent on them."""
+    """Writes fast-import commands through the shared writer (compliance.base.synthetic), as they come."""
 
     def __init__(self, out):
         self.out = out
 
-    def data(self, payload: bytes) -> None:
-        self.out.write(b"data %d\n" % len(payload))
-        self.out.write(payload)
-        self.out.write(b"\n")
-
     def commit(self, ref: str, mark: int, who: str, when: int, tz: str, message: str,
                parents: list[int], changes: list[tuple[str, bytes]]) -> None:
-        w = self.out.write
-        w(f"commit {ref}\nmark :{mark}\n".encode())
-        w(f"author {who} {when} {tz}\ncommitter {who} {when} {tz}\n".encode())
-        self.data(message.encode())
-        if parents:
-            w(f"from :{parents[0]}\n".encode())
-            for p in parents[1:]:
-                w(f"merge :{p}\n".encode())
-        for path, content in changes:
-            w(f"M 100644 inline {path}\n".encode())
-            self.data(content)
-        w(b"\n")
+        date = f"{when} {tz}"
+        self.out.write(synthetic.commit(ref, mark, who, date, who, date, message, parents,
+                                        [("100644", path, content) for path, content in changes]))
 
 
 MEAN_GAP = 2730  # mean seconds between first-parent commits (uniform 60..5400)

@@ -1,10 +1,16 @@
-"""Shared fixtures: one moto server per session, a clean fake account per test."""
+"""Shared fixtures: one moto server per session, a clean fake account per test.
+
+The built systems are fixtures of their own modules, registered here as plugins so every suite gets
+them by name (importing a fixture into a test module shadows it and needs a lint exception per file).
+"""
 
 from __future__ import annotations
 
 import pytest
 
 from tests import moto_env
+
+pytest_plugins = ["tests.live_system", "tests.deploy_fixture", "tests.pr_system", "tests.demo_snapshot"]
 
 
 @pytest.fixture(scope="session")

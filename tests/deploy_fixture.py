@@ -18,6 +18,7 @@ from __future__ import annotations
 import io
 import json
 import os
+import signal
 import sys
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
@@ -258,9 +259,18 @@ def worklogs(task_id: str) -> list[str]:
 
 @pytest.fixture
 def system(tmp_path, aws_env, http_server, monkeypatch):
-    """A governed repository, moto's Lambda and tracker, and a capability endpoint: one deploy's world."""
+    """A governed repository, moto's Lambda and tracker, and a capability endpoint: one deploy's world.
+
+    Ctrl-C is Python's default (``KeyboardInterrupt``) for the test even when the suite was started
+    with SIGINT ignored (a shell's background job, ``nohup``): the interrupt tests send it and the
+    deploy must see it. Without this they waited out the script's 120 s time limit and failed."""
+    ignored = signal.getsignal(signal.SIGINT) is signal.SIG_IGN
+    if ignored:
+        signal.signal(signal.SIGINT, signal.default_int_handler)
     bump_last_modified_on_code_update(monkeypatch)
-    return build_system(tmp_path, http_server)
+    yield build_system(tmp_path, http_server)
+    if ignored:
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
 def run_deploy(system, **kw) -> tuple[int, str]:

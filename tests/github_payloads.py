@@ -19,6 +19,8 @@ from urllib.parse import parse_qsl, urlencode, urlsplit
 
 import responses
 
+from compliance.base.synthetic import completed_steps
+
 REPO = "acme-ops/enceladus"
 REPO_ID = 734102957
 OWNER_ID = 158402113
@@ -118,14 +120,10 @@ def runs_spread(count: int, start: datetime, days: int, *, first_id: int = 13415
 
 def jobs_list(run: dict[str, Any], *, deploy_seconds: int = 95) -> dict[str, Any]:
     """``GET /actions/runs/{id}/jobs``: one job with timed steps, the deploy step among them."""
-    t = datetime.strptime(run["run_started_at"], "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=timezone.utc)
-    steps = []
-    for number, (name, seconds) in enumerate(
-            [("Set up job", 2), ("Checkout", 3), ("Configure AWS credentials", 2), (DEPLOY_STEP, deploy_seconds),
-             ("Validate deployed Lambda state", 4), ("Complete job", 1)], start=1):
-        steps.append({"name": name, "status": "completed", "conclusion": "success", "number": number,
-                      "started_at": z(t), "completed_at": z(t + timedelta(seconds=seconds))})
-        t += timedelta(seconds=seconds)
+    start = datetime.strptime(run["run_started_at"], "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=timezone.utc)
+    steps, t = completed_steps(start, [("Set up job", 2), ("Checkout", 3), ("Configure AWS credentials", 2),
+                                       (DEPLOY_STEP, deploy_seconds), ("Validate deployed Lambda state", 4),
+                                       ("Complete job", 1)])
     job_id = run["id"] * 3 + 1
     return {"total_count": 1, "jobs": [{
         "id": job_id, "run_id": run["id"], "workflow_name": WORKFLOW_NAME, "head_branch": run["head_branch"],

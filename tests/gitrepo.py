@@ -31,6 +31,7 @@ Every commit method returns the new commit's full sha.
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -184,3 +185,13 @@ class GitRepo:
         dest = Path(dest)
         self.git("clone", "-q", *args, f"file://{self.path.resolve()}", str(dest), cwd=dest.parent)
         return dest
+
+    def copy(self, dest: str | os.PathLike[str]) -> GitRepo:
+        """A byte-for-byte copy of the working tree and ``.git`` at ``dest``, with the same clock: the
+        copy's next commit gets the SHA this repository's next commit would. A repository is
+        relocatable, so a fixture built once can be handed to every test as a fresh copy."""
+        shutil.copytree(self.path, dest, symlinks=True)
+        twin = GitRepo(dest, author=self.author, email=self.email)
+        twin._tick = self._tick
+        return twin
+

@@ -5,56 +5,23 @@ loopback server. Then the same with sources failing: `error`, never `pass`, and 
 from __future__ import annotations
 
 import json
-from datetime import datetime, timezone
 
 import pytest
 import responses
 
 from compliance.cli import main
 from tests import moto_env
-from tests.github_payloads import FakeGitHub, workflow_run
-from tests.scenario import build_repo, live_config_text
-
-GOOD_BODY = json.dumps({"success": True, "capabilities": {"contract_version": "0.3.0"}}).encode()
-
-
-def _evidence(sha: str) -> str:
-    return (f"Deployed commit {sha[:12]} via api-mcp-backend-deploy; devops-coordination-api "
-            "LastModified=2026-02-26T12:05:00.000+0000 State=Active LastUpdateStatus=Successful; "
-            "GET /api/v1/coordination/capabilities -> 200")
+from tests.github_payloads import FakeGitHub
+from tests.live_system import runs_for
 
 
 @pytest.fixture
-def system(tmp_path, aws_env, http_server, monkeypatch):
-    """The governed system, live: returns (config path, shas, capability server)."""
-    repo, s = build_repo(tmp_path / "enceladus")
-    moto_env.create_function()
-    moto_env.create_http_api()
-    moto_env.create_tracker_table([
-        moto_env.tracker_item("ENC-TSK-325", "Capabilities", _evidence(s["squash"])),  # later commit: covers
-        moto_env.tracker_item("ENC-TSK-326", "MCP dispatch plan"),  # no evidence
-    ])
-    moto_env.create_deploy_manager_table([
-        moto_env.dm_request("REQ-20260301T101500Z-a1b2c3", "pending", "lambda_update",
-                            files=["backend/lambda/coordination_api/lambda_function.py"],
-                            target_arn=f"arn:aws:lambda:us-west-2:{moto_env.ACCOUNT}:function:{moto_env.FUNCTION}"),
-        moto_env.dm_request("REQ-20260302T101500Z-d4e5f6", "included", "github_public_static",
-                            files=["frontend/app.js"]),
-    ])
-    probe = http_server(lambda h: (200, {"Content-Type": "application/json"}, GOOD_BODY))
-    config = tmp_path / "compliance.yaml"
-    config.write_text(live_config_text(probe.url), "utf-8")
-    monkeypatch.setenv("GITHUB_TOKEN", "ghp_" + "e2e0" * 9)
-    monkeypatch.setenv("COMPLIANCE_CACHE_DIR", str(tmp_path / "cache"))
-    monkeypatch.setattr("compliance.sources.github_client.time.sleep", lambda s: None)
-    return config, s, probe
-
-
-def _runs(s):
-    t = datetime(2026, 2, 26, 12, 1, tzinfo=timezone.utc)
-    return [workflow_run(9001, t, sha=s["squash"], conclusion="success"),
-            workflow_run(9002, datetime(2026, 3, 1, 12, 1, tzinfo=timezone.utc), sha=s["direct"],
-                         conclusion="failure")]
+def system(make_system):
+    """The governed system, live (tests/live_system.py), with one more deploy request, for a static site:
+    returns (config path, shas, capability server)."""
+    built = make_system(more_requests=[moto_env.dm_request("REQ-20260302T101500Z-d4e5f6", "included",
+                                                           "github_public_static", files=["frontend/app.js"])])
+    return built.config, built.shas, built.probe
 
 
 def _audit(config, out):
@@ -73,7 +40,7 @@ def _by_rule(out):
 def test_audit_against_live_endpoints(system, tmp_path):
     config, s, probe = system
     with responses.RequestsMock() as rsps:
-        gh = FakeGitHub(rsps, _runs(s))
+        gh = FakeGitHub(rsps, runs_for(s))
         code = _audit(config, tmp_path / "out")
     doc, v = _by_rule(tmp_path / "out")
     assert code == 1, doc["not_evaluated"]  # failures, and every rule could be evaluated
@@ -96,7 +63,7 @@ def test_audit_against_live_endpoints(system, tmp_path):
 
     # a repeat audit spends conditional requests: the page comes back 304
     with responses.RequestsMock() as rsps:
-        gh = FakeGitHub(rsps, _runs(s))
+        gh = FakeGitHub(rsps, runs_for(s))
         assert _audit(config, tmp_path / "again") == 1
     doc2, _ = _by_rule(tmp_path / "again")
     github = next(src for src in doc2["sources"] if src["name"] == "github")
@@ -113,7 +80,7 @@ def test_failing_sources_give_errors_and_the_rest_is_judged(system, tmp_path, mo
         f"sources:\n  lambda: {{endpoint_url: 'http://127.0.0.1:{moto_env.closed_port()}', timeout_seconds: 1}}\n")
     config.write_text(text, "utf-8")
     with responses.RequestsMock() as rsps:
-        gh = FakeGitHub(rsps, _runs(s))
+        gh = FakeGitHub(rsps, runs_for(s))
         gh.fail(500, times=10)
         code = _audit(config, tmp_path / "out")
     doc, v = _by_rule(tmp_path / "out")

@@ -8,7 +8,6 @@ import pytest
 
 from compliance.base.errors import InputError
 from compliance.inputs.config import Config, load_config
-from tests.reliability.conftest import make_system  # noqa: F401 - the fixture, by name
 
 FULL = """\
 version: 1
@@ -212,7 +211,7 @@ def test_sources_git_file_is_read_instead_of_the_repository(request, capsys):
 
     from compliance.cli import main
     from tests.github_payloads import FakeGitHub
-    from tests.reliability.conftest import audit_args
+    from tests.live_system import audit_args
 
     system = request.getfixturevalue("make_system")()
     live = system.root / "live"

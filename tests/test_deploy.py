@@ -11,14 +11,12 @@ import pytest
 from compliance.app.deploy import STATE_FILE
 from compliance.judge.evidence import parse_evidence_line
 from tests import moto_env
-from tests.deploy_fixture import (  # noqa: F401 - system is a fixture
+from tests.deploy_fixture import (
     COVERED_TASKS,
     build_system,
-    bump_last_modified_on_code_update,
     function_config,
     pending_request,
     run_deploy,
-    system,
     worklogs,
 )
 

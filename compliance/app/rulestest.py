@@ -37,7 +37,7 @@ from compliance.base.redact import clip
 from compliance.base.timeutil import iso, parse_time
 from compliance.inputs.schema_messages import did_you_mean, validate
 from compliance.inputs.yamlpos import Positions, load_yaml
-from compliance.model.findings import STATUS_RANK, STATUSES, Finding
+from compliance.model.findings import STATUSES, Finding, is_worse
 from compliance.model.snapshot import build_snapshot, def_schema, load_schema, schema_problems
 
 SOURCES = ("github", "lambda", "apigateway", "tracker", "deploy_manager", "probe")
@@ -300,7 +300,7 @@ def run_case(case: Case, rule: Any) -> Outcome:
     findings: list[Finding] = evaluate(case.snapshot, [rule])
     worst: dict[str, Finding] = {}
     for f in findings:
-        if f.subject not in worst or STATUS_RANK[f.status] > STATUS_RANK[worst[f.subject].status]:
+        if f.subject not in worst or is_worse(f.status, worst[f.subject].status):
             worst[f.subject] = f
     out = Outcome(case)
     for subject, want in case.expect.items():

@@ -23,6 +23,10 @@ from typing import Any, TextIO
 # annotation marks and the Unicode tag block (invisible "ASCII smuggling").
 INVISIBLE = ("\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\xad\u061c\u180e\u200b-\u200f\u202a-\u202e\u2060-\u2064"
              "\u2066-\u2069\ufeff\ufff9-\ufffb\U000e0000-\U000e007f")
+INVISIBLE_RE = re.compile(f"[{INVISIBLE}]")  # what every renderer strips (one compiled copy for all)
+# The same and lone surrogates: what plain-text outputs (SARIF, GitHub's API) drop, since a lone
+# surrogate cannot even be encoded as UTF-8.
+CONTROL_RE = re.compile(f"[{INVISIBLE}\ud800-\udfff]")
 _SHOWN = re.compile(f"[{INVISIBLE}\r\u2028\u2029\ud800-\udfff]")
 
 

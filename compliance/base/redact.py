@@ -13,7 +13,7 @@ import re
 from collections.abc import Iterable, Iterator
 from typing import Any
 
-from compliance.base.console import INVISIBLE
+from compliance.base.console import INVISIBLE_RE as _HIDDEN
 
 SECRET_ENV = (
     "GITHUB_TOKEN",
@@ -134,8 +134,8 @@ def redact(text: str | None, secrets: tuple[str, ...] | None = None) -> str:
     return text
 
 
-# Invisible characters (the console's class, tab/newline/CR excepted) that can split a token.
-_HIDDEN = re.compile(f"[{INVISIBLE}]")
+# Invisible characters that can split a token are the console's class (``_HIDDEN``, tab/newline/CR
+# excepted); this is its ASCII part, a cheap first test for the common all-ASCII text.
 _ASCII_HIDDEN = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 # The same in JSON text: raw, or as the escapes json writes for control characters.
 _HIDDEN_JSON = re.compile(_HIDDEN.pattern + r"|\\u00[0-9a-fA-F]{2}|\\[bf]")

@@ -12,6 +12,8 @@ from collections.abc import Sequence
 from datetime import date, datetime, timedelta, timezone
 from typing import Any
 
+from compliance.base.errors import ComplianceError
+
 _TZ_COMPACT = re.compile(r"([+-]\d{2})(\d{2})$")
 
 
@@ -47,20 +49,40 @@ def parse_time(value: str | datetime | date | None) -> datetime | None:
 
 
 def iso(dt: datetime | None) -> str | None:
-    """Canonical UTC form used in snapshots and reports: ``2026-02-25T08:29:47Z``."""
+    """Canonical UTC form used in snapshots and reports: ``2026-02-25T08:29:47Z``.
+
+    A naive datetime is UTC, as ``parse_time`` reads it (``astimezone`` would take it as local time,
+    so the same value would print differently on a machine in Tokyo)."""
     if dt is None:
         return None
-    if dt.tzinfo is not timezone.utc:
+    if dt.tzinfo is None:
+        dt = dt.replace(tzinfo=timezone.utc)
+    elif dt.tzinfo is not timezone.utc:
         dt = dt.astimezone(timezone.utc)
     if not dt.microsecond:
         return dt.isoformat()[:-6] + "Z"  # isoformat is C; strftime is several times slower
-    if dt.microsecond:
-        return dt.strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
-    return dt.strftime("%Y-%m-%dT%H:%M:%SZ")
+    return dt.strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
 
 
-# Window bounds outside these years are refused: a window's arithmetic (the end of a bare
-# ``--until`` day, the 30-day default start, date slices of the run listing) must not overflow
+_BARE_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+
+
+def end_of_day(day: date) -> datetime:
+    """The last second of ``day`` (UTC): what a bare date means as an upper bound. One definition for a
+    window's ``--until``, a rule's ``effective.until`` and a waiver's ``expires``, so all three end at the
+    same instant, and one the canonical form shows without a fraction (``23:59:59Z``)."""
+    return datetime(day.year, day.month, day.day, 23, 59, 59, tzinfo=timezone.utc)
+
+
+def parse_day_bound(value: str, *, end: bool = False) -> datetime | None:
+    """``parse_time``, except that a bare date as an upper bound (``end``) means the end of that day."""
+    dt = parse_time(value)
+    if dt is not None and end and _BARE_DATE.fullmatch(value.strip()):
+        return end_of_day(dt.date())
+    return dt
+
+
+# Window bounds outside these years are refused: a window's arithmetic (the 30-day default start, date slices of the run listing) must not overflow
 # Python's datetime range, and no deployment history predates the Unix epoch.
 MIN_BOUND = datetime(1970, 1, 1, tzinfo=timezone.utc)
 MAX_BOUND = datetime(9998, 12, 31, 23, 59, 59, tzinfo=timezone.utc)
@@ -68,16 +90,9 @@ MAX_BOUND = datetime(9998, 12, 31, 23, 59, 59, tzinfo=timezone.utc)
 
 def parse_bound(value: str, *, end: bool = False) -> datetime:
     """Parse a CLI window bound; a bare date as an upper bound means the end of that day."""
-    from compliance.base.errors import ComplianceError
-
-    dt = parse_time(value)
+    dt = parse_day_bound(value, end=end)
     if dt is None:
         raise ComplianceError(f"not a date or timestamp: {value!r} (use YYYY-MM-DD or ISO 8601)")
-    try:
-        if end and re.fullmatch(r"\d{4}-\d{2}-\d{2}", value.strip()):
-            dt = dt + timedelta(days=1) - timedelta(seconds=1)
-    except OverflowError:
-        dt = MAX_BOUND + timedelta(days=1)  # reported as out of range just below
     check_bound(dt, repr(value))
     return dt
 
@@ -85,8 +100,6 @@ def parse_bound(value: str, *, end: bool = False) -> datetime:
 def check_bound(dt: datetime, shown: str) -> None:
     """Refuse a window bound outside ``MIN_BOUND``..``MAX_BOUND`` (input error, not an overflow later)."""
     if not (MIN_BOUND <= dt <= MAX_BOUND):
-        from compliance.base.errors import ComplianceError
-
         raise ComplianceError(f"window bound {shown} is out of range: use a time between "
                               f"{iso(MIN_BOUND)} and {iso(MAX_BOUND)}")
 

@@ -7,21 +7,8 @@ writer.
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
-
+from compliance.base import synthetic
 from compliance.demo.history import History
-
-
-def _raw_date(dt: datetime) -> str:
-    offset = dt.utcoffset() or timedelta(0)
-    minutes = int(offset.total_seconds() // 60)
-    sign = "-" if minutes < 0 else "+"
-    return f"{int(dt.timestamp())} {sign}{abs(minutes) // 60:02d}{abs(minutes) % 60:02d}"
-
-
-def _data(text: str) -> bytes:
-    raw = text.encode("utf-8")
-    return b"data %d\n" % len(raw) + raw + b"\n"
 
 
 def fast_import_stream(history: History) -> bytes:
@@ -31,21 +18,10 @@ def fast_import_stream(history: History) -> bytes:
     (moves and deletions need no bookkeeping); only ``*.sh`` files are executable.
     """
     marks = {c.key: i for i, c in enumerate(history.commits, start=1)}
-    out: list[bytes] = []
-    for c in history.commits:
-        out.append(f"commit {c.ref}\nmark :{marks[c.key]}\n".encode())
-        out.append(f"author {c.author[0]} <{c.author[1]}> {_raw_date(c.authored)}\n".encode())
-        out.append(f"committer {c.committer[0]} <{c.committer[1]}> {_raw_date(c.committed)}\n".encode())
-        out.append(_data(c.message + "\n"))
-        if c.parents:
-            out.append(f"from :{marks[c.parents[0]]}\n".encode())
-        for extra in c.parents[1:]:
-            out.append(f"merge :{marks[extra]}\n".encode())
-        out.append(b"deleteall\n")
-        for path in sorted(c.tree):
-            mode = "100755" if path.endswith(".sh") else "100644"
-            out.append(f"M {mode} inline {path}\n".encode())
-            out.append(_data(c.tree[path]))
-        out.append(b"\n")
-    out.append(b"done\n")
-    return b"".join(out)
+    return b"".join(
+        synthetic.commit(c.ref, marks[c.key], f"{c.author[0]} <{c.author[1]}>", synthetic.raw_date(c.authored),
+                         f"{c.committer[0]} <{c.committer[1]}>", synthetic.raw_date(c.committed), c.message + "\n",
+                         [marks[p] for p in c.parents],
+                         [("100755" if path.endswith(".sh") else "100644", path, c.tree[path].encode("utf-8"))
+                          for path in sorted(c.tree)], deleteall=True)
+        for c in history.commits) + b"done\n"

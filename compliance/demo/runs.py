@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
+from compliance.base import synthetic
 from compliance.demo.history import History
 from compliance.demo.system import (
     AGENT,
@@ -80,11 +81,7 @@ def _run_plans(h: History, now: datetime) -> list[_RunPlan]:
     ]
 
 
-def _step(number: int, name: str, start: datetime, seconds: int, conclusion: str) -> tuple[dict, datetime]:
-    end = start + timedelta(seconds=seconds)
-    step = {"name": name, "status": "completed", "conclusion": conclusion, "number": number,
-            "started_at": z(start), "completed_at": z(end)}
-    return step, end
+_step = synthetic.timed_step
 
 
 def _steps(plan: _RunPlan, start: datetime) -> tuple[list[dict], datetime]:

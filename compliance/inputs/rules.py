@@ -11,12 +11,12 @@ import hashlib
 import os
 import re
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 from compliance.base.errors import ComplianceError, InputError, Located
 from compliance.base.globs import GlobError, compile_glob
-from compliance.base.timeutil import parse_time
+from compliance.base.timeutil import parse_day_bound
 from compliance.inputs.ruleschema import rule_file_schema
 from compliance.inputs.schema_messages import validate
 from compliance.inputs.yamlpos import Positions, load_yaml
@@ -24,7 +24,6 @@ from compliance.judge.engine import COMMAND_FIELD, PLACEHOLDER
 from compliance.judge.registry import kind_params
 from compliance.model.rules import CheckSpec, Remediation, Rule, Scope
 
-_BARE_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 _QUOTE_NAMES = {"'": "single", '"': "double"}
 
 
@@ -151,13 +150,6 @@ def _digest(path: str) -> str:
         return "sha256:" + hashlib.sha256(fh.read()).hexdigest()
 
 
-def _parse_bound(text: str, *, end: bool) -> datetime | None:
-    dt = parse_time(text)
-    if dt is not None and end and _BARE_DATE.match(text.strip()):
-        dt += timedelta(days=1) - timedelta(microseconds=1)
-    return dt
-
-
 class _FileChecker:
     """Semantic checks JSON Schema cannot express, for one already schema-checked file."""
 
@@ -255,7 +247,7 @@ class _FileChecker:
             text = effective.get(name)
             if not isinstance(text, str):
                 continue
-            dt = _parse_bound(text, end=name == "until")
+            dt = parse_day_bound(text, end=name == "until")
             if dt is None:
                 self.at((*jpath, name), f"effective.{name} {text!r} is not a date or timestamp (use YYYY-MM-DD)")
             else:
@@ -313,8 +305,8 @@ def _to_rule(raw: dict[str, Any], path: str, line: int) -> Rule:
             CheckSpec(c["kind"], {k: v for k, v in c.items() if k != "kind"}) for c in raw["checks"]
         ),
         remediation=Remediation(remediation["text"], remediation.get("command", "")),
-        effective_from=_parse_bound(effective["from"], end=False) if "from" in effective else None,
-        effective_until=_parse_bound(effective["until"], end=True) if "until" in effective else None,
+        effective_from=parse_day_bound(effective["from"], end=False) if "from" in effective else None,
+        effective_until=parse_day_bound(effective["until"], end=True) if "until" in effective else None,
         source=path,
         line=line,
     )

@@ -11,7 +11,7 @@ import bisect
 import itertools
 import re
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from functools import cached_property
 from typing import Any
@@ -474,12 +474,12 @@ def evaluate(snapshot: dict[str, Any], rules: list[Rule], ctx: Context | None = 
             kind = kinds[spec.kind]
             produced = _run_check(ctx, rule, kind, spec.params)
             for f in produced:
-                if not isinstance(f.subject, str) or not f.subject:  # damaged data must not crash the sort
-                    f.subject = "-" if f.subject in (None, "") else str(f.subject)
-                f.rule_id, f.check = rule.id, spec.kind
-                f.severity, f.title, f.runbook_section = rule.severity, rule.title, rule.runbook_section
-                f.remediation = _remediation(rule, f, ctx)
-                findings.append(f)
+                subject = f.subject
+                if not isinstance(subject, str) or not subject:  # damaged data must not crash the sort
+                    subject = "-" if subject in (None, "") else str(subject)
+                f = replace(f, subject=subject, rule_id=rule.id, check=spec.kind, severity=rule.severity,
+                            title=rule.title, runbook_section=rule.runbook_section)
+                findings.append(replace(f, remediation=_remediation(rule, f, ctx)))
     findings.sort(key=Finding.sort_key)
     return findings
 
@@ -533,17 +533,15 @@ def _partial_file_list(ctx: Context, f: Finding) -> Finding:
     pr = ctx.snapshot.get("pull_request") or {}
     changed, listed = pr.get("files_changed"), pr.get("files_listed")
     if f.status == PASS and isinstance(changed, int) and isinstance(listed, int) and changed > listed:
-        f.status = ERROR
-        f.message = (f"judged only {listed} of the {changed} files this pull request changes (GitHub lists at most "
-                     f"3,000): {f.message}")
+        return replace(f, status=ERROR, message=f"judged only {listed} of the {changed} files this pull request "
+                                                f"changes (GitHub lists at most 3,000): {f.message}")
     return f
 
 
 def _effective(rule: Rule, ctx: Context, f: Finding) -> Finding:
     when = f.evidence and f.evidence[0].get("kind") == "commit" and parse_time(f.evidence[0].get("time"))
     if when and not rule.effective_at(when) and f.status != ERROR:
-        f.status = NOT_APPLICABLE
-        f.message = f"rule not in effect for a change committed {iso(when)}"
+        return replace(f, status=NOT_APPLICABLE, message=f"rule not in effect for a change committed {iso(when)}")
     return f
 
 

@@ -15,6 +15,7 @@ the finding turns into a failure.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -156,7 +157,8 @@ def apply_waivers(findings: list[Finding], waivers: WaiverFile | None, snapshot:
                   rules: list[Any]) -> dict[str, Any]:
     """Turn failing findings a live waiver covers into ``waived``; return the report's waiver section.
 
-    Mutates ``findings`` in place (their order is unchanged, so the report stays sorted).
+    Replaces the waived findings in the ``findings`` list (findings are frozen; the order is unchanged,
+    so the report stays sorted).
     """
     now = parse_time(snapshot["collected_at"])
     section: dict[str, Any] = {
@@ -176,7 +178,7 @@ def apply_waivers(findings: list[Finding], waivers: WaiverFile | None, snapshot:
     blocked: dict[int, list[Finding]] = {}
     waiting: dict[int, list[Finding]] = {}  # matched pending findings: not applied, not unused either
     refused: dict[int, list[str]] = {}  # pr waivers whose PR claim was not confirmed, and why
-    for f in findings:
+    for i, f in enumerate(findings):
         if f.status not in (FAIL, ERROR, PENDING):
             continue
         for w in live:
@@ -193,12 +195,13 @@ def apply_waivers(findings: list[Finding], waivers: WaiverFile | None, snapshot:
         w = hits[0]
         for other in hits:
             used.setdefault(other.index, []).append(f)
-        f.status = WAIVED
-        f.message = (f"waived by {w.owner} until {w.expires} ({w.ticket}): {w.reason} | finding: {f.message}")
-        f.evidence = [*f.evidence, {"kind": "waiver", "label": f"{w.ticket} owned by {w.owner}, expires {w.expires}: "
+        findings[i] = replace(
+            f, status=WAIVED,
+            message=f"waived by {w.owner} until {w.expires} ({w.ticket}): {w.reason} | finding: {f.message}",
+            evidence=[*f.evidence, {"kind": "waiver", "label": f"{w.ticket} owned by {w.owner}, expires {w.expires}: "
                                     f"{w.reason}", "url": None, "time": None, "owner": w.owner,
                                     "expires": w.expires.isoformat(), "ticket": w.ticket,
-                                    "waiver_line": w.line}]
+                                    "waiver_line": w.line}])
     for w in sorted(waivers.waivers, key=lambda w: w.index):
         if now > w.ends:
             would = [f for f in findings if f.status in (FAIL, ERROR) and subjects.matches(w, f, claimed=True)]

@@ -25,11 +25,20 @@ STATUSES = (PASS, FAIL, ERROR, PENDING, WAIVED, NOT_APPLICABLE)  # the order rep
 # pending (not proven yet) if one check waits while the others pass.
 STATUS_RANK = {s: i for i, s in enumerate((PASS, NOT_APPLICABLE, WAIVED, PENDING, FAIL, ERROR))}
 VERDICTS = (PASS, PENDING, FAIL, ERROR)
+# What a headline adds to a verdict that is not plain pass/fail (Markdown, HTML, the check-run title).
+VERDICT_NOTE = {ERROR: "could not evaluate everything", PENDING: "nothing failed; some findings are not judged yet"}
 SEVERITIES = ("critical", "high", "medium", "low", "info")
+# How a count of each status reads in a sentence, in the order the sentence gives them (worst first).
+COUNT_WORDS = ((FAIL, "failed"), (ERROR, "could not be evaluated"), (PENDING, "pending"), (PASS, "passed"),
+               (WAIVED, "waived"), (NOT_APPLICABLE, "not applicable"))
 
 
-@dataclass
+@dataclass(frozen=True, slots=True)
 class Finding:
+    """One verdict. Frozen: a finding is a value, so a later stage (the engine filling in the rule's
+    metadata, a waiver, a rule not yet in effect) makes a new one with ``dataclasses.replace`` and
+    cannot change what an earlier stage already handed on. ``to_dict`` is the report's JSON, key for key."""
+
     rule_id: str
     subject_type: str  # change | task | function | route | endpoint | request | file | source
     subject: str  # stable id of the subject (short sha, task id, route key, ...)
@@ -99,3 +108,35 @@ def verdict_for(code: int, counts: Mapping[str, int]) -> str:
     if code == EXIT_FAIL:
         return FAIL
     return PENDING if counts.get(PENDING, 0) else PASS
+
+
+def verdict_text(verdict: str, *, upper: bool = False, colon: bool = False) -> str:
+    """A verdict with its note: ``error (could not evaluate everything)``, or ``ERROR: could not ...``
+    (``upper``, ``colon``); plain ``pass``/``fail`` have none."""
+    shown = verdict.upper() if upper else verdict
+    note = VERDICT_NOTE.get(verdict)
+    if not note:
+        return shown
+    return f"{shown}: {note}" if colon else f"{shown} ({note})"
+
+
+def counts_phrase(counts: Mapping[str, object], sep: str = " · ", short_na: bool = False) -> str:
+    """``1 failed · 0 could not be evaluated · ...``: every status, zeros included, worst first.
+    ``short_na`` says ``n/a`` (the check-run title and the commit status have little room)."""
+    return sep.join(f"{counts.get(s, 0)} {'n/a' if short_na and s == NOT_APPLICABLE else words}"
+                    for s, words in COUNT_WORDS)
+
+
+def is_worse(status: str, than: str) -> bool:
+    """By ``STATUS_RANK`` (an unknown status, read from a file, ranks as ``pass``): the one comparison
+    behind every "worst verdict per subject" (a change's timeline, a diff's key, a rules test)."""
+    return STATUS_RANK.get(status, 0) > STATUS_RANK.get(than, 0)
+
+
+def summary_of(statuses: Iterable[str]) -> dict[str, Any]:
+    """A report's ``summary``: every status's count, the exit code and the verdict. One definition for a
+    report judged from findings and a merge of reports (counted from their findings, never re-judged)."""
+    statuses = list(statuses)
+    counts = count_statuses(statuses)
+    code = code_for(statuses)
+    return {**counts, "exit_code": code, "verdict": verdict_for(code, counts)}

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime, time, timezone
+from datetime import date, datetime
 from typing import Any
+
+from compliance.base.timeutil import end_of_day
 
 DEFAULT_MAX_DAYS = 90
 DEFAULT_WARN_DAYS = 14
@@ -26,7 +28,7 @@ class Waiver:
     @property
     def ends(self) -> datetime:
         """A waiver holds through the whole of its expiry day (UTC)."""
-        return datetime.combine(self.expires, time.max, tzinfo=timezone.utc).replace(microsecond=0)
+        return end_of_day(self.expires)
 
     def describe(self) -> str:
         shown = f"#{self.value}" if self.kind == "pr" else str(self.value)

@@ -9,6 +9,7 @@ from __future__ import annotations
 from datetime import datetime, timezone
 from typing import Any
 
+from compliance.model.findings import VERDICTS, verdict_text
 from compliance.publish.github_api import (
     MAX_ANNOTATIONS_PER_REQUEST,
     MAX_SUMMARY,
@@ -24,12 +25,7 @@ from compliance.publish.status import publish_commit_status
 from compliance.sources.base import Meter
 
 ANNOTATION_LEVEL = {"critical": "failure", "high": "failure", "medium": "warning", "low": "notice", "info": "notice"}
-VERDICT_TITLE = {
-    "pass": "Compliance: pass",
-    "fail": "Compliance: fail",
-    "error": "Compliance: error (could not evaluate everything)",
-    "pending": "Compliance: pending (nothing failed; some findings are not judged yet)",
-}
+VERDICT_TITLE = {v: f"Compliance: {verdict_text(v)}" for v in VERDICTS}
 def conclusion(doc: dict[str, Any], exit_code: int | None = None) -> str:
     """Check-run conclusion: from the caller's gate result when given, else from the verdict."""
     verdict = doc.get("summary", {}).get("verdict")

@@ -11,9 +11,10 @@ import re
 from collections.abc import Iterator
 from typing import Any
 
-from compliance.base.console import INVISIBLE
+from compliance.base.console import CONTROL_RE as _CONTROL
 from compliance.base.errors import ComplianceError
 from compliance.base.redact import redact
+from compliance.model.findings import counts_phrase as findings_counts_phrase
 from compliance.sources.base import Meter
 
 MAX_ANNOTATIONS_PER_REQUEST = 50
@@ -21,7 +22,6 @@ MAX_SUMMARY = 65_535  # check run output.summary
 MAX_COMMENT = 65_536  # issue / PR comment and issue body
 MAX_STATUS_DESCRIPTION = 140
 PER_PAGE = 100
-_CONTROL = re.compile(f"[{INVISIBLE}\ud800-\udfff]")  # the console's class, and lone surrogates
 
 
 class PublishError(ComplianceError):
@@ -40,9 +40,8 @@ def _plain(value: Any, limit: int) -> str:
 
 
 def counts_phrase(summary: dict[str, Any]) -> str:
-    return (f"{summary.get('fail', 0)} failed, {summary.get('error', 0)} could not be evaluated, "
-            f"{summary.get('pending', 0)} pending, {summary.get('pass', 0)} passed, {summary.get('waived', 0)} waived, "
-            f"{summary.get('not_applicable', 0)} n/a")
+    """The counts as the check-run title and the commit status say them (little room: ``n/a``)."""
+    return findings_counts_phrase(summary, sep=", ", short_na=True)
 
 
 # --------------------------------------------------------------------------- client

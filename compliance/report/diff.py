@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from compliance.base.errors import InputError, Located
-from compliance.model.findings import PENDING, STATUS_RANK, WAIVED
+from compliance.model.findings import PENDING, WAIVED, is_worse
 
 NOT_PASSING = ("fail", "error")
 BUCKETS = ("new", "fixed", "still_failing", "now_waived", "gone", "new_pending", "still_pending", "pending_passed")
@@ -64,7 +64,7 @@ def _worst(findings: list[dict[str, Any]]) -> dict[Key, dict[str, Any]]:
     out: dict[Key, dict[str, Any]] = {}
     for f in findings:
         key = (f["rule_id"], f["subject_type"], f["subject"])
-        if key not in out or STATUS_RANK.get(f["status"], 0) > STATUS_RANK.get(out[key]["status"], 0):
+        if key not in out or is_worse(f["status"], out[key]["status"]):
             out[key] = f
     return out
 

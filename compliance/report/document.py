@@ -15,7 +15,7 @@ from compliance import __version__
 from compliance.judge.engine import Context, fill, remediation_values
 from compliance.judge.timeline import ChangeChain, change_chains
 from compliance.judge.waivers import empty_section
-from compliance.model.findings import ERROR, STATUSES, Finding, exit_code, summarize, verdict_for
+from compliance.model.findings import ERROR, STATUSES, Finding, summary_of
 from compliance.model.snapshot import snapshot_digest
 from compliance.report.diff import diff_reports
 
@@ -28,8 +28,6 @@ def build_report(snapshot: dict[str, Any], rules: list[Any], findings: list[Find
     ``ctx`` is the ``Context`` the findings were judged with (its indexes are reused); ``digest``
     the snapshot's digest when the caller already has it (the bytes it read or wrote).
     """
-    counts = summarize(findings)
-    code = exit_code(findings)
     finding_dicts = [f.to_dict() for f in findings]
     by_rule: dict[str, dict[str, int]] = {}
     for f in findings:
@@ -46,7 +44,7 @@ def build_report(snapshot: dict[str, Any], rules: list[Any], findings: list[Find
             "target": snapshot["target"],
             "rules": snapshot["rules"],
         },
-        "summary": {**counts, "exit_code": code, "verdict": verdict_for(code, counts)},
+        "summary": summary_of(f.status for f in findings),
         "sources": _sources(snapshot),
         "rules": [_rule(r, by_rule.get(r.id, {}), snapshot["target"]) for r in rules],
         "findings": finding_dicts,

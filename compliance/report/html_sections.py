@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from compliance.model.findings import VERDICTS, verdict_text
 from compliance.report.html_view import STATUS_LABEL, STATUSES, badge, esc
 
 
@@ -17,8 +18,7 @@ def _header(doc: dict[str, Any], title: str) -> str:
     window = snap.get("window", {})
     target = snap.get("target", {})
     verdict = summary.get("verdict")
-    verdict_text = {"pass": "PASS", "fail": "FAIL", "error": "ERROR: could not evaluate everything",
-                    "pending": "PENDING: nothing failed, some findings are not judged yet"}.get(verdict, str(verdict))
+    shown = verdict_text(verdict, upper=True, colon=True) if verdict in VERDICTS else str(verdict)
     counts = "".join(
         f'<span class="badge {s}">{summary.get(s, 0)} {esc(STATUS_LABEL[s])}</span>' for s in STATUSES
     )
@@ -30,7 +30,7 @@ def _header(doc: dict[str, Any], title: str) -> str:
     return (
         "<header>\n"
         f"<h1>{esc(title)}</h1>\n"
-        f'<p><span class="badge verdict {esc(verdict if verdict in STATUSES else "error")}">{esc(verdict_text)}</span> '
+        f'<p><span class="badge verdict {esc(verdict if verdict in STATUSES else "error")}">{esc(shown)}</span> '
         f'<span class="muted">exit code {esc(summary.get("exit_code"))} · mode {esc(doc.get("mode"))}</span></p>\n'
         f'<div class="counts">{counts}</div>\n'
         f"<p>{' · '.join(facts)}</p>\n"

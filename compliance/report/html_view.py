@@ -7,12 +7,12 @@ Every piece of text reaches the page through ``esc`` and every link through ``sa
 from __future__ import annotations
 
 import html
-import re
 from typing import Any
-from urllib.parse import urlsplit
 
-from compliance.base.console import INVISIBLE
+from compliance.base.console import INVISIBLE_RE as _INVISIBLE
 from compliance.base.redact import strip_hidden
+from compliance.base.urls import safe_url
+from compliance.model.findings import STATUSES
 
 STAGES = (
     ("merge", "Merge"),
@@ -20,7 +20,6 @@ STAGES = (
     ("lambda_update", "Lambda update"),
     ("worklog", "Worklog"),
 )
-STATUSES = ("pass", "fail", "error", "pending", "waived", "not_applicable")
 STATUS_LABEL = {
     "pass": "pass",
     "fail": "fail",
@@ -34,10 +33,8 @@ STATE_CLASS = {"ok": "pass", "failed": "fail", "missing": "fail", "unknown": "er
 # that needs attention keeps its full card, passing ones get one row each, and passing findings are
 # counted per rule (the Rules table) rather than listed; report.json keeps every one of them.
 DETAIL_LIMIT = 300
-_SPACE = re.compile(r"\s")
 CSP = "default-src 'none'; style-src 'unsafe-inline'; base-uri 'none'; form-action 'none'"
 # Controls are invalid in HTML text and bidi overrides can make a hostile string read as a benign one.
-_INVISIBLE = re.compile(f"[{INVISIBLE}]")  # the class the console makes visible (compliance.base.console)
 
 CSS = """
 :root{--pass:#1a7f37;--fail:#cf222e;--error:#b35900;--pending:#8250df;--waived:#4f6d8f;--na:#6e7781;
@@ -81,18 +78,6 @@ footer{margin-top:40px;border-top:1px solid var(--line);padding-top:8px;color:va
 def esc(value: Any) -> str:
     text = "" if value is None else str(value)
     return html.escape(strip_hidden(_INVISIBLE, text), quote=True)
-
-
-def safe_url(url: Any) -> str | None:
-    if not isinstance(url, str) or _INVISIBLE.search(url) or _SPACE.search(url):
-        return None
-    try:
-        parts = urlsplit(url)
-    except ValueError:
-        return None
-    if parts.scheme.lower() not in ("http", "https") or not parts.netloc:
-        return None
-    return url
 
 
 def link(label_html: str, url: Any) -> str:

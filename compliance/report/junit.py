@@ -19,15 +19,14 @@ import xml.etree.ElementTree as ET
 from collections import Counter
 from typing import Any
 
-from compliance.base.console import INVISIBLE
+# Valid XML, but C1 controls and bidi overrides let a commit subject display as something else in a CI UI
+# (the console's class: also zero-width characters, soft hyphen, Unicode tags that smuggle hidden text).
+from compliance.base.console import INVISIBLE_RE as _DISGUISE
 from compliance.base.redact import strip_hidden
 
 # Everything XML 1.0 allows in character data is kept; the rest (C0 controls except tab/newline/CR,
 # lone surrogates, U+FFFE/U+FFFF) cannot be represented in any escaped form.
 _INVALID_XML = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
-# Valid XML, but C1 controls and bidi overrides let a commit subject display as something else in a CI UI.
-# (the console's class: also zero-width characters, soft hyphen, Unicode tags that smuggle hidden text)
-_DISGUISE = re.compile(f"[{INVISIBLE}]")
 _EVIDENCE_CORE = ("kind", "label", "url", "time")
 SKIPPED = ("pending", "waived", "not_applicable")
 SKIP_LABEL = {"pending": "pending", "waived": "waived", "not_applicable": "not applicable"}

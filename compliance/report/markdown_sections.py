@@ -9,7 +9,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from compliance.report.markdown_text import MAX_CHARS, VERDICT_HEAD, code, counts_phrase, text
+from compliance.model.findings import counts_phrase
+from compliance.report.markdown_text import MAX_CHARS, VERDICT_HEAD, code, text
 
 
 def _header(doc: dict[str, Any]) -> list[str]:

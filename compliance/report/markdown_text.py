@@ -8,24 +8,20 @@ from __future__ import annotations
 
 import re
 from typing import Any
-from urllib.parse import urlsplit
 
-from compliance.base.console import INVISIBLE
+from compliance.base.console import INVISIBLE_RE as _INVISIBLE
 from compliance.base.redact import strip_hidden
+from compliance.base.urls import safe_url
+from compliance.model.findings import VERDICTS, verdict_text
 from compliance.report.view import EVIDENCE_CORE, extra_text
 
 MAX_CHARS = 65_536
 STAGES = (("merge", "merge"), ("workflow_run", "run"), ("lambda_update", "Lambda"), ("worklog", "worklog"))
 STATUS_MARK = {"pass": "✓", "fail": "✗", "error": "⚠", "pending": "⏳", "waived": "○", "not_applicable": "–"}
-VERDICT_HEAD = {
-    "pass": "✅ Compliance: PASS",
-    "fail": "❌ Compliance: FAIL",
-    "error": "⚠️ Compliance: ERROR (could not evaluate everything)",
-    "pending": "⏳ Compliance: PENDING (nothing failed; some findings are not judged yet)",
-}
+VERDICT_ICON = {"pass": "✅", "fail": "❌", "error": "⚠️", "pending": "⏳"}
+VERDICT_HEAD = {v: f"{VERDICT_ICON[v]} Compliance: {verdict_text(v, upper=True)}" for v in VERDICTS}
 
 # C0/C1 controls (terminal escapes), invisible formatting and bidi overrides that can disguise text.
-_INVISIBLE = re.compile(f"[{INVISIBLE}]")  # the class the console makes visible (compliance.base.console)
 _NEWLINES = re.compile(r"[\t\r\n\u2028\u2029]+")
 _MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()|~$!])")
 _ENTITIES = str.maketrans({"&": "&amp;", "<": "&lt;", ">": "&gt;"})
@@ -78,30 +74,6 @@ def code_block(value: Any, indent: str = "") -> list[str]:
     return [f"{indent}{fence}", *(f"{indent}{line}" for line in lines), f"{indent}{fence}"]
 
 
-_URL_SAFE = re.compile(r"[A-Za-z0-9\-._~:/?#@!$&*+,;=%]*")
-
-
-def safe_url(url: Any) -> str | None:
-    """The URL, percent-encoded for a link destination, or None unless it is plain http(s)."""
-    if not isinstance(url, str) or _INVISIBLE.search(url) or _NEWLINES.search(url) or " " in url:
-        return None
-    try:
-        parts = urlsplit(url)
-    except ValueError:
-        return None
-    if parts.scheme.lower() not in ("http", "https") or not parts.netloc:
-        return None
-    if _URL_SAFE.fullmatch(url):
-        return url
-    return "".join(
-        ch if ch.isascii() and (ch.isalnum() or ch in "-._~:/?#@!$&*+,;=%") else _pct(ch) for ch in url
-    )
-
-
-def _pct(ch: str) -> str:
-    return "".join(f"%{b:02X}" for b in ch.encode("utf-8"))
-
-
 def link(label: str, url: Any) -> str:
     """``label`` must already be escaped; it stays plain text when the URL is not http(s)."""
     href = safe_url(url)
@@ -117,9 +89,3 @@ def evidence_line(ev: dict[str, Any]) -> str:
     return " · ".join(parts)
 
 
-def counts_phrase(counts: dict[str, Any]) -> str:
-    return (
-        f"{counts.get('fail', 0)} failed · {counts.get('error', 0)} could not be evaluated · "
-        f"{counts.get('pending', 0)} pending · {counts.get('pass', 0)} passed · {counts.get('waived', 0)} waived · "
-        f"{counts.get('not_applicable', 0)} not applicable"
-    )

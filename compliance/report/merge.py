@@ -19,7 +19,7 @@ from typing import Any
 from compliance import __version__
 from compliance.base.errors import EXIT_OK, InputError, Located
 from compliance.base.timeutil import parse_time
-from compliance.model.findings import STATUSES, code_for, count_statuses, verdict_for
+from compliance.model.findings import STATUSES, summary_of
 from compliance.model.snapshot import (
     canonical_json,
     digest_text,
@@ -79,20 +79,6 @@ def _worst(codes: list[int]) -> int:
     return max(codes, default=EXIT_OK)
 
 
-def _code(findings: list[dict[str, Any]]) -> int:
-    return code_for(f["status"] for f in findings)
-
-
-def _counts(findings: list[dict[str, Any]]) -> dict[str, int]:
-    return count_statuses(f["status"] for f in findings)
-
-
-def _verdict(findings: list[dict[str, Any]]) -> tuple[int, str]:
-    """Counted from the findings, never from the targets' summaries: the merge judges nothing anew."""
-    code = _code(findings)
-    return code, verdict_for(code, _counts(findings))
-
-
 def _tagged(items: list[dict[str, Any]] | None, name: str) -> list[dict[str, Any]]:
     return [{**item, "target": name} for item in items or []]
 
@@ -117,7 +103,7 @@ def merge_reports(parts: list[tuple[str, dict[str, Any], str]]) -> dict[str, Any
         findings += _tagged(doc["findings"], name)
     findings.sort(key=lambda f: (f["rule_id"], f["target"], f["subject_type"], f["subject"], f.get("check", ""),
                                  f["status"], f["message"]))
-    code, verdict = _verdict(findings)
+    summary = summary_of(f["status"] for f in findings)  # counted from the findings: the merge judges nothing anew
 
     modes = {doc["mode"] for doc in docs}
     snaps = [doc["snapshot"] for doc in docs]
@@ -145,7 +131,7 @@ def merge_reports(parts: list[tuple[str, dict[str, Any], str]]) -> dict[str, Any
             "target": {"name": f"{len(parts)} targets: {', '.join(n for n, _, _ in parts)}"},
             "rules": dict(sorted(rules_digests.items())),
         },
-        "summary": {**_counts(findings), "exit_code": code, "verdict": verdict},
+        "summary": summary,
         "sources": [src for name, doc, _ in parts for src in _tagged(doc["sources"], name)],
         "rules": _rules(docs),
         "findings": findings,
@@ -158,8 +144,9 @@ def merge_reports(parts: list[tuple[str, dict[str, Any], str]]) -> dict[str, Any
 
 
 def _target_entry(name: str, doc: dict[str, Any], path: str) -> dict[str, Any]:
-    code, verdict = _verdict(doc["findings"])
-    return {"name": name, "verdict": verdict, "exit_code": code, "counts": _counts(doc["findings"]),
+    summary = summary_of(f["status"] for f in doc["findings"])
+    return {"name": name, "verdict": summary["verdict"], "exit_code": summary["exit_code"],
+            "counts": {s: summary[s] for s in STATUSES},
             "path": path, "collected_at": doc["snapshot"]["collected_at"]}
 
 

@@ -24,7 +24,9 @@ import re
 from typing import Any
 from urllib.parse import quote
 
-from compliance.base.console import INVISIBLE
+# Controls and bidi overrides disguise text; lone surrogates cannot even be encoded as UTF-8
+# (the console's class: also zero-width characters, soft hyphen and Unicode tags).
+from compliance.base.console import CONTROL_RE as _CONTROL
 from compliance.base.redact import strip_hidden
 
 SCHEMA_URI = "https://json.schemastore.org/sarif-2.1.0.json"
@@ -32,9 +34,6 @@ FINGERPRINT_KEY = "complianceFinding/v1"
 REPORTED = ("fail", "error")
 LEVEL = {"critical": "error", "high": "error", "medium": "warning", "low": "note", "info": "note"}
 
-# Controls and bidi overrides disguise text; lone surrogates cannot even be encoded as UTF-8.
-# (the console's class: also zero-width characters, soft hyphen and Unicode tags)
-_CONTROL = re.compile(f"[{INVISIBLE}\ud800-\udfff]")
 _ESCAPE = re.compile(r"([\\\[\]])")
 
 

@@ -23,13 +23,10 @@ from compliance.app.deploy import script as deploy_script
 from compliance.app.deploy import validate as deploy_validate
 from compliance.judge.evidence import parse_evidence_line
 from tests import moto_env
-from tests.deploy_fixture import (  # noqa: F401 - system is a fixture
+from tests.deploy_fixture import (
     COVERED_TASKS,
-    build_system,
-    bump_last_modified_on_code_update,
     function_config,
     run_deploy,
-    system,
     worklogs,
 )
 

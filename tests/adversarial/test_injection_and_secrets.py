@@ -22,7 +22,7 @@ from compliance.cli import main
 from compliance.inputs.rules import load_rules
 from compliance.judge.engine import fill, shell_word
 from tests.github_payloads import FakeGitHub
-from tests.reliability.conftest import POLICIES, audit_args, make_system  # noqa: F401 - the fixture, by name
+from tests.live_system import POLICIES, audit_args
 
 HOSTILE = [
     'REQ-x$(id>pwned)"; echo "',

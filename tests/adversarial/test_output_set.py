@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 
 from compliance.cli import main
-from tests.reliability.conftest import no_temp_files, one_generation
+from tests.live_system import no_temp_files, one_generation
 
 ROOT = Path(__file__).resolve().parents[2]
 POLICIES = str(ROOT / "policies")

@@ -17,7 +17,7 @@ import responses
 from compliance.cli import main
 from tests import moto_env
 from tests.github_payloads import REPO, WORKFLOW_PATH, FakeGitHub
-from tests.reliability.conftest import POLICIES, audit_args, no_temp_files
+from tests.live_system import POLICIES, audit_args, no_temp_files
 from tests.scenario import build_repo
 
 RULE = """version: 1

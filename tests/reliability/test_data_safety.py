@@ -22,7 +22,7 @@ from compliance.model.snapshot import load_snapshot, save_snapshot
 from compliance.report import write_reports
 from tests import moto_env
 from tests.github_payloads import FakeGitHub
-from tests.reliability.conftest import audit_args, no_temp_files, one_generation
+from tests.live_system import audit_args, no_temp_files, one_generation
 
 DOC = json.loads((Path(__file__).resolve().parents[1] / "data" / "report_doc.json").read_text("utf-8"))
 FORMATS = ("md", "html", "json", "sarif", "junit")

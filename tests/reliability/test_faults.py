@@ -20,7 +20,7 @@ import responses
 from compliance.cli import main
 from tests import moto_env
 from tests.github_payloads import FakeGitHub, runs_spread
-from tests.reliability.conftest import audit_args, no_temp_files
+from tests.live_system import audit_args, no_temp_files
 
 
 @pytest.fixture(autouse=True)

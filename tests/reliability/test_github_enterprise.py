@@ -19,7 +19,7 @@ from compliance.cli import main
 from compliance.publish import upsert_tracking_issue
 from compliance.sources.github import api_url
 from tests.github_payloads import REPO, FakeGitHub, pull_request
-from tests.test_pr_mode import _file, setup  # noqa: F401 - the PR-mode repository and config fixture
+from tests.pr_system import pr_file as _file
 
 GHE = "https://ghe.acme.example"
 API = f"{GHE}:443/api/v3"
@@ -37,7 +37,7 @@ def _hosts(calls) -> set[str]:
     return {re.match(r"https?://[^/]+", c.request.url).group(0) for c in calls}
 
 
-def test_pr_check_run_and_comment_go_to_the_enterprise_host_with_the_token(setup, tmp_path, monkeypatch):  # noqa: F811
+def test_pr_check_run_and_comment_go_to_the_enterprise_host_with_the_token(setup, tmp_path, monkeypatch):
     config, repo, s, drift = setup
     monkeypatch.setenv("GITHUB_API_URL", f"{GHE}/api/v3")
     pr = pull_request(43, changed_files=1, head_sha=drift, body="no task here")

@@ -25,7 +25,7 @@ from compliance.cli import main
 from compliance.publish.github import annotations
 from compliance.report import render_all
 from tests.github_payloads import FakeGitHub, workflow_run
-from tests.reliability.conftest import audit_args, evidence
+from tests.live_system import audit_args, evidence
 
 CHROMIUM = shutil.which("chromium") or ("/usr/bin/chromium" if Path("/usr/bin/chromium").exists() else None)
 PAYLOADS = [

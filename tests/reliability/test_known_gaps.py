@@ -6,10 +6,9 @@ import copy
 import json
 
 from compliance.judge.engine import evaluate
-from tests.reliability.test_properties import demo  # noqa: F401 - the shared realistic snapshot fixture
 
 
-def test_engine_survives_a_finding_without_subject(demo):  # noqa: F811
+def test_engine_survives_a_finding_without_subject(demo):
     snap, rules = demo
     snap = copy.deepcopy(snap)
     specs = snap["sources"]["deploy_manager"]["data"]["specs"]
@@ -20,7 +19,7 @@ def test_engine_survives_a_finding_without_subject(demo):  # noqa: F811
     assert statuses
 
 
-def test_engine_reads_a_non_string_step_name(demo):  # noqa: F811
+def test_engine_reads_a_non_string_step_name(demo):
     snap, rules = demo
     snap = copy.deepcopy(snap)
     runs = [r for r in snap["sources"]["github"]["data"]["runs"] if r.get("jobs")]

@@ -16,7 +16,7 @@ import responses
 
 from compliance.cli import main
 from tests.github_payloads import FakeGitHub
-from tests.reliability.conftest import audit_args
+from tests.live_system import audit_args
 
 IAM = Path(__file__).resolve().parents[2] / "iam"
 POLICIES = {"audit": IAM / "audit-readonly.json", "deploy": IAM / "deploy.json"}

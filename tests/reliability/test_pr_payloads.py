@@ -10,11 +10,11 @@ import responses
 
 from compliance.cli import main
 from tests.github_payloads import FakeGitHub, pull_request
-from tests.test_pr_mode import _file, setup  # noqa: F401 - the PR-mode repository and config fixture
+from tests.pr_system import pr_file as _file
 
 
 @pytest.mark.parametrize("damage", ["no head", "head not an object", "short sha", "base a string", "other number"])
-def test_a_pr_payload_that_cannot_be_judged_is_an_input_error(setup, tmp_path, capsys, damage):  # noqa: F811
+def test_a_pr_payload_that_cannot_be_judged_is_an_input_error(setup, tmp_path, capsys, damage):
     config, repo, s, _ = setup
     pr = pull_request(42, changed_files=1, head_sha=s["direct"])
     if damage == "no head":
@@ -37,7 +37,7 @@ def test_a_pr_payload_that_cannot_be_judged_is_an_input_error(setup, tmp_path, c
     assert not out.exists() or not any(out.iterdir())
 
 
-def test_a_truncated_file_list_is_a_visible_warning_and_no_change_rule_passes_on_it(setup, tmp_path):  # noqa: F811
+def test_a_truncated_file_list_is_a_visible_warning_and_no_change_rule_passes_on_it(setup, tmp_path):
     config, repo, s, _ = setup
     pr = pull_request(42, changed_files=3412, head_sha=s["direct"], body="Refs ENC-TSK-734")
     out = tmp_path / "out"
@@ -55,7 +55,7 @@ def test_a_truncated_file_list_is_a_visible_warning_and_no_change_rule_passes_on
     assert snap["pull_request"]["files_listed"] == 2 and snap["pull_request"]["files_changed"] == 3412
 
 
-def test_a_complete_file_list_is_judged_as_before(setup, tmp_path):  # noqa: F811
+def test_a_complete_file_list_is_judged_as_before(setup, tmp_path):
     config, repo, s, _ = setup
     pr = pull_request(42, changed_files=2, head_sha=s["direct"], body="Refs ENC-TSK-734")
     out = tmp_path / "out"

@@ -17,7 +17,7 @@ import responses
 
 from compliance.cli import main
 from tests.github_payloads import FakeGitHub
-from tests.reliability.conftest import GOOD_BODY, POLICIES, audit_args, evidence
+from tests.live_system import GOOD_BODY, POLICIES, audit_args, evidence
 
 GH_TOKEN = "ghp_" + "Zq7" * 12  # 36 characters after the prefix, as GitHub issues them
 AWS_KEY_ID = "AKIA" + "QX7VJ2M4T6B8N3LR"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import bisect
+from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -204,11 +205,9 @@ def check_deploy_coverage(ctx, rule, params) -> list[Finding]:
             tried += [worklog_evidence_item(e) for e, _ in refused]
         waiting = _pending_or_stuck(ctx, change, grace)
         if waiting is not None:
-            waiting.rule_id = rule.id
-            if waiting.status == FAIL and notes:
-                waiting.message += "; " + "; ".join(notes[:_SHOWN])
-            waiting.evidence += [e for e in tried if e not in waiting.evidence]
-            out.append(waiting)
+            message = waiting.message + ("; " + "; ".join(notes[:_SHOWN]) if waiting.status == FAIL and notes else "")
+            out.append(replace(waiting, rule_id=rule.id, message=message,
+                               evidence=[*waiting.evidence, *(e for e in tried if e not in waiting.evidence)]))
             continue
         why = "; ".join(notes[:_SHOWN]) + (f"; and {len(notes) - _SHOWN} more" if len(notes) > _SHOWN else "") \
             if notes else f"no run of {ctx.target.get('workflow') or 'the canonical workflow'} for it or a later commit"

@@ -18,6 +18,7 @@ to the snapshot's ``collected_at``. Past the grace it is a failure, as it always
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import datetime
 
 from compliance.base.timeutil import iso, parse_time
@@ -61,9 +62,7 @@ def check_worklog_evidence(ctx, rule, params) -> list[Finding]:
     for change in ctx.changes(rule.scope):
         if not change.task_ids:
             f = change_finding(rule.id, change, NOT_APPLICABLE, "the change names no task (see the tracker-id rule)")
-            f.subject_type = "task"
-            f.subject = f"-@{change.short}"
-            out.append(f)
+            out.append(replace(f, subject_type="task", subject=f"-@{change.short}"))
             continue
         grace_left = _grace_left(ctx.now, change, runs, grace)
         for task in change.task_ids:
@@ -157,8 +156,7 @@ def _hours(h: float) -> str:
 def _judge(rule_id, change, task, index, required, grace_left, implausible=lambda ev: None) -> Finding:
     def finding(status: str, message: str, *ev) -> Finding:
         f = change_finding(rule_id, change, status, message, *(worklog_evidence_item(e) for e in ev))
-        f.subject_type, f.subject = "task", f"{task}@{change.short}"
-        return f
+        return replace(f, subject_type="task", subject=f"{task}@{change.short}")
 
     def not_yet(message: str, *ev) -> Finding:
         """Missing or unsettled evidence: pending within the grace (when nothing failed), else a failure."""

@@ -1,4 +1,6 @@
-"""The governed system, live, as tests/test_audit_e2e.py builds it, shared by the reliability suite.
+"""The governed system, live: one fixture (``make_system``) for the end-to-end, reliability and adversarial suites.
+
+Registered as a plugin by tests/conftest.py, so tests get the fixture by name and import only helpers from here.
 
 A real git repository, AWS as moto's server over real HTTP, GitHub through ``responses``
 (``FakeGitHub``), the capability endpoint as a real loopback server. Tests change one part
@@ -7,6 +9,7 @@ A real git repository, AWS as moto's server over real HTTP, GitHub through ``res
 
 from __future__ import annotations
 
+import hashlib
 import json
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -19,7 +22,7 @@ from tests import moto_env
 from tests.github_payloads import workflow_run
 from tests.scenario import build_repo, live_config_text
 
-POLICIES = Path(__file__).resolve().parents[2] / "policies"
+POLICIES = Path(__file__).resolve().parents[1] / "policies"
 GOOD_BODY = json.dumps({"success": True, "capabilities": {"contract_version": "0.3.0"}}).encode()
 SINCE, UNTIL = "2026-02-21", "2026-03-31"
 
@@ -28,6 +31,13 @@ def evidence(sha: str) -> str:
     return (f"Deployed commit {sha[:12]} via api-mcp-backend-deploy; devops-coordination-api "
             "LastModified=2026-02-26T12:05:00.000+0000 State=Active LastUpdateStatus=Successful; "
             "GET /api/v1/coordination/capabilities -> 200")
+
+
+def runs_for(s: dict[str, str]) -> list[dict[str, Any]]:
+    """The canonical workflow's runs: ``squash`` deployed, ``direct``'s run failed."""
+    return [workflow_run(9001, datetime(2026, 2, 26, 12, 1, tzinfo=timezone.utc), sha=s["squash"]),
+            workflow_run(9002, datetime(2026, 3, 1, 12, 1, tzinfo=timezone.utc), sha=s["direct"],
+                         conclusion="failure")]
 
 
 @dataclass
@@ -39,10 +49,7 @@ class System:
     repo: Any
 
     def runs(self) -> list[dict[str, Any]]:
-        s = self.shas
-        return [workflow_run(9001, datetime(2026, 2, 26, 12, 1, tzinfo=timezone.utc), sha=s["squash"]),
-                workflow_run(9002, datetime(2026, 3, 1, 12, 1, tzinfo=timezone.utc), sha=s["direct"],
-                             conclusion="failure")]
+        return runs_for(self.shas)
 
     def add_config(self, text: str) -> None:
         self.config.write_text(self.config.read_text("utf-8") + text, "utf-8")
@@ -51,15 +58,15 @@ class System:
         return json.loads((out / "report.json").read_text("utf-8"))
 
 
-config_text = live_config_text  # shared with tests/test_audit_e2e.py
+config_text = live_config_text
 
 
 @pytest.fixture
 def make_system(tmp_path, aws_env, http_server, monkeypatch):
-    """Build the system; ``worklogs`` replaces ENC-TSK-325's evidence text, ``probe_body`` the probe answer."""
+    """Build the system; ``worklog`` replaces ENC-TSK-325's evidence text, ``probe_body`` the probe answer."""
 
     def make(*, worklog: str | None = None, probe_body: bytes = GOOD_BODY, dm_summary: str | None = None,
-             extra_commits=None) -> System:
+             extra_commits=None, more_requests: list[dict[str, Any]] = ()) -> System:
         repo, s = build_repo(tmp_path / "enceladus")
         if extra_commits:
             s.update(extra_commits(repo))
@@ -74,7 +81,7 @@ def make_system(tmp_path, aws_env, http_server, monkeypatch):
                                   target_arn=moto_env.FUNCTION_ARN)
         if dm_summary is not None:
             req["summary"] = dm_summary
-        moto_env.create_deploy_manager_table([req])
+        moto_env.create_deploy_manager_table([req, *more_requests])
         probe = http_server(lambda h: (200, {"Content-Type": "application/json"}, probe_body))
         config = tmp_path / "compliance.yaml"
         config.write_text(config_text(probe.url), "utf-8")
@@ -92,8 +99,6 @@ def audit_args(config: Path, out: Path, *extra: str) -> list[str]:
 
 def one_generation(out: Path) -> bool:
     """report.json and snapshot.json beside it are of one run: the report names the snapshot's digest."""
-    import hashlib
-
     report = json.loads((out / "report.json").read_text("utf-8"))
     digest = "sha256:" + hashlib.sha256((out / "snapshot.json").read_bytes()).hexdigest()
     return report["snapshot"]["digest"] == digest

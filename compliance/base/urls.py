@@ -1,0 +1,40 @@
+"""Which URLs an output may link to, and how they are written into a link.
+
+Evidence URLs come from the data (GitHub's ``html_url``, an endpoint in a config file, a worklog): a
+report must never turn ``javascript:`` or a URL carrying hidden text into a clickable link. One rule
+for every format: plain http(s) with a host, no whitespace (any Unicode space, not only ASCII) and no
+invisible characters, percent-encoded where a character could end a link destination (``(`` ``)`` in
+Markdown, a quote in HTML) or is not ASCII. The HTML and Markdown reports used to differ (the Markdown
+one accepted a no-break space, the HTML one did not encode anything): the stricter union is right.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+from urllib.parse import urlsplit
+
+from compliance.base.console import INVISIBLE_RE
+
+_SPACE = re.compile(r"\s")
+_URL_SAFE_CHARS = "-._~:/?#@!$&*+,;=%"
+_URL_SAFE = re.compile(r"[A-Za-z0-9\-._~:/?#@!$&*+,;=%]*")
+
+
+def safe_url(url: Any) -> str | None:
+    """The URL, percent-encoded for a link destination, or None unless it is plain http(s)."""
+    if not isinstance(url, str) or INVISIBLE_RE.search(url) or _SPACE.search(url):
+        return None
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return None
+    if parts.scheme.lower() not in ("http", "https") or not parts.netloc:
+        return None
+    if _URL_SAFE.fullmatch(url):
+        return url
+    return "".join(ch if ch.isascii() and (ch.isalnum() or ch in _URL_SAFE_CHARS) else _pct(ch) for ch in url)
+
+
+def _pct(ch: str) -> str:
+    return "".join(f"%{b:02X}" for b in ch.encode("utf-8"))

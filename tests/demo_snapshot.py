@@ -1,0 +1,29 @@
+"""The demo system's realistic snapshot, for suites that damage a copy and judge it (fixture ``demo``).
+
+Registered as a plugin by tests/conftest.py.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from compliance.app.collect import collect
+from compliance.base.timeutil import parse_bound
+from compliance.demo import DEMO_SINCE, DEMO_UNTIL, build_demo
+from compliance.inputs.config import load_config
+from compliance.inputs.rules import load_rules
+
+
+@pytest.fixture(scope="session")
+def demo(tmp_path_factory):
+    """The demo system's realistic snapshot (every source populated from files), and its rules.
+
+    Built once per session: every test deep-copies the snapshot before damaging it."""
+    config = load_config(str(build_demo(tmp_path_factory.mktemp("demo"))))
+    ruleset = load_rules(config.policies)
+    snap = collect(config, ruleset, parse_bound(DEMO_SINCE), parse_bound(DEMO_UNTIL, end=True))
+    snap["sources"]["probe"] = {"status": "ok", "provenance": snap["sources"]["probe"]["provenance"], "error": None,
+                                "data": {"url": "http://127.0.0.1:9/c", "status_code": 200, "latency_ms": 3,
+                                         "well_formed": True, "problems": [],
+                                         "body": {"success": True, "capabilities": {"contract_version": "1"}}}}
+    return snap, ruleset.rules
