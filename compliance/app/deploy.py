@@ -371,13 +371,13 @@ def _commit_time(root: Path, commit: str) -> datetime:
 
 
 def _check_no_pending_request(config: Any, ruleset: Any, function: str, now: datetime) -> None:
-    from compliance.app.collect import collect_one
     from compliance.judge.checks.deploy_manager import names_function, request_targets
+    from compliance.sources.plan import collect_one
 
     dm = (config.target.get("deploy_manager") or {}).get("table")
     if not dm and not config.source_options("deploy_manager").get("file"):
         return  # no deploy manager in this system: nothing can race
-    src = collect_one("deploy_manager", config.source_options("deploy_manager"), config.target, {}, ruleset,
+    src = collect_one("deploy_manager", config.source_options("deploy_manager"), config.target, {}, ruleset.rules,
                        now - timedelta(days=LOOKBACK_DAYS), now)
     if src["status"] != "ok":
         err = src.get("error") or {}
@@ -404,17 +404,17 @@ def _read_lambda(function: str, region: str, options: dict[str, Any]) -> dict[st
 
 def _plan_coverage(plan: Plan, config: Any, ruleset: Any, since: datetime, until: datetime) -> None:
     """The in-scope changes after the newest commit named by complete, passing worklog evidence."""
-    from compliance.app.collect import collect_one
     from compliance.judge.engine import EvidenceIndex, History
     from compliance.sources.base import run_source
     from compliance.sources.git import collect_git
+    from compliance.sources.plan import collect_one
 
     target = config.target
     git_src = run_source("git", "plan", lambda m: collect_git(target["repo"], plan.branch, since,
                                                               id_pattern=target.get("task_id_pattern"), meter=m))
     if git_src["status"] != "ok":
         raise PreflightError(f"git: {git_src['error']['message']}")
-    tracker = collect_one("tracker", config.source_options("tracker"), target, {"git": git_src}, ruleset,
+    tracker = collect_one("tracker", config.source_options("tracker"), target, {"git": git_src}, ruleset.rules,
                            since, until)
     if tracker["status"] != "ok":
         err = tracker.get("error") or {}

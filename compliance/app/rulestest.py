@@ -37,8 +37,9 @@ from compliance.base.redact import clip
 from compliance.base.timeutil import iso, parse_time
 from compliance.inputs.yamlpos import Positions, did_you_mean, load_yaml, validate
 from compliance.model.findings import STATUS_RANK, STATUSES, Finding
+from compliance.sources.registry import NAMES
 
-SOURCES = ("github", "lambda", "apigateway", "tracker", "deploy_manager", "probe")
+SOURCES = tuple(n for n in NAMES if n != "git")  # a case gives git as commits, the rest as data
 DEFAULT_WINDOW = {"since": "2026-01-01T00:00:00Z", "until": "2026-12-31T23:59:59Z"}
 _TIME = {"type": "string", "minLength": 10}
 _ERROR_ONLY = {"type": "object", "required": ["error"], "additionalProperties": False,

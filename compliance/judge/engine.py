@@ -10,7 +10,7 @@ from __future__ import annotations
 import bisect
 import itertools
 import re
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from functools import cached_property
@@ -20,6 +20,7 @@ from compliance.base.errors import SourceUnavailable
 from compliance.base.timeutil import chain_span, iso, parse_time
 from compliance.model.findings import ERROR, NOT_APPLICABLE, PASS, Finding
 from compliance.model.rules import Rule, Scope
+from compliance.sources.registry import DEFERRED
 
 SUCCESS = "success"
 CHANGE_SUBJECTS = ("change", "task")  # findings about (a task of) one change
@@ -340,10 +341,21 @@ class Context:
         src = self.snapshot["sources"].get(name)
         return bool(src) and src["status"] == "ok"
 
+    def deferred(self, names: Iterable[str]) -> str | None:
+        """Why the first of these sources was left to a later collection (the snapshot says so,
+        e.g. a pull request defers what only exists after a deploy); None when none was."""
+        for name in names:
+            src = self.snapshot["sources"].get(name)
+            if src and src["status"] == DEFERRED:
+                return src.get("reason") or f"source '{name}' is collected later"
+        return None
+
     def source(self, name: str) -> dict[str, Any]:
         src = self.snapshot["sources"].get(name)
         if not src:
             raise SourceUnavailable(name, "not collected")
+        if src["status"] == DEFERRED:
+            raise SourceUnavailable(name, f"deferred: {src.get('reason') or 'collected later'}")
         if src["status"] != "ok":
             err = src.get("error") or {}
             raise SourceUnavailable(name, f"{err.get('type', 'error')}: {err.get('message', '')}".strip())
@@ -497,25 +509,15 @@ def judge(snapshot: dict[str, Any], rules: list[Rule], waivers: Any = None,
     return findings, apply_waivers(findings, waivers, snapshot, rules)
 
 
-def deferred_sources(snapshot: dict[str, Any]) -> tuple[str, ...]:
-    """Sources a pull-request snapshot leaves to the post-merge audit (nothing is deployed yet)."""
-    from compliance.app.pr import DEFERRED_SOURCES
-
-    return DEFERRED_SOURCES if snapshot.get("pull_request") else ()
-
-
 def _run_check(ctx: Context, rule: Rule, kind: Any, params: dict[str, Any]) -> list[Finding]:
     if kind.subject not in CHANGE_SUBJECTS and not rule.effective_at(ctx.now):
         return [Finding(rule.id, kind.subject, "-", NOT_APPLICABLE, "rule not in effect at collection time")]
-    deferred = deferred_sources(ctx.snapshot)
-    reads = set(kind.needs) | ({params.get("source")} if kind.name == "field" else set())
-    if deferred and reads & set(deferred):
-        from compliance.app.pr import DEFERRED_REASON
-
-        return [Finding(rule.id, kind.subject, _default_subject(ctx, kind, params), NOT_APPLICABLE,
-                        f"not judged on a pull request: {DEFERRED_REASON}")]
+    reads = kind.reads_for(params)
+    deferred = ctx.deferred(reads)
+    if deferred is not None:  # not judgeable from this snapshot by design: not a failure to evaluate
+        return [Finding(rule.id, kind.subject, kind.subject_for(params, ctx.target), NOT_APPLICABLE, deferred)]
     try:
-        for need in kind.needs:
+        for need in reads:
             ctx.source(need)
         out = list(kind.func(ctx, rule, params))
     except SourceUnavailable as exc:
@@ -562,23 +564,8 @@ def _unavailable(ctx: Context, rule: Rule, kind: Any, exc: SourceUnavailable, pa
                 for c in changes
                 if rule.effective_at(c.committed_at)
             ] or [Finding(rule.id, "change", "-", NOT_APPLICABLE, "no in-scope change in the window")]
-    subject = _default_subject(ctx, kind, params)
+    subject = kind.subject_for(params, ctx.target)
     return [Finding(rule.id, kind.subject, subject, ERROR, msg, [{"kind": "source", "label": str(exc), "url": None}])]
-
-
-def _default_subject(ctx: Context, kind: Any, params: dict[str, Any]) -> str:
-    """Name the resource a could-not-evaluate finding is about, so reviewers see what was not judged."""
-    t = ctx.target
-    if kind.subject == "file" and kind.repo_files:
-        return ", ".join(f for f in kind.repo_files(params, t) if f) or "-"
-    subject_type = kind.subject
-    return {
-        "function": t.get("function"),
-        "endpoint": t.get("capability_url"),
-        "route": t.get("http_api"),
-        "request": (t.get("deploy_manager") or {}).get("table"),
-        "file": t.get("workflow"),
-    }.get(subject_type) or "-"
 
 
 def remediation_values(target: dict[str, Any]) -> dict[str, str]:

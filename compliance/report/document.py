@@ -24,6 +24,7 @@ from compliance.judge.engine import (
 )
 from compliance.model.findings import ERROR, STATUS_RANK, STATUSES, Finding, exit_code, summarize, verdict_for
 from compliance.model.snapshot import snapshot_digest
+from compliance.sources.registry import DEFERRED
 
 SLACK = timedelta(seconds=120)
 
@@ -78,6 +79,8 @@ def _sources(snapshot: dict[str, Any]) -> list[dict[str, Any]]:
     out = []
     for name in sorted(snapshot["sources"]):
         src = snapshot["sources"][name]
+        if src["status"] == DEFERRED:
+            continue  # not collected by design (a pull request): the findings of its rules say why
         prov = src["provenance"]
         out.append({
             "name": name,
