@@ -154,3 +154,12 @@ def test_a_pr_snapshot_records_deferred_sources_and_judges_the_same_offline(setu
     assert {f["status"] for f in live["findings"] if f["rule_id"] == "APIMCP-006"} == {"not_applicable"}
     # a deferred source is not a failed one: the report's source table lists only what was collected
     assert {src["name"] for src in live["sources"]} == {"git", "deploy_manager"}
+    # a PR snapshot saved before deferred sources were data (they were just left out) keeps its verdicts
+    old = {**snap, "sources": {n: src for n, src in snap["sources"].items() if n not in deferred}}
+    (tmp_path / "old").mkdir()
+    (tmp_path / "old" / "snapshot.json").write_text(json.dumps(old), "utf-8")
+    assert main(["evaluate", "--snapshot", str(tmp_path / "old" / "snapshot.json"), "--policies",
+                 str(ROOT / "policies"), "--out", str(tmp_path / "old-offline")]) == 0
+    legacy = json.loads((tmp_path / "old-offline" / "report.json").read_text("utf-8"))
+    assert [{k: f[k] for k in keep} for f in legacy["findings"]] == [{k: f[k] for k in keep}
+                                                                      for f in live["findings"]]

@@ -23,7 +23,13 @@ from compliance.judge.registry import reads_of, repo_files_of
 from compliance.sources.base import run_source
 from compliance.sources.git import read_files_at
 from compliance.sources.plan import collect_one
-from compliance.sources.registry import after_merge, before_merge, collection_order, deferred_envelope
+from compliance.sources.registry import (
+    DEFERRED,
+    after_merge,
+    before_merge,
+    collection_order,
+    deferred_envelope,
+)
 
 PR_LOOKBACK_DAYS = 30  # deploy-manager requests this recent may already route the PR's files
 # the whole message of a finding whose rule reads a source only a deploy produces (recorded in the snapshot)
@@ -122,3 +128,20 @@ def pr_snapshot(config: Any, ruleset: Any, pr: dict[str, Any], *, head_ref: str 
                             if pr.get("files_changed") else {})},
         "sources": sources,
     }
+
+
+def with_deferred_sources(snapshot: dict[str, Any]) -> dict[str, Any]:
+    """A pull-request snapshot saved before deferred sources were recorded, with them recorded.
+
+    Such a snapshot holds a ``pull_request`` section and no deferred source; its after-merge sources
+    were simply left out. Re-judged as it is, each rule reading them would be `error` (not collected),
+    where the PR run said `not_applicable`: recording them as deferred, as ``pr_snapshot`` does now,
+    keeps the old snapshot's verdicts. Any other snapshot is returned as it is.
+    """
+    sources = snapshot.get("sources")
+    if not snapshot.get("pull_request") or not isinstance(sources, dict) \
+            or any(isinstance(s, dict) and s.get("status") == DEFERRED for s in sources.values()):
+        return snapshot
+    missing = {name: deferred_envelope(name, DEFERRED_REASON, snapshot["collected_at"])
+               for name in after_merge() if name not in sources}
+    return {**snapshot, "sources": {**sources, **missing}} if missing else snapshot

@@ -445,10 +445,12 @@ def _print_summary(doc: dict[str, Any], written: dict[str, Path]) -> None:
 
 
 def cmd_evaluate(args: argparse.Namespace) -> int:
+    from compliance.app.pr import with_deferred_sources
     from compliance.inputs.rules import load_rules
     from compliance.model.snapshot import read_snapshot
 
     snapshot, digest = read_snapshot(args.snapshot)
+    snapshot = with_deferred_sources(snapshot)  # a PR snapshot saved before deferred sources were data
     ruleset = load_rules(args.policies)
     previous = _precheck(args, ruleset)
     waivers = args.waivers
