@@ -191,26 +191,26 @@ def _github(req: Request, opt: dict[str, Any]) -> dict[str, Any]:
                       f"created {iso(req.since)}..{iso(req.until)}", fn)
 
 
+def _by_target_key(req: Request, key: str, requested: str, call) -> dict[str, Any]:
+    """An AWS source of one resource the target names (``target.<key>``), refused when it names none."""
+    def fn(m):
+        _require(req.target, key)
+        return call(req.target[key], req.region, m)
+
+    return run_source("boto3", requested, fn)
+
+
 @collects("lambda")
 def _lambda(req: Request, opt: dict[str, Any]) -> dict[str, Any]:
-    t, region = req.target, req.region
-
-    def fn(m):
-        _require(t, "function")
-        return aws.collect_lambda(t["function"], region, meter=m, options=opt)
-
-    return run_source("boto3", f"GetFunctionConfiguration {t.get('function')} in {region}", fn)
+    return _by_target_key(req, "function", f"GetFunctionConfiguration {req.target.get('function')} in {req.region}",
+                          lambda name, region, m: aws.collect_lambda(name, region, meter=m, options=opt))
 
 
 @collects("apigateway")
 def _apigateway(req: Request, opt: dict[str, Any]) -> dict[str, Any]:
-    t, region = req.target, req.region
-
-    def fn(m):
-        _require(t, "http_api")
-        return aws.collect_apigateway(t["http_api"], region, meter=m, options=opt)
-
-    return run_source("boto3", f"routes and integrations of HTTP API {t.get('http_api')} in {region}", fn)
+    return _by_target_key(req, "http_api", f"routes and integrations of HTTP API {req.target.get('http_api')} in "
+                          f"{req.region}",
+                          lambda api, region, m: aws.collect_apigateway(api, region, meter=m, options=opt))
 
 
 @collects("tracker")
