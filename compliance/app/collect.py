@@ -10,6 +10,7 @@ from compliance.base.errors import ComplianceError
 from compliance.base.redact import redact_data
 from compliance.base.timeutil import iso, utcnow
 from compliance.judge.registry import reads_of, repo_files_of
+from compliance.model.snapshot import build_snapshot
 from compliance.sources.plan import collect_sources
 
 
@@ -26,15 +27,10 @@ def collect(config: Any, ruleset: Any, since: datetime, until: datetime) -> dict
     sources = collect_sources(reads_of(ruleset.rules), config.sources or {}, target, ruleset.rules, since, until,
                               repo_files_of(ruleset.rules, target))
     # masked before anything reads it, so the evaluation, every report and the saved snapshot agree
-    snapshot = redact_data({
-        "snapshot_version": 1,
-        "tool": {"name": "compliance", "version": __version__},
-        "collected_at": iso(utcnow()),
-        "window": {"since": iso(since), "until": iso(until), "branch": target["branch"]},
-        "target": public_target(target),
-        "rules": dict(sorted(ruleset.digests.items())),
-        "sources": sources,
-    })
+    snapshot = redact_data(build_snapshot(
+        tool_version=__version__, collected_at=iso(utcnow()),
+        window={"since": iso(since), "until": iso(until), "branch": target["branch"]}, target=public_target(target),
+        rules=ruleset.digests, sources=sources))
     if snapshot["sources"] is sources:  # nothing was masked: every source's data is exactly what was checked
         snapshot.sources_checked = {name: env.get("data") for name, env in sources.items()}
     return snapshot

@@ -20,6 +20,7 @@ from compliance.app.collect import public_target
 from compliance.base.errors import ComplianceError
 from compliance.base.timeutil import iso, utcnow
 from compliance.judge.registry import reads_of, repo_files_of
+from compliance.model.snapshot import build_snapshot
 from compliance.sources.base import run_source
 from compliance.sources.git import read_files_at
 from compliance.sources.plan import collect_one
@@ -114,20 +115,15 @@ def pr_snapshot(config: Any, ruleset: Any, pr: dict[str, Any], *, head_ref: str 
         if (opts.get(name) or {}).get("enabled", True):
             sources[name] = collect_one(name, opts.get(name) or {}, target, sources, ruleset.rules, since, clock, files)
     sources.update({name: deferred_envelope(name, DEFERRED_REASON, now) for name in after_merge()})
-    return {
-        "snapshot_version": 1,
-        "tool": {"name": "compliance", "version": __version__},
-        "collected_at": now,
-        "window": {"since": iso(since), "until": now, "branch": target["branch"]},
-        "target": public_target(target),
-        "rules": dict(sorted(ruleset.digests.items())),
-        "pull_request": {"number": pr["number"], "title": pr.get("title") or "", "head_sha": pr["head_sha"],
-                         "head_ref": pr.get("head_ref"), "base_ref": pr.get("base_ref") or target["branch"],
-                         "html_url": pr.get("html_url"),
-                         **({"files_listed": len(pr.get("files") or []), "files_changed": pr["files_changed"]}
-                            if pr.get("files_changed") else {})},
-        "sources": sources,
-    }
+    pull_request = {"number": pr["number"], "title": pr.get("title") or "", "head_sha": pr["head_sha"],
+                    "head_ref": pr.get("head_ref"), "base_ref": pr.get("base_ref") or target["branch"],
+                    "html_url": pr.get("html_url"),
+                    **({"files_listed": len(pr.get("files") or []), "files_changed": pr["files_changed"]}
+                       if pr.get("files_changed") else {})}
+    return build_snapshot(tool_version=__version__, collected_at=now,
+                          window={"since": iso(since), "until": now, "branch": target["branch"]},
+                          target=public_target(target), rules=ruleset.digests, sources=sources,
+                          pull_request=pull_request)
 
 
 def with_deferred_sources(snapshot: dict[str, Any]) -> dict[str, Any]:

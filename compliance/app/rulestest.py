@@ -37,6 +37,7 @@ from compliance.base.redact import clip
 from compliance.base.timeutil import iso, parse_time
 from compliance.inputs.yamlpos import Positions, did_you_mean, load_yaml, validate
 from compliance.model.findings import STATUS_RANK, STATUSES, Finding
+from compliance.model.snapshot import build_snapshot, def_schema, load_schema, schema_problems
 from compliance.sources.registry import NAMES
 
 SOURCES = tuple(n for n in NAMES if n != "git")  # a case gives git as commits, the rest as data
@@ -175,8 +176,6 @@ class _Builder:
         self.problems.append(Located(self.path, line, col, message))
 
     def cases(self) -> list[Case]:
-        from compliance.model.snapshot import def_schema, load_schema
-
         out: list[Case] = []
         seen: dict[tuple[str, str], int] = {}
         for i, raw in enumerate(self.data["cases"]):
@@ -218,11 +217,9 @@ class _Builder:
                     continue
                 self.problems += validate(value, _sub(self.pos, spath), def_schema(name), self.path)
                 sources[name] = _envelope(name, raw["name"], value, None, collected)
-            snapshot = {"snapshot_version": 1, "tool": {"name": "compliance", "version": "rules-test"},
-                        "collected_at": collected, "window": {**window, "branch": target["branch"]},
-                        "target": target, "rules": {}, "sources": sources}
-            from compliance.model.snapshot import schema_problems
-
+            snapshot = build_snapshot(tool_version="rules-test", collected_at=collected,
+                                      window={**window, "branch": target["branch"]}, target=target, rules={},
+                                      sources=sources)
             if len(self.problems) == before:  # a last net for what the per-source checks cannot place
                 for p in schema_problems(snapshot, load_schema("snapshot"), self.path):
                     self.at(here, f"the case does not make a valid snapshot: {p.message}")

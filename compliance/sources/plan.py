@@ -20,13 +20,16 @@ from typing import Any
 from compliance.base.redact import redact
 from compliance.base.timeutil import chain_span, iso, parse_time
 from compliance.model.snapshot import def_schema, schema_problems
-from compliance.sources import aws
+from compliance.sources.apigateway import collect_apigateway
 from compliance.sources.base import run_source
+from compliance.sources.deploy_manager import collect_deploy_manager
 from compliance.sources.files import read_source_file
 from compliance.sources.git import collect_git
 from compliance.sources.github import DEFAULT_API_URL, api_token, collect_github
+from compliance.sources.lambda_fn import collect_lambda
 from compliance.sources.probe import probe
 from compliance.sources.registry import BY_NAME, collection_order, collector, collects
+from compliance.sources.tracker import collect_tracker
 
 
 @dataclass(frozen=True)
@@ -203,14 +206,14 @@ def _by_target_key(req: Request, key: str, requested: str, call) -> dict[str, An
 @collects("lambda")
 def _lambda(req: Request, opt: dict[str, Any]) -> dict[str, Any]:
     return _by_target_key(req, "function", f"GetFunctionConfiguration {req.target.get('function')} in {req.region}",
-                          lambda name, region, m: aws.collect_lambda(name, region, meter=m, options=opt))
+                          lambda name, region, m: collect_lambda(name, region, meter=m, options=opt))
 
 
 @collects("apigateway")
 def _apigateway(req: Request, opt: dict[str, Any]) -> dict[str, Any]:
     return _by_target_key(req, "http_api", f"routes and integrations of HTTP API {req.target.get('http_api')} in "
                           f"{req.region}",
-                          lambda api, region, m: aws.collect_apigateway(api, region, meter=m, options=opt))
+                          lambda api, region, m: collect_apigateway(api, region, meter=m, options=opt))
 
 
 @collects("tracker")
@@ -224,7 +227,7 @@ def _tracker(req: Request, opt: dict[str, Any]) -> dict[str, Any]:
             raise NotConfigured("target.tracker.table and target.tracker.project not configured")
         if git_data is None:
             raise NotConfigured("the git source failed, so the affected tasks are unknown")
-        return aws.collect_tracker(tracker["table"], tracker["project"], ids, region, meter=m, options=opt)
+        return collect_tracker(tracker["table"], tracker["project"], ids, region, meter=m, options=opt)
 
     return run_source("boto3", f"BatchGetItem {len(ids)} task(s) from {tracker.get('table')}", fn)
 
@@ -236,7 +239,7 @@ def _deploy_manager(req: Request, opt: dict[str, Any]) -> dict[str, Any]:
     def fn(m):
         if not dm.get("table"):
             raise NotConfigured("target.deploy_manager.table not configured")
-        return aws.collect_deploy_manager(dm["table"], dm.get("project"), req.since, req.until, region, meter=m,
+        return collect_deploy_manager(dm["table"], dm.get("project"), req.since, req.until, region, meter=m,
                                           options=opt)
 
     return run_source("boto3", f"requests and specs in {dm.get('table')} {iso(req.since)}..{iso(req.until)}", fn)
