@@ -10,6 +10,7 @@ import responses
 
 from compliance.cli import main
 from tests.github_payloads import REPO, WORKFLOW_PATH, FakeGitHub, pull_request
+from tests.pr_system import ROOT
 from tests.pr_system import pr_file as _file
 
 API = "https://api.github.com:443"
@@ -89,3 +90,39 @@ def test_unreadable_pr_is_an_input_error(setup, tmp_path, capsys):
     err = capsys.readouterr().err
     assert "cannot read PR #404" in err and "pr00" not in err
     assert not (tmp_path / "out").exists()
+
+
+def test_a_pr_snapshot_records_deferred_sources_and_judges_the_same_offline(setup, tmp_path):
+    """The engine knows no mode: what a pull request defers is data in its snapshot, so re-judging
+    the saved snapshot offline gives the PR run's verdicts, messages included."""
+    config, repo, s, _ = setup
+    pr = pull_request(45, changed_files=2, head_sha=s["direct"], body="Refs ENC-TSK-734")
+    with responses.RequestsMock(assert_all_requests_are_fired=False) as rsps:
+        FakeGitHub(rsps, pr=pr, files=[_file("tools/enceladus-mcp-server/server.py"), _file("README.md")])
+        assert main(["pr", "--config", str(config), "--pr", "45", "--out", str(tmp_path / "out")]) == 0
+    snap = json.loads((tmp_path / "out" / "snapshot.json").read_text("utf-8"))
+    deferred = {n: src for n, src in snap["sources"].items() if src["status"] == "deferred"}
+    assert set(deferred) == {"github", "lambda", "apigateway", "tracker", "probe"}
+    assert all(src["reason"].startswith("not judged on a pull request") and src["data"] is None
+               for src in deferred.values())
+    assert snap["sources"]["git"]["status"] == "ok" and snap["sources"]["deploy_manager"]["status"] == "ok"
+    code = main(["evaluate", "--snapshot", str(tmp_path / "out" / "snapshot.json"), "--policies",
+                 str(ROOT / "policies"), "--out", str(tmp_path / "offline")])
+    assert code == 0
+    live = json.loads((tmp_path / "out" / "report.json").read_text("utf-8"))
+    offline = json.loads((tmp_path / "offline" / "report.json").read_text("utf-8"))
+    keep = ("rule_id", "subject", "status", "message")
+    assert [{k: f[k] for k in keep} for f in offline["findings"]] == [{k: f[k] for k in keep}
+                                                                      for f in live["findings"]]
+    assert {f["status"] for f in live["findings"] if f["rule_id"] == "APIMCP-006"} == {"not_applicable"}
+    # a deferred source is not a failed one: the report's source table lists only what was collected
+    assert {src["name"] for src in live["sources"]} == {"git", "deploy_manager"}
+    # a PR snapshot saved before deferred sources were data (they were just left out) keeps its verdicts
+    old = {**snap, "sources": {n: src for n, src in snap["sources"].items() if n not in deferred}}
+    (tmp_path / "old").mkdir()
+    (tmp_path / "old" / "snapshot.json").write_text(json.dumps(old), "utf-8")
+    assert main(["evaluate", "--snapshot", str(tmp_path / "old" / "snapshot.json"), "--policies",
+                 str(ROOT / "policies"), "--out", str(tmp_path / "old-offline")]) == 0
+    legacy = json.loads((tmp_path / "old-offline" / "report.json").read_text("utf-8"))
+    assert [{k: f[k] for k in keep} for f in legacy["findings"]] == [{k: f[k] for k in keep}
+                                                                      for f in live["findings"]]

@@ -20,12 +20,12 @@ import jsonschema
 import pytest
 import responses
 
-from compliance.app.collect import github_slot
 from compliance.base.errors import ComplianceError, InputError
 from compliance.cli import main
 from compliance.inputs.config import load_config
 from compliance.inputs.targets import collect_targets, default_jobs, select_targets
 from compliance.model.snapshot import load_schema
+from compliance.sources.plan import github_slot
 from tests import moto_env
 from tests.github_payloads import REPO, WORKFLOW_PATH, FakeGitHub, workflow_run
 from tests.scenario import build_repo

@@ -11,6 +11,7 @@ from pathlib import Path
 
 from compliance.app.loading import precheck
 from compliance.app.persist import Persisted, persist
+from compliance.app.pr import with_deferred_sources
 from compliance.inputs.rules import load_rules
 from compliance.model.snapshot import read_snapshot
 from compliance.report import WAIVERS_NAME
@@ -24,6 +25,7 @@ def evaluate_saved(snapshot_path: str, policies: list[str], out: Path, formats: 
                    warn_days: int | None = None) -> Persisted:
     """Read, judge and publish; ``notes`` of the result say which waivers were taken and what differs."""
     snapshot, digest = read_snapshot(snapshot_path)
+    snapshot = with_deferred_sources(snapshot)  # a PR snapshot saved before deferred sources were data
     ruleset = load_rules(policies)
     before = precheck(ruleset, waivers, warn_days, previous)
     notes = []

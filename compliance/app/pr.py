@@ -2,8 +2,10 @@
 
 The PR becomes one synthetic change (its files are the diff against the base; its title, body
 and head branch carry the tracker ids) and the repository files are read at the PR's head.
-Rules that need a deploy (workflow runs, the Lambda, routes, worklogs, the capability probe)
-are `not_applicable` on a pull request and say so; the scheduled audit judges them after merge.
+The sources that only exist after a deploy (workflow runs, the Lambda, routes, worklogs, the
+capability probe: ``sources.registry.after_merge()``) are recorded in the snapshot as deferred, with
+the reason, so the rules reading them are `not_applicable` and say so, here and when the snapshot is
+re-judged offline; the scheduled audit judges them after merge.
 """
 
 from __future__ import annotations
@@ -14,14 +16,26 @@ from datetime import timedelta
 from typing import Any
 
 from compliance import __version__
+from compliance.app.collect import public_target
 from compliance.base.errors import ComplianceError
 from compliance.base.timeutil import iso, utcnow
+from compliance.judge.registry import reads_of, repo_files_of
 from compliance.model.snapshot import build_snapshot
 from compliance.sources.base import run_source
+from compliance.sources.git import read_files_at
+from compliance.sources.plan import collect_one
+from compliance.sources.registry import (
+    DEFERRED,
+    after_merge,
+    before_merge,
+    collection_order,
+    deferred_envelope,
+)
 
-DEFERRED_SOURCES = ("github", "lambda", "apigateway", "tracker", "probe")
 PR_LOOKBACK_DAYS = 30  # deploy-manager requests this recent may already route the PR's files
-DEFERRED_REASON = "needs a deploy: judged after merge by the scheduled audit, not on a pull request"
+# the whole message of a finding whose rule reads a source only a deploy produces (recorded in the snapshot)
+DEFERRED_REASON = "not judged on a pull request: needs a deploy: judged after merge by the scheduled audit, " \
+    "not on a pull request"
 
 
 def pr_number_from_event(path: str | None = None) -> int:
@@ -77,15 +91,15 @@ def pr_change(pr: dict[str, Any], now: str, id_pattern: str | None) -> dict[str,
 
 
 def pr_snapshot(config: Any, ruleset: Any, pr: dict[str, Any], *, head_ref: str | None = None) -> dict[str, Any]:
-    """A snapshot for one pull request; the deploy-manager source is collected if configured."""
-    from compliance.app.collect import collect_one, public_target, repo_files_needed, sources_needed
-    from compliance.sources.git import read_files_at
-
+    """A snapshot for one pull request: git is the PR itself, the other sources that exist before a
+    merge (the deploy-manager requests) are collected when the rules read them, and what only exists
+    after a deploy is recorded as deferred with the reason, so the engine, here and offline, makes
+    those rules `not_applicable` from the snapshot alone."""
     target = config.target
     clock = utcnow()
     now = iso(clock)
     since = clock - timedelta(days=PR_LOOKBACK_DAYS)
-    files = repo_files_needed(ruleset.rules, target)
+    files = repo_files_of(ruleset.rules, target)
 
     def git(meter):
         meter.warnings.extend(pr.get("warnings") or [])  # e.g. GitHub listed only part of the PR's files
@@ -96,10 +110,11 @@ def pr_snapshot(config: Any, ruleset: Any, pr: dict[str, Any], *, head_ref: str 
     sources = {"git": run_source("git", f"PR #{pr['number']} files and repository files at "
                                         f"{head_ref or pr['head_sha'][:12]}", git)}
     opts = config.sources or {}
-    if "deploy_manager" in sources_needed(ruleset.rules) and (target.get("deploy_manager") or opts.get(
-            "deploy_manager", {}).get("file")):
-        sources["deploy_manager"] = collect_one("deploy_manager", opts.get("deploy_manager") or {}, target,
-                                                 sources, ruleset, since, clock)
+    needed = reads_of(ruleset.rules)
+    for name in collection_order(n for n in before_merge() if n in needed and n not in sources):
+        if (opts.get(name) or {}).get("enabled", True):
+            sources[name] = collect_one(name, opts.get(name) or {}, target, sources, ruleset.rules, since, clock, files)
+    sources.update({name: deferred_envelope(name, DEFERRED_REASON, now) for name in after_merge()})
     pull_request = {"number": pr["number"], "title": pr.get("title") or "", "head_sha": pr["head_sha"],
                     "head_ref": pr.get("head_ref"), "base_ref": pr.get("base_ref") or target["branch"],
                     "html_url": pr.get("html_url"),
@@ -109,3 +124,20 @@ def pr_snapshot(config: Any, ruleset: Any, pr: dict[str, Any], *, head_ref: str 
                           window={"since": iso(since), "until": now, "branch": target["branch"]},
                           target=public_target(target), rules=ruleset.digests, sources=sources,
                           pull_request=pull_request)
+
+
+def with_deferred_sources(snapshot: dict[str, Any]) -> dict[str, Any]:
+    """A pull-request snapshot saved before deferred sources were recorded, with them recorded.
+
+    Such a snapshot holds a ``pull_request`` section and no deferred source; its after-merge sources
+    were simply left out. Re-judged as it is, each rule reading them would be `error` (not collected),
+    where the PR run said `not_applicable`: recording them as deferred, as ``pr_snapshot`` does now,
+    keeps the old snapshot's verdicts. Any other snapshot is returned as it is.
+    """
+    sources = snapshot.get("sources")
+    if not snapshot.get("pull_request") or not isinstance(sources, dict) \
+            or any(isinstance(s, dict) and s.get("status") == DEFERRED for s in sources.values()):
+        return snapshot
+    missing = {name: deferred_envelope(name, DEFERRED_REASON, snapshot["collected_at"])
+               for name in after_merge() if name not in sources}
+    return {**snapshot, "sources": {**sources, **missing}} if missing else snapshot

@@ -39,8 +39,9 @@ from compliance.inputs.schema_messages import did_you_mean, validate
 from compliance.inputs.yamlpos import Positions, load_yaml
 from compliance.model.findings import STATUSES, Finding, is_worse
 from compliance.model.snapshot import build_snapshot, def_schema, load_schema, schema_problems
+from compliance.sources.registry import NAMES
 
-SOURCES = ("github", "lambda", "apigateway", "tracker", "deploy_manager", "probe")
+SOURCES = tuple(n for n in NAMES if n != "git")  # a case gives git as commits, the rest as data
 DEFAULT_WINDOW = {"since": "2026-01-01T00:00:00Z", "until": "2026-12-31T23:59:59Z"}
 _TIME = {"type": "string", "minLength": 10}
 _ERROR_ONLY = {"type": "object", "required": ["error"], "additionalProperties": False,

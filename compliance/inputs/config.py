@@ -16,8 +16,8 @@ from compliance.base.errors import InputError, Located
 from compliance.base.redact import redact
 from compliance.inputs.schema_messages import validate
 from compliance.inputs.yamlpos import Positions, load_yaml
+from compliance.sources.registry import NAMES as SOURCE_NAMES
 
-SOURCE_NAMES = ("git", "github", "lambda", "apigateway", "tracker", "deploy_manager", "probe")
 _SECRET_KEY = re.compile(
     r"token|secret|passw(or)?d|passphrase|credential|private[_-]?key|access[_-]?key|(^|[_-])(api[_-]?)?key$",
     re.IGNORECASE,

@@ -225,7 +225,7 @@ def rules_reference_markdown() -> str:
             kind.summary,
             "",
             f"- One finding per: **{kind.subject}**",
-            f"- Sources read: {', '.join(f'`{s}`' for s in kind.needs) if kind.needs else 'none'}",
+            f"- Sources read: {', '.join(f'`{s}`' for s in kind.reads) if kind.reads else 'none'}",
             "",
             *_params_table(kind.params),
             "",
@@ -243,6 +243,7 @@ def kinds_table_markdown() -> str:
 
     rows = ["| Kind | One finding per | Sources | What it checks |", "|---|---|---|---|"]
     for name, kind in all_kinds().items():
-        needs = ", ".join(f"`{n}`" for n in kind.needs) or "the one named in `source`"
+        named = f"the one named in `{kind.reads_param}`" if kind.reads_param else "none"
+        needs = ", ".join(f"`{n}`" for n in kind.reads) or named
         rows.append(f"| `{name}` | {kind.subject} | {needs} | {kind.summary} |")
     return "\n".join(rows) + "\n"

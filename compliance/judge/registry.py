@@ -27,16 +27,48 @@ if TYPE_CHECKING:
 CheckFunc = Callable[["Context", "Rule", dict[str, Any]], Iterable["Finding"]]
 
 
+# what a could-not-evaluate finding names when the check never got to name its subject: the target's
+# own resource of that subject type (a kind may declare its own ``default_subject``)
+SUBJECT_TARGET: dict[str, Callable[[dict[str, Any]], Any]] = {
+    "function": lambda t: t.get("function"),
+    "endpoint": lambda t: t.get("capability_url"),
+    "route": lambda t: t.get("http_api"),
+    "request": lambda t: (t.get("deploy_manager") or {}).get("table"),
+    "file": lambda t: t.get("workflow"),
+}
+
+
 @dataclass(frozen=True)
 class CheckKind:
+    """A check and what it declares, so no caller special-cases a kind: which sources it reads
+    (collected for it; if one failed, its findings are `error`; if one is deferred, `not_applicable`),
+    which it uses when present, and what a finding names when the check could not run."""
+
     name: str
     summary: str  # one line for the reference
     params: dict[str, Any]  # JSON Schema of the check's parameters (an object schema)
-    needs: tuple[str, ...]  # sources the check reads; if any failed, the check yields `error`
+    reads: tuple[str, ...]  # sources the check reads; if any failed, the check yields `error`
     subject: str  # what one finding is about: change | task | function | route | endpoint | request | file | source
     func: CheckFunc
     repo_files: Callable[[dict[str, Any], dict[str, Any]], list[str]] | None = None
     example: dict[str, Any] = field(default_factory=dict)
+    optional_reads: tuple[str, ...] = ()  # used when collected and ok, never a reason for `error`
+    reads_param: str | None = None  # a parameter whose value names one more source the check reads
+    default_subject: Callable[[dict[str, Any], dict[str, Any]], str | None] | None = None  # (params, target)
+
+    def reads_for(self, params: dict[str, Any]) -> tuple[str, ...]:
+        """The sources this check, with these parameters, cannot be judged without."""
+        named = params.get(self.reads_param) if self.reads_param else None
+        return self.reads + ((named,) if isinstance(named, str) and named not in self.reads else ())
+
+    def subject_for(self, params: dict[str, Any], target: dict[str, Any]) -> str:
+        """What a finding names when the check did not run, so reviewers see what was not judged."""
+        if self.default_subject is not None:
+            return self.default_subject(params, target) or "-"
+        if self.repo_files is not None:
+            return ", ".join(f for f in self.repo_files(params, target) if f) or "-"
+        by_type = SUBJECT_TARGET.get(self.subject)
+        return (by_type(target) if by_type else None) or "-"
 
 
 REGISTRY: dict[str, CheckKind] = {}
@@ -47,8 +79,11 @@ def register(
     *,
     summary: str,
     params: dict[str, Any],
-    needs: tuple[str, ...],
+    reads: tuple[str, ...],
     subject: str,
+    optional_reads: tuple[str, ...] = (),
+    reads_param: str | None = None,
+    default_subject: Callable[[dict[str, Any], dict[str, Any]], str | None] | None = None,
     repo_files: Callable[[dict[str, Any], dict[str, Any]], list[str]] | None = None,
     example: dict[str, Any] | None = None,
 ) -> Callable[[CheckFunc], CheckFunc]:
@@ -56,10 +91,35 @@ def register(
         if name in REGISTRY:
             raise RuntimeError(f"check kind {name!r} registered twice")
         schema = {"type": "object", "additionalProperties": False, **params}
-        REGISTRY[name] = CheckKind(name, summary, schema, needs, subject, func, repo_files, example or {})
+        REGISTRY[name] = CheckKind(name, summary, schema, reads, subject, func, repo_files, example or {},
+                                   optional_reads, reads_param, default_subject)
         return func
 
     return deco
+
+
+def reads_of(rules: list[Rule]) -> set[str]:
+    """Every source these rules' checks read or use when present: what a collection fetches for them."""
+    kinds = all_kinds()
+    out: set[str] = set()
+    for rule in rules:
+        for spec in rule.checks:
+            kind = kinds[spec.kind]
+            out.update(kind.reads_for(spec.params))
+            out.update(kind.optional_reads)
+    return out
+
+
+def repo_files_of(rules: list[Rule], target: dict[str, Any]) -> list[str]:
+    """The repository files these rules' checks read at the judged head (sorted, no blanks)."""
+    kinds = all_kinds()
+    files: set[str] = set()
+    for rule in rules:
+        for spec in rule.checks:
+            hook = kinds[spec.kind].repo_files
+            if hook:
+                files.update(f for f in hook(spec.params, target) if f)
+    return sorted(files)
 
 
 def all_kinds() -> dict[str, CheckKind]:

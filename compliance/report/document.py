@@ -18,6 +18,7 @@ from compliance.judge.waivers import empty_section
 from compliance.model.findings import ERROR, STATUSES, Finding, summary_of
 from compliance.model.snapshot import snapshot_digest
 from compliance.report.diff import diff_reports
+from compliance.sources.registry import DEFERRED
 
 
 def build_report(snapshot: dict[str, Any], rules: list[Any], findings: list[Finding], mode: str,
@@ -61,6 +62,8 @@ def _sources(snapshot: dict[str, Any]) -> list[dict[str, Any]]:
     out = []
     for name in sorted(snapshot["sources"]):
         src = snapshot["sources"][name]
+        if src["status"] == DEFERRED:
+            continue  # not collected by design (a pull request): the findings of its rules say why
         prov = src["provenance"]
         out.append({
             "name": name,

@@ -23,6 +23,7 @@ from compliance.base.errors import ComplianceError, InputError
 from compliance.base.globs import GlobError, compile_glob, example_path, filter_match, glob_match
 from compliance.base.ids import DEFAULT_PATTERN, compile_pattern, find_task_ids
 from compliance.inputs.yamlpos import loads_yaml
+from compliance.sources.registry import NAMES
 from tests.reliability.docpaths import doc_paths
 
 FAST = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -210,13 +211,11 @@ def _needs(rule) -> set[str]:
     kinds = all_kinds()
     out: set[str] = set()
     for spec in rule.checks:
-        out.update(kinds[spec.kind].needs)
-        if spec.kind == "field":
-            out.add(spec.params["source"])
+        out.update(kinds[spec.kind].reads_for(spec.params))
     return out
 
 
-SOURCES = ["git", "github", "lambda", "apigateway", "tracker", "deploy_manager", "probe"]
+SOURCES = list(NAMES)
 
 
 @SLOW

@@ -13,7 +13,6 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from compliance.app.collect import collect_one
 from compliance.app.deploy.facts import (
     DEPLOY_KINDS,
     KEY_ENV,
@@ -29,6 +28,7 @@ from compliance.judge.engine import EvidenceIndex, History
 from compliance.sources import aws, lambda_fn
 from compliance.sources.base import Meter, run_source
 from compliance.sources.git import GitRunner, collect_git
+from compliance.sources.plan import collect_one
 
 
 def _git(repo: str):
@@ -164,7 +164,7 @@ def _check_no_pending_request(config: Any, ruleset: Any, function: str, now: dat
     dm = (config.target.get("deploy_manager") or {}).get("table")
     if not dm and not config.source_options("deploy_manager").get("file"):
         return  # no deploy manager in this system: nothing can race
-    src = collect_one("deploy_manager", config.source_options("deploy_manager"), config.target, {}, ruleset,
+    src = collect_one("deploy_manager", config.source_options("deploy_manager"), config.target, {}, ruleset.rules,
                        now - timedelta(days=LOOKBACK_DAYS), now)
     if src["status"] != "ok":
         err = src.get("error") or {}
@@ -197,7 +197,7 @@ def _plan_coverage(plan: Plan, config: Any, ruleset: Any, since: datetime, until
                                                               id_pattern=target.get("task_id_pattern"), meter=m))
     if git_src["status"] != "ok":
         raise PreflightError(f"git: {git_src['error']['message']}")
-    tracker = collect_one("tracker", config.source_options("tracker"), target, {"git": git_src}, ruleset,
+    tracker = collect_one("tracker", config.source_options("tracker"), target, {"git": git_src}, ruleset.rules,
                            since, until)
     if tracker["status"] != "ok":
         err = tracker.get("error") or {}

@@ -58,7 +58,7 @@ def check_lambda_state(ctx, rule, params) -> list[Finding]:
 register(
     "lambda_state",
     summary="The function reports the expected State and LastUpdateStatus (runbook: Active / Successful).",
-    needs=("lambda",),
+    reads=("lambda",),
     subject="function",
     params={
         "properties": {
@@ -186,7 +186,8 @@ register(
     "api_routes",
     summary="The required HTTP API routes exist and each targets an integration that invokes exactly the function "
     "(name, region and, when known, account; an alias or version of it counts).",
-    needs=("apigateway",),
+    reads=("apigateway",),
+    optional_reads=("lambda",),  # the function's own ARN gives the account to match
     subject="route",
     params={
         "properties": {
@@ -228,7 +229,7 @@ register(
     "capability_endpoint",
     summary="The capability endpoint answered through the production path with the expected status and a "
     "well-formed body (success: true, capabilities.contract_version).",
-    needs=("probe",),
+    reads=("probe",),
     subject="endpoint",
     params={
         "properties": {

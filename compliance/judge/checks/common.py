@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from compliance.judge.engine import Change
 from compliance.model.findings import NOT_APPLICABLE, Finding
+from compliance.sources.registry import NAMES
 
-SOURCE_NAMES = ["git", "github", "lambda", "apigateway", "tracker", "deploy_manager", "probe"]
+SOURCE_NAMES = list(NAMES)
 
 
 def no_changes(rule_id: str) -> Finding:

@@ -222,7 +222,8 @@ register(
     "on the branch) for that commit or a later one (completed after the push), or by dated worklog evidence of a "
     "passing manual deploy-script run; while a covering run is still running, or none exists yet within the grace "
     "period, the change is pending.",
-    needs=("git", "github"),
+    reads=("git", "github"),
+    optional_reads=("tracker",),  # worklog evidence of a manual deploy-script run
     subject="change",
     params={
         "properties": {
@@ -324,7 +325,8 @@ register(
     "lambda_deploy_match",
     summary="The function's LastModified falls inside a successful canonical deploy (or matches dated worklog "
     "evidence of a passing manual deploy-script run); a later update with neither is an out-of-band change.",
-    needs=("git", "github", "lambda"),
+    reads=("git", "github", "lambda"),
+    optional_reads=("tracker",),  # a recorded manual deploy naming this LastModified
     subject="function",
     params={
         "properties": {

@@ -80,7 +80,7 @@ register(
     "no_ui_deploy_request",
     summary="No deploy-manager request routes in-scope files or the function through the UI manager flow "
     "(non-UI types such as lambda_update targeting the function, or queued_non_ui specs for it).",
-    needs=("deploy_manager",),
+    reads=("deploy_manager",),
     subject="request",
     params={
         "properties": {

@@ -63,7 +63,8 @@ def check_field(ctx, rule, params) -> list[Finding]:
 register(
     "field",
     summary="Compare any collected value (a JMESPath expression over one source's data) with an operator.",
-    needs=(),
+    reads=(),
+    reads_param="source",
     subject="source",
     params={
         "required": ["source", "path", "op"],
@@ -98,7 +99,7 @@ def check_co_change(ctx, rule, params) -> list[Finding]:
 register(
     "co_change",
     summary="If a change touches files matching `when`, it must also touch a file matching each `require` glob.",
-    needs=("git",),
+    reads=("git",),
     subject="change",
     params={
         "required": ["when", "require"],
@@ -133,7 +134,7 @@ def check_tracker_ref(ctx, rule, params) -> list[Finding]:
 register(
     "tracker_ref",
     summary="Every in-scope change references a tracker id (subject, body or branch name).",
-    needs=("git",),
+    reads=("git",),
     subject="change",
     params={
         "properties": {

@@ -35,7 +35,7 @@ def check_guidance_references(ctx, rule, params) -> list[Finding]:
 register(
     "guidance_references",
     summary="Governance guidance files in the repository reference the runbook.",
-    needs=("git",),
+    reads=("git",),
     subject="file",
     params={
         "required": ["files", "reference"],

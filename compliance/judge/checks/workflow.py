@@ -119,7 +119,7 @@ register(
     "workflow_push_filter",
     summary="The canonical workflow runs on push to the branch for every scoped path (the rule's scope, extra "
     "required paths, and every in-scope file changed in the window) and can be dispatched by hand.",
-    needs=("git",),
+    reads=("git",),
     subject="file",
     params={
         "properties": {
@@ -153,7 +153,7 @@ register(
     "workflow_validation_asserts",
     summary="The canonical workflow's validation step asserts (not just prints) State=Active and "
     "LastUpdateStatus=Successful after the deploy step in the same job, so a failed deploy fails the run.",
-    needs=("git",),
+    reads=("git",),
     subject="file",
     params={"properties": {
         "workflow": {"type": "string", "description": "workflow file; default: the target's"},
@@ -192,7 +192,7 @@ register(
     "deploy_script_present",
     summary="The deploy script exists at the branch head and is not a tombstone: some command it runs invokes a "
     "deploying tool (aws, sam, cdk, terraform, ...) or another script, not only echo/exit/set/true.",
-    needs=("git",),
+    reads=("git",),
     subject="file",
     params={
         "properties": {

@@ -75,7 +75,8 @@ register(
     "worklog_evidence",
     summary="Each task referenced by an in-scope change has a worklog naming the commit (or a later one that "
     "contains it), the function's LastModified and a passing validation outcome.",
-    needs=("git", "tracker"),
+    reads=("git", "tracker"),
+    optional_reads=("github",),  # dates the deploy, from which the evidence grace runs
     subject="task",
     params={
         "properties": {

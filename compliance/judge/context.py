@@ -1,0 +1,191 @@
+"""What a check may read: the snapshot and the indexes built from it once (history, runs, worklog
+evidence), with each source's status honoured: a failed or missing source raises
+``SourceUnavailable``, a deferred one says why it was left for later.
+"""
+
+from __future__ import annotations
+
+import bisect
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from datetime import datetime
+from functools import cached_property
+from typing import Any
+
+from compliance.base.errors import SourceUnavailable
+from compliance.base.redact import clip
+from compliance.base.timeutil import iso, parse_time
+from compliance.judge.history import Change, History
+from compliance.judge.runs import RunIndex
+from compliance.model.rules import Scope
+from compliance.sources.registry import DEFERRED
+
+
+@dataclass
+class Context:
+    """Everything a check may read. Checks are pure functions of this."""
+
+    snapshot: dict[str, Any]
+    _changes_cache: dict[Scope, list[Change]] = field(default_factory=dict)
+
+    @property
+    def target(self) -> dict[str, Any]:
+        return self.snapshot["target"]
+
+    @cached_property
+    def target_values(self) -> dict[str, str]:
+        return remediation_values(self.target)
+
+    @cached_property
+    def since(self) -> datetime:
+        return parse_time(self.snapshot["window"]["since"])
+
+    @cached_property
+    def until(self) -> datetime:
+        return parse_time(self.snapshot["window"]["until"])
+
+    @cached_property
+    def now(self) -> datetime:
+        return parse_time(self.snapshot["collected_at"])
+
+    def source_ok(self, name: str) -> bool:
+        src = self.snapshot["sources"].get(name)
+        return bool(src) and src["status"] == "ok"
+
+    def deferred(self, names: Iterable[str]) -> str | None:
+        """Why the first of these sources was left to a later collection (the snapshot says so,
+        e.g. a pull request defers what only exists after a deploy); None when none was."""
+        for name in names:
+            src = self.snapshot["sources"].get(name)
+            if src and src["status"] == DEFERRED:
+                return src.get("reason") or f"source '{name}' is collected later"
+        return None
+
+    def source(self, name: str) -> dict[str, Any]:
+        src = self.snapshot["sources"].get(name)
+        if not src:
+            raise SourceUnavailable(name, "not collected")
+        if src["status"] == DEFERRED:
+            raise SourceUnavailable(name, f"deferred: {src.get('reason') or 'collected later'}")
+        if src["status"] != "ok":
+            err = src.get("error") or {}
+            raise SourceUnavailable(name, f"{err.get('type', 'error')}: {err.get('message', '')}".strip())
+        return src["data"]
+
+    @cached_property
+    def history(self) -> History:
+        return History(self.source("git"))
+
+    @cached_property
+    def runs(self) -> RunIndex:
+        return RunIndex(self.source("github"), self.history, self.target.get("workflow"))
+
+    @cached_property
+    def evidence(self) -> EvidenceIndex:
+        return EvidenceIndex(self.source("tracker"), self.history)
+
+    @cached_property
+    def window(self) -> range:
+        """The chain positions of the window (``History.window``), found once for every rule."""
+        return self.history.window(self.since, self.until, self.now)
+
+    def changes(self, scope: Scope) -> list[Change]:
+        """In-window first-parent commits whose diff against the first parent touches the scope."""
+        if scope in self._changes_cache:
+            return self._changes_cache[scope]
+        hist = self.history
+        branch = scope.branch or self.target.get("branch")
+        out: list[Change] = []
+        if branch in (None, hist.branch):
+            commits, everything = hist.commits, scope.is_empty
+            for i in self.window:
+                if everything or scope.select([f["path"] for f in commits[i]["files"]]):
+                    out.append(hist.change(i))
+        self._changes_cache[scope] = out
+        return out
+
+
+class EvidenceIndex:
+    """Worklog evidence by task id, with each SHA candidate resolved to a first-parent position."""
+
+    def __init__(self, tracker: dict[str, Any], history: History):
+        # deliberate lazy import: the worklog grammar compiles many patterns, and importing the engine
+        # (every check module does, to validate a rule file) must not pay for them
+        from compliance.judge.evidence import evidence_for_item
+
+        self.items: dict[str, dict[str, Any]] = tracker.get("items") or {}
+        self.missing = set(tracker.get("missing") or [])
+        self.by_task: dict[str, list[Any]] = {}
+        self.positions: dict[tuple[str, int], list[int]] = {}
+        self._named: dict[int, list[int]] = {}  # id(evidence) -> positions of the commits it names
+        by_latest: list[tuple[int, str, int]] = []
+        for task_id in sorted(self.items):
+            evs = evidence_for_item(task_id, self.items[task_id])
+            self.by_task[task_id] = evs
+            for n, ev in enumerate(evs):
+                resolved = sorted({p for p in (history.resolve(s) for s in ev.shas) if p is not None})
+                self.positions[(task_id, n)] = resolved
+                self._named[id(ev)] = resolved
+                if resolved:
+                    by_latest.append((resolved[-1], task_id, n))
+        by_latest.sort()
+        self._latest = by_latest
+
+    def resolved(self, task_id: str, n: int) -> list[int]:
+        return self.positions.get((task_id, n), [])
+
+    def named(self, ev: Any) -> list[int]:
+        """Positions of the first-parent commits one piece of evidence names, oldest first."""
+        return self._named.get(id(ev), [])
+
+    def for_change(self, task_id: str, change: Change) -> list[tuple[Any, list[int]]]:
+        """Evidence of this task naming the change or a later first-parent commit (which contains it)."""
+        out = []
+        for n, ev in enumerate(self.by_task.get(task_id, [])):
+            pos = [p for p in self.resolved(task_id, n) if p >= change.position]
+            if pos:
+                out.append((ev, pos))
+        return out
+
+    @cached_property
+    def _deploy_claims(self) -> tuple[list[int], list[Any]]:
+        """Evidence that mentions a deploy, by the latest commit it names.
+
+        Whether a claim proves a deploy (its time, the path it names, its outcome) is the
+        check's judgement; the index keeps every claim so a finding can say why one was refused.
+        """
+        keep = [(k, self.by_task[task][n]) for k, task, n in self._latest]
+        keep = [(k, ev) for k, ev in keep if ev.mentions_deploy]
+        return [k for k, _ in keep], [ev for _, ev in keep]
+
+    def deploy_claims_from(self, position: int) -> Iterator[tuple[int, Any]]:
+        """(position of the latest commit named, evidence) for deploy claims naming a commit at or
+        after ``position``, in order of that commit."""
+        keys, evs = self._deploy_claims
+        for i in range(bisect.bisect_left(keys, position), len(evs)):
+            yield keys[i], evs[i]
+
+
+def worklog_evidence_item(ev: Any) -> dict[str, Any]:
+    """A worklog as evidence; its text masked before it is cut, so no token's head survives the cut."""
+    return {
+        "kind": "worklog",
+        "label": f"{ev.task_id} {ev.origin}: {clip(ev.text, 300)}",
+        "task_id": ev.task_id,
+        "time": iso(ev.timestamp),
+        "outcome": ev.outcome,
+        "url": None,
+    }
+
+
+def remediation_values(target: dict[str, Any]) -> dict[str, str]:
+    """Placeholders a rule's remediation may use that come from the target, not the finding."""
+    workflow = target.get("workflow", "") or ""
+    return {
+        "function": target.get("function", ""),
+        "region": target.get("region", ""),
+        "branch": target.get("branch", ""),
+        "workflow": workflow,
+        "workflow_file": workflow.rsplit("/", 1)[-1],
+        "repo": target.get("github_repo", ""),
+    }
