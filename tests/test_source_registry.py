@@ -110,17 +110,38 @@ def _snapshot() -> dict:
                    "function": "fn"},
         "rules": {},
         "sources": {"probe": deferred_envelope("probe", "left to the nightly run: no endpoint yet", now)},
+        "pull_request": {"number": 7, "head_sha": "a" * 40, "base_ref": "main"},
     }
 
 
 def test_a_rule_reading_a_deferred_source_is_not_applicable_with_the_recorded_reason():
-    snap = _snapshot()  # no pull_request section: the engine reads the status, not the mode
+    snap = _snapshot()  # the engine reads the source's status, not the mode
     validate_snapshot(snap)
     [finding] = evaluate(snap, [_rule("R-PROBE", "capability_endpoint", {})])
     assert (finding.status, finding.message) == (NOT_APPLICABLE, "left to the nightly run: no endpoint yet")
     assert finding.subject == "https://api.example.invalid/capabilities"  # the kind's default subject
     [via_field] = evaluate(snap, [_rule("R-F", "field", {"source": "probe", "path": "status_code", "op": "exists"})])
     assert via_field.status == NOT_APPLICABLE and via_field.message == "left to the nightly run: no endpoint yet"
+
+
+def test_a_deferral_outside_a_pull_request_snapshot_is_not_collected():
+    """Lying data: an audit snapshot edited to defer the probe (or one deferring git, which exists before any
+    merge) would turn its rules into "not applicable" and the verdict into a pass."""
+    snap = _snapshot()
+    del snap["pull_request"]
+    validate_snapshot(snap)
+    for rule in (_rule("R-PROBE", "capability_endpoint", {}),
+                 _rule("R-F", "field", {"source": "probe", "path": "status_code", "op": "exists"})):
+        [finding] = evaluate(snap, [rule])
+        assert finding.status == ERROR and "only a pull-request snapshot may" in finding.message
+    snap = _snapshot()
+    snap["pull_request"] = {"number": 0, "head_sha": "a" * 40, "base_ref": "main"}  # no pull request at all
+    [finding] = evaluate(snap, [_rule("R-PROBE", "capability_endpoint", {})])
+    assert finding.status == ERROR
+    snap = _snapshot()
+    snap["sources"]["git"] = deferred_envelope("git", "later", snap["collected_at"])
+    [finding] = evaluate(snap, [_rule("R-F", "field", {"source": "git", "path": "commits", "op": "exists"})])
+    assert finding.status == ERROR and "exists after the merge" in finding.message
 
 
 def test_a_source_neither_collected_nor_deferred_is_still_could_not_evaluate():

@@ -18,7 +18,7 @@ from compliance.base.timeutil import iso, parse_time
 from compliance.judge.history import Change, History
 from compliance.judge.runs import RunIndex
 from compliance.model.rules import Scope
-from compliance.sources.registry import DEFERRED
+from compliance.sources.registry import DEFERRED, after_merge
 
 
 @dataclass
@@ -57,15 +57,25 @@ class Context:
         e.g. a pull request defers what only exists after a deploy); None when none was."""
         for name in names:
             src = self.snapshot["sources"].get(name)
-            if src and src["status"] == DEFERRED:
+            if src and src["status"] == DEFERRED and self._may_defer(name):
                 return src.get("reason") or f"source '{name}' is collected later"
         return None
+
+    def _may_defer(self, name: str) -> bool:
+        """A deferral is data, so it is checked like data: only a snapshot that judges a pull request
+        may defer, and only what exists after the merge. Anything else (an audit snapshot edited to
+        defer Lambda so its rules read "not applicable") is a source that was not collected: `error`."""
+        pr = self.snapshot.get("pull_request")
+        return isinstance(pr, dict) and bool(pr.get("number")) and name in after_merge()
 
     def source(self, name: str) -> dict[str, Any]:
         src = self.snapshot["sources"].get(name)
         if not src:
             raise SourceUnavailable(name, "not collected")
         if src["status"] == DEFERRED:
+            if not self._may_defer(name):
+                raise SourceUnavailable(name, "marked deferred, which only a pull-request snapshot may do, and only "
+                                              "for a source that exists after the merge: not collected")
             raise SourceUnavailable(name, f"deferred: {src.get('reason') or 'collected later'}")
         if src["status"] != "ok":
             err = src.get("error") or {}
