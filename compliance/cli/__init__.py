@@ -118,7 +118,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     e = sub.add_parser("evaluate", help="re-evaluate a saved snapshot offline and write reports")
     e.add_argument("--snapshot", required=True)
-    e.add_argument("--policies", nargs="+", default=["policies"], help="rule files or folders (default: policies/)")
+    e.add_argument("--policies", nargs="+", help="rule files or folders, or builtin:NAME (default: the built-in rules)")
     outputs(e)
     governance(e)
     gating(e)
@@ -177,13 +177,14 @@ def build_parser() -> argparse.ArgumentParser:
     r = sub.add_parser("rules", help="validate, list and document rule files")
     rs = r.add_subparsers(dest="rules_command", required=True, metavar="ACTION")
     rv = rs.add_parser("validate", help="validate rule files; exit 2 with FILE:LINE:COL messages if invalid")
-    rv.add_argument("paths", nargs="*", default=["policies"])
+    rv.add_argument("paths", nargs="*", help="rule files or folders, or builtin:NAME (default: the built-in rules)")
     rl = rs.add_parser("list", help="list the rules")
-    rl.add_argument("paths", nargs="*", default=["policies"])
+    rl.add_argument("paths", nargs="*", help="rule files or folders, or builtin:NAME (default: the built-in rules)")
+    rl.add_argument("--builtin", action="store_true", help="list every rule set shipped with the checker")
     rs.add_parser("schema", help="print the rule-file JSON Schema generated from the check registry")
     rs.add_parser("reference", help="print the Markdown reference of rule format and check kinds")
     rt = rs.add_parser("test", help="run each rule against its test cases; exit 1 if any case fails")
-    rt.add_argument("--policies", nargs="+", default=["policies"], help="rule files or folders (default: policies/)")
+    rt.add_argument("--policies", nargs="+", help="rule files or folders, or builtin:NAME (default: the built-in rules)")
     rt.add_argument("--cases", help="folder of case files (default: tests/ inside the first policies folder)")
     rt.add_argument("--rule", action="append", default=[], help="only this rule id (repeatable)")
 
@@ -263,19 +264,39 @@ def cmd_rules(args: argparse.Namespace) -> int:
 
         print(rules_reference_markdown(), end="")
         return EXIT_OK
+    from compliance.inputs import builtin
+
     if args.rules_command == "test":
         from compliance.app.rulestest import run_rule_tests
 
-        return run_rule_tests(args.policies, args.cases, only=args.rule)
+        policies = args.policies or builtin.default_policies("--policies policies")
+        return run_rule_tests(policies, args.cases, only=args.rule)
     from compliance.inputs.rules import load_rules
 
-    ruleset = load_rules(args.paths)
+    if getattr(args, "builtin", False):
+        return _list_builtin(args.paths)
+    ruleset = load_rules(args.paths or builtin.default_policies(f"compliance rules {args.rules_command} policies"))
     if args.rules_command == "validate":
         print(f"{len(ruleset.rules)} rule(s) valid in {len(ruleset.digests)} file(s)")
         return EXIT_OK
     for rule in ruleset.rules:
         kinds = ",".join(c.kind for c in rule.checks)
         print(f"{rule.id:<12} {rule.severity:<9} {kinds:<28} {rule.title}")
+    return EXIT_OK
+
+
+def _list_builtin(paths: list[str]) -> int:
+    """``rules list --builtin``: each shipped set under its ``builtin:NAME``, then any paths also given."""
+    from compliance.inputs import builtin
+    from compliance.inputs.rules import load_rules
+
+    groups = [(builtin.PREFIX + name, [builtin.PREFIX + name]) for name in builtin.builtin_sets()]
+    for title, group in groups + ([(" ".join(paths), paths)] if paths else []):
+        rules = load_rules(group).rules
+        print(f"{title} ({len(rules)} rules)")
+        for rule in rules:
+            kinds = ",".join(c.kind for c in rule.checks)
+            print(f"  {rule.id:<12} {rule.severity:<9} {kinds:<28} {rule.title}")
     return EXIT_OK
 
 
@@ -445,11 +466,12 @@ def _print_summary(doc: dict[str, Any], written: dict[str, Path]) -> None:
 
 
 def cmd_evaluate(args: argparse.Namespace) -> int:
+    from compliance.inputs import builtin
     from compliance.inputs.rules import load_rules
     from compliance.model.snapshot import read_snapshot
 
     snapshot, digest = read_snapshot(args.snapshot)
-    ruleset = load_rules(args.policies)
+    ruleset = load_rules(args.policies or builtin.default_policies("--policies policies"))
     previous = _precheck(args, ruleset)
     waivers = args.waivers
     beside = Path(args.snapshot).parent / WAIVERS_NAME

@@ -54,8 +54,8 @@ from typing import Any
 
 import yaml
 
-import compliance
 from compliance.base.timeutil import parse_time
+from compliance.inputs.builtin import DEFAULT_POLICIES
 
 DEMO_SINCE = "2026-02-20"
 DEMO_UNTIL = "2026-03-21"
@@ -1186,10 +1186,6 @@ def closed_loopback_port() -> int:
         return sock.getsockname()[1]
 
 
-def policies_dir() -> Path:
-    return Path(compliance.__file__).resolve().parents[1] / "policies"
-
-
 def _write_json(path: Path, data: dict[str, Any]) -> None:
     path.write_text(json.dumps(data, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
 
@@ -1236,7 +1232,7 @@ def build_demo(workdir: Path) -> Path:
             "tracker": {"table": TRACKER_TABLE, "project": REPO},
             "deploy_manager": {"table": DM_TABLE},
         },
-        "policies": [str(policies_dir())],
+        "policies": list(DEFAULT_POLICIES),  # the rules shipped in the package: the demo runs from any directory
         "reports_dir": "reports",
         "sources": {
             "github": {"file": "data/github.json"},
