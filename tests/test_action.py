@@ -187,8 +187,18 @@ def test_soft_fail_passes_the_step_and_still_reports(action, tmp_path, demo_conf
     assert code == 0, out
     assert outputs["verdict"] == "error" and outputs["exit-code"] == "0"
     assert outputs["sarif-path"] == ""  # no sarif in formats: nothing to upload
+    code, _, _, summary = _run_step(action, "Job summary", tmp_path, overrides, {"run": outputs})
+    assert code == 0 and summary.startswith("## ")  # report.md: an audit writes no summary of its own
     code, _, _, _ = _run_step(action, "Gate on the verdict", tmp_path, overrides, {"run": outputs})
     assert code == 0
+
+
+def test_without_markdown_the_summary_still_names_the_verdict(action, tmp_path, demo_config):
+    overrides = {**_audit(demo_config), "formats": "json", "sarif": "false"}
+    code, out, outputs, _ = _run_step(action, "run", tmp_path, overrides)
+    assert code == 0 and outputs["verdict"] == "error", out
+    code, _, _, summary = _run_step(action, "Job summary", tmp_path, overrides, {"run": outputs})
+    assert code == 0 and summary == "deploy-compliance: verdict **error**; the reports are in reports/compliance.\n"
 
 
 def test_invalid_input_gives_exit_2_and_no_counts(action, tmp_path):
@@ -198,4 +208,4 @@ def test_invalid_input_gives_exit_2_and_no_counts(action, tmp_path):
     assert outputs["exit-code"] == "2"
     assert outputs["verdict"] == "" and outputs["fail"] == "" and outputs["pass"] == ""  # never "0 failures"
     code, _, _, summary = _run_step(action, "Job summary", tmp_path, {"mode": "audit"}, {"run": outputs})
-    assert code == 0 and "wrote no Markdown report" in summary
+    assert code == 0 and "wrote no report" in summary
