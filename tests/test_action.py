@@ -11,14 +11,13 @@ import os
 import re
 import subprocess
 import sys
-from importlib import resources
 from pathlib import Path
 
-import jsonschema
 import pytest
 import yaml
 
 from compliance.demo import DEMO_SINCE, DEMO_UNTIL, build_demo
+from tests.test_workflows import vendored_validator
 
 ROOT = Path(__file__).resolve().parent.parent
 ACTION = ROOT / "action.yml"
@@ -33,11 +32,7 @@ def action() -> dict:
 
 @pytest.fixture(scope="module")
 def validator():
-    ref = resources.files("check_jsonschema.builtin_schemas.vendor") / "github-actions.json"
-    schema = json.loads(ref.read_text(encoding="utf-8"))
-    cls = jsonschema.validators.validator_for(schema)
-    cls.check_schema(schema)
-    return cls(schema)
+    return vendored_validator("github-actions")
 
 
 def test_the_action_matches_the_github_action_schema(action, validator):

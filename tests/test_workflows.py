@@ -36,13 +36,18 @@ def load(path: Path) -> dict:
     return yaml.load(path.read_text(encoding="utf-8"), Loader=_Yaml12ishLoader)
 
 
-@pytest.fixture(scope="module")
-def validator():
-    ref = resources.files("check_jsonschema.builtin_schemas.vendor") / "github-workflows.json"
+def vendored_validator(name: str) -> jsonschema.protocols.Validator:
+    """A validator for one of the schemas check-jsonschema vendors (``github-workflows``, ``github-actions``)."""
+    ref = resources.files("check_jsonschema.builtin_schemas.vendor") / f"{name}.json"
     schema = json.loads(ref.read_text(encoding="utf-8"))
     cls = jsonschema.validators.validator_for(schema)
     cls.check_schema(schema)
     return cls(schema)
+
+
+@pytest.fixture(scope="module")
+def validator():
+    return vendored_validator("github-workflows")
 
 
 def test_the_workflows_exist():
