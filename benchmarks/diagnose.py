@@ -20,7 +20,7 @@ class Suspect:
 
 
 SUSPECTS = (
-    Suspect("evidence.py", "evidence_for_item",
+    Suspect("evidence/records.py", "evidence_for_item",
             "{n} worklogs parsed for evidence (`evidence.evidence_for_item`: SHAs, outcome signals, "
             "LastModified values, each a set of regular expressions over the text), {s:.1f} s ({share:.0%})",
             "parse only the worklogs of tasks that in-window changes name, and only the fields a rule reads"),

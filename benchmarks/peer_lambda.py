@@ -4,7 +4,7 @@ Both run as child processes against one moto server on loopback (``AWS_ENDPOINT_
 dummy credentials in their environment:
 
 - this checker: ``python -m benchmarks.peer_lambda check NAMES_FILE``, which calls
-  ``compliance.sources.aws.lambda_states`` (GetFunctionConfiguration per function in a bounded
+  ``compliance.sources.lambda_fn.lambda_states`` (GetFunctionConfiguration per function in a bounded
   thread pool) and prints how many are Active/Successful and how many requests it made;
 - Cloud Custodian: ``custodian run`` of a ``resource: lambda`` policy with ``value`` filters
   ``State == Active`` and ``LastUpdateStatus == Successful``; its ``resources.json`` gives the count.
@@ -111,8 +111,8 @@ def check_main(names_file: str, workers: int = 8) -> int:
     t0 = time.perf_counter()
     import boto3  # noqa: F401 - imported lazily by the source; counted as import time here
 
-    from compliance.sources.aws import lambda_states
     from compliance.sources.base import Meter
+    from compliance.sources.lambda_fn import lambda_states
 
     names = json.loads(Path(names_file).read_text())
     meter = Meter()
@@ -305,15 +305,15 @@ def _connects_per_call(names: list[str]) -> tuple[int, int] | None:
     import pstats
 
     try:
-        from compliance.sources import aws
+        from compliance.sources import aws, lambda_fn
         from compliance.sources.base import Meter
 
         client = aws.client_for("lambda", REGION, Meter(), {})
-        aws._configuration(client, names[0])
+        lambda_fn.function_configuration(client, names[0])
         prof = cProfile.Profile()
         prof.enable()
         for name in names:
-            aws._configuration(client, name)
+            lambda_fn.function_configuration(client, name)
         prof.disable()
     except Exception:  # noqa: BLE001 - a diagnosis only; the comparison above stands without it
         return None
@@ -359,17 +359,17 @@ def _moto_split(names: list[str]) -> dict[str, float] | None:
         from moto.awslambda.responses import LambdaResponse
         from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoRequestHandler
 
-        from compliance.sources import aws
+        from compliance.sources import aws, lambda_fn
         from compliance.sources.base import Meter
 
         client = aws.client_for("lambda", REGION, Meter(), {})
-        aws._configuration(client, names[0])
+        lambda_fn.function_configuration(client, names[0])
         timed(MotoRequestHandler, "handle", "request")
         timed(DomainDispatcherApplication, "__call__", "app")
         timed(DomainDispatcherApplication, "get_application", "backend lookup")
         timed(LambdaResponse, "get_function_configuration", "lambda handler")
         for name in names:
-            aws._configuration(client, name)
+            lambda_fn.function_configuration(client, name)
         c0 = time.thread_time()
         for _ in range(20):
             list(moto_backends.list_of_moto_modules())

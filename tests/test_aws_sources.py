@@ -16,7 +16,7 @@ from decimal import Decimal
 import pytest
 
 from compliance.model.snapshot import def_schema, schema_problems
-from compliance.sources import aws
+from compliance.sources import apigateway, aws, deploy_manager, lambda_fn, tracker
 from compliance.sources.base import Meter, run_source
 from tests import moto_env as me
 
@@ -63,7 +63,7 @@ def no_backoff(monkeypatch):
     from botocore.retries import standard
 
     monkeypatch.setattr(standard.ExponentialBackoff, "delay_amount", lambda self, context: 0)
-    monkeypatch.setattr(aws, "_sleep", lambda seconds: None)
+    monkeypatch.setattr(tracker, "_sleep", lambda seconds: None)
 
 
 # --------------------------------------------------------------------------- Lambda
@@ -79,7 +79,7 @@ def _config(**over):
 def test_collect_lambda_against_moto(aws_env):
     me.create_function(publish_versions=3)
     meter = Meter()
-    data = aws.collect_lambda(me.FUNCTION, REGION, meter=meter)
+    data = lambda_fn.collect_lambda(me.FUNCTION, REGION, meter=meter)
     valid("lambda", data)
     cfg = data["configuration"]
     assert cfg["FunctionName"] == me.FUNCTION and cfg["FunctionArn"].endswith(f":function:{me.FUNCTION}")
@@ -94,7 +94,7 @@ def test_collect_lambda_against_moto(aws_env):
 def test_collect_lambda_without_versions_is_one_request(aws_env):
     me.create_function()
     meter = Meter()
-    data = aws.collect_lambda(me.FUNCTION, REGION, meter=meter, versions=False)
+    data = lambda_fn.collect_lambda(me.FUNCTION, REGION, meter=meter, versions=False)
     assert "versions" not in data and meter.requests == 1
     valid("lambda", data)
 
@@ -121,7 +121,7 @@ def test_collect_lambda_reads_state_from_get_function_configuration(offline_aws,
 
     stub("lambda", setup)
     meter = Meter()
-    data = aws.collect_lambda(me.FUNCTION, REGION, meter=meter)
+    data = lambda_fn.collect_lambda(me.FUNCTION, REGION, meter=meter)
     valid("lambda", data)
     cfg = data["configuration"]
     assert (cfg["State"], cfg["LastUpdateStatus"]) == (state, update)
@@ -136,20 +136,20 @@ def test_lambda_states_many_functions_concurrently(aws_env):
     for name in names:
         me.create_function(name)
     meter = Meter()
-    states = aws.lambda_states(names + [names[0]], REGION, meter=meter, workers=3)
+    states = lambda_fn.lambda_states(names + [names[0]], REGION, meter=meter, workers=3)
     assert sorted(states) == sorted(names)
     for name, data in states.items():
         valid("lambda", data)
         assert data["function"] == name and data["configuration"]["FunctionName"] == name
         assert data["configuration"]["State"] == "Active"
     assert meter.requests == len(names)  # duplicates asked once, one call each, counted across threads
-    assert aws.lambda_states([], REGION, meter=meter) == {}
+    assert lambda_fn.lambda_states([], REGION, meter=meter) == {}
 
 
 def test_lambda_states_one_missing_function_fails_the_whole_call(aws_env):
     me.create_function()
     with pytest.raises(aws.NotFound) as err:
-        aws.lambda_states([me.FUNCTION, "devops-coordination-api-gamma"], REGION, meter=Meter(), workers=2)
+        lambda_fn.lambda_states([me.FUNCTION, "devops-coordination-api-gamma"], REGION, meter=Meter(), workers=2)
     assert "devops-coordination-api-gamma" in str(err.value)
 
 
@@ -159,7 +159,7 @@ def test_collect_apigateway_by_name_against_moto(aws_env):
     built = me.create_http_api()
     me.create_http_api("another-api", routes=["GET /health"])
     meter = Meter()
-    data = aws.collect_apigateway(me.HTTP_API, REGION, meter=meter)
+    data = apigateway.collect_apigateway(me.HTTP_API, REGION, meter=meter)
     valid("apigateway", data)
     assert data["api"]["ApiId"] == built["api_id"] and data["api"]["Name"] == me.HTTP_API
     assert data["api"]["ApiEndpoint"]
@@ -175,18 +175,18 @@ def test_collect_apigateway_by_name_against_moto(aws_env):
 def test_collect_apigateway_by_id_uses_get_api(aws_env):
     built = me.create_http_api()
     meter = Meter()
-    data = aws.collect_apigateway(built["api_id"], REGION, meter=meter)
+    data = apigateway.collect_apigateway(built["api_id"], REGION, meter=meter)
     assert data["api"]["Name"] == me.HTTP_API and len(data["routes"]) == len(built["route_keys"])
     assert meter.requests == 3  # GetApi instead of GetApis
 
 
 def test_collect_apigateway_unknown_or_ambiguous_name(aws_env):
     with pytest.raises(aws.NotFound, match="devops-tracker-api"):
-        aws.collect_apigateway(me.HTTP_API, REGION, meter=Meter())
+        apigateway.collect_apigateway(me.HTTP_API, REGION, meter=Meter())
     me.create_http_api()
     me.create_http_api()
     with pytest.raises(aws.AmbiguousName, match="2 HTTP APIs"):
-        aws.collect_apigateway(me.HTTP_API, REGION, meter=Meter())
+        apigateway.collect_apigateway(me.HTTP_API, REGION, meter=Meter())
 
 
 def _api(api_id, name):
@@ -214,7 +214,7 @@ def test_collect_apigateway_follows_next_token(offline_aws, stub):
 
     stub("apigatewayv2", setup)
     meter = Meter()
-    data = aws.collect_apigateway(me.HTTP_API, REGION, meter=meter)
+    data = apigateway.collect_apigateway(me.HTTP_API, REGION, meter=meter)
     valid("apigateway", data)
     assert data["api"]["ApiId"] == "bbbbbbbbbb"
     assert [r["RouteKey"] for r in data["routes"]] == ["GET /a", "POST /b"]
@@ -229,7 +229,7 @@ def test_max_pages_refuses_partial_data(offline_aws, stub):
 
     stub("apigatewayv2", setup)
     with pytest.raises(aws.TooManyPages):
-        aws.collect_apigateway(me.HTTP_API, REGION, meter=Meter(), options={"max_pages": 1})
+        apigateway.collect_apigateway(me.HTTP_API, REGION, meter=Meter(), options={"max_pages": 1})
 
 
 # --------------------------------------------------------------------------- tracker
@@ -248,7 +248,7 @@ def test_collect_tracker_against_moto(aws_env):
     meter = Meter()
     ids = ["ENC-TSK-325", "enc-tsk-1005", "ENC-ISS-640", "ENC-TSK-B10-0A", "ENC-LSN-101", "ENC-TSK-352",
            "ENC-TSK-325", "ENC-ZZZ-100"]
-    data = aws.collect_tracker(me.TRACKER_TABLE, me.PROJECT, ids, REGION, meter=meter)
+    data = tracker.collect_tracker(me.TRACKER_TABLE, me.PROJECT, ids, REGION, meter=meter)
     valid("tracker", data)
     json.dumps(data)  # plain JSON: no Decimal left anywhere
     assert sorted(data["items"]) == ["ENC-ISS-640", "ENC-LSN-101", "ENC-TSK-1005", "ENC-TSK-325", "ENC-TSK-B10-0A"]
@@ -275,7 +275,7 @@ def test_collect_tracker_batches_of_100(aws_env):
     me.create_tracker_table(items)
     ids = [i["item_id"] for i in items] + [f"ENC-TSK-{n:04d}" for n in range(2000, 2005)]
     meter = Meter()
-    data = aws.collect_tracker(me.TRACKER_TABLE, me.PROJECT, ids, REGION, meter=meter)
+    data = tracker.collect_tracker(me.TRACKER_TABLE, me.PROJECT, ids, REGION, meter=meter)
     assert len(data["items"]) == 225 and data["missing"] == [f"ENC-TSK-{n}" for n in range(2000, 2005)]
     assert meter.requests == 3
     valid("tracker", data)
@@ -283,7 +283,7 @@ def test_collect_tracker_batches_of_100(aws_env):
 
 def test_collect_tracker_no_ids_makes_no_request():
     meter = Meter()
-    data = aws.collect_tracker(me.TRACKER_TABLE, me.PROJECT, [], REGION, meter=meter)
+    data = tracker.collect_tracker(me.TRACKER_TABLE, me.PROJECT, [], REGION, meter=meter)
     assert data == {"table": me.TRACKER_TABLE, "project": me.PROJECT, "items": {}, "missing": []}
     assert meter.requests == 0
 
@@ -309,7 +309,7 @@ def test_collect_tracker_retries_unprocessed_keys(offline_aws, stub, no_backoff)
 
     stub("dynamodb", setup)
     meter = Meter()
-    data = aws.collect_tracker(me.TRACKER_TABLE, me.PROJECT, ["ENC-TSK-325", "ENC-TSK-340"], REGION, meter=meter)
+    data = tracker.collect_tracker(me.TRACKER_TABLE, me.PROJECT, ["ENC-TSK-325", "ENC-TSK-340"], REGION, meter=meter)
     assert sorted(data["items"]) == ["ENC-TSK-325", "ENC-TSK-340"] and data["missing"] == []
     assert data["items"]["ENC-TSK-340"]["history"] == [{"status": "worklog", "n": 7}]
     assert meter.requests == 2
@@ -319,20 +319,20 @@ def test_collect_tracker_gives_up_on_unprocessed_keys_without_partial_data(offli
     def setup(s):
         s.add_response("batch_get_item", {"Responses": {me.TRACKER_TABLE: [_ddb_item("ENC-TSK-325")]},
                                           "UnprocessedKeys": {me.TRACKER_TABLE: {"Keys": [_key("task#ENC-TSK-340")]}}})
-        for _ in range(aws.UNPROCESSED_ATTEMPTS - 1):
+        for _ in range(tracker.UNPROCESSED_ATTEMPTS - 1):
             s.add_response("batch_get_item", {"Responses": {},
                                               "UnprocessedKeys": {me.TRACKER_TABLE: {"Keys": [_key("task#ENC-TSK-340")]}}})
 
     stub("dynamodb", setup)
     meter = Meter()
     with pytest.raises(aws.Throttled, match="unprocessed"):
-        aws.collect_tracker(me.TRACKER_TABLE, me.PROJECT, ["ENC-TSK-325", "ENC-TSK-340"], REGION, meter=meter)
-    assert meter.requests == aws.UNPROCESSED_ATTEMPTS
+        tracker.collect_tracker(me.TRACKER_TABLE, me.PROJECT, ["ENC-TSK-325", "ENC-TSK-340"], REGION, meter=meter)
+    assert meter.requests == tracker.UNPROCESSED_ATTEMPTS
 
 
 def test_collect_tracker_missing_table_is_not_found(aws_env):
     with pytest.raises(aws.NotFound, match="BatchGetItem"):
-        aws.collect_tracker("no-such-table", me.PROJECT, ["ENC-TSK-325"], REGION, meter=Meter())
+        tracker.collect_tracker("no-such-table", me.PROJECT, ["ENC-TSK-325"], REGION, meter=Meter())
 
 
 # --------------------------------------------------------------------------- deployment manager
@@ -340,7 +340,7 @@ def test_collect_tracker_missing_table_is_not_found(aws_env):
 def test_collect_deploy_manager_queries_the_window(aws_env):
     me.create_deploy_manager_table()
     meter = Meter()
-    data = aws.collect_deploy_manager(me.DM_TABLE, me.PROJECT, *MARCH, REGION, meter=meter)
+    data = deploy_manager.collect_deploy_manager(me.DM_TABLE, me.PROJECT, *MARCH, REGION, meter=meter)
     valid("deploy_manager", data)
     assert [r["request_id"] for r in data["requests"]] == [
         "REQ-20260301T101500Z-a1b2c3", "REQ-20260305T173200Z-5e7d20", "REQ-20260318T181500Z-9c4e1f"]
@@ -366,7 +366,7 @@ def test_collect_deploy_manager_window_bounds_are_inclusive_to_the_second(aws_en
         me.dm_request("REQ-20260310T130000Z-ffffff"),
         me.dm_request("REQ-20260310T130001Z-000003"),
     ])
-    data = aws.collect_deploy_manager(me.DM_TABLE, me.PROJECT, since, until, REGION, meter=Meter())
+    data = deploy_manager.collect_deploy_manager(me.DM_TABLE, me.PROJECT, since, until, REGION, meter=Meter())
     assert [r["request_id"] for r in data["requests"]] == ["REQ-20260310T120000Z-000002", "REQ-20260310T130000Z-ffffff"]
 
 
@@ -375,7 +375,7 @@ def test_collect_deploy_manager_pages_through_query(aws_env):
     rows = [me.dm_request(f"REQ-202603{day:02d}T0900{n:02d}Z-{n:06x}") for day in range(1, 11) for n in range(2)]
     me.create_deploy_manager_table(rows + [me.dm_spec("SPEC-20260302T000000Z")])
     meter = Meter()
-    data = aws.collect_deploy_manager(me.DM_TABLE, me.PROJECT, *MARCH, REGION, meter=meter, options={"page_size": 4})
+    data = deploy_manager.collect_deploy_manager(me.DM_TABLE, me.PROJECT, *MARCH, REGION, meter=meter, options={"page_size": 4})
     assert [r["record_id"] for r in data["requests"]] == sorted(r["record_id"] for r in rows)
     assert len(data["specs"]) == 1
     assert meter.requests >= 20 // 4 + 1
@@ -384,7 +384,7 @@ def test_collect_deploy_manager_pages_through_query(aws_env):
 def test_collect_deploy_manager_without_project_scans_with_a_warning(aws_env):
     me.create_deploy_manager_table()
     meter = Meter()
-    data = aws.collect_deploy_manager(me.DM_TABLE, None, *MARCH, REGION, meter=meter, options={"page_size": 3})
+    data = deploy_manager.collect_deploy_manager(me.DM_TABLE, None, *MARCH, REGION, meter=meter, options={"page_size": 3})
     valid("deploy_manager", data)
     ids = [r["request_id"] for r in data["requests"]]
     assert "REQ-20260320T090000Z-0000aa" in ids  # a Scan sees every project
@@ -406,7 +406,7 @@ def test_access_denied_is_recognisable_and_redacted(offline_aws, stub, monkeypat
 
     stub("lambda", setup)
     with pytest.raises(aws.AccessDenied) as err:
-        aws.collect_lambda(me.FUNCTION, REGION, meter=Meter())
+        lambda_fn.collect_lambda(me.FUNCTION, REGION, meter=Meter())
     text = str(err.value)
     assert "GetFunctionConfiguration" in text and "AccessDeniedException" in text
     assert "sessiontoken-XYZ" not in text and "***" in text
@@ -419,7 +419,7 @@ def test_throttled_with_retries_disabled(offline_aws, stub):
 
     stub("dynamodb", setup)
     with pytest.raises(aws.Throttled, match="Query failed: ProvisionedThroughputExceededException"):
-        aws.collect_deploy_manager(me.DM_TABLE, me.PROJECT, *MARCH, REGION, meter=Meter(), options={"max_attempts": 1})
+        deploy_manager.collect_deploy_manager(me.DM_TABLE, me.PROJECT, *MARCH, REGION, meter=Meter(), options={"max_attempts": 1})
 
 
 def _lambda_server(http_server, answers):
@@ -443,7 +443,7 @@ def test_throttling_past_retries_counts_every_attempt(offline_aws, http_server, 
     server = _lambda_server(http_server, ["throttle"])
     meter = Meter()
     with pytest.raises(aws.Throttled, match="TooManyRequestsException"):
-        aws.collect_lambda(me.FUNCTION, REGION, meter=meter, versions=False,
+        lambda_fn.collect_lambda(me.FUNCTION, REGION, meter=meter, versions=False,
                            options={"endpoint_url": server.url, "max_attempts": 3})
     assert len(server.seen) == 3 and meter.requests == 3  # botocore retried twice; every attempt counted
 
@@ -451,7 +451,7 @@ def test_throttling_past_retries_counts_every_attempt(offline_aws, http_server, 
 def test_throttled_once_then_answered(offline_aws, http_server, no_backoff):
     server = _lambda_server(http_server, ["throttle", "ok"])
     meter = Meter()
-    data = aws.collect_lambda(me.FUNCTION, REGION, meter=meter, versions=False,
+    data = lambda_fn.collect_lambda(me.FUNCTION, REGION, meter=meter, versions=False,
                               options={"endpoint_url": server.url, "max_attempts": 3})
     assert data["configuration"]["State"] == "Active"
     assert len(server.seen) == 2 and meter.requests == 2
@@ -461,30 +461,30 @@ def test_read_timeout(offline_aws, http_server):
     server = _lambda_server(http_server, ["slow"])
     t0 = time.perf_counter()
     with pytest.raises(aws.AwsTimeout, match="GetFunctionConfiguration"):
-        aws.collect_lambda(me.FUNCTION, REGION, meter=Meter(), versions=False,
+        lambda_fn.collect_lambda(me.FUNCTION, REGION, meter=Meter(), versions=False,
                            options={"endpoint_url": server.url, "max_attempts": 1, "timeout_seconds": 0.3})
     assert time.perf_counter() - t0 < 1.5
 
 
 def test_function_missing_in_moto_is_not_found(aws_env):
     with pytest.raises(aws.NotFound, match="ResourceNotFoundException"):
-        aws.collect_lambda("devops-coordination-api-gamma", REGION, meter=Meter())
+        lambda_fn.collect_lambda("devops-coordination-api-gamma", REGION, meter=Meter())
 
 
 def test_endpoint_down(offline_aws, no_backoff):
     """AWS_ENDPOINT_URL (set by ``offline_aws``) points at a closed loopback port; standard mode retries it."""
     meter = Meter()
     with pytest.raises(aws.EndpointUnreachable, match="GetFunctionConfiguration"):
-        aws.collect_lambda(me.FUNCTION, REGION, meter=meter, options={"max_attempts": 2, "timeout_seconds": 1})
+        lambda_fn.collect_lambda(me.FUNCTION, REGION, meter=meter, options={"max_attempts": 2, "timeout_seconds": 1})
     assert meter.requests == 2
     with pytest.raises(aws.EndpointUnreachable, match="Query"):
-        aws.collect_deploy_manager(me.DM_TABLE, me.PROJECT, *MARCH, REGION, meter=Meter(),
+        deploy_manager.collect_deploy_manager(me.DM_TABLE, me.PROJECT, *MARCH, REGION, meter=Meter(),
                                    options={"max_attempts": 1, "timeout_seconds": 1})
 
 
 def test_run_source_records_the_error_type_and_no_data(aws_env):
     envelope = run_source("boto3", "GetFunctionConfiguration nope",
-                          lambda m: aws.collect_lambda("nope", REGION, meter=m))
+                          lambda m: lambda_fn.collect_lambda("nope", REGION, meter=m))
     assert envelope["status"] == "error" and envelope["data"] is None
     assert envelope["error"]["type"] == "NotFound"
     assert "ResourceNotFoundException" in envelope["error"]["message"]

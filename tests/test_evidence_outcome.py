@@ -87,6 +87,8 @@ def test_endpoint_failures_outweigh_a_healthy_lambda(tail):
         "ran deploy.sh --dry-run; validation pass",
         "validation passed in staging",
         "validation passed on dev environment",
+        "validation passed in STAGING",  # the environment in capitals read as a pass before
+        "validation passed on DEV",
     ],
 )
 def test_unsettled_outcomes_are_no_outcome(tail):

@@ -209,18 +209,21 @@ def collect_one(name: str, opt: dict[str, Any], target: dict[str, Any], done: di
 
         return run_source("pygithub", f"runs of {target.get('workflow')} on {target.get('branch')} in "
                           f"{target.get('github_repo')} created {iso(since)}..{iso(until)}", fn)
-    from compliance.sources import aws
+    from compliance.sources.apigateway import collect_apigateway
+    from compliance.sources.deploy_manager import collect_deploy_manager
+    from compliance.sources.lambda_fn import collect_lambda
+    from compliance.sources.tracker import collect_tracker
 
     if name == "lambda":
         def fn(m):
             _require(target, "function")
-            return aws.collect_lambda(target["function"], region, meter=m, options=opt)
+            return collect_lambda(target["function"], region, meter=m, options=opt)
 
         return run_source("boto3", f"GetFunctionConfiguration {target.get('function')} in {region}", fn)
     if name == "apigateway":
         def fn(m):
             _require(target, "http_api")
-            return aws.collect_apigateway(target["http_api"], region, meter=m, options=opt)
+            return collect_apigateway(target["http_api"], region, meter=m, options=opt)
 
         return run_source("boto3", f"routes and integrations of HTTP API {target.get('http_api')} in {region}", fn)
     if name == "tracker":
@@ -232,7 +235,7 @@ def collect_one(name: str, opt: dict[str, Any], target: dict[str, Any], done: di
                 raise NotConfigured("target.tracker.table and target.tracker.project not configured")
             if git_data is None:
                 raise NotConfigured("the git source failed, so the affected tasks are unknown")
-            return aws.collect_tracker(tracker["table"], tracker["project"], ids, region, meter=m, options=opt)
+            return collect_tracker(tracker["table"], tracker["project"], ids, region, meter=m, options=opt)
 
         return run_source("boto3", f"BatchGetItem {len(ids)} task(s) from {tracker.get('table')}", fn)
     if name == "deploy_manager":
@@ -241,8 +244,8 @@ def collect_one(name: str, opt: dict[str, Any], target: dict[str, Any], done: di
         def fn(m):
             if not dm.get("table"):
                 raise NotConfigured("target.deploy_manager.table not configured")
-            return aws.collect_deploy_manager(dm["table"], dm.get("project"), since, until, region, meter=m,
-                                              options=opt)
+            return collect_deploy_manager(dm["table"], dm.get("project"), since, until, region, meter=m,
+                                          options=opt)
 
         return run_source("boto3", f"requests and specs in {dm.get('table')} {iso(since)}..{iso(until)}", fn)
     return run_source("none", name, _fail(f"unknown source '{name}'"))

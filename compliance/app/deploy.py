@@ -394,10 +394,10 @@ def _check_no_pending_request(config: Any, ruleset: Any, function: str, now: dat
 
 
 def _read_lambda(function: str, region: str, options: dict[str, Any]) -> dict[str, Any]:
-    from compliance.sources import aws
+    from compliance.sources import aws, lambda_fn
 
     try:
-        return aws.collect_lambda(function, region, meter=Meter(), options=options, versions=False)["configuration"]
+        return lambda_fn.collect_lambda(function, region, meter=Meter(), options=options, versions=False)["configuration"]
     except aws.AwsSourceError as exc:
         raise PreflightError(f"cannot read the function {function} in {region}: {type(exc).__name__}: {exc}") from None
 
@@ -844,7 +844,7 @@ def _save_state(out_dir: Path, state: dict[str, Any], out: _Out) -> bool:
 
 def _write_state(plan: Plan, out_dir: Path, config: Any, run: ScriptRun, out: _Out) -> None:
     """After the script: "deployed" (bound to the function and the log) only when it finished with 0."""
-    from compliance.sources import aws
+    from compliance.sources import aws, lambda_fn
 
     if run.ended != "finished":
         state = _state_base(plan, "interrupted", run.log_path)
@@ -855,8 +855,8 @@ def _write_state(plan: Plan, out_dir: Path, config: Any, run: ScriptRun, out: _O
         _save_state(out_dir, {**_state_base(plan, "failed", run.log_path), "exit_code": run.code}, out)
         return
     try:
-        cfg = aws.collect_lambda(plan.function, plan.region, meter=Meter(),
-                                 options=config.source_options("lambda"), versions=False)["configuration"]
+        cfg = lambda_fn.collect_lambda(plan.function, plan.region, meter=Meter(),
+                                       options=config.source_options("lambda"), versions=False)["configuration"]
     except aws.AwsSourceError as exc:
         out(f"warning: could not read the function after the deploy ({exc}); an interrupted run cannot resume")
         _save_state(out_dir, {**_state_base(plan, "unbound", run.log_path), "reason": str(exc)}, out)

@@ -20,7 +20,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from compliance.base.timeutil import iso, utcnow
+from compliance.sources import aws
 from compliance.sources.base import Meter
+from compliance.sources.tracker import tracker_record_id
 
 KEYS_ATTRIBUTE = "deploy_evidence_keys"
 _CONDITION = "attribute_exists(record_id) AND NOT contains(#k, :key)"
@@ -60,19 +62,11 @@ class EvidenceResult:
         return [*self.denied, *self.failed, *self.not_attempted]
 
 
-def _record_id(task_id: str) -> str | None:
-    from compliance.sources.aws import tracker_record_id
-
-    return tracker_record_id(task_id)
-
-
 def record_evidence(table: str, project: str, task_ids: list[str], line: str, key: str, region: str, *,
                     options: dict[str, Any] | None = None, timestamp: str | None = None,
                     meter: Meter | None = None) -> EvidenceResult:
     """Append ``line`` as a worklog to each task, at most once per ``key``."""
-    from botocore.exceptions import ClientError
-
-    from compliance.sources import aws
+    from botocore.exceptions import ClientError  # botocore only when writing: offline paths never load it
 
     result = EvidenceResult(line=line, key=key)
     ids = list(dict.fromkeys(t.strip().upper() for t in task_ids if t and t.strip()))
@@ -82,7 +76,7 @@ def record_evidence(table: str, project: str, task_ids: list[str], line: str, ke
     entry = {"M": {"timestamp": {"S": timestamp or iso(utcnow())}, "status": {"S": "worklog"},
                    "description": {"S": line}}}
     for n, task in enumerate(ids):
-        record = _record_id(task)
+        record = tracker_record_id(task)
         if record is None:
             result.missing.append(task)
             continue
@@ -119,8 +113,6 @@ def record_evidence(table: str, project: str, task_ids: list[str], line: str, ke
 def _classify_condition_failure(client, table: str, item_key: dict[str, Any], key: str, task: str,
                                 response: dict[str, Any], result: EvidenceResult) -> None:
     """Missing item or already recorded? The old item answers it; servers that omit it get a GetItem."""
-    from compliance.sources import aws
-
     item = response.get("Item")
     if item is None:
         try:

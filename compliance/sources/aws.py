@@ -1,8 +1,11 @@
-"""Live AWS collectors: the Lambda, the HTTP API, the tracker and the deployment-manager tables.
+"""The AWS plumbing the four AWS sources share: clients, request counting, paging, errors.
 
-Each collector returns the ``data`` object of its source (``snapshot.schema.json#/$defs/<source>``)
-or raises; it never returns part of an answer, because a check judging half the routes or half
-the worklogs would pass changes it never saw.
+The sources themselves live one per file (``lambda_fn``, ``apigateway``, ``tracker``,
+``deploy_manager``). Each returns the ``data`` object of its source
+(``snapshot.schema.json#/$defs/<source>``) or raises; none returns part of an answer, because a
+check judging half the routes or half the worklogs would pass changes it never saw. The
+collectors build clients through ``aws.client_for`` (looked up on this module at call time), so
+tests can wrap it in one place.
 
 Request counting: ``meter.requests`` counts HTTP attempts, not logical calls. A client-level
 ``after-call`` / ``after-call-error`` hook adds the attempt number botocore keeps in the request
@@ -24,14 +27,12 @@ as boto3 defines them; source options may add ``endpoint_url``, ``profile``, ``t
 
 from __future__ import annotations
 
-import random
+import base64
 import re
 import threading
-import time
-from collections.abc import Callable, Iterator
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import datetime, timezone
+from decimal import Decimal
 from typing import Any
 
 from compliance.base.redact import redact
@@ -41,28 +42,6 @@ DEFAULT_MAX_ATTEMPTS = 5
 DEFAULT_CONNECT_TIMEOUT = 5.0
 DEFAULT_READ_TIMEOUT = 20.0
 DEFAULT_MAX_PAGES = 1000
-BATCH_GET_LIMIT = 100  # DynamoDB's own per-request key limit
-UNPROCESSED_ATTEMPTS = 8
-
-LAMBDA_FIELDS = ("FunctionName", "FunctionArn", "Runtime", "State", "StateReason", "LastUpdateStatus",
-                 "LastUpdateStatusReason", "LastModified", "CodeSha256", "RevisionId", "Version")
-VERSION_FIELDS = ("Version", "LastModified", "CodeSha256", "Description")
-ROUTE_FIELDS = ("RouteId", "RouteKey", "Target", "AuthorizationType")
-INTEGRATION_FIELDS = ("IntegrationId", "IntegrationType", "IntegrationUri", "PayloadFormatVersion")
-TRACKER_FIELDS = ("item_id", "record_id", "title", "status", "history", "commit_sha", "deploy_evidence",
-                  "live_validation_evidence", "transition_type")
-TRACKER_TYPES = {"TSK": "task", "ISS": "issue", "FTR": "feature", "LSN": "lesson", "PLN": "plan",
-                 "GEN": "generation"}
-REQUEST_FIELDS = ("record_id", "request_id", "status", "deployment_type", "submitted_at", "submitted_by",
-                  "summary", "changes", "related_record_ids", "files_changed", "non_ui_config")
-SPEC_FIELDS = ("record_id", "spec_id", "status", "deployment_category", "non_ui_target_arns", "request_ids")
-DM_PREFIXES = (("request#REQ-", "requests"), ("spec#SPEC-", "specs"))
-
-# API Gateway ids are lower-case alphanumerics (10 on AWS, 8 in moto); anything else (the usual
-# hyphenated name) can only be a name, so no GetApi call that must fail is spent on it.
-_API_ID = re.compile(r"^[a-z0-9]{6,16}$")
-
-_sleep: Callable[[float], None] = time.sleep  # replaced in tests so UnprocessedKeys backoff is instant
 
 
 # --------------------------------------------------------------------------- errors
@@ -160,6 +139,7 @@ def translate_error(exc: Exception, operation: str) -> AwsSourceError | None:
 
 @contextmanager
 def calling(operation: str) -> Iterator[None]:
+    """Re-raise any botocore failure inside as its ``AwsSourceError`` (other exceptions pass through)."""
     try:
         yield
     except Exception as exc:
@@ -236,14 +216,16 @@ def _botocore_session():
     return session
 
 
-def _call(client, operation: str, **params: Any) -> dict[str, Any]:
+def call(client, operation: str, **params: Any) -> dict[str, Any]:
+    """One API call by its AWS name (``GetApi``), failures translated."""
     method = getattr(client, _snake(operation))
     with calling(operation):
         return method(**params)
 
 
-def _pages(client, operation: str, options: dict[str, Any] | None, *, page_size: int | None = None,
+def pages(client, operation: str, options: dict[str, Any] | None, *, page_size: int | None = None,
            **params: Any) -> Iterator[dict[str, Any]]:
+    """Every page of a listing, or ``TooManyPages``: stopping at ``max_pages`` would judge half the data."""
     limit = int((options or {}).get("max_pages") or DEFAULT_MAX_PAGES)
     paginator = client.get_paginator(_snake(operation))
     if page_size:
@@ -260,233 +242,33 @@ def _snake(operation: str) -> str:
     return re.sub(r"(?<!^)(?=[A-Z])", "_", operation).lower()
 
 
-def _pick(obj: dict[str, Any], fields: tuple[str, ...]) -> dict[str, Any]:
+def pick(obj: dict[str, Any], fields: tuple[str, ...]) -> dict[str, Any]:
+    """Only the named fields that are set: a snapshot keeps what checks read, never secrets like Environment."""
     return {k: obj[k] for k in fields if k in obj and obj[k] is not None}
 
 
-# --------------------------------------------------------------------------- Lambda
+# --------------------------------------------------------------------------- DynamoDB items
 
-def _configuration(client, function: str) -> dict[str, Any]:
-    # GetFunctionConfiguration, not ListFunctions: only it carries State and LastUpdateStatus on real AWS.
-    resp = _call(client, "GetFunctionConfiguration", FunctionName=function)
-    return _pick(resp, LAMBDA_FIELDS)
-
-
-def _version_key(v: dict[str, Any]) -> tuple[int, str]:
-    text = str(v.get("Version", ""))
-    return (int(text), text) if text.isdigit() else (-1, text)
-
-
-def collect_lambda(function: str, region: str, *, meter: Meter, options: dict[str, Any] | None = None,
-                   versions: bool = True) -> dict[str, Any]:
-    """The function's state and identity, plus its published versions to date past deploys.
-
-    ``$LATEST`` is left out of ``versions``: it is the configuration itself, not a past deploy.
-    """
-    client = client_for("lambda", region, meter, options)
-    data: dict[str, Any] = {"function": function, "configuration": _configuration(client, function)}
-    if versions:
-        found = [_pick(v, VERSION_FIELDS)
-                 for page in _pages(client, "ListVersionsByFunction", options, FunctionName=function)
-                 for v in page.get("Versions", []) if v.get("Version") != "$LATEST"]
-        data["versions"] = sorted(found, key=_version_key)
-    return data
-
-
-def lambda_states(functions: list[str], region: str, *, meter: Meter, options: dict[str, Any] | None = None,
-                  workers: int = 8) -> dict[str, dict[str, Any]]:
-    """``collect_lambda`` without versions for many functions at once; any failure fails the whole call."""
-    names = list(dict.fromkeys(functions))
-    if not names:
-        return {}
-    workers = max(1, min(workers, len(names)))
-    client = client_for("lambda", region, meter, {**(options or {}), "workers": workers})
-    pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="lambda-state")
-    try:
-        configs = list(pool.map(lambda name: _configuration(client, name), names))
-    finally:
-        pool.shutdown(wait=True, cancel_futures=True)
-    return {name: {"function": name, "configuration": cfg} for name, cfg in zip(names, configs, strict=True)}
-
-
-# --------------------------------------------------------------------------- API Gateway v2
-
-def _find_api(client, api: str, options: dict[str, Any] | None) -> dict[str, Any]:
-    if _API_ID.match(api):
-        try:
-            return _call(client, "GetApi", ApiId=api)
-        except NotFound:
-            pass  # a name can look like an id; fall back to listing
-    matches = [item for page in _pages(client, "GetApis", options) for item in page.get("Items", [])
-               if item.get("Name") == api]
-    if not matches:
-        raise NotFound(f"GetApis: no HTTP API with id or name {api!r}", code="NotFound", operation="GetApis")
-    if len(matches) > 1:
-        ids = ", ".join(sorted(str(m.get("ApiId")) for m in matches))
-        raise AmbiguousName(f"GetApis: {len(matches)} HTTP APIs are named {api!r} ({ids}); configure the id",
-                            code="AmbiguousName", operation="GetApis")
-    return matches[0]
-
-
-def collect_apigateway(api: str, region: str, *, meter: Meter, options: dict[str, Any] | None = None
-                       ) -> dict[str, Any]:
-    """The HTTP API's routes and integrations; ``api`` may be an id or an exact, unique name."""
-    client = client_for("apigatewayv2", region, meter, options)
-    found = _find_api(client, api, options)
-    api_id = found["ApiId"]
-    routes = [_pick(r, ROUTE_FIELDS) for page in _pages(client, "GetRoutes", options, ApiId=api_id)
-              for r in page.get("Items", [])]
-    integrations = [_pick(i, INTEGRATION_FIELDS)
-                    for page in _pages(client, "GetIntegrations", options, ApiId=api_id)
-                    for i in page.get("Items", [])]
-    return {
-        "api": _pick(found, ("ApiId", "Name", "ApiEndpoint")),
-        "routes": sorted(routes, key=lambda r: (r.get("RouteKey", ""), r.get("RouteId", ""))),
-        "integrations": sorted(integrations, key=lambda i: i.get("IntegrationId", "")),
-    }
-
-
-# --------------------------------------------------------------------------- DynamoDB
-
-def _plain(value: Any) -> Any:
+def plain(value: Any) -> Any:
     """DynamoDB's Decimals and sets as plain JSON: snapshots must serialise and compare stably."""
-    from decimal import Decimal
-
     if isinstance(value, Decimal):
         return int(value) if value == value.to_integral_value() else float(value)
     if isinstance(value, dict):
-        return {k: _plain(v) for k, v in value.items()}
+        return {k: plain(v) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
-        return [_plain(v) for v in value]
+        return [plain(v) for v in value]
     if isinstance(value, (set, frozenset)):
-        return sorted((_plain(v) for v in value), key=lambda v: (str(type(v)), str(v)))
+        return sorted((plain(v) for v in value), key=lambda v: (str(type(v)), str(v)))
     if isinstance(value, (bytes, bytearray)):
-        import base64
-
         return base64.b64encode(bytes(value)).decode("ascii")
     if hasattr(value, "value") and type(value).__name__ == "Binary":
-        import base64
-
         return base64.b64encode(bytes(value.value)).decode("ascii")
     return value
 
 
-def _deserialize(item: dict[str, Any]) -> dict[str, Any]:
+def deserialize(item: dict[str, Any]) -> dict[str, Any]:
+    """A low-level DynamoDB item (``{"S": ...}``) as plain JSON values."""
     from boto3.dynamodb.types import TypeDeserializer
 
     des = TypeDeserializer()
-    return {k: _plain(des.deserialize(v)) for k, v in item.items()}
-
-
-def tracker_record_id(item_id: str) -> str | None:
-    """``ENC-TSK-325`` -> ``task#ENC-TSK-325``; None when the type segment is not one the tracker issues."""
-    parts = item_id.split("-")
-    kind = TRACKER_TYPES.get(parts[1].upper()) if len(parts) > 2 else None
-    return f"{kind}#{item_id}" if kind else None
-
-
-def collect_tracker(table: str, project: str, task_ids: list[str], region: str, *, meter: Meter,
-                    options: dict[str, Any] | None = None) -> dict[str, Any]:
-    """The named items by key (BatchGetItem), never a Scan: the table holds every project's history."""
-    ids = list(dict.fromkeys(t.strip().upper() for t in task_ids if t and t.strip()))
-    keyed: dict[str, str] = {}
-    for tid in ids:
-        record = tracker_record_id(tid)
-        if record is None:
-            meter.warnings.append(f"{tid}: unknown tracker type segment, not looked up")
-        else:
-            keyed[record] = tid
-    found: dict[str, dict[str, Any]] = {}
-    if keyed:
-        client = client_for("dynamodb", region, meter, options)
-        records = sorted(keyed)
-        names = {f"#f{i}": f for i, f in enumerate(TRACKER_FIELDS)}
-        projection = ", ".join(names)
-        for start in range(0, len(records), BATCH_GET_LIMIT):
-            keys = [{"project_id": {"S": project}, "record_id": {"S": r}}
-                    for r in records[start:start + BATCH_GET_LIMIT]]
-            for raw in _batch_get(client, table, keys, projection, names):
-                item = _deserialize(raw)
-                record = item.get("record_id")
-                if record in keyed:
-                    tid = keyed[record]
-                    kept = _pick(item, TRACKER_FIELDS)
-                    kept.setdefault("item_id", tid)
-                    kept.setdefault("record_id", record)
-                    found[tid] = kept
-    return {
-        "table": table,
-        "project": project,
-        "items": {tid: found[tid] for tid in sorted(found)},
-        "missing": sorted(tid for tid in ids if tid not in found),
-    }
-
-
-def _batch_get(client, table: str, keys: list[dict[str, Any]], projection: str,
-               names: dict[str, str]) -> list[dict[str, Any]]:
-    """One BatchGetItem, re-asking for UnprocessedKeys with capped, jittered backoff (bounded)."""
-    out: list[dict[str, Any]] = []
-    request: dict[str, Any] = {table: {"Keys": keys, "ProjectionExpression": projection,
-                                       "ExpressionAttributeNames": names}}
-    for attempt in range(UNPROCESSED_ATTEMPTS):
-        resp = _call(client, "BatchGetItem", RequestItems=request)
-        out.extend(resp.get("Responses", {}).get(table, []))
-        pending = resp.get("UnprocessedKeys") or {}
-        if not pending.get(table, {}).get("Keys"):
-            return out
-        request = pending
-        _sleep(min(2.0, 0.05 * 2 ** attempt) * (0.5 + random.random() / 2))  # noqa: S311 - jitter, not crypto
-    left = len(request[table]["Keys"])
-    raise Throttled(f"BatchGetItem: {left} key(s) of {table} still unprocessed after {UNPROCESSED_ATTEMPTS} "
-                    "attempts", code="UnprocessedKeys", operation="BatchGetItem")
-
-
-def _stamp(dt: datetime) -> str:
-    if dt.tzinfo is None:
-        dt = dt.replace(tzinfo=timezone.utc)
-    return dt.astimezone(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
-
-
-def collect_deploy_manager(table: str, project: str | None, since: datetime, until: datetime, region: str, *,
-                           meter: Meter, options: dict[str, Any] | None = None) -> dict[str, Any]:
-    """Requests and specs whose sort-key timestamp falls in the window.
-
-    The keys embed a compact UTC timestamp that sorts lexically, so ``BETWEEN`` on the sort key
-    reads only the window. The upper bound ends in U+FFFF so every suffix of the last second
-    (``-9c4e1f``) is included. ``deploy#`` rows are not read: no check uses them. The option
-    ``page_size`` (Query/Scan ``Limit``) exists so paging can be exercised without megabytes of rows.
-    """
-    opts = options or {}
-    lo, hi = _stamp(since), _stamp(until)
-    client = client_for("dynamodb", region, meter, options)
-    rows: dict[str, list[dict[str, Any]]] = {"requests": [], "specs": []}
-    if project is not None:
-        for prefix, bucket in DM_PREFIXES:
-            values = {":p": {"S": project}, ":lo": {"S": prefix + lo}, ":hi": {"S": prefix + hi + "\uffff"}}
-            for page in _pages(client, "Query", options, page_size=opts.get("page_size"), TableName=table,
-                               KeyConditionExpression="project_id = :p AND record_id BETWEEN :lo AND :hi",
-                               ExpressionAttributeValues=values):
-                rows[bucket].extend(_deserialize(i) for i in page.get("Items", []))
-    else:
-        meter.warnings.append(f"deploy_manager: no project configured, so {table} was read with a Scan "
-                              "(filtered to requests and specs in the window); set target.deploy_manager.project")
-        values = {":lr": {"S": "request#REQ-" + lo}, ":hr": {"S": "request#REQ-" + hi + "\uffff"},
-                  ":ls": {"S": "spec#SPEC-" + lo}, ":hs": {"S": "spec#SPEC-" + hi + "\uffff"}}
-        for page in _pages(client, "Scan", options, page_size=opts.get("page_size"), TableName=table,
-                           FilterExpression="record_id BETWEEN :lr AND :hr OR record_id BETWEEN :ls AND :hs",
-                           ExpressionAttributeValues=values):
-            for item in (_deserialize(i) for i in page.get("Items", [])):
-                bucket = "requests" if str(item.get("record_id", "")).startswith("request#") else "specs"
-                rows[bucket].append(item)
-    requests = [_row(item, REQUEST_FIELDS, "request_id", ("status", "deployment_type")) for item in rows["requests"]]
-    specs = [_row(item, SPEC_FIELDS, "spec_id", ("status",)) for item in rows["specs"]]
-    return {"table": table, "requests": sorted(requests, key=lambda r: r["record_id"]),
-            "specs": sorted(specs, key=lambda s: s["record_id"])}
-
-
-def _row(item: dict[str, Any], fields: tuple[str, ...], id_field: str, required: tuple[str, ...]) -> dict[str, Any]:
-    out = _pick(item, fields)
-    out[id_field] = str(item.get("record_id", "")).split("#", 1)[-1]
-    for name in required:
-        out.setdefault(name, None)
-    return out
+    return {k: plain(des.deserialize(v)) for k, v in item.items()}

@@ -237,8 +237,8 @@ def test_the_demo_workflow_fails_because_it_only_prints(tmp_path):
     from compliance import demo
 
     r = GitRepo(tmp_path / "d").init()
-    r.commit("demo workflow", {demo.WORKFLOW: demo._WORKFLOW_V2, SCRIPT: demo._DEPLOY_SH},
-             author_date="2026-02-22T00:00:00Z")
+    files = {demo.WORKFLOW: demo.file_text("api-mcp-backend-deploy.yml"), SCRIPT: demo.file_text("deploy.sh")}
+    r.commit("demo workflow", files, author_date="2026-02-22T00:00:00Z")
     found = judge(snapshot(r.path, files=[demo.WORKFLOW, SCRIPT]), "workflow_validation_asserts")
     assert [f.status for f in found] == ["fail"]
     assert "it only prints" in found[0].message

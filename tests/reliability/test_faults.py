@@ -29,7 +29,7 @@ def no_backoff(monkeypatch):
     from botocore.retries import standard
 
     monkeypatch.setattr(standard.ExponentialBackoff, "delay_amount", lambda self, context: 0)
-    monkeypatch.setattr("compliance.sources.aws._sleep", lambda seconds: None)
+    monkeypatch.setattr("compliance.sources.tracker._sleep", lambda seconds: None)
 
 
 def _lambda_error(status: int, code: str, message: str):

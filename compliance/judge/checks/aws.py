@@ -18,6 +18,24 @@ DEFAULT_ROUTES = [
 ]
 
 
+def lambda_problems(cfg: dict[str, Any], params: dict[str, Any]) -> list[str] | None:
+    """How the function's State / LastUpdateStatus differ from what a ``lambda_state`` rule expects
+    ([] when they match, None when the configuration does not say).
+
+    Public so the per-change timeline calls a deploy healthy exactly when the rule does.
+    """
+    state, update = cfg.get("State"), cfg.get("LastUpdateStatus")
+    if state is None or update is None:
+        return None
+    problems = []
+    if state != params.get("state", "Active"):
+        problems.append(f"State={state}" + (f" ({cfg['StateReason']})" if cfg.get("StateReason") else ""))
+    if update != params.get("last_update_status", "Successful"):
+        reason = cfg.get("LastUpdateStatusReason")
+        problems.append(f"LastUpdateStatus={update}" + (f" ({reason})" if reason else ""))
+    return problems
+
+
 def check_lambda_state(ctx, rule, params) -> list[Finding]:
     cfg = ctx.source("lambda")["configuration"]
     name = cfg.get("FunctionName") or ctx.target.get("function", "function")
@@ -26,16 +44,11 @@ def check_lambda_state(ctx, rule, params) -> list[Finding]:
     state, update = cfg.get("State"), cfg.get("LastUpdateStatus")
     ev = [{"kind": "lambda", "label": f"{name} State={state} LastUpdateStatus={update} "
            f"LastModified={cfg.get('LastModified')}", "url": None, "time": iso(parse_time(cfg.get("LastModified")))}]
-    if state is None or update is None:
+    problems = lambda_problems(cfg, params)
+    if problems is None:
         return [Finding(rule.id, "function", name, ERROR,
                         "State/LastUpdateStatus missing from the configuration (ListFunctions omits them; "
                         "they come from GetFunctionConfiguration)", ev)]
-    problems = []
-    if state != want_state:
-        problems.append(f"State={state}" + (f" ({cfg['StateReason']})" if cfg.get("StateReason") else ""))
-    if update != want_update:
-        reason = cfg.get("LastUpdateStatusReason")
-        problems.append(f"LastUpdateStatus={update}" + (f" ({reason})" if reason else ""))
     if problems:
         return [Finding(rule.id, "function", name, FAIL,
                         f"expected State={want_state} LastUpdateStatus={want_update}, got " + ", ".join(problems), ev)]

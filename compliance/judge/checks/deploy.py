@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import bisect
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from compliance.base.errors import SourceUnavailable
@@ -27,6 +27,7 @@ DEFAULT_GRACE_MINUTES = 360  # longer than the workflow's own 6 h job timeout wo
 # Pending never gates, so a grace longer than any run can take would turn every undeployed change
 # into a pending one for good: a week is far beyond GitHub's limits for a queued or running job.
 MAX_GRACE_MINUTES = 7 * 24 * 60
+DEFAULT_TOLERANCE_SECONDS = 120
 _SHOWN = 3  # runs / claims named in a message; the evidence list holds the rest
 
 
@@ -248,6 +249,37 @@ def _recorded_manual(ctx, ev, modified) -> bool:
     return _manual_path_rejection(ctx, ev) is None
 
 
+def deploy_tolerance(params: dict[str, Any]) -> timedelta:
+    """The slack a ``lambda_deploy_match`` rule allows around a deploy step (its ``tolerance_seconds``)."""
+    return timedelta(seconds=params.get("tolerance_seconds", DEFAULT_TOLERANCE_SECONDS))
+
+
+def live_run(ctx, modified: datetime, slack: timedelta) -> dict[str, Any] | None:
+    """The successful canonical run whose deploy holds the function's LastModified, within ``slack``.
+
+    Public because the per-change timeline must name the same run the check judged, with the
+    rule's own tolerance, rather than decide again with one of its own.
+    """
+    for run in ctx.runs.successful():
+        start, end = deploy_window(run)
+        if within(modified, start, end, slack):
+            return run
+    return None
+
+
+def live_manual_deploy(ctx, modified: datetime) -> Any:
+    """The worklog of a passing manual deploy-script run whose LastModified is the function's, if any
+    (None as well when the tracker was not collected: nothing then proves a manual deploy)."""
+    if not ctx.source_ok("tracker"):
+        return None
+    for evs in ctx.evidence.by_task.values():
+        for ev in evs:
+            if any(abs((lm - modified).total_seconds()) <= 2 for lm in ev.last_modified) \
+                    and _recorded_manual(ctx, ev, modified):
+                return ev
+    return None
+
+
 def check_lambda_deploy_match(ctx, rule, params) -> list[Finding]:
     cfg = ctx.source("lambda")["configuration"]
     name = cfg.get("FunctionName") or ctx.target.get("function", "function")
@@ -256,20 +288,16 @@ def check_lambda_deploy_match(ctx, rule, params) -> list[Finding]:
            "time": iso(modified)}
     if modified is None:
         return [Finding(rule.id, "function", name, ERROR, "the function reports no parseable LastModified", [lam])]
-    slack = timedelta(seconds=params.get("tolerance_seconds", 120))
-    for run in ctx.runs.successful():
-        start, end = deploy_window(run)
-        if within(modified, start, end, slack):
-            return [Finding(rule.id, "function", name, PASS,
-                            f"LastModified {iso(modified)} falls in the deploy of run {run['id']}", [lam, run_evidence(run)])]
-    if ctx.source_ok("tracker"):
-        for evs in ctx.evidence.by_task.values():
-            for ev in evs:
-                if any(abs((lm - modified).total_seconds()) <= 2 for lm in ev.last_modified) \
-                        and _recorded_manual(ctx, ev, modified):
-                    return [Finding(rule.id, "function", name, PASS,
-                                    f"LastModified {iso(modified)} matches evidence of a manual deploy-script run "
-                                    f"recorded in {_claim_name(ev)}", [lam, worklog_evidence_item(ev)])]
+    slack = deploy_tolerance(params)
+    run = live_run(ctx, modified, slack)
+    if run is not None:
+        return [Finding(rule.id, "function", name, PASS,
+                        f"LastModified {iso(modified)} falls in the deploy of run {run['id']}", [lam, run_evidence(run)])]
+    ev = live_manual_deploy(ctx, modified)
+    if ev is not None:
+        return [Finding(rule.id, "function", name, PASS,
+                        f"LastModified {iso(modified)} matches evidence of a manual deploy-script run "
+                        f"recorded in {_claim_name(ev)}", [lam, worklog_evidence_item(ev)])]
     for runs in ctx.runs.by_sha.values():
         for run in runs:
             start, end = deploy_window(run)

@@ -1,0 +1,58 @@
+"""Deployment evidence recorded in tracker worklogs, parsed into facts.
+
+The runbook asks for commit, function LastModified and validation outcome to be written
+into tracker worklogs, but people and agents write that as free text, in many shapes.
+This module reads it conservatively: a fact is only reported when the text states it,
+anything ambiguous about the outcome reads as ``None`` (never as a pass), and any sign of
+failure outweighs any sign of success.
+
+Outcome grammar (the table in the "outcome" section below lists every form):
+
+* The Lambda state and the endpoint/smoke outcome are separate facts. ``State=Active`` with
+  ``LastUpdateStatus=Successful`` is a pass of the state check only; any other value fails.
+* An HTTP status for the endpoint (``-> 500``, ``returned 503``, ``GET /path: 500``, ``HTTP/1.1
+  404``, ``status: 500``, ``capabilities 404``, ``500 Internal Server Error``, curl's ``000``)
+  passes only when it is 2xx and its reason phrase, if any, agrees; ``not 200`` fails. A bare
+  number (``expected 200``, ``200 errors``) is no answer.
+* Failure words fail (``failed``, ``error``, ``exception``, ``threw``, ``timed out``, ``down``,
+  ``unavailable``, ``degraded``, ``KO``, ``❌``, ``rollback``, ``reverted``), as do nonzero counts
+  (``errors: 3``, ``3/5 passed``), qualified passes (``partially passed``, ``passed (except
+  ...)``) and negated passes (``not passed``, ``passed? no``, ``success: false``).
+* Negated failures (``no errors``, ``0 failures``, ``errors: 0``, ``did not time out``) and
+  descriptions of the change (``fixed the 500 error``, ``raised the timeout to 30s``) say nothing.
+* Unsettled outcomes (``validation: pending``, ``retry pending``, ``skipped``, ``to be rerun``,
+  ``passed?``, ``not validated``, ``ok-ish``) keep the text from being a pass.
+
+Any failure makes the outcome ``fail``; else anything unsettled makes it ``None``; else a pass
+signal or the Lambda state pair makes it ``pass``; no recognisable outcome is ``None``.
+
+SHA extraction is deliberately the other way round: the engine resolves candidates
+against real commits, so an extra candidate costs nothing while a missed one hides
+evidence. Only obvious non-commits (dates, timestamps, UUIDs, request ids, ARNs) are
+left out.
+
+Modules: ``records`` (an item's evidence and ``parse_text``), ``outcome`` and ``grammar`` (the
+validation outcome), ``shas``, ``timestamps`` (LastModified), ``claims`` (deployed, by which path,
+to which target), ``line`` (the line the deploy command writes), ``scan`` (literal-anchored
+matching that keeps all of it fast). The names below are the package's interface.
+"""
+
+from __future__ import annotations
+
+from compliance.judge.evidence.claims import (
+    DEFAULT_FUNCTION,
+    DEFAULT_VIA,
+    names_manual_run,
+    names_other_target,
+    names_workflow,
+)
+from compliance.judge.evidence.grammar import FAIL, PASS, UNSETTLED
+from compliance.judge.evidence.line import format_evidence_line, parse_evidence_line
+from compliance.judge.evidence.outcome import detail_signal
+from compliance.judge.evidence.records import Evidence, evidence_for_item, parse_text
+
+__all__ = [
+    "DEFAULT_FUNCTION", "DEFAULT_VIA", "FAIL", "PASS", "UNSETTLED", "Evidence", "detail_signal",
+    "evidence_for_item", "format_evidence_line", "names_manual_run", "names_other_target", "names_workflow",
+    "parse_evidence_line", "parse_text",
+]
