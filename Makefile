@@ -20,6 +20,7 @@ demo: setup
 
 lint: setup
 	$(BIN)/ruff check compliance tests benchmarks
+	$(BIN)/lint-imports  # the layer contract in pyproject.toml
 
 test: lint
 	$(BIN)/python -m pytest

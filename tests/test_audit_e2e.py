@@ -46,7 +46,7 @@ def system(tmp_path, aws_env, http_server, monkeypatch):
     config.write_text(live_config_text(probe.url), "utf-8")
     monkeypatch.setenv("GITHUB_TOKEN", "ghp_" + "e2e0" * 9)
     monkeypatch.setenv("COMPLIANCE_CACHE_DIR", str(tmp_path / "cache"))
-    monkeypatch.setattr("compliance.sources.github.time.sleep", lambda s: None)
+    monkeypatch.setattr("compliance.sources.github_client.time.sleep", lambda s: None)
     return config, s, probe
 
 

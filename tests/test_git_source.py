@@ -8,7 +8,8 @@ from jsonschema import Draft202012Validator
 
 from compliance.base.errors import ComplianceError
 from compliance.sources.base import Meter
-from compliance.sources.git import GitRunner, classify, collect_git
+from compliance.sources.git import GitRunner, collect_git
+from compliance.sources.git_history import classify
 from tests.gitrepo import GitRepo
 
 UNICODE_PATH = "docs/ünïcødé 文件.md"

@@ -49,7 +49,7 @@ sources:
 """, "utf-8")
     monkeypatch.setenv("GITHUB_TOKEN", "ghs_" + "pr00" * 9)
     monkeypatch.delenv("GITHUB_STEP_SUMMARY", raising=False)
-    monkeypatch.setattr("compliance.sources.github.time.sleep", lambda s: None)
+    monkeypatch.setattr("compliance.sources.github_client.time.sleep", lambda s: None)
     return config, repo, s, drift
 
 

@@ -232,7 +232,7 @@ def two_targets(tmp_path, aws_env, http_server, monkeypatch):
                     + f"policies: [{POLICIES}]\nsources:\n  probe: {{timeout_seconds: 2}}\n")
     monkeypatch.setenv("GITHUB_TOKEN", "ghp_" + "e2e1" * 9)
     monkeypatch.setenv("COMPLIANCE_CACHE_DIR", str(tmp_path / "cache"))
-    monkeypatch.setattr("compliance.sources.github.time.sleep", lambda s: None)
+    monkeypatch.setattr("compliance.sources.github_client.time.sleep", lambda s: None)
     runs = [workflow_run(9001, datetime(2026, 2, 26, 12, 1, tzinfo=timezone.utc), sha=sa["squash"],
                          conclusion="success")]
     return SimpleNamespace(config=config, alpha=sa, beta=sb, runs=runs)

@@ -1,55 +1,83 @@
 """Backtesting: judge a rule, or a draft rule file, against a past window before enforcing it.
 
 A new rule that would have failed half of last month's changes needs a conversation before it
-gates anything. The backtest runs the ordinary pipeline (collect or a saved snapshot, then
-``engine.judge``) and lists what would have failed; it is informational, so it exits 0 whenever
-it ran, and writes nothing unless asked.
+gates anything. The backtest runs the ordinary pipeline (collect or a saved snapshot, then the
+judge of every mode) and lists what would have failed; it is informational, so it exits 0
+whenever it ran, and writes nothing unless asked (then through the one persistence path).
 """
 
 from __future__ import annotations
 
-import argparse
-import sys
-from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from compliance.base.errors import EXIT_OK, ComplianceError
+from compliance.app.collect import collect
+from compliance.app.persist import judge_snapshot, persist
+from compliance.base.errors import ComplianceError
 from compliance.base.redact import clip
+from compliance.base.timeutil import parse_time
+from compliance.inputs.config import load_config
+from compliance.inputs.rules import load_rules
+from compliance.inputs.yamlpos import did_you_mean
 from compliance.model.findings import FAIL, STATUSES, Finding, summarize
+from compliance.model.snapshot import read_snapshot
 
 SHOWN = (FAIL, "error")
 
 
-def _rules(args: argparse.Namespace) -> Any:
-    from compliance.inputs.rules import load_rules
-    from compliance.inputs.yamlpos import did_you_mean
+@dataclass
+class Backtest:
+    """What a backtest found; ``written`` is empty unless ``--out`` asked for the set."""
 
-    ruleset = load_rules(args.policy)
-    if args.rule:
+    findings: list[Finding]
+    rule_ids: list[str]
+    window: dict[str, Any]
+    written: dict[str, Path]
+
+    def summary_lines(self) -> list[str]:
+        counts = summarize(self.findings)
+        changes = {f.subject for f in self.findings if f.status == FAIL and f.subject_type in ("change", "task")}
+        win = self.window
+        return [" · ".join(f"{counts[s]} {s}" for s in STATUSES),
+                f"{len(changes)} change(s) would have failed {', '.join(self.rule_ids)} between "
+                f"{parse_time(win['since']).date()} and {parse_time(win['until']).date()} on {win['branch']} "
+                "(backtest: informational, nothing enforced)"]
+
+
+def select_rules(policy: list[str], only: list[str]) -> Any:
+    """The rule files, narrowed to ``only`` (an unknown id is refused with the nearest one named)."""
+    ruleset = load_rules(policy)
+    if only:
         ids = {r.id for r in ruleset.rules}
-        unknown = [r for r in args.rule if r not in ids]
+        unknown = [r for r in only if r not in ids]
         if unknown:
             guess = did_you_mean(unknown[0], sorted(ids))
             hint = f"; did you mean {guess!r}?" if guess else f" (rules: {', '.join(sorted(ids))})"
-            raise ComplianceError(f"no rule {unknown[0]!r} in {', '.join(args.policy)}{hint}")
-        ruleset.rules = [r for r in ruleset.rules if r.id in set(args.rule)]
+            raise ComplianceError(f"no rule {unknown[0]!r} in {', '.join(policy)}{hint}")
+        ruleset.rules = [r for r in ruleset.rules if r.id in set(only)]
     return ruleset
 
 
-def _snapshot(args: argparse.Namespace, ruleset: Any, window: Callable[[argparse.Namespace], Any]) -> dict[str, Any]:
-    if args.snapshot:
-        from compliance.model.snapshot import load_snapshot
-
-        if args.since or args.until:
-            raise ComplianceError("--since/--until apply to collection; a snapshot keeps its own window")
-        return load_snapshot(args.snapshot)
-    from compliance.app.collect import collect
-    from compliance.inputs.config import load_config
-
-    config = load_config(args.config or "compliance.yaml")
-    since, until = window(args)
-    return collect(config, ruleset, since, until)
+def run_backtest(policy: list[str], only: list[str], *, snapshot: str | None = None, config: str | None = None,
+                 since: datetime | None = None, until: datetime | None = None,
+                 out: str | None = None) -> Backtest:
+    """Judge a saved snapshot (``snapshot``) or a fresh collection of ``since..until``."""
+    ruleset = select_rules(policy, only)
+    digest = None
+    if snapshot:
+        snap, digest = read_snapshot(snapshot)
+    else:
+        if since is None or until is None:
+            raise ComplianceError("a backtest that collects needs its window")
+        snap = collect(load_config(config or "compliance.yaml"), ruleset, since, until)
+    judged = judge_snapshot(snap, ruleset)
+    written: dict[str, Path] = {}
+    if out:
+        written = persist(snap, ruleset, out, "backtest", snapshot_file=snapshot, digest=digest, judged=judged,
+                          keep_findings=True).written
+    return Backtest(judged.findings, [r.id for r in ruleset.rules], snap["window"], written)
 
 
 def format_table(findings: list[Finding], show_all: bool) -> list[str]:
@@ -66,34 +94,4 @@ def format_table(findings: list[Finding], show_all: bool) -> list[str]:
     return out
 
 
-def run_backtest(args: argparse.Namespace, window: Callable[[argparse.Namespace], Any]) -> int:
-    from compliance.base.timeutil import parse_time
-    from compliance.judge.engine import judge
-
-    ruleset = _rules(args)
-    snapshot = _snapshot(args, ruleset, window)
-    findings, waivers = judge(snapshot, ruleset.rules)
-    for line in format_table(findings, args.all):
-        print(line)
-    counts = summarize(findings)
-    changes = {f.subject for f in findings if f.status == FAIL and f.subject_type in ("change", "task")}
-    win = snapshot["window"]
-    print(" · ".join(f"{counts[s]} {s}" for s in STATUSES))
-    print(f"{len(changes)} change(s) would have failed {', '.join(r.id for r in ruleset.rules)} between "
-          f"{parse_time(win['since']).date()} and {parse_time(win['until']).date()} on {win['branch']} "
-          "(backtest: informational, nothing enforced)")
-    if args.out:
-        from compliance.model.snapshot import snapshot_text, validate_snapshot
-        from compliance.report import write_set
-        from compliance.report.document import build_report
-
-        out = Path(args.out)
-        doc = build_report(snapshot, ruleset.rules, findings, "backtest", waivers=waivers)
-        validate_snapshot(snapshot, str(out / "snapshot.json"))
-        written = write_set(doc, out, snapshot_text=snapshot_text(snapshot))[1]
-        for kind, path in written.items():
-            print(f"  {kind:<8} {path}", file=sys.stderr)
-    return EXIT_OK
-
-
-__all__ = ["format_table", "run_backtest"]
+__all__ = ["Backtest", "format_table", "run_backtest", "select_rules"]

@@ -11,6 +11,7 @@ from typing import Any
 from compliance import __version__
 from compliance.base.redact import redact_data
 from compliance.base.timeutil import chain_span, iso, parse_time, utcnow
+from compliance.model.snapshot import build_snapshot
 from compliance.sources.base import run_source
 
 ALL_SOURCES = ("git", "github", "lambda", "apigateway", "tracker", "deploy_manager", "probe")
@@ -119,15 +120,10 @@ def collect(config: Any, ruleset: Any, since: datetime, until: datetime) -> dict
     for name, envelope in sources.items():
         sources[name] = checked_envelope(name, envelope)
     # masked before anything reads it, so the evaluation, every report and the saved snapshot agree
-    snapshot = redact_data({
-        "snapshot_version": 1,
-        "tool": {"name": "compliance", "version": __version__},
-        "collected_at": iso(utcnow()),
-        "window": {"since": iso(since), "until": iso(until), "branch": branch},
-        "target": public_target(target),
-        "rules": dict(sorted(ruleset.digests.items())),
-        "sources": sources,
-    })
+    snapshot = redact_data(build_snapshot(
+        tool_version=__version__, collected_at=iso(utcnow()),
+        window={"since": iso(since), "until": iso(until), "branch": branch}, target=public_target(target),
+        rules=ruleset.digests, sources=sources))
     if snapshot["sources"] is sources:  # nothing was masked: every source's data is exactly what was checked
         snapshot.sources_checked = {name: env.get("data") for name, env in sources.items()}
     return snapshot

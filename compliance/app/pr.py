@@ -16,6 +16,7 @@ from typing import Any
 from compliance import __version__
 from compliance.base.errors import ComplianceError
 from compliance.base.timeutil import iso, utcnow
+from compliance.model.snapshot import build_snapshot
 from compliance.sources.base import run_source
 
 DEFERRED_SOURCES = ("github", "lambda", "apigateway", "tracker", "probe")
@@ -99,17 +100,12 @@ def pr_snapshot(config: Any, ruleset: Any, pr: dict[str, Any], *, head_ref: str 
             "deploy_manager", {}).get("file")):
         sources["deploy_manager"] = collect_one("deploy_manager", opts.get("deploy_manager") or {}, target,
                                                  sources, ruleset, since, clock)
-    return {
-        "snapshot_version": 1,
-        "tool": {"name": "compliance", "version": __version__},
-        "collected_at": now,
-        "window": {"since": iso(since), "until": now, "branch": target["branch"]},
-        "target": public_target(target),
-        "rules": dict(sorted(ruleset.digests.items())),
-        "pull_request": {"number": pr["number"], "title": pr.get("title") or "", "head_sha": pr["head_sha"],
-                         "head_ref": pr.get("head_ref"), "base_ref": pr.get("base_ref") or target["branch"],
-                         "html_url": pr.get("html_url"),
-                         **({"files_listed": len(pr.get("files") or []), "files_changed": pr["files_changed"]}
-                            if pr.get("files_changed") else {})},
-        "sources": sources,
-    }
+    pull_request = {"number": pr["number"], "title": pr.get("title") or "", "head_sha": pr["head_sha"],
+                    "head_ref": pr.get("head_ref"), "base_ref": pr.get("base_ref") or target["branch"],
+                    "html_url": pr.get("html_url"),
+                    **({"files_listed": len(pr.get("files") or []), "files_changed": pr["files_changed"]}
+                       if pr.get("files_changed") else {})}
+    return build_snapshot(tool_version=__version__, collected_at=now,
+                          window={"since": iso(since), "until": now, "branch": target["branch"]},
+                          target=public_target(target), rules=ruleset.digests, sources=sources,
+                          pull_request=pull_request)

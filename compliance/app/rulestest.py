@@ -41,6 +41,7 @@ from compliance.base.timeutil import iso, parse_time
 from compliance.inputs import builtin
 from compliance.inputs.yamlpos import Positions, did_you_mean, load_yaml, validate
 from compliance.model.findings import STATUS_RANK, STATUSES, Finding
+from compliance.model.snapshot import build_snapshot, def_schema, load_schema, schema_problems
 
 # A case passes only if every failing or unevaluable subject is one it expects: a rule that starts
 # failing a subject nobody listed (a broadened scope, a new check) must fail its tests, not pass them
@@ -183,8 +184,6 @@ class _Builder:
         self.problems.append(Located(self.path, line, col, message))
 
     def cases(self) -> list[Case]:
-        from compliance.model.snapshot import def_schema, load_schema
-
         out: list[Case] = []
         seen: dict[tuple[str, str], int] = {}
         for i, raw in enumerate(self.data["cases"]):
@@ -226,11 +225,9 @@ class _Builder:
                     continue
                 self.problems += validate(value, _sub(self.pos, spath), def_schema(name), self.path)
                 sources[name] = _envelope(name, raw["name"], value, None, collected)
-            snapshot = {"snapshot_version": 1, "tool": {"name": "compliance", "version": "rules-test"},
-                        "collected_at": collected, "window": {**window, "branch": target["branch"]},
-                        "target": target, "rules": {}, "sources": sources}
-            from compliance.model.snapshot import schema_problems
-
+            snapshot = build_snapshot(tool_version="rules-test", collected_at=collected,
+                                      window={**window, "branch": target["branch"]}, target=target, rules={},
+                                      sources=sources)
             if len(self.problems) == before:  # a last net for what the per-source checks cannot place
                 for p in schema_problems(snapshot, load_schema("snapshot"), self.path):
                     self.at(here, f"the case does not make a valid snapshot: {p.message}")

@@ -34,7 +34,7 @@ def _attributed_by_shape(c: dict[str, Any], snapshot: dict[str, Any]) -> bool:
     """A merge commit with GitHub's subject (two parents, as the git source classifies it), or the
     pull request a PR-mode snapshot judges (its number came from GitHub's API). A snapshot is data:
     its ``kind`` is re-derived, not taken on trust."""
-    from compliance.sources.git import classify
+    from compliance.sources.git_history import classify
 
     if c.get("kind") == "pull_request":
         return (snapshot.get("pull_request") or {}).get("number") == c.get("pr")

@@ -20,7 +20,42 @@ from compliance.base.fsutil import atomic_write_text, not_regular
 from compliance.base.redact import clip
 from compliance.base.timeutil import MAX_BOUND, MIN_BOUND, parse_time
 
-SNAPSHOT_VERSION = 1
+SNAPSHOT_VERSION = 1  # written by build_snapshot, checked by read_snapshot before anything else
+
+
+def build_snapshot(*, tool_version: str, collected_at: str, window: dict[str, Any], target: dict[str, Any],
+                   rules: dict[str, str], sources: dict[str, Any], **extra: Any) -> dict[str, Any]:
+    """The one place the envelope is made (collect, pr and the rule tests all come here).
+
+    ``window`` is ``{"since", "until", "branch"}`` as ISO strings; ``extra`` carries a mode's own
+    top-level facts (``pull_request``), which the schema names. Keys are placed in one order so the
+    envelope is the same whoever builds it.
+    """
+    return {
+        "snapshot_version": SNAPSHOT_VERSION,
+        "tool": {"name": "compliance", "version": tool_version},
+        "collected_at": collected_at,
+        "window": dict(window),
+        "target": target,
+        "rules": dict(sorted(rules.items())),
+        **extra,
+        "sources": sources,
+    }
+
+
+def version_problem(doc: Any, path: str) -> Located | None:
+    """A snapshot of another format version is named as such, before its shape is judged by this one's schema.
+
+    Without this, a newer tool's snapshot fails with whatever field moved first, which reads as
+    corruption rather than "use the version that wrote it"."""
+    if not isinstance(doc, dict) or "snapshot_version" not in doc:
+        return None  # no version at all: the schema says what is missing
+    version = doc["snapshot_version"]
+    if version == SNAPSHOT_VERSION and type(version) is int:
+        return None
+    return Located(path, 1, 1, f"at /snapshot_version: snapshot format version {version!r} is not one this tool "
+                               f"reads (it reads version {SNAPSHOT_VERSION}); collect it again with this version, "
+                               "or evaluate it with the version that wrote it")
 
 
 @cache
@@ -339,6 +374,9 @@ def read_snapshot(path: str | Path) -> tuple[dict[str, Any], str]:
         raise
     doc = strict_loads(text, str(p), "snapshot")  # e.g. 100,000 nested arrays: refused, not a crash
     del text
+    wrong = version_problem(doc, str(p))
+    if wrong:
+        raise InputError([wrong], what="snapshot")
     validate_snapshot(doc, str(p))
     return doc, digest
 

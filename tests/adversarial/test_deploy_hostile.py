@@ -19,6 +19,8 @@ import pytest
 
 from compliance.app import deploy as deploy_mod
 from compliance.app.deploy import EXIT_INTERRUPTED, STATE_FILE
+from compliance.app.deploy import script as deploy_script
+from compliance.app.deploy import validate as deploy_validate
 from compliance.judge.evidence import parse_evidence_line
 from tests import moto_env
 from tests.deploy_fixture import (  # noqa: F401 - system is a fixture
@@ -263,13 +265,13 @@ def test_control_a_genuine_state_still_resumes(system, monkeypatch):
 
 def _while_settling(monkeypatch, change) -> None:
     """Run ``change`` while the deploy waits for the Lambda update to settle."""
-    real_wait = deploy_mod._wait
+    real_wait = deploy_validate.wait_for_update
 
     def settling(*args, **kwargs):
         change()
         return real_wait(*args, **kwargs)
 
-    monkeypatch.setattr(deploy_mod, "_wait", settling)
+    monkeypatch.setattr(deploy_validate, "wait_for_update", settling)
 
 
 def test_a_revision_that_changes_while_the_update_settles_is_followed(system, monkeypatch):
@@ -293,7 +295,7 @@ def test_an_update_while_settling_is_not_adopted(system, monkeypatch):
 
     _while_settling(monkeypatch, hotfix)
     _deploy_then_interrupt_recording(system, monkeypatch)
-    monkeypatch.setattr(deploy_mod, "_wait", lambda *a, **k: None)
+    monkeypatch.setattr(deploy_validate, "wait_for_update", lambda *a, **k: None)
     code, text = _deploy(system)
     _assert_deployed_for_real(system, code, text, runs=2)
     assert "the function's RevisionId is now" in text or "LastModified is now" in text
@@ -325,7 +327,7 @@ def test_an_interrupt_stops_the_script_and_its_children_and_records_nothing(syst
 
 
 def test_a_child_that_ignores_sigterm_is_killed_after_the_grace(system, tmp_path, monkeypatch):
-    monkeypatch.setattr(deploy_mod, "KILL_GRACE", 0.5)
+    monkeypatch.setattr(deploy_script, "KILL_GRACE", 0.5)
     pidfile = tmp_path / "child.pid"
     _signal_when(pidfile, signal.SIGINT)
     code, text = _deploy(system, env=system.env(DEPLOY_HANG_PIDFILE=str(pidfile), DEPLOY_HANG_IGNORE_TERM="1"),
@@ -461,7 +463,7 @@ def test_a_dangling_symlink_at_the_log_name_creates_nothing_through_it(system, t
 
 def test_a_process_that_leaves_the_group_does_not_hang_the_deploy(system, tmp_path, monkeypatch, capfd):
     """setsid puts it beyond the group's reach: the deploy says so instead of waiting on its output."""
-    monkeypatch.setattr(deploy_mod, "KILL_GRACE", 0.5)
+    monkeypatch.setattr(deploy_script, "KILL_GRACE", 0.5)
     pidfile = tmp_path / "escaped.pid"
     script = system.repo.path / "backend/lambda/coordination_api/deploy.sh"
     body = script.read_text().replace('echo "deploy complete"',

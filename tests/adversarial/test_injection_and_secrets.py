@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 import responses
 
-from compliance.app.deploy import Plan, _Out, run_script
+from compliance.app.deploy import Output, Plan, run_script
 from compliance.base.redact import LineRedactor, clip, redact, redact_data
 from compliance.cli import main
 from compliance.inputs.rules import load_rules
@@ -273,7 +273,7 @@ def test_the_deploy_log_and_terminal_hold_no_secret_the_script_printed(tmp_path)
                 last_evidenced=None, changes=[], tasks=[], missing_tasks=[], lambda_before={})
     stream = io.StringIO()
     (tmp_path / "out").mkdir(exist_ok=True)
-    ran = run_script(plan, tmp_path / "out", {"PATH": "/usr/bin:/bin"}, False, _Out(stream, {}))
+    ran = run_script(plan, tmp_path / "out", {"PATH": "/usr/bin:/bin"}, False, Output(stream, {}))
     assert ran.code == 0 and ran.ended == "finished"
     for text in (stream.getvalue(), Path(ran.log_path).read_text("utf-8")):
         assert AWS_SECRET not in text and SESSION not in text and "MIIEowIBAAKCAQEA" not in text

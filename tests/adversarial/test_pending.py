@@ -243,10 +243,10 @@ def test_merged_report_sums_pending_and_names_the_pending_target(snap):
 
 
 def test_console_summary_counts_and_lists_pending_after_failures(snap, tmp_path, capsys):
-    from compliance.cli import _print_summary
+    from compliance.cli.printing import print_summary
 
     doc = doc_of(snap, [pending(), other(FAIL)])
-    _print_summary(doc, {})
+    print_summary(doc, {})
     out = capsys.readouterr().out
     assert "verdict: FAIL" in out and "pending 1" in out
     lines = out.splitlines()

@@ -18,7 +18,7 @@ from compliance.inputs.rules import command_quoting_problems, load_rules
 from compliance.judge.engine import fill
 from compliance.report import html as html_report
 from compliance.report import junit as junit_report
-from compliance.report import markdown as md
+from compliance.report import markdown_text as md
 from compliance.report import sarif as sarif_report
 
 # --- remediation commands: shell positions where one quoted word is still not data ------------

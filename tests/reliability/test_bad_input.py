@@ -296,7 +296,7 @@ def test_github_payloads_never_read_as_deployed(tmp_path, repo_path, monkeypatch
     body, expected = GITHUB_PAYLOAD_CASES[case]
     monkeypatch.setenv("GITHUB_TOKEN", "ghp_" + "bad0" * 9)
     monkeypatch.setenv("COMPLIANCE_CACHE_DIR", str(tmp_path / "cache"))
-    monkeypatch.setattr("compliance.sources.github.time.sleep", lambda s: None)
+    monkeypatch.setattr("compliance.sources.github_client.time.sleep", lambda s: None)
     off = ", ".join(f"{n}: {{enabled: false}}" for n in ("lambda", "apigateway", "deploy_manager", "probe"))
     tracker = _write(tmp_path / "tracker.json", json.dumps({"table": "t", "project": "p", "items": {}, "missing": []}))
     off += f", tracker: {{file: {tracker}}}"

@@ -135,13 +135,13 @@ register(
 
 
 def check_workflow_validation_asserts(ctx, rule, params) -> list[Finding]:
-    from compliance.judge.checks import workflowsteps
+    from compliance.judge.shell import verdicts
 
     path, text, doc, problem = _load_workflow(ctx, rule, params)
     if problem:
         return [problem]
     script = params.get("deploy_script") or ctx.target.get("deploy_script") or ""
-    verdict = workflowsteps.judge_validation(text, doc, ctx.target.get("function", ""), script)
+    verdict = verdicts.judge_validation(text, doc, ctx.target.get("function", ""), script)
     line = verdict.line or _line_of(text, r"^\s*steps:") or 1
     ev = [file_evidence(path, f"{path}: {verdict.evidence}"[:300], line)]
     if verdict.ok:
@@ -165,7 +165,7 @@ register(
 
 
 def check_deploy_script_present(ctx, rule, params) -> list[Finding]:
-    from compliance.judge.checks import workflowsteps
+    from compliance.judge.shell import verdicts
 
     path = params.get("path") or ctx.target.get("deploy_script") or ""
     files = ctx.source("git").get("files_at_head", {})
@@ -175,7 +175,7 @@ def check_deploy_script_present(ctx, rule, params) -> list[Finding]:
     if text is None:
         return [Finding(rule.id, "file", path, FAIL, "the deploy script is absent at the branch head",
                         location={"path": path, "line": 1})]
-    verdict = workflowsteps.judge_deploy_script(text, ctx.target.get("function", ""))
+    verdict = verdicts.judge_deploy_script(text, ctx.target.get("function", ""))
     code = [ln for ln in text.splitlines() if ln.strip() and not ln.strip().startswith("#")]
     line = verdict.line or 1
     ev = [file_evidence(path, f"{path}: {verdict.evidence}"[:300], line)]

@@ -3,7 +3,7 @@
 ``judge_validation`` finds the job step that runs the deploy script, then asks of every later step of
 the same job whether it *can* fail the job (it runs: no statically false ``if:``; no
 ``continue-on-error``; a shell this module can read) and whether its script ends non-zero on every
-path when State or LastUpdateStatus is wrong (``shellrun.prove_fails``). ``judge_deploy_script``
+path when State or LastUpdateStatus is wrong (``prove.prove_fails``). ``judge_deploy_script``
 says whether a deploy script invokes anything that deploys, on some path it can take.
 """
 
@@ -11,240 +11,24 @@ from __future__ import annotations
 
 import os
 import re
-import shlex
 from dataclasses import dataclass
-from typing import Any
 
-from compliance.judge.checks import shellrun as sr
-from compliance.judge.checks import shelltext as sh
-
-PROPS = ("state", "update")
-
-
-@dataclass
-class Verdict:
-    ok: bool
-    message: str
-    line: int | None = None
-    evidence: str = ""
-
-
-@dataclass
-class StepInfo:
-    job: str
-    index: int
-    step: dict[str, Any]
-    line: int  # the step's first line in the file
-    run_line: int  # the file line of the script's first line
-
-    @property
-    def name(self) -> str:
-        name = self.step.get("name") or self.step.get("id")
-        if name:
-            return str(name)
-        run = str(self.step.get("run") or self.step.get("uses") or "step")
-        return run.strip().splitlines()[0][:60] if run.strip() else "step"
-
-    @property
-    def label(self) -> str:
-        return f"step '{self.name}' (line {self.line})"
-
-
-# --------------------------------------------------------------------------- positions
-
-
-def _step_lines(text: str) -> dict[tuple[str, int], tuple[int, int]]:
-    """(job, step index) -> (line of the step, file line of its script's first line)."""
-    import yaml
-
-    try:
-        root = yaml.compose(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
-    except yaml.YAMLError:
-        return {}
-    out: dict[tuple[str, int], tuple[int, int]] = {}
-    jobs = _child(root, "jobs")
-    if not isinstance(jobs, yaml.MappingNode):
-        return out
-    for key, job in jobs.value:
-        steps = _child(job, "steps")
-        if not isinstance(steps, yaml.SequenceNode):
-            continue
-        for i, step in enumerate(steps.value):
-            run = _child(step, "run")
-            first = step.start_mark.line + 1
-            if isinstance(run, yaml.ScalarNode):
-                block = run.style in ("|", ">")
-                out[(str(key.value), i)] = (first, run.start_mark.line + (2 if block else 1))
-            else:
-                out[(str(key.value), i)] = (first, first)
-    return out
-
-
-def _child(node, key: str):
-    import yaml
-
-    if not isinstance(node, yaml.MappingNode):
-        return None
-    for k, v in node.value:
-        if isinstance(k, yaml.ScalarNode) and k.value == key:
-            return v
-    return None
-
-
-# --------------------------------------------------------------------------- static expressions
-
-
-def static_bool(value: Any) -> bool | None:
-    """A GitHub ``if:`` / ``continue-on-error`` value on the success path: True, False, or None (unknown).
-
-    ``success()``/``always()``/``!cancelled()`` hold after a successful deploy; ``failure()`` and
-    ``cancelled()`` do not; literals are read as GitHub reads them (``0``, ``''``, ``null``, ``false``).
-    """
-    if value is None:
-        return None
-    if isinstance(value, bool):
-        return value
-    if isinstance(value, (int, float)):
-        return value != 0
-    text = str(value).strip()
-    m = re.fullmatch(r"\$\{\{(.*)\}\}", text, re.S)
-    if m:
-        text = m.group(1).strip()
-    return _Expr(text).parse()
-
-
-class _Expr:
-    _TOKEN = re.compile(r"\s*(&&|\|\||!=|==|!|\(|\)|'[^']*'|[A-Za-z_][\w.\-]*(?:\(\s*\))?|-?\d+(?:\.\d+)?)")
-    _ATOMS = {"true": True, "false": False, "null": False, "success()": True, "always()": True,
-              "failure()": False, "cancelled()": False}
-
-    def __init__(self, text: str):
-        self.toks: list[str] = []
-        pos = 0
-        while pos < len(text):
-            m = self._TOKEN.match(text, pos)
-            if not m:
-                self.toks = ["<unknown>"]
-                break
-            self.toks.append(m.group(1).replace(" ", ""))
-            pos = m.end()
-            while pos < len(text) and text[pos].isspace():
-                pos += 1
-        self.i = 0
-
-    def parse(self) -> bool | None:
-        if not self.toks:
-            return None
-        value = self._or()
-        return value if self.i == len(self.toks) else None
-
-    def _peek(self) -> str | None:
-        return self.toks[self.i] if self.i < len(self.toks) else None
-
-    def _or(self):
-        left = self._and()
-        while self._peek() == "||":
-            self.i += 1
-            right = self._and()
-            left = True if True in (left, right) else (None if None in (left, right) else False)
-        return left
-
-    def _and(self):
-        left = self._not()
-        while self._peek() == "&&":
-            self.i += 1
-            right = self._not()
-            left = False if False in (left, right) else (None if None in (left, right) else True)
-        return left
-
-    def _not(self):
-        if self._peek() == "!":
-            self.i += 1
-            v = self._not()
-            return None if v is None else not v
-        return self._atom()
-
-    def _atom(self):
-        tok = self._peek()
-        if tok is None:
-            return None
-        self.i += 1
-        if tok == "(":
-            v = self._or()
-            if self._peek() == ")":
-                self.i += 1
-            return v
-        if tok.lower() in self._ATOMS:
-            return self._ATOMS[tok.lower()]
-        if re.fullmatch(r"-?\d+(?:\.\d+)?", tok):
-            return float(tok) != 0
-        if tok.startswith("'"):
-            return tok != "''"
-        if self._peek() in ("==", "!="):  # a comparison of run-time values
-            self.i += 2
-        return None
-
-
-# --------------------------------------------------------------------------- shells
-
-
-def shell_flags(shell: Any, runs_on: Any) -> tuple[bool, bool] | str:
-    """(errexit, pipefail) of the shell GitHub runs the step with, or why it cannot be judged."""
-    if shell is None:
-        if "windows" in str(runs_on).lower():
-            return "the step runs in PowerShell (the Windows default), which this check does not read"
-        return True, False  # bash -e {0}
-    text = str(shell).strip()
-    if text == "bash":
-        return True, True  # bash --noprofile --norc -eo pipefail {0}
-    if text == "sh":
-        return True, False  # sh -e {0}
-    if "{0}" not in text:
-        return f"shell `{text}` is not a POSIX shell this check reads"
-    try:
-        argv = shlex.split(text)
-    except ValueError:
-        return f"shell `{text}` cannot be read"
-    if not argv or os.path.basename(argv[0]) not in ("bash", "sh", "dash", "ksh", "zsh"):
-        return f"shell `{text}` is not a POSIX shell this check reads"
-    errexit = pipefail = False
-    args = argv[1:]
-    for i, a in enumerate(args):
-        if a in ("-o", "+o") and i + 1 < len(args):
-            if args[i + 1] == "errexit":
-                errexit = a == "-o"
-            if args[i + 1] == "pipefail":
-                pipefail = a == "-o"
-        elif re.fullmatch(r"-[a-zA-Z]+", a):
-            if "c" in a:
-                return f"shell `{text}` runs the script through -c, which this check does not read"
-            errexit = errexit or "e" in a
-            if "o" in a and i + 1 < len(args) and args[i + 1] == "pipefail":
-                pipefail = True
-    return errexit, pipefail
-
-
-def _shell_of(step: dict, job: dict, doc: dict) -> Any:
-    for holder in (step, (job.get("defaults") or {}).get("run") or {}, (doc.get("defaults") or {}).get("run") or {}):
-        if isinstance(holder, dict) and holder.get("shell") is not None:
-            return holder["shell"]
-    return None
-
-
-def _env(*holders: Any) -> dict[str, str]:
-    """Literal env values (workflow, then job, then step); one that holds an expression is unknown."""
-    out: dict[str, str] = {}
-    for holder in holders:
-        env = holder.get("env") if isinstance(holder, dict) else None
-        if not isinstance(env, dict):
-            continue
-        for k, v in env.items():
-            if isinstance(v, (str, int, float, bool)) and "${{" not in str(v):
-                out[str(k)] = str(v).lower() if isinstance(v, bool) else str(v)
-            else:
-                out.pop(str(k), None)
-    return out
-
+from compliance.judge.shell.lexer import ShellSyntaxError
+from compliance.judge.shell.nodes import Script, Simple, command_words, walk
+from compliance.judge.shell.parser import parse, replace_gh_expressions
+from compliance.judge.shell.prove import prove_fails
+from compliance.judge.shell.runner import Runner
+from compliance.judge.shell.state import PROPERTY_NAMES, Hypothesis, State
+from compliance.judge.shell.steps import (
+    PROPS,
+    StepInfo,
+    Verdict,
+    _env,
+    _shell_of,
+    _step_lines,
+    shell_flags,
+    static_bool,
+)
 
 # --------------------------------------------------------------------------- deploy commands
 
@@ -300,7 +84,7 @@ def deploy_matcher(script_path: str):
 @dataclass
 class _Parsed:
     info: StepInfo
-    script: sh.Script | None
+    script: Script | None
     problem: str | None  # why the step's script cannot be read
 
 
@@ -325,8 +109,8 @@ def _parse_step(info: StepInfo, env: dict[str, str]) -> _Parsed:
     if not isinstance(run, str):
         return _Parsed(info, None, "it runs no shell script")
     try:
-        return _Parsed(info, sh.parse(sh.replace_gh_expressions(run, env), info.run_line), None)
-    except sh.ShellSyntaxError as exc:
+        return _Parsed(info, parse(replace_gh_expressions(run, env), info.run_line), None)
+    except ShellSyntaxError as exc:
         return _Parsed(info, None, f"its script cannot be read ({exc})")
 
 
@@ -334,8 +118,8 @@ def _runs_deploy(parsed: _Parsed, is_deploy) -> int | None:
     """The line of the command that runs the deploy script, if this step has one."""
     if parsed.script is None:
         return None
-    for node, _funcs in sh.walk(parsed.script.tree):
-        if isinstance(node, sh.Simple) and is_deploy([w.static for w in sh.command_words(node)]):
+    for node, _funcs in walk(parsed.script.tree):
+        if isinstance(node, Simple) and is_deploy([w.static for w in command_words(node)]):
             return node.line
     return None
 
@@ -385,7 +169,7 @@ def _judge_step(parsed: _Parsed, prop: str, deploy: StepInfo, is_deploy, job: di
     if isinstance(flags, str):
         return False, flags
     same_step = info.index == deploy.index
-    proved, reason = sr.prove_fails(parsed.script, prop, function=function, errexit=flags[0], pipefail=flags[1],
+    proved, reason = prove_fails(parsed.script, prop, function=function, errexit=flags[0], pipefail=flags[1],
                                     env=env, armed=not same_step, is_deploy=is_deploy if same_step else None)
     return proved, reason or ""
 
@@ -460,7 +244,7 @@ def _judge_job(job_id, job, parsed: list[_Parsed], d: int, doc, function, is_dep
         why = reasons[prop] or [(deploy.line, "no step after it reads the function")]
         line = line or why[0][0]
         key = tuple(re.sub(r"State=Active|LastUpdateStatus=Successful", "the value", w) for _, w in why[:4])
-        grouped.setdefault(key, []).append(sr.PROPERTY_NAMES[prop])
+        grouped.setdefault(key, []).append(PROPERTY_NAMES[prop])
     parts = [f"nothing after the deploy {deploy.label} fails job '{job_id}' unless {' and '.join(props)}: "
              + "; ".join(key) for key, props in grouped.items()]
     return Verdict(False, "; ".join(parts), line, f"deploy {deploy.label}")
@@ -481,18 +265,18 @@ _INERT = {"echo", "printf", "true", "false", ":", "exit", "return", "set", "shop
 def judge_deploy_script(text: str, function: str) -> Verdict:
     """Whether a run of the script invokes anything that deploys; which commands, with their lines."""
     try:
-        script = sh.parse(text, 1)
-    except sh.ShellSyntaxError as exc:
+        script = parse(text, 1)
+    except ShellSyntaxError as exc:
         return Verdict(False, f"cannot judge the script: it cannot be read ({exc})", exc.line, "unreadable")
-    runner = sr.Runner(sr.Hypothesis(None, function))
-    ends = runner.run(script, sr.State({}, False, False))
+    runner = Runner(Hypothesis(None, function))
+    ends = runner.run(script, State({}, False, False))
     deploying, inert, other, unjudged = [], [], [], []
-    for outer, _funcs in sh.walk(script.tree):
-        if not isinstance(outer, sh.Simple):
+    for outer, _funcs in walk(script.tree):
+        if not isinstance(outer, Simple):
             continue
         ran = id(outer) in runner.executed
         for node in (outer, *_substituted(outer)):
-            statics = [w.static for w in sh.command_words(node)]
+            statics = [w.static for w in command_words(node)]
             if not statics:
                 continue
             kind = _command_kind(node, statics)
@@ -550,14 +334,14 @@ def _deploys_with(statics: list[str]) -> bool:
     return any(a in _DEPLOYERS[base] for a in args[:3])
 
 
-def _command_kind(node: sh.Simple, statics: list[str]) -> str:
+def _command_kind(node: Simple, statics: list[str]) -> str:
     head = statics[0]
     base = os.path.basename(head)
     if base in _INERT:
         return "inert"  # /bin/true, /bin/echo
     if "/" in head or head.endswith((".sh", ".py")):
         return "deploy"  # another script
-    first = sh.command_words(node)[0]
+    first = command_words(node)[0]
     if not head or any(k not in ("lit", "q") for k, _ in first.parts) or head == "eval":
         return "unknown"
     if head in _INERT:
@@ -576,17 +360,17 @@ def _command_kind(node: sh.Simple, statics: list[str]) -> str:
     return "other"
 
 
-def _substituted(node: sh.Simple):
+def _substituted(node: Simple):
     """Commands inside the ``$(...)`` of a command's words: they run when the command runs."""
     for w in [*node.words, *(v for _, v in node.assigns if v)]:
         for kind, text in w.parts:
             if kind != "cmd":
                 continue
             try:
-                inner = sh.parse(text, w.line)
-            except sh.ShellSyntaxError:
+                inner = parse(text, w.line)
+            except ShellSyntaxError:
                 continue
-            for sub, _ in sh.walk(inner.tree):
-                if isinstance(sub, sh.Simple):
+            for sub, _ in walk(inner.tree):
+                if isinstance(sub, Simple):
                     yield sub
                     yield from _substituted(sub)

@@ -1,0 +1,92 @@
+"""Audit mode: collect a window of one or several targets, judge it and publish each target's set.
+
+A multi-target audit writes ``<out>/<name>/`` exactly as a single-target audit of that target would,
+then the merged report beside them, all under one lock of ``<out>``: a reader never finds one
+run's per-target sets next to another run's merged report.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from compliance.app.collect import collect
+from compliance.app.loading import precheck, previous_for
+from compliance.app.persist import Persisted, persist
+from compliance.base.fsutil import folder_lock
+from compliance.inputs.rules import load_rules
+from compliance.inputs.targets import collect_targets, default_jobs
+from compliance.publish import close_tracking_issue_if_open, upsert_tracking_issue
+from compliance.report.diff import load_previous
+from compliance.report.markdown import render
+from compliance.report.merge import merge_reports, write_merged
+
+
+def audit_one(config: Any, ruleset: Any, since: datetime, until: datetime, out: Path, formats: Iterable[str], *,
+              waivers: str | None = None, previous: dict[str, Any] | None = None,
+              warn_days: int | None = None) -> Persisted:
+    """One target: collect the window, then the one persistence path."""
+    snapshot = collect(config, ruleset, since, until)
+    return persist(snapshot, ruleset, out, "audit", formats, waivers=waivers, previous=previous,
+                   warn_days=warn_days)
+
+
+def audit_with_baseline(config: Any, ruleset: Any, since: datetime, until: datetime, out: Path,
+                        formats: Iterable[str], *, mode: str, baseline: Callable[[dict[str, Any]], dict[str, Any]],
+                        previous: str | Path | None = None, waivers: str | None = None,
+                        warn_days: int | None = None) -> Persisted:
+    """An audit diffed against a "last audit" made from its own snapshot by ``baseline`` (the demo's).
+
+    The baseline goes through the same pipeline into ``<out>/previous/``, so the diff compares like with like.
+    """
+    snapshot = collect(config, ruleset, since, until)
+    if not previous:
+        persist(baseline(snapshot), ruleset, out / "previous", mode, ("json",))
+        previous = out / "previous" / "report.json"
+    return persist(snapshot, ruleset, out, mode, formats, waivers=waivers, previous=load_previous(previous),
+                   warn_days=warn_days)
+
+
+def audit_targets(config: Any, names: list[str], since: datetime, until: datetime, out: Path,
+                  formats: Iterable[str], *, waivers: str | None = None, previous: str | None = None,
+                  warn_days: int | None = None, jobs: int | None = None,
+                  each: Callable[[str, Persisted], None] | None = None) -> tuple[dict[str, Any], dict[str, Path]]:
+    """Every target into ``<out>/<name>/`` plus the merged report in ``<out>``; returns the merged (doc, files).
+
+    ``each`` is called with every target's result as soon as it is published (the CLI prints it
+    and updates that target's tracking issue there, in target order).
+    """
+    ruleset = load_rules(config.policies)
+    before = precheck(ruleset, waivers, warn_days, previous)
+    snapshots = collect_targets(config, ruleset, names, since, until,
+                                jobs=jobs if jobs is not None else default_jobs(len(names)), collect=collect)
+    formats = tuple(formats)
+    with folder_lock(out):  # the per-target sets and the merged one: one run's, not two runs' interleaved
+        parts = []
+        for name in names:
+            result = persist(snapshots.pop(name), ruleset, out / name, "audit", formats, waivers=waivers,
+                             previous=previous_for(before, name), warn_days=warn_days)
+            if each:
+                each(name, result)
+            parts.append((name, result.doc, f"{name}/report.json"))
+        merged = merge_reports(parts)
+        return merged, write_merged(merged, out, formats)
+
+
+def tracking_issue(doc: dict[str, Any], target: dict[str, Any]) -> str | None:
+    """Open or update ONE tracking issue while the verdict fails or errs; close it once it passes.
+
+    Returns the issue's URL when one was opened or updated. ``pending`` is not failing.
+    """
+    repo = target["github_repo"]
+    title = f"Compliance audit: {target.get('name') or repo} is failing"
+    if doc["summary"]["verdict"] in ("pass", "pending"):
+        close_tracking_issue_if_open(repo, title)
+        return None
+    issue = upsert_tracking_issue(repo, title, render(doc))
+    return str(issue.get("html_url") or issue)
+
+
+__all__ = ["audit_one", "audit_targets", "audit_with_baseline", "tracking_issue"]

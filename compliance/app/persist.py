@@ -1,0 +1,124 @@
+"""The one persistence path every mode takes: judge -> document -> validate -> stage -> commit.
+
+Audit, evaluate, pr, deploy, backtest and the demo used to each write their folder their own way:
+one validated the snapshot before any report and dropped a stale ``waivers.yaml``, others wrote the
+reports first and left the waivers of an earlier run beside a new snapshot, so a later
+``evaluate --snapshot`` applied exceptions the run never used. Here the order is fixed once:
+
+1. judge the snapshot (with the waivers loaded as of its collection time);
+2. build the report document from those findings;
+3. validate the snapshot as it will be saved (an invalid one stops the run before anything is written);
+4. stage the reports, the snapshot and the waivers applied into a new set;
+5. publish the set in one rename (``report.write_set`` on ``fsutil.staged_set``).
+
+A failure or a kill anywhere before step 5 leaves the previous set exactly as it was; after it, the
+new set is whole. A mode that did not apply waivers publishes a set without ``waivers.yaml``, so the
+old one goes with the old set. Nothing here prints: notes for the user come back as data.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from compliance.base.timeutil import parse_time
+from compliance.inputs.waivers import load_waivers
+from compliance.judge.engine import Context, judge
+from compliance.model.findings import Finding
+from compliance.model.snapshot import digest_text, snapshot_text, validate_snapshot
+from compliance.report import SNAPSHOT_NAME, write_set
+from compliance.report.document import build_report
+
+DEFAULT_FORMATS = ("md", "html", "json")
+
+
+@dataclass
+class Judged:
+    """Findings of one snapshot, the waiver section they were judged with and the indexes used."""
+
+    findings: list[Finding]
+    waivers: dict[str, Any] | None
+    ctx: Context
+
+
+@dataclass
+class Persisted:
+    """What a run published: the document as masked for the reports (safe to print or post) and its files.
+
+    ``findings`` is filled only when the caller asked to keep them (deploy reads its validation
+    from them); a large audit drops them before rendering so they are not held beside the text.
+    """
+
+    doc: dict[str, Any]
+    written: dict[str, Path]
+    findings: list[Finding] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+
+def read_waivers(path: str | None, ruleset: Any, now: datetime, warn_days: int | None = None) -> Any:
+    """The waiver file as of ``now`` (a snapshot's collection time, or now for a precheck)."""
+    if not path:
+        return None
+    return load_waivers(path, now=now, rule_ids={r.id for r in ruleset.rules}, warn_days=warn_days)
+
+
+def judge_snapshot(snapshot: dict[str, Any], ruleset: Any, waivers: str | None = None,
+                   warn_days: int | None = None) -> Judged:
+    """Stage 1: the findings. Waivers expire by the snapshot's clock, so a re-evaluation agrees with the run."""
+    loaded = read_waivers(waivers, ruleset, parse_time(snapshot["collected_at"]), warn_days)
+    ctx = Context(snapshot)  # one set of indexes for judging and for the report's timelines
+    findings, section = judge(snapshot, ruleset.rules, loaded, ctx=ctx)
+    return Judged(findings, section, ctx)
+
+
+def persist(snapshot: dict[str, Any], ruleset: Any, out_dir: str | Path, mode: str,
+            formats: Iterable[str] = DEFAULT_FORMATS, *, waivers: str | None = None,
+            previous: dict[str, Any] | None = None, warn_days: int | None = None,
+            snapshot_file: str | None = None, digest: str | None = None, judged: Judged | None = None,
+            keep_findings: bool = False) -> Persisted:
+    """Judge ``snapshot`` and publish reports + snapshot + waivers into ``out_dir`` as one set.
+
+    ``snapshot_file``/``digest``: the snapshot was read from that file (evaluate, backtest) and is
+    already validated; the set carries it as saved. ``judged``: findings the caller already has
+    (backtest prints them before deciding to write).
+    """
+    out = Path(out_dir)
+    notes: list[str] = []
+    if snapshot_file:
+        snapshot, text, digest, note = as_saved(snapshot, snapshot_file, digest)
+        notes += [note] if note else []
+        judged = None if note else judged  # the document judged is the one saved, not the file's
+    judged = judged or judge_snapshot(snapshot, ruleset, waivers, warn_days)
+    if not snapshot_file:
+        validate_snapshot(snapshot, str(out / SNAPSHOT_NAME))
+        text = snapshot_text(snapshot)
+        digest = digest_text(text)
+    doc = build_report(snapshot, ruleset.rules, judged.findings, mode, waivers=judged.waivers, previous=previous,
+                       ctx=judged.ctx, digest=digest)
+    findings = judged.findings if keep_findings else []
+    del judged
+    doc, written = write_set(doc, out, formats, snapshot_text=text, waivers=waivers)
+    return Persisted(doc, written, findings, notes)
+
+
+def as_saved(snapshot: dict[str, Any], path: str, digest: str | None
+             ) -> tuple[dict[str, Any], str, str, str | None]:
+    """The snapshot as the report folder saves it, its text, digest and a note when it differs from the file.
+
+    A file written by this tool comes back byte for byte; one written elsewhere (by hand, an older
+    version, holding a token) is judged as saved, so the report and the snapshot beside it stay one
+    pair and no secret is copied on."""
+    text = snapshot_text(snapshot)
+    saved = digest_text(text)
+    if saved == digest:
+        return snapshot, text, saved, None
+    note = (f"note: {path} is not in canonical form or holds secret values; the reports judge it as saved "
+            f"beside them (canonical, secrets masked: {saved})")
+    return json.loads(text), text, saved, note
+
+
+__all__ = ["DEFAULT_FORMATS", "Judged", "Persisted", "as_saved", "judge_snapshot", "persist", "read_waivers"]

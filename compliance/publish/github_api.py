@@ -1,0 +1,99 @@
+"""The GitHub client every publisher uses, how its requests are counted, and how its errors read.
+
+One place builds the (lazy) PyGithub client, counts each request on the ``Meter`` and turns a refusal
+into a redacted ``PublishError``, so the check run, the status and the comments cannot drift apart on
+any of the three. ``github`` (PyGithub) is imported only when a client is built.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from typing import Any
+
+from compliance.base.console import INVISIBLE
+from compliance.base.errors import ComplianceError
+from compliance.base.redact import redact
+from compliance.sources.base import Meter
+
+MAX_ANNOTATIONS_PER_REQUEST = 50
+MAX_SUMMARY = 65_535  # check run output.summary
+MAX_COMMENT = 65_536  # issue / PR comment and issue body
+MAX_STATUS_DESCRIPTION = 140
+PER_PAGE = 100
+_CONTROL = re.compile(f"[{INVISIBLE}\ud800-\udfff]")  # the console's class, and lone surrogates
+
+
+class PublishError(ComplianceError):
+    """GitHub refused or failed a publishing request; the message is redacted."""
+
+
+# --------------------------------------------------------------------------- pure helpers
+
+
+def _clip(text: str, limit: int, note: str = "…") -> str:
+    return text if len(text) <= limit else text[: limit - len(note)] + note
+
+
+def _plain(value: Any, limit: int) -> str:
+    return _clip(_CONTROL.sub("", redact("" if value is None else str(value))), limit)
+
+
+def counts_phrase(summary: dict[str, Any]) -> str:
+    return (f"{summary.get('fail', 0)} failed, {summary.get('error', 0)} could not be evaluated, "
+            f"{summary.get('pending', 0)} pending, {summary.get('pass', 0)} passed, {summary.get('waived', 0)} waived, "
+            f"{summary.get('not_applicable', 0)} n/a")
+
+
+# --------------------------------------------------------------------------- client
+
+
+def client(token: str | None = None, base_url: str | None = None, **options: Any) -> Any:
+    """A lazy PyGithub client: objects are addressed by URL and never fetched just to be used,
+    so every request this module makes is one we chose (and counted).
+
+    Base URL and token come from the same resolvers the GitHub source reads with
+    (``GITHUB_API_URL``, ``GITHUB_TOKEN``), so publishing goes to the server the audit read from.
+    """
+    import github
+
+    from compliance.sources.github import api_token, api_url
+
+    token = api_token(token)
+    auth = github.Auth.Token(token) if token else None
+    return github.Github(auth=auth, base_url=api_url(base_url), lazy=True, per_page=PER_PAGE, **options)
+
+
+def _repo(gh: Any, repo: str) -> Any:
+    if not re.fullmatch(r"[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+", repo or ""):
+        raise PublishError(f"not an owner/name repository: {repo!r}")
+    return gh.get_repo(repo)
+
+
+def _count(meter: Meter | None, n: int = 1) -> None:
+    if meter is not None:
+        meter.requests += n
+
+
+def _error(what: str, exc: Exception) -> PublishError:
+    status = getattr(exc, "status", None)
+    data = getattr(exc, "data", None)
+    detail = data.get("message") if isinstance(data, dict) else None
+    return PublishError(redact(f"GitHub {what} failed" + (f" (HTTP {status})" if status else "")
+                               + (f": {detail}" if detail else f": {type(exc).__name__}")))
+
+
+def _pages(paginated: Any, meter: Meter | None) -> Iterator[Any]:
+    """Walk a PyGithub list one explicit page (one request) at a time, so the meter stays exact."""
+    page = 0
+    while True:
+        items = paginated.get_page(page)
+        _count(meter)
+        yield from items
+        if len(items) < PER_PAGE:
+            return
+        page += 1
+
+
+def _setup(token: str | None, base_url: str | None, gh: Any, options: dict[str, Any]) -> Any:
+    return gh if gh is not None else client(token, base_url, **options)

@@ -1,0 +1,275 @@
+"""One persistence path: every mode, killed between any two stages, leaves the old set or the new one.
+
+Each mode runs once to publish an "old" set, then again on different input with a kill injected at
+one stage of ``app.persist`` (judge, document, validate, stage a report, stage the snapshot, stage
+the waivers, the commit). The kill is a ``BaseException`` (as an interrupt is), raised by wrapping
+the real function at that point; one test kills a real process with ``os._exit``. Afterwards the
+folder must hold one run's files: the report names the digest of the snapshot beside it, every
+name leads into the same set, and ``waivers.yaml`` is there exactly when that run applied waivers.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import subprocess
+import sys
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+
+from compliance.base import fsutil
+from compliance.base.timeutil import utcnow
+from compliance.cli import main
+from compliance.demo import DEMO_SINCE, DEMO_UNTIL
+
+ROOT = Path(__file__).resolve().parents[1]
+POLICIES = str(ROOT / "policies")
+
+
+class Killed(BaseException):
+    """Stands for the process dying at that point: nothing after it runs, no handler turns it into an error."""
+
+
+def _stage_points() -> dict[str, tuple[object, str, int]]:
+    from compliance.app import persist
+
+    return {
+        "judge": (persist, "judge", 1),
+        "document": (persist, "build_report", 1),
+        "validate": (persist, "validate_snapshot", 1),
+        "first-report": (fsutil.StagedSet, "write", 1),
+        "snapshot": (fsutil.StagedSet, "write", 0),
+        "waivers": (fsutil.StagedSet, "copy", 1),
+        "commit": (fsutil.StagedSet, "commit", 1),
+    }
+
+
+ALL_POINTS = sorted(_stage_points())
+
+
+def _kill_at(monkeypatch, point: str) -> None:
+    """Wrap the function at ``point`` so that its n-th call dies (n=0: the call staging ``snapshot.json``)."""
+    owner, name, nth = _stage_points()[point]
+    real = getattr(owner, name)
+    calls = {"n": 0}
+
+    def wrapper(*args, **kwargs):
+        calls["n"] += 1
+        if (nth == 0 and args[1] == "snapshot.json") or calls["n"] == nth:
+            raise Killed(point)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(owner, name, wrapper)
+
+
+def one_set(out: Path) -> dict:
+    """The set a reader finds in ``out``: fails unless it is exactly one run's files."""
+    report = json.loads((out / "report.json").read_text("utf-8"))
+    snapshot = (out / "snapshot.json").read_bytes()
+    assert report["snapshot"]["digest"] == "sha256:" + hashlib.sha256(snapshot).hexdigest()
+    names = [p for p in out.iterdir() if p.name.startswith(("report.", "snapshot.", "waivers."))]
+    sets = {Path(os.path.realpath(p)).parent.name for p in names}
+    assert len(sets) == 1, f"files of {len(sets)} sets: {sorted(sets)}"
+    waivers = out / "waivers.yaml"
+    assert waivers.exists() == bool((report.get("waivers") or {}).get("file")), "waivers of another run"
+    return {"digest": report["snapshot"]["digest"], "mode": report["mode"], "waivers": waivers.exists(),
+            "set": sets.pop()}
+
+
+def _killed_or_new(monkeypatch, point: str, run, out: Path, old: dict) -> None:
+    """Run with the kill at ``point``: either it fired and the old set is intact, or it did not and the set is new."""
+    killed = False
+    with monkeypatch.context() as m:
+        _kill_at(m, point)
+        try:
+            run()
+        except Killed:
+            killed = True
+    if killed:
+        assert one_set(out) == old, f"killed at {point}: the folder no longer holds the old set"
+        run()  # the next run, unharmed, publishes its set over the litter
+    new = one_set(out)
+    assert new["digest"] != old["digest"] or new["set"] != old["set"]
+
+
+# --------------------------------------------------------------------------- fixtures
+
+
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory) -> dict:
+    """The demo system (its config reads files and a local git repository) and two different snapshots."""
+    base = tmp_path_factory.mktemp("persist")
+    assert main(["demo", "--workdir", str(base / "work"), "--out", str(base / "demo")]) == 0
+    a = base / "a.json"
+    a.write_bytes((base / "demo" / "snapshot.json").read_bytes())
+    doc = json.loads(a.read_text("utf-8"))
+    doc["tool"]["version"] += "+b"  # same data, another snapshot (another digest)
+    b = base / "b.json"
+    b.write_text(json.dumps(doc), "utf-8")
+    return {"work": base / "work", "config": str(base / "work" / "compliance.yaml"), "a": a, "b": b,
+            "waivers": str(base / "work" / "waivers.yaml")}
+
+
+def _ok(argv: list[str]) -> None:
+    assert main(argv) in (0, 1, 2)
+
+
+# --------------------------------------------------------------------------- one test per mode
+
+
+@pytest.mark.parametrize("point", ALL_POINTS)
+def test_evaluate_killed_at_any_stage_leaves_one_set(demo, tmp_path, monkeypatch, point):
+    out = tmp_path / "out"
+    _ok(["evaluate", "--snapshot", str(demo["a"]), "--policies", POLICIES, "--out", str(out),
+         "--waivers", demo["waivers"]])
+    old = one_set(out)
+    assert old["waivers"]
+    _killed_or_new(monkeypatch, point, lambda: _ok(["evaluate", "--snapshot", str(demo["b"]), "--policies",
+                                                    POLICIES, "--out", str(out), "--no-waivers"]), out, old)
+    assert not one_set(out)["waivers"]  # the new run applied none: the old file went with the old set
+
+
+@pytest.mark.parametrize("point", ["judge", "first-report", "snapshot", "commit"])
+def test_backtest_killed_at_any_stage_leaves_one_set(demo, tmp_path, monkeypatch, point):
+    out = tmp_path / "out"
+    _ok(["evaluate", "--snapshot", str(demo["a"]), "--policies", POLICIES, "--out", str(out),
+         "--waivers", demo["waivers"]])
+    old = one_set(out)
+    _killed_or_new(monkeypatch, point, lambda: _ok(["backtest", "--policy", POLICIES, "--snapshot",
+                                                    str(demo["b"]), "--out", str(out)]), out, old)
+    new = one_set(out)
+    assert new["mode"] == "backtest" and not new["waivers"]
+
+
+@pytest.mark.parametrize("point", ["validate", "waivers", "commit"])
+def test_audit_killed_at_any_stage_leaves_one_set(demo, tmp_path, monkeypatch, point):
+    out = tmp_path / "out"
+    audit = ["audit", "--config", demo["config"], "--since", DEMO_SINCE, "--until", DEMO_UNTIL, "--out", str(out)]
+    _ok([*audit, "--waivers", demo["waivers"]])
+    old = one_set(out)
+    _killed_or_new(monkeypatch, point, lambda: _ok([*audit, "--waivers", demo["waivers"]]), out, old)
+    assert one_set(out)["mode"] == "audit"
+
+
+@pytest.mark.parametrize("point", ["document", "commit"])
+def test_demo_killed_at_any_stage_leaves_one_set(demo, tmp_path, monkeypatch, point):
+    out = tmp_path / "out"
+    runs = iter(range(3))
+
+    def run() -> None:  # a fresh sample system each time: the demo builds into an empty folder
+        assert main(["demo", "--workdir", str(tmp_path / f"work{next(runs)}"), "--out", str(out)]) == 0
+
+    run()
+    old = one_set(out)
+    _killed_or_new(monkeypatch, point, run, out, old)
+    assert one_set(out)["mode"] == "demo"
+
+
+def _head(repo: Path) -> str:
+    return subprocess.run(["git", "-C", str(repo), "rev-parse", "HEAD"], capture_output=True, text=True,
+                          check=True).stdout.strip()
+
+
+@pytest.mark.parametrize("point", ["first-report", "waivers", "commit"])
+def test_pr_killed_at_any_stage_leaves_one_set(demo, tmp_path, monkeypatch, point):
+    sha = _head(demo["work"] / "enceladus")
+    pr = {"number": 7, "head_sha": sha, "title": "ENC-TSK-101 tighten the route table", "body": "",
+          "head_ref": "feature/ENC-TSK-101", "base_ref": "main", "html_url": None,
+          "files": [{"filename": "backend/lambda/coordination_api/app.py", "status": "modified"}]}
+    monkeypatch.setattr("compliance.app.pr_check.fetch_pull_request", lambda repo, number, meter: dict(pr))
+    monkeypatch.delenv("GITHUB_STEP_SUMMARY", raising=False)
+    out = tmp_path / "out"
+    run = ["pr", "--config", demo["config"], "--pr", "7", "--out", str(out), "--waivers", demo["waivers"]]
+    _ok(run)
+    old = one_set(out)
+    _killed_or_new(monkeypatch, point, lambda: _ok(run), out, old)
+    assert one_set(out)["mode"] == "pr"
+
+
+def test_audit_process_killed_before_the_commit_leaves_the_old_set(demo, tmp_path):
+    """A real death (``os._exit`` at the commit, no handler runs): the old set stays, the next run tidies."""
+    out = tmp_path / "out"
+    audit = ["audit", "--config", demo["config"], "--since", DEMO_SINCE, "--until", DEMO_UNTIL, "--out", str(out)]
+    _ok(audit)
+    old = one_set(out)
+    harness = ("import os, sys\nimport compliance.base.fsutil as f\n"
+               "f.StagedSet.commit = lambda self: os._exit(9)\n"
+               "from compliance.cli import main\nsys.exit(main(sys.argv[1:]))\n")
+    died = subprocess.run([sys.executable, "-c", harness, *audit, "--waivers", demo["waivers"]], cwd=ROOT,
+                          capture_output=True, timeout=300)
+    assert died.returncode == 9
+    assert one_set(out) == old
+    _ok([*audit, "--waivers", demo["waivers"]])
+    new = one_set(out)
+    assert new["waivers"] and new["set"] != old["set"]
+    assert len([p for p in out.iterdir() if p.name.startswith(fsutil.SET_PREFIX)]) <= 2  # the litter is gone
+
+
+# --------------------------------------------------------------------------- deploy
+
+
+def _deploy_waivers(system, path: Path) -> str:
+    """A valid waiver file for the deploy system's rules (unused: it only has to be carried or not)."""
+    _, ruleset = system.load()
+    today = utcnow().date()
+    path.write_text(f"version: 1\nwaivers:\n  - rule: {ruleset.rules[0].id}\n    subject: {{sha: abcdef1}}\n"
+                    f"    owner: lead@example.com\n    reason: incident\n    ticket: ENC-ISS-702\n"
+                    f"    created: {today}\n    expires: {today + timedelta(days=30)}\n", "utf-8")
+    return str(path)
+
+
+def test_deploy_killed_while_persisting_leaves_one_set_and_evaluate_after_it_uses_no_old_waivers(
+        deploy_system, tmp_path, monkeypatch, capsys):
+    """Regression: a deploy into a folder an audit wrote with waivers used to leave that audit's
+    waivers.yaml beside the deploy's snapshot, and ``evaluate --snapshot`` then applied them."""
+    from tests.deploy_fixture import run_deploy
+
+    system = deploy_system
+    out = system.out_dir
+    code, text = run_deploy(system)
+    assert code == 0, text
+    deployed = one_set(out)
+    assert deployed["mode"] == "deploy" and not deployed["waivers"]
+
+    # "the audit": the same folder, with waivers applied
+    saved = tmp_path / "audit-snapshot.json"
+    saved.write_bytes((out / "snapshot.json").read_bytes())
+    waivers = _deploy_waivers(system, tmp_path / "w.yaml")
+    _, ruleset = system.load()
+    policies = [str(p) for p in system.load()[0].policies]
+    _ok(["evaluate", "--snapshot", str(saved), "--policies", *policies, "--out", str(out), "--waivers", waivers])
+    audited = one_set(out)
+    assert audited["waivers"] and audited["mode"] == "evaluate"
+
+    # a deploy killed while it persists: the audit's set is intact
+    with monkeypatch.context() as m:
+        _kill_at(m, "commit")
+        with pytest.raises(Killed):
+            run_deploy(system)
+    assert one_set(out) == audited
+
+    code, text = run_deploy(system)  # resumes: validates and persists without running the script again
+    assert code == 0, text
+    after = one_set(out)
+    assert after["mode"] == "deploy" and not after["waivers"]
+    assert not (out / "waivers.yaml").exists()
+
+    capsys.readouterr()
+    assert main(["evaluate", "--snapshot", str(out / "snapshot.json"), "--policies", *policies,
+                 "--out", str(tmp_path / "again")]) in (0, 1, 2)
+    err = capsys.readouterr().err
+    assert "applying the waivers saved with the snapshot" not in err
+    again = json.loads((tmp_path / "again" / "report.json").read_text("utf-8"))
+    assert not (again.get("waivers") or {}).get("file")
+    assert again["snapshot"]["digest"] == after["digest"]
+
+
+@pytest.fixture
+def deploy_system(tmp_path, aws_env, http_server, monkeypatch):
+    from tests.deploy_fixture import build_system, bump_last_modified_on_code_update
+
+    bump_last_modified_on_code_update(monkeypatch)
+    return build_system(tmp_path, http_server)
