@@ -66,12 +66,14 @@ def test_full_config_paths_resolved_relative_to_the_file(tmp_path, monkeypatch):
     assert cfg.source_options("lambda") == {}
 
 
-def test_minimal_config_defaults(tmp_path):
+def test_minimal_config_defaults(tmp_path, capsys):
     path = write(tmp_path, "version: 1\ntarget: {branch: main}\n")
     cfg = load_config(path)
     base = os.path.dirname(path)
     assert cfg.target == {"branch": "main"}
-    assert cfg.policies == [os.path.join(base, "policies")]
+    assert cfg.policies == ["builtin:api-mcp-runbook"]  # the built-in rules, and the run says so
+    assert f"note: {path} names no policies: judging with the built-in rules (builtin:api-mcp-runbook)" \
+        in capsys.readouterr().err
     assert cfg.reports_dir == os.path.join(base, "reports")
     assert cfg.sources == {}
 

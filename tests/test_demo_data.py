@@ -308,7 +308,7 @@ def test_config_points_at_the_demo_and_a_closed_port(built):
     config = yaml.safe_load(config_path.read_text())
     target = config["target"]
     assert target["repo"] == "enceladus" and (root / target["repo"] / ".git").is_dir()
-    assert config["policies"] == [str(Path(compliance.__file__).resolve().parents[1] / "policies")]
+    assert config["policies"] == ["builtin:api-mcp-runbook"]  # the rules shipped in the package
     for name in SOURCES:
         assert (root / config["sources"][name]["file"]).is_file()
     url = target["capability_url"]

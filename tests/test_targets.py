@@ -349,13 +349,13 @@ def test_matrix_workflow_lists_audits_and_merges(matrix):
     audit = jobs["audit"]
     assert audit["needs"] == "targets" and audit["strategy"]["fail-fast"] is False
     assert audit["strategy"]["matrix"]["target"] == "${{ fromJSON(needs.targets.outputs.names) }}"
-    assert 'compliance audit --config compliance.yaml --target "$TARGET"' in _run(audit)
-    assert '--format json --out "reports/$TARGET"' in _run(audit)
-    step = next(s for s in audit["steps"] if "compliance audit" in s.get("run", ""))
-    assert step["env"]["TARGET"] == "${{ matrix.target }}"  # never pasted into the script text
+    # each target through the checker's composite action (action.yml), which keeps the folder as the artifact
+    step = next(s for s in audit["steps"] if s.get("uses", "").startswith("OWNER/deploy-compliance@"))
+    assert step["with"]["mode"] == "audit" and step["with"]["config"] == "compliance.yaml"
+    assert step["with"]["target"] == "${{ matrix.target }}"  # an action input: never pasted into a script
+    assert step["with"]["formats"] == "json" and step["with"]["out"] == "reports/${{ matrix.target }}"
+    assert step["with"]["artifact-name"] == "compliance-report-${{ matrix.target }}"
     assert "${{ matrix." not in _run(audit)
-    upload = next(s for s in audit["steps"] if s.get("uses", "").startswith("actions/upload-artifact"))
-    assert upload["if"] == "always()" and upload["with"]["name"] == "compliance-report-${{ matrix.target }}"
     merge = jobs["merge"]
     assert merge["needs"] == ["targets", "audit"] and "always()" in merge["if"]
     download = next(s for s in merge["steps"] if s.get("uses", "").startswith("actions/download-artifact"))

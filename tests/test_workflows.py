@@ -14,6 +14,9 @@ import yaml
 
 WORKFLOWS = Path(__file__).parent.parent / ".github" / "workflows"
 FILES = sorted(p for p in WORKFLOWS.iterdir() if p.suffix in (".yml", ".yaml"))
+# the shipped workflows run the checker's composite action (action.yml); users replace the placeholder
+ACTION = "OWNER/deploy-compliance"
+SHIPPED = ("compliance-pr.yml", "compliance-audit.yml", "compliance-matrix.yml")
 
 
 class _Yaml12ishLoader(yaml.SafeLoader):
@@ -33,13 +36,18 @@ def load(path: Path) -> dict:
     return yaml.load(path.read_text(encoding="utf-8"), Loader=_Yaml12ishLoader)
 
 
-@pytest.fixture(scope="module")
-def validator():
-    ref = resources.files("check_jsonschema.builtin_schemas.vendor") / "github-workflows.json"
+def vendored_validator(name: str) -> jsonschema.protocols.Validator:
+    """A validator for one of the schemas check-jsonschema vendors (``github-workflows``, ``github-actions``)."""
+    ref = resources.files("check_jsonschema.builtin_schemas.vendor") / f"{name}.json"
     schema = json.loads(ref.read_text(encoding="utf-8"))
     cls = jsonschema.validators.validator_for(schema)
     cls.check_schema(schema)
     return cls(schema)
+
+
+@pytest.fixture(scope="module")
+def validator():
+    return vendored_validator("github-workflows")
 
 
 def test_the_workflows_exist():
@@ -88,13 +96,12 @@ def test_pr_check_job_least_privilege(pr):
     checkout = _steps(job, "actions/checkout")[0]
     assert checkout["with"]["fetch-depth"] == 0
     assert checkout["with"]["persist-credentials"] is False
-    assert _steps(job, "actions/setup-python")
-    run = " ".join(_run_text(job).split())
-    assert "pip install" in run
-    assert ("compliance pr --config compliance.yaml --pr ${{ github.event.pull_request.number }} "
-            "--publish check-run --sarif reports/compliance.sarif --junit reports/junit.xml") in run
-    upload = _steps(job, "actions/upload-artifact")[0]
-    assert upload["if"] == "always()" and upload["with"]["path"] == "reports/"
+    (step,) = _steps(job, ACTION)
+    assert step["with"] == {
+        "mode": "pr", "config": "compliance.yaml", "pr": "${{ github.event.pull_request.number }}",
+        "publish": "check-run", "formats": "md,html,json,sarif,junit", "out": "reports",
+        "sarif": "false",  # the sarif job uploads it: only that job holds security-events: write
+        "artifact-name": "compliance-reports", "version": "${{ vars.COMPLIANCE_PIP_SPEC || 'action' }}"}
 
 
 def test_pr_security_events_only_on_the_sarif_job(pr):
@@ -104,7 +111,8 @@ def test_pr_security_events_only_on_the_sarif_job(pr):
     job = pr["jobs"]["sarif"]
     assert job["permissions"] == {"contents": "read", "security-events": "write", "actions": "read"}
     upload = _steps(job, "github/codeql-action/upload-sarif")[0]
-    assert upload["with"]["sarif_file"] == "reports/compliance.sarif"
+    assert upload["with"]["sarif_file"] == "reports/report.sarif"
+    assert _steps(job, "actions/download-artifact")[0]["with"]["name"] == "compliance-reports"
     assert "cancelled()" in job["if"]  # runs when findings failed the check job
 
 
@@ -115,7 +123,9 @@ def test_pr_comments_are_opt_in_and_only_they_get_pull_requests_write(pr):
     job = pr["jobs"]["comment"]
     assert job["permissions"] == {"contents": "read", "pull-requests": "write"}
     assert "vars.COMPLIANCE_PR_COMMENT == 'true'" in job["if"]
-    assert "--comment" in _run_text(job) and "--publish none" in _run_text(job)
+    (step,) = _steps(job, ACTION)
+    assert step["with"]["comment"] == "true" and step["with"]["publish"] == "none"
+    assert step["with"]["soft-fail"] == "true" and step["with"]["artifact-name"] == ""  # the check job keeps them
 
 
 def test_no_job_asks_for_more_than_the_allowed_set(pr):
@@ -155,14 +165,28 @@ def test_audit_steps(audit):
     aws = _steps(job, "aws-actions/configure-aws-credentials")[0]
     assert aws["with"]["role-to-assume"] == "${{ vars.COMPLIANCE_AUDIT_ROLE_ARN }}"
     assert aws["with"]["aws-region"]
-    run = " ".join(_run_text(job).replace("\\\n", " ").split())
-    assert "compliance audit --config compliance.yaml" in run
-    assert "--since" in run and "--tracking-issue" in run
-    assert "--out reports/audit --format md,html,json,sarif,junit" in run
-    assert "GITHUB_STEP_SUMMARY" in run
-    upload = _steps(job, "actions/upload-artifact")[0]
-    assert upload["if"] == "always()"
-    assert upload["with"]["path"] == "reports/audit/" and upload["with"]["retention-days"] >= 1
+    (step,) = _steps(job, ACTION)
+    assert step["with"]["mode"] == "audit" and step["with"]["config"] == "compliance.yaml"
+    assert step["with"]["since"] == "${{ inputs.since }}" and step["with"]["until"] == "${{ inputs.until }}"
+    assert step["with"]["tracking-issue"] == "true"
+    assert step["with"]["out"] == "reports/audit" and step["with"]["formats"] == "md,html,json,sarif,junit"
+    assert step["with"]["artifact-name"] and int(step["with"]["retention-days"]) >= 1
+    # after the AWS role, so the action's run sees the credentials
+    names = [s.get("uses", "").split("@")[0] for s in job["steps"]]
+    assert names.index("aws-actions/configure-aws-credentials") < names.index(ACTION)
+
+
+def test_shipped_workflows_run_the_action_and_ci_runs_it_on_the_demo():
+    for name in SHIPPED:
+        refs = {s["uses"] for job in load(WORKFLOWS / name)["jobs"].values() for s in job.get("steps", [])
+                if s.get("uses", "").split("@")[0] == ACTION}
+        assert refs == {f"{ACTION}@v1"}, name
+    job = load(WORKFLOWS / "ci.yml")["jobs"]["action"]
+    (step,) = _steps(job, "./")  # this checkout's action.yml
+    assert step["uses"] == "./" and step["with"]["version"] == "action"
+    assert step["with"]["config"] == "demo-system/compliance.yaml"
+    assert "compliance demo --workdir demo-system" in _run_text(job)
+    assert "steps.audit.outputs.verdict" in str(job["steps"][-1]["env"])
 
 
 def test_dispatch_inputs_never_reach_a_script_unquoted(audit):

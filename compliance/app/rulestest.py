@@ -20,6 +20,9 @@ Case files live beside the rules (``policies/tests/*.yaml``)::
         sources: {lambda: {error: AccessDenied}}     # a failed source
         expect: {my-fn: error}
 
+``expect`` is strict about failures: a subject that comes out ``fail`` or ``error`` without being
+listed fails the case; subjects that pass, pend or do not apply may be left out.
+
 Git-based rules take ``git: {commits: [...], files_at_head: {...}}``; a commit needs only
 ``subject``, ``committed_at`` and ``files``. Commit N (1-based) gets the SHA made of the hex
 digit N repeated (``1111…``), so its subject in ``expect`` is ``111111111111``.
@@ -35,6 +38,7 @@ from typing import Any
 from compliance.base.errors import EXIT_FAIL, EXIT_OK, ComplianceError, InputError, Located
 from compliance.base.redact import clip
 from compliance.base.timeutil import iso, parse_time
+from compliance.inputs import builtin
 from compliance.inputs.schema_messages import did_you_mean, validate
 from compliance.inputs.yamlpos import Positions, load_yaml
 from compliance.model.findings import STATUSES, Finding, is_worse
@@ -42,6 +46,10 @@ from compliance.model.snapshot import build_snapshot, def_schema, load_schema, s
 from compliance.sources.registry import NAMES
 
 SOURCES = tuple(n for n in NAMES if n != "git")  # a case gives git as commits, the rest as data
+# A case passes only if every failing or unevaluable subject is one it expects: a rule that starts
+# failing a subject nobody listed (a broadened scope, a new check) must fail its tests, not pass them
+# quietly (Cloud Custodian's policy tests let such matches through; their users asked for this).
+UNEXPECTED = ("fail", "error")
 DEFAULT_WINDOW = {"since": "2026-01-01T00:00:00Z", "until": "2026-12-31T23:59:59Z"}
 _TIME = {"type": "string", "minLength": 10}
 _ERROR_ONLY = {"type": "object", "required": ["error"], "additionalProperties": False,
@@ -139,7 +147,8 @@ class Outcome:
 
 
 def default_cases_dir(policies: list[str]) -> str:
-    first = policies[0] if policies else "policies"
+    """``tests/`` inside the first rules folder (or beside the first rule file); a built-in set's own cases."""
+    first = builtin.resolve(policies[0] if policies else builtin.DEFAULT_POLICIES[0])
     base = first if os.path.isdir(first) else os.path.dirname(first) or "."
     return os.path.join(base, "tests")
 
@@ -311,6 +320,10 @@ def run_case(case: Case, rule: Any) -> Outcome:
             out.mismatches.append(f"expected {want} got nothing for {subject} (subjects judged: {seen})")
         elif got.status != want:
             out.mismatches.append(f"expected {want} got {got.status} for {subject}: {clip(got.message, 200)}")
+    for subject, got in sorted(worst.items()):
+        if subject not in case.expect and got.status in UNEXPECTED:
+            out.mismatches.append(f"unexpected {got.status} for {subject} (not in expect; list every subject "
+                                  f"that fails or errors): {clip(got.message, 200)}")
     return out
 
 

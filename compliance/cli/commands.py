@@ -44,13 +44,18 @@ def cmd_rules(args: argparse.Namespace) -> int:
 
         print(rules_reference_markdown(), end="")
         return EXIT_OK
+    from compliance.inputs import builtin
+
     if args.rules_command == "test":
         from compliance.app.rulestest import run_rule_tests
 
-        return run_rule_tests(args.policies, args.cases, only=args.rule)
+        policies = args.policies or builtin.default_policies("--policies policies")
+        return run_rule_tests(policies, args.cases, only=args.rule)
     from compliance.inputs.rules import load_rules
 
-    ruleset = load_rules(args.paths)
+    if getattr(args, "builtin", False):
+        return _list_builtin(args.paths)
+    ruleset = load_rules(args.paths or builtin.default_policies(f"compliance rules {args.rules_command} policies"))
     if args.rules_command == "validate":
         print(f"{len(ruleset.rules)} rule(s) valid in {len(ruleset.digests)} file(s)")
         return EXIT_OK
@@ -91,10 +96,27 @@ def cmd_changes(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _list_builtin(paths: list[str]) -> int:
+    """``rules list --builtin``: each shipped set under its ``builtin:NAME``, then any paths also given."""
+    from compliance.inputs import builtin
+    from compliance.inputs.rules import load_rules
+
+    groups = [(builtin.PREFIX + name, [builtin.PREFIX + name]) for name in builtin.builtin_sets()]
+    for title, group in groups + ([(" ".join(paths), paths)] if paths else []):
+        rules = load_rules(group).rules
+        print(f"{title} ({len(rules)} rules)")
+        for rule in rules:
+            kinds = ",".join(c.kind for c in rule.checks)
+            print(f"  {rule.id:<12} {rule.severity:<9} {kinds:<28} {rule.title}")
+    return EXIT_OK
+
+
 def cmd_evaluate(args: argparse.Namespace) -> int:
     from compliance.app import evaluate
+    from compliance.inputs import builtin
 
-    result = evaluate.evaluate_saved(args.snapshot, args.policies, Path(args.out or "reports"), args.format,
+    policies = args.policies or builtin.default_policies("--policies policies")
+    result = evaluate.evaluate_saved(args.snapshot, policies, Path(args.out or "reports"), args.format,
                                      waivers=args.waivers, no_waivers=args.no_waivers, previous=args.previous,
                                      warn_days=args.waiver_warn_days)
     print_notes(result.notes)

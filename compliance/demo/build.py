@@ -11,7 +11,6 @@ from typing import Any
 
 import yaml
 
-import compliance
 from compliance.base.timeutil import parse_time
 from compliance.demo.cloud import apigateway_data, deploy_manager_data, lambda_data
 from compliance.demo.repo import build_repo, tree_ids
@@ -32,6 +31,7 @@ from compliance.demo.system import (
 )
 from compliance.demo.tracker import tracker_data
 from compliance.demo.tree import file_text
+from compliance.inputs import builtin
 
 
 def closed_loopback_port() -> int:
@@ -42,7 +42,8 @@ def closed_loopback_port() -> int:
 
 
 def policies_dir() -> Path:
-    return Path(compliance.__file__).resolve().parents[1] / "policies"
+    """The built-in rules inside the installed package: the demo runs from any directory (issue 17)."""
+    return Path(builtin.resolve(builtin.DEFAULT_POLICIES[0]))
 
 
 def _write_json(path: Path, data: dict[str, Any]) -> None:
@@ -91,7 +92,7 @@ def build_demo(workdir: Path) -> Path:
             "tracker": {"table": TRACKER_TABLE, "project": REPO},
             "deploy_manager": {"table": DM_TABLE},
         },
-        "policies": [str(policies_dir())],
+        "policies": list(builtin.DEFAULT_POLICIES),  # the rules shipped in the package: runs from any directory
         "reports_dir": "reports",
         "sources": {
             "github": {"file": "data/github.json"},

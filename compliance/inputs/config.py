@@ -9,11 +9,13 @@ from __future__ import annotations
 
 import os
 import re
+import sys
 from dataclasses import dataclass, field, replace
 from typing import Any
 
 from compliance.base.errors import InputError, Located
 from compliance.base.redact import redact
+from compliance.inputs import builtin
 from compliance.inputs.schema_messages import validate
 from compliance.inputs.yamlpos import Positions, load_yaml
 from compliance.sources.registry import NAMES as SOURCE_NAMES
@@ -91,7 +93,9 @@ CONFIG_SCHEMA: dict[str, Any] = {
             "items": {**_TARGET, "required": ["name", "branch"],
                       "properties": {**_TARGET["properties"], "name": _TARGET_NAME}},
         },
-        "policies": {"type": "array", "items": _TEXT, "minItems": 1},
+        "policies": {"type": "array", "items": _TEXT, "minItems": 1,
+                     "description": "rule files or folders (relative to this file), or builtin:NAME for a rule "
+                                    "set shipped with the checker; default: the built-in rules"},
         "reports_dir": _TEXT,
         "sources": {
             "type": "object",
@@ -108,7 +112,7 @@ class Config:
 
     path: str
     target: dict[str, Any]
-    policies: list[str]  # resolved against the config file's folder
+    policies: list[str]  # resolved against the config file's folder; builtin:NAME kept as it is
     sources: dict[str, dict[str, Any]] = field(default_factory=dict)
     reports_dir: str = "reports"
     # every target, in file order; a `target:` file has exactly one. With several, `target` is
@@ -196,6 +200,7 @@ def load_config(path: str) -> Config:
     problems = [p for p in validate(data, pos, CONFIG_SCHEMA, path) if (p.line, p.col) not in secret_keys]
     problems += secrets
     problems += _target_problems(data, pos, path)
+    problems += _policies_problems(data, pos, path)
     if problems:
         raise InputError(problems, what="config")
 
@@ -216,10 +221,34 @@ def load_config(path: str) -> Config:
         path=path,
         target=dict(targets[0]) if len(targets) == 1 else {},
         targets=targets,
-        policies=[_resolve(base, p) for p in data.get("policies", ["policies"])],
+        policies=_policies(data, base, path),
         sources=sources,
         reports_dir=_resolve(base, data.get("reports_dir", "reports")),
     )
+
+
+def _policies(data: dict[str, Any], base: str, path: str) -> list[str]:
+    """The rules to judge with: as named, or the built-ins when the file names none (and it says so,
+    on stderr, as every command prints notes)."""
+    if "policies" not in data:
+        local = os.path.join(base, "policies")
+        print(builtin.defaulted_note(f"{path} names no policies", local, "policies: [policies/]"),
+              file=sys.stderr)
+        return list(builtin.DEFAULT_POLICIES)
+    return [p if builtin.is_builtin(p) else _resolve(base, p) for p in data["policies"]]
+
+
+def _policies_problems(data: Any, pos: Positions, path: str) -> list[Located]:
+    """A misspelt ``builtin:`` name is located here, like every other config problem."""
+    if not isinstance(data, dict) or not isinstance(data.get("policies"), list):
+        return []
+    problems = []
+    for i, value in enumerate(data["policies"]):
+        why = builtin.unknown_builtin(value) if isinstance(value, str) else None
+        if why:
+            line, col = pos.value(("policies", i))
+            problems.append(Located(path, line, col, why))
+    return problems
 
 
 def _target_problems(data: Any, pos: Positions, path: str) -> list[Located]:

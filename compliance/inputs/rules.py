@@ -17,6 +17,7 @@ from typing import Any
 from compliance.base.errors import ComplianceError, InputError, Located
 from compliance.base.globs import GlobError, compile_glob
 from compliance.base.timeutil import parse_day_bound
+from compliance.inputs import builtin
 from compliance.inputs.ruleschema import rule_file_schema
 from compliance.inputs.schema_messages import validate
 from compliance.inputs.yamlpos import Positions, load_yaml
@@ -125,9 +126,10 @@ class RuleSet:
 
 
 def discover(paths: list[str]) -> list[str]:
-    """Rule files named by ``paths``: files as given, folders as their ``*.yaml``/``*.yml`` (not recursive)."""
+    """Rule files named by ``paths``: files as given, folders as their ``*.yaml``/``*.yml`` (not recursive),
+    ``builtin:NAME`` as the folder of that built-in set (``compliance.inputs.builtin``)."""
     files: list[str] = []
-    for given in paths:
+    for given in map(builtin.resolve, paths):
         if os.path.isdir(given):
             names = sorted(n for n in os.listdir(given) if n.endswith((".yaml", ".yml")))
             files += [os.path.join(given, n) for n in names if os.path.isfile(os.path.join(given, n))]
