@@ -16,7 +16,7 @@ from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from compliance.judge import evidence as ev
-from compliance.judge.evidence import claims, grammar, outcome, scan, shas, timestamps
+from compliance.judge.evidence import claims, grammar, outcome, scan, shas, signals, timestamps
 
 FRAGMENTS = [
     # outcome
@@ -436,10 +436,10 @@ def reference_outcome(text: str) -> tuple:
     hits = reference_hits(text)
     m = outcome._ELSEWHERE.search(text)
     if m:
-        hits = [*hits, (m.start(), m.group(0), grammar.UNSETTLED)]
+        hits = [*hits, (m.start(), m.group(0), signals.UNSETTLED)]
     shadow = outcome._canonical(text)
     if shadow != text:
-        hits += [hit for hit in reference_hits(shadow) if hit[2] in (grammar.FAIL, grammar.UNSETTLED)]
+        hits += [hit for hit in reference_hits(shadow) if hit[2] in (signals.FAIL, signals.UNSETTLED)]
     details = tuple(dict.fromkeys(detail for _, detail, _ in hits))
     return outcome._decide({signal for _, _, signal in hits}), details
 

@@ -15,6 +15,7 @@ from typing import Any
 from compliance.base.errors import SourceUnavailable
 from compliance.base.redact import clip
 from compliance.base.timeutil import iso, parse_time
+from compliance.judge import evidence
 from compliance.judge.history import Change, History
 from compliance.judge.runs import RunIndex
 from compliance.model.rules import Scope
@@ -119,10 +120,6 @@ class EvidenceIndex:
     """Worklog evidence by task id, with each SHA candidate resolved to a first-parent position."""
 
     def __init__(self, tracker: dict[str, Any], history: History):
-        # deliberate lazy import: the worklog grammar compiles many patterns, and importing the engine
-        # (every check module does, to validate a rule file) must not pay for them
-        from compliance.judge.evidence import evidence_for_item
-
         self.items: dict[str, dict[str, Any]] = tracker.get("items") or {}
         self.missing = set(tracker.get("missing") or [])
         self.by_task: dict[str, list[Any]] = {}
@@ -130,7 +127,7 @@ class EvidenceIndex:
         self._named: dict[int, list[int]] = {}  # id(evidence) -> positions of the commits it names
         by_latest: list[tuple[int, str, int]] = []
         for task_id in sorted(self.items):
-            evs = evidence_for_item(task_id, self.items[task_id])
+            evs = evidence.evidence_for_item(task_id, self.items[task_id])
             self.by_task[task_id] = evs
             for n, ev in enumerate(evs):
                 resolved = sorted({p for p in (history.resolve(s) for s in ev.shas) if p is not None})

@@ -9,6 +9,7 @@ from typing import Any
 
 from compliance.base.errors import SourceUnavailable
 from compliance.base.timeutil import iso, parse_time
+from compliance.judge import evidence
 from compliance.judge.checks.common import change_finding, no_changes
 from compliance.judge.engine import (
     CLOCK_SKEW,
@@ -48,15 +49,13 @@ def _manual_rejection(ctx, change, pos: int, ev) -> str | None:
 
 def _manual_path_rejection(ctx, ev) -> str | None:
     """Why a dated claim does not describe a passing manual deploy-script run; None if it does."""
-    from compliance.judge.evidence import names_manual_run, names_other_target, names_workflow
-
     if ctx.now is not None and ev.timestamp > ctx.now + CLOCK_SKEW:
         return f"it is dated {iso(ev.timestamp)}, after the data was collected ({iso(ctx.now)})"
-    if names_workflow(ev.text, ctx.target.get("workflow")):
+    if evidence.names_workflow(ev.text, ctx.target.get("workflow")):
         return "it names the workflow, so it is a claim about a run, and no successful run backs it"
-    if not names_manual_run(ev.text, ctx.target.get("deploy_script")):
+    if not evidence.names_manual_run(ev.text, ctx.target.get("deploy_script")):
         return "it does not say the deploy script was run by hand"
-    other = names_other_target(ev.text, ctx.target.get("function"), ctx.target.get("region"))
+    other = evidence.names_other_target(ev.text, ctx.target.get("function"), ctx.target.get("region"))
     if other:
         return f"it names another deploy target ({other}), not {ctx.target.get('function')} in {ctx.target.get('region')}"
     if ev.outcome != "pass":

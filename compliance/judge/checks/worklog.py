@@ -22,9 +22,10 @@ from dataclasses import replace
 from datetime import datetime
 
 from compliance.base.timeutil import iso, parse_time
+from compliance.judge import evidence
 from compliance.judge.checks.common import change_finding, no_changes
 from compliance.judge.engine import CLOCK_SKEW, run_label, run_started, worklog_evidence_item
-from compliance.judge.evidence import UNSETTLED, detail_signal
+from compliance.judge.evidence import UNSETTLED
 from compliance.judge.registry import register
 from compliance.model.findings import FAIL, NOT_APPLICABLE, PASS, PENDING, Finding
 
@@ -39,7 +40,7 @@ def _missing(ev, required: list[str]) -> list[str]:
 
 
 def _details(ev, signal: str) -> list[str]:
-    return [d for d in ev.outcome_details if detail_signal(d) == signal]
+    return [d for d in ev.outcome_details if evidence.detail_signal(d) == signal]
 
 
 def _unsettled(ev) -> bool:
@@ -120,8 +121,6 @@ def _implausible(ev, change, ctx, required: list[str]) -> str | None:
     LastModified precedes the commit or follows the collection, records some other deploy (or
     lies); so does one naming another function or region than the target's.
     """
-    from compliance.judge.evidence import names_other_target
-
     now, low = ctx.now, change.committed_at - CLOCK_SKEW
     if ev.timestamp is not None and ev.timestamp < low:
         return f"it is dated {iso(ev.timestamp)}, before the commit it names ({iso(change.committed_at)})"
@@ -131,7 +130,7 @@ def _implausible(ev, change, ctx, required: list[str]) -> str | None:
             low <= lm and (now is None or lm <= now + CLOCK_SKEW) for lm in ev.last_modified):
         shown = ", ".join(iso(lm) for lm in ev.last_modified)
         return f"its LastModified ({shown}) is not between the commit ({iso(change.committed_at)}) and the collection"
-    other = names_other_target(ev.text, ctx.target.get("function"), ctx.target.get("region"))
+    other = evidence.names_other_target(ev.text, ctx.target.get("function"), ctx.target.get("region"))
     if other:
         return f"it names another deploy target ({other})"
     return None

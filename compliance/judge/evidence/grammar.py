@@ -13,8 +13,7 @@ import re
 from functools import lru_cache
 
 from compliance.judge.evidence.scan import NOCASE
-
-PASS, FAIL = "pass", "fail"
+from compliance.judge.evidence.signals import UNSETTLED
 
 # The outcome grammar. A worklog states several facts that are judged separately and then
 # combined; the order of the table below is the order in which spans are claimed, so a
@@ -46,7 +45,6 @@ PASS, FAIL = "pass", "fail"
 # unsettled signal makes it ``None``; otherwise a pass signal, or the Lambda state pair,
 # makes it ``pass``; text with no recognisable outcome is ``None`` (never a pass).
 
-UNSETTLED = "unsettled"  # a detail's signal: an outcome stated as not final
 
 _SEP = r"""["'`]?\s*[:=]\s*["'`]?\s*"""
 _CODE = r"([1-5]\d\d|[1-5]xx|000)(?![0-9a-z]|\.\d)"  # curl writes 000 when nothing answered

@@ -12,9 +12,9 @@ from typing import Any
 
 from compliance.base.timeutil import parse_time
 from compliance.judge.evidence.claims import DEFAULT_FUNCTION, DEFAULT_VIA
-from compliance.judge.evidence.grammar import FAIL, PASS
 from compliance.judge.evidence.records import parse_text
 from compliance.judge.evidence.scan import NOCASE
+from compliance.judge.evidence.signals import FAIL, PASS
 from compliance.judge.evidence.timestamps import TIMESTAMP, timestamp_value
 
 _HEX_SHA = re.compile(r"[0-9a-fA-F]{7,40}")

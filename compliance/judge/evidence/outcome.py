@@ -14,8 +14,9 @@ import re
 import unicodedata
 from functools import lru_cache
 
-from compliance.judge.evidence.grammar import FAIL, GATE_WORDS, PASS, UNSETTLED, signal_plan
+from compliance.judge.evidence.grammar import GATE_WORDS, signal_plan
 from compliance.judge.evidence.scan import NOCASE, ascii_lower, finditer_at
+from compliance.judge.evidence.signals import FAIL, PASS, UNSETTLED
 
 _STATE_VALUES = {"active": "Active", "pending": "Pending", "inactive": "Inactive", "failed": "Failed"}
 _LUS_VALUES = {"successful": "Successful", "failed": "Failed", "inprogress": "InProgress"}
