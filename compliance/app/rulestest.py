@@ -36,11 +36,14 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from compliance.base.errors import EXIT_FAIL, EXIT_OK, ComplianceError, InputError, Located
+from compliance.base.ids import find_task_ids
 from compliance.base.redact import clip
 from compliance.base.timeutil import iso, parse_time
 from compliance.inputs import builtin
+from compliance.inputs.rules import load_rules
 from compliance.inputs.schema_messages import did_you_mean, validate
 from compliance.inputs.yamlpos import Positions, load_yaml
+from compliance.judge.engine import evaluate
 from compliance.model.findings import STATUSES, Finding, is_worse
 from compliance.model.snapshot import build_snapshot, def_schema, load_schema, schema_problems
 from compliance.sources.registry import NAMES
@@ -240,8 +243,6 @@ class _Builder:
 
     def git(self, raw: dict[str, Any], jpath: tuple[Any, ...], target: dict[str, Any], case: str,
             at: str) -> dict[str, Any]:
-        from compliance.base.ids import find_task_ids
-
         if "error" in raw:
             return _envelope("git", case, None, raw["error"], at)
         commits: list[dict[str, Any]] = []
@@ -305,8 +306,6 @@ def load_cases(cases_dir: str, rule_ids: set[str]) -> list[Case]:
 
 
 def run_case(case: Case, rule: Any) -> Outcome:
-    from compliance.judge.engine import evaluate
-
     findings: list[Finding] = evaluate(case.snapshot, [rule])
     worst: dict[str, Finding] = {}
     for f in findings:
@@ -330,8 +329,6 @@ def run_case(case: Case, rule: Any) -> Outcome:
 def run_rule_tests(policies: list[str], cases_dir: str | None = None, only: list[str] | None = None,
                    out: Any = None) -> int:
     """Run every case; print like a test runner; 0 all passed, 1 any failed or untested rule, 2 invalid."""
-    from compliance.inputs.rules import load_rules
-
     out = out or sys.stdout
     ruleset = load_rules(policies)
     rules = {r.id: r for r in ruleset.rules}

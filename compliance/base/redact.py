@@ -12,6 +12,7 @@ import os
 import re
 from collections.abc import Iterable, Iterator
 from typing import Any
+from urllib.parse import quote
 
 from compliance.base.console import INVISIBLE_RE as _HIDDEN
 
@@ -93,8 +94,6 @@ def _with_encodings(values: frozenset[str]) -> tuple[str, ...]:
     """Each value and the forms it takes inside other text: percent-encoded (a query string, a
     presigned URL) and JSON-escaped (a JSON document held in a string, ``\\/`` included), longest first.
     An AWS secret key is full of '/' and '+', so its URL form shares no 40-character run with it."""
-    from urllib.parse import quote
-
     forms = set(values)
     for v in values:
         escaped = json.dumps(v, ensure_ascii=False)[1:-1]

@@ -239,8 +239,6 @@ def rules_reference_markdown() -> str:
 
 def kinds_table_markdown() -> str:
     """The one-line-per-kind table embedded in the README (a test keeps it equal to this)."""
-    from compliance.judge.registry import all_kinds
-
     rows = ["| Kind | One finding per | Sources | What it checks |", "|---|---|---|---|"]
     for name, kind in all_kinds().items():
         named = f"the one named in `{kind.reads_param}`" if kind.reads_param else "none"

@@ -23,6 +23,7 @@ from compliance.base.globs import compile_glob
 from compliance.base.timeutil import iso, parse_time
 from compliance.model.findings import ERROR, FAIL, PENDING, WAIVED, Finding
 from compliance.model.waivers import DEFAULT_MAX_DAYS, DEFAULT_WARN_DAYS, Waiver, WaiverFile
+from compliance.sources.git_history import classify
 
 # --- matching -------------------------------------------------------------------------------
 
@@ -35,8 +36,6 @@ def _attributed_by_shape(c: dict[str, Any], snapshot: dict[str, Any]) -> bool:
     """A merge commit with GitHub's subject (two parents, as the git source classifies it), or the
     pull request a PR-mode snapshot judges (its number came from GitHub's API). A snapshot is data:
     its ``kind`` is re-derived, not taken on trust."""
-    from compliance.sources.git_history import classify
-
     if c.get("kind") == "pull_request":
         return (snapshot.get("pull_request") or {}).get("number") == c.get("pr")
     kind, pr, _ = classify(list(c.get("parents") or []), c.get("subject") or "")

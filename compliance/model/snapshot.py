@@ -17,7 +17,7 @@ from typing import Any
 
 from compliance.base.errors import ComplianceError, InputError, Located
 from compliance.base.fsutil import atomic_write_text, not_regular
-from compliance.base.redact import clip
+from compliance.base.redact import clip, redact_data
 from compliance.base.timeutil import MAX_BOUND, MIN_BOUND, parse_time
 from compliance.model.schemacheck import errors, is_valid, rs_problems
 
@@ -375,8 +375,6 @@ def _file_digest(path: Path) -> str:
 def snapshot_text(doc: dict[str, Any]) -> str:
     """The file a snapshot is saved as: known secret values masked (``collect`` already does;
     this guards snapshots built elsewhere), canonical JSON."""
-    from compliance.base.redact import redact_data
-
     return canonical_json(redact_data(doc))
 
 

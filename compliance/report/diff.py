@@ -18,7 +18,9 @@ from pathlib import Path
 from typing import Any
 
 from compliance.base.errors import InputError, Located
+from compliance.base.fsutil import not_regular
 from compliance.model.findings import PENDING, WAIVED, is_worse
+from compliance.model.snapshot import strict_loads, time_problems
 
 NOT_PASSING = ("fail", "error")
 BUCKETS = ("new", "fixed", "still_failing", "now_waived", "gone", "new_pending", "still_pending", "pending_passed")
@@ -28,9 +30,6 @@ Key = tuple[str, str, str]
 
 def load_previous(path: str | Path) -> dict[str, Any]:
     """A previous report.json; only the parts the comparison reads are required."""
-    from compliance.base.fsutil import not_regular
-    from compliance.model.snapshot import strict_loads, time_problems
-
     p = Path(path)
     why = not_regular(p)
     if why:

@@ -18,7 +18,9 @@ from typing import Any
 
 from compliance import __version__
 from compliance.base.errors import EXIT_OK, InputError, Located
+from compliance.base.fsutil import staged_set
 from compliance.base.timeutil import parse_time
+from compliance.judge.waivers import empty_section
 from compliance.model.findings import STATUSES, summary_of
 from compliance.model.snapshot import (
     canonical_json,
@@ -169,8 +171,6 @@ _WAIVER_LISTS = ("applied", "expiring", "expired", "unused", "errors_not_waived"
 def _waivers(parts: list[tuple[str, dict[str, Any], str]]) -> dict[str, Any]:
     sections = [(name, doc.get("waivers")) for name, doc, _ in parts if doc.get("waivers")]
     if not sections:
-        from compliance.judge.waivers import empty_section
-
         return empty_section()
     files = sorted({s["file"] for _, s in sections if s.get("file")})
     evaluated = [s["evaluated_at"] for _, s in sections if s.get("evaluated_at")]
@@ -220,7 +220,6 @@ def relative_path(path: str | Path, out_dir: str | Path) -> str:
 
 def write_merged(doc: dict[str, Any], out_dir: str | Path, formats: tuple[str, ...]) -> dict[str, Path]:
     """Write the merged report, one set; SARIF and JUnit name each subject with its target, as they key on subjects."""
-    from compliance.base.fsutil import staged_set
     from compliance.report import _name, _retired, write_masked
 
     plain = tuple(f for f in formats if f not in SUBJECT_PREFIXED)

@@ -11,6 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from compliance.base.redact import redact
 from compliance.base.timeutil import iso, utcnow
 
 
@@ -33,8 +34,6 @@ def run_source(kind: str, requested: str, fn: Callable[[Meter], dict[str, Any]])
     try:
         data = fn(meter)
     except Exception as exc:  # noqa: BLE001 - any failure of a source is data, not a crash
-        from compliance.base.redact import redact
-
         error = {"type": type(exc).__name__, "message": redact(str(exc)) or type(exc).__name__}
     provenance: dict[str, Any] = {
         "kind": kind,
@@ -46,8 +45,6 @@ def run_source(kind: str, requested: str, fn: Callable[[Meter], dict[str, Any]])
     if meter.cached:
         provenance["cached"] = meter.cached
     if meter.warnings:
-        from compliance.base.redact import redact
-
         provenance["warnings"] = [redact(w) for w in meter.warnings]
     return {
         "status": "error" if error else "ok",

@@ -11,6 +11,7 @@ from typing import Any
 
 from compliance.base.errors import InputError, Located
 from compliance.base.fsutil import not_regular
+from compliance.model.snapshot import def_schema, schema_problems, source_value_problems, strict_loads
 from compliance.sources.base import Meter
 
 
@@ -23,8 +24,6 @@ def read_regular(p: Path) -> bytes:
 
 
 def read_source_file(name: str, path: str | Path, meter: Meter | None = None) -> dict[str, Any]:
-    from compliance.model.snapshot import def_schema, schema_problems, source_value_problems, strict_loads
-
     p = Path(path)
     raw = read_regular(p)
     try:
