@@ -16,7 +16,8 @@ from compliance.app.collect import collect
 from compliance.app.loading import precheck, previous_for
 from compliance.app.persist import Persisted, persist
 from compliance.base.fsutil import folder_lock
-from compliance.inputs.rules import load_rules
+from compliance.inputs.config import Config
+from compliance.inputs.rules import RuleSet, load_rules
 from compliance.inputs.targets import collect_targets, default_jobs
 from compliance.publish import close_tracking_issue_if_open, upsert_tracking_issue
 from compliance.report.diff import load_previous
@@ -24,7 +25,7 @@ from compliance.report.markdown import render
 from compliance.report.merge import merge_reports, write_merged
 
 
-def audit_one(config: Any, ruleset: Any, since: datetime, until: datetime, out: Path, formats: Iterable[str], *,
+def audit_one(config: Config, ruleset: RuleSet, since: datetime, until: datetime, out: Path, formats: Iterable[str], *,
               waivers: str | None = None, previous: dict[str, Any] | None = None,
               warn_days: int | None = None) -> Persisted:
     """One target: collect the window, then the one persistence path."""
@@ -33,7 +34,7 @@ def audit_one(config: Any, ruleset: Any, since: datetime, until: datetime, out: 
                    warn_days=warn_days)
 
 
-def audit_with_baseline(config: Any, ruleset: Any, since: datetime, until: datetime, out: Path,
+def audit_with_baseline(config: Config, ruleset: RuleSet, since: datetime, until: datetime, out: Path,
                         formats: Iterable[str], *, mode: str, baseline: Callable[[dict[str, Any]], dict[str, Any]],
                         previous: str | Path | None = None, waivers: str | None = None,
                         warn_days: int | None = None) -> Persisted:
@@ -49,7 +50,7 @@ def audit_with_baseline(config: Any, ruleset: Any, since: datetime, until: datet
                    warn_days=warn_days)
 
 
-def audit_targets(config: Any, names: list[str], since: datetime, until: datetime, out: Path,
+def audit_targets(config: Config, names: list[str], since: datetime, until: datetime, out: Path,
                   formats: Iterable[str], *, waivers: str | None = None, previous: str | None = None,
                   warn_days: int | None = None, jobs: int | None = None,
                   each: Callable[[str, Persisted], None] | None = None) -> tuple[dict[str, Any], dict[str, Path]]:

@@ -9,6 +9,8 @@ from compliance import __version__
 from compliance.base.errors import ComplianceError
 from compliance.base.redact import redact_data
 from compliance.base.timeutil import iso, utcnow
+from compliance.inputs.config import Config
+from compliance.inputs.rules import RuleSet
 from compliance.judge.registry import reads_of, repo_files_of
 from compliance.model.snapshot import build_snapshot
 from compliance.sources.plan import collect_sources
@@ -18,7 +20,7 @@ def public_target(target: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in target.items() if v is not None}
 
 
-def collect(config: Any, ruleset: Any, since: datetime, until: datetime) -> dict[str, Any]:
+def collect(config: Config, ruleset: RuleSet, since: datetime, until: datetime) -> dict[str, Any]:
     """Run each needed source once, in dependency order; every failure is recorded, none raised."""
     target = config.target
     if not target and len(getattr(config, "targets", None) or []) > 1:

@@ -12,8 +12,8 @@ from typing import Any
 from compliance.app.persist import read_waivers
 from compliance.base.errors import ComplianceError
 from compliance.base.timeutil import parse_bound, utcnow, window_start
-from compliance.inputs.config import load_config
-from compliance.inputs.rules import load_rules
+from compliance.inputs.config import Config, load_config
+from compliance.inputs.rules import RuleSet, load_rules
 from compliance.inputs.targets import select_targets
 from compliance.report.diff import load_previous
 
@@ -29,7 +29,7 @@ def window_bounds(since: str | None, until: str | None) -> tuple[datetime, datet
     return start, end
 
 
-def one_target(config: Any, name: str | None) -> Any:
+def one_target(config: Config, name: str | None) -> Any:
     """Commands that judge one target get exactly one: never silently the first of several."""
     names = select_targets(config, [name] if name else None)
     if len(names) != 1:
@@ -44,7 +44,7 @@ def load_target(config_path: str, target: str | None = None) -> tuple[Any, Any]:
     return config, load_rules(config.policies)
 
 
-def precheck(ruleset: Any, waivers: str | None = None, warn_days: int | None = None,
+def precheck(ruleset: RuleSet, waivers: str | None = None, warn_days: int | None = None,
              previous: str | None = None) -> dict[str, Any] | None:
     """Validate the waiver file and read the previous report before anything slow is collected."""
     read_waivers(waivers, ruleset, utcnow(), warn_days)

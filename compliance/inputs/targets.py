@@ -16,11 +16,13 @@ from datetime import datetime
 from typing import Any
 
 from compliance.base.errors import ComplianceError
+from compliance.inputs.config import Config
+from compliance.inputs.rules import RuleSet
 
 DEFAULT_MAX_JOBS = 4
 
 
-def select_targets(config: Any, wanted: list[str] | None) -> list[str]:
+def select_targets(config: Config, wanted: list[str] | None) -> list[str]:
     """Target names to run, in config order; an unknown ``--target`` is an input error, not a no-op."""
     names = config.target_names
     if not wanted:
@@ -41,7 +43,7 @@ def default_jobs(count: int) -> int:
     return max(1, min(DEFAULT_MAX_JOBS, count))
 
 
-def collect_targets(config: Any, ruleset: Any, names: list[str], since: datetime, until: datetime, *,
+def collect_targets(config: Config, ruleset: RuleSet, names: list[str], since: datetime, until: datetime, *,
                     jobs: int, collect: Callable[..., dict[str, Any]]) -> dict[str, dict[str, Any]]:
     """Each target's snapshot, by name; at most ``jobs`` targets are collected at once.
 

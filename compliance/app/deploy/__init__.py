@@ -35,7 +35,7 @@ from __future__ import annotations
 import os
 import sys
 from pathlib import Path
-from typing import IO, Any
+from typing import IO
 
 from compliance.app.deploy.evidence_line import check_evidence_inputs
 from compliance.app.deploy.facts import (
@@ -53,13 +53,15 @@ from compliance.app.deploy.validate import validate_and_record
 from compliance.app.persist import read_waivers
 from compliance.base.errors import EXIT_ERROR, EXIT_OK, ComplianceError
 from compliance.base.timeutil import utcnow
+from compliance.inputs.config import Config
+from compliance.inputs.rules import RuleSet
 
 __all__ = ["EXIT_INTERRUPTED", "LOG_NAME_TRIES", "STATE_FILE", "Output", "Plan", "PreflightError", "ScriptRun",
            "check_evidence_inputs", "create_log", "deploy", "deploy_scopes", "preflight", "print_plan",
            "read_state", "resume_mismatch", "run_script"]
 
 
-def deploy(config: Any, ruleset: Any, *, ref: str | None = None, dry_run: bool = False, out_dir: Path,
+def deploy(config: Config, ruleset: RuleSet, *, ref: str | None = None, dry_run: bool = False, out_dir: Path,
            env: dict[str, str] | None = None, stream: IO[str] | None = None, rotate_key: bool = False,
            wait_timeout: float = 300, report_url: str | None = None, waivers: str | None = None,
            timeout: float = SCRIPT_TIMEOUT) -> int:

@@ -23,6 +23,8 @@ from compliance.app.deploy.facts import (
 )
 from compliance.app.deploy.state import read_state, resume_mismatch
 from compliance.base.timeutil import iso, parse_time, utcnow
+from compliance.inputs.config import Config
+from compliance.inputs.rules import RuleSet
 from compliance.judge.checks.deploy_manager import names_function, request_targets
 from compliance.judge.engine import EvidenceIndex, History
 from compliance.sources import aws, lambda_fn
@@ -48,7 +50,7 @@ def _region(target: dict[str, Any], env: dict[str, str]) -> str:
 
 
 
-def preflight(config: Any, ruleset: Any, *, ref: str | None, out_dir: Path, env: dict[str, str],
+def preflight(config: Config, ruleset: RuleSet, *, ref: str | None, out_dir: Path, env: dict[str, str],
               rotate_key: bool) -> Plan:
     """Check everything that must hold before deploying and work out what the deploy covers."""
     target = config.target
@@ -160,7 +162,7 @@ def _commit_time(root: Path, commit: str) -> datetime:
 
 
 
-def _check_no_pending_request(config: Any, ruleset: Any, function: str, now: datetime) -> None:
+def _check_no_pending_request(config: Config, ruleset: RuleSet, function: str, now: datetime) -> None:
     dm = (config.target.get("deploy_manager") or {}).get("table")
     if not dm and not config.source_options("deploy_manager").get("file"):
         return  # no deploy manager in this system: nothing can race
@@ -189,7 +191,7 @@ def _read_lambda(function: str, region: str, options: dict[str, Any]) -> dict[st
 
 
 
-def _plan_coverage(plan: Plan, config: Any, ruleset: Any, since: datetime, until: datetime) -> None:
+def _plan_coverage(plan: Plan, config: Config, ruleset: RuleSet, since: datetime, until: datetime) -> None:
     """The in-scope changes after the newest commit named by complete, passing worklog evidence."""
 
     target = config.target

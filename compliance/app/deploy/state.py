@@ -18,6 +18,7 @@ from typing import Any
 from compliance.app.deploy.facts import Output, Plan, ScriptRun
 from compliance.base.fsutil import atomic_write_text
 from compliance.base.timeutil import iso, utcnow
+from compliance.inputs.config import Config
 from compliance.sources import aws, lambda_fn
 from compliance.sources.base import Meter
 
@@ -213,7 +214,7 @@ def save_state(out_dir: Path, state: dict[str, Any], out: Output) -> bool:
 
 
 
-def write_state(plan: Plan, out_dir: Path, config: Any, run: ScriptRun, out: Output) -> None:
+def write_state(plan: Plan, out_dir: Path, config: Config, run: ScriptRun, out: Output) -> None:
     """After the script: "deployed" (bound to the function and the log) only when it finished with 0."""
     if run.ended != "finished":
         state = state_base(plan, "interrupted", run.log_path)
