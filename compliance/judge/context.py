@@ -15,6 +15,7 @@ from typing import Any
 from compliance.base.errors import SourceUnavailable
 from compliance.base.redact import clip
 from compliance.base.timeutil import iso, parse_time
+from compliance.judge.files import RepoFiles
 from compliance.judge.history import Change, History
 from compliance.judge.runs import RunIndex
 from compliance.model.rules import Scope
@@ -85,6 +86,12 @@ class Context:
     @cached_property
     def history(self) -> History:
         return History(self.source("git"))
+
+    @cached_property
+    def files(self) -> RepoFiles:
+        """The repository files rules read, as of the window's end, and their versions by commit."""
+        git = self.source("git")
+        return RepoFiles(git, self.history if git.get("file_versions") else None)
 
     @cached_property
     def runs(self) -> RunIndex:

@@ -1,0 +1,88 @@
+"""Repository files as a rule judges them: as of the window's end, and as they were at any commit.
+
+The git source reads the files at the window's end (its ``files_ref``) and every version of them on
+the collected chain (``file_versions``, each distinct content once); this is the one place that
+turns those into "the text a rule read, and which commit it came from", so every file finding can
+name the ref it judged and per-change rules can read the file in force at that change.
+"""
+
+from __future__ import annotations
+
+import bisect
+from typing import Any
+
+from compliance.judge.history import History
+
+
+class RepoFiles:
+    """The files of one git snapshot: ``text`` as of the window's end, ``at`` any chain position."""
+
+    def __init__(self, git: dict[str, Any], history: History | None = None):
+        self.files: dict[str, str | None] = git.get("files_at_head") or {}
+        ref = git.get("files_ref")
+        if ref is None and "files_ref" not in git:  # older snapshots read the files at the head
+            ref = {"sha": git.get("head") or "", "committed_at": None}
+        self.ref: dict[str, Any] | None = ref
+        versions = git.get("file_versions") or {}
+        self._blobs: dict[str, str] = versions.get("blobs") or {}
+        self._history = history
+        self._versions: dict[str, tuple[list[int], list[str | None]]] = {}
+        if history is not None:
+            for path, entries in (versions.get("paths") or {}).items():
+                pos = [(history.position.get(e["sha"]), e["blob"]) for e in entries]
+                pos = sorted((p, b) for p, b in pos if p is not None)
+                self._versions[path] = ([p for p, _ in pos], [b for _, b in pos])
+
+    def collected(self, path: str) -> bool:
+        return path in self.files
+
+    def text(self, path: str) -> str | None:
+        return self.files.get(path)
+
+    @property
+    def ref_sha(self) -> str | None:
+        return (self.ref or {}).get("sha") or None
+
+    @property
+    def label(self) -> str:
+        """``as of 6268ae46, 2026-03-31``: the commit a file finding judged, named in its message."""
+        if not self.ref_sha:
+            return "as of the window's end (no commit of the branch is that old)"
+        when = (self.ref or {}).get("committed_at")
+        return f"as of {self.ref_sha[:8]}, {when[:10]}" if when else f"as of {self.ref_sha[:8]}"
+
+    def has_versions(self, path: str) -> bool:
+        return path in self._versions
+
+    def blob_at(self, path: str, position: int) -> tuple[bool, str | None]:
+        """``(known, blob)`` of the version in force after the commit at ``position``.
+
+        Unknown (False) when the path's versions were not collected or the position is before the
+        first collected commit; a known None is a file absent at that commit."""
+        if position < 0:
+            return (position == -1 and self._first_is_root(path)), None
+        entry = self._versions.get(path)
+        if entry is None:
+            return False, None
+        positions, blobs = entry
+        i = bisect.bisect_right(positions, position) - 1
+        if i < 0:
+            return False, None
+        return True, blobs[i]
+
+    def at(self, path: str, position: int) -> tuple[bool, str | None]:
+        """``(known, text)`` of ``path`` after the commit at chain ``position`` (-1: before the root)."""
+        known, blob = self.blob_at(path, position)
+        return known, (self._blobs.get(blob) if blob is not None else None)
+
+    def _first_is_root(self, path: str) -> bool:
+        """Before a root commit nothing existed: the parent of the chain's first commit is known-empty."""
+        h = self._history
+        return h is not None and bool(h.commits) and not h.commits[0]["parents"] and path in self._versions
+
+    def commit_label(self, position: int) -> str:
+        h = self._history
+        if h is None or not 0 <= position < len(h.commits):
+            return "before the collected history"
+        c = h.commits[position]
+        return f"{c['sha'][:8]}, {c['committed_at'][:10]}"
