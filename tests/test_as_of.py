@@ -76,7 +76,7 @@ def test_workflow_restored_at_head_does_not_pass_a_window_without_it(tmp_path):
     # while there was no workflow to run
     found = judge(snapshot(r.path, files=FILES, until="2026-04-30T00:00:00Z"), "workflow_push_filter")
     assert found[0].status == "fail" and "absent as of" not in found[0].message
-    assert f"while the workflow at its parent {dropped[:8]}, 2026-02-25 did not run" in found[0].message
+    assert f"while the workflow in force (as of {dropped[:8]}, 2026-02-25) did not run" in found[0].message
     # the version collected at the drop is a known absence, not a missing read
     versions = march["sources"]["git"]["data"]["file_versions"]["paths"][WORKFLOW]
     assert {"sha": dropped, "blob": None} in versions
@@ -94,7 +94,7 @@ def test_push_filter_in_force_at_each_change(tmp_path):
     found = judge(snapshot(r.path, files=FILES, **MARCH), "workflow_push_filter")
     assert found[0].status == "fail"
     msg = found[0].message
-    assert f"changed in {missed[:12]} (tools/enceladus-mcp-server/b.py), by the filter at its parent " \
+    assert f"changed in {missed[:12]} (tools/enceladus-mcp-server/b.py), by the filter as of " \
            f"{edit[:8]}, 2026-03-10" in msg
     assert "a.py" not in msg and "scope " not in msg  # the window's-end filter covers the scope itself
     # the same history without the narrowing passes: the verdict comes from the version in force
@@ -102,18 +102,25 @@ def test_push_filter_in_force_at_each_change(tmp_path):
     r2.commit("init", {"README.md": "x\n", WORKFLOW: GOOD_WORKFLOW}, author_date="2026-02-22T00:00:00Z")
     r2.commit("mcp change", {"tools/enceladus-mcp-server/b.py": "1\n"}, author_date="2026-03-12T00:00:00Z")
     assert judge(snapshot(r2.path, files=FILES, **MARCH), "workflow_push_filter")[0].status == "pass"
+    # GitHub runs the workflow as it is in the pushed commit: widening the filter in the same commit as
+    # the scoped edit triggers it
+    r3 = GitRepo(tmp_path / "same-commit").init()
+    r3.commit("init", {"README.md": "x\n", WORKFLOW: NO_TOOLS}, author_date="2026-02-22T00:00:00Z")
+    r3.commit("mcp change with its filter", {WORKFLOW: GOOD_WORKFLOW, "tools/enceladus-mcp-server/b.py": "1\n"},
+              author_date="2026-03-12T00:00:00Z")
+    assert judge(snapshot(r3.path, files=FILES, **MARCH), "workflow_push_filter")[0].status == "pass"
 
 
 def test_change_landed_while_the_workflow_was_absent(tmp_path):
     r = GitRepo(tmp_path / "gap").init()
     r.commit("init", {"README.md": "x\n", WORKFLOW: GOOD_WORKFLOW}, author_date="2026-02-22T00:00:00Z")
-    r.commit("drop it", {WORKFLOW: None}, author_date="2026-03-02T00:00:00Z")
+    dropped = r.commit("drop it", {WORKFLOW: None}, author_date="2026-03-02T00:00:00Z")
     lost = r.commit("api change", {"backend/lambda/coordination_api/app.py": "1\n"}, author_date="2026-03-04T00:00:00Z")
     r.commit("bring it back", {WORKFLOW: GOOD_WORKFLOW}, author_date="2026-03-06T00:00:00Z")
     found = judge(snapshot(r.path, files=FILES, **MARCH), "workflow_push_filter")
     assert found[0].status == "fail"
-    assert f"changed in {lost[:12]} (backend/lambda/coordination_api/app.py) while the workflow at its parent" \
-           in found[0].message
+    assert f"changed in {lost[:12]} (backend/lambda/coordination_api/app.py) while the workflow in force (as of " \
+           f"{dropped[:8]}, 2026-03-02) did not run" in found[0].message
 
 
 def test_versions_read_by_two_processes_each_blob_once(tmp_path):

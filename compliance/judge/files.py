@@ -54,31 +54,23 @@ class RepoFiles:
     def has_versions(self, path: str) -> bool:
         return path in self._versions
 
-    def blob_at(self, path: str, position: int) -> tuple[bool, str | None]:
-        """``(known, blob)`` of the version in force after the commit at ``position``.
+    def blob_at(self, path: str, position: int) -> tuple[int | None, str | None]:
+        """``(set_at, blob)``: the version in force after the commit at ``position``, and the chain
+        position of the commit that set it.
 
-        Unknown (False) when the path's versions were not collected or the position is before the
-        first collected commit; a known None is a file absent at that commit."""
-        if position < 0:
-            return (position == -1 and self._first_is_root(path)), None
+        ``set_at`` is None (unknown) when the path's versions were not collected or the position is
+        before the first collected commit; a None blob with a position is a file absent there."""
         entry = self._versions.get(path)
-        if entry is None:
-            return False, None
+        if entry is None or position < 0:
+            return None, None
         positions, blobs = entry
         i = bisect.bisect_right(positions, position) - 1
         if i < 0:
-            return False, None
-        return True, blobs[i]
+            return None, None
+        return positions[i], blobs[i]
 
-    def at(self, path: str, position: int) -> tuple[bool, str | None]:
-        """``(known, text)`` of ``path`` after the commit at chain ``position`` (-1: before the root)."""
-        known, blob = self.blob_at(path, position)
-        return known, (self._blobs.get(blob) if blob is not None else None)
-
-    def _first_is_root(self, path: str) -> bool:
-        """Before a root commit nothing existed: the parent of the chain's first commit is known-empty."""
-        h = self._history
-        return h is not None and bool(h.commits) and not h.commits[0]["parents"] and path in self._versions
+    def text_of(self, blob: str | None) -> str | None:
+        return self._blobs.get(blob) if blob is not None else None
 
     def commit_label(self, position: int) -> str:
         h = self._history

@@ -295,39 +295,33 @@ class GitRunner:
 
 
     def read_versions(self, pairs: list[tuple[str, str]]) -> tuple[dict[tuple[str, str], str | None], dict[str, str]]:
-        """Many (commit, path) versions for two processes, whatever their number.
+        """Many (commit, path) versions from ONE ``cat-file --batch``, whatever their number.
 
-        One ``cat-file --batch-check`` names the blob of every pair (absent paths and directories
-        are None); one ``cat-file --batch`` then reads each distinct blob once. A file that kept its
-        content across a thousand commits is read (and stored in the snapshot) once.
+        Each answer names its blob, so a content that stays the same across a thousand commits is
+        decoded (and stored in the snapshot) once; absent paths and directories are None.
         """
         ids: dict[tuple[str, str], str | None] = dict.fromkeys(pairs)
         askable = [pr for pr in ids if pr[1] and "\n" not in pr[1]]
+        blobs: dict[str, str] = {}
         if not askable:
-            return ids, {}
+            return ids, blobs
         request = "".join(f"{sha}:{path}\n" for sha, path in askable).encode("utf-8", "surrogateescape")
-        code, out, err = self.run("cat-file", "--batch-check=%(objectname) %(objecttype)", input=request)
+        code, out, err = self.run("cat-file", "--batch", input=request)
         if code != 0:
             raise self._fail("cat-file", err)
-        for pair, line in zip(askable, out.split(b"\n"), strict=False):
-            name, _, kind = line.partition(b" ")
-            if kind == b"blob" and _HEX40.fullmatch(name):
-                ids[pair] = name.decode("ascii")
-        wanted = sorted({b for b in ids.values() if b is not None})
-        blobs: dict[str, str] = {}
-        if wanted:
-            code, out, err = self.run("cat-file", "--batch", input="".join(f"{b}\n" for b in wanted).encode("ascii"))
-            if code != 0:
-                raise self._fail("cat-file", err)
-            pos = 0
-            for blob in wanted:
-                nl = out.index(b"\n", pos)
-                header = out[pos:nl].split(b" ")
-                pos = nl + 1
-                if len(header) == 3 and header[2].isdigit():
-                    size = int(header[2])
-                    blobs[blob] = _text(out[pos:pos + size])
-                    pos += size + 1
+        pos = 0
+        for pair in askable:
+            nl = out.index(b"\n", pos)
+            header = out[pos:nl].split(b" ")
+            pos = nl + 1
+            if len(header) == 3 and _HEX40.fullmatch(header[0]) and header[2].isdigit():
+                size = int(header[2])
+                if header[1] == b"blob":
+                    blob = header[0].decode("ascii")
+                    ids[pair] = blob
+                    if blob not in blobs:
+                        blobs[blob] = _text(out[pos:pos + size])
+                pos += size + 1
         return ids, blobs
 
 

@@ -102,24 +102,23 @@ def _push_filter(doc: dict, branch: str) -> tuple[list[str], Any]:
 
 
 def _change_problems(ctx, rule, path: str, branch: str, fallback, seen: set[str]) -> list[str]:
-    """Each in-scope file of each window change, judged by the push filter at the change's parent.
+    """Each in-scope file of each window change, judged by the push filter in force at that change.
 
-    The filter in force decides whether a push ran the workflow, so a commit that edits the workflow
-    changes the filter from then on, and a change landed while the workflow was absent (or did not
-    run on the branch) triggered nothing. Without collected versions (an older snapshot, a pull
-    request) the window's-end filter is the one there is. One entry per path: its first miss."""
+    GitHub runs the workflow as it is in the pushed commit, so a commit that edits the filter
+    changes it from then on (itself included), and a change pushed while the workflow was absent (or
+    did not run on the branch) triggered nothing. Without collected versions (an older snapshot, a
+    pull request) the window's-end filter is the one there is. One entry per path: its first miss."""
     files = ctx.files
     parsed: dict[str | None, Any] = {}
     out = []
     for change in ctx.changes(rule.scope):
-        parent = change.position - 1
-        known, blob = files.blob_at(path, parent)
+        set_at, blob = files.blob_at(path, change.position)
         where = None
         covered = fallback
-        if files.has_versions(path) and known:
-            where = files.commit_label(parent)
+        if set_at is not None:
+            where = files.commit_label(set_at)
             if blob not in parsed:
-                text = files.at(path, parent)[1]
+                text = files.text_of(blob)
                 doc = _parse(text)[0] if text is not None else None
                 runs = doc is not None and not _push_filter(doc, branch)[0]
                 parsed[blob] = _push_filter(doc, branch)[1] if runs else None
@@ -129,10 +128,10 @@ def _change_problems(ctx, rule, path: str, branch: str, fallback, seen: set[str]
                 continue
             seen.add(f)
             if covered is None:
-                out.append(f"changed in {change.short} ({f}) while the workflow at its parent {where} did not run "
-                           f"on push to {branch}")
+                out.append(f"changed in {change.short} ({f}) while the workflow in force (as of {where}) did not "
+                           f"run on push to {branch}")
             else:
-                out.append(f"changed in {change.short} ({f})" + (f", by the filter at its parent {where}" if where else ""))
+                out.append(f"changed in {change.short} ({f})" + (f", by the filter as of {where}" if where else ""))
     return out
 
 
