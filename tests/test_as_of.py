@@ -11,7 +11,7 @@ from compliance.base.timeutil import parse_time
 from compliance.sources.base import Meter
 from compliance.sources.git import collect_git
 from tests.gitrepo import GitRepo
-from tests.scenario import DEPLOY_SH, GOOD_WORKFLOW, WORKFLOW, judge, snapshot
+from tests.scenario import DEPLOY_SH, GOOD_WORKFLOW, WORKFLOW, judge, run, snapshot
 
 SCRIPT = "backend/lambda/coordination_api/deploy.sh"
 FILES = [WORKFLOW, SCRIPT, "AGENTS.md"]
@@ -148,3 +148,35 @@ def test_window_before_every_commit_reads_no_files(tmp_path):
     r.commit("init", {WORKFLOW: GOOD_WORKFLOW}, author_date="2026-03-10T00:00:00Z")
     data = collect_git(str(r.path), "main", None, until=parse_time("2026-03-01T00:00:00Z"), files=[WORKFLOW])
     assert data["files_at_head"] == {WORKFLOW: None} and data["files_ref"] is None
+
+
+def _github(*runs) -> dict:
+    return {"workflow": WORKFLOW, "runs": list(runs)}
+
+
+def test_run_that_succeeded_while_the_script_was_a_tombstone_deployed_nothing(tmp_path):
+    r = GitRepo(tmp_path / "tomb").init()
+    r.commit("init", {"README.md": "x\n", WORKFLOW: GOOD_WORKFLOW, SCRIPT: DEPLOY_SH}, author_date="2026-02-22T00:00:00Z")
+    tomb = r.commit("retire deploy.sh", {SCRIPT: TOMBSTONE}, author_date="2026-03-03T00:00:00Z")
+    change = r.commit("api change", {"backend/lambda/coordination_api/app.py": "2\n"},
+                      author_date="2026-03-05T00:00:00Z")
+    ran = run(501, change, "success", "2026-03-05T00:01:00Z", "2026-03-05T00:09:00Z")
+    found = judge(snapshot(r.path, files=FILES, github=_github(ran), **MARCH), "deploy_coverage", {"allow_manual_evidence": False})
+    by_sha = {f.subject: f for f in found}
+    assert by_sha[change[:12]].status == "fail"
+    assert f"it deployed nothing: {SCRIPT} was a tombstone" in by_sha[change[:12]].message
+    assert f"as of {tomb[:8]}, 2026-03-03, the version its commit ran" in by_sha[change[:12]].message
+    # the script restored by a later commit: that commit's successful run deploys the change
+    fixed = r.commit("restore deploy.sh", {SCRIPT: DEPLOY_SH}, author_date="2026-03-07T00:00:00Z")
+    later = run(502, fixed, "success", "2026-03-07T00:01:00Z", "2026-03-07T00:09:00Z")
+    found = judge(snapshot(r.path, files=FILES, github=_github(ran, later), **MARCH), "deploy_coverage", {"allow_manual_evidence": False})
+    assert {f.subject: f.status for f in found}[change[:12]] == "pass"
+    assert "run 502" in {f.subject: f for f in found}[change[:12]].message
+
+
+def test_run_with_the_real_script_in_force_covers(tmp_path):
+    r, s = _retired(tmp_path)  # the script is tombstoned only after the window
+    ran = run(601, s["march"], "success", "2026-03-05T00:01:00Z", "2026-03-05T00:09:00Z")
+    found = judge(snapshot(r.path, files=FILES, github=_github(ran), **MARCH), "deploy_coverage",
+                  {"allow_manual_evidence": False})
+    assert {f.subject: f.status for f in found}[s["march"][:12]] == "pass"

@@ -95,7 +95,15 @@ class Context:
 
     @cached_property
     def runs(self) -> RunIndex:
-        return RunIndex(self.source("github"), self.history, self.target.get("workflow"))
+        return RunIndex(self.source("github"), self.history, self.target.get("workflow"),
+                        deployed_nothing=self._deployed_nothing)
+
+    def _deployed_nothing(self, run: dict[str, Any]) -> str | None:
+        """A successful run whose commit's deploy script was a tombstone (or absent) deployed nothing."""
+        path, pos = self.target.get("deploy_script"), self.history.position.get(run["head_sha"])
+        if not path or pos is None:
+            return None
+        return self.files.deployed_nothing(path, pos, self.target.get("function") or "")
 
     @cached_property
     def evidence(self) -> EvidenceIndex:

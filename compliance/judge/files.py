@@ -12,6 +12,7 @@ import bisect
 from typing import Any
 
 from compliance.judge.history import History
+from compliance.judge.shell.verdicts import judge_deploy_script
 
 
 class RepoFiles:
@@ -26,6 +27,7 @@ class RepoFiles:
         versions = git.get("file_versions") or {}
         self._blobs: dict[str, str] = versions.get("blobs") or {}
         self._history = history
+        self._inert: dict[str | None, str | None] = {}
         self._versions: dict[str, tuple[list[int], list[str | None]]] = {}
         if history is not None:
             for path, entries in (versions.get("paths") or {}).items():
@@ -78,3 +80,20 @@ class RepoFiles:
             return "before the collected history"
         c = h.commits[position]
         return f"{c['sha'][:8]}, {c['committed_at'][:10]}"
+
+    def deployed_nothing(self, path: str, position: int, function: str) -> str | None:
+        """Why a run of the commit at ``position`` could deploy nothing: the deploy script in force
+        there was absent or a tombstone (runs kept succeeding while deploy.sh was a comment). None
+        when it deploys, or when its version there is unknown (nothing to refuse the run on)."""
+        set_at, blob = self.blob_at(path, position)
+        if set_at is None:
+            return None
+        if blob not in self._inert:
+            text = self.text_of(blob)
+            if text is None:
+                self._inert[blob] = f"{path} did not exist"
+            else:
+                verdict = judge_deploy_script(text, function)
+                self._inert[blob] = None if verdict.ok else f"{path} was a tombstone ({verdict.message})"
+        why = self._inert[blob]
+        return f"it deployed nothing: {why} as of {self.commit_label(set_at)}, the version its commit ran" if why else None
