@@ -180,3 +180,24 @@ def test_run_with_the_real_script_in_force_covers(tmp_path):
     found = judge(snapshot(r.path, files=FILES, github=_github(ran), **MARCH), "deploy_coverage",
                   {"allow_manual_evidence": False})
     assert {f.subject: f.status for f in found}[s["march"][:12]] == "pass"
+
+
+def test_every_report_format_names_the_ref_a_file_finding_judged(tmp_path):
+    import json
+
+    from compliance.judge.engine import evaluate
+    from compliance.report import render_all
+    from compliance.report.document import build_report
+    from tests.scenario import make_rule
+
+    r, s = _retired(tmp_path)
+    snap = snapshot(r.path, files=FILES, since="2026-04-01T00:00:00Z", until="2026-04-15T00:00:00Z")
+    rules = [make_rule("deploy_script_present")]
+    doc = build_report(snap, rules, evaluate(snap, rules), "audit")
+    out = render_all(doc, ["md", "html", "json", "sarif", "junit"])
+    label = f"as of {s['tomb'][:8]}, 2026-04-10"
+    for fmt, text in out.items():
+        assert label in text, fmt
+    result = json.loads(out["sarif"])["runs"][0]["results"][0]
+    assert result["properties"]["as_of"] == s["tomb"]
+    assert result["locations"][0]["physicalLocation"]["artifactLocation"]["uri"] == SCRIPT

@@ -16,7 +16,7 @@ from compliance.judge.shell.verdicts import judge_deploy_script
 
 
 class RepoFiles:
-    """The files of one git snapshot: ``text`` as of the window's end, ``at`` any chain position."""
+    """The files of one git snapshot: ``text`` as of the window's end, ``blob_at`` any chain position."""
 
     def __init__(self, git: dict[str, Any], history: History | None = None):
         self.files: dict[str, str | None] = git.get("files_at_head") or {}
@@ -52,9 +52,6 @@ class RepoFiles:
             return "as of the window's end (no commit of the branch is that old)"
         when = (self.ref or {}).get("committed_at")
         return f"as of {self.ref_sha[:8]}, {when[:10]}" if when else f"as of {self.ref_sha[:8]}"
-
-    def has_versions(self, path: str) -> bool:
-        return path in self._versions
 
     def blob_at(self, path: str, position: int) -> tuple[int | None, str | None]:
         """``(set_at, blob)``: the version in force after the commit at ``position``, and the chain
