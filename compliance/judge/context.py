@@ -103,7 +103,12 @@ class Context:
         path, pos = self.target.get("deploy_script"), self.history.position.get(run["head_sha"])
         if not path or pos is None:
             return None
-        return self.files.deployed_nothing(path, pos, self.target.get("function") or "")
+        # deliberate lazy import, as in the workflow checks: the shell parser is paid for only when runs
+        # are judged, not by every import of the engine (rule validation, start-up)
+        from compliance.judge.shell.verdicts import judge_deploy_script
+
+        function = self.target.get("function") or ""
+        return self.files.deployed_nothing(path, pos, lambda text: judge_deploy_script(text, function))
 
     @cached_property
     def evidence(self) -> EvidenceIndex:

@@ -9,10 +9,10 @@ name the ref it judged and per-change rules can read the file in force at that c
 from __future__ import annotations
 
 import bisect
+from collections.abc import Callable
 from typing import Any
 
 from compliance.judge.history import History
-from compliance.judge.shell.verdicts import judge_deploy_script
 
 
 class RepoFiles:
@@ -78,10 +78,11 @@ class RepoFiles:
         c = h.commits[position]
         return f"{c['sha'][:8]}, {c['committed_at'][:10]}"
 
-    def deployed_nothing(self, path: str, position: int, function: str) -> str | None:
+    def deployed_nothing(self, path: str, position: int, judge: Callable[[str], Any]) -> str | None:
         """Why a run of the commit at ``position`` could deploy nothing: the deploy script in force
         there was absent or a tombstone (runs kept succeeding while deploy.sh was a comment). None
-        when it deploys, or when its version there is unknown (nothing to refuse the run on)."""
+        when it deploys, or when its version there is unknown (nothing to refuse the run on).
+        ``judge`` is the deploy-script verdict (``shell.verdicts.judge_deploy_script`` for the function)."""
         set_at, blob = self.blob_at(path, position)
         if set_at is None:
             return None
@@ -90,7 +91,7 @@ class RepoFiles:
             if text is None:
                 self._inert[blob] = f"{path} did not exist"
             else:
-                verdict = judge_deploy_script(text, function)
+                verdict = judge(text)
                 self._inert[blob] = None if verdict.ok else f"{path} was a tombstone ({verdict.message})"
         why = self._inert[blob]
         return f"it deployed nothing: {why} as of {self.commit_label(set_at)}, the version its commit ran" if why else None
