@@ -132,7 +132,8 @@ def snapshot(repo_path, *, files=(), since="2026-02-21T00:00:00Z", until="2026-0
     from compliance.sources.git import collect_git
 
     out = {"git": run_source("git", "test", lambda m: collect_git(str(repo_path), "main", parse_time(since),
-                                                                 files=list(files), meter=m))}
+                                                                 until=parse_time(until), files=list(files),
+                                                                 meter=m))}
     for name, value in sources.items():
         def fn(_m, value=value):
             if isinstance(value, Exception):

@@ -16,6 +16,7 @@ from compliance.base.errors import SourceUnavailable
 from compliance.base.redact import clip
 from compliance.base.timeutil import iso, parse_time
 from compliance.judge import evidence
+from compliance.judge.files import RepoFiles
 from compliance.judge.history import Change, History
 from compliance.judge.runs import RunIndex
 from compliance.model.rules import Scope
@@ -88,8 +89,27 @@ class Context:
         return History(self.source("git"))
 
     @cached_property
+    def files(self) -> RepoFiles:
+        """The repository files rules read, as of the window's end, and their versions by commit."""
+        git = self.source("git")
+        return RepoFiles(git, self.history if git.get("file_versions") else None)
+
+    @cached_property
     def runs(self) -> RunIndex:
-        return RunIndex(self.source("github"), self.history, self.target.get("workflow"))
+        return RunIndex(self.source("github"), self.history, self.target.get("workflow"),
+                        deployed_nothing=self._deployed_nothing)
+
+    def _deployed_nothing(self, run: dict[str, Any]) -> str | None:
+        """A successful run whose commit's deploy script was a tombstone (or absent) deployed nothing."""
+        path, pos = self.target.get("deploy_script"), self.history.position.get(run["head_sha"])
+        if not path or pos is None:
+            return None
+        # deliberate lazy import, as in the workflow checks: the shell parser is paid for only when runs
+        # are judged, not by every import of the engine (rule validation, start-up)
+        from compliance.judge.shell.verdicts import judge_deploy_script
+
+        function = self.target.get("function") or ""
+        return self.files.deployed_nothing(path, pos, lambda text: judge_deploy_script(text, function))
 
     @cached_property
     def evidence(self) -> EvidenceIndex:

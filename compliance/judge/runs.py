@@ -104,8 +104,9 @@ class RunIndex:
     """
 
     def __init__(self, github: dict[str, Any], history: History, workflow: str | None,
-                 events: tuple[str, ...] = DEPLOY_EVENTS):
+                 events: tuple[str, ...] = DEPLOY_EVENTS, deployed_nothing: Any = None):
         self.history, self.workflow, self.events = history, workflow, events
+        self._deployed_nothing = deployed_nothing  # run -> why it could deploy nothing (the script in force)
         self.by_sha: dict[str, list[dict[str, Any]]] = {}
         self.success_at: dict[int, list[dict[str, Any]]] = {}
         self.active_at: dict[int, list[dict[str, Any]]] = {}  # queued / in progress, by position
@@ -184,6 +185,8 @@ class RunIndex:
             return f"it started ({iso(started)}) after it was last updated ({iso(done)})"
         if state == SUCCESS and (step := _undeployed_step(run)) is not None:
             return step
+        if state == SUCCESS and self._deployed_nothing is not None:
+            return self._deployed_nothing(run)
         return None
 
     def rejection(self, run: dict[str, Any]) -> str | None:

@@ -125,7 +125,9 @@ def _result(finding: dict[str, Any], index: dict[str, int]) -> dict[str, Any] | 
         return None
     line = loc.get("line")
     rule_id = str(finding.get("rule_id", ""))
-    return {
+    # the commit whose version of the file the line is in (files are judged as of the window's end)
+    ref = next((e["ref"] for e in finding.get("evidence") or [] if isinstance(e, dict) and e.get("ref")), None)
+    result = {
         "ruleId": rule_id,
         "ruleIndex": index[rule_id],
         "level": level(finding),
@@ -145,6 +147,9 @@ def _result(finding: dict[str, Any], index: dict[str, int]) -> dict[str, Any] | 
             "severity": visible(finding.get("severity", "")),
         },
     }
+    if isinstance(ref, str):
+        result["properties"]["as_of"] = visible(ref)
+    return result
 
 
 def build(doc: dict[str, Any]) -> dict[str, Any]:

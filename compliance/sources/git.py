@@ -19,7 +19,7 @@ is the source itself: the window, the files as of its head, and the warnings a r
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from compliance.base.errors import ComplianceError
@@ -34,6 +34,7 @@ def collect_git(
     branch: str,
     since: datetime | None,
     *,
+    until: datetime | None = None,
     id_pattern: str | None = None,
     files: Iterable[str] = (),
     meter: Meter | None = None,
@@ -43,6 +44,10 @@ def collect_git(
     ``since`` compares committer time in UTC, per commit: committer dates on a first-parent
     chain are not monotonic (rebases, clock skew), so git's own ``--since`` cut-off could
     drop a commit that belongs in the window.
+
+    The files the rules read are read as of the window's end (``until``; the branch head when
+    None), not the head: a past window is judged by the workflow and script it had, and every
+    version of them across the collected chain is kept (``file_versions``) for per-change rules.
     """
     meter = meter if meter is not None else Meter()
     compile_pattern(id_pattern)  # a bad pattern fails before any git work
@@ -86,14 +91,64 @@ def collect_git(
             )
 
     wanted = list(dict.fromkeys(files))
-    files_at_head = runner.read_files(head, wanted) if wanted else {}
+    as_of = _as_of(commits, until)
+    if as_of is None and commits:  # nothing on the branch is that old: no file existed yet
+        files_at, ref, versions = dict.fromkeys(wanted), None, {"blobs": {}, "paths": {}}
+    elif not commits:
+        files_at, ref = (runner.read_files(head, wanted) if wanted else {}), {"sha": head, "committed_at": None}
+        versions = {"blobs": {}, "paths": {}}
+    else:
+        files_at, versions = _read_versions(runner, commits, wanted, as_of)
+        ref = {"sha": commits[as_of]["sha"], "committed_at": commits[as_of]["committed_at"]}
     return {
         "branch": branch,
         "head": head,
         "shallow": shallow,
         "commits": commits,
-        "files_at_head": files_at_head,
+        "files_at_head": files_at,
+        "files_ref": ref,
+        "file_versions": versions,
     }
+
+
+_CLOCK_SKEW = timedelta(minutes=5)  # as the engine's window (judge.history.CLOCK_SKEW): one as-of for both
+
+
+def _as_of(commits: list[dict[str, Any]], until: datetime | None) -> int | None:
+    """Chain position of the last commit at or before ``until`` (the window's end), as the engine finds
+    the window's end (``chain_span``): a commit dated after the collection stays in. None: none is."""
+    if not commits:
+        return None
+    if until is None:
+        return len(commits) - 1
+    times = [c["committed_at"] for c in commits]  # canonical UTC strings compare as times
+    _, stop, _ = chain_span(times, None, iso(parse_time(until)), now=iso(utcnow() + _CLOCK_SKEW))
+    return stop - 1 if stop > 0 else None
+
+
+def _read_versions(runner: GitRunner, commits: list[dict[str, Any]], paths: list[str], as_of: int
+                   ) -> tuple[dict[str, str | None], dict[str, Any]]:
+    """The files at the as-of commit and every version of them on the collected chain.
+
+    A version is read at the first collected commit and at each commit whose diff touches the path;
+    between those the file is unchanged, so any commit's version is the latest one at or before it.
+    """
+    wanted = set(paths)
+    touched: dict[str, list[int]] = {p: [0] for p in paths}
+    for i in range(1, len(commits)):
+        for f in commits[i]["files"]:
+            if f["path"] in wanted:
+                touched[f["path"]].append(i)
+    pairs = [(commits[i]["sha"], p) for p in paths for i in touched[p]]
+    ids, blobs = runner.read_versions(pairs) if pairs else ({}, {})
+    by_path = {p: [{"sha": commits[i]["sha"], "blob": ids[(commits[i]["sha"], p)]} for i in touched[p]]
+               for p in paths}
+    files_at: dict[str, str | None] = {}
+    for p in paths:
+        last = max(i for i in touched[p] if i <= as_of) if touched[p][0] <= as_of else None
+        blob = ids.get((commits[last]["sha"], p)) if last is not None else None
+        files_at[p] = blobs.get(blob) if blob is not None else None
+    return files_at, {"blobs": blobs, "paths": by_path}
 
 
 def read_files_at(repo: str, ref: str, paths: Iterable[str], *, meter: Meter | None = None

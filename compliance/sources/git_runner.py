@@ -271,27 +271,39 @@ class GitRunner:
             raise self._fail("log", err)
 
     def read_files(self, head: str, paths: list[str]) -> dict[str, str | None]:
-        """All requested files from one ``cat-file --batch``; absent paths and directories are None."""
-        result: dict[str, str | None] = {p: None for p in paths}
-        askable = [p for p in paths if "\n" not in p and p]
+        """All requested files at one commit; absent paths and directories are None."""
+        ids, blobs = self.read_versions([(head, p) for p in paths])
+        return {p: blobs[ids[(head, p)]] if ids.get((head, p)) else None for p in paths}
+
+    def read_versions(self, pairs: list[tuple[str, str]]) -> tuple[dict[tuple[str, str], str | None], dict[str, str]]:
+        """Many (commit, path) versions from ONE ``cat-file --batch``, whatever their number.
+
+        Each answer names its blob, so a content that stays the same across a thousand commits is
+        decoded (and stored in the snapshot) once; absent paths and directories are None.
+        """
+        ids: dict[tuple[str, str], str | None] = dict.fromkeys(pairs)
+        askable = [pr for pr in ids if pr[1] and "\n" not in pr[1]]
+        blobs: dict[str, str] = {}
         if not askable:
-            return result
-        request = "".join(f"{head}:{p}\n" for p in askable).encode("utf-8", "surrogateescape")
+            return ids, blobs
+        request = "".join(f"{sha}:{path}\n" for sha, path in askable).encode("utf-8", "surrogateescape")
         code, out, err = self.run("cat-file", "--batch", input=request)
         if code != 0:
             raise self._fail("cat-file", err)
         pos = 0
-        for path in askable:
+        for pair in askable:
             nl = out.index(b"\n", pos)
             header = out[pos:nl].split(b" ")
             pos = nl + 1
             if len(header) == 3 and _HEX40.fullmatch(header[0]) and header[2].isdigit():
                 size = int(header[2])
-                body = out[pos : pos + size]
-                pos += size + 1
                 if header[1] == b"blob":
-                    result[path] = _text(body)
-        return result
+                    blob = header[0].decode("ascii")
+                    ids[pair] = blob
+                    if blob not in blobs:
+                        blobs[blob] = _text(out[pos:pos + size])
+                pos += size + 1
+        return ids, blobs
 
 
 class _Pump:

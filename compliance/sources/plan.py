@@ -162,7 +162,7 @@ def _git(req: Request, opt: dict[str, Any]) -> dict[str, Any]:
     t = req.target
     return run_source(
         "git", f"first-parent history of {t['branch']} since {iso(req.since)} in {t.get('repo', '.')}",
-        lambda m: collect_git(t.get("repo", "."), t["branch"], req.since, id_pattern=t.get("task_id_pattern"),
+        lambda m: collect_git(t.get("repo", "."), t["branch"], req.since, until=req.until, id_pattern=t.get("task_id_pattern"),
                               files=req.files, meter=m))
 
 

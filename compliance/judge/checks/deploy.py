@@ -224,6 +224,7 @@ register(
     reads=("git", "github"),
     optional_reads=("tracker",),  # worklog evidence of a manual deploy-script run
     subject="change",
+    repo_files=lambda params, target: [target.get("deploy_script") or ""],  # the script in force per run
     params={
         "properties": {
             "allow_manual_evidence": {"type": "boolean", "default": True,

@@ -8,15 +8,15 @@ from compliance.model.findings import FAIL, PASS, Finding
 
 
 def check_guidance_references(ctx, rule, params) -> list[Finding]:
-    files = ctx.source("git").get("files_at_head", {})
+    files = ctx.files
     ref = params["reference"]
     results = {}
     for path in params["files"]:
-        text = files.get(path)
-        if path not in files:
+        text = files.text(path)
+        if not files.collected(path):
             return [Finding(rule.id, "file", path, FAIL, f"{path} was not collected (re-collect with these rules)")]
         if text is None:
-            results[path] = (False, "absent at the branch head", None)
+            results[path] = (False, f"absent {files.label}", None)
             continue
         line = next((n for n, ln in enumerate(text.splitlines(), 1) if ref in ln), None)
         results[path] = (line is not None, f"line {line}" if line else "does not mention it", line)
@@ -24,11 +24,12 @@ def check_guidance_references(ctx, rule, params) -> list[Finding]:
     need_all = params.get("mode", "any") == "all"
     passed = len(ok) == len(results) if need_all else bool(ok)
     subject = ", ".join(params["files"])
-    ev = [file_evidence(p, f"{p}: {why}", line) for p, (_, why, line) in results.items()]
+    ev = [file_evidence(p, f"{p}: {why} ({files.label})", line, files.ref_sha) for p, (_, why, line) in results.items()]
     if passed:
-        return [Finding(rule.id, "file", subject, PASS, f"{', '.join(ok)} reference {ref}", ev)]
+        return [Finding(rule.id, "file", subject, PASS, f"{', '.join(ok)} reference {ref} ({files.label})", ev)]
     missing = [p for p in results if p not in ok]
-    return [Finding(rule.id, "file", subject, FAIL, f"{', '.join(missing)} do(es) not reference {ref}", ev,
+    return [Finding(rule.id, "file", subject, FAIL, f"{', '.join(missing)} do(es) not reference {ref} ({files.label})",
+                    ev,
                     location={"path": missing[0], "line": 1})]
 
 

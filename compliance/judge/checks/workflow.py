@@ -1,4 +1,4 @@
-"""The canonical workflow and deploy script, read from the governed repository at the branch head.
+"""The canonical workflow and deploy script, read from the governed repository as of the window's end.
 
 Both drift in real life: the runbook's scope grew while the workflow's ``paths`` did not; the
 validation step prints State/LastUpdateStatus and asserts nothing; the deploy script became a
@@ -29,27 +29,36 @@ def _line_of(text: str, pattern: str, start: int = 0) -> int | None:
     return None
 
 
-def _load_workflow(ctx, rule, params) -> tuple[str, str | None, Any, Finding | None]:
+def _parse(text: str) -> tuple[Any, str | None, int]:
+    """``(doc, problem, line)``: the workflow as YAML, or why it is not one and where."""
     import yaml
 
-    path = _workflow_path(ctx, params)
-    files = ctx.source("git").get("files_at_head", {})
-    if path not in files:
-        return path, None, None, Finding(rule.id, "file", path or "-", ERROR,
-                                         "the workflow file was not collected (re-collect with these rules)")
-    text = files[path]
-    if text is None:
-        return path, None, None, Finding(rule.id, "file", path, FAIL, "the canonical workflow is absent at the branch head",
-                                         location={"path": path, "line": 1})
     try:
         doc = yaml.safe_load(text)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
-        return path, text, None, Finding(rule.id, "file", path, FAIL, f"the workflow is not valid YAML: {exc}",
-                                         location={"path": path, "line": (mark.line + 1) if mark else 1})
+        return None, f"the workflow is not valid YAML: {exc}", (mark.line + 1) if mark else 1
     if not isinstance(doc, dict):
-        return path, text, None, Finding(rule.id, "file", path, FAIL, "the workflow is not a YAML mapping",
-                                         location={"path": path, "line": 1})
+        return None, "the workflow is not a YAML mapping", 1
+    return doc, None, 1
+
+
+def _load_workflow(ctx, rule, params) -> tuple[str, str | None, Any, Finding | None]:
+    """The workflow as of the window's end (``ctx.files``); every problem names the commit it read."""
+    path = _workflow_path(ctx, params)
+    files = ctx.files
+    if not files.collected(path):
+        return path, None, None, Finding(rule.id, "file", path or "-", ERROR,
+                                         "the workflow file was not collected (re-collect with these rules)")
+    text = files.text(path)
+    ev = [file_evidence(path, f"{path}: {'absent' if text is None else 'read'} {files.label}", 1, files.ref_sha)]
+    if text is None:
+        return path, None, None, Finding(rule.id, "file", path, FAIL, f"the canonical workflow is absent {files.label}",
+                                         ev, location={"path": path, "line": 1})
+    doc, problem, line = _parse(text)
+    if problem:
+        return path, text, None, Finding(rule.id, "file", path, FAIL, f"{problem} ({files.label})", ev,
+                                         location={"path": path, "line": line})
     return path, text, doc, None
 
 
@@ -66,17 +75,14 @@ def _triggers(doc: dict) -> dict:
     return on if isinstance(on, dict) else {}
 
 
-def check_workflow_push_filter(ctx, rule, params) -> list[Finding]:
-    path, text, doc, problem = _load_workflow(ctx, rule, params)
-    if problem:
-        return [problem]
+def _push_filter(doc: dict, branch: str) -> tuple[list[str], Any]:
+    """``(problems, covered)``: what keeps the workflow from running on push to ``branch``, and a
+    predicate saying whether a push touching a path triggers it."""
     on = _triggers(doc)
     push = on.get("push")
-    branch = rule.scope.branch or ctx.target.get("branch", "main")
     problems = []
     if "push" not in on:
         problems.append("it has no push trigger")
-        push = None
     push = push if isinstance(push, dict) else {}
     if "push" in on:
         if push.get("branches") is not None and not filter_match([str(b) for b in push["branches"]], branch):
@@ -92,27 +98,72 @@ def check_workflow_push_filter(ctx, rule, params) -> list[Finding]:
             return filter_match([str(x) for x in paths], p)
         return not (ignore and filter_match([str(x) for x in ignore], p))
 
+    return problems, covered
+
+
+def _change_problems(ctx, rule, path: str, branch: str, fallback, seen: set[str]) -> list[str]:
+    """Each in-scope file of each window change, judged by the push filter in force at that change.
+
+    GitHub runs the workflow as it is in the pushed commit, so a commit that edits the filter
+    changes it from then on (itself included), and a change pushed while the workflow was absent (or
+    did not run on the branch) triggered nothing. Without collected versions (an older snapshot, a
+    pull request) the window's-end filter is the one there is. One entry per path: its first miss."""
+    files = ctx.files
+    parsed: dict[str | None, Any] = {}
+    out = []
+    for change in ctx.changes(rule.scope):
+        set_at, blob = files.blob_at(path, change.position)
+        where = None
+        covered = fallback
+        if set_at is not None:
+            where = files.commit_label(set_at)
+            if blob not in parsed:
+                text = files.text_of(blob)
+                doc = _parse(text)[0] if text is not None else None
+                runs = doc is not None and not _push_filter(doc, branch)[0]
+                parsed[blob] = _push_filter(doc, branch)[1] if runs else None
+            covered = parsed[blob]
+        for f in rule.scope.select(change.files):
+            if f in seen or (covered is not None and covered(f)):
+                continue
+            seen.add(f)
+            if covered is None:
+                out.append(f"changed in {change.short} ({f}) while the workflow in force (as of {where}) did not "
+                           f"run on push to {branch}")
+            else:
+                out.append(f"changed in {change.short} ({f})" + (f", by the filter as of {where}" if where else ""))
+    return out
+
+
+def check_workflow_push_filter(ctx, rule, params) -> list[Finding]:
+    path, text, doc, problem = _load_workflow(ctx, rule, params)
+    if problem:
+        return [problem]
+    files = ctx.files
+    branch = rule.scope.branch or ctx.target.get("branch", "main")
+    problems, covered = _push_filter(doc, branch)
     wanted: dict[str, str] = {}
     for glob in rule.scope.include:
         wanted.setdefault(example_path(glob), f"scope {glob}")
     for extra in params.get("also_paths", []):
         wanted.setdefault(example_path(extra), f"required path {extra}")
-    for change in ctx.changes(rule.scope):
-        for f in rule.scope.select(change.files):
-            wanted.setdefault(f, f"changed in {change.short}")
-    uncovered = sorted(f"{why} ({p})" if why.startswith("changed") else why for p, why in wanted.items() if not covered(p))
+    uncovered = sorted([why for p, why in wanted.items() if not covered(p)]
+                       + _change_problems(ctx, rule, path, branch, covered, set(wanted)))
     if uncovered:
         problems.append("push.paths does not cover: " + "; ".join(uncovered[:10])
                         + (f" and {len(uncovered) - 10} more" if len(uncovered) > 10 else ""))
-    if params.get("require_dispatch", True) and "workflow_dispatch" not in on:
+    if params.get("require_dispatch", True) and "workflow_dispatch" not in _triggers(doc):
         problems.append("it cannot be run by hand (no workflow_dispatch)")
+    push = _triggers(doc).get("push")
+    paths = push.get("paths") if isinstance(push, dict) else None
     line = _line_of(text, r"^\s+paths:") or _line_of(text, r"^\s*push:") or _line_of(text, r"^\s*['\"]?on['\"]?:") or 1
-    ev = [file_evidence(path, clip(f"{path}: on.push.paths = {paths!r}", 300), line)]
+    ev = [file_evidence(path, clip(f"{path} {files.label}: on.push.paths = {paths!r}", 300), line, files.ref_sha)]
     if problems:
-        return [Finding(rule.id, "file", path, FAIL, f"{path}: " + "; ".join(problems), ev,
+        return [Finding(rule.id, "file", path, FAIL, f"{path} ({files.label}): " + "; ".join(problems), ev,
                         location={"path": path, "line": line})]
     return [Finding(rule.id, "file", path, PASS,
-                    f"push filter covers {len(wanted)} scoped path(s) on {branch}", ev)]
+                    f"push filter covers {len(wanted)} scoped path(s) and every in-scope change on {branch} "
+                    f"({files.label})", ev)]
 
 
 register(
@@ -143,10 +194,12 @@ def check_workflow_validation_asserts(ctx, rule, params) -> list[Finding]:
     script = params.get("deploy_script") or ctx.target.get("deploy_script") or ""
     verdict = verdicts.judge_validation(text, doc, ctx.target.get("function", ""), script)
     line = verdict.line or _line_of(text, r"^\s*steps:") or 1
-    ev = [file_evidence(path, f"{path}: {verdict.evidence}"[:300], line)]
+    files = ctx.files
+    ev = [file_evidence(path, f"{path} {files.label}: {verdict.evidence}"[:300], line, files.ref_sha)]
+    message = f"{verdict.message} ({files.label})"
     if verdict.ok:
-        return [Finding(rule.id, "file", path, PASS, verdict.message, ev)]
-    return [Finding(rule.id, "file", path, FAIL, verdict.message, ev, location={"path": path, "line": line})]
+        return [Finding(rule.id, "file", path, PASS, message, ev)]
+    return [Finding(rule.id, "file", path, FAIL, message, ev, location={"path": path, "line": line})]
 
 
 register(
@@ -168,29 +221,32 @@ def check_deploy_script_present(ctx, rule, params) -> list[Finding]:
     from compliance.judge.shell import verdicts
 
     path = params.get("path") or ctx.target.get("deploy_script") or ""
-    files = ctx.source("git").get("files_at_head", {})
-    if path not in files:
+    files = ctx.files
+    if not files.collected(path):
         return [Finding(rule.id, "file", path or "-", ERROR, "the deploy script was not collected")]
-    text = files[path]
+    text = files.text(path)
     if text is None:
-        return [Finding(rule.id, "file", path, FAIL, "the deploy script is absent at the branch head",
+        return [Finding(rule.id, "file", path, FAIL, f"the deploy script is absent {files.label}",
+                        [file_evidence(path, f"{path}: absent {files.label}", 1, files.ref_sha)],
                         location={"path": path, "line": 1})]
     verdict = verdicts.judge_deploy_script(text, ctx.target.get("function", ""))
     code = [ln for ln in text.splitlines() if ln.strip() and not ln.strip().startswith("#")]
     line = verdict.line or 1
-    ev = [file_evidence(path, f"{path}: {verdict.evidence}"[:300], line)]
+    ev = [file_evidence(path, f"{path} {files.label}: {verdict.evidence}"[:300], line, files.ref_sha)]
     if not verdict.ok:
-        return [Finding(rule.id, "file", path, FAIL, verdict.message, ev, location={"path": path, "line": line})]
+        return [Finding(rule.id, "file", path, FAIL, f"{verdict.message} ({files.label})", ev,
+                        location={"path": path, "line": line})]
     if len(code) < params.get("min_lines", 3):
         return [Finding(rule.id, "file", path, FAIL,
                         f"{len(code)} line(s) of code, fewer than the rule's min_lines "
-                        f"{params.get('min_lines', 3)} ({verdict.message})", ev, location={"path": path, "line": 1})]
-    return [Finding(rule.id, "file", path, PASS, verdict.message, ev)]
+                        f"{params.get('min_lines', 3)} ({verdict.message}; {files.label})", ev,
+                        location={"path": path, "line": 1})]
+    return [Finding(rule.id, "file", path, PASS, f"{verdict.message} ({files.label})", ev)]
 
 
 register(
     "deploy_script_present",
-    summary="The deploy script exists at the branch head and is not a tombstone: some command it runs invokes a "
+    summary="The deploy script exists as of the window's end and is not a tombstone: some command it runs invokes a "
     "deploying tool (aws, sam, cdk, terraform, ...) or another script, not only echo/exit/set/true.",
     reads=("git",),
     subject="file",
