@@ -1,0 +1,140 @@
+"""Hostile review of the issue-14 refactor: lying snapshots and a hostile report folder against the new
+seams (deferred sources as data, the one persistence path, the jsonschema-rs check, timelines, safe_url).
+
+Each test here failed before its fix (named in the test's docstring) or pins an attack that held.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import os
+from pathlib import Path
+
+import pytest
+
+from compliance.app.pr import with_deferred_sources
+from compliance.base.errors import InputError
+from compliance.cli import main
+from compliance.judge.engine import evaluate
+from compliance.model.findings import ERROR, NOT_APPLICABLE
+from compliance.model.snapshot import read_snapshot, save_snapshot, strict_loads, validate_snapshot
+from compliance.sources.registry import after_merge, deferred_envelope
+
+ROOT = Path(__file__).resolve().parents[2]
+POLICIES = str(ROOT / "policies")
+
+
+def _forged_pr(snap: dict) -> dict:
+    """An audit snapshot (a 30-commit history) with a pull_request section pasted in."""
+    out = copy.deepcopy(snap)
+    out["pull_request"] = {"number": 1, "head_sha": "0" * 40, "base_ref": "main"}
+    return out
+
+
+def _reads_after_merge(finding, rules) -> bool:
+    from compliance.judge.registry import reads_of
+
+    rule = next(r for r in rules if r.id == finding.rule_id)
+    return bool(reads_of([rule]) & set(after_merge()))
+
+
+# --- deferred sources ---------------------------------------------------------------------------
+
+
+def test_a_pasted_pull_request_section_does_not_let_an_audit_snapshot_defer_its_deploys(demo):
+    """Fix: judge/context.py ``_may_defer`` also asks that the git data be the pull request's one change.
+
+    Before, a pull_request section with any number made lambda/github/tracker/probe/apigateway
+    deferrals count in a 30-commit audit snapshot: its deploy rules read `not_applicable` (error 27 ->
+    n/a 7 on the demo), whether the sources were marked deferred or simply deleted (``evaluate`` records
+    the missing ones as deferred for a PR snapshot saved by an older version)."""
+    snap, rules = demo
+    marked = _forged_pr(snap)
+    for name in after_merge():
+        marked["sources"][name] = deferred_envelope(name, "later", marked["collected_at"])
+    deleted = _forged_pr(snap)
+    for name in after_merge():
+        del deleted["sources"][name]
+    deleted = with_deferred_sources(deleted)
+    for forged in (marked, deleted):
+        validate_snapshot(forged)  # the schema cannot tell: the judge must
+        findings = evaluate(forged, rules)
+        deploy = [f for f in findings if _reads_after_merge(f, rules)]
+        assert deploy and all(f.status == ERROR for f in deploy), {(f.rule_id, f.status) for f in deploy}
+        assert not any(f.status == NOT_APPLICABLE and f.message == "later" for f in findings)
+
+
+def test_a_pull_request_section_naming_another_head_or_number_does_not_defer(demo):
+    """The PR snapshot's one change must be that pull request: same number, same head."""
+    snap, rules = demo
+    change = dict(snap["sources"]["git"]["data"]["commits"][-1], kind="pull_request", pr=5, parents=[])
+    base = copy.deepcopy(snap)
+    base["sources"]["git"]["data"]["commits"] = [change]
+    for name in after_merge():
+        base["sources"][name] = deferred_envelope(name, "later", base["collected_at"])
+    probe_rules = [r for r in rules if r.checks[0].kind == "capability_endpoint"]
+    assert probe_rules
+    genuine = {**copy.deepcopy(base), "pull_request": {"number": 5, "head_sha": change["sha"], "base_ref": "main"}}
+    assert {f.status for f in evaluate(genuine, probe_rules)} == {NOT_APPLICABLE}  # the real shape still defers
+    for pr in ({"number": 6, "head_sha": change["sha"], "base_ref": "main"},
+               {"number": 5, "head_sha": "f" * 40, "base_ref": "main"},
+               {"number": True, "head_sha": change["sha"], "base_ref": "main"}):
+        forged = {**copy.deepcopy(base), "pull_request": pr}
+        assert {f.status for f in evaluate(forged, probe_rules)} == {ERROR}, pr
+    two = copy.deepcopy(genuine)
+    two["sources"]["git"]["data"]["commits"] = [change, dict(change, sha="e" * 40)]
+    assert {f.status for f in evaluate(two, probe_rules)} == {ERROR}
+
+
+def test_a_deferred_source_that_also_carries_data_is_refused(demo):
+    """Held: the schema's if/then makes ``data`` null for a deferred source, in jsonschema-rs and jsonschema."""
+    snap, _ = demo
+    forged = copy.deepcopy(snap)
+    forged["sources"]["lambda"].update(status="deferred", reason="later")
+    with pytest.raises(InputError):
+        validate_snapshot(forged)
+
+
+# --- JSON the parser cannot take ----------------------------------------------------------------
+
+
+def test_an_integer_of_5000_digits_is_an_input_error_not_a_traceback(demo, tmp_path, capsys):
+    """Fix: model/snapshot.py ``strict_loads`` turns the ValueError of Python's int-digits limit into an
+    ``InputError``. Before, ``evaluate --snapshot`` died with a traceback and exit 1 (which reads as "fail")."""
+    snap, _ = demo
+    path = tmp_path / "snapshot.json"
+    save_snapshot(snap, path)
+    text = path.read_text("utf-8").replace('"duration_ms": ', '"duration_ms": ' + "9" * 5000, 1)
+    path.write_text(text, "utf-8")
+    with pytest.raises(InputError) as err:
+        read_snapshot(path)
+    assert "4300 digits" in str(err.value) and "set_int_max_str_digits" not in str(err.value)
+    assert main(["evaluate", "--snapshot", str(path), "--policies", POLICIES, "--out", str(tmp_path / "out")]) == 2
+    assert "Traceback" not in capsys.readouterr().err
+    with pytest.raises(InputError):  # the other readers of JSON files share it (a previous report, an input file)
+        strict_loads("[" + "1" * 5000 + "]", "x.json", "report")
+
+
+# --- the one persistence path -------------------------------------------------------------------
+
+
+def test_a_planted_waivers_link_does_not_survive_a_run_that_applied_no_waivers(demo, tmp_path):
+    """Fix: base/fsutil.py ``StagedSet._tidy`` retires a name the new set lacks when it is a link that does not
+    lead into the current set, as it did a plain file. Before, ``<out>/waivers.yaml -> elsewhere`` survived
+    a ``--no-waivers`` run, so the next ``evaluate --snapshot <out>/snapshot.json`` applied exceptions the
+    run never used (the set's own promise: waivers.yaml is there exactly when that run applied waivers)."""
+    snap, _ = demo
+    saved = tmp_path / "in" / "snapshot.json"
+    save_snapshot(snap, saved)
+    out = tmp_path / "out"
+    out.mkdir()
+    victim = tmp_path / "planted.yaml"
+    victim.write_text("version: 1\nwaivers: []\n", "utf-8")
+    (out / "waivers.yaml").symlink_to(victim)
+    (out / "report.sarif").symlink_to(victim)  # a format this run does not write: same rule
+    args = ["evaluate", "--snapshot", str(saved), "--policies", POLICIES, "--out", str(out), "--no-waivers"]
+    assert main(args) == 1  # the demo with a live probe: FAIL
+    assert not os.path.lexists(out / "waivers.yaml") and not os.path.lexists(out / "report.sarif")
+    assert victim.read_text("utf-8") == "version: 1\nwaivers: []\n"  # removed the link, never followed it
+    assert json.loads((out / "report.json").read_text("utf-8"))["mode"] == "evaluate"
