@@ -9,15 +9,22 @@ from __future__ import annotations
 import copy
 import json
 import os
+from dataclasses import replace
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
 
 from compliance.app.pr import with_deferred_sources
 from compliance.base.errors import InputError
+from compliance.base.timeutil import iso
 from compliance.cli import main
+from compliance.judge.context import Context
 from compliance.judge.engine import evaluate
+from compliance.judge.runs import deploy_window
+from compliance.judge.timeline import change_chains
 from compliance.model.findings import ERROR, NOT_APPLICABLE
+from compliance.model.rules import CheckSpec
 from compliance.model.snapshot import read_snapshot, save_snapshot, strict_loads, validate_snapshot
 from compliance.sources.registry import after_merge, deferred_envelope
 
@@ -138,3 +145,58 @@ def test_a_planted_waivers_link_does_not_survive_a_run_that_applied_no_waivers(d
     assert not os.path.lexists(out / "waivers.yaml") and not os.path.lexists(out / "report.sarif")
     assert victim.read_text("utf-8") == "version: 1\nwaivers: []\n"  # removed the link, never followed it
     assert json.loads((out / "report.json").read_text("utf-8"))["mode"] == "evaluate"
+
+
+# --- timeline vs findings -----------------------------------------------------------------------
+
+
+def _two_rules_of(rules, kind: str, loose: dict, strict: dict):
+    """The rule set with its ``kind`` rule judged twice: a loose copy first, a strict one after."""
+    base = next(r for r in rules if r.checks[0].kind == kind)
+    others = [r for r in rules if r is not base]
+    return [replace(base, id=f"{base.id}-LOOSE", checks=(CheckSpec(kind, loose),)),
+            replace(base, id=f"{base.id}-STRICT", checks=(CheckSpec(kind, strict),)), *others]
+
+
+def _live_from_a_covering_run(snap: dict, rules, after_end: timedelta | None, **cfg) -> tuple[dict, dict]:
+    """A copy whose function was last updated ``after_end`` past the deploy window (10 s into it when None)
+    of the run covering the latest covered change (so that change's timeline judges the live code)."""
+    snap = copy.deepcopy(snap)
+    ctx = Context(snap)
+    scope = next(r.scope for r in rules if r.checks[0].kind == "deploy_coverage")
+    run = next(r for ch in reversed(ctx.changes(scope)) if (r := ctx.runs.covering(ch, ctx.now)))
+    start, end = deploy_window(run)
+    lam = snap["sources"]["lambda"]["data"]["configuration"]
+    lam.update(cfg, LastModified=iso(start + timedelta(seconds=10) if after_end is None else end + after_end))
+    return snap, run
+
+
+def _lambda_stages(snap: dict, rules, findings) -> list:
+    return [s for chain in change_chains(snap, rules, findings) for s in chain.stages if s.stage == "lambda_update"]
+
+
+def test_the_timeline_does_not_call_a_deploy_healthy_that_a_second_lambda_state_rule_fails(demo):
+    """Fix: judge/timeline.py judges health by every ``lambda_state`` rule (and the live run by the tightest
+    ``lambda_deploy_match`` tolerance), not by the first rule's parameters only. Before, a rule set with a
+    loose rule first and a strict one after showed the live deploy ``ok`` beside the strict rule's failure."""
+    snap, rules = demo
+    snap, run = _live_from_a_covering_run(snap, rules, None, State="Active",
+                                          LastUpdateStatus="InProgress")
+    both = _two_rules_of(rules, "lambda_state", {"state": "Active", "last_update_status": "InProgress"},
+                         {"state": "Active", "last_update_status": "Successful"})
+    findings = evaluate(snap, both)
+    assert [f.status for f in findings if f.rule_id.endswith("-STRICT")] == ["fail"]
+    live = [s for s in _lambda_stages(snap, both, findings) if f"comes from run {run['id']}" in s.detail]
+    assert live and {s.state for s in live} == {"failed"}
+
+
+def test_the_timeline_names_the_live_run_only_within_the_tightest_tolerance(demo):
+    snap, rules = demo
+    snap, run = _live_from_a_covering_run(snap, rules, timedelta(seconds=300), State="Active",
+                                          LastUpdateStatus="Successful")
+    both = _two_rules_of(rules, "lambda_deploy_match", {"tolerance_seconds": 600}, {"tolerance_seconds": 0})
+    findings = evaluate(snap, both)
+    by_id = {f.rule_id: f.status for f in findings if f.check == "lambda_deploy_match"}
+    assert by_id[both[0].id] == "pass" and by_id[both[1].id] == "fail"
+    stages = _lambda_stages(snap, both, findings)
+    assert stages and not any(f"the live code comes from run {run['id']}" in s.detail for s in stages)
