@@ -200,3 +200,37 @@ def test_the_timeline_names_the_live_run_only_within_the_tightest_tolerance(demo
     assert by_id[both[0].id] == "pass" and by_id[both[1].id] == "fail"
     stages = _lambda_stages(snap, both, findings)
     assert stages and not any(f"the live code comes from run {run['id']}" in s.detail for s in stages)
+
+
+# --- safe_url -----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("url", [
+    "http://@", "http://:80", "https://@/x",  # no host at all
+    "https://github.com@evil.example/o/r",  # the host a reader sees is the userinfo
+    "https://github.com\\@evil.example/",  # browsers read "\" as "/"; encoded to %5C the host became evil.example
+    "https://github.com%2F@evil.example/",
+])
+def test_a_link_has_a_host_and_no_userinfo(url):
+    """Fix: base/urls.py ``safe_url`` refuses a URL without a hostname or with a userinfo. Before, each of these
+    was written as a clickable link (the backslash one percent-encoded into a userinfo that hides the host)."""
+    from compliance.base.urls import safe_url
+    from compliance.report import html_view, markdown_text
+
+    assert safe_url(url) is None
+    assert markdown_text.link("label", url) == "label" and html_view.link("label", url) == "label"
+
+
+@pytest.mark.parametrize("url,link", [
+    ("https://x.example/&quot;onmouseover=1", "https://x.example/&quot;onmouseover=1"),  # & is escaped by esc
+    ("https://x.example/%0d%0a", "https://x.example/%0d%0a"),
+    ("https://x.example/[x](javascript:1)", "https://x.example/%5Bx%5D%28javascript:1%29"),
+    ("https://x.example/<b>`", "https://x.example/%3Cb%3E%60"),
+])
+def test_what_survives_encoding_stays_inside_the_link(url, link):
+    """Held: nothing encoded can end a Markdown destination or an HTML attribute."""
+    from compliance.base.urls import safe_url
+    from compliance.report import html_view
+
+    assert safe_url(url) == link
+    assert html_view.link("l", url) == f'<a href="{link.replace("&", "&amp;")}" rel="noopener noreferrer">l</a>'
