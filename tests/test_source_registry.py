@@ -109,9 +109,20 @@ def _snapshot() -> dict:
         "target": {"branch": "main", "capability_url": "https://api.example.invalid/capabilities",
                    "function": "fn"},
         "rules": {},
-        "sources": {"probe": deferred_envelope("probe", "left to the nightly run: no endpoint yet", now)},
+        "sources": {"probe": deferred_envelope("probe", "left to the nightly run: no endpoint yet", now),
+                    "git": _pr_git(now)},
         "pull_request": {"number": 7, "head_sha": "a" * 40, "base_ref": "main"},
     }
+
+
+def _pr_git(now: str) -> dict:
+    """The git source a pull-request snapshot holds: the PR as its one change (what lets it defer)."""
+    change = {"sha": "a" * 40, "parents": [], "kind": "pull_request", "pr": 7, "subject": "t", "body": "",
+              "source_branch": "feature", "author": "", "authored_at": now, "committed_at": now, "files": [],
+              "task_ids": []}
+    return {"status": "ok", "error": None,
+            "provenance": {"kind": "git", "requested": "PR #7", "started_at": now, "duration_ms": 0, "requests": 0},
+            "data": {"branch": "main", "head": "a" * 40, "shallow": False, "commits": [change], "files_at_head": {}}}
 
 
 def test_a_rule_reading_a_deferred_source_is_not_applicable_with_the_recorded_reason():

@@ -199,7 +199,8 @@ class StagedSet:
                 _symlink(f"{CURRENT}/{name}", link)
         for name in set(self.retire) - set(self.names):
             path = out / name
-            if path.is_file() and not path.is_symlink():
+            # a link planted elsewhere goes too (never followed): a waivers.yaml this run did not apply must not stay
+            if (path.is_file() and not path.is_symlink()) or _foreign_link(path, name):
                 path.unlink()
         _drop_dangling_links(out)
         _remove_sets(out, keep={self.dir.name, previous})

@@ -2,7 +2,7 @@
 
 Evidence URLs come from the data (GitHub's ``html_url``, an endpoint in a config file, a worklog): a
 report must never turn ``javascript:`` or a URL carrying hidden text into a clickable link. One rule
-for every format: plain http(s) with a host, no whitespace (any Unicode space, not only ASCII) and no
+for every format: plain http(s) with a host and no userinfo, no whitespace (any Unicode space, not only ASCII) and no
 invisible characters, percent-encoded where a character could end a link destination (``(`` ``)`` in
 Markdown, a quote in HTML) or is not ASCII. The HTML and Markdown reports used to differ (the Markdown
 one accepted a no-break space, the HTML one did not encode anything): the stricter union is right.
@@ -29,7 +29,9 @@ def safe_url(url: Any) -> str | None:
         parts = urlsplit(url)
     except ValueError:
         return None
-    if parts.scheme.lower() not in ("http", "https") or not parts.netloc:
+    # no host (``http://@``), or a userinfo that puts a trusted name before the real host
+    # (``https://github.com@evil.example``, or ``\`` before ``@``, which a browser reads as a path)
+    if parts.scheme.lower() not in ("http", "https") or not parts.hostname or "@" in parts.netloc:
         return None
     if _URL_SAFE.fullmatch(url):
         return url

@@ -68,7 +68,14 @@ class Context:
         may defer, and only what exists after the merge. Anything else (an audit snapshot edited to
         defer Lambda so its rules read "not applicable") is a source that was not collected: `error`."""
         pr = self.snapshot.get("pull_request")
-        return isinstance(pr, dict) and bool(pr.get("number")) and name in after_merge()
+        if not (isinstance(pr, dict) and bool(pr.get("number")) and name in after_merge()):
+            return False
+        # a pull_request section pasted into an audit snapshot must not defer its history's deploys: a
+        # pull-request snapshot's git data is that pull request, one change of kind pull_request, at its head
+        git = self.snapshot["sources"].get("git") or {}
+        commits = (git.get("data") or {}).get("commits") if git.get("status") == "ok" else None
+        return isinstance(commits, list) and len(commits) == 1 and commits[0].get("kind") == "pull_request" \
+            and commits[0].get("pr") == pr["number"] and commits[0].get("sha") == pr.get("head_sha")
 
     def source(self, name: str) -> dict[str, Any]:
         src = self.snapshot["sources"].get(name)
@@ -76,8 +83,9 @@ class Context:
             raise SourceUnavailable(name, "not collected")
         if src["status"] == DEFERRED:
             if not self._may_defer(name):
-                raise SourceUnavailable(name, "marked deferred, which only a pull-request snapshot may do, and only "
-                                              "for a source that exists after the merge: not collected")
+                raise SourceUnavailable(name, "marked deferred, which only a pull-request snapshot may do (its git data "
+                                              "the pull request's one change), and only for a source that "
+                                              "exists after the merge: not collected")
             raise SourceUnavailable(name, f"deferred: {src.get('reason') or 'collected later'}")
         if src["status"] != "ok":
             err = src.get("error") or {}

@@ -139,14 +139,15 @@ def _run_stage(ctx: Context, ch: Change, judged: _Judged) -> Stage:
     return Stage("workflow_run", "missing", "no canonical run covers this change")
 
 
-def _rule_params(rules: list[Rule], kind: str) -> dict[str, Any]:
-    """The parameters of the first rule with a ``kind`` check (the check's defaults when none has one)."""
-    return next((spec.params for rule in rules for spec in rule.checks if spec.kind == kind), {})
+def _rule_params(rules: list[Rule], kind: str) -> list[dict[str, Any]]:
+    """The parameters of every rule with a ``kind`` check (the check's defaults when none has one): the
+    stage is judged by the strictest, as a subject fails if any rule fails it."""
+    return [spec.params for rule in rules for spec in rule.checks if spec.kind == kind] or [{}]
 
 
 class _LiveFunction:
     """What the function shows now, judged once: where its live code came from (``lambda_deploy_match``
-    with that rule's tolerance) and whether it is healthy (``lambda_state`` with that rule's expectation).
+    with the tightest such rule's tolerance) and whether it is healthy (``lambda_state``, by every such rule).
 
     Lambda keeps only its latest update, so an older change's deploy is judged through the run
     that covered it, relative to that one update.
@@ -162,10 +163,10 @@ class _LiveFunction:
             return
         cfg = self.cfg
         self.modified = parse_time(cfg.get("LastModified"))
-        self.healthy = lambda_problems(cfg, _rule_params(rules, "lambda_state")) == []
+        self.healthy = all(lambda_problems(cfg, p) == [] for p in _rule_params(rules, "lambda_state"))
         self.now = (f"{cfg.get('FunctionName', '?')} LastModified {iso(self.modified)} "
                     f"({cfg.get('State')}/{cfg.get('LastUpdateStatus')})")
-        self.slack = deploy_tolerance(_rule_params(rules, "lambda_deploy_match"))
+        self.slack = min(deploy_tolerance(p) for p in _rule_params(rules, "lambda_deploy_match"))
         self.run: dict[str, Any] | None = None
         self.manual: Any = None
         if self.modified is not None:

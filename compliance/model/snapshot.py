@@ -198,6 +198,8 @@ def strict_loads(text: str, path: str, what: str) -> Any:
         raise InputError([Located(path, exc.lineno, exc.colno, f"invalid JSON: {exc.msg}")], what) from None
     except RecursionError:
         raise InputError([Located(path, 1, 1, "invalid JSON: nested too deeply")], what) from None
+    except ValueError as exc:  # an integer of more digits than Python converts (4,300): not a crash
+        raise InputError([Located(path, 1, 1, f"invalid JSON: {clip(str(exc).split(';')[0], 200)}")], what) from None
     if constants:
         where = _find(doc, lambda v: isinstance(v, _Constant))
         literal = constants[0].literal
