@@ -9,6 +9,7 @@ A deploy that recorded none stays a timing match, and its finding says so (``pro
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -29,7 +30,7 @@ def run_unrecorded(run: dict[str, Any]) -> str:
     """Why a run gives no CodeSha256 to compare: what the collection found (or did not read)."""
     artifact = run.get("artifact")
     if not isinstance(artifact, dict):
-        return f"run {run['id']}'s deploy log was not read (no deploy job collected)"
+        return f"run {run['id']} has no deploy log on record (no deploy job was collected for it)"
     if artifact.get("error"):
         return f"run {run['id']}'s deploy log could not be read ({artifact['error']})"
     if artifact.get("code_sha256") is not None:
@@ -107,21 +108,30 @@ def code_label(value: str | None) -> str:
     return f"CodeSha256={value}" if value else "no CodeSha256"
 
 
-def credited(rule, name, lam, modified, match: Match, what: str, item, label: str) -> Finding:
+Label = Callable[[Any], str]
+Item = Callable[[Any], dict[str, Any]]
+
+
+def credited(rule, name: str, lam: dict[str, Any], modified, match: Match, what: str, item: Item,
+             label: Label) -> Finding:
     """The pass for the deploy credited with the live code, saying which proof it rests on."""
     chosen, proof = match.chosen
-    others = "".join(f"; {label(o)} in the same window recorded {code_label(c)}, not the live one" for o, c in match.other)
+    others = "".join(f"; {label(o)} in the same window recorded {code_label(c)}, not the live one"
+                     for o, c in match.other)
     if proof == ARTIFACT:
-        how = f"and recorded the live {code_label(match.live)} (proof: artifact)"
+        how = f"which recorded the live {code_label(match.live)} (proof: artifact)"
+        extra = {"proof": proof, "code_sha256": match.live}
     else:
         why = "the function reports no CodeSha256" if match.live is None else (
-            run_unrecorded(chosen) if what == "run" else f"{label(chosen)} records no CodeSha256")
+            run_unrecorded(chosen) if what == "run" else "the worklog records no CodeSha256")
         how = f"timing match only: {why} (proof: timing)"
+        extra = {"proof": proof}
     return Finding(rule.id, "function", name, PASS, f"LastModified {iso(modified)} falls in the deploy of "
-                   f"{label(chosen)}, {how}{others}", [lam, {**item(chosen), "proof": proof}])
+                   f"{label(chosen)}, {how}{others}", [lam, {**item(chosen), **extra}])
 
 
-def mismatch(ctx, rule, name, lam, modified, match: Match, label, item) -> Finding:
+def mismatch(ctx, rule, name: str, lam: dict[str, Any], modified, match: Match, label: Label,
+             item: Item) -> Finding:
     """Every deploy matched by time recorded other code than the live one: the live code is none of theirs."""
     said = "; ".join(f"{label(o)} recorded {code_label(c)}" for o, c in match.other)
     again = recorded_elsewhere(ctx, match.live, [o for o, _ in match.other])
