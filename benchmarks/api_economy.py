@@ -4,7 +4,8 @@ The live GitHub source (``collect_github``) runs unchanged against ``tests.githu
 served through ``responses``: the fake lists newest first, filters ``created`` by whole UTC days,
 caps a listing at 1,000 results while reporting the true ``total_count`` (so the source must
 slice the window), links pages like GitHub and answers ``If-None-Match`` with 304. Jobs are asked
-for only for the run whose deploy contains the Lambda's LastModified, as ``collect`` passes it.
+for only for the run whose deploy contains the Lambda's LastModified, as ``collect`` passes it, and
+that run's deploy log once (the API's 302 and the download: two requests, never cached).
 
 The comparison is the naive design: one request per in-scope commit (runs by ``head_sha``) plus
 the jobs of the run that deployed. The scenario is 300 in-scope changes and 400 runs in 30 days,
@@ -67,12 +68,16 @@ def _collect(fake, cache: Path, moment: datetime) -> dict[str, Any]:
 def measure(changes: int, runs: int) -> dict[str, Any]:
     import responses
 
-    from tests.github_payloads import FakeGitHub, runs_spread
+    from tests.github_payloads import FakeGitHub, deploy_log, runs_spread
 
     listed, moment = scenario(changes, runs)
+    # the deploying run's job log, with the CodeSha256= line the governed workflow prints (its id as jobs_list makes it)
+    deployed = next(r for r in reversed(listed) if r["conclusion"] == "success")
+    logs = {deployed["id"] * 3 + 1: deploy_log("LXEWQrcmsEQBYnyp+6wy9chTD7GQPMTbAiWHF5IaSIE=",
+                                               "6b0e6c9a-4c1f-4d7e-9a0b-1c2d3e4f5a6b")}
     with tempfile.TemporaryDirectory(prefix="bench-gh-") as tmp, \
             responses.RequestsMock(assert_all_requests_are_fired=False) as rsps:
-        fake = FakeGitHub(rsps, listed)
+        fake = FakeGitHub(rsps, listed, logs=logs)
         cache = Path(tmp) / "github"
         first = _collect(fake, cache, moment)
         repeat = _collect(fake, cache, moment)
@@ -91,7 +96,7 @@ def run_section(log) -> tuple[list[Row], str]:
     rows = []
     for r in results:
         first = r["first"]["requests"]
-        ok = first <= math.ceil(1.5 * r["pages"]) + 1 and first * 5 <= r["naive"]
+        ok = first <= math.ceil(1.5 * r["pages"]) + 3 and first * 5 <= r["naive"]  # + jobs + the log (302, download)
         rows.append(Row("2 API economy", f"first run, {r['changes']} changes / {r['runs']} runs in 30 days",
                         f"{first} requests ({r['pages']} pages of 100 runs; one-per-commit would be {r['naive']})",
                         "about one per page of runs; far below one per commit", ok))

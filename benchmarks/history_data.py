@@ -161,7 +161,7 @@ def make_aws(modified: datetime) -> dict[str, dict[str, Any]]:
     lam = {"function": FUNCTION, "configuration": {
         "FunctionName": FUNCTION, "FunctionArn": FUNCTION_ARN, "Runtime": "python3.11", "State": "Active",
         "LastUpdateStatus": "Successful", "LastModified": lambda_time(modified),
-        "CodeSha256": "Z2V0LW9uZS1zaGEyNTYtb2YtdGhlLWNvZGUtcGFja2FnZQ==",
+        "CodeSha256": "Z2V0LW9uZS1zaGEyNTYtb2YtdGhlLWNvZGUtcGFja2E=",
         "RevisionId": "6b0e6c9a-4c1f-4d7e-9a0b-1c2d3e4f5a6b", "Version": "$LATEST"}}
     keys = list(ROUTES) + sorted({"OPTIONS " + k.split(" ", 1)[1] for k in ROUTES})
     api = {"api": {"ApiId": "k3x9q2m7vd", "Name": "devops-tracker-api",

@@ -196,12 +196,30 @@ class Failure:
     times: int = 1
 
 
+LOG_HOST = "https://productionresultssa0.blob.core.windows.net"
+
+
+def deploy_log(code_sha256: str, revision_id: str, *, at: str = "2026-02-14T10:01") -> str:
+    """A deploy job's log as GitHub serves it: timestamped lines, the step's script echoed first."""
+    return "\n".join([
+        f"\ufeff{at}:02.1234567Z ##[group]Run ./backend/lambda/coordination_api/deploy.sh",
+        f"{at}:02.1234568Z ./backend/lambda/coordination_api/deploy.sh",
+        f'{at}:02.1234569Z echo "CodeSha256=$(aws lambda get-function-configuration --query CodeSha256)" '
+        '| tee -a "$GITHUB_STEP_SUMMARY"',
+        f"{at}:02.1234570Z ##[endgroup]",
+        f"{at}:39.5000000Z Uploading function code...",
+        f"{at}:40.7654321Z CodeSha256={code_sha256}",
+        f"{at}:40.7654322Z RevisionId={revision_id}",
+        f"{at}:41.0000000Z ##[group]Run Validate deployed Lambda state", ""])
+
+
 class FakeGitHub:
     """Serves runs, jobs and pull requests through ``responses`` the way api.github.com answers."""
 
     def __init__(self, rsps: responses.RequestsMock, runs: list[dict[str, Any]] = (), *,
                  host: str = "https://api.github.com:443", prefix: str = "", link_host: str = PUBLIC,
-                 pr: dict[str, Any] | None = None, files: list[dict[str, Any]] = ()):
+                 pr: dict[str, Any] | None = None, files: list[dict[str, Any]] = (),
+                 logs: dict[int, str] | None = None):
         self.runs = list(runs)
         self.pr = pr
         self.files = list(files)
@@ -210,8 +228,12 @@ class FakeGitHub:
         self.calls: list[Call] = []
         self.failures: list[Failure] = []
         self.remaining = 4990
+        self.logs: dict[int, str] = dict(logs or {})  # job id -> its log text, served behind a 302 as GitHub does
+        self.blob_calls: list[Call] = []
         pattern = re.compile(re.escape(host + prefix) + r"/.*")
         rsps.add_callback(responses.GET, pattern, callback=self._answer)
+        if logs is not None:  # only then: a mock that asserts every route fired would count it unused
+            rsps.add_callback(responses.GET, re.compile(re.escape(LOG_HOST) + r"/.*"), callback=self._blob)
 
     def fail(self, status: int, *, headers: dict[str, str] | None = None, body: str = "", match: str = "",
              times: int = 1) -> None:
@@ -259,6 +281,12 @@ class FakeGitHub:
             run = next((r for r in self.runs if r["id"] == int(jobs.group(1))), None)
             if run:
                 return 200, hdr, json.dumps(jobs_list(run))
+        logs = re.fullmatch(rf"/repos/{re.escape(REPO)}/actions/jobs/(\d+)/logs", path)
+        if logs and int(logs.group(1)) in self.logs:
+            job = int(logs.group(1))
+            # a short-lived signed storage URL, as GitHub answers: no JSON, an empty body
+            return 302, {"Location": f"{LOG_HOST}/actions-results/{job:x}/workflow-job-run-{job}/logs/job/"
+                                     f"job-logs.txt?rsct=text%2Fplain&se=2026-03-02T10%3A00%3A00Z&sig=x&sp=r"}, ""
         if self.pr and path == f"/repos/{REPO}/pulls/{self.pr['number']}":
             return 200, hdr, json.dumps(self.pr)
         files = re.fullmatch(rf"/(?:repos/{re.escape(REPO)}|repositories/{REPO_ID})/pulls/(\d+)/files", path)
@@ -269,6 +297,12 @@ class FakeGitHub:
                                   per_page, len(listed)))
             return 200, hdr, json.dumps(listed[(page - 1) * per_page: page * per_page])
         return 404, hdr, error_body("Not Found")
+
+    def _blob(self, request: Any) -> tuple[int, dict[str, str], str]:
+        parts = urlsplit(request.url)
+        self.blob_calls.append(Call(parts.path, dict(parse_qsl(parts.query)), 200, dict(request.headers)))
+        job = int(re.search(r"workflow-job-run-(\d+)/", parts.path).group(1))
+        return 200, {"Content-Type": "text/plain"}, self.logs[job]
 
     def _runs(self, params: dict[str, str], hdr: dict[str, str], link_path: str) -> tuple[int, dict, str]:
         selected = [r for r in self.runs if r["head_branch"] == params.get("branch", r["head_branch"])]

@@ -115,9 +115,13 @@ def run(run_id: int, sha: str, conclusion: str | None, created: str, updated: st
     return out
 
 
+LIVE_CODE = "LXEWQrcmsEQBYnyp+6wy9chTD7GQPMTbAiWHF5IaSIE="  # base64 SHA-256, as Lambda reports it
+
+
 def lambda_data(state="Active", update="Successful", modified="2026-02-26T12:05:00.000+0000", **extra) -> dict:
     cfg = {"FunctionName": FUNCTION, "FunctionArn": ARN, "State": state, "LastUpdateStatus": update,
-           "LastModified": modified, "CodeSha256": "abc=", "RevisionId": "r1", "Version": "$LATEST", **extra}
+           "LastModified": modified, "CodeSha256": LIVE_CODE, "RevisionId": "0b1e6c9a-4c1f-4d7e-9a0b-1c2d3e4f5a6b",
+           "Version": "$LATEST", **extra}
     return {"function": FUNCTION, "configuration": cfg}
 
 

@@ -56,6 +56,8 @@ def test_deploy_validates_records_evidence_once_and_the_next_audit_passes(system
         parsed = parse_evidence_line(line)
         assert parsed["commit"] == head and parsed["outcome"] == "pass"
         assert line.split("LastModified=")[1].split()[0] == after["LastModified"]
+        # the artifact the deploy left live, read right after it: what lambda_deploy_match compares
+        assert parsed["code_sha256"] == after["CodeSha256"] and parsed["revision_id"] == after["RevisionId"]
         assert "GET /api/v1/coordination/capabilities -> 200" in line
     assert worklogs("ENC-TSK-325") == [worklogs("ENC-TSK-325")[0]]  # not covered: untouched
 

@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote, urlencode
 
+from compliance.base.digests import code_sha256_in, revision_id_in
 from compliance.base.timeutil import iso, parse_time
 from compliance.sources.base import Meter
 from compliance.sources.github_client import (
@@ -174,12 +175,46 @@ def collect_github(repo: str, workflow: str, branch: str, since: datetime, until
         runs = sorted(lister.runs.values(), key=lambda r: (r.get("created_at") or "", r["id"]))
         for run in runs:
             if moments and _wanted(run, moments):
-                jobs: list[dict[str, Any]] = []
+                raw_jobs: list[dict[str, Any]] = []
                 path = f"/repos/{repo}/actions/runs/{run['id']}/jobs"
                 for body in client.pages(path, {"filter": "latest", "per_page": PER_PAGE}):
-                    jobs.extend(_job(j) for j in _list(body, "jobs", path))
-                run["jobs"] = jobs
+                    raw_jobs.extend(_list(body, "jobs", path))
+                run["jobs"] = [_job(j) for j in raw_jobs]
+                if run.get("conclusion") == "success":
+                    artifact = _artifact(client, repo, raw_jobs)
+                    if artifact is not None:
+                        run["artifact"] = artifact
     return {"repository": repo, "workflow": f".github/workflows/{file}", "runs": runs}
+
+
+def _deploy_job_id(raw_jobs: list[dict[str, Any]]) -> int | None:
+    """The job holding the deploy step (named as ``deploy_window`` reads it), the one whose log the
+    governed workflow prints ``CodeSha256=`` into."""
+    for job in raw_jobs:
+        for step in job.get("steps") or []:
+            name = step.get("name") if isinstance(step, dict) and isinstance(step.get("name"), str) else ""
+            if "deploy" in name.lower() and "validat" not in name.lower() and isinstance(job.get("id"), int):
+                return job["id"]
+    return None
+
+
+def _artifact(client: _Client, repo: str, raw_jobs: list[dict[str, Any]]) -> dict[str, Any] | None:
+    """What the deploy job's log says it deployed: the last ``CodeSha256=`` / ``RevisionId=`` printed.
+
+    One API request per matched run (GET .../jobs/{id}/logs answers 302), and the download of the
+    text it points to, both counted. The last value is the one the run left live. A log GitHub no longer keeps (retention, 404/410) is recorded as
+    such: the run then stays a timing match and the finding says why, rather than the source failing.
+    """
+    job_id = _deploy_job_id(raw_jobs)
+    if job_id is None:
+        return None
+    try:
+        text = client.get_text(f"/repos/{repo}/actions/jobs/{job_id}/logs")
+    except (GitHubNotFound, GitHubRequestError, GitHubUnreachable) as exc:
+        return {"job_id": job_id, "code_sha256": None, "revision_id": None, "error": str(exc)}
+    codes, revisions = code_sha256_in(text), revision_id_in(text)
+    return {"job_id": job_id, "code_sha256": codes[-1] if codes else None,
+            "revision_id": revisions[-1] if revisions else None}
 
 
 def fetch_pull_request(repo: str, number: int, *, meter: Meter, token: str | None = None,

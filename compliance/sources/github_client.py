@@ -170,6 +170,28 @@ class _Client:
             self.cache.put(key, Entry(answer["etag"], body, answer.get("link")))
         return body, answer.get("link")
 
+    def get_text(self, url: str) -> str:
+        """A plain-text answer GitHub serves behind a 302 (a job log): the API request, then the
+        download from the signed storage URL it names, each counted. The download carries no
+        token (the URL is its own credential) and must be https."""
+        import requests
+
+        headers = {"Accept": "application/vnd.github+json", "X-GitHub-Api-Version": API_VERSION}
+        status, answer, text = self._send(url, None, headers, url, redirect_ok=True)
+        location = answer.get("location") if status == 302 else None
+        if not location:
+            return text
+        if urlsplit(location).scheme != "https":
+            raise GitHubRequestError(f"GET {url} -> 302 to a URL that is not https")
+        self.meter.requests += 1
+        try:
+            got = requests.get(location, timeout=30)
+        except requests.RequestException as exc:
+            raise GitHubUnreachable(f"GET {url} (its redirect): {type(exc).__name__}") from None
+        if got.status_code != 200:
+            raise GitHubRequestError(f"GET {url} (its redirect) -> {got.status_code}", got.status_code)
+        return got.text
+
     def pages(self, url: str, params: dict[str, Any] | None = None) -> Iterator[Any]:
         """Follow ``rel="next"`` links; a page that fails raises, so callers never see a partial list."""
         seen: set[str] = set()
@@ -184,7 +206,7 @@ class _Client:
                 seen.add(next_url)
 
     def _send(self, url: str, params: dict[str, Any] | None, headers: dict[str, str],
-              shown: str) -> tuple[int, dict[str, Any], str]:
+              shown: str, redirect_ok: bool = False) -> tuple[int, dict[str, Any], str]:
         import requests
 
         policy = self.retry
@@ -200,7 +222,7 @@ class _Client:
                 failure: GitHubError = GitHubUnreachable(f"GET {shown}: {type(exc).__name__}: {exc}")
                 wait: float | None = _backoff(policy, attempt)
             else:
-                if status in (200, 304):
+                if status in (200, 304) or (redirect_ok and status == 302):
                     return status, answer, text
                 wait, failure = self._judge(status, answer, text, shown, attempt)
                 if wait is None:

@@ -10,6 +10,7 @@ from typing import Any
 from urllib.parse import urlparse
 
 from compliance.app.deploy.facts import SCRIPT_TIMEOUT, Plan, PreflightError
+from compliance.base.digests import is_code_sha256, is_revision_id
 from compliance.base.redact import redact
 from compliance.judge.evidence import FAIL, PASS, format_evidence_line, parse_evidence_line
 
@@ -23,6 +24,8 @@ def check_evidence_inputs(plan: Plan, target: dict[str, Any], report_url: str | 
     if report_url is not None:
         _check_report_url(report_url)
     lm = plan.lambda_before.get("LastModified") or "2000-01-01T00:00:00.000+0000"
+    artifact = artifact_of(plan.lambda_before) or {"CodeSha256": "A" * 43 + "=",
+                                                   "RevisionId": "00000000-0000-4000-8000-000000000000"}
     probe = probe_detail(target.get("capability_url"), None, 200)
     trials = [(PASS, ["State=Active", "LastUpdateStatus=Successful", "routes 1/1 present", probe]),
               (FAIL, ["deploy script exit 1", f"deploy script timed out after {SCRIPT_TIMEOUT:.0f}s", "State=Failed",
@@ -30,12 +33,13 @@ def check_evidence_inputs(plan: Plan, target: dict[str, Any], report_url: str | 
                                                                                       None, 503)])]
     for outcome, details in trials:
         try:
-            line = evidence_line(plan, lm, outcome, details, report_url)
+            line = evidence_line(plan, lm, outcome, details, report_url, artifact)
         except ValueError as exc:
             raise PreflightError(f"the evidence line could not be written with this configuration: {exc}") from None
         back = parse_evidence_line(line) or {}
         want = {"commit": plan.commit, "function": plan.function, "via": via_script(plan), "outcome": outcome,
-                "report_url": report_url}
+                "report_url": report_url, "code_sha256": artifact.get("CodeSha256"),
+                "revision_id": artifact.get("RevisionId")}
         wrong = [k for k, v in want.items() if back.get(k) != v]
         if wrong:
             raise PreflightError(f"the evidence line would not read back its {', '.join(wrong)} "
@@ -74,8 +78,24 @@ def via_script(plan: Plan) -> str:
 
 
 
-def evidence_line(plan: Plan, last_modified: str, outcome: str, details: list[str], report_url: str | None) -> str:
-    """The one way the deploy's worklog line is made, in preflight's trial and for real."""
+def artifact_of(cfg: dict[str, Any]) -> dict[str, str]:
+    """The function's ``CodeSha256`` and ``RevisionId`` as the line may record them: a value that is
+    not exactly one digest or UUID is left out (the line then proves the deploy by time only), never
+    written in a form the checker would not read back."""
+    out = {}
+    if is_code_sha256(cfg.get("CodeSha256")):
+        out["CodeSha256"] = cfg["CodeSha256"]
+    if is_revision_id(cfg.get("RevisionId")):
+        out["RevisionId"] = cfg["RevisionId"]
+    return out
+
+
+def evidence_line(plan: Plan, last_modified: str, outcome: str, details: list[str], report_url: str | None,
+                  artifact: dict[str, str] | None = None) -> str:
+    """The one way the deploy's worklog line is made, in preflight's trial and for real; ``artifact``
+    is what ``artifact_of`` read from the function right after the deploy."""
     safe = [d.replace(";", ",") for d in details]
+    artifact = artifact or {}
     return format_evidence_line(plan.commit, last_modified, outcome, safe, report_url, function=plan.function,
-                                via=via_script(plan))
+                                via=via_script(plan), code_sha256=artifact.get("CodeSha256"),
+                                revision_id=artifact.get("RevisionId"))

@@ -14,7 +14,7 @@ from typing import Any
 
 from compliance.app import evidence_writer
 from compliance.app.collect import collect
-from compliance.app.deploy.evidence_line import evidence_line, probe_detail
+from compliance.app.deploy.evidence_line import artifact_of, evidence_line, probe_detail
 from compliance.app.deploy.facts import SCRIPT_TIMEOUT, VALIDATION_KINDS, Output, Plan, ScriptRun
 from compliance.app.deploy.state import rebind_settled
 from compliance.app.persist import persist
@@ -133,16 +133,20 @@ def validate_and_record(config: Any, ruleset: Any, plan: Plan, out_dir: Path, ru
     cfg = ((snapshot["sources"].get("lambda") or {}).get("data") or {}).get("configuration") or {}
     rebind_settled(out_dir, plan, cfg, out)
     last_modified = cfg.get("LastModified") or (plan.resume or {}).get("last_modified")
+    # the artifact read with the LastModified recorded: the live one, else the one a resumed deploy bound
+    resume = plan.resume or {}
+    artifact = artifact_of(cfg) if cfg.get("LastModified") else \
+        artifact_of({"CodeSha256": resume.get("code_sha256"), "RevisionId": resume.get("revision_id")})
     details = [*script_failed, *_details(snapshot, findings, config.target)]
     code = EXIT_OK if outcome == PASS else EXIT_FAIL
     if script_failed:
         code = EXIT_ERROR
-    return _record(config, plan, last_modified, outcome, details, report_url, code, out)
+    return _record(config, plan, last_modified, outcome, details, report_url, code, out, artifact)
 
 
 
 def _record(config: Any, plan: Plan, last_modified: str | None, outcome: str, details: list[str],
-            report_url: str | None, code: int, out: Output) -> int:
+            report_url: str | None, code: int, out: Output, artifact: dict[str, str] | None = None) -> int:
     out("EVIDENCE")
     if not plan.tasks:
         out("  no covered task: nothing to record")
@@ -152,7 +156,7 @@ def _record(config: Any, plan: Plan, last_modified: str | None, outcome: str, de
             f"{', '.join(plan.tasks)} need evidence once it can be read")
         return EXIT_ERROR
     try:
-        line = evidence_line(plan, last_modified, outcome, details, report_url)
+        line = evidence_line(plan, last_modified, outcome, details, report_url, artifact)
     except ValueError as exc:  # preflight tried every input but what the function reported after the deploy
         out(f"  cannot record: {exc}; tasks {', '.join(plan.tasks)} need evidence written by hand")
         return EXIT_ERROR

@@ -10,6 +10,17 @@ from typing import Any
 from compliance.base.errors import SourceUnavailable
 from compliance.base.timeutil import iso, parse_time
 from compliance.judge import evidence
+from compliance.judge.checks.artifact import (
+    Match,
+    claim_code,
+    code_label,
+    credited,
+    live_code,
+    mismatch,
+    recorded_elsewhere,
+    run_code,
+    sort_candidates,
+)
 from compliance.judge.checks.common import change_finding, no_changes
 from compliance.judge.engine import (
     CLOCK_SKEW,
@@ -254,50 +265,76 @@ def deploy_tolerance(params: dict[str, Any]) -> timedelta:
     return timedelta(seconds=params.get("tolerance_seconds", DEFAULT_TOLERANCE_SECONDS))
 
 
+def _live_cfg(ctx) -> dict[str, Any]:
+    return ctx.source("lambda")["configuration"]
+
+
+def run_match(ctx, modified: datetime, slack: timedelta) -> Match:
+    """The successful canonical runs whose deploy holds LastModified (within ``slack``), sorted by
+    whether their deploy log recorded the live CodeSha256."""
+    live, _ = live_code(_live_cfg(ctx))
+    candidates = [run for run in ctx.runs.successful() if within(modified, *deploy_window(run), slack)]
+    return sort_candidates(live, candidates, run_code)
+
+
 def live_run(ctx, modified: datetime, slack: timedelta) -> dict[str, Any] | None:
-    """The successful canonical run whose deploy holds the function's LastModified, within ``slack``.
+    """The successful canonical run credited with the live code, as ``lambda_deploy_match`` judges it:
+    the one whose deploy log recorded the live CodeSha256, else one that recorded none (timing).
 
     Public because the per-change timeline must name the same run the check judged, with the
     rule's own tolerance, rather than decide again with one of its own.
     """
-    for run in ctx.runs.successful():
-        start, end = deploy_window(run)
-        if within(modified, start, end, slack):
-            return run
-    return None
+    chosen = run_match(ctx, modified, slack).chosen
+    return chosen[0] if chosen else None
+
+
+def manual_match(ctx, modified: datetime) -> Match:
+    """Worklogs of a passing manual deploy-script run whose LastModified is the function's (none
+    when the tracker was not collected: nothing then proves a manual deploy)."""
+    live, _ = live_code(_live_cfg(ctx))
+    found = []
+    if ctx.source_ok("tracker"):
+        for evs in ctx.evidence.by_task.values():
+            found += [ev for ev in evs if any(abs((lm - modified).total_seconds()) <= 2 for lm in ev.last_modified)
+                      and _recorded_manual(ctx, ev, modified)]
+    return sort_candidates(live, found, claim_code)
 
 
 def live_manual_deploy(ctx, modified: datetime) -> Any:
-    """The worklog of a passing manual deploy-script run whose LastModified is the function's, if any
-    (None as well when the tracker was not collected: nothing then proves a manual deploy)."""
-    if not ctx.source_ok("tracker"):
-        return None
-    for evs in ctx.evidence.by_task.values():
-        for ev in evs:
-            if any(abs((lm - modified).total_seconds()) <= 2 for lm in ev.last_modified) \
-                    and _recorded_manual(ctx, ev, modified):
-                return ev
-    return None
+    """The worklog credited with the live code as a manual deploy-script run, if any."""
+    chosen = manual_match(ctx, modified).chosen
+    return chosen[0] if chosen else None
 
 
 def check_lambda_deploy_match(ctx, rule, params) -> list[Finding]:
-    cfg = ctx.source("lambda")["configuration"]
+    cfg = _live_cfg(ctx)
     name = cfg.get("FunctionName") or ctx.target.get("function", "function")
     modified = parse_time(cfg.get("LastModified"))
+    live, bad = live_code(cfg)
     lam = {"kind": "lambda", "label": f"{name} LastModified={cfg.get('LastModified')}", "url": None,
-           "time": iso(modified)}
+           "time": iso(modified), **({"code_sha256": live} if live else {})}
     if modified is None:
         return [Finding(rule.id, "function", name, ERROR, "the function reports no parseable LastModified", [lam])]
-    slack = deploy_tolerance(params)
-    run = live_run(ctx, modified, slack)
-    if run is not None:
-        return [Finding(rule.id, "function", name, PASS,
-                        f"LastModified {iso(modified)} falls in the deploy of run {run['id']}", [lam, run_evidence(run)])]
-    ev = live_manual_deploy(ctx, modified)
-    if ev is not None:
-        return [Finding(rule.id, "function", name, PASS,
-                        f"LastModified {iso(modified)} matches evidence of a manual deploy-script run "
-                        f"recorded in {_claim_name(ev)}", [lam, worklog_evidence_item(ev)])]
+    if bad:
+        return [Finding(rule.id, "function", name, ERROR, f"{bad}: the live code cannot be matched to a deploy",
+                        [lam])]
+    runs = run_match(ctx, modified, deploy_tolerance(params))
+    if runs.chosen:
+        return [credited(rule, name, lam, modified, runs, "run", run_evidence, lambda r: f"run {r['id']}")]
+    manual = manual_match(ctx, modified)
+    if manual.chosen:
+        return [credited(rule, name, lam, modified, manual, "worklog", worklog_evidence_item,
+                          lambda ev: f"a manual deploy-script run recorded in {_claim_name(ev)}")]
+    if runs.other:
+        return [mismatch(ctx, rule, name, lam, modified, runs, lambda r: f"run {r['id']}", run_evidence)]
+    if manual.other:
+        return [mismatch(ctx, rule, name, lam, modified, manual,
+                          lambda ev: f"the manual deploy recorded in {_claim_name(ev)}", worklog_evidence_item)]
+    return [_unmatched(ctx, rule, name, lam, modified, live, deploy_tolerance(params))]
+
+
+def _unmatched(ctx, rule, name, lam, modified, live, slack) -> Finding:
+    """No successful deploy's time holds LastModified: a run that does not count, a failed one, or none."""
     for runs in ctx.runs.by_sha.values():
         for run in runs:
             start, end = deploy_window(run)
@@ -305,26 +342,30 @@ def check_lambda_deploy_match(ctx, rule, params) -> list[Finding]:
                 continue
             why = ctx.runs.rejection(run)
             if why:
-                return [Finding(rule.id, "function", name, FAIL,
-                                f"LastModified {iso(modified)} falls in {run_label(run)}, which is not a canonical "
-                                f"deploy ({why}): an out-of-band update", [lam, run_evidence(run)])]
+                return Finding(rule.id, "function", name, FAIL,
+                               f"LastModified {iso(modified)} falls in {run_label(run)}, which is not a canonical "
+                               f"deploy ({why}): an out-of-band update", [lam, run_evidence(run)])
             if run_state(run) != SUCCESS:
-                return [Finding(rule.id, "function", name, FAIL,
-                                f"LastModified {iso(modified)} comes from run {run['id']}, which ended "
-                                f"{run.get('conclusion') or run.get('status')}: the live code is from a failed deploy",
-                                [lam, run_evidence(run)])]
+                return Finding(rule.id, "function", name, FAIL,
+                               f"LastModified {iso(modified)} comes from run {run['id']}, which ended "
+                               f"{run.get('conclusion') or run.get('status')}: the live code is from a failed deploy",
+                               [lam, run_evidence(run)])
     if modified < ctx.since:
-        return [Finding(rule.id, "function", name, NOT_APPLICABLE,
-                        f"last update {iso(modified)} predates the window; no run data to match it against", [lam])]
-    return [Finding(rule.id, "function", name, FAIL,
-                    f"LastModified {iso(modified)} matches no successful canonical deploy and no recorded evidence: "
-                    "an out-of-band update", [lam])]
+        return Finding(rule.id, "function", name, NOT_APPLICABLE,
+                       f"last update {iso(modified)} predates the window; no run data to match it against", [lam])
+    again = recorded_elsewhere(ctx, live, [])
+    tail = f"; its {code_label(live)} is what {again} recorded, uploaded again at another time" if again else ""
+    return Finding(rule.id, "function", name, FAIL,
+                   f"LastModified {iso(modified)} matches no successful canonical deploy and no recorded evidence: "
+                   f"an out-of-band update{tail}", [lam])
 
 
 register(
     "lambda_deploy_match",
     summary="The function's LastModified falls inside a successful canonical deploy (or matches dated worklog "
-    "evidence of a passing manual deploy-script run); a later update with neither is an out-of-band change.",
+    "evidence of a passing manual deploy-script run), and the live CodeSha256 is the one that deploy recorded "
+    "(its job log's CodeSha256= line, or the worklog's): another recorded CodeSha256 fails, a deploy that "
+    "recorded none passes on timing only (proof: timing); an update matching no deploy is an out-of-band change.",
     reads=("git", "github", "lambda"),
     optional_reads=("tracker",),  # a recorded manual deploy naming this LastModified
     subject="function",

@@ -31,6 +31,11 @@ against real commits, so an extra candidate costs nothing while a missed one hid
 evidence. Only obvious non-commits (dates, timestamps, UUIDs, request ids, ARNs) are
 left out.
 
+The artifact a deploy left live is read only where labelled: ``CodeSha256=`` (44 base64 characters
+ending in ``=``, as AWS prints it) and ``RevisionId=`` (a UUID), the patterns of
+``compliance.base.digests``; a labelled digest is blanked before the other parsers run, so its
+letters never read as a failure word or a commit.
+
 Modules: ``records`` (an item's evidence and ``parse_text``), ``outcome`` and ``grammar`` (the
 validation outcome), ``shas``, ``timestamps`` (LastModified), ``claims`` (deployed, by which path,
 to which target), ``line`` (the line the deploy command writes), ``scan`` (literal-anchored

@@ -10,6 +10,7 @@ import re
 from datetime import datetime, timezone
 from typing import Any
 
+from compliance.base.digests import code_sha256_in, is_code_sha256, is_revision_id, revision_id_in
 from compliance.base.timeutil import parse_time
 from compliance.judge.evidence.claims import DEFAULT_FUNCTION, DEFAULT_VIA
 from compliance.judge.evidence.records import parse_text
@@ -43,13 +44,21 @@ def format_evidence_line(
     *,
     function: str = DEFAULT_FUNCTION,
     via: str = DEFAULT_VIA,
+    code_sha256: str | None = None,
+    revision_id: str | None = None,
 ) -> str:
     """The worklog line the deploy command records, guaranteed to read back as written.
 
     CI cannot write to the tracker, so this line is what a person or agent pastes; it is
     checked against ``parse_text`` here so a line that would later read differently (a
-    "pass" whose details show a 5xx, say) is refused at write time instead.
+    "pass" whose details show a 5xx, say) is refused at write time instead. ``code_sha256`` and
+    ``revision_id`` name the artifact the deploy left live, so ``lambda_deploy_match`` can prove the
+    live code is this deploy's rather than infer it from the time.
     """
+    if code_sha256 is not None and not is_code_sha256(code_sha256):
+        raise ValueError(f"not a CodeSha256 (44 base64 characters ending in '='): {code_sha256!r}")
+    if revision_id is not None and not is_revision_id(revision_id):
+        raise ValueError(f"not a RevisionId (a UUID): {revision_id!r}")
     commit = str(commit).strip()
     if not _HEX_SHA.fullmatch(commit):
         raise ValueError(f"not a commit sha (7-40 hex): {commit!r}")
@@ -60,7 +69,9 @@ def format_evidence_line(
     clean = [d for d in clean if d]
     runtime = [d for d in clean if _RUNTIME_DETAIL.match(d)]
     checks = [d for d in clean if d not in runtime]
-    function_part = " ".join([" ".join(str(function).split()), f"LastModified={lm_text}", *runtime])
+    artifact = ([f"CodeSha256={code_sha256}"] if code_sha256 else []) + \
+        ([f"RevisionId={revision_id}"] if revision_id else [])
+    function_part = " ".join([" ".join(str(function).split()), f"LastModified={lm_text}", *artifact, *runtime])
     validation = f"validation={outcome}" + (f" ({', '.join(checks)})" if checks else "")
     parts = [f"Deployed commit {commit.lower()} via {' '.join(str(via).split())}", function_part, validation]
     if report_url:
@@ -72,6 +83,9 @@ def format_evidence_line(
         raise ValueError(f"evidence line would not read back commit {commit}: {line!r}")
     if facts["last_modified"] != (lm,):
         raise ValueError(f"evidence line would not read back LastModified {lm_text}: {line!r}")
+    if code_sha256_in(line) != ((code_sha256,) if code_sha256 else ()) or \
+            revision_id_in(line) != ((revision_id,) if revision_id else ()):
+        raise ValueError(f"evidence line would not read back its CodeSha256 / RevisionId: {line!r}")
     if facts["outcome"] != outcome:
         raise ValueError(f"evidence line would read as {facts['outcome']!r}, not {outcome!r}: {line!r}")
     return line
@@ -79,7 +93,8 @@ def format_evidence_line(
 
 _LINE = re.compile(
     r"Deployed commit (?P<commit>[0-9a-f]{7,40}) via (?P<via>[^;]+); "
-    r"(?P<function>\S+) LastModified=(?P<last_modified>\S+)(?P<runtime>[^;]*); "
+    r"(?P<function>\S+) LastModified=(?P<last_modified>\S+)"
+    r"(?: CodeSha256=(?P<code_sha256>\S+))?(?: RevisionId=(?P<revision_id>\S+))?(?P<runtime>[^;]*); "
     r"validation=(?P<outcome>pass|fail)(?: \((?P<checks>.*?)\))?"
     r"(?:; report: (?P<report_url>\S+))?"
 )
@@ -106,6 +121,8 @@ def parse_evidence_line(line: str) -> dict[str, Any] | None:
         "via": m["via"],
         "function": m["function"],
         "last_modified": lm.astimezone(timezone.utc),
+        "code_sha256": m["code_sha256"],
+        "revision_id": m["revision_id"],
         "outcome": m["outcome"],
         "details": details,
         "report_url": m["report_url"],

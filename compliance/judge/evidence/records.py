@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from compliance.base.digests import CODE_SHA256_LABELLED, code_sha256_in, revision_id_in
 from compliance.base.timeutil import parse_time
 from compliance.judge.evidence.claims import mentions_deploy
 from compliance.judge.evidence.outcome import outcome_of
@@ -33,12 +34,24 @@ class Evidence:
     outcome_details: tuple[str, ...]
     mentions_deploy: bool
     index: int  # position in the item's history; -1 for structured fields
+    code_sha256: tuple[str, ...] = ()  # labelled ``CodeSha256=`` values (base64, as AWS prints them)
+    revision_id: tuple[str, ...] = ()  # labelled ``RevisionId=`` values (UUIDs)
+
+
+def _blank_digests(text: str) -> str:
+    """The text with each labelled CodeSha256 value blanked (same length): base64 is letters and
+    digits, so "/KO/" or a hex run between "+" and "/" inside one would read as a failure word or
+    a commit to the parsers that follow."""
+    if "sha256" not in text.lower():
+        return text
+    return CODE_SHA256_LABELLED.sub(lambda m: m.group(0)[: m.start(1) - m.start()] + " " * 44, text)
 
 
 def parse_text(text: str) -> dict[str, Any]:
     """The facts one piece of evidence text states; non-text reads as stating nothing."""
     if not isinstance(text, str):
         text = ""
+    text = _blank_digests(text)
     outcome, details = outcome_of(text)
     return {
         "shas": shas_in(text),
@@ -54,6 +67,7 @@ _LM_KEYS = {"lastmodified", "functionlastmodified"}
 _OUTCOME_KEYS = {"validation", "outcome", "result", "status", "validationresult", "validationoutcome"}
 _STATE_KEYS = {"state"}
 _LUS_KEYS = {"lastupdatestatus"}
+_ARTIFACT_KEYS = {"codesha": "CodeSha256", "revisionid": "RevisionId"}  # keys lose digits: "CodeSha256" -> "codesha"
 # keys whose boolean value is itself the verdict: {"passed": false}, {"ok": false}, {"success": false}
 _VERDICT_KEYS = {"passed", "pass", "ok", "success", "successful", "succeeded", "healthy"}
 _BOOL_WORDS = {"true": True, "false": False, "yes": True, "no": False}
@@ -97,6 +111,8 @@ def _render(value: Any, key: str = "", depth: int = 0) -> Iterable[str]:
         yield f"commit {value}"
     elif key in _LM_KEYS:
         yield f"LastModified={value}"
+    elif key in _ARTIFACT_KEYS:
+        yield f"{_ARTIFACT_KEYS[key]}={value}"
     elif key in _STATE_KEYS:
         yield f"State={value}"
     elif key in _LUS_KEYS:
@@ -143,6 +159,8 @@ def _evidence(
         outcome_details=facts["outcome_details"],
         mentions_deploy=facts["mentions_deploy"],
         index=index,
+        code_sha256=code_sha256_in(parse),
+        revision_id=revision_id_in(parse),
     )
 
 
