@@ -66,7 +66,8 @@ class Context:
         may defer, and only what exists after the merge. Anything else (an audit snapshot edited to
         defer Lambda so its rules read "not applicable") is a source that was not collected: `error`."""
         pr = self.snapshot.get("pull_request")
-        return isinstance(pr, dict) and bool(pr.get("number")) and name in after_merge()
+        number = pr.get("number") if isinstance(pr, dict) else None  # 0: a local check, no PR opened yet
+        return isinstance(number, int) and not isinstance(number, bool) and number >= 0 and name in after_merge()
 
     def source(self, name: str) -> dict[str, Any]:
         src = self.snapshot["sources"].get(name)
