@@ -52,8 +52,10 @@ def _private_key() -> str:
         except (OSError, UnicodeDecodeError) as exc:
             raise ComplianceError(f"{APP_KEY_PATH_ENV}: cannot read the GitHub App private key {path}: "
                                   f"{getattr(exc, 'strerror', None) or type(exc).__name__}") from None
-    remember_secret(key)
-    remember_secret(key.strip())
+    # the whole key, and each line of its body: an error quoting one line must not print it either
+    for value in (key, key.strip(), *(line.strip() for line in key.splitlines()
+                                      if len(line.strip()) >= 16 and not line.startswith("-----"))):
+        remember_secret(value)
     if "PRIVATE KEY-----" not in key:
         raise ComplianceError("the GitHub App private key is not a PEM private key "
                               f"({APP_KEY_ENV} or {APP_KEY_PATH_ENV})")
@@ -71,6 +73,7 @@ def _integration(base_url: str):
 def installation_token(base_url: str, repo: str | None = None) -> str:
     """An installation token for the App in the environment (cached until shortly before it expires)."""
     from github import GithubException
+    from jwt import PyJWTError  # PyGithub's JWT library, loaded with it (lazily, like github itself)
 
     app_id = os.environ.get(APP_ID_ENV, "").strip()
     installation = (os.environ.get(APP_INSTALLATION_ENV) or "").strip()
@@ -95,7 +98,7 @@ def installation_token(base_url: str, repo: str | None = None) -> str:
             raise ComplianceError(redact(f"GitHub App {app_id}: no installation token "
                                          f"({'installation ' + installation if installation else repo}): "
                                          f"HTTP {exc.status}{': ' + detail if detail else ''}")) from None
-        except ValueError as exc:  # a key PyGithub/cryptography cannot load, an installation id not a number
+        except (ValueError, TypeError, PyJWTError) as exc:  # a key PyJWT cannot load, an id not a number
             raise ComplianceError(f"GitHub App {app_id}: {type(exc).__name__}: the private key or the "
                                   "installation id is not usable") from None
         finally:
