@@ -161,16 +161,13 @@ def test_no_installation_and_no_repository_is_a_clear_error(app_env):
         api_token()
 
 
-def test_the_pr_check_reads_github_with_the_installation_token(setup, tmp_path, app_env, capsys):
+def test_the_pr_check_reads_github_with_the_installation_token(setup, tmp_path, app_env, capsys, monkeypatch):
     """End to end: `compliance pr` authenticated as the App; the PR is read with the installation token."""
     from compliance.cli import main
     from tests.pr_system import pr_file
 
     config, repo, s, _ = setup
-    for name in ("GITHUB_TOKEN",):  # the `setup` fixture sets one; an App is the alternative to it
-        import os
-
-        os.environ.pop(name, None)
+    monkeypatch.delenv("GITHUB_TOKEN")  # the `setup` fixture sets one; an App is the alternative to it
     pr = pull_request(42, changed_files=1, head_sha=s["direct"], body="Refs ENC-TSK-734")
     with responses.RequestsMock(assert_all_requests_are_fired=False) as rsps:
         _serve(rsps)
