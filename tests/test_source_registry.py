@@ -146,7 +146,8 @@ def test_a_deferral_outside_a_pull_request_snapshot_is_not_collected():
         [finding] = evaluate(snap, [rule])
         assert finding.status == ERROR and "only a pull-request snapshot may" in finding.message
     snap = _snapshot()
-    snap["pull_request"] = {"number": 0, "head_sha": "a" * 40, "base_ref": "main"}  # no pull request at all
+    # a negative number is no pull request at all (0 is the local check, `compliance pr --base`: a PR not opened yet)
+    snap["pull_request"] = {"number": -1, "head_sha": "a" * 40, "base_ref": "main"}
     [finding] = evaluate(snap, [_rule("R-PROBE", "capability_endpoint", {})])
     assert finding.status == ERROR
     snap = _snapshot()

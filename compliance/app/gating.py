@@ -28,6 +28,13 @@ row  situation                                                    exit
 
 Severity order, most severe first: critical, high, medium, low, info. ``--fail-on info`` therefore
 behaves like the default. Without options the result equals ``findings.exit_code``.
+
+``--fail-on-new`` (with ``--previous``) narrows the findings the rows look at *before* rows 3-7: only
+a failure or an error whose key (``rule_id, subject_type, subject``, as ``report.diff`` keys findings)
+is in the report's ``diff.new`` can gate, so a team adopts rules without first waiving its old debt.
+The report still lists every finding. Row 1 and row 2 are unchanged (invalid input is 2, ``--soft-fail``
+is 0), and ``--fail-on`` still applies to the new ones. A document without a ``diff`` section cannot
+say what is new: that is a usage error (``ComplianceError``, exit 2), never a pass.
 """
 
 from __future__ import annotations
@@ -49,6 +56,30 @@ def check_fail_on(fail_on: str | None) -> str | None:
     if value not in RANK:
         raise ComplianceError(f"--fail-on: unknown severity {fail_on!r}; use one of {', '.join(SEVERITIES)}")
     return value
+
+
+def _key(entry: Mapping[str, Any]) -> tuple[Any, ...]:
+    """A finding's diff key; a merged report's findings and diff entries also carry their target."""
+    return entry.get("target"), entry.get("rule_id"), entry.get("subject_type"), entry.get("subject")
+
+
+def new_keys(doc: Any) -> set[tuple[Any, ...]]:
+    """The keys ``--fail-on-new`` gates on: the report's ``diff.new`` (failing or erroring now, not before)."""
+    diff = doc.get("diff") if isinstance(doc, Mapping) else None
+    new = diff.get("new") if isinstance(diff, Mapping) else None
+    if not isinstance(new, list):
+        raise ComplianceError("--fail-on-new needs --previous: without a previous report nothing can be called new")
+    return {_key(e) for e in new if isinstance(e, Mapping)}
+
+
+def gating_findings(doc: Mapping[str, Any], *, fail_on_new: bool = False) -> list[Mapping[str, Any]]:
+    """The findings the exit code is computed from: all of them, or with ``fail_on_new`` only those whose
+    key is new since the previous report (the others are reported, not gated on)."""
+    findings = doc.get("findings")
+    if not fail_on_new or not isinstance(findings, list):
+        return findings
+    keys = new_keys(doc)
+    return [f for f in findings if isinstance(f, Mapping) and _key(f) in keys]
 
 
 def _outcomes(source: Any) -> list[tuple[str, str]] | dict[str, int] | None:
@@ -79,13 +110,18 @@ def _outcomes(source: Any) -> list[tuple[str, str]] | dict[str, int] | None:
     return out
 
 
-def gate(source: Any, *, fail_on: str | None = None, soft_fail: bool = False) -> int:
+def gate(source: Any, *, fail_on: str | None = None, soft_fail: bool = False, fail_on_new: bool = False) -> int:
     """The exit code for a report document, its ``summary``, or a list of findings (see the table).
 
     A bare summary has counts but no severities, so it cannot answer ``--fail-on`` when something
-    failed; that is a programming error (``ValueError``), not something to guess.
+    failed; that is a programming error (``ValueError``), not something to guess. ``fail_on_new``
+    needs a report document with a ``diff`` section (see the module's docstring).
     """
     threshold = check_fail_on(fail_on)
+    if fail_on_new:
+        if not isinstance(source, Mapping) or not isinstance(source.get("findings"), list):
+            raise ComplianceError("--fail-on-new needs a report document with its findings and a diff")
+        source = gating_findings(source, fail_on_new=True) if _outcomes(source) is not None else source
     outcomes = _outcomes(source)
     if outcomes is None:
         return EXIT_ERROR

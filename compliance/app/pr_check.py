@@ -17,6 +17,7 @@ from compliance.app.gating import gate
 from compliance.app.loading import precheck
 from compliance.app.persist import Persisted, persist
 from compliance.app.pr import pr_number_from_event, pr_snapshot
+from compliance.app.pr_local import local_pull_request
 from compliance.base.errors import ComplianceError
 from compliance.base.fsutil import atomic_write_text
 from compliance.base.redact import redact
@@ -41,9 +42,9 @@ class PrRun:
 def judge_pr(config: Any, ruleset: Any, out: Path, formats: Iterable[str], *, number: int | None = None,
              head_ref: str | None = None, sarif: str | None = None, junit: str | None = None,
              waivers: str | None = None, warn_days: int | None = None, fail_on: str | None = None,
-             soft_fail: bool = False) -> PrRun:
+             soft_fail: bool = False, previous: str | None = None, fail_on_new: bool = False) -> PrRun:
     """Read the PR, make its snapshot, persist the set (plus copies of SARIF/JUnit where CI wants them)."""
-    precheck(ruleset, waivers, warn_days)
+    prior = precheck(ruleset, waivers, warn_days, previous)
     repo = config.target.get("github_repo")
     if not repo:
         raise ComplianceError("compliance pr needs target.github_repo in the config")
@@ -54,15 +55,41 @@ def judge_pr(config: Any, ruleset: Any, out: Path, formats: Iterable[str], *, nu
         raise ComplianceError(f"cannot read PR #{number} of {repo}: {type(exc).__name__}: "
                               f"{redact(str(exc))}") from None
     snapshot = pr_snapshot(config, ruleset, pr, head_ref=head_ref)
+    return _judged(snapshot, ruleset, out, formats, repo, pr, sarif=sarif, junit=junit, waivers=waivers,
+                   warn_days=warn_days, fail_on=fail_on, soft_fail=soft_fail, previous=prior,
+                   fail_on_new=fail_on_new)
+
+
+def judge_local(config: Any, ruleset: Any, out: Path, formats: Iterable[str], *, base: str, head: str = "HEAD",
+                title: str | None = None, body: str | None = None, number: int | None = None,
+                sarif: str | None = None, junit: str | None = None, waivers: str | None = None,
+                warn_days: int | None = None, fail_on: str | None = None, soft_fail: bool = False,
+                previous: str | None = None, fail_on_new: bool = False) -> PrRun:
+    """The local pre-merge check: the branch as the PR it would become (``app.pr_local``), judged and
+    persisted exactly as ``judge_pr`` does, so its verdicts, reports and exit code are the PR check's."""
+    prior = precheck(ruleset, waivers, warn_days, previous)
+    pr = local_pull_request(config.target.get("repo", "."), base, head, title=title, body=body, number=number,
+                            base_ref=config.target["branch"])
+    snapshot = pr_snapshot(config, ruleset, pr)
+    return _judged(snapshot, ruleset, out, formats, config.target.get("github_repo") or "", pr, sarif=sarif,
+                   junit=junit, waivers=waivers, warn_days=warn_days, fail_on=fail_on, soft_fail=soft_fail,
+                   previous=prior, fail_on_new=fail_on_new)
+
+
+def _judged(snapshot: dict[str, Any], ruleset: Any, out: Path, formats: Iterable[str], repo: str,
+            pr: dict[str, Any], *, sarif: str | None, junit: str | None, waivers: str | None,
+            warn_days: int | None, fail_on: str | None, soft_fail: bool, previous: dict[str, Any] | None,
+            fail_on_new: bool) -> PrRun:
     formats = tuple(dict.fromkeys((*formats, *(("sarif",) if sarif else ()), *(("junit",) if junit else ()))))
-    result = persist(snapshot, ruleset, out, "pr", formats, waivers=waivers, warn_days=warn_days)
+    result = persist(snapshot, ruleset, out, "pr", formats, waivers=waivers, warn_days=warn_days,
+                     previous=previous)
     written = result.written
     for fmt, dest in (("sarif", sarif), ("junit", junit)):
         if dest and Path(dest).resolve() != written[fmt].resolve():
             written[fmt] = atomic_write_text(dest, written[fmt].read_text("utf-8"))
-    code = gate(result.doc, fail_on=fail_on, soft_fail=soft_fail)
+    code = gate(result.doc, fail_on=fail_on, soft_fail=soft_fail, fail_on_new=fail_on_new)
     markdown = written["md"].read_text("utf-8") if "md" in written else render(result.doc)
-    return PrRun(result, code, repo, number, pr["head_sha"], markdown)
+    return PrRun(result, code, repo, pr["number"], pr["head_sha"], markdown)
 
 
 def details_url(repo: str) -> str | None:
@@ -95,4 +122,4 @@ def comment(run: PrRun) -> None:
     upsert_pr_comment(run.repo, run.number, run.markdown)
 
 
-__all__ = ["PrRun", "comment", "details_url", "judge_pr", "publish_verdict", "step_summary"]
+__all__ = ["PrRun", "comment", "details_url", "judge_local", "judge_pr", "publish_verdict", "step_summary"]

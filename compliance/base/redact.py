@@ -23,7 +23,11 @@ SECRET_ENV = (
     "AWS_SESSION_TOKEN",
     "AWS_ACCESS_KEY_ID",
     "COORDINATION_INTERNAL_API_KEY",
+    "GITHUB_APP_PRIVATE_KEY",  # a GitHub App's PEM key (sources/github_app.py); the PEM shape is masked too
 )
+# Secret values learnt while running, masked like those above: a GitHub App's installation token and a
+# private key read from GITHUB_APP_PRIVATE_KEY_PATH (``remember_secret``)
+_LEARNT: set[str] = set()
 # Secret *names*: a value assigned to one of these (``NAME=value``, ``"Name": "value"``, ``Name: value``)
 # is masked, the name kept. Contextual on purpose: a bare 40-character string may be a git SHA and a
 # 44-character one ending in '=' a CodeSha256, both of which reports must keep.
@@ -86,7 +90,13 @@ def _secrets() -> tuple[str, ...]:
     """Secret values in the environment now (read per call, so a changed environment is honoured),
     longest first, so masking one never leaves part of another that contains it."""
     values = {v for v in (os.environ.get(name) for name in SECRET_ENV) if v and len(v) >= 4}
-    return _with_encodings(frozenset(values))
+    return _with_encodings(frozenset(values | _LEARNT))
+
+
+def remember_secret(value: str | None) -> None:
+    """Mask ``value`` from now on wherever it appears, as an environment secret is (too short: ignored)."""
+    if value and len(value) >= 4:
+        _LEARNT.add(value)
 
 
 @functools.lru_cache(maxsize=8)

@@ -21,10 +21,25 @@ from compliance.cli.printing import print_notes, print_summary, print_target_lin
 
 
 def _gate(doc: dict, args: argparse.Namespace) -> int:
-    """The exit code from the findings, shaped by --fail-on / --soft-fail (see compliance.app.gating)."""
-    from compliance.app.gating import gate
+    """The exit code from the findings, shaped by --fail-on / --soft-fail / --fail-on-new (see
+    compliance.app.gating); with --fail-on-new it also prints which findings were gating."""
+    from compliance.app.gating import gate, gating_findings
 
-    return gate(doc, fail_on=getattr(args, "fail_on", None), soft_fail=getattr(args, "soft_fail", False))
+    new_only = getattr(args, "fail_on_new", False)
+    if new_only:
+        gating = [f for f in gating_findings(doc, fail_on_new=True) if f.get("status") in ("fail", "error")]
+        print(f"gating on {len(gating)} failure(s)/error(s) new since the previous report (--fail-on-new); "
+              "older ones are reported, not gating")
+        for f in gating:
+            print(f"  gating   {f['rule_id']} {f['subject']} {f['status']}")
+    return gate(doc, fail_on=getattr(args, "fail_on", None), soft_fail=getattr(args, "soft_fail", False),
+                fail_on_new=new_only)
+
+
+def _usage(args: argparse.Namespace) -> None:
+    """Option combinations argparse cannot refuse, refused before anything is collected (exit 2)."""
+    if getattr(args, "fail_on_new", False) and not getattr(args, "previous", None):
+        raise ComplianceError("--fail-on-new needs --previous REPORT.json: without it nothing can be called new")
 
 
 def _window(args: argparse.Namespace):
@@ -112,6 +127,7 @@ def _list_builtin(paths: list[str]) -> int:
 
 
 def cmd_evaluate(args: argparse.Namespace) -> int:
+    _usage(args)
     from compliance.app import evaluate
     from compliance.inputs import builtin
 
@@ -140,6 +156,7 @@ def cmd_collect(args: argparse.Namespace) -> int:
 
 
 def cmd_audit(args: argparse.Namespace) -> int:
+    _usage(args)
     from compliance.app import audit
     from compliance.app.loading import precheck, previous_for
     from compliance.inputs.config import load_config
@@ -239,15 +256,32 @@ def cmd_merge(args: argparse.Namespace) -> int:
 
 
 def cmd_pr(args: argparse.Namespace) -> int:
+    _usage(args)
     from compliance.app import pr_check
     from compliance.app.loading import load_target
 
+    local = args.base is not None
+    if local and (args.publish != "none" or args.comment or args.head_ref):
+        raise ComplianceError("--base judges the local branch and publishes nothing: drop --publish, --comment "
+                              "and --head-ref (use --head)")
+    if not local and (args.head != "HEAD" or args.title is not None or args.body is not None):
+        raise ComplianceError("--head, --title and --body describe a local check: they need --base")
     config, ruleset = load_target(args.config, args.target)
-    run = pr_check.judge_pr(config, ruleset, Path(args.out or config.reports_dir or "reports"), args.format,
-                            number=args.pr, head_ref=args.head_ref, sarif=args.sarif, junit=args.junit,
-                            waivers=args.waivers, warn_days=args.waiver_warn_days, fail_on=args.fail_on,
-                            soft_fail=args.soft_fail)
+    common = {"sarif": args.sarif, "junit": args.junit, "waivers": args.waivers, "warn_days": args.waiver_warn_days,
+              "fail_on": args.fail_on, "soft_fail": args.soft_fail, "previous": args.previous,
+              "fail_on_new": args.fail_on_new}
+    out = Path(args.out or config.reports_dir or "reports")
+    if local:
+        run = pr_check.judge_local(config, ruleset, out, args.format, base=args.base, head=args.head,
+                                   title=args.title, body=args.body, number=args.pr, **common)
+    else:
+        run = pr_check.judge_pr(config, ruleset, out, args.format, number=args.pr, head_ref=args.head_ref,
+                                **common)
     print_summary(run.persisted.doc, run.persisted.written)
+    if args.fail_on_new:
+        _gate(run.persisted.doc, args)  # prints which findings were gating; the code is run.code
+    if local:
+        return run.code
     pr_check.step_summary(run)
     try:
         line = pr_check.publish_verdict(run, args.publish)

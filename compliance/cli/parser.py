@@ -56,11 +56,15 @@ def build_parser() -> argparse.ArgumentParser:
                         help="wait at most this long for another run writing the same report folder, "
                              "then exit 2 (default: 30)")
 
-    def gating(sp: argparse.ArgumentParser) -> None:
+    def gating(sp: argparse.ArgumentParser, new: bool = True) -> None:
         sp.add_argument("--fail-on", metavar="SEVERITY", choices=("critical", "high", "medium", "low", "info"),
                         help="only failures at or above this severity fail the run (errors still do)")
         sp.add_argument("--soft-fail", action="store_true",
                         help="exit 0 whatever the findings (invalid input still exits 2)")
+        if new:  # needs --previous, which merge has not
+            sp.add_argument("--fail-on-new", action="store_true",
+                            help="with --previous: only failures and errors new since that report gate the run "
+                                 "(all are still reported)")
 
     def governance(sp: argparse.ArgumentParser) -> None:
         sp.add_argument("--waivers", metavar="FILE", help="waiver file (owned, expiring exceptions; see README)")
@@ -128,12 +132,18 @@ def build_parser() -> argparse.ArgumentParser:
     m.add_argument("--format", type=_formats, default=DEFAULT_FORMATS,
                    help="comma list of md,html,json,sarif,junit (default: md,html,json)")
     lock(m)
-    gating(m)
+    gating(m, new=False)
 
-    pr = sub.add_parser("pr", help="judge a pull request before merge and publish the verdict on GitHub")
+    pr = sub.add_parser("pr", help="judge a pull request before merge and publish the verdict on GitHub; "
+                                   "with --base, judge the local branch without GitHub")
     pr.add_argument("--config", default="compliance.yaml")
     pr.add_argument("--target", metavar="NAME", help="the target to judge, in a multi-target config")
-    pr.add_argument("--pr", type=int, help="PR number (default: from GITHUB_EVENT_PATH)")
+    pr.add_argument("--pr", type=int, help="PR number (default: from GITHUB_EVENT_PATH; with --base: none)")
+    pr.add_argument("--base", metavar="REF", help="local check, no GitHub: judge git diff REF...HEAD as the PR "
+                                                  "it would open, e.g. --base origin/main")
+    pr.add_argument("--head", metavar="REF", default="HEAD", help="with --base: the branch's head (default: HEAD)")
+    pr.add_argument("--title", help="with --base: the PR title (default: the head commit's subject)")
+    pr.add_argument("--body", help="with --base: the PR body (default: the rest of the head commit's message)")
     pr.add_argument("--head-ref", help="read repository files at this ref (default: the PR's head sha)")
     pr.add_argument("--publish", choices=("check-run", "status", "none"), default="none",
                     help="check-run (falls back to a commit status without checks: write), status, or none")

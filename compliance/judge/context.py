@@ -68,14 +68,15 @@ class Context:
         may defer, and only what exists after the merge. Anything else (an audit snapshot edited to
         defer Lambda so its rules read "not applicable") is a source that was not collected: `error`."""
         pr = self.snapshot.get("pull_request")
-        if not (isinstance(pr, dict) and bool(pr.get("number")) and name in after_merge()):
+        number = pr.get("number") if isinstance(pr, dict) else None  # 0: a local check, no PR opened yet
+        if not (isinstance(number, int) and not isinstance(number, bool) and number >= 0 and name in after_merge()):
             return False
         # a pull_request section pasted into an audit snapshot must not defer its history's deploys: a
         # pull-request snapshot's git data is that pull request, one change of kind pull_request, at its head
         git = self.snapshot["sources"].get("git") or {}
         commits = (git.get("data") or {}).get("commits") if git.get("status") == "ok" else None
         return isinstance(commits, list) and len(commits) == 1 and commits[0].get("kind") == "pull_request" \
-            and commits[0].get("pr") == pr["number"] and commits[0].get("sha") == pr.get("head_sha")
+            and commits[0].get("pr") == number and commits[0].get("sha") == pr.get("head_sha")
 
     def source(self, name: str) -> dict[str, Any]:
         src = self.snapshot["sources"].get(name)

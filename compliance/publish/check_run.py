@@ -106,7 +106,7 @@ def publish_check_run(
     """
     from github import GithubException, RateLimitExceededException
 
-    gh = _setup(token, base_url, gh, client_options)
+    gh = _setup(token, base_url, gh, client_options, repo)
     repository = _repo(gh, repo)
     summary = doc.get("summary", {})
     title = f"{VERDICT_TITLE.get(summary.get('verdict'), 'Compliance')}: {counts_phrase(summary)}"

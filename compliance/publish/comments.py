@@ -35,7 +35,7 @@ def upsert_pr_comment(
     """
     from github import GithubException
 
-    gh = _setup(token, base_url, gh, client_options)
+    gh = _setup(token, base_url, gh, client_options, repo)
     body = _clip(f"{marker}\n{markdown}", MAX_COMMENT, "\n\n… (truncated)\n")
     issue = _repo(gh, repo).get_issue(int(pr_number))
     try:
@@ -81,7 +81,7 @@ def upsert_tracking_issue(
     failing runs refresh its body and add a comment, so watchers get notified without a new issue."""
     from github import GithubException
 
-    gh = _setup(token, base_url, gh, client_options)
+    gh = _setup(token, base_url, gh, client_options, repo)
     repository = _repo(gh, repo)
     body = _clip(body, MAX_COMMENT, "\n\n… (truncated)\n")
     try:
@@ -116,7 +116,7 @@ def close_tracking_issue_if_open(
     """Close the tracking issue when an audit passes, so an open issue always means "still failing"."""
     from github import GithubException
 
-    gh = _setup(token, base_url, gh, client_options)
+    gh = _setup(token, base_url, gh, client_options, repo)
     repository = _repo(gh, repo)
     try:
         issue = _find_tracking_issue(repository, title, label, meter)

@@ -47,7 +47,8 @@ def counts_phrase(summary: dict[str, Any]) -> str:
 # --------------------------------------------------------------------------- client
 
 
-def client(token: str | None = None, base_url: str | None = None, **options: Any) -> Any:
+def client(token: str | None = None, base_url: str | None = None, *, repo: str | None = None,
+           **options: Any) -> Any:
     """A lazy PyGithub client: objects are addressed by URL and never fetched just to be used,
     so every request this module makes is one we chose (and counted).
 
@@ -58,7 +59,7 @@ def client(token: str | None = None, base_url: str | None = None, **options: Any
 
     from compliance.sources.github import api_token, api_url
 
-    token = api_token(token)
+    token = api_token(token, repo=repo, base_url=base_url)  # repo: a GitHub App's installation
     auth = github.Auth.Token(token) if token else None
     return github.Github(auth=auth, base_url=api_url(base_url), lazy=True, per_page=PER_PAGE, **options)
 
@@ -94,5 +95,5 @@ def _pages(paginated: Any, meter: Meter | None) -> Iterator[Any]:
         page += 1
 
 
-def _setup(token: str | None, base_url: str | None, gh: Any, options: dict[str, Any]) -> Any:
-    return gh if gh is not None else client(token, base_url, **options)
+def _setup(token: str | None, base_url: str | None, gh: Any, options: dict[str, Any], repo: str | None = None) -> Any:
+    return gh if gh is not None else client(token, base_url, repo=repo, **options)

@@ -47,7 +47,7 @@ def publish_commit_status(
     """``POST /repos/{owner}/{repo}/statuses/{sha}``: works with any token that has ``statuses: write``."""
     from github import GithubException
 
-    gh = _setup(token, base_url, gh, client_options)
+    gh = _setup(token, base_url, gh, client_options, repo)
     summary = doc.get("summary", {})
     state = status_state(doc, exit_code)
     verdict = str(summary.get("verdict", "?")).upper()

@@ -166,7 +166,7 @@ def collect_github(repo: str, workflow: str, branch: str, since: datetime, until
     if end < start:
         raise ValueError(f"window ends ({iso(until)}) before it starts ({iso(since)})")
     moments = [t for t in (parse_time(m) for m in jobs_near) if t]
-    with _Client(meter, token, base_url, cache_dir, retry) as client:
+    with _Client(meter, token, base_url, cache_dir, retry, repo) as client:
         lister = _RunLister(client, f"/repos/{repo}/actions/workflows/{quote(file, safe='')}/runs", branch,
                             max_pages)
         lister.slice(start, end)
@@ -224,7 +224,7 @@ def fetch_pull_request(repo: str, number: int, *, meter: Meter, token: str | Non
     _check_repo(repo)
     if not isinstance(number, int) or isinstance(number, bool) or number <= 0:
         raise ValueError(f"pull request number must be a positive integer, got {number!r}")
-    with _Client(meter, token, base_url, cache_dir, retry) as client:
+    with _Client(meter, token, base_url, cache_dir, retry, repo) as client:
         path = f"/repos/{repo}/pulls/{number}"
         pr, _ = client.get(path)
         head, base = _pr_refs(pr, path)

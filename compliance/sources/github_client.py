@@ -24,6 +24,7 @@ from urllib.parse import urlencode, urlsplit
 from compliance.base.redact import redact
 from compliance.base.timeutil import iso
 from compliance.sources.base import Meter
+from compliance.sources.github_app import app_configured, installation_token
 from compliance.sources.httpcache import Entry, ETagCache
 
 DEFAULT_API_URL = "https://api.github.com"
@@ -114,24 +115,38 @@ def api_url(explicit: str | None = None) -> str:
     return url
 
 
-def api_token(explicit: str | None = None) -> str | None:
-    """The token for every GitHub call: explicit, else ``GITHUB_TOKEN``; a trailing newline (a token
-    read from a file) is dropped, an empty one means unauthenticated."""
-    token = explicit if explicit is not None else os.environ.get("GITHUB_TOKEN")
-    return (token or "").strip() or None
+def api_token(explicit: str | None = None, *, repo: str | None = None, base_url: str | None = None) -> str | None:
+    """The token for every GitHub call, the one resolver: explicit, else ``GITHUB_TOKEN``, else a GitHub
+    App's installation token (``GITHUB_APP_ID`` + ``GITHUB_APP_PRIVATE_KEY[_PATH]``, see
+    ``github_app``; ``repo`` finds the installation when ``GITHUB_APP_INSTALLATION_ID`` is not set).
+    A trailing newline (a token read from a file) is dropped; nothing at all means unauthenticated.
+    A token given outright wins over an App: a workflow's own ``GITHUB_TOKEN`` is what it was granted."""
+    token = (explicit if explicit is not None else os.environ.get("GITHUB_TOKEN") or "").strip()
+    if token or explicit is not None or not app_configured():
+        return token or None
+    return installation_token(api_url(base_url), repo)
+
+
+def auth_identity() -> str:
+    """Who the calls are made as, without a request: the token, or the App's id (its installations
+    share the App's budget per installation, which one identity per App approximates). Hash it before keeping."""
+    token = (os.environ.get("GITHUB_TOKEN") or "").strip()
+    if token or not app_configured():
+        return token
+    return "github-app:" + os.environ.get("GITHUB_APP_ID", "").strip()
 
 
 class _Client:
     """Conditional, retried GETs through one PyGithub requester."""
 
     def __init__(self, meter: Meter, token: str | None, base_url: str | None, cache_dir: Path | None,
-                 retry: RetryPolicy | None):
+                 retry: RetryPolicy | None, repo: str | None = None):
         import github
 
         self.meter = meter
         self.retry = retry or DEFAULT_RETRY
         self.base_url = api_url(base_url)
-        token = api_token(token)
+        token = api_token(token, repo=repo, base_url=self.base_url)
         self._gh = github.Github(
             auth=github.Auth.Token(token) if token else None, base_url=self.base_url, per_page=PER_PAGE,
             retry=None, seconds_between_requests=None, seconds_between_writes=None, timeout=30,

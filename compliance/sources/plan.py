@@ -25,7 +25,8 @@ from compliance.sources.base import run_source
 from compliance.sources.deploy_manager import collect_deploy_manager
 from compliance.sources.files import read_source_file
 from compliance.sources.git import collect_git
-from compliance.sources.github import DEFAULT_API_URL, api_token, collect_github
+from compliance.sources.github import DEFAULT_API_URL, collect_github
+from compliance.sources.github_client import auth_identity
 from compliance.sources.lambda_fn import collect_lambda
 from compliance.sources.probe import probe
 from compliance.sources.registry import BY_NAME, collection_order, collector, collects
@@ -125,7 +126,7 @@ def github_slot() -> threading.BoundedSemaphore:
     keeps a burst from exhausting it while the AWS side of the other targets proceeds. Limits that
     are hit anyway are handled by the GitHub client's retries (Retry-After, X-RateLimit-Reset).
     """
-    token = api_token() or ""
+    token = auth_identity()
     api = (os.environ.get("GITHUB_API_URL") or DEFAULT_API_URL).strip().rstrip("/")
     key = hashlib.sha256(f"{api}\0{token}".encode()).hexdigest()  # never keep the token itself around
     with _GITHUB_SLOTS_LOCK:
