@@ -129,3 +129,14 @@ def test_event_for_a_similarly_named_function_is_not_this_functions_update(repo)
 def test_a_failed_call_is_not_an_update(repo):
     f = _one(_judge(repo, record("e1", IN_RUN, who=identity(CODEBUILD), error="AccessDeniedException")))
     assert f.status == "pass"
+
+
+def test_workflow_role_inside_a_failed_runs_deploy_is_the_pipeline_and_says_so(repo):
+    r, s = repo
+    runs = [run(4, s["direct"], "failure", "2026-03-01T12:01:00Z", "2026-03-01T12:09:00Z",
+                deploy=("2026-03-01T12:02:00Z", "2026-03-01T12:06:00Z"))]
+    events = [event_record(record("e1", IN_RUN), FUNCTION)]
+    found = judge(snapshot(r.path, target={**TARGET, "principals": PRINCIPALS}, github={"workflow": "x", "runs": runs},
+                           cloudtrail={"function": FUNCTION, "events": events}), "deploy_principal")
+    f = _one(found)
+    assert f.status == "pass" and "run 4" in f.message and "ended failure" in f.message

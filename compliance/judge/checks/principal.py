@@ -16,7 +16,14 @@ from typing import Any
 from compliance.base.timeutil import iso, parse_time
 from compliance.judge.checks.deploy import DEFAULT_TOLERANCE_SECONDS, live_manual_deploy
 from compliance.judge.checks.deploy_manager import names_function
-from compliance.judge.engine import deploy_window, run_evidence, within, worklog_evidence_item
+from compliance.judge.engine import (
+    SUCCESS,
+    deploy_window,
+    run_evidence,
+    run_state,
+    within,
+    worklog_evidence_item,
+)
 from compliance.judge.registry import register
 from compliance.model.findings import ERROR, FAIL, PASS, Finding
 
@@ -55,11 +62,18 @@ def _evidence(event: dict[str, Any]) -> dict[str, Any]:
 
 
 def _joined(ctx, event: dict[str, Any], when: datetime, slack: timedelta) -> tuple[str, dict[str, Any]] | None:
-    """The run whose deploy step holds the update, else the recorded manual deploy of its LastModified."""
-    for run in ctx.runs.successful():
+    """The canonical run whose deploy step holds the update, else the recorded manual deploy of its LastModified.
+
+    A run that ended in failure still joins: the principal is the question here, and the pipeline's role
+    updating the function inside its own deploy step is the pipeline (the failed deploy is judged by
+    ``lambda_state`` and ``lambda_deploy_match``)."""
+    runs = [r for rs in ctx.runs.by_sha.values() for r in rs if ctx.runs.rejection(r) is None]
+    for run in sorted(runs, key=lambda r: run_state(r) != SUCCESS):  # a successful run first
         start, end = deploy_window(run)
         if within(when, start, end, slack):
-            return f"the deploy of run {run['id']} for {run['head_sha'][:12]}", run_evidence(run)
+            state = run_state(run)
+            ended = "" if state == SUCCESS else f" (which ended {run.get('conclusion') or run.get('status')})"
+            return f"the deploy of run {run['id']} for {run['head_sha'][:12]}{ended}", run_evidence(run)
     modified = parse_time(event.get("lastModified")) or when
     ev = live_manual_deploy(ctx, modified)
     if ev is not None:
