@@ -6,7 +6,6 @@ collector's real client (the Stubber checks every request and response against t
 
 from __future__ import annotations
 
-import gzip
 import json
 from datetime import datetime, timedelta, timezone
 
@@ -17,15 +16,11 @@ from compliance.sources import aws, cloudtrail
 from compliance.sources.base import Meter, run_source
 from compliance.sources.plan import collect_one
 from tests import moto_env as me
-from tests.trail_records import ROLE, record
+from tests.trail_records import ROLE, TRAIL_BUCKET, create_trail, put_log, record, trail_key
 
-BUCKET = "org-trail"
+BUCKET = TRAIL_BUCKET
 DAY1 = datetime(2026, 3, 1, tzinfo=timezone.utc)
 WINDOW = (DAY1, datetime(2026, 3, 2, 12, 0, tzinfo=timezone.utc))
-
-
-def _put(s3, key: str, *records: dict) -> None:
-    s3.put_object(Bucket=BUCKET, Key=key, Body=gzip.compress(json.dumps({"Records": list(records)}).encode()))
 
 
 def _valid(data) -> None:
@@ -33,21 +28,19 @@ def _valid(data) -> None:
 
 
 def _day(day: str, n: int = 1, region: str = me.REGION) -> str:
-    return (f"org/AWSLogs/{me.ACCOUNT}/CloudTrail/{region}/{day}/"
-            f"{me.ACCOUNT}_CloudTrail_{region}_{day.replace('/', '')}T1200Z_{n}.json.gz")
+    return trail_key(day.replace("/", "-"), n, region, prefix="org/")
 
 
 def test_trail_in_s3_reads_only_the_windows_days_and_the_functions_events(aws_env):
-    s3 = me.client("s3")
-    s3.create_bucket(Bucket=BUCKET, CreateBucketConfiguration={"LocationConstraint": me.REGION})
-    _put(s3, _day("2026/03/01"), record("e1", "2026-03-01T12:05:00Z"),
+    s3 = create_trail(bucket=BUCKET)
+    put_log(s3, _day("2026/03/01"), record("e1", "2026-03-01T12:05:00Z"),
          record("e2", "2026-03-01T12:06:00Z", function=f"{me.FUNCTION}-v2"),  # similar name, another function
          record("e3", "2026-03-01T12:07:00Z", source="s3.amazonaws.com"))
-    _put(s3, _day("2026/03/02", 2), record("e4", "2026-03-02T09:00:00Z", name="UpdateFunctionConfiguration20150331v2",
+    put_log(s3, _day("2026/03/02", 2), record("e4", "2026-03-02T09:00:00Z", name="UpdateFunctionConfiguration20150331v2",
                                            function=f"arn:aws:lambda:{me.REGION}:{me.ACCOUNT}:function:{me.FUNCTION}"),
          record("e5", "2026-03-02T13:00:00Z"))  # the window's last day, but after its end
-    _put(s3, _day("2026/03/05"), record("e6", "2026-03-05T09:00:00Z"))  # outside the window: never listed
-    _put(s3, _day("2026/03/01", region="eu-west-1"), record("e7", "2026-03-01T10:00:00Z"))  # another region
+    put_log(s3, _day("2026/03/05"), record("e6", "2026-03-05T09:00:00Z"))  # outside the window: never listed
+    put_log(s3, _day("2026/03/01", region="eu-west-1"), record("e7", "2026-03-01T10:00:00Z"))  # another region
     s3.put_object(Bucket=BUCKET, Key=_day("2026/03/01").replace(".json.gz", ".digest"), Body=b"not a log")
     meter = Meter()
     data = cloudtrail.collect_cloudtrail(me.FUNCTION, me.REGION, {"bucket": BUCKET, "prefix": "org",
@@ -63,8 +56,7 @@ def test_trail_in_s3_reads_only_the_windows_days_and_the_functions_events(aws_en
 
 
 def test_trail_file_that_is_not_gzip_json_fails_the_source(aws_env):
-    s3 = me.client("s3")
-    s3.create_bucket(Bucket=BUCKET, CreateBucketConfiguration={"LocationConstraint": me.REGION})
+    s3 = create_trail(bucket=BUCKET)
     s3.put_object(Bucket=BUCKET, Key=_day("2026/03/01"), Body=b"{not gzip")
     env = run_source("boto3", "trail", lambda m: cloudtrail.collect_cloudtrail(
         me.FUNCTION, me.REGION, {"bucket": BUCKET, "prefix": "org", "account": me.ACCOUNT}, *WINDOW, meter=m))

@@ -46,19 +46,25 @@ TRAIL_BUCKET = "org-cloudtrail"
 CODEBUILD_ROLE = f"arn:aws:iam::{me.ACCOUNT}:role/service-role/codebuild-deploy-manager"
 
 
-def trail_key(when: str, n: int = 1, region: str = me.REGION) -> str:
+def trail_key(when: str, n: int = 1, region: str = me.REGION, prefix: str = "") -> str:
     """Where the trail writes a log file of ``when``'s day (``AWSLogs/<account>/CloudTrail/<region>/YYYY/MM/DD/``)."""
     day = when[:10].replace("-", "/")
-    return (f"AWSLogs/{me.ACCOUNT}/CloudTrail/{region}/{day}/"
+    return (f"{prefix}AWSLogs/{me.ACCOUNT}/CloudTrail/{region}/{day}/"
             f"{me.ACCOUNT}_CloudTrail_{region}_{when[:10].replace('-', '')}T1200Z_{n}.json.gz")
 
 
-def create_trail(*records: dict, bucket: str = TRAIL_BUCKET) -> None:
-    """The trail bucket in moto, each record in its day's gzip JSON log file."""
+def create_trail(*records: dict, bucket: str = TRAIL_BUCKET):
+    """The trail bucket in moto, each record in its day's gzip JSON log file; returns the S3 client."""
     s3 = me.client("s3")
     s3.create_bucket(Bucket=bucket, CreateBucketConfiguration={"LocationConstraint": me.REGION})
     by_key: dict[str, list[dict]] = {}
     for rec in records:
         by_key.setdefault(trail_key(rec["eventTime"]), []).append(rec)
     for key, recs in by_key.items():
-        s3.put_object(Bucket=bucket, Key=key, Body=gzip.compress(json.dumps({"Records": recs}).encode()))
+        put_log(s3, key, *recs, bucket=bucket)
+    return s3
+
+
+def put_log(s3, key: str, *records: dict, bucket: str = TRAIL_BUCKET) -> None:
+    """One trail log file: gzip JSON ``{"Records": [...]}``."""
+    s3.put_object(Bucket=bucket, Key=key, Body=gzip.compress(json.dumps({"Records": list(records)}).encode()))
