@@ -141,12 +141,13 @@ def lookup_events(function: str, region: str, since: datetime, until: datetime, 
     params: dict[str, Any] = {"LookupAttributes": [{"AttributeKey": "ResourceName", "AttributeValue": function}],
                               "StartTime": start, "EndTime": until}
     out: list[dict[str, Any]] = []
-    sent = 0
-    for n in range(1, limit + 2):
-        if n > limit:
+    pages = 0
+    while True:
+        pages += 1
+        if pages > limit:
             raise aws.TooManyPages(f"LookupEvents returned more than {limit} pages; refusing partial data",
                                    code="TooManyPages", operation="LookupEvents")
-        page, sent = _lookup_page(client, params, sent)
+        page = _lookup_page(client, params, paced=pages > 1)
         for item in page.get("Events", []):
             try:
                 record = json.loads(item.get("CloudTrailEvent") or "{}")
@@ -159,24 +160,22 @@ def lookup_events(function: str, region: str, since: datetime, until: datetime, 
         if not page.get("NextToken"):
             return out
         params["NextToken"] = page["NextToken"]
-    return out  # not reached: the loop returns or raises
 
 
-def _lookup_page(client, params: dict[str, Any], sent: int) -> tuple[dict[str, Any], int]:
-    """One page, after the pacing interval, retried with back-off while throttled."""
+def _lookup_page(client, params: dict[str, Any], *, paced: bool) -> dict[str, Any]:
+    """One page, after the pacing interval (every request but the first), retried with back-off while
+    throttled; the last throttling is raised, so a page is never skipped."""
     delay = LOOKUP_BACKOFF
-    for attempt in range(1, LOOKUP_ATTEMPTS + 1):
-        if sent:
+    for attempt in range(1, LOOKUP_ATTEMPTS):
+        if paced or attempt > 1:
             _sleep(LOOKUP_INTERVAL)
-        sent += 1
         try:
-            return aws.call(client, "LookupEvents", **params), sent
+            return aws.call(client, "LookupEvents", **params)
         except aws.Throttled:
-            if attempt == LOOKUP_ATTEMPTS:
-                raise
             _sleep(delay)
             delay *= 2
-    raise AssertionError("unreachable")
+    _sleep(LOOKUP_INTERVAL)
+    return aws.call(client, "LookupEvents", **params)
 
 
 def collect_cloudtrail(function: str, region: str, cfg: dict[str, Any], since: datetime, until: datetime, *,
