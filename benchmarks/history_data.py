@@ -254,17 +254,20 @@ def build(n: int, workdir: Path, log=print) -> System:
         _write_json(data / f"{name}.json", doc)
     last = parse_z(git["commits"][-1]["committed_at"])
     _write_json(data / "deploy_manager.json", make_deploy_manager(last - timedelta(days=2)))
+    _write_json(data / "cloudtrail.json", {"function": FUNCTION, "region": REGION, "read": ["s3"], "events": []})
     config = {
         "version": 1,
         "target": {"name": f"benchmark-{n}", "repo": "repo.git", "github_repo": REPO, "branch": "main",
                    "workflow": WORKFLOW, "deploy_script": f"{SCOPED_API}/deploy.sh", "region": REGION,
                    "function": FUNCTION, "http_api": "devops-tracker-api", "capability_url": CAPABILITY_URL,
                    "tracker": {"table": "devops-project-tracker", "project": "enceladus"},
-                   "deploy_manager": {"table": "devops-deployment-manager", "project": "enceladus"}},
+                   "deploy_manager": {"table": "devops-deployment-manager", "project": "enceladus"},
+                   "cloudtrail": {"bucket": "org-cloudtrail", "account": "123456789012"},
+                   "principals": {"workflow_role": "arn:aws:iam::123456789012:role/github-actions-deploy"}},
         "policies": [str(POLICIES)],
         "reports_dir": "reports",
         "sources": {name: {"file": f"data/{name}.json"}
-                    for name in ("github", "lambda", "apigateway", "tracker", "deploy_manager", "probe")},
+                    for name in ("github", "lambda", "apigateway", "tracker", "deploy_manager", "probe", "cloudtrail")},
     }
     sysm.config.write_text(yaml.safe_dump(config, sort_keys=False), encoding="utf-8")
     first = parse_z(git["commits"][0]["committed_at"])

@@ -21,6 +21,7 @@ import pytest
 from tests import moto_env
 from tests.github_payloads import workflow_run
 from tests.scenario import build_repo, live_config_text
+from tests.trail_records import CODEBUILD_ROLE, create_trail, identity, record
 
 POLICIES = Path(__file__).resolve().parents[1] / "policies"
 GOOD_BODY = json.dumps({"success": True, "capabilities": {"contract_version": "0.3.0"}}).encode()
@@ -82,6 +83,8 @@ def make_system(tmp_path, aws_env, http_server, monkeypatch):
         if dm_summary is not None:
             req["summary"] = dm_summary
         moto_env.create_deploy_manager_table([req, *more_requests])
+        # the deploy manager's CodeBuild role updated the function: only CloudTrail shows who
+        create_trail(record("ct-dm-1", "2026-03-18T18:20:00Z", who=identity(CODEBUILD_ROLE)))
         probe = http_server(lambda h: (200, {"Content-Type": "application/json"}, probe_body))
         config = tmp_path / "compliance.yaml"
         config.write_text(config_text(probe.url), "utf-8")

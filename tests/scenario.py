@@ -165,6 +165,7 @@ def live_config_text(probe_url: str) -> str:
 
     from tests import moto_env
     from tests.github_payloads import REPO, WORKFLOW_PATH
+    from tests.trail_records import CODEBUILD_ROLE, ROLE, TRAIL_BUCKET
 
     policies = Path(__file__).resolve().parents[1] / "policies"
     return f"""version: 1
@@ -180,5 +181,7 @@ target:
   capability_url: {probe_url}/api/v1/coordination/capabilities
   tracker: {{table: {moto_env.TRACKER_TABLE}, project: {moto_env.PROJECT}}}
   deploy_manager: {{table: {moto_env.DM_TABLE}, project: {moto_env.PROJECT}}}
+  cloudtrail: {{bucket: {TRAIL_BUCKET}, account: '{moto_env.ACCOUNT}'}}
+  principals: {{workflow_role: '{ROLE}', deploy_manager: ['{CODEBUILD_ROLE}']}}
 policies: [{policies}]
 """

@@ -102,7 +102,7 @@ def test_a_pr_snapshot_records_deferred_sources_and_judges_the_same_offline(setu
         assert main(["pr", "--config", str(config), "--pr", "45", "--out", str(tmp_path / "out")]) == 0
     snap = json.loads((tmp_path / "out" / "snapshot.json").read_text("utf-8"))
     deferred = {n: src for n, src in snap["sources"].items() if src["status"] == "deferred"}
-    assert set(deferred) == {"github", "lambda", "apigateway", "tracker", "probe"}
+    assert set(deferred) == {"github", "lambda", "apigateway", "tracker", "probe", "cloudtrail"}
     assert all(src["reason"].startswith("not judged on a pull request") and src["data"] is None
                for src in deferred.values())
     assert snap["sources"]["git"]["status"] == "ok" and snap["sources"]["deploy_manager"]["status"] == "ok"

@@ -65,13 +65,13 @@ def test_invalid_case_files_exit_2_with_locations(tmp_path, capsys):
         "  - name: bad-status\n"
         "    expect: {devops-coordination-api: passs}\n", "utf-8")
     (cases / "unknown.yaml").write_text(
-        "version: 1\nrule: APIMCP-03\ncases:\n  - name: x\n    sources:\n"
+        "version: 1\nrule: APIMCP-0003\ncases:\n  - name: x\n    sources:\n"
         "      lambda: {function: f, configuration: {State: 3}}\n    expect: {f: pass}\n", "utf-8")
     assert main(["rules", "test", "--policies", str(POLICIES), "--cases", str(cases)]) == 2
     err = capsys.readouterr().err
     assert f"{cases / 'broken.yaml'}:5:5: unknown key 'expct'; did you mean 'expect'?" in err
     assert f"{cases / 'broken.yaml'}:7:39:" in err and "did you mean 'pass'" in err
-    assert f"{cases / 'unknown.yaml'}:2:7: unknown rule 'APIMCP-03'; did you mean 'APIMCP-003'?" in err
+    assert f"{cases / 'unknown.yaml'}:2:7: unknown rule 'APIMCP-0003'; did you mean 'APIMCP-003'?" in err
 
 
 def test_case_data_is_checked_against_the_source_schema(tmp_path, capsys):

@@ -30,6 +30,7 @@ from tests import moto_env
 from tests.github_payloads import REPO, WORKFLOW_PATH, FakeGitHub, workflow_run
 from tests.scenario import build_repo
 from tests.test_workflows import load as load_workflow
+from tests.trail_records import ROLE, TRAIL_BUCKET, create_trail
 
 POLICIES = str(Path(__file__).resolve().parents[1] / "policies")
 GOOD_BODY = json.dumps({"success": True, "capabilities": {"contract_version": "0.3.0"}}).encode()
@@ -204,6 +205,8 @@ def _target_yaml(name: str, repo: str, function: str, api: str, url: str) -> str
     capability_url: {url}/api/v1/coordination/capabilities
     tracker: {{table: {moto_env.TRACKER_TABLE}, project: {moto_env.PROJECT}}}
     deploy_manager: {{table: {moto_env.DM_TABLE}, project: {moto_env.PROJECT}}}
+    cloudtrail: {{bucket: {TRAIL_BUCKET}, account: '{moto_env.ACCOUNT}'}}
+    principals: {{workflow_role: '{ROLE}'}}
 """
 
 
@@ -224,6 +227,7 @@ def two_targets(tmp_path, aws_env, http_server, monkeypatch):
         moto_env.tracker_item("ENC-TSK-326", "MCP dispatch plan"),
     ])
     moto_env.create_deploy_manager_table([])
+    create_trail()  # the trail holds no update of either function
     probe = http_server(lambda h: (200, {"Content-Type": "application/json"}, GOOD_BODY))
     closed = f"http://127.0.0.1:{moto_env.closed_port()}"
     config = _write(tmp_path, "version: 1\ntargets:\n"

@@ -101,7 +101,7 @@ def test_rules_list_and_rules_test_use_the_built_in_rules(installed):
     ids = [line.split()[0] for line in listed.stdout.splitlines()]
     assert "APIMCP-001" in ids and "GUARD-002" in ids and len(ids) == 14
     grouped = _run([str(bin_dir / "compliance"), "rules", "list", "--builtin"], cwd=empty)
-    assert grouped.returncode == 0 and grouped.stdout.startswith("builtin:api-mcp-runbook (14 rules)\n")
+    assert grouped.returncode == 0 and grouped.stdout.startswith("builtin:api-mcp-runbook (15 rules)\n")
     tested = _run([str(bin_dir / "compliance"), "rules", "test"], cwd=empty)
     assert tested.returncode == 0, tested.stdout[-2000:]
     assert tested.stdout.rstrip().endswith(" passed, 0 failed")

@@ -17,6 +17,7 @@ from compliance.demo.repo import build_repo, tree_ids
 from compliance.demo.runs import github_runs
 from compliance.demo.story import story
 from compliance.demo.system import (
+    ACCOUNT,
     BRANCH,
     DEPLOY_SCRIPT,
     DM_TABLE,
@@ -30,6 +31,7 @@ from compliance.demo.system import (
     WORKFLOW,
 )
 from compliance.demo.tracker import tracker_data
+from compliance.demo.trail import PRINCIPALS, cloudtrail_data
 from compliance.demo.tree import file_text
 from compliance.inputs import builtin
 
@@ -75,6 +77,7 @@ def build_demo(workdir: Path) -> Path:
     _write_json(data_dir / "apigateway.json", apigateway_data())
     _write_json(data_dir / "tracker.json", tracker_data(history, shas, github))
     _write_json(data_dir / "deploy_manager.json", deploy_manager_data())
+    _write_json(data_dir / "cloudtrail.json", cloudtrail_data(github, shas))
 
     config = {
         "version": 1,
@@ -91,6 +94,8 @@ def build_demo(workdir: Path) -> Path:
             "capability_url": f"http://127.0.0.1:{closed_loopback_port()}/api/v1/coordination/capabilities",
             "tracker": {"table": TRACKER_TABLE, "project": REPO},
             "deploy_manager": {"table": DM_TABLE},
+            "cloudtrail": {"bucket": "enceladus-org-cloudtrail", "account": ACCOUNT},
+            "principals": PRINCIPALS,
         },
         "policies": list(builtin.DEFAULT_POLICIES),  # the rules shipped in the package: runs from any directory
         "reports_dir": "reports",
@@ -100,6 +105,7 @@ def build_demo(workdir: Path) -> Path:
             "apigateway": {"file": "data/apigateway.json"},
             "tracker": {"file": "data/tracker.json"},
             "deploy_manager": {"file": "data/deploy_manager.json"},
+            "cloudtrail": {"file": "data/cloudtrail.json"},
             "probe": {"timeout_seconds": 2},
         },
     }

@@ -71,6 +71,30 @@ _TARGET: dict[str, Any] = {
             "properties": {"table": _TEXT, "project": {
                 **_TEXT, "description": "partition key value; without it the window is read by a Scan"}},
         },
+        "cloudtrail": {
+            "type": "object",
+            "additionalProperties": False,
+            "description": "where the Lambda's CloudTrail events are read: the trail bucket and/or LookupEvents",
+            "properties": {
+                "bucket": {**_TEXT, "description": "the trail's S3 bucket (AWSLogs/<account>/CloudTrail/<region>/)"},
+                "prefix": {**_TEXT, "description": "the trail's key prefix in the bucket, if it has one"},
+                "account": {"type": "string", "pattern": r"^[0-9]{12}$(?!\n)"},
+                "lookup": {"type": "boolean", "description": "also read LookupEvents (last 90 days)"},
+            },
+        },
+        "principals": {
+            "type": "object",
+            "additionalProperties": False,
+            "description": "who may update the function (deploy_principal): role ARNs, arn:aws:iam::<account>:role/...",
+            "properties": {
+                "workflow_role": {**_TEXT, "description": "the canonical workflow's OIDC deploy role"},
+                "operator_roles": {"type": "array", "items": _TEXT,
+                                   "description": "roles of the operators allowed to run the deploy script"},
+                "deploy_manager": {"type": "array", "items": _TEXT,
+                                   "description": "the UI deployment manager's roles (CodeBuild project role, "
+                                                  "orchestrator Lambda role): never allowed"},
+            },
+        },
     },
 }
 # A target's name becomes a report folder, an artifact name and a matrix value: keep it to safe characters.

@@ -22,6 +22,7 @@ from compliance.base.timeutil import chain_span, iso, parse_time
 from compliance.model.snapshot import def_schema, schema_problems
 from compliance.sources.apigateway import collect_apigateway
 from compliance.sources.base import run_source
+from compliance.sources.cloudtrail import collect_cloudtrail
 from compliance.sources.deploy_manager import collect_deploy_manager
 from compliance.sources.files import read_source_file
 from compliance.sources.git import collect_git
@@ -244,3 +245,21 @@ def _deploy_manager(req: Request, opt: dict[str, Any]) -> dict[str, Any]:
                                           options=opt)
 
     return run_source("boto3", f"requests and specs in {dm.get('table')} {iso(req.since)}..{iso(req.until)}", fn)
+
+
+@collects("cloudtrail")
+def _cloudtrail(req: Request, opt: dict[str, Any]) -> dict[str, Any]:
+    trail, region = req.target.get("cloudtrail") or {}, req.region
+    where = " and ".join(([f"s3://{trail['bucket']}"] if trail.get("bucket") else [])
+                         + (["LookupEvents"] if trail.get("lookup") else [])) or "nowhere"
+
+    def fn(m):
+        _require(req.target, "function")
+        if not trail.get("bucket") and not trail.get("lookup"):
+            raise NotConfigured("target.cloudtrail.bucket (with account) or target.cloudtrail.lookup not configured")
+        if trail.get("bucket") and not trail.get("account"):
+            raise NotConfigured("target.cloudtrail.account not configured (the trail's AWSLogs/<account>/ folder)")
+        return collect_cloudtrail(req.target["function"], region, trail, req.since, req.until, meter=m, options=opt)
+
+    return run_source("boto3", f"Lambda events for {req.target.get('function')} in {region} from {where} "
+                      f"{iso(req.since)}..{iso(req.until)}", fn)

@@ -37,6 +37,7 @@ SOURCES: tuple[Source, ...] = (
     Source("tracker", "worklogs of the tasks the window's changes name", False, after=("git",)),
     Source("deploy_manager", "deployment-manager requests and specs of the window", True),
     Source("probe", "one GET of the capability endpoint", False, defaults={"timeout_seconds": 5}),
+    Source("cloudtrail", "Lambda control-plane events for the function in the window: who updated it", False),
 )
 NAMES: tuple[str, ...] = tuple(s.name for s in SOURCES)
 BY_NAME: dict[str, Source] = {s.name: s for s in SOURCES}

@@ -1,0 +1,153 @@
+"""Who updated the function: each code or configuration update CloudTrail recorded, judged by its principal.
+
+Timing (``lambda_deploy_match``) can credit a console edit made during a run to the run. The
+principal cannot be mistaken that way: AWS records which role's session made each call. An update
+passes only when an allowed role (the canonical workflow's OIDC role, a named operator role)
+made it outside the console, and a run's deploy step (or recorded manual deploy evidence) holds
+it: an allowed role used with nothing to show for it is a pipeline credential used by hand.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime, timedelta
+from typing import Any
+
+from compliance.base.timeutil import iso, parse_time
+from compliance.judge.checks.deploy import DEFAULT_TOLERANCE_SECONDS, live_manual_deploy
+from compliance.judge.checks.deploy_manager import names_function
+from compliance.judge.engine import (
+    SUCCESS,
+    deploy_window,
+    run_evidence,
+    run_state,
+    within,
+    worklog_evidence_item,
+)
+from compliance.judge.registry import register
+from compliance.model.findings import ERROR, FAIL, PASS, Finding
+
+UPDATES = ("UpdateFunctionCode", "UpdateFunctionConfiguration")  # CloudTrail appends the API version
+_ROLE = re.compile(r"^arn:(aws[a-z-]*):iam::([0-9]{12}):role/(?:[^/]+/)*([^/]+)$(?!\n)")
+_SESSION = re.compile(r"^arn:(aws[a-z-]*):sts::([0-9]{12}):assumed-role/([^/]+)/[^/]+$(?!\n)")
+
+
+def session_role(identity: dict[str, Any]) -> str | None:
+    """The IAM role ARN behind an assumed-role session, only when every part of the record agrees.
+
+    The issuer's role ARN and the session ARN must name the same partition, account and role name:
+    an ``assumed-role/deploy-ci-tmp/...`` session is not one of ``role/deploy-ci``, and an issuer ARN
+    copied next to another account's session proves nothing."""
+    issuer = identity.get("sessionIssuer") or {}
+    if identity.get("type") != "AssumedRole" or issuer.get("type") != "Role":
+        return None
+    role, session = _ROLE.match(str(issuer.get("arn", ""))), _SESSION.match(str(identity.get("arn", "")))
+    if not role or not session or role.groups() != session.groups():
+        return None
+    return issuer["arn"]
+
+
+def _label(event: dict[str, Any]) -> str:
+    who = event["userIdentity"].get("arn") or event["userIdentity"].get("type") or "unknown principal"
+    return f"{event['eventName']} at {event['eventTime']} by {who}"
+
+
+def _evidence(event: dict[str, Any]) -> dict[str, Any]:
+    item = {"kind": "cloudtrail", "label": _label(event), "event_id": event["eventID"], "time": event["eventTime"],
+            "url": None}
+    for key in ("userAgent", "sourceIPAddress", "codeSha256", "revisionId"):
+        if event.get(key):
+            item[key] = event[key]
+    return item
+
+
+def _joined(ctx, event: dict[str, Any], when: datetime, slack: timedelta) -> tuple[str, dict[str, Any]] | None:
+    """The canonical run whose deploy step holds the update, else the recorded manual deploy of its LastModified.
+
+    A run that ended in failure still joins: the principal is the question here, and the pipeline's role
+    updating the function inside its own deploy step is the pipeline (the failed deploy is judged by
+    ``lambda_state`` and ``lambda_deploy_match``)."""
+    runs = [r for rs in ctx.runs.by_sha.values() for r in rs if ctx.runs.rejection(r) is None]
+    for run in sorted(runs, key=lambda r: run_state(r) != SUCCESS):  # a successful run first
+        start, end = deploy_window(run)
+        if within(when, start, end, slack):
+            state = run_state(run)
+            ended = "" if state == SUCCESS else f" (which ended {run.get('conclusion') or run.get('status')})"
+            return f"the deploy of run {run['id']} for {run['head_sha'][:12]}{ended}", run_evidence(run)
+    modified = parse_time(event.get("lastModified")) or when
+    ev = live_manual_deploy(ctx, modified)
+    if ev is not None:
+        return f"the manual deploy-script run recorded in {ev.task_id}", worklog_evidence_item(ev)
+    return None
+
+
+def _judge(ctx, rule, event: dict[str, Any], roles: dict[str, Any], slack: timedelta) -> Finding:
+    subject = f"{event['eventName']}@{event['eventTime']}"
+    evidence = [_evidence(event)]
+    identity = event["userIdentity"]
+    when = parse_time(event["eventTime"])
+    if when is None:
+        return Finding(rule.id, "function", subject, ERROR, "the event has no parseable eventTime", evidence)
+    role = session_role(identity)
+    who = role or identity.get("arn") or identity.get("type") or "an unnamed principal"
+    if identity.get("sessionCredentialFromConsole"):
+        return Finding(rule.id, "function", subject, FAIL,
+                       f"{_label(event)}: made in a console session of {who}; the function is never edited by hand",
+                       evidence)
+    if who in roles["deploy_manager"] or identity.get("arn") in roles["deploy_manager"]:
+        return Finding(rule.id, "function", subject, FAIL,
+                       f"{_label(event)}: the UI deployment manager's role {who} updated the function; API/MCP "
+                       "changes never go through the deployment manager", evidence)
+    if role is None or role not in roles["allowed"]:
+        return Finding(rule.id, "function", subject, FAIL,
+                       f"{_label(event)}: {who} is neither the canonical workflow's role nor a named operator role",
+                       evidence)
+    joined = _joined(ctx, event, when, slack)
+    if joined is None:
+        return Finding(rule.id, "function", subject, FAIL,
+                       f"{_label(event)}: role used outside the pipeline: no successful canonical run's deploy "
+                       "holds this update and no recorded manual deploy matches it", evidence)
+    what, item = joined
+    kind = "the canonical workflow's role" if role == roles["workflow"] else "operator role"
+    return Finding(rule.id, "function", subject, PASS, f"{_label(event)}: {kind} {role}, in {what}",
+                   [*evidence, item])
+
+
+def check_deploy_principal(ctx, rule, params) -> list[Finding]:
+    function = ctx.target.get("function", "")
+    principals = ctx.target.get("principals") or {}
+    if not principals.get("workflow_role"):
+        return [Finding(rule.id, "function", function or "-", ERROR,
+                        "target.principals.workflow_role is not configured, so no update can be attributed")]
+    roles = {"workflow": principals["workflow_role"],
+             "allowed": {principals["workflow_role"], *(principals.get("operator_roles") or [])},
+             "deploy_manager": set(principals.get("deploy_manager") or [])}
+    slack = timedelta(seconds=params.get("tolerance_seconds", DEFAULT_TOLERANCE_SECONDS))
+    data = ctx.source("cloudtrail")
+    updates = [e for e in data.get("events", [])
+               if str(e.get("eventName", "")).startswith(UPDATES) and not e.get("errorCode")
+               and names_function(str(e.get("functionName", "")), function)
+               and (t := parse_time(e.get("eventTime"))) is not None and ctx.since <= t <= ctx.until]
+    if not updates:
+        return [Finding(rule.id, "function", function, PASS,
+                        f"CloudTrail ({', '.join(data.get('read') or []) or 'snapshot'}) records no code or "
+                        f"configuration update of {function} from {iso(ctx.since)} to {iso(ctx.until)}")]
+    return [_judge(ctx, rule, e, roles, slack) for e in updates]
+
+
+register(
+    "deploy_principal",
+    summary="Every code or configuration update CloudTrail recorded for the function was made by the canonical "
+    "workflow's role or a named operator role, outside the console, inside a run's deploy (or recorded manual "
+    "deploy); the deploy manager's roles, console sessions and other principals fail.",
+    reads=("cloudtrail", "git", "github"),
+    optional_reads=("tracker",),  # recorded manual deploy-script runs an operator role's update may join
+    subject="function",
+    params={
+        "properties": {
+            "tolerance_seconds": {"type": "integer", "minimum": 0, "default": DEFAULT_TOLERANCE_SECONDS,
+                                  "description": "slack around the deploy step's start and end"},
+        },
+    },
+    example={"kind": "deploy_principal", "tolerance_seconds": 120},
+)(check_deploy_principal)
