@@ -34,13 +34,17 @@ def main(argv: list[str] | None = None) -> int:
     # exits; the cyclic collector would re-scan them all again and again, 10-15% of an audit of
     # 100,000 commits. Reference counting still frees everything; cycles wait for the end.
     from compliance.base.console import sanitized_output
+    from compliance.cli import progress
 
     gc_was_enabled = gc.isenabled()
     gc.disable()
+    # on the raw stderr, before the sanitizer wraps it: its own \r and ESC [K must reach the terminal
+    renderer = progress.start(sys.stderr, quiet=getattr(args, "quiet", False))
     try:
         with sanitized_output():  # one sanitizer for every line any mode prints
             return _run(args)
     finally:
+        progress.stop(renderer)
         if gc_was_enabled:
             gc.enable()
 

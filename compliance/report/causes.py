@@ -1,0 +1,130 @@
+"""Failures and errors grouped by cause: one line for twenty findings that say the same thing.
+
+When a source cannot be reached every change every rule judges with it becomes an ``error`` with
+the same message; listing them one by one buries the one fact (GitHub was unreachable) under
+near-identical lines and pushes real failures off the screen. The console summary, the Markdown
+report's first screen and the check-run summary all group through here, so they agree.
+
+A cause is the finding's status and message with its own subject taken out (a message that names
+its change still groups with the same message naming another). Causes are ordered most severe
+first, then errors before failures, then the most frequent.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from compliance.model.findings import ERROR, FAIL, SEVERITIES
+
+SUBJECT = "<subject>"
+
+
+@dataclass
+class Cause:
+    """Findings sharing one status and message: how many, under which rules, and a few examples."""
+
+    status: str
+    severity: str
+    message: str  # with the subject of each finding replaced by ``<subject>``
+    rules: list[str] = field(default_factory=list)
+    examples: list[str] = field(default_factory=list)  # "subject_type subject", the first few
+    targets: list[str] = field(default_factory=list)
+    count: int = 0
+    first: str = ""  # the first finding's message as it was (what a cause of one shows)
+
+    @property
+    def rank(self) -> tuple[int, int, int]:
+        sev = SEVERITIES.index(self.severity) if self.severity in SEVERITIES else len(SEVERITIES)
+        return sev, 0 if self.status == ERROR else 1, -self.count
+
+
+def causes(findings: Iterable[dict[str, Any]], examples: int = 3) -> list[Cause]:
+    """Every failed or errored finding (report dicts) under its cause, most severe first."""
+    groups: dict[tuple[str, str], Cause] = {}
+    for f in findings:
+        if f.get("status") not in (FAIL, ERROR):
+            continue
+        subject = str(f.get("subject") or "")
+        message = str(f.get("message") or "")
+        if len(subject) >= 4:  # a short id ("1") would also match inside unrelated words
+            message = message.replace(subject, SUBJECT)
+        key = (f["status"], message)
+        cause = groups.get(key)
+        if cause is None:
+            cause = groups[key] = Cause(f["status"], str(f.get("severity") or "medium"), message,
+                                        first=str(f.get("message") or ""))
+        cause.count += 1
+        if _worse(str(f.get("severity") or "medium"), cause.severity):
+            cause.severity = str(f.get("severity"))
+        if f.get("rule_id") not in cause.rules:
+            cause.rules.append(str(f.get("rule_id")))
+        if f.get("target") and f["target"] not in cause.targets:
+            cause.targets.append(str(f["target"]))
+        if len(cause.examples) < examples:
+            cause.examples.append(f"{f.get('subject_type')} {subject}".strip())
+    return sorted(groups.values(), key=lambda c: c.rank)
+
+
+def _worse(a: str, b: str) -> bool:
+    rank = {s: i for i, s in enumerate(SEVERITIES)}
+    return rank.get(a, len(SEVERITIES)) < rank.get(b, len(SEVERITIES))
+
+
+def rule_counts(doc: dict[str, Any]) -> list[tuple[str, dict[str, int]]]:
+    """Per rule with any failure or error, its counts by outcome (the document's own per-rule counts)."""
+    rows = []
+    for r in doc.get("rules") or []:
+        c = r.get("counts") or {}
+        if c.get(FAIL) or c.get(ERROR):
+            rows.append((str(r.get("id") or r.get("rule_id")), c))
+    return rows
+
+
+_RETRIED = re.compile(r"^retried (?P<what>.*?) after (?P<wait>\d+(?:\.\d+)?)s: (?P<why>.*)$", re.S)
+
+
+@dataclass
+class SourceNotes:
+    """A source's error and warnings as a reader needs them: the cause once, the retries as a count."""
+
+    error: str | None
+    retries: int = 0
+    waits: list[float] = field(default_factory=list)
+    retry_cause: str | None = None  # the last retried failure, when it is not already the error
+    warnings: list[str] = field(default_factory=list)  # every other warning, as recorded
+
+    def retry_phrase(self) -> str:
+        """``3 retries, waited 2 s + 4 s + 8 s = 14 s`` (empty when there were none)."""
+        if not self.retries:
+            return ""
+        waits = " + ".join(f"{w:g} s" for w in self.waits)
+        total = f" = {sum(self.waits):g} s" if len(self.waits) > 1 else ""
+        return f"{self.retries} {'retry' if self.retries == 1 else 'retries'}, waited {waits}{total}"
+
+
+def source_notes(src: dict[str, Any]) -> SourceNotes:
+    """Fold the GitHub client's one-warning-per-retry (``retried GET URL after 2s: ...``) into a count.
+
+    An unreachable GitHub used to show its full request URL and exception four times, once per
+    attempt, plus the final error: the same sentence, four times, wider than the page.
+    """
+    err = src.get("error")
+    error = f"{err.get('type')}: {err.get('message')}" if err else None
+    notes = SourceNotes(error)
+    for warning in src.get("warnings") or []:
+        match = _RETRIED.match(str(warning))
+        if not match:
+            notes.warnings.append(str(warning))
+            continue
+        notes.retries += 1
+        notes.waits.append(float(match.group("wait")))
+        notes.retry_cause = match.group("why")
+    if notes.retry_cause and error and notes.retry_cause.split(" (")[0] in error:
+        notes.retry_cause = None  # the error says it, with how it ended
+    return notes
+
+
+__all__ = ["SUBJECT", "Cause", "SourceNotes", "causes", "rule_counts", "source_notes"]
