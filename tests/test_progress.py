@@ -23,8 +23,8 @@ import pytest
 
 from compliance.base import progress
 from compliance.cli.progress import Renderer, describe
+from compliance.model.causes import causes, source_notes
 from compliance.publish.check_run import summary_markdown
-from compliance.report.causes import causes, source_notes
 from tests.github_payloads import REPO, WORKFLOW_PATH
 from tests.moto_env import LoopbackServer
 from tests.scenario import build_repo

@@ -34,17 +34,23 @@ def main(argv: list[str] | None = None) -> int:
     # exits; the cyclic collector would re-scan them all again and again, 10-15% of an audit of
     # 100,000 commits. Reference counting still frees everything; cycles wait for the end.
     from compliance.base.console import sanitized_output
-    from compliance.cli import progress
 
     gc_was_enabled = gc.isenabled()
     gc.disable()
-    # on the raw stderr, before the sanitizer wraps it: its own \r and ESC [K must reach the terminal
-    renderer = progress.start(sys.stderr, quiet=getattr(args, "quiet", False))
+    # on the raw stderr, before the sanitizer wraps it: its own \r and ESC [K must reach the terminal.
+    # Only commands that collect, judge or write have stages; the others (rules, targets, changes) do
+    # not pay for the renderer's import.
+    renderer = None
+    if args.command in STAGED and not getattr(args, "quiet", False):
+        from compliance.cli import progress
+
+        renderer = progress.start(sys.stderr)
     try:
         with sanitized_output():  # one sanitizer for every line any mode prints
             return _run(args)
     finally:
-        progress.stop(renderer)
+        if renderer is not None:
+            renderer.stop()
         if gc_was_enabled:
             gc.enable()
 
@@ -88,5 +94,6 @@ def _command(name: str) -> Callable[[argparse.Namespace], int]:
     return run
 
 
+STAGED = frozenset({"backtest", "evaluate", "collect", "audit", "merge", "pr", "deploy", "demo"})
 COMMANDS = {name: _command(name) for name in (
     "backtest", "rules", "changes", "evaluate", "collect", "audit", "targets", "merge", "pr", "deploy", "demo")}

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from compliance.base.redact import clip, redact
-from compliance.report.causes import causes, rule_counts, source_notes
+from compliance.model.causes import causes, rule_counts, source_notes
 
 
 def print_summary(doc: dict[str, Any], written: dict[str, Path]) -> None:

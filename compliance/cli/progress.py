@@ -13,7 +13,6 @@ The renderer writes to the stream it was given before the console sanitizer wrap
 from __future__ import annotations
 
 import os
-import shutil
 import threading
 import time
 from typing import Any, TextIO
@@ -133,12 +132,19 @@ class Renderer:
         if not shown:
             self._clear()
             return
-        width = max(20, shutil.get_terminal_size((100, 24)).columns - 1)
+        width = max(20, self._columns() - 1)
         line = visible(" · ".join(describe(s) for s in shown))
         if len(line) > width:
             line = line[: width - 1] + "…"
         self._write("\r\x1b[K" + self._paint(line, "36"))
         self._line = True
+
+    def _columns(self) -> int:
+        try:
+            columns = int(os.environ.get("COLUMNS") or 0) or os.get_terminal_size(self.stream.fileno()).columns
+        except (OSError, ValueError, AttributeError):
+            columns = 0
+        return columns or 100  # a pseudo-terminal nobody sized says 0
 
     def _clear(self) -> None:
         if self._line:
@@ -158,6 +164,11 @@ class Renderer:
         except (OSError, ValueError):  # a closed or broken stderr must never fail the run
             pass
 
+    def stop(self) -> None:
+        """No more events for this renderer; the terminal is left as found."""
+        progress.install(None)
+        self.close()
+
     def close(self) -> None:
         """Stop the ticker and leave the terminal as found (no half-drawn line, no open group)."""
         self._stop.set()
@@ -170,19 +181,11 @@ class Renderer:
                 self._group = None
 
 
-def start(stream: Any, quiet: bool = False) -> Renderer | None:
-    """Install a renderer on ``stream`` (the raw stderr) unless ``quiet``; the caller closes it."""
-    if quiet:
-        return None
+def start(stream: Any) -> Renderer:
+    """Install a renderer on ``stream`` (the raw stderr); the caller ``stop``s it."""
     isatty = getattr(stream, "isatty", None)
     tty = bool(isatty and isatty()) and os.environ.get("TERM") != "dumb"
     renderer = Renderer(stream, tty=tty, actions=os.environ.get("GITHUB_ACTIONS") == "true",
                         color=tty and not os.environ.get("NO_COLOR"))
     progress.install(renderer)
     return renderer
-
-
-def stop(renderer: Renderer | None) -> None:
-    if renderer is not None:
-        progress.install(None)
-        renderer.close()

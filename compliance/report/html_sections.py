@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from compliance.model.causes import source_notes
 from compliance.model.findings import VERDICTS, verdict_text
-from compliance.report.causes import source_notes
 from compliance.report.html_view import STATUS_LABEL, STATUSES, badge, esc
 
 

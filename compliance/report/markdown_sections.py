@@ -9,8 +9,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
+from compliance.model.causes import causes, source_notes
 from compliance.model.findings import counts_phrase
-from compliance.report.causes import causes, source_notes
 from compliance.report.markdown_text import MAX_CHARS, VERDICT_HEAD, code, text
 
 
