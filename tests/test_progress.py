@@ -249,6 +249,7 @@ def test_a_retrying_source_shows_live_on_a_terminal_and_nothing_reaches_stdout(s
     assert len(lines) == 1 and re.match(r"^  ERROR x\d+ ", lines[0]), out
     assert int(lines[0].split()[1][1:]) > 1
     assert "    3 retries, waited 1 s + 1 s + 1 s = 3 s" in out
+    assert re.search(r"^  collected in \d+\.\d s; slowest: github \d+\.\d s \(3 s of it waiting to retry\)$", out, re.M)
     assert "  reports:" in out
 
 
@@ -285,6 +286,7 @@ def test_the_markdown_first_screen_and_the_check_run_say_the_cause_once(stalled)
     rows = [ln for ln in first.splitlines() if "source 'github' unavailable" in ln]
     assert len(rows) == 1 and rows[0].startswith("| ⚠ error | "), first
     assert "3 retries, waited 1 s + 1 s + 1 s = 3 s" in md
+    assert re.search(r"^Collected in \d+\.\d s; slowest: github \d+\.\d s \\?\(3 s of it waiting to retry\\?\)\.$", md, re.M)
     doc = json.loads((tmp_path / "out" / "report.json").read_text("utf-8"))
     summary = summary_markdown(doc)
     assert summary.split("### Sources")[0].count("source 'github' unavailable") == 1

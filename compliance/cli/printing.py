@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from compliance.base.redact import clip, redact
-from compliance.model.causes import causes, rule_counts, source_notes
+from compliance.model.causes import causes, collection_phrase, rule_counts, source_notes
 
 
 def print_summary(doc: dict[str, Any], written: dict[str, Path]) -> None:
@@ -43,6 +43,9 @@ def print_summary(doc: dict[str, Any], written: dict[str, Path]) -> None:
             print(f"    {notes.retry_phrase()}" + (f": {notes.retry_cause}" if notes.retry_cause else ""))
         for warning in notes.warnings:  # e.g. a shallow clone: the verdict may miss history
             print(f"    warning: {warning}")
+    took = collection_phrase(doc["sources"])
+    if took:
+        print(f"  {took}")
     print_causes(doc)
     waiting = [f for f in doc["findings"] if f["status"] == "pending"]
     for f in waiting[:5]:  # not failures: listed after them, so they never push one off the screen

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from compliance.model.causes import source_notes
+from compliance.model.causes import collection_phrase, source_notes
 from compliance.model.findings import VERDICTS, verdict_text
 from compliance.report.html_view import STATUS_LABEL, STATUSES, badge, esc
 
@@ -93,10 +93,12 @@ def _sources(doc: dict[str, Any]) -> str:
             f"<td>{err_html}{warnings}</td>"
             "</tr>"
         )
+    took = collection_phrase(doc.get("sources", []))
     return (
         '<section>\n<h2>Sources</h2>\n<table class="sources">\n'
         "<tr><th>Source</th><th>Status</th><th>Kind</th><th>Requested</th><th>Requests</th><th>Cached</th>"
-        "<th>ms</th><th>Error / warnings</th></tr>\n" + "\n".join(rows) + "\n</table>\n</section>"
+        "<th>ms</th><th>Error / warnings</th></tr>\n" + "\n".join(rows) + "\n</table>\n"
+        + (f'<p class="muted">{esc(took[0].upper() + took[1:])}.</p>\n' if took else "") + "</section>"
     )
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from compliance.model.causes import causes, source_notes
+from compliance.model.causes import causes, collection_phrase, source_notes
 from compliance.model.findings import counts_phrase
 from compliance.report.markdown_text import MAX_CHARS, VERDICT_HEAD, code, text
 
@@ -60,6 +60,9 @@ def _header(doc: dict[str, Any]) -> list[str]:
             f"| {text(src.get('duration_ms'), 12)} | {err_text} |"
         )
     lines.append("")
+    took = collection_phrase(doc.get("sources", []))
+    if took:
+        lines += [text(took[0].upper() + took[1:], 300) + ".", ""]
     return lines
 
 
