@@ -17,15 +17,20 @@ import shutil
 import subprocess
 import sys
 import time
+from datetime import datetime, timezone
 from pathlib import Path
 
 import pytest
+import responses
 
 from compliance.base import progress
 from compliance.cli.progress import Renderer, describe
 from compliance.model.causes import causes, source_notes
 from compliance.publish.check_run import summary_markdown
-from tests.github_payloads import REPO, WORKFLOW_PATH
+from compliance.sources.base import Meter
+from compliance.sources.github import collect_github
+from compliance.sources.github_client import RetryPolicy
+from tests.github_payloads import REPO, WORKFLOW_FILE, WORKFLOW_PATH, FakeGitHub, runs_spread
 from tests.moto_env import LoopbackServer
 from tests.scenario import build_repo
 
@@ -138,10 +143,11 @@ def test_on_a_terminal_one_line_is_redrawn_and_cleared(reporter):
 def test_hostile_stage_text_is_shown_not_obeyed(reporter):
     out = Tty()
     reporter(out, tty=True, color=True, after=0)
-    with progress.stage("source github"):
+    with progress.stage("source github [\x1b[2Jevil]"):
         progress.note("GitHubRequestError \x1b]0;PWNED\x07 \u202eexe")
     text = out.getvalue()
     assert "\x1b]0;" not in text and "\\x1b]0;PWNED\\x07" in text and "\\u202e" in text
+    assert "\x1b[2J" not in text and text.count("\\x1b[2Jevil") >= 2  # the live line and the "done" line
     assert "\x1b[36m" in text  # colour is the renderer's own
 
 
@@ -331,3 +337,25 @@ def test_the_sources_table_fits_a_1280_px_page(stalled):
     page_width, table_right, section_right = (int(x) for x in title.groups())
     # without the wrapping the table ran 30 px past its section (and past the page with a longer URL)
     assert page_width <= 1280 and table_right <= section_right, (page_width, table_right, section_right)
+
+
+def test_github_pages_are_counted_against_the_total_github_announces(reporter, monkeypatch):
+    """Three pages of runs: the stage reads 1/3, 2/3, 3/3 pages as they arrive (``rel="last"``)."""
+    monkeypatch.delenv("GITHUB_API_URL", raising=False)
+    monkeypatch.setenv("GITHUB_TOKEN", "ghp_" + "1" * 36)
+    since, until = datetime(2026, 2, 1, tzinfo=timezone.utc), datetime(2026, 3, 2, 23, 59, tzinfo=timezone.utc)
+    seen = []
+
+    class Watch(Renderer):
+        def changed(self, stage):
+            seen.append((stage.done, stage.total, stage.unit))
+
+    watch = Watch(io.StringIO(), tty=False, after=30)
+    progress.install(watch)
+    with responses.RequestsMock(assert_all_requests_are_fired=False) as rsps:
+        FakeGitHub(rsps, runs_spread(250, since, 30))
+        with progress.stage("source github"):
+            collect_github(REPO, WORKFLOW_FILE, "main", since, until, meter=Meter(),
+                           retry=RetryPolicy(sleep=lambda s: None))
+    watch.close()
+    assert seen[:3] == [(1, 3, "pages"), (2, 3, "pages"), (3, 3, "pages")], seen

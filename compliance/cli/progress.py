@@ -96,7 +96,7 @@ class Renderer:
                 f" ({stage.done} {stage.unit})".rstrip() if stage.done is not None else "")
             if self.tty:
                 self._clear()
-                self._write(self._paint(done, "2") + "\n")  # a finished long stage stays on screen, dim
+                self._write(self._paint(visible(done), "2") + "\n")  # a finished long stage stays, dim
                 self._draw()
             else:
                 self._plain(done)
