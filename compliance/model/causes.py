@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
-from dataclasses import dataclass, field
 from typing import Any
 
 from compliance.model.findings import ERROR, FAIL, SEVERITIES
@@ -22,18 +21,23 @@ from compliance.model.findings import ERROR, FAIL, SEVERITIES
 SUBJECT = "<subject>"
 
 
-@dataclass
 class Cause:
-    """Findings sharing one status and message: how many, under which rules, and a few examples."""
+    """Findings sharing one status and message: how many, under which rules, and a few examples.
 
-    status: str
-    severity: str
-    message: str  # with the subject of each finding replaced by ``<subject>``
-    rules: list[str] = field(default_factory=list)
-    examples: list[str] = field(default_factory=list)  # "subject_type subject", the first few
-    targets: list[str] = field(default_factory=list)
-    count: int = 0
-    first: str = ""  # the first finding's message as it was (what a cause of one shows)
+    A plain class, not a dataclass: ``cli.printing`` imports this module on every command, and a
+    dataclass costs a millisecond of start-up to build.
+    """
+
+    __slots__ = ("count", "examples", "first", "message", "rules", "severity", "status", "targets")
+
+    def __init__(self, status: str, severity: str, message: str, first: str = ""):
+        self.status, self.severity = status, severity
+        self.message = message  # with the subject of each finding replaced by ``<subject>``
+        self.first = first  # the first finding's message as it was (what a cause of one shows)
+        self.rules: list[str] = []
+        self.examples: list[str] = []  # "subject_type subject", the first few
+        self.targets: list[str] = []
+        self.count = 0
 
     @property
     def rank(self) -> tuple[int, int, int]:
@@ -86,15 +90,17 @@ def rule_counts(doc: dict[str, Any]) -> list[tuple[str, dict[str, int]]]:
 _RETRIED = re.compile(r"^retried (?P<what>.*?) after (?P<wait>\d+(?:\.\d+)?)s: (?P<why>.*)$", re.S)
 
 
-@dataclass
 class SourceNotes:
     """A source's error and warnings as a reader needs them: the cause once, the retries as a count."""
 
-    error: str | None
-    retries: int = 0
-    waits: list[float] = field(default_factory=list)
-    retry_cause: str | None = None  # the last retried failure, when it is not already the error
-    warnings: list[str] = field(default_factory=list)  # every other warning, as recorded
+    __slots__ = ("error", "retries", "retry_cause", "waits", "warnings")
+
+    def __init__(self, error: str | None):
+        self.error = error
+        self.retries = 0
+        self.waits: list[float] = []
+        self.retry_cause: str | None = None  # the last retried failure, when it is not already the error
+        self.warnings: list[str] = []  # every other warning, as recorded
 
     def retry_phrase(self) -> str:
         """``3 retries, waited 2 s + 4 s + 8 s = 14 s`` (empty when there were none)."""
