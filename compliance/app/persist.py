@@ -25,6 +25,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from compliance.base import progress
 from compliance.base.timeutil import parse_time
 from compliance.inputs.waivers import load_waivers
 from compliance.judge.engine import Context, judge
@@ -92,13 +93,18 @@ def persist(snapshot: dict[str, Any], ruleset: Any, out_dir: str | Path, mode: s
         snapshot, text, digest, note = as_saved(snapshot, snapshot_file, digest)
         notes += [note] if note else []
         judged = None if note else judged  # the document judged is the one saved, not the file's
-    judged = judged or judge_snapshot(snapshot, ruleset, waivers, warn_days)
+    where = (snapshot.get("target") or {}).get("name")
+    of = f" [{where}]" if where else ""
+    if judged is None:
+        with progress.stage(f"judging{of}"):  # stages of a slow run show while they run
+            judged = judge_snapshot(snapshot, ruleset, waivers, warn_days)
     if not snapshot_file:
         validate_snapshot(snapshot, str(out / SNAPSHOT_NAME))
         text = snapshot_text(snapshot)
         digest = digest_text(text)
-    doc = build_report(snapshot, ruleset.rules, judged.findings, mode, waivers=judged.waivers, previous=previous,
-                       ctx=judged.ctx, digest=digest)
+    with progress.stage(f"report document{of}"):
+        doc = build_report(snapshot, ruleset.rules, judged.findings, mode, waivers=judged.waivers,
+                           previous=previous, ctx=judged.ctx, digest=digest)
     findings = judged.findings if keep_findings else []
     del judged
     doc, written = write_set(doc, out, formats, snapshot_text=text, waivers=waivers)

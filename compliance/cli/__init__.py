@@ -37,10 +37,20 @@ def main(argv: list[str] | None = None) -> int:
 
     gc_was_enabled = gc.isenabled()
     gc.disable()
+    # on the raw stderr, before the sanitizer wraps it: its own \r and ESC [K must reach the terminal.
+    # Only commands that collect, judge or write have stages; the others (rules, targets, changes) do
+    # not pay for the renderer's import.
+    renderer = None
+    if args.command in STAGED and not getattr(args, "quiet", False):
+        from compliance.cli import progress
+
+        renderer = progress.start(sys.stderr)
     try:
         with sanitized_output():  # one sanitizer for every line any mode prints
             return _run(args)
     finally:
+        if renderer is not None:
+            renderer.stop()
         if gc_was_enabled:
             gc.enable()
 
@@ -84,5 +94,6 @@ def _command(name: str) -> Callable[[argparse.Namespace], int]:
     return run
 
 
+STAGED = frozenset({"backtest", "evaluate", "collect", "audit", "merge", "pr", "deploy", "demo"})
 COMMANDS = {name: _command(name) for name in (
     "backtest", "rules", "changes", "evaluate", "collect", "audit", "targets", "merge", "pr", "deploy", "demo")}

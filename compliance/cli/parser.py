@@ -39,6 +39,8 @@ def build_parser() -> argparse.ArgumentParser:
                                 formatter_class=argparse.RawDescriptionHelpFormatter,
                                 epilog="exit codes: 0 all pass, 1 any fail, 2 any error or invalid input")
     p.add_argument("--version", action="version", version=f"compliance {__version__}")
+    p.add_argument("-q", "--quiet", action="store_true",
+                   help="no progress on stderr while a long stage runs (the summary and warnings still print)")
     sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     def window(sp: argparse.ArgumentParser) -> None:
@@ -188,4 +190,7 @@ def build_parser() -> argparse.ArgumentParser:
     b.add_argument("--all", action="store_true", help="list passing findings too")
     b.add_argument("--out", help="also write report.{md,html,json} and the snapshot here (default: write nothing)")
     lock(b)
+    for sp in sub.choices.values():  # also after the command; SUPPRESS keeps a --quiet given before it
+        sp.add_argument("-q", "--quiet", action="store_true", default=argparse.SUPPRESS,
+                        help="no progress on stderr while a long stage runs")
     return p

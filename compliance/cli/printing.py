@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from compliance.base.redact import clip, redact
+from compliance.model.causes import causes, collection_phrase, rule_counts, source_notes
 
 
 def print_summary(doc: dict[str, Any], written: dict[str, Path]) -> None:
@@ -33,28 +34,58 @@ def print_summary(doc: dict[str, Any], written: dict[str, Path]) -> None:
               f"{c.get('still_pending', 0)} still pending, {c.get('pending_passed', 0)} pending -> pass "
               f"(vs {d['previous']['collected_at']})")
     for src in doc["sources"]:
-        err = f"  ({src['error']['type']}: {src['error']['message']})" if src["error"] else ""
+        notes = source_notes(src)  # the cause once, its retries as a count with their waits
+        err = f"  ({notes.error})" if notes.error else ""
         name = f"{src['target']}/{src['name']}" if src.get("target") else src["name"]
         print(f"  source {name:<15} {src['status']:<6} {src['requests']:>4} request(s) "
               f"{src['duration_ms']:>6} ms{err}")
-        for warning in src.get("warnings") or []:  # e.g. a shallow clone: the verdict may miss history
+        if notes.retries:
+            print(f"    {notes.retry_phrase()}" + (f": {notes.retry_cause}" if notes.retry_cause else ""))
+        for warning in notes.warnings:  # e.g. a shallow clone: the verdict may miss history
             print(f"    warning: {warning}")
-    bad = [f for f in doc["findings"] if f["status"] in ("fail", "error")]
-    for f in bad[:20]:
-        where = f"[{f['target']}] " if f.get("target") else ""
-        print(f"  {f['status'].upper():<5} {where}{f['rule_id']} {f['subject_type']} {f['subject']}: "
-              f"{clip(f['message'], 140)}")
-    if len(bad) > 20:
-        print(f"  ... and {len(bad) - 20} more in the reports")
+    took = collection_phrase(doc["sources"])
+    if took:
+        print(f"  {took}")
+    print_causes(doc)
     waiting = [f for f in doc["findings"] if f["status"] == "pending"]
     for f in waiting[:5]:  # not failures: listed after them, so they never push one off the screen
         where = f"[{f['target']}] " if f.get("target") else ""
         print(f"  PENDING {where}{f['rule_id']} {f['subject_type']} {f['subject']}: {clip(f['message'], 140)}")
     if len(waiting) > 5:
         print(f"  ... and {len(waiting) - 5} more pending in the reports")
+    if written:
+        print("  reports:")
     for kind, path in written.items():
         print(f"  {kind:<8} {path}")
 
+
+CAUSE_LINES = 20  # causes listed before "... more in the reports"
+
+
+def print_causes(doc: dict[str, Any]) -> None:
+    """Per rule the counts by outcome, then failures and errors once per cause, most severe first.
+
+    Twenty errors saying "source 'github' unavailable" are one line with their count and a few
+    example subjects: the cause is what the reader acts on, and real failures stay on the screen.
+    """
+    rows = rule_counts(doc)
+    for rule_id, c in rows:
+        print(f"  rule {rule_id:<12} fail {c.get('fail', 0):<4} error {c.get('error', 0):<4} "
+              f"pass {c.get('pass', 0):<4} waived {c.get('waived', 0):<4} n/a {c.get('not_applicable', 0):<4} "
+              f"pending {c.get('pending', 0)}")
+    found = causes(doc["findings"])
+    for cause in found[:CAUSE_LINES]:
+        where = f"[{', '.join(cause.targets)}] " if cause.targets else ""
+        rules = ", ".join(cause.rules)
+        if cause.count == 1:
+            print(f"  {cause.status.upper():<5} {where}{rules} {cause.examples[0]}: {clip(cause.first, 140)}")
+            continue
+        more = f", +{cause.count - len(cause.examples)} more" if cause.count > len(cause.examples) else ""
+        print(f"  {cause.status.upper():<5} x{cause.count} {where}{rules}: {clip(cause.message, 140)}")
+        print(f"        e.g. {', '.join(cause.examples)}{more}")
+    if len(found) > CAUSE_LINES:
+        rest = sum(c.count for c in found[CAUSE_LINES:])
+        print(f"  ... and {len(found) - CAUSE_LINES} more cause(s) ({rest} finding(s)) in the reports")
 
 
 def print_notes(notes: list[str]) -> None:

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from compliance.base import progress
 from compliance.base.fsutil import StagedSet, staged_set
 from compliance.base.redact import Masked, TextScan, mask_walk, redact_data
 from compliance.report import html, json_report, junit, markdown, sarif
@@ -156,7 +157,8 @@ def _write_formats(doc: Doc, staged: StagedSet, wanted: list[str], basename: str
     witness = next((fmt for fmt in wanted if FORMATS[fmt].is_document_json), None)
     if witness is not None and not isinstance(doc, Masked):
         scan = TextScan()
-        path = staged.write(_name(basename, witness), scan.watch(FORMATS[witness].stream(doc)))
+        with progress.stage(f"report {witness}"):
+            path = staged.write(_name(basename, witness), scan.watch(FORMATS[witness].stream(doc)))
         if scan.dirty:
             staged.drop(path.name)
             doc = mask_walk(doc)
@@ -166,7 +168,8 @@ def _write_formats(doc: Doc, staged: StagedSet, wanted: list[str], basename: str
     doc = redact_data(doc)
     for fmt in wanted:
         if fmt not in written:
-            written[fmt] = _public(staged, staged.write(_name(basename, fmt), FORMATS[fmt].stream(doc)))
+            with progress.stage(f"report {fmt}"):  # a 100,000-change HTML report takes seconds
+                written[fmt] = _public(staged, staged.write(_name(basename, fmt), FORMATS[fmt].stream(doc)))
     return doc, {fmt: written[fmt] for fmt in wanted}
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from compliance.model.causes import collection_phrase, source_notes
 from compliance.model.findings import VERDICTS, verdict_text
 from compliance.report.html_view import STATUS_LABEL, STATUSES, badge, esc
 
@@ -73,8 +74,13 @@ def _sources(doc: dict[str, Any]) -> str:
     for src in doc.get("sources", []):
         err = src.get("error")
         ok = src.get("status") == "ok"
+        # the cause once: one warning per retry (the same URL and exception each time) becomes a count
+        folded = source_notes(src)
         err_html = f"<strong>{esc(err.get('type'))}</strong>: {esc(err.get('message'))}" if err else ""
-        warnings = "".join(f'<div class="muted">warning: {esc(w)}</div>' for w in src.get("warnings", []))
+        if folded.retries:
+            cause = f": {esc(folded.retry_cause)}" if folded.retry_cause else ""
+            err_html += f'<div class="muted">{esc(folded.retry_phrase())}{cause}</div>'
+        warnings = "".join(f'<div class="muted">warning: {esc(w)}</div>' for w in folded.warnings)
         rows.append(
             "<tr>"
             f"<td>{_in_target(src)}{esc(src.get('name'))}</td>"
@@ -87,10 +93,12 @@ def _sources(doc: dict[str, Any]) -> str:
             f"<td>{err_html}{warnings}</td>"
             "</tr>"
         )
+    took = collection_phrase(doc.get("sources", []))
     return (
-        "<section>\n<h2>Sources</h2>\n<table>\n"
+        '<section>\n<h2>Sources</h2>\n<table class="sources">\n'
         "<tr><th>Source</th><th>Status</th><th>Kind</th><th>Requested</th><th>Requests</th><th>Cached</th>"
-        "<th>ms</th><th>Error / warnings</th></tr>\n" + "\n".join(rows) + "\n</table>\n</section>"
+        "<th>ms</th><th>Error / warnings</th></tr>\n" + "\n".join(rows) + "\n</table>\n"
+        + (f'<p class="muted">{esc(took[0].upper() + took[1:])}.</p>\n' if took else "") + "</section>"
     )
 
 

@@ -49,6 +49,7 @@ pre{background:var(--bg);border:1px solid var(--line);border-radius:6px;padding:
 white-space:pre-wrap;word-break:break-all}
 table{border-collapse:collapse;width:100%;margin:8px 0}
 th,td{border:1px solid var(--line);padding:4px 8px;text-align:left;vertical-align:top}
+table.sources td{overflow-wrap:anywhere}
 th{background:var(--bg)}td.num{text-align:right;font-variant-numeric:tabular-nums}
 .muted{color:var(--muted)}
 .badge{display:inline-block;border-radius:10px;padding:0 8px;color:#fff;font-weight:600;font-size:12px}

@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
+from compliance.model.causes import causes, collection_phrase, source_notes
 from compliance.model.findings import counts_phrase
 from compliance.report.markdown_text import MAX_CHARS, VERDICT_HEAD, code, text
 
@@ -34,6 +35,7 @@ def _header(doc: dict[str, Any]) -> list[str]:
         f"on {code(window.get('branch'), 200)}"
     )
     lines += ["Target " + " · ".join(where), ""]
+    lines += _causes(doc)
     lines += _targets(doc)
     lines += [
         "### Sources",
@@ -42,10 +44,12 @@ def _header(doc: dict[str, Any]) -> list[str]:
         "| --- | --- | ---: | ---: | --- |",
     ]
     for src in doc.get("sources", []):
-        err = src.get("error")
-        notes = [f"{text(err.get('type'), 80)}: {text(err.get('message'), 300)}"] if err else []
+        folded = source_notes(src)  # the cause once; one warning per retry becomes a count with the waits
+        notes = [text(folded.error, 380)] if folded.error else []
+        if folded.retries:
+            notes.append(text(folded.retry_phrase() + (f": {folded.retry_cause}" if folded.retry_cause else ""), 380))
         # a warning qualifies every verdict built on the source (a shallow clone hides history)
-        warnings = src.get("warnings") or []
+        warnings = folded.warnings
         notes += [f"⚠ warning: {text(w, 300)}" for w in warnings[:5]]
         if len(warnings) > 5:
             notes.append(f"… and {len(warnings) - 5} more warning(s) in report.json")
@@ -56,7 +60,38 @@ def _header(doc: dict[str, Any]) -> list[str]:
             f"| {text(src.get('duration_ms'), 12)} | {err_text} |"
         )
     lines.append("")
+    took = collection_phrase(doc.get("sources", []))
+    if took:
+        lines += [text(took[0].upper() + took[1:], 300) + ".", ""]
     return lines
+
+
+CAUSE_ROWS = 10  # causes on the first screen; every finding is listed below them
+
+
+def _causes(doc: dict[str, Any]) -> list[str]:
+    """Failures and errors once per cause, most severe first: twenty "source unavailable" errors are one row.
+
+    Part of the header, so it is never cut; bounded (rows and cell lengths) so it cannot crowd out
+    the findings below, which still list every finding the budget allows.
+    """
+    found = causes(doc.get("findings") or [])
+    if not found:
+        return []
+    lines = ["### By cause", "", "| Outcome | Findings | Severity | Rules | Cause | For example |",
+             "| --- | ---: | --- | --- | --- | --- |"]
+    for cause in found[:CAUSE_ROWS]:
+        mark = "✗ fail" if cause.status == "fail" else "⚠ error"
+        where = f"{text(', '.join(cause.targets), 100)} · " if cause.targets else ""
+        examples = ", ".join(text(e, 80) for e in cause.examples)
+        more = f" and {cause.count - len(cause.examples)} more" if cause.count > len(cause.examples) else ""
+        message = cause.first if cause.count == 1 else cause.message
+        lines.append(f"| {mark} | {cause.count} | {text(cause.severity, 20)} | {where}{text(', '.join(cause.rules), 200)} "
+                     f"| {text(message, 300)} | {examples}{more} |")
+    if len(found) > CAUSE_ROWS:
+        rest = sum(c.count for c in found[CAUSE_ROWS:])
+        lines.append(f"| | {rest} | | | {len(found) - CAUSE_ROWS} more cause(s), listed under the findings | |")
+    return [*lines, ""]
 
 
 def _in_target(item: dict[str, Any]) -> str:

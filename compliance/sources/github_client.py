@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode, urlsplit
 
+from compliance.base import progress
 from compliance.base.redact import redact
 from compliance.base.timeutil import iso
 from compliance.sources.base import Meter
@@ -211,8 +212,12 @@ class _Client:
         """Follow ``rel="next"`` links; a page that fails raises, so callers never see a partial list."""
         seen: set[str] = set()
         next_url: str | None = url
+        fetched, total = 0, None
         while next_url:
             body, link = self.get(next_url, params)
+            fetched += 1
+            total = _last_page(link) or total
+            progress.update(fetched, max(total or 0, fetched) if total else None, "pages")
             yield body
             next_url, params = _next_link(link), None
             if next_url in seen:
@@ -248,6 +253,8 @@ class _Client:
                 raise type(failure)(f"{failure} (waiting {wait:.0f}s more would exceed the retry budget of "
                                     f"{policy.max_total_wait:.0f}s)", failure.status)
             self.meter.warnings.append(redact(f"retried {shown} after {wait:.0f}s: {failure}"))
+            # the cause without the URL (the stage names the source): what the waiting person needs
+            progress.note(_retry_note(failure, attempt, policy.attempts, wait))
             sleep(wait)
             waited += wait
         raise AssertionError("unreachable")  # pragma: no cover
@@ -293,6 +300,22 @@ def _next_link(link: str | None) -> str | None:
     for target, rel in _LINK.findall(link or ""):
         if "next" in rel.split():
             return target
+    return None
+
+
+def _retry_note(failure: GitHubError, attempt: int, attempts: int, wait: float) -> str:
+    """``retry 1/3 in 60 s: GitHubRateLimited 403 (secondary rate limit)``: the cause, not the URL."""
+    why = re.search(r"\(([^()]*)\)$", str(failure))
+    return redact(f"retry {attempt}/{attempts - 1} in {wait:.0f} s: {type(failure).__name__}"
+                  + (f" {failure.status}" if failure.status else "") + (f" ({why.group(1)})" if why else ""))
+
+
+def _last_page(link: str | None) -> int | None:
+    """The page count GitHub announces in ``rel="last"`` (absent on the last page itself)."""
+    for target, rel in _LINK.findall(link or ""):
+        if "last" in rel.split():
+            match = re.search(r"[?&]page=(\d+)", target)
+            return int(match.group(1)) if match else None
     return None
 
 

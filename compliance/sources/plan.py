@@ -17,6 +17,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from compliance.base import progress
 from compliance.base.redact import redact
 from compliance.base.timeutil import chain_span, iso, parse_time
 from compliance.model.snapshot import def_schema, schema_problems
@@ -56,8 +57,10 @@ def collect_sources(needed: Iterable[str], options: dict[str, Any], target: dict
     """Each needed and enabled source once, in dependency order, each envelope checked against its schema."""
     enabled = [n for n in needed if (options.get(n) or {}).get("enabled", True)]
     sources: dict[str, Any] = {}
+    of = f" [{target['name']}]" if target.get("name") else ""
     for name in collection_order(enabled):
-        sources[name] = collect_one(name, options.get(name) or {}, target, sources, rules, since, until, files)
+        with progress.stage(f"source {name}{of}"):  # a slow source shows itself while it runs
+            sources[name] = collect_one(name, options.get(name) or {}, target, sources, rules, since, until, files)
     return {name: checked_envelope(name, envelope) for name, envelope in sources.items()}
 
 
