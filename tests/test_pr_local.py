@@ -52,7 +52,7 @@ def test_the_local_snapshot_replays_offline_with_deferred_sources(setup, tmp_pat
     snap = json.loads((tmp_path / "local" / "snapshot.json").read_text("utf-8"))
     assert snap["pull_request"]["head_ref"] == "agent/drift"
     assert {n for n, src in snap["sources"].items() if src["status"] == "deferred"} == {
-        "github", "lambda", "apigateway", "tracker", "probe"}
+        "github", "lambda", "apigateway", "tracker", "probe", "cloudtrail"}
     code = main(["evaluate", "--snapshot", str(tmp_path / "local" / "snapshot.json"), "--policies",
                  str(ROOT / "policies"), "--out", str(tmp_path / "offline")])
     assert code == 1

@@ -18,6 +18,8 @@ from typing import Any
 from compliance import __version__
 from compliance.app.collect import public_target
 from compliance.base.errors import ComplianceError
+from compliance.base.fsutil import not_regular
+from compliance.base.ids import find_task_ids
 from compliance.base.timeutil import iso, utcnow
 from compliance.judge.registry import reads_of, repo_files_of
 from compliance.model.snapshot import build_snapshot
@@ -43,8 +45,6 @@ def pr_number_from_event(path: str | None = None) -> int:
     path = path or os.environ.get("GITHUB_EVENT_PATH")
     if not path:
         raise ComplianceError("no --pr given and GITHUB_EVENT_PATH is not set")
-    from compliance.base.fsutil import not_regular
-
     why = not_regular(path)  # a named pipe would wait forever, /dev/zero fill memory
     if why:
         raise ComplianceError(f"cannot read the event payload {path}: it {why}")
@@ -65,8 +65,6 @@ def pr_number_from_event(path: str | None = None) -> int:
 
 def pr_change(pr: dict[str, Any], now: str, id_pattern: str | None) -> dict[str, Any]:
     """The PR as one change record in the git source's shape."""
-    from compliance.base.ids import find_task_ids
-
     files = []
     for f in pr.get("files", []):
         if f.get("status") == "renamed" and f.get("previous_filename"):

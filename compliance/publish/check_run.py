@@ -22,6 +22,7 @@ from compliance.publish.github_api import (
     counts_phrase,
 )
 from compliance.publish.status import publish_commit_status
+from compliance.report import render_all
 from compliance.sources.base import Meter
 
 ANNOTATION_LEVEL = {"critical": "failure", "high": "failure", "medium": "warning", "low": "notice", "info": "notice"}
@@ -70,8 +71,6 @@ def annotations(doc: dict[str, Any]) -> list[dict[str, Any]]:
 
 def summary_markdown(doc: dict[str, Any], markdown: str | None = None) -> str:
     if markdown is None:
-        from compliance.report import render_all  # masks secrets, as for every written report
-
         markdown = render_all(doc, ["md"])["md"]
     note = "\n\n… (truncated: GitHub limits a check-run summary to 65,535 characters; see the full report)\n"
     return _clip(markdown, MAX_SUMMARY, note)

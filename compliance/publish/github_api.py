@@ -16,6 +16,7 @@ from compliance.base.errors import ComplianceError
 from compliance.base.redact import redact
 from compliance.model.findings import counts_phrase as findings_counts_phrase
 from compliance.sources.base import Meter
+from compliance.sources.github import api_token, api_url
 
 MAX_ANNOTATIONS_PER_REQUEST = 50
 MAX_SUMMARY = 65_535  # check run output.summary
@@ -56,8 +57,6 @@ def client(token: str | None = None, base_url: str | None = None, *, repo: str |
     (``GITHUB_API_URL``, ``GITHUB_TOKEN``), so publishing goes to the server the audit read from.
     """
     import github
-
-    from compliance.sources.github import api_token, api_url
 
     token = api_token(token, repo=repo, base_url=base_url)  # repo: a GitHub App's installation
     auth = github.Auth.Token(token) if token else None

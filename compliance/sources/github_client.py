@@ -22,6 +22,7 @@ from typing import Any
 from urllib.parse import urlencode, urlsplit
 
 from compliance.base import progress
+from compliance.base.errors import ComplianceError
 from compliance.base.redact import redact
 from compliance.base.timeutil import iso
 from compliance.sources.base import Meter
@@ -95,8 +96,6 @@ def api_url(explicit: str | None = None) -> str:
     https (plain http only on loopback, for tests) with no user name or password in it: a token must
     not travel in clear text, and a password in a URL would be printed with it.
     """
-    from compliance.base.errors import ComplianceError
-
     url = (explicit or os.environ.get("GITHUB_API_URL") or DEFAULT_API_URL).strip().rstrip("/")
     try:
         parts = urlsplit(url)

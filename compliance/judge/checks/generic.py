@@ -6,6 +6,7 @@ import re
 from typing import Any
 
 from compliance.base.globs import compile_glob
+from compliance.base.ids import find_task_ids
 from compliance.base.redact import clip
 from compliance.judge.checks.common import SOURCE_NAMES, change_finding, no_changes
 from compliance.judge.registry import register
@@ -116,8 +117,6 @@ register(
 
 
 def check_tracker_ref(ctx, rule, params) -> list[Finding]:
-    from compliance.base.ids import find_task_ids
-
     pattern = params.get("pattern")
     out = []
     for change in ctx.changes(rule.scope):
