@@ -290,8 +290,10 @@ def live_run(ctx, modified: datetime, slack: timedelta) -> dict[str, Any] | None
 
 def manual_match(ctx, modified: datetime) -> Match:
     """Worklogs of a passing manual deploy-script run whose LastModified is the function's (none
-    when the tracker was not collected: nothing then proves a manual deploy)."""
-    live, _ = live_code(_live_cfg(ctx))
+    when the tracker was not collected: nothing then proves a manual deploy). The live CodeSha256, when
+    the Lambda source is there, only orders the candidates: ``deploy_principal`` joins a CloudTrail
+    update to its worklog without reading the function."""
+    live = live_code(_live_cfg(ctx))[0] if ctx.source_ok("lambda") else None
     found = []
     if ctx.source_ok("tracker"):
         for evs in ctx.evidence.by_task.values():
