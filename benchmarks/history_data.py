@@ -21,6 +21,7 @@ figures) on every run. ``workdir/stamp`` records what was built; a matching stam
 
 from __future__ import annotations
 
+import hashlib
 import json
 import random
 import shutil
@@ -35,7 +36,12 @@ from compliance.base import synthetic
 
 ROOT = Path(__file__).resolve().parent.parent
 POLICIES = ROOT / "policies"
-FORMAT_VERSION = 3  # bump when the generated data changes shape
+# What the fixture is built from: this generator, the history writer and the shared synthetic helpers. A
+# hand-bumped version was forgotten once (a fixture without the cloudtrail source was reused), so the stamp is
+# the digest of their sources: any edit rebuilds.
+FORMAT_VERSION = hashlib.sha256(b"".join(
+    (Path(__file__).parent / name).read_bytes() for name in ("history_data.py", "make_history.py")
+) + Path(synthetic.__file__).read_bytes()).hexdigest()[:16]
 END = 1_780_272_000  # 2026-06-01T00:00:00Z: the history ends before "today" for any run after that
 REPO = "NX-2021-L/enceladus"
 WORKFLOW = ".github/workflows/api-mcp-backend-deploy.yml"

@@ -27,6 +27,9 @@ from compliance.base import synthetic
 SCOPED_API = "backend/lambda/coordination_api"
 SCOPED_MCP = "tools/enceladus-mcp-server"
 DICTIONARY = f"{SCOPED_API}/governance_data_dictionary.json"
+DEPLOY_SCRIPT = f"{SCOPED_API}/deploy.sh"
+DEPLOY_TEXT = (b"#!/usr/bin/env bash\nset -euo pipefail\ncd \"$(dirname \"$0\")\"\nzip -qr /tmp/fn.zip .\n"
+               b"aws lambda update-function-code --function-name devops-coordination-api --zip-file fileb:///tmp/fn.zip\n")
 ZONES = ("-0800", "-0700", "+0000")
 AUTHORS = ("Ada Agent <ada@example.invalid>", "Bo Builder <bo@example.invalid>", "Cy Ops <cy@example.invalid>")
 START = 1_704_067_200  # 2024-01-01T00:00:00Z
@@ -98,7 +101,8 @@ def generate(n: int, outdir: str, seed: int = 20260225, start: int = START) -> d
         task = f"ENC-TSK-{_base36(rng.randrange(36**3))}"
         roll = rng.random()
         if i == 0:
-            changes = [(p, b"initial\n") for p in (*scoped, *other, DICTIONARY)]
+            # a deploy script that deploys: the checker judges each run by the script in force at its commit
+            changes = [(p, b"initial\n") for p in (*scoped, *other, DICTIONARY)] + [(DEPLOY_SCRIPT, DEPLOY_TEXT)]
         elif roll < 0.5:
             counts["scoped"] += 1
             if rng.random() < 0.15:
