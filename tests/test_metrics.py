@@ -28,6 +28,7 @@ import json
 import jsonschema
 import pytest
 
+from compliance.app.loading import previous_for
 from compliance.judge.engine import evaluate
 from compliance.model.snapshot import canonical_json, load_schema
 from compliance.report import html as html_report
@@ -353,3 +354,37 @@ def test_long_windows_use_wider_bars(history):
     assert m["series"]["bucket_days"] == 7 and len(m["series"]["buckets"]) <= 62
     assert sum(b["deploys"] for b in m["series"]["buckets"]) == 8  # R100 joins: it is in this window
     json.dumps(m)
+
+
+def test_changes_a_running_deploy_may_still_cover_are_pending_not_measured(history):
+    """Collected at 03-09 11:00 while R120 (c7) is in progress: c2..c7 may all be deployed by it
+    (a later commit's run deploys the earlier ones), so they are pending; only c1 (R101, 1800 s) is measured."""
+    repo, c = history
+    runs = [run(101, c[1], "success", "2026-03-02T10:05:00Z", "2026-03-02T10:30:00Z"),
+            run(120, c[7], None, "2026-03-09T10:05:00Z", "2026-03-09T10:30:00Z", status="in_progress")]
+    snap = _snap(history, runs=runs, tracker={"project": "p", "items": {}, "missing": []})
+    snap["collected_at"] = "2026-03-09T11:00:00Z"
+    m = build_report(snap, RULES, evaluate(snap, RULES), "audit")["metrics"]
+    assert [d["run_id"] for d in m["deploys"]] == [101]  # a running run is no deploy yet
+    assert m["lead_time"]["measured"] == 1 and m["lead_time"]["median_seconds"] == 1800
+    assert m["lead_time"]["pending"] == 6 and m["lead_time"]["not_deployed"] == 0
+
+
+def test_merged_trend_compares_each_target_with_its_own_past(history):
+    def named(doc, name):
+        doc["snapshot"]["target"] = {**TARGET, "name": name}
+        return doc
+
+    earlier = merge_reports([("api-us", named(_doc(history, runs=[]), "api-us"), "api-us/report.json"),
+                             ("api-eu", named(_doc(history), "api-eu"), "api-eu/report.json")])
+    mine = previous_for(earlier, "api-us")
+    assert mine["metrics"]["deployment_frequency"]["deploys"] == 0  # api-us's own figures, not the sum (6)
+    now_us = named(_doc(history, previous=mine), "api-us")
+    now_eu = named(_doc(history, previous=previous_for(earlier, "api-eu")), "api-eu")
+    merged = merge_reports([("api-us", now_us, "api-us/report.json"), ("api-eu", now_eu, "api-eu/report.json")])
+    jsonschema.Draft202012Validator(load_schema("report")).validate(merged)
+    deltas = {(d["target"], d["metric"]): d for d in merged["diff"]["metrics"]["deltas"]}
+    assert deltas[("api-us", "deploys")] == {"metric": "deploys", "previous": 0, "current": 6, "delta": 6,
+                                             "target": "api-us"}
+    assert deltas[("api-eu", "deploys")]["delta"] == 0
+    assert "Target</th>" in html_report.render(merged)

@@ -245,7 +245,7 @@ def _metrics(parts: list[tuple[str, dict[str, Any], str]]) -> dict[str, Any]:
     figures = summarise(window, deploys, lead, restores, unavailable, dict(counts))
     return {"window": window, "deploys": deploys, "lead_times": lead, "restores": restores,
             "unavailable": unavailable, "changes": dict(sorted(counts.items())), **figures,
-            "by_target": [{"target": name, **{k: m[k] for k in _FIGURES}} for name, m in have]}
+            "by_target": [{"target": name, "window": m["window"], **{k: m[k] for k in _FIGURES}} for name, m in have]}
 
 
 def _merged_list(have: list[tuple[str, dict[str, Any]]], key: str) -> list[dict[str, Any]]:

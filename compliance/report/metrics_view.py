@@ -48,7 +48,7 @@ def _trend_value(metric: str, value: Any) -> str:
         return "n/a"
     if metric.endswith("_seconds"):
         return duration(value)
-    return _pct(value) if metric == "change_failure_rate" else f"{value:g}"
+    return _pct(value) if metric == "change_failure_rate" else f"{round(value, 2):g}"
 
 
 def _delta(metric: str, value: Any) -> str:
@@ -60,7 +60,7 @@ def _delta(metric: str, value: Any) -> str:
         return sign + duration(abs(value))
     if metric == "change_failure_rate":
         return f"{value * 100:+.1f} pt"
-    return f"{value:+g}"
+    return f"{round(value, 2):+g}"
 
 
 def figures(m: dict[str, Any]) -> list[tuple[str, str, str]]:
@@ -121,10 +121,10 @@ def markdown_section(doc: dict[str, Any]) -> _Section | None:
             value for _, value, _ in figures({**m, **t, "window": m["window"]})) + " | per target |")
     deltas = [d for d in _trend(doc) if d["previous"] is not None or d["current"] is not None]
     if deltas:
-        lines += ["", "Since the previous audit: " + " · ".join(
-            f"{_TREND_LABEL.get(d['metric'], d['metric'])} {_trend_value(d['metric'], d['previous'])} → "
-            f"{_trend_value(d['metric'], d['current'])} ({_delta(d['metric'], d['delta'])})" for d in deltas if "target" not in d)
-            or "Since the previous audit: per target in the JSON report"]
+        moved = [f"{_TREND_LABEL.get(d['metric'], d['metric'])} {_trend_value(d['metric'], d['previous'])} → "
+                 f"{_trend_value(d['metric'], d['current'])} ({_delta(d['metric'], d['delta'])})"
+                 for d in deltas if "target" not in d]
+        lines += ["", "Since the previous audit: " + (" · ".join(moved) or "per target in the HTML and JSON reports")]
     elif (doc.get("diff") or {}).get("metrics") is not None:
         lines += ["", "Since the previous audit: the previous report has no delivery metrics"]
     lines.append("")
@@ -147,6 +147,9 @@ def html_section(doc: dict[str, Any]) -> str:
         return ""
     rows = "\n".join(f"<tr><th>{esc(name)}</th><td class=\"num\">{esc(value)}</td><td>{esc(note)}</td></tr>"
                      for name, value, note in figures(m))
+    for t in m.get("by_target") or []:
+        rows += "\n" + "".join(f"<tr><td>↳ {esc(t['target'])}: {esc(name.lower())}</td><td class=\"num\">{esc(value)}"
+                               f"</td><td>{esc(note)}</td></tr>" for name, value, note in figures({**m, **t}))
     out = ["<section>\n<h2>Delivery metrics</h2>",
            '<p class="muted">After Google\'s Four Keys, from the runs, changes and evidence judged above '
            "(definitions in the README, Delivery metrics).</p>",
@@ -156,12 +159,14 @@ def html_section(doc: dict[str, Any]) -> str:
         out.append(chart)
     deltas = [d for d in _trend(doc) if d["previous"] is not None or d["current"] is not None]
     if deltas:
-        trs = "\n".join(f"<tr><td>{esc(d.get('target', ''))}</td><td>{esc(_TREND_LABEL.get(d['metric'], d['metric']))}"
-                        f"</td><td class=\"num\">{esc(_trend_value(d['metric'], d['previous']))}</td>"
+        merged = any("target" in d for d in deltas)  # a merged report: each target against its own past
+        trs = "\n".join("<tr>" + (f"<td>{esc(d.get('target', ''))}</td>" if merged else "")
+                        + f"<td>{esc(_TREND_LABEL.get(d['metric'], d['metric']))}</td>"
+                        f"<td class=\"num\">{esc(_trend_value(d['metric'], d['previous']))}</td>"
                         f"<td class=\"num\">{esc(_trend_value(d['metric'], d['current']))}</td>"
                         f"<td class=\"num\">{esc(_delta(d['metric'], d['delta']))}</td></tr>" for d in deltas)
-        out.append("<h3>Since the previous audit</h3>\n<table>\n<tr><th>Target</th><th>Metric</th><th>Then</th>"
-                   f"<th>Now</th><th>Change</th></tr>\n{trs}\n</table>")
+        out.append("<h3>Since the previous audit</h3>\n<table>\n<tr>" + ("<th>Target</th>" if merged else "")
+                   + f"<th>Metric</th><th>Then</th><th>Now</th><th>Change</th></tr>\n{trs}\n</table>")
     failed = _failed(m)
     if failed:
         items = "\n".join(f"<li>{link(esc(_run_name(d)), d.get('url'))} ({esc(d['completed_at'])}): {esc(d['why'])}</li>"
