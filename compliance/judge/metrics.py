@@ -50,6 +50,7 @@ class _Deploy:
 
     def __init__(self, run: dict[str, Any], position: int, done: datetime):
         self.run, self.position, self.done = run, position, done
+        self.started = run_started(run) or done
         self.success = run_state(run) == SUCCESS
         self.why: list[str] = [] if self.success else [f"the run concluded {run.get('conclusion')}"]
         self.brought: tuple[int, int] = (position, position)  # first-parent positions (lo, hi]
@@ -163,10 +164,10 @@ def _worklogs(ctx: Context, ok: list[_Deploy]) -> str | None:
                 continue
             if ev.timestamp is not None and ev.timestamp > ctx.now + CLOCK_SKEW:
                 continue  # dated after the collection: its date is false
-            hits = [d for d in ok if d.position >= named[0]
-                    and (ev.timestamp is None or (run_started(d.run) or d.done) <= ev.timestamp)]
-            if hits:
-                hits[-1].fail(f"{ev.task_id} {ev.origin} records a failed validation of "
+            hit = next((d for d in reversed(ok) if d.position >= named[0]
+                        and (ev.timestamp is None or d.started <= ev.timestamp)), None)
+            if hit is not None:
+                hit.fail(f"{ev.task_id} {ev.origin} records a failed validation of "
                               f"{ctx.history.commits[named[0]]['sha'][:12]}")
     return None
 

@@ -118,7 +118,7 @@ def markdown_section(doc: dict[str, Any]) -> _Section | None:
     lines += [f"| {name} | {value} | {text(note, 400)} |" for name, value, note in figures(m)]
     for t in m.get("by_target") or []:
         lines.append(f"| ↳ {text(t['target'], 80)} | " + " · ".join(
-            value for _, value, _ in figures({**m, **t, "window": m["window"]})) + " | per target |")
+            value for _, value, _ in figures({**m, **t})) + " | per target |")
     deltas = [d for d in _trend(doc) if d["previous"] is not None or d["current"] is not None]
     if deltas:
         moved = [f"{_TREND_LABEL.get(d['metric'], d['metric'])} {_trend_value(d['metric'], d['previous'])} → "
