@@ -388,3 +388,8 @@ def test_merged_trend_compares_each_target_with_its_own_past(history):
                                              "target": "api-us"}
     assert deltas[("api-eu", "deploys")]["delta"] == 0
     assert "Target</th>" in html_report.render(merged)
+
+
+def test_a_pull_request_report_shows_no_metrics_table(history):
+    doc = {**_doc(history), "mode": "pr"}
+    assert "Delivery metrics" not in md_report.render(doc) and "Delivery metrics" not in html_report.render(doc)

@@ -109,10 +109,17 @@ def _run_name(d: dict[str, Any]) -> str:
     return f"{where}run {d['run_id']}{num}{attempt}"
 
 
+def _shown(doc: dict[str, Any]) -> dict[str, Any] | None:
+    """The metrics to show; none for a pull request, which is judged before its deploy exists (its
+    report.json still says why every figure is null), so a PR comment carries no table of n/a."""
+    m = doc.get("metrics")
+    return m if isinstance(m, dict) and doc.get("mode") != "pr" else None
+
+
 def markdown_section(doc: dict[str, Any]) -> _Section | None:
     """The Markdown section (a table that fits any comment, then the failed deploys as items)."""
-    m = doc.get("metrics")
-    if not isinstance(m, dict):
+    m = _shown(doc)
+    if m is None:
         return None
     lines = ["### Delivery metrics", "", "| Metric | Value | Counted |", "|---|---|---|"]
     lines += [f"| {name} | {value} | {text(note, 400)} |" for name, value, note in figures(m)]
@@ -142,8 +149,8 @@ def markdown_section(doc: dict[str, Any]) -> _Section | None:
 
 def html_section(doc: dict[str, Any]) -> str:
     """The HTML section: the figures, the chart, the trend and the failed deploys."""
-    m = doc.get("metrics")
-    if not isinstance(m, dict):
+    m = _shown(doc)
+    if m is None:
         return ""
     rows = "\n".join(f"<tr><th>{esc(name)}</th><td class=\"num\">{esc(value)}</td><td>{esc(note)}</td></tr>"
                      for name, value, note in figures(m))
