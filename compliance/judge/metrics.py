@@ -73,7 +73,7 @@ def delivery_metrics(ctx: Context, rules: list[Rule], chains: list[ChangeChain])
     try:
         runs = ctx.runs
     except SourceUnavailable as exc:
-        return _section(window, [], [], [], {"runs": f"workflow runs not available: {exc}", "validation": None},
+        return _section(window, [], [], [], {"runs": f"the deploys cannot be read: {exc}", "validation": None},
                         {"pending": 0, "not_deployed": 0})
     every = _deploys(ctx, runs)
     gone = _validation(ctx, rules, every)
