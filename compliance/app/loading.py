@@ -55,7 +55,9 @@ def previous_for(previous: dict[str, Any] | None, name: str) -> dict[str, Any] |
     """A previous merged report compares per target; a single-target one is compared as it is."""
     if previous is None or not previous.get("targets"):
         return previous
-    return {**previous, "findings": [f for f in previous["findings"] if f.get("target") == name]}
+    metrics = previous.get("metrics") if isinstance(previous.get("metrics"), dict) else {}
+    own = next((m for m in metrics.get("by_target") or [] if isinstance(m, dict) and m.get("target") == name), None)
+    return {**previous, "findings": [f for f in previous["findings"] if f.get("target") == name], "metrics": own}
 
 
 __all__ = ["load_target", "one_target", "precheck", "previous_for", "window_bounds"]

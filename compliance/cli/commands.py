@@ -14,7 +14,14 @@ from pathlib import Path
 
 from compliance.base.errors import EXIT_OK, ComplianceError, InputError, Located
 from compliance.cli.parser import FORMATS
-from compliance.cli.printing import print_notes, print_summary, print_target_line, print_written, warn_publish
+from compliance.cli.printing import (
+    print_metrics,
+    print_notes,
+    print_summary,
+    print_target_line,
+    print_written,
+    warn_publish,
+)
 
 # Each command imports its mode when it is dispatched: `compliance rules validate` must not pay for
 # the reporters, the engine or the demo's files (start-up budget, benchmarks/startup.py).
@@ -313,6 +320,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
                                        warn_days=args.waiver_warn_days)
     print(f"demo system built in {workdir} (git repository: {workdir / 'enceladus'})")
     print_summary(result.doc, result.written)
+    print_metrics(result.doc)
     print(f"open {result.written['html']} in a browser for the reviewer's view")
     return EXIT_OK
 

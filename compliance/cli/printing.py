@@ -12,6 +12,21 @@ from typing import Any
 
 from compliance.base.redact import clip, redact
 from compliance.model.causes import causes, collection_phrase, rule_counts, source_notes
+from compliance.report.metrics_view import duration
+
+
+def print_metrics(doc: dict[str, Any]) -> None:
+    """One line of delivery figures (the reports hold the definitions and every deploy)."""
+    m = doc.get("metrics")
+    if not isinstance(m, dict):
+        return
+    f, lt, cfr, ttr = m["deployment_frequency"], m["lead_time"], m["change_failure_rate"], m["time_to_restore"]
+    freq = f"{f['deploys']} deploys ({f['per_week']:g}/week)" if f["per_week"] is not None else "deploys n/a"
+    rate = (f"{cfr['rate'] * 100:.1f}% ({cfr['failed']} of {cfr['deploys']})" if cfr["rate"] is not None
+            else "n/a")
+    print(f"  metrics  {freq}, lead time median {duration(lt['median_seconds'])} / p90 "
+          f"{duration(lt['p90_seconds'])}, change failure rate {rate}, time to restore median "
+          f"{duration(ttr['median_seconds'])}")
 
 
 def print_summary(doc: dict[str, Any], written: dict[str, Path]) -> None:

@@ -84,8 +84,9 @@ def _bucket(was: str | None, is_: str | None) -> str | None:
     return "fixed" if failing_before else "pending_passed"
 
 
-def diff_reports(previous: dict[str, Any], current_findings: list[dict[str, Any]]) -> dict[str, Any]:
-    """The report's ``diff`` section.
+def diff_reports(previous: dict[str, Any], current_findings: list[dict[str, Any]],
+                 metrics: dict[str, Any] | None = None) -> dict[str, Any]:
+    """The report's ``diff`` section (with ``metrics``: also the trend of the delivery figures).
 
     ``gone`` holds keys that failed (or were pending) before and are not judged now (typically a
     change that left the window): they are not called fixed, because nothing shows they were.
@@ -104,7 +105,7 @@ def diff_reports(previous: dict[str, Any], current_findings: list[dict[str, Any]
             "message": (n or b or {}).get("message", ""),
         })
     snap = previous.get("snapshot") if isinstance(previous.get("snapshot"), dict) else {}
-    return {
+    section = {
         "previous": {
             "digest": snap.get("digest"),
             "collected_at": snap.get("collected_at"),
@@ -113,6 +114,39 @@ def diff_reports(previous: dict[str, Any], current_findings: list[dict[str, Any]
         "counts": {k: len(v) for k, v in out.items()},
         **out,
     }
+    if metrics is not None:
+        section["metrics"] = metrics_trend(previous.get("metrics"), metrics)
+    return section
 
 
-__all__ = ["BUCKETS", "diff_reports", "load_previous"]
+# (name in the trend, figure, field): the figures a reviewer follows from one audit to the next
+TREND = (
+    ("deploys", "deployment_frequency", "deploys"),
+    ("deploys_per_week", "deployment_frequency", "per_week"),
+    ("lead_time_median_seconds", "lead_time", "median_seconds"),
+    ("lead_time_p90_seconds", "lead_time", "p90_seconds"),
+    ("change_failure_rate", "change_failure_rate", "rate"),
+    ("time_to_restore_median_seconds", "time_to_restore", "median_seconds"),
+)
+
+
+def _figure(metrics: Any, figure: str, field: str) -> float | int | None:
+    """A figure of a report's metrics read as data: anything but a number (absent, null, a
+    string, a boolean in an older or hand-edited report) is no value, never a 0."""
+    part = metrics.get(figure) if isinstance(metrics, dict) else None
+    value = part.get(field) if isinstance(part, dict) else None
+    return value if isinstance(value, (int, float)) and not isinstance(value, bool) else None
+
+
+def metrics_trend(previous: Any, current: dict[str, Any]) -> dict[str, Any]:
+    """Each figure then and now, and the change; a previous report without metrics (an older
+    version's) gives ``previous_has_metrics: false`` and no deltas, not a jump from zero."""
+    deltas = []
+    for name, figure, field in TREND:
+        was, now = _figure(previous, figure, field), _figure(current, figure, field)
+        delta = None if was is None or now is None else round(now - was, 4)
+        deltas.append({"metric": name, "previous": was, "current": now, "delta": delta})
+    return {"previous_has_metrics": isinstance(previous, dict), "deltas": deltas}
+
+
+__all__ = ["BUCKETS", "TREND", "diff_reports", "load_previous", "metrics_trend"]

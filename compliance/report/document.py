@@ -13,6 +13,7 @@ from typing import Any
 
 from compliance import __version__
 from compliance.judge.engine import Context, fill, remediation_values
+from compliance.judge.metrics import delivery_metrics
 from compliance.judge.timeline import ChangeChain, change_chains
 from compliance.judge.waivers import empty_section
 from compliance.model.findings import ERROR, STATUSES, Finding, summary_of
@@ -30,6 +31,10 @@ def build_report(snapshot: dict[str, Any], rules: list[Any], findings: list[Find
     the snapshot's digest when the caller already has it (the bytes it read or wrote).
     """
     finding_dicts = [f.to_dict() for f in findings]
+    if ctx is None or ctx.snapshot is not snapshot:
+        ctx = Context(snapshot)
+    chains = change_chains(snapshot, rules, findings, ctx)
+    metrics = delivery_metrics(ctx, rules, chains)
     by_rule: dict[str, dict[str, int]] = {}
     for f in findings:
         counts_of = by_rule.setdefault(f.rule_id, {})
@@ -49,12 +54,13 @@ def build_report(snapshot: dict[str, Any], rules: list[Any], findings: list[Find
         "sources": _sources(snapshot),
         "rules": [_rule(r, by_rule.get(r.id, {}), snapshot["target"]) for r in rules],
         "findings": finding_dicts,
-        "changes": _changes(change_chains(snapshot, rules, findings, ctx), rules),
+        "changes": _changes(chains, rules),
+        "metrics": metrics,
         "not_evaluated": [
             {"rule_id": f.rule_id, "subject": f.subject, "reason": f.message} for f in findings if f.status == ERROR
         ],
         "waivers": waivers if waivers is not None else empty_section(),
-        "diff": diff_reports(previous, finding_dicts) if previous is not None else None,
+        "diff": diff_reports(previous, finding_dicts, metrics) if previous is not None else None,
     }
 
 

@@ -39,6 +39,7 @@ from compliance.report.html_view import (
     link,
     safe_url,
 )
+from compliance.report.metrics_view import html_section as _metrics
 from compliance.report.view import EVIDENCE_CORE, STATE_MARK, extra_text
 
 
@@ -67,6 +68,7 @@ def stream(doc: dict[str, Any]) -> Iterator[str]:
     sections: list[Callable[[], str]] = [
         lambda: _header(doc, title), lambda: _targets(doc), lambda: _diff(doc), lambda: _sources(doc),
         lambda: _rules(doc), lambda: _failures(doc), lambda: _pending(doc), lambda: _changes(doc), lambda: _other_findings(doc),
+        lambda: _metrics(doc),
         lambda: _waivers(doc), lambda: _not_evaluated(doc), lambda: _footer(doc),
     ]
     yield "\n".join(head) + "\n"

@@ -39,6 +39,7 @@ from compliance.report.markdown_text import (
     link,
     text,
 )
+from compliance.report.metrics_view import markdown_section as _metrics
 from compliance.report.view import STATE_MARK
 
 # each section's first share of the comment when it must be cut (the rest goes in reading order)
@@ -188,8 +189,8 @@ def _pr_link(doc: dict[str, Any], number: Any) -> str:
 
 
 def _body(doc: dict[str, Any], detail: bool) -> list[_Section]:
-    sections = (_diff(doc), _failures(doc, detail), _pending(doc, detail), _changes(doc), _waivers(doc), _passes(doc),
-                _not_evaluated(doc))
+    sections = (_diff(doc), _failures(doc, detail), _pending(doc, detail), _changes(doc), _metrics(doc), _waivers(doc),
+                _passes(doc), _not_evaluated(doc))
     return [s for s in sections if s is not None]
 
 

@@ -20,6 +20,7 @@ from compliance import __version__
 from compliance.base.errors import EXIT_OK, InputError, Located
 from compliance.base.fsutil import staged_set
 from compliance.base.timeutil import parse_time
+from compliance.judge.metrics_stats import summarise
 from compliance.judge.waivers import empty_section
 from compliance.model.findings import STATUSES, summary_of
 from compliance.model.snapshot import (
@@ -139,6 +140,7 @@ def merge_reports(parts: list[tuple[str, dict[str, Any], str]]) -> dict[str, Any
         "findings": findings,
         "targets": [_target_entry(name, doc, path) for name, doc, path in parts],
         "changes": [c for name, doc, _ in parts for c in _tagged(doc["changes"], name)],
+        "metrics": _metrics(parts),
         "not_evaluated": [n for name, doc, _ in parts for n in _tagged(doc["not_evaluated"], name)],
         "waivers": _waivers(parts),
         "diff": _diff(parts),
@@ -208,7 +210,46 @@ def _diff(parts: list[tuple[str, dict[str, Any], str]]) -> dict[str, Any] | None
     }
     for key in BUCKETS:
         out[key] = [e for name, d in diffs for e in _tagged(d.get(key), name)]
+    trends = [(name, d["metrics"]) for name, d in diffs if isinstance(d.get("metrics"), dict)]
+    if trends:  # each target against its own previous figures
+        out["metrics"] = {"previous_has_metrics": any(t["previous_has_metrics"] for _, t in trends),
+                          "deltas": [e for name, t in trends for e in _tagged(t["deltas"], name)]}
     return out
+
+
+_FIGURES = ("deployment_frequency", "lead_time", "change_failure_rate", "time_to_restore")
+
+
+def _metrics(parts: list[tuple[str, dict[str, Any], str]]) -> dict[str, Any]:
+    """The targets' delivery figures recomputed from the union of their deploys, lead times and
+    restores (a median of medians is no median), and each target's own figures in ``by_target``.
+    A target whose report has no metrics (an older version's) makes every merged figure unknown."""
+    have = [(name, doc["metrics"]) for name, doc, _ in parts if isinstance(doc.get("metrics"), dict)]
+    missing = [name for name, doc, _ in parts if not isinstance(doc.get("metrics"), dict)]
+    windows = [m["window"] for _, m in have if m["window"].get("since") and m["window"].get("until")]
+    window = {"since": min((w["since"] for w in windows), key=_time_key, default=None),
+              "until": max((w["until"] for w in windows), key=_time_key, default=None)}
+    unavailable: dict[str, str | None] = {}
+    for key in sorted({k for _, m in have for k in m["unavailable"]} | {"runs", "validation"}):
+        why = [f"{name}: {m['unavailable'][key]}" for name, m in have if m["unavailable"].get(key)]
+        if key == "runs" and missing:
+            why.append(f"{', '.join(missing)}: the report has no delivery metrics")
+        unavailable[key] = "; ".join(why) or None
+    deploys = sorted(_merged_list(have, "deploys"), key=lambda d: (_time_key(d["completed_at"]), d["target"],
+                                                                     str(d["run_id"])))
+    lead = _merged_list(have, "lead_times")
+    restores = _merged_list(have, "restores")
+    counts: Counter[str] = Counter()
+    for _, m in have:
+        counts.update(m["changes"])
+    figures = summarise(window, deploys, lead, restores, unavailable, dict(counts))
+    return {"window": window, "deploys": deploys, "lead_times": lead, "restores": restores,
+            "unavailable": unavailable, "changes": dict(sorted(counts.items())), **figures,
+            "by_target": [{"target": name, "window": m["window"], **{k: m[k] for k in _FIGURES}} for name, m in have]}
+
+
+def _merged_list(have: list[tuple[str, dict[str, Any]]], key: str) -> list[dict[str, Any]]:
+    return [item for name, m in have for item in _tagged(m.get(key), name)]
 
 
 def relative_path(path: str | Path, out_dir: str | Path) -> str:
