@@ -48,6 +48,7 @@ X0, X1 = 128.0, 990.0  # the plot; lane names sit left of it
 LANE_H = 26.0
 ROW_H = 16.0
 LABEL_ROWS = 3
+LABEL_TRIES = 150
 MAX_MARKS = 120  # per lane; above it the lane is drawn as bins
 BIN_MIN_PX = 6.0
 _LEGEND = (("pass", "success / pass"), ("fail", "failure / fail"), ("error", "could not evaluate"),
@@ -73,13 +74,14 @@ def overview(doc: dict[str, Any]) -> str:
     scale = window_scale((doc.get("snapshot") or {}).get("window"), times, X0, X1)
     if scale is None or not events["merge"]:
         return ""
-    flagged = sorted((e for e in events["merge"] if e.flag), key=lambda e: (-_rank(e.cls), e.at))
+    every = sorted((e for e in events["merge"] if e.flag), key=lambda e: (-_rank(e.cls), e.at))
+    flagged = every[:LABEL_TRIES]  # three rows hold a few dozen labels: trying thousands only costs time
     wanted = [(scale.x(e.at), text_width(cut(e.flag, 16))) for e in flagged]
-    spots = place_labels(wanted, X0, X1, LABEL_ROWS)
+    spots = place_labels(wanted, X0, X1, LABEL_ROWS) + [None] * (len(every) - len(flagged))
     rows = max((s[0] + 1 for s in spots if s is not None), default=0)
     top = 6.0 + rows * ROW_H
     body: list[str] = []
-    for ev, spot in zip(flagged, spots, strict=True):
+    for ev, spot in zip(flagged, spots, strict=False):
         if spot is None:
             continue
         row, left = spot

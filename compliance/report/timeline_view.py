@@ -68,16 +68,29 @@ def _pending(stage: dict[str, Any]) -> bool:
 
 
 def stage_class(stage: dict[str, Any]) -> str:
-    if stage.get("stage") == "workflow_run" and stage.get("outcome"):
-        return _RUN_CLASS.get(str(stage["outcome"]), "error")
+    """The judged state decides the colour; a run's recorded outcome only tells failures apart.
+
+    A run whose record says ``success`` but that the judge found covers nothing (a tombstoned script,
+    a deploy step skipped) stays red: the picture may not show green where a finding fails. An ``ok``
+    stage whose run does not say ``success`` contradicts itself and is drawn as could-not-evaluate.
+    """
     if stage.get("state") == "missing" and _pending(stage):
         return "pending"
-    return _STATE_CLASS.get(str(stage.get("state")), "error")
+    judged = _STATE_CLASS.get(str(stage.get("state")), "error")
+    if stage.get("stage") != "workflow_run" or not stage.get("outcome"):
+        return judged
+    recorded = _RUN_CLASS.get(str(stage["outcome"]), "error")
+    if judged == "pass":
+        return "pass" if recorded == "pass" else "error"
+    if judged == "fail":
+        return recorded if recorded in ("fail", "na") else "fail"
+    return judged
 
 
 def stage_word(stage: dict[str, Any]) -> str:
     if stage.get("stage") == "workflow_run" and stage.get("outcome"):
-        return str(stage["outcome"])[:24]
+        word = str(stage["outcome"])[:24]
+        return word + ", covers nothing" if stage.get("state") == "failed" and word == "success" else word
     if stage.get("state") == "missing" and _pending(stage):
         return "pending"
     return {"ok": "ok", "failed": "failed", "missing": "missing", "unknown": "unknown"}.get(
@@ -125,27 +138,33 @@ def text_lane(change: dict[str, Any]) -> str:
 def overview_events(changes: Iterable[dict[str, Any]]) -> dict[str, list[Event]]:
     """Every mark of the overview by lane, oldest first; a run, update or worklog that several changes
     share (one run deploys several merges) is one mark, in the worst class any of them gives it."""
-    lanes: dict[str, dict[Any, Event]] = {key: {} for key in STAGE_KEYS}
+    merges: list[Event] = []
+    shared: dict[str, dict[Any, tuple[str, dict[str, Any], datetime]]] = {key: {} for key in STAGE_KEYS[1:]}
     for change in changes:
         cls = change_class(change.get("verdicts") or {})
         stages = {s.get("stage"): s for s in change.get("timeline", [])}
         merge_at = parse_time((stages.get("merge") or {}).get("time") or change.get("committed_at"))
-        short = str(change.get("short") or "")[:40]
         if merge_at is not None:
-            tip = f"{short} {change.get('subject') or ''}".strip()
-            flag = short if cls in ("fail", "error", "pending") else ""
-            lanes["merge"][(len(lanes["merge"]),)] = Event("merge", merge_at, cls, tip, flag)
-        for key in STAGE_KEYS[1:]:
+            short = str(change.get("short") or "")[:40]
+            merges.append(Event("merge", merge_at, cls, f"{short} {change.get('subject') or ''}".strip(),
+                                short if cls in ("fail", "error", "pending") else ""))
+        for key, marks in shared.items():
             stage = stages.get(key)
-            at = parse_time((stage or {}).get("time"))
-            if stage is None or at is None:
+            when = (stage or {}).get("time")
+            if not when:
                 continue
-            ident = (stage.get("url") or stage.get("label"), at) if key == "workflow_run" else (at,)
-            mark = Event(key, at, stage_class(stage), str(stage.get("label") or ""))
-            seen = lanes[key].get(ident)
-            if seen is None or _RANK[mark.cls] > _RANK[seen.cls]:
-                lanes[key][ident] = mark
-    return {key: sorted(marks.values(), key=lambda e: e.at) for key, marks in lanes.items()}
+            ident = (stage.get("url") or stage.get("label"), when) if key == "workflow_run" else when
+            mark_cls = stage_class(stage)
+            seen = marks.get(ident)
+            if seen is None or _RANK[mark_cls] > _RANK[seen[0]]:
+                at = seen[2] if seen is not None else parse_time(when)
+                if at is not None:
+                    marks[ident] = (mark_cls, stage, at)
+    out = {"merge": sorted(merges, key=lambda e: e.at)}
+    for key, marks in shared.items():
+        lane = [Event(key, at, cls, str(stage.get("label") or "")) for cls, stage, at in marks.values()]
+        out[key] = sorted(lane, key=lambda e: e.at)
+    return out
 
 
 @dataclass
@@ -257,18 +276,20 @@ def bin_step(scale: Scale, min_px: float) -> tuple[int, str]:
 def bins(events: list[Event], scale: Scale, step: int) -> list[Bin]:
     """Events in epoch-aligned bins of ``step`` seconds inside the window, and one bin per gutter."""
     out: dict[Any, Bin] = {}
+    start, end = scale.start.timestamp(), scale.end.timestamp()
     for ev in events:
-        if ev.at < scale.start:
-            key: Any = "before"
-            lo, hi = scale.first or ev.at, scale.start
-        elif ev.at > scale.end:
-            key, lo, hi = "after", scale.end, scale.last or ev.at
-        else:
-            n = int((ev.at - _EPOCH).total_seconds() // step)
-            key = n
-            lo = max(scale.start, _EPOCH + timedelta(seconds=n * step))
-            hi = min(scale.end, _EPOCH + timedelta(seconds=(n + 1) * step))
-        b = out.setdefault(key, Bin(lo, hi))
+        t = ev.at.timestamp()
+        key: Any = "before" if t < start else "after" if t > end else int(t // step)
+        b = out.get(key)
+        if b is None:
+            if key == "before":
+                lo, hi = scale.first or ev.at, scale.start
+            elif key == "after":
+                lo, hi = scale.end, scale.last or ev.at
+            else:
+                lo = max(scale.start, _EPOCH + timedelta(seconds=key * step))
+                hi = min(scale.end, _EPOCH + timedelta(seconds=(key + 1) * step))
+            b = out[key] = Bin(lo, hi)
         b.counts[ev.cls] = b.counts.get(ev.cls, 0) + 1
     return sorted(out.values(), key=lambda b: b.start)
 
@@ -324,3 +345,32 @@ def _free_spot(anchor: float, width: float, lo: float, hi: float, boxes: list[li
                 continue
             return row, left
     return None
+
+
+_CLASS_WORDS = {
+    "merge": {"fail": "failing", "error": "not evaluated", "pending": "pending", "waived": "waived", "pass": "passing",
+              "na": "n/a"},
+    "workflow_run": {"pass": "success", "fail": "failed", "pending": "running", "na": "cancelled or skipped",
+                     "error": "unknown"},
+}
+_LANE_WORDS = {"merge": "merges", "workflow_run": "canonical runs", "lambda_update": "Lambda updates",
+               "worklog": "deciding worklogs"}
+
+
+def overview_line(changes: list[dict[str, Any]], window: dict[str, Any] | None) -> str:
+    """The Markdown twin of the window overview: per lane how many marks, in which colours."""
+    events = overview_events(changes)
+    until = parse_time((window or {}).get("until"))
+    parts = []
+    for key, _ in LANES:
+        lane = events[key]
+        words = _CLASS_WORDS.get(key, {"pass": "ok", "fail": "failed", "pending": "pending", "error": "unknown",
+                                       "na": "n/a", "waived": "waived"})
+        counts: dict[str, int] = {}
+        for ev in lane:
+            counts[ev.cls] = counts.get(ev.cls, 0) + 1
+        split = ", ".join(f"{counts[c]} {words.get(c, c)}" for c in sorted(counts, key=lambda c: -_RANK[c]))
+        late = sum(1 for ev in lane if until is not None and ev.at > until)
+        parts.append(f"{_LANE_WORDS[key]} {len(lane)}" + (f": {split}" if split else "")
+                     + (f", {late} after the window" if late else ""))
+    return " · ".join(parts)
