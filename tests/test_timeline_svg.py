@@ -238,8 +238,11 @@ def _pages(tmp: Path) -> dict[str, str]:
 
 
 @pytest.fixture(scope="module")
-def pages(tmp_path_factory):
-    return _pages(tmp_path_factory.mktemp("pages"))
+def pages(tmp_path_factory, demo):
+    """The synthetic pages, and the demo system's snapshot as the engine judges it (real chains)."""
+    snap, rules = copy.deepcopy(demo[0]), demo[1]
+    return {**_pages(tmp_path_factory.mktemp("pages")),
+            "demo": FORMATS["html"].render(build_report(snap, rules, evaluate(snap, rules), "audit"))}
 
 
 def _overlaps(texts):
@@ -253,7 +256,7 @@ def _overlaps(texts):
 
 
 @needs_chromium
-@pytest.mark.parametrize("name", ["plain", "dense", "hostile"])
+@pytest.mark.parametrize("name", ["plain", "dense", "hostile", "demo"])
 def test_labels_do_not_overlap_at_1280_px(pages, name, tmp_path):
     got = measure(pages[name], _MEASURE, tmp_path)
     if name != "hostile":  # (a 3,000-character word in a card's heading widens the page, not the pictures)

@@ -146,7 +146,8 @@ def overview_events(changes: Iterable[dict[str, Any]]) -> dict[str, list[Event]]
         merge_at = parse_time((stages.get("merge") or {}).get("time") or change.get("committed_at"))
         if merge_at is not None:
             short = str(change.get("short") or "")[:40]
-            merges.append(Event("merge", merge_at, cls, f"{short} {change.get('subject') or ''}".strip(),
+            where = f"[{change['target']}] " if change.get("target") else ""  # a merged report's target
+            merges.append(Event("merge", merge_at, cls, f"{where}{short} {change.get('subject') or ''}".strip(),
                                 short if cls in ("fail", "error", "pending") else ""))
         for key, marks in shared.items():
             stage = stages.get(key)
