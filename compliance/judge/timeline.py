@@ -37,10 +37,13 @@ class Stage:
     time: str | None = None
     url: str | None = None
     detail: str = ""
+    # the named run's conclusion (its status while it runs): the report's picture colours runs by it
+    outcome: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        return {"stage": self.stage, "state": self.state, "time": self.time, "label": self.label, "url": self.url,
-                "detail": self.detail}
+        out = {"stage": self.stage, "state": self.state, "time": self.time, "label": self.label, "url": self.url,
+               "detail": self.detail}
+        return out if self.outcome is None else {**out, "outcome": self.outcome}
 
 
 @dataclass(frozen=True)
@@ -123,20 +126,25 @@ def _run_stage(ctx: Context, ch: Change, judged: _Judged) -> Stage:
     if run:
         detail = "own commit" if run["head_sha"] == ch.sha else f"covered by later commit {run['head_sha'][:12]}"
         return Stage("workflow_run", "ok", run_label(run), iso(parse_time(run["updated_at"])), run.get("html_url"),
-                     detail)
+                     detail, _outcome(run))
     coverage = judged.get("deploy_coverage", ch.short)
     if coverage is not None and coverage.status == PENDING:
         active = ctx.runs.active(ch)
         if active:
             return Stage("workflow_run", "missing", run_label(active[0]), iso(parse_time(active[0].get("updated_at"))),
-                         active[0].get("html_url"), f"pending: {coverage.message}")
+                         active[0].get("html_url"), f"pending: {coverage.message}", _outcome(active[0]))
         return Stage("workflow_run", "missing", "no canonical run yet", detail=f"pending: {coverage.message}")
     own = ctx.runs.by_sha.get(ch.sha, [])
     if own:
         last = own[-1]
         return Stage("workflow_run", "failed", run_label(last), iso(parse_time(last["updated_at"])),
-                     last.get("html_url"), "no later successful run covers it")
+                     last.get("html_url"), "no later successful run covers it", _outcome(last))
     return Stage("workflow_run", "missing", "no canonical run covers this change")
+
+
+def _outcome(run: dict[str, Any]) -> str:
+    """What the run's own record says it came to, as ``run_label`` words it."""
+    return str(run.get("conclusion") or run.get("status") or "unknown")
 
 
 def _rule_params(rules: list[Rule], kind: str) -> list[dict[str, Any]]:

@@ -40,6 +40,7 @@ from compliance.report.html_view import (
     safe_url,
 )
 from compliance.report.metrics_view import html_section as _metrics
+from compliance.report.svg_timeline import overview_section, swimlane
 from compliance.report.view import EVIDENCE_CORE, STATE_MARK, extra_text
 
 
@@ -66,7 +67,7 @@ def stream(doc: dict[str, Any]) -> Iterator[str]:
         "<body>",
     ]
     sections: list[Callable[[], str]] = [
-        lambda: _header(doc, title), lambda: _targets(doc), lambda: _diff(doc), lambda: _sources(doc),
+        lambda: _header(doc, title), lambda: _targets(doc), lambda: overview_section(doc), lambda: _diff(doc), lambda: _sources(doc),
         lambda: _rules(doc), lambda: _failures(doc), lambda: _pending(doc), lambda: _changes(doc), lambda: _other_findings(doc),
         lambda: _metrics(doc),
         lambda: _waivers(doc), lambda: _not_evaluated(doc), lambda: _footer(doc),
@@ -206,6 +207,7 @@ def _change(doc: dict[str, Any], change: dict[str, Any]) -> str:
         f'<p class="muted">{esc(change.get("kind"))}{pr} · {esc(change.get("author"))} · '
         f"{esc(change.get('committed_at'))}" + (f" · tasks {tasks}" if tasks else "") + "</p>"
         '<ol class="timeline">' + "".join(_stage(stages.get(key), label) for key, label in STAGES) + "</ol>"
+        + swimlane(change) +
         f"<p>{chips}</p>"
         f"<details><summary>{len(change.get('files_in_scope', []))} file(s) in scope · "
         f"<code>{esc(change.get('sha'))}</code></summary><ul>{files}</ul></details>"

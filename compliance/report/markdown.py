@@ -40,6 +40,7 @@ from compliance.report.markdown_text import (
     text,
 )
 from compliance.report.metrics_view import markdown_section as _metrics
+from compliance.report.timeline_view import overview_line, text_lane
 from compliance.report.view import STATE_MARK
 
 # each section's first share of the comment when it must be cut (the rest goes in reading order)
@@ -147,10 +148,13 @@ def _changes(doc: dict[str, Any]) -> _Section | None:
         [
             f"### Changes in scope ({len(changes)})",
             "",
-            "✓ ok · ✗ failed · – missing · ? unknown · not passing: ✗ fail, ⚠ error, ⏳ pending (not judged yet)",
+            "Window at a glance: " + text(overview_line(changes, doc.get("snapshot", {}).get("window")), 600),
             "",
-            "| Change | " + " | ".join(label for _, label in STAGES) + " | Not passing |",
-            "| --- |" + " :---: |" * len(STAGES) + " --- |",
+            "✓ ok · ✗ failed · – missing · ? unknown · not passing: ✗ fail, ⚠ error, ⏳ pending (not judged yet) · "
+            "lane: each stage's delay after the merge",
+            "",
+            "| Change | " + " | ".join(label for _, label in STAGES) + " | Lane | Not passing |",
+            "| --- |" + " :---: |" * len(STAGES) + " --- | --- |",
         ],
         "changes",
     )
@@ -174,7 +178,8 @@ def _changes(doc: dict[str, Any]) -> _Section | None:
             for rule_id, v in change.get("verdicts", {}).items()
             if v in ("fail", "error", "pending")
         )
-        section.add(f"| {subject} | " + " | ".join(cells) + f" | {not_passing} |", counted=True)
+        lane = text(text_lane(change), 160)
+        section.add(f"| {subject} | " + " | ".join(cells) + f" | {lane} | {not_passing} |", counted=True)
     section.add("")
     return section
 
