@@ -22,7 +22,7 @@ from compliance.inputs.ruleschema import rule_file_schema, rules_reference_markd
 from compliance.judge.engine import judge
 from compliance.model.controls import CONTROL_PATTERN, FRAMEWORKS, control_key, control_problem
 from compliance.model.snapshot import load_schema
-from compliance.report import html, markdown
+from compliance.report import html, markdown, sarif
 from compliance.report.controls import control_view, unmapped_rules
 from compliance.report.document import build_report
 from compliance.report.merge import merge_reports
@@ -225,3 +225,9 @@ def test_merged_report_views_controls_across_targets(judged):
         assert entry["counts"] == {s: 2 * n for s, n in one[entry["control"]]["counts"].items()}
         assert {f["target"] for f in entry["failing"]} <= {"alpha", "beta"}
         assert len(entry["failing"]) == 2 * len(one[entry["control"]]["failing"])
+
+
+def test_sarif_tags_each_rule_with_its_controls(judged):
+    log = json.loads(sarif.render(judged))
+    tags = {r["id"]: r["properties"]["tags"] for r in log["runs"][0]["tool"]["driver"]["rules"]}
+    assert tags["APIMCP-002"] == ["compliance", "SOC2:CC8.1", "ISO27001:2022:A.8.32", "NIST-800-53:CM-5"]

@@ -26,6 +26,7 @@ import posixpath
 import re
 import tarfile
 from typing import Any
+from urllib.parse import quote
 
 from compliance import __version__
 from compliance.base.errors import ComplianceError, SourceUnavailable
@@ -136,7 +137,7 @@ def statement(report: dict[str, Any], snapshot: dict[str, Any], manifest_sha: st
     predicate = {
         "verifier": {"id": VERIFIER_ID, "version": {"compliance": report["tool"]["version"]}},
         "timeVerified": parse_time(snap["collected_at"]).strftime("%Y-%m-%dT%H:%M:%SZ"),
-        "resourceUri": f"{repo}@refs/heads/{branch}" if repo else f"{label}@refs/heads/{branch}",
+        "resourceUri": f"{repo}@refs/heads/{branch}" if repo else quote(f"{label}@refs/heads/{branch}", safe="@/:"),
         "policy": {"uri": rules_uri[0] if len(rules_uri) == 1 else RULES_PREFIX,
                    "digest": {"sha256": policy_digest(rule_digests)}},
         "inputAttestations": [{"uri": SNAPSHOT, "digest": {"sha256": snapshot_hex}}],
