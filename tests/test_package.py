@@ -351,3 +351,14 @@ def test_the_scheduled_audit_keeps_a_verified_package_as_an_artifact():
     assert "verify-package compliance-audit-package.tar.gz" in make["run"]
     assert keep["uses"].startswith("actions/upload-artifact@")
     assert keep["with"]["path"] == "compliance-audit-package.tar.gz"
+
+
+def test_a_statement_edited_to_claim_passed_is_refused(package, tmp_path, capsys):
+    """Lying data: the statement says PASSED for a failing report; the manifest is untouched (it does not
+    cover the statement), so only rebuilding the statement from the members catches it."""
+    members = _members(package)
+    stmt = json.loads(members[STATEMENT])
+    stmt["predicate"]["verificationResult"], stmt["predicate"]["verifiedLevels"] = "PASSED", ["SLSA_BUILD_LEVEL_3"]
+    members[STATEMENT] = statement_text(stmt).encode()
+    code, err = _verify(_repack(members, tmp_path / "claim.tar.gz"), capsys)
+    assert code == 3 and STATEMENT in err and "verificationResult" in err and "verifiedLevels" in err
