@@ -94,6 +94,9 @@ def _command(name: str) -> Callable[[argparse.Namespace], int]:
     return run
 
 
-STAGED = frozenset({"backtest", "evaluate", "collect", "audit", "merge", "pr", "deploy", "demo"})
+STAGED = frozenset({"backtest", "evaluate", "collect", "audit", "merge", "pr", "deploy", "demo", "package",
+                    "verify-package"})
 COMMANDS = {name: _command(name) for name in (
-    "backtest", "rules", "changes", "evaluate", "collect", "audit", "targets", "merge", "pr", "deploy", "demo")}
+    "backtest", "rules", "changes", "evaluate", "collect", "audit", "targets", "merge", "pr", "deploy", "demo",
+    "package")}
+COMMANDS["verify-package"] = _command("verify_package")

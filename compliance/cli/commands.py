@@ -351,6 +351,26 @@ def cmd_backtest(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def cmd_package(args: argparse.Namespace) -> int:
+    from compliance.app.package import build_package
+
+    result = build_package(args.report_dir, args.out, policies=args.policies, previous=args.previous)
+    print(f"package  {result.path} ({result.size:,} bytes, {len(result.verified.members)} members)")
+    print(f"  verdict {result.verified.verdict}; statement: {result.verified.result} for "
+          f"{result.verified.subjects} subject(s); verified by re-judging its snapshot")
+    return EXIT_OK
+
+
+def cmd_verify_package(args: argparse.Namespace) -> int:
+    from compliance.app.verify_package import verify_package
+
+    result = verify_package(args.package)
+    print(f"verified {args.package}: {len(result.members)} members match the manifest and the statement, and "
+          f"the report re-computes byte for byte from the snapshot, rules and waivers")
+    print(f"  verdict {result.verdict}; statement: {result.result} for {result.subjects} subject(s)")
+    return EXIT_OK
+
+
 COMMANDS = {
     "backtest": cmd_backtest,
     "rules": cmd_rules,
@@ -363,4 +383,6 @@ COMMANDS = {
     "pr": cmd_pr,
     "deploy": cmd_deploy,
     "demo": cmd_demo,
+    "package": cmd_package,
+    "verify-package": cmd_verify_package,
 }

@@ -190,6 +190,20 @@ def build_parser() -> argparse.ArgumentParser:
     b.add_argument("--all", action="store_true", help="list passing findings too")
     b.add_argument("--out", help="also write report.{md,html,json} and the snapshot here (default: write nothing)")
     lock(b)
+    pk = sub.add_parser("package", help="bundle a report folder, its snapshot, rules and waivers into a verifiable "
+                                         "audit package (.tar.gz with a manifest and an in-toto statement)",
+                        epilog="exit codes: 0 written (and verified), 2 the folder cannot be packaged")
+    pk.add_argument("report_dir", metavar="REPORT_DIR", help="a report folder written by audit, evaluate or demo")
+    pk.add_argument("--out", required=True, metavar="FILE.tar.gz", help="the package to write")
+    pk.add_argument("--policies", nargs="+", metavar="PATH",
+                    help="where to find the rule files the report was judged with, if they moved (matched by digest)")
+    pk.add_argument("--previous", metavar="FILE",
+                    help="the previous report.json the report diffs against (default: REPORT_DIR/previous/report.json)")
+    vp = sub.add_parser("verify-package", help="check an audit package's digests and re-judge its snapshot offline",
+                        epilog="exit codes: 0 every digest matches and the report re-computes byte for byte, "
+                               "2 not a readable package, 3 tampered (a digest, the manifest or the statement does "
+                               "not match), 4 the digests match but the report does not follow from the evidence")
+    vp.add_argument("package", metavar="FILE.tar.gz")
     for sp in sub.choices.values():  # also after the command; SUPPRESS keeps a --quiet given before it
         sp.add_argument("-q", "--quiet", action="store_true", default=argparse.SUPPRESS,
                         help="no progress on stderr while a long stage runs")

@@ -180,6 +180,9 @@ class _FileChecker:
             if isinstance(scope, dict):
                 for part in ("include", "exclude"):
                     self.globs(scope.get(part), (*base, "scope", part), negation_hint=part)
+            controls = rule.get("controls")
+            if isinstance(controls, list):
+                self.controls(controls, (*base, "controls"))
             effective = rule.get("effective")
             if isinstance(effective, dict):
                 self.effective(effective, (*base, "effective"))
@@ -191,6 +194,18 @@ class _FileChecker:
             remediation = rule.get("remediation")
             if isinstance(remediation, dict) and isinstance(remediation.get(COMMAND_FIELD), str):
                 self.command(remediation[COMMAND_FIELD], (*base, "remediation", COMMAND_FIELD))
+
+    def controls(self, controls: list[Any], jpath: tuple[Any, ...]) -> None:
+        """The same control twice is a copy-paste slip that would count the rule twice under it."""
+        seen: dict[str, int] = {}
+        for k, control in enumerate(controls):
+            if not isinstance(control, str):
+                continue
+            if control in seen:
+                line = self.pos.value((*jpath, seen[control]))[0]
+                self.at((*jpath, k), f"control {control!r} is listed twice in this rule (first at line {line})")
+            else:
+                seen[control] = k
 
     def command(self, command: str, jpath: tuple[Any, ...]) -> None:
         for offset, message in command_quoting_problems(command):
@@ -309,6 +324,7 @@ def _to_rule(raw: dict[str, Any], path: str, line: int) -> Rule:
         remediation=Remediation(remediation["text"], remediation.get("command", "")),
         effective_from=parse_day_bound(effective["from"], end=False) if "from" in effective else None,
         effective_until=parse_day_bound(effective["until"], end=True) if "until" in effective else None,
+        controls=tuple(raw.get("controls", ())),
         source=path,
         line=line,
     )

@@ -13,6 +13,7 @@ from typing import Any
 import yaml
 
 from compliance.judge.registry import CheckKind, all_kinds, kind_params
+from compliance.model.controls import CONTROL_PATTERN, FRAMEWORKS
 from compliance.model.findings import SEVERITIES
 
 RULE_ID_PATTERN = r"^[A-Z][A-Z0-9]*(-[A-Z0-9]+)+$(?!\n)"
@@ -65,6 +66,7 @@ def rule_file_schema(params: dict[str, dict[str, Any]] | None = None) -> dict[st
             "severity": {"enum": list(SEVERITIES)},
             "rationale": {**_TEXT, "description": "Why the rule exists, in the runbook's words."},
             "runbook_section": {**_TEXT, "description": "The runbook heading the rule encodes."},
+            "controls": {"$ref": "#/$defs/controls"},
             "scope": {"$ref": "#/$defs/scope"},
             "effective": {"$ref": "#/$defs/effective"},
             "checks": {"type": "array", "minItems": 1, "items": {"$ref": "#/$defs/check"}},
@@ -102,6 +104,13 @@ def rule_file_schema(params: dict[str, dict[str, Any]] | None = None) -> dict[st
                     "from": {"type": "string", "description": "Date or timestamp the rule starts to apply."},
                     "until": {"type": "string", "description": "Last date (inclusive) or timestamp it applies."},
                 },
+            },
+            "controls": {
+                "type": "array",
+                "minItems": 1,
+                "description": "The framework controls the rule's verdicts are evidence for, FRAMEWORK:ID "
+                               "(" + ", ".join(f.example for f in FRAMEWORKS.values()) + ").",
+                "items": {"type": "string", "pattern": CONTROL_PATTERN},
             },
             "check": _check_schema(kinds),
             "remediation": {
@@ -181,6 +190,10 @@ rules:
     severity: high             # {severities}
     rationale: Why the rule exists.
     runbook_section: Canonical Automation
+    controls:                  # optional: FRAMEWORK:ID, see "Controls" below
+      - SOC2:CC8.1
+      - ISO27001:2022:A.8.32
+      - NIST-800-53:CM-3
     scope:                     # optional; rules about resources need none
       include: ["backend/lambda/coordination_api/**"]
       exclude: ["**/governance_data_dictionary.json"]
@@ -198,7 +211,21 @@ rules:
 Required in every rule: `id`, `title`, `severity`, `rationale`, `runbook_section`, `checks`,
 `remediation` (with `text`). Scope globs use GitHub Actions filter syntax. A file or folder of
 rule files is validated as a whole: any problem anywhere means nothing is evaluated.
+
+## Controls
+
+`controls` ties a rule to the framework controls its verdicts are evidence for; the reports group
+the rules and their failing subjects by control. Each entry is `FRAMEWORK:ID`, and only ids the
+framework defines are accepted (a typo is an error at its line, with a did-you-mean):
+
+{frameworks}
 """
+
+
+def _frameworks_table() -> str:
+    rows = ["| Framework | Written | Ids accepted |", "|---|---|---|"]
+    rows += [f"| {f.title} | `{f.example}` | {_cell(f.forms)} |" for f in FRAMEWORKS.values()]
+    return "\n".join(rows)
 
 
 def rules_reference_markdown() -> str:
@@ -211,6 +238,7 @@ def rules_reference_markdown() -> str:
             id_pattern=RULE_ID_PATTERN,
             severities=" | ".join(SEVERITIES),
             first_kind=next((n for n, k in kinds.items() if not k.params.get("required")), "<kind>"),
+            frameworks=_frameworks_table(),
         ).rstrip("\n"),
         "",
         "## Check kinds",

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 from compliance.base.errors import Located
 from compliance.base.redact import clip
 from compliance.inputs.yamlpos import JsonPath, Positions, short
+from compliance.model.controls import CONTROL_PATTERN, control_problem
 from compliance.model.schemacheck import best_match, errors, is_valid, rs_problems
 
 if TYPE_CHECKING:
@@ -159,6 +160,8 @@ def _locate(error: ValidationError, positions: Positions, path: str) -> list[tup
         return at_value(f"expected {_expected(list(dict.fromkeys(types)))}, got {_got(inst)}")
     if v == "type":
         return at_value(f"expected {_expected(error.validator_value)}, got {_got(inst)}")
+    if v == "pattern" and error.validator_value == CONTROL_PATTERN:  # a 1,500-character pattern helps no one
+        return at_value(control_problem(inst) or f"{short(inst)} is not a control")
     if v == "pattern":  # the end guard is for Python's ``$`` (compliance.model.schemacheck), not for readers
         shown = str(error.validator_value).removesuffix("(?!\\n)")
         return at_value(f"{short(inst)} does not match the pattern {shown}")

@@ -72,6 +72,7 @@ class Rule:
     remediation: Remediation
     effective_from: datetime | None = None
     effective_until: datetime | None = None
+    controls: tuple[str, ...] = ()  # FRAMEWORK:ID (compliance.model.controls), as the rule file lists them
     source: str = ""  # rule file path
     line: int = 0  # line of the rule in that file
 

@@ -18,6 +18,7 @@ from compliance.judge.timeline import ChangeChain, change_chains
 from compliance.judge.waivers import empty_section
 from compliance.model.findings import ERROR, STATUSES, Finding, summary_of
 from compliance.model.snapshot import snapshot_digest
+from compliance.report.controls import control_view
 from compliance.report.diff import diff_reports
 from compliance.sources.registry import DEFERRED
 
@@ -39,6 +40,7 @@ def build_report(snapshot: dict[str, Any], rules: list[Any], findings: list[Find
     for f in findings:
         counts_of = by_rule.setdefault(f.rule_id, {})
         counts_of[f.status] = counts_of.get(f.status, 0) + 1
+    rule_dicts = [_rule(r, by_rule.get(r.id, {}), snapshot["target"]) for r in rules]
     return {
         "report_version": 1,
         "tool": {"name": "compliance", "version": __version__},
@@ -52,7 +54,8 @@ def build_report(snapshot: dict[str, Any], rules: list[Any], findings: list[Find
         },
         "summary": summary_of(f.status for f in findings),
         "sources": _sources(snapshot),
-        "rules": [_rule(r, by_rule.get(r.id, {}), snapshot["target"]) for r in rules],
+        "rules": rule_dicts,
+        "controls": control_view(rule_dicts, finding_dicts),
         "findings": finding_dicts,
         "changes": _changes(chains, rules),
         "metrics": metrics,
@@ -93,6 +96,7 @@ def _rule(rule: Any, counts: dict[str, int], target: dict[str, Any]) -> dict[str
         "runbook_section": rule.runbook_section,
         "rationale": rule.rationale,
         "checks": [c.kind for c in rule.checks],
+        "controls": list(rule.controls),
         "remediation": fill(rule.remediation.to_dict(),
                             {**remediation_values(target), "sha": "<sha>", "subject": "<subject>"}),
         "counts": {s: counts.get(s, 0) for s in STATUSES},

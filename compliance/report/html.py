@@ -16,6 +16,7 @@ import re
 from collections.abc import Callable, Iterator
 from typing import Any
 
+from compliance.report.control_sections import html_section as _controls
 from compliance.report.html_sections import (
     _diff,
     _footer,
@@ -67,9 +68,9 @@ def stream(doc: dict[str, Any]) -> Iterator[str]:
         "<body>",
     ]
     sections: list[Callable[[], str]] = [
-        lambda: _header(doc, title), lambda: _targets(doc), lambda: overview_section(doc), lambda: _diff(doc), lambda: _sources(doc),
-        lambda: _rules(doc), lambda: _failures(doc), lambda: _pending(doc), lambda: _changes(doc), lambda: _other_findings(doc),
-        lambda: _metrics(doc),
+        lambda: _header(doc, title), lambda: _targets(doc), lambda: overview_section(doc), lambda: _diff(doc),
+        lambda: _sources(doc), lambda: _rules(doc), lambda: _controls(doc), lambda: _failures(doc), lambda: _pending(doc),
+        lambda: _changes(doc), lambda: _other_findings(doc), lambda: _metrics(doc),
         lambda: _waivers(doc), lambda: _not_evaluated(doc), lambda: _footer(doc),
     ]
     yield "\n".join(head) + "\n"

@@ -18,6 +18,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from compliance.report.control_sections import markdown_section as _controls
 from compliance.report.markdown_sections import (
     _diff,
     _footer,
@@ -45,7 +46,7 @@ from compliance.report.view import STATE_MARK
 
 # each section's first share of the comment when it must be cut (the rest goes in reading order)
 _SHARES = {"failures": 0.4, "pending": 0.05, "changes": 0.25, "diff": 0.1, "waivers": 0.05, "passes": 0.05,
-           "not_evaluated": 0.1}
+           "not_evaluated": 0.1, "controls": 0.05}
 _REPO = re.compile(r"^[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+$")
 
 
@@ -194,8 +195,8 @@ def _pr_link(doc: dict[str, Any], number: Any) -> str:
 
 
 def _body(doc: dict[str, Any], detail: bool) -> list[_Section]:
-    sections = (_diff(doc), _failures(doc, detail), _pending(doc, detail), _changes(doc), _metrics(doc), _waivers(doc),
-                _passes(doc), _not_evaluated(doc))
+    sections = (_diff(doc), _failures(doc, detail), _pending(doc, detail), _changes(doc), _metrics(doc), _controls(doc),
+                _waivers(doc), _passes(doc), _not_evaluated(doc))
     return [s for s in sections if s is not None]
 
 

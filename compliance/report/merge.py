@@ -31,6 +31,7 @@ from compliance.model.snapshot import (
     strict_loads,
     time_problems,
 )
+from compliance.report.controls import control_view
 from compliance.report.diff import BUCKETS
 
 # sarif and junit key results by rule and subject; the target keeps two targets' results apart
@@ -136,7 +137,8 @@ def merge_reports(parts: list[tuple[str, dict[str, Any], str]]) -> dict[str, Any
         },
         "summary": summary,
         "sources": [src for name, doc, _ in parts for src in _tagged(doc["sources"], name)],
-        "rules": _rules(docs),
+        "rules": (merged_rules := _rules(docs)),
+        "controls": control_view(merged_rules, findings),
         "findings": findings,
         "targets": [_target_entry(name, doc, path) for name, doc, path in parts],
         "changes": [c for name, doc, _ in parts for c in _tagged(doc["changes"], name)],

@@ -102,7 +102,7 @@ def _descriptor(rule: dict[str, Any]) -> dict[str, Any]:
     out["properties"] = {
         "severity": visible(rule.get("severity", "")),
         "runbook_section": visible(rule.get("runbook_section", "")),
-        "tags": ["compliance"],
+        "tags": ["compliance", *(visible(c) for c in rule.get("controls") or [])],  # code scanning filters by tag
     }
     return out
 

@@ -1,0 +1,209 @@
+"""The audit package's format, shared by ``compliance package`` and ``compliance verify-package``.
+
+A package is a gzipped tar an auditor keeps and checks later without trusting the tool that made it:
+
+- ``snapshot.json``: the evidence as collected; ``report/report.*``: the reports judged from it;
+  ``rules/*``: the rule files the report was judged with (the report records their digests);
+  ``waivers.yaml`` when waivers were applied; ``previous/report.json`` when the report diffs against one.
+- ``manifest.json``: the SHA-256 of every one of those members (canonical JSON).
+- ``statement.intoto.json``: an in-toto Statement v1 whose predicate is a SLSA Verification Summary
+  Attestation: the verifier (this tool and version), timeVerified (the snapshot's collection time),
+  the policy (the rules' digest), the snapshot as the input attestation, PASSED or FAILED, and as
+  subject the governed commits (``gitCommit`` digests). It also records the manifest's digest, so
+  signing the statement (cosign, sigstore: optional, outside this tool) binds every member.
+
+Both documents are pure functions of the members, so verification rebuilds them and compares bytes,
+and the tar itself is deterministic (sorted members, fixed mtime, uid/gid 0, no user names, gzip
+without a name or time): packaging the same report set twice gives the same bytes.
+"""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import io
+import posixpath
+import re
+import tarfile
+from typing import Any
+from urllib.parse import quote
+
+from compliance import __version__
+from compliance.base.errors import ComplianceError, SourceUnavailable
+from compliance.base.timeutil import parse_time
+from compliance.judge.context import Context
+from compliance.model.snapshot import canonical_json
+
+MANIFEST = "manifest.json"
+STATEMENT = "statement.intoto.json"
+SNAPSHOT = "snapshot.json"
+WAIVERS = "waivers.yaml"
+PREVIOUS = "previous/report.json"
+REPORT_PREFIX = "report/"
+RULES_PREFIX = "rules/"
+REPORT_JSON = REPORT_PREFIX + "report.json"
+REPORT_FILES = ("report.json", "report.md", "report.html", "report.sarif", "report.junit.xml")
+
+STATEMENT_TYPE = "https://in-toto.io/Statement/v1"
+VSA_TYPE = "https://slsa.dev/verification_summary/v1"
+VERIFIER_ID = "https://deploy-compliance.invalid/verifier/compliance"
+MANIFEST_FIELD = "https://deploy-compliance.invalid/package/manifest"  # an extension field: a URI (VSA parsing rules)
+PASSED_LEVEL = "DEPLOY_COMPLIANCE_POLICY_PASSED"  # custom SlsaResult values must not start with SLSA_
+PACKAGE_VERSION = 1
+MAX_MEMBER_BYTES = 1 << 30  # a member larger than this is not one this tool wrote
+MAX_TOTAL_BYTES = 4 << 30
+
+EXIT_TAMPERED = 3  # a member's bytes do not match the digests recorded for them
+EXIT_NOT_REPRODUCED = 4  # every digest matches, but the evidence does not give the packaged report
+_RULE_NAME = re.compile(r"^rules/[A-Za-z0-9][A-Za-z0-9._-]{0,120}\.ya?ml$")
+
+
+class PackageError(ComplianceError):
+    """A package that cannot be read or trusted: exit 2, or ``exit_code`` (3 tampered, 4 not reproduced)."""
+
+    def __init__(self, message: str, exit_code: int = 2):
+        super().__init__(message)
+        self.exit_code = exit_code
+
+
+def sha256_hex(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def kind_of(name: str) -> str | None:
+    """What a member is, by name; None for a name no package holds."""
+    if name in (MANIFEST, STATEMENT, SNAPSHOT, WAIVERS, PREVIOUS):
+        return name.split(".")[0].split("/")[0]
+    if name.startswith(REPORT_PREFIX) and name[len(REPORT_PREFIX):] in REPORT_FILES:
+        return "report"
+    if _RULE_NAME.match(name):
+        return "rules"
+    return None
+
+
+def policy_digest(rule_digests: list[str]) -> str:
+    """One digest for the rule set: of the sorted SHA-256s of its files, so neither where the files
+    lay nor the order they were named changes it (``sha256:<hex>`` or bare hex accepted)."""
+    hexes = sorted(d.removeprefix("sha256:") for d in rule_digests)
+    return sha256_hex(canonical_json(hexes).encode())
+
+
+def manifest_text(members: dict[str, bytes], recorded: dict[str, str]) -> str:
+    """``recorded``: member name -> the path the report knows it by (rule files, the waiver file)."""
+    entries = []
+    for name in sorted(members):
+        entry: dict[str, Any] = {"name": name, "kind": kind_of(name), "sha256": sha256_hex(members[name]),
+                                 "bytes": len(members[name])}
+        if name in recorded:
+            entry["recorded_as"] = recorded[name]
+        entries.append(entry)
+    return canonical_json({"package_version": PACKAGE_VERSION, "tool": {"name": "compliance", "version": __version__},
+                           "members": entries})
+
+
+def governed_commits(snapshot: dict[str, Any]) -> list[str]:
+    """The window's first-parent commits, oldest first, as the judge saw them (``Context.window``)."""
+    try:
+        ctx = Context(snapshot)
+        return [ctx.history.commits[i]["sha"] for i in ctx.window]
+    except SourceUnavailable:
+        return []
+
+
+def _repo_uri(target: dict[str, Any]) -> str | None:
+    repo = str(target.get("github_repo") or "")
+    return f"git+https://github.com/{repo}" if re.fullmatch(r"[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+", repo) else None
+
+
+def statement(report: dict[str, Any], snapshot: dict[str, Any], manifest_sha: str, rule_digests: list[str]) -> dict:
+    """The in-toto Statement v1 with its SLSA VSA predicate, from the packaged report and snapshot.
+
+    PASSED only for a report whose verdict is ``pass``: a failure, an error (not evaluated) or a
+    pending change is not a verified policy, so each is FAILED with ``verifiedLevels: ["FAILED"]``.
+    """
+    snap = report["snapshot"]
+    target = snap.get("target") or {}
+    repo = _repo_uri(target)
+    branch = snap["window"]["branch"]
+    commits = governed_commits(snapshot)
+    label = str(target.get("github_repo") or target.get("name") or "repository")
+    subject = [{"name": f"{label}@{sha}", **({"uri": f"{repo}@{sha}"} if repo else {}), "digest": {"gitCommit": sha}}
+               for sha in commits]
+    snapshot_hex = snap["digest"].removeprefix("sha256:")
+    if not subject:  # no commit was judged (git unavailable, an empty window): the evidence itself is the subject
+        subject = [{"name": SNAPSHOT, "digest": {"sha256": snapshot_hex}}]
+    passed = report["summary"]["verdict"] == "pass"
+    rules_uri = sorted({_rules_uri(p) for p in snap["rules"]})
+    predicate = {
+        "verifier": {"id": VERIFIER_ID, "version": {"compliance": report["tool"]["version"]}},
+        "timeVerified": parse_time(snap["collected_at"]).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "resourceUri": f"{repo}@refs/heads/{branch}" if repo else quote(f"{label}@refs/heads/{branch}", safe="@/:"),
+        "policy": {"uri": rules_uri[0] if len(rules_uri) == 1 else RULES_PREFIX,
+                   "digest": {"sha256": policy_digest(rule_digests)}},
+        "inputAttestations": [{"uri": SNAPSHOT, "digest": {"sha256": snapshot_hex}}],
+        "verificationResult": "PASSED" if passed else "FAILED",
+        "verifiedLevels": [PASSED_LEVEL] if passed else ["FAILED"],
+        "slsaVersion": "1.0",
+        MANIFEST_FIELD: {"uri": MANIFEST, "digest": {"sha256": manifest_sha}},
+    }
+    return {"_type": STATEMENT_TYPE, "subject": subject, "predicateType": VSA_TYPE, "predicate": predicate}
+
+
+def _rules_uri(path: str) -> str:
+    """``builtin:NAME`` for a file of a shipped set (``.../builtin/NAME/file.yaml``: its path differs per
+    install), else the package's ``rules/`` folder. A label: the policy's digest is what binds the rules."""
+    parts = path.replace("\\", "/").split("/")
+    return f"builtin:{parts[-2]}" if len(parts) >= 3 and parts[-3] == "builtin" else RULES_PREFIX
+
+
+def statement_text(doc: dict[str, Any]) -> str:
+    return canonical_json(doc, allow_nan=False)
+
+
+# --- the tar -------------------------------------------------------------------------------------
+
+
+def tar_bytes(members: dict[str, bytes], mtime: int) -> bytes:
+    """Deterministic: sorted names, one fixed mtime, mode 0644, uid/gid 0, no owner names, no directories."""
+    raw = io.BytesIO()
+    with tarfile.open(fileobj=raw, mode="w", format=tarfile.PAX_FORMAT) as tar:
+        for name in sorted(members):
+            info = tarfile.TarInfo(name)
+            info.size, info.mtime, info.mode = len(members[name]), mtime, 0o644
+            info.uid = info.gid = 0
+            info.uname = info.gname = ""
+            tar.addfile(info, io.BytesIO(members[name]))
+    out = io.BytesIO()
+    with gzip.GzipFile(filename="", mode="wb", fileobj=out, mtime=0, compresslevel=9) as gz:
+        gz.write(raw.getvalue())
+    return out.getvalue()
+
+
+def read_tar(data: bytes, where: str) -> dict[str, bytes]:
+    """Every member's bytes, refusing what no package of ours holds: a link or device, a directory, a
+    path that is absolute or climbs out (``..``), one name twice, an oversized member or total."""
+    members: dict[str, bytes] = {}
+    total = 0
+    try:
+        with tarfile.open(fileobj=io.BytesIO(data), mode="r:gz") as tar:
+            for info in tar:
+                name = info.name
+                if name.startswith("/") or "\\" in name or posixpath.normpath(name) != name or ".." in name.split("/"):
+                    raise PackageError(f"{where}: member {name!r} has an unsafe path (absolute, '..' or not normal)")
+                if not info.isreg():
+                    what = "a link" if info.issym() or info.islnk() else "a directory" if info.isdir() else "not a file"
+                    raise PackageError(f"{where}: member {name!r} is {what}; a package holds regular files only")
+                if name in members:
+                    raise PackageError(f"{where}: member {name!r} appears twice")
+                total += info.size
+                if info.size > MAX_MEMBER_BYTES or total > MAX_TOTAL_BYTES:
+                    raise PackageError(f"{where}: member {name!r} is too large for an audit package")
+                handle = tar.extractfile(info)
+                members[name] = handle.read() if handle else b""
+    except (tarfile.TarError, OSError, EOFError, gzip.BadGzipFile) as exc:
+        raise PackageError(f"{where}: not a readable .tar.gz audit package ({exc})") from None
+    return members
+
+
+__all__ = ["EXIT_NOT_REPRODUCED", "EXIT_TAMPERED", "MANIFEST", "PackageError", "STATEMENT", "governed_commits",
+           "manifest_text", "policy_digest", "read_tar", "statement", "statement_text", "tar_bytes"]

@@ -1,0 +1,75 @@
+"""The per-control view of a report: control -> its rules -> their verdict counts -> the failing subjects.
+
+An auditor reads a report by control (SOC 2 CC8.1, ISO/IEC 27001:2022 A.8.32), not by rule. The
+mapping is data in the rule files (``controls``); this module only regroups what was judged: the
+counts are the findings of the control's rules added up, the verdict is the same ``summary_of`` the
+report's own verdict uses, and nothing is judged again. It reads the report's ``rules`` and
+``findings`` (each finding may carry its ``target``), so one function serves a target's report and a
+merged one alike.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from compliance.model.controls import FRAMEWORKS, control_key, split_control
+from compliance.model.findings import STATUSES, summary_of
+
+NOT_PASSING = ("fail", "error")
+
+
+def control_view(rules: list[dict[str, Any]], findings: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """One entry per control any rule lists, in framework order then natural id order."""
+    by_rule: dict[str, list[dict[str, Any]]] = {}
+    for f in findings:
+        by_rule.setdefault(f.get("rule_id", ""), []).append(f)
+    rules_of: dict[str, list[dict[str, Any]]] = {}
+    for rule in rules:
+        for control in rule.get("controls") or ():
+            rules_of.setdefault(control, []).append(rule)
+    out = []
+    for control in sorted(rules_of, key=control_key):
+        framework, control_id = split_control(control)
+        statuses: list[str] = []
+        entries, failing = [], []
+        for rule in sorted(rules_of[control], key=lambda r: r["id"]):
+            judged = by_rule.get(rule["id"], [])
+            statuses += [f["status"] for f in judged]
+            entries.append({"id": rule["id"], "title": rule.get("title", ""), "severity": rule.get("severity", ""),
+                            "counts": _counts(f["status"] for f in judged)})
+            failing += [_subject(f) for f in judged if f["status"] in NOT_PASSING]
+        summary = summary_of(statuses)
+        fw = FRAMEWORKS.get(framework)
+        judged = any(summary[s] for s in STATUSES if s != "not_applicable")
+        out.append({
+            "control": control,
+            "framework": fw.title if fw else framework,
+            "id": control_id,
+            # nothing judged under it (no findings, or none applied) is not a pass of the control
+            "verdict": summary["verdict"] if judged else "not_applicable",
+            "counts": {s: summary[s] for s in STATUSES},
+            "rules": entries,
+            "failing": failing,
+        })
+    return out
+
+
+def unmapped_rules(rules: list[dict[str, Any]]) -> list[str]:
+    """Ids of rules tied to no control: evidence an auditor would not find under any heading."""
+    return [r["id"] for r in rules if not r.get("controls")]
+
+
+def _counts(statuses: Any) -> dict[str, int]:
+    summary = summary_of(statuses)
+    return {s: summary[s] for s in STATUSES}
+
+
+def _subject(finding: dict[str, Any]) -> dict[str, Any]:
+    item = {"rule_id": finding["rule_id"], "subject_type": finding["subject_type"], "subject": finding["subject"],
+            "status": finding["status"]}
+    if finding.get("target"):
+        item["target"] = finding["target"]
+    return item
+
+
+__all__ = ["control_view", "unmapped_rules"]
