@@ -10,7 +10,17 @@ import pytest
 
 from compliance.sources.cloudtrail import event_record
 from compliance.sources.plan import NotConfigured
-from tests.scenario import FUNCTION, LIVE_CODE, TARGET, build_repo, judge, lambda_data, run, snapshot, verdicts
+from tests.scenario import (
+    FUNCTION,
+    LIVE_CODE,
+    TARGET,
+    build_repo,
+    judge,
+    lambda_data,
+    run,
+    snapshot,
+    verdicts,
+)
 from tests.trail_records import ROLE, identity, record
 
 OPERATOR = "arn:aws:iam::123456789012:role/ops/deploy-operator"
