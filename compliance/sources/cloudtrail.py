@@ -104,7 +104,8 @@ def read_trail(bucket: str, prefix: str | None, account: str, region: str, funct
     base = trail_prefix(prefix, account, region)
     out: list[dict[str, Any]] = []
     for day in _days(since, until):
-        for page in aws.pages(client, "ListObjectsV2", options, Bucket=bucket, Prefix=f"{base}{day}/"):
+        for page in aws.pages(client, "ListObjectsV2", options, page_size=(options or {}).get("page_size"),
+                              Bucket=bucket, Prefix=f"{base}{day}/"):
             for obj in page.get("Contents", []):
                 if not obj["Key"].endswith(".json.gz"):
                     continue

@@ -15,32 +15,29 @@ from typing import Any
 from compliance.base.timeutil import iso, parse_time
 from compliance.judge.checks.deploy import DEFAULT_TOLERANCE_SECONDS, live_manual_deploy
 from compliance.judge.checks.deploy_manager import names_function
-from compliance.judge.checks.proof import UPDATES, event_evidence, event_label, session_role
+from compliance.judge.checks.proof import UPDATES, Windows, event_evidence, event_label, session_role
 from compliance.judge.engine import (
     SUCCESS,
-    deploy_window,
     run_evidence,
     run_state,
-    within,
     worklog_evidence_item,
 )
 from compliance.judge.registry import register
 from compliance.model.findings import ERROR, FAIL, PASS, Finding
 
 
-def _joined(ctx, event: dict[str, Any], when: datetime, slack: timedelta) -> tuple[str, dict[str, Any]] | None:
+def _joined(ctx, event: dict[str, Any], when: datetime, slack: timedelta, windows: Windows
+            ) -> tuple[str, dict[str, Any]] | None:
     """The canonical run whose deploy step holds the update, else the recorded manual deploy of its LastModified.
 
     A run that ended in failure still joins: the principal is the question here, and the pipeline's role
     updating the function inside its own deploy step is the pipeline (the failed deploy is judged by
     ``lambda_state`` and ``lambda_deploy_match``)."""
-    runs = [r for rs in ctx.runs.by_sha.values() for r in rs if ctx.runs.rejection(r) is None]
-    for run in sorted(runs, key=lambda r: run_state(r) != SUCCESS):  # a successful run first
-        start, end = deploy_window(run)
-        if within(when, start, end, slack):
-            state = run_state(run)
-            ended = "" if state == SUCCESS else f" (which ended {run.get('conclusion') or run.get('status')})"
-            return f"the deploy of run {run['id']} for {run['head_sha'][:12]}{ended}", run_evidence(run)
+    held = sorted(windows.holding(when, slack), key=lambda r: run_state(r) != SUCCESS)  # a successful run first
+    if held:
+        run = held[0]
+        ended = "" if run_state(run) == SUCCESS else f" (which ended {run.get('conclusion') or run.get('status')})"
+        return f"the deploy of run {run['id']} for {run['head_sha'][:12]}{ended}", run_evidence(run)
     modified = parse_time(event.get("lastModified")) or when
     ev = live_manual_deploy(ctx, modified)
     if ev is not None:
@@ -48,7 +45,7 @@ def _joined(ctx, event: dict[str, Any], when: datetime, slack: timedelta) -> tup
     return None
 
 
-def _judge(ctx, rule, event: dict[str, Any], roles: dict[str, Any], slack: timedelta) -> Finding:
+def _judge(ctx, rule, event: dict[str, Any], roles: dict[str, Any], slack: timedelta, windows: Windows) -> Finding:
     subject = f"{event['eventName']}@{event['eventTime']}"
     evidence = [event_evidence(event)]
     identity = event["userIdentity"]
@@ -69,7 +66,7 @@ def _judge(ctx, rule, event: dict[str, Any], roles: dict[str, Any], slack: timed
         return Finding(rule.id, "function", subject, FAIL,
                        f"{event_label(event)}: {who} is neither the canonical workflow's role nor a named operator role",
                        evidence)
-    joined = _joined(ctx, event, when, slack)
+    joined = _joined(ctx, event, when, slack, windows)
     if joined is None:
         return Finding(rule.id, "function", subject, FAIL,
                        f"{event_label(event)}: role used outside the pipeline: no successful canonical run's deploy "
@@ -99,7 +96,9 @@ def check_deploy_principal(ctx, rule, params) -> list[Finding]:
         return [Finding(rule.id, "function", function, PASS,
                         f"CloudTrail ({', '.join(data.get('read') or []) or 'snapshot'}) records no code or "
                         f"configuration update of {function} from {iso(ctx.since)} to {iso(ctx.until)}")]
-    return [_judge(ctx, rule, e, roles, slack) for e in updates]
+    # the canonical runs of the branch, whatever their outcome, indexed by deploy window once
+    windows = Windows([r for rs in ctx.runs.by_sha.values() for r in rs if ctx.runs.rejection(r) is None])
+    return [_judge(ctx, rule, e, roles, slack, windows) for e in updates]
 
 
 register(

@@ -350,3 +350,26 @@ def who_updated(trail: Trail, finding: Finding, modified: datetime | None) -> Fi
     return replace(finding, message=f"{finding.message}; CloudTrail: the update was made by "
                                     f"{', '.join(_who(e) for e in setters)}",
                    evidence=[*finding.evidence, *(event_evidence(e, proof=PRINCIPAL) for e in setters)])
+
+
+class Windows:
+    """Runs by deploy window, so "which run's deploy holds this time" is a bisect, not a scan of every run
+    for every CloudTrail event (a long history has thousands of both)."""
+
+    def __init__(self, runs: list[dict[str, Any]]):
+        spans = sorted(((s, e, n, r) for n, r in enumerate(runs) for s, e in [deploy_window(r)] if s and e),
+                       key=lambda x: (x[0], x[2]))
+        self._spans = spans
+        self._starts = [s for s, *_ in spans]
+        self._longest = max((e - s for s, e, *_ in spans), default=timedelta(0))
+
+    def holding(self, when: datetime, slack: timedelta) -> list[dict[str, Any]]:
+        """The runs whose deploy window holds ``when`` (with ``slack``), in the order they were given."""
+        found = []
+        i = bisect.bisect_right(self._starts, when + slack) - 1
+        while i >= 0 and self._starts[i] >= when - slack - self._longest:
+            start, end, n, run = self._spans[i]
+            if start - slack <= when <= end + slack:
+                found.append((n, run))
+            i -= 1
+        return [run for _, run in sorted(found, key=lambda nr: nr[0])]
