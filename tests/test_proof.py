@@ -6,8 +6,13 @@ outside the deploy step, the workflow role inside a run that failed.
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
+from compliance.judge.engine import evaluate
+from compliance.report import FORMATS
+from compliance.report.document import build_report
 from compliance.sources.cloudtrail import event_record
 from compliance.sources.plan import NotConfigured
 from tests.scenario import (
@@ -328,3 +333,22 @@ def test_a_manual_deploy_is_backed_by_an_operator_role(repo):
     f = _match(repo, _event("e1", when, who=identity(OPERATOR, console=True)), runs=[], tracker=tracker,
                modified=modified)
     assert f.status == "fail" and "console session" in f.message
+
+
+# ------------------------------------------------------------------------------------ the demo, reported
+
+
+def test_the_demo_reports_the_console_upload_timing_would_credit_to_a_run(demo):
+    snap, rules = demo
+    findings = evaluate(snap, rules)
+    (match,) = [f for f in findings if f.check == "lambda_deploy_match"]
+    live = snap["sources"]["lambda"]["data"]["configuration"]["CodeSha256"]
+    assert match.status == "fail" and live in match.message and "not what that deploy uploaded" in match.message
+    assert "CloudTrail: the update was made by a console session of" in match.message
+    assert [e.get("proof") for e in match.evidence[1:]] == ["artifact", "principal"]
+    covered = [f for f in findings if f.check == "deploy_coverage" and f.status == "pass"]
+    assert covered and all("(proof: principal)" in f.message for f in covered)
+    doc = build_report(snap, rules, findings, "audit")
+    for name in ("md", "html", "junit"):
+        text = re.sub(r"<[^>]+>", "", FORMATS[name].render(doc))  # the HTML's markup around key and value
+        assert "proof: artifact" in text and "proof: principal" in text, name  # the evidence key, listed
