@@ -6,11 +6,15 @@ outside the deploy step, the workflow role inside a run that failed.
 
 from __future__ import annotations
 
+import random
 import re
+from datetime import datetime, timedelta, timezone
 
 import pytest
 
+from compliance.judge.checks.proof import Windows
 from compliance.judge.engine import evaluate
+from compliance.judge.runs import deploy_window
 from compliance.report import FORMATS
 from compliance.report.document import build_report
 from compliance.sources.cloudtrail import event_record
@@ -352,3 +356,21 @@ def test_the_demo_reports_the_console_upload_timing_would_credit_to_a_run(demo):
     for name in ("md", "html", "junit"):
         text = re.sub(r"<[^>]+>", "", FORMATS[name].render(doc))  # the HTML's markup around key and value
         assert "proof: artifact" in text and "proof: principal" in text, name  # the evidence key, listed
+
+
+def test_the_window_index_finds_exactly_the_runs_a_scan_would():
+    """deploy_principal joins every event to a run through ``Windows``: the same runs, in the same order, as
+    a scan of every run's deploy window, with windows of every length overlapping."""
+    rng = random.Random(16)
+    base = datetime(2026, 3, 1, tzinfo=timezone.utc)
+    runs = []
+    for i in range(300):
+        start = base + timedelta(minutes=rng.randint(0, 5000))
+        end = start + timedelta(seconds=rng.choice([30, 200, 900, 36000]))
+        runs.append({"id": i, "head_sha": f"{i:040x}", "run_started_at": start.strftime("%Y-%m-%dT%H:%M:%SZ"),
+                     "updated_at": end.strftime("%Y-%m-%dT%H:%M:%SZ")})
+    index, slack = Windows(runs), timedelta(seconds=120)
+    for _ in range(500):
+        when = base + timedelta(seconds=rng.randint(-600, 5000 * 60 + 40000))
+        scan = [r for r in runs if deploy_window(r)[0] - slack <= when <= deploy_window(r)[1] + slack]
+        assert index.holding(when, slack) == scan
