@@ -374,3 +374,25 @@ def test_the_window_index_finds_exactly_the_runs_a_scan_would():
         when = base + timedelta(seconds=rng.randint(-600, 5000 * 60 + 40000))
         scan = [r for r in runs if deploy_window(r)[0] - slack <= when <= deploy_window(r)[1] + slack]
         assert index.holding(when, slack) == scan
+
+
+def test_lookup_events_alone_prove_nothing_older_than_90_days(repo):
+    r, s = repo
+    snap = snapshot(r.path, target={**CONFIGURED, "cloudtrail": {"lookup": True}}, tracker=NO_TRACKER,
+                    github={"workflow": "x", "runs": [_deploy_run(s)]},
+                    cloudtrail={"function": FUNCTION, "region": "us-west-2", "read": ["lookup"], "events": []})
+    assert {f.status for f in judge(snap, "deploy_coverage")} == {"fail"}  # run 3 is within LookupEvents' reach
+    snap["collected_at"] = "2026-06-15T00:00:00Z"  # the same read, judged as collected 90+ days after the run
+    found = judge(snap, "deploy_coverage")
+    assert {f.status for f in found} == {"pass"}
+    assert all("outside what CloudTrail (lookup) read 2026-03-17" in f.message and "proof: timing" in f.message
+               for f in found)
+
+
+def test_the_pipelines_update_inside_a_failed_run_is_still_a_failed_deploy(repo):
+    r, s = repo
+    failed = run(2, s["squash"], "failure", "2026-02-26T12:01:00Z", "2026-02-26T12:09:00Z",
+                 deploy=("2026-02-26T12:03:00Z", "2026-02-26T12:06:00Z"))
+    f = _match(repo, _event("e1", AT, code=LIVE_CODE, modified=MODIFIED), runs=[failed])
+    assert f.status == "fail" and "ended failure" in f.message
+    assert f"CloudTrail: the update was made by {ROLE}" in f.message
