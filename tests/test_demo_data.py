@@ -242,8 +242,9 @@ def test_live_code_is_a_console_upload_inside_a_green_runs_deploy_step(data, fir
     assert (conf["State"], conf["LastUpdateStatus"], conf["Version"]) == ("Active", "Failed", "$LATEST")
     assert conf["LastModified"].endswith(".000+0000")
     modified = _utc(conf["LastModified"])
-    (green,) = [r for r in data["github"]["runs"] if r["conclusion"] == "success" and r["jobs"] and
-                _utc(r["jobs"][0]["steps"][3]["started_at"]) <= modified <= _utc(r["jobs"][0]["steps"][3]["completed_at"])]
+    (green,) = [r for r in data["github"]["runs"] if r["conclusion"] == "success" and r["jobs"]
+                and _utc(r["jobs"][0]["steps"][3]["started_at"]) <= modified
+                <= _utc(r["jobs"][0]["steps"][3]["completed_at"])]
     assert green["jobs"][0]["steps"][3]["name"] == demo.DEPLOY_STEP
     assert green["artifact"]["code_sha256"] != conf["CodeSha256"]  # the run's log recorded its own build
     at_modified = [e for e in data["cloudtrail"]["events"] if _utc(e["eventTime"]) == modified]

@@ -321,7 +321,8 @@ def test_a_live_digest_matching_another_deploy_and_a_console_upload_fails_naming
 
 
 def test_an_out_of_band_update_names_who_made_it(repo):
-    f = _match(repo, _event("e1", "2026-03-05T01:00:00Z", who=identity(CODEBUILD)), modified="2026-03-05T01:00:00.000+0000")
+    f = _match(repo, _event("e1", "2026-03-05T01:00:00Z", who=identity(CODEBUILD)),
+               modified="2026-03-05T01:00:00.000+0000")
     assert f.status == "fail" and "out-of-band" in f.message and f"the update was made by {CODEBUILD}" in f.message
 
 

@@ -171,7 +171,8 @@ def _live_from_a_covering_run(snap: dict, rules, after_end: timedelta | None, **
     lam.update(cfg, LastModified=iso(when))
     # CloudTrail records that update, by the pipeline's role (a copy of one of its uploads, moved there)
     trail = snap["sources"]["cloudtrail"]["data"]
-    upload = next(e for e in trail["events"] if not e.get("errorCode") and not e["userIdentity"]["sessionCredentialFromConsole"]
+    upload = next(e for e in trail["events"] if not e.get("errorCode")
+                  and not e["userIdentity"]["sessionCredentialFromConsole"]
                   and e["userIdentity"]["sessionIssuer"]["arn"] == snap["target"]["principals"]["workflow_role"])
     trail["events"].append({**upload, "eventID": "moved-upload", "eventTime": iso(when), "lastModified": iso(when),
                             "codeSha256": lam["CodeSha256"]})

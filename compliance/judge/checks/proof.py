@@ -322,7 +322,8 @@ def backed(ctx, trail: Trail, rule, name: str, lam: dict[str, Any], modified: da
         return Finding(rule.id, "function", name, FAIL,
                        f"LastModified {iso(modified)} falls in the deploy of {label(chosen)}, but CloudTrail shows "
                        f"the update was made by {', '.join(_who(e) for e in bad)}, not by {expected} outside the "
-                       "console: an out-of-band update", [lam, chosen_item, *(event_evidence(e, proof=PRINCIPAL) for e in setters)])
+                       "console: an out-of-band update",
+                       [lam, chosen_item, *(event_evidence(e, proof=PRINCIPAL) for e in setters)])
     wrong = [e for e in setters if e.get("codeSha256") and match.live and e["codeSha256"] != match.live]
     if wrong:
         return Finding(rule.id, "function", name, FAIL,
