@@ -1,4 +1,5 @@
-"""Section 2: GitHub requests for a 30-day audit, first run and repeat run, against one request per commit.
+"""Section 2: GitHub requests for a 30-day audit, first run and repeat run, against one request per commit
+(and the cloudtrail source's requests, ``api_cloudtrail``).
 
 The live GitHub source (``collect_github``) runs unchanged against ``tests.github_payloads.FakeGitHub``
 served through ``responses``: the fake lists newest first, filters ``created`` by whole UTC days,
@@ -21,6 +22,7 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
+from benchmarks import api_cloudtrail
 from benchmarks.measure import Row
 
 SINCE = datetime(2026, 2, 1, tzinfo=timezone.utc)
@@ -128,4 +130,5 @@ def run_section(log) -> tuple[list[Row], str]:
               "a slice whose first page reports more than 1,000 runs is split, and that first page is spent. "
               "After one new run, every page of the newest slice shifts by one run, so those pages come back "
               "200 (listing is newest first); 304s on a repeat run also cost nothing against the rate limit.", ""]
-    return rows, "\n".join(lines)
+    trail_rows, trail_text = api_cloudtrail.run_section(log)
+    return rows + trail_rows, "\n".join(lines) + "\n" + trail_text

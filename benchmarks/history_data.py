@@ -181,6 +181,25 @@ def make_aws(modified: datetime) -> dict[str, dict[str, Any]]:
     return {"lambda": lam, "apigateway": api, "probe": probe}
 
 
+WORKFLOW_ROLE = f"arn:aws:iam::{ACCOUNT}:role/github-actions-deploy"
+
+
+def make_trail(runs: list[dict[str, Any]], last: dict[str, Any], modified: datetime) -> dict[str, Any]:
+    """The cloudtrail source's data: the pipeline's upload a minute into every successful run (the last one's
+    at the function's LastModified), as the checks that read CloudTrail (deploy_coverage,
+    lambda_deploy_match, deploy_principal) expect to find it."""
+    session = {"type": "AssumedRole", "arn": f"arn:aws:sts::{ACCOUNT}:assumed-role/github-actions-deploy/GitHubActions",
+               "accountId": ACCOUNT, "sessionCredentialFromConsole": False,
+               "sessionIssuer": {"type": "Role", "arn": WORKFLOW_ROLE, "accountId": ACCOUNT}}
+    at = {r["id"]: parse_z(r["run_started_at"]) + timedelta(minutes=1) for r in runs}
+    at[last["id"]] = modified
+    events = [{"eventID": f"bench-{r['id']}", "eventTime": z(at[r["id"]]),
+               "eventName": "UpdateFunctionCode20150331v2", "functionName": FUNCTION, "userIdentity": session}
+              for r in runs if r["conclusion"] == "success"]
+    return {"function": FUNCTION, "region": REGION, "read": ["s3"],
+            "events": sorted(events, key=lambda e: (e["eventTime"], e["eventID"]))}
+
+
 def make_deploy_manager(end: datetime) -> dict[str, Any]:
     def request(rid: str, dtype: str, files: list[str], config: dict[str, Any] | None = None) -> dict[str, Any]:
         row = {"record_id": f"request#{rid}", "request_id": rid, "status": "included", "deployment_type": dtype,
@@ -249,7 +268,7 @@ def build(n: int, workdir: Path, log=print) -> System:
     changes = [c for c in git["commits"] if any(scope.matches(f["path"]) for f in c["files"])]
     rng = random.Random(f"history-data-{n}")
     runs = make_runs(changes, rng)
-    _, modified = _last_success_with_jobs(runs)
+    last_ok, modified = _last_success_with_jobs(runs)
     tracker = make_tracker(changes, runs, rng)
     data = workdir / "data"
     data.mkdir()
@@ -260,7 +279,7 @@ def build(n: int, workdir: Path, log=print) -> System:
         _write_json(data / f"{name}.json", doc)
     last = parse_z(git["commits"][-1]["committed_at"])
     _write_json(data / "deploy_manager.json", make_deploy_manager(last - timedelta(days=2)))
-    _write_json(data / "cloudtrail.json", {"function": FUNCTION, "region": REGION, "read": ["s3"], "events": []})
+    _write_json(data / "cloudtrail.json", make_trail(runs, last_ok, modified))
     config = {
         "version": 1,
         "target": {"name": f"benchmark-{n}", "repo": "repo.git", "github_repo": REPO, "branch": "main",
@@ -269,7 +288,7 @@ def build(n: int, workdir: Path, log=print) -> System:
                    "tracker": {"table": "devops-project-tracker", "project": "enceladus"},
                    "deploy_manager": {"table": "devops-deployment-manager", "project": "enceladus"},
                    "cloudtrail": {"bucket": "org-cloudtrail", "account": "123456789012"},
-                   "principals": {"workflow_role": "arn:aws:iam::123456789012:role/github-actions-deploy"}},
+                   "principals": {"workflow_role": WORKFLOW_ROLE}},
         "policies": [str(POLICIES)],
         "reports_dir": "reports",
         "sources": {name: {"file": f"data/{name}.json"}

@@ -83,8 +83,10 @@ def make_system(tmp_path, aws_env, http_server, monkeypatch):
         if dm_summary is not None:
             req["summary"] = dm_summary
         moto_env.create_deploy_manager_table([req, *more_requests])
-        # the deploy manager's CodeBuild role updated the function: only CloudTrail shows who
-        create_trail(record("ct-dm-1", "2026-03-18T18:20:00Z", who=identity(CODEBUILD_ROLE)))
+        # the pipeline's role uploaded inside run 9001 (so it deployed: deploy_coverage reads it); the deploy
+        # manager's CodeBuild role updated the function: only CloudTrail shows who
+        create_trail(record("ct-gh-1", "2026-02-26T12:03:00Z"),
+                     record("ct-dm-1", "2026-03-18T18:20:00Z", who=identity(CODEBUILD_ROLE)))
         probe = http_server(lambda h: (200, {"Content-Type": "application/json"}, probe_body))
         config = tmp_path / "compliance.yaml"
         config.write_text(config_text(probe.url), "utf-8")

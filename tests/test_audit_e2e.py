@@ -49,7 +49,10 @@ def test_audit_against_live_endpoints(system, tmp_path):
     assert v["APIMCP-003"] == {moto_env.FUNCTION: "pass"}  # moto's Lambda is always Active/Successful
     assert v["APIMCP-004"] == {moto_env.FUNCTION: "fail"}  # created now, by no canonical run: out of band
     # the deploy manager's CodeBuild role updated the function: CloudTrail (the trail in moto's S3) says who
-    assert v["APIMCP-013"] == {"UpdateFunctionCode20150331v2@2026-03-18T18:20:00Z": "fail"}
+    assert v["APIMCP-013"] == {"UpdateFunctionCode20150331v2@2026-03-18T18:20:00Z": "fail",
+                               "UpdateFunctionCode20150331v2@2026-02-26T12:03:00Z": "pass"}  # inside run 9001
+    proved = next(f for f in doc["findings"] if f["rule_id"] == "APIMCP-001" and f["subject"] == s["squash"][:12])
+    assert "proof: principal" in proved["message"]  # the pipeline's upload read from the trail in moto's S3
     assert set(v["APIMCP-005"].values()) == {"pass"} and len(v["APIMCP-005"]) >= 5
     assert v["APIMCP-006"] == {f"{probe.url}/api/v1/coordination/capabilities": "pass"}
     assert v["APIMCP-007"][f"ENC-TSK-325@{s['pr'][:12]}"] == "pass"

@@ -53,6 +53,7 @@ def test_trail_in_s3_reads_only_the_windows_days_and_the_functions_events(aws_en
     assert first["codeSha256"] == "q1w2e3=" and first["revisionId"] == "rev-1"
     assert "secret" not in json.dumps(data)  # request bodies never reach the snapshot
     assert meter.requests == 2 + 2  # one listing per day of the window, one GET per log file
+    assert data["covers"] == {"since": "2026-03-01T00:00:00Z", "until": "2026-03-02T12:00:00Z"}  # the window
 
 
 def test_trail_file_that_is_not_gzip_json_fails_the_source(aws_env):
@@ -165,6 +166,8 @@ def test_lookup_events_outside_90_days_asks_nothing(lookup_stub):
     data = cloudtrail.collect_cloudtrail(me.FUNCTION, me.REGION, {"lookup": True}, until - timedelta(days=7), until,
                                          meter=meter)
     assert data["events"] == [] and meter.requests == 0
+    # what the read covers starts 90 days before the collection: after this window, so nothing is covered
+    assert data["covers"]["since"] > data["covers"]["until"]
 
 
 @pytest.mark.parametrize(("value", "names"), [

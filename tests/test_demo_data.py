@@ -24,9 +24,10 @@ import compliance
 from compliance import demo
 from compliance.demo.fastimport import fast_import_stream
 from compliance.demo.story import story
+from compliance.demo.trail import WORKFLOW_ROLE
 
 SCHEMA = json.loads((Path(compliance.__file__).parent / "model" / "schemas" / "snapshot.schema.json").read_text())
-SOURCES = ["github", "lambda", "apigateway", "tracker", "deploy_manager"]
+SOURCES = ["github", "lambda", "apigateway", "tracker", "deploy_manager", "cloudtrail"]
 SCOPE = ("backend/lambda/coordination_api/", "tools/enceladus-mcp-server/")
 
 
@@ -234,16 +235,41 @@ def test_run_outcomes_tell_the_designed_story(data, first_parent):
     assert len(repaired) == 1
 
 
-def test_lambda_failed_update_lands_inside_the_failed_deploy_step(data, first_parent):
+def test_live_code_is_a_console_upload_inside_a_green_runs_deploy_step(data, first_parent):
+    """Timing alone would credit the ci-pin run with the live code; its log's CodeSha256 and CloudTrail say otherwise."""
     conf = data["lambda"]["configuration"]
     assert conf["FunctionArn"] == "arn:aws:lambda:us-west-2:123456789012:function:devops-coordination-api"
     assert (conf["State"], conf["LastUpdateStatus"], conf["Version"]) == ("Active", "Failed", "$LATEST")
     assert conf["LastModified"].endswith(".000+0000")
+    modified = _utc(conf["LastModified"])
+    (green,) = [r for r in data["github"]["runs"] if r["conclusion"] == "success" and r["jobs"]
+                and _utc(r["jobs"][0]["steps"][3]["started_at"]) <= modified
+                <= _utc(r["jobs"][0]["steps"][3]["completed_at"])]
+    assert green["jobs"][0]["steps"][3]["name"] == demo.DEPLOY_STEP
+    assert green["artifact"]["code_sha256"] != conf["CodeSha256"]  # the run's log recorded its own build
+    at_modified = [e for e in data["cloudtrail"]["events"] if _utc(e["eventTime"]) == modified]
+    assert [e["userIdentity"]["sessionCredentialFromConsole"] for e in at_modified] == [True]
+    assert at_modified[0]["codeSha256"] == conf["CodeSha256"]
+    # the run's own upload came first, by the pipeline's role, returning what its log recorded
+    (own,) = [e for e in data["cloudtrail"]["events"] if e.get("codeSha256") == green["artifact"]["code_sha256"]]
+    assert _utc(own["eventTime"]) < modified and not own["userIdentity"]["sessionCredentialFromConsole"]
+    # the last in-scope change's run failed at its upload, which AWS refused: it changed nothing live
     last_change = [c for c in first_parent if c["parents"] and _in_scope(c["files"])][-1]
     (last,) = [r for r in data["github"]["runs"] if r["head_sha"] == last_change["sha"]]
     step = next(s for s in last["jobs"][0]["steps"] if s["name"] == demo.DEPLOY_STEP)
     assert step["conclusion"] == "failure"
-    assert _utc(step["started_at"]) <= _utc(conf["LastModified"]) <= _utc(step["completed_at"])
+    refused = [e for e in data["cloudtrail"]["events"]
+               if _utc(step["started_at"]) <= _utc(e["eventTime"]) <= _utc(step["completed_at"])]
+    assert [e.get("errorCode") for e in refused] == ["InvalidParameterValueException"]
+
+
+def test_every_green_deploy_shows_the_pipelines_upload(data):
+    role = WORKFLOW_ROLE
+    for run in (r for r in data["github"]["runs"] if r["conclusion"] == "success" and r["jobs"]):
+        step = next(s for s in run["jobs"][0]["steps"] if s["name"] == demo.DEPLOY_STEP)
+        ups = [e for e in data["cloudtrail"]["events"] if e["userIdentity"]["sessionIssuer"]["arn"] == role
+               and _utc(step["started_at"]) <= _utc(e["eventTime"]) <= _utc(step["completed_at"])]
+        assert len(ups) == 1 and not ups[0].get("errorCode"), run["id"]
 
 
 def test_api_routes_all_target_the_function(data):

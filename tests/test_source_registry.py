@@ -93,7 +93,8 @@ def test_check_kinds_declare_what_they_read():
         assert not set(kind.reads) & set(kind.optional_reads), kind.name
     rule = _rule("R-1", "field", {"source": "lambda", "path": "configuration.Runtime", "op": "exists"})
     assert reads_of([rule]) == {"lambda"}
-    assert reads_of([_rule("R-2", "deploy_coverage", {})]) == {"git", "github", "tracker"}
+    # the pipeline's uploads, when a trail is configured, prove what a run deployed
+    assert reads_of([_rule("R-2", "deploy_coverage", {})]) == {"git", "github", "tracker", "cloudtrail"}
 
 
 def _rule(rule_id: str, kind: str, params: dict) -> Rule:

@@ -87,7 +87,7 @@ def test_the_demo_runs_from_an_empty_directory(installed, tmp_path):
     done = _run([str(bin_dir / "compliance"), "demo", "--workdir", str(tmp_path / "system"), "--out", "reports"],
                 cwd=empty)
     assert done.returncode == 0, done.stderr[-2000:]
-    assert "verdict: ERROR  pass 40  fail 12  error 1  waived 2  n/a 1  pending 2" in done.stdout
+    assert "verdict: ERROR  pass 50  fail 13  error 1  waived 2  n/a 1  pending 2" in done.stdout
     assert (empty / "reports" / "report.json").is_file()
     rules = (tmp_path / "system" / "compliance.yaml").read_text("utf-8")
     assert "builtin:api-mcp-runbook" in rules

@@ -31,7 +31,7 @@ from compliance.demo.system import (
     WORKFLOW,
 )
 from compliance.demo.tracker import tracker_data
-from compliance.demo.trail import PRINCIPALS, cloudtrail_data
+from compliance.demo.trail import PRINCIPALS, cloudtrail_data, record_artifact
 from compliance.demo.tree import file_text
 from compliance.inputs import builtin
 
@@ -70,6 +70,7 @@ def build_demo(workdir: Path) -> Path:
     trees = tree_ids(repo)
     now = datetime.now(UTC).replace(microsecond=0)
     github = github_runs(history, shas, trees, now)
+    record_artifact(github, shas)  # the deploy log read for the run whose deploy holds LastModified
 
     data_dir.mkdir()
     _write_json(data_dir / "github.json", github)

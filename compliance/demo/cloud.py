@@ -2,14 +2,11 @@
 
 from __future__ import annotations
 
-import base64
 import hashlib
 import json
-import uuid
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
-from compliance.demo.runs import deploy_window
 from compliance.demo.system import (
     ACCOUNT,
     API_DIR,
@@ -24,13 +21,13 @@ from compliance.demo.system import (
     lambda_time,
     z,
 )
+from compliance.demo.trail import CONSOLE_BUILD, code_digest, console_upload, revision
 
 
 def lambda_data(github: dict[str, Any], shas: dict[str, str]) -> dict[str, Any]:
-    """The failed update of the last in-scope change, stamped inside its deploy step."""
-    start, _ = deploy_window(github, shas["tsk370"])
-    modified = start + timedelta(seconds=97)
-    digest = base64.b64encode(hashlib.sha256(b"enceladus-demo:" + shas["tsk370"].encode()).digest()).decode()
+    """The failed update the function shows: an operator's console upload, stamped inside the green ci-pin
+    run's deploy step (after that run's own upload), so timing alone credits the run with it."""
+    modified = console_upload(github, shas)
     return {
         "function": FUNCTION,
         "configuration": {
@@ -47,8 +44,8 @@ def lambda_data(github: dict[str, Any], shas: dict[str, str]) -> dict[str, Any]:
             "LastUpdateStatusReason": "Uploaded file must be a non-empty zip",
             "LastUpdateStatusReasonCode": "InvalidZipFileException",
             "LastModified": lambda_time(modified),
-            "CodeSha256": digest,
-            "RevisionId": str(uuid.uuid5(uuid.NAMESPACE_URL, f"demo:{shas['tsk370']}")),
+            "CodeSha256": code_digest(CONSOLE_BUILD),
+            "RevisionId": revision(CONSOLE_BUILD),
             "Version": "$LATEST",
             "PackageType": "Zip",
             "Architectures": ["x86_64"],

@@ -52,7 +52,9 @@ class CheckKind:
     func: CheckFunc
     repo_files: Callable[[dict[str, Any], dict[str, Any]], list[str]] | None = None
     example: dict[str, Any] = field(default_factory=dict)
-    optional_reads: tuple[str, ...] = ()  # used when collected and ok, never a reason for `error`
+    # used when collected and ok, never a reason for the engine's `error`; a check may still refuse to pass on
+    # less when a configured optional source failed (deploy_coverage / lambda_deploy_match: proof.read_trail)
+    optional_reads: tuple[str, ...] = ()
     reads_param: str | None = None  # a parameter whose value names one more source the check reads
     default_subject: Callable[[dict[str, Any], dict[str, Any]], str | None] | None = None  # (params, target)
 

@@ -104,7 +104,8 @@ def read_trail(bucket: str, prefix: str | None, account: str, region: str, funct
     base = trail_prefix(prefix, account, region)
     out: list[dict[str, Any]] = []
     for day in _days(since, until):
-        for page in aws.pages(client, "ListObjectsV2", options, Bucket=bucket, Prefix=f"{base}{day}/"):
+        for page in aws.pages(client, "ListObjectsV2", options, page_size=(options or {}).get("page_size"),
+                              Bucket=bucket, Prefix=f"{base}{day}/"):
             for obj in page.get("Contents", []):
                 if not obj["Key"].endswith(".json.gz"):
                     continue
@@ -194,4 +195,8 @@ def collect_cloudtrail(function: str, region: str, cfg: dict[str, Any], since: d
         for e in lookup_events(function, region, since, until, meter=meter, options=options):
             events.setdefault(str(e.get("eventID")), e)
     ordered = sorted(events.values(), key=lambda e: (iso(parse_time(e.get("eventTime"))) or "", str(e.get("eventID"))))
-    return {"function": function, "region": region, "read": read, "events": ordered}
+    # what the read covers, so a check knows where no event means no update: the trail's days are the
+    # window's; LookupEvents alone reaches back 90 days only
+    start = since if cfg.get("bucket") else max(since, datetime.now(timezone.utc) - timedelta(days=LOOKUP_DAYS))
+    return {"function": function, "region": region, "read": read, "events": ordered,
+            "covers": {"since": iso(start), "until": iso(until)}}

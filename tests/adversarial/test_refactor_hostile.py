@@ -167,7 +167,15 @@ def _live_from_a_covering_run(snap: dict, rules, after_end: timedelta | None, **
     run = next(r for ch in reversed(ctx.changes(scope)) if (r := ctx.runs.covering(ch, ctx.now)))
     start, end = deploy_window(run)
     lam = snap["sources"]["lambda"]["data"]["configuration"]
-    lam.update(cfg, LastModified=iso(start + timedelta(seconds=10) if after_end is None else end + after_end))
+    when = start + timedelta(seconds=10) if after_end is None else end + after_end
+    lam.update(cfg, LastModified=iso(when))
+    # CloudTrail records that update, by the pipeline's role (a copy of one of its uploads, moved there)
+    trail = snap["sources"]["cloudtrail"]["data"]
+    upload = next(e for e in trail["events"] if not e.get("errorCode")
+                  and not e["userIdentity"]["sessionCredentialFromConsole"]
+                  and e["userIdentity"]["sessionIssuer"]["arn"] == snap["target"]["principals"]["workflow_role"])
+    trail["events"].append({**upload, "eventID": "moved-upload", "eventTime": iso(when), "lastModified": iso(when),
+                            "codeSha256": lam["CodeSha256"]})
     return snap, run
 
 

@@ -17,7 +17,12 @@ from compliance.base.digests import is_code_sha256
 from compliance.base.timeutil import iso
 from compliance.model.findings import FAIL, PASS, Finding
 
-ARTIFACT, TIMING = "artifact", "timing"
+ARTIFACT, PRINCIPAL, TIMING = "artifact", "principal", "timing"
+RANK = {TIMING: 0, PRINCIPAL: 1, ARTIFACT: 2}  # a finding states the strongest proof it holds
+
+
+def stronger(a: str, b: str) -> str:
+    return a if RANK[a] >= RANK[b] else b
 
 
 def run_code(run: dict[str, Any]) -> str | None:
@@ -112,22 +117,29 @@ Label = Callable[[Any], str]
 Item = Callable[[Any], dict[str, Any]]
 
 
+Backing = tuple[str, str, list[dict[str, Any]]]  # (what CloudTrail showed, the proof it gives, its evidence)
+
+
 def credited(rule, name: str, lam: dict[str, Any], modified, match: Match, what: str, item: Item,
-             label: Label) -> Finding:
-    """The pass for the deploy credited with the live code, saying which proof it rests on."""
+             label: Label, backing: Backing | None = None) -> Finding:
+    """The pass for the deploy credited with the live code, saying which proof it rests on (``backing``:
+    the principal CloudTrail recorded for the update, when the trail was read)."""
     chosen, proof = match.chosen
     others = "".join(f"; {label(o)} in the same window recorded {code_label(c)}, not the live one"
                      for o, c in match.other)
     if proof == ARTIFACT:
-        how = f"which recorded the live {code_label(match.live)} (proof: artifact)"
-        extra = {"proof": proof, "code_sha256": match.live}
+        how = f"which recorded the live {code_label(match.live)}"
     else:
         why = "the function reports no CodeSha256" if match.live is None else (
             run_unrecorded(chosen) if what == "run" else "the worklog records no CodeSha256")
-        how = f"timing match only: {why} (proof: timing)"
-        extra = {"proof": proof}
+        how = f"timing match only: {why}" if backing is None else f"its own record gives no CodeSha256 ({why})"
+    items: list[dict[str, Any]] = []
+    if backing is not None:
+        clause, level, items = backing
+        how, proof = f"{how}; {clause}", stronger(proof, level)
+    extra = {"proof": proof, **({"code_sha256": match.live} if proof == ARTIFACT and match.live else {})}
     return Finding(rule.id, "function", name, PASS, f"LastModified {iso(modified)} falls in the deploy of "
-                   f"{label(chosen)}, {how}{others}", [lam, {**item(chosen), **extra}])
+                   f"{label(chosen)}, {how} (proof: {proof}){others}", [lam, {**item(chosen), **extra}, *items])
 
 
 def mismatch(ctx, rule, name: str, lam: dict[str, Any], modified, match: Match, label: Label,

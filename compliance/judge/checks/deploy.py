@@ -14,7 +14,6 @@ from compliance.judge.checks.artifact import (
     Match,
     claim_code,
     code_label,
-    credited,
     live_code,
     mismatch,
     recorded_elsewhere,
@@ -22,6 +21,7 @@ from compliance.judge.checks.artifact import (
     sort_candidates,
 )
 from compliance.judge.checks.common import change_finding, no_changes
+from compliance.judge.checks.proof import backed, judge_cover, read_trail, who_updated
 from compliance.judge.engine import (
     CLOCK_SKEW,
     SUCCESS,
@@ -158,14 +158,15 @@ def _pending_or_stuck(ctx, change, grace: timedelta) -> Finding | None:
     return None
 
 
-def _run_reasons(ctx, change) -> tuple[list[str], list[dict[str, Any]]]:
-    """What each run considered for this change was, and why it did not cover it."""
+def _run_reasons(ctx, change, refuted: set[int]) -> tuple[list[str], list[dict[str, Any]]]:
+    """What each run considered for this change was, and why it did not cover it (``refuted``: runs
+    CloudTrail showed uploaded nothing, explained by the caller)."""
     own = ctx.runs.by_sha.get(change.sha, [])
-    notes, items, seen = [], [], set()
+    notes, items, seen = [], [], set(refuted)
     for run in [*own, *ctx.runs.rejected_successes(change, _SHOWN)]:
-        if run["id"] in seen:
+        if id(run) in seen:
             continue
-        seen.add(run["id"])
+        seen.add(id(run))
         why = ctx.runs.rejection(run)
         state = run_state(run)
         done = parse_time(run.get("updated_at"))
@@ -186,15 +187,14 @@ def check_deploy_coverage(ctx, rule, params) -> list[Finding]:
     grace = timedelta(minutes=params.get("grace_minutes", DEFAULT_GRACE_MINUTES))
     manual: _ManualClaims | None = None
     out = []
+    trail, slack, memo = read_trail(ctx), deploy_tolerance(params), {}
     for change in ctx.changes(rule.scope):
-        run = ctx.runs.covering(change, ctx.now)
-        if run:
-            how = "its own commit" if run["head_sha"] == change.sha else f"later commit {run['head_sha'][:12]}"
-            out.append(change_finding(rule.id, change, PASS,
-                                      f"deployed by successful {run_label(run)} of {how}, completed "
-                                      f"{iso(parse_time(run['updated_at']))}", run_evidence(run)))
+        cover = judge_cover(ctx, rule.id, change, trail, slack, memo)
+        if cover.finding is not None:
+            out.append(cover.finding)
             continue
-        notes, tried = _run_reasons(ctx, change)
+        notes, tried = _run_reasons(ctx, change, {id(run) for run, _ in cover.refuted})
+        notes, tried = cover.notes() + notes, cover.items() + tried
         if allow_manual:
             try:
                 if manual is None:
@@ -231,9 +231,13 @@ register(
     summary="Every in-scope change is covered by a successful run of the canonical workflow (pushed or dispatched "
     "on the branch) for that commit or a later one (completed after the push), or by dated worklog evidence of a "
     "passing manual deploy-script run; while a covering run is still running, or none exists yet within the grace "
-    "period, the change is pending.",
+    "period, the change is pending. With CloudTrail, a run whose deploy holds no UpdateFunctionCode by the "
+    "pipeline's role deployed nothing (proof: principal, or artifact when the upload returned the CodeSha256 the "
+    "run recorded; without it, proof: timing; configured and unavailable: error).",
     reads=("git", "github"),
-    optional_reads=("tracker",),  # worklog evidence of a manual deploy-script run
+    # worklog evidence of a manual deploy-script run; the pipeline's uploads (a trail that is configured
+    # and fails is `error` for the passes it would have proven: proof.read_trail)
+    optional_reads=("tracker", "cloudtrail"),
     subject="change",
     repo_files=lambda params, target: [target.get("deploy_script") or ""],  # the script in force per run
     params={
@@ -246,6 +250,9 @@ register(
                               "default": DEFAULT_GRACE_MINUTES,
                               "description": "how long after the merge (or a run's start) a missing or queued / "
                               "in-progress run reads as pending rather than failed, measured to the collection time"},
+            "tolerance_seconds": {"type": "integer", "minimum": 0, "default": DEFAULT_TOLERANCE_SECONDS,
+                                  "description": "slack around a run's deploy step within which a CloudTrail "
+                                  "upload by the pipeline's role counts as that run's"},
         },
     },
     example={"kind": "deploy_coverage", "allow_manual_evidence": True, "grace_minutes": DEFAULT_GRACE_MINUTES},
@@ -320,19 +327,22 @@ def check_lambda_deploy_match(ctx, rule, params) -> list[Finding]:
     if bad:
         return [Finding(rule.id, "function", name, ERROR, f"{bad}: the live code cannot be matched to a deploy",
                         [lam])]
+    trail = read_trail(ctx)
     runs = run_match(ctx, modified, deploy_tolerance(params))
     if runs.chosen:
-        return [credited(rule, name, lam, modified, runs, "run", run_evidence, lambda r: f"run {r['id']}")]
+        return [backed(ctx, trail, rule, name, lam, modified, runs, "run", run_evidence, lambda r: f"run {r['id']}")]
     manual = manual_match(ctx, modified)
     if manual.chosen:
-        return [credited(rule, name, lam, modified, manual, "worklog", worklog_evidence_item,
-                          lambda ev: f"a manual deploy-script run recorded in {_claim_name(ev)}")]
+        return [backed(ctx, trail, rule, name, lam, modified, manual, "worklog", worklog_evidence_item,
+                       lambda ev: f"a manual deploy-script run recorded in {_claim_name(ev)}")]
     if runs.other:
-        return [mismatch(ctx, rule, name, lam, modified, runs, lambda r: f"run {r['id']}", run_evidence)]
-    if manual.other:
-        return [mismatch(ctx, rule, name, lam, modified, manual,
-                          lambda ev: f"the manual deploy recorded in {_claim_name(ev)}", worklog_evidence_item)]
-    return [_unmatched(ctx, rule, name, lam, modified, live, deploy_tolerance(params))]
+        found = mismatch(ctx, rule, name, lam, modified, runs, lambda r: f"run {r['id']}", run_evidence)
+    elif manual.other:
+        found = mismatch(ctx, rule, name, lam, modified, manual,
+                         lambda ev: f"the manual deploy recorded in {_claim_name(ev)}", worklog_evidence_item)
+    else:
+        found = _unmatched(ctx, rule, name, lam, modified, live, deploy_tolerance(params))
+    return [who_updated(trail, found, modified)]
 
 
 def _unmatched(ctx, rule, name, lam, modified, live, slack) -> Finding:
@@ -367,9 +377,13 @@ register(
     summary="The function's LastModified falls inside a successful canonical deploy (or matches dated worklog "
     "evidence of a passing manual deploy-script run), and the live CodeSha256 is the one that deploy recorded "
     "(its job log's CodeSha256= line, or the worklog's): another recorded CodeSha256 fails, a deploy that "
-    "recorded none passes on timing only (proof: timing); an update matching no deploy is an out-of-band change.",
+    "recorded none passes on timing only (proof: timing); an update matching no deploy is an out-of-band change. "
+    "With CloudTrail, the update at LastModified must be the pipeline's role's (an allowed role's for a manual "
+    "deploy), outside the console, and return the live CodeSha256 (proof: principal or artifact); another "
+    "principal fails, no recorded update or a configured trail that failed is error.",
     reads=("git", "github", "lambda"),
-    optional_reads=("tracker",),  # a recorded manual deploy naming this LastModified
+    # a recorded manual deploy naming this LastModified; who made the update (proof.backed)
+    optional_reads=("tracker", "cloudtrail"),
     subject="function",
     params={
         "properties": {

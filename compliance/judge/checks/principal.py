@@ -9,71 +9,35 @@ it: an allowed role used with nothing to show for it is a pipeline credential us
 
 from __future__ import annotations
 
-import re
 from datetime import datetime, timedelta
 from typing import Any
 
 from compliance.base.timeutil import iso, parse_time
 from compliance.judge.checks.deploy import DEFAULT_TOLERANCE_SECONDS, live_manual_deploy
 from compliance.judge.checks.deploy_manager import names_function
+from compliance.judge.checks.proof import UPDATES, Windows, event_evidence, event_label, session_role
 from compliance.judge.engine import (
     SUCCESS,
-    deploy_window,
     run_evidence,
     run_state,
-    within,
     worklog_evidence_item,
 )
 from compliance.judge.registry import register
 from compliance.model.findings import ERROR, FAIL, PASS, Finding
 
-UPDATES = ("UpdateFunctionCode", "UpdateFunctionConfiguration")  # CloudTrail appends the API version
-_ROLE = re.compile(r"^arn:(aws[a-z-]*):iam::([0-9]{12}):role/(?:[^/]+/)*([^/]+)$(?!\n)")
-_SESSION = re.compile(r"^arn:(aws[a-z-]*):sts::([0-9]{12}):assumed-role/([^/]+)/[^/]+$(?!\n)")
 
-
-def session_role(identity: dict[str, Any]) -> str | None:
-    """The IAM role ARN behind an assumed-role session, only when every part of the record agrees.
-
-    The issuer's role ARN and the session ARN must name the same partition, account and role name:
-    an ``assumed-role/deploy-ci-tmp/...`` session is not one of ``role/deploy-ci``, and an issuer ARN
-    copied next to another account's session proves nothing."""
-    issuer = identity.get("sessionIssuer") or {}
-    if identity.get("type") != "AssumedRole" or issuer.get("type") != "Role":
-        return None
-    role, session = _ROLE.match(str(issuer.get("arn", ""))), _SESSION.match(str(identity.get("arn", "")))
-    if not role or not session or role.groups() != session.groups():
-        return None
-    return issuer["arn"]
-
-
-def _label(event: dict[str, Any]) -> str:
-    who = event["userIdentity"].get("arn") or event["userIdentity"].get("type") or "unknown principal"
-    return f"{event['eventName']} at {event['eventTime']} by {who}"
-
-
-def _evidence(event: dict[str, Any]) -> dict[str, Any]:
-    item = {"kind": "cloudtrail", "label": _label(event), "event_id": event["eventID"], "time": event["eventTime"],
-            "url": None}
-    for key in ("userAgent", "sourceIPAddress", "codeSha256", "revisionId"):
-        if event.get(key):
-            item[key] = event[key]
-    return item
-
-
-def _joined(ctx, event: dict[str, Any], when: datetime, slack: timedelta) -> tuple[str, dict[str, Any]] | None:
+def _joined(ctx, event: dict[str, Any], when: datetime, slack: timedelta, windows: Windows
+            ) -> tuple[str, dict[str, Any]] | None:
     """The canonical run whose deploy step holds the update, else the recorded manual deploy of its LastModified.
 
     A run that ended in failure still joins: the principal is the question here, and the pipeline's role
     updating the function inside its own deploy step is the pipeline (the failed deploy is judged by
     ``lambda_state`` and ``lambda_deploy_match``)."""
-    runs = [r for rs in ctx.runs.by_sha.values() for r in rs if ctx.runs.rejection(r) is None]
-    for run in sorted(runs, key=lambda r: run_state(r) != SUCCESS):  # a successful run first
-        start, end = deploy_window(run)
-        if within(when, start, end, slack):
-            state = run_state(run)
-            ended = "" if state == SUCCESS else f" (which ended {run.get('conclusion') or run.get('status')})"
-            return f"the deploy of run {run['id']} for {run['head_sha'][:12]}{ended}", run_evidence(run)
+    held = sorted(windows.holding(when, slack), key=lambda r: run_state(r) != SUCCESS)  # a successful run first
+    if held:
+        run = held[0]
+        ended = "" if run_state(run) == SUCCESS else f" (which ended {run.get('conclusion') or run.get('status')})"
+        return f"the deploy of run {run['id']} for {run['head_sha'][:12]}{ended}", run_evidence(run)
     modified = parse_time(event.get("lastModified")) or when
     ev = live_manual_deploy(ctx, modified)
     if ev is not None:
@@ -81,9 +45,9 @@ def _joined(ctx, event: dict[str, Any], when: datetime, slack: timedelta) -> tup
     return None
 
 
-def _judge(ctx, rule, event: dict[str, Any], roles: dict[str, Any], slack: timedelta) -> Finding:
+def _judge(ctx, rule, event: dict[str, Any], roles: dict[str, Any], slack: timedelta, windows: Windows) -> Finding:
     subject = f"{event['eventName']}@{event['eventTime']}"
-    evidence = [_evidence(event)]
+    evidence = [event_evidence(event)]
     identity = event["userIdentity"]
     when = parse_time(event["eventTime"])
     if when is None:
@@ -92,24 +56,24 @@ def _judge(ctx, rule, event: dict[str, Any], roles: dict[str, Any], slack: timed
     who = role or identity.get("arn") or identity.get("type") or "an unnamed principal"
     if identity.get("sessionCredentialFromConsole"):
         return Finding(rule.id, "function", subject, FAIL,
-                       f"{_label(event)}: made in a console session of {who}; the function is never edited by hand",
+                       f"{event_label(event)}: made in a console session of {who}; the function is never edited by hand",
                        evidence)
     if who in roles["deploy_manager"] or identity.get("arn") in roles["deploy_manager"]:
         return Finding(rule.id, "function", subject, FAIL,
-                       f"{_label(event)}: the UI deployment manager's role {who} updated the function; API/MCP "
+                       f"{event_label(event)}: the UI deployment manager's role {who} updated the function; API/MCP "
                        "changes never go through the deployment manager", evidence)
     if role is None or role not in roles["allowed"]:
         return Finding(rule.id, "function", subject, FAIL,
-                       f"{_label(event)}: {who} is neither the canonical workflow's role nor a named operator role",
+                       f"{event_label(event)}: {who} is neither the canonical workflow's role nor a named operator role",
                        evidence)
-    joined = _joined(ctx, event, when, slack)
+    joined = _joined(ctx, event, when, slack, windows)
     if joined is None:
         return Finding(rule.id, "function", subject, FAIL,
-                       f"{_label(event)}: role used outside the pipeline: no successful canonical run's deploy "
+                       f"{event_label(event)}: role used outside the pipeline: no successful canonical run's deploy "
                        "holds this update and no recorded manual deploy matches it", evidence)
     what, item = joined
     kind = "the canonical workflow's role" if role == roles["workflow"] else "operator role"
-    return Finding(rule.id, "function", subject, PASS, f"{_label(event)}: {kind} {role}, in {what}",
+    return Finding(rule.id, "function", subject, PASS, f"{event_label(event)}: {kind} {role}, in {what}",
                    [*evidence, item])
 
 
@@ -132,7 +96,9 @@ def check_deploy_principal(ctx, rule, params) -> list[Finding]:
         return [Finding(rule.id, "function", function, PASS,
                         f"CloudTrail ({', '.join(data.get('read') or []) or 'snapshot'}) records no code or "
                         f"configuration update of {function} from {iso(ctx.since)} to {iso(ctx.until)}")]
-    return [_judge(ctx, rule, e, roles, slack) for e in updates]
+    # the canonical runs of the branch, whatever their outcome, indexed by deploy window once
+    windows = Windows([r for rs in ctx.runs.by_sha.values() for r in rs if ctx.runs.rejection(r) is None])
+    return [_judge(ctx, rule, e, roles, slack, windows) for e in updates]
 
 
 register(
