@@ -18,6 +18,7 @@ from typing import Any
 from compliance.base.globs import example_path, filter_match
 from compliance.judge.checks.common import file_evidence
 from compliance.judge.checks.workflow import _parse, _push_filter, _triggers
+from compliance.judge.files import RepoFiles
 from compliance.judge.registry import register
 from compliance.judge.shell.verdicts import judge_deploy_script
 from compliance.model.findings import ERROR, FAIL, NOT_APPLICABLE, PASS, Finding
@@ -222,7 +223,7 @@ def check_runbook_sync(ctx, rule, params) -> list[Finding]:
         return [Finding(rule.id, "file", "-", NOT_APPLICABLE,
                         "target.runbook is not configured: there is no runbook to compare the rules with")]
     data = ctx.source("runbook")
-    label = ctx.files.label
+    label = RepoFiles({"files_ref": data.get("ref")}).label  # the commit the runbook was read at
     if data.get("path") != path:
         return [Finding(rule.id, "file", path, ERROR, f"could not evaluate: the runbook source read {data.get('path')}, "
                                                       f"not target.runbook {path} (re-collect)")]
