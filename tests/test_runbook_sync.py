@@ -14,6 +14,7 @@ from compliance.base.timeutil import parse_time
 from compliance.inputs.rules import load_rules
 from compliance.judge.engine import Context, evaluate
 from compliance.judge.registry import reads_of, repo_files_of
+from compliance.model.rules import Scope
 from compliance.model.snapshot import build_snapshot, load_schema, schema_problems, validate_snapshot
 from compliance.publish.check_run import annotations
 from compliance.report import html as html_report
@@ -23,7 +24,7 @@ from compliance.sources.plan import collect_sources
 from compliance.sources.runbook_parse import parse_runbook
 from tests.gitrepo import GitRepo
 from tests.runbook_texts import CFN_WORKFLOW, V1, V2, V3
-from tests.scenario import DEPLOY_SH, GOOD_WORKFLOW, TARGET, WORKFLOW
+from tests.scenario import DEPLOY_SH, GOOD_WORKFLOW, TARGET, WORKFLOW, make_rule
 
 RUNBOOK = "backend/API_MCP_DEPLOY_PROCESS.md"
 SCRIPT = "backend/lambda/coordination_api/deploy.sh"
@@ -157,6 +158,10 @@ def test_lying_runbooks():
     assert any("level-3 heading" in p["message"] for p in doc["problems"])
     two = parse_runbook("## Scope\n\n- `a/**`\n\n## Scope\n\n- `b/**`\n")
     assert two["scope"] is None and any("ambiguous" in p["message"] for p in two["problems"])
+    # the workflow named in prose, not as the section's Workflow item: no canonical workflow is read from it
+    prose = parse_runbook("## Canonical Automation\n\nWe deploy with `.github/workflows/x.yml`.\n")
+    assert prose["canonical"]["workflow"] is None
+    assert any("no `Workflow:` item" in p["message"] for p in prose["problems"])
     bad = parse_runbook("## Scope\n\n- the API folder\n- `a/**` and `b/**`\n")
     assert bad["scope"]["entries"] == [] and len([p for p in bad["problems"] if p["section"] == "Scope"]) == 2
 
@@ -176,3 +181,26 @@ def test_every_format_and_annotation_locates_the_drift_at_the_runbook_line(tmp_p
     assert f"{RUNBOOK}:7" in md and f"{RUNBOOK}:7" in html
     assert s["v3"][:8] in md
     assert "03-api.yaml" in junit.render(doc)
+
+
+def test_validation_requirements_against_the_rules_parameters(tmp_path):
+    """5. The runbook's states, route prefix and function against what the rules and the target check."""
+    r, _ = _history(tmp_path)
+    snap = _snapshot(r, "2026-02-20T00:00:00Z", "2026-02-24T00:00:00Z")
+    loose = make_rule("lambda_state", {"state": "Active", "last_update_status": "InProgress"}, rule_id="T-STATE",
+                      scope=Scope())
+    routes = make_rule("api_routes", {"prefix": "/api/v2/", "routes": []}, rule_id="T-ROUTES", scope=Scope())
+    others = [r_ for r_ in RULES if r_.id not in ("APIMCP-003", "APIMCP-005")]
+    found = {f.subject: f for f in evaluate(snap, [SYNC], Context(snap, rules=[*others, loose, routes]))}
+    states = found[f"{RUNBOOK}: validation states of T-STATE"]
+    assert states.status == "fail" and "LastUpdateStatus=Successful in the runbook, InProgress in T-STATE" in states.message
+    assert states.location == {"path": RUNBOOK, "line": 25}
+    assert found[f"{RUNBOOK}: validation routes of T-ROUTES"].status == "fail"
+    # the target's function is another one than the runbook validates
+    twin = {**snap, "target": {**snap["target"], "function": "devops-coordination-api-gamma"}}
+    got = {f.subject: f.status for f in evaluate(twin, [SYNC], Context(twin, rules=list(RULES)))}
+    assert got == {f"{RUNBOOK}: validation function": "fail"}
+    # no rule checks the states at all: the runbook's requirement is ungoverned
+    none = [r_ for r_ in RULES if r_.id != "APIMCP-003"]
+    got = {f.subject: f.status for f in evaluate(snap, [SYNC], Context(snap, rules=none))}
+    assert got[f"{RUNBOOK}: validation states"] == "fail" and f"{RUNBOOK}: section of APIMCP-003" not in got
