@@ -19,19 +19,11 @@ from typing import Any
 from markdown_it import MarkdownIt
 from markdown_it.tree import SyntaxTreeNode
 
-SECTION_LEVEL = 2  # the runbook's sections are `##` headings
-SCOPE = "scope"
-CANONICAL = "canonical automation"
-VALIDATION = "validation requirements"
-AUTOMATION_SUFFIX = "automation"  # "Canonical Automation", "API Stack (CloudFormation) Automation"
+from compliance.model.runbook import AUTOMATION_SUFFIX, CANONICAL, SCOPE, SECTION_LEVEL, VALIDATION, norm
+
 LISTS = ("bullet_list", "ordered_list")
 
 _MD = MarkdownIt("commonmark")
-
-
-def norm(text: str) -> str:
-    """A heading's words as compared: case and runs of white space do not matter, words do."""
-    return " ".join(text.split()).casefold()
 
 
 def _line(node: SyntaxTreeNode) -> int:

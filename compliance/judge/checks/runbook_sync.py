@@ -20,9 +20,8 @@ from compliance.judge.checks.common import file_evidence
 from compliance.judge.checks.workflow import _parse, _push_filter, _triggers
 from compliance.judge.files import RepoFiles
 from compliance.judge.registry import register
-from compliance.judge.shell.verdicts import judge_deploy_script
 from compliance.model.findings import ERROR, FAIL, NOT_APPLICABLE, PASS, Finding
-from compliance.sources.runbook_parse import SECTION_LEVEL, norm
+from compliance.model.runbook import SECTION_LEVEL, norm
 
 DRIFTS = ("scope", "files", "triggers", "sections", "validation")
 
@@ -79,6 +78,10 @@ def _named(data: dict[str, Any], path: str) -> tuple[bool, str | None]:
 def _file_drift(out: _Out, ctx, data: dict[str, Any], doc: dict[str, Any], report: bool) -> dict[str, Any]:
     """2. A workflow or script the runbook names that is absent at the ref or a tombstone (reported
     when ``report``). Returns the parsed workflows that exist, by path, for the trigger drift."""
+    # deliberate lazy import, as in the workflow checks: the shell parser is paid for when a runbook names a
+    # script, not by every import of the check registry (rules validate is start-up bound)
+    from compliance.judge.shell.verdicts import judge_deploy_script
+
     workflows: dict[str, Any] = {}
     if not report:
         out = _Out(out.rule, out.path, out.label, out.ref, out.url)  # judged, not reported
