@@ -204,3 +204,22 @@ def test_validation_requirements_against_the_rules_parameters(tmp_path):
     none = [r_ for r_ in RULES if r_.id != "APIMCP-003"]
     got = {f.subject: f.status for f in evaluate(snap, [SYNC], Context(snap, rules=none))}
     assert got[f"{RUNBOOK}: validation states"] == "fail" and f"{RUNBOOK}: section of APIMCP-003" not in got
+
+
+def test_triggers_alone_never_pass_on_a_deleted_workflow(tmp_path):
+    """Lying configuration: a rule judging only the triggers while the canonical workflow is gone."""
+    r, _ = _history(tmp_path)
+    snap = _snapshot(r, "2026-04-01T00:00:00Z", "2026-04-30T00:00:00Z")
+    only = make_rule("runbook_sync", {"drifts": ["triggers"]}, rule_id="T-TRIG")
+    found = evaluate(snap, [only], Context(snap, rules=list(RULES)))
+    assert [(f.subject, f.status) for f in found] == [(f"{RUNBOOK}: triggers", "error")]
+
+
+def test_every_unreadable_scope_entry_is_named_in_one_error(tmp_path):
+    r = GitRepo(tmp_path / "bad").init()
+    r.commit("init", {RUNBOOK: V1.replace("- `tools/enceladus-mcp-server/**`\n", "- the MCP server\n- `a` or `b`\n"),
+                      WORKFLOW: GOOD_WORKFLOW, SCRIPT: DEPLOY_SH, "AGENTS.md": RUNBOOK},
+             author_date="2026-03-02T00:00:00Z")
+    found = _judge(_snapshot(r, "2026-03-01T00:00:00Z", "2026-03-31T00:00:00Z"))
+    bad = found[f"{RUNBOOK}: section Scope"]
+    assert bad.status == "error" and bad.location["line"] == 6 and "(line 7)" in bad.message

@@ -34,6 +34,9 @@ class _Out:
         self.findings: list[Finding] = []
         self._seen: set[str] = set()
 
+    def has(self, what: str) -> bool:
+        return f"{self.path}: {what}" in self._seen
+
     def add(self, status: str, what: str, line: int, message: str) -> None:
         subject = f"{self.path}: {what}"
         if subject in self._seen:
@@ -133,8 +136,13 @@ def _trigger_drift(out: _Out, ctx, rule, doc: dict[str, Any], workflows: dict[st
     runbook names its own (existing) workflow for exactly that path."""
     canonical, scope = doc.get("canonical"), doc.get("scope")
     wf = (canonical or {}).get("workflow")
-    if not wf or wf["path"] not in workflows or not scope:
-        return  # absent, a tombstone or not read: already a finding of its own
+    if not wf or not scope:
+        return  # the section cannot be read: already an `error` of its own
+    if wf["path"] not in workflows:
+        if not out.has(f"workflow {wf['path']}"):  # judged but not reported (drifts without files): say so
+            out.add(ERROR, "triggers", wf["line"], f"could not evaluate the triggers: {wf['path']} is absent, a "
+                                                   "tombstone or unread at this commit")
+        return
     branch = rule.scope.branch or ctx.target.get("branch", "main")
     problems, covered = _push_filter(workflows[wf["path"]], branch)
     pushes = [t for t in canonical["triggers"] if t["event"] == "push"] or [None]
@@ -237,8 +245,12 @@ def check_runbook_sync(ctx, rule, params) -> list[Finding]:
                         [file_evidence(path, f"{path}: absent {label}", None, out.ref)])]
     doc = data["document"]
     wanted = set(params.get("drifts") or DRIFTS)
+    by_section: dict[str, list[dict[str, Any]]] = {}
     for p in doc["problems"]:
-        out.add(ERROR, f"section {p['section']}", p["line"], f"could not evaluate: {p['message']}")
+        by_section.setdefault(p["section"], []).append(p)
+    for section, problems in by_section.items():
+        out.add(ERROR, f"section {section}", problems[0]["line"], "could not evaluate: " + "; ".join(
+            f"{p['message']} (line {p['line']})" if n else p["message"] for n, p in enumerate(problems)))
     if "scope" in wanted and doc["scope"]:
         _scope_drift(out, ctx, rule, doc["scope"])
     workflows = _file_drift(out, ctx, data, doc, "files" in wanted)
