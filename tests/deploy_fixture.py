@@ -29,6 +29,7 @@ import pytest
 
 from tests import moto_env
 from tests.gitrepo import GitRepo
+from tests.scenario import RUNBOOK_PATH, RUNBOOK_TEXT
 
 SCRIPT = "backend/lambda/coordination_api/deploy.sh"
 WORKFLOW = ".github/workflows/api-mcp-backend-deploy.yml"
@@ -131,7 +132,7 @@ def build_repo(path: Path, now: datetime) -> tuple[GitRepo, dict[str, str]]:
     s["base"] = repo.commit("initial import ENC-TSK-300", {
         "README.md": "enceladus\n", WORKFLOW: WORKFLOW_YML, SCRIPT: DEPLOY_SH,
         "backend/lambda/coordination_api/lambda_function.py": "VERSION = 0\n",
-        "AGENTS.md": "Deploy API/MCP per docs/runbooks/api-mcp-deploy.md\n",
+        "AGENTS.md": "Deploy API/MCP per docs/runbooks/api-mcp-deploy.md\n", RUNBOOK_PATH: RUNBOOK_TEXT,
     }, author_date=ago(10))
     repo.branch("agent/enc-tsk-325-capabilities")
     repo.commit("add capabilities", {"backend/lambda/coordination_api/lambda_function.py": "VERSION = 1\n"},
@@ -186,6 +187,7 @@ target:
   branch: main
   workflow: {WORKFLOW}
   deploy_script: {SCRIPT}
+  runbook: {RUNBOOK_PATH}
   region: {moto_env.REGION}
   function: {moto_env.FUNCTION}
   http_api: {moto_env.HTTP_API}

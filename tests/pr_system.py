@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from tests.github_payloads import REPO, WORKFLOW_PATH
-from tests.scenario import GOOD_WORKFLOW, build_repo
+from tests.scenario import GOOD_WORKFLOW, RUNBOOK_PATH, build_repo
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -41,6 +41,7 @@ target:
   branch: main
   workflow: {WORKFLOW_PATH}
   deploy_script: backend/lambda/coordination_api/deploy.sh
+  runbook: {RUNBOOK_PATH}
   region: us-west-2
   function: devops-coordination-api
   deploy_manager: {{table: devops-deployment-manager}}

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from compliance.base.timeutil import parse_time
+from compliance.demo.tree import file_text
 from compliance.judge.engine import evaluate
 from compliance.model.rules import CheckSpec, Remediation, Rule, Scope
 from compliance.model.snapshot import validate_snapshot
@@ -26,6 +27,10 @@ FUNCTION = "devops-coordination-api"
 ARN = f"arn:aws:lambda:us-west-2:123456789012:function:{FUNCTION}"
 TARGET = {"name": "test", "branch": "main", "workflow": WORKFLOW, "function": FUNCTION, "region": "us-west-2",
           "deploy_script": "backend/lambda/coordination_api/deploy.sh", "github_repo": "NX-2021-L/enceladus"}
+
+# the runbook the rules cite (target.runbook), in its first version; the repositories here hold it, as enceladus does
+RUNBOOK_PATH = "docs/runbooks/api-mcp-deploy.md"
+RUNBOOK_TEXT = file_text("api-mcp-deploy.md")
 
 GOOD_WORKFLOW = """name: API + MCP backend deploy
 on:
@@ -79,7 +84,7 @@ def _build_repo(path) -> tuple[GitRepo, dict[str, str]]:
         "README.md": "enceladus\n", WORKFLOW: GOOD_WORKFLOW,
         "backend/lambda/coordination_api/deploy.sh": DEPLOY_SH,
         "backend/lambda/coordination_api/lambda_function.py": "v = 0\n",
-        "AGENTS.md": "Deploy API/MCP per docs/runbooks/api-mcp-deploy.md\n",
+        "AGENTS.md": "Deploy API/MCP per docs/runbooks/api-mcp-deploy.md\n", RUNBOOK_PATH: RUNBOOK_TEXT,
     }, author_date="2026-02-20T10:00:00-08:00")
     repo.branch("agent/enc-tsk-325-capabilities")
     repo.commit("add capabilities", {"backend/lambda/coordination_api/lambda_function.py": "v = 1\n"},
@@ -175,6 +180,7 @@ target:
   branch: main
   workflow: {WORKFLOW_PATH}
   deploy_script: backend/lambda/coordination_api/deploy.sh
+  runbook: {RUNBOOK_PATH}
   region: us-west-2
   function: {moto_env.FUNCTION}
   http_api: {moto_env.HTTP_API}

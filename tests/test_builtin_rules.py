@@ -82,11 +82,11 @@ def test_rules_commands_default_to_the_builtins_and_say_so(tmp_path, monkeypatch
     monkeypatch.chdir(tmp_path)  # nothing here: no policies/ folder
     assert main(["rules", "validate"]) == 0
     out, err = capsys.readouterr()
-    assert out.startswith("15 rule(s) valid in 2 file(s)")
+    assert out.startswith("16 rule(s) valid in 2 file(s)")
     assert err == "note: no rules named: judging with the built-in rules (builtin:api-mcp-runbook)\n"
     assert main(["rules", "list", "--builtin"]) == 0
     out, err = capsys.readouterr()
-    assert out.splitlines()[0] == "builtin:api-mcp-runbook (15 rules)" and err == ""
+    assert out.splitlines()[0] == "builtin:api-mcp-runbook (16 rules)" and err == ""
     assert out.splitlines()[1].split()[0] == "APIMCP-001"
 
 

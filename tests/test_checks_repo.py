@@ -75,14 +75,15 @@ def test_worklog_tracker_down_is_error(repo):
 def _repo_with(tmp_path, workflow: str | None, script: str | None = DEPLOY_SH, agents: str | None = None):
     r = GitRepo(tmp_path / "r").init()
     files = {"README.md": "x\n", WORKFLOW: workflow, "backend/lambda/coordination_api/deploy.sh": script,
-             "AGENTS.md": agents, "backend/lambda/coordination_api/app.py": "1\n"}
+             "AGENTS.md": agents, "backend/lambda/coordination_api/app.py": "1\n",
+             "docs/runbooks/api-mcp-deploy.md": "# API + MCP Deployment Process\n"}
     r.commit("init ENC-TSK-1", {k: v for k, v in files.items() if v is not None}, author_date="2026-02-22T00:00:00Z")
     r.commit("scope change ENC-TSK-2", {"tools/enceladus-mcp-server/server.py": "1\n"},
              author_date="2026-02-23T00:00:00Z")
     return r
 
 
-FILES = [WORKFLOW, "backend/lambda/coordination_api/deploy.sh", "AGENTS.md"]
+FILES = [WORKFLOW, "backend/lambda/coordination_api/deploy.sh", "AGENTS.md", "docs/runbooks/api-mcp-deploy.md"]
 
 
 def test_workflow_push_filter(tmp_path):
@@ -171,6 +172,11 @@ def test_guidance_references(tmp_path):
     absent = snapshot(_repo_with(tmp_path / "c", GOOD_WORKFLOW).path, files=FILES)
     assert judge(absent, "guidance_references", params)[0].status == "fail"
     assert judge(snapshot(tmp_path / "nope"), "guidance_references", params)[0].status == "error"
+    # the runbook it names is gone at the judged commit: the rule is misconfigured, not the guidance wrong
+    moved = {**params, "reference": "docs/runbooks/moved.md"}
+    found = judge(snapshot(_repo_with(tmp_path / "d", GOOD_WORKFLOW, agents="see docs/runbooks/moved.md\n").path,
+                           files=[*FILES, "docs/runbooks/moved.md"]), "guidance_references", moved)
+    assert found[0].status == "error" and "does not exist" in found[0].message
 
 
 def test_tracker_ref(repo, tmp_path):

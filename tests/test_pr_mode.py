@@ -116,7 +116,7 @@ def test_a_pr_snapshot_records_deferred_sources_and_judges_the_same_offline(setu
                                                                       for f in live["findings"]]
     assert {f["status"] for f in live["findings"] if f["rule_id"] == "APIMCP-006"} == {"not_applicable"}
     # a deferred source is not a failed one: the report's source table lists only what was collected
-    assert {src["name"] for src in live["sources"]} == {"git", "deploy_manager"}
+    assert {src["name"] for src in live["sources"]} == {"git", "deploy_manager", "runbook"}  # runbook: before merge
     # a PR snapshot saved before deferred sources were data (they were just left out) keeps its verdicts
     old = {**snap, "sources": {n: src for n, src in snap["sources"].items() if n not in deferred}}
     (tmp_path / "old").mkdir()

@@ -28,7 +28,7 @@ from compliance.model.snapshot import load_schema
 from compliance.sources.plan import github_slot
 from tests import moto_env
 from tests.github_payloads import REPO, WORKFLOW_PATH, FakeGitHub, workflow_run
-from tests.scenario import build_repo
+from tests.scenario import RUNBOOK_PATH, build_repo
 from tests.test_workflows import load as load_workflow
 from tests.trail_records import ROLE, TRAIL_BUCKET, create_trail
 
@@ -199,6 +199,7 @@ def _target_yaml(name: str, repo: str, function: str, api: str, url: str) -> str
     branch: main
     workflow: {WORKFLOW_PATH}
     deploy_script: backend/lambda/coordination_api/deploy.sh
+    runbook: {RUNBOOK_PATH}
     region: us-west-2
     function: {function}
     http_api: {api}

@@ -228,10 +228,11 @@ def test_demo_shows_a_waived_finding_an_expired_waiver_and_a_diff(tmp_path, caps
     assert "waivers  2 applied, 1 expiring soon, 1 expired, 1 unused, 1 not applied" in out
     assert "new, 1 fixed, 10 still failing, 2 now waived" in out  # + the two console edits (APIMCP-013)
     doc = json.loads((tmp_path / "out" / "report.json").read_text("utf-8"))
-    # 4 new failures (one the deploy manager's CodeBuild update, APIMCP-013), besides whatever the change
-    # still being deployed (ENC-TSK-368) is judged now
+    # 5 new failures (one the deploy manager's CodeBuild update, APIMCP-013; one the runbook's Scope gaining
+    # 03-api.yaml after that audit, APIMCP-014), besides whatever the change still being deployed (ENC-TSK-368)
+    # is judged now
     rerun = demo_commits(tmp_path / "work")["tsk368"][:12]
-    assert len([e for e in doc["diff"]["new"] if rerun not in e["subject"]]) == 4
+    assert len([e for e in doc["diff"]["new"] if rerun not in e["subject"]]) == 5
     jsonschema.Draft202012Validator(load_schema("report")).validate(doc)
     status = {(f["rule_id"], f["subject"]): f["status"] for f in doc["findings"]}
     w = doc["waivers"]

@@ -87,7 +87,7 @@ def test_the_demo_runs_from_an_empty_directory(installed, tmp_path):
     done = _run([str(bin_dir / "compliance"), "demo", "--workdir", str(tmp_path / "system"), "--out", "reports"],
                 cwd=empty)
     assert done.returncode == 0, done.stderr[-2000:]
-    assert "verdict: ERROR  pass 50  fail 13  error 1  waived 2  n/a 1  pending 2" in done.stdout
+    assert "verdict: ERROR  pass 50  fail 14  error 1  waived 2  n/a 1  pending 2" in done.stdout
     assert (empty / "reports" / "report.json").is_file()
     rules = (tmp_path / "system" / "compliance.yaml").read_text("utf-8")
     assert "builtin:api-mcp-runbook" in rules
@@ -99,9 +99,9 @@ def test_rules_list_and_rules_test_use_the_built_in_rules(installed):
     assert listed.returncode == 0, listed.stderr
     assert "judging with the built-in rules (builtin:api-mcp-runbook)" in listed.stderr
     ids = [line.split()[0] for line in listed.stdout.splitlines()]
-    assert "APIMCP-001" in ids and "GUARD-002" in ids and len(ids) == 15
+    assert "APIMCP-001" in ids and "GUARD-002" in ids and len(ids) == 16
     grouped = _run([str(bin_dir / "compliance"), "rules", "list", "--builtin"], cwd=empty)
-    assert grouped.returncode == 0 and grouped.stdout.startswith("builtin:api-mcp-runbook (15 rules)\n")
+    assert grouped.returncode == 0 and grouped.stdout.startswith("builtin:api-mcp-runbook (16 rules)\n")
     tested = _run([str(bin_dir / "compliance"), "rules", "test"], cwd=empty)
     assert tested.returncode == 0, tested.stdout[-2000:]
     assert tested.stdout.rstrip().endswith(" passed, 0 failed")

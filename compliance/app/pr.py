@@ -29,6 +29,7 @@ from compliance.sources.plan import collect_one
 from compliance.sources.registry import (
     DEFERRED,
     after_merge,
+    applicable,
     before_merge,
     collection_order,
     deferred_envelope,
@@ -110,7 +111,7 @@ def pr_snapshot(config: Any, ruleset: Any, pr: dict[str, Any], *, head_ref: str 
     opts = config.sources or {}
     needed = reads_of(ruleset.rules)
     for name in collection_order(n for n in before_merge() if n in needed and n not in sources):
-        if (opts.get(name) or {}).get("enabled", True):
+        if (opts.get(name) or {}).get("enabled", True) and applicable(name, target):
             sources[name] = collect_one(name, opts.get(name) or {}, target, sources, ruleset.rules, since, clock, files)
     sources.update({name: deferred_envelope(name, DEFERRED_REASON, now) for name in after_merge()})
     pull_request = {"number": pr["number"], "title": pr.get("title") or "", "head_sha": pr["head_sha"],

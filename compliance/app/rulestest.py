@@ -23,7 +23,8 @@ Case files live beside the rules (``policies/tests/*.yaml``)::
 ``expect`` is strict about failures: a subject that comes out ``fail`` or ``error`` without being
 listed fails the case; subjects that pass, pend or do not apply may be left out.
 
-Git-based rules take ``git: {commits: [...], files_at_head: {...}}``; a commit needs only
+Git-based rules take ``git: {commits: [...], files_at_head: {...}}``; with ``target.runbook`` set, the
+runbook source is read from those files as a collection reads it (or given as ``sources.runbook``); a commit needs only
 ``subject``, ``committed_at`` and ``files``. Commit N (1-based) gets the SHA made of the hex
 digit N repeated (``1111…``), so its subject in ``expect`` is ``111111111111``.
 """
@@ -43,10 +44,11 @@ from compliance.inputs import builtin
 from compliance.inputs.rules import load_rules
 from compliance.inputs.schema_messages import did_you_mean, validate
 from compliance.inputs.yamlpos import Positions, load_yaml
-from compliance.judge.engine import evaluate
+from compliance.judge.engine import Context, evaluate
 from compliance.model.findings import STATUSES, Finding, is_worse
 from compliance.model.snapshot import build_snapshot, def_schema, load_schema, schema_problems
 from compliance.sources.registry import NAMES
+from compliance.sources.runbook import runbook_data
 
 SOURCES = tuple(n for n in NAMES if n != "git")  # a case gives git as commits, the rest as data
 # A case passes only if every failing or unevaluable subject is one it expects: a rule that starts
@@ -230,6 +232,8 @@ class _Builder:
                     continue
                 self.problems += validate(value, _sub(self.pos, spath), def_schema(name), self.path)
                 sources[name] = _envelope(name, raw["name"], value, None, collected)
+            if target.get("runbook") and "runbook" not in sources and sources.get("git", {}).get("status") == "ok":
+                sources["runbook"] = self.runbook(sources["git"]["data"], target, raw["name"], collected)
             snapshot = build_snapshot(tool_version="rules-test", collected_at=collected,
                                       window={**window, "branch": target["branch"]}, target=target, rules={},
                                       sources=sources)
@@ -240,6 +244,16 @@ class _Builder:
                 out.append(Case(self.path, self.pos.value(here)[0], rule_id, raw["name"], snapshot,
                                 dict(raw["expect"])))
         return out
+
+    @staticmethod
+    def runbook(git: dict[str, Any], target: dict[str, Any], case: str, at: str) -> dict[str, Any]:
+        """The runbook source as a collection would derive it from the case's git files (the runbook's
+        Markdown in ``files_at_head``), so a case shows the runbook a reviewer reads, not parsed data."""
+        try:
+            return _envelope("runbook", case, runbook_data(git, target["runbook"], url=target.get("runbook_url")),
+                             None, at)
+        except LookupError as exc:
+            return _envelope("runbook", case, None, f"LookupError: {exc}", at)
 
     def git(self, raw: dict[str, Any], jpath: tuple[Any, ...], target: dict[str, Any], case: str,
             at: str) -> dict[str, Any]:
@@ -305,8 +319,9 @@ def load_cases(cases_dir: str, rule_ids: set[str]) -> list[Case]:
     return cases
 
 
-def run_case(case: Case, rule: Any) -> Outcome:
-    findings: list[Finding] = evaluate(case.snapshot, [rule])
+def run_case(case: Case, rule: Any, ruleset: list[Any] | None = None) -> Outcome:
+    """Judge the case with ``rule`` alone; checks that compare rules (runbook_sync) see ``ruleset``."""
+    findings: list[Finding] = evaluate(case.snapshot, [rule], Context(case.snapshot, rules=list(ruleset or [rule])))
     worst: dict[str, Finding] = {}
     for f in findings:
         if f.subject not in worst or is_worse(f.status, worst[f.subject].status):
@@ -340,7 +355,7 @@ def run_rule_tests(policies: list[str], cases_dir: str | None = None, only: list
         cases = [c for c in cases if c.rule_id in only]
     passed = failed = 0
     for case in sorted(cases, key=lambda c: (c.rule_id, c.path, c.line)):
-        result = run_case(case, rules[case.rule_id])
+        result = run_case(case, rules[case.rule_id], ruleset.rules)
         if result.passed:
             passed += 1
             print(f"PASS {case.rule_id} {case.name}", file=out)

@@ -28,6 +28,9 @@ Designed outcomes (see ``story`` and the data builders for the why of each one):
 - a ``lambda_update`` deployment-manager request targeting the coordination API function;
 - a workflow whose validation step only prints, and whose ``paths`` miss
   ``infrastructure/cloudformation/03-api.yaml``;
+- a runbook whose Scope, in its last version, gains ``infrastructure/cloudformation/03-api.yaml`` with an
+  automation section (and workflow) of its own, as enceladus's did, while the rules' scopes stay as they
+  were: runbook drift (``runbook_sync``) at the runbook's line; the previous audit read the first version;
 - routes and integrations all present; a capability probe that fails (connection refused);
 - a ``waivers.yaml`` dated relative to today (the demo collects with the wall clock): one waiver
   applied, one applied but expiring soon, one expired, one that matches only an ``error``

@@ -34,6 +34,7 @@ from compliance.demo.tracker import tracker_data
 from compliance.demo.trail import PRINCIPALS, cloudtrail_data, record_artifact
 from compliance.demo.tree import file_text
 from compliance.inputs import builtin
+from compliance.sources.runbook import runbook_data
 
 
 def closed_loopback_port() -> int:
@@ -89,6 +90,7 @@ def build_demo(workdir: Path) -> Path:
             "branch": BRANCH,
             "workflow": WORKFLOW,
             "deploy_script": DEPLOY_SCRIPT,
+            "runbook": RUNBOOK,
             "region": REGION,
             "function": FUNCTION,
             "http_api": HTTP_API,
@@ -126,6 +128,24 @@ def waivers_yaml(today: Any, capability_url: str) -> str:
 
 
 PREVIOUS_UNTIL = "2026-03-14T00:00:00Z"
+RUNBOOK = "docs/runbooks/api-mcp-deploy.md"
+
+
+def _runbook_as_of(prev: dict[str, Any], git: dict[str, Any]) -> None:
+    """The last audit read the runbook it had then (before its Scope gained 03-api.yaml): the runbook
+    source re-read from the version in force at the last kept commit, as a collection then would have."""
+    src = prev["sources"].get("runbook") or {}
+    if src.get("status") != "ok" or not git["commits"]:
+        return
+    kept = {c["sha"] for c in git["commits"]}
+    versions = (git.get("file_versions") or {})
+    entries = [e for e in (versions.get("paths") or {}).get(RUNBOOK, []) if e["sha"] in kept]
+    blob = entries[-1]["blob"] if entries else None
+    last = git["commits"][-1]
+    then = {**git, "files_ref": {"sha": last["sha"], "committed_at": last["committed_at"]},
+            "files_at_head": {**(git.get("files_at_head") or {}), **src["data"]["named_files"],
+                              RUNBOOK: (versions.get("blobs") or {}).get(blob) if blob else None}}
+    src["data"] = runbook_data(then, RUNBOOK)
 
 
 def previous_snapshot(snapshot: dict[str, Any]) -> dict[str, Any]:
@@ -146,6 +166,7 @@ def previous_snapshot(snapshot: dict[str, Any]) -> dict[str, Any]:
         cut = next((i for i, c in enumerate(git["commits"]) if parse_time(c["committed_at"]) > until),
                    len(git["commits"]))
         git["commits"] = git["commits"][:cut]
+        _runbook_as_of(prev, git)
     api = (prev["sources"].get("apigateway") or {}).get("data")
     if api:
         api["routes"] = [r for r in api["routes"] if r.get("RouteKey") != "GET /api/v1/coordination/mcp"]

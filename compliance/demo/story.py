@@ -213,4 +213,12 @@ def story() -> History:
 
     h.direct("agents-wording", "docs: AGENTS.md wording", OWNER_P, at("2026-03-20T12:00:00", PDT),
              _replace("AGENTS.md", "Record worklogs", "Always record worklogs"))
+
+    # As in enceladus: the runbook's Scope gains 03-api.yaml, deployed by its own CloudFormation workflow; the
+    # rules' scopes were not updated, so the runbook and the rules now disagree (runbook_sync).
+    h.direct("runbook-cfn", "docs: the API stack deploys by its own workflow (ENC-FTR-023)", OWNER_P,
+             at("2026-03-20T15:00:00", PDT),
+             _put("docs/runbooks/api-mcp-deploy.md", file_text("api-mcp-deploy-v2.md")),
+             _put(".github/workflows/cloudformation-api-stack-deploy.yml",
+                  file_text("cloudformation-api-stack-deploy.yml")))
     return h

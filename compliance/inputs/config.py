@@ -55,6 +55,10 @@ _TARGET: dict[str, Any] = {
         "branch": _TEXT,
         "workflow": _TEXT,
         "deploy_script": _TEXT,
+        "runbook": {**_TEXT, "description": "the runbook's path in the governed repository (read as of the "
+                                            "window's end by the runbook source; runbook_sync compares it with the rules)"},
+        "runbook_url": {"type": "string", "pattern": r"^https?://",
+                        "description": "where reports link the runbook (e.g. its page on GitHub)"},
         "region": _TEXT,
         "function": _TEXT,
         "http_api": _TEXT,

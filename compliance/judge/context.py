@@ -29,6 +29,8 @@ class Context:
 
     snapshot: dict[str, Any]
     _changes_cache: dict[Scope, list[Change]] = field(default_factory=dict)
+    # the rule set being judged (set by ``engine.evaluate``): runbook_sync compares the runbook with all of it
+    rules: list[Any] = field(default_factory=list)
 
     @property
     def target(self) -> dict[str, Any]:
@@ -224,4 +226,5 @@ def remediation_values(target: dict[str, Any]) -> dict[str, str]:
         "workflow": workflow,
         "workflow_file": workflow.rsplit("/", 1)[-1],
         "repo": target.get("github_repo", ""),
+        "runbook": target.get("runbook", ""),
     }

@@ -56,6 +56,8 @@ def evaluate(snapshot: dict[str, Any], rules: list[Rule], ctx: Context | None = 
         ctx = Context(snapshot)
     elif ctx.snapshot is not snapshot:
         raise ValueError("the context belongs to another snapshot")
+    if not ctx.rules:  # a caller judging part of a rule set (rules test) may give the whole set
+        ctx.rules = list(rules)
     findings: list[Finding] = []
     for rule in rules:
         for spec in rule.checks:

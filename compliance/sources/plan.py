@@ -31,7 +31,8 @@ from compliance.sources.github import DEFAULT_API_URL, collect_github
 from compliance.sources.github_client import auth_identity
 from compliance.sources.lambda_fn import collect_lambda
 from compliance.sources.probe import probe
-from compliance.sources.registry import BY_NAME, collection_order, collector, collects
+from compliance.sources.registry import BY_NAME, applicable, collection_order, collector, collects
+from compliance.sources.runbook import runbook_data
 from compliance.sources.tracker import collect_tracker
 
 
@@ -55,7 +56,7 @@ class Request:
 def collect_sources(needed: Iterable[str], options: dict[str, Any], target: dict[str, Any], rules: list[Any],
                     since: datetime, until: datetime, files: list[str]) -> dict[str, Any]:
     """Each needed and enabled source once, in dependency order, each envelope checked against its schema."""
-    enabled = [n for n in needed if (options.get(n) or {}).get("enabled", True)]
+    enabled = [n for n in needed if (options.get(n) or {}).get("enabled", True) and applicable(n, target)]
     sources: dict[str, Any] = {}
     of = f" [{target['name']}]" if target.get("name") else ""
     for name in collection_order(enabled):
@@ -266,3 +267,19 @@ def _cloudtrail(req: Request, opt: dict[str, Any]) -> dict[str, Any]:
 
     return run_source("boto3", f"Lambda events for {req.target.get('function')} in {region} from {where} "
                       f"{iso(req.since)}..{iso(req.until)}", fn)
+
+
+@collects("runbook")
+def _runbook(req: Request, opt: dict[str, Any]) -> dict[str, Any]:
+    t = req.target
+    git = req.done.get("git") or {}
+
+    def fn(m):
+        _require(t, "runbook")
+        if git.get("status") != "ok" or git.get("data") is None:
+            raise NotConfigured("the git source failed, so the runbook could not be read")
+        live = (git.get("provenance") or {}).get("kind") == "git"  # a git data file has no clone to read
+        return runbook_data(git["data"], t["runbook"], url=t.get("runbook_url"), repo=t.get("repo", ".") if live else None,
+                            meter=m)
+
+    return run_source("git", f"runbook {t.get('runbook')} as of the window's end in {t.get('repo', '.')}", fn)

@@ -21,6 +21,9 @@ class Source:
     before_merge: bool  # exists before a pull request is merged (a PR collects only these; the rest is deferred)
     after: tuple[str, ...] = ()  # sources whose collected data this one's collection uses
     defaults: dict[str, Any] = field(default_factory=dict)  # option values when compliance.yaml sets none
+    # a target key without which there is nothing to collect (the runbook source without target.runbook):
+    # the source is then left out of the snapshot, and the checks that use it say it is not configured
+    needs_target: str | None = None
 
     @property
     def schema_def(self) -> str:
@@ -38,6 +41,8 @@ SOURCES: tuple[Source, ...] = (
     Source("deploy_manager", "deployment-manager requests and specs of the window", True),
     Source("probe", "one GET of the capability endpoint", False, defaults={"timeout_seconds": 5}),
     Source("cloudtrail", "Lambda control-plane events for the function in the window: who updated it", False),
+    Source("runbook", "the runbook (target.runbook) as of the window's end, parsed: Scope, automation, validation",
+           True, after=("git",), needs_target="runbook"),
 )
 NAMES: tuple[str, ...] = tuple(s.name for s in SOURCES)
 BY_NAME: dict[str, Source] = {s.name: s for s in SOURCES}
@@ -64,6 +69,12 @@ def collects(name: str) -> Callable[[Collector], Collector]:
 
 def collector(name: str) -> Collector | None:
     return _COLLECTORS.get(name)
+
+
+def applicable(name: str, target: dict[str, Any]) -> bool:
+    """Whether the target configures what this source reads (``needs_target``)."""
+    key = BY_NAME[name].needs_target if name in BY_NAME else None
+    return key is None or bool(target.get(key))
 
 
 def before_merge() -> tuple[str, ...]:

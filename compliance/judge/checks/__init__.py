@@ -3,4 +3,4 @@ imported; ``registry.all_kinds()`` imports every module named here. The package 
 so reading the registry's parameter schemas (to validate rule files) costs no check implementation.
 """
 
-MODULES = ("aws", "deploy", "deploy_manager", "generic", "guidance", "principal", "workflow", "worklog")
+MODULES = ("aws", "deploy", "deploy_manager", "generic", "guidance", "principal", "runbook_sync", "workflow", "worklog")
