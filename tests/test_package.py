@@ -101,6 +101,8 @@ def test_the_demo_package_verifies_and_is_byte_identical_when_made_again(demo_di
                                "statement.intoto.json", "waivers.yaml"]
     assert members["report/report.json"] == (demo_dir / "report.json").read_bytes()
     assert members["snapshot.json"] == (demo_dir / "snapshot.json").read_bytes()
+    # the demo made the same package itself, beside its report set
+    assert (demo_dir / "audit-package.tar.gz").read_bytes() == package.read_bytes()
 
 
 def test_the_tar_is_deterministic_in_every_header(package):

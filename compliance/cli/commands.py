@@ -308,8 +308,9 @@ def cmd_demo(args: argparse.Namespace) -> int:
     """The demo is the audit of a sample system, through the same persistence path as every mode."""
     from compliance.app import audit
     from compliance.app.loading import load_target
+    from compliance.app.package import build_package
     from compliance.base.timeutil import parse_bound
-    from compliance.demo import DEMO_SINCE, DEMO_UNTIL, build_demo, previous_snapshot
+    from compliance.demo import DEMO_PACKAGE, DEMO_SINCE, DEMO_UNTIL, build_demo, previous_snapshot
     from compliance.report import WAIVERS_NAME
 
     workdir = Path(args.workdir) if args.workdir else Path(tempfile.mkdtemp(prefix="compliance-demo-"))
@@ -321,8 +322,15 @@ def cmd_demo(args: argparse.Namespace) -> int:
     print(f"demo system built in {workdir} (git repository: {workdir / 'enceladus'})")
     print_summary(result.doc, result.written)
     print_metrics(result.doc)
+    _print_package(build_package(args.out, Path(args.out) / DEMO_PACKAGE))
     print(f"open {result.written['html']} in a browser for the reviewer's view")
     return EXIT_OK
+
+
+def _print_package(result) -> None:
+    print(f"package  {result.path} ({result.size:,} bytes, {len(result.verified.members)} members)")
+    print(f"  verdict {result.verified.verdict}; statement: {result.verified.result} for "
+          f"{result.verified.subjects} subject(s); verified by re-judging its snapshot")
 
 
 def cmd_deploy(args: argparse.Namespace) -> int:
@@ -354,10 +362,7 @@ def cmd_backtest(args: argparse.Namespace) -> int:
 def cmd_package(args: argparse.Namespace) -> int:
     from compliance.app.package import build_package
 
-    result = build_package(args.report_dir, args.out, policies=args.policies, previous=args.previous)
-    print(f"package  {result.path} ({result.size:,} bytes, {len(result.verified.members)} members)")
-    print(f"  verdict {result.verified.verdict}; statement: {result.verified.result} for "
-          f"{result.verified.subjects} subject(s); verified by re-judging its snapshot")
+    _print_package(build_package(args.report_dir, args.out, policies=args.policies, previous=args.previous))
     return EXIT_OK
 
 

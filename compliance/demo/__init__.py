@@ -58,6 +58,7 @@ from compliance.demo.repo import demo_commits
 from compliance.demo.system import (
     ACCOUNT,
     BRANCH,
+    DEMO_PACKAGE,
     DEMO_SINCE,
     DEMO_UNTIL,
     DEPLOY_SCRIPT,
@@ -78,7 +79,7 @@ from compliance.demo.system import (
 from compliance.demo.tree import file_text
 
 __all__ = [
-    "ACCOUNT", "BRANCH", "DEMO_SINCE", "DEMO_UNTIL", "DEPLOY_SCRIPT", "DEPLOY_STEP", "DM_TABLE", "FUNCTION",
+    "ACCOUNT", "BRANCH", "DEMO_PACKAGE", "DEMO_SINCE", "DEMO_UNTIL", "DEPLOY_SCRIPT", "DEPLOY_STEP", "DM_TABLE", "FUNCTION",
     "FUNCTION_ARN", "GITHUB_REPO", "HTTP_API", "OWNER", "PREVIOUS_UNTIL", "REGION", "REPO", "TRACKER_TABLE",
     "WORKFLOW", "WORKFLOW_ID", "WORKFLOW_NAME", "build_demo", "closed_loopback_port", "demo_commits", "file_text",
     "policies_dir", "previous_snapshot", "waivers_yaml",

@@ -6,6 +6,7 @@ from datetime import datetime, timedelta, timezone
 
 DEMO_SINCE = "2026-02-20"
 DEMO_UNTIL = "2026-03-21"
+DEMO_PACKAGE = "audit-package.tar.gz"  # the demo's audit package, beside its report set
 
 OWNER = "NX-2021-L"
 REPO = "enceladus"
