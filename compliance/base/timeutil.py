@@ -155,3 +155,19 @@ def chain_span(times: Sequence[Any], since: Any = None, until: Any = None,
         while stop > start and times[stop - 1] > until and (now is None or times[stop - 1] <= now):
             stop -= 1
     return start, stop, late
+
+
+def span_text(seconds: float, sep: str = " ") -> str:
+    """A duration a reader takes in at a glance: two units at most (``3m 53s``, ``2h 05m``, ``3d 04h``), days
+    alone from 100 days on; ``sep=""`` for lane labels (``3m53s``). Reports share it so a delay reads the same
+    in the metrics, the cards and the overview."""
+    s = int(round(abs(seconds)))
+    if s < 60:
+        return f"{s}s"
+    if s < 3600:
+        return f"{s // 60}m{sep}{s % 60:02d}s"
+    if s < 86400:
+        return f"{s // 3600}h{sep}{s % 3600 // 60:02d}m"
+    if s < 100 * 86400:
+        return f"{s // 86400}d{sep}{s % 86400 // 3600:02d}h"
+    return f"{s // 86400}d"

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from compliance.base.timeutil import span_text
 from compliance.report.html_view import esc, link
 from compliance.report.markdown_sections import _Section
 from compliance.report.markdown_text import code, text
@@ -29,14 +30,7 @@ def duration(seconds: Any) -> str:
     """A duration a reader takes in at a glance (``2h 05m``); "n/a" when there is none."""
     if not isinstance(seconds, (int, float)) or isinstance(seconds, bool):
         return "n/a"
-    s = int(round(seconds))
-    if s < 60:
-        return f"{s}s"
-    if s < 3600:
-        return f"{s // 60}m {s % 60:02d}s"
-    if s < 86400:
-        return f"{s // 3600}h {s % 3600 // 60:02d}m"
-    return f"{s // 86400}d {s % 86400 // 3600:02d}h"
+    return ("-" if seconds < 0 else "") + span_text(seconds)
 
 
 def _pct(rate: Any) -> str:

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
-from compliance.base.timeutil import parse_time
+from compliance.base.timeutil import parse_time, span_text
 
 STAGE_KEYS = ("merge", "workflow_run", "lambda_update", "worklog")
 LANES = (("merge", "Merges"), ("workflow_run", "Runs"), ("lambda_update", "Lambda updates"), ("worklog", "Worklogs"))
@@ -111,18 +111,8 @@ def steps(change: dict[str, Any]) -> list[Step]:
 
 
 def duration(seconds: float) -> str:
-    """``+3m53s``, ``+2h05m``, ``+3d04h``, ``+259d``: two units at most, so a lane label stays short."""
-    sign = "-" if seconds < 0 else "+"
-    s = int(round(abs(seconds)))
-    if s < 60:
-        return f"{sign}{s}s"
-    if s < 3600:
-        return f"{sign}{s // 60}m{s % 60:02d}s"
-    if s < 86400:
-        return f"{sign}{s // 3600}h{s % 3600 // 60:02d}m"
-    if s < 100 * 86400:
-        return f"{sign}{s // 86400}d{s % 86400 // 3600:02d}h"
-    return f"{sign}{s // 86400}d"
+    """``+3m53s``, ``+2h05m``, ``+3d04h``, ``+259d``: signed and without spaces, so a lane label stays short."""
+    return ("-" if seconds < 0 else "+") + span_text(seconds, sep="")
 
 
 def text_lane(change: dict[str, Any]) -> str:
