@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import pytest
 
-from tests import moto_env
+from tests import hypothesis_budget, moto_env
+
+hypothesis_budget.load()  # HYPOTHESIS_PROFILE: default (make test) or thorough; before any test module is imported
 
 pytest_plugins = ["tests.live_system", "tests.deploy_fixture", "tests.pr_system", "tests.demo_snapshot"]
 

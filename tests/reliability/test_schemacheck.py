@@ -19,10 +19,11 @@ from jsonschema import Draft202012Validator
 
 from compliance.model.schemacheck import is_valid, rs_problems
 from compliance.model.snapshot import def_schema, load_schema, schema_problems
+from tests.hypothesis_budget import examples
 from tests.reliability.docpaths import doc_paths
 
 SOURCES = ["git", "github", "lambda", "apigateway", "tracker", "deploy_manager", "probe"]
-SETTINGS = settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow,
+SETTINGS = settings(max_examples=examples(300), deadline=None, suppress_health_check=[HealthCheck.too_slow,
                                                                                HealthCheck.function_scoped_fixture])
 SHA = "0123456789abcdef0123456789abcdef01234567"
 
