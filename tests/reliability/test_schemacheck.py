@@ -44,15 +44,10 @@ def _agree(schema, doc) -> None:
 
 
 @pytest.fixture(scope="module")
-def demo_snapshot(tmp_path_factory):
-    from compliance.app.collect import collect
-    from compliance.base.timeutil import parse_bound
-    from compliance.demo import DEMO_SINCE, DEMO_UNTIL, build_demo
-    from compliance.inputs.config import load_config
-    from compliance.inputs.rules import load_rules
-
-    config = load_config(str(build_demo(tmp_path_factory.mktemp("demo"))))
-    snap = collect(config, load_rules(config.policies), parse_bound(DEMO_SINCE), parse_bound(DEMO_UNTIL, end=True))
+def demo_snapshot(demo):
+    """The demo's snapshot (the session's ``demo`` fixture: built and collected once per worker, never
+    changed; tests here deep-copy it) and every path into it."""
+    snap, _ = demo
     return snap, list(doc_paths(snap))
 
 
