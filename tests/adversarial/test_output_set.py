@@ -70,12 +70,13 @@ POINTS = ["write:1", "write:3", "write:4", "before-switch:0", "after-switch:0", 
 
 
 @pytest.fixture(scope="module")
-def snapshots(tmp_path_factory) -> tuple[Path, Path]:
+def snapshots(tmp_path_factory, demo_run) -> tuple[Path, Path]:
     """Two different snapshots (A, and A collected a day later) of the demo system."""
+    code, demo = demo_run
+    assert code == 0
     base = tmp_path_factory.mktemp("set")
-    assert main(["demo", "--workdir", str(base / "work"), "--out", str(base / "demo")]) == 0
     a = base / "a.json"
-    a.write_bytes((base / "demo" / "snapshot.json").read_bytes())
+    a.write_bytes((demo / "out" / "snapshot.json").read_bytes())
     doc = json.loads(a.read_text("utf-8"))
     doc["tool"]["version"] = doc["tool"]["version"] + "+b"  # same data, another snapshot (another digest)
     b = base / "b.json"
