@@ -69,6 +69,19 @@ def start_server():
     return server, f"http://{host}:{port}"
 
 
+def point_at(monkeypatch, endpoint: str) -> None:
+    """boto3 (and the aws CLI) reach ``endpoint`` with fake credentials and no profile (conftest ``aws_env``)."""
+    for name in ("AWS_PROFILE", "AWS_SESSION_TOKEN", "AWS_SECURITY_TOKEN", "AWS_CONFIG_FILE",
+                 "AWS_SHARED_CREDENTIALS_FILE"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("AWS_ENDPOINT_URL", endpoint)
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    monkeypatch.setenv("AWS_DEFAULT_REGION", REGION)
+    monkeypatch.setenv("AWS_CONFIG_FILE", "/dev/null")
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", "/dev/null")
+
+
 def reset(endpoint: str) -> None:
     """Forget every resource, so each test starts from an empty account."""
     req = urllib.request.Request(f"{endpoint}/moto-api/reset", data=b"", method="POST")
