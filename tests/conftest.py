@@ -64,3 +64,22 @@ def http_server():
     yield start
     for server in started:
         server.close()
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_collection_modifyitems(config, items):
+    """Make ``--dist loadgroup`` group again on pytest 9.2 (pytest-dev/pytest-xdist#1386, open).
+
+    xdist tells its scheduler an ``xdist_group`` by appending ``@GROUP`` to the node id, writing
+    ``item._nodeid``; pytest 9.2 keeps the id in ``item._id`` instead, so the suffix is lost and the
+    tests of a group are spread over the workers, each rebuilding the group's module fixture. This
+    writes the same suffix where pytest 9.2 reads it, only in an xdist worker of a loadgroup run and
+    only where xdist's own suffix is missing (so a fixed xdist makes it a no-op)."""
+    if not getattr(config.option, "loadgroup", False):
+        return
+    for item in items:
+        groups = sorted({str(m.args[0] if m.args else m.kwargs.get("name", "default"))
+                         for m in item.iter_markers("xdist_group")})
+        node_id = getattr(item, "_id", None)
+        if groups and node_id is not None and hasattr(node_id, "parse") and "@" not in item.nodeid:
+            item._id = type(node_id).parse(f"{item.nodeid}@{'_'.join(groups)}")
