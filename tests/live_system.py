@@ -65,42 +65,40 @@ config_text = live_config_text
 @pytest.fixture
 def make_system(tmp_path, aws_env, http_server, monkeypatch):
     """Build the system; ``worklog`` replaces ENC-TSK-325's evidence text, ``probe_body`` the probe answer."""
+    return system_builder(tmp_path, http_server, monkeypatch)
 
-    def make(**kw: Any) -> System:
-        return build_live_system(tmp_path, http_server, monkeypatch, **kw)
+
+def system_builder(tmp_path, http_server, monkeypatch):
+    """``make_system``'s builder, for a fixture wider than a test (moto pointed at and reset by the caller)."""
+
+    def make(*, worklog: str | None = None, probe_body: bytes = GOOD_BODY, dm_summary: str | None = None,
+             extra_commits=None, more_requests: list[dict[str, Any]] = ()) -> System:
+        repo, s = build_repo(tmp_path / "enceladus")
+        if extra_commits:
+            s.update(extra_commits(repo))
+        moto_env.create_function()
+        moto_env.create_http_api()
+        moto_env.create_tracker_table([
+            moto_env.tracker_item("ENC-TSK-325", "Capabilities", worklog or evidence(s["squash"])),
+            moto_env.tracker_item("ENC-TSK-326", "MCP dispatch plan"),
+        ])
+        req = moto_env.dm_request("REQ-20260301T101500Z-a1b2c3", "pending", "lambda_update",
+                                  files=["backend/lambda/coordination_api/lambda_function.py"],
+                                  target_arn=moto_env.FUNCTION_ARN)
+        if dm_summary is not None:
+            req["summary"] = dm_summary
+        moto_env.create_deploy_manager_table([req, *more_requests])
+        # the deploy manager's CodeBuild role updated the function: only CloudTrail shows who
+        create_trail(record("ct-dm-1", "2026-03-18T18:20:00Z", who=identity(CODEBUILD_ROLE)))
+        probe = http_server(lambda h: (200, {"Content-Type": "application/json"}, probe_body))
+        config = tmp_path / "compliance.yaml"
+        config.write_text(config_text(probe.url), "utf-8")
+        monkeypatch.setenv("GITHUB_TOKEN", "ghp_" + "e2e0" * 9)
+        monkeypatch.setenv("COMPLIANCE_CACHE_DIR", str(tmp_path / "cache"))
+        monkeypatch.setattr("compliance.sources.github_client.time.sleep", lambda s: None)
+        return System(tmp_path, config, s, probe, repo)
 
     return make
-
-
-def build_live_system(tmp_path: Path, http_server, monkeypatch, *, worklog: str | None = None,
-                      probe_body: bytes = GOOD_BODY, dm_summary: str | None = None, extra_commits=None,
-                      more_requests: list[dict[str, Any]] = ()) -> System:
-    """What ``make_system`` builds, for a fixture of a wider scope (moto pointed at and reset by the caller)."""
-    repo, s = build_repo(tmp_path / "enceladus")
-    if extra_commits:
-        s.update(extra_commits(repo))
-    moto_env.create_function()
-    moto_env.create_http_api()
-    moto_env.create_tracker_table([
-        moto_env.tracker_item("ENC-TSK-325", "Capabilities", worklog or evidence(s["squash"])),
-        moto_env.tracker_item("ENC-TSK-326", "MCP dispatch plan"),
-    ])
-    req = moto_env.dm_request("REQ-20260301T101500Z-a1b2c3", "pending", "lambda_update",
-                              files=["backend/lambda/coordination_api/lambda_function.py"],
-                              target_arn=moto_env.FUNCTION_ARN)
-    if dm_summary is not None:
-        req["summary"] = dm_summary
-    moto_env.create_deploy_manager_table([req, *more_requests])
-    # the deploy manager's CodeBuild role updated the function: only CloudTrail shows who
-    create_trail(record("ct-dm-1", "2026-03-18T18:20:00Z", who=identity(CODEBUILD_ROLE)))
-    probe = http_server(lambda h: (200, {"Content-Type": "application/json"}, probe_body))
-    config = tmp_path / "compliance.yaml"
-    config.write_text(config_text(probe.url), "utf-8")
-    monkeypatch.setenv("GITHUB_TOKEN", "ghp_" + "e2e0" * 9)
-    monkeypatch.setenv("COMPLIANCE_CACHE_DIR", str(tmp_path / "cache"))
-    monkeypatch.setattr("compliance.sources.github_client.time.sleep", lambda s: None)
-    return System(tmp_path, config, s, probe, repo)
-
 
 
 def audit_args(config: Path, out: Path, *extra: str) -> list[str]:

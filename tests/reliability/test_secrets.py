@@ -18,7 +18,7 @@ import responses
 from compliance.cli import main
 from tests import moto_env
 from tests.github_payloads import FakeGitHub
-from tests.live_system import GOOD_BODY, POLICIES, audit_args, build_live_system, evidence
+from tests.live_system import GOOD_BODY, POLICIES, audit_args, evidence, system_builder
 
 GH_TOKEN = "ghp_" + "Zq7" * 12  # 36 characters after the prefix, as GitHub issues them
 AWS_KEY_ID = "AKIA" + "QX7VJ2M4T6B8N3LR"
@@ -119,7 +119,7 @@ def audited(moto_server, tmp_path_factory):
         with pytest.MonkeyPatch.context() as mp:
             moto_env.point_at(mp, moto_server)
             moto_env.reset(moto_server)
-            system = build_live_system(root, http_server, mp)
+            system = system_builder(root, http_server, mp)()
             with responses.RequestsMock() as rsps:
                 FakeGitHub(rsps, system.runs())
                 main(audit_args(system.config, root / "out"))
