@@ -30,7 +30,7 @@ bench: setup
 
 mutate: setup
 	$(BIN)/python -m pip install --quiet -e '.[test,mutate]'
-	$(BIN)/mutmut run --max-children 2  # about an hour on 2 cores; `mutmut results` lists the survivors
+	HYPOTHESIS_PROFILE=thorough $(BIN)/mutmut run --max-children 2  # about an hour on 2 cores; `mutmut results` lists the survivors
 
 clean:
 	rm -rf $(VENV) reports/demo .pytest_cache mutants

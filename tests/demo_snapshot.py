@@ -1,4 +1,5 @@
-"""The demo system's realistic snapshot, for suites that damage a copy and judge it (fixture ``demo``).
+"""The demo system's realistic snapshot, for suites that damage a copy and judge it (fixture ``demo``),
+and one real ``compliance demo`` run whose folders suites read (fixture ``demo_run``).
 
 Registered as a plugin by tests/conftest.py.
 """
@@ -9,6 +10,7 @@ import pytest
 
 from compliance.app.collect import collect
 from compliance.base.timeutil import parse_bound
+from compliance.cli import main
 from compliance.demo import DEMO_SINCE, DEMO_UNTIL, build_demo
 from compliance.inputs.config import load_config
 from compliance.inputs.rules import load_rules
@@ -27,3 +29,15 @@ def demo(tmp_path_factory):
                                          "well_formed": True, "problems": [],
                                          "body": {"success": True, "capabilities": {"contract_version": "1"}}}}
     return snap, ruleset.rules
+
+
+@pytest.fixture(scope="session")
+def demo_run(tmp_path_factory):
+    """``(exit code, base)`` of one ``compliance demo --workdir BASE/work --out BASE/out``.
+
+    Built once per session (per xdist worker) for the suites that only read what it wrote (the
+    report set, its snapshot): it was four identical runs per worker. A test that changes a file
+    works on a copy."""
+    base = tmp_path_factory.mktemp("demo-run")
+    code = main(["demo", "--workdir", str(base / "work"), "--out", str(base / "out")])
+    return code, base

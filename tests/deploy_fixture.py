@@ -15,11 +15,14 @@ So a deploy of ``direct`` covers ``squash`` and ``direct`` and records on ENC-TS
 
 from __future__ import annotations
 
+import atexit
 import io
 import json
 import os
+import shutil
 import signal
 import sys
+import tempfile
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -123,7 +126,24 @@ def _evidence(sha: str) -> str:
             "GET /api/v1/coordination/capabilities -> 200")
 
 
+_BUILT: list[tuple[datetime, GitRepo, dict[str, str]]] = []  # this process's template, see build_repo
+
+
 def build_repo(path: Path, now: datetime) -> tuple[GitRepo, dict[str, str]]:
+    """The history above at ``path``, dated back from ``now``.
+
+    Built once per process (per xdist worker) and copied per test, as tests/scenario.py does: ~20 git
+    processes saved per test. The copy's dates are those of the first build; a template older than
+    an hour is built again, so "N days ago" stays well inside the deploy's 30-day look-back."""
+    if not _BUILT or now - _BUILT[0][0] > timedelta(hours=1):
+        template = Path(tempfile.mkdtemp(prefix="deploy-repo-"))
+        atexit.register(shutil.rmtree, template, ignore_errors=True)
+        _BUILT[:] = [(now, *_build_repo(template / "enceladus", now))]
+    _, template_repo, shas = _BUILT[0]
+    return template_repo.copy(path), dict(shas)
+
+
+def _build_repo(path: Path, now: datetime) -> tuple[GitRepo, dict[str, str]]:
     def ago(days: float) -> datetime:
         return now - timedelta(days=days)
 

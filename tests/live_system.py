@@ -65,6 +65,11 @@ config_text = live_config_text
 @pytest.fixture
 def make_system(tmp_path, aws_env, http_server, monkeypatch):
     """Build the system; ``worklog`` replaces ENC-TSK-325's evidence text, ``probe_body`` the probe answer."""
+    return system_builder(tmp_path, http_server, monkeypatch)
+
+
+def system_builder(tmp_path, http_server, monkeypatch):
+    """``make_system``'s builder, for a fixture wider than a test (moto pointed at and reset by the caller)."""
 
     def make(*, worklog: str | None = None, probe_body: bytes = GOOD_BODY, dm_summary: str | None = None,
              extra_commits=None, more_requests: list[dict[str, Any]] = ()) -> System:

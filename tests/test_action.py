@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from compliance.demo import DEMO_SINCE, DEMO_UNTIL, build_demo
+from compliance.demo import DEMO_SINCE, DEMO_UNTIL
 from tests.test_workflows import vendored_validator
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -146,8 +146,10 @@ def test_validation_refuses_bad_inputs_with_a_message(action, tmp_path, override
 
 
 @pytest.fixture(scope="module")
-def demo_config(tmp_path_factory) -> Path:
-    return build_demo(tmp_path_factory.mktemp("action-demo") / "system")
+def demo_config(demo_run) -> Path:
+    """The demo system the session's demo run built (read only here: the action writes its reports elsewhere)."""
+    _, base = demo_run
+    return base / "work" / "compliance.yaml"
 
 
 def _audit(demo_config: Path) -> dict[str, str]:

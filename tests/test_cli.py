@@ -16,10 +16,9 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 @pytest.fixture(scope="module")
-def demo(tmp_path_factory):
-    base = tmp_path_factory.mktemp("demo")
-    code = main(["demo", "--workdir", str(base / "work"), "--out", str(base / "out")])
-    return code, base
+def demo(demo_run):
+    """``(exit code, base)`` of the session's demo run; the tests here only read its folders."""
+    return demo_run
 
 
 def _report(out: Path) -> dict:

@@ -5,6 +5,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from compliance.judge.evidence import evidence_for_item, format_evidence_line, parse_evidence_line, parse_text
+from tests.hypothesis_budget import examples
 
 SHA_SHAPE = re.compile(r"[0-9a-f]{7,40}")
 
@@ -107,7 +108,7 @@ def test_parse_text_ignores_non_text(value):
 
 
 @given(items | json_like)
-@settings(max_examples=300)
+@settings(max_examples=examples(300))
 def test_evidence_for_item_never_raises(it):
     for ev in evidence_for_item("ENC-TSK-1", it):
         assert ev.outcome in ("pass", "fail", None)

@@ -17,6 +17,7 @@ from hypothesis import strategies as st
 
 from compliance.judge import evidence as ev
 from compliance.judge.evidence import claims, grammar, outcome, scan, shas, signals, timestamps
+from tests.hypothesis_budget import examples
 
 FRAGMENTS = [
     # outcome
@@ -494,14 +495,14 @@ def _check_other_claims(text: str) -> None:
         assert any(w in matched for w in ("n't", "not", "never", "to", "will"))
 
 
-@settings(max_examples=1000, deadline=None)
+@settings(max_examples=examples(1000), deadline=None)
 @given(texts)
 @example(DOMAIN)
 def test_every_signal_match_starts_and_contains_its_hint_literals(text):
     _check_signal_claims(text)
 
 
-@settings(max_examples=500, deadline=None)
+@settings(max_examples=examples(500), deadline=None)
 @given(texts)
 def test_every_other_shortcut_claim_holds(text):
     _check_other_claims(text)
@@ -521,7 +522,7 @@ def test_claims_and_results_on_every_fragment():
 # ------------------------------------------------------------ fast path against reference
 
 
-@settings(max_examples=500, deadline=None)
+@settings(max_examples=examples(500), deadline=None)
 @given(texts)
 def test_fast_parse_reads_what_running_every_pattern_reads(text):
     assert ev.parse_text(text) == reference_parse(text)
@@ -534,7 +535,7 @@ def test_fast_parse_on_examples(text):
     assert ev.parse_text(text) == reference  # and again, from the caches
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=examples(300), deadline=None)
 @given(texts)
 @example(DOMAIN)
 def test_fast_pieces_match_their_reference(text):

@@ -12,6 +12,9 @@ from compliance.sources.git import GitRunner, collect_git
 from compliance.sources.git_history import classify
 from tests.gitrepo import GitRepo
 
+# its module fixture is built once, on one worker (--dist loadgroup)
+pytestmark = pytest.mark.xdist_group("test_git_source")
+
 UNICODE_PATH = "docs/ünïcødé 文件.md"
 ODD_PATH = "odd dir/a b#$&'\"(1)\\x;{}.txt"
 API = "backend/lambda/coordination_api/app.py"

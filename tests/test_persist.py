@@ -25,6 +25,9 @@ from compliance.base.timeutil import utcnow
 from compliance.cli import main
 from compliance.demo import DEMO_SINCE, DEMO_UNTIL
 
+# its module fixture is built once, on one worker (--dist loadgroup)
+pytestmark = pytest.mark.xdist_group("test_persist")
+
 ROOT = Path(__file__).resolve().parents[1]
 POLICIES = str(ROOT / "policies")
 

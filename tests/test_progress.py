@@ -191,9 +191,13 @@ def _rate_limited(handler):
     return 403, {"Retry-After": "1", "Content-Type": "application/json"}, body
 
 
-@pytest.fixture
-def stalled(tmp_path):
-    """An audit whose GitHub source waits 3 x 1 s on a secondary rate limit and then fails."""
+@pytest.fixture(scope="module")
+def stalled(tmp_path_factory):
+    """An audit whose GitHub source waits 3 x 1 s on a secondary rate limit and then fails.
+
+    Module-scoped with the runs below: each run really waits its 3 s, so a run several tests read
+    is made once (and the tests that share one are kept on one xdist worker by their group)."""
+    tmp_path = tmp_path_factory.mktemp("stalled")
     build_repo(tmp_path / "enceladus")
     server = LoopbackServer(_rate_limited)
     config = tmp_path / "compliance.yaml"
@@ -211,10 +215,17 @@ policies: [{ROOT / "policies"}]
            "COMPLIANCE_CACHE_DIR": str(tmp_path / "cache"), "COMPLIANCE_PROGRESS_AFTER": "0", "PYTHONPATH": str(ROOT)}
     for name in ("NO_COLOR", "GITHUB_ACTIONS", "TERM"):
         env.pop(name, None)
-    args = ["audit", "--config", str(config), "--since", "2026-02-21", "--until", "2026-03-31",
-            "--out", str(tmp_path / "out")]
+    args = ["audit", "--config", str(config), "--since", "2026-02-21", "--until", "2026-03-31"]
     yield tmp_path, args, env
     server.close()
+
+
+def _own(stalled, name: str) -> tuple[Path, list[str], dict[str, str]]:
+    """``stalled`` for one run: its own report folder ``out-NAME`` and its own cache, so runs sharing
+    the setup never see each other's files."""
+    tmp_path, args, env = stalled
+    return tmp_path, [*args, "--out", str(tmp_path / f"out-{name}")], {
+        **env, "COMPLIANCE_CACHE_DIR": str(tmp_path / f"cache-{name}")}
 
 
 def _on_a_terminal(args, env, cwd) -> tuple[str, str, int]:
@@ -241,9 +252,43 @@ def _on_a_terminal(args, env, cwd) -> tuple[str, str, int]:
     return out, screen.decode("utf-8", "replace"), code
 
 
-def test_a_retrying_source_shows_live_on_a_terminal_and_nothing_reaches_stdout(stalled):
-    tmp_path, args, env = stalled
-    out, screen, code = _on_a_terminal(args, env, tmp_path)
+# The runs several tests read: made once per module (see ``stalled``). Six tests paid 3 s each before.
+SHARED = pytest.mark.xdist_group("test_progress-stalled-runs")
+
+
+@pytest.fixture(scope="module")
+def coloured_terminal(stalled):
+    """stderr on a pseudo-terminal, colours allowed, progress shown at once: (stdout, screen, exit code)."""
+    tmp_path, args, env = _own(stalled, "coloured")
+    return _on_a_terminal(args, env, tmp_path)
+
+
+@pytest.fixture(scope="module")
+def plain_terminal_default_threshold(stalled):
+    """stderr on a pseudo-terminal with ``NO_COLOR`` and no threshold set (the default, 1 s)."""
+    tmp_path, args, env = _own(stalled, "no-color")
+    env = {k: v for k, v in env.items() if k != "COMPLIANCE_PROGRESS_AFTER"}
+    return _on_a_terminal(args, {**env, "NO_COLOR": "1"}, tmp_path)
+
+
+@pytest.fixture(scope="module")
+def piped(stalled):
+    """stderr on a pipe, progress shown at once: the process, and the report folder it wrote."""
+    tmp_path, args, env = _own(stalled, "piped")
+    proc = subprocess.run([*COMPLIANCE, *args], capture_output=True, text=True, env=env, cwd=tmp_path, timeout=120)
+    return proc, tmp_path / "out-piped"
+
+
+@pytest.fixture(scope="module")
+def quiet(stalled):
+    tmp_path, args, env = _own(stalled, "quiet")
+    return subprocess.run([*COMPLIANCE, *args, "--quiet"], capture_output=True, text=True, env=env, cwd=tmp_path,
+                          timeout=120)
+
+
+@SHARED
+def test_a_retrying_source_shows_live_on_a_terminal_and_nothing_reaches_stdout(coloured_terminal):
+    out, screen, code = coloured_terminal
     assert code == 2, (out, screen)
     assert "\r\x1b[K" in screen and "\x1b[36m" in screen  # one redrawn, coloured line
     assert "source git [stalled]: done in" in screen
@@ -259,15 +304,15 @@ def test_a_retrying_source_shows_live_on_a_terminal_and_nothing_reaches_stdout(s
     assert "  reports:" in out
 
 
-def test_no_color_is_honoured(stalled):
-    tmp_path, args, env = stalled
-    _, screen, _ = _on_a_terminal(args, {**env, "NO_COLOR": "1"}, tmp_path)
+@SHARED
+def test_no_color_is_honoured(plain_terminal_default_threshold):
+    _, screen, _ = plain_terminal_default_threshold
     assert "\r\x1b[K" in screen and "\x1b[36m" not in screen and "\x1b[2m" not in screen
 
 
-def test_plain_timestamped_lines_when_stderr_is_not_a_terminal(stalled):
-    tmp_path, args, env = stalled
-    proc = subprocess.run([*COMPLIANCE, *args], capture_output=True, text=True, env=env, cwd=tmp_path, timeout=120)
+@SHARED
+def test_plain_timestamped_lines_when_stderr_is_not_a_terminal(piped):
+    proc, _ = piped
     progress_lines = [ln for ln in proc.stderr.splitlines() if STAMP.match(ln)]
     assert any(ln.endswith("source github [stalled]: retry 2/3 in 1 s: GitHubRateLimited 403 "
                            "(secondary rate limit)") for ln in progress_lines), proc.stderr
@@ -275,37 +320,34 @@ def test_plain_timestamped_lines_when_stderr_is_not_a_terminal(stalled):
     assert not any(STAMP.match(ln) for ln in proc.stdout.splitlines())
 
 
-def test_quiet_is_silent(stalled):
-    tmp_path, args, env = stalled
-    proc = subprocess.run([*COMPLIANCE, *args, "--quiet"], capture_output=True, text=True, env=env, cwd=tmp_path,
-                          timeout=120)
-    assert proc.returncode == 2
-    assert not any(STAMP.match(ln) for ln in proc.stderr.splitlines()), proc.stderr
-    assert "verdict: ERROR" in proc.stdout
+@SHARED
+def test_quiet_is_silent(quiet):
+    assert quiet.returncode == 2
+    assert not any(STAMP.match(ln) for ln in quiet.stderr.splitlines()), quiet.stderr
+    assert "verdict: ERROR" in quiet.stdout
 
 
-def test_the_markdown_first_screen_and_the_check_run_say_the_cause_once(stalled):
-    tmp_path, args, env = stalled
-    subprocess.run([*COMPLIANCE, "--quiet", *args], capture_output=True, env=env, cwd=tmp_path, timeout=120)
-    md = (tmp_path / "out" / "report.md").read_text("utf-8")
+@SHARED
+def test_the_markdown_first_screen_and_the_check_run_say_the_cause_once(piped):
+    _, out = piped
+    md = (out / "report.md").read_text("utf-8")
     first = md.split("### Sources")[0]
     rows = [ln for ln in first.splitlines() if "source 'github' unavailable" in ln]
     assert len(rows) == 1 and rows[0].startswith("| ⚠ error | "), first
     assert "3 retries, waited 1 s + 1 s + 1 s = 3 s" in md
     assert re.search(r"^Collected in \d+\.\d s; slowest: github \d+\.\d s \\?\(3 s of it waiting to retry\\?\)\.$", md, re.M)
-    doc = json.loads((tmp_path / "out" / "report.json").read_text("utf-8"))
+    doc = json.loads((out / "report.json").read_text("utf-8"))
     summary = summary_markdown(doc)
     assert summary.split("### Sources")[0].count("source 'github' unavailable") == 1
-    html = (tmp_path / "out" / "report.html").read_text("utf-8")
+    html = (out / "report.html").read_text("utf-8")
     sources = html.split("<h2>Sources</h2>")[1].split("</section>")[0]
     assert sources.count("retries, waited") == 1 and sources.count("/runs?branch=main") == 1
 
 
-def test_a_long_stage_shows_with_the_default_threshold(stalled):
+@SHARED
+def test_a_long_stage_shows_with_the_default_threshold(plain_terminal_default_threshold):
     """No threshold set: the GitHub source waits 3 s, so it shows itself on the terminal."""
-    tmp_path, args, env = stalled
-    env = {k: v for k, v in env.items() if k != "COMPLIANCE_PROGRESS_AFTER"}
-    out, screen, _ = _on_a_terminal(args, env, tmp_path)
+    out, screen, _ = plain_terminal_default_threshold
     assert "source github [stalled]: " in screen and "retry" in screen
     assert "source github [stalled]" not in out
 
@@ -316,12 +358,12 @@ _MEASURE = ("<script>var t=document.querySelector('table.sources');var r=t.getBo
             "Math.ceil(r.right),Math.ceil(s.right)].join('x')</script>")
 
 
+@SHARED
 @pytest.mark.skipif(CHROMIUM is None, reason="chromium is not installed (apt-get install -y chromium)")
-def test_the_sources_table_fits_a_1280_px_page(stalled):
+def test_the_sources_table_fits_a_1280_px_page(piped, tmp_path):
     """The GitHub error (a URL of ~200 characters with no space) wraps instead of running off the page."""
-    tmp_path, args, env = stalled
-    subprocess.run([*COMPLIANCE, "--quiet", *args], capture_output=True, env=env, cwd=tmp_path, timeout=120)
-    html = (tmp_path / "out" / "report.html").read_text("utf-8")
+    _, out = piped
+    html = (out / "report.html").read_text("utf-8")
     html = re.sub(r'<meta http-equiv="Content-Security-Policy"[^>]*>', "", html)  # let the measuring script run
     page = tmp_path / "measure.html"
     page.write_text(html.replace("</body>", _MEASURE + "</body>"), "utf-8")

@@ -11,7 +11,6 @@ from pathlib import Path
 import jsonschema
 import pytest
 
-from compliance.cli import main
 from compliance.report import FORMATS, junit, sarif, write_reports
 
 DATA = Path(__file__).parent / "data"
@@ -30,9 +29,8 @@ def doc():
 
 
 @pytest.fixture(scope="module")
-def demo_doc(tmp_path_factory):
-    base = tmp_path_factory.mktemp("demo")
-    main(["demo", "--workdir", str(base / "work"), "--out", str(base / "out")])
+def demo_doc(demo_run):
+    _, base = demo_run
     return json.loads((base / "out" / "report.json").read_text(encoding="utf-8"))
 
 

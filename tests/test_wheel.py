@@ -26,7 +26,8 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 PACKAGE = ROOT / "compliance"
 
-pytestmark = pytest.mark.slow
+# one worker builds the module fixture once (--dist loadgroup)
+pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("test_wheel")]
 
 
 def _run(cmd: list[str], cwd: Path, timeout: float = 300) -> subprocess.CompletedProcess[str]:

@@ -2,7 +2,10 @@
 
 Every test runs the real CLI; the crash tests run it in a real subprocess that SIGKILLs itself at
 a chosen point of publishing (the kill is injected by wrapping the one function at that point, the
-rest of the run is the real code). Afterwards a reader opening ``<out>/report.json`` and
+rest of the run is the real code). Runs that only prepare a folder or need only the exit code are
+``main()`` in this process (a subprocess costs an interpreter and every import); runs whose being
+another process matters (killed, concurrent, holding or waiting for the lock, a live writer's pid,
+the entry point's stderr) stay subprocesses. Afterwards a reader opening ``<out>/report.json`` and
 ``<out>/snapshot.json`` must find one run's pair: the report names the digest of the snapshot.
 """
 
@@ -67,12 +70,13 @@ POINTS = ["write:1", "write:3", "write:4", "before-switch:0", "after-switch:0", 
 
 
 @pytest.fixture(scope="module")
-def snapshots(tmp_path_factory) -> tuple[Path, Path]:
+def snapshots(tmp_path_factory, demo_run) -> tuple[Path, Path]:
     """Two different snapshots (A, and A collected a day later) of the demo system."""
+    code, demo = demo_run
+    assert code == 0
     base = tmp_path_factory.mktemp("set")
-    assert main(["demo", "--workdir", str(base / "work"), "--out", str(base / "demo")]) == 0
     a = base / "a.json"
-    a.write_bytes((base / "demo" / "snapshot.json").read_bytes())
+    a.write_bytes((demo / "out" / "snapshot.json").read_bytes())
     doc = json.loads(a.read_text("utf-8"))
     doc["tool"]["version"] = doc["tool"]["version"] + "+b"  # same data, another snapshot (another digest)
     b = base / "b.json"
@@ -102,7 +106,7 @@ def _sets(out: Path) -> list[str]:
 def test_sigkill_anywhere_leaves_one_complete_run(snapshots, tmp_path, point):
     a, b = snapshots
     out = tmp_path / "out"
-    assert _run(_args(a, out)).returncode == 2  # the demo's verdict is ERROR
+    assert main(_args(a, out)) == 2  # the demo's verdict is ERROR
     old = _digest_of_report(out)
     killed = _run(_args(b, out), KILL_AT=point)
     assert killed.returncode == -9, killed.stderr
@@ -112,7 +116,7 @@ def test_sigkill_anywhere_leaves_one_complete_run(snapshots, tmp_path, point):
     for name in ("report.md", "report.html", "report.json"):
         assert (out / name).is_file()
     # the next run cleans what the killed one left and publishes normally
-    assert _run(_args(b, out)).returncode == 2
+    assert main(_args(b, out)) == 2
     assert one_generation(out) and _digest_of_report(out) != old
     assert no_temp_files(out) == [] and len(_sets(out)) <= 2
 
@@ -169,7 +173,7 @@ def test_a_killed_lock_holder_does_not_lock_the_folder_forever(snapshots, tmp_pa
 def test_litter_of_killed_runs_is_cleaned_and_a_live_writers_temp_file_is_not(snapshots, tmp_path):
     a, b = snapshots
     out = tmp_path / "out"
-    assert _run(_args(a, out)).returncode == 2
+    assert main(_args(a, out)) == 2
     dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
     dead_pid = int(dead.stdout)
     legacy = out / ".report.json.k3x9q2_a.tmp"  # the old naming: no pid, cleaned by age
@@ -198,7 +202,7 @@ def test_a_folder_an_older_version_wrote_becomes_one_set(snapshots, tmp_path):
     for name in ("report.json", "report.md", "report.sarif", "snapshot.json", "waivers.yaml"):
         (out / name).write_text("old")
     (out / "notes.txt").write_text("mine")  # not ours: never touched
-    assert _run(_args(a, out)).returncode == 2
+    assert main(_args(a, out)) == 2
     assert one_generation(out) and (out / "report.json").is_symlink()
     assert not (out / "report.sarif").exists() and not (out / "waivers.yaml").exists()
     assert (out / "notes.txt").read_text() == "mine"
@@ -212,7 +216,7 @@ def test_a_planted_link_is_replaced_not_followed(snapshots, tmp_path):
     victim.write_text("precious")
     (out / "report.json").symlink_to(victim)
     (out / ".current").symlink_to(tmp_path)  # a pointer somewhere else entirely
-    assert _run(_args(a, out)).returncode == 2
+    assert main(_args(a, out)) == 2
     assert victim.read_text() == "precious" and one_generation(out)
     assert os.readlink(out / "report.json") == ".current/report.json"
 
@@ -220,9 +224,9 @@ def test_a_planted_link_is_replaced_not_followed(snapshots, tmp_path):
 def test_formats_not_asked_for_any_more_are_gone_with_the_old_set(snapshots, tmp_path):
     a, b = snapshots
     out = tmp_path / "out"
-    assert _run(_args(a, out, "--format", "md,html,json,sarif,junit")).returncode == 2
+    assert main(_args(a, out, "--format", "md,html,json,sarif,junit")) == 2
     assert (out / "report.sarif").is_file()
-    assert _run(_args(b, out, "--format", "json")).returncode == 2
+    assert main(_args(b, out, "--format", "json")) == 2
     names = sorted(p.name for p in out.iterdir() if not p.name.startswith("."))
     assert names == ["report.json", "snapshot.json"] and one_generation(out)
 
@@ -231,10 +235,10 @@ def test_the_previous_set_stays_readable_for_one_more_run(snapshots, tmp_path):
     """A reader that resolved .current before a run finishes can still read that whole set."""
     a, b = snapshots
     out = tmp_path / "out"
-    assert _run(_args(a, out)).returncode == 2
+    assert main(_args(a, out)) == 2
     pinned = out / os.readlink(out / ".current")
     before = (pinned / "report.json").read_bytes()
-    assert _run(_args(b, out)).returncode == 2
+    assert main(_args(b, out)) == 2
     assert (pinned / "report.json").read_bytes() == before
     assert os.readlink(out / ".previous") == pinned.name
 
@@ -243,11 +247,10 @@ def test_backtest_and_merge_write_through_the_same_set(snapshots, tmp_path):
     """Every mode that writes a folder publishes a set: backtest --out and merge as well as evaluate."""
     a, b = snapshots
     bt = tmp_path / "bt"
-    done = _run(["backtest", "--policy", str(ROOT / "policies" / "api-mcp-runbook.yaml"), "--snapshot", str(a),
-                 "--out", str(bt)])
-    assert done.returncode == 0, done.stderr
+    assert main(["backtest", "--policy", str(ROOT / "policies" / "api-mcp-runbook.yaml"), "--snapshot", str(a),
+                 "--out", str(bt)]) == 0
     assert os.readlink(bt / "report.json") == ".current/report.json" and one_generation(bt)
-    assert _run(_args(a, tmp_path / "x")).returncode == 2
+    assert main(_args(a, tmp_path / "x")) == 2
     merged = tmp_path / "merged"
     (merged / "report.json").parent.mkdir()
     (merged / "report.json").write_text("stale")  # an older plain file is replaced by the set's link

@@ -29,10 +29,11 @@ from compliance.inputs.waivers import WAIVER_SCHEMA
 from compliance.inputs.yamlpos import load_yaml, loads_yaml
 from compliance.model.schemacheck import is_valid
 from compliance.model.snapshot import def_schema
+from tests.hypothesis_budget import examples
 from tests.reliability.docpaths import doc_paths
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-SETTINGS = settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow,
+SETTINGS = settings(max_examples=examples(300), deadline=None, suppress_health_check=[HealthCheck.too_slow,
                                                                                HealthCheck.function_scoped_fixture])
 
 WAIVERS = {"version": 1, "max_days": 90, "waivers": [

@@ -27,6 +27,9 @@ from compliance.report import render_all
 from tests.github_payloads import FakeGitHub, workflow_run
 from tests.live_system import audit_args, evidence
 
+# its module fixture is built once, on one worker (--dist loadgroup)
+pytestmark = pytest.mark.xdist_group("test_hostile_text")
+
 CHROMIUM = shutil.which("chromium") or ("/usr/bin/chromium" if Path("/usr/bin/chromium").exists() else None)
 PAYLOADS = [
     "<script>document.title='PWNED'</script>",

@@ -24,10 +24,11 @@ from compliance.base.globs import GlobError, compile_glob, example_path, filter_
 from compliance.base.ids import DEFAULT_PATTERN, compile_pattern, find_task_ids
 from compliance.inputs.yamlpos import loads_yaml
 from compliance.sources.registry import NAMES
+from tests.hypothesis_budget import examples
 from tests.reliability.docpaths import doc_paths
 
-FAST = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-SLOW = settings(max_examples=60, deadline=None,
+FAST = settings(max_examples=examples(150), deadline=None, suppress_health_check=[HealthCheck.too_slow])
+SLOW = settings(max_examples=examples(60), deadline=None,
                 suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
 
 json_values = st.recursive(

@@ -19,10 +19,11 @@ from jsonschema import Draft202012Validator
 
 from compliance.model.schemacheck import is_valid, rs_problems
 from compliance.model.snapshot import def_schema, load_schema, schema_problems
+from tests.hypothesis_budget import examples
 from tests.reliability.docpaths import doc_paths
 
 SOURCES = ["git", "github", "lambda", "apigateway", "tracker", "deploy_manager", "probe"]
-SETTINGS = settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow,
+SETTINGS = settings(max_examples=examples(300), deadline=None, suppress_health_check=[HealthCheck.too_slow,
                                                                                HealthCheck.function_scoped_fixture])
 SHA = "0123456789abcdef0123456789abcdef01234567"
 
@@ -43,15 +44,10 @@ def _agree(schema, doc) -> None:
 
 
 @pytest.fixture(scope="module")
-def demo_snapshot(tmp_path_factory):
-    from compliance.app.collect import collect
-    from compliance.base.timeutil import parse_bound
-    from compliance.demo import DEMO_SINCE, DEMO_UNTIL, build_demo
-    from compliance.inputs.config import load_config
-    from compliance.inputs.rules import load_rules
-
-    config = load_config(str(build_demo(tmp_path_factory.mktemp("demo"))))
-    snap = collect(config, load_rules(config.policies), parse_bound(DEMO_SINCE), parse_bound(DEMO_UNTIL, end=True))
+def demo_snapshot(demo):
+    """The demo's snapshot (the session's ``demo`` fixture: built and collected once per worker, never
+    changed; tests here deep-copy it) and every path into it."""
+    snap, _ = demo
     return snap, list(doc_paths(snap))
 
 

@@ -16,8 +16,9 @@ import pytest
 import responses
 
 from compliance.cli import main
+from tests import moto_env
 from tests.github_payloads import FakeGitHub
-from tests.live_system import GOOD_BODY, POLICIES, audit_args, evidence
+from tests.live_system import GOOD_BODY, POLICIES, audit_args, evidence, system_builder
 
 GH_TOKEN = "ghp_" + "Zq7" * 12  # 36 characters after the prefix, as GitHub issues them
 AWS_KEY_ID = "AKIA" + "QX7VJ2M4T6B8N3LR"
@@ -103,31 +104,52 @@ def test_audit_outputs_hold_no_secret(make_system, http_server, secret_env, caps
     _assert_clean({"stdout": cap.out, "stderr": cap.err, **_files(again)})
 
 
-def _audited_snapshot(make_system, secret_env, capsys):
+@pytest.fixture(scope="module")
+def audited(moto_server, tmp_path_factory):
+    """``(shas, snapshot text)`` of one audit of the default live system, made once for this module:
+    the tests below only plant text in their own copy of the snapshot (ten audits before)."""
+    root = tmp_path_factory.mktemp("audited")
+    servers: list[moto_env.LoopbackServer] = []
+
+    def http_server(respond):
+        servers.append(moto_env.LoopbackServer(respond))
+        return servers[-1]
+
+    try:
+        with pytest.MonkeyPatch.context() as mp:
+            moto_env.point_at(mp, moto_server)
+            moto_env.reset(moto_server)
+            system = system_builder(root, http_server, mp)()
+            with responses.RequestsMock() as rsps:
+                FakeGitHub(rsps, system.runs())
+                main(audit_args(system.config, root / "out"))
+    finally:
+        moto_env.reset(moto_server)
+        for server in servers:
+            server.close()
+    return system.shas, (root / "out" / "snapshot.json").read_text("utf-8")
+
+
+def _audited_snapshot(audited, secret_env, tmp_path):
     """An audit's snapshot, read back for a test to plant text in as a snapshot from elsewhere would hold it."""
-    system = make_system()
-    out = system.root / "out"
-    with responses.RequestsMock() as rsps:
-        FakeGitHub(rsps, system.runs())
-        main(audit_args(system.config, out))
-    capsys.readouterr()
+    shas, text = audited
     secret_env()
-    return system, out, json.loads((out / "snapshot.json").read_text("utf-8"))
+    return shas, tmp_path, json.loads(text)
 
 
-def test_evaluate_masks_secrets_held_in_a_snapshot(make_system, secret_env, capsys):
+def test_evaluate_masks_secrets_held_in_a_snapshot(audited, secret_env, capsys, tmp_path):
     """A snapshot written elsewhere (an older version, by hand) may hold a token: reports still mask it."""
-    system, out, doc = _audited_snapshot(make_system, secret_env, capsys)
+    shas, root, doc = _audited_snapshot(audited, secret_env, tmp_path)
     item = doc["sources"]["tracker"]["data"]["items"]["ENC-TSK-326"]
     item["history"].append({"timestamp": "2026-03-02T10:00:00Z", "status": "worklog",
-                            "description": f"Deployed commit {system.shas['squash'][:12]} with {GH_TOKEN} "
+                            "description": f"Deployed commit {shas['squash'][:12]} with {GH_TOKEN} "
                                            f"and {AWS_SECRET} key {API_KEY} LastModified=2026-02-26T12:05:00.000+0000 "
                                            "State=Active LastUpdateStatus=Successful -> 200"})
     item["title"] = f"title {API_KEY}"
     doc["sources"]["git"]["data"]["commits"][-1]["subject"] += f" {GH_TOKEN} {AWS_KEY_ID}"
-    snap = system.root / "held.json"
+    snap = root / "held.json"
     snap.write_text(json.dumps(doc), "utf-8")
-    again = system.root / "again"
+    again = root / "again"
     main(["evaluate", "--snapshot", str(snap), "--policies", str(POLICIES), "--out", str(again), *ALL_FORMATS])
     cap = capsys.readouterr()
     _assert_clean({"stdout": cap.out, "stderr": cap.err, **_files(again)})
@@ -197,17 +219,17 @@ PASTED_GH = "ghp_" + "Wd4" * 12  # a token of no environment variable: only its 
 
 @pytest.mark.parametrize("head", [12, 19, 23])
 @pytest.mark.parametrize("token", [PASTED_GH, API_KEY, AWS_KEY_ID], ids=["github-shape", "env-secret", "akia"])
-def test_a_secret_straddling_the_evidence_cut_leaves_no_head(make_system, secret_env, capsys, head, token):
+def test_a_secret_straddling_the_evidence_cut_leaves_no_head(audited, secret_env, capsys, tmp_path, head, token):
     """A snapshot from elsewhere (not masked when written): the worklog label is cut at 300 characters, and
     the cut must come after masking, or the token's first ``head`` characters stay in the reports."""
-    system, out, doc = _audited_snapshot(make_system, secret_env, capsys)
+    shas, root, doc = _audited_snapshot(audited, secret_env, tmp_path)
     item = doc["sources"]["tracker"]["data"]["items"]["ENC-TSK-325"]
-    text = evidence(system.shas["squash"]) + " "
+    text = evidence(shas["squash"]) + " "
     text += "x" * (300 - head - len(text)) + token + " trailing words"
     item["history"].append({"timestamp": "2026-03-02T10:00:00Z", "status": "worklog", "description": text})
-    snap = system.root / "held.json"
+    snap = root / "held.json"
     snap.write_text(json.dumps(doc), "utf-8")
-    again = system.root / "again"
+    again = root / "again"
     main(["evaluate", "--snapshot", str(snap), "--policies", str(POLICIES), "--out", str(again), *ALL_FORMATS])
     cap = capsys.readouterr()
     texts = {"stdout": cap.out, **_files(again)}
