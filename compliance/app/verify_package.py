@@ -2,8 +2,10 @@
 
 The package is evidence kept for later, so nothing in it is taken on trust. In order:
 
-1. the tar holds regular files only, at safe paths, each once (else exit 2: not a package);
-2. the manifest's digest is the one the statement records, every member's bytes match the manifest,
+1. the tar holds regular files only, at safe paths, each once, and decompresses within bounds (else
+   exit 2: not a package);
+2. the gzip stream ends the file and the tar is byte for byte the one its members give (nothing hidden
+   in headers or past the end-of-archive, which extractors may read), the manifest's digest is the one the statement records, every member's bytes match the manifest,
    no member is missing or extra, the report names this snapshot and these rule files, and the
    statement is exactly the one these members give (else exit 3: tampered);
 3. the snapshot is judged again with the packaged rules and waivers (and the previous report the
@@ -35,9 +37,10 @@ from compliance.app.package_format import (
     STATEMENT,
     WAIVERS,
     PackageError,
+    canonical_problem,
     kind_of,
     manifest_text,
-    read_tar,
+    read_package,
     sha256_hex,
     statement,
     statement_text,
@@ -211,7 +214,7 @@ def _first_difference(packaged: bytes, again: bytes) -> str:
 
 
 def verify_bytes(data: bytes, where: str) -> Verified:
-    members = read_tar(data, where)
+    raw, members = read_package(data, where)
     stmt, recorded_as = _check_manifest(members, where)
     for name in (REPORT_JSON, SNAPSHOT):
         if name not in members:
@@ -219,6 +222,9 @@ def verify_bytes(data: bytes, where: str) -> Verified:
     report = _json(members, REPORT_JSON, where)
     if not isinstance(report, dict) or not isinstance(report.get("snapshot"), dict) or "summary" not in report:
         raise _tampered(f"{REPORT_JSON}: not a compliance report")
+    problem = canonical_problem(raw, members, report["snapshot"].get("collected_at"))
+    if problem:
+        raise _tampered(f"{where}: {problem}")
     _check_links(members, report, recorded_as)
     with tempfile.TemporaryDirectory(prefix="compliance-verify-") as tmp_name:
         tmp = Path(tmp_name)

@@ -1,0 +1,190 @@
+"""`verify-package` against a hostile tar: content hidden where `tarfile` stops reading, and bombs.
+
+The verifier reads the tar with Python's `tarfile`, which stops at the first zero block and never
+looks past the gzip stream's end; `tar --ignore-zeros`, `gzip -d | tar` and other extractors read on.
+A package that verifies must therefore be the very bytes its members give, or an auditor extracting
+it could be shown a report the verifier never read. The other extractor here is `tarfile` itself with
+``ignore_zeros=True`` (GNU tar's ``-i``), so each test first proves the hidden member is really there.
+"""
+
+from __future__ import annotations
+
+import gzip
+import io
+import json
+import struct
+import tarfile
+import tracemalloc
+import zlib
+
+import pytest
+
+from compliance.app import package_format
+from compliance.app.package_format import read_tar, tar_raw
+from compliance.base.timeutil import parse_time
+from compliance.cli import main
+
+FORGED = {"report/report.md": b"# Compliance: PASS\n\nEverything passed.\n"}
+
+
+@pytest.fixture(scope="module")
+def package(tmp_path_factory):
+    out = tmp_path_factory.mktemp("attack") / "demo"
+    assert main(["-q", "demo", "--out", str(out)]) == 0
+    path = out.parent / "audit.tar.gz"
+    assert main(["package", str(out), "--out", str(path)]) == 0
+    return path
+
+
+def _verify(path, capsys) -> tuple[int, str]:
+    code = main(["verify-package", str(path)])
+    err = capsys.readouterr().err
+    assert "Traceback" not in err
+    return code, err
+
+
+def _plain_tar(members: dict[str, bytes]) -> bytes:
+    raw = io.BytesIO()
+    with tarfile.open(fileobj=raw, mode="w", format=tarfile.PAX_FORMAT) as tar:
+        for name, data in members.items():
+            info = tarfile.TarInfo(name)
+            info.size = len(data)
+            tar.addfile(info, io.BytesIO(data))
+    return raw.getvalue()
+
+
+def _end_of_members(raw: bytes) -> int:
+    """Where the last member's data ends (the end-of-archive zero blocks start there)."""
+    with tarfile.open(fileobj=io.BytesIO(raw), mode="r:") as tar:
+        last = tar.getmembers()[-1]
+    return last.offset_data + -(-last.size // 512) * 512
+
+
+def _seen_by_a_lenient_extractor(data: bytes) -> bytes | None:
+    """report.md as an extractor that reads on past zero blocks and gzip members gets it (the last copy wins)."""
+    with tarfile.open(fileobj=io.BytesIO(gzip.decompress(data)), mode="r:", ignore_zeros=True) as tar:
+        got = None
+        for info in tar:
+            if info.name == "report/report.md":
+                got = tar.extractfile(info).read()
+    return got
+
+
+def _hidden(kind: str, data: bytes) -> bytes:
+    raw = gzip.decompress(data)
+    if kind == "archive after the end":
+        return gzip.compress(raw + _plain_tar(FORGED), mtime=0)
+    if kind == "lone zero block":
+        return gzip.compress(raw[:_end_of_members(raw)] + b"\0" * 512 + _plain_tar(FORGED), mtime=0)
+    if kind == "second gzip member":
+        return data + gzip.compress(_plain_tar(FORGED), mtime=0)
+    raise AssertionError(kind)
+
+
+@pytest.mark.parametrize("kind", ["archive after the end", "lone zero block", "second gzip member"])
+def test_a_report_hidden_where_tarfile_stops_reading_is_refused(package, tmp_path, capsys, kind):
+    data = package.read_bytes()
+    hostile = _hidden(kind, data)
+    assert _seen_by_a_lenient_extractor(hostile) == FORGED["report/report.md"]  # the attack is real
+    path = tmp_path / "hidden.tar.gz"
+    path.write_bytes(hostile)
+    code, err = _verify(path, capsys)
+    assert code == 3, err
+    assert "after the gzip stream" in err or "not the one its members give" in err
+
+
+def test_trailing_bytes_after_the_gzip_stream_are_refused(package, tmp_path, capsys):
+    path = tmp_path / "trailing.tar.gz"
+    path.write_bytes(package.read_bytes() + b"GARBAGE")
+    code, err = _verify(path, capsys)
+    assert code == 3 and "after the gzip stream" in err
+
+
+def test_a_gzip_comment_carrying_bytes_is_refused(package, tmp_path, capsys):
+    data = package.read_bytes()
+    flags = data[3] | 0x10  # FCOMMENT: a zero-terminated comment follows the 10-byte header
+    path = tmp_path / "comment.tar.gz"
+    path.write_bytes(data[:3] + bytes([flags]) + data[4:10] + b"hidden payload\0" + data[10:])
+    assert gzip.decompress(path.read_bytes()) == gzip.decompress(data)  # the same tar inside
+    code, err = _verify(path, capsys)
+    assert code == 3 and "comment" in err
+
+
+def _mtime(members: dict[str, bytes]) -> int:
+    return int(parse_time(json.loads(members["report/report.json"])["snapshot"]["collected_at"]).timestamp())
+
+
+@pytest.mark.parametrize("change", ["setuid mode", "other mtime", "members reordered"])
+def test_a_header_changed_is_refused_though_every_member_matches(package, tmp_path, capsys, change):
+    members = read_tar(package.read_bytes(), "x")
+    raw = io.BytesIO()
+    names = sorted(members, reverse=change == "members reordered")
+    with tarfile.open(fileobj=raw, mode="w", format=tarfile.PAX_FORMAT) as tar:
+        for name in names:
+            info = tarfile.TarInfo(name)
+            info.size, info.mtime = len(members[name]), _mtime(members) + (3600 if change == "other mtime" else 0)
+            info.mode = 0o4755 if change == "setuid mode" and name == "report/report.html" else 0o644
+            info.uname = info.gname = ""
+            tar.addfile(info, io.BytesIO(members[name]))
+    path = tmp_path / "header.tar.gz"
+    path.write_bytes(gzip.compress(raw.getvalue(), mtime=0))
+    assert read_tar(path.read_bytes(), "x") == members
+    code, err = _verify(path, capsys)
+    assert code == 3 and "not the one its members give" in err
+
+
+def test_the_canonical_tar_is_what_the_packager_wrote(package):
+    members = read_tar(package.read_bytes(), "x")
+    assert gzip.decompress(package.read_bytes()) == tar_raw(members, _mtime(members))
+
+
+def _bomb(claimed: int) -> bytes:
+    """A gzip stream whose tar starts with a pax header claiming ``claimed`` bytes of zeros, compressed
+    a megabyte at a time (a few hundred kilobytes on disk)."""
+    info = tarfile.TarInfo("././@PaxHeader")
+    info.type, info.size = tarfile.XHDTYPE, claimed
+    head = info.tobuf(format=tarfile.USTAR_FORMAT)
+    squeeze = zlib.compressobj(1, zlib.DEFLATED, 16 + zlib.MAX_WBITS)
+    parts = [squeeze.compress(head)]
+    chunk = bytes(1 << 20)
+    for _ in range(claimed >> 20):
+        parts.append(squeeze.compress(chunk))
+    parts.append(squeeze.flush())
+    return b"".join(parts)
+
+
+def test_a_decompression_bomb_is_refused_within_bounded_memory(tmp_path, capsys, monkeypatch):
+    monkeypatch.setattr(package_format, "MAX_TOTAL_BYTES", 8 << 20)
+    data = _bomb(96 << 20)
+    assert len(data) < 2 << 20
+    path = tmp_path / "bomb.tar.gz"
+    path.write_bytes(data)
+    tracemalloc.start()
+    try:
+        code, err = _verify(path, capsys)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert code == 2 and "too large" in err
+    assert peak < 40 << 20, f"{peak:,} bytes held for a bomb refused at {8 << 20:,}"
+
+
+def test_a_tar_of_very_many_members_is_refused(tmp_path, capsys, monkeypatch):
+    monkeypatch.setattr(package_format, "MAX_MEMBERS", 50)
+    path = tmp_path / "many.tar.gz"
+    path.write_bytes(gzip.compress(_plain_tar({f"rules/r{i}.yaml": b"" for i in range(51)}), mtime=0))
+    code, err = _verify(path, capsys)
+    assert code == 2 and "more than 50 members" in err
+
+
+def test_a_truncated_gzip_stream_is_refused(package, tmp_path, capsys):
+    path = tmp_path / "cut.tar.gz"
+    path.write_bytes(package.read_bytes()[:-40])
+    code, err = _verify(path, capsys)
+    assert code == 2 and "not a readable" in err
+
+
+def test_the_gzip_header_this_tool_writes_hides_nothing(package):
+    """No name, comment or extra field, and no time: what ``gunzip`` accepts is what ``tar_bytes`` writes."""
+    magic, method, flags, mtime = struct.unpack("<HBBI", package.read_bytes()[:8])
+    assert (magic, method, flags, mtime) == (0x8b1f, 8, 0, 0)
