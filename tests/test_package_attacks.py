@@ -20,7 +20,16 @@ import zlib
 import pytest
 
 from compliance.app import package_format
-from compliance.app.package_format import read_tar, tar_raw
+from compliance.app.package_format import (
+    MANIFEST,
+    MANIFEST_FIELD,
+    STATEMENT,
+    manifest_text,
+    read_tar,
+    sha256_hex,
+    tar_bytes,
+    tar_raw,
+)
 from compliance.base.timeutil import parse_time
 from compliance.cli import main
 
@@ -188,3 +197,38 @@ def test_the_gzip_header_this_tool_writes_hides_nothing(package):
     """No name, comment or extra field, and no time: what ``gunzip`` accepts is what ``tar_bytes`` writes."""
     magic, method, flags, mtime = struct.unpack("<HBBI", package.read_bytes()[:8])
     assert (magic, method, flags, mtime) == (0x8b1f, 8, 0, 0)
+
+
+def _with_report(members: dict[str, bytes], report: dict) -> bytes:
+    """The package with ``report`` as report.json, its manifest rebuilt and the statement's record of the
+    manifest updated: what a forger writes to get past the digest checks to the report's fields."""
+    out = {n: b for n, b in members.items() if n not in (MANIFEST, STATEMENT)}
+    out["report/report.json"] = json.dumps(report).encode()
+    recorded = {e["name"]: e["recorded_as"] for e in json.loads(members[MANIFEST])["members"] if "recorded_as" in e}
+    out[MANIFEST] = manifest_text(out, recorded).encode()
+    stmt = json.loads(members[STATEMENT])
+    stmt["predicate"][MANIFEST_FIELD]["digest"]["sha256"] = sha256_hex(out[MANIFEST])
+    out[STATEMENT] = json.dumps(stmt).encode()
+    when = report["snapshot"].get("collected_at")
+    return tar_bytes(out, int(parse_time(when).timestamp()) if isinstance(when, str) else 0)
+
+
+@pytest.mark.parametrize("field, value", [
+    (("snapshot", "rules"), ["rules/api-mcp-runbook.yaml"]),
+    (("snapshot", "window"), None),
+    (("snapshot", "collected_at"), 5),
+    (("waivers",), "waivers.yaml"),
+    (("summary",), []),
+    (("tool",), None),
+])
+def test_a_report_of_a_shape_no_report_has_is_refused_without_a_traceback(package, tmp_path, capsys, field, value):
+    members = read_tar(package.read_bytes(), "x")
+    report = json.loads(members["report/report.json"])
+    holder = report
+    for key in field[:-1]:
+        holder = holder[key]
+    holder[field[-1]] = value
+    path = tmp_path / "shape.tar.gz"
+    path.write_bytes(_with_report(members, report))
+    code, err = _verify(path, capsys)
+    assert code == 3 and "not a valid compliance report" in err and f"/{'/'.join(field)}" in err, err

@@ -51,7 +51,7 @@ from compliance.base.errors import ComplianceError
 from compliance.base.timeutil import parse_time
 from compliance.inputs.rules import load_rules
 from compliance.judge.engine import Context, judge
-from compliance.model.snapshot import read_snapshot, strict_loads
+from compliance.model.snapshot import load_schema, read_snapshot, schema_problems, strict_loads
 from compliance.report import write_reports
 from compliance.report.diff import load_previous
 from compliance.report.document import build_report
@@ -222,6 +222,10 @@ def verify_bytes(data: bytes, where: str) -> Verified:
     report = _json(members, REPORT_JSON, where)
     if not isinstance(report, dict) or not isinstance(report.get("snapshot"), dict) or "summary" not in report:
         raise _tampered(f"{REPORT_JSON}: not a compliance report")
+    # every later step reads the report's fields; a shape no report has is refused here, not as a traceback
+    shape = schema_problems(report, load_schema("report"), REPORT_JSON, limit=1)
+    if shape:
+        raise _tampered(f"{REPORT_JSON}: not a valid compliance report ({shape[0].message})")
     problem = canonical_problem(raw, members, report["snapshot"].get("collected_at"))
     if problem:
         raise _tampered(f"{where}: {problem}")
