@@ -232,3 +232,41 @@ def test_a_report_of_a_shape_no_report_has_is_refused_without_a_traceback(packag
     path.write_bytes(_with_report(members, report))
     code, err = _verify(path, capsys)
     assert code == 3 and "not a valid compliance report" in err and f"/{'/'.join(field)}" in err, err
+
+
+@pytest.mark.parametrize("field, value", [(("snapshot",), [1]), (("diff",), [1]), (("snapshot", "rules"), ["x"])])
+def test_a_report_folder_with_a_report_of_another_shape_is_not_packaged(package, tmp_path, capsys, field, value):
+    folder = tmp_path / "set"
+    folder.mkdir()
+    members = read_tar(package.read_bytes(), "x")
+    report = json.loads(members["report/report.json"])
+    holder = report
+    for key in field[:-1]:
+        holder = holder[key]
+    holder[field[-1]] = value
+    (folder / "report.json").write_text(json.dumps(report))
+    (folder / "snapshot.json").write_bytes(members["snapshot.json"])
+    code = main(["package", str(folder), "--out", str(tmp_path / "out.tar.gz")])
+    err = capsys.readouterr().err
+    assert code == 2 and "Traceback" not in err and "not a valid compliance report" in err, err
+    assert not (tmp_path / "out.tar.gz").exists()
+
+
+def test_a_report_folder_whose_report_md_links_outside_is_not_packaged(package, tmp_path, capsys):
+    """A report file replaced by a link to another file (here one with a secret-looking line) is read,
+    does not re-compute, and is neither packaged nor echoed."""
+    folder = tmp_path / "set"
+    folder.mkdir()
+    members = read_tar(package.read_bytes(), "x")
+    for name in ("report/report.json", "report/report.md", "snapshot.json", "waivers.yaml"):
+        (folder / name.split("/")[-1]).write_bytes(members[name])
+    (folder / "previous").mkdir()
+    (folder / "previous" / "report.json").write_bytes(members["previous/report.json"])
+    outside = tmp_path / "outside.txt"
+    outside.write_text("AWS_SECRET_ACCESS_KEY=wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY\n")
+    (folder / "report.md").unlink()
+    (folder / "report.md").symlink_to(outside)
+    code = main(["package", str(folder), "--out", str(tmp_path / "out.tar.gz")])
+    err = capsys.readouterr().err
+    assert code == 2 and "report.md" in err and "does not follow" in err, err
+    assert "wJalrXUtnFEMI" not in err and not (tmp_path / "out.tar.gz").exists()

@@ -35,7 +35,7 @@ from compliance.app.verify_package import Verified, verify_bytes
 from compliance.base.fsutil import atomic_write_bytes
 from compliance.base.timeutil import parse_time
 from compliance.inputs.rules import discover
-from compliance.model.snapshot import strict_loads
+from compliance.model.snapshot import load_schema, schema_problems, strict_loads
 
 
 @dataclass
@@ -104,6 +104,9 @@ def collect_members(report_dir: str | Path, policies: list[str] | None = None,
     report = strict_loads(members[REPORT_PREFIX + "report.json"].decode("utf-8", "replace"), str(link), "report")
     if not isinstance(report, dict) or "snapshot" not in report or "findings" not in report:
         raise PackageError(f"{link} is not a compliance report.json")
+    shape = schema_problems(report, load_schema("report"), str(link), limit=1)
+    if shape:  # everything below reads the report's fields
+        raise PackageError(f"{link} is not a valid compliance report ({shape[0].message})")
     if report.get("targets"):
         raise PackageError(f"{link} is a merged report of several targets: package each target's folder "
                            "(each has its own snapshot)")
