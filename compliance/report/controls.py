@@ -40,13 +40,14 @@ def control_view(rules: list[dict[str, Any]], findings: list[dict[str, Any]]) ->
             failing += [_subject(f) for f in judged if f["status"] in NOT_PASSING]
         summary = summary_of(statuses)
         fw = FRAMEWORKS.get(framework)
-        judged = any(summary[s] for s in STATUSES if s != "not_applicable")
+        judged = any(summary[s] for s in STATUSES if s not in ("not_applicable", "waived"))
         out.append({
             "control": control,
             "framework": fw.title if fw else framework,
             "id": control_id,
-            # nothing judged under it (no findings, or none applied) is not a pass of the control
-            "verdict": summary["verdict"] if judged else "not_applicable",
+            # nothing judged under it (no findings, or none applied) is not a pass of the control, and
+            # neither is a control whose only evidence is failures someone waived (a waiver proves nothing)
+            "verdict": summary["verdict"] if judged else "waived" if summary["waived"] else "not_applicable",
             "counts": {s: summary[s] for s in STATUSES},
             "rules": entries,
             "failing": failing,
