@@ -264,3 +264,25 @@ def test_a_control_whose_every_finding_was_waived_is_waived_not_passed(demo, tmp
     assert doc["controls"][0]["control"] == "SOC2:CC9.2" and doc["controls"][0]["verdict"] == "waived"
     passed = {**doc["findings"][0], "subject": "other", "status": "pass"}
     assert control_view(doc["rules"], [*doc["findings"], passed])[0]["verdict"] == "pass"
+
+
+def test_a_merged_view_counts_each_target_under_its_own_mapping(demo):
+    """Two targets judge a rule of one id with different mappings: beta maps GUARD-002 to SOC2:CC9.2 and
+    fails it, alpha maps it to nothing and passes. Beta's failing control may not vanish because alpha's
+    rule came first, and alpha's pass may not be counted under a control alpha's rule does not claim."""
+    snapshot, rules = demo
+    broken = copy.deepcopy(snapshot)
+    broken["sources"]["lambda"]["data"]["configuration"]["Runtime"] = "python3.6"  # GUARD-002 fails
+    plain = [replace(r, controls=()) for r in rules if r.id == "GUARD-002"]
+    mapped = [replace(r, controls=("SOC2:CC9.2",)) for r in rules if r.id == "GUARD-002"]
+    alpha = json.loads(json.dumps(_doc(copy.deepcopy(snapshot), plain)))
+    beta = json.loads(json.dumps(_doc(broken, mapped)))
+    assert [(c["control"], c["verdict"]) for c in beta["controls"]] == [("SOC2:CC9.2", "fail")]
+    for first, second in ((("alpha", alpha), ("beta", beta)), (("beta", beta), ("alpha", alpha))):
+        merged = merge_reports([(n, d, f"{n}/report.json") for n, d in (first, second)])
+        jsonschema.Draft202012Validator(load_schema("report")).validate(json.loads(json.dumps(merged)))
+        view = {c["control"]: c for c in merged["controls"]}
+        assert list(view) == ["SOC2:CC9.2"], first[0]
+        assert view["SOC2:CC9.2"]["verdict"] == "fail"
+        assert view["SOC2:CC9.2"]["counts"]["fail"] == 1 and view["SOC2:CC9.2"]["counts"]["pass"] == 0, first[0]
+        assert [f["target"] for f in view["SOC2:CC9.2"]["failing"]] == ["beta"]
