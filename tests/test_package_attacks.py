@@ -270,3 +270,47 @@ def test_a_report_folder_whose_report_md_links_outside_is_not_packaged(package, 
     err = capsys.readouterr().err
     assert code == 2 and "report.md" in err and "does not follow" in err, err
     assert "wJalrXUtnFEMI" not in err and not (tmp_path / "out.tar.gz").exists()
+
+
+def _with_entry(members: dict[str, bytes], info: tarfile.TarInfo, data: bytes | None) -> bytes:
+    raw = io.BytesIO()
+    with tarfile.open(fileobj=raw, mode="w", format=tarfile.PAX_FORMAT) as tar:
+        for name, body in sorted(members.items()):
+            member = tarfile.TarInfo(name)
+            member.size = len(body)
+            tar.addfile(member, io.BytesIO(body))
+        tar.addfile(info, io.BytesIO(data) if data is not None else None)
+    return gzip.compress(raw.getvalue(), mtime=0)
+
+
+@pytest.mark.parametrize("name, kind, link, words", [
+    ("rules/dev.yaml", tarfile.CHRTYPE, "", "not a file"),
+    ("rules/blk.yaml", tarfile.BLKTYPE, "", "not a file"),
+    ("rules/fifo.yaml", tarfile.FIFOTYPE, "", "not a file"),
+    ("rules/hard.yaml", tarfile.LNKTYPE, "snapshot.json", "is a link"),
+    ("./snapshot.json", tarfile.REGTYPE, "", "unsafe path"),
+    ("report//report.json", tarfile.REGTYPE, "", "unsafe path"),
+    ("rules\\..\\..\\x.yaml", tarfile.REGTYPE, "", "unsafe path"),
+])
+def test_special_members_and_unnormal_names_are_refused(package, tmp_path, capsys, name, kind, link, words):
+    members = read_tar(package.read_bytes(), "x")
+    info = tarfile.TarInfo(name)
+    info.type, info.linkname = kind, link
+    data = b"x" if kind == tarfile.REGTYPE else None
+    info.size = len(data or b"")
+    path = tmp_path / "special.tar.gz"
+    path.write_bytes(_with_entry(members, info, data))
+    code, err = _verify(path, capsys)
+    assert code == 2 and words in err, err
+
+
+@pytest.mark.parametrize("name", ["rules/\uff41.yaml", "rules/A\u030a.yaml", "Snapshot.json", "report/REPORT.md"])
+def test_a_look_alike_name_is_a_member_no_package_holds(package, tmp_path, capsys, name):
+    """Names that read like ours after case folding or Unicode normalisation are not ours: refused."""
+    members = read_tar(package.read_bytes(), "x")
+    info = tarfile.TarInfo(name)
+    info.size = 1
+    path = tmp_path / "lookalike.tar.gz"
+    path.write_bytes(_with_entry(members, info, b"x"))
+    code, err = _verify(path, capsys)
+    assert code == 3 and "does not list" in err, err
