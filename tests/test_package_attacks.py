@@ -27,6 +27,7 @@ from compliance.app.package_format import (
     manifest_text,
     read_tar,
     sha256_hex,
+    statement_text,
     tar_bytes,
     tar_raw,
 )
@@ -208,7 +209,7 @@ def _with_report(members: dict[str, bytes], report: dict) -> bytes:
     out[MANIFEST] = manifest_text(out, recorded).encode()
     stmt = json.loads(members[STATEMENT])
     stmt["predicate"][MANIFEST_FIELD]["digest"]["sha256"] = sha256_hex(out[MANIFEST])
-    out[STATEMENT] = json.dumps(stmt).encode()
+    out[STATEMENT] = statement_text(stmt).encode()
     when = report["snapshot"].get("collected_at")
     return tar_bytes(out, int(parse_time(when).timestamp()) if isinstance(when, str) else 0)
 
@@ -314,3 +315,31 @@ def test_a_look_alike_name_is_a_member_no_package_holds(package, tmp_path, capsy
     path.write_bytes(_with_entry(members, info, b"x"))
     code, err = _verify(path, capsys)
     assert code == 3 and "does not list" in err, err
+
+
+def _resigned(members: dict[str, bytes], **changed: bytes) -> bytes:
+    """Members changed, the manifest rebuilt and the statement's record of it updated (the report untouched)."""
+    out = {n: b for n, b in members.items() if n not in (MANIFEST, STATEMENT)}
+    out.update(changed)
+    recorded = {e["name"]: e["recorded_as"] for e in json.loads(members[MANIFEST])["members"] if "recorded_as" in e}
+    out[MANIFEST] = manifest_text(out, recorded).encode()
+    stmt = json.loads(members[STATEMENT])
+    stmt["predicate"][MANIFEST_FIELD]["digest"]["sha256"] = sha256_hex(out[MANIFEST])
+    out[STATEMENT] = statement_text(stmt).encode()
+    return tar_bytes(out, _mtime(members))
+
+
+@pytest.mark.parametrize("member, content, where", [
+    ("waivers.yaml", b"version: 1\nwaivers: [{rule: X}]\n", "waivers.yaml:2:"),
+    ("waivers.yaml", b"\xff\xfe\x00", "waivers.yaml:1:1"),
+    ("previous/report.json", b'{"report_version": 1, "snapshot": 1}', "previous/report.json:1:1"),
+])
+def test_a_packaged_input_that_does_not_load_is_tampered_and_named_by_member(package, tmp_path, capsys, member,
+                                                                              content, where):
+    """The packager verifies before it writes, so a packaged waiver file or previous report that does not
+    load was put there afterwards: exit 3, named by its member, not by a temp file that no longer exists."""
+    path = tmp_path / "input.tar.gz"
+    path.write_bytes(_resigned(read_tar(package.read_bytes(), "x"), **{member: content}))
+    code, err = _verify(path, capsys)
+    assert code == 3 and where in err, err
+    assert "compliance-verify-" not in err

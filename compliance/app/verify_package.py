@@ -9,8 +9,9 @@ The package is evidence kept for later, so nothing in it is taken on trust. In o
    no member is missing or extra, the report names this snapshot and these rule files, and the
    statement is exactly the one these members give (else exit 3: tampered);
 3. the snapshot is judged again with the packaged rules and waivers (and the previous report the
-   diff was made against), and every packaged report file must come out byte for byte (else exit 4:
-   the digests are consistent, but the report does not follow from the evidence).
+   diff was made against; one of them that does not load is exit 3, as the packager loaded them all),
+   and every packaged report file must come out byte for byte (else exit 4: the digests are
+   consistent, but the report does not follow from the evidence).
 
 Exit 0 only after all three. The waiver file's path in the report is a label (the machine that ran
 the audit); its content is what is checked.
@@ -173,20 +174,24 @@ def _recompute(members: dict[str, bytes], report: dict[str, Any], recorded_as: d
     rules_dir.mkdir()
     for name in (n for n in members if n.startswith(RULES_PREFIX)):
         (rules_dir / name[len(RULES_PREFIX):]).write_bytes(members[name])
-    ruleset = load_rules([str(rules_dir)])
     snapshot, digest = read_snapshot(snapshot_path)
     snapshot = with_deferred_sources(snapshot)
     section = report.get("waivers") or {}
-    loaded = None
-    if WAIVERS in members:
-        (tmp / WAIVERS).write_bytes(members[WAIVERS])
-        loaded = read_waivers(str(tmp / WAIVERS), ruleset, parse_time(snapshot["collected_at"]),
-                              section.get("warn_days"))
-        loaded = replace(loaded, path=recorded_as[WAIVERS])  # the label the report shows, not this temp path
-    previous = None
-    if PREVIOUS in members:
-        (tmp / "previous.json").write_bytes(members[PREVIOUS])
-        previous = load_previous(tmp / "previous.json")
+    loaded = previous = None
+    try:  # the packager loaded all of these before it wrote the package: one that does not load was changed
+        ruleset = load_rules([str(rules_dir)])
+        if WAIVERS in members:
+            (tmp / WAIVERS).write_bytes(members[WAIVERS])
+            loaded = read_waivers(str(tmp / WAIVERS), ruleset, parse_time(snapshot["collected_at"]),
+                                  section.get("warn_days"))
+            loaded = replace(loaded, path=recorded_as[WAIVERS])  # the label the report shows, not this temp path
+        if PREVIOUS in members:
+            (tmp / "previous.json").write_bytes(members[PREVIOUS])
+            previous = load_previous(tmp / "previous.json")
+    except ComplianceError as exc:
+        lines = str(exc).replace(str(tmp / "previous.json"), PREVIOUS).replace(str(tmp) + "/", "").splitlines()
+        more = f" (and {len(lines) - 1} more)" if len(lines) > 1 else ""
+        raise _tampered(f"a packaged input does not load: {lines[0] if lines else exc}{more}") from None
     ctx = Context(snapshot)
     findings, waivers = judge(snapshot, ruleset.rules, loaded, ctx=ctx)
     doc = build_report(snapshot, ruleset.rules, findings, report["mode"], waivers=waivers, previous=previous,
