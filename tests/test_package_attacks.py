@@ -343,3 +343,17 @@ def test_a_packaged_input_that_does_not_load_is_tampered_and_named_by_member(pac
     code, err = _verify(path, capsys)
     assert code == 3 and where in err, err
     assert "compliance-verify-" not in err
+
+
+def test_an_endless_file_is_read_no_further_than_a_package_can_be(tmp_path, capsys, monkeypatch):
+    """``verify-package /dev/zero`` (or a FIFO someone keeps writing): refused after a bounded read, not
+    read until memory runs out."""
+    monkeypatch.setattr(package_format, "MAX_TOTAL_BYTES", 4 << 20)
+    tracemalloc.start()
+    try:
+        code, err = _verify("/dev/zero", capsys)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert code == 2 and "larger than" in err
+    assert peak < 24 << 20

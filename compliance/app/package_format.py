@@ -190,6 +190,21 @@ def tar_bytes(members: dict[str, bytes], mtime: int) -> bytes:
     return out.getvalue()
 
 
+def read_package_file(path: str, where: str) -> bytes:
+    """The package's bytes, read no further than a package can be (``/dev/zero`` or a FIFO never ends):
+    deflate never grows data by more than a few bytes per 64 KiB block, so a file much larger than
+    ``MAX_TOTAL_BYTES`` cannot decompress within it."""
+    limit = MAX_TOTAL_BYTES + (MAX_TOTAL_BYTES >> 10) + (64 << 10)
+    try:
+        with open(path, "rb") as handle:
+            data = handle.read(limit + 1)
+    except OSError as exc:
+        raise PackageError(f"cannot read {where}: {exc.strerror or exc}") from None
+    if len(data) > limit:
+        raise PackageError(f"{where}: larger than {limit:,} bytes: too large for an audit package (read no further)")
+    return data
+
+
 def gunzip(data: bytes, where: str) -> bytes:
     """The tar inside one gzip member, decompressed a chunk at a time and never past ``MAX_TOTAL_BYTES``.
 
@@ -277,5 +292,5 @@ def canonical_problem(raw: bytes, members: dict[str, bytes], collected_at: objec
 
 
 __all__ = ["EXIT_NOT_REPRODUCED", "EXIT_TAMPERED", "MANIFEST", "PackageError", "STATEMENT", "canonical_problem",
-           "governed_commits", "gunzip", "manifest_text", "policy_digest", "read_package", "read_tar", "statement",
-           "statement_text", "tar_bytes", "tar_raw"]
+           "governed_commits", "gunzip", "manifest_text", "policy_digest", "read_package", "read_package_file",
+           "read_tar", "statement", "statement_text", "tar_bytes", "tar_raw"]

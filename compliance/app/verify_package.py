@@ -42,6 +42,7 @@ from compliance.app.package_format import (
     kind_of,
     manifest_text,
     read_package,
+    read_package_file,
     sha256_hex,
     statement,
     statement_text,
@@ -73,12 +74,7 @@ class Verified:
 
 
 def verify_package(path: str | Path) -> Verified:
-    p = Path(path)
-    try:
-        data = p.read_bytes()
-    except OSError as exc:
-        raise PackageError(f"cannot read {p}: {exc.strerror or exc}") from None
-    return verify_bytes(data, str(p))
+    return verify_bytes(read_package_file(str(path), str(path)), str(path))
 
 
 def _tampered(message: str) -> PackageError:
