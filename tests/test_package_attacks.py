@@ -357,3 +357,28 @@ def test_an_endless_file_is_read_no_further_than_a_package_can_be(tmp_path, caps
         tracemalloc.stop()
     assert code == 2 and "larger than" in err
     assert peak < 24 << 20
+
+
+@pytest.mark.parametrize("link", ["snapshot.json", "rule"])
+def test_a_report_folder_linking_a_member_to_an_endless_device_is_refused(package, tmp_path, capsys, link):
+    """A snapshot.json linked to /dev/zero, or a report recording /dev/zero as a rule file: read no further."""
+    members = read_tar(package.read_bytes(), "x")
+    folder = tmp_path / "set"
+    folder.mkdir()
+    report = json.loads(members["report/report.json"])
+    if link == "rule":
+        rules = report["snapshot"]["rules"]
+        rules["/dev/zero"] = rules.pop(sorted(rules)[0])
+        (folder / "snapshot.json").write_bytes(members["snapshot.json"])
+    else:
+        (folder / "snapshot.json").symlink_to("/dev/zero")
+    (folder / "report.json").write_text(json.dumps(report))
+    for name in ("waivers.yaml",):
+        (folder / name).write_bytes(members[name])
+    (folder / "previous").mkdir()
+    (folder / "previous" / "report.json").write_bytes(members["previous/report.json"])
+    code = main(["package", str(folder), "--out", str(tmp_path / "out.tar.gz")])
+    err = capsys.readouterr().err
+    assert code == 2 and "Traceback" not in err, err
+    assert ("not a regular file" in err) if link == "snapshot.json" else ("/dev/zero" in err and "--policies" in err)
+    assert not (tmp_path / "out.tar.gz").exists()
