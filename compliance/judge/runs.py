@@ -216,6 +216,13 @@ class RunIndex:
                         and (now is None or done <= now + CLOCK_SKEW)):
                     yield run
 
+    def possible(self, run: dict[str, Any], now: datetime | None = None) -> bool:
+        """Whether a canonical run's completion could be true: not after the collection, not before its
+        own commit was made (``coverings`` credits such a run with no change; no live code comes from it)."""
+        done = parse_time(run.get("updated_at"))
+        made = self.history.times[self.history.position[run["head_sha"]]]
+        return done is not None and (now is None or done <= now + CLOCK_SKEW) and (made is None or done >= made)
+
     def active(self, change: Change) -> list[dict[str, Any]]:
         """Queued or running canonical runs of this commit or a later one (they may still deploy it)."""
         return list(self._from(self.active_at, self._active, change.position))

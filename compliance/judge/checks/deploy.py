@@ -281,16 +281,8 @@ def run_match(ctx, modified: datetime, slack: timedelta) -> Match:
     whether their deploy log recorded the live CodeSha256."""
     live, _ = live_code(_live_cfg(ctx))
     candidates = [run for run in ctx.runs.successful()
-                  if within(modified, *deploy_window(run), slack) and _possible(ctx, run)]
+                  if within(modified, *deploy_window(run), slack) and ctx.runs.possible(run, ctx.now)]
     return sort_candidates(live, candidates, run_code)
-
-
-def _possible(ctx, run: dict[str, Any]) -> bool:
-    """A run that claims to have completed after the collection, or before its own commit was made,
-    deployed nothing: ``RunIndex.covering`` credits it with no change, and no live code comes from it."""
-    done = parse_time(run.get("updated_at"))
-    made = ctx.history.times[ctx.history.position[run["head_sha"]]]
-    return done is not None and (ctx.now is None or done <= ctx.now + CLOCK_SKEW) and (made is None or done >= made)
 
 
 def live_run(ctx, modified: datetime, slack: timedelta) -> dict[str, Any] | None:
