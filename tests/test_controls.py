@@ -11,14 +11,17 @@ import json
 import re
 import textwrap
 from dataclasses import replace
+from datetime import timedelta
 
 import jsonschema
 import pytest
 
 from compliance.base.errors import InputError
+from compliance.base.timeutil import parse_time
 from compliance.inputs import builtin
 from compliance.inputs.rules import load_rules
 from compliance.inputs.ruleschema import rule_file_schema, rules_reference_markdown
+from compliance.inputs.waivers import load_waivers
 from compliance.judge.engine import judge
 from compliance.model.controls import CONTROL_PATTERN, FRAMEWORKS, control_key, control_problem
 from compliance.model.snapshot import load_schema
@@ -231,3 +234,55 @@ def test_sarif_tags_each_rule_with_its_controls(judged):
     log = json.loads(sarif.render(judged))
     tags = {r["id"]: r["properties"]["tags"] for r in log["runs"][0]["tool"]["driver"]["rules"]}
     assert tags["APIMCP-002"] == ["compliance", "SOC2:CC8.1", "ISO27001:2022:A.8.32", "NIST-800-53:CM-5"]
+
+
+def test_a_control_whose_every_finding_was_waived_is_waived_not_passed(demo, tmp_path):
+    """Lying data: the only evidence under a control is a failure someone waived. A waiver excuses a
+    failure, it proves nothing, so the control reads ``waived``; with one real pass beside it, ``pass``."""
+    snapshot, rules = demo
+    broken = copy.deepcopy(snapshot)
+    broken["sources"]["lambda"]["data"]["configuration"]["Runtime"] = "python3.6"  # GUARD-002 fails
+    only = [replace(r, controls=("SOC2:CC9.2",)) for r in rules if r.id == "GUARD-002"]
+    failed = [f for f in judge(copy.deepcopy(broken), only)[0] if f.status == "fail"]
+    assert [f.rule_id for f in failed] == ["GUARD-002"]
+    path = tmp_path / "waivers.yaml"
+    path.write_text(textwrap.dedent(f"""\
+        version: 1
+        waivers:
+          - rule: GUARD-002
+            subject: {{resource: {failed[0].subject}}}
+            owner: alice@example.com
+            reason: runtime upgrade scheduled
+            ticket: ENC-ISS-1
+            expires: {(parse_time(snapshot["collected_at"]) + timedelta(days=30)).date().isoformat()}
+        """), "utf-8")
+    waivers = load_waivers(str(path), now=parse_time(snapshot["collected_at"]), rule_ids={"GUARD-002"})
+    findings, section = judge(copy.deepcopy(broken), only, waivers)
+    assert [f.status for f in findings] == ["waived"]
+    doc = build_report(broken, only, findings, "evaluate", waivers=section)
+    jsonschema.Draft202012Validator(load_schema("report")).validate(doc)
+    assert doc["controls"][0]["control"] == "SOC2:CC9.2" and doc["controls"][0]["verdict"] == "waived"
+    passed = {**doc["findings"][0], "subject": "other", "status": "pass"}
+    assert control_view(doc["rules"], [*doc["findings"], passed])[0]["verdict"] == "pass"
+
+
+def test_a_merged_view_counts_each_target_under_its_own_mapping(demo):
+    """Two targets judge a rule of one id with different mappings: beta maps GUARD-002 to SOC2:CC9.2 and
+    fails it, alpha maps it to nothing and passes. Beta's failing control may not vanish because alpha's
+    rule came first, and alpha's pass may not be counted under a control alpha's rule does not claim."""
+    snapshot, rules = demo
+    broken = copy.deepcopy(snapshot)
+    broken["sources"]["lambda"]["data"]["configuration"]["Runtime"] = "python3.6"  # GUARD-002 fails
+    plain = [replace(r, controls=()) for r in rules if r.id == "GUARD-002"]
+    mapped = [replace(r, controls=("SOC2:CC9.2",)) for r in rules if r.id == "GUARD-002"]
+    alpha = json.loads(json.dumps(_doc(copy.deepcopy(snapshot), plain)))
+    beta = json.loads(json.dumps(_doc(broken, mapped)))
+    assert [(c["control"], c["verdict"]) for c in beta["controls"]] == [("SOC2:CC9.2", "fail")]
+    for first, second in ((("alpha", alpha), ("beta", beta)), (("beta", beta), ("alpha", alpha))):
+        merged = merge_reports([(n, d, f"{n}/report.json") for n, d in (first, second)])
+        jsonschema.Draft202012Validator(load_schema("report")).validate(json.loads(json.dumps(merged)))
+        view = {c["control"]: c for c in merged["controls"]}
+        assert list(view) == ["SOC2:CC9.2"], first[0]
+        assert view["SOC2:CC9.2"]["verdict"] == "fail"
+        assert view["SOC2:CC9.2"]["counts"]["fail"] == 1 and view["SOC2:CC9.2"]["counts"]["pass"] == 0, first[0]
+        assert [f["target"] for f in view["SOC2:CC9.2"]["failing"]] == ["beta"]

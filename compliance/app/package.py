@@ -10,13 +10,16 @@ command writes always verifies where it was made; the format is in ``package_for
 
 from __future__ import annotations
 
+import os
 import re
+import stat
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from compliance.app.package_format import (
     MANIFEST,
+    MAX_MEMBER_BYTES,
     PREVIOUS,
     REPORT_FILES,
     REPORT_PREFIX,
@@ -35,7 +38,7 @@ from compliance.app.verify_package import Verified, verify_bytes
 from compliance.base.fsutil import atomic_write_bytes
 from compliance.base.timeutil import parse_time
 from compliance.inputs.rules import discover
-from compliance.model.snapshot import strict_loads
+from compliance.model.snapshot import load_schema, schema_problems, strict_loads
 
 
 @dataclass
@@ -46,17 +49,24 @@ class Packaged:
 
 
 def _read(path: Path, what: str) -> bytes:
+    """A regular file's bytes, up to what a package member may hold (a link to ``/dev/zero`` never ends)."""
     try:
-        return path.read_bytes()
+        with open(path, "rb") as handle:
+            if not stat.S_ISREG(os.fstat(handle.fileno()).st_mode):
+                raise PackageError(f"cannot read {what} {path}: not a regular file")
+            data = handle.read(MAX_MEMBER_BYTES + 1)
     except OSError as exc:
         raise PackageError(f"cannot read {what} {path}: {exc.strerror or exc}") from None
+    if len(data) > MAX_MEMBER_BYTES:
+        raise PackageError(f"cannot read {what} {path}: larger than {MAX_MEMBER_BYTES:,} bytes")
+    return data
 
 
 def _rule_file(path: str, digest: str, candidates: list[str]) -> bytes:
     for where in [path, *candidates]:
         try:
-            data = Path(where).read_bytes()
-        except OSError:
+            data = _read(Path(where), "rule file")
+        except PackageError:
             continue
         if "sha256:" + sha256_hex(data) == digest:
             return data
@@ -104,6 +114,9 @@ def collect_members(report_dir: str | Path, policies: list[str] | None = None,
     report = strict_loads(members[REPORT_PREFIX + "report.json"].decode("utf-8", "replace"), str(link), "report")
     if not isinstance(report, dict) or "snapshot" not in report or "findings" not in report:
         raise PackageError(f"{link} is not a compliance report.json")
+    shape = schema_problems(report, load_schema("report"), str(link), limit=1)
+    if shape:  # everything below reads the report's fields
+        raise PackageError(f"{link} is not a valid compliance report ({shape[0].message})")
     if report.get("targets"):
         raise PackageError(f"{link} is a merged report of several targets: package each target's folder "
                            "(each has its own snapshot)")

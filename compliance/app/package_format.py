@@ -25,6 +25,7 @@ import io
 import posixpath
 import re
 import tarfile
+import zlib
 from typing import Any
 from urllib.parse import quote
 
@@ -51,7 +52,11 @@ MANIFEST_FIELD = "https://deploy-compliance.invalid/package/manifest"  # an exte
 PASSED_LEVEL = "DEPLOY_COMPLIANCE_POLICY_PASSED"  # custom SlsaResult values must not start with SLSA_
 PACKAGE_VERSION = 1
 MAX_MEMBER_BYTES = 1 << 30  # a member larger than this is not one this tool wrote
-MAX_TOTAL_BYTES = 4 << 30
+MAX_TOTAL_BYTES = 1 << 30  # the whole tar, decompressed: read no further (a gzip bomb stops here)
+MAX_MEMBERS = 4096  # twelve members and the rule files: a tar of millions of empty headers is no package
+_CHUNK = 1 << 16
+_GZIP_MAGIC = b"\x1f\x8b\x08"  # gzip, deflate
+_GZIP_HIDING = 0xfc  # FEXTRA, FNAME, FCOMMENT and the reserved bits: room for bytes no extractor shows
 
 EXIT_TAMPERED = 3  # a member's bytes do not match the digests recorded for them
 EXIT_NOT_REPRODUCED = 4  # every digest matches, but the evidence does not give the packaged report
@@ -163,8 +168,9 @@ def statement_text(doc: dict[str, Any]) -> str:
 # --- the tar -------------------------------------------------------------------------------------
 
 
-def tar_bytes(members: dict[str, bytes], mtime: int) -> bytes:
-    """Deterministic: sorted names, one fixed mtime, mode 0644, uid/gid 0, no owner names, no directories."""
+def tar_raw(members: dict[str, bytes], mtime: int) -> bytes:
+    """The uncompressed tar. Deterministic: sorted names, one fixed mtime, mode 0644, uid/gid 0, no owner
+    names, no directories; so verification can rebuild it and compare bytes (``read_package``)."""
     raw = io.BytesIO()
     with tarfile.open(fileobj=raw, mode="w", format=tarfile.PAX_FORMAT) as tar:
         for name in sorted(members):
@@ -173,20 +179,85 @@ def tar_bytes(members: dict[str, bytes], mtime: int) -> bytes:
             info.uid = info.gid = 0
             info.uname = info.gname = ""
             tar.addfile(info, io.BytesIO(members[name]))
+    return raw.getvalue()
+
+
+def tar_bytes(members: dict[str, bytes], mtime: int) -> bytes:
+    """``tar_raw`` gzipped without a name or time (one gzip member, nothing after it)."""
     out = io.BytesIO()
     with gzip.GzipFile(filename="", mode="wb", fileobj=out, mtime=0, compresslevel=9) as gz:
-        gz.write(raw.getvalue())
+        gz.write(tar_raw(members, mtime))
     return out.getvalue()
 
 
+def read_package_file(path: str, where: str) -> bytes:
+    """The package's bytes, read no further than a package can be (``/dev/zero`` or a FIFO never ends):
+    deflate never grows data by more than a few bytes per 64 KiB block, so a file much larger than
+    ``MAX_TOTAL_BYTES`` cannot decompress within it."""
+    limit = MAX_TOTAL_BYTES + (MAX_TOTAL_BYTES >> 10) + (64 << 10)
+    try:
+        with open(path, "rb") as handle:
+            data = handle.read(limit + 1)
+    except OSError as exc:
+        raise PackageError(f"cannot read {where}: {exc.strerror or exc}") from None
+    if len(data) > limit:
+        raise PackageError(f"{where}: larger than {limit:,} bytes: too large for an audit package (read no further)")
+    return data
+
+
+def gunzip(data: bytes, where: str) -> bytes:
+    """The tar inside one gzip member, decompressed a chunk at a time and never past ``MAX_TOTAL_BYTES``.
+
+    What ``tarfile`` would not see is refused: a second gzip member or bytes after the first (``tar``
+    and ``gzip -d`` read on into them, so an extractor could be shown files this check never read), and
+    a header carrying a name, comment or extra field.
+    """
+    if data[:3] != _GZIP_MAGIC or len(data) < 10:
+        raise PackageError(f"{where}: not a readable .tar.gz audit package (not a gzip stream)")
+    if data[3] & _GZIP_HIDING:
+        raise PackageError(f"{where}: the gzip header carries a name, comment or extra field, which no package of "
+                           "this tool has (bytes an extractor does not show)", EXIT_TAMPERED)
+    unzip = zlib.decompressobj(16 + zlib.MAX_WBITS)
+    out = bytearray()
+    try:
+        for at in range(0, len(data), _CHUNK):
+            pending = data[at:at + _CHUNK]
+            while pending and not unzip.eof:
+                out += unzip.decompress(pending, MAX_TOTAL_BYTES + 1 - len(out))
+                if len(out) > MAX_TOTAL_BYTES:
+                    raise PackageError(f"{where}: decompresses to more than {MAX_TOTAL_BYTES:,} bytes: too large for "
+                                       "an audit package (read no further)")
+                pending = unzip.unconsumed_tail
+            if unzip.eof:
+                if unzip.unused_data or data[at + _CHUNK:]:
+                    raise PackageError(f"{where}: bytes after the gzip stream (appended data or a second archive, "
+                                       "which tar and gzip would read and this check would not)", EXIT_TAMPERED)
+                break
+    except zlib.error as exc:
+        raise PackageError(f"{where}: not a readable .tar.gz audit package ({exc})") from None
+    if not unzip.eof:
+        raise PackageError(f"{where}: not a readable .tar.gz audit package (the gzip stream is truncated)")
+    return bytes(out)
+
+
 def read_tar(data: bytes, where: str) -> dict[str, bytes]:
-    """Every member's bytes, refusing what no package of ours holds: a link or device, a directory, a
-    path that is absolute or climbs out (``..``), one name twice, an oversized member or total."""
+    """Every member's bytes (``read_package`` without the tar itself)."""
+    return read_package(data, where)[1]
+
+
+def read_package(data: bytes, where: str) -> tuple[bytes, dict[str, bytes]]:
+    """The uncompressed tar and every member's bytes, refusing what no package of ours holds: a link or
+    device, a directory, a path that is absolute or climbs out (``..``), one name twice, an oversized
+    member or total, too many members. Whether the tar is exactly the one its members give (nothing
+    hidden after its end or between its headers) needs the report's time: ``canonical_problem``."""
+    raw = gunzip(data, where)
     members: dict[str, bytes] = {}
     total = 0
     try:
-        with tarfile.open(fileobj=io.BytesIO(data), mode="r:gz") as tar:
+        with tarfile.open(fileobj=io.BytesIO(raw), mode="r:") as tar:
             for info in tar:
+                if len(members) >= MAX_MEMBERS:
+                    raise PackageError(f"{where}: more than {MAX_MEMBERS} members: not an audit package")
                 name = info.name
                 if name.startswith("/") or "\\" in name or posixpath.normpath(name) != name or ".." in name.split("/"):
                     raise PackageError(f"{where}: member {name!r} has an unsafe path (absolute, '..' or not normal)")
@@ -202,8 +273,24 @@ def read_tar(data: bytes, where: str) -> dict[str, bytes]:
                 members[name] = handle.read() if handle else b""
     except (tarfile.TarError, OSError, EOFError, gzip.BadGzipFile) as exc:
         raise PackageError(f"{where}: not a readable .tar.gz audit package ({exc})") from None
-    return members
+    return raw, members
 
 
-__all__ = ["EXIT_NOT_REPRODUCED", "EXIT_TAMPERED", "MANIFEST", "PackageError", "STATEMENT", "governed_commits",
-           "manifest_text", "policy_digest", "read_tar", "statement", "statement_text", "tar_bytes"]
+def canonical_problem(raw: bytes, members: dict[str, bytes], collected_at: object) -> str | None:
+    """Why ``raw`` is not the tar ``tar_raw`` writes for these members at the collection time (None: it
+    is). A tar holds more than its members: headers (modes, owners, pax records), their order, and bytes
+    after the end-of-archive that ``tarfile`` stops before and ``tar --ignore-zeros`` extracts. Rebuilding
+    it and comparing bytes closes all of them at once; gzip's own bytes are not compared (zlib versions
+    compress differently), ``gunzip`` refuses what could hide there."""
+    when = parse_time(collected_at) if isinstance(collected_at, str) else None
+    if when is None:
+        return "the report has no collection time to rebuild the tar with"
+    if tar_raw(members, int(when.timestamp())) != raw:
+        return ("the tar is not the one its members give: a header, the members' order or mtime, or bytes past "
+                "the end of the archive differ (an extractor could be shown other files than this check read)")
+    return None
+
+
+__all__ = ["EXIT_NOT_REPRODUCED", "EXIT_TAMPERED", "MANIFEST", "PackageError", "STATEMENT", "canonical_problem",
+           "governed_commits", "gunzip", "manifest_text", "policy_digest", "read_package", "read_package_file",
+           "read_tar", "statement", "statement_text", "tar_bytes", "tar_raw"]

@@ -2,13 +2,16 @@
 
 The package is evidence kept for later, so nothing in it is taken on trust. In order:
 
-1. the tar holds regular files only, at safe paths, each once (else exit 2: not a package);
-2. the manifest's digest is the one the statement records, every member's bytes match the manifest,
+1. the tar holds regular files only, at safe paths, each once, and decompresses within bounds (else
+   exit 2: not a package);
+2. the gzip stream ends the file and the tar is byte for byte the one its members give (nothing hidden
+   in headers or past the end-of-archive, which extractors may read), the manifest's digest is the one the statement records, every member's bytes match the manifest,
    no member is missing or extra, the report names this snapshot and these rule files, and the
    statement is exactly the one these members give (else exit 3: tampered);
 3. the snapshot is judged again with the packaged rules and waivers (and the previous report the
-   diff was made against), and every packaged report file must come out byte for byte (else exit 4:
-   the digests are consistent, but the report does not follow from the evidence).
+   diff was made against; one of them that does not load is exit 3, as the packager loaded them all),
+   and every packaged report file must come out byte for byte (else exit 4: the digests are
+   consistent, but the report does not follow from the evidence).
 
 Exit 0 only after all three. The waiver file's path in the report is a label (the machine that ran
 the audit); its content is what is checked.
@@ -35,9 +38,11 @@ from compliance.app.package_format import (
     STATEMENT,
     WAIVERS,
     PackageError,
+    canonical_problem,
     kind_of,
     manifest_text,
-    read_tar,
+    read_package,
+    read_package_file,
     sha256_hex,
     statement,
     statement_text,
@@ -48,7 +53,7 @@ from compliance.base.errors import ComplianceError
 from compliance.base.timeutil import parse_time
 from compliance.inputs.rules import load_rules
 from compliance.judge.engine import Context, judge
-from compliance.model.snapshot import read_snapshot, strict_loads
+from compliance.model.snapshot import load_schema, read_snapshot, schema_problems, strict_loads
 from compliance.report import write_reports
 from compliance.report.diff import load_previous
 from compliance.report.document import build_report
@@ -69,12 +74,7 @@ class Verified:
 
 
 def verify_package(path: str | Path) -> Verified:
-    p = Path(path)
-    try:
-        data = p.read_bytes()
-    except OSError as exc:
-        raise PackageError(f"cannot read {p}: {exc.strerror or exc}") from None
-    return verify_bytes(data, str(p))
+    return verify_bytes(read_package_file(str(path), str(path)), str(path))
 
 
 def _tampered(message: str) -> PackageError:
@@ -170,20 +170,24 @@ def _recompute(members: dict[str, bytes], report: dict[str, Any], recorded_as: d
     rules_dir.mkdir()
     for name in (n for n in members if n.startswith(RULES_PREFIX)):
         (rules_dir / name[len(RULES_PREFIX):]).write_bytes(members[name])
-    ruleset = load_rules([str(rules_dir)])
     snapshot, digest = read_snapshot(snapshot_path)
     snapshot = with_deferred_sources(snapshot)
     section = report.get("waivers") or {}
-    loaded = None
-    if WAIVERS in members:
-        (tmp / WAIVERS).write_bytes(members[WAIVERS])
-        loaded = read_waivers(str(tmp / WAIVERS), ruleset, parse_time(snapshot["collected_at"]),
-                              section.get("warn_days"))
-        loaded = replace(loaded, path=recorded_as[WAIVERS])  # the label the report shows, not this temp path
-    previous = None
-    if PREVIOUS in members:
-        (tmp / "previous.json").write_bytes(members[PREVIOUS])
-        previous = load_previous(tmp / "previous.json")
+    loaded = previous = None
+    try:  # the packager loaded all of these before it wrote the package: one that does not load was changed
+        ruleset = load_rules([str(rules_dir)])
+        if WAIVERS in members:
+            (tmp / WAIVERS).write_bytes(members[WAIVERS])
+            loaded = read_waivers(str(tmp / WAIVERS), ruleset, parse_time(snapshot["collected_at"]),
+                                  section.get("warn_days"))
+            loaded = replace(loaded, path=recorded_as[WAIVERS])  # the label the report shows, not this temp path
+        if PREVIOUS in members:
+            (tmp / "previous.json").write_bytes(members[PREVIOUS])
+            previous = load_previous(tmp / "previous.json")
+    except ComplianceError as exc:
+        lines = str(exc).replace(str(tmp / "previous.json"), PREVIOUS).replace(str(tmp) + "/", "").splitlines()
+        more = f" (and {len(lines) - 1} more)" if len(lines) > 1 else ""
+        raise _tampered(f"a packaged input does not load: {lines[0] if lines else exc}{more}") from None
     ctx = Context(snapshot)
     findings, waivers = judge(snapshot, ruleset.rules, loaded, ctx=ctx)
     doc = build_report(snapshot, ruleset.rules, findings, report["mode"], waivers=waivers, previous=previous,
@@ -211,7 +215,7 @@ def _first_difference(packaged: bytes, again: bytes) -> str:
 
 
 def verify_bytes(data: bytes, where: str) -> Verified:
-    members = read_tar(data, where)
+    raw, members = read_package(data, where)
     stmt, recorded_as = _check_manifest(members, where)
     for name in (REPORT_JSON, SNAPSHOT):
         if name not in members:
@@ -219,6 +223,13 @@ def verify_bytes(data: bytes, where: str) -> Verified:
     report = _json(members, REPORT_JSON, where)
     if not isinstance(report, dict) or not isinstance(report.get("snapshot"), dict) or "summary" not in report:
         raise _tampered(f"{REPORT_JSON}: not a compliance report")
+    # every later step reads the report's fields; a shape no report has is refused here, not as a traceback
+    shape = schema_problems(report, load_schema("report"), REPORT_JSON, limit=1)
+    if shape:
+        raise _tampered(f"{REPORT_JSON}: not a valid compliance report ({shape[0].message})")
+    problem = canonical_problem(raw, members, report["snapshot"].get("collected_at"))
+    if problem:
+        raise _tampered(f"{where}: {problem}")
     _check_links(members, report, recorded_as)
     with tempfile.TemporaryDirectory(prefix="compliance-verify-") as tmp_name:
         tmp = Path(tmp_name)

@@ -192,4 +192,6 @@ def _remediation(rule: Rule, f: Finding, ctx: Context) -> dict[str, str]:
 
 
 def within(t: datetime | None, start: datetime | None, end: datetime | None, slack: timedelta) -> bool:
-    return bool(t and start and end and start - slack <= t <= end + slack)
+    """``start - slack <= t <= end + slack``, written as differences: a recorded time in year 1 or 9999 is
+    a lie to judge, and ``start - slack`` there would overflow instead."""
+    return bool(t and start and end and start - t <= slack and t - end <= slack)

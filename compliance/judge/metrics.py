@@ -10,8 +10,9 @@ section is the definition of record; in short:
 
 - a **deploy** is a canonical run that completed ``success`` (and deployed something: a green run
   whose deploy step was skipped or whose script was a tombstone is no deploy) or ``failure`` /
-  ``timed_out``, completed inside the window and not after the collection. A re-run is the same
-  deploy: one per run id, judged by its latest attempt.
+  ``timed_out``, completed inside the window and not after the collection (and, when green, not before
+  its commit was made: such a record is false, and coverage credits it with nothing). A re-run is the
+  same deploy: one per run id, judged by its latest attempt.
 - a deploy **failed** when its run failed, when its validation failed (a validation step of the run
   concluded failure; a worklog stating a failed outcome names a commit it deployed; the live function
   it deployed is not Active/Successful), or when a **fix deploy** followed it: a later successful deploy
@@ -107,7 +108,10 @@ def _deploys(ctx: Context, runs: Any) -> list[_Deploy]:
             done = parse_time(run.get("updated_at"))
             if done is None or done > limit:  # completed after the collection: a false record counts nothing
                 continue
-            deploy = _Deploy(run, ctx.history.position[sha], done)
+            position = ctx.history.position[sha]
+            if state == SUCCESS and not untrusted and done < ctx.history.times[position]:
+                continue  # green before its commit was made: covers nothing (``covering``), deployed nothing
+            deploy = _Deploy(run, position, done)
             if untrusted:
                 deploy.success = False
                 deploy.why = [untrusted]

@@ -198,17 +198,30 @@ class RunIndex:
 
         GitHub's concurrency group cancels pending runs, so a later commit's run deploys every
         earlier change; cancelled, failed and skipped runs cover nothing. With ``now`` (the
-        collection time), a run claiming to have completed after it covers nothing either.
+        collection time), a run claiming to have completed after it covers nothing either, and so
+        does one claiming to have completed before its own commit was made (it cannot have deployed it,
+        nor the earlier changes that commit brings).
         """
         return next(self.coverings(change, now), None)
 
     def coverings(self, change: Change, now: datetime | None = None) -> Iterator[dict[str, Any]]:
         """Every run ``covering`` would accept, first the one it returns: when the first proves to have
         uploaded nothing (CloudTrail shows no upload by the pipeline's role), a later one may still cover."""
-        for run in self._from(self.success_at, self._positions, change.position):
-            done = parse_time(run["updated_at"])
-            if done and done >= change.committed_at and (now is None or done <= now + CLOCK_SKEW):
-                yield run
+        times = self.history.times
+        for i in range(bisect.bisect_left(self._positions, change.position), len(self._positions)):
+            head = self._positions[i]
+            for run in self.success_at[head]:
+                done = parse_time(run["updated_at"])
+                if (done and done >= change.committed_at and (times[head] is None or done >= times[head])
+                        and (now is None or done <= now + CLOCK_SKEW)):
+                    yield run
+
+    def possible(self, run: dict[str, Any], now: datetime | None = None) -> bool:
+        """Whether a canonical run's completion could be true: not after the collection, not before its
+        own commit was made (``coverings`` credits such a run with no change; no live code comes from it)."""
+        done = parse_time(run.get("updated_at"))
+        made = self.history.times[self.history.position[run["head_sha"]]]
+        return done is not None and (now is None or done <= now + CLOCK_SKEW) and (made is None or done >= made)
 
     def active(self, change: Change) -> list[dict[str, Any]]:
         """Queued or running canonical runs of this commit or a later one (they may still deploy it)."""

@@ -18,11 +18,23 @@ from compliance.model.findings import STATUSES, summary_of
 NOT_PASSING = ("fail", "error")
 
 
-def control_view(rules: list[dict[str, Any]], findings: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """One entry per control any rule lists, in framework order then natural id order."""
+def control_view(rules: list[dict[str, Any]], findings: list[dict[str, Any]],
+                 mapped_by_target: dict[tuple[str, str], list[str]] | None = None) -> list[dict[str, Any]]:
+    """One entry per control any rule lists, in framework order then natural id order.
+
+    ``mapped_by_target`` (a merged report: (target, rule id) -> that target's controls for the rule):
+    two targets may judge a rule of one id with different rule files, so a finding counts under a
+    control only when its own target's rule lists it (``rules`` then lists every control any target's
+    rule of that id names)."""
     by_rule: dict[str, list[dict[str, Any]]] = {}
     for f in findings:
         by_rule.setdefault(f.get("rule_id", ""), []).append(f)
+
+    def under(control: str, rule_id: str) -> list[dict[str, Any]]:
+        judged = by_rule.get(rule_id, [])
+        if mapped_by_target is None:
+            return judged
+        return [f for f in judged if control in mapped_by_target.get((f.get("target", ""), rule_id), ())]
     rules_of: dict[str, list[dict[str, Any]]] = {}
     for rule in rules:
         for control in rule.get("controls") or ():
@@ -33,20 +45,21 @@ def control_view(rules: list[dict[str, Any]], findings: list[dict[str, Any]]) ->
         statuses: list[str] = []
         entries, failing = [], []
         for rule in sorted(rules_of[control], key=lambda r: r["id"]):
-            judged = by_rule.get(rule["id"], [])
+            judged = under(control, rule["id"])
             statuses += [f["status"] for f in judged]
             entries.append({"id": rule["id"], "title": rule.get("title", ""), "severity": rule.get("severity", ""),
                             "counts": _counts(f["status"] for f in judged)})
             failing += [_subject(f) for f in judged if f["status"] in NOT_PASSING]
         summary = summary_of(statuses)
         fw = FRAMEWORKS.get(framework)
-        judged = any(summary[s] for s in STATUSES if s != "not_applicable")
+        judged = any(summary[s] for s in STATUSES if s not in ("not_applicable", "waived"))
         out.append({
             "control": control,
             "framework": fw.title if fw else framework,
             "id": control_id,
-            # nothing judged under it (no findings, or none applied) is not a pass of the control
-            "verdict": summary["verdict"] if judged else "not_applicable",
+            # nothing judged under it (no findings, or none applied) is not a pass of the control, and
+            # neither is a control whose only evidence is failures someone waived (a waiver proves nothing)
+            "verdict": summary["verdict"] if judged else "waived" if summary["waived"] else "not_applicable",
             "counts": {s: summary[s] for s in STATUSES},
             "rules": entries,
             "failing": failing,

@@ -22,6 +22,7 @@ from compliance.base.fsutil import staged_set
 from compliance.base.timeutil import parse_time
 from compliance.judge.metrics_stats import summarise
 from compliance.judge.waivers import empty_section
+from compliance.model.controls import control_key
 from compliance.model.findings import STATUSES, summary_of
 from compliance.model.snapshot import (
     canonical_json,
@@ -138,7 +139,8 @@ def merge_reports(parts: list[tuple[str, dict[str, Any], str]]) -> dict[str, Any
         "summary": summary,
         "sources": [src for name, doc, _ in parts for src in _tagged(doc["sources"], name)],
         "rules": (merged_rules := _rules(docs)),
-        "controls": control_view(merged_rules, findings),
+        "controls": control_view(merged_rules, findings, {(name, r["id"]): list(r.get("controls") or ())
+                                                          for name, doc, _ in parts for r in doc["rules"]}),
         "findings": findings,
         "targets": [_target_entry(name, doc, path) for name, doc, path in parts],
         "changes": [c for name, doc, _ in parts for c in _tagged(doc["changes"], name)],
@@ -166,6 +168,11 @@ def _rules(docs: list[dict[str, Any]]) -> list[dict[str, Any]]:
                 merged[rule["id"]] = {**rule, "counts": dict(rule["counts"])}
             else:
                 have["counts"] = {s: have["counts"].get(s, 0) + rule["counts"].get(s, 0) for s in STATUSES}
+                # a rule of this id mapped differently in another target's file: every control any of them
+                # names (the control view then counts each finding under its own target's mapping)
+                extra = [c for c in rule.get("controls") or () if c not in (have.get("controls") or ())]
+                if extra:
+                    have["controls"] = sorted([*(have.get("controls") or ()), *extra], key=control_key)
     return list(merged.values())
 
 

@@ -10,7 +10,7 @@ of change labels are placed without overlap, the rest counted.
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta, timezone
 from typing import Any
 
 from compliance.report.svg_primitives import (
@@ -195,6 +195,7 @@ _CARD_LANES = (("merge", "Merge"), ("workflow_run", "Workflow run"), ("lambda_up
                ("worklog", "Worklog"))
 CARD_ROW = 20.0
 CARD_X1 = 990.0
+_LATEST = datetime.max.replace(tzinfo=timezone.utc)
 
 
 def swimlane(change: dict[str, Any]) -> str:
@@ -206,7 +207,8 @@ def swimlane(change: dict[str, Any]) -> str:
         return ""
     scale = Scale(min(times), max(times), X0 + 6.0, CARD_X1 - 6.0)
     if (scale.end - scale.start).total_seconds() < 60:  # one instant (or nearly): give it a minute of axis
-        scale = Scale(scale.start, scale.start + timedelta(minutes=1), scale.x0, scale.x1)
+        start = min(scale.start, _LATEST - timedelta(minutes=1))  # git takes a commit dated 9999-12-31T23:59:59Z
+        scale = Scale(start, start + timedelta(minutes=1), scale.x0, scale.x1)
     body: list[str] = []
     points: list[tuple[float, float]] = []
     for i, ((_, name), step) in enumerate(zip(_CARD_LANES, lane, strict=True)):

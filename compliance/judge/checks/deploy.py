@@ -280,7 +280,8 @@ def run_match(ctx, modified: datetime, slack: timedelta) -> Match:
     """The successful canonical runs whose deploy holds LastModified (within ``slack``), sorted by
     whether their deploy log recorded the live CodeSha256."""
     live, _ = live_code(_live_cfg(ctx))
-    candidates = [run for run in ctx.runs.successful() if within(modified, *deploy_window(run), slack)]
+    candidates = [run for run in ctx.runs.successful()
+                  if within(modified, *deploy_window(run), slack) and ctx.runs.possible(run, ctx.now)]
     return sort_candidates(live, candidates, run_code)
 
 
@@ -324,6 +325,9 @@ def check_lambda_deploy_match(ctx, rule, params) -> list[Finding]:
            "time": iso(modified), **({"code_sha256": live} if live else {})}
     if modified is None:
         return [Finding(rule.id, "function", name, ERROR, "the function reports no parseable LastModified", [lam])]
+    if ctx.now is not None and modified > ctx.now + CLOCK_SKEW:
+        return [Finding(rule.id, "function", name, ERROR, f"the function reports LastModified {iso(modified)}, after "
+                        f"the collection ({iso(ctx.now)}): a false record matches no deploy", [lam])]
     if bad:
         return [Finding(rule.id, "function", name, ERROR, f"{bad}: the live code cannot be matched to a deploy",
                         [lam])]
