@@ -12,11 +12,16 @@ import json
 import time
 from datetime import datetime, timedelta, timezone
 from importlib import resources
+from pathlib import Path
 
 import pytest
 import responses
 from jsonschema import Draft202012Validator
 
+from compliance.app.collect import collect as collect_snapshot
+from compliance.inputs.config import load_config
+from compliance.inputs.rules import load_rules
+from compliance.judge.checks.manual import canonical_paths
 from compliance.judge.engine import evaluate
 from compliance.judge.registry import kind_params, repo_files_of, run_workflows_of
 from compliance.model.rules import Scope
@@ -262,14 +267,43 @@ def test_the_rules_own_deploy_script_decides_deployed_nothing(rsps, history):
     assert judged(r, data)[("ENC-API-002", stack4[:12])].status == "pass"
 
 
-def test_a_manual_claim_needs_a_script_of_the_rules_workflow(history):
-    """No script named for another workflow: a worklog saying deploy.sh was run proves nothing for it."""
-    from compliance.judge.checks.manual import canonical_paths
-
+def test_a_rule_naming_another_workflow_does_not_inherit_the_targets_script():
     assert canonical_paths({"workflow": CFN}, TARGET) == (CFN, None)
     assert canonical_paths({"workflow": CFN, "deploy_script": CFN_SCRIPT}, TARGET) == (CFN, CFN_SCRIPT)
     assert canonical_paths({}, TARGET) == (WORKFLOW_PATH, SCRIPT)
     assert canonical_paths({"workflow": WORKFLOW_PATH}, TARGET) == (WORKFLOW_PATH, SCRIPT)
+
+
+def _claim(task: str, script: str, sha: str) -> dict:
+    return {task: {"item_id": task, "history": [
+        {"timestamp": "2026-03-20T08:00:00Z", "status": "worklog",
+         "description": f"Ran {script} by hand; deployed commit {sha[:9]}; "
+                        "LastModified=2026-03-20T07:59:00.000+0000 State=Active LastUpdateStatus=Successful"}]}}
+
+
+def test_a_manual_run_of_the_lambda_script_does_not_deploy_the_stack(history):
+    """Lying data: a worklog of a passing manual deploy.sh run naming the latest commit. It stands in for
+    the Lambda workflow's run; the stack workflow has no script unless its rule names one."""
+    r, s = history
+    github = {"workflow": WORKFLOW_PATH, "runs": [], "workflows": {WORKFLOW_PATH: {"status": "ok"}, CFN: {"status": "ok"}}}
+    manual = [make_rule("deploy_coverage", {}, rule_id="APIMCP-003"),
+              make_rule("deploy_coverage", {"workflow": CFN}, scope=STACK_SCOPE, rule_id="ENC-API-002")]
+    snap = snapshot(r.path, files=FILES, github=github, target=TARGET_HERE,
+                    tracker={"project": "p", "items": _claim("ENC-TSK-5", SCRIPT, s["stack2"]), "missing": []}, **WINDOW)
+    found = {(f.rule_id, f.subject): f for f in evaluate(snap, manual)}
+    assert {k: f.status for k, f in found.items()} == {
+        ("APIMCP-003", s["api1"][:12]): "pass", ("APIMCP-003", s["api2"][:12]): "pass",
+        ("ENC-API-002", s["stack1"][:12]): "fail", ("ENC-API-002", s["stack2"][:12]): "fail"}
+    assert "by hand" in found[("APIMCP-003", s["api1"][:12])].message
+    assert f"no deploy script is named for {CFN}" in found[("ENC-API-002", s["stack2"][:12])].message
+    # the stack rule naming its own script: a manual run of that one covers, deploy.sh still does not
+    own = [make_rule("deploy_coverage", {"workflow": CFN, "deploy_script": CFN_SCRIPT}, scope=STACK_SCOPE,
+                     rule_id="ENC-API-002")]
+    assert {f.status for f in evaluate(snap, own)} == {"fail"}
+    snap = snapshot(r.path, files=FILES, github=github, target=TARGET_HERE,
+                    tracker={"project": "p", "items": _claim("ENC-TSK-5", CFN_SCRIPT, s["stack2"]), "missing": []},
+                    **WINDOW)
+    assert {f.status for f in evaluate(snap, own)} == {"pass"}
 
 
 def test_the_source_plan_lists_the_workflows_the_rules_name(rsps, history):
@@ -308,3 +342,40 @@ def test_stack_rule_run_listed_on_a_later_day_still_within_the_window(rsps, hist
     found = judged(r, data)
     assert found[("ENC-API-002", s["stack1"][:12])].status == "pass"
     assert f"later commit {s['stack2'][:12]}" in found[("ENC-API-002", s["stack1"][:12])].message
+
+
+def test_the_enceladus_policy_collects_and_judges_the_stack_workflow(rsps, history, tmp_path):
+    """The shipped ENC-API-001, through the audit's own collection: its workflow is listed beside the
+    target's, and only that workflow's runs cover the template's changes."""
+    r, s = history
+    policies = Path(__file__).resolve().parents[1] / "examples" / "enceladus" / "policies"
+    cfg = tmp_path / "compliance.yaml"
+    cfg.write_text(f"version: 1\ntarget:\n  repo: {r.path}\n  github_repo: {REPO}\n  branch: main\n"
+                   f"  workflow: {WORKFLOW_PATH}\n  deploy_script: {SCRIPT}\n  function: devops-coordination-api\n"
+                   f"  region: us-west-2\npolicies: [{policies}]\n", encoding="utf-8")
+    config = load_config(str(cfg))
+    ruleset = load_rules(config.policies)
+    fake = FakeGitHub(rsps, [lam_run(9971, s["stack2"], _at(9)), cfn_run(9972, s["stack1"], _at(6))])
+    snap = collect_snapshot(config, ruleset, SINCE, UNTIL)
+    assert sorted({c.path.rsplit("/", 2)[-2] for c in fake.calls}) == sorted([WORKFLOW_FILE, CFN_FILE])
+    found = {f.subject: f for f in evaluate(snap, ruleset.rules) if f.rule_id == "ENC-API-001" and f.subject_type == "change"}
+    assert found[s["stack1"][:12]].status == "pass" and "run 9972" in found[s["stack1"][:12]].message
+    # run 9971 of the API/MCP workflow is green for the later stack change's commit: it does not deploy the stack
+    assert found[s["stack2"][:12]].status == "fail" and "9971" not in found[s["stack2"][:12]].message
+
+
+def test_a_claim_must_say_the_rules_own_script_ran(history):
+    """Lying data: the worklog names the stack script, but what it says was run is deploy.sh."""
+    r, s = history
+    github = {"workflow": WORKFLOW_PATH, "runs": [], "workflows": {WORKFLOW_PATH: {"status": "ok"}, CFN: {"status": "ok"}}}
+    own = [make_rule("deploy_coverage", {"workflow": CFN, "deploy_script": CFN_SCRIPT}, scope=STACK_SCOPE,
+                     rule_id="ENC-API-002")]
+    items = {"ENC-TSK-5": {"item_id": "ENC-TSK-5", "history": [
+        {"timestamp": "2026-03-20T08:00:00Z", "status": "worklog",
+         "description": f"Ran {SCRIPT} by hand; {CFN_SCRIPT} was not run; deployed commit {s['stack2'][:9]}; "
+                        "State=Active LastUpdateStatus=Successful"}]}}
+    snap = snapshot(r.path, files=FILES, github=github, target=TARGET_HERE,
+                    tracker={"project": "p", "items": items, "missing": []}, **WINDOW)
+    found = evaluate(snap, own)
+    assert {f.status for f in found} == {"fail"}
+    assert all(f"it does not say {CFN_SCRIPT}, the script of {CFN}, was run by hand" in f.message for f in found)

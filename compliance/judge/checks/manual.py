@@ -81,7 +81,11 @@ def manual_path_rejection(ctx, ev, paths: tuple[str | None, str | None]) -> str 
         return f"no deploy script is named for {workflow}, so no manual run can stand in for one of its runs"
     if evidence.names_workflow(ev.text, workflow):
         return "it names the workflow, so it is a claim about a run, and no successful run backs it"
-    if not evidence.names_manual_run(ev.text, script):
+    if script != ctx.target.get("deploy_script"):
+        if not _ran_own_script(ev.text, script, ctx.target.get("deploy_script")):
+            return f"it does not say {script}, the script of {workflow}, was run by hand (\"deploy.sh\" and " \
+                   "\"the deploy script\" are the target's)"
+    elif not evidence.names_manual_run(ev.text, script):
         return "it does not say the deploy script was run by hand"
     other = evidence.names_other_target(ev.text, ctx.target.get("function"), ctx.target.get("region"))
     if other:
@@ -89,6 +93,25 @@ def manual_path_rejection(ctx, ev, paths: tuple[str | None, str | None]) -> str 
     if ev.outcome != "pass":
         return f"its validation outcome is {'a failure' if ev.outcome == 'fail' else 'not stated'}"
     return None
+
+
+_OWN = "ownscriptnamedbytherule"
+_GENERIC = ("deploy.sh", "deploy script", "deploy-script")  # what names_manual_run reads as the target's script
+
+
+def _ran_own_script(text: str, script: str, target_script: str | None) -> bool:
+    """A clause says a rule's own script was run by hand, naming it: its file name, or its path when the
+    file name is the target script's (or deploy.sh). The generic words names_manual_run also accepts
+    ("deploy.sh", "the deploy script") name the target's script, so they are masked, not read as this one."""
+    if not isinstance(text, str):
+        return False
+    low, path = text.lower(), script.replace("\\", "/").lower()
+    name = path.rsplit("/", 1)[-1]
+    same = name in ("deploy.sh", (target_script or "").replace("\\", "/").rsplit("/", 1)[-1].lower())
+    masked = low.replace(path if same else name, _OWN)
+    for word in _GENERIC:
+        masked = masked.replace(word, " ")
+    return evidence.names_manual_run(masked, _OWN)
 
 
 class ManualClaims:
