@@ -24,6 +24,7 @@ from compliance.inputs.rules import load_rules
 from compliance.judge.checks.manual import canonical_paths
 from compliance.judge.engine import evaluate
 from compliance.judge.registry import kind_params, repo_files_of, run_workflows_of
+from compliance.judge.timeline import change_chains
 from compliance.model.rules import Scope
 from compliance.sources.base import Meter
 from compliance.sources.github import RetryPolicy, collect_github
@@ -379,3 +380,22 @@ def test_a_claim_must_say_the_rules_own_script_ran(history):
     found = evaluate(snap, own)
     assert {f.status for f in found} == {"fail"}
     assert all(f"it does not say {CFN_SCRIPT}, the script of {CFN}, was run by hand" in f.message for f in found)
+
+
+def test_the_change_timeline_shows_the_run_the_rule_judged(rsps, history):
+    """The per-change chain of a stack change names its own workflow's run, never a Lambda run that covers it
+    by position only, so the timeline cannot say "deployed" where the finding says "not covered"."""
+    r, s = history
+    FakeGitHub(rsps, [lam_run(9981, s["stack2"], _at(9), event="workflow_dispatch"),
+                      cfn_run(9982, s["stack1"], _at(6))])
+    data, _ = collect(also=[CFN])
+    snap = snapshot(r.path, files=FILES, github=data, target=TARGET_HERE, **WINDOW)
+    rs = rules()
+    chains = {c.change.sha: c for c in change_chains(snap, rs, evaluate(snap, rs))}
+    run_stage = {sha: c.stages[1] for sha, c in chains.items()}
+    assert run_stage[s["stack1"]].state == "ok" and "run 9982" in run_stage[s["stack1"]].label
+    assert run_stage[s["stack2"]].state != "ok" and "9981" not in run_stage[s["stack2"]].label
+    assert chains[s["stack2"]].verdicts == {"ENC-API-002": "fail"}
+    assert chains[s["stack2"]].stages[2].label.startswith(f"not a deploy of the function: {CFN}")
+    # the runtime changes keep the target's chain: the Lambda run of the later commit covers them
+    assert run_stage[s["api1"]].state == "ok" and "run 9981" in run_stage[s["api1"]].label
