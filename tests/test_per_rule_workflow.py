@@ -399,3 +399,24 @@ def test_the_change_timeline_shows_the_run_the_rule_judged(rsps, history):
     assert chains[s["stack2"]].stages[2].label.startswith(f"not a deploy of the function: {CFN}")
     # the runtime changes keep the target's chain: the Lambda run of the later commit covers them
     assert run_stage[s["api1"]].state == "ok" and "run 9981" in run_stage[s["api1"]].label
+
+
+def test_cloudtrail_proves_the_functions_workflow_only(rsps, history):
+    """A trail holding no upload by the pipeline's role refutes the Lambda workflow's green runs; the stack
+    workflow uploads no function code, so its runs are not refuted by that absence: they count on timing, and
+    say so. A trail that failed is `error` for the Lambda rule only, for the same reason."""
+    r, s = history
+    FakeGitHub(rsps, [lam_run(9991, s["api2"], _at(8)), cfn_run(9992, s["stack2"], _at(9))])
+    data, _ = collect(also=[CFN])
+    target = {**TARGET_HERE, "principals": {"workflow_role": "arn:aws:iam::123456789012:role/deploy-ci"},
+              "cloudtrail": {"bucket": "org-cloudtrail", "account": "123456789012"}}
+    trail = {"function": TARGET["function"], "region": "us-west-2", "read": ["s3"], "events": []}
+    for cloudtrail, lambda_status in ((trail, "fail"), (RuntimeError("AccessDenied: s3:ListBucket"), "error")):
+        snap = snapshot(r.path, files=FILES, github=data, target=target, cloudtrail=cloudtrail, **WINDOW)
+        found = {(f.rule_id, f.subject): f for f in evaluate(snap, rules())}
+        assert {k: f.status for k, f in found.items()} == {
+            ("APIMCP-003", s["api1"][:12]): lambda_status, ("APIMCP-003", s["api2"][:12]): lambda_status,
+            ("ENC-API-002", s["stack1"][:12]): "pass", ("ENC-API-002", s["stack2"][:12]): "pass"}
+        stack = found[("ENC-API-002", s["stack1"][:12])].message
+        assert "run 9992" in stack and "(proof: timing)" in stack
+        assert f"CloudTrail proves uploads of {TARGET['function']}'s code, which {CFN} does not make" in stack
