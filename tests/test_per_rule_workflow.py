@@ -420,3 +420,18 @@ def test_cloudtrail_proves_the_functions_workflow_only(rsps, history):
         stack = found[("ENC-API-002", s["stack1"][:12])].message
         assert "run 9992" in stack and "(proof: timing)" in stack
         assert f"CloudTrail proves uploads of {TARGET['function']}'s code, which {CFN} does not make" in stack
+
+
+def test_a_listing_record_that_contradicts_the_runs_is_not_believed(history):
+    """Lying snapshot: the runs hold a green run of the target's workflow, but the record of listings says
+    that listing failed (or does not name it): nothing shows the runs are the whole listing."""
+    r, s = history
+    green = {**lam_run(9995, s["api2"], _at(8)), "listed_by": WORKFLOW_PATH}
+    for listings in ({WORKFLOW_PATH: {"status": "error", "error": {"type": "GitHubServerError", "message": "502"}},
+                      CFN: {"status": "ok"}}, {CFN: {"status": "ok"}}):
+        github = {"workflow": WORKFLOW_PATH, "runs": [{k: green[k] for k in (
+            "id", "name", "head_sha", "head_branch", "path", "event", "status", "conclusion", "run_number",
+            "run_attempt", "html_url", "created_at", "updated_at", "run_started_at", "listed_by")}],
+            "workflows": listings}
+        found = judged(r, github)
+        assert {f.status for (rule, _), f in found.items() if rule == "APIMCP-003"} == {"error"}

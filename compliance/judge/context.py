@@ -120,9 +120,10 @@ class Context:
         key = (workflow, deploy_script)
         if key not in self._runs_cache:
             data = self.source("github")
-            if workflow and workflow != self.target.get("workflow"):
-                listed = (data.get("workflows") or {}).get(workflow)
-                if listed is None:
+            listings = data.get("workflows")
+            if workflow and (listings is not None or workflow != self.target.get("workflow")):
+                listed = (listings or {}).get(workflow)
+                if not isinstance(listed, dict):
                     raise SourceUnavailable("github", f"runs of {workflow} were not collected")
                 if listed.get("status") != "ok":
                     err = listed.get("error") or {}
