@@ -59,24 +59,26 @@ def _repository() -> dict[str, Any]:
 def workflow_run(run_id: int, created: datetime, *, sha: str | None = None, branch: str = "main",
                  event: str = "push", status: str = "completed", conclusion: str | None = "success",
                  run_number: int = 1, run_attempt: int = 1, duration: timedelta = timedelta(minutes=4),
-                 message: str = "Deploy coordination API (ENC-TSK-734)") -> dict[str, Any]:
-    """A workflow run object with the fields the REST reference lists for it."""
+                 message: str = "Deploy coordination API (ENC-TSK-734)", path: str = WORKFLOW_PATH,
+                 workflow_id: int = WORKFLOW_ID, name: str = WORKFLOW_NAME) -> dict[str, Any]:
+    """A workflow run object with the fields the REST reference lists for it (of the API/MCP workflow
+    unless ``path``/``workflow_id``/``name`` say another; GitHub lists a run under its ``workflow_id``)."""
     sha = sha or hashlib.sha1(str(run_id).encode()).hexdigest()
     started = created + timedelta(seconds=3)
     base = f"{PUBLIC}/repos/{REPO}/actions/runs/{run_id}"
     return {
         "id": run_id,
-        "name": WORKFLOW_NAME,
+        "name": name,
         "node_id": f"WFR_kwLOK8y1rc8AAAAD{run_id:x}",
         "head_branch": branch,
         "head_sha": sha,
-        "path": WORKFLOW_PATH,
+        "path": path,
         "display_title": message.split("\n", 1)[0],
         "run_number": run_number,
         "event": event,
         "status": status,
         "conclusion": conclusion,
-        "workflow_id": WORKFLOW_ID,
+        "workflow_id": workflow_id,
         "check_suite_id": run_id * 3 + 7,
         "check_suite_node_id": f"CS_kwDOK8y1rc8AAAAI{run_id:x}",
         "url": base,
@@ -96,7 +98,7 @@ def workflow_run(run_id: int, created: datetime, *, sha: str | None = None, bran
         "cancel_url": f"{base}/cancel",
         "rerun_url": f"{base}/rerun",
         "previous_attempt_url": f"{base}/attempts/{run_attempt - 1}" if run_attempt > 1 else None,
-        "workflow_url": f"{PUBLIC}/repos/{REPO}/actions/workflows/{WORKFLOW_ID}",
+        "workflow_url": f"{PUBLIC}/repos/{REPO}/actions/workflows/{workflow_id}",
         "head_commit": {
             "id": sha,
             "tree_id": hashlib.sha1(sha.encode()).hexdigest(),
@@ -274,8 +276,9 @@ class FakeGitHub:
         hdr = {"Content-Type": "application/json; charset=utf-8"}
         runs_path = re.fullmatch(
             rf"/(?:repos/{re.escape(REPO)}|repositories/{REPO_ID})/actions/workflows/([^/]+)/runs", path)
-        if runs_path and runs_path.group(1) in (WORKFLOW_FILE, str(WORKFLOW_ID)):
-            return self._runs(params, hdr, f"/repositories/{REPO_ID}/actions/workflows/{runs_path.group(1)}/runs")
+        if runs_path and runs_path.group(1) in self._workflows():
+            return self._runs(params, hdr, f"/repositories/{REPO_ID}/actions/workflows/{runs_path.group(1)}/runs",
+                              self._workflows()[runs_path.group(1)])
         jobs = re.fullmatch(rf"/repos/{re.escape(REPO)}/actions/runs/(\d+)/jobs", path)
         if jobs:
             run = next((r for r in self.runs if r["id"] == int(jobs.group(1))), None)
@@ -304,8 +307,20 @@ class FakeGitHub:
         job = int(re.search(r"workflow-job-run-(\d+)/", parts.path).group(1))
         return 200, {"Content-Type": "text/plain"}, self.logs[job]
 
-    def _runs(self, params: dict[str, str], hdr: dict[str, str], link_path: str) -> tuple[int, dict, str]:
-        selected = [r for r in self.runs if r["head_branch"] == params.get("branch", r["head_branch"])]
+    def _workflows(self) -> dict[str, int]:
+        """Workflow file names and ids GitHub knows, each to its id: the API/MCP workflow, and any other one
+        a served run's ``workflow_id`` belongs to (its file the run's path names). Another is a 404."""
+        known = {WORKFLOW_FILE: WORKFLOW_ID, str(WORKFLOW_ID): WORKFLOW_ID}
+        for r in self.runs:
+            if r.get("workflow_id") != WORKFLOW_ID:
+                known.setdefault(str(r["workflow_id"]), r["workflow_id"])
+                known.setdefault(str(r.get("path") or "").rsplit("/", 1)[-1], r["workflow_id"])
+        return known
+
+    def _runs(self, params: dict[str, str], hdr: dict[str, str], link_path: str,
+              workflow_id: int = WORKFLOW_ID) -> tuple[int, dict, str]:
+        selected = [r for r in self.runs if r["head_branch"] == params.get("branch", r["head_branch"])
+                    and r.get("workflow_id", WORKFLOW_ID) == workflow_id]
         if "created" in params:
             lo, _, hi = params["created"].partition("..")
             selected = [r for r in selected

@@ -11,7 +11,7 @@ from compliance.base.redact import redact_data
 from compliance.base.timeutil import iso, utcnow
 from compliance.inputs.config import Config
 from compliance.inputs.rules import RuleSet
-from compliance.judge.registry import reads_of, repo_files_of
+from compliance.judge.registry import reads_of, repo_files_of, run_workflows_of
 from compliance.model.snapshot import build_snapshot
 from compliance.sources.plan import collect_sources
 
@@ -27,7 +27,7 @@ def collect(config: Config, ruleset: RuleSet, since: datetime, until: datetime) 
         raise ComplianceError(f"{config.path} has {len(config.targets)} targets and this command judges one; "
                               "use `compliance audit` (with --target NAME to pick some)")
     sources = collect_sources(reads_of(ruleset.rules), config.sources or {}, target, ruleset.rules, since, until,
-                              repo_files_of(ruleset.rules, target))
+                              repo_files_of(ruleset.rules, target), run_workflows_of(ruleset.rules, target))
     # masked before anything reads it, so the evaluation, every report and the saved snapshot agree
     snapshot = redact_data(build_snapshot(
         tool_version=__version__, collected_at=iso(utcnow()),

@@ -31,6 +31,7 @@ class Context:
     _changes_cache: dict[Scope, list[Change]] = field(default_factory=dict)
     # the rule set being judged (set by ``engine.evaluate``): runbook_sync compares the runbook with all of it
     rules: list[Any] = field(default_factory=list)
+    _runs_cache: dict[tuple[str | None, str | None], RunIndex] = field(default_factory=dict)
 
     @property
     def target(self) -> dict[str, Any]:
@@ -107,12 +108,34 @@ class Context:
 
     @cached_property
     def runs(self) -> RunIndex:
-        return RunIndex(self.source("github"), self.history, self.target.get("workflow"),
-                        deployed_nothing=self._deployed_nothing)
+        return self.runs_of(self.target.get("workflow"), self.target.get("deploy_script"))
 
-    def _deployed_nothing(self, run: dict[str, Any]) -> str | None:
+    def runs_of(self, workflow: str | None, deploy_script: str | None) -> RunIndex:
+        """The runs of ``workflow`` as coverage, a run that succeeded while ``deploy_script`` was a
+        tombstone deploying nothing; built once per (workflow, script), since several rules may share one.
+
+        The target's workflow is the source's own listing; another one a rule names was listed beside it
+        (``github.workflows``), and one that failed or was never listed raises ``SourceUnavailable``: its
+        rule is `error`, never judged on an empty list of runs that would read as "nothing deployed"."""
+        key = (workflow, deploy_script)
+        if key not in self._runs_cache:
+            data = self.source("github")
+            listings = data.get("workflows")
+            if workflow and (listings is not None or workflow != self.target.get("workflow")):
+                listed = (listings or {}).get(workflow)
+                if not isinstance(listed, dict):
+                    raise SourceUnavailable("github", f"runs of {workflow} were not collected")
+                if listed.get("status") != "ok":
+                    err = listed.get("error") or {}
+                    raise SourceUnavailable("github", f"runs of {workflow} could not be listed: "
+                                                      f"{err.get('type', 'error')}: {err.get('message', '')}".strip())
+            self._runs_cache[key] = RunIndex(data, self.history, workflow,
+                                             deployed_nothing=lambda run: self._deployed_nothing(deploy_script, run))
+        return self._runs_cache[key]
+
+    def _deployed_nothing(self, path: str | None, run: dict[str, Any]) -> str | None:
         """A successful run whose commit's deploy script was a tombstone (or absent) deployed nothing."""
-        path, pos = self.target.get("deploy_script"), self.history.position.get(run["head_sha"])
+        pos = self.history.position.get(run["head_sha"])
         if not path or pos is None:
             return None
         # deliberate lazy import, as in the workflow checks: the shell parser is paid for only when runs

@@ -57,6 +57,8 @@ class CheckKind:
     optional_reads: tuple[str, ...] = ()
     reads_param: str | None = None  # a parameter whose value names one more source the check reads
     default_subject: Callable[[dict[str, Any], dict[str, Any]], str | None] | None = None  # (params, target)
+    # the workflows whose runs the check judges (params, target): the GitHub source lists each one
+    run_workflows: Callable[[dict[str, Any], dict[str, Any]], list[str]] | None = None
 
     def reads_for(self, params: dict[str, Any]) -> tuple[str, ...]:
         """The sources this check, with these parameters, cannot be judged without."""
@@ -87,6 +89,7 @@ def register(
     reads_param: str | None = None,
     default_subject: Callable[[dict[str, Any], dict[str, Any]], str | None] | None = None,
     repo_files: Callable[[dict[str, Any], dict[str, Any]], list[str]] | None = None,
+    run_workflows: Callable[[dict[str, Any], dict[str, Any]], list[str]] | None = None,
     example: dict[str, Any] | None = None,
 ) -> Callable[[CheckFunc], CheckFunc]:
     def deco(func: CheckFunc) -> CheckFunc:
@@ -94,7 +97,7 @@ def register(
             raise RuntimeError(f"check kind {name!r} registered twice")
         schema = {"type": "object", "additionalProperties": False, **params}
         REGISTRY[name] = CheckKind(name, summary, schema, reads, subject, func, repo_files, example or {},
-                                   optional_reads, reads_param, default_subject)
+                                   optional_reads, reads_param, default_subject, run_workflows)
         return func
 
     return deco
@@ -122,6 +125,20 @@ def repo_files_of(rules: list[Rule], target: dict[str, Any]) -> list[str]:
             if hook:
                 files.update(f for f in hook(spec.params, target) if f)
     return sorted(files)
+
+
+def run_workflows_of(rules: list[Rule], target: dict[str, Any]) -> list[str]:
+    """The workflows whose runs these rules judge besides the target's own (sorted, no blanks): the
+    GitHub source lists each of them beside the target's workflow."""
+    kinds = all_kinds()
+    out: set[str] = set()
+    for rule in rules:
+        for spec in rule.checks:
+            hook = kinds[spec.kind].run_workflows
+            if hook:
+                out.update(w for w in hook(spec.params, target) if w)
+    out.discard(target.get("workflow") or "")
+    return sorted(out)
 
 
 def all_kinds() -> dict[str, CheckKind]:

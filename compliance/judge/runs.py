@@ -97,7 +97,8 @@ class RunIndex:
     """Runs of the canonical workflow on the branch, by first-parent position.
 
     Only a run that provably is the canonical deploy of the branch counts: its ``path`` is the
-    configured workflow, it was triggered by a push or a manual dispatch, it ran on the governed
+    configured workflow (and, when the source listed several workflows, so is the listing that
+    returned it, ``listed_by``), it was triggered by a push or a manual dispatch, it ran on the governed
     branch for a commit of its first-parent chain, and its record agrees with itself. Every other
     run of the same commit is kept in ``by_sha`` with the reason it was rejected (``rejection``),
     so findings can say which runs were considered and why they did not count.
@@ -115,9 +116,9 @@ class RunIndex:
         self._conflicts: set[Any] = set()
         self._eligible: set[int] = set()
         for run in self._latest_attempts(github.get("runs") or []):
-            path = (run.get("path") or "").split("@", 1)[0]
-            if workflow and path and path != workflow:
-                continue  # another workflow's run: nothing to do with this one
+            path, listed = (run.get("path") or "").split("@", 1)[0], run.get("listed_by")
+            if workflow and (listed != workflow if listed is not None else path and path != workflow):
+                continue  # another workflow's run (by the listing that returned it, else its path)
             self.by_sha.setdefault(run["head_sha"], []).append(run)
             why = self._rejection(run)
             self._why[id(run)] = why
@@ -164,6 +165,9 @@ class RunIndex:
             return "no canonical workflow is configured for the target"
         if not (run.get("path") or "").strip():
             return f"its workflow path is unknown, so nothing shows it is {self.workflow}"
+        listed, path = run.get("listed_by"), (run.get("path") or "").split("@", 1)[0]
+        if listed is not None and path != listed:
+            return f"GitHub listed it as a run of {listed}, but its path says {path}: the records disagree"
         if run.get("id") in self._conflicts:
             return "the collected data holds conflicting copies of the same attempt"
         if run.get("event") not in self.events:

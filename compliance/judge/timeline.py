@@ -19,6 +19,7 @@ from compliance.base.errors import SourceUnavailable
 from compliance.base.timeutil import iso, parse_time
 from compliance.judge.checks.aws import lambda_problems
 from compliance.judge.checks.deploy import deploy_tolerance, live_manual_deploy, live_run
+from compliance.judge.checks.manual import canonical_paths
 from compliance.judge.engine import CHANGE_SUBJECTS, Change, Context, deploy_window, run_label, within
 from compliance.judge.registry import all_kinds
 from compliance.model.findings import ERROR, FAIL, PASS, PENDING, STATUS_RANK, WAIVED, Finding
@@ -83,11 +84,19 @@ def change_chains(snapshot: dict[str, Any], rules: list[Rule], findings: list[Fi
                 verdicts[sha][f.rule_id] = f.status
     live = _LiveFunction(ctx, rules)
     repo = ctx.target.get("github_repo")
+    elsewhere = _other_workflows(ctx, rules)
     out = []
     for ch in sorted(seen.values(), key=lambda c: c.position):
         if ch.sha not in verdicts:
             continue  # in some rule's scope but judged by none (e.g. a co-change rule it does not trigger)
-        stages = (_merge_stage(ch, repo), _run_stage(ctx, ch, judged), live.stage(ch), _worklog_stage(ctx, ch, judged))
+        other = elsewhere.get(ch.sha)
+        if other is None:
+            stages = (_merge_stage(ch, repo), _run_stage(ctx, ch, judged), live.stage(ch),
+                      _worklog_stage(ctx, ch, judged))
+        else:  # deployed by the workflow its coverage rule names: that workflow's runs, and no function update
+            stages = (_merge_stage(ch, repo), _run_stage(ctx, ch, judged, other),
+                      Stage("lambda_update", "unknown", f"not a deploy of the function: {other[0]} deploys this change"),
+                      _worklog_stage(ctx, ch, judged))
         out.append(ChangeChain(ch, stages, dict(sorted(verdicts[ch.sha].items()))))
     return out
 
@@ -116,11 +125,30 @@ def _merge_stage(ch: Change, repo: str | None) -> Stage:
     return Stage("merge", "ok", f"{ch.short} {labels.get(c['kind'], c['kind'])}", c["committed_at"], url, c["subject"])
 
 
-def _run_stage(ctx: Context, ch: Change, judged: _Judged) -> Stage:
-    """The covering run, as ``deploy_coverage`` finds it; a change its finding calls pending is
-    shown as waiting for the run, never as failed."""
+def _other_workflows(ctx: Context, rules: list[Rule]) -> dict[str, tuple[str, str | None]]:
+    """Changes whose coverage only rules naming another workflow than the target's judge, by SHA, each
+    with that (workflow, deploy script): their chain shows that workflow's runs, as the finding judged them.
+    A change some rule judges with the target's workflow keeps the target's chain."""
+    own, other = set(), {}
+    for rule in rules:
+        for spec in rule.checks:
+            if spec.kind != "deploy_coverage":
+                continue
+            workflow, script = canonical_paths(spec.params, ctx.target)
+            for ch in ctx.changes(rule.scope):
+                if workflow == ctx.target.get("workflow"):
+                    own.add(ch.sha)
+                else:
+                    other.setdefault(ch.sha, (workflow, script))
+    return {sha: paths for sha, paths in other.items() if sha not in own}
+
+
+def _run_stage(ctx: Context, ch: Change, judged: _Judged, paths: tuple[str, str | None] | None = None) -> Stage:
+    """The covering run, as ``deploy_coverage`` finds it (in the runs of ``paths``' workflow when its
+    rule names one); a change its finding calls pending is shown as waiting for the run, never as failed."""
     try:
-        run = ctx.runs.covering(ch, ctx.now)
+        runs = ctx.runs if paths is None else ctx.runs_of(*paths)
+        run = runs.covering(ch, ctx.now)
     except SourceUnavailable as exc:
         return Stage("workflow_run", "unknown", "workflow runs not available", detail=str(exc))
     if run:
@@ -129,12 +157,12 @@ def _run_stage(ctx: Context, ch: Change, judged: _Judged) -> Stage:
                      detail, _outcome(run))
     coverage = judged.get("deploy_coverage", ch.short)
     if coverage is not None and coverage.status == PENDING:
-        active = ctx.runs.active(ch)
+        active = runs.active(ch)
         if active:
             return Stage("workflow_run", "missing", run_label(active[0]), iso(parse_time(active[0].get("updated_at"))),
                          active[0].get("html_url"), f"pending: {coverage.message}", _outcome(active[0]))
         return Stage("workflow_run", "missing", "no canonical run yet", detail=f"pending: {coverage.message}")
-    own = ctx.runs.by_sha.get(ch.sha, [])
+    own = runs.by_sha.get(ch.sha, [])
     if own:
         last = own[-1]
         return Stage("workflow_run", "failed", run_label(last), iso(parse_time(last["updated_at"])),

@@ -92,6 +92,7 @@ class _RunLister:
     """Lists one workflow's runs in date slices small enough for GitHub's 1,000-result cap."""
 
     def __init__(self, client: _Client, path: str, branch: str, max_pages: int | None):
+        # max_pages: what is left of the collection's budget, shared by every workflow it lists
         self.client = client
         self.path = path
         self.branch = branch
@@ -148,32 +149,81 @@ def _wanted(run: dict[str, Any], moments: list[datetime]) -> bool:
     return bool(start and end and any(start <= t <= end for t in moments))
 
 
-def collect_github(repo: str, workflow: str, branch: str, since: datetime, until: datetime, *,
-                   meter: Meter, token: str | None = None, base_url: str | None = None,
-                   cache_dir: Path | None = None, jobs_near: Iterable[datetime] = (),
-                   max_pages: int | None = None, retry: RetryPolicy | None = None) -> dict[str, Any]:
-    """Runs of ``workflow`` (its file name) on ``branch`` created between the two dates, inclusive.
-
-    GitHub filters ``created`` by whole days (UTC), so runs from the rest of the boundary days are
-    kept too: a run just after ``until`` may be the one that deploys a change made inside it.
-    ``max_pages`` bounds the cost of one collection; reaching it is recorded as a warning.
-    """
-    _check_repo(repo)
+def _file_of(workflow: str) -> str:
     file = workflow.rsplit("/", 1)[-1]
     if not file:
         raise ValueError("workflow file name is empty")
+    return file
+
+
+def _list_runs(client: _Client, repo: str, file: str, branch: str, start: date, end: date,
+               max_pages: int | None) -> _RunLister:
+    lister = _RunLister(client, f"/repos/{repo}/actions/workflows/{quote(file, safe='')}/runs", branch, max_pages)
+    lister.slice(start, end)
+    return lister
+
+
+def _also_list(client: _Client, repo: str, files: list[str], branch: str, start: date, end: date,
+               max_pages: int | None, used: int) -> tuple[list[dict[str, Any]], dict[str, Any], int, bool]:
+    """The runs of the other workflows rules name, each tagged with the listing that returned it, and
+    per workflow whether it could be listed: one that fails (or that the budget left unread) is an
+    ``error`` for the rules judging it, while the target's runs and the other workflows' still count."""
+    runs: list[dict[str, Any]] = []
+    listed: dict[str, Any] = {}
+    truncated = False
+    for file in files:
+        path = f".github/workflows/{file}"
+        left = None if max_pages is None else max_pages - used
+        try:
+            lister = _list_runs(client, repo, file, branch, start, end, left)
+        except GitHubError as exc:
+            listed[path] = {"status": "error", "error": {"type": type(exc).__name__, "message": str(exc)}}
+            continue
+        used += lister.pages_used
+        truncated = truncated or lister.truncated
+        if lister.truncated and not lister.pages_used:
+            listed[path] = {"status": "error", "error": {
+                "type": "BudgetExhausted", "message": f"max_pages={max_pages} was spent before its runs were listed"}}
+            continue
+        listed[path] = {"status": "ok"}
+        runs += [{**run, "listed_by": path} for run in lister.runs.values()]
+    return runs, listed, used, truncated
+
+
+def collect_github(repo: str, workflow: str, branch: str, since: datetime, until: datetime, *,
+                   meter: Meter, token: str | None = None, base_url: str | None = None,
+                   cache_dir: Path | None = None, jobs_near: Iterable[datetime] = (),
+                   max_pages: int | None = None, retry: RetryPolicy | None = None,
+                   also: Iterable[str] = ()) -> dict[str, Any]:
+    """Runs of ``workflow`` (its file name) on ``branch`` created between the two dates, inclusive,
+    and of each workflow in ``also`` (the rules' own canonical workflows).
+
+    GitHub filters ``created`` by whole days (UTC), so runs from the rest of the boundary days are
+    kept too: a run just after ``until`` may be the one that deploys a change made inside it.
+    ``max_pages`` bounds the cost of one collection, every listing included; reaching it is recorded
+    as a warning. The target's workflow failing fails the source; another workflow failing is recorded
+    in ``workflows`` for its rules alone. With other workflows, every run carries ``listed_by``, the
+    workflow whose listing returned it, so a run is never credited to a workflow GitHub did not list it for.
+    """
+    _check_repo(repo)
+    file = _file_of(workflow)
+    others = sorted({_file_of(w) for w in also} - {file})
     start, end = parse_time(since).date(), parse_time(until).date()  # naive means UTC, as everywhere here
     if end < start:
         raise ValueError(f"window ends ({iso(until)}) before it starts ({iso(since)})")
     moments = [t for t in (parse_time(m) for m in jobs_near) if t]
     with _Client(meter, token, base_url, cache_dir, retry, repo) as client:
-        lister = _RunLister(client, f"/repos/{repo}/actions/workflows/{quote(file, safe='')}/runs", branch,
-                            max_pages)
-        lister.slice(start, end)
-        if lister.truncated:
+        lister = _list_runs(client, repo, file, branch, start, end, max_pages)
+        own = list(lister.runs.values())
+        truncated = lister.truncated
+        if others:
+            own = [{**run, "listed_by": f".github/workflows/{file}"} for run in own]
+            more, listed, _, cut = _also_list(client, repo, others, branch, start, end, max_pages, lister.pages_used)
+            truncated = truncated or cut
+        if truncated:
             meter.warnings.append(f"stopped after max_pages={max_pages} page(s) of runs: older runs may be missing")
-        runs = sorted(lister.runs.values(), key=lambda r: (r.get("created_at") or "", r["id"]))
-        for run in runs:
+        runs = sorted(own, key=lambda r: (r.get("created_at") or "", r["id"]))
+        for run in runs:  # jobs and logs: the target's runs only, the ones that deploy the function
             if moments and _wanted(run, moments):
                 raw_jobs: list[dict[str, Any]] = []
                 path = f"/repos/{repo}/actions/runs/{run['id']}/jobs"
@@ -184,7 +234,11 @@ def collect_github(repo: str, workflow: str, branch: str, since: datetime, until
                     artifact = _artifact(client, repo, raw_jobs)
                     if artifact is not None:
                         run["artifact"] = artifact
-    return {"repository": repo, "workflow": f".github/workflows/{file}", "runs": runs}
+    out = {"repository": repo, "workflow": f".github/workflows/{file}", "runs": runs}
+    if others:
+        out["runs"] = sorted([*runs, *more], key=lambda r: (r.get("created_at") or "", r["id"], r["listed_by"]))
+        out["workflows"] = {f".github/workflows/{file}": {"status": "ok"}, **listed}
+    return out
 
 
 def _deploy_job_id(raw_jobs: list[dict[str, Any]]) -> int | None:

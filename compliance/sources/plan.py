@@ -47,6 +47,7 @@ class Request:
     rules: list[Any]
     files: list[str] = field(default_factory=list)
     done: dict[str, Any] = field(default_factory=dict)
+    workflows: list[str] = field(default_factory=list)  # the rules' own canonical workflows, beside the target's
 
     @property
     def region(self) -> str:
@@ -54,19 +55,22 @@ class Request:
 
 
 def collect_sources(needed: Iterable[str], options: dict[str, Any], target: dict[str, Any], rules: list[Any],
-                    since: datetime, until: datetime, files: list[str]) -> dict[str, Any]:
+                    since: datetime, until: datetime, files: list[str],
+                    workflows: Iterable[str] = ()) -> dict[str, Any]:
     """Each needed and enabled source once, in dependency order, each envelope checked against its schema."""
     enabled = [n for n in needed if (options.get(n) or {}).get("enabled", True) and applicable(n, target)]
     sources: dict[str, Any] = {}
     of = f" [{target['name']}]" if target.get("name") else ""
     for name in collection_order(enabled):
         with progress.stage(f"source {name}{of}"):  # a slow source shows itself while it runs
-            sources[name] = collect_one(name, options.get(name) or {}, target, sources, rules, since, until, files)
+            sources[name] = collect_one(name, options.get(name) or {}, target, sources, rules, since, until, files,
+                                        workflows)
     return {name: checked_envelope(name, envelope) for name, envelope in sources.items()}
 
 
 def collect_one(name: str, opt: dict[str, Any], target: dict[str, Any], done: dict[str, Any], rules: list[Any],
-                since: datetime, until: datetime, files: list[str] | None = None) -> dict[str, Any]:
+                since: datetime, until: datetime, files: list[str] | None = None,
+                workflows: Iterable[str] = ()) -> dict[str, Any]:
     """One source's envelope: from its ``file`` option when set (demo, air-gapped review), else live."""
     if opt.get("file"):
         return run_source("file", f"{name} data from {opt['file']}", lambda m: read_source_file(name, opt["file"], m))
@@ -74,7 +78,7 @@ def collect_one(name: str, opt: dict[str, Any], target: dict[str, Any], done: di
     if fn is None:
         return run_source("none", name, _fail(f"unknown source '{name}'"))
     opt = {**BY_NAME[name].defaults, **opt}
-    return fn(Request(target, since, until, rules, list(files or []), done), opt)
+    return fn(Request(target, since, until, rules, list(files or []), done, list(workflows)), opt)
 
 
 def checked_envelope(name: str, envelope: dict[str, Any]) -> dict[str, Any]:
@@ -194,9 +198,10 @@ def _github(req: Request, opt: dict[str, Any]) -> dict[str, Any]:
         with github_slot():
             return collect_github(t["github_repo"], t["workflow"].rsplit("/", 1)[-1], t["branch"], req.since,
                                   req.until, meter=m, cache_dir=cache_dir() / "github", jobs_near=near,
-                                  max_pages=opt.get("max_pages"))
+                                  max_pages=opt.get("max_pages"), also=req.workflows)
 
-    return run_source("pygithub", f"runs of {t.get('workflow')} on {t.get('branch')} in {t.get('github_repo')} "
+    also = "".join(f" and {w}" for w in req.workflows if w != t.get("workflow"))
+    return run_source("pygithub", f"runs of {t.get('workflow')}{also} on {t.get('branch')} in {t.get('github_repo')} "
                       f"created {iso(req.since)}..{iso(req.until)}", fn)
 
 

@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import bisect
 from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Any
 
 from compliance.base.errors import SourceUnavailable
 from compliance.base.timeutil import iso, parse_time
-from compliance.judge import evidence
 from compliance.judge.checks.artifact import (
     Match,
     claim_code,
@@ -21,10 +19,19 @@ from compliance.judge.checks.artifact import (
     sort_candidates,
 )
 from compliance.judge.checks.common import change_finding, no_changes
-from compliance.judge.checks.proof import backed, judge_cover, read_trail, who_updated
+from compliance.judge.checks.manual import (
+    ManualClaims,
+    canonical_for,
+    canonical_paths,
+    claim_name,
+    manual_path_rejection,
+    target_paths,
+)
+from compliance.judge.checks.proof import ABSENT, Trail, backed, judge_cover, read_trail, who_updated
 from compliance.judge.engine import (
     CLOCK_SKEW,
     SUCCESS,
+    RunIndex,
     deploy_window,
     run_evidence,
     run_label,
@@ -44,87 +51,7 @@ DEFAULT_TOLERANCE_SECONDS = 120
 _SHOWN = 3  # runs / claims named in a message; the evidence list holds the rest
 
 
-def _manual_rejection(ctx, change, pos: int, ev) -> str | None:
-    """Why a worklog claim does not prove a manual deploy.sh run covering ``change``; None if it does.
-
-    Manual evidence stands in for a run only when it is dated after the push (of the change and
-    of the commit it names), describes the manual path and no run, and states a passing outcome.
-    """
-    after = max(change.committed_at, ctx.history.times[pos])
-    if ev.timestamp is None:
-        return "it has no timestamp, so nothing shows it came after the push"
-    if ev.timestamp < after:
-        return f"it is dated {iso(ev.timestamp)}, before the push it would have deployed ({iso(after)})"
-    return _manual_path_rejection(ctx, ev)
-
-
-def _manual_path_rejection(ctx, ev) -> str | None:
-    """Why a dated claim does not describe a passing manual deploy-script run; None if it does."""
-    if ctx.now is not None and ev.timestamp > ctx.now + CLOCK_SKEW:
-        return f"it is dated {iso(ev.timestamp)}, after the data was collected ({iso(ctx.now)})"
-    if evidence.names_workflow(ev.text, ctx.target.get("workflow")):
-        return "it names the workflow, so it is a claim about a run, and no successful run backs it"
-    if not evidence.names_manual_run(ev.text, ctx.target.get("deploy_script")):
-        return "it does not say the deploy script was run by hand"
-    other = evidence.names_other_target(ev.text, ctx.target.get("function"), ctx.target.get("region"))
-    if other:
-        return f"it names another deploy target ({other}), not {ctx.target.get('function')} in {ctx.target.get('region')}"
-    if ev.outcome != "pass":
-        return f"its validation outcome is {'a failure' if ev.outcome == 'fail' else 'not stated'}"
-    return None
-
-
-class _ManualClaims:
-    """The worklog claims that can prove a manual deploy, judged once per check rather than per change.
-
-    Whether a claim describes a passing manual run does not depend on the change, so it is decided
-    once; per change only the push time is compared. Keeps a long history linear, not quadratic.
-    """
-
-    def __init__(self, ctx):
-        self.ctx = ctx
-        self.keys: list[int] = []
-        self.claims: list[Any] = []
-        usable = []
-        for pos, ev in ctx.evidence.deploy_claims_from(0):
-            # A claim naming several commits proves a deploy of the oldest one only: "ran deploy.sh
-            # for A; B is next, not deployed yet" names B but did not deploy it.
-            pos = ctx.evidence.named(ev)[0] if ctx.evidence.named(ev) else pos
-            if ev.timestamp is not None and ev.timestamp >= ctx.history.times[pos] \
-                    and _manual_path_rejection(ctx, ev) is None:
-                usable.append((pos, ev))
-        usable.sort(key=lambda item: item[0])  # stable: claims of one commit keep their order
-        self.keys = [pos for pos, _ in usable]
-        self.claims = [ev for _, ev in usable]
-
-    def covering(self, change) -> Any:
-        """The first usable claim naming this change or a later commit, dated after the change's push."""
-        for i in range(bisect.bisect_left(self.keys, change.position), len(self.claims)):
-            if self.claims[i].timestamp >= change.committed_at:
-                return self.claims[i]
-        return None
-
-    def refused(self, change) -> list[tuple[Any, str]]:
-        """The first few claims naming this change or a later commit, each with why it does not count."""
-        out = []
-        for pos, ev in self.ctx.evidence.deploy_claims_from(change.position):
-            named = self.ctx.evidence.named(ev)
-            if named and named[0] < change.position:
-                shown = ", ".join(self.ctx.history.commits[p]["sha"][:12] for p in named)
-                out.append((ev, f"it names several commits ({shown}); a manual claim proves a deploy of the "
-                                "oldest one it names only"))
-            else:
-                out.append((ev, _manual_rejection(self.ctx, change, pos, ev) or "it does not cover this change"))
-            if len(out) == _SHOWN:
-                break
-        return out
-
-
-def _claim_name(ev) -> str:
-    return f"{ev.task_id} {ev.origin}" + (f" of {iso(ev.timestamp)}" if ev.timestamp else "")
-
-
-def _pending_or_stuck(ctx, change, grace: timedelta) -> Finding | None:
+def _pending_or_stuck(ctx, runs: RunIndex, change, grace: timedelta) -> Finding | None:
     """``pending`` while a covering run may still come, ``fail`` for a stuck one; None otherwise.
 
     Time is the snapshot's collection time, never the wall clock, so re-judging a saved snapshot
@@ -133,7 +60,7 @@ def _pending_or_stuck(ctx, change, grace: timedelta) -> Finding | None:
     now, hours = ctx.now, f"{grace.total_seconds() / 3600:g} h"
     if now is None:
         return None
-    active = ctx.runs.active(change)
+    active = runs.active(change)
     for run in active:
         started = run_started(run)
         if started is not None and started <= now + CLOCK_SKEW and now - started < grace:
@@ -148,7 +75,7 @@ def _pending_or_stuck(ctx, change, grace: timedelta) -> Finding | None:
                 else f"with a start time ({iso(started) or 'none'}) that does not precede the collection")
         return change_finding("", change, FAIL, f"{run_label(run)} is stuck: {run.get('status')} {when}; "
                               "no successful canonical deploy covers this change", *[run_evidence(r) for r in active])
-    if ctx.runs.any_from(change) or ctx.runs.by_sha.get(change.sha):
+    if runs.any_from(change) or runs.by_sha.get(change.sha):
         return None  # a run exists and ended (or does not count): judged on that
     age = now - change.committed_at
     if -CLOCK_SKEW <= age < grace:
@@ -158,16 +85,16 @@ def _pending_or_stuck(ctx, change, grace: timedelta) -> Finding | None:
     return None
 
 
-def _run_reasons(ctx, change, refuted: set[int]) -> tuple[list[str], list[dict[str, Any]]]:
+def _run_reasons(runs: RunIndex, change, refuted: set[int]) -> tuple[list[str], list[dict[str, Any]]]:
     """What each run considered for this change was, and why it did not cover it (``refuted``: runs
     CloudTrail showed uploaded nothing, explained by the caller)."""
-    own = ctx.runs.by_sha.get(change.sha, [])
+    own = runs.by_sha.get(change.sha, [])
     notes, items, seen = [], [], set(refuted)
-    for run in [*own, *ctx.runs.rejected_successes(change, _SHOWN)]:
+    for run in [*own, *runs.rejected_successes(change, _SHOWN)]:
         if id(run) in seen:
             continue
         seen.add(id(run))
-        why = ctx.runs.rejection(run)
+        why = runs.rejection(run)
         state = run_state(run)
         done = parse_time(run.get("updated_at"))
         if why is None and state == SUCCESS:
@@ -182,23 +109,38 @@ def _run_reasons(ctx, change, refuted: set[int]) -> tuple[list[str], list[dict[s
     return notes, items
 
 
+def _trail_for(ctx, canon) -> Trail:
+    """CloudTrail's uploads of the target function prove (or refute) runs of the target's workflow only:
+    another workflow a rule names (a CloudFormation stack's) uploads no function code, so its runs are
+    judged on timing, and said to be, rather than all refuted."""
+    if canon.own:
+        return read_trail(ctx)
+    return Trail(ABSENT, f"CloudTrail proves uploads of {ctx.target.get('function') or 'the function'}'s code, "
+                         f"which {canon.workflow} does not make")
+
+
 def check_deploy_coverage(ctx, rule, params) -> list[Finding]:
     allow_manual = params.get("allow_manual_evidence", True)
     grace = timedelta(minutes=params.get("grace_minutes", DEFAULT_GRACE_MINUTES))
-    manual: _ManualClaims | None = None
+    changes = ctx.changes(rule.scope)
+    if not changes:
+        return [no_changes(rule.id)]
+    canon = canonical_for(ctx, params)  # this rule's workflow and script, and their runs
+    paths = (canon.workflow, canon.deploy_script)
+    manual: ManualClaims | None = None
     out = []
-    trail, slack, memo = read_trail(ctx), deploy_tolerance(params), {}
-    for change in ctx.changes(rule.scope):
-        cover = judge_cover(ctx, rule.id, change, trail, slack, memo)
+    trail, slack, memo = _trail_for(ctx, canon), deploy_tolerance(params), {}
+    for change in changes:
+        cover = judge_cover(ctx, rule.id, change, trail, slack, memo, runs=canon.runs)
         if cover.finding is not None:
             out.append(cover.finding)
             continue
-        notes, tried = _run_reasons(ctx, change, {id(run) for run, _ in cover.refuted})
+        notes, tried = _run_reasons(canon.runs, change, {id(run) for run, _ in cover.refuted})
         notes, tried = cover.notes() + notes, cover.items() + tried
         if allow_manual:
             try:
                 if manual is None:
-                    manual = _ManualClaims(ctx)
+                    manual = ManualClaims(ctx, paths)
                 ev = manual.covering(change)
                 refused = [] if ev else manual.refused(change)
             except SourceUnavailable as exc:
@@ -208,22 +150,22 @@ def check_deploy_coverage(ctx, rule, params) -> list[Finding]:
                 continue
             if ev:
                 out.append(change_finding(rule.id, change, PASS,
-                                          f"deployed by hand (deploy script), recorded in {_claim_name(ev)} with a "
+                                          f"deployed by hand (deploy script), recorded in {claim_name(ev)} with a "
                                           "passing outcome", worklog_evidence_item(ev)))
                 continue
-            notes += [f"worklog {_claim_name(e)} does not count: {why}" for e, why in refused]
+            notes += [f"worklog {claim_name(e)} does not count: {why}" for e, why in refused]
             tried += [worklog_evidence_item(e) for e, _ in refused]
-        waiting = _pending_or_stuck(ctx, change, grace)
+        waiting = _pending_or_stuck(ctx, canon.runs, change, grace)
         if waiting is not None:
             message = waiting.message + ("; " + "; ".join(notes[:_SHOWN]) if waiting.status == FAIL and notes else "")
             out.append(replace(waiting, rule_id=rule.id, message=message,
                                evidence=[*waiting.evidence, *(e for e in tried if e not in waiting.evidence)]))
             continue
         why = "; ".join(notes[:_SHOWN]) + (f"; and {len(notes) - _SHOWN} more" if len(notes) > _SHOWN else "") \
-            if notes else f"no run of {ctx.target.get('workflow') or 'the canonical workflow'} for it or a later commit"
+            if notes else f"no run of {canon.workflow or 'the canonical workflow'} for it or a later commit"
         out.append(change_finding(rule.id, change, FAIL,
                                   f"no successful canonical deploy covers this change ({why})", *tried))
-    return out or [no_changes(rule.id)]
+    return out
 
 
 register(
@@ -239,9 +181,18 @@ register(
     # and fails is `error` for the passes it would have proven: proof.read_trail)
     optional_reads=("tracker", "cloudtrail"),
     subject="change",
-    repo_files=lambda params, target: [target.get("deploy_script") or ""],  # the script in force per run
+    repo_files=lambda params, target: [canonical_paths(params, target)[1] or ""],  # the script in force per run
+    run_workflows=lambda params, target: [canonical_paths(params, target)[0] or ""],
     params={
         "properties": {
+            "workflow": {"type": "string", "pattern": r"^\.github/workflows/[^/]+\.ya?ml$",
+                         "description": "the canonical workflow whose runs cover this rule's changes (a runbook "
+                         "with several canonical paths); its runs are listed beside the target's. Default: the "
+                         "target's workflow"},
+            "deploy_script": {"type": "string", "minLength": 1,
+                              "description": "the script that workflow's deploy runs: a run that succeeded while it "
+                              "was a tombstone deployed nothing, and a manual run of it may stand in for a run. "
+                              "Default: the target's deploy_script for the target's workflow, none for another"},
             "allow_manual_evidence": {"type": "boolean", "default": True,
                                       "description": "accept tracker evidence of a manual deploy.sh run: a worklog "
                                       "dated after the push that says the deploy script was run (and names no "
@@ -264,7 +215,7 @@ def _recorded_manual(ctx, ev, modified) -> bool:
     recorded at or after the update, naming the deploy script and no workflow run, with a pass."""
     if ev.timestamp is None or ev.timestamp < modified - timedelta(seconds=2):
         return False
-    return _manual_path_rejection(ctx, ev) is None
+    return manual_path_rejection(ctx, ev, target_paths(ctx)) is None
 
 
 def deploy_tolerance(params: dict[str, Any]) -> timedelta:
@@ -338,12 +289,12 @@ def check_lambda_deploy_match(ctx, rule, params) -> list[Finding]:
     manual = manual_match(ctx, modified)
     if manual.chosen:
         return [backed(ctx, trail, rule, name, lam, modified, manual, "worklog", worklog_evidence_item,
-                       lambda ev: f"a manual deploy-script run recorded in {_claim_name(ev)}")]
+                       lambda ev: f"a manual deploy-script run recorded in {claim_name(ev)}")]
     if runs.other:
         found = mismatch(ctx, rule, name, lam, modified, runs, lambda r: f"run {r['id']}", run_evidence)
     elif manual.other:
         found = mismatch(ctx, rule, name, lam, modified, manual,
-                         lambda ev: f"the manual deploy recorded in {_claim_name(ev)}", worklog_evidence_item)
+                         lambda ev: f"the manual deploy recorded in {claim_name(ev)}", worklog_evidence_item)
     else:
         found = _unmatched(ctx, rule, name, lam, modified, live, deploy_tolerance(params))
     return [who_updated(trail, found, modified)]

@@ -241,11 +241,13 @@ class Cover:
         return [item for run, rp in self.refuted[:_SHOWN] for item in (run_evidence(run), *rp.items)]
 
 
-def judge_cover(ctx, rule_id: str, change, trail: Trail, slack: timedelta, memo: dict[int, RunProof]) -> Cover:
+def judge_cover(ctx, rule_id: str, change, trail: Trail, slack: timedelta, memo: dict[int, RunProof],
+                runs: Any = None) -> Cover:
     """The first covering run the trail does not refute, with the proof it rests on (``memo``: each run's
-    proof, judged once per check: a run of a later commit covers many changes)."""
+    proof, judged once per check: a run of a later commit covers many changes; ``runs``: the rule's own
+    canonical workflow's, default the target's)."""
     refuted: list[tuple[dict[str, Any], RunProof]] = []
-    for run in ctx.runs.coverings(change, ctx.now):
+    for run in (runs if runs is not None else ctx.runs).coverings(change, ctx.now):
         if trail.status == ABSENT:
             return Cover(_covered(rule_id, change, run, TIMING, f"timing only: {trail.why}", "", []))
         if trail.status == FAILED:
