@@ -107,3 +107,23 @@ def test_the_quick_check_never_says_clean_where_the_walk_masks(texts, shape):
         doc = {"nested": [{"a": [t], "token": t} for t in texts]}
     if not redact._anything_to_mask(doc, ()):
         assert not _walk_changes(doc)
+
+
+@pytest.mark.parametrize("batch", (1, 7, 64, 1 << 18))
+@pytest.mark.parametrize("where", (0, 150, 299))
+def test_the_report_stream_stops_at_a_secret_wherever_its_batch_ends(monkeypatch, batch, where):
+    """``TextScan`` holds chunks back in batches: a secret named by its key in one batch and held in
+    the next (``"SecretAccessKey": `` then the value) is still found, and a clean stream passes whole."""
+    from compliance.model.snapshot import canonical_chunks
+
+    monkeypatch.setattr(redact, "_WATCH_BATCH", batch)
+    records = _records(300)
+    clean = list(canonical_chunks({"findings": records}))
+    scan = redact.TextScan()
+    assert list(scan.watch(iter(clean))) == clean and not scan.dirty
+    records[where]["SecretAccessKey"] = "wJalrXUtnFEMIK7MDENGbPxRfiCYEXAMPLEKEY"
+    chunks = list(canonical_chunks({"findings": records}))
+    scan = redact.TextScan()
+    passed = "".join(scan.watch(iter(chunks)))
+    assert scan.dirty
+    assert "wJalrXUtnFEMI" not in passed
