@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from compliance.cli import main
+from tests.reportfile import read_report
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -23,7 +24,7 @@ def demo(tmp_path_factory):
 
 
 def _report(out: Path) -> dict:
-    return json.loads((out / "report.json").read_text("utf-8"))
+    return read_report(out / "report.json")
 
 
 def test_demo_writes_reports_with_passes_failures_and_one_error(demo, capsys):

@@ -24,6 +24,7 @@ from compliance.base import fsutil
 from compliance.base.timeutil import utcnow
 from compliance.cli import main
 from compliance.demo import DEMO_SINCE, DEMO_UNTIL
+from tests.reportfile import read_report
 
 ROOT = Path(__file__).resolve().parents[1]
 POLICIES = str(ROOT / "policies")
@@ -67,7 +68,7 @@ def _kill_at(monkeypatch, point: str) -> None:
 
 def one_set(out: Path) -> dict:
     """The set a reader finds in ``out``: fails unless it is exactly one run's files."""
-    report = json.loads((out / "report.json").read_text("utf-8"))
+    report = read_report(out / "report.json")
     snapshot = (out / "snapshot.json").read_bytes()
     assert report["snapshot"]["digest"] == "sha256:" + hashlib.sha256(snapshot).hexdigest()
     names = [p for p in out.iterdir() if p.name.startswith(("report.", "snapshot.", "waivers."))]
@@ -262,7 +263,7 @@ def test_deploy_killed_while_persisting_leaves_one_set_and_evaluate_after_it_use
                  "--out", str(tmp_path / "again")]) in (0, 1, 2)
     err = capsys.readouterr().err
     assert "applying the waivers saved with the snapshot" not in err
-    again = json.loads((tmp_path / "again" / "report.json").read_text("utf-8"))
+    again = read_report(tmp_path / "again" / "report.json")
     assert not (again.get("waivers") or {}).get("file")
     assert again["snapshot"]["digest"] == after["digest"]
 

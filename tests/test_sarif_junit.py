@@ -13,6 +13,7 @@ import pytest
 
 from compliance.cli import main
 from compliance.report import FORMATS, junit, sarif, write_reports
+from tests.reportfile import read_report
 
 DATA = Path(__file__).parent / "data"
 SARIF_SCHEMA = json.loads((DATA / "sarif-2.1.0-rtm.5.json").read_text(encoding="utf-8"))
@@ -33,7 +34,7 @@ def doc():
 def demo_doc(tmp_path_factory):
     base = tmp_path_factory.mktemp("demo")
     main(["demo", "--workdir", str(base / "work"), "--out", str(base / "out")])
-    return json.loads((base / "out" / "report.json").read_text(encoding="utf-8"))
+    return read_report(base / "out" / "report.json")
 
 
 def validate_sarif(text: str) -> dict:
