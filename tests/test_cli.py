@@ -77,7 +77,7 @@ def test_offline_reevaluation_is_byte_identical(demo, tmp_path):
     assert main(["evaluate", "--snapshot", str(snap), "--policies", policies, "--out", str(tmp_path / "b")]) == 2
     a, b = (tmp_path / "a" / "report.json").read_bytes(), (tmp_path / "b" / "report.json").read_bytes()
     assert a == b
-    assert json.loads(a)["findings"] == _report(base / "out")["findings"]
+    assert read_report(tmp_path / "a" / "report.json")["findings"] == _report(base / "out")["findings"]
 
 
 def test_exit_codes_follow_the_worst_verdict(demo, tmp_path):

@@ -73,10 +73,12 @@ def def_schema(name: str) -> dict[str, Any]:
 
 _COMPACT = json.JSONEncoder(sort_keys=True, ensure_ascii=False, separators=(", ", ": ")).encode
 _STRICT = json.JSONEncoder(sort_keys=True, ensure_ascii=False, allow_nan=False, separators=(", ", ": ")).encode
+# records without the spaces after , and : (report.json, whose records are rows of indexes)
+_TIGHT = json.JSONEncoder(sort_keys=True, ensure_ascii=False, allow_nan=False, separators=(",", ":")).encode
 _EXPAND_DEPTH = 5  # objects this shallow get one key per line; below that one record per line
 
 
-def canonical_json(doc: Any, *, allow_nan: bool = True) -> str:
+def canonical_json(doc: Any, *, allow_nan: bool = True, tight: bool = False) -> str:
     """Sorted keys, the outer objects one key per line, and every record of a list on one line of its own.
 
     A pure function of the document, so equal documents give equal bytes (and digests). One
@@ -84,12 +86,13 @@ def canonical_json(doc: Any, *, allow_nan: bool = True) -> str:
     record: an indented ``json.dumps`` runs the pure-Python encoder, ten times slower on a
     100,000-commit snapshot. ``allow_nan=False`` refuses NaN and Infinity, which are not JSON.
     """
-    return "".join(canonical_chunks(doc, allow_nan=allow_nan))
+    return "".join(canonical_chunks(doc, allow_nan=allow_nan, tight=tight))
 
 
-def canonical_chunks(doc: Any, *, allow_nan: bool = True) -> Iterator[str]:
-    """``canonical_json`` a record at a time, for writing a large document without holding its text."""
-    yield from _emit(doc, 0, _COMPACT if allow_nan else _STRICT)
+def canonical_chunks(doc: Any, *, allow_nan: bool = True, tight: bool = False) -> Iterator[str]:
+    """``canonical_json`` a record at a time, for writing a large document without holding its text.
+    ``tight``: records without spaces after separators (NaN refused)."""
+    yield from _emit(doc, 0, _TIGHT if tight else _COMPACT if allow_nan else _STRICT)
     yield "\n"
 
 

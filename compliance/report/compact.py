@@ -238,15 +238,16 @@ def _compact_change(change: dict[str, Any], change_rules: list[str], strings: _T
     if "?" in codes or not isinstance(verdicts, dict):  # a status this version does not know: as written
         extra["verdicts"], codes = verdicts, ""
     files = change.get("files_in_scope") or []
-    if not isinstance(change.get("author"), str):
-        extra["author"] = change.get("author")
+    for name in ("author", "kind"):
+        if not isinstance(change.get(name), str):
+            extra[name] = change.get(name)
     if not all(isinstance(p, str) for p in files):
         extra["files_in_scope"], files = files, []
     if change.get("short") == str(change.get("sha") or "")[:12]:
         extra.pop("short")  # sha[:12]; any other short stays beside the row
     row = {
         "sha": change.get("sha"),
-        "kind": change.get("kind"),
+        "kind": strings(change["kind"]) if "kind" not in extra else None,
         "pr": change.get("pr"),
         "subject": change.get("subject"),
         "author": strings(change["author"]) if "author" not in extra else None,

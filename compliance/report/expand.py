@@ -122,7 +122,7 @@ def _change(row: dict[str, Any], strings: list[str], stages: list[list[Any]], fi
     change = {
         "sha": sha,
         "short": str(sha)[:12],
-        "kind": row["kind"],
+        "kind": strings[row["kind"]] if row["kind"] is not None else None,
         "pr": row["pr"],
         "subject": row["subject"],
         "author": strings[row["author"]] if row["author"] is not None else None,

@@ -18,9 +18,9 @@ from compliance.report.compact import compact_report
 
 def render(doc: dict[str, Any]) -> str:
     """The report.json text: the document in its version-2 form (``compact``)."""
-    return canonical_json(compact_report(doc), allow_nan=False)
+    return canonical_json(compact_report(doc), allow_nan=False, tight=True)
 
 
 def stream(doc: dict[str, Any]) -> Iterator[str]:
     """The same text as ``render``, a record at a time (``write_reports`` never holds all of it)."""
-    return canonical_chunks(compact_report(doc), allow_nan=False)
+    return canonical_chunks(compact_report(doc), allow_nan=False, tight=True)
