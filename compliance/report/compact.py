@@ -266,17 +266,30 @@ def _compact_stage(stage: dict[str, Any], values: dict[str, str], strings: _Tabl
     template), None as None; anything else beside them in a last element (then as JSON text): the key of
     ``stages``."""
     row: list[Any] = []
-    extra = {k: v for k, v in stage.items() if k not in STAGE_FIELDS}
+    extra: dict[str, Any] = {}
     for name in STAGE_FIELDS:
         v = stage.get(name)
-        row.append(strings(_template(v, values)) if isinstance(v, str) else None)
-        if v is not None and not isinstance(v, str):  # not a string: as written, beside the row
+        if v is None:
+            row.append(None)
+        elif type(v) is str:
+            # the stage's name and state are words of the format: written as they are (braces escaped),
+            # which reads back the same whatever the change's values
+            literal = name in _WORDS and "{" not in v and "}" not in v
+            row.append(strings(v if literal else _template(v, values)))
+        else:  # not a string: as written, beside the row
+            row.append(None)
             extra[name] = v
-    absent = [n for n in STAGE_FIELDS if n not in stage]
-    if extra or absent:
-        row.append({**extra, "absent": absent})
-        return json.dumps(row, sort_keys=True, separators=(",", ":"))
+    if extra or stage.keys() != _FIELD_SET:
+        extra.update((k, v) for k, v in stage.items() if k not in STAGE_FIELDS)
+        absent = [n for n in STAGE_FIELDS if n not in stage]
+        if extra or absent:
+            row.append({**extra, "absent": absent})
+            return json.dumps(row, sort_keys=True, separators=(",", ":"))
     return tuple(row)
+
+
+_WORDS = frozenset({"stage", "state"})
+_FIELD_SET = frozenset(STAGE_FIELDS)
 
 
 __all__ = ["CHANGE_COLUMNS", "STAGE_FIELDS", "STATUS_CODES", "TABLES", "VERSION", "commit_evidence",
