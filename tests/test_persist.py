@@ -274,3 +274,32 @@ def deploy_system(tmp_path, aws_env, http_server, monkeypatch):
 
     bump_last_modified_on_code_update(monkeypatch)
     return build_system(tmp_path, http_server)
+
+
+def test_evaluate_copies_its_canonical_snapshot_and_refuses_one_changed_while_judged(demo, tmp_path, monkeypatch,
+                                                                                      capsys):
+    """A snapshot file already canonical and masked is copied into the set, not re-encoded and held; a file
+    replaced between reading and copying would pair the reports with a snapshot they were not judged from,
+    so the run writes nothing and says why."""
+    from compliance.app import persist
+
+    snap = tmp_path / "snap.json"
+    snap.write_bytes(demo["a"].read_bytes())
+    out = tmp_path / "out"
+    _ok(["evaluate", "--snapshot", str(snap), "--policies", POLICIES, "--out", str(out)])
+    assert (out / "snapshot.json").read_bytes() == snap.read_bytes()
+    assert read_report(out / "report.json")["snapshot"]["digest"] == \
+        "sha256:" + hashlib.sha256(snap.read_bytes()).hexdigest()
+    before = one_set(out)
+    real = persist.build_report
+
+    def swap_then_build(*args, **kwargs):
+        snap.write_bytes(demo["b"].read_bytes())  # another snapshot, after this one was judged
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(persist, "build_report", swap_then_build)
+    snap.write_bytes(demo["a"].read_bytes())
+    capsys.readouterr()
+    assert main(["evaluate", "--snapshot", str(snap), "--policies", POLICIES, "--out", str(out)]) == 2
+    assert "changed while it was judged" in capsys.readouterr().err
+    assert one_set(out) == before

@@ -17,7 +17,7 @@ from typing import Any
 
 from compliance.base.errors import ComplianceError, InputError, Located
 from compliance.base.fsutil import atomic_write_text, not_regular
-from compliance.base.redact import clip, redact_data
+from compliance.base.redact import TextScan, clip, redact_data
 from compliance.base.timeutil import MAX_BOUND, MIN_BOUND, parse_time
 from compliance.model.schemacheck import errors, is_valid, rs_problems
 
@@ -375,6 +375,23 @@ def _file_digest(path: Path) -> str:
         for chunk in iter(lambda: fh.read(1 << 20), b""):
             sha.update(chunk)
     return "sha256:" + sha.hexdigest()
+
+
+def canonical_and_masked(doc: dict[str, Any], digest: str) -> bool:
+    """Whether ``snapshot_text(doc)`` has ``digest`` (the file read is already the file saved), found
+    without holding that text: the canonical chunks are hashed as they are encoded and watched for
+    anything masking would change (``redact.TextScan``, as the report's JSON once was), so a 100 MB
+    snapshot costs one encoding and no copy of its text. False also when something needs masking."""
+    scan = TextScan()
+    sha = hashlib.sha256()
+    for chunk in scan.watch(canonical_chunks(doc)):
+        sha.update(chunk.encode("utf-8"))
+    return not scan.dirty and "sha256:" + sha.hexdigest() == digest
+
+
+def file_digest(path: str | Path) -> str:
+    """``sha256sum`` of a file, read in chunks."""
+    return _file_digest(Path(path))
 
 
 def snapshot_text(doc: dict[str, Any]) -> str:
