@@ -40,8 +40,8 @@ SUSPECTS = (
     Suspect("snapshot.py", "_emit",
             "canonical JSON of the snapshot and report.json (`snapshot._emit`, json's C encoder per record), "
             "{s:.1f} s ({share:.0%})",
-            "smaller documents: findings that do not repeat their rule's title, runbook section and remediation, "
-            "and passing findings counted per rule"),
+            "(report.json is version 2, a tenth of the document; what remains is mostly the snapshot, "
+            "re-encoded to check it is canonical and masked)"),
     Suspect("report/html.py", "stream",
             "HTML report {s:.1f} s ({share:.0%}): full cards for the first changes and findings needing "
             "attention, one row for each other change",
@@ -50,9 +50,10 @@ SUSPECTS = (
             "Markdown {s:.1f} s ({share:.0%}), capped at a PR comment's size",
             "(bounded: items past the cap are counted, not rendered)"),
     Suspect("redact.py", "redact_data",
-            "the secret-masking check (`redact.redact_data`: the document encoded in pieces and searched), "
-            "{s:.1f} s ({share:.0%}), {n} call(s)",
-            "mask while serialising, as report.json already is (`redact.TextScan`)"),
+            "the secret-masking check (`redact.redact_data`: the snapshot and the report document encoded in "
+            "batches, only batches with a hint word searched), {s:.1f} s ({share:.0%}), {n} call(s)",
+            "check the document where it is built (report.json version 2 is no longer the document's own "
+            "JSON, so writing it cannot double as the check)"),
     Suspect("sources/git.py", "collect_git",
             "the git source (`collect_git`) {s:.1f} s ({share:.0%})",
             "(git itself is most of it; the Python side parses records while git still walks)"),

@@ -35,6 +35,13 @@ PATHSPECS = [
 FLOOR_TARGET = 1.5
 SCALE_TARGET = 11.0
 RSS_TARGET_MB = 200.0
+# report.json before version 2 (every finding with its evidence, every chain spelt out), measured by
+# `compliance evaluate` on the 100,000-commit system at commit 07e3d1b, the last version-1 writer
+REPORT_V1_MB = {100_000: 225.9}
+REPORT_V1_SOURCE = "07e3d1b, measured 2026-12-02"
+REPORT_WHY = ("Passing findings are written by subject only and each change's chain as rows of shared, templated "
+              "strings (compliance/report/compact.py); what is left is the findings that are not a pass, with their "
+              "full evidence and message, and per change its SHA, subject, time, tasks and files.")
 _VERDICT = re.compile(r"verdict: (\w+)\s+pass (\d+)\s+fail (\d+)\s+error (\d+)\s+waived (\d+)\s+n/a (\d+)")
 
 
@@ -187,6 +194,12 @@ def rows_and_detail(results: list[dict[str, Any]], profiles: dict[str, dict[str,
     floor_scale = big["floor"].median / sm["floor"].median
     rows.append(Row("1 history", f"git floor: {small:,} -> {large:,} commits", f"{floor_scale:.1f}x", "(reference)",
                     None))
+    json_mb = _report_mb(by_n[large])
+    if json_mb is not None and large in REPORT_V1_MB:
+        v1 = REPORT_V1_MB[large]
+        rows.append(Row("1 history", f"report.json at {large:,} commits vs version 1 ({v1} MB, {REPORT_V1_SOURCE})",
+                        f"{json_mb:.1f} MB = 1/{v1 / json_mb:.1f}", f"<= {v1 / 10:.1f} MB (a tenth)",
+                        json_mb <= v1 / 10, why=REPORT_WHY))
     rss = big["evaluate"].peak_rss
     rows.append(Row("5 memory", f"peak RSS, `evaluate` at {large:,} commits", f"{rss:.0f} MB",
                     f"< {RSS_TARGET_MB:.0f} MB", rss < RSS_TARGET_MB, why=diag["memory"]))
@@ -207,6 +220,11 @@ def rows_and_detail(results: list[dict[str, Any]], profiles: dict[str, dict[str,
         lines += [f"| {r['stage']} | {r['seconds']} | {r['rss_mb']} MB | {r['peak_mb']} MB |" for r in staged["stages"]]
         lines.append("")
     return rows, "\n".join(lines)
+
+
+def _report_mb(result: dict[str, Any]) -> float | None:
+    path = result["system"].workdir / "out-evaluate" / "report.json"
+    return path.stat().st_size / 1e6 if path.exists() else None
 
 
 _SOURCE_MS = re.compile(r"source (\w+)\s+\w+\s+\d+ request\(s\)\s+(\d+) ms")
@@ -249,8 +267,9 @@ def _diagnosis(big: dict[str, Any], small: dict[str, Any], profiles: dict[str, d
                     "in: " + " ".join(f"({i}) {what}. {render_fix(fix)}" for i, (_s, what, fix) in
                                       enumerate(costs[:7], start=1)) + " ")
     floor_why = (
-        f"{git_txt}{cost_txt}The reports at {n:,} commits: {size_txt}; report.json keeps every finding with its "
-        "evidence and every change's chain, the HTML shows full cards only for the first changes and findings "
+        f"{git_txt}{cost_txt}The reports at {n:,} commits: {size_txt}; report.json (version 2) keeps every "
+        "finding that is not a pass with its evidence, passing findings by subject and every change's verdicts "
+        "and chain as rows; the HTML shows full cards only for the first changes and findings "
         "that need attention. What is left is Python work per item that `git log` never does: the snapshot is "
         "parsed and schema-checked, every worklog is parsed for evidence, every change gets one finding per rule "
         "(with evidence dicts) and a four-stage chain, and all of it is serialised. 1.5x the floor leaves about "

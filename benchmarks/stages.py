@@ -57,6 +57,7 @@ def run(args: argparse.Namespace) -> list[dict[str, float | str]]:
     from compliance.judge.engine import Context, judge
     from compliance.model.snapshot import (
         _file_digest,
+        canonical_and_masked,
         digest_text,
         load_schema,
         save_snapshot,
@@ -94,6 +95,8 @@ def run(args: argparse.Namespace) -> list[dict[str, float | str]]:
         load_schema("snapshot")
         validate_snapshot(snapshot, args.snapshot)
         st.mark("validate snapshot (jsonschema-rs)")
+        canonical_and_masked(snapshot, digest)  # persist.as_saved: may the file itself be copied into the set?
+        st.mark("check the file is canonical and masked (encoded and hashed, not held)")
     ctx = Context(snapshot)
     findings, section = judge(snapshot, ruleset.rules, None, ctx=ctx)
     st.mark(f"judge ({len(findings)} findings)")

@@ -20,6 +20,7 @@ import pytest
 
 from tests import moto_env
 from tests.github_payloads import workflow_run
+from tests.reportfile import read_report
 from tests.scenario import build_repo, live_config_text
 from tests.trail_records import CODEBUILD_ROLE, create_trail, identity, record
 
@@ -56,7 +57,7 @@ class System:
         self.config.write_text(self.config.read_text("utf-8") + text, "utf-8")
 
     def report(self, out: Path) -> dict[str, Any]:
-        return json.loads((out / "report.json").read_text("utf-8"))
+        return read_report(out / "report.json")
 
 
 config_text = live_config_text
@@ -109,7 +110,7 @@ def audit_args(config: Path, out: Path, *extra: str) -> list[str]:
 
 def one_generation(out: Path) -> bool:
     """report.json and snapshot.json beside it are of one run: the report names the snapshot's digest."""
-    report = json.loads((out / "report.json").read_text("utf-8"))
+    report = read_report(out / "report.json")
     digest = "sha256:" + hashlib.sha256((out / "snapshot.json").read_bytes()).hexdigest()
     return report["snapshot"]["digest"] == digest
 

@@ -17,6 +17,7 @@ import pytest
 import yaml
 
 from compliance.demo import DEMO_SINCE, DEMO_UNTIL
+from tests.reportfile import read_report
 from tests.test_workflows import vendored_validator
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -159,7 +160,7 @@ def _audit(demo_config: Path) -> dict[str, str]:
 def test_an_audit_of_the_demo_gives_the_verdict_counts_and_files(action, tmp_path, demo_config):
     code, out, outputs, _ = _run_step(action, "run", tmp_path, _audit(demo_config))
     assert code == 0, out  # the run step never fails: the reports are kept first, the last step gates
-    report = json.loads((tmp_path / "reports" / "compliance" / "report.json").read_text("utf-8"))
+    report = read_report(tmp_path / "reports" / "compliance" / "report.json")
     s = report["summary"]
     assert outputs["verdict"] == s["verdict"] == "error"  # the demo's capability endpoint is a closed port
     assert outputs["exit-code"] == "2"

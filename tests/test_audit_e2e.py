@@ -4,8 +4,6 @@ loopback server. Then the same with sources failing: `error`, never `pass`, and 
 
 from __future__ import annotations
 
-import json
-
 import pytest
 import responses
 
@@ -13,6 +11,7 @@ from compliance.cli import main
 from tests import moto_env
 from tests.github_payloads import FakeGitHub
 from tests.live_system import runs_for
+from tests.reportfile import read_report
 
 
 @pytest.fixture
@@ -30,7 +29,7 @@ def _audit(config, out):
 
 
 def _by_rule(out):
-    doc = json.loads((out / "report.json").read_text("utf-8"))
+    doc = read_report(out / "report.json")
     verdicts: dict[str, dict[str, str]] = {}
     for f in doc["findings"]:
         verdicts.setdefault(f["rule_id"], {})[f["subject"]] = f["status"]

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import json
-
 import pytest
 
 from compliance.cli import main
+from tests.reportfile import read_report
 from tests.scenario import build_repo, snapshot
 
 DRAFT = """\
@@ -86,7 +85,7 @@ def test_from_a_snapshot_with_reports_only_when_asked(setup, capsys, tmp_path):
     code, out, err = _run(capsys, "--policy", str(base / "draft.yaml"), "--rule", "DRAFT-002",
                           "--snapshot", str(snap), "--out", str(out_dir))
     assert code == 0
-    doc = json.loads((out_dir / "report.json").read_text("utf-8"))
+    doc = read_report(out_dir / "report.json")
     assert doc["mode"] == "backtest" and doc["summary"]["fail"] == 3
     assert {f["subject"] for f in doc["findings"] if f["status"] == "fail"} == {s["pr"][:12], s["dict"][:12], s["direct"][:12]}
     assert (out_dir / "report.md").exists() and (out_dir / "snapshot.json").exists()

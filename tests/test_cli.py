@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from compliance.cli import main
+from tests.reportfile import read_report
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -22,7 +23,7 @@ def demo(demo_run):
 
 
 def _report(out: Path) -> dict:
-    return json.loads((out / "report.json").read_text("utf-8"))
+    return read_report(out / "report.json")
 
 
 def test_demo_writes_reports_with_passes_failures_and_one_error(demo, capsys):
@@ -75,7 +76,7 @@ def test_offline_reevaluation_is_byte_identical(demo, tmp_path):
     assert main(["evaluate", "--snapshot", str(snap), "--policies", policies, "--out", str(tmp_path / "b")]) == 2
     a, b = (tmp_path / "a" / "report.json").read_bytes(), (tmp_path / "b" / "report.json").read_bytes()
     assert a == b
-    assert json.loads(a)["findings"] == _report(base / "out")["findings"]
+    assert read_report(tmp_path / "a" / "report.json")["findings"] == _report(base / "out")["findings"]
 
 
 def test_exit_codes_follow_the_worst_verdict(demo, tmp_path):

@@ -8,6 +8,7 @@ import pytest
 
 from compliance.base.errors import InputError
 from compliance.inputs.config import Config, load_config
+from tests.reportfile import read_report
 
 FULL = """\
 version: 1
@@ -238,7 +239,7 @@ def test_sources_git_file_is_read_instead_of_the_repository(request, capsys):
 
     def verdicts(out):
         return sorted((f["rule_id"], f["subject"], f["status"])
-                      for f in json.loads((out / "report.json").read_text("utf-8"))["findings"])
+                      for f in read_report(out / "report.json")["findings"])
 
     assert verdicts(offline) == verdicts(live)
 

@@ -19,6 +19,7 @@ from tests.deploy_fixture import (
     run_deploy,
     worklogs,
 )
+from tests.reportfile import read_report
 
 _deploy = run_deploy
 
@@ -66,7 +67,7 @@ def test_deploy_validates_records_evidence_once_and_the_next_audit_passes(system
     assert "deploy complete" in text and "deploy complete" in log.read_text()
     assert "rotate-me" not in text and "rotate-me" not in log.read_text()
     assert "rotating internal key ***" in log.read_text()
-    report = json.loads((system.out_dir / "report.json").read_text())
+    report = read_report(system.out_dir / "report.json")
     assert report["mode"] == "deploy" and (system.out_dir / "snapshot.json").exists()
     state = json.loads((system.out_dir / STATE_FILE).read_text())
     assert state["commit"] == head and state["last_modified"] == after["LastModified"]

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import json
-
 import jsonschema
 import pytest
 
@@ -12,6 +10,7 @@ from compliance.cli import main
 from compliance.model.snapshot import load_schema, save_snapshot
 from compliance.report import render_all
 from compliance.report.diff import diff_reports, load_previous
+from tests.reportfile import read_report
 from tests.scenario import build_repo, lambda_data, snapshot
 
 
@@ -70,7 +69,7 @@ def test_evaluate_with_previous_renders_the_diff_everywhere(tmp_path, capsys):
     assert main(["evaluate", "--snapshot", str(tmp_path / "now" / "snapshot.json"), "--policies", str(policy),
                  "--out", str(tmp_path / "r2"), "--previous", str(tmp_path / "r1" / "report.json")]) == 1
     assert "diff     1 new, 1 fixed, 0 still failing" in capsys.readouterr().out
-    doc = json.loads((tmp_path / "r2" / "report.json").read_text("utf-8"))
+    doc = read_report(tmp_path / "r2" / "report.json")
     jsonschema.Draft202012Validator(load_schema("report")).validate(doc)
     assert [(e["rule_id"], e["subject"]) for e in doc["diff"]["new"]] == [("TR-001", s["direct"][:12])]
     assert [(e["rule_id"], e["previous"], e["current"]) for e in doc["diff"]["fixed"]] == [("LS-001", "fail", "pass")]
@@ -79,7 +78,7 @@ def test_evaluate_with_previous_renders_the_diff_everywhere(tmp_path, capsys):
     assert "### Since the previous audit" in md and "**New failures (1)**" in md and s["direct"][:12] in md
     assert "<h2>Since the previous audit</h2>" in html and "Fixed (1)" in html
     # without --previous the section is null and nothing is rendered for it
-    plain = json.loads((tmp_path / "r1" / "report.json").read_text("utf-8"))
+    plain = read_report(tmp_path / "r1" / "report.json")
     assert plain["diff"] is None and "previous audit" not in render_all(plain, ["md"])["md"]
 
 

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import json
-
 import pytest
 
 from compliance.app.gating import gate, gating_findings
 from compliance.base.errors import ComplianceError
+from tests.reportfile import read_report
 
 
 def f(rule: str, subject: str, status: str, severity: str = "medium", **extra) -> dict:
@@ -67,7 +66,7 @@ def test_cli_gates_on_new_failures_only_and_says_which(setup, tmp_path, capsys):
     assert main([*base, "--out", str(tmp_path / "again"), "--previous", previous, "--fail-on-new"]) == 0
     out = capsys.readouterr().out
     assert "gating on 0 failure(s)/error(s) new since the previous report" in out
-    again = json.loads((tmp_path / "again" / "report.json").read_text("utf-8"))
+    again = read_report(tmp_path / "again" / "report.json")
     assert any(x["status"] == "fail" for x in again["findings"])  # still reported
     # a branch that adds a failure: only that one gates
     repo.branch("agent/more", "agent/drift")

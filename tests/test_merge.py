@@ -14,6 +14,7 @@ import pytest
 from compliance.cli import main
 from compliance.model.snapshot import load_schema, save_snapshot
 from tests import scenario
+from tests.reportfile import read_report
 
 RULES = """version: 1
 rules:
@@ -62,7 +63,7 @@ def reports(tmp_path_factory):
 
 
 def _load(path: Path) -> dict:
-    return json.loads(path.read_text("utf-8"))
+    return read_report(path)
 
 
 def test_merge_adds_up_and_every_finding_names_its_target(reports, capsys):

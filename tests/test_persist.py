@@ -24,6 +24,7 @@ from compliance.base import fsutil
 from compliance.base.timeutil import utcnow
 from compliance.cli import main
 from compliance.demo import DEMO_SINCE, DEMO_UNTIL
+from tests.reportfile import read_report
 
 # its module fixture is built once, on one worker (--dist loadgroup)
 pytestmark = pytest.mark.xdist_group("test_persist")
@@ -70,7 +71,7 @@ def _kill_at(monkeypatch, point: str) -> None:
 
 def one_set(out: Path) -> dict:
     """The set a reader finds in ``out``: fails unless it is exactly one run's files."""
-    report = json.loads((out / "report.json").read_text("utf-8"))
+    report = read_report(out / "report.json")
     snapshot = (out / "snapshot.json").read_bytes()
     assert report["snapshot"]["digest"] == "sha256:" + hashlib.sha256(snapshot).hexdigest()
     names = [p for p in out.iterdir() if p.name.startswith(("report.", "snapshot.", "waivers."))]
@@ -265,7 +266,7 @@ def test_deploy_killed_while_persisting_leaves_one_set_and_evaluate_after_it_use
                  "--out", str(tmp_path / "again")]) in (0, 1, 2)
     err = capsys.readouterr().err
     assert "applying the waivers saved with the snapshot" not in err
-    again = json.loads((tmp_path / "again" / "report.json").read_text("utf-8"))
+    again = read_report(tmp_path / "again" / "report.json")
     assert not (again.get("waivers") or {}).get("file")
     assert again["snapshot"]["digest"] == after["digest"]
 
@@ -276,3 +277,32 @@ def deploy_system(tmp_path, aws_env, http_server, monkeypatch):
 
     bump_last_modified_on_code_update(monkeypatch)
     return build_system(tmp_path, http_server)
+
+
+def test_evaluate_copies_its_canonical_snapshot_and_refuses_one_changed_while_judged(demo, tmp_path, monkeypatch,
+                                                                                      capsys):
+    """A snapshot file already canonical and masked is copied into the set, not re-encoded and held; a file
+    replaced between reading and copying would pair the reports with a snapshot they were not judged from,
+    so the run writes nothing and says why."""
+    from compliance.app import persist
+
+    snap = tmp_path / "snap.json"
+    snap.write_bytes(demo["a"].read_bytes())
+    out = tmp_path / "out"
+    _ok(["evaluate", "--snapshot", str(snap), "--policies", POLICIES, "--out", str(out)])
+    assert (out / "snapshot.json").read_bytes() == snap.read_bytes()
+    assert read_report(out / "report.json")["snapshot"]["digest"] == \
+        "sha256:" + hashlib.sha256(snap.read_bytes()).hexdigest()
+    before = one_set(out)
+    real = persist.build_report
+
+    def swap_then_build(*args, **kwargs):
+        snap.write_bytes(demo["b"].read_bytes())  # another snapshot, after this one was judged
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(persist, "build_report", swap_then_build)
+    snap.write_bytes(demo["a"].read_bytes())
+    capsys.readouterr()
+    assert main(["evaluate", "--snapshot", str(snap), "--policies", POLICIES, "--out", str(out)]) == 2
+    assert "changed while it was judged" in capsys.readouterr().err
+    assert one_set(out) == before

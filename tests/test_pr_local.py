@@ -14,12 +14,13 @@ from compliance.cli import main
 from tests.github_payloads import WORKFLOW_PATH, FakeGitHub, pull_request
 from tests.pr_system import ROOT
 from tests.pr_system import pr_file as _file
+from tests.reportfile import read_report
 
 KEEP = ("rule_id", "subject_type", "subject", "status", "message")
 
 
 def _findings(out: Path) -> list[dict]:
-    doc = json.loads((out / "report.json").read_text("utf-8"))
+    doc = read_report(out / "report.json")
     return [{k: f[k] for k in KEEP} for f in doc["findings"]]
 
 

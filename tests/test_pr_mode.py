@@ -12,12 +12,13 @@ from compliance.cli import main
 from tests.github_payloads import REPO, WORKFLOW_PATH, FakeGitHub, pull_request
 from tests.pr_system import ROOT
 from tests.pr_system import pr_file as _file
+from tests.reportfile import read_report
 
 API = "https://api.github.com:443"
 
 
 def _verdicts(out: Path) -> dict[str, dict[str, str]]:
-    doc = json.loads((out / "report.json").read_text("utf-8"))
+    doc = read_report(out / "report.json")
     v: dict[str, dict[str, str]] = {}
     for f in doc["findings"]:
         v.setdefault(f["rule_id"], {})[f["subject"]] = f["status"]
@@ -36,7 +37,7 @@ def test_a_clean_pr_passes_and_deploy_rules_wait_for_the_audit(setup, tmp_path):
     assert v["APIMCP-008"] == {WORKFLOW_PATH: "pass"}
     for rule in ("APIMCP-001", "APIMCP-003", "APIMCP-005", "APIMCP-006", "APIMCP-007"):
         assert set(v[rule].values()) == {"not_applicable"}, rule
-    doc = json.loads((tmp_path / "out" / "report.json").read_text("utf-8"))
+    doc = read_report(tmp_path / "out" / "report.json")
     na = next(f for f in doc["findings"] if f["rule_id"] == "APIMCP-003")
     assert "not judged on a pull request" in na["message"]
 
@@ -109,8 +110,8 @@ def test_a_pr_snapshot_records_deferred_sources_and_judges_the_same_offline(setu
     code = main(["evaluate", "--snapshot", str(tmp_path / "out" / "snapshot.json"), "--policies",
                  str(ROOT / "policies"), "--out", str(tmp_path / "offline")])
     assert code == 0
-    live = json.loads((tmp_path / "out" / "report.json").read_text("utf-8"))
-    offline = json.loads((tmp_path / "offline" / "report.json").read_text("utf-8"))
+    live = read_report(tmp_path / "out" / "report.json")
+    offline = read_report(tmp_path / "offline" / "report.json")
     keep = ("rule_id", "subject", "status", "message")
     assert [{k: f[k] for k in keep} for f in offline["findings"]] == [{k: f[k] for k in keep}
                                                                       for f in live["findings"]]
@@ -123,6 +124,6 @@ def test_a_pr_snapshot_records_deferred_sources_and_judges_the_same_offline(setu
     (tmp_path / "old" / "snapshot.json").write_text(json.dumps(old), "utf-8")
     assert main(["evaluate", "--snapshot", str(tmp_path / "old" / "snapshot.json"), "--policies",
                  str(ROOT / "policies"), "--out", str(tmp_path / "old-offline")]) == 0
-    legacy = json.loads((tmp_path / "old-offline" / "report.json").read_text("utf-8"))
+    legacy = read_report(tmp_path / "old-offline" / "report.json")
     assert [{k: f[k] for k in keep} for f in legacy["findings"]] == [{k: f[k] for k in keep}
                                                                       for f in live["findings"]]

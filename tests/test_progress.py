@@ -32,6 +32,7 @@ from compliance.sources.github import collect_github
 from compliance.sources.github_client import RetryPolicy
 from tests.github_payloads import REPO, WORKFLOW_FILE, WORKFLOW_PATH, FakeGitHub, runs_spread
 from tests.moto_env import LoopbackServer
+from tests.reportfile import read_report
 from tests.scenario import build_repo
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -336,7 +337,7 @@ def test_the_markdown_first_screen_and_the_check_run_say_the_cause_once(piped):
     assert len(rows) == 1 and rows[0].startswith("| ⚠ error | "), first
     assert "3 retries, waited 1 s + 1 s + 1 s = 3 s" in md
     assert re.search(r"^Collected in \d+\.\d s; slowest: github \d+\.\d s \\?\(3 s of it waiting to retry\\?\)\.$", md, re.M)
-    doc = json.loads((out / "report.json").read_text("utf-8"))
+    doc = read_report(out / "report.json")
     summary = summary_markdown(doc)
     assert summary.split("### Sources")[0].count("source 'github' unavailable") == 1
     html = (out / "report.html").read_text("utf-8")

@@ -24,7 +24,9 @@ def _doc(message: str = "plain") -> dict:
 def test_one_registry_names_every_format_and_its_file(tmp_path):
     assert {name: fmt.suffix for name, fmt in FORMATS.items()} == {
         "md": "md", "html": "html", "json": "json", "sarif": "sarif", "junit": "junit.xml"}
-    assert [name for name, fmt in FORMATS.items() if fmt.is_document_json] == ["json"]
+    # report.json (version 2) leaves passing findings' messages out, so no format's text is the whole
+    # document's JSON: none can stand in for the masking check, which then reads the document itself
+    assert [name for name, fmt in FORMATS.items() if fmt.is_document_json] == []
     written = report.write_reports(_doc(), tmp_path, formats=tuple(FORMATS))
     assert {name: path.name for name, path in written.items()} == {
         name: f"report.{fmt.suffix}" for name, fmt in FORMATS.items()}

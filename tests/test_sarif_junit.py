@@ -12,6 +12,7 @@ import jsonschema
 import pytest
 
 from compliance.report import FORMATS, junit, sarif, write_reports
+from tests.reportfile import read_report
 
 DATA = Path(__file__).parent / "data"
 SARIF_SCHEMA = json.loads((DATA / "sarif-2.1.0-rtm.5.json").read_text(encoding="utf-8"))
@@ -31,7 +32,7 @@ def doc():
 @pytest.fixture(scope="module")
 def demo_doc(demo_run):
     _, base = demo_run
-    return json.loads((base / "out" / "report.json").read_text(encoding="utf-8"))
+    return read_report(base / "out" / "report.json")
 
 
 def validate_sarif(text: str) -> dict:

@@ -28,6 +28,7 @@ from compliance.model.snapshot import load_schema
 from compliance.sources.plan import github_slot
 from tests import moto_env
 from tests.github_payloads import REPO, WORKFLOW_PATH, FakeGitHub, workflow_run
+from tests.reportfile import read_report
 from tests.scenario import RUNBOOK_PATH, build_repo
 from tests.test_workflows import load as load_workflow
 from tests.trail_records import ROLE, TRAIL_BUCKET, create_trail
@@ -249,7 +250,7 @@ def _audit(config: Path, out: Path, *extra: str) -> int:
 
 
 def _json(path: Path) -> dict:
-    return json.loads(path.read_text("utf-8"))
+    return read_report(path)
 
 
 def test_two_targets_audited_in_one_run(two_targets, tmp_path, capsys):

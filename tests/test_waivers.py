@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from datetime import datetime, timezone
 
 import jsonschema
@@ -16,6 +15,7 @@ from compliance.judge.engine import judge
 from compliance.model.snapshot import load_schema, save_snapshot
 from compliance.report import render_all
 from compliance.report.document import build_report
+from tests.reportfile import read_report
 from tests.scenario import FUNCTION, build_repo, lambda_data, make_rule, snapshot
 
 NOW = datetime(2026, 3, 31, tzinfo=timezone.utc)
@@ -211,7 +211,7 @@ def test_cli_applies_waivers_in_every_mode_and_every_report(repo, tmp_path, caps
     assert main([*args, "--waivers", str(waivers)]) == 0
     captured = capsys.readouterr()
     assert "waivers  1 applied, 1 expiring soon" in captured.out and "expires 2026-04-10" in captured.err
-    doc = json.loads((out / "report.json").read_text("utf-8"))
+    doc = read_report(out / "report.json")
     jsonschema.Draft202012Validator(load_schema("report")).validate(doc)
     assert doc["summary"]["waived"] == 1 and doc["waivers"]["applied"][0]["owner"] == "alice@example.com"
     assert "Waivers" in (out / "report.md").read_text("utf-8")
@@ -227,7 +227,7 @@ def test_demo_shows_a_waived_finding_an_expired_waiver_and_a_diff(tmp_path, caps
     out = capsys.readouterr().out
     assert "waivers  2 applied, 1 expiring soon, 1 expired, 1 unused, 1 not applied" in out
     assert "new, 1 fixed, 10 still failing, 2 now waived" in out  # + the two console edits (APIMCP-013)
-    doc = json.loads((tmp_path / "out" / "report.json").read_text("utf-8"))
+    doc = read_report(tmp_path / "out" / "report.json")
     # 5 new failures (one the deploy manager's CodeBuild update, APIMCP-013; one the runbook's Scope gaining
     # 03-api.yaml after that audit, APIMCP-014), besides whatever the change still being deployed (ENC-TSK-368)
     # is judged now

@@ -60,7 +60,7 @@ _GZIP_HIDING = 0xfc  # FEXTRA, FNAME, FCOMMENT and the reserved bits: room for b
 
 EXIT_TAMPERED = 3  # a member's bytes do not match the digests recorded for them
 EXIT_NOT_REPRODUCED = 4  # every digest matches, but the evidence does not give the packaged report
-_RULE_NAME = re.compile(r"^rules/[A-Za-z0-9][A-Za-z0-9._-]{0,120}\.ya?ml$")
+_RULE_NAME = re.compile(r"rules/[A-Za-z0-9][A-Za-z0-9._-]{0,120}\.ya?ml")  # fullmatch: no trailing newline
 
 
 class PackageError(ComplianceError):
@@ -81,7 +81,7 @@ def kind_of(name: str) -> str | None:
         return name.split(".")[0].split("/")[0]
     if name.startswith(REPORT_PREFIX) and name[len(REPORT_PREFIX):] in REPORT_FILES:
         return "report"
-    if _RULE_NAME.match(name):
+    if _RULE_NAME.fullmatch(name):
         return "rules"
     return None
 

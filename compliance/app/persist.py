@@ -30,7 +30,7 @@ from compliance.base.timeutil import parse_time
 from compliance.inputs.waivers import load_waivers
 from compliance.judge.engine import Context, judge
 from compliance.model.findings import Finding
-from compliance.model.snapshot import digest_text, snapshot_text, validate_snapshot
+from compliance.model.snapshot import canonical_and_masked, digest_text, snapshot_text, validate_snapshot
 from compliance.report import SNAPSHOT_NAME, write_set
 from compliance.report.document import build_report
 
@@ -107,17 +107,20 @@ def persist(snapshot: dict[str, Any], ruleset: Any, out_dir: str | Path, mode: s
                            previous=previous, ctx=judged.ctx, digest=digest)
     findings = judged.findings if keep_findings else []
     del judged
-    doc, written = write_set(doc, out, formats, snapshot_text=text, waivers=waivers)
+    copy = (Path(snapshot_file), digest) if snapshot_file and text is None else None
+    doc, written = write_set(doc, out, formats, snapshot_text=text, waivers=waivers, snapshot_copy=copy)
     return Persisted(doc, written, findings, notes)
 
 
 def as_saved(snapshot: dict[str, Any], path: str, digest: str | None
-             ) -> tuple[dict[str, Any], str, str, str | None]:
+             ) -> tuple[dict[str, Any], str | None, str, str | None]:
     """The snapshot as the report folder saves it, its text, digest and a note when it differs from the file.
 
     A file written by this tool comes back byte for byte; one written elsewhere (by hand, an older
     version, holding a token) is judged as saved, so the report and the snapshot beside it stay one
-    pair and no secret is copied on."""
+    pair and no secret is copied on. The text is None when the file is that text already (the set copies it)."""
+    if digest is not None and canonical_and_masked(snapshot, digest):
+        return snapshot, None, digest, None  # the set copies the file: its 100 MB of text are never held
     text = snapshot_text(snapshot)
     saved = digest_text(text)
     if saved == digest:

@@ -224,16 +224,39 @@ class TextScan:
     def __init__(self) -> None:
         self.encoded = [_ENCODE(s)[1:-1] for s in _secrets()]
         self.dirty = False
+        self._key = ""  # the last chunk of the batch before, when it is a key
 
     def watch(self, chunks: Iterable[str]) -> Iterator[str]:
-        """The chunks, passed on until the first one holding something to mask (then ``dirty``)."""
-        key = ""  # the key chunk before a value: together they may name a secret ("SessionToken": "...")
+        """The chunks, passed on until the first one holding something to mask (then ``dirty``).
+
+        Chunks are held back in batches of about 256 KB and each batch is tested once with substring
+        tests (``_may_be_dirty``: a key and its value are contiguous in it); only a batch with a hint
+        word is tested chunk by chunk, which a report of 20,000 chunks otherwise paid for every chunk."""
+        held: list[str] = []
+        size = 0
         for chunk in chunks:
+            held.append(chunk)
+            size += len(chunk)
+            if size >= _WATCH_BATCH:
+                if not self._clean(held):
+                    return
+                yield from held
+                held, size = [], 0
+        if self._clean(held):
+            yield from held
+
+    def _clean(self, held: list[str]) -> bool:
+        if not _may_be_dirty(self._key + "".join(held), self.encoded):
+            self._key = held[-1] if held and held[-1].endswith(": ") else ""
+            return True
+        key = self._key  # the key chunk before a value: together they may name a secret ("SessionToken": "...")
+        for chunk in held:
             if _text_dirty(key + chunk, self.encoded):
                 self.dirty = True
-                return
+                return False
             key = chunk if chunk.endswith(": ") else ""
-            yield chunk
+        self._key = key
+        return True
 
 
 class Masked(dict):
@@ -245,35 +268,87 @@ class Masked(dict):
 
 
 _ENCODE = json.JSONEncoder(ensure_ascii=False).encode
+_WATCH_BATCH = 1 << 18
 
 
 def _anything_to_mask(value: Any, secrets: tuple[str, ...]) -> bool:
     """Whether any string in ``value`` holds a secret, a token shape or a lone surrogate.
 
-    One pass of json's C encoder and a few C-level searches instead of a Python call per string:
-    the usual document has nothing to mask. JSON escaping maps each character on its own, so a
-    string containing a secret encodes to text containing the secret's encoding; a hit that spans
-    two strings (or sits in a key) only costs the full walk.
+    json's C encoder and a few C-level substring tests instead of a Python call per string: the usual
+    document has nothing to mask. JSON escaping maps each character on its own, so a string containing
+    a secret encodes to text containing the secret's encoding; a hit that spans two strings (or sits in
+    a key) only costs the full walk.
     """
     encoded = [_ENCODE(s)[1:-1] for s in secrets]
-    return any(_any_in(part, encoded) for part in _pieces(value))
+    return _dirty(value, encoded)
 
 
-def _pieces(value: Any) -> Iterator[Any]:
-    """The document in pieces of bounded size (a report's findings one by one), so the check never
-    holds the text of a whole 100,000-commit report at once."""
-    # Down to containers that hold no container: the shape expressions then run only on the pieces
-    # that hold a hint word (one workflow file quoting ``secrets.`` made them scan a whole 10 MB
-    # snapshot: 9 s at 10,000 commits), and no piece is bigger than one record's strings.
+_BATCH = 256  # elements of a long list (entries of a big mapping) encoded together: a few hundred KB of text
+
+
+def _dirty(value: Any, encoded: list[str], batch: bool = False) -> bool:
+    """``_text_dirty`` of every piece of ``value`` (``_children``, down to containers that hold no
+    container), found by refining: a batch of records is encoded and tested with substring tests only,
+    and only a batch that holds a hint word (or a secret, a surrogate, a hidden character) is split
+    and tested again, down to the piece the shape expressions then search.
+
+    The pieces must be small where the expressions run: they cost about a microsecond per character,
+    and one workflow file quoting ``secrets.`` once made them scan a whole 10 MB snapshot (9 s at
+    10,000 commits). Encoding each of 230,000 pieces separately instead cost a Python call per piece
+    (3.4 s there); a 10 MB snapshot holds about 30 hint words, so refining encodes it about once.
+    A batch is a superset of its pieces' text (each string whole, with its key), so a batch that is
+    clean holds no dirty piece. The text held at a time is bounded by a batch, not the document.
+    """
+    if isinstance(value, list) and len(value) > _BATCH:
+        return any(_dirty(value[i:i + _BATCH], encoded, True) for i in range(0, len(value), _BATCH))
+    if isinstance(value, dict) and len(value) > _BATCH:
+        items = list(value.items())
+        return any(_dirty(dict(items[i:i + _BATCH]), encoded, True) for i in range(0, len(items), _BATCH))
+    if not batch and isinstance(value, dict) and any(isinstance(v, (dict, list)) for v in value.values()):
+        # a mapping of containers (the snapshot, a source, its data) is split before it is encoded: each
+        # level's text would hold the same records again. Records come in batches of a list or mapping.
+        return any(_dirty(kid, encoded) for kid in _children(value) or ())
+    try:
+        text = _ENCODE(value)
+    except (TypeError, ValueError, RecursionError):
+        return True  # not plain JSON (or too deep for the encoder): walk it the careful way
+    if not _may_be_dirty(text, encoded):
+        return False
+    if _children(value) is None:
+        return _text_dirty(text, encoded)
+    if len(value) == 1:  # one record of a batch, or a mapping's one container (a scalar one is a piece)
+        return _dirty(value[0] if isinstance(value, list) else next(iter(value.values())), encoded)
+    half = len(value) // 2  # a hint in a batch: halve it until the record that holds it
+    if isinstance(value, list):
+        return _dirty(value[:half], encoded, True) or _dirty(value[half:], encoded, True)
+    items = list(value.items())
+    return _dirty(dict(items[:half]), encoded, True) or _dirty(dict(items[half:]), encoded, True)
+
+
+def _children(value: Any) -> Iterator[Any] | None:
+    """One level of ``value`` split into pieces (a string keeps its key beside it, which may be what
+    names it a secret: ``"SessionToken": ...``); None for a piece: a container that holds no container
+    and at most 32 entries."""
     if isinstance(value, dict) and (len(value) > 32 or any(isinstance(v, (dict, list)) for v in value.values())):
-        for k, v in value.items():
-            # a string keeps its key beside it, which may be what names it a secret ("SessionToken": ...)
-            yield from ({k: v},) if not isinstance(v, (dict, list)) else _pieces(v)
-    elif isinstance(value, list) and (len(value) > 32 or any(isinstance(v, (dict, list)) for v in value)):
-        for v in value:
-            yield from _pieces(v)
-    else:
-        yield value
+        return ({k: v} if not isinstance(v, (dict, list)) else v for k, v in value.items())
+    if isinstance(value, list) and (len(value) > 32 or any(isinstance(v, (dict, list)) for v in value)):
+        return iter(value)
+    return None
+
+
+def _may_be_dirty(text: str, encoded: list[str]) -> bool:
+    """``_text_dirty`` without the expressions: False only where ``_text_dirty`` is False."""
+    if not text.isascii() and _SURROGATE.search(text):
+        return True
+    if _may_hold_shape(text) or any(s in text for s in encoded):
+        return True
+    if text.isascii():  # the encoder escapes every control character but DEL: substring tests first
+        return any(m in text for m in _ASCII_HIDDEN_MARKS) and _HIDDEN_JSON.search(text) is not None
+    return _HIDDEN_JSON.search(text) is not None
+
+
+# What ``_HIDDEN_JSON`` needs in encoded ASCII text: an escape it matches, or DEL (not escaped by json)
+_ASCII_HIDDEN_MARKS = ("\\u00", "\\b", "\\f", "\x7f")
 
 
 def _any_in(value: Any, encoded: list[str]) -> bool:

@@ -60,6 +60,8 @@ def evaluate(snapshot: dict[str, Any], rules: list[Rule], ctx: Context | None = 
         ctx.rules = list(rules)
     findings: list[Finding] = []
     for rule in rules:
+        template = rule.remediation.to_dict()
+        filled = any(isinstance(v, str) and "{" in v for v in template.values())
         for spec in rule.checks:
             kind = kinds[spec.kind]
             produced = _run_check(ctx, rule, kind, spec.params)
@@ -67,9 +69,11 @@ def evaluate(snapshot: dict[str, Any], rules: list[Rule], ctx: Context | None = 
                 subject = f.subject
                 if not isinstance(subject, str) or not subject:  # damaged data must not crash the sort
                     subject = "-" if subject in (None, "") else str(subject)
-                f = replace(f, subject=subject, rule_id=rule.id, check=spec.kind, severity=rule.severity,
-                            title=rule.title, runbook_section=rule.runbook_section)
-                findings.append(replace(f, remediation=_remediation(rule, f, ctx)))
+                # one copy per finding, not one per key: 142,000 findings at 100,000 commits
+                remediation = _remediation(template, subject, f.evidence, ctx) if filled else dict(template)
+                findings.append(replace(f, subject=subject, rule_id=rule.id, check=spec.kind, severity=rule.severity,
+                                        title=rule.title, runbook_section=rule.runbook_section,
+                                        remediation=remediation))
     findings.sort(key=Finding.sort_key)
     return findings
 
@@ -178,14 +182,12 @@ def fill(template: dict[str, str], values: dict[str, Any]) -> dict[str, str]:
             for k, v in template.items()}
 
 
-def _remediation(rule: Rule, f: Finding, ctx: Context) -> dict[str, str]:
+def _remediation(template: dict[str, str], subject: str, evidence: list[dict[str, Any]], ctx: Context
+                 ) -> dict[str, str]:
     """The rule's remediation, with ``{sha}``, ``{subject}``, ``{function}``... filled in for this finding."""
-    template = rule.remediation.to_dict()
-    if not any(isinstance(v, str) and "{" in v for v in template.values()):
-        return template
     values = {
-        "subject": f.subject,
-        "sha": next((e.get("sha", "") for e in f.evidence if e.get("kind") == "commit"), ""),
+        "subject": subject,
+        "sha": next((e.get("sha", "") for e in evidence if e.get("kind") == "commit"), ""),
         **ctx.target_values,
     }
     return fill(template, values)

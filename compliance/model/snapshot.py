@@ -17,7 +17,7 @@ from typing import Any
 
 from compliance.base.errors import ComplianceError, InputError, Located
 from compliance.base.fsutil import atomic_write_text, not_regular
-from compliance.base.redact import clip, redact_data
+from compliance.base.redact import TextScan, clip, redact_data
 from compliance.base.timeutil import MAX_BOUND, MIN_BOUND, parse_time
 from compliance.model.schemacheck import errors, is_valid, rs_problems
 
@@ -73,10 +73,12 @@ def def_schema(name: str) -> dict[str, Any]:
 
 _COMPACT = json.JSONEncoder(sort_keys=True, ensure_ascii=False, separators=(", ", ": ")).encode
 _STRICT = json.JSONEncoder(sort_keys=True, ensure_ascii=False, allow_nan=False, separators=(", ", ": ")).encode
+# records without the spaces after , and : (report.json, whose records are rows of indexes)
+_TIGHT = json.JSONEncoder(sort_keys=True, ensure_ascii=False, allow_nan=False, separators=(",", ":")).encode
 _EXPAND_DEPTH = 5  # objects this shallow get one key per line; below that one record per line
 
 
-def canonical_json(doc: Any, *, allow_nan: bool = True) -> str:
+def canonical_json(doc: Any, *, allow_nan: bool = True, tight: bool = False) -> str:
     """Sorted keys, the outer objects one key per line, and every record of a list on one line of its own.
 
     A pure function of the document, so equal documents give equal bytes (and digests). One
@@ -84,12 +86,13 @@ def canonical_json(doc: Any, *, allow_nan: bool = True) -> str:
     record: an indented ``json.dumps`` runs the pure-Python encoder, ten times slower on a
     100,000-commit snapshot. ``allow_nan=False`` refuses NaN and Infinity, which are not JSON.
     """
-    return "".join(canonical_chunks(doc, allow_nan=allow_nan))
+    return "".join(canonical_chunks(doc, allow_nan=allow_nan, tight=tight))
 
 
-def canonical_chunks(doc: Any, *, allow_nan: bool = True) -> Iterator[str]:
-    """``canonical_json`` a record at a time, for writing a large document without holding its text."""
-    yield from _emit(doc, 0, _COMPACT if allow_nan else _STRICT)
+def canonical_chunks(doc: Any, *, allow_nan: bool = True, tight: bool = False) -> Iterator[str]:
+    """``canonical_json`` a record at a time, for writing a large document without holding its text.
+    ``tight``: records without spaces after separators (NaN refused)."""
+    yield from _emit(doc, 0, _TIGHT if tight else _COMPACT if allow_nan else _STRICT)
     yield "\n"
 
 
@@ -372,6 +375,23 @@ def _file_digest(path: Path) -> str:
         for chunk in iter(lambda: fh.read(1 << 20), b""):
             sha.update(chunk)
     return "sha256:" + sha.hexdigest()
+
+
+def canonical_and_masked(doc: dict[str, Any], digest: str) -> bool:
+    """Whether ``snapshot_text(doc)`` has ``digest`` (the file read is already the file saved), found
+    without holding that text: the canonical chunks are hashed as they are encoded and watched for
+    anything masking would change (``redact.TextScan``, as the report's JSON once was), so a 100 MB
+    snapshot costs one encoding and no copy of its text. False also when something needs masking."""
+    scan = TextScan()
+    sha = hashlib.sha256()
+    for chunk in scan.watch(canonical_chunks(doc)):
+        sha.update(chunk.encode("utf-8"))
+    return not scan.dirty and "sha256:" + sha.hexdigest() == digest
+
+
+def file_digest(path: str | Path) -> str:
+    """``sha256sum`` of a file, read in chunks."""
+    return _file_digest(Path(path))
 
 
 def snapshot_text(doc: dict[str, Any]) -> str:

@@ -14,8 +14,10 @@ from pathlib import Path
 from typing import Any
 
 from compliance.base import progress
+from compliance.base.errors import ComplianceError
 from compliance.base.fsutil import StagedSet, staged_set
 from compliance.base.redact import Masked, TextScan, mask_walk, redact_data
+from compliance.model.snapshot import file_digest
 from compliance.report import html, json_report, junit, markdown, sarif
 
 Doc = dict[str, Any]
@@ -50,7 +52,9 @@ def _whole(render: Callable[[Doc], str]) -> Callable[[Doc], Iterable[str]]:
 FORMATS: dict[str, Format] = {
     "md": Format("md", _whole(markdown.render)),
     "html": Format("html", html.stream),
-    "json": Format("json", json_report.stream, is_document_json=True),
+    # not the document's own JSON any more (version 2 leaves passing findings' messages out), so it
+    # cannot be the masking check's witness: the document is checked whole (``redact_data``)
+    "json": Format("json", json_report.stream),
     "sarif": Format("sarif", _whole(sarif.render)),
     "junit": Format("junit.xml", _whole(junit.render)),  # CI tools look for *.xml
 }
@@ -103,12 +107,15 @@ def write_set(
     *,
     snapshot_text: str | None = None,
     waivers: str | os.PathLike[str] | None = None,
+    snapshot_copy: tuple[Path, str] | None = None,
 ) -> tuple[dict[str, Any], dict[str, Path]]:
     """The reports, the snapshot they came from and the waivers applied, published as one unit.
 
     ``snapshot_text`` is the snapshot as it is saved (``snapshot.snapshot_text``). A ``waivers`` file that is itself the plain ``waivers.yaml`` of the folder (an
     older version's copy, or the user's own file) is left where it is rather than replaced by a link.
     Every mode that writes reports comes through here, so every folder holds one run's files.
+    ``snapshot_copy``: (file, digest) of a snapshot file that already is the saved text (``evaluate``): it is
+    copied, and the copy refused unless it still has that digest (the file changed since it was judged).
     """
     out = Path(out_dir)
     wanted = _known(formats)
@@ -118,6 +125,11 @@ def write_set(
         doc, written = _write_formats(doc, staged, wanted, "report")
         if snapshot_text is not None:
             written["snapshot"] = _public(staged, staged.write(SNAPSHOT_NAME, snapshot_text))
+        elif snapshot_copy is not None:
+            path = staged.copy(SNAPSHOT_NAME, snapshot_copy[0])
+            if file_digest(path) != snapshot_copy[1]:
+                raise ComplianceError(f"{snapshot_copy[0]} changed while it was judged; nothing was written")
+            written["snapshot"] = _public(staged, path)
         if waivers and not keep_waivers:
             written["waivers"] = _public(staged, staged.copy(WAIVERS_NAME, Path(waivers)))
         staged.retire = [n for n in _retired("report") if not (keep_waivers and n == WAIVERS_NAME)]

@@ -21,6 +21,7 @@ from compliance.base.errors import InputError, Located
 from compliance.base.fsutil import not_regular
 from compliance.model.findings import PENDING, WAIVED, is_worse
 from compliance.model.snapshot import strict_loads, time_problems
+from compliance.report.expand import CompactError, expand_report
 
 NOT_PASSING = ("fail", "error")
 BUCKETS = ("new", "fixed", "still_failing", "now_waived", "gone", "new_pending", "still_pending", "pending_passed")
@@ -43,6 +44,10 @@ def load_previous(path: str | Path) -> dict[str, Any]:
         raise InputError([Located(str(p), 1, 1, "file is not UTF-8")], what="previous report") from None
     # nested too deeply, NaN, invalid JSON: refused with the place, like snapshots and merged reports
     doc = strict_loads(text, str(p), "previous report")
+    try:
+        doc = expand_report(doc)  # version 2 (compact) or 1: compared as the same findings
+    except CompactError as exc:
+        raise InputError([Located(str(p), 1, 1, f"cannot read previous report: {exc}")], what="previous report") from None
     problems = time_problems(doc, str(p))
     findings = doc.get("findings") if isinstance(doc, dict) else None
     if not isinstance(findings, list):

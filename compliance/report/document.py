@@ -99,6 +99,8 @@ def _rule(rule: Any, counts: dict[str, int], target: dict[str, Any]) -> dict[str
         "controls": list(rule.controls),
         "remediation": fill(rule.remediation.to_dict(),
                             {**remediation_values(target), "sha": "<sha>", "subject": "<subject>"}),
+        # as the rule file writes it: report.json leaves out each finding's remediation this fills in
+        "remediation_template": rule.remediation.to_dict(),
         "counts": {s: counts.get(s, 0) for s in STATUSES},
     }
 

@@ -31,7 +31,7 @@ STATUS_LABEL = {
 STATE_CLASS = {"ok": "pass", "failed": "fail", "missing": "fail", "unknown": "error"}
 # Past this many changes (or passing findings) a report is an audit of a long history: every change
 # that needs attention keeps its full card, passing ones get one row each, and passing findings are
-# counted per rule (the Rules table) rather than listed; report.json keeps every one of them.
+# counted per rule (the Rules table) rather than listed; report.json keeps every one of them (a pass by its subject).
 DETAIL_LIMIT = 300
 CSP = "default-src 'none'; style-src 'unsafe-inline'; base-uri 'none'; form-action 'none'"
 # Controls are invalid in HTML text and bidi overrides can make a hostile string read as a benign one.

@@ -34,6 +34,7 @@ from compliance.model.snapshot import (
 )
 from compliance.report.controls import control_view
 from compliance.report.diff import BUCKETS
+from compliance.report.expand import CompactError, expand_report
 
 # sarif and junit key results by rule and subject; the target keeps two targets' results apart
 SUBJECT_PREFIXED = ("sarif", "junit")
@@ -62,6 +63,10 @@ def load_report(path: str | Path) -> dict[str, Any]:
     if not isinstance(doc, dict) or "report_version" not in doc or "findings" not in doc:
         raise bad("not a compliance report.json (no report_version and findings); "
                   "pass the report.json each target's audit wrote")
+    try:
+        doc = expand_report(doc)  # version 2 (compact) or 1: validated and merged as version 1
+    except CompactError as exc:
+        raise bad(f"not a valid compliance report: {exc}") from None
     problems = schema_problems(doc, load_schema("report"), str(p), limit=10)
     if problems:
         raise InputError([Located(x.path, x.line, x.col, f"not a valid compliance report: {x.message}")

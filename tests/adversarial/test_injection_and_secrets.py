@@ -23,6 +23,7 @@ from compliance.inputs.rules import load_rules
 from compliance.judge.engine import fill, shell_word
 from tests.github_payloads import FakeGitHub
 from tests.live_system import POLICIES, audit_args
+from tests.reportfile import read_report
 
 HOSTILE = [
     'REQ-x$(id>pwned)"; echo "',
@@ -181,7 +182,7 @@ def test_a_hostile_request_id_in_a_snapshot_reaches_every_report_as_one_argument
     main(["evaluate", "--snapshot", str(held), "--policies", str(POLICIES), "--out", str(again),
           "--format", "md,html,json"])
     capsys.readouterr()
-    report = json.loads((again / "report.json").read_text("utf-8"))
+    report = read_report(again / "report.json")
     [finding] = [f for f in report["findings"] if f["rule_id"] == "APIMCP-002" and f["subject"] == hostile]
     argv = shlex.split(finding["remediation"]["command"])
     assert argv[-2:] == ["-f", f"reason=replace deploy-manager request {hostile}"]

@@ -22,6 +22,7 @@ import pytest
 
 from compliance.cli import main
 from tests.live_system import no_temp_files, one_generation
+from tests.reportfile import read_report
 
 ROOT = Path(__file__).resolve().parents[2]
 POLICIES = str(ROOT / "policies")
@@ -95,7 +96,7 @@ def _run(args: list[str], **env: str) -> subprocess.CompletedProcess:
 
 
 def _digest_of_report(out: Path) -> str:
-    return json.loads((out / "report.json").read_text("utf-8"))["snapshot"]["digest"]
+    return read_report(out / "report.json")["snapshot"]["digest"]
 
 
 def _sets(out: Path) -> list[str]:
@@ -257,5 +258,5 @@ def test_backtest_and_merge_write_through_the_same_set(snapshots, tmp_path):
     done = _run(["merge", str(tmp_path / "x" / "report.json"), "--out", str(merged), "--format", "md,json,sarif"])
     assert done.returncode == 2 and "Traceback" not in done.stderr, done.stderr
     assert os.readlink(merged / "report.json") == ".current/report.json"
-    assert json.loads((merged / "report.json").read_text("utf-8"))["targets"]
+    assert read_report(merged / "report.json")["targets"]
     assert no_temp_files(merged) == [] and _sets(merged) and len(_sets(merged)) == 1

@@ -7,7 +7,6 @@ Each test here failed before its fix (named in the test's docstring) or pins an 
 from __future__ import annotations
 
 import copy
-import json
 import os
 from dataclasses import replace
 from datetime import timedelta
@@ -27,6 +26,7 @@ from compliance.model.findings import ERROR, NOT_APPLICABLE
 from compliance.model.rules import CheckSpec
 from compliance.model.snapshot import read_snapshot, save_snapshot, strict_loads, validate_snapshot
 from compliance.sources.registry import after_merge, deferred_envelope
+from tests.reportfile import read_report
 
 ROOT = Path(__file__).resolve().parents[2]
 POLICIES = str(ROOT / "policies")
@@ -144,7 +144,7 @@ def test_a_planted_waivers_link_does_not_survive_a_run_that_applied_no_waivers(d
     assert main(args) == 1  # the demo with a live probe: FAIL
     assert not os.path.lexists(out / "waivers.yaml") and not os.path.lexists(out / "report.sarif")
     assert victim.read_text("utf-8") == "version: 1\nwaivers: []\n"  # removed the link, never followed it
-    assert json.loads((out / "report.json").read_text("utf-8"))["mode"] == "evaluate"
+    assert read_report(out / "report.json")["mode"] == "evaluate"
 
 
 # --- timeline vs findings -----------------------------------------------------------------------

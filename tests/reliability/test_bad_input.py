@@ -18,6 +18,7 @@ from compliance.cli import main
 from tests import moto_env
 from tests.github_payloads import REPO, WORKFLOW_PATH, FakeGitHub
 from tests.live_system import POLICIES, audit_args, no_temp_files
+from tests.reportfile import read_report
 from tests.scenario import build_repo
 
 RULE = """version: 1
@@ -256,7 +257,7 @@ def test_bad_source_data_file(tmp_path, capsys, repo_path, case):
     out = tmp_path / "out"
     code, stdout, _ = _run(capsys, audit_args(config, out))
     assert code == 2
-    doc = json.loads((out / "report.json").read_text("utf-8"))
+    doc = read_report(out / "report.json")
     src = next(s for s in doc["sources"] if s["name"] == source)
     assert src["status"] == "error" and str(data) in src["error"]["message"] and where in src["error"]["message"], src
     statuses = {f["status"] for f in doc["findings"] if f["rule_id"] == NEEDS[source]}
@@ -309,7 +310,7 @@ def test_github_payloads_never_read_as_deployed(tmp_path, repo_path, monkeypatch
         gh.fail(200, body=_runs_answer(body), match="/runs", times=10)
         code, _, err = _run(capsys, audit_args(config, out))
     assert code in (1, 2), err
-    doc = json.loads((out / "report.json").read_text("utf-8"))
+    doc = read_report(out / "report.json")
     statuses = {f["status"] for f in doc["findings"] if f["rule_id"] == "APIMCP-001"}
     assert "pass" not in statuses and expected in statuses, statuses
     if expected == "error":
@@ -364,7 +365,7 @@ def test_missing_branch_in_audit_is_an_error_finding(tmp_path, repo_path, capsys
     out = tmp_path / "out"
     code, stdout, _ = _run(capsys, audit_args(config, out))
     assert code == 2
-    doc = json.loads((out / "report.json").read_text("utf-8"))
+    doc = read_report(out / "report.json")
     git = next(s for s in doc["sources"] if s["name"] == "git")
     assert git["status"] == "error" and "release" in git["error"]["message"]
     assert "pass" not in {f["status"] for f in doc["findings"] if f["rule_id"] in ("APIMCP-001", "APIMCP-008")}
@@ -484,7 +485,7 @@ def test_nan_in_source_data_file_is_a_failed_source(tmp_path, capsys, repo_path)
     out = tmp_path / "out"
     code, _, _ = _run(capsys, audit_args(config, out))
     assert code == 2
-    doc = json.loads((out / "report.json").read_text("utf-8"))
+    doc = read_report(out / "report.json")
     src = next(s for s in doc["sources"] if s["name"] == "lambda")
     assert src["status"] == "error" and "MemorySize: NaN" in src["error"]["message"], src
 
@@ -513,7 +514,7 @@ def test_merged_report_with_impossible_date_is_an_input_error(tmp_path, capsys):
 def test_merged_report_with_nan_is_an_input_error(tmp_path, capsys):
     good = _report(tmp_path, capsys, "a")
     text = good.read_text("utf-8")
-    bad = _write(tmp_path / "nan.json", text.replace('"report_version": 1', '"report_version": NaN', 1))
+    bad = _write(tmp_path / "nan.json", text.replace('"report_version": 2', '"report_version": NaN', 1))
     assert bad.read_text("utf-8") != text
     code, _, err = _run(capsys, ["merge", str(bad), "--out", str(tmp_path / "merged")])
     assert code == 2 and "NaN is not a JSON number" in err, err

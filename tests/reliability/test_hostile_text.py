@@ -26,6 +26,7 @@ from compliance.publish.github import annotations
 from compliance.report import render_all
 from tests.github_payloads import FakeGitHub, workflow_run
 from tests.live_system import audit_args, evidence
+from tests.reportfile import read_report
 
 # its module fixture is built once, on one worker (--dist loadgroup)
 pytestmark = pytest.mark.xdist_group("test_hostile_text")
@@ -232,7 +233,7 @@ def test_sarif_is_inert(hostile_reports):
 
 def test_sarif_and_annotations_neutralise_a_hostile_located_finding(hostile_reports):
     """Located findings rarely quote commit text; put the payloads there to exercise the escaping."""
-    doc = json.loads((hostile_reports / "report.json").read_text("utf-8"))
+    doc = read_report(hostile_reports / "report.json")
     doc["findings"].append({**doc["findings"][0], "status": "fail", "message": HOSTILE, "subject": HOSTILE,
                             "location": {"path": ".github/workflows/api-mcp-backend-deploy.yml", "line": 3}})
     sarif = json.loads(render_all(doc, ["sarif"])["sarif"])

@@ -11,6 +11,7 @@ import responses
 from compliance.cli import main
 from tests.github_payloads import FakeGitHub, pull_request
 from tests.pr_system import pr_file as _file
+from tests.reportfile import read_report
 
 
 @pytest.mark.parametrize("damage", ["no head", "head not an object", "short sha", "base a string", "other number"])
@@ -44,7 +45,7 @@ def test_a_truncated_file_list_is_a_visible_warning_and_no_change_rule_passes_on
     with responses.RequestsMock(assert_all_requests_are_fired=False) as rsps:
         FakeGitHub(rsps, pr=pr, files=[_file("tools/enceladus-mcp-server/server.py"), _file("README.md")])
         code = main(["pr", "--config", str(config), "--pr", "42", "--out", str(out)])
-    doc = json.loads((out / "report.json").read_text("utf-8"))
+    doc = read_report(out / "report.json")
     git = next(src for src in doc["sources"] if src["name"] == "git")
     assert any("changes 3412 files" in w and "partial list" in w for w in git["warnings"])
     tracker = [f for f in doc["findings"] if f["rule_id"] == "APIMCP-012"]

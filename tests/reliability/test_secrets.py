@@ -235,4 +235,4 @@ def test_a_secret_straddling_the_evidence_cut_leaves_no_head(audited, secret_env
     texts = {"stdout": cap.out, **_files(again)}
     assert not [where for where, t in texts.items() if token[:head] in t]
     # the label is there, masked, then cut (a 20-character AKIA id cut after 23 fits whole: a control)
-    assert "x" * 50 + "***" in texts[str(again / "report.json")]
+    assert "x" * 50 + "***" in texts[str(again / "report.html")]  # a pass: report.json (v2) keeps no evidence

@@ -185,7 +185,7 @@ register(
     run_workflows=lambda params, target: [canonical_paths(params, target)[0] or ""],
     params={
         "properties": {
-            "workflow": {"type": "string", "pattern": r"^\.github/workflows/[^/]+\.ya?ml$",
+            "workflow": {"type": "string", "pattern": r"^\.github/workflows/[^/]+\.ya?ml$(?!\n)",
                          "description": "the canonical workflow whose runs cover this rule's changes (a runbook "
                          "with several canonical paths); its runs are listed beside the target's. Default: the "
                          "target's workflow"},

@@ -1,0 +1,306 @@
+"""report.json version 2: the report document as written, a tenth of its in-memory size at 100,000 commits.
+
+Version 1 wrote the document as the renderers read it: every passing finding with its evidence, and
+each finding repeating its rule's title, severity, runbook section and a remediation filled in from
+the rule's template; every change's four-stage chain spelt out in words, URLs and times. At 100,000
+commits that was 222 MB, 90% of it passing findings and chains that say the same few things again.
+
+Version 2 keeps what a reader acts on and writes the rest once:
+
+- ``findings`` holds every finding that is not a pass, with its full evidence and message. A key equal
+  to what its rule gives (``title``, ``severity``, ``runbook_section``, the rule's one ``check``, the
+  ``remediation`` its template fills in for this finding) is left out and put back on reading.
+- ``passed`` lists passing findings per rule, check, subject type and proof (what a deploy-matching pass
+  rests on: artifact, principal or timing): the subjects only. Their messages and evidence are not kept (the HTML report shows them for the report it renders); their
+  verdicts and counts are.
+- ``changes`` is a table (``change_columns``): per change its verdict per rule (``change_rules``, one
+  status code each: ``status_codes``) and its chain merge -> run -> Lambda update -> worklog, each
+  stage an index into ``stages``, whose strings are indexes into ``strings``, written as templates of
+  the change's own values (``{sha}``, ``{short}``, ``{pr}``, ``{subject}``, ``{committed_at}``,
+  ``{task}`` its first task, ``{repo}`` the target's repository; ``{{``/``}}`` for a brace), so what
+  the changes one run covered share is written once. In ``findings`` and ``passed`` a change is
+  named by its row: an integer in a finding's evidence is that change's commit evidence (as the
+  judge writes it), a subject ``i`` is row i's short SHA and ``[task, i]`` is ``task@short``.
+
+``expand.expand_report`` gives back the version-1 document (passing findings without message or evidence)
+for everything that reads a report.json (``--previous``, ``merge``); a version-1 file is read as it
+is. Compaction is checked as it goes: a value is left out or templated only when putting it back gives
+the very same value, so the reader cannot get a different chain or finding than the one judged.
+Keys this module does not know (a section or a column another version adds) pass through unchanged.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from compliance.judge.engine import fill, remediation_values
+from compliance.model.findings import PASS
+
+VERSION = 2
+RULE_DEFAULTS = ("title", "severity", "runbook_section")
+CHANGE_COLUMNS = ("sha", "kind", "pr", "subject", "author", "committed_at", "task_ids", "files_in_scope",
+                  "verdicts", "timeline", "extra")
+STAGE_FIELDS = ("stage", "state", "time", "label", "url", "detail")
+STATUS_CODES = {"pass": "p", "fail": "f", "error": "e", "pending": "d", "waived": "w", "not_applicable": "n"}
+NOT_JUDGED = "-"
+FINDING_KEYS = frozenset({"rule_id", "check", "title", "severity", "runbook_section", "subject_type", "subject",
+                          "status", "message", "evidence", "remediation", "target"})
+TABLES = ("passed", "change_columns", "stage_fields", "change_rules", "status_codes", "stages", "strings")
+
+
+def compact_report(doc: dict[str, Any]) -> dict[str, Any]:
+    """The version-2 form of a report document (``json_report`` writes it)."""
+    rules = {r["id"]: r for r in doc.get("rules") or [] if isinstance(r, dict) and "id" in r}
+    targets = target_values(doc)
+    changes = doc.get("changes") or []
+    rows = _ChangeIndex(changes)
+    out = {k: v for k, v in doc.items() if k not in ("findings", "changes")}
+    out["report_version"] = VERSION
+    findings, passed = [], {}
+    for f in doc.get("findings") or []:
+        if _tabled(f, rules.get(f.get("rule_id"))):
+            key = (f["rule_id"], f.get("check", ""), f["subject_type"], f.get("target"), proof_of(f))
+            passed.setdefault(key, []).append(rows.subject(f["subject"], f.get("target")))
+        else:
+            findings.append(_compact_finding(f, rules.get(f.get("rule_id")), targets, rows))
+    out["findings"] = findings
+    out["passed"] = [{"rule_id": r, "check": c, "subject_type": t, **({"target": g} if g else {}),
+                      **({"proof": p} if p else {}), "subjects": s}
+                     for (r, c, t, g, p), s in passed.items()]
+    strings, stages = _Table(), _Table()
+    change_rules = sorted({r for c in changes for r in c.get("verdicts") or {}})
+    repo = repo_of(doc)
+    out["changes"] = [_compact_change(c, change_rules, strings, stages, repo) for c in changes]
+    out.update(change_columns=list(CHANGE_COLUMNS), stage_fields=list(STAGE_FIELDS), change_rules=change_rules,
+               status_codes=dict(STATUS_CODES), stages=[json.loads(s) if isinstance(s, str) else list(s) for s in stages.values], strings=strings.values)
+    return out
+
+
+def _tabled(f: dict[str, Any], rule: dict[str, Any] | None) -> bool:
+    """A pass the ``passed`` table holds: nothing but the keys every finding has, and its rule's metadata
+    (any other pass stays in ``findings``, whole)."""
+    return (f.get("status") == PASS and set(f) <= FINDING_KEYS and rule is not None
+            and all(f.get(k) == rule.get(k) for k in RULE_DEFAULTS) and isinstance(f.get("subject"), str))
+
+
+def proof_of(f: dict[str, Any]) -> str | None:
+    """What a pass rests on (``artifact``, ``principal``, ``timing``) where its check says: a timing pass is a
+    weaker claim than an artifact one, so the table keeps it even though it keeps no message."""
+    for e in f.get("evidence") or []:
+        if isinstance(e, dict) and isinstance(e.get("proof"), str):
+            return e["proof"]
+    return None
+
+
+def passed_remediation(rule: dict[str, Any], targets: dict[str, str] | None) -> dict[str, str]:
+    """What a tabled pass reads back as its remediation: the rule's, filled in for no commit."""
+    return derived_remediation({"evidence": []}, rule, targets) or dict(rule.get("remediation") or {})
+
+
+# -- what both directions derive alike ---------------------------------------------------------------------
+
+
+def target_values(doc: dict[str, Any]) -> dict[str, str] | None:
+    """The target's remediation values; None for a merged report (each finding has its own target)."""
+    if doc.get("targets"):
+        return None
+    target = (doc.get("snapshot") or {}).get("target")
+    return remediation_values(target) if isinstance(target, dict) else None
+
+
+def repo_of(doc: dict[str, Any]) -> str:
+    if doc.get("targets"):
+        return ""
+    target = (doc.get("snapshot") or {}).get("target")
+    repo = target.get("github_repo") if isinstance(target, dict) else None
+    return repo if isinstance(repo, str) and len(repo) >= 3 else ""
+
+
+def derived_remediation(f: dict[str, Any], rule: dict[str, Any] | None, targets: dict[str, str] | None
+                        ) -> dict[str, str] | None:
+    """The remediation the engine fills in for ``f`` (``engine._remediation``), from the rule's template."""
+    template = (rule or {}).get("remediation_template")
+    if not isinstance(template, dict) or targets is None:
+        return None
+    sha = next((e.get("sha", "") for e in f.get("evidence") or [] if isinstance(e, dict) and e.get("kind") == "commit"),
+               "")
+    return fill(template, {"subject": f.get("subject"), "sha": sha, **targets})
+
+
+def commit_evidence(change: dict[str, Any]) -> dict[str, Any]:
+    """A change's commit as evidence, as the judge writes it (``history.Change.evidence_item``); compared,
+    never trusted: evidence that differs in any way is written as it is."""
+    pr = f" PR #{change.get('pr')}" if change.get("pr") else ""
+    return {"kind": "commit", "label": f"{change.get('short')} {change.get('kind')}{pr}: {change.get('subject')}",
+            "sha": change.get("sha"), "time": change.get("committed_at"), "url": None}
+
+
+def values_of(change: dict[str, Any], repo: str) -> dict[str, str]:
+    """What a stage's template may name of its change."""
+    pr, tasks = change.get("pr"), change.get("task_ids") or []
+    return {"sha": str(change.get("sha") or ""), "short": str(change.get("short") or ""),
+            "pr": "" if pr is None else str(pr), "subject": str(change.get("subject") or ""),
+            "committed_at": str(change.get("committed_at") or ""),
+            "task": str(tasks[0]) if tasks else "", "repo": repo}
+
+
+class _ChangeIndex:
+    """Rows by (target, short SHA) and by SHA, for naming a change by its row (unique ones only)."""
+
+    def __init__(self, changes: list[dict[str, Any]]):
+        self.changes = changes
+        self.by_short: dict[tuple[Any, str], int | None] = {}
+        self.by_sha: dict[tuple[Any, str], int | None] = {}
+        for i, c in enumerate(changes):
+            for index, key in ((self.by_short, c.get("short")), (self.by_sha, c.get("sha"))):
+                if isinstance(key, str):
+                    k = (c.get("target"), key)
+                    index[k] = None if k in index else i
+
+    def subject(self, subject: str, target: Any) -> Any:
+        i = self.by_short.get((target, subject))
+        if i is not None:
+            return i
+        task, at, short = subject.rpartition("@")
+        if at and task:
+            i = self.by_short.get((target, short))
+            if i is not None:
+                return [task, i]
+        return subject
+
+    def evidence(self, item: Any, target: Any) -> Any:
+        if isinstance(item, dict) and item.get("kind") == "commit" and isinstance(item.get("sha"), str):
+            i = self.by_sha.get((target, item["sha"]))
+            if i is not None and item == commit_evidence(self.changes[i]):
+                return i
+        return item
+
+
+# -- findings ------------------------------------------------------------------------------------------------
+
+
+def _compact_finding(f: dict[str, Any], rule: dict[str, Any] | None, targets: dict[str, str] | None,
+                     rows: _ChangeIndex) -> dict[str, Any]:
+    out = dict(f)
+    if rule is not None:
+        for key in RULE_DEFAULTS:
+            if key in out and out[key] == rule.get(key):
+                del out[key]
+        checks = rule.get("checks") or []
+        if len(checks) == 1 and out.get("check") == checks[0]:
+            del out["check"]
+        if "remediation" in out and out["remediation"] == derived_remediation(f, rule, targets):
+            del out["remediation"]
+    if isinstance(out.get("evidence"), list):
+        out["evidence"] = [rows.evidence(e, f.get("target")) for e in out["evidence"]]
+    return out
+
+
+# -- changes -------------------------------------------------------------------------------------------------
+
+
+class _Table:
+    """Each distinct value once; a row names it by index."""
+
+    def __init__(self) -> None:
+        self.values: list[Any] = []
+        self._index: dict[Any, int] = {}
+
+    def __call__(self, text: Any) -> int:
+        i = self._index.get(text)
+        if i is None:
+            i = self._index[text] = len(self.values)
+            self.values.append(text)
+        return i
+
+
+def _template(text: str, values: dict[str, str]) -> str:
+    """``text`` with the change's own values as placeholders, when that reads back as the same text."""
+    for name in ("subject", "committed_at"):
+        if values[name] and text == values[name]:
+            return "{" + name + "}"
+    plain = text.replace("{", "{{").replace("}", "}}") if "{" in text or "}" in text else text
+    names = [n for n in _NAMED if len(values[n]) >= 3 and values[n] in text]
+    pr = "#" + values["pr"] if values["pr"] else ""
+    if not names and not (pr and pr in text):
+        return plain
+    out = plain
+    for name in names:  # the whole SHA first: the short one is its prefix
+        out = out.replace(values[name], "{" + name + "}")
+    if pr:
+        out = out.replace(pr, "#{pr}")
+    try:
+        return out if out.format_map(values) == text else plain
+    except (ValueError, KeyError, IndexError):  # a brace the replacements split: as written
+        return plain
+
+
+_NAMED = ("sha", "short", "repo", "task")
+
+
+def _compact_change(change: dict[str, Any], change_rules: list[str], strings: _Table, stages: _Table,
+                    repo: str) -> list[Any]:
+    values = values_of(change, repo)
+    verdicts = change.get("verdicts") or {}
+    extra = {k: v for k, v in change.items() if k not in CHANGE_COLUMNS}
+    codes: Any = "".join(STATUS_CODES.get(verdicts[r], "?") if r in verdicts else NOT_JUDGED for r in change_rules)
+    if "?" in codes or not isinstance(verdicts, dict):  # a status this version does not know: as written
+        extra["verdicts"], codes = verdicts, ""
+    files = change.get("files_in_scope") or []
+    for name in ("author", "kind"):
+        if not isinstance(change.get(name), str):
+            extra[name] = change.get(name)
+    if not all(isinstance(p, str) for p in files):
+        extra["files_in_scope"], files = files, []
+    if change.get("short") == str(change.get("sha") or "")[:12]:
+        extra.pop("short")  # sha[:12]; any other short stays beside the row
+    row = {
+        "sha": change.get("sha"),
+        "kind": strings(change["kind"]) if "kind" not in extra else None,
+        "pr": change.get("pr"),
+        "subject": change.get("subject"),
+        "author": strings(change["author"]) if "author" not in extra else None,
+        "committed_at": change.get("committed_at"),
+        "task_ids": change.get("task_ids"),
+        "files_in_scope": [strings(p) for p in files],
+        "verdicts": codes,
+        "timeline": [stages(_compact_stage(s, values, strings)) for s in change.get("timeline") or []],
+        "extra": extra or None,
+    }
+    return [row[c] for c in CHANGE_COLUMNS]
+
+
+def _compact_stage(stage: dict[str, Any], values: dict[str, str], strings: _Table) -> Any:
+    """A stage as ``[field, ...]`` in ``STAGE_FIELDS`` order, each string an index into ``strings`` (a
+    template), None as None; anything else beside them in a last element (then as JSON text): the key of
+    ``stages``."""
+    row: list[Any] = []
+    extra: dict[str, Any] = {}
+    for name in STAGE_FIELDS:
+        v = stage.get(name)
+        if v is None:
+            row.append(None)
+        elif type(v) is str:
+            # the stage's name and state are words of the format: written as they are (braces escaped),
+            # which reads back the same whatever the change's values
+            literal = name in _WORDS and "{" not in v and "}" not in v
+            row.append(strings(v if literal else _template(v, values)))
+        else:  # not a string: as written, beside the row
+            row.append(None)
+            extra[name] = v
+    if extra or stage.keys() != _FIELD_SET:
+        extra.update((k, v) for k, v in stage.items() if k not in STAGE_FIELDS)
+        absent = [n for n in STAGE_FIELDS if n not in stage]
+        if extra or absent:
+            row.append({**extra, "absent": absent})
+            return json.dumps(row, sort_keys=True, separators=(",", ":"))
+    return tuple(row)
+
+
+_WORDS = frozenset({"stage", "state"})
+_FIELD_SET = frozenset(STAGE_FIELDS)
+
+
+__all__ = ["CHANGE_COLUMNS", "STAGE_FIELDS", "STATUS_CODES", "TABLES", "VERSION", "commit_evidence",
+           "compact_report", "derived_remediation", "passed_remediation", "repo_of", "target_values", "values_of"]

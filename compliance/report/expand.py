@@ -1,0 +1,153 @@
+"""Reading report.json of either version: version 2 (``compact``) back to the version-1 document.
+
+``--previous`` and ``merge`` read earlier reports as data; they work on the version-1 shape, so a
+report written before version 2 and one written after compare and merge alike. Passing findings come
+back with their rule's metadata and remediation but without message or evidence, which version 2
+does not keep; everything else comes back as it was judged.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from compliance.model.findings import PASS, STATUSES
+from compliance.report.compact import (
+    NOT_JUDGED,
+    RULE_DEFAULTS,
+    TABLES,
+    VERSION,
+    commit_evidence,
+    derived_remediation,
+    passed_remediation,
+    repo_of,
+    target_values,
+    values_of,
+)
+
+
+class CompactError(ValueError):
+    """A version-2 report.json that does not expand (hand-edited, truncated, another tool's)."""
+
+
+def expand_report(doc: Any) -> Any:
+    """The version-1 document of a report.json of either version (version 1, or not a report: as it is)."""
+    if not isinstance(doc, dict) or doc.get("report_version") != VERSION:
+        return doc
+    try:
+        return _expand(doc)
+    except (KeyError, IndexError, TypeError, ValueError, AttributeError) as exc:
+        raise CompactError(f"a version-2 report whose compact tables do not expand ({type(exc).__name__}: {exc})"
+                           ) from None
+
+
+def _expand(doc: dict[str, Any]) -> dict[str, Any]:
+    rules = {r["id"]: r for r in doc.get("rules") or []}
+    targets = target_values(doc)
+    strings: list[str] = doc["strings"]
+    stages: list[list[Any]] = doc["stages"]
+    columns: list[str] = doc["change_columns"]
+    fields: list[str] = doc["stage_fields"]
+    change_rules: list[str] = doc["change_rules"]
+    status_of = {code: status for status, code in doc["status_codes"].items()}
+    if set(status_of.values()) - set(STATUSES):
+        raise ValueError("status_codes name an unknown status")
+    repo = repo_of(doc)
+    changes = [_change(dict(zip(columns, row, strict=True)), strings, stages, fields, change_rules, status_of, repo)
+               for row in doc["changes"]]
+    findings = [_finding(f, rules.get(f.get("rule_id")), targets, changes) for f in doc["findings"]]
+    for entry in doc["passed"]:
+        findings += _passed(entry, rules.get(entry["rule_id"]), changes, targets)
+    findings.sort(key=_finding_order)
+    out = {k: v for k, v in doc.items() if k not in TABLES}
+    out.update(report_version=1, findings=findings, changes=changes)
+    return out
+
+
+def _finding_order(f: dict[str, Any]) -> tuple:
+    """The engine's order (``Finding.sort_key``), a merged report's target after the rule as ``merge`` sorts."""
+    return tuple(str(f.get(k, "")) for k in ("rule_id", "target", "subject_type", "subject", "check", "status",
+                                               "message"))
+
+
+def _row(changes: list[dict[str, Any]], i: Any) -> dict[str, Any]:
+    if not isinstance(i, int) or isinstance(i, bool) or not 0 <= i < len(changes):
+        raise IndexError(f"no change row {i!r}")
+    return changes[i]
+
+
+def _finding(f: dict[str, Any], rule: dict[str, Any] | None, targets: dict[str, str] | None,
+             changes: list[dict[str, Any]]) -> dict[str, Any]:
+    out = dict(f)
+    if isinstance(out.get("evidence"), list):
+        out["evidence"] = [commit_evidence(_row(changes, e)) if isinstance(e, int) else e for e in out["evidence"]]
+    rule = rule or {}
+    for key in RULE_DEFAULTS:
+        out.setdefault(key, rule.get(key, ""))
+    checks = rule.get("checks") or []
+    if "check" not in out:
+        out["check"] = checks[0] if len(checks) == 1 else ""
+    if "remediation" not in out:
+        out["remediation"] = derived_remediation(out, rule, targets) or dict(rule.get("remediation") or {})
+    return out
+
+
+def _passed(entry: dict[str, Any], rule: dict[str, Any] | None, changes: list[dict[str, Any]],
+            targets: dict[str, str] | None) -> list[dict[str, Any]]:
+    """A pass row back as findings: the rule's metadata and remediation, no message or evidence (not kept)."""
+    if rule is None:
+        raise KeyError(f"passed names rule {entry['rule_id']!r}, which the report does not list")
+    base = {"rule_id": entry["rule_id"], "check": entry["check"], "subject_type": entry["subject_type"],
+            "status": PASS, "message": f"proof: {entry['proof']}" if entry.get("proof") else "", "evidence": [],
+            "remediation": passed_remediation(rule, targets),
+            **{key: rule.get(key, "") for key in RULE_DEFAULTS}}
+    if entry.get("target"):
+        base["target"] = entry["target"]
+    return [{**base, "subject": _subject(s, changes)} for s in entry["subjects"]]
+
+
+def _subject(s: Any, changes: list[dict[str, Any]]) -> str:
+    if isinstance(s, str):
+        return s
+    if isinstance(s, list):
+        task, i = s
+        return f"{task}@{_row(changes, i)['short']}"
+    return str(_row(changes, s)["short"])
+
+
+def _change(row: dict[str, Any], strings: list[str], stages: list[list[Any]], fields: list[str],
+            change_rules: list[str], status_of: dict[str, str], repo: str) -> dict[str, Any]:
+    codes = row["verdicts"]
+    if len(codes) != len(change_rules) and codes != "":
+        raise ValueError(f"verdicts {codes!r} do not match the {len(change_rules)} change rules")
+    sha = row["sha"]
+    change = {
+        "sha": sha,
+        "short": str(sha)[:12],
+        "kind": strings[row["kind"]] if row["kind"] is not None else None,
+        "pr": row["pr"],
+        "subject": row["subject"],
+        "author": strings[row["author"]] if row["author"] is not None else None,
+        "committed_at": row["committed_at"],
+        "task_ids": row["task_ids"],
+        "files_in_scope": [strings[p] for p in row["files_in_scope"]],
+        # "" when the verdicts were written beside the row (a status this version does not know)
+        "verdicts": {r: status_of[c] for r, c in (zip(change_rules, codes, strict=True) if codes else ())
+                     if c != NOT_JUDGED},
+    }
+    change.update(row.get("extra") or {})
+    values = values_of(change, repo)
+    change["timeline"] = [_stage(stages[i], strings, fields, values) for i in row["timeline"]]
+    return change
+
+
+def _stage(row: list[Any], strings: list[str], fields: list[str], values: dict[str, str]) -> dict[str, Any]:
+    stage = {name: strings[v].format_map(values) if v is not None else None for name, v in zip(fields, row[:len(fields)], strict=True)}
+    if len(row) > len(fields):
+        extra = dict(row[len(fields)])
+        for name in extra.pop("absent", []):
+            stage.pop(name, None)
+        stage.update(extra)
+    return stage
+
+
+__all__ = ["CompactError", "expand_report"]

@@ -1,0 +1,129 @@
+"""The quick "anything to mask?" check over a whole document agrees with masking it.
+
+``redact_data`` skips the walk when ``_anything_to_mask`` says a document is clean, so a check that
+answers "clean" for a document the walk would change leaks a secret into every report. The check
+encodes records in batches and halves only the batches that hold a hint word; these tests put a
+secret (or only a harmless hint word) at every depth and position that batching and halving treat
+differently: the first and last record of a batch, a batch boundary, a short tail batch, a mapping
+of more entries than a batch, a key that names the secret, a token split by a hidden character.
+"""
+
+from __future__ import annotations
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from compliance.base import redact
+
+TOKEN = "ghp_" + "A1b2C3d4E5f6G7h8I9j0K1l2M3n4"
+SNAPSHOT_LIKE_SIZES = (1, 31, 33, 255, 256, 257, 513, 1100)
+
+
+def _records(n: int) -> list[dict]:
+    return [{"sha": f"{i:040x}", "subject": f"change {i} of the api", "files": [{"path": f"api/f{i}.py"}],
+             "task_ids": [f"ENC-TSK-{i:03d}"]} for i in range(n)]
+
+
+def _doc(records: list[dict], items: dict | None = None) -> dict:
+    return {"snapshot_version": 1, "sources": {"git": {"status": "ok", "data": {"commits": records}},
+                                               "tracker": {"status": "ok", "data": {"items": items or {}}}}}
+
+
+def _walk_changes(doc: dict) -> bool:
+    return redact.mask_walk(doc) != doc
+
+
+@pytest.mark.parametrize("n", SNAPSHOT_LIKE_SIZES)
+def test_clean_history_of_any_size_needs_no_walk(n):
+    doc = _doc(_records(n))
+    assert redact._anything_to_mask(doc, ()) is False
+    assert not _walk_changes(doc)
+
+
+@pytest.mark.parametrize("n", SNAPSHOT_LIKE_SIZES)
+@pytest.mark.parametrize("where", ["first", "last", "middle", "batch_edge"])
+def test_a_token_in_any_record_is_found(n, where):
+    records = _records(n)
+    i = {"first": 0, "last": n - 1, "middle": n // 2, "batch_edge": min(n - 1, 255)}[where]
+    records[i]["body"] = f"pasted {TOKEN} by mistake"
+    doc = _doc(records)
+    assert redact._anything_to_mask(doc, ()) is True
+    assert _walk_changes(doc)
+    assert TOKEN not in repr(redact.redact_data(doc))
+
+
+@pytest.mark.parametrize("n", (10, 300, 700))
+def test_a_secret_named_by_its_key_in_a_big_mapping_is_found(n):
+    items = {f"ENC-TSK-{i:04d}": {"history": [{"text": f"worked on {i}"}]} for i in range(n)}
+    items[f"ENC-TSK-{n - 1:04d}"]["history"][0]["SecretAccessKey"] = "wJalrXUtnFEMIK7MDENGbPxRfiCYEXAMPLEKEY"
+    doc = _doc(_records(3), items)
+    assert redact._anything_to_mask(doc, ()) is True
+    assert "wJalrXUtnFEMI" not in repr(redact.redact_data(doc))
+
+
+@pytest.mark.parametrize("n", (40, 600))
+def test_hint_words_alone_are_not_secrets(n):
+    """A batch with ``key`` and ``token`` in prose is halved down to its records and found clean."""
+    records = _records(n)
+    records[n // 3]["body"] = "rotate the api key; the token cache and the route_key field"
+    doc = _doc(records)
+    assert redact._anything_to_mask(doc, ()) is _walk_changes(doc) is False
+
+
+def test_an_environment_secret_and_a_hidden_split_token_are_found():
+    records = _records(400)
+    records[399]["subject"] = "value is s3cr3t-v4lue-from-env"
+    assert redact._anything_to_mask(_doc(records), ("s3cr3t-v4lue-from-env",)) is True
+    records = _records(400)
+    records[257]["body"] = TOKEN[:8] + "\u200b" + TOKEN[8:]
+    doc = _doc(records)
+    assert redact._anything_to_mask(doc, ()) is True
+    assert TOKEN[8:] not in repr(redact.redact_data(doc))
+
+
+def test_a_lone_surrogate_is_found():
+    records = _records(300)
+    records[299]["subject"] = "half an emoji \ud83d"
+    assert redact._anything_to_mask(_doc(records), ()) is True
+
+
+_words = st.sampled_from(["api", "key", "token", "passw", "ok", "x", "=", ":", "\"", "@", "://", "secret",
+                          TOKEN, "password=hunter2hunter2", "AKIA" + "ABCDEFGHIJKLMNOP", "\u200b", " "])
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.lists(st.lists(_words, max_size=6).map("".join), min_size=0, max_size=700),
+       st.integers(min_value=0, max_value=3))
+def test_the_quick_check_never_says_clean_where_the_walk_masks(texts, shape):
+    """Property: whatever the strings and wherever they sit, "clean" implies the walk changes nothing."""
+    if shape == 0:
+        doc = _doc([{"subject": t} for t in texts])
+    elif shape == 1:
+        doc = {"items": {f"k{i}": t for i, t in enumerate(texts)}}
+    elif shape == 2:
+        doc = {"list": texts}
+    else:
+        doc = {"nested": [{"a": [t], "token": t} for t in texts]}
+    if not redact._anything_to_mask(doc, ()):
+        assert not _walk_changes(doc)
+
+
+@pytest.mark.parametrize("batch", (1, 7, 64, 1 << 18))
+@pytest.mark.parametrize("where", (0, 150, 299))
+def test_the_report_stream_stops_at_a_secret_wherever_its_batch_ends(monkeypatch, batch, where):
+    """``TextScan`` holds chunks back in batches: a secret named by its key in one batch and held in
+    the next (``"SecretAccessKey": `` then the value) is still found, and a clean stream passes whole."""
+    from compliance.model.snapshot import canonical_chunks
+
+    monkeypatch.setattr(redact, "_WATCH_BATCH", batch)
+    records = _records(300)
+    clean = list(canonical_chunks({"findings": records}))
+    scan = redact.TextScan()
+    assert list(scan.watch(iter(clean))) == clean and not scan.dirty
+    records[where]["SecretAccessKey"] = "wJalrXUtnFEMIK7MDENGbPxRfiCYEXAMPLEKEY"
+    chunks = list(canonical_chunks({"findings": records}))
+    scan = redact.TextScan()
+    passed = "".join(scan.watch(iter(chunks)))
+    assert scan.dirty
+    assert "wJalrXUtnFEMI" not in passed
