@@ -6,8 +6,16 @@ from __future__ import annotations
 
 import pytest
 
+from compliance.base.timeutil import iso, parse_time
+from compliance.inputs.rules import load_rules
+from compliance.judge.engine import Context, evaluate
+from compliance.judge.registry import reads_of, repo_files_of
+from compliance.model.snapshot import build_snapshot, validate_snapshot
+from compliance.sources.plan import collect_sources
 from compliance.sources.runbook_parse import parse_runbook
-from tests.runbook_texts import V1, V2, V3
+from tests.gitrepo import GitRepo
+from tests.runbook_texts import CFN_WORKFLOW, V1, V2, V3
+from tests.scenario import DEPLOY_SH, GOOD_WORKFLOW, TARGET, WORKFLOW
 
 API = "`backend/lambda/coordination_api/**`"
 STACK = "infrastructure/cloudformation/03-api.yaml"
@@ -56,3 +64,43 @@ def test_crlf_line_endings_keep_entries_and_lines():
     assert doc["problems"] == []
     assert [e["path"] for e in doc["scope"]["entries"]] == [e["path"] for e in parse_runbook(V2)["scope"]["entries"]]
     assert [e["line"] for e in doc["scope"]["entries"]] == [5, 6, 7]
+
+
+# ----------------------------------------------------------------------------- runbook_sync on a real history
+
+RUNBOOK = "backend/API_MCP_DEPLOY_PROCESS.md"
+SCRIPT = "backend/lambda/coordination_api/deploy.sh"
+CFN = ".github/workflows/cloudformation-api-stack-deploy.yml"
+RULES = load_rules(["builtin:api-mcp-runbook"]).rules
+SYNC = next(r for r in RULES if r.id == "APIMCP-014")
+
+
+def _sync(tmp_path, files: dict[str, str | None]) -> dict[str, object]:
+    r = GitRepo(tmp_path / "enceladus").init()
+    r.commit("runbook with its workflows", {WORKFLOW: GOOD_WORKFLOW, SCRIPT: DEPLOY_SH, RUNBOOK: V2, CFN: CFN_WORKFLOW,
+                                            "AGENTS.md": RUNBOOK, **files}, author_date="2026-03-02T00:00:00Z")
+    target = {**TARGET, "repo": str(r.path), "runbook": RUNBOOK}
+    since, until = parse_time("2026-03-01T00:00:00Z"), parse_time("2026-03-31T00:00:00Z")
+    sources = collect_sources(reads_of(RULES), {}, target, RULES, since, until, repo_files_of(RULES, target))
+    snap = build_snapshot(tool_version="test", collected_at="2026-04-30T00:00:00Z",
+                          window={"since": iso(since), "until": iso(until), "branch": "main"},
+                          target={k: v for k, v in target.items() if k != "repo"}, rules={}, sources=sources)
+    validate_snapshot(snap)
+    return {f.subject: f for f in evaluate(snap, [SYNC], Context(snap, rules=list(RULES)))}
+
+
+def test_the_other_workflow_the_runbook_names_must_run_on_the_path(tmp_path):
+    # the runbook's API Stack section names its own workflow for 03-api.yaml; that workflow existing is not enough:
+    # one that never runs on a push of the template leaves the template merged and never deployed
+    other = CFN_WORKFLOW.replace('paths: ["infrastructure/cloudformation/03-api.yaml"]',
+                                 'paths: ["infrastructure/cloudformation/04-data.yaml"]')
+    found = _sync(tmp_path, {CFN: other})
+    f = found[f"{RUNBOOK}: trigger {STACK}"]
+    assert f.status == "fail" and CFN in f.message and "does not run on a push to main touching it" in f.message
+
+
+def test_the_other_workflow_running_on_the_path_still_covers_it(tmp_path):
+    found = _sync(tmp_path, {})
+    assert f"{RUNBOOK}: trigger {STACK}" not in found
+    # what remains is the builtin rules not governing the template (enceladus's own rule does): no trigger drift
+    assert [s for s, f in found.items() if f.status != "pass"] == [f"{RUNBOOK}: scope {STACK}"]

@@ -162,12 +162,22 @@ def _trigger_drift(out: _Out, ctx, rule, doc: dict[str, Any], workflows: dict[st
         others = [a for a in doc.get("automations", []) if a.get("workflow")
                   and any(m["value"] == e["path"] for m in a["mentions"])]
         real = [a for a in others if a["workflow"]["path"] in workflows]
-        if real:
+        if any(_runs_on(workflows[a["workflow"]["path"]], branch, e["path"]) for a in real):
             continue
-        why = (f"; the runbook's {others[0]['heading']} names {others[0]['workflow']['path']} for it, which runs "
-               "nothing here") if others else "; no other automation section of the runbook names a workflow for it"
+        if real:  # it exists, but a push touching the path never runs it: merged and never deployed
+            why = (f"; the runbook's {real[0]['heading']} names {real[0]['workflow']['path']} for it, which does "
+                   f"not run on a push to {branch} touching it either")
+        else:
+            why = (f"; the runbook's {others[0]['heading']} names {others[0]['workflow']['path']} for it, which runs "
+                   "nothing here") if others else "; no other automation section of the runbook names a workflow for it"
         out.add(FAIL, f"trigger {e['path']}", e["line"],
                 f"a push touching {e['path']} does not run the canonical workflow {wf['path']}{why}")
+
+
+def _runs_on(workflow: dict[str, Any], branch: str, path: str) -> bool:
+    """Whether a push to ``branch`` touching ``path`` runs ``workflow`` (another automation section's)."""
+    problems, covered = _push_filter(workflow, branch)
+    return not problems and covered(example_path(path))
 
 
 def _section_drift(out: _Out, ctx, rule, doc: dict[str, Any]) -> None:
