@@ -7,7 +7,7 @@ from __future__ import annotations
 import pytest
 
 from compliance.sources.cloudtrail import event_record
-from tests.scenario import FUNCTION, TARGET, build_repo, judge, run, snapshot
+from tests.scenario import FUNCTION, LIVE_CODE, TARGET, build_repo, judge, lambda_data, run, snapshot
 from tests.trail_records import ROLE, record
 
 PRINCIPALS = {"workflow_role": ROLE, "operator_roles": [], "deploy_manager": []}
@@ -61,3 +61,30 @@ def test_a_console_session_recreating_the_function_is_caught(repo):
     found = _judge(repo, data)
     assert "fail" in [f.status for f in found]
     assert any("CreateFunction20150331" in f.subject and "console" in f.message for f in found if f.status == "fail")
+
+
+def test_create_function_url_config_is_no_update(repo):
+    data = {"function": FUNCTION, "region": "us-west-2", "read": ["s3"],
+            "events": _events(record("u1", "2026-03-02T09:00:00Z", name="CreateFunctionUrlConfig20211031",
+                                     console=True))}
+    assert [f.status for f in _judge(repo, data)] == ["pass"]
+
+
+def test_a_console_update_with_an_unreadable_last_modified_is_not_hidden_behind_the_pipelines(repo):
+    # lambda_deploy_match picks the update that set LastModified by its response's lastModified; one that cannot be
+    # read must not drop out, leaving the pipeline's update (at nearly the same second) to take the credit
+    r, s = repo
+    one = run(2, s["squash"], "success", "2026-02-26T12:01:00Z", "2026-02-26T12:09:00Z",
+              deploy=("2026-02-26T12:03:00Z", "2026-02-26T12:06:00Z"))
+    pipeline = record("p1", "2026-02-26T12:04:58Z")
+    del pipeline["responseElements"]["lastModified"]
+    console = record("c1", "2026-02-26T12:05:00Z", name="UpdateFunctionConfiguration20150331v2", console=True)
+    console["responseElements"]["lastModified"] = "26/02/2026 12:05:00"
+    for rec in (pipeline, console):
+        rec["responseElements"]["codeSha256"] = LIVE_CODE
+    cloudtrail = {"function": FUNCTION, "region": "us-west-2", "read": ["s3"], "events": _events(pipeline, console)}
+    target = {**CONFIGURED, "cloudtrail": {"bucket": "org-cloudtrail", "account": "123456789012"}}
+    sources = {"github": {"workflow": "x", "runs": [one]}, "lambda": lambda_data(),
+               "tracker": {"project": "p", "items": {}, "missing": []}, "cloudtrail": cloudtrail}
+    [f] = judge(snapshot(r.path, target=target, **sources), "lambda_deploy_match")
+    assert f.status != "pass" and "console" in f.message

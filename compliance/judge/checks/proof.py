@@ -119,10 +119,11 @@ class Trail:
                 if e["eventName"].startswith(CODE_UPDATE) and self.by_role(e, {self.workflow_role})]
 
     def setters(self, modified: datetime) -> list[dict[str, Any]]:
-        """The updates that set this LastModified: the one whose response names it, else those at its time."""
+        """The updates that set this LastModified: the one whose response names it, else those at its time
+        whose response names none readable (an unreadable one never drops out, leaving another the credit)."""
         near = self.between(modified - NEAR, modified + NEAR)
         exact = [e for e in near if _same_time(parse_time(e.get("lastModified")), modified)]
-        return exact or [e for e in near if not e.get("lastModified")]
+        return exact or [e for e in near if parse_time(e.get("lastModified")) is None]
 
     def span_text(self) -> str:
         return f"CloudTrail ({self.read}) read {iso(self.since)}..{iso(self.until)}"
