@@ -6,9 +6,9 @@ from __future__ import annotations
 
 import gzip
 import json
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 
-from compliance.sources import cloudtrail
+from compliance.sources import aws, cloudtrail
 from compliance.sources.base import Meter, run_source
 from tests import moto_env as me
 from tests.trail_records import TRAIL_BUCKET, create_trail, put_log, record
@@ -90,3 +90,30 @@ def test_a_trail_file_without_a_records_list_is_an_error(aws_env):
                                                                                    *MONTH, meter=m))
         assert env["status"] == "error", doc
         assert env["error"]["type"] == "AwsApiError" and "Records" in env["error"]["message"], doc
+
+
+def test_lookup_events_answering_the_same_next_token_again_is_an_error_not_a_long_wait(monkeypatch, offline_aws):
+    # botocore's paginators refuse a repeated token; the paced LookupEvents loop must too, or it sleeps through
+    # max_pages pages of the same answer before failing
+    from botocore.stub import Stubber
+
+    sleeps: list[float] = []
+    monkeypatch.setattr(cloudtrail, "_sleep", sleeps.append)
+    real, stubbers = aws.client_for, []
+
+    def make(service, region, meter, options=None):
+        client = real(service, region, meter, options)
+        stubber = Stubber(client)
+        for _ in range(3):
+            stubber.add_response("lookup_events", {"Events": [], "NextToken": "same"})
+        stubber.activate()
+        stubbers.append(stubber)
+        return client
+
+    monkeypatch.setattr(aws, "client_for", make)
+    until = datetime.now(timezone.utc).replace(microsecond=0)
+    env = run_source("boto3", "lookup", lambda m: cloudtrail.collect_cloudtrail(
+        me.FUNCTION, me.REGION, {"lookup": True}, until - timedelta(days=1), until, meter=m))
+    assert env["status"] == "error" and env["error"]["type"] == "AwsApiError"
+    assert "same NextToken twice" in env["error"]["message"]
+    assert env["provenance"]["requests"] == 2 and len(sleeps) == 1  # the first repeat stops it

@@ -175,6 +175,7 @@ def lookup_events(function: str, region: str, since: datetime, until: datetime, 
                               "StartTime": start, "EndTime": until}
     out: list[dict[str, Any]] = []
     pages = 0
+    seen: set[str] = set()
     while True:
         pages += 1
         if pages > limit:
@@ -192,6 +193,10 @@ def lookup_events(function: str, region: str, since: datetime, until: datetime, 
                 out.append(event)
         if not page.get("NextToken"):
             return out
+        if page["NextToken"] in seen:  # a paging loop: asking on would only pace toward max_pages
+            raise aws.AwsApiError("LookupEvents returned the same NextToken twice; refusing partial data",
+                                  code="PagingLoop", operation="LookupEvents")
+        seen.add(page["NextToken"])
         params["NextToken"] = page["NextToken"]
 
 
