@@ -6,7 +6,9 @@ from __future__ import annotations
 
 import pytest
 
+from compliance.base.errors import InputError
 from compliance.base.timeutil import iso, parse_time
+from compliance.inputs.config import load_config
 from compliance.inputs.rules import load_rules
 from compliance.judge.engine import Context, evaluate
 from compliance.judge.registry import reads_of, repo_files_of
@@ -104,3 +106,24 @@ def test_the_other_workflow_running_on_the_path_still_covers_it(tmp_path):
     assert f"{RUNBOOK}: trigger {STACK}" not in found
     # what remains is the builtin rules not governing the template (enceladus's own rule does): no trigger drift
     assert [s for s, f in found.items() if f.status != "pass"] == [f"{RUNBOOK}: scope {STACK}"]
+
+
+@pytest.mark.parametrize("value", ["../outside.md", "backend/../AGENTS.md", "/etc/passwd", "./AGENTS.md",
+                                   "docs//runbook.md", "docs/runbook.md/"])
+@pytest.mark.parametrize("key", ["runbook", "workflow", "deploy_script"])
+def test_a_repository_path_leaving_or_bending_the_tree_is_refused_at_its_line(tmp_path, key, value):
+    # `../outside.md` made git cat-file fail for the whole git source (every rule reading git errored); a path
+    # the tree cannot hold is a configuration mistake, said where it is written
+    cfg = tmp_path / "compliance.yaml"
+    cfg.write_text(f"version: 1\ntarget:\n  branch: main\n  {key}: '{value}'\n")
+    with pytest.raises(InputError) as info:
+        load_config(str(cfg))
+    [problem] = [str(p) for p in info.value.problems]
+    assert problem.startswith(f"{cfg}:4:") and "is not a path in the repository's tree" in problem
+
+
+def test_plain_repository_paths_load(tmp_path):
+    cfg = tmp_path / "compliance.yaml"
+    cfg.write_text("version: 1\ntarget:\n  branch: main\n  runbook: backend/API_MCP_DEPLOY_PROCESS.md\n"
+                   "  workflow: .github/workflows/api-mcp-backend-deploy.yml\n  deploy_script: deploy.sh\n")
+    assert load_config(str(cfg)).target["runbook"] == "backend/API_MCP_DEPLOY_PROCESS.md"
