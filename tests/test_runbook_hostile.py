@@ -13,6 +13,8 @@ from compliance.inputs.rules import load_rules
 from compliance.judge.engine import Context, evaluate
 from compliance.judge.registry import reads_of, repo_files_of
 from compliance.model.snapshot import build_snapshot, validate_snapshot
+from compliance.sources.base import Meter
+from compliance.sources.git_runner import GitRunner
 from compliance.sources.plan import collect_sources
 from compliance.sources.runbook_parse import parse_runbook
 from tests.gitrepo import GitRepo
@@ -127,3 +129,12 @@ def test_plain_repository_paths_load(tmp_path):
     cfg.write_text("version: 1\ntarget:\n  branch: main\n  runbook: backend/API_MCP_DEPLOY_PROCESS.md\n"
                    "  workflow: .github/workflows/api-mcp-backend-deploy.yml\n  deploy_script: deploy.sh\n")
     assert load_config(str(cfg)).target["runbook"] == "backend/API_MCP_DEPLOY_PROCESS.md"
+
+
+def test_a_rule_path_outside_the_tree_is_absent_not_the_end_of_the_git_source(tmp_path):
+    r = GitRepo(tmp_path / "repo").init()
+    sha = r.commit("init", {"AGENTS.md": "x\n", "docs/a.md": "a\n"}, author_date="2026-03-02T00:00:00Z")
+    got = GitRunner(str(r.path), Meter()).read_files(sha, ["AGENTS.md", "../outside.md", "docs/../AGENTS.md", "/x",
+                                                            "docs//a.md", "docs/a.md"])
+    assert got == {"AGENTS.md": "x\n", "../outside.md": None, "docs/../AGENTS.md": None, "/x": None,
+                   "docs//a.md": None, "docs/a.md": "a\n"}
