@@ -138,3 +138,11 @@ def test_a_rule_path_outside_the_tree_is_absent_not_the_end_of_the_git_source(tm
                                                             "docs//a.md", "docs/a.md"])
     assert got == {"AGENTS.md": "x\n", "../outside.md": None, "docs/../AGENTS.md": None, "/x": None,
                    "docs//a.md": None, "docs/a.md": "a\n"}
+
+
+@pytest.mark.parametrize(("odd", "code"), [("coordinаtion_api", "U+0430"), ("coordination\u200b_api", "U+200B")])
+def test_a_look_alike_scope_path_is_drift_that_says_why(tmp_path, odd, code):
+    found = _sync(tmp_path, {RUNBOOK: V2.replace("coordination_api/**", f"{odd}/**", 1)})
+    f = found[f"{RUNBOOK}: scope backend/lambda/{odd}/**"]
+    assert f.status == "fail" and code in f.message
+    assert found[f"{RUNBOOK}: rule scope backend/lambda/coordination_api/**"].status == "fail"

@@ -54,6 +54,13 @@ def _rules_with_scope(ctx, rule) -> list[Any]:
     return [r for r in rules if not r.scope.is_empty]
 
 
+def _unusual(path: str) -> str:
+    """Say what a reader cannot see: a look-alike letter (Cyrillic а for a) or an invisible character
+    makes a path that prints like a governed one a different path."""
+    odd = [f"U+{ord(c):04X}" for c in dict.fromkeys(path) if not (c.isascii() and c.isprintable())]
+    return f"; it holds character(s) {', '.join(odd)}, which may look like (or hide beside) ASCII" if odd else ""
+
+
 def _scope_drift(out: _Out, ctx, rule, scope: dict[str, Any]) -> None:
     """1. A runbook Scope path no rule governs (the rules are stale), a rule scope the runbook does not list."""
     scoped = _rules_with_scope(ctx, rule)
@@ -61,7 +68,8 @@ def _scope_drift(out: _Out, ctx, rule, scope: dict[str, Any]) -> None:
     for e in entries:
         if not any(r.scope.matches(example_path(e["path"])) for r in scoped):
             out.add(FAIL, f"scope {e['path']}", e["line"],
-                    f"the runbook's Scope lists {e['path']}, which no rule's scope governs (the rules are stale)")
+                    f"the runbook's Scope lists {e['path']}, which no rule's scope governs (the rules are stale)"
+                    f"{_unusual(e['path'])}")
     listed = [e["path"] for e in entries]
     by_glob: dict[str, list[str]] = {}
     for r in scoped:
