@@ -26,6 +26,10 @@ _SECRET_KEY = re.compile(
 )
 
 _TEXT = {"type": "string", "minLength": 1}
+# a path inside the governed repository's tree: relative, no `.`/`..` or empty segment (git cat-file reads
+# `<commit>:<path>`; `../x` failed the whole git source, and `a/../b` names a file the tree cannot hold)
+_REPO_PATH = {"type": "string", "minLength": 1, "pattern": r"^(?!/)(?!.*//)(?!(?:.*/)?\.\.?(?:/|$))(?!.*/$)[^\\]+$(?!\n)",
+              "patternHint": "a path in the repository's tree (relative, with / and no '.', '..' or empty part)"}
 # scheme://user[:password]@host: a URL that carries credentials (the part before '@' in its authority)
 _URL_USERINFO = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*://[^/?#@]*@")
 # What a report folder holds besides the per-target folders (``<out>/<target>/``): a target named like
@@ -53,9 +57,9 @@ _TARGET: dict[str, Any] = {
         "repo": _TEXT,
         "github_repo": {"type": "string", "pattern": r"^[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+$(?!\n)"},
         "branch": _TEXT,
-        "workflow": _TEXT,
-        "deploy_script": _TEXT,
-        "runbook": {**_TEXT, "description": "the runbook's path in the governed repository (read as of the "
+        "workflow": _REPO_PATH,
+        "deploy_script": _REPO_PATH,
+        "runbook": {**_REPO_PATH, "description": "the runbook's path in the governed repository (read as of the "
                                             "window's end by the runbook source; runbook_sync compares it with the rules)"},
         "runbook_url": {"type": "string", "pattern": r"^https?://",
                         "description": "where reports link the runbook (e.g. its page on GitHub)"},

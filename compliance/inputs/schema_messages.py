@@ -162,6 +162,8 @@ def _locate(error: ValidationError, positions: Positions, path: str) -> list[tup
         return at_value(f"expected {_expected(error.validator_value)}, got {_got(inst)}")
     if v == "pattern" and error.validator_value == CONTROL_PATTERN:  # a 1,500-character pattern helps no one
         return at_value(control_problem(inst) or f"{short(inst)} is not a control")
+    if v == "pattern" and isinstance(error.schema, dict) and error.schema.get("patternHint"):
+        return at_value(f"{short(inst)} is not {error.schema['patternHint']}")
     if v == "pattern":  # the end guard is for Python's ``$`` (compliance.model.schemacheck), not for readers
         shown = str(error.validator_value).removesuffix("(?!\\n)")
         return at_value(f"{short(inst)} does not match the pattern {shown}")

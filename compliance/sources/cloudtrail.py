@@ -6,8 +6,9 @@ Lambda control-plane events CloudTrail records name the principal of every updat
 by ``eventID`` (the same event read twice is one event):
 
 - the organisation's trail in S3: ``<prefix>/AWSLogs/<account>/CloudTrail/<region>/YYYY/MM/DD/`` holds
-  gzip JSON files ``{"Records": [...]}``. Only the window's days are listed (one prefix per day), so
-  the requests grow with days and files, never with the bucket's history.
+  gzip JSON files ``{"Records": [...]}``. Only the window's days are listed (one prefix per day; the
+  day after too when the window ends within ``DELIVERY_LAG`` of midnight, since a folder is the day a
+  file was delivered), so the requests grow with days and files, never with the bucket's history.
 - ``LookupEvents`` (the last 90 days, no trail needed), filtered by the function's name as a
   resource. AWS allows 2 requests a second per account and region: pages are paced by
   ``LOOKUP_INTERVAL`` and a throttled page is retried (``LOOKUP_ATTEMPTS``) after a back-off.
@@ -36,17 +37,24 @@ LOOKUP_BACKOFF = 1.0  # seconds, doubled after each throttled attempt
 _sleep = time.sleep  # tests replace it: pacing is asserted by the calls made, never by elapsed time
 
 
-def _names_function(value: Any, function: str) -> bool:
+def _names_function(value: Any, function: str, account: str | None = None, region: str | None = None) -> bool:
     """A ``functionName`` parameter (name, full or partial ARN, optionally qualified) naming ``function``.
 
-    Matched by whole name only: ``api-v2`` or ``my-api`` never stand for ``api``."""
+    Matched by whole name only: ``api-v2`` or ``my-api`` never stand for ``api``. An ARN that names an
+    account or region other than ``account``/``region`` (when known) is another function of the same
+    name (a staging account's, another region's): its update deployed nothing here."""
     if not isinstance(value, str) or not function:
         return False
     if value == function:
         return True
     parts = value.split(":")
     if "function" in parts:
-        rest = parts[parts.index("function") + 1:]
+        at = parts.index("function")
+        rest, head = parts[at + 1:], parts[:at]
+        if account and head and head[-1] != account:
+            return False
+        if region and len(head) == 5 and head[3] != region:  # arn:partition:lambda:region:account
+            return False
         return bool(rest) and rest[0] == function and len(rest) <= 2
     return len(parts) == 2 and parts[0] == function  # name:qualifier
 
@@ -66,12 +74,15 @@ def _identity(user: Any) -> dict[str, Any]:
     return out
 
 
-def event_record(record: dict[str, Any], function: str) -> dict[str, Any] | None:
-    """The fields a check reads from one CloudTrail record, or None if it is not about ``function``."""
+def event_record(record: dict[str, Any], function: str, *, account: str | None = None,
+                 region: str | None = None) -> dict[str, Any] | None:
+    """The fields a check reads from one CloudTrail record, or None if it is not about ``function``
+    (of ``account`` and ``region``; by default the record's own ``recipientAccountId`` and ``awsRegion``)."""
     if not isinstance(record, dict) or record.get("eventSource") != LAMBDA_SOURCE:
         return None
     request = record.get("requestParameters") if isinstance(record.get("requestParameters"), dict) else {}
-    if not _names_function(request.get("functionName"), function):
+    if not _names_function(request.get("functionName"), function, account or _text(record.get("recipientAccountId")),
+                           region or _text(record.get("awsRegion"))):
         return None
     response = record.get("responseElements") if isinstance(record.get("responseElements"), dict) else {}
     out = aws.pick(record, ("eventID", "eventTime", "eventName", "awsRegion", "userAgent", "sourceIPAddress",
@@ -82,6 +93,10 @@ def event_record(record: dict[str, Any], function: str) -> dict[str, Any] | None
     return out
 
 
+def _text(value: Any) -> str | None:
+    return str(value) if isinstance(value, (str, int)) and str(value) else None
+
+
 def _days(since: datetime, until: datetime) -> list[str]:
     day, last = since.astimezone(timezone.utc).date(), until.astimezone(timezone.utc).date()
     out = []
@@ -89,6 +104,26 @@ def _days(since: datetime, until: datetime) -> list[str]:
         out.append(day.strftime("%Y/%m/%d"))
         day += timedelta(days=1)
     return out
+
+
+# A trail file's folder is its delivery day, and a file "can contain records written at any point before"
+# it was delivered (AWS): an update minutes before the window's end may sit in the next day's folder
+DELIVERY_LAG = timedelta(hours=1)
+
+
+def _records(raw: bytes, where: str) -> list[Any]:
+    """The ``Records`` list of one gzip JSON trail file; anything else (truncated, not JSON, no list) is an
+    error naming the file, never "no events": an unreadable file proves no absence."""
+    try:
+        doc = json.loads(gzip.decompress(raw))
+    except (OSError, EOFError, ValueError) as exc:
+        raise aws.AwsApiError(f"trail file {where} is not gzip JSON: {exc}", code="InvalidTrailFile",
+                              operation="GetObject") from exc
+    records = doc.get("Records") if isinstance(doc, dict) else None
+    if not isinstance(records, list):
+        raise aws.AwsApiError(f"trail file {where} is not gzip JSON with a Records list", code="InvalidTrailFile",
+                              operation="GetObject")
+    return records
 
 
 def trail_prefix(prefix: str | None, account: str, region: str) -> str:
@@ -103,7 +138,7 @@ def read_trail(bucket: str, prefix: str | None, account: str, region: str, funct
     client = aws.client_for("s3", region, meter, options)
     base = trail_prefix(prefix, account, region)
     out: list[dict[str, Any]] = []
-    for day in _days(since, until):
+    for day in _days(since, until + DELIVERY_LAG):
         for page in aws.pages(client, "ListObjectsV2", options, page_size=(options or {}).get("page_size"),
                               Bucket=bucket, Prefix=f"{base}{day}/"):
             for obj in page.get("Contents", []):
@@ -112,12 +147,9 @@ def read_trail(bucket: str, prefix: str | None, account: str, region: str, funct
                 body = aws.call(client, "GetObject", Bucket=bucket, Key=obj["Key"])["Body"]
                 with aws.calling("GetObject"):
                     raw = body.read()
-                try:
-                    records = json.loads(gzip.decompress(raw)).get("Records", [])
-                except (OSError, ValueError, AttributeError) as exc:
-                    raise aws.AwsApiError(f"trail file s3://{bucket}/{obj['Key']} is not gzip JSON: {exc}",
-                                          code="InvalidTrailFile", operation="GetObject") from exc
-                out.extend(e for e in (event_record(r, function) for r in records) if e and _in(e, since, until))
+                records = _records(raw, f"s3://{bucket}/{obj['Key']}")
+                out.extend(e for e in (event_record(r, function, account=account, region=region) for r in records)
+                           if e and _in(e, since, until))
     return out
 
 
@@ -143,6 +175,7 @@ def lookup_events(function: str, region: str, since: datetime, until: datetime, 
                               "StartTime": start, "EndTime": until}
     out: list[dict[str, Any]] = []
     pages = 0
+    seen: set[str] = set()
     while True:
         pages += 1
         if pages > limit:
@@ -155,11 +188,15 @@ def lookup_events(function: str, region: str, since: datetime, until: datetime, 
             except ValueError as exc:
                 raise aws.AwsApiError(f"LookupEvents returned an event that is not JSON: {exc}",
                                       code="InvalidEvent", operation="LookupEvents") from exc
-            event = event_record(record, function)
+            event = event_record(record, function, region=region)
             if event and _in(event, since, until):
                 out.append(event)
         if not page.get("NextToken"):
             return out
+        if page["NextToken"] in seen:  # a paging loop: asking on would only pace toward max_pages
+            raise aws.AwsApiError("LookupEvents returned the same NextToken twice; refusing partial data",
+                                  code="PagingLoop", operation="LookupEvents")
+        seen.add(page["NextToken"])
         params["NextToken"] = page["NextToken"]
 
 

@@ -80,6 +80,13 @@ def _shallow_boundary(git_dir: str) -> set[str]:
         return set()
 
 
+def _tree_path(path: str) -> bool:
+    """A path a tree can hold: git answers ``<commit>:../x`` (or ``:/x``) with a fatal error that ends the
+    whole batch, so such a path (a rule's ``reference: ../x.md``) is absent, not the end of the git source."""
+    parts = path.split("/") if path and "\n" not in path else []
+    return bool(parts) and all(p not in ("", ".", "..") for p in parts)
+
+
 class GitRunner:
     """One repository, every process counted on the meter."""
 
@@ -282,7 +289,7 @@ class GitRunner:
         decoded (and stored in the snapshot) once; absent paths and directories are None.
         """
         ids: dict[tuple[str, str], str | None] = dict.fromkeys(pairs)
-        askable = [pr for pr in ids if pr[1] and "\n" not in pr[1]]
+        askable = [pr for pr in ids if _tree_path(pr[1])]
         blobs: dict[str, str] = {}
         if not askable:
             return ids, blobs

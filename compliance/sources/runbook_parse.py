@@ -115,9 +115,43 @@ def _mentions(nodes: list[SyntaxTreeNode]) -> list[dict[str, Any]]:
     return out
 
 
+def _pathlike(span: str) -> bool:
+    """A code span a reader takes for a path or glob (``backend/x/**``), not a file named in prose (``server.py``)."""
+    return any(ch in span for ch in "/*?[")
+
+
+def _stray(nodes: list[SyntaxTreeNode], used: set[int]) -> list[tuple[int, str]]:
+    """What a reader of the rendered Scope section sees as scope but no entry holds: a path in a nested
+    list, a later paragraph of an entry, prose, a blockquote, or raw HTML (rendered, never read here)."""
+    out: list[tuple[int, str]] = []
+
+    def visit(node: SyntaxTreeNode, line: int) -> None:
+        here = _line(node) or line
+        if node.type == "inline":
+            if id(node) not in used:
+                out.extend((here, f"`{c}`") for c in codes(node) if _pathlike(c))
+            return
+        if node.type == "html_block":
+            raw = node.content.strip()
+            if not (raw.startswith("<!--") and raw.endswith("-->")):  # a comment is not rendered
+                out.append((here, f"raw HTML {' '.join(raw.split())[:120]!r}"))
+            return
+        for child in node.children:
+            visit(child, here)
+
+    for n in nodes:
+        visit(n, _line(n))
+    return out
+
+
 def _scope(head: dict[str, Any], nodes: list[SyntaxTreeNode], problems: list[dict[str, Any]]) -> dict[str, Any]:
     entries = []
     items = _items(nodes)
+    used = {id(i) for i in (_inline(item) for item in items) if i is not None}
+    for line, what in _stray(nodes, used):
+        problems.append({"section": "Scope", "line": line, "message": f"the Scope section shows {what} outside its "
+                         "list entries (a nested list, a later paragraph, prose or HTML): a reader takes it for "
+                         "scope; make it an entry of its own or move it out of the section"})
     for item in items:
         found = codes(_inline(item))
         if len(found) == 1 and found[0]:
@@ -194,7 +228,8 @@ def _validation(head: dict[str, Any], nodes: list[SyntaxTreeNode], problems: lis
 def parse_runbook(text: str) -> dict[str, Any]:
     """The runbook's ``document``: headings, Scope, Canonical Automation (and other automation
     sections), Validation Requirements, and the problems that make a part unreadable."""
-    root = SyntaxTreeNode(_MD.parse(text))
+    # a byte-order mark would make the first line a paragraph, hiding a heading a reader sees
+    root = SyntaxTreeNode(_MD.parse(text.removeprefix("\ufeff")))
     headings, sections = _sections(root)
     problems: list[dict[str, Any]] = []
     by_name: dict[str, list[tuple[dict[str, Any], list[SyntaxTreeNode]]]] = {}

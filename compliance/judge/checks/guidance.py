@@ -8,9 +8,40 @@ is `error` (fix the rule), not a `fail` of the guidance.
 
 from __future__ import annotations
 
+import re
+import string
+
 from compliance.judge.checks.common import file_evidence
 from compliance.judge.registry import register
 from compliance.model.findings import ERROR, FAIL, PASS, Finding
+
+_PATH = frozenset(string.ascii_letters + string.digits + "_-./")
+
+
+def _this_repo_url(before: str, repo: str | None) -> bool:
+    """Whether ``before`` ends in a link into this repository's tree (``github.com/OWNER/NAME/blob/REF/``)."""
+    if not repo or "/" not in repo:
+        return False
+    owner, name = (re.escape(p) for p in repo.split("/", 1))
+    return re.search(rf"(?:^|[^\w.-])(?:https?://)?(?:(?:www\.)?github\.com/{owner}/{name}/(?:blob|tree)|"
+                     rf"raw\.githubusercontent\.com/{owner}/{name})/[^\s/]+/$(?!\n)", before, re.IGNORECASE) is not None
+
+
+def refers(line: str, ref: str, repo: str | None) -> bool:
+    """Whether ``line`` names the runbook path ``ref`` as a whole path: not as the tail of another path
+    (``old-backend/...``, ``legacy/backend/...``), not as the head of one (``....md.bak``), not inside a
+    URL to another repository or site; a link into this repository's tree (``repo``) and ``./`` count."""
+    start = 0
+    while (i := line.find(ref, start)) >= 0:
+        start = i + 1
+        before, after = line[:i], line[i + len(ref):]
+        if after[:1] and (after[0] in _PATH - {"."} or (after[0] == "." and after[1:2] in _PATH - {"."})):
+            continue  # the path goes on: another file
+        plain = not before or before[-1] not in _PATH
+        dotted = before.endswith("./") and (len(before) == 2 or before[-3] not in _PATH)
+        if plain or dotted or _this_repo_url(before, repo):
+            return True
+    return False
 
 
 def check_guidance_references(ctx, rule, params) -> list[Finding]:
@@ -29,6 +60,7 @@ def check_guidance_references(ctx, rule, params) -> list[Finding]:
                         "proves nothing: the rule (or target.runbook) is misconfigured",
                         [file_evidence(ref, f"{ref}: absent {files.label}", None, files.ref_sha)])]
     results = {}
+    repo = ctx.target.get("github_repo")
     for path in params["files"]:
         text = files.text(path)
         if not files.collected(path):
@@ -36,7 +68,7 @@ def check_guidance_references(ctx, rule, params) -> list[Finding]:
         if text is None:
             results[path] = (False, f"absent {files.label}", None)
             continue
-        line = next((n for n, ln in enumerate(text.splitlines(), 1) if ref in ln), None)
+        line = next((n for n, ln in enumerate(text.splitlines(), 1) if refers(ln, ref, repo)), None)
         results[path] = (line is not None, f"line {line}" if line else "does not mention it", line)
     ok = [p for p, (hit, _, _) in results.items() if hit]
     need_all = params.get("mode", "any") == "all"

@@ -15,7 +15,14 @@ from typing import Any
 from compliance.base.timeutil import iso, parse_time
 from compliance.judge.checks.deploy import DEFAULT_TOLERANCE_SECONDS, live_manual_deploy
 from compliance.judge.checks.deploy_manager import names_function
-from compliance.judge.checks.proof import UPDATES, Windows, event_evidence, event_label, session_role
+from compliance.judge.checks.proof import (
+    LOOKUP_DAYS,
+    Windows,
+    event_evidence,
+    event_label,
+    is_update,
+    session_role,
+)
 from compliance.judge.engine import (
     SUCCESS,
     run_evidence,
@@ -89,16 +96,43 @@ def check_deploy_principal(ctx, rule, params) -> list[Finding]:
     slack = timedelta(seconds=params.get("tolerance_seconds", DEFAULT_TOLERANCE_SECONDS))
     data = ctx.source("cloudtrail")
     updates = [e for e in data.get("events", [])
-               if str(e.get("eventName", "")).startswith(UPDATES) and not e.get("errorCode")
+               if is_update(e.get("eventName")) and not e.get("errorCode")
                and names_function(str(e.get("functionName", "")), function)
                and (t := parse_time(e.get("eventTime"))) is not None and ctx.since <= t <= ctx.until]
+    gap = _uncovered(ctx, data)
+    if gap:
+        gap_finding = Finding(rule.id, "function", function, ERROR,
+                              f"could not evaluate every update: {gap}, so an update outside it is not known either "
+                              "way (no event there proves nothing)")
+        if not updates:
+            return [gap_finding]
     if not updates:
         return [Finding(rule.id, "function", function, PASS,
                         f"CloudTrail ({', '.join(data.get('read') or []) or 'snapshot'}) records no code or "
                         f"configuration update of {function} from {iso(ctx.since)} to {iso(ctx.until)}")]
     # the canonical runs of the branch, whatever their outcome, indexed by deploy window once
     windows = Windows([r for rs in ctx.runs.by_sha.values() for r in rs if ctx.runs.rejection(r) is None])
-    return [_judge(ctx, rule, e, roles, slack, windows) for e in updates]
+    return [_judge(ctx, rule, e, roles, slack, windows) for e in updates] + ([gap_finding] if gap else [])
+
+
+def _uncovered(ctx, data: dict[str, Any]) -> str | None:
+    """What part of the window the read did not cover, said, or None when it covers all of it.
+
+    LookupEvents alone reaches back 90 days: for an older window it returns nothing, and "no update"
+    would be a pass resting on a read that could not have seen one. A snapshot without ``covers``
+    (older) is taken to cover the window, less what LookupEvents alone cannot reach."""
+    covers = data.get("covers") if isinstance(data.get("covers"), dict) else None
+    if covers is None:
+        since = ctx.since
+        if data.get("read") and "s3" not in data["read"]:
+            since = max(since, ctx.now - timedelta(days=LOOKUP_DAYS))
+        until = ctx.until
+    else:
+        since, until = parse_time(covers.get("since")), parse_time(covers.get("until"))
+    if since is not None and until is not None and since <= ctx.since and ctx.until <= until:
+        return None
+    return (f"CloudTrail ({', '.join(data.get('read') or []) or 'snapshot'}) covers {iso(since)}..{iso(until)}, "
+            f"not the whole window {iso(ctx.since)}..{iso(ctx.until)}")
 
 
 register(

@@ -37,7 +37,10 @@ from compliance.judge.runs import deploy_window, run_evidence, run_label
 from compliance.model.findings import ERROR, FAIL, PASS, Finding
 from compliance.sources.registry import DEFERRED
 
-UPDATES = ("UpdateFunctionCode", "UpdateFunctionConfiguration")  # CloudTrail appends the API version
+# the calls that set the function's code or configuration (and so its LastModified); CloudTrail appends the API
+# version (UpdateFunctionCode20150331v2). A console DeleteFunction + CreateFunction puts new code live too.
+UPDATES = ("UpdateFunctionCode", "UpdateFunctionConfiguration", "CreateFunction")
+_UPDATE = re.compile(r"^(?:UpdateFunctionCode|UpdateFunctionConfiguration|CreateFunction)(?:[0-9]{8}(?:v[0-9]+)?)?$(?!\n)")
 CODE_UPDATE = "UpdateFunctionCode"
 LOOKUP_DAYS = 90  # how far back LookupEvents reaches, for a snapshot that does not say what it covers
 # CloudTrail delivers an event within about 15 minutes (to S3 and to LookupEvents alike): what happened
@@ -47,6 +50,11 @@ NEAR = timedelta(seconds=5)  # an update's eventTime and the LastModified it set
 ABSENT, OK, FAILED = "absent", "ok", "error"
 _ROLE = re.compile(r"^arn:(aws[a-z-]*):iam::([0-9]{12}):role/(?:[^/]+/)*([^/]+)$(?!\n)")
 _SESSION = re.compile(r"^arn:(aws[a-z-]*):sts::([0-9]{12}):assumed-role/([^/]+)/[^/]+$(?!\n)")
+
+
+def is_update(name: Any) -> bool:
+    """One of ``UPDATES`` by its whole name and API version: ``CreateFunctionUrlConfig20211031`` is no update."""
+    return isinstance(name, str) and _UPDATE.match(name) is not None
 
 
 def session_role(identity: dict[str, Any]) -> str | None:
@@ -111,10 +119,11 @@ class Trail:
                 if e["eventName"].startswith(CODE_UPDATE) and self.by_role(e, {self.workflow_role})]
 
     def setters(self, modified: datetime) -> list[dict[str, Any]]:
-        """The updates that set this LastModified: the one whose response names it, else those at its time."""
+        """The updates that set this LastModified: the one whose response names it, else those at its time
+        whose response names none readable (an unreadable one never drops out, leaving another the credit)."""
         near = self.between(modified - NEAR, modified + NEAR)
         exact = [e for e in near if _same_time(parse_time(e.get("lastModified")), modified)]
-        return exact or [e for e in near if not e.get("lastModified")]
+        return exact or [e for e in near if parse_time(e.get("lastModified")) is None]
 
     def span_text(self) -> str:
         return f"CloudTrail ({self.read}) read {iso(self.since)}..{iso(self.until)}"
@@ -150,7 +159,7 @@ def read_trail(ctx) -> Trail:
                              "the pipeline's updates cannot be told from others")
     function = ctx.target.get("function", "")
     timed = sorted(((t, e) for e in data.get("events") or []
-                    if str(e.get("eventName", "")).startswith(UPDATES) and not e.get("errorCode")
+                    if is_update(e.get("eventName")) and not e.get("errorCode")
                     and names_function(str(e.get("functionName", "")), function)
                     and (t := parse_time(e.get("eventTime"))) is not None),
                    key=lambda te: (te[0], str(te[1].get("eventID"))))

@@ -54,6 +54,13 @@ def _rules_with_scope(ctx, rule) -> list[Any]:
     return [r for r in rules if not r.scope.is_empty]
 
 
+def _unusual(path: str) -> str:
+    """Say what a reader cannot see: a look-alike letter (Cyrillic а for a) or an invisible character
+    makes a path that prints like a governed one a different path."""
+    odd = [f"U+{ord(c):04X}" for c in dict.fromkeys(path) if not (c.isascii() and c.isprintable())]
+    return f"; it holds character(s) {', '.join(odd)}, which may look like (or hide beside) ASCII" if odd else ""
+
+
 def _scope_drift(out: _Out, ctx, rule, scope: dict[str, Any]) -> None:
     """1. A runbook Scope path no rule governs (the rules are stale), a rule scope the runbook does not list."""
     scoped = _rules_with_scope(ctx, rule)
@@ -61,7 +68,8 @@ def _scope_drift(out: _Out, ctx, rule, scope: dict[str, Any]) -> None:
     for e in entries:
         if not any(r.scope.matches(example_path(e["path"])) for r in scoped):
             out.add(FAIL, f"scope {e['path']}", e["line"],
-                    f"the runbook's Scope lists {e['path']}, which no rule's scope governs (the rules are stale)")
+                    f"the runbook's Scope lists {e['path']}, which no rule's scope governs (the rules are stale)"
+                    f"{_unusual(e['path'])}")
     listed = [e["path"] for e in entries]
     by_glob: dict[str, list[str]] = {}
     for r in scoped:
@@ -162,12 +170,22 @@ def _trigger_drift(out: _Out, ctx, rule, doc: dict[str, Any], workflows: dict[st
         others = [a for a in doc.get("automations", []) if a.get("workflow")
                   and any(m["value"] == e["path"] for m in a["mentions"])]
         real = [a for a in others if a["workflow"]["path"] in workflows]
-        if real:
+        if any(_runs_on(workflows[a["workflow"]["path"]], branch, e["path"]) for a in real):
             continue
-        why = (f"; the runbook's {others[0]['heading']} names {others[0]['workflow']['path']} for it, which runs "
-               "nothing here") if others else "; no other automation section of the runbook names a workflow for it"
+        if real:  # it exists, but a push touching the path never runs it: merged and never deployed
+            why = (f"; the runbook's {real[0]['heading']} names {real[0]['workflow']['path']} for it, which does "
+                   f"not run on a push to {branch} touching it either")
+        else:
+            why = (f"; the runbook's {others[0]['heading']} names {others[0]['workflow']['path']} for it, which runs "
+                   "nothing here") if others else "; no other automation section of the runbook names a workflow for it"
         out.add(FAIL, f"trigger {e['path']}", e["line"],
                 f"a push touching {e['path']} does not run the canonical workflow {wf['path']}{why}")
+
+
+def _runs_on(workflow: dict[str, Any], branch: str, path: str) -> bool:
+    """Whether a push to ``branch`` touching ``path`` runs ``workflow`` (another automation section's)."""
+    problems, covered = _push_filter(workflow, branch)
+    return not problems and covered(example_path(path))
 
 
 def _section_drift(out: _Out, ctx, rule, doc: dict[str, Any]) -> None:
