@@ -136,7 +136,7 @@ def make_rule(kind: str, params: dict | None = None, *, scope: Scope = SCOPE, ru
 
 
 def snapshot(repo_path, *, files=(), since="2026-02-21T00:00:00Z", until="2026-03-31T00:00:00Z",
-             target: dict | None = None, **sources: Any) -> dict[str, Any]:
+             target: dict | None = None, collected_at: str = "2026-03-31T00:00:00Z", **sources: Any) -> dict[str, Any]:
     """Collect git for real; other sources given as data, or as an Exception to record a failed source."""
     from compliance.sources.git import collect_git
 
@@ -150,7 +150,7 @@ def snapshot(repo_path, *, files=(), since="2026-02-21T00:00:00Z", until="2026-0
             return value
         out[name] = run_source("file", name, fn)
     snap = {"snapshot_version": 1, "tool": {"name": "compliance", "version": "test"},
-            "collected_at": "2026-03-31T00:00:00Z", "window": {"since": since, "until": until, "branch": "main"},
+            "collected_at": collected_at, "window": {"since": since, "until": until, "branch": "main"},
             "target": target or TARGET, "rules": {}, "sources": out}
     validate_snapshot(snap)
     return snap

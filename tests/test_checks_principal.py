@@ -12,6 +12,7 @@ OPERATOR = "arn:aws:iam::123456789012:role/ops/deploy-operator"
 CODEBUILD = "arn:aws:iam::123456789012:role/service-role/codebuild-deploy-manager"
 PRINCIPALS = {"workflow_role": ROLE, "operator_roles": [OPERATOR], "deploy_manager": [CODEBUILD]}
 IN_RUN = "2026-03-01T12:04:00Z"  # inside run 3's deploy step
+DELIVERED = "2026-03-31T01:00:00Z"  # collected an hour after the window: the trail holds all of it
 
 
 @pytest.fixture(scope="module")
@@ -30,7 +31,7 @@ def _judge(repo, *records, principals=PRINCIPALS, tracker=None, cloudtrail=None)
     if tracker is not None:
         sources["tracker"] = tracker
     target = {**TARGET, "principals": principals} if principals is not None else TARGET
-    return judge(snapshot(r.path, target=target, **sources), "deploy_principal")
+    return judge(snapshot(r.path, target=target, collected_at=DELIVERED, **sources), "deploy_principal")
 
 
 def _one(found):
@@ -137,6 +138,26 @@ def test_workflow_role_inside_a_failed_runs_deploy_is_the_pipeline_and_says_so(r
                 deploy=("2026-03-01T12:02:00Z", "2026-03-01T12:06:00Z"))]
     events = [event_record(record("e1", IN_RUN), FUNCTION)]
     found = judge(snapshot(r.path, target={**TARGET, "principals": PRINCIPALS}, github={"workflow": "x", "runs": runs},
-                           cloudtrail={"function": FUNCTION, "events": events}), "deploy_principal")
+                           collected_at=DELIVERED, cloudtrail={"function": FUNCTION, "events": events}),
+                  "deploy_principal")
     f = _one(found)
     assert f.status == "pass" and "run 4" in f.message and "ended failure" in f.message
+
+
+def test_the_minutes_the_trail_may_not_hold_yet_are_pending_never_a_pass(repo):
+    """Collected as the window ends: an update in its last 15 minutes may not be delivered yet."""
+    r, s = repo
+    runs = [run(3, s["direct"], "success", "2026-03-01T12:01:00Z", "2026-03-01T12:09:00Z",
+                deploy=("2026-03-01T12:02:00Z", "2026-03-01T12:06:00Z"))]
+    target = {**TARGET, "principals": PRINCIPALS}
+    empty = {"function": FUNCTION, "region": "us-west-2", "read": ["s3"], "events": []}
+    [f] = judge(snapshot(r.path, target=target, github={"workflow": "x", "runs": runs}, cloudtrail=empty),
+                "deploy_principal")
+    assert f.status == "pending" and "2026-03-30T23:45:00Z" in f.message  # no "records no update" pass
+    events = [event_record(record("e1", IN_RUN), FUNCTION)]
+    found = judge(snapshot(r.path, target=target, github={"workflow": "x", "runs": runs},
+                           cloudtrail={**empty, "events": events}), "deploy_principal")
+    assert sorted(f.status for f in found) == ["pass", "pending"]  # the update judged, the tail still open
+    settled = judge(snapshot(r.path, target=target, collected_at="2026-03-31T00:15:00Z",
+                             github={"workflow": "x", "runs": runs}, cloudtrail=empty), "deploy_principal")
+    assert [f.status for f in settled] == ["pass"]

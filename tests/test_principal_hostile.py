@@ -24,8 +24,8 @@ def _judge(repo, cloudtrail: dict):
     r, s = repo
     runs = [run(3, s["direct"], "success", "2026-03-01T12:01:00Z", "2026-03-01T12:09:00Z",
                 deploy=("2026-03-01T12:02:00Z", "2026-03-01T12:06:00Z"))]
-    return judge(snapshot(r.path, target=CONFIGURED, github={"workflow": "x", "runs": runs}, cloudtrail=cloudtrail),
-                 "deploy_principal")
+    return judge(snapshot(r.path, target=CONFIGURED, collected_at="2026-03-31T01:00:00Z",  # the trail delivered
+                          github={"workflow": "x", "runs": runs}, cloudtrail=cloudtrail), "deploy_principal")
 
 
 def _events(*records) -> list[dict]:

@@ -16,6 +16,7 @@ from compliance.base.timeutil import iso, parse_time
 from compliance.judge.checks.deploy import DEFAULT_TOLERANCE_SECONDS, live_manual_deploy
 from compliance.judge.checks.deploy_manager import names_function
 from compliance.judge.checks.proof import (
+    DELIVERY,
     LOOKUP_DAYS,
     Windows,
     event_evidence,
@@ -30,7 +31,7 @@ from compliance.judge.engine import (
     worklog_evidence_item,
 )
 from compliance.judge.registry import register
-from compliance.model.findings import ERROR, FAIL, PASS, Finding
+from compliance.model.findings import ERROR, FAIL, PASS, PENDING, Finding
 
 
 def _joined(ctx, event: dict[str, Any], when: datetime, slack: timedelta, windows: Windows
@@ -106,13 +107,30 @@ def check_deploy_principal(ctx, rule, params) -> list[Finding]:
                               "way (no event there proves nothing)")
         if not updates:
             return [gap_finding]
+    tail = _undelivered(ctx, rule, function)
     if not updates:
+        if tail:  # "no update" would rest on minutes the trail may not hold yet
+            return [tail]
         return [Finding(rule.id, "function", function, PASS,
                         f"CloudTrail ({', '.join(data.get('read') or []) or 'snapshot'}) records no code or "
                         f"configuration update of {function} from {iso(ctx.since)} to {iso(ctx.until)}")]
     # the canonical runs of the branch, whatever their outcome, indexed by deploy window once
     windows = Windows([r for rs in ctx.runs.by_sha.values() for r in rs if ctx.runs.rejection(r) is None])
-    return [_judge(ctx, rule, e, roles, slack, windows) for e in updates] + ([gap_finding] if gap else [])
+    return ([_judge(ctx, rule, e, roles, slack, windows) for e in updates] + ([gap_finding] if gap else [])
+            + ([tail] if tail else []))
+
+
+def _undelivered(ctx, rule, function: str) -> Finding | None:
+    """The window's last minutes before the collection, which CloudTrail may not have delivered yet (it
+    delivers within about 15 minutes): an update made then may be missing, so that part is ``pending``
+    (judge it again later), neither a pass nor an error."""
+    settled = ctx.now - DELIVERY
+    if ctx.until <= settled:
+        return None
+    return Finding(rule.id, "function", function, PENDING,
+                   f"updates after {iso(max(settled, ctx.since))} may not be delivered by CloudTrail yet (it delivers "
+                   f"within about {int(DELIVERY.total_seconds() // 60)} minutes of the call): judge the window again "
+                   f"after {iso(ctx.until + DELIVERY)}")
 
 
 def _uncovered(ctx, data: dict[str, Any]) -> str | None:
