@@ -115,28 +115,27 @@ def reads_of(rules: list[Rule]) -> set[str]:
     return out
 
 
-def repo_files_of(rules: list[Rule], target: dict[str, Any]) -> list[str]:
-    """The repository files these rules' checks read at the judged head (sorted, no blanks)."""
+def _hooked(rules: list[Rule], target: dict[str, Any], hook_name: str) -> set[str]:
+    """What one per-kind hook (``repo_files``, ``run_workflows``) names for these rules' checks, blanks dropped."""
     kinds = all_kinds()
-    files: set[str] = set()
+    out: set[str] = set()
     for rule in rules:
         for spec in rule.checks:
-            hook = kinds[spec.kind].repo_files
+            hook = getattr(kinds[spec.kind], hook_name)
             if hook:
-                files.update(f for f in hook(spec.params, target) if f)
-    return sorted(files)
+                out.update(f for f in hook(spec.params, target) if f)
+    return out
+
+
+def repo_files_of(rules: list[Rule], target: dict[str, Any]) -> list[str]:
+    """The repository files these rules' checks read at the judged head (sorted, no blanks)."""
+    return sorted(_hooked(rules, target, "repo_files"))
 
 
 def run_workflows_of(rules: list[Rule], target: dict[str, Any]) -> list[str]:
     """The workflows whose runs these rules judge besides the target's own (sorted, no blanks): the
     GitHub source lists each of them beside the target's workflow."""
-    kinds = all_kinds()
-    out: set[str] = set()
-    for rule in rules:
-        for spec in rule.checks:
-            hook = kinds[spec.kind].run_workflows
-            if hook:
-                out.update(w for w in hook(spec.params, target) if w)
+    out = _hooked(rules, target, "run_workflows")
     out.discard(target.get("workflow") or "")
     return sorted(out)
 

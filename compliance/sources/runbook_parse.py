@@ -98,14 +98,15 @@ def _sections(root: SyntaxTreeNode) -> tuple[list[dict[str, Any]], list[tuple[di
     return headings, sections
 
 
-def _mentions(nodes: list[SyntaxTreeNode]) -> list[dict[str, Any]]:
-    """Every code span of a section's prose and lists (code blocks are not prose), with its line."""
-    out: list[dict[str, Any]] = []
+def _leaves(nodes: list[SyntaxTreeNode]) -> list[tuple[SyntaxTreeNode, int]]:
+    """The inline and raw-HTML nodes under these nodes, each with its line (inherited from the nearest
+    ancestor that has one): what a reader sees rendered as text."""
+    out: list[tuple[SyntaxTreeNode, int]] = []
 
     def visit(node: SyntaxTreeNode, line: int) -> None:
         here = _line(node) or line
-        if node.type == "inline":
-            out.extend({"value": c, "line": here} for c in codes(node))
+        if node.type in ("inline", "html_block"):
+            out.append((node, here))
             return
         for child in node.children:
             visit(child, here)
@@ -113,6 +114,11 @@ def _mentions(nodes: list[SyntaxTreeNode]) -> list[dict[str, Any]]:
     for n in nodes:
         visit(n, _line(n))
     return out
+
+
+def _mentions(nodes: list[SyntaxTreeNode]) -> list[dict[str, Any]]:
+    """Every code span of a section's prose and lists (code blocks are not prose), with its line."""
+    return [{"value": c, "line": here} for node, here in _leaves(nodes) if node.type == "inline" for c in codes(node)]
 
 
 def _pathlike(span: str) -> bool:
@@ -124,23 +130,14 @@ def _stray(nodes: list[SyntaxTreeNode], used: set[int]) -> list[tuple[int, str]]
     """What a reader of the rendered Scope section sees as scope but no entry holds: a path in a nested
     list, a later paragraph of an entry, prose, a blockquote, or raw HTML (rendered, never read here)."""
     out: list[tuple[int, str]] = []
-
-    def visit(node: SyntaxTreeNode, line: int) -> None:
-        here = _line(node) or line
+    for node, here in _leaves(nodes):
         if node.type == "inline":
             if id(node) not in used:
                 out.extend((here, f"`{c}`") for c in codes(node) if _pathlike(c))
-            return
-        if node.type == "html_block":
-            raw = node.content.strip()
-            if not (raw.startswith("<!--") and raw.endswith("-->")):  # a comment is not rendered
-                out.append((here, f"raw HTML {' '.join(raw.split())[:120]!r}"))
-            return
-        for child in node.children:
-            visit(child, here)
-
-    for n in nodes:
-        visit(n, _line(n))
+            continue
+        raw = node.content.strip()
+        if not (raw.startswith("<!--") and raw.endswith("-->")):  # a comment is not rendered
+            out.append((here, f"raw HTML {' '.join(raw.split())[:120]!r}"))
     return out
 
 
