@@ -45,8 +45,7 @@ _PEM_END = r"-----END[A-Z0-9 ]*PRIVATE KEY(?: BLOCK)?-----"
 # A named value: not a reference such as ${{ secrets.X }}, $VAR or <placeholder>, which names a secret
 # ('\/' too: some JSON encoders escape '/', which base64 secrets are full of)
 _VALUE = r"(?![$%{<(])(?:[^\s\"'\\,;&<>]|\\{1,2}/){6,}"
-# A URL's userinfo with a password (``user:password`` between ``://`` and ``@``): one expression for the shape
-# and for its pre-test (``_may_hold_shape``), so the two cannot drift apart
+# A URL's ``user:password`` (before ``@``): one expression for the shape and its pre-test, which cannot drift apart
 _USERINFO = r"[^\s/@:\"'\\]+:[^\s/@\"'\\]+"
 _SHAPES = re.compile(
     # a quoted value runs to its closing quote, spaces and all (a passphrase: "correct horse battery staple")
@@ -73,13 +72,11 @@ _SHAPES = re.compile(
     re.DOTALL,
 )
 # Cheap pre-test for ``_SHAPES``: every match holds one of these words (case-insensitively) or is a
-# URL's password, ``://user:password@``. Plain substring tests are tens of times faster than the expression,
-# which then runs only on the rare text that could match.
+# URL's password. Substring tests are tens of times faster than the expression, run only where they hit.
 _HINT_WORDS = ("secret", "token", "passw", "key", "authorization", "akia", "asia", "ghp_", "gho_", "ghu_",
                "ghs_", "ghr_", "github_pat_", "fwogzxivyxdz", "iqojb3jpz2lu", "eyj", "xox", "hooks.slack")
-# The URL alternative of ``_SHAPES`` itself, its look-arounds made literal: it matches exactly where that
-# alternative does. ``"://" in text and "@" in text`` was the test before, and a report's JSON holds
-# thousands of both (run URLs, author e-mail addresses), which sent every batch of it down to its pieces.
+# The URL alternative of ``_SHAPES``, look-arounds made literal: it matches exactly where that one does. Any
+# ``://`` and ``@`` was the test before: a report's JSON (run URLs, e-mail addresses) then hit in every batch.
 _URL_PASSWORD = re.compile(rf"://{_USERINFO}@")
 
 
