@@ -127,3 +127,35 @@ def test_the_report_stream_stops_at_a_secret_wherever_its_batch_ends(monkeypatch
     passed = "".join(scan.watch(iter(chunks)))
     assert scan.dirty
     assert "wJalrXUtnFEMI" not in passed
+
+
+def _linked_records(n: int) -> list[dict]:
+    """Records as a report holds them: run URLs and authors' e-mail addresses in every one."""
+    return [{"sha": f"{i:040x}", "url": f"https://github.com/o/r/actions/runs/{i}",
+             "author": f"dev{i}@example.com", "label": f"ssh://git@host/r{i} mailto:a@b"} for i in range(n)]
+
+
+@pytest.mark.parametrize("where", (0, 255, 256, 599))
+def test_urls_and_addresses_are_not_a_hint_but_a_url_password_still_is(where):
+    """``://`` and ``@`` are in every record of a report (run URLs, e-mail addresses); only a URL that
+    carries a password is the shape, and it is found wherever it sits among them (issue 18)."""
+    records = _linked_records(600)
+    assert not any(redact._may_hold_shape(redact._ENCODE(r)) for r in records)
+    assert redact._anything_to_mask(_doc(records), ()) is False
+    records[where]["url"] = "https://deploy:hunter2hunter2@ci.example/hook"
+    doc = _doc(records)
+    assert redact._anything_to_mask(doc, ()) is True
+    assert "hunter2" not in str(redact.redact_data(doc))
+
+
+_url_parts = st.sampled_from(["https", "://", "@", ":", "/", "user", "pw", "x", " ", "\"", "\\", "host", "."])
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(_url_parts, max_size=12).map("".join))
+def test_the_url_pre_test_holds_wherever_the_shape_matches(text):
+    """Property: the pre-test is True for every text the shape expression matches (the pre-test may only
+    ever be wider), raw or JSON-encoded."""
+    for t in (text, redact._ENCODE(text)):
+        if redact._SHAPES.search(t):
+            assert redact._may_hold_shape(t), t

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import random
 import time
 from datetime import date, datetime, timezone
 
@@ -58,3 +59,31 @@ def test_the_last_day_datetime_can_hold_is_refused_not_overflowed():
         parse_bound("9999-12-31", end=True)
     with pytest.raises(ComplianceError, match="not a date"):
         parse_bound("yesterday")
+
+
+def test_the_canonical_z_form_reads_as_the_naive_time_in_utc_and_lookalikes_as_before():
+    """The fast path (issue 18) reads ``...Z`` with fromisoformat whole; it must agree with reading the
+    first 19 characters as a naive time in UTC, including for 20-character strings that only look
+    canonical (week dates, basic formats, an offset inside them), which fall back as before."""
+    def naive_in_utc(value: str) -> datetime | None:
+        try:
+            return datetime.fromisoformat(value[:19]).replace(tzinfo=timezone.utc)
+        except ValueError:
+            return None
+
+    assert parse_time("2026-02-25T08:31:02Z") == datetime(2026, 2, 25, 8, 31, 2, tzinfo=timezone.utc)
+    assert parse_time("2026-02-25T08:31:02Z").tzinfo is timezone.utc
+    assert parse_time("2026-02-30T08:31:02Z") is None  # no such day: unparseable, never a guess
+    # an offset inside a canonical-looking string: the old fast path read it with its zone replaced
+    assert parse_time("2026-02-25T08:31+01Z") == naive_in_utc("2026-02-25T08:31+01Z")
+    rng = random.Random(18)
+    base = "2026-02-25T08:31:02Z"
+    for _ in range(20000):
+        chars = list(base)
+        for _ in range(rng.randint(1, 3)):
+            chars[rng.choice([i for i in range(19) if i != 10])] = rng.choice("0123456789-:+.WTZ ")
+        value = "".join(chars)
+        expected = naive_in_utc(value)
+        if expected is not None:
+            got = parse_time(value)
+            assert got == expected and got.tzinfo is timezone.utc, value

@@ -10,6 +10,7 @@ one accepted a no-break space, the HTML one did not encode anything): the strict
 
 from __future__ import annotations
 
+import functools
 import re
 from typing import Any
 from urllib.parse import urlsplit
@@ -23,7 +24,14 @@ _URL_SAFE = re.compile(r"[A-Za-z0-9\-._~:/?#@!$&*+,;=%]*")
 
 def safe_url(url: Any) -> str | None:
     """The URL, percent-encoded for a link destination, or None unless it is plain http(s)."""
-    if not isinstance(url, str) or INVISIBLE_RE.search(url) or _SPACE.search(url):
+    return _safe_url(url) if isinstance(url, str) else None
+
+
+@functools.lru_cache(maxsize=16384)
+def _safe_url(url: str) -> str | None:
+    """Cached: a function of the text alone, and a report links the same URL several times (a change's
+    merge from its SHA and its merge mark, a run from every change it deploys, in each format)."""
+    if INVISIBLE_RE.search(url) or _SPACE.search(url):
         return None
     try:
         parts = urlsplit(url)

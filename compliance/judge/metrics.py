@@ -161,6 +161,10 @@ def _worklogs(ctx: Context, ok: list[_Deploy]) -> str | None:
         index = ctx.evidence
     except SourceUnavailable as exc:
         return f"validation recorded in worklogs not available: {exc}"
+    # The search runs newest first; the deploys that started after the entry are skipped by bisection
+    # (``_started_by``), not one by one: 1,000 failed worklogs times 14,000 deploys was two seconds at
+    # 100,000 commits.
+    bounds = _started_by(ok)
     for evs in index.by_task.values():
         for ev in evs:
             named = index.named(ev)
@@ -168,11 +172,41 @@ def _worklogs(ctx: Context, ok: list[_Deploy]) -> str | None:
                 continue
             if ev.timestamp is not None and ev.timestamp > ctx.now + CLOCK_SKEW:
                 continue  # dated after the collection: its date is false
-            hit = next((d for d in reversed(ok) if d.position >= named[0]
-                        and (ev.timestamp is None or d.started <= ev.timestamp)), None)
+            hit = _latest_deploy(ok, bounds, named[0], ev.timestamp)
             if hit is not None:
                 hit.fail(f"{ev.task_id} {ev.origin} records a failed validation of "
                               f"{ctx.history.commits[named[0]]['sha'][:12]}")
+    return None
+
+
+def _started_by(ok: list[_Deploy]) -> tuple[list[datetime], list[int]]:
+    """For the search of ``_latest_deploy``, whatever order ``ok`` is in: element i of the first list is the
+    earliest start among ``ok[i:]`` and of the second the highest position among ``ok[:i + 1]``, both
+    non-decreasing. ``bisect_right(first, t)`` is one past the last deploy that started at or before ``t``
+    (every deploy after it started later); no deploy at or before i contains a position above ``second[i]``."""
+    earliest: list[datetime] = []
+    for d in reversed(ok):
+        earliest.append(d.started if not earliest or d.started < earliest[-1] else earliest[-1])
+    earliest.reverse()
+    highest: list[int] = []
+    for d in ok:
+        highest.append(d.position if not highest or d.position > highest[-1] else highest[-1])
+    return earliest, highest
+
+
+def _latest_deploy(ok: list[_Deploy], bounds: tuple[list[datetime], list[int]], position: int,
+                   at: datetime | None) -> _Deploy | None:
+    """The last of ``ok`` that contains ``position`` and started at or before ``at`` (any start if None):
+    ``next(d for d in reversed(ok) if ...)``, without visiting the deploys that started after ``at`` nor
+    those before the first that reaches ``position`` (``_started_by``)."""
+    earliest, highest = bounds
+    last = len(ok) if at is None else bisect.bisect_right(earliest, at)
+    for i in range(last - 1, -1, -1):
+        if highest[i] < position:
+            return None
+        d = ok[i]
+        if d.position >= position and (at is None or d.started <= at):
+            return d
     return None
 
 

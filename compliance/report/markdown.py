@@ -194,8 +194,10 @@ def _pr_link(doc: dict[str, Any], number: Any) -> str:
     return label
 
 
-def _body(doc: dict[str, Any], detail: bool) -> list[_Section]:
-    sections = (_diff(doc), _failures(doc, detail), _pending(doc, detail), _changes(doc), _metrics(doc), _controls(doc),
+def _body(doc: dict[str, Any], detail: bool, changes: _Section | None) -> list[_Section]:
+    """``changes``: the change table, which is the same with or without detail (``render`` builds it once:
+    at 100,000 changes it is a pass over all of them)."""
+    sections = (_diff(doc), _failures(doc, detail), _pending(doc, detail), changes, _metrics(doc), _controls(doc),
                 _waivers(doc), _passes(doc), _not_evaluated(doc))
     return [s for s in sections if s is not None]
 
@@ -208,14 +210,15 @@ def _length(markdown: str) -> int:
 def render(doc: dict[str, Any]) -> str:
     head = "\n".join(_header(doc)) + "\n"
     foot = "\n".join(_footer(doc))
-    body = _body(doc, detail=True)
+    changes = _changes(doc)
+    body = _body(doc, detail=True, changes=changes)
     if not any(s.full for s in body):
         full = head + "".join(_join(s, len(s.items)) for s in body) + foot
         if _length(full) < MAX_CHARS:
             return full
     # Reserve room for the note; the summary and footer are never cut.
     budget = MAX_CHARS - _length(head) - _length(foot) - 1_000
-    sections = _body(doc, detail=False)
+    sections = _body(doc, detail=False, changes=changes)
     # Each section first gets a fair share, so a flood of failures cannot hide the change table;
     # whatever a section leaves unused then goes to the sections in reading order.
     shown = [0] * len(sections)
