@@ -31,7 +31,7 @@ from typing import Any
 
 import yaml
 
-from benchmarks.make_history import MEAN_GAP, SCOPED_API, generate
+from benchmarks.make_history import MEAN_GAP, RUNBOOK, SCOPED_API, generate
 from compliance.base import synthetic
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -283,7 +283,8 @@ def build(n: int, workdir: Path, log=print) -> System:
     config = {
         "version": 1,
         "target": {"name": f"benchmark-{n}", "repo": "repo.git", "github_repo": REPO, "branch": "main",
-                   "workflow": WORKFLOW, "deploy_script": f"{SCOPED_API}/deploy.sh", "region": REGION,
+                   "workflow": WORKFLOW, "deploy_script": f"{SCOPED_API}/deploy.sh", "runbook": RUNBOOK,
+                   "region": REGION,
                    "function": FUNCTION, "http_api": "devops-tracker-api", "capability_url": CAPABILITY_URL,
                    "tracker": {"table": "devops-project-tracker", "project": "enceladus"},
                    "deploy_manager": {"table": "devops-deployment-manager", "project": "enceladus"},

@@ -23,11 +23,14 @@ import sys
 import time
 
 from compliance.base import synthetic
+from compliance.demo.tree import file_text
 
 SCOPED_API = "backend/lambda/coordination_api"
 SCOPED_MCP = "tools/enceladus-mcp-server"
 DICTIONARY = f"{SCOPED_API}/governance_data_dictionary.json"
 DEPLOY_SCRIPT = f"{SCOPED_API}/deploy.sh"
+RUNBOOK = "docs/runbooks/api-mcp-deploy.md"  # the demo's runbook and guidance, so the governance rules judge real text
+GOVERNANCE = [(RUNBOOK, file_text("api-mcp-deploy.md").encode()), ("AGENTS.md", file_text("AGENTS.md").encode())]
 DEPLOY_TEXT = (b"#!/usr/bin/env bash\nset -euo pipefail\ncd \"$(dirname \"$0\")\"\nzip -qr /tmp/fn.zip .\n"
                b"aws lambda update-function-code --function-name devops-coordination-api --zip-file fileb:///tmp/fn.zip\n")
 ZONES = ("-0800", "-0700", "+0000")
@@ -102,7 +105,8 @@ def generate(n: int, outdir: str, seed: int = 20260225, start: int = START) -> d
         roll = rng.random()
         if i == 0:
             # a deploy script that deploys: the checker judges each run by the script in force at its commit
-            changes = [(p, b"initial\n") for p in (*scoped, *other, DICTIONARY)] + [(DEPLOY_SCRIPT, DEPLOY_TEXT)]
+            changes = ([(p, b"initial\n") for p in (*scoped, *other, DICTIONARY)] + [(DEPLOY_SCRIPT, DEPLOY_TEXT)]
+                       + GOVERNANCE)
         elif roll < 0.5:
             counts["scoped"] += 1
             if rng.random() < 0.15:
