@@ -355,3 +355,15 @@ def test_evaluate_saves_the_snapshot_it_judged_beside_its_reports(demo, tmp_path
     assert "not in canonical form" in capsys.readouterr().err
     digest = "sha256:" + hashlib.sha256((out / "snapshot.json").read_bytes()).hexdigest()
     assert _report(out)["snapshot"]["digest"] == digest
+
+
+def test_validating_rules_imports_no_reporter_engine_or_cloud_library():
+    """The start-up budget (benchmarks/startup.py): `rules validate` and `--version` must not pay for the
+    report package (a printing helper once pulled it in: +53 ms), the Markdown parser, boto3 or PyGithub."""
+    code = ("import sys\nfrom compliance.cli import main\n"
+            "assert main(['rules', 'validate', 'policies']) == 0\n"
+            "heavy = [m for m in ('compliance.report', 'markdown_it', 'boto3', 'botocore', 'github') if m in sys.modules]\n"
+            "print(heavy)")
+    done = subprocess.run([sys.executable, "-c", code], cwd=Path(__file__).resolve().parents[1],
+                          capture_output=True, text=True, check=True)
+    assert done.stdout.strip().splitlines()[-1] == "[]", done.stdout

@@ -181,3 +181,11 @@ def span_text(seconds: float, sep: str = " ") -> str:
     if s < 100 * 86400:
         return f"{s // 86400}d{sep}{s % 86400 // 3600:02d}h"
     return f"{s // 86400}d"
+
+
+def duration_text(seconds: Any) -> str:
+    """``span_text`` for a figure that may be missing (a metric the data does not define): "n/a" then,
+    a minus sign kept for a negative one."""
+    if not isinstance(seconds, (int, float)) or isinstance(seconds, bool):
+        return "n/a"
+    return ("-" if seconds < 0 else "") + span_text(seconds)

@@ -11,8 +11,8 @@ from pathlib import Path
 from typing import Any
 
 from compliance.base.redact import clip, redact
+from compliance.base.timeutil import duration_text as duration  # not the report package: start-up
 from compliance.model.causes import causes, collection_phrase, rule_counts, source_notes
-from compliance.report.metrics_view import duration
 
 
 def print_metrics(doc: dict[str, Any]) -> None:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from compliance.base.timeutil import span_text
+from compliance.base.timeutil import duration_text
 from compliance.report.html_view import esc, link
 from compliance.report.markdown_sections import _Section
 from compliance.report.markdown_text import code, text
@@ -28,9 +28,7 @@ _TREND_LABEL = {
 
 def duration(seconds: Any) -> str:
     """A duration a reader takes in at a glance (``2h 05m``); "n/a" when there is none."""
-    if not isinstance(seconds, (int, float)) or isinstance(seconds, bool):
-        return "n/a"
-    return ("-" if seconds < 0 else "") + span_text(seconds)
+    return duration_text(seconds)
 
 
 def _pct(rate: Any) -> str:
