@@ -8,6 +8,7 @@ does not keep; everything else comes back as it was judged.
 
 from __future__ import annotations
 
+import string
 from typing import Any
 
 from compliance.model.findings import PASS, STATUSES
@@ -31,7 +32,13 @@ class CompactError(ValueError):
 
 def expand_report(doc: Any) -> Any:
     """The version-1 document of a report.json of either version (version 1, or not a report: as it is)."""
-    if not isinstance(doc, dict) or doc.get("report_version") != VERSION:
+    if not isinstance(doc, dict):
+        return doc
+    if doc.get("report_version") != VERSION or isinstance(doc.get("report_version"), bool):
+        tables = sorted(k for k in TABLES if k in doc)
+        if tables:  # a compact file that says it is not one: its passes and chains would be dropped unread
+            raise CompactError(f"report_version {doc.get('report_version')!r}, but it holds the version-{VERSION} "
+                               f"tables {', '.join(tables)}")
         return doc
     try:
         return _expand(doc)
@@ -51,6 +58,10 @@ def _expand(doc: dict[str, Any]) -> dict[str, Any]:
     status_of = {code: status for status, code in doc["status_codes"].items()}
     if set(status_of.values()) - set(STATUSES):
         raise ValueError("status_codes name an unknown status")
+    if len(status_of) != len(doc["status_codes"]) or NOT_JUDGED in status_of \
+            or not all(isinstance(c, str) and len(c) == 1 for c in status_of):
+        raise ValueError(f"status_codes {doc['status_codes']!r} are not one distinct character per status "
+                         f"(nor {NOT_JUDGED!r}, not judged): a code would read as two verdicts")
     repo = repo_of(doc)
     changes = [_change(dict(zip(columns, row, strict=True)), strings, stages, fields, change_rules, status_of, repo)
                for row in doc["changes"]]
@@ -67,6 +78,34 @@ def _finding_order(f: dict[str, Any]) -> tuple:
     """The engine's order (``Finding.sort_key``), a merged report's target after the rule as ``merge`` sorts."""
     return tuple(str(f.get(k, "")) for k in ("rule_id", "target", "subject_type", "subject", "check", "status",
                                                "message"))
+
+
+def _at(table: list[Any], i: Any, what: str) -> Any:
+    """``table[i]`` for an index the writer could have written: a non-negative int in range (Python would read
+    -1 or True as another entry)."""
+    if not isinstance(i, int) or isinstance(i, bool) or not 0 <= i < len(table):
+        raise IndexError(f"no {what} {i!r} (of {len(table)})")
+    return table[i]
+
+
+_FORMATTER = string.Formatter()
+
+
+def _fill(template: Any, values: dict[str, str]) -> str:
+    """A stage string back from its template: only the plain fields the writer uses (``{sha}``, ...), never
+    an attribute, index, conversion or format spec (``{sha.__class__}``, ``{sha:>999999999}``), which
+    ``str.format`` would obey and the writer never writes."""
+    if not isinstance(template, str):
+        raise TypeError(f"string {template!r} is not text")
+    for _, name, spec, conversion in _FORMATTER.parse(template):
+        if name is not None and (name not in values or spec or conversion):
+            raise ValueError(f"template {template!r} names {{{name}{'!' + conversion if conversion else ''}"
+                             f"{':' + spec if spec else ''}}}, not one of the change's values")
+    return template.format_map(values)
+
+
+# a column the writer moves beside the row only when it leaves the column empty: (column, its empty value)
+_MOVABLE = {"verdicts": "", "kind": None, "author": None, "files_in_scope": []}
 
 
 def _row(changes: list[dict[str, Any]], i: Any) -> dict[str, Any]:
@@ -117,34 +156,49 @@ def _subject(s: Any, changes: list[dict[str, Any]]) -> str:
 def _change(row: dict[str, Any], strings: list[str], stages: list[list[Any]], fields: list[str],
             change_rules: list[str], status_of: dict[str, str], repo: str) -> dict[str, Any]:
     codes = row["verdicts"]
+    extra = row.get("extra") or {}
+    for name in set(extra) & set(row):  # beside the row only what the row leaves out: never both
+        if name not in _MOVABLE or row[name] != _MOVABLE[name]:
+            raise ValueError(f"change {row['sha']!r} gives {name} both in its row and beside it")
+    if not isinstance(codes, str):
+        raise TypeError(f"verdicts {codes!r} are not a string of status codes")
     if len(codes) != len(change_rules) and codes != "":
         raise ValueError(f"verdicts {codes!r} do not match the {len(change_rules)} change rules")
     sha = row["sha"]
     change = {
         "sha": sha,
         "short": str(sha)[:12],
-        "kind": strings[row["kind"]] if row["kind"] is not None else None,
+        "kind": _at(strings, row["kind"], "string") if row["kind"] is not None else None,
         "pr": row["pr"],
         "subject": row["subject"],
-        "author": strings[row["author"]] if row["author"] is not None else None,
+        "author": _at(strings, row["author"], "string") if row["author"] is not None else None,
         "committed_at": row["committed_at"],
         "task_ids": row["task_ids"],
-        "files_in_scope": [strings[p] for p in row["files_in_scope"]],
+        "files_in_scope": [_at(strings, p, "string") for p in row["files_in_scope"]],
         # "" when the verdicts were written beside the row (a status this version does not know)
         "verdicts": {r: status_of[c] for r, c in (zip(change_rules, codes, strict=True) if codes else ())
                      if c != NOT_JUDGED},
     }
-    change.update(row.get("extra") or {})
+    change.update(extra)
     values = values_of(change, repo)
-    change["timeline"] = [_stage(stages[i], strings, fields, values) for i in row["timeline"]]
+    change["timeline"] = [_stage(_at(stages, i, "stage"), strings, fields, values) for i in row["timeline"]]
     return change
 
 
 def _stage(row: list[Any], strings: list[str], fields: list[str], values: dict[str, str]) -> dict[str, Any]:
-    stage = {name: strings[v].format_map(values) if v is not None else None for name, v in zip(fields, row[:len(fields)], strict=True)}
+    stage = {name: _fill(_at(strings, v, "string"), values) if v is not None else None
+             for name, v in zip(fields, row[:len(fields)], strict=True)}
     if len(row) > len(fields):
+        if len(row) != len(fields) + 1 or not isinstance(row[-1], dict):
+            raise ValueError(f"stage {row!r} is not {len(fields)} fields and what lies beside them")
         extra = dict(row[len(fields)])
-        for name in extra.pop("absent", []):
+        absent = extra.pop("absent", [])
+        if not isinstance(absent, list):
+            raise TypeError(f"absent {absent!r} is not a list of fields")
+        for name in [*absent, *extra]:  # the writer leaves a field None for what it puts beside or drops
+            if name in stage and stage[name] is not None:
+                raise ValueError(f"stage field {name!r} is both in the stage and beside it")
+        for name in absent:
             stage.pop(name, None)
         stage.update(extra)
     return stage
