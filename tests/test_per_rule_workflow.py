@@ -435,3 +435,22 @@ def test_a_listing_record_that_contradicts_the_runs_is_not_believed(history):
             "workflows": listings}
         found = judged(r, github)
         assert {f.status for (rule, _), f in found.items() if rule == "APIMCP-003"} == {"error"}
+
+
+def test_a_run_in_two_listings_counts_for_the_listing_whose_path_it_has(history):
+    """The same run returned by two listings (a rule naming the target's workflow under another spelling,
+    ``.github/workflows/API-MCP-backend-deploy.yml``, which sorts before it, or any overlap): each listing's copy
+    is judged for its own workflow. One copy must not shadow the other, leaving the target's runs empty (every
+    change uncovered) or crediting the other workflow with it."""
+    r, s = history
+    green = lam_run(9996, s["api2"], _at(8))
+    keys = ("id", "name", "head_sha", "head_branch", "path", "event", "status", "conclusion", "run_number",
+            "run_attempt", "html_url", "created_at", "updated_at", "run_started_at")
+    run = {k: green[k] for k in keys}
+    for order in ((CFN, WORKFLOW_PATH), (WORKFLOW_PATH, CFN)):
+        github = {"workflow": WORKFLOW_PATH, "runs": [{**run, "listed_by": by} for by in order],
+                  "workflows": {WORKFLOW_PATH: {"status": "ok"}, CFN: {"status": "ok"}}}
+        found = judged(r, github)
+        assert found[("APIMCP-003", s["api2"][:12])].status == "pass", order
+        assert found[("APIMCP-003", s["api1"][:12])].status == "pass", order
+        assert {f.status for (rule, _), f in found.items() if rule == "ENC-API-002"} == {"fail"}, order
