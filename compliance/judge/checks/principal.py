@@ -107,7 +107,7 @@ def check_deploy_principal(ctx, rule, params) -> list[Finding]:
                               "way (no event there proves nothing)")
         if not updates:
             return [gap_finding]
-    tail = _undelivered(ctx, rule, function)
+    tail = _undelivered(ctx, rule, function, data)
     if not updates:
         if tail:  # "no update" would rest on minutes the trail may not hold yet
             return [tail]
@@ -120,11 +120,16 @@ def check_deploy_principal(ctx, rule, params) -> list[Finding]:
             + ([tail] if tail else []))
 
 
-def _undelivered(ctx, rule, function: str) -> Finding | None:
-    """The window's last minutes before the collection, which CloudTrail may not have delivered yet (it
+def _undelivered(ctx, rule, function: str, data: dict[str, Any]) -> Finding | None:
+    """The window's last minutes before the trail was read, which CloudTrail may not have delivered yet (it
     delivers within about 15 minutes): an update made then may be missing, so that part is ``pending``
-    (judge it again later), neither a pass nor an error."""
-    settled = ctx.now - DELIVERY
+    (judge it again later), neither a pass nor an error.
+
+    The clock is the read's (``read_at``), not the collection's: other sources can hold the collection for
+    minutes after the trail was read (GitHub's rate limit), and what was delivered is what the read saw. A
+    ``read_at`` after the collection (or none, an older snapshot) leaves the collection's time."""
+    read = parse_time(data.get("read_at"))
+    settled = (min(read, ctx.now) if read is not None else ctx.now) - DELIVERY
     if ctx.until <= settled:
         return None
     return Finding(rule.id, "function", function, PENDING,
