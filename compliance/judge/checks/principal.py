@@ -23,6 +23,7 @@ from compliance.judge.checks.proof import (
     event_label,
     is_update,
     session_role,
+    trail_clock,
 )
 from compliance.judge.engine import (
     SUCCESS,
@@ -125,11 +126,8 @@ def _undelivered(ctx, rule, function: str, data: dict[str, Any]) -> Finding | No
     delivers within about 15 minutes): an update made then may be missing, so that part is ``pending``
     (judge it again later), neither a pass nor an error.
 
-    The clock is the read's (``read_at``), not the collection's: other sources can hold the collection for
-    minutes after the trail was read (GitHub's rate limit), and what was delivered is what the read saw. A
-    ``read_at`` after the collection (or none, an older snapshot) leaves the collection's time."""
-    read = parse_time(data.get("read_at"))
-    settled = (min(read, ctx.now) if read is not None else ctx.now) - DELIVERY
+    The clock is the read's (``trail_clock``), not the collection's: what was delivered is what the read saw."""
+    settled = trail_clock(ctx, data) - DELIVERY
     if ctx.until <= settled:
         return None
     return Finding(rule.id, "function", function, PENDING,
