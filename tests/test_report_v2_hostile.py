@@ -23,6 +23,7 @@ from compliance.report.compact import compact_report
 from compliance.report.diff import load_previous
 from compliance.report.document import build_report
 from compliance.report.expand import CompactError, expand_report
+from compliance.report.merge import load_report
 
 
 class _RuleSet:
@@ -169,3 +170,38 @@ def test_hostile_strings_read_back_exactly(doc, subject, label, detail):
     assert [f for f in back["findings"] if f["status"] != "pass"] == \
         sorted([f for f in d["findings"] if f["status"] != "pass"], key=lambda f: tuple(
             str(f.get(k, "")) for k in ("rule_id", "target", "subject_type", "subject", "check", "status", "message")))
+
+
+def _merged(raw, tmp_path):
+    path = tmp_path / "report.json"
+    path.write_text(json.dumps(raw), encoding="utf-8")
+    return load_report(path)
+
+
+def test_a_summary_that_is_not_what_the_tables_hold_is_refused_by_merge(raw, tmp_path):
+    """``merge`` counts the findings, a reader of the file reads its summary: one file, two verdicts."""
+    assert _merged(raw, tmp_path)["findings"]  # the file as written merges
+    r = copy.deepcopy(raw)
+    failing = next(f for f in r["findings"] if f["status"] == "fail")
+    failing["status"] = "pass"  # the failure turned into a pass; the summary still says fail
+    with pytest.raises(InputError, match="its summary says"):
+        _merged(r, tmp_path)
+    r = copy.deepcopy(raw)
+    r["passed"][0]["subjects"].append(r["passed"][0]["subjects"][0])  # one pass more than the summary counts
+    with pytest.raises(InputError, match="its summary says"):
+        _merged(r, tmp_path)
+    r = copy.deepcopy(raw)
+    r["summary"] = {**r["summary"], "verdict": "pass", "exit_code": 0}
+    with pytest.raises(InputError, match="its summary says"):
+        _merged(r, tmp_path)
+    v1 = json.loads(canonical_json({**expand_report(copy.deepcopy(raw)), "summary": r["summary"]}))
+    with pytest.raises(InputError, match="its summary says"):  # version 1 alike
+        _merged(v1, tmp_path)
+
+
+def test_rule_counts_that_are_not_what_the_tables_hold_are_refused_by_merge(raw, tmp_path):
+    r = copy.deepcopy(raw)
+    rule = next(x for x in r["rules"] if x["counts"].get("fail"))
+    rule["counts"] = {**rule["counts"], "fail": 0, "pass": rule["counts"]["pass"] + rule["counts"]["fail"]}
+    with pytest.raises(InputError, match=f"rule '{rule['id']}' counts"):
+        _merged(r, tmp_path)

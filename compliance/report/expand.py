@@ -11,7 +11,7 @@ from __future__ import annotations
 import string
 from typing import Any
 
-from compliance.model.findings import PASS, STATUSES
+from compliance.model.findings import PASS, STATUSES, summary_of
 from compliance.report.compact import (
     NOT_JUDGED,
     RULE_DEFAULTS,
@@ -72,6 +72,26 @@ def _expand(doc: dict[str, Any]) -> dict[str, Any]:
     out = {k: v for k, v in doc.items() if k not in TABLES}
     out.update(report_version=1, findings=findings, changes=changes)
     return out
+
+
+def counts_disagreement(doc: dict[str, Any]) -> str | None:
+    """How a report's own counts (``summary``, ``rules[].counts``) differ from its findings (the version-1
+    document, as ``expand_report`` gives it), or None. ``merge`` counts the findings while a reader of the
+    file reads its summary: a file whose two disagree holds two verdicts, and is refused, not merged by one."""
+    findings = [f for f in doc.get("findings") or [] if isinstance(f, dict) and f.get("status") in STATUSES]
+    told = summary_of(f["status"] for f in findings)
+    summary = doc.get("summary") if isinstance(doc.get("summary"), dict) else {}
+    wrong = {k: summary[k] for k in (*STATUSES, "verdict", "exit_code") if k in summary and summary[k] != told[k]}
+    if wrong:
+        return f"its summary says {wrong}, its findings {({k: told[k] for k in wrong})}"
+    for rule in doc.get("rules") or []:
+        counts = rule.get("counts") if isinstance(rule, dict) else None
+        if isinstance(counts, dict):
+            held = summary_of(f["status"] for f in findings if f.get("rule_id") == rule.get("id"))
+            off = {k: v for k, v in counts.items() if k in STATUSES and v != held[k]}
+            if off:
+                return f"rule {rule.get('id')!r} counts {off}, its findings {({k: held[k] for k in off})}"
+    return None
 
 
 def _finding_order(f: dict[str, Any]) -> tuple:
@@ -204,4 +224,4 @@ def _stage(row: list[Any], strings: list[str], fields: list[str], values: dict[s
     return stage
 
 
-__all__ = ["CompactError", "expand_report"]
+__all__ = ["CompactError", "counts_disagreement", "expand_report"]
