@@ -454,3 +454,22 @@ def test_a_run_in_two_listings_counts_for_the_listing_whose_path_it_has(history)
         assert found[("APIMCP-003", s["api2"][:12])].status == "pass", order
         assert found[("APIMCP-003", s["api1"][:12])].status == "pass", order
         assert {f.status for (rule, _), f in found.items() if rule == "ENC-API-002"} == {"fail"}, order
+
+
+def test_two_rules_naming_one_workflow_with_different_scripts_are_judged_each_by_its_own(rsps, history):
+    """One evaluation, one workflow's runs, two scripts: the runs are indexed per (workflow, script), so the
+    rule whose script was a tombstone at the run fails and the rule naming a live script passes."""
+    r, _ = history
+    live = "infrastructure/cloudformation/deploy-api-stack-v2.sh"
+    r.commit("retire the stack script ENC-TSK-8", {CFN_SCRIPT: TOMBSTONE, live: CFN_DEPLOY},
+             author_date="2026-03-12T00:00:00Z")
+    stack4 = r.commit("route change ENC-TSK-9", {STACK: "Resources: {A: {}}\n"}, author_date="2026-03-13T00:00:00Z")
+    FakeGitHub(rsps, [cfn_run(9902, stack4, _at(13))])
+    data, _ = collect(also=[CFN])
+    both = [make_rule("deploy_coverage", {"workflow": CFN, "deploy_script": script, "allow_manual_evidence": False},
+                      scope=STACK_SCOPE, rule_id=rule_id)
+            for rule_id, script in (("STACK-TOMB", CFN_SCRIPT), ("STACK-LIVE", live))]
+    snap = snapshot(r.path, files=[*FILES, live], github=data, target=TARGET_HERE, **WINDOW)
+    found = {(f.rule_id, f.subject): f for f in evaluate(snap, both)}
+    assert found[("STACK-TOMB", stack4[:12])].status == "fail"
+    assert found[("STACK-LIVE", stack4[:12])].status == "pass", found[("STACK-LIVE", stack4[:12])].message
