@@ -8,6 +8,7 @@ does not keep; everything else comes back as it was judged.
 
 from __future__ import annotations
 
+import functools
 import string
 from typing import Any
 
@@ -63,6 +64,9 @@ def _expand(doc: dict[str, Any]) -> dict[str, Any]:
         raise ValueError(f"status_codes {doc['status_codes']!r} are not one distinct character per status "
                          f"(nor {NOT_JUDGED!r}, not judged): a code would read as two verdicts")
     repo = repo_of(doc)
+    if not isinstance(fields, list) or not isinstance(strings, list):
+        raise TypeError("stage_fields and strings are lists")
+    _check_stages(stages, strings, fields)
     changes = [_change(dict(zip(columns, row, strict=True)), strings, stages, fields, change_rules, status_of, repo)
                for row in doc["changes"]]
     findings = [_finding(f, rules.get(f.get("rule_id")), targets, changes) for f in doc["findings"]]
@@ -109,6 +113,7 @@ def _at(table: list[Any], i: Any, what: str) -> Any:
 
 
 _FORMATTER = string.Formatter()
+_VALUE_NAMES = frozenset(values_of({}, ""))  # what a stage's template may name (``compact.values_of``)
 
 
 def _fill(template: Any, values: dict[str, str]) -> str:
@@ -117,11 +122,18 @@ def _fill(template: Any, values: dict[str, str]) -> str:
     ``str.format`` would obey and the writer never writes."""
     if not isinstance(template, str):
         raise TypeError(f"string {template!r} is not text")
-    for _, name, spec, conversion in _FORMATTER.parse(template):
-        if name is not None and (name not in values or spec or conversion):
-            raise ValueError(f"template {template!r} names {{{name}{'!' + conversion if conversion else ''}"
-                             f"{':' + spec if spec else ''}}}, not one of the change's values")
+    bad = _foreign_field(template) if "{" in template or "}" in template else None
+    if bad:
+        raise ValueError(f"template {template!r} names {bad}, not one of the change's values")
     return template.format_map(values)
+
+
+@functools.lru_cache(maxsize=4096)  # a run's stages share their templates: each is parsed once, not per change
+def _foreign_field(template: str) -> str | None:
+    for _, name, spec, conversion in _FORMATTER.parse(template):
+        if name is not None and (name not in _VALUE_NAMES or spec or conversion):
+            return "{" + name + ("!" + conversion if conversion else "") + (":" + spec if spec else "") + "}"
+    return None
 
 
 # a column the writer moves beside the row only when it leaves the column empty: (column, its empty value)
@@ -177,8 +189,8 @@ def _change(row: dict[str, Any], strings: list[str], stages: list[list[Any]], fi
             change_rules: list[str], status_of: dict[str, str], repo: str) -> dict[str, Any]:
     codes = row["verdicts"]
     extra = row.get("extra") or {}
-    for name in set(extra) & set(row):  # beside the row only what the row leaves out: never both
-        if name not in _MOVABLE or row[name] != _MOVABLE[name]:
+    for name in extra:  # beside the row only what the row leaves out: never both
+        if name in row and (name not in _MOVABLE or row[name] != _MOVABLE[name]):
             raise ValueError(f"change {row['sha']!r} gives {name} both in its row and beside it")
     if not isinstance(codes, str):
         raise TypeError(f"verdicts {codes!r} are not a string of status codes")
@@ -205,20 +217,36 @@ def _change(row: dict[str, Any], strings: list[str], stages: list[list[Any]], fi
     return change
 
 
+def _check_stages(stages: list[Any], strings: list[str], fields: list[str]) -> None:
+    """Every stage of the table as the writer writes it, checked once (a run's stages are shared by the
+    changes it covered, so ``_stage`` then only fills them in): its fields' strings in the table and
+    templates of the plain fields only; beside them only fields it leaves None."""
+    for row in stages:
+        if not isinstance(row, list) or len(row) not in (len(fields), len(fields) + 1):
+            raise ValueError(f"stage {row!r} is not {len(fields)} fields and what lies beside them")
+        for v in row[:len(fields)]:
+            if v is not None:
+                _fill(_at(strings, v, "string"), _NO_VALUES)
+        if len(row) > len(fields):
+            extra = row[-1]
+            if not isinstance(extra, dict) or not isinstance(extra.get("absent", []), list):
+                raise TypeError(f"stage {row!r}: beside its fields is not an object with a list of absent ones")
+            given = {name for name, v in zip(fields, row, strict=False) if v is not None}
+            for name in [*extra.get("absent", []), *extra]:  # the writer leaves None what it puts beside or drops
+                if name in given:
+                    raise ValueError(f"stage field {name!r} is both in the stage and beside it")
+
+
+_NO_VALUES = dict.fromkeys(_VALUE_NAMES, "")
+
+
 def _stage(row: list[Any], strings: list[str], fields: list[str], values: dict[str, str]) -> dict[str, Any]:
-    stage = {name: _fill(_at(strings, v, "string"), values) if v is not None else None
+    """A stage of the table (``_check_stages``) filled in with its change's values."""
+    stage = {name: strings[v].format_map(values) if v is not None else None
              for name, v in zip(fields, row[:len(fields)], strict=True)}
     if len(row) > len(fields):
-        if len(row) != len(fields) + 1 or not isinstance(row[-1], dict):
-            raise ValueError(f"stage {row!r} is not {len(fields)} fields and what lies beside them")
         extra = dict(row[len(fields)])
-        absent = extra.pop("absent", [])
-        if not isinstance(absent, list):
-            raise TypeError(f"absent {absent!r} is not a list of fields")
-        for name in [*absent, *extra]:  # the writer leaves a field None for what it puts beside or drops
-            if name in stage and stage[name] is not None:
-                raise ValueError(f"stage field {name!r} is both in the stage and beside it")
-        for name in absent:
+        for name in extra.pop("absent", []):
             stage.pop(name, None)
         stage.update(extra)
     return stage
