@@ -161,3 +161,25 @@ def test_the_minutes_the_trail_may_not_hold_yet_are_pending_never_a_pass(repo):
     settled = judge(snapshot(r.path, target=target, collected_at="2026-03-31T00:15:00Z",
                              github={"workflow": "x", "runs": runs}, cloudtrail=empty), "deploy_principal")
     assert [f.status for f in settled] == ["pass"]
+
+
+def test_the_pending_tail_is_measured_from_the_trails_read_not_the_end_of_the_collection(repo):
+    """Lying by timing: CloudTrail was read as the window ended (00:02), then GitHub's rate limit held the
+    collection for 14 minutes, so ``collected_at`` (00:16) is more than 15 minutes after ``until``. An update at
+    23:55 may not have been delivered when the trail was read: that is the read's tail, still pending."""
+    r, s = repo
+    runs = [run(3, s["direct"], "success", "2026-03-01T12:01:00Z", "2026-03-01T12:09:00Z",
+                deploy=("2026-03-01T12:02:00Z", "2026-03-01T12:06:00Z"))]
+    target = {**TARGET, "principals": PRINCIPALS}
+    read = {"function": FUNCTION, "region": "us-west-2", "read": ["s3"], "events": [], "read_at": "2026-03-31T00:02:00Z"}
+    [f] = judge(snapshot(r.path, target=target, collected_at="2026-03-31T00:16:00Z",
+                         github={"workflow": "x", "runs": runs}, cloudtrail=read), "deploy_principal")
+    assert f.status == "pending" and "2026-03-30T23:47:00Z" in f.message
+    later = {**read, "read_at": "2026-03-31T00:15:00Z"}  # read once the window's end was delivered
+    [f] = judge(snapshot(r.path, target=target, collected_at="2026-03-31T00:16:00Z",
+                         github={"workflow": "x", "runs": runs}, cloudtrail=later), "deploy_principal")
+    assert f.status == "pass"
+    forged = {**read, "read_at": "2026-04-30T00:00:00Z"}  # a read after the collection: the collection's clock
+    [f] = judge(snapshot(r.path, target=target, collected_at="2026-03-31T00:05:00Z",
+                         github={"workflow": "x", "runs": runs}, cloudtrail=forged), "deploy_principal")
+    assert f.status == "pending"

@@ -183,3 +183,17 @@ def test_lookup_events_outside_90_days_asks_nothing(lookup_stub):
 ])
 def test_function_name_forms(value, names):
     assert cloudtrail._names_function(value, me.FUNCTION) is names
+
+
+def test_the_read_records_when_it_began_for_the_pending_tail(aws_env):
+    """``read_at`` is taken before the first request, to the second: no later than the read that saw the
+    trail, so deploy_principal's pending tail is measured from it rather than from the end of the collection."""
+    create_trail(bucket=BUCKET)
+    before = datetime.now(timezone.utc).replace(microsecond=0)
+    data = cloudtrail.collect_cloudtrail(me.FUNCTION, me.REGION, {"bucket": BUCKET, "prefix": "org",
+                                                                  "account": me.ACCOUNT}, *WINDOW, meter=Meter())
+    after = datetime.now(timezone.utc)
+    _valid(data)
+    read_at = datetime.fromisoformat(data["read_at"].replace("Z", "+00:00"))
+    assert before <= read_at <= after
+    assert schema_problems({**data, "read_at": "yesterday"}, def_schema("cloudtrail"), "cloudtrail")

@@ -435,3 +435,41 @@ def test_a_listing_record_that_contradicts_the_runs_is_not_believed(history):
             "workflows": listings}
         found = judged(r, github)
         assert {f.status for (rule, _), f in found.items() if rule == "APIMCP-003"} == {"error"}
+
+
+def test_a_run_in_two_listings_counts_for_the_listing_whose_path_it_has(history):
+    """The same run returned by two listings (a rule naming the target's workflow under another spelling,
+    ``.github/workflows/API-MCP-backend-deploy.yml``, which sorts before it, or any overlap): each listing's copy
+    is judged for its own workflow. One copy must not shadow the other, leaving the target's runs empty (every
+    change uncovered) or crediting the other workflow with it."""
+    r, s = history
+    green = lam_run(9996, s["api2"], _at(8))
+    keys = ("id", "name", "head_sha", "head_branch", "path", "event", "status", "conclusion", "run_number",
+            "run_attempt", "html_url", "created_at", "updated_at", "run_started_at")
+    run = {k: green[k] for k in keys}
+    for order in ((CFN, WORKFLOW_PATH), (WORKFLOW_PATH, CFN)):
+        github = {"workflow": WORKFLOW_PATH, "runs": [{**run, "listed_by": by} for by in order],
+                  "workflows": {WORKFLOW_PATH: {"status": "ok"}, CFN: {"status": "ok"}}}
+        found = judged(r, github)
+        assert found[("APIMCP-003", s["api2"][:12])].status == "pass", order
+        assert found[("APIMCP-003", s["api1"][:12])].status == "pass", order
+        assert {f.status for (rule, _), f in found.items() if rule == "ENC-API-002"} == {"fail"}, order
+
+
+def test_two_rules_naming_one_workflow_with_different_scripts_are_judged_each_by_its_own(rsps, history):
+    """One evaluation, one workflow's runs, two scripts: the runs are indexed per (workflow, script), so the
+    rule whose script was a tombstone at the run fails and the rule naming a live script passes."""
+    r, _ = history
+    live = "infrastructure/cloudformation/deploy-api-stack-v2.sh"
+    r.commit("retire the stack script ENC-TSK-8", {CFN_SCRIPT: TOMBSTONE, live: CFN_DEPLOY},
+             author_date="2026-03-12T00:00:00Z")
+    stack4 = r.commit("route change ENC-TSK-9", {STACK: "Resources: {A: {}}\n"}, author_date="2026-03-13T00:00:00Z")
+    FakeGitHub(rsps, [cfn_run(9902, stack4, _at(13))])
+    data, _ = collect(also=[CFN])
+    both = [make_rule("deploy_coverage", {"workflow": CFN, "deploy_script": script, "allow_manual_evidence": False},
+                      scope=STACK_SCOPE, rule_id=rule_id)
+            for rule_id, script in (("STACK-TOMB", CFN_SCRIPT), ("STACK-LIVE", live))]
+    snap = snapshot(r.path, files=[*FILES, live], github=data, target=TARGET_HERE, **WINDOW)
+    found = {(f.rule_id, f.subject): f for f in evaluate(snap, both)}
+    assert found[("STACK-TOMB", stack4[:12])].status == "fail"
+    assert found[("STACK-LIVE", stack4[:12])].status == "pass", found[("STACK-LIVE", stack4[:12])].message

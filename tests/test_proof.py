@@ -226,6 +226,21 @@ def test_a_recent_run_the_trail_may_not_have_delivered_yet_stays_on_timing(repo)
     assert {f.status for f in found} == {"pass"} and all("proof: timing" in f.message for f in found)
 
 
+def test_what_the_trail_had_not_delivered_when_it_was_read_stays_on_timing(repo):
+    """The trail read at 23:59 (read_at), the collection finished 31 minutes later (GitHub's rate limit): the
+    run's 23:55 upload may not have been delivered to that read, so its absence is no proof of anything."""
+    r, s = repo
+    late = run(3, s["direct"], "success", "2026-03-30T23:50:00Z", "2026-03-30T23:58:00Z",
+               deploy=("2026-03-30T23:51:00Z", "2026-03-30T23:55:00Z"))
+    trail = {**_trail(), "read_at": "2026-03-30T23:59:00Z"}
+    found = judge(snapshot(r.path, target=CONFIGURED, collected_at="2026-03-31T00:30:00Z", tracker=NO_TRACKER,
+                           github={"workflow": "x", "runs": [late]}, cloudtrail=trail), "deploy_coverage")
+    assert {f.status for f in found} == {"pass"} and all("proof: timing" in f.message for f in found)
+    settled = judge(snapshot(r.path, target=CONFIGURED, collected_at="2026-03-31T00:30:00Z", tracker=NO_TRACKER,
+                             github={"workflow": "x", "runs": [late]}, cloudtrail=_trail()), "deploy_coverage")
+    assert {f.status for f in settled} == {"fail"}  # read at 00:30: the upload would be there, it is not
+
+
 # -------------------------------------------------------------------------------- lambda_deploy_match
 
 MODIFIED = "2026-02-26T12:05:00.000+0000"

@@ -144,18 +144,20 @@ class RunIndex:
         """One record per run id: its latest attempt (a re-run replaces the attempt before it).
 
         Copies of the same attempt that disagree are recorded in ``_conflicts`` instead of one
-        of them being believed.
+        of them being believed. A run is one per listing that returned it (``listed_by``): the copy
+        another listing returned is judged for that listing's workflow, and never shadows this one's.
         """
         best: dict[Any, tuple[int, dict[str, Any]]] = {}
         for run in runs:
             if not isinstance(run, dict) or not isinstance(run.get("head_sha"), str):
                 continue
             attempt = run.get("run_attempt") if isinstance(run.get("run_attempt"), int) else 1
-            seen = best.get(run.get("id"))
+            key = _key(run)
+            seen = best.get(key)
             if seen is None or attempt > seen[0]:
-                best[run.get("id")] = (attempt, run)
+                best[key] = (attempt, run)
             elif attempt == seen[0] and _facts(run) != _facts(seen[1]):
-                self._conflicts.add(run.get("id"))
+                self._conflicts.add(key)
         return [run for _, run in best.values()]
 
     def _rejection(self, run: dict[str, Any]) -> str | None:
@@ -168,7 +170,7 @@ class RunIndex:
         listed, path = run.get("listed_by"), (run.get("path") or "").split("@", 1)[0]
         if listed is not None and path != listed:
             return f"GitHub listed it as a run of {listed}, but its path says {path}: the records disagree"
-        if run.get("id") in self._conflicts:
+        if _key(run) in self._conflicts:
             return "the collected data holds conflicting copies of the same attempt"
         if run.get("event") not in self.events:
             return (f"it was triggered by {run.get('event') or 'an unknown event'}, not by "
@@ -250,6 +252,11 @@ class RunIndex:
     def successful(self) -> list[dict[str, Any]]:
         """Every successful canonical run of the branch (the same filter coverage uses)."""
         return [r for pos in self._positions for r in self.success_at[pos]]
+
+
+def _key(run: dict[str, Any]) -> tuple[Any, Any]:
+    listed = run.get("listed_by")
+    return (listed if isinstance(listed, str) else None, run.get("id"))
 
 
 def _facts(run: dict[str, Any]) -> tuple:

@@ -8,9 +8,11 @@ does not keep; everything else comes back as it was judged.
 
 from __future__ import annotations
 
+import functools
+import string
 from typing import Any
 
-from compliance.model.findings import PASS, STATUSES
+from compliance.model.findings import PASS, STATUSES, summary_of
 from compliance.report.compact import (
     NOT_JUDGED,
     RULE_DEFAULTS,
@@ -31,7 +33,13 @@ class CompactError(ValueError):
 
 def expand_report(doc: Any) -> Any:
     """The version-1 document of a report.json of either version (version 1, or not a report: as it is)."""
-    if not isinstance(doc, dict) or doc.get("report_version") != VERSION:
+    if not isinstance(doc, dict):
+        return doc
+    if doc.get("report_version") != VERSION or isinstance(doc.get("report_version"), bool):
+        tables = sorted(k for k in TABLES if k in doc)
+        if tables:  # a compact file that says it is not one: its passes and chains would be dropped unread
+            raise CompactError(f"report_version {doc.get('report_version')!r}, but it holds the version-{VERSION} "
+                               f"tables {', '.join(tables)}")
         return doc
     try:
         return _expand(doc)
@@ -51,7 +59,14 @@ def _expand(doc: dict[str, Any]) -> dict[str, Any]:
     status_of = {code: status for status, code in doc["status_codes"].items()}
     if set(status_of.values()) - set(STATUSES):
         raise ValueError("status_codes name an unknown status")
+    if len(status_of) != len(doc["status_codes"]) or NOT_JUDGED in status_of \
+            or not all(isinstance(c, str) and len(c) == 1 for c in status_of):
+        raise ValueError(f"status_codes {doc['status_codes']!r} are not one distinct character per status "
+                         f"(nor {NOT_JUDGED!r}, not judged): a code would read as two verdicts")
     repo = repo_of(doc)
+    if not isinstance(fields, list) or not isinstance(strings, list):
+        raise TypeError("stage_fields and strings are lists")
+    _check_stages(stages, strings, fields)
     changes = [_change(dict(zip(columns, row, strict=True)), strings, stages, fields, change_rules, status_of, repo)
                for row in doc["changes"]]
     findings = [_finding(f, rules.get(f.get("rule_id")), targets, changes) for f in doc["findings"]]
@@ -63,10 +78,66 @@ def _expand(doc: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
+def counts_disagreement(doc: dict[str, Any]) -> str | None:
+    """How a report's own counts (``summary``, ``rules[].counts``) differ from its findings (the version-1
+    document, as ``expand_report`` gives it), or None. ``merge`` counts the findings while a reader of the
+    file reads its summary: a file whose two disagree holds two verdicts, and is refused, not merged by one."""
+    findings = [f for f in doc.get("findings") or [] if isinstance(f, dict) and f.get("status") in STATUSES]
+    told = summary_of(f["status"] for f in findings)
+    summary = doc.get("summary") if isinstance(doc.get("summary"), dict) else {}
+    wrong = {k: summary[k] for k in (*STATUSES, "verdict", "exit_code") if k in summary and summary[k] != told[k]}
+    if wrong:
+        return f"its summary says {wrong}, its findings {({k: told[k] for k in wrong})}"
+    for rule in doc.get("rules") or []:
+        counts = rule.get("counts") if isinstance(rule, dict) else None
+        if isinstance(counts, dict):
+            held = summary_of(f["status"] for f in findings if f.get("rule_id") == rule.get("id"))
+            off = {k: v for k, v in counts.items() if k in STATUSES and v != held[k]}
+            if off:
+                return f"rule {rule.get('id')!r} counts {off}, its findings {({k: held[k] for k in off})}"
+    return None
+
+
 def _finding_order(f: dict[str, Any]) -> tuple:
     """The engine's order (``Finding.sort_key``), a merged report's target after the rule as ``merge`` sorts."""
     return tuple(str(f.get(k, "")) for k in ("rule_id", "target", "subject_type", "subject", "check", "status",
                                                "message"))
+
+
+def _at(table: list[Any], i: Any, what: str) -> Any:
+    """``table[i]`` for an index the writer could have written: a non-negative int in range (Python would read
+    -1 or True as another entry)."""
+    if not isinstance(i, int) or isinstance(i, bool) or not 0 <= i < len(table):
+        raise IndexError(f"no {what} {i!r} (of {len(table)})")
+    return table[i]
+
+
+_FORMATTER = string.Formatter()
+_VALUE_NAMES = frozenset(values_of({}, ""))  # what a stage's template may name (``compact.values_of``)
+
+
+def _fill(template: Any, values: dict[str, str]) -> str:
+    """A stage string back from its template: only the plain fields the writer uses (``{sha}``, ...), never
+    an attribute, index, conversion or format spec (``{sha.__class__}``, ``{sha:>999999999}``), which
+    ``str.format`` would obey and the writer never writes."""
+    if not isinstance(template, str):
+        raise TypeError(f"string {template!r} is not text")
+    bad = _foreign_field(template) if "{" in template or "}" in template else None
+    if bad:
+        raise ValueError(f"template {template!r} names {bad}, not one of the change's values")
+    return template.format_map(values)
+
+
+@functools.lru_cache(maxsize=4096)  # a run's stages share their templates: each is parsed once, not per change
+def _foreign_field(template: str) -> str | None:
+    for _, name, spec, conversion in _FORMATTER.parse(template):
+        if name is not None and (name not in _VALUE_NAMES or spec or conversion):
+            return "{" + name + ("!" + conversion if conversion else "") + (":" + spec if spec else "") + "}"
+    return None
+
+
+# a column the writer moves beside the row only when it leaves the column empty: (column, its empty value)
+_MOVABLE = {"verdicts": "", "kind": None, "author": None, "files_in_scope": []}
 
 
 def _row(changes: list[dict[str, Any]], i: Any) -> dict[str, Any]:
@@ -117,31 +188,62 @@ def _subject(s: Any, changes: list[dict[str, Any]]) -> str:
 def _change(row: dict[str, Any], strings: list[str], stages: list[list[Any]], fields: list[str],
             change_rules: list[str], status_of: dict[str, str], repo: str) -> dict[str, Any]:
     codes = row["verdicts"]
+    extra = row.get("extra") or {}
+    for name in extra:  # beside the row only what the row leaves out: never both
+        if name in row and (name not in _MOVABLE or row[name] != _MOVABLE[name]):
+            raise ValueError(f"change {row['sha']!r} gives {name} both in its row and beside it")
+    if not isinstance(codes, str):
+        raise TypeError(f"verdicts {codes!r} are not a string of status codes")
     if len(codes) != len(change_rules) and codes != "":
         raise ValueError(f"verdicts {codes!r} do not match the {len(change_rules)} change rules")
     sha = row["sha"]
     change = {
         "sha": sha,
         "short": str(sha)[:12],
-        "kind": strings[row["kind"]] if row["kind"] is not None else None,
+        "kind": _at(strings, row["kind"], "string") if row["kind"] is not None else None,
         "pr": row["pr"],
         "subject": row["subject"],
-        "author": strings[row["author"]] if row["author"] is not None else None,
+        "author": _at(strings, row["author"], "string") if row["author"] is not None else None,
         "committed_at": row["committed_at"],
         "task_ids": row["task_ids"],
-        "files_in_scope": [strings[p] for p in row["files_in_scope"]],
+        "files_in_scope": [_at(strings, p, "string") for p in row["files_in_scope"]],
         # "" when the verdicts were written beside the row (a status this version does not know)
         "verdicts": {r: status_of[c] for r, c in (zip(change_rules, codes, strict=True) if codes else ())
                      if c != NOT_JUDGED},
     }
-    change.update(row.get("extra") or {})
+    change.update(extra)
     values = values_of(change, repo)
-    change["timeline"] = [_stage(stages[i], strings, fields, values) for i in row["timeline"]]
+    change["timeline"] = [_stage(_at(stages, i, "stage"), strings, fields, values) for i in row["timeline"]]
     return change
 
 
+def _check_stages(stages: list[Any], strings: list[str], fields: list[str]) -> None:
+    """Every stage of the table as the writer writes it, checked once (a run's stages are shared by the
+    changes it covered, so ``_stage`` then only fills them in): its fields' strings in the table and
+    templates of the plain fields only; beside them only fields it leaves None."""
+    for row in stages:
+        if not isinstance(row, list) or len(row) not in (len(fields), len(fields) + 1):
+            raise ValueError(f"stage {row!r} is not {len(fields)} fields and what lies beside them")
+        for v in row[:len(fields)]:
+            if v is not None:
+                _fill(_at(strings, v, "string"), _NO_VALUES)
+        if len(row) > len(fields):
+            extra = row[-1]
+            if not isinstance(extra, dict) or not isinstance(extra.get("absent", []), list):
+                raise TypeError(f"stage {row!r}: beside its fields is not an object with a list of absent ones")
+            given = {name for name, v in zip(fields, row, strict=False) if v is not None}
+            for name in [*extra.get("absent", []), *extra]:  # the writer leaves None what it puts beside or drops
+                if name in given:
+                    raise ValueError(f"stage field {name!r} is both in the stage and beside it")
+
+
+_NO_VALUES = dict.fromkeys(_VALUE_NAMES, "")
+
+
 def _stage(row: list[Any], strings: list[str], fields: list[str], values: dict[str, str]) -> dict[str, Any]:
-    stage = {name: strings[v].format_map(values) if v is not None else None for name, v in zip(fields, row[:len(fields)], strict=True)}
+    """A stage of the table (``_check_stages``) filled in with its change's values."""
+    stage = {name: strings[v].format_map(values) if v is not None else None
+             for name, v in zip(fields, row[:len(fields)], strict=True)}
     if len(row) > len(fields):
         extra = dict(row[len(fields)])
         for name in extra.pop("absent", []):
@@ -150,4 +252,4 @@ def _stage(row: list[Any], strings: list[str], fields: list[str], values: dict[s
     return stage
 
 
-__all__ = ["CompactError", "expand_report"]
+__all__ = ["CompactError", "counts_disagreement", "expand_report"]

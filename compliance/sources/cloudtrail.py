@@ -25,7 +25,7 @@ import time
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
-from compliance.base.timeutil import iso, parse_time
+from compliance.base.timeutil import iso, parse_time, utcnow
 from compliance.sources import aws
 from compliance.sources.base import Meter
 
@@ -222,6 +222,7 @@ def collect_cloudtrail(function: str, region: str, cfg: dict[str, Any], since: d
     ``target.cloudtrail``), one per ``eventID``, in time order."""
     read: list[str] = []
     events: dict[str, dict[str, Any]] = {}
+    read_at = utcnow()  # before the first request: what was delivered by then is all the read can be sure of
     if cfg.get("bucket"):
         read.append("s3")
         for e in read_trail(cfg["bucket"], cfg.get("prefix"), str(cfg["account"]), region, function, since, until,
@@ -236,4 +237,4 @@ def collect_cloudtrail(function: str, region: str, cfg: dict[str, Any], since: d
     # window's; LookupEvents alone reaches back 90 days only
     start = since if cfg.get("bucket") else max(since, datetime.now(timezone.utc) - timedelta(days=LOOKUP_DAYS))
     return {"function": function, "region": region, "read": read, "events": ordered,
-            "covers": {"since": iso(start), "until": iso(until)}}
+            "covers": {"since": iso(start), "until": iso(until)}, "read_at": iso(read_at)}

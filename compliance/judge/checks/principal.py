@@ -23,6 +23,7 @@ from compliance.judge.checks.proof import (
     event_label,
     is_update,
     session_role,
+    trail_clock,
 )
 from compliance.judge.engine import (
     SUCCESS,
@@ -107,7 +108,7 @@ def check_deploy_principal(ctx, rule, params) -> list[Finding]:
                               "way (no event there proves nothing)")
         if not updates:
             return [gap_finding]
-    tail = _undelivered(ctx, rule, function)
+    tail = _undelivered(ctx, rule, function, data)
     if not updates:
         if tail:  # "no update" would rest on minutes the trail may not hold yet
             return [tail]
@@ -120,11 +121,13 @@ def check_deploy_principal(ctx, rule, params) -> list[Finding]:
             + ([tail] if tail else []))
 
 
-def _undelivered(ctx, rule, function: str) -> Finding | None:
-    """The window's last minutes before the collection, which CloudTrail may not have delivered yet (it
+def _undelivered(ctx, rule, function: str, data: dict[str, Any]) -> Finding | None:
+    """The window's last minutes before the trail was read, which CloudTrail may not have delivered yet (it
     delivers within about 15 minutes): an update made then may be missing, so that part is ``pending``
-    (judge it again later), neither a pass nor an error."""
-    settled = ctx.now - DELIVERY
+    (judge it again later), neither a pass nor an error.
+
+    The clock is the read's (``trail_clock``), not the collection's: what was delivered is what the read saw."""
+    settled = trail_clock(ctx, data) - DELIVERY
     if ctx.until <= settled:
         return None
     return Finding(rule.id, "function", function, PENDING,

@@ -180,7 +180,15 @@ def _span(ctx, data: dict[str, Any]) -> tuple[datetime | None, datetime | None]:
         since, until = ctx.since, ctx.until
         if data.get("read") and "s3" not in data["read"]:
             since = max(since, ctx.now - timedelta(days=LOOKUP_DAYS))
-    return since, min(until, ctx.now - DELIVERY)
+    return since, min(until, trail_clock(ctx, data) - DELIVERY)
+
+
+def trail_clock(ctx, data: dict[str, Any]) -> datetime:
+    """When the trail was read (``read_at``), what its delivery lag is measured from: other sources can hold
+    the collection for minutes after the read (GitHub's rate limit). A ``read_at`` after the collection, or
+    none (an older snapshot), leaves the collection's time."""
+    read = parse_time(data.get("read_at"))
+    return min(read, ctx.now) if read is not None else ctx.now
 
 
 def absence_evidence(trail: Trail, start: datetime | None, end: datetime | None) -> dict[str, Any]:
