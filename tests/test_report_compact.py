@@ -144,3 +144,27 @@ def test_the_schema_tells_the_versions_apart(demo_doc):
 def test_a_version_1_file_is_read_as_it_is(demo_doc):
     v1 = json.loads(canonical_json(demo_doc))
     assert expand_report(v1) == v1
+
+
+def test_controls_and_metrics_are_written_once_and_read_back_as_judged(tmp_path):
+    """A control's failing subjects are indexes into findings and the metrics' events are tables in version 2;
+    reading the file gives back exactly the document's controls and metrics."""
+    doc = {"report_version": 1, "rules": [], "findings": [
+        {"rule_id": "R-1", "check": "k", "title": "t", "severity": "low", "runbook_section": "s", "subject_type": "file",
+         "subject": "a.yml", "status": "fail", "message": "m", "evidence": [], "remediation": {}}],
+        "changes": [],
+        "controls": [{"control": "SOC2:CC8.1", "failing": [
+            {"rule_id": "R-1", "status": "fail", "subject": "a.yml", "subject_type": "file"},
+            {"rule_id": "R-9", "status": "error", "subject": "gone", "subject_type": "file"}]}],
+        "metrics": {"deploys": [{"run_id": 1, "sha": "a" * 40}, {"run_id": 2, "sha": "b" * 40}],
+                    "lead_times": [], "restores": [{"seconds": 1}, {"seconds": 2, "extra": True}]}}
+    small = compact_report(doc)
+    assert small["controls"][0]["failing"] == [0, {"rule_id": "R-9", "status": "error", "subject": "gone",
+                                                   "subject_type": "file"}]  # not a finding of the file: kept
+    assert small["metrics"]["deploys"] == {"columns": ["run_id", "sha"], "rows": [[1, "a" * 40], [2, "b" * 40]]}
+    assert small["metrics"]["restores"] == doc["metrics"]["restores"]  # not one shape: kept as a list
+    back = expand_report(json.loads(json.dumps(small)))
+    assert back["controls"] == doc["controls"] and back["metrics"] == doc["metrics"]
+    small["controls"][0]["failing"][0] = 5
+    with pytest.raises(CompactError, match="failing entry names finding 5"):
+        expand_report(json.loads(json.dumps(small)))

@@ -36,6 +36,7 @@ from typing import Any
 
 from compliance.judge.engine import fill, remediation_values
 from compliance.model.findings import PASS
+from compliance.report.compact_sections import compact_controls, compact_metrics, failing_key
 
 VERSION = 2
 RULE_DEFAULTS = ("title", "severity", "runbook_section")
@@ -58,13 +59,19 @@ def compact_report(doc: dict[str, Any]) -> dict[str, Any]:
     out = {k: v for k, v in doc.items() if k not in ("findings", "changes")}
     out["report_version"] = VERSION
     findings, passed = [], {}
+    at: dict[tuple, int] = {}  # a non-pass finding's index in findings, by what a control's failing entry says
     for f in doc.get("findings") or []:
         if _tabled(f, rules.get(f.get("rule_id"))):
             key = (f["rule_id"], f.get("check", ""), f["subject_type"], f.get("target"), proof_of(f))
             passed.setdefault(key, []).append(rows.subject(f["subject"], f.get("target")))
         else:
+            at.setdefault(failing_key(f), len(findings))
             findings.append(_compact_finding(f, rules.get(f.get("rule_id")), targets, rows))
     out["findings"] = findings
+    if "controls" in doc:
+        out["controls"] = compact_controls(doc["controls"], at)
+    if "metrics" in doc:
+        out["metrics"] = compact_metrics(doc["metrics"])
     out["passed"] = [{"rule_id": r, "check": c, "subject_type": t, **({"target": g} if g else {}),
                       **({"proof": p} if p else {}), "subjects": s}
                      for (r, c, t, g, p), s in passed.items()]

@@ -25,6 +25,7 @@ from compliance.report.compact import (
     target_values,
     values_of,
 )
+from compliance.report.compact_sections import expand_controls, expand_metrics
 
 
 class CompactError(ValueError):
@@ -70,11 +71,16 @@ def _expand(doc: dict[str, Any]) -> dict[str, Any]:
     changes = [_change(dict(zip(columns, row, strict=True)), strings, stages, fields, change_rules, status_of, repo)
                for row in doc["changes"]]
     findings = [_finding(f, rules.get(f.get("rule_id")), targets, changes) for f in doc["findings"]]
+    controls = expand_controls(doc["controls"], findings) if "controls" in doc else None
     for entry in doc["passed"]:
         findings += _passed(entry, rules.get(entry["rule_id"]), changes, targets)
     findings.sort(key=_finding_order)
     out = {k: v for k, v in doc.items() if k not in TABLES}
     out.update(report_version=1, findings=findings, changes=changes)
+    if controls is not None:
+        out["controls"] = controls
+    if "metrics" in doc:
+        out["metrics"] = expand_metrics(doc["metrics"])
     return out
 
 
