@@ -165,6 +165,11 @@ def test_controls_and_metrics_are_written_once_and_read_back_as_judged(tmp_path)
     assert small["metrics"]["restores"] == doc["metrics"]["restores"]  # not one shape: kept as a list
     back = expand_report(json.loads(json.dumps(small)))
     assert back["controls"] == doc["controls"] and back["metrics"] == doc["metrics"]
-    small["controls"][0]["failing"][0] = 5
-    with pytest.raises(CompactError, match="failing entry names finding 5"):
+    for wrong, says in ((5, "failing entry names finding 5"), (-1, "names finding -1"), (True, "true or false")):
+        small["controls"][0]["failing"][0] = wrong
+        with pytest.raises(CompactError, match=says):
+            expand_report(json.loads(json.dumps(small)))
+    small["controls"][0]["failing"][0] = 0
+    small["metrics"]["deploys"]["rows"][0] = "ab"  # a string zips like a row of two
+    with pytest.raises(CompactError, match="every row of a table is a list"):
         expand_report(json.loads(json.dumps(small)))

@@ -60,7 +60,9 @@ def expand_controls(controls: Any, findings: list[dict[str, Any]]) -> Any:
 
 
 def _entry(e: Any, findings: list[dict[str, Any]]) -> Any:
-    if isinstance(e, bool) or not isinstance(e, int):
+    if isinstance(e, bool):  # Python reads true as 1: another finding than the file names
+        raise TypeError("a control's failing entry is true or false, not an index")
+    if not isinstance(e, int):
         return e
     if not 0 <= e < len(findings):
         raise IndexError(f"a control's failing entry names finding {e}, and the report has {len(findings)}")
@@ -92,5 +94,7 @@ def expand_metrics(metrics: Any) -> Any:
             if set(table) != {"columns", "rows"} or not isinstance(columns, list) or not isinstance(rows, list) \
                     or not all(isinstance(c, str) for c in columns) or len(set(columns)) != len(columns):
                 raise ValueError(f"metrics.{name} is neither a list nor a table of distinct named columns")
+            if not all(isinstance(row, list) for row in rows):
+                raise ValueError(f"metrics.{name}: every row of a table is a list")
             out[name] = [dict(zip(columns, row, strict=True)) for row in rows]
     return out
