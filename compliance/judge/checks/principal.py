@@ -17,11 +17,11 @@ from compliance.judge.checks.deploy import DEFAULT_TOLERANCE_SECONDS, live_manua
 from compliance.judge.checks.deploy_manager import names_function
 from compliance.judge.checks.proof import (
     DELIVERY,
-    LOOKUP_DAYS,
     Windows,
     event_evidence,
     event_label,
     is_update,
+    read_span,
     session_role,
     trail_clock,
 )
@@ -140,17 +140,9 @@ def _uncovered(ctx, data: dict[str, Any]) -> str | None:
     """What part of the window the read did not cover, said, or None when it covers all of it.
 
     LookupEvents alone reaches back 90 days: for an older window it returns nothing, and "no update"
-    would be a pass resting on a read that could not have seen one. A snapshot without ``covers``
-    (older) is taken to cover the window, less what LookupEvents alone cannot reach."""
-    covers = data.get("covers") if isinstance(data.get("covers"), dict) else None
-    if covers is None:
-        since = ctx.since
-        if data.get("read") and "s3" not in data["read"]:
-            since = max(since, ctx.now - timedelta(days=LOOKUP_DAYS))
-        until = ctx.until
-    else:
-        since, until = parse_time(covers.get("since")), parse_time(covers.get("until"))
-    if since is not None and until is not None and since <= ctx.since and ctx.until <= until:
+    would be a pass resting on a read that could not have seen one (``proof.read_span``)."""
+    since, until = read_span(ctx, data)
+    if since <= ctx.since and ctx.until <= until:
         return None
     return (f"CloudTrail ({', '.join(data.get('read') or []) or 'snapshot'}) covers {iso(since)}..{iso(until)}, "
             f"not the whole window {iso(ctx.since)}..{iso(ctx.until)}")

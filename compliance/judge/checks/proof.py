@@ -170,16 +170,23 @@ def read_trail(ctx) -> Trail:
                  events=[e for _, e in timed], times=[t for t, _ in timed])
 
 
-def _span(ctx, data: dict[str, Any]) -> tuple[datetime | None, datetime | None]:
-    """What the read covers: as the source recorded it, else the window (the trail in S3 is read by the
-    window's days), for LookupEvents alone the last 90 days of it before the collection; never the last
-    ``DELIVERY`` before the collection, which the trail may not have delivered yet."""
+def read_span(ctx, data: dict[str, Any]) -> tuple[datetime, datetime]:
+    """What the read covers: as the source recorded it (``covers``), else the window (the trail in S3 is read
+    by the window's days), for LookupEvents alone the last 90 days of it before the collection."""
     covers = data.get("covers") if isinstance(data.get("covers"), dict) else {}
     since, until = parse_time(covers.get("since")), parse_time(covers.get("until"))
-    if not (since and until):
-        since, until = ctx.since, ctx.until
-        if data.get("read") and "s3" not in data["read"]:
-            since = max(since, ctx.now - timedelta(days=LOOKUP_DAYS))
+    if since and until:
+        return since, until
+    since = ctx.since
+    if data.get("read") and "s3" not in data["read"]:
+        since = max(since, ctx.now - timedelta(days=LOOKUP_DAYS))
+    return since, ctx.until
+
+
+def _span(ctx, data: dict[str, Any]) -> tuple[datetime | None, datetime | None]:
+    """What the proofs may judge: what the read covers, never the last ``DELIVERY`` before the trail was
+    read, which it may not have delivered yet."""
+    since, until = read_span(ctx, data)
     return since, min(until, trail_clock(ctx, data) - DELIVERY)
 
 
