@@ -10,9 +10,7 @@ command writes always verifies where it was made; the format is in ``package_for
 
 from __future__ import annotations
 
-import os
 import re
-import stat
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -29,6 +27,7 @@ from compliance.app.package_format import (
     WAIVERS,
     PackageError,
     manifest_text,
+    read_capped,
     sha256_hex,
     statement,
     statement_text,
@@ -50,16 +49,7 @@ class Packaged:
 
 def _read(path: Path, what: str) -> bytes:
     """A regular file's bytes, up to what a package member may hold (a link to ``/dev/zero`` never ends)."""
-    try:
-        with open(path, "rb") as handle:
-            if not stat.S_ISREG(os.fstat(handle.fileno()).st_mode):
-                raise PackageError(f"cannot read {what} {path}: not a regular file")
-            data = handle.read(MAX_MEMBER_BYTES + 1)
-    except OSError as exc:
-        raise PackageError(f"cannot read {what} {path}: {exc.strerror or exc}") from None
-    if len(data) > MAX_MEMBER_BYTES:
-        raise PackageError(f"cannot read {what} {path}: larger than {MAX_MEMBER_BYTES:,} bytes")
-    return data
+    return read_capped(path, MAX_MEMBER_BYTES, f"{what} {path}", regular=True)
 
 
 def _rule_file(path: str, digest: str, candidates: list[str]) -> bytes:

@@ -22,8 +22,10 @@ from __future__ import annotations
 import gzip
 import hashlib
 import io
+import os
 import posixpath
 import re
+import stat
 import tarfile
 import zlib
 from typing import Any
@@ -190,19 +192,26 @@ def tar_bytes(members: dict[str, bytes], mtime: int) -> bytes:
     return out.getvalue()
 
 
-def read_package_file(path: str, where: str) -> bytes:
-    """The package's bytes, read no further than a package can be (``/dev/zero`` or a FIFO never ends):
-    deflate never grows data by more than a few bytes per 64 KiB block, so a file much larger than
-    ``MAX_TOTAL_BYTES`` cannot decompress within it."""
-    limit = MAX_TOTAL_BYTES + (MAX_TOTAL_BYTES >> 10) + (64 << 10)
+def read_capped(path: str | os.PathLike[str], limit: int, what: str, *, regular: bool = False, why: str = "") -> bytes:
+    """A file's bytes, read no further than ``limit`` (``/dev/zero`` or a FIFO never ends), and only a
+    regular file when ``regular``: one bounded reader for what is packaged and for the package."""
     try:
         with open(path, "rb") as handle:
+            if regular and not stat.S_ISREG(os.fstat(handle.fileno()).st_mode):
+                raise PackageError(f"cannot read {what}: not a regular file")
             data = handle.read(limit + 1)
     except OSError as exc:
-        raise PackageError(f"cannot read {where}: {exc.strerror or exc}") from None
+        raise PackageError(f"cannot read {what}: {exc.strerror or exc}") from None
     if len(data) > limit:
-        raise PackageError(f"{where}: larger than {limit:,} bytes: too large for an audit package (read no further)")
+        raise PackageError(f"{what}: larger than {limit:,} bytes{why} (read no further)")
     return data
+
+
+def read_package_file(path: str, where: str) -> bytes:
+    """The package's bytes, read no further than a package can be: deflate never grows data by more than a
+    few bytes per 64 KiB block, so a file much larger than ``MAX_TOTAL_BYTES`` cannot decompress within it."""
+    limit = MAX_TOTAL_BYTES + (MAX_TOTAL_BYTES >> 10) + (64 << 10)
+    return read_capped(path, limit, where, why=": too large for an audit package")
 
 
 def gunzip(data: bytes, where: str) -> bytes:
@@ -292,5 +301,5 @@ def canonical_problem(raw: bytes, members: dict[str, bytes], collected_at: objec
 
 
 __all__ = ["EXIT_NOT_REPRODUCED", "EXIT_TAMPERED", "MANIFEST", "PackageError", "STATEMENT", "canonical_problem",
-           "governed_commits", "gunzip", "manifest_text", "policy_digest", "read_package", "read_package_file",
+           "governed_commits", "gunzip", "manifest_text", "policy_digest", "read_capped", "read_package", "read_package_file",
            "read_tar", "statement", "statement_text", "tar_bytes", "tar_raw"]
