@@ -6,7 +6,10 @@ them by name (importing a fixture into a test module shadows it and needs a lint
 
 from __future__ import annotations
 
+import time
+
 import pytest
+import responses
 
 from tests import hypothesis_budget, moto_env
 
@@ -83,3 +86,23 @@ def pytest_collection_modifyitems(config, items):
         node_id = getattr(item, "_id", None)
         if groups and node_id is not None and hasattr(node_id, "parse") and "@" not in item.nodeid:
             item._id = type(node_id).parse(f"{item.nodeid}@{'_'.join(groups)}")
+
+
+@pytest.fixture
+def github_env(monkeypatch):
+    """GitHub's REST API as the tests serve it: no GITHUB_API_URL from the machine, a token set by the test,
+    and no real sleep (a retry or rate-limit wait that really slept would make the suite slow, not wrong)."""
+    monkeypatch.delenv("GITHUB_API_URL", raising=False)
+
+    def no_real_sleep(seconds):
+        raise AssertionError(f"a test tried to really sleep {seconds}s")
+
+    monkeypatch.setattr(time, "sleep", no_real_sleep)
+    return monkeypatch
+
+
+@pytest.fixture
+def rsps():
+    """``responses`` serving GitHub's REST payloads (tests/github_payloads.py); a module may define its own."""
+    with responses.RequestsMock(assert_all_requests_are_fired=False) as mock:
+        yield mock

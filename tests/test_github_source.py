@@ -1,7 +1,6 @@
 import json
 import subprocess
 import sys
-import time
 from datetime import datetime, timedelta, timezone
 from importlib import resources
 
@@ -44,20 +43,8 @@ RUNS_URL = f"/repos/{REPO}/actions/workflows/{WORKFLOW_FILE}/runs"
 
 
 @pytest.fixture(autouse=True)
-def _env(monkeypatch):
-    monkeypatch.delenv("GITHUB_API_URL", raising=False)
-    monkeypatch.setenv("GITHUB_TOKEN", TOKEN)
-
-    def no_real_sleep(seconds):
-        raise AssertionError(f"a test tried to really sleep {seconds}s")
-
-    monkeypatch.setattr(time, "sleep", no_real_sleep)
-
-
-@pytest.fixture
-def rsps():
-    with responses.RequestsMock(assert_all_requests_are_fired=False) as mock:
-        yield mock
+def _env(github_env):
+    github_env.setenv("GITHUB_TOKEN", TOKEN)
 
 
 class Sleeps(list):

@@ -9,7 +9,6 @@ Real parts: a real git history with changes under both scopes; GitHub's REST lis
 from __future__ import annotations
 
 import json
-import time
 from datetime import datetime, timedelta, timezone
 from importlib import resources
 from pathlib import Path
@@ -65,21 +64,9 @@ TARGET_HERE = {**TARGET, "github_repo": REPO}
 
 
 @pytest.fixture(autouse=True)
-def _env(monkeypatch, tmp_path):
-    monkeypatch.delenv("GITHUB_API_URL", raising=False)
-    monkeypatch.setenv("GITHUB_TOKEN", "ghp_" + "T3stT0kenForPerRuleWorkflowsX1234567890")
-    monkeypatch.setenv("COMPLIANCE_CACHE_DIR", str(tmp_path / "cache"))
-
-    def no_real_sleep(seconds):
-        raise AssertionError(f"a test tried to really sleep {seconds}s")
-
-    monkeypatch.setattr(time, "sleep", no_real_sleep)
-
-
-@pytest.fixture
-def rsps():
-    with responses.RequestsMock(assert_all_requests_are_fired=False) as mock:
-        yield mock
+def _env(github_env, tmp_path):
+    github_env.setenv("GITHUB_TOKEN", "ghp_" + "T3stT0kenForPerRuleWorkflowsX1234567890")
+    github_env.setenv("COMPLIANCE_CACHE_DIR", str(tmp_path / "cache"))
 
 
 @pytest.fixture
