@@ -16,7 +16,7 @@ from typing import Any
 from compliance.base import progress
 from compliance.base.errors import ComplianceError
 from compliance.base.fsutil import StagedSet, staged_set
-from compliance.base.redact import Masked, TextScan, mask_walk, redact_data
+from compliance.base.redact import redact_data
 from compliance.model.snapshot import file_digest
 from compliance.report import html, json_report, junit, markdown, sarif
 
@@ -34,10 +34,6 @@ class Format:
 
     suffix: str  # the file is ``<basename>.<suffix>``
     stream: Callable[[Doc], Iterable[str]]
-    # The text is the document's own JSON (strings escaped as ``json.dumps(ensure_ascii=False)``
-    # does, each whole inside one piece): watching it go by tells whether anything in the document
-    # needs masking, so writing it doubles as the masking check (``redact.TextScan``).
-    is_document_json: bool = False
 
     def render(self, doc: Doc) -> str:
         """The whole text, for printing, posting or comparing."""
@@ -52,8 +48,6 @@ def _whole(render: Callable[[Doc], str]) -> Callable[[Doc], Iterable[str]]:
 FORMATS: dict[str, Format] = {
     "md": Format("md", _whole(markdown.render)),
     "html": Format("html", html.stream),
-    # not the document's own JSON any more (version 2 leaves passing findings' messages out), so it
-    # cannot be the masking check's witness: the document is checked whole (``redact_data``)
     "json": Format("json", json_report.stream),
     "sarif": Format("sarif", _whole(sarif.render)),
     "junit": Format("junit.xml", _whole(junit.render)),  # CI tools look for *.xml
@@ -160,29 +154,16 @@ def _write_formats(doc: Doc, staged: StagedSet, wanted: list[str], basename: str
                    ) -> tuple[Doc, dict[str, Path]]:
     """Stage every format into the set, each streamed from the document masked once for all of them.
 
-    Known secret values and token shapes are masked first (a no-op for a document the caller
-    already masked). A format whose text is the document's JSON is written first and watched for
-    them as it goes by, instead of encoding the document a second time just to look: only a hit
-    costs the full walk and a rewrite.
+    Known secret values and token shapes are masked first (a no-op for a document the caller already
+    masked). No format's text is the whole document (report.json version 2 leaves passing findings'
+    messages out), so none can stand in for that check: the document itself is checked (``redact_data``).
     """
-    written: dict[str, Path] = {}
-    witness = next((fmt for fmt in wanted if FORMATS[fmt].is_document_json), None)
-    if witness is not None and not isinstance(doc, Masked):
-        scan = TextScan()
-        with progress.stage(f"report {witness}"):
-            path = staged.write(_name(basename, witness), scan.watch(FORMATS[witness].stream(doc)))
-        if scan.dirty:
-            staged.drop(path.name)
-            doc = mask_walk(doc)
-        else:
-            written[witness] = _public(staged, path)
-            doc = Masked(doc)
     doc = redact_data(doc)
+    written: dict[str, Path] = {}
     for fmt in wanted:
-        if fmt not in written:
-            with progress.stage(f"report {fmt}"):  # a 100,000-change HTML report takes seconds
-                written[fmt] = _public(staged, staged.write(_name(basename, fmt), FORMATS[fmt].stream(doc)))
-    return doc, {fmt: written[fmt] for fmt in wanted}
+        with progress.stage(f"report {fmt}"):  # a 100,000-change HTML report takes seconds
+            written[fmt] = _public(staged, staged.write(_name(basename, fmt), FORMATS[fmt].stream(doc)))
+    return doc, written
 
 
 def _public(staged: StagedSet, path: Path) -> Path:
