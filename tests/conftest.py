@@ -11,11 +11,21 @@ import time
 import pytest
 import responses
 
-from tests import hypothesis_budget, moto_env
+from tests import hypothesis_budget, moto_env, offline_guard
 
 hypothesis_budget.load()  # HYPOTHESIS_PROFILE: default (make test) or thorough; before any test module is imported
 
 pytest_plugins = ["tests.live_system", "tests.deploy_fixture", "tests.pr_system", "tests.demo_snapshot"]
+
+
+@pytest.fixture(autouse=True)
+def offline(monkeypatch):
+    """Every test runs offline (tests/offline_guard.py): asking for a host past loopback fails the test."""
+    guard = offline_guard.Guard()
+    monkeypatch.setattr(offline_guard.socket, "getaddrinfo", guard.getaddrinfo)
+    yield guard
+    if guard.asked:
+        pytest.fail(f"the test asked the network for {sorted(set(guard.asked))}: serve that source in the test")
 
 
 @pytest.fixture(scope="session")

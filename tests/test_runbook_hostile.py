@@ -85,7 +85,7 @@ def _sync(tmp_path, files: dict[str, str | None]) -> dict[str, object]:
                                             "AGENTS.md": RUNBOOK, **files}, author_date="2026-03-02T00:00:00Z")
     target = {**TARGET, "repo": str(r.path), "runbook": RUNBOOK}
     since, until = parse_time("2026-03-01T00:00:00Z"), parse_time("2026-03-31T00:00:00Z")
-    sources = collect_sources(reads_of(RULES), {}, target, RULES, since, until, repo_files_of(RULES, target))
+    sources = collect_sources(reads_of([SYNC]), {}, target, RULES, since, until, repo_files_of(RULES, target))
     snap = build_snapshot(tool_version="test", collected_at="2026-04-30T00:00:00Z",
                           window={"since": iso(since), "until": iso(until), "branch": "main"},
                           target={k: v for k, v in target.items() if k != "repo"}, rules={}, sources=sources)

@@ -56,7 +56,7 @@ def _snapshot(repo: GitRepo, since: str, until: str, *, runbook: str | None = RU
     target = {**TARGET, "repo": str(repo.path)}
     if runbook:
         target["runbook"] = runbook
-    sources = collect_sources(reads_of(RULES), {}, target, RULES, parse_time(since), parse_time(until),
+    sources = collect_sources(reads_of([SYNC, GUIDANCE]), {}, target, RULES, parse_time(since), parse_time(until),
                               repo_files_of(RULES, target))
     snap = build_snapshot(tool_version="test", collected_at="2026-04-30T00:00:00Z",
                           window={"since": since, "until": until, "branch": "main"},

@@ -248,7 +248,7 @@ NEEDS = {"lambda": "APIMCP-003", "github": "APIMCP-001", "tracker": "APIMCP-007"
 
 
 @pytest.mark.parametrize("case", sorted(SOURCE_FILE_CASES))
-def test_bad_source_data_file(tmp_path, capsys, repo_path, case):
+def test_bad_source_data_file(tmp_path, capsys, repo_path, case, offline_aws):
     """A malformed data file is a failed source: its rules are `error`, never judged on half the data."""
     source, content, where = SOURCE_FILE_CASES[case]
     data = _write(tmp_path / f"{source}.json", content if isinstance(content, bytes) else json.dumps(content))
@@ -359,7 +359,7 @@ def test_missing_branch(repo_path, capsys):
     assert code == 2 and "release" in err, err
 
 
-def test_missing_branch_in_audit_is_an_error_finding(tmp_path, repo_path, capsys):
+def test_missing_branch_in_audit_is_an_error_finding(tmp_path, repo_path, capsys, offline_aws):
     config = _write(tmp_path / "compliance.yaml", CONFIG.replace("repo: enceladus", f"repo: {repo_path}")
                     .replace("branch: main", "branch: release"))
     out = tmp_path / "out"
