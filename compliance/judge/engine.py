@@ -60,8 +60,7 @@ def evaluate(snapshot: dict[str, Any], rules: list[Rule], ctx: Context | None = 
         ctx.rules = list(rules)
     findings: list[Finding] = []
     for rule in rules:
-        template = rule.remediation.to_dict()
-        filled = any(isinstance(v, str) and "{" in v for v in template.values())
+        template = _Template(rule.remediation.to_dict())
         for spec in rule.checks:
             kind = kinds[spec.kind]
             produced = _run_check(ctx, rule, kind, spec.params)
@@ -70,10 +69,11 @@ def evaluate(snapshot: dict[str, Any], rules: list[Rule], ctx: Context | None = 
                 if not isinstance(subject, str) or not subject:  # damaged data must not crash the sort
                     subject = "-" if subject in (None, "") else str(subject)
                 # one copy per finding, not one per key: 142,000 findings at 100,000 commits
-                remediation = _remediation(template, subject, f.evidence, ctx) if filled else dict(template)
-                findings.append(replace(f, subject=subject, rule_id=rule.id, check=spec.kind, severity=rule.severity,
-                                        title=rule.title, runbook_section=rule.runbook_section,
-                                        remediation=remediation))
+                remediation = _remediation(template, subject, f.evidence, ctx)
+                # the final Finding built once, field for field (``dataclasses.replace`` re-reads every field
+                # by name: 2 s of 29 at 100,000 commits)
+                findings.append(Finding(rule.id, f.subject_type, subject, f.status, f.message, f.evidence, f.location,
+                                        spec.kind, rule.severity, rule.title, remediation, rule.runbook_section))
     findings.sort(key=Finding.sort_key)
     return findings
 
@@ -182,15 +182,49 @@ def fill(template: dict[str, str], values: dict[str, Any]) -> dict[str, str]:
             for k, v in template.items()}
 
 
-def _remediation(template: dict[str, str], subject: str, evidence: list[dict[str, Any]], ctx: Context
+class _Template:
+    """A rule's remediation split at its placeholders once, then filled per finding exactly as ``fill``
+    fills it: a regular expression and two closures per field and finding were 0.2 s of 3 at 10,000 commits."""
+
+    def __init__(self, template: dict[str, str]):
+        self.template = template
+        # per field: [text, name, text, name, ..., text] (``re.split`` with the name's group), or None
+        self.parts = {k: PLACEHOLDER.split(v) if isinstance(v, str) and "{" in v else None
+                      for k, v in template.items()}
+        self.filled = any(p is not None for p in self.parts.values())
+
+    def fill(self, values: dict[str, Any]) -> dict[str, str]:
+        if not self.filled:
+            return dict(self.template)
+        out = {}
+        for k, v in self.template.items():
+            parts = self.parts[k]
+            if parts is None:
+                out[k] = v
+                continue
+            quote = k == COMMAND_FIELD
+            pieces = parts[:]
+            for i in range(1, len(parts), 2):
+                name = parts[i]
+                if name not in values:
+                    pieces[i] = "{" + name + "}"
+                else:
+                    pieces[i] = shell_word(values[name]) if quote else str(values[name])
+            out[k] = "".join(pieces)
+        return out
+
+
+def _remediation(template: _Template, subject: str, evidence: list[dict[str, Any]], ctx: Context
                  ) -> dict[str, str]:
     """The rule's remediation, with ``{sha}``, ``{subject}``, ``{function}``... filled in for this finding."""
+    if not template.filled:
+        return dict(template.template)
     values = {
         "subject": subject,
         "sha": next((e.get("sha", "") for e in evidence if e.get("kind") == "commit"), ""),
         **ctx.target_values,
     }
-    return fill(template, values)
+    return template.fill(values)
 
 
 def within(t: datetime | None, start: datetime | None, end: datetime | None, slack: timedelta) -> bool:

@@ -155,8 +155,9 @@ def _hours(h: float) -> str:
 
 def _judge(rule_id, change, task, index, required, grace_left, implausible=lambda ev: None) -> Finding:
     def finding(status: str, message: str, *ev) -> Finding:
-        f = change_finding(rule_id, change, status, message, *(worklog_evidence_item(e) for e in ev))
-        return replace(f, subject_type="task", subject=f"{task}@{change.short}")
+        # ``change_finding``'s evidence, about the task: built once rather than made and then replaced
+        return Finding(rule_id, "task", f"{task}@{change.short}", status, message,
+                       [change.evidence_item(), *(worklog_evidence_item(e) for e in ev)])
 
     def not_yet(message: str, *ev) -> Finding:
         """Missing or unsettled evidence: pending within the grace (when nothing failed), else a failure."""
