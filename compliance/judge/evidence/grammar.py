@@ -267,6 +267,10 @@ _TABLE: list[tuple[re.Pattern[str], str | None, tuple[str, ...] | None, tuple[tu
 SIGNALS: list[tuple[re.Pattern[str], str | None]] = [(p, kind) for p, kind, _, _ in _TABLE]
 SIGNAL_HINTS: list[tuple[tuple[str, ...] | None, tuple[tuple[str, ...], ...]]] = [(s, r) for _, _, s, r in _TABLE]
 GATE_WORDS = tuple(sorted({w for _, req in SIGNAL_HINTS for group in req for w in group}))
+# Every literal a plan reads: the gate words and the literals matches start with. A start literal the text
+# lacks is one ``finditer_at`` would look for and not find, so the plan leaves it out (and a pattern none of
+# whose start literals occur can match nowhere): 27 patterns tried on the usual deploy line become 12.
+LITERALS = tuple(sorted(set(GATE_WORDS) | {w for starts, _ in SIGNAL_HINTS if starts for w in starts}))
 
 
 _PLAN_ITEMS = [
@@ -279,16 +283,21 @@ _PLAN_ITEMS = [
 def signal_plan(
     present: frozenset[str],
 ) -> tuple[tuple[re.Pattern[str], str | None, re.Pattern[str] | None], ...]:
-    """The signals that can match text containing exactly ``present`` of GATE_WORDS.
+    """The signals that can match text containing exactly ``present`` of LITERALS.
 
-    Each as (pattern, kind, starts). Every signal with ``starts`` is tried only where one of its
-    literals occurs (``finditer_at``): the patterns begin with a lookbehind, which ``re`` would
-    otherwise try at every position of the text, once per pattern.
+    Each as (pattern, kind, starts), ``starts`` cut to the literals ``present`` holds. Every signal with
+    ``starts`` is tried only where one of its literals occurs (``finditer_at``): the patterns begin with
+    a lookbehind, which ``re`` would otherwise try at every position of the text, once per pattern.
 
-    Cheap enough to compute for every text: with this many gate words, combinations rarely repeat.
+    Cheap enough to compute for every text: with this many literals, combinations rarely repeat.
     """
-    return tuple(
-        (pattern, kind, starts)
-        for pattern, kind, starts, requires in _PLAN_ITEMS
-        if all(not present.isdisjoint(group) for group in requires)
-    )
+    plan = []
+    for pattern, kind, starts, requires in _PLAN_ITEMS:
+        if not all(not present.isdisjoint(group) for group in requires):
+            continue
+        if starts is not None:
+            starts = tuple(w for w in starts if w in present)
+            if not starts:
+                continue
+        plan.append((pattern, kind, starts))
+    return tuple(plan)
