@@ -306,6 +306,14 @@ FRAGMENTS = [
     "dev_",
     "preview",
     "Staging",
+    # another function or region
+    "us-west-2",
+    "US-EAST-1",
+    "us-gov-west-1",
+    "region=eu-central-1",
+    "devops-coordination-api",
+    "devops-coordination-api-staging",
+    "Devops-Coordination-API_gamma",
     # urls and punctuation
     "https://x.example/runs/1?status=failed",
     "http://ci/job/200",
@@ -461,6 +469,17 @@ def reference_mentions_deploy(text: str) -> bool:
     return bool(claims._DEPLOY.search(claims._NOT_DEPLOYED.sub(" ", text)))
 
 
+def reference_names_other_target(text: str, function: str, region: str | None) -> str | None:
+    low = scan.ascii_lower(text)
+    for m in re.finditer(re.escape(function.lower()) + r"([a-z0-9_-]*)", low):
+        if m.group(1).strip("-_"):
+            return text[m.start() : m.end()]
+    for m in claims._REGION.finditer(text) if region else ():
+        if m.group(0).lower() != region.lower():
+            return m.group(0)
+    return None
+
+
 def reference_parse(text: str) -> dict:
     found, details = reference_outcome(text)
     return {"shas": reference_shas(text), "last_modified": reference_last_modified(text), "outcome": found,
@@ -500,6 +519,9 @@ def _check_other_claims(text: str) -> None:
         # the gate: one of the words, followed by no [a-z0-9_-], starts inside the match
         gate = outcome._ELSEWHERE_GATE.search(low, m.start())
         assert gate is not None and gate.start() < m.end(), (text, m)
+    for m in _every_match(claims._REGION, text):
+        gate = claims._REGION_GATE.search(low, m.start())
+        assert gate is not None and gate.end() <= m.end(), (text, m)
     for m in _every_match(outcome._URL, text):
         assert "://" in m.group(0)
     for m in _every_match(claims._DEPLOY, text):
@@ -569,6 +591,10 @@ def test_fast_pieces_match_their_reference(text):
     assert shas._find_shas(text) == reference_shas(text)
     assert timestamps.last_modified_in(text) == reference_last_modified(text)
     assert claims.mentions_deploy(text) == reference_mentions_deploy(text)
+    for function, region in (("devops-coordination-api", "us-west-2"), ("Devops-Coordination-API", "US-WEST-2"),
+                             ("devops-coordination-api", None)):
+        want = reference_names_other_target(text, function, region)
+        assert claims.names_other_target(text, function, region) == want
 
 
 def test_signal_plan_keeps_only_what_can_match():
