@@ -16,9 +16,9 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from compliance.base.errors import SourceUnavailable
-from compliance.base.timeutil import iso, parse_time
+from compliance.base.timeutil import iso
 from compliance.judge.context import Context, EvidenceIndex, remediation_values, worklog_evidence_item
-from compliance.judge.history import CLOCK_SKEW, Change, History
+from compliance.judge.history import CLOCK_SKEW, Change, History, time_of
 from compliance.judge.registry import all_kinds
 from compliance.judge.runs import (
     DEPLOY_EVENTS,
@@ -121,7 +121,7 @@ def _partial_file_list(ctx: Context, f: Finding) -> Finding:
 
 
 def _effective(rule: Rule, ctx: Context, f: Finding) -> Finding:
-    when = f.evidence and f.evidence[0].get("kind") == "commit" and parse_time(f.evidence[0].get("time"))
+    when = f.evidence and f.evidence[0].get("kind") == "commit" and time_of(f.evidence[0].get("time"))
     if when and not rule.effective_at(when) and f.status != ERROR:
         return replace(f, status=NOT_APPLICABLE, message=f"rule not in effect for a change committed {iso(when)}")
     return f

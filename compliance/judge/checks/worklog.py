@@ -21,11 +21,12 @@ from __future__ import annotations
 from dataclasses import replace
 from datetime import datetime
 
-from compliance.base.timeutil import iso, parse_time
+from compliance.base.timeutil import iso
 from compliance.judge import evidence
 from compliance.judge.checks.common import change_finding, no_changes
 from compliance.judge.engine import CLOCK_SKEW, run_label, run_started, worklog_evidence_item
 from compliance.judge.evidence import UNSETTLED
+from compliance.judge.history import time_of
 from compliance.judge.registry import register
 from compliance.model.findings import FAIL, NOT_APPLICABLE, PASS, PENDING, Finding
 
@@ -99,7 +100,7 @@ def _grace_left(now: datetime | None, change, runs, grace_hours: float) -> tuple
     if grace_hours <= 0 or now is None:
         return None
     run = runs.covering(change) if runs is not None else None  # one dated after the collection earns no grace
-    done = parse_time(run["updated_at"]) if run else None
+    done = time_of(run["updated_at"]) if run else None
     running = _running(runs, change, now) if done is None else None
     if done is not None:
         since, what = done, f"run {run.get('id')} completed {iso(done)}"
