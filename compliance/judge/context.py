@@ -227,11 +227,17 @@ class EvidenceIndex:
             yield keys[i], evs[i]
 
 
+def _shown(ev: Any) -> str:
+    """An entry's text masked and cut to 300 characters: remembered by an ``Evidence`` (``Evidence.shown``)."""
+    shown = getattr(ev, "shown", None)
+    return shown if isinstance(shown, str) else clip(ev.text, 300)
+
+
 def worklog_evidence_item(ev: Any) -> dict[str, Any]:
     """A worklog as evidence; its text masked before it is cut, so no token's head survives the cut."""
     return {
         "kind": "worklog",
-        "label": f"{ev.task_id} {ev.origin}: {clip(ev.text, 300)}",
+        "label": f"{ev.task_id} {ev.origin}: {_shown(ev)}",
         "task_id": ev.task_id,
         "time": iso(ev.timestamp),
         "outcome": ev.outcome,
