@@ -162,9 +162,21 @@ class Context:
         branch = scope.branch or self.target.get("branch")
         out: list[Change] = []
         if branch in (None, hist.branch):
-            commits, everything = hist.commits, scope.is_empty
+            commits, everything, select = hist.commits, scope.is_empty, scope.select
+            # the scope's verdict per distinct path, asked of ``Scope.select`` once: the same files are
+            # touched again and again (400,000 paths, a few thousand distinct, at 100,000 commits)
+            picked: dict[str, bool] = {}
             for i in self.window:
-                if everything or scope.select([f["path"] for f in commits[i]["files"]]):
+                hit = everything
+                for f in commits[i]["files"] if not hit else ():
+                    path = f["path"]
+                    chosen = picked.get(path)
+                    if chosen is None:
+                        chosen = picked[path] = bool(select([path]))
+                    if chosen:
+                        hit = True
+                        break
+                if hit:
                     out.append(hist.change(i))
         self._changes_cache[scope] = out
         return out
