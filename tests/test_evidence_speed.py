@@ -658,3 +658,30 @@ def test_the_deploy_line_lies_are_caught():
 def test_the_deploy_line_with_anything_inserted_reads_as_the_reference(insert, at):
     text = DEPLOY_LINE[:at] + insert + DEPLOY_LINE[at:]
     assert outcome._read_outcome(text) == reference_outcome(text)
+
+
+def _literals_reference(low: str) -> frozenset:
+    return frozenset(w for w in grammar.LITERALS if w in low)
+
+
+@settings(max_examples=examples(500), deadline=None)
+@given(texts, st.booleans())
+@example(DEPLOY_LINE, False)
+def test_literals_by_piece_are_the_literals_of_the_text(text, cold):
+    """Pieces remembered from earlier texts, or none at all: the same literals as testing the whole text."""
+    if cold:
+        grammar._PIECE_CACHE.clear()
+    low = scan.ascii_lower(text)
+    assert grammar.literals_in(low) == _literals_reference(low)
+    assert grammar.literals_in(low) == _literals_reference(low)  # and again, every piece remembered
+
+
+def test_literals_of_a_text_of_new_pieces_are_read_from_the_whole_text():
+    """A text past the bound of new pieces (hostile, or the first of its kind) is asked as a whole; literals
+    split by digits or spaces ("fa1l", "pas s") are in no piece and are not found, as in the whole text."""
+    grammar._PIECE_CACHE.clear()
+    words = [f"zq{i}xw{chr(97 + i)}" for i in range(grammar._NEW_PIECES_MAX + 3)]
+    low = scan.ascii_lower(" ".join(words) + " state=active 5o0 fa1l pas s n't ->200 \u2192 \u274c")
+    assert grammar.literals_in(low) == _literals_reference(low)
+    assert {"state", "->", "0", "2", "n't", "\u274c"} <= grammar.literals_in(low)
+    assert "fail" not in grammar.literals_in(low) and "pass" not in grammar.literals_in(low)

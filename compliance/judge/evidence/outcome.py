@@ -14,7 +14,7 @@ import re
 import unicodedata
 from functools import lru_cache
 
-from compliance.judge.evidence.grammar import LITERALS, signal_plan
+from compliance.judge.evidence.grammar import literals_in, signal_plan
 from compliance.judge.evidence.scan import NOCASE, ascii_lower, finditer_at
 from compliance.judge.evidence.signals import FAIL, PASS, UNSETTLED
 
@@ -72,7 +72,7 @@ def _outcome_hits(text: str) -> list[tuple[int, str, str | None]]:
     if "://" in text:
         text = _URL.sub(_blank_url, text)
     low = ascii_lower(text)
-    plan = signal_plan(frozenset([w for w in LITERALS if w in low]))
+    plan = signal_plan(literals_in(low))
     claimed = bytearray(len(text))  # 1 where an earlier pattern already matched
     hits: list[tuple[int, str, str | None]] = []
     for pattern, kind, starts in plan:
