@@ -294,6 +294,26 @@ FRAGMENTS = [
     "deploy script",
     "api-mcp-backend-deploy",
     "deploy",
+    # another environment ("devops" is none: the gate wants the word whole)
+    "in staging",
+    "on the dev",
+    "against sandbox",
+    " env",
+    " stack",
+    "dev",
+    "devops",
+    "dev-",
+    "dev_",
+    "preview",
+    "Staging",
+    # another function or region
+    "us-west-2",
+    "US-EAST-1",
+    "us-gov-west-1",
+    "region=eu-central-1",
+    "devops-coordination-api",
+    "devops-coordination-api-staging",
+    "Devops-Coordination-API_gamma",
     # urls and punctuation
     "https://x.example/runs/1?status=failed",
     "http://ci/job/200",
@@ -449,6 +469,17 @@ def reference_mentions_deploy(text: str) -> bool:
     return bool(claims._DEPLOY.search(claims._NOT_DEPLOYED.sub(" ", text)))
 
 
+def reference_names_other_target(text: str, function: str, region: str | None) -> str | None:
+    low = scan.ascii_lower(text)
+    for m in re.finditer(re.escape(function.lower()) + r"([a-z0-9_-]*)", low):
+        if m.group(1).strip("-_"):
+            return text[m.start() : m.end()]
+    for m in claims._REGION.finditer(text) if region else ():
+        if m.group(0).lower() != region.lower():
+            return m.group(0)
+    return None
+
+
 def reference_parse(text: str) -> dict:
     found, details = reference_outcome(text)
     return {"shas": reference_shas(text), "last_modified": reference_last_modified(text), "outcome": found,
@@ -485,6 +516,12 @@ def _check_other_claims(text: str) -> None:
         assert low.startswith("arn:aws", m.start())
     for m in _every_match(outcome._ELSEWHERE, text):
         assert any(w in low[m.start() : m.end()] for w in outcome._ELSEWHERE_WORDS)
+        # the gate: one of the words, followed by no [a-z0-9_-], starts inside the match
+        gate = outcome._ELSEWHERE_GATE.search(low, m.start())
+        assert gate is not None and gate.start() < m.end(), (text, m)
+    for m in _every_match(claims._REGION, text):
+        gate = claims._REGION_GATE.search(low, m.start())
+        assert gate is not None and gate.end() <= m.end(), (text, m)
     for m in _every_match(outcome._URL, text):
         assert "://" in m.group(0)
     for m in _every_match(claims._DEPLOY, text):
@@ -554,11 +591,97 @@ def test_fast_pieces_match_their_reference(text):
     assert shas._find_shas(text) == reference_shas(text)
     assert timestamps.last_modified_in(text) == reference_last_modified(text)
     assert claims.mentions_deploy(text) == reference_mentions_deploy(text)
+    for function, region in (("devops-coordination-api", "us-west-2"), ("Devops-Coordination-API", "US-WEST-2"),
+                             ("devops-coordination-api", None)):
+        want = reference_names_other_target(text, function, region)
+        assert claims.names_other_target(text, function, region) == want
 
 
 def test_signal_plan_keeps_only_what_can_match():
     nothing = grammar.signal_plan(frozenset())
     kinds = [kind for _, kind, _ in nothing]
     assert "keyed_word" not in kinds and "lus" not in kinds  # both need ":" or "="
-    everything = grammar.signal_plan(frozenset(grammar.GATE_WORDS))
+    everything = grammar.signal_plan(frozenset(grammar.LITERALS))
     assert [p for p, _, _ in everything] == [p for p, _ in grammar.SIGNALS]
+    assert [starts for _, _, starts in everything] == [starts for starts, _ in grammar.SIGNAL_HINTS]
+    # a start literal the text lacks is left out, and a pattern none of whose start literals it holds
+    gates = frozenset(grammar.GATE_WORDS)
+    without_starts = grammar.signal_plan(gates)
+    assert all(starts is None or set(starts) <= gates for _, _, starts in without_starts)
+    assert not any(starts == ("state",) for _, _, starts in without_starts)  # "state" is no gate word
+    assert any(starts == ("state",) for _, _, starts in grammar.signal_plan(gates | {"state"}))
+
+
+# The usual deploy line, and near misses of it that only a full reading tells apart: another environment
+# behind a word the gate could mistake ("devops"), letters in another case or split across lines, and
+# lookalike letters that only the second, canonical reading sees.
+DEPLOY_LINE = ("Deployed commit 0d908c3321f1 via api-mcp-backend-deploy; devops-coordination-api "
+               "LastModified=2025-10-14T05:33:22.000+0000 State=Active LastUpdateStatus=Successful; "
+               "GET /api/v1/coordination/capabilities -> 200")
+DEPLOY_LINE_LIES = [
+    DEPLOY_LINE,
+    DEPLOY_LINE + " (validated in dev)",
+    DEPLOY_LINE + " on the DEV\tenvironment",
+    DEPLOY_LINE.replace("devops-", "dev ops in dev\n"),
+    DEPLOY_LINE.replace("State=Active", "STATE =\nfailed"),
+    DEPLOY_LINE.replace("LastUpdateStatus=Successful", "last update\nstatus: in progress"),
+    DEPLOY_LINE.replace("-> 200", "->\n503"),
+    DEPLOY_LINE.replace("-> 200", "-> \uff15\uff10\uff10"),  # fullwidth 500
+    DEPLOY_LINE.replace("Successful", "Succ\u0435ssful"),  # Cyrillic e: no pass, and no state pair either
+    DEPLOY_LINE.replace("State=Active", "State=Act\u0456ve"),
+    DEPLOY_LINE + "; f\u0430iled",  # Cyrillic a
+    DEPLOY_LINE + "; KO",
+    DEPLOY_LINE + "; ko",
+]
+
+
+@pytest.mark.parametrize("text", DEPLOY_LINE_LIES)
+def test_deploy_line_and_its_lies_read_as_the_reference_reads_them(text):
+    assert outcome._read_outcome(text) == reference_outcome(text)
+    assert ev.parse_text(text) == reference_parse(text)
+
+
+def test_the_deploy_line_lies_are_caught():
+    """Not only equal to the reference: the lies do not read as the honest line's pass."""
+    assert outcome._read_outcome(DEPLOY_LINE)[0] == signals.PASS
+    # "ko" in lower case is a syllable, not a verdict; a lookalike letter in a state value makes that value
+    # unreadable (no state pair), and the endpoint's "-> 200" is still a pass of its own
+    still_pass = {DEPLOY_LINE + "; ko", DEPLOY_LINE.replace("Successful", "Succ\u0435ssful"),
+                  DEPLOY_LINE.replace("State=Active", "State=Act\u0456ve")}
+    for text in DEPLOY_LINE_LIES[1:]:
+        assert (outcome._read_outcome(text)[0] == signals.PASS) == (text in still_pass), text
+
+
+@settings(max_examples=examples(300), deadline=None)
+@given(st.lists(st.one_of(fragment, st.sampled_from(SEPARATORS)), max_size=6).map("".join),
+       st.integers(0, len(DEPLOY_LINE)))
+def test_the_deploy_line_with_anything_inserted_reads_as_the_reference(insert, at):
+    text = DEPLOY_LINE[:at] + insert + DEPLOY_LINE[at:]
+    assert outcome._read_outcome(text) == reference_outcome(text)
+
+
+def _literals_reference(low: str) -> frozenset:
+    return frozenset(w for w in grammar.LITERALS if w in low)
+
+
+@settings(max_examples=examples(500), deadline=None)
+@given(texts, st.booleans())
+@example(DEPLOY_LINE, False)
+def test_literals_by_piece_are_the_literals_of_the_text(text, cold):
+    """Pieces remembered from earlier texts, or none at all: the same literals as testing the whole text."""
+    if cold:
+        grammar._PIECE_CACHE.clear()
+    low = scan.ascii_lower(text)
+    assert grammar.literals_in(low) == _literals_reference(low)
+    assert grammar.literals_in(low) == _literals_reference(low)  # and again, every piece remembered
+
+
+def test_literals_of_a_text_of_new_pieces_are_read_from_the_whole_text():
+    """A text past the bound of new pieces (hostile, or the first of its kind) is asked as a whole; literals
+    split by digits or spaces ("fa1l", "pas s") are in no piece and are not found, as in the whole text."""
+    grammar._PIECE_CACHE.clear()
+    words = [f"zq{i}xw{chr(97 + i)}" for i in range(grammar._NEW_PIECES_MAX + 3)]
+    low = scan.ascii_lower(" ".join(words) + " state=active 5o0 fa1l pas s n't ->200 \u2192 \u274c")
+    assert grammar.literals_in(low) == _literals_reference(low)
+    assert {"state", "->", "0", "2", "n't", "\u274c"} <= grammar.literals_in(low)
+    assert "fail" not in grammar.literals_in(low) and "pass" not in grammar.literals_in(low)

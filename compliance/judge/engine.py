@@ -16,9 +16,9 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from compliance.base.errors import SourceUnavailable
-from compliance.base.timeutil import iso, parse_time
+from compliance.base.timeutil import iso
 from compliance.judge.context import Context, EvidenceIndex, remediation_values, worklog_evidence_item
-from compliance.judge.history import CLOCK_SKEW, Change, History
+from compliance.judge.history import CLOCK_SKEW, Change, History, time_of
 from compliance.judge.registry import all_kinds
 from compliance.judge.runs import (
     DEPLOY_EVENTS,
@@ -60,8 +60,7 @@ def evaluate(snapshot: dict[str, Any], rules: list[Rule], ctx: Context | None = 
         ctx.rules = list(rules)
     findings: list[Finding] = []
     for rule in rules:
-        template = rule.remediation.to_dict()
-        filled = any(isinstance(v, str) and "{" in v for v in template.values())
+        template = _Template(rule.remediation.to_dict(), ctx)
         for spec in rule.checks:
             kind = kinds[spec.kind]
             produced = _run_check(ctx, rule, kind, spec.params)
@@ -70,10 +69,11 @@ def evaluate(snapshot: dict[str, Any], rules: list[Rule], ctx: Context | None = 
                 if not isinstance(subject, str) or not subject:  # damaged data must not crash the sort
                     subject = "-" if subject in (None, "") else str(subject)
                 # one copy per finding, not one per key: 142,000 findings at 100,000 commits
-                remediation = _remediation(template, subject, f.evidence, ctx) if filled else dict(template)
-                findings.append(replace(f, subject=subject, rule_id=rule.id, check=spec.kind, severity=rule.severity,
-                                        title=rule.title, runbook_section=rule.runbook_section,
-                                        remediation=remediation))
+                remediation = template.fill(subject, f.evidence)
+                # the final Finding built once, field for field (``dataclasses.replace`` re-reads every field
+                # by name: 2 s of 29 at 100,000 commits)
+                findings.append(Finding(rule.id, f.subject_type, subject, f.status, f.message, f.evidence, f.location,
+                                        spec.kind, rule.severity, rule.title, remediation, rule.runbook_section))
     findings.sort(key=Finding.sort_key)
     return findings
 
@@ -121,7 +121,7 @@ def _partial_file_list(ctx: Context, f: Finding) -> Finding:
 
 
 def _effective(rule: Rule, ctx: Context, f: Finding) -> Finding:
-    when = f.evidence and f.evidence[0].get("kind") == "commit" and parse_time(f.evidence[0].get("time"))
+    when = f.evidence and f.evidence[0].get("kind") == "commit" and time_of(f.evidence[0].get("time"))
     if when and not rule.effective_at(when) and f.status != ERROR:
         return replace(f, status=NOT_APPLICABLE, message=f"rule not in effect for a change committed {iso(when)}")
     return f
@@ -182,15 +182,52 @@ def fill(template: dict[str, str], values: dict[str, Any]) -> dict[str, str]:
             for k, v in template.items()}
 
 
-def _remediation(template: dict[str, str], subject: str, evidence: list[dict[str, Any]], ctx: Context
-                 ) -> dict[str, str]:
-    """The rule's remediation, with ``{sha}``, ``{subject}``, ``{function}``... filled in for this finding."""
-    values = {
-        "subject": subject,
-        "sha": next((e.get("sha", "") for e in evidence if e.get("kind") == "commit"), ""),
-        **ctx.target_values,
-    }
-    return fill(template, values)
+class _Template:
+    """A rule's remediation split at its placeholders once per evaluation, with the target's values (the same
+    for every finding) filled in then; per finding only ``{subject}`` and ``{sha}`` are left to fill. The result
+    is what ``fill`` gives, piece for piece: one pass, a filled-in value never read again for placeholders.
+    (A regular expression and two closures per field and finding were 1.6 s of 23 at 100,000 commits.)"""
+
+    VARIABLE = ("subject", "sha")
+
+    def __init__(self, template: dict[str, str], ctx: Context):
+        # per field: (key, text, None) when nothing varies, else (key, pieces, slots to fill, quoted)
+        self.fields: list[tuple[str, Any, tuple[tuple[int, str], ...] | None, bool]] = []
+        for k, v in template.items():
+            if not (isinstance(v, str) and "{" in v):
+                self.fields.append((k, v, None, False))
+                continue
+            constants = ctx.target_values  # read only when a field has a placeholder, as ``fill`` was called
+            quote = k == COMMAND_FIELD
+            parts = PLACEHOLDER.split(v)  # [text, name, text, name, ..., text]
+            slots = []
+            for i in range(1, len(parts), 2):
+                name = parts[i]
+                if name in constants:
+                    parts[i] = _word(constants[name], quote)
+                elif name in self.VARIABLE:
+                    slots.append((i, name))
+                else:
+                    parts[i] = "{" + name + "}"  # unknown: left as written
+            self.fields.append((k, parts, tuple(slots), quote) if slots else (k, "".join(parts), None, False))
+        self.needs_sha = any(name == "sha" for _, _, slots, _ in self.fields for _, name in slots or ())
+
+    def fill(self, subject: str, evidence: list[dict[str, Any]]) -> dict[str, str]:
+        sha = next((e.get("sha", "") for e in evidence if e.get("kind") == "commit"), "") if self.needs_sha else ""
+        out = {}
+        for k, v, slots, quote in self.fields:
+            if slots is None:
+                out[k] = v
+                continue
+            pieces = v[:]
+            for i, name in slots:
+                pieces[i] = _word(subject if name == "subject" else sha, quote)
+            out[k] = "".join(pieces)
+        return out
+
+
+def _word(value: Any, quote: bool) -> str:
+    return shell_word(value) if quote else str(value)
 
 
 def within(t: datetime | None, start: datetime | None, end: datetime | None, slack: timedelta) -> bool:

@@ -11,8 +11,8 @@ from collections.abc import Iterator
 from datetime import datetime
 from typing import Any
 
-from compliance.base.timeutil import iso, parse_time
-from compliance.judge.history import CLOCK_SKEW, Change, History
+from compliance.base.timeutil import iso
+from compliance.judge.history import CLOCK_SKEW, Change, History, time_of
 
 SUCCESS = "success"
 
@@ -30,7 +30,7 @@ def run_evidence(run: dict[str, Any]) -> dict[str, Any]:
         "label": run_label(run),
         "run_id": run["id"],
         "url": run.get("html_url"),
-        "time": iso(parse_time(run.get("updated_at"))),
+        "time": iso(time_of(run.get("updated_at"))),
         "conclusion": run.get("conclusion"),
     }
 
@@ -42,10 +42,10 @@ def deploy_window(run: dict[str, Any]) -> tuple[datetime | None, datetime | None
             name = step.get("name")
             name = name.lower() if isinstance(name, str) else ""
             if "deploy" in name and "validat" not in name:
-                start, end = parse_time(step.get("started_at")), parse_time(step.get("completed_at"))
+                start, end = time_of(step.get("started_at")), time_of(step.get("completed_at"))
                 if start and end:
                     return start, end
-    return parse_time(run.get("run_started_at") or run.get("created_at")), parse_time(run.get("updated_at"))
+    return time_of(run.get("run_started_at") or run.get("created_at")), time_of(run.get("updated_at"))
 
 
 def _undeployed_step(run: dict[str, Any]) -> str | None:
@@ -90,7 +90,7 @@ def run_state(run: dict[str, Any]) -> str:
 
 def run_started(run: dict[str, Any]) -> datetime | None:
     """When the run's latest attempt started (a re-run restarts the clock, ``created_at`` does not)."""
-    return parse_time(run.get("run_started_at") or run.get("created_at"))
+    return time_of(run.get("run_started_at") or run.get("created_at"))
 
 
 class RunIndex:
@@ -134,7 +134,7 @@ class RunIndex:
                 self.rejected_success_at.setdefault(pos, []).append(run)
         for index in (self.success_at, self.active_at, self.rejected_success_at):
             for runs in index.values():
-                runs.sort(key=lambda r: (parse_time(r.get("updated_at")) or datetime.max, r["id"]))
+                runs.sort(key=lambda r: (time_of(r.get("updated_at")) or datetime.max, r["id"]))
         self._positions = sorted(self.success_at)
         self._active = sorted(self.active_at)
         self._rejected = sorted(self.rejected_success_at)
@@ -184,7 +184,7 @@ class RunIndex:
             return f"its status {run.get('status')!r} is not one GitHub reports for a run"
         if state == "contradictory":
             return f"its status {run.get('status')!r} contradicts its conclusion {run.get('conclusion')!r}"
-        started, done = run_started(run), parse_time(run.get("updated_at"))
+        started, done = run_started(run), time_of(run.get("updated_at"))
         if state == SUCCESS and done is None:
             return "it has no parseable completion time"
         if started and done and started > done:
@@ -217,7 +217,7 @@ class RunIndex:
         for i in range(bisect.bisect_left(self._positions, change.position), len(self._positions)):
             head = self._positions[i]
             for run in self.success_at[head]:
-                done = parse_time(run["updated_at"])
+                done = time_of(run["updated_at"])
                 if (done and done >= change.committed_at and (times[head] is None or done >= times[head])
                         and (now is None or done <= now + CLOCK_SKEW)):
                     yield run
@@ -225,7 +225,7 @@ class RunIndex:
     def possible(self, run: dict[str, Any], now: datetime | None = None) -> bool:
         """Whether a canonical run's completion could be true: not after the collection, not before its
         own commit was made (``coverings`` credits such a run with no change; no live code comes from it)."""
-        done = parse_time(run.get("updated_at"))
+        done = time_of(run.get("updated_at"))
         made = self.history.times[self.history.position[run["head_sha"]]]
         return done is not None and (now is None or done <= now + CLOCK_SKEW) and (made is None or done >= made)
 

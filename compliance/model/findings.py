@@ -53,8 +53,9 @@ class Finding:
     runbook_section: str = ""
 
     def sort_key(self) -> tuple:
-        return tuple(str(v) for v in (self.rule_id, self.subject_type, self.subject, self.check, self.status,
-                                      self.message))
+        # written out, not a generator over the fields: one key per finding, 156,000 at 100,000 commits
+        return (str(self.rule_id), str(self.subject_type), str(self.subject), str(self.check), str(self.status),
+                str(self.message))
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {

@@ -21,11 +21,12 @@ from __future__ import annotations
 from dataclasses import replace
 from datetime import datetime
 
-from compliance.base.timeutil import iso, parse_time
+from compliance.base.timeutil import iso
 from compliance.judge import evidence
 from compliance.judge.checks.common import change_finding, no_changes
 from compliance.judge.engine import CLOCK_SKEW, run_label, run_started, worklog_evidence_item
 from compliance.judge.evidence import UNSETTLED
+from compliance.judge.history import time_of
 from compliance.judge.registry import register
 from compliance.model.findings import FAIL, NOT_APPLICABLE, PASS, PENDING, Finding
 
@@ -99,7 +100,7 @@ def _grace_left(now: datetime | None, change, runs, grace_hours: float) -> tuple
     if grace_hours <= 0 or now is None:
         return None
     run = runs.covering(change) if runs is not None else None  # one dated after the collection earns no grace
-    done = parse_time(run["updated_at"]) if run else None
+    done = time_of(run["updated_at"]) if run else None
     running = _running(runs, change, now) if done is None else None
     if done is not None:
         since, what = done, f"run {run.get('id')} completed {iso(done)}"
@@ -155,8 +156,9 @@ def _hours(h: float) -> str:
 
 def _judge(rule_id, change, task, index, required, grace_left, implausible=lambda ev: None) -> Finding:
     def finding(status: str, message: str, *ev) -> Finding:
-        f = change_finding(rule_id, change, status, message, *(worklog_evidence_item(e) for e in ev))
-        return replace(f, subject_type="task", subject=f"{task}@{change.short}")
+        # ``change_finding``'s evidence, about the task: built once rather than made and then replaced
+        return Finding(rule_id, "task", f"{task}@{change.short}", status, message,
+                       [change.evidence_item(), *(worklog_evidence_item(e) for e in ev)])
 
     def not_yet(message: str, *ev) -> Finding:
         """Missing or unsettled evidence: pending within the grace (when nothing failed), else a failure."""

@@ -8,6 +8,7 @@ or region than the target's.
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 
 from compliance.judge.evidence.scan import NOCASE, ascii_lower
 
@@ -96,6 +97,16 @@ def names_manual_run(text: str, script: str | None = None) -> bool:
 
 
 _REGION = re.compile(r"(?<![a-z0-9-])(?:us|eu|ap|sa|ca|me|af|il|mx|cn|us-gov)-[a-z]+-\d(?![a-z0-9])", NOCASE)
+# Every _REGION match holds a letter, "-" and a digit ("west-2"), which most worklogs lack ("2026-03-01" has
+# no letter before its "-"): searched in the ASCII-lowercased text first, without the look-behind that makes
+# ``re`` try _REGION at every position.
+_REGION_GATE = re.compile(r"[a-z]-[0-9]")
+
+
+@lru_cache(maxsize=64)
+def _named_function(name: str) -> re.Pattern[str]:
+    """The function's name and what is glued to it ("-staging"), in lower-cased text: compiled once per name."""
+    return re.compile(re.escape(name) + r"([a-z0-9_-]*)")
 
 
 def names_other_target(text: str, function: str | None = None, region: str | None = None) -> str | None:
@@ -105,10 +116,10 @@ def names_other_target(text: str, function: str | None = None, region: str | Non
         return None
     low = ascii_lower(text)
     name = (function or DEFAULT_FUNCTION).lower()
-    for m in re.finditer(re.escape(name) + r"([a-z0-9_-]*)", low):
+    for m in _named_function(name).finditer(low):
         if m.group(1).strip("-_"):
             return text[m.start() : m.end()]
-    if region:
+    if region and _REGION_GATE.search(low):
         for m in _REGION.finditer(text):
             if m.group(0).lower() != region.lower():
                 return m.group(0)

@@ -14,7 +14,7 @@ import re
 import unicodedata
 from functools import lru_cache
 
-from compliance.judge.evidence.grammar import GATE_WORDS, signal_plan
+from compliance.judge.evidence.grammar import literals_in, signal_plan
 from compliance.judge.evidence.scan import NOCASE, ascii_lower, finditer_at
 from compliance.judge.evidence.signals import FAIL, PASS, UNSETTLED
 
@@ -72,7 +72,7 @@ def _outcome_hits(text: str) -> list[tuple[int, str, str | None]]:
     if "://" in text:
         text = _URL.sub(_blank_url, text)
     low = ascii_lower(text)
-    plan = signal_plan(frozenset([w for w in GATE_WORDS if w in low]))
+    plan = signal_plan(literals_in(low))
     claimed = bytearray(len(text))  # 1 where an earlier pattern already matched
     hits: list[tuple[int, str, str | None]] = []
     for pattern, kind, starts in plan:
@@ -136,6 +136,9 @@ _STRUCK = re.compile(r"~~[^~\n]{1,400}?~~|<(s|del|strike)>.{0,400}?</\1>", NOCAS
 _ELSEWHERE = re.compile(r"(?<![a-z])(?:in|on|against)\s+(?:the\s+)?(?:staging|sandbox|preview|dev)"
                         r"(?:\s+(?:env(?:ironment)?|stack|account))?(?![a-z0-9_-])", NOCASE)
 _ELSEWHERE_WORDS = ("stag", "sandbox", "preview", "dev")  # every _ELSEWHERE match holds one
+# ... as a whole word of the match: followed by whitespace or anything but [a-z0-9_-] ("devops" is no "dev").
+# Searched in the ASCII-lowercased text; no lookbehind, so ``re`` skips to the letters s, p and d.
+_ELSEWHERE_GATE = re.compile(r"(?:staging|sandbox|preview|dev)(?![a-z0-9_-])")
 
 
 def _read_outcome(text: str) -> tuple[str | None, tuple[str, ...]]:
@@ -143,7 +146,7 @@ def _read_outcome(text: str) -> tuple[str | None, tuple[str, ...]]:
         text = _STRUCK.sub(" ", text)
     hits = _outcome_hits(text)
     low = ascii_lower(text)  # _ELSEWHERE ignores case, so its pre-check must too ("in STAGING")
-    if any(w in low for w in _ELSEWHERE_WORDS) and (m := _ELSEWHERE.search(text)):
+    if _ELSEWHERE_GATE.search(low) and (m := _ELSEWHERE.search(text)):
         hits = [*hits, (m.start(), m.group(0), UNSETTLED)]
     shadow = _canonical(text)
     if shadow != text:

@@ -12,9 +12,11 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
+from functools import cached_property
 from typing import Any
 
 from compliance.base.digests import CODE_SHA256_LABELLED, code_sha256_in, revision_id_in
+from compliance.base.redact import clip
 from compliance.base.timeutil import parse_time
 from compliance.judge.evidence.claims import mentions_deploy
 from compliance.judge.evidence.outcome import outcome_of
@@ -36,6 +38,15 @@ class Evidence:
     index: int  # position in the item's history; -1 for structured fields
     code_sha256: tuple[str, ...] = ()  # labelled ``CodeSha256=`` values (base64, as AWS prints them)
     revision_id: tuple[str, ...] = ()  # labelled ``RevisionId=`` values (UUIDs)
+
+    @cached_property
+    def shown(self) -> str:
+        """The text as a finding shows it: masked, then cut (``clip``), once per entry rather than once per
+        finding citing it (an entry naming a later commit backs every change that commit contains)."""
+        return clip(self.text, SHOWN_CHARS)
+
+
+SHOWN_CHARS = 300
 
 
 def _blank_digests(text: str) -> str:

@@ -43,6 +43,17 @@ def finditer_at(
     which gives the same matches in the same order. Worth it for literals that are rare in
     the text (a Python step per occurrence); otherwise ``pattern.finditer(text, first_index(...))``.
     """
+    if len(starts) == 1:  # the usual case once the plan keeps only the literals a text holds: no lists
+        lit, match = starts[0], pattern.match
+        i = low.find(lit)
+        while i != -1:
+            m = match(text, i)
+            if m is None:
+                i = low.find(lit, i + 1)
+            else:
+                yield m
+                i = low.find(lit, max(m.end(), i + 1))
+        return
     nexts = [(i, lit) for lit in starts if (i := low.find(lit)) != -1]  # next occurrence of each
     while nexts:
         at = min(nexts)[0]
