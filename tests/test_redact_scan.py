@@ -2,10 +2,11 @@
 
 ``redact_data`` skips the walk when ``_anything_to_mask`` says a document is clean, so a check that
 answers "clean" for a document the walk would change leaks a secret into every report. The check
-encodes records in batches and halves only the batches that hold a hint word; these tests put a
-secret (or only a harmless hint word) at every depth and position that batching and halving treat
-differently: the first and last record of a batch, a batch boundary, a short tail batch, a mapping
-of more entries than a batch, a key that names the secret, a token split by a hidden character.
+gathers the document's distinct strings (keys too), joins them into batches cleared by substring
+tests and searches only the strings a hit lands in; these tests put a secret (or only a harmless hint
+word) at every depth and position that gathering and batching treat differently: the first and last
+record, a batch boundary, a mapping of many entries, a key that names the secret, a key that is one,
+a string shared by two places, a token split by a hidden character, text whose lowering changes length.
 """
 
 from __future__ import annotations
@@ -159,3 +160,96 @@ def test_the_url_pre_test_holds_wherever_the_shape_matches(text):
     for t in (text, redact._ENCODE(text)):
         if redact._SHAPES.search(t):
             assert redact._may_hold_shape(t), t
+
+
+def test_a_token_used_as_a_key_is_found_and_masked():
+    """A mapping keyed by collected text (a worklog line, a path) carries a token the walk must mask too."""
+    doc = {"by_text": {f"line {i}": i for i in range(50)}}
+    doc["by_text"][f"deployed with {TOKEN}"] = 50
+    assert redact._anything_to_mask(doc, ()) is True
+    masked = redact.redact_data(doc)
+    assert TOKEN not in repr(masked)
+    assert masked["by_text"]["deployed with ***"] == 50 and masked["by_text"]["line 3"] == 3
+
+
+def test_a_token_deep_in_nested_lists_and_tuples_is_found():
+    inner: list = [f"pasted {TOKEN}"]
+    for _ in range(60):
+        inner = [{"level": inner}, ("x",)]
+    assert redact._anything_to_mask({"deep": inner}, ()) is True
+    assert TOKEN not in repr(redact.redact_data({"deep": inner}))
+
+
+def test_one_string_in_two_places_is_masked_in_both():
+    """Strings are tested once each however often they appear (a report repeats them), masked everywhere."""
+    text = f"ran with {TOKEN}"
+    doc = {"findings": [{"message": text}, {"message": "ok"}], "changes": [{"timeline": [{"detail": text}]}]}
+    out = redact.redact_data(doc)
+    assert TOKEN not in repr(out) and out["findings"][1]["message"] == "ok"
+
+
+@pytest.mark.parametrize("batch", (16, 64, 1 << 20))
+def test_a_token_among_harmless_hint_words_is_found_wherever_its_batch_ends(monkeypatch, batch):
+    """Hint words everywhere (``key``, ``token`` in prose) and one real token: the strings a hit lands in
+    are found by position in the joined batch, so the token is found next to any of them."""
+    monkeypatch.setattr(redact, "_SCAN_BATCH", batch)
+    texts = [f"rotate the api key {i}" if i % 3 else f"change {i}" for i in range(900)]
+    assert redact._anything_to_mask({"t": texts}, ()) is False
+    for where in (0, 1, 449, 898, 899):
+        dirty = list(texts)
+        dirty[where] = dirty[where] + f" {TOKEN}"
+        assert redact._anything_to_mask({"t": dirty}, ()) is True, where
+
+
+@pytest.mark.parametrize("prefix", ["\u0130stanbul ", "\u212a ", "caf\u00e9 ", ""])
+def test_text_whose_lowering_changes_length_or_case_folds_is_still_searched(prefix):
+    """``str.lower`` makes U+0130 two characters (positions shift) and folds the Kelvin sign to ``k``, as the
+    shape expression's case-insensitive match does: the check agrees with the walk on both."""
+    texts = [f"{prefix}note {i}" for i in range(200)]
+    texts[150] = f"{prefix}api_\u212aey=abcdef0123456789"  # matched by (?i:api[_-]?key)
+    doc = {"t": texts}
+    assert redact._anything_to_mask(doc, ()) is _walk_changes(doc) is True
+    texts[150] = f"{prefix}password=hunter2hunter2"
+    assert redact._anything_to_mask(doc, ()) is _walk_changes(doc) is True
+
+
+def test_a_value_json_would_not_write_is_walked():
+    """Not plain data (an object with a ``__str__``): the check does not vouch for it."""
+
+    class Opaque:
+        def __str__(self) -> str:
+            return TOKEN
+
+    assert redact._anything_to_mask({"x": [Opaque()]}, ()) is True
+    assert redact._anything_to_mask({"x": [1, 2.5, True, None, "ok"]}, ()) is False
+
+
+def test_a_secret_named_by_its_key_deep_in_a_list_and_a_harmless_one_beside_it():
+    doc = {"a": [[{"id": 1, "api_key": "$API_KEY"}]]}  # a reference, not a secret: the walk keeps it
+    assert redact._anything_to_mask(doc, ()) is _walk_changes(doc) is False
+    doc["a"][0].append({"nested": {"session_token": "FQoGZXIvYXdzEXAMPLEVALUE"}})
+    assert redact._anything_to_mask(doc, ()) is _walk_changes(doc) is True
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.lists(_words, max_size=6).map("".join), min_size=0, max_size=400),
+       st.integers(min_value=0, max_value=4), st.sampled_from([16, 256, 1 << 20]))
+def test_the_quick_check_is_exactly_whether_the_walk_masks(texts, shape, batch):
+    """Property: the check tests each string (and key) as masking does, so it answers exactly whether the
+    walk changes the document, in both directions, wherever the batches end."""
+    old = redact._SCAN_BATCH
+    redact._SCAN_BATCH = batch
+    try:
+        if shape == 0:
+            doc = _doc([{"subject": t} for t in texts])
+        elif shape == 1:
+            doc = {"items": {t: i for i, t in enumerate(texts)}}  # the texts as keys
+        elif shape == 2:
+            doc = {"list": texts}
+        elif shape == 3:
+            doc = {"nested": [{"a": [t], "token": t} for t in texts]}
+        else:
+            doc = {"pairs": [{"k": a, "v": b} for a, b in zip(texts, texts[1:], strict=False)]}
+        assert redact._anything_to_mask(doc, ()) is _walk_changes(doc)
+    finally:
+        redact._SCAN_BATCH = old
