@@ -253,3 +253,34 @@ def test_the_quick_check_is_exactly_whether_the_walk_masks(texts, shape, batch):
         assert redact._anything_to_mask(doc, ()) is _walk_changes(doc)
     finally:
         redact._SCAN_BATCH = old
+
+
+@pytest.mark.parametrize("batch", (1, 300, 1 << 18))
+@pytest.mark.parametrize("where", (0, 151, 299))
+def test_the_stream_searches_the_chunks_hint_words_sit_in_and_finds_the_secret_among_them(monkeypatch, batch, where):
+    """A hint word in every record (a path ``keys/``, prose about a token) sends ``TextScan`` to the chunks
+    they sit in, found by position, and the value after a key that names a secret: a secret beside them
+    is still found, whether it is a token shape, named by its key or an environment secret."""
+    from compliance.model.snapshot import canonical_chunks
+
+    monkeypatch.setattr(redact, "_WATCH_BATCH", batch)
+    records = [{"path": f"api/keys/k{i}.py", "note": f"rotate the token cache {i}"} for i in range(300)]
+    clean = list(canonical_chunks({"commits": records}))
+    scan = redact.TextScan()
+    assert list(scan.watch(iter(clean))) == clean and not scan.dirty
+    for secret in ({"body": f"pasted {TOKEN}"}, {"SessionToken": "FQoGZXIvYXdzEXAMPLEVALUE"},
+                   {"url": "https://deploy:hunter2hunter2@ci.example/hook"}):
+        dirty = [dict(r) for r in records]
+        dirty[where].update(secret)
+        scan = redact.TextScan()
+        passed = "".join(scan.watch(iter(canonical_chunks({"commits": dirty}))))
+        assert scan.dirty, secret
+        assert "hunter2" not in passed and TOKEN not in passed and "EXAMPLEVALUE" not in passed
+    # entries of a mapping are chunks of their own, a key and then its value: the key holds the hint word
+    entries = {f"k{i:03d}": f"rotate the token cache {i}" for i in range(300)}
+    scan = redact.TextScan()
+    assert "".join(scan.watch(iter(canonical_chunks({"meta": entries})))) and not scan.dirty
+    entries[f"k{where:03d}"] = {"SessionToken": "FQoGZXIvYXdzEXAMPLEVALUE"}
+    scan = redact.TextScan()
+    passed = "".join(scan.watch(iter(canonical_chunks({"meta": entries}))))
+    assert scan.dirty and "EXAMPLEVALUE" not in passed

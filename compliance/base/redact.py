@@ -80,11 +80,29 @@ _HINT_WORDS = ("secret", "token", "passw", "key", "authorization", "akia", "asia
 # The URL alternative of ``_SHAPES``, look-arounds made literal: it matches exactly where that one does. Any
 # ``://`` and ``@`` was the test before: a report's JSON (run URLs, e-mail addresses) then hit in every batch.
 _URL_PASSWORD = re.compile(rf"://{_USERINFO}@")
+# The same words searched faster: the five GitHub token prefixes as one expression (its literal "gh" is
+# rare in text, where each word's own search paid for every '_' of a JSON key), the others one by one.
+_HINT_GH = re.compile("gh[pousr]_")
+_HINT_PLAIN = tuple(w for w in _HINT_WORDS if _HINT_GH.fullmatch(w) is None)
+
+
+def _hinted(low: str) -> bool:
+    """Whether lowered text holds a hint word."""
+    return any(word in low for word in _HINT_PLAIN) or _HINT_GH.search(low) is not None
+
+
+def _hint_positions(low: str) -> Iterator[int]:
+    """Where each hint word starts in lowered text (a word found twice: each time)."""
+    for word in _HINT_PLAIN:
+        at = low.find(word)
+        while at >= 0:
+            yield at
+            at = low.find(word, at + 1)
+    yield from (m.start() for m in _HINT_GH.finditer(low))
 
 
 def _may_hold_shape(text: str) -> bool:
-    low = text.lower()
-    return any(word in low for word in _HINT_WORDS) or ("://" in text and _URL_PASSWORD.search(text) is not None)
+    return _hinted(text.lower()) or ("://" in text and _URL_PASSWORD.search(text) is not None)
 
 
 MASK = "***"
@@ -252,17 +270,35 @@ class TextScan:
             yield from held
 
     def _clean(self, held: list[str]) -> bool:
-        if not _may_be_dirty(self._key + "".join(held), self.encoded):
+        text = self._key + "".join(held)
+        if not _may_be_dirty(text, self.encoded):
             self._key = held[-1] if held and held[-1].endswith(": ") else ""
             return True
+        suspects = self._suspects(held, text)
         key = self._key  # the key chunk before a value: together they may name a secret ("SessionToken": "...")
-        for chunk in held:
-            if _text_dirty(key + chunk, self.encoded):
+        for i, chunk in enumerate(held):
+            if (suspects is None or i in suspects) and _text_dirty(key + chunk, self.encoded):
                 self.dirty = True
                 return False
             key = chunk if chunk.endswith(": ") else ""
         self._key = key
         return True
+
+    def _suspects(self, held: list[str], text: str) -> set[int] | None:
+        """The chunks a hint word of ``text`` starts in, and each one's next chunk (the value after a key
+        that names a secret), when hint words are all the batch holds; None (every chunk) otherwise.
+
+        A snapshot's paths and subjects put a harmless hint word (``key``, ``token``) in nearly every
+        batch: searching each of its chunks again cost more than encoding them (issue 18)."""
+        low = text.lower()
+        if len(low) != len(text) or _beyond_hints(text, self.encoded):
+            return None
+        ends = list(itertools.accumulate(map(len, held), initial=len(self._key)))
+        found: set[int] = set()
+        for at in _hint_positions(low):
+            i = max(bisect.bisect_right(ends, at) - 1, 0)  # in the key before the batch: its first chunk
+            found.update((i, i + 1))
+        return found
 
 
 class Masked(dict):
@@ -380,7 +416,7 @@ def _batch_dirty(batch: list[str], secrets: tuple[str, ...]) -> bool:
     text = "\n".join(batch)
     ascii_text = text.isascii()
     low = text.lower()
-    hits = [word for word in _HINT_WORDS if word in low]
+    hits = _hinted(low)
     urls = "://" in text and _URL_PASSWORD.search(text) is not None
     odd = not ascii_text and _SURROGATE.search(text) is not None
     if ascii_text:  # deleting what may show leaves the control characters, far faster than a search
@@ -394,16 +430,8 @@ def _batch_dirty(batch: list[str], secrets: tuple[str, ...]) -> bool:
         suspects: Iterable[str] = (s for s in batch if _may_hold(s, secrets))
     else:  # only hint words: the strings they sit in, found by position (lowering kept every length)
         ends = list(itertools.accumulate(len(s) + 1 for s in batch))
-        suspects = (batch[i] for i in sorted({bisect.bisect_right(ends, at)
-                                              for word in hits for at in _positions(low, word)}))
+        suspects = (batch[i] for i in sorted({bisect.bisect_right(ends, at) for at in _hint_positions(low)}))
     return any(_SURROGATE.sub("\ufffd", redact(s, secrets)) != s for s in suspects)
-
-
-def _positions(text: str, word: str) -> Iterator[int]:
-    at = text.find(word)
-    while at >= 0:
-        yield at
-        at = text.find(word, at + 1)
 
 
 def _may_hold(text: str, secrets: tuple[str, ...]) -> bool:
@@ -417,9 +445,15 @@ def _may_hold(text: str, secrets: tuple[str, ...]) -> bool:
 
 def _may_be_dirty(text: str, encoded: list[str]) -> bool:
     """``_text_dirty`` without the expressions: False only where ``_text_dirty`` is False."""
+    low = text.lower()
+    return _hinted(low) or _beyond_hints(text, encoded)
+
+
+def _beyond_hints(text: str, encoded: list[str]) -> bool:
+    """``_may_be_dirty`` but for the hint words: a lone surrogate, a URL's password, a secret, a hidden character."""
     if not text.isascii() and _SURROGATE.search(text):
         return True
-    if _may_hold_shape(text) or any(s in text for s in encoded):
+    if ("://" in text and _URL_PASSWORD.search(text) is not None) or any(s in text for s in encoded):
         return True
     if text.isascii():  # the encoder escapes every control character but DEL: substring tests first
         return any(m in text for m in _ASCII_HIDDEN_MARKS) and _HIDDEN_JSON.search(text) is not None
