@@ -9,7 +9,9 @@ the SVG (``svg_timeline``) and the Markdown lane (``markdown``) say the same thi
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from typing import Any
@@ -125,9 +127,37 @@ def text_lane(change: dict[str, Any]) -> str:
     return " → ".join(parts)
 
 
+# Inside ``one_reading``: the overview's events of each changes list read so far, by the list's identity
+# (the list itself is held beside them, so its id cannot be reused while they are kept).
+_READ: ContextVar[dict[int, tuple[Any, dict[str, list[Event]]]] | None] = ContextVar("overview_events", default=None)
+
+
+@contextmanager
+def one_reading() -> Iterator[None]:
+    """While every format of one document is rendered: the Markdown line and the HTML picture read the
+    overview's events once between them (at 100,000 changes each reading took seconds). Renderers
+    never change the document they render, so what was read stays true until the block ends."""
+    token = _READ.set({})
+    try:
+        yield
+    finally:
+        _READ.reset(token)
+
+
 def overview_events(changes: Iterable[dict[str, Any]]) -> dict[str, list[Event]]:
     """Every mark of the overview by lane, oldest first; a run, update or worklog that several changes
-    share (one run deploys several merges) is one mark, in the worst class any of them gives it."""
+    share (one run deploys several merges) is one mark, in the worst class any of them gives it.
+    The lanes are shared inside ``one_reading``: read them, never change them."""
+    read = _READ.get()
+    if read is None or not isinstance(changes, list):
+        return _overview_events(changes)
+    kept = read.get(id(changes))
+    if kept is None or kept[0] is not changes:
+        kept = read[id(changes)] = (changes, _overview_events(changes))
+    return kept[1]
+
+
+def _overview_events(changes: Iterable[dict[str, Any]]) -> dict[str, list[Event]]:
     merges: list[Event] = []
     shared: dict[str, dict[Any, tuple[str, dict[str, Any], datetime]]] = {key: {} for key in STAGE_KEYS[1:]}
     for change in changes:
