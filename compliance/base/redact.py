@@ -346,9 +346,9 @@ def _strings_of(value: Any) -> set[str] | None:
     The loop is the whole cost of the check at 100,000 commits (a few million values), hence exact type
     tests first and isinstance only after. Recursive as ``mask_walk`` is: a document too deep for it
     (or holding itself) raises ``RecursionError``, which sends it to that walk, as JSON encoding did."""
-    strings: list[str] = []
+    found: set[str] = set()  # not a list of every string: at 100,000 commits that held millions of them
     keys: set[Any] = set()
-    add, push = strings.append, keys.update
+    add, push = found.add, keys.update
 
     def gather(v: Any) -> None:
         if isinstance(v, dict):
@@ -374,7 +374,6 @@ def _strings_of(value: Any) -> set[str] | None:
         raise _NeedsWalk from None
     if any(isinstance(k, str) and _secret_key(k) for k in keys) and _has_secret_entry(value):
         return None
-    found = set(strings)
     found.update(k for k in keys if isinstance(k, str))
     return found
 

@@ -89,6 +89,22 @@ def stage_class(stage: dict[str, Any]) -> str:
     return judged
 
 
+def _class_of(stage: dict[str, Any], classes: dict[Any, str]) -> str:
+    """``stage_class``, remembered in ``classes`` by stage, state and outcome; a ``missing`` stage (whose
+    detail may say it is pending) or one with values that are not plain is judged on its own."""
+    state = stage.get("state")
+    if state == "missing":
+        return stage_class(stage)
+    key = (stage.get("stage"), state, stage.get("outcome"))
+    try:
+        cls = classes.get(key)
+    except TypeError:
+        return stage_class(stage)
+    if cls is None:
+        cls = classes[key] = stage_class(stage)
+    return cls
+
+
 def stage_word(stage: dict[str, Any]) -> str:
     if stage.get("stage") == "workflow_run" and stage.get("outcome"):
         word = str(stage["outcome"])[:24]
@@ -160,6 +176,8 @@ def overview_events(changes: Iterable[dict[str, Any]]) -> dict[str, list[Event]]
 def _overview_events(changes: Iterable[dict[str, Any]]) -> dict[str, list[Event]]:
     merges: list[Event] = []
     shared: dict[str, dict[Any, tuple[str, dict[str, Any], datetime]]] = {key: {} for key in STAGE_KEYS[1:]}
+    lanes = tuple(shared.items())
+    classes: dict[Any, str] = {}  # stage_class by the values that decide it (100,000 changes, a few kinds of stage)
     for change in changes:
         cls = change_class(change.get("verdicts") or {})
         stages = {s.get("stage"): s for s in change.get("timeline", [])}
@@ -169,13 +187,13 @@ def _overview_events(changes: Iterable[dict[str, Any]]) -> dict[str, list[Event]
             where = f"[{change['target']}] " if change.get("target") else ""  # a merged report's target
             merges.append(Event("merge", merge_at, cls, f"{where}{short} {change.get('subject') or ''}".strip(),
                                 short if cls in ("fail", "error", "pending") else ""))
-        for key, marks in shared.items():
+        for key, marks in lanes:
             stage = stages.get(key)
             when = (stage or {}).get("time")
             if not when:
                 continue
             ident = (stage.get("url") or stage.get("label"), when) if key == "workflow_run" else when
-            mark_cls = stage_class(stage)
+            mark_cls = _class_of(stage, classes)
             seen = marks.get(ident)
             if seen is None or _RANK[mark_cls] > _RANK[seen[0]]:
                 at = seen[2] if seen is not None else parse_time(when)
