@@ -103,3 +103,15 @@ def test_a_row_cell_is_shared_only_by_stages_that_show_the_same():
     assert rows[1].replace("change 1", "") != rows[2].replace("change 2", "").replace("000000000002", "000000000001")
     odd = dict(changes[0], timeline=[dict(changes[0]["timeline"][1], label=["not", "a", "string"])])
     assert html._change_row(odd, seen) == html._change_row(odd)
+
+
+def test_stage_classes_remembered_while_reading_are_those_judged_one_by_one():
+    """Stages alike but for their outcome, a missing stage that is pending and one that is not, and a
+    stage whose outcome is not a plain value: every mark gets the class ``stage_class`` gives it."""
+    stages = [_stage("workflow_run", "ok", T0, "run 1"), dict(_stage("workflow_run", "ok", T0, "run 2"), outcome="failure"),
+              dict(_stage("workflow_run", "ok", T0, "run 3"), outcome="success"),
+              dict(_stage("workflow_run", "missing", T0, "run 4"), detail="pending: queued"),
+              _stage("workflow_run", "missing", T0, "run 5"), dict(_stage("worklog", "ok", T0, "w"), outcome=["odd"])]
+    classes: dict = {}
+    assert [tv._class_of(s, classes) for s in stages * 2] == [tv.stage_class(s) for s in stages * 2]
+    assert tv._class_of(stages[1], classes) == "error" and tv._class_of(stages[3], classes) == "pending"
