@@ -317,36 +317,36 @@ def _anything_to_mask(value: Any, secrets: tuple[str, ...]) -> bool:
     """Whether ``mask_walk`` would change ``value``: a string (a value or a key) holding a secret, a token
     shape, a hidden character or a lone surrogate, or an entry whose key names a secret.
 
-    The document is walked once for its strings (no JSON encoding: that was most of the cost), each
-    distinct string is tested once (a report repeats its titles and rule ids on every finding), and
-    the strings are joined into batches that substring tests clear wholesale; only the strings a
-    pre-test hit lands in are searched with the shape expressions, which cost about a microsecond per
-    character. Every test is on each string alone, as masking is, so no hit is lost between strings.
+    The document is walked once for its strings (no JSON encoding: that was most of the cost), the
+    distinct strings met are tested a few tens of thousands at a time (a report repeats its titles
+    and rule ids on every finding), joined into batches that substring tests clear wholesale; only the
+    strings a pre-test hit lands in are searched with the shape expressions, which cost about a
+    microsecond per character. Every test is on each string alone, as masking is, so no hit is lost
+    between strings, and the strings held at a time are bounded, not the document's.
     """
     try:
-        strings = _strings_of(value)
+        return _strings_dirty(value, secrets)
     except _NeedsWalk:
         return True
-    return strings is None or _any_dirty(list(strings), secrets)
 
 
 class _NeedsWalk(Exception):
-    """A value the quick check cannot vouch for (not plain JSON data): walk the document the careful way."""
+    """A value the quick check cannot vouch for (not plain JSON data), or something found to mask."""
 
 
 _PLAIN = frozenset({int, float, bool, type(None)})
 _SHOWN_ASCII = bytes([9, 10, 13, *range(32, 127)])  # ASCII that is not ``_ASCII_HIDDEN``
 _SCAN_BATCH = 1 << 20  # characters of strings joined for one round of substring tests
+_HELD = 1 << 17  # distinct strings held before they are tested (and let go)
 
 
-def _strings_of(value: Any) -> set[str] | None:
-    """The distinct strings of ``value``, keys included; None when an entry's key names a secret and its
-    value looks like one (``_secret_entry``: the walk masks it).
+def _strings_dirty(value: Any, secrets: tuple[str, ...]) -> bool:
+    """``_anything_to_mask`` of plain data; raises ``_NeedsWalk`` for anything else.
 
     The loop is the whole cost of the check at 100,000 commits (a few million values), hence exact type
     tests first and isinstance only after. Recursive as ``mask_walk`` is: a document too deep for it
     (or holding itself) raises ``RecursionError``, which sends it to that walk, as JSON encoding did."""
-    found: set[str] = set()  # not a list of every string: at 100,000 commits that held millions of them
+    found: set[str] = set()
     keys: set[Any] = set()
     add, push = found.add, keys.update
 
@@ -367,15 +367,19 @@ def _strings_of(value: Any) -> set[str] | None:
                     gather(x)
                 elif not isinstance(x, (int, float)):
                     raise _NeedsWalk  # json would not write it (or would through a default): not vouched for
+        if len(found) > _HELD:
+            if _any_dirty(list(found), secrets):
+                raise _NeedsWalk  # found: the walk masks it
+            found.clear()
 
     try:
         gather([value])
     except RecursionError:
         raise _NeedsWalk from None
     if any(isinstance(k, str) and _secret_key(k) for k in keys) and _has_secret_entry(value):
-        return None
+        return True
     found.update(k for k in keys if isinstance(k, str))
-    return found
+    return _any_dirty(list(found), secrets)
 
 
 def _has_secret_entry(value: Any) -> bool:
