@@ -188,11 +188,14 @@ def test_one_string_in_two_places_is_masked_in_both():
     assert TOKEN not in repr(out) and out["findings"][1]["message"] == "ok"
 
 
+@pytest.mark.parametrize("held", (2, 50, 1 << 17))
 @pytest.mark.parametrize("batch", (16, 64, 1 << 20))
-def test_a_token_among_harmless_hint_words_is_found_wherever_its_batch_ends(monkeypatch, batch):
+def test_a_token_among_harmless_hint_words_is_found_wherever_its_batch_ends(monkeypatch, batch, held):
     """Hint words everywhere (``key``, ``token`` in prose) and one real token: the strings a hit lands in
-    are found by position in the joined batch, so the token is found next to any of them."""
+    are found by position in the joined batch, so the token is found next to any of them, in whichever
+    round of held strings it falls."""
     monkeypatch.setattr(redact, "_SCAN_BATCH", batch)
+    monkeypatch.setattr(redact, "_HELD", held)
     texts = [f"rotate the api key {i}" if i % 3 else f"change {i}" for i in range(900)]
     assert redact._anything_to_mask({"t": texts}, ()) is False
     for where in (0, 1, 449, 898, 899):
@@ -233,12 +236,12 @@ def test_a_secret_named_by_its_key_deep_in_a_list_and_a_harmless_one_beside_it()
 
 @settings(max_examples=200, deadline=None)
 @given(st.lists(st.lists(_words, max_size=6).map("".join), min_size=0, max_size=400),
-       st.integers(min_value=0, max_value=4), st.sampled_from([16, 256, 1 << 20]))
-def test_the_quick_check_is_exactly_whether_the_walk_masks(texts, shape, batch):
+       st.integers(min_value=0, max_value=4), st.sampled_from([16, 256, 1 << 20]), st.sampled_from([1, 7, 1 << 17]))
+def test_the_quick_check_is_exactly_whether_the_walk_masks(texts, shape, batch, held):
     """Property: the check tests each string (and key) as masking does, so it answers exactly whether the
-    walk changes the document, in both directions, wherever the batches end."""
-    old = redact._SCAN_BATCH
-    redact._SCAN_BATCH = batch
+    walk changes the document, in both directions, wherever the batches and the rounds of held strings end."""
+    old = redact._SCAN_BATCH, redact._HELD
+    redact._SCAN_BATCH, redact._HELD = batch, held
     try:
         if shape == 0:
             doc = _doc([{"subject": t} for t in texts])
@@ -252,7 +255,7 @@ def test_the_quick_check_is_exactly_whether_the_walk_masks(texts, shape, batch):
             doc = {"pairs": [{"k": a, "v": b} for a, b in zip(texts, texts[1:], strict=False)]}
         assert redact._anything_to_mask(doc, ()) is _walk_changes(doc)
     finally:
-        redact._SCAN_BATCH = old
+        redact._SCAN_BATCH, redact._HELD = old
 
 
 @pytest.mark.parametrize("batch", (1, 300, 1 << 18))
