@@ -15,7 +15,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from compliance.base import redact
+from compliance.base import redact, textscan
 
 TOKEN = "ghp_" + "A1b2C3d4E5f6G7h8I9j0K1l2M3n4"
 SNAPSHOT_LIKE_SIZES = (1, 31, 33, 255, 256, 257, 513, 1100)
@@ -117,14 +117,14 @@ def test_the_report_stream_stops_at_a_secret_wherever_its_batch_ends(monkeypatch
     the next (``"SecretAccessKey": `` then the value) is still found, and a clean stream passes whole."""
     from compliance.model.snapshot import canonical_chunks
 
-    monkeypatch.setattr(redact, "_WATCH_BATCH", batch)
+    monkeypatch.setattr(textscan, "_WATCH_BATCH", batch)
     records = _records(300)
     clean = list(canonical_chunks({"findings": records}))
-    scan = redact.TextScan()
+    scan = textscan.TextScan()
     assert list(scan.watch(iter(clean))) == clean and not scan.dirty
     records[where]["SecretAccessKey"] = "wJalrXUtnFEMIK7MDENGbPxRfiCYEXAMPLEKEY"
     chunks = list(canonical_chunks({"findings": records}))
-    scan = redact.TextScan()
+    scan = textscan.TextScan()
     passed = "".join(scan.watch(iter(chunks)))
     assert scan.dirty
     assert "wJalrXUtnFEMI" not in passed
@@ -266,24 +266,24 @@ def test_the_stream_searches_the_chunks_hint_words_sit_in_and_finds_the_secret_a
     is still found, whether it is a token shape, named by its key or an environment secret."""
     from compliance.model.snapshot import canonical_chunks
 
-    monkeypatch.setattr(redact, "_WATCH_BATCH", batch)
+    monkeypatch.setattr(textscan, "_WATCH_BATCH", batch)
     records = [{"path": f"api/keys/k{i}.py", "note": f"rotate the token cache {i}"} for i in range(300)]
     clean = list(canonical_chunks({"commits": records}))
-    scan = redact.TextScan()
+    scan = textscan.TextScan()
     assert list(scan.watch(iter(clean))) == clean and not scan.dirty
     for secret in ({"body": f"pasted {TOKEN}"}, {"SessionToken": "FQoGZXIvYXdzEXAMPLEVALUE"},
                    {"url": "https://deploy:hunter2hunter2@ci.example/hook"}):
         dirty = [dict(r) for r in records]
         dirty[where].update(secret)
-        scan = redact.TextScan()
+        scan = textscan.TextScan()
         passed = "".join(scan.watch(iter(canonical_chunks({"commits": dirty}))))
         assert scan.dirty, secret
         assert "hunter2" not in passed and TOKEN not in passed and "EXAMPLEVALUE" not in passed
     # entries of a mapping are chunks of their own, a key and then its value: the key holds the hint word
     entries = {f"k{i:03d}": f"rotate the token cache {i}" for i in range(300)}
-    scan = redact.TextScan()
+    scan = textscan.TextScan()
     assert "".join(scan.watch(iter(canonical_chunks({"meta": entries})))) and not scan.dirty
     entries[f"k{where:03d}"] = {"SessionToken": "FQoGZXIvYXdzEXAMPLEVALUE"}
-    scan = redact.TextScan()
+    scan = textscan.TextScan()
     passed = "".join(scan.watch(iter(canonical_chunks({"meta": entries}))))
     assert scan.dirty and "EXAMPLEVALUE" not in passed

@@ -237,70 +237,6 @@ def mask_walk(value: Any, secrets: tuple[str, ...] | None = None) -> Any:
     return Masked(walked) if isinstance(walked, dict) else walked
 
 
-class TextScan:
-    """Watches a document's JSON text go by (``json_report.stream``) for anything ``redact`` would mask.
-
-    The text is written anyway, so checking it costs only the searches, not a second encoding of
-    the document. Strings are escaped the same way as in ``_anything_to_mask``, and each string sits
-    whole inside one chunk (a chunk is a record, a key or a scalar).
-    """
-
-    def __init__(self) -> None:
-        self.encoded = [_ENCODE(s)[1:-1] for s in _secrets()]
-        self.dirty = False
-        self._key = ""  # the last chunk of the batch before, when it is a key
-
-    def watch(self, chunks: Iterable[str]) -> Iterator[str]:
-        """The chunks, passed on until the first one holding something to mask (then ``dirty``).
-
-        Chunks are held back in batches of about 256 KB and each batch is tested once with substring
-        tests (``_may_be_dirty``: a key and its value are contiguous in it); only a batch with a hint
-        word is tested chunk by chunk, which a report of 20,000 chunks otherwise paid for every chunk."""
-        held: list[str] = []
-        size = 0
-        for chunk in chunks:
-            held.append(chunk)
-            size += len(chunk)
-            if size >= _WATCH_BATCH:
-                if not self._clean(held):
-                    return
-                yield from held
-                held, size = [], 0
-        if self._clean(held):
-            yield from held
-
-    def _clean(self, held: list[str]) -> bool:
-        text = self._key + "".join(held)
-        if not _may_be_dirty(text, self.encoded):
-            self._key = held[-1] if held and held[-1].endswith(": ") else ""
-            return True
-        suspects = self._suspects(held, text)
-        key = self._key  # the key chunk before a value: together they may name a secret ("SessionToken": "...")
-        for i, chunk in enumerate(held):
-            if (suspects is None or i in suspects) and _text_dirty(key + chunk, self.encoded):
-                self.dirty = True
-                return False
-            key = chunk if chunk.endswith(": ") else ""
-        self._key = key
-        return True
-
-    def _suspects(self, held: list[str], text: str) -> set[int] | None:
-        """The chunks a hint word of ``text`` starts in, and each one's next chunk (the value after a key
-        that names a secret), when hint words are all the batch holds; None (every chunk) otherwise.
-
-        A snapshot's paths and subjects put a harmless hint word (``key``, ``token``) in nearly every
-        batch: searching each of its chunks again cost more than encoding them (issue 18)."""
-        low = text.lower()
-        if len(low) != len(text) or _beyond_hints(text, self.encoded):
-            return None
-        ends = list(itertools.accumulate(map(len, held), initial=len(self._key)))
-        found: set[int] = set()
-        for at in _hint_positions(low):
-            i = max(bisect.bisect_right(ends, at) - 1, 0)  # in the key before the batch: its first chunk
-            found.update((i, i + 1))
-        return found
-
-
 class Masked(dict):
     """A document ``redact_data`` has already masked: masking it again returns it as it is, so a
     report masked once for the CLI is not walked again for every format. It is the data and
@@ -310,7 +246,6 @@ class Masked(dict):
 
 
 _ENCODE = json.JSONEncoder(ensure_ascii=False).encode
-_WATCH_BATCH = 1 << 18
 
 
 def _anything_to_mask(value: Any, secrets: tuple[str, ...]) -> bool:
@@ -444,44 +379,6 @@ def _may_hold(text: str, secrets: tuple[str, ...]) -> bool:
     if text.isascii():
         return _ASCII_HIDDEN.search(text) is not None
     return _SURROGATE.search(text) is not None or _HIDDEN.search(text) is not None
-
-
-def _may_be_dirty(text: str, encoded: list[str]) -> bool:
-    """``_text_dirty`` without the expressions: False only where ``_text_dirty`` is False."""
-    low = text.lower()
-    return _hinted(low) or _beyond_hints(text, encoded)
-
-
-def _beyond_hints(text: str, encoded: list[str]) -> bool:
-    """``_may_be_dirty`` but for the hint words: a lone surrogate, a URL's password, a secret, a hidden character."""
-    if not text.isascii() and _SURROGATE.search(text):
-        return True
-    if ("://" in text and _URL_PASSWORD.search(text) is not None) or any(s in text for s in encoded):
-        return True
-    if text.isascii():  # the encoder escapes every control character but DEL: substring tests first
-        return any(m in text for m in _ASCII_HIDDEN_MARKS) and _HIDDEN_JSON.search(text) is not None
-    return _HIDDEN_JSON.search(text) is not None
-
-
-# What ``_HIDDEN_JSON`` needs in encoded ASCII text: an escape it matches, or DEL (not escaped by json)
-_ASCII_HIDDEN_MARKS = ("\\u00", "\\b", "\\f", "\x7f")
-
-
-def _text_dirty(text: str, encoded: list[str]) -> bool:
-    """Whether JSON text holds a token shape, a lone surrogate or an (escaped) secret value.
-
-    Plain substring tests first: they are several times faster than the regular expressions, which
-    then run only on text that could match them (ASCII text cannot hold a surrogate)."""
-    if not text.isascii() and _SURROGATE.search(text):
-        return True
-    if _may_hold_shape(text) and _SHAPES.search(text):
-        return True
-    if any(s in text for s in encoded):
-        return True
-    if (not text.isascii() or "\\" in text) and _HIDDEN_JSON.search(text):  # a token split by a hidden character
-        stripped = _HIDDEN_JSON.sub("", text)
-        return _may_hold_shape(stripped) and _SHAPES.search(stripped) is not None
-    return False
 
 
 _SECRET_KEY = re.compile(rf"(?i:{_SECRET_NAMES}|^authorization)$")  # a parsed header is a key too
