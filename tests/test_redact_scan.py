@@ -287,3 +287,25 @@ def test_the_stream_searches_the_chunks_hint_words_sit_in_and_finds_the_secret_a
     scan = textscan.TextScan()
     passed = "".join(scan.watch(iter(canonical_chunks({"meta": entries}))))
     assert scan.dirty and "EXAMPLEVALUE" not in passed
+
+
+def _failing_doc(evidence: list[dict]) -> dict:
+    return {"report_version": 1, "summary": {"verdict": "fail", "pass": 0, "fail": 1},
+            "findings": [{"rule_id": "A-1", "status": "fail", "subject": "s", "subject_type": "change",
+                          "message": "m", "severity": "high", "evidence": evidence, "title": "t"}]}
+
+
+@pytest.mark.parametrize("fmt", ["md", "html", "json"])
+def test_a_secret_split_between_a_key_and_its_value_is_masked_in_every_rendered_report(tmp_path, fmt):
+    """The reports print an evidence entry as ``key: value``: a value that is no secret on its own but is
+    one under its key (``api_key``, ``SessionToken``) is masked before any format joins the two; a token
+    that is itself a key of the document is masked too."""
+    from compliance.report import write_masked
+
+    evidence = [{"kind": "probe", "label": "capability probe", "api_key": "k3yV4lu3Abcdef0123",
+                 "SessionToken": "FQoGZXIvYXdzEXAMPLEVALUE", f"deployed with {TOKEN}": "yes"}]
+    masked, written = write_masked(_failing_doc(evidence), tmp_path, (fmt,))
+    text = written[fmt].read_text("utf-8")
+    for leaked in ("k3yV4lu3Abcdef0123", "EXAMPLEVALUE", TOKEN):
+        assert leaked not in text and leaked not in repr(masked), leaked
+    assert masked["findings"][0]["evidence"][0]["api_key"] == "***"
