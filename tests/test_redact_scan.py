@@ -2,10 +2,11 @@
 
 ``redact_data`` skips the walk when ``_anything_to_mask`` says a document is clean, so a check that
 answers "clean" for a document the walk would change leaks a secret into every report. The check
-encodes records in batches and halves only the batches that hold a hint word; these tests put a
-secret (or only a harmless hint word) at every depth and position that batching and halving treat
-differently: the first and last record of a batch, a batch boundary, a short tail batch, a mapping
-of more entries than a batch, a key that names the secret, a token split by a hidden character.
+gathers the document's distinct strings (keys too), joins them into batches cleared by substring
+tests and searches only the strings a hit lands in; these tests put a secret (or only a harmless hint
+word) at every depth and position that gathering and batching treat differently: the first and last
+record, a batch boundary, a mapping of many entries, a key that names the secret, a key that is one,
+a string shared by two places, a token split by a hidden character, text whose lowering changes length.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from compliance.base import redact
+from compliance.base import redact, textscan
 
 TOKEN = "ghp_" + "A1b2C3d4E5f6G7h8I9j0K1l2M3n4"
 SNAPSHOT_LIKE_SIZES = (1, 31, 33, 255, 256, 257, 513, 1100)
@@ -116,14 +117,14 @@ def test_the_report_stream_stops_at_a_secret_wherever_its_batch_ends(monkeypatch
     the next (``"SecretAccessKey": `` then the value) is still found, and a clean stream passes whole."""
     from compliance.model.snapshot import canonical_chunks
 
-    monkeypatch.setattr(redact, "_WATCH_BATCH", batch)
+    monkeypatch.setattr(textscan, "_WATCH_BATCH", batch)
     records = _records(300)
     clean = list(canonical_chunks({"findings": records}))
-    scan = redact.TextScan()
+    scan = textscan.TextScan()
     assert list(scan.watch(iter(clean))) == clean and not scan.dirty
     records[where]["SecretAccessKey"] = "wJalrXUtnFEMIK7MDENGbPxRfiCYEXAMPLEKEY"
     chunks = list(canonical_chunks({"findings": records}))
-    scan = redact.TextScan()
+    scan = textscan.TextScan()
     passed = "".join(scan.watch(iter(chunks)))
     assert scan.dirty
     assert "wJalrXUtnFEMI" not in passed
@@ -159,3 +160,152 @@ def test_the_url_pre_test_holds_wherever_the_shape_matches(text):
     for t in (text, redact._ENCODE(text)):
         if redact._SHAPES.search(t):
             assert redact._may_hold_shape(t), t
+
+
+def test_a_token_used_as_a_key_is_found_and_masked():
+    """A mapping keyed by collected text (a worklog line, a path) carries a token the walk must mask too."""
+    doc = {"by_text": {f"line {i}": i for i in range(50)}}
+    doc["by_text"][f"deployed with {TOKEN}"] = 50
+    assert redact._anything_to_mask(doc, ()) is True
+    masked = redact.redact_data(doc)
+    assert TOKEN not in repr(masked)
+    assert masked["by_text"]["deployed with ***"] == 50 and masked["by_text"]["line 3"] == 3
+
+
+def test_a_token_deep_in_nested_lists_and_tuples_is_found():
+    inner: list = [f"pasted {TOKEN}"]
+    for _ in range(60):
+        inner = [{"level": inner}, ("x",)]
+    assert redact._anything_to_mask({"deep": inner}, ()) is True
+    assert TOKEN not in repr(redact.redact_data({"deep": inner}))
+
+
+def test_one_string_in_two_places_is_masked_in_both():
+    """Strings are tested once each however often they appear (a report repeats them), masked everywhere."""
+    text = f"ran with {TOKEN}"
+    doc = {"findings": [{"message": text}, {"message": "ok"}], "changes": [{"timeline": [{"detail": text}]}]}
+    out = redact.redact_data(doc)
+    assert TOKEN not in repr(out) and out["findings"][1]["message"] == "ok"
+
+
+@pytest.mark.parametrize("held", (2, 50, 1 << 17))
+@pytest.mark.parametrize("batch", (16, 64, 1 << 20))
+def test_a_token_among_harmless_hint_words_is_found_wherever_its_batch_ends(monkeypatch, batch, held):
+    """Hint words everywhere (``key``, ``token`` in prose) and one real token: the strings a hit lands in
+    are found by position in the joined batch, so the token is found next to any of them, in whichever
+    round of held strings it falls."""
+    monkeypatch.setattr(redact, "_SCAN_BATCH", batch)
+    monkeypatch.setattr(redact, "_HELD", held)
+    texts = [f"rotate the api key {i}" if i % 3 else f"change {i}" for i in range(900)]
+    assert redact._anything_to_mask({"t": texts}, ()) is False
+    for where in (0, 1, 449, 898, 899):
+        dirty = list(texts)
+        dirty[where] = dirty[where] + f" {TOKEN}"
+        assert redact._anything_to_mask({"t": dirty}, ()) is True, where
+
+
+@pytest.mark.parametrize("prefix", ["\u0130stanbul ", "\u212a ", "caf\u00e9 ", ""])
+def test_text_whose_lowering_changes_length_or_case_folds_is_still_searched(prefix):
+    """``str.lower`` makes U+0130 two characters (positions shift) and folds the Kelvin sign to ``k``, as the
+    shape expression's case-insensitive match does: the check agrees with the walk on both."""
+    texts = [f"{prefix}note {i}" for i in range(200)]
+    texts[150] = f"{prefix}api_\u212aey=abcdef0123456789"  # matched by (?i:api[_-]?key)
+    doc = {"t": texts}
+    assert redact._anything_to_mask(doc, ()) is _walk_changes(doc) is True
+    texts[150] = f"{prefix}password=hunter2hunter2"
+    assert redact._anything_to_mask(doc, ()) is _walk_changes(doc) is True
+
+
+def test_a_value_json_would_not_write_is_walked():
+    """Not plain data (an object with a ``__str__``): the check does not vouch for it."""
+
+    class Opaque:
+        def __str__(self) -> str:
+            return TOKEN
+
+    assert redact._anything_to_mask({"x": [Opaque()]}, ()) is True
+    assert redact._anything_to_mask({"x": [1, 2.5, True, None, "ok"]}, ()) is False
+
+
+def test_a_secret_named_by_its_key_deep_in_a_list_and_a_harmless_one_beside_it():
+    doc = {"a": [[{"id": 1, "api_key": "$API_KEY"}]]}  # a reference, not a secret: the walk keeps it
+    assert redact._anything_to_mask(doc, ()) is _walk_changes(doc) is False
+    doc["a"][0].append({"nested": {"session_token": "FQoGZXIvYXdzEXAMPLEVALUE"}})
+    assert redact._anything_to_mask(doc, ()) is _walk_changes(doc) is True
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.lists(_words, max_size=6).map("".join), min_size=0, max_size=400),
+       st.integers(min_value=0, max_value=4), st.sampled_from([16, 256, 1 << 20]), st.sampled_from([1, 7, 1 << 17]))
+def test_the_quick_check_is_exactly_whether_the_walk_masks(texts, shape, batch, held):
+    """Property: the check tests each string (and key) as masking does, so it answers exactly whether the
+    walk changes the document, in both directions, wherever the batches and the rounds of held strings end."""
+    old = redact._SCAN_BATCH, redact._HELD
+    redact._SCAN_BATCH, redact._HELD = batch, held
+    try:
+        if shape == 0:
+            doc = _doc([{"subject": t} for t in texts])
+        elif shape == 1:
+            doc = {"items": {t: i for i, t in enumerate(texts)}}  # the texts as keys
+        elif shape == 2:
+            doc = {"list": texts}
+        elif shape == 3:
+            doc = {"nested": [{"a": [t], "token": t} for t in texts]}
+        else:
+            doc = {"pairs": [{"k": a, "v": b} for a, b in zip(texts, texts[1:], strict=False)]}
+        assert redact._anything_to_mask(doc, ()) is _walk_changes(doc)
+    finally:
+        redact._SCAN_BATCH, redact._HELD = old
+
+
+@pytest.mark.parametrize("batch", (1, 300, 1 << 18))
+@pytest.mark.parametrize("where", (0, 151, 299))
+def test_the_stream_searches_the_chunks_hint_words_sit_in_and_finds_the_secret_among_them(monkeypatch, batch, where):
+    """A hint word in every record (a path ``keys/``, prose about a token) sends ``TextScan`` to the chunks
+    they sit in, found by position, and the value after a key that names a secret: a secret beside them
+    is still found, whether it is a token shape, named by its key or an environment secret."""
+    from compliance.model.snapshot import canonical_chunks
+
+    monkeypatch.setattr(textscan, "_WATCH_BATCH", batch)
+    records = [{"path": f"api/keys/k{i}.py", "note": f"rotate the token cache {i}"} for i in range(300)]
+    clean = list(canonical_chunks({"commits": records}))
+    scan = textscan.TextScan()
+    assert list(scan.watch(iter(clean))) == clean and not scan.dirty
+    for secret in ({"body": f"pasted {TOKEN}"}, {"SessionToken": "FQoGZXIvYXdzEXAMPLEVALUE"},
+                   {"url": "https://deploy:hunter2hunter2@ci.example/hook"}):
+        dirty = [dict(r) for r in records]
+        dirty[where].update(secret)
+        scan = textscan.TextScan()
+        passed = "".join(scan.watch(iter(canonical_chunks({"commits": dirty}))))
+        assert scan.dirty, secret
+        assert "hunter2" not in passed and TOKEN not in passed and "EXAMPLEVALUE" not in passed
+    # entries of a mapping are chunks of their own, a key and then its value: the key holds the hint word
+    entries = {f"k{i:03d}": f"rotate the token cache {i}" for i in range(300)}
+    scan = textscan.TextScan()
+    assert "".join(scan.watch(iter(canonical_chunks({"meta": entries})))) and not scan.dirty
+    entries[f"k{where:03d}"] = {"SessionToken": "FQoGZXIvYXdzEXAMPLEVALUE"}
+    scan = textscan.TextScan()
+    passed = "".join(scan.watch(iter(canonical_chunks({"meta": entries}))))
+    assert scan.dirty and "EXAMPLEVALUE" not in passed
+
+
+def _failing_doc(evidence: list[dict]) -> dict:
+    return {"report_version": 1, "summary": {"verdict": "fail", "pass": 0, "fail": 1},
+            "findings": [{"rule_id": "A-1", "status": "fail", "subject": "s", "subject_type": "change",
+                          "message": "m", "severity": "high", "evidence": evidence, "title": "t"}]}
+
+
+@pytest.mark.parametrize("fmt", ["md", "html", "json"])
+def test_a_secret_split_between_a_key_and_its_value_is_masked_in_every_rendered_report(tmp_path, fmt):
+    """The reports print an evidence entry as ``key: value``: a value that is no secret on its own but is
+    one under its key (``api_key``, ``SessionToken``) is masked before any format joins the two; a token
+    that is itself a key of the document is masked too."""
+    from compliance.report import write_masked
+
+    evidence = [{"kind": "probe", "label": "capability probe", "api_key": "k3yV4lu3Abcdef0123",
+                 "SessionToken": "FQoGZXIvYXdzEXAMPLEVALUE", f"deployed with {TOKEN}": "yes"}]
+    masked, written = write_masked(_failing_doc(evidence), tmp_path, (fmt,))
+    text = written[fmt].read_text("utf-8")
+    for leaked in ("k3yV4lu3Abcdef0123", "EXAMPLEVALUE", TOKEN):
+        assert leaked not in text and leaked not in repr(masked), leaked
+    assert masked["findings"][0]["evidence"][0]["api_key"] == "***"

@@ -178,3 +178,22 @@ def test_live_code_from_a_recorded_manual_deploy(repo):
     # the squash commit contains the earlier PR merge, so that deploy covered it as well
     assert _finding(doc, "T-001", s["pr"][:12])["status"] == "pass"
     assert _stages(doc, s["pr"])["lambda_update"]["state"] == "ok"
+
+
+def test_without_runs_the_run_and_update_stages_say_so_and_never_pass(repo):
+    """The covering run is looked for once per change for both stages (issue 18): with the GitHub source
+    failed, the run stage is unknown and the update stage cannot credit a run, whatever the function shows."""
+    r, s = repo
+    items = {"ENC-TSK-326": {"item_id": "ENC-TSK-326", "history": [
+        {"timestamp": "2026-02-26T12:30:00Z", "status": "worklog", "description": WORKLOG.format(sha=s["squash"][:8])}]}}
+    snap = snapshot(r.path, github=RuntimeError("GitHub API down"),
+                    tracker={"project": "p", "items": items, "missing": []},
+                    **{"lambda": lambda_data(modified=FIVE_MIN_AFTER)})
+    doc = _report(snap, _rules(600))
+    assert doc["changes"]
+    for change in doc["changes"]:
+        stages = {t["stage"]: t for t in change["timeline"]}
+        assert stages["workflow_run"]["state"] == "unknown"
+        assert stages["workflow_run"]["label"] == "workflow runs not available"
+        assert stages["lambda_update"]["state"] != "ok"
+        assert change["verdicts"]["T-001"] == "error"

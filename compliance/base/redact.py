@@ -6,7 +6,9 @@ the environment are masked wherever they appear, and common token shapes are mas
 
 from __future__ import annotations
 
+import bisect
 import functools
+import itertools
 import json
 import os
 import re
@@ -78,11 +80,29 @@ _HINT_WORDS = ("secret", "token", "passw", "key", "authorization", "akia", "asia
 # The URL alternative of ``_SHAPES``, look-arounds made literal: it matches exactly where that one does. Any
 # ``://`` and ``@`` was the test before: a report's JSON (run URLs, e-mail addresses) then hit in every batch.
 _URL_PASSWORD = re.compile(rf"://{_USERINFO}@")
+# The same words searched faster: the five GitHub token prefixes as one expression (its literal "gh" is
+# rare in text, where each word's own search paid for every '_' of a JSON key), the others one by one.
+_HINT_GH = re.compile("gh[pousr]_")
+_HINT_PLAIN = tuple(w for w in _HINT_WORDS if _HINT_GH.fullmatch(w) is None)
+
+
+def _hinted(low: str) -> bool:
+    """Whether lowered text holds a hint word."""
+    return any(word in low for word in _HINT_PLAIN) or _HINT_GH.search(low) is not None
+
+
+def _hint_positions(low: str) -> Iterator[int]:
+    """Where each hint word starts in lowered text (a word found twice: each time)."""
+    for word in _HINT_PLAIN:
+        at = low.find(word)
+        while at >= 0:
+            yield at
+            at = low.find(word, at + 1)
+    yield from (m.start() for m in _HINT_GH.finditer(low))
 
 
 def _may_hold_shape(text: str) -> bool:
-    low = text.lower()
-    return any(word in low for word in _HINT_WORDS) or ("://" in text and _URL_PASSWORD.search(text) is not None)
+    return _hinted(text.lower()) or ("://" in text and _URL_PASSWORD.search(text) is not None)
 
 
 MASK = "***"
@@ -217,52 +237,6 @@ def mask_walk(value: Any, secrets: tuple[str, ...] | None = None) -> Any:
     return Masked(walked) if isinstance(walked, dict) else walked
 
 
-class TextScan:
-    """Watches a document's JSON text go by (``json_report.stream``) for anything ``redact`` would mask.
-
-    The text is written anyway, so checking it costs only the searches, not a second encoding of
-    the document. Strings are escaped the same way as in ``_anything_to_mask``, and each string sits
-    whole inside one chunk (a chunk is a record, a key or a scalar).
-    """
-
-    def __init__(self) -> None:
-        self.encoded = [_ENCODE(s)[1:-1] for s in _secrets()]
-        self.dirty = False
-        self._key = ""  # the last chunk of the batch before, when it is a key
-
-    def watch(self, chunks: Iterable[str]) -> Iterator[str]:
-        """The chunks, passed on until the first one holding something to mask (then ``dirty``).
-
-        Chunks are held back in batches of about 256 KB and each batch is tested once with substring
-        tests (``_may_be_dirty``: a key and its value are contiguous in it); only a batch with a hint
-        word is tested chunk by chunk, which a report of 20,000 chunks otherwise paid for every chunk."""
-        held: list[str] = []
-        size = 0
-        for chunk in chunks:
-            held.append(chunk)
-            size += len(chunk)
-            if size >= _WATCH_BATCH:
-                if not self._clean(held):
-                    return
-                yield from held
-                held, size = [], 0
-        if self._clean(held):
-            yield from held
-
-    def _clean(self, held: list[str]) -> bool:
-        if not _may_be_dirty(self._key + "".join(held), self.encoded):
-            self._key = held[-1] if held and held[-1].endswith(": ") else ""
-            return True
-        key = self._key  # the key chunk before a value: together they may name a secret ("SessionToken": "...")
-        for chunk in held:
-            if _text_dirty(key + chunk, self.encoded):
-                self.dirty = True
-                return False
-            key = chunk if chunk.endswith(": ") else ""
-        self._key = key
-        return True
-
-
 class Masked(dict):
     """A document ``redact_data`` has already masked: masking it again returns it as it is, so a
     report masked once for the CLI is not walked again for every format. It is the data and
@@ -272,112 +246,139 @@ class Masked(dict):
 
 
 _ENCODE = json.JSONEncoder(ensure_ascii=False).encode
-_WATCH_BATCH = 1 << 18
 
 
 def _anything_to_mask(value: Any, secrets: tuple[str, ...]) -> bool:
-    """Whether any string in ``value`` holds a secret, a token shape or a lone surrogate.
+    """Whether ``mask_walk`` would change ``value``: a string (a value or a key) holding a secret, a token
+    shape, a hidden character or a lone surrogate, or an entry whose key names a secret.
 
-    json's C encoder and a few C-level substring tests instead of a Python call per string: the usual
-    document has nothing to mask. JSON escaping maps each character on its own, so a string containing
-    a secret encodes to text containing the secret's encoding; a hit that spans two strings (or sits in
-    a key) only costs the full walk.
+    The document is walked once for its strings (no JSON encoding: that was most of the cost), the
+    distinct strings met are tested a few tens of thousands at a time (a report repeats its titles
+    and rule ids on every finding), joined into batches that substring tests clear wholesale; only the
+    strings a pre-test hit lands in are searched with the shape expressions, which cost about a
+    microsecond per character. Every test is on each string alone, as masking is, so no hit is lost
+    between strings, and the strings held at a time are bounded, not the document's.
     """
-    encoded = [_ENCODE(s)[1:-1] for s in secrets]
-    return _dirty(value, encoded)
-
-
-_BATCH = 256  # elements of a long list (entries of a big mapping) encoded together: a few hundred KB of text
-
-
-def _dirty(value: Any, encoded: list[str], batch: bool = False) -> bool:
-    """``_text_dirty`` of every piece of ``value`` (``_children``, down to containers that hold no
-    container), found by refining: a batch of records is encoded and tested with substring tests only,
-    and only a batch that holds a hint word (or a secret, a surrogate, a hidden character) is split
-    and tested again, down to the piece the shape expressions then search.
-
-    The pieces must be small where the expressions run: they cost about a microsecond per character,
-    and one workflow file quoting ``secrets.`` once made them scan a whole 10 MB snapshot (9 s at
-    10,000 commits). Encoding each of 230,000 pieces separately instead cost a Python call per piece
-    (3.4 s there); a 10 MB snapshot holds about 30 hint words, so refining encodes it about once.
-    A batch is a superset of its pieces' text (each string whole, with its key), so a batch that is
-    clean holds no dirty piece. The text held at a time is bounded by a batch, not the document.
-    """
-    if isinstance(value, list) and len(value) > _BATCH:
-        return any(_dirty(value[i:i + _BATCH], encoded, True) for i in range(0, len(value), _BATCH))
-    if isinstance(value, dict) and len(value) > _BATCH:
-        items = list(value.items())
-        return any(_dirty(dict(items[i:i + _BATCH]), encoded, True) for i in range(0, len(items), _BATCH))
-    if not batch and isinstance(value, dict) and any(isinstance(v, (dict, list)) for v in value.values()):
-        # a mapping of containers (the snapshot, a source, its data) is split before it is encoded: each
-        # level's text would hold the same records again. Records come in batches of a list or mapping.
-        return any(_dirty(kid, encoded) for kid in _children(value) or ())
     try:
-        text = _ENCODE(value)
-    except (TypeError, ValueError, RecursionError):
-        return True  # not plain JSON (or too deep for the encoder): walk it the careful way
-    if not _may_be_dirty(text, encoded):
-        return False
-    if _children(value) is None:
-        return _text_dirty(text, encoded)
-    if len(value) == 1:  # one record of a batch, or a mapping's one container (a scalar one is a piece)
-        return _dirty(value[0] if isinstance(value, list) else next(iter(value.values())), encoded)
-    half = len(value) // 2  # a hint in a batch: halve it until the record that holds it
-    if isinstance(value, list):
-        return _dirty(value[:half], encoded, True) or _dirty(value[half:], encoded, True)
-    items = list(value.items())
-    return _dirty(dict(items[:half]), encoded, True) or _dirty(dict(items[half:]), encoded, True)
-
-
-def _children(value: Any) -> Iterator[Any] | None:
-    """One level of ``value`` split into pieces (a string keeps its key beside it, which may be what
-    names it a secret: ``"SessionToken": ...``); None for a piece: a container that holds no container
-    and at most 32 entries."""
-    if isinstance(value, dict) and (len(value) > 32 or any(isinstance(v, (dict, list)) for v in value.values())):
-        return ({k: v} if not isinstance(v, (dict, list)) else v for k, v in value.items())
-    if isinstance(value, list) and (len(value) > 32 or any(isinstance(v, (dict, list)) for v in value)):
-        return iter(value)
-    return None
-
-
-def _may_be_dirty(text: str, encoded: list[str]) -> bool:
-    """``_text_dirty`` without the expressions: False only where ``_text_dirty`` is False."""
-    if not text.isascii() and _SURROGATE.search(text):
+        return _strings_dirty(value, secrets)
+    except _NeedsWalk:
         return True
-    if _may_hold_shape(text) or any(s in text for s in encoded):
-        return True
-    if text.isascii():  # the encoder escapes every control character but DEL: substring tests first
-        return any(m in text for m in _ASCII_HIDDEN_MARKS) and _HIDDEN_JSON.search(text) is not None
-    return _HIDDEN_JSON.search(text) is not None
 
 
-# What ``_HIDDEN_JSON`` needs in encoded ASCII text: an escape it matches, or DEL (not escaped by json)
-_ASCII_HIDDEN_MARKS = ("\\u00", "\\b", "\\f", "\x7f")
+class _NeedsWalk(Exception):
+    """A value the quick check cannot vouch for (not plain JSON data), or something found to mask."""
 
 
-def _any_in(value: Any, encoded: list[str]) -> bool:
+_PLAIN = frozenset({int, float, bool, type(None)})
+_SHOWN_ASCII = bytes([9, 10, 13, *range(32, 127)])  # ASCII that is not ``_ASCII_HIDDEN``
+_SCAN_BATCH = 1 << 20  # characters of strings joined for one round of substring tests
+_HELD = 1 << 17  # distinct strings held before they are tested (and let go)
+
+
+def _strings_dirty(value: Any, secrets: tuple[str, ...]) -> bool:
+    """``_anything_to_mask`` of plain data; raises ``_NeedsWalk`` for anything else.
+
+    The loop is the whole cost of the check at 100,000 commits (a few million values), hence exact type
+    tests first and isinstance only after. Recursive as ``mask_walk`` is: a document too deep for it
+    (or holding itself) raises ``RecursionError``, which sends it to that walk, as JSON encoding did."""
+    found: set[str] = set()
+    keys: set[Any] = set()
+    add, push = found.add, keys.update
+
+    def gather(v: Any) -> None:
+        if isinstance(v, dict):
+            push(v)
+            v = v.values()
+        for x in v:
+            t = type(x)
+            if t is str:
+                add(x)
+            elif t is dict or t is list:
+                gather(x)
+            elif t not in _PLAIN:
+                if isinstance(x, str):
+                    add(x)
+                elif isinstance(x, (dict, list, tuple)):
+                    gather(x)
+                elif not isinstance(x, (int, float)):
+                    raise _NeedsWalk  # json would not write it (or would through a default): not vouched for
+        if len(found) > _HELD:
+            if _any_dirty(list(found), secrets):
+                raise _NeedsWalk  # found: the walk masks it
+            found.clear()
+
     try:
-        text = _ENCODE(value)
-    except (TypeError, ValueError, RecursionError):
-        return True  # not plain JSON (or too deep for the encoder): walk it the careful way
-    return _text_dirty(text, encoded)
+        gather([value])
+    except RecursionError:
+        raise _NeedsWalk from None
+    if any(isinstance(k, str) and _secret_key(k) for k in keys) and _has_secret_entry(value):
+        return True
+    found.update(k for k in keys if isinstance(k, str))
+    return _any_dirty(list(found), secrets)
 
 
-def _text_dirty(text: str, encoded: list[str]) -> bool:
-    """Whether JSON text holds a token shape, a lone surrogate or an (escaped) secret value.
-
-    Plain substring tests first: they are several times faster than the regular expressions, which
-    then run only on text that could match them (ASCII text cannot hold a surrogate)."""
-    if not text.isascii() and _SURROGATE.search(text):
-        return True
-    if _may_hold_shape(text) and _SHAPES.search(text):
-        return True
-    if any(s in text for s in encoded):
-        return True
-    if (not text.isascii() or "\\" in text) and _HIDDEN_JSON.search(text):  # a token split by a hidden character
-        stripped = _HIDDEN_JSON.sub("", text)
-        return _may_hold_shape(stripped) and _SHAPES.search(stripped) is not None
+def _has_secret_entry(value: Any) -> bool:
+    """Whether some mapping in ``value`` holds an entry ``_secret_entry`` masks (only run when a key of
+    the document names a secret at all, which a report's keys never do)."""
+    stack, seen = [value], set()
+    while stack:
+        v = stack.pop()
+        if id(v) in seen:
+            continue
+        seen.add(id(v))
+        if isinstance(v, dict):
+            if any(_secret_entry(k, x) for k, x in v.items()):
+                return True
+            v = v.values()
+        stack.extend(x for x in v if isinstance(x, (dict, list, tuple)))
     return False
+
+
+def _any_dirty(strings: list[str], secrets: tuple[str, ...]) -> bool:
+    """Whether masking changes any of ``strings``, tested a batch at a time (see ``_anything_to_mask``)."""
+    batch: list[str] = []
+    size = 0
+    for s in strings:
+        batch.append(s)
+        size += len(s) + 1
+        if size >= _SCAN_BATCH:
+            if _batch_dirty(batch, secrets):
+                return True
+            batch, size = [], 0
+    return _batch_dirty(batch, secrets)
+
+
+def _batch_dirty(batch: list[str], secrets: tuple[str, ...]) -> bool:
+    """The strings of ``batch`` joined by newlines (a newline is neither hidden nor part of any
+    pre-test's match) and cleared by the substring tests, or searched one by one where a test hit."""
+    text = "\n".join(batch)
+    ascii_text = text.isascii()
+    low = text.lower()
+    hits = _hinted(low)
+    urls = "://" in text and _URL_PASSWORD.search(text) is not None
+    odd = not ascii_text and _SURROGATE.search(text) is not None
+    if ascii_text:  # deleting what may show leaves the control characters, far faster than a search
+        hidden = bool(text.encode("ascii").translate(None, _SHOWN_ASCII))
+    else:
+        hidden = _HIDDEN.search(text) is not None
+    known = [v for v in secrets if v in text]
+    if not (hits or urls or odd or hidden or known):
+        return False
+    if urls or odd or hidden or known or len(low) != len(text):
+        suspects: Iterable[str] = (s for s in batch if _may_hold(s, secrets))
+    else:  # only hint words: the strings they sit in, found by position (lowering kept every length)
+        ends = list(itertools.accumulate(len(s) + 1 for s in batch))
+        suspects = (batch[i] for i in sorted({bisect.bisect_right(ends, at) for at in _hint_positions(low)}))
+    return any(_SURROGATE.sub("\ufffd", redact(s, secrets)) != s for s in suspects)
+
+
+def _may_hold(text: str, secrets: tuple[str, ...]) -> bool:
+    """``redact`` may change ``text`` (a pre-test: never False where it does)."""
+    if _may_hold_shape(text) or any(v in text for v in secrets):
+        return True
+    if text.isascii():
+        return _ASCII_HIDDEN.search(text) is not None
+    return _SURROGATE.search(text) is not None or _HIDDEN.search(text) is not None
 
 
 _SECRET_KEY = re.compile(rf"(?i:{_SECRET_NAMES}|^authorization)$")  # a parsed header is a key too
@@ -396,12 +397,26 @@ def _secret_key(key: str) -> bool:
     return _SECRET_KEY.search(key) is not None
 
 
-def _walk(value: Any, secrets: tuple[str, ...]) -> Any:
-    """One environment read per document, not per string: documents hold hundreds of thousands."""
+def _walk(value: Any, secrets: tuple[str, ...], keys: dict[Any, Any] | None = None) -> Any:
+    """One environment read per document, not per string: documents hold hundreds of thousands.
+
+    Keys are masked too (a mapping keyed by collected text would carry a token into every report);
+    ``keys`` remembers each key's mask, as a document repeats a few key names on every record."""
     if isinstance(value, str):
         return _SURROGATE.sub("\ufffd", redact(value, secrets))
     if isinstance(value, dict):
-        return {k: MASK if _secret_entry(k, v) else _walk(v, secrets) for k, v in value.items()}
+        keys = {} if keys is None else keys
+        return {_key(k, secrets, keys): MASK if _secret_entry(k, v) else _walk(v, secrets, keys)
+                for k, v in value.items()}
     if isinstance(value, (list, tuple)):
-        return [_walk(v, secrets) for v in value]
+        return [_walk(v, secrets, keys) for v in value]
     return value
+
+
+def _key(key: Any, secrets: tuple[str, ...], keys: dict[Any, Any]) -> Any:
+    if not isinstance(key, str):
+        return key
+    masked = keys.get(key)
+    if masked is None:
+        masked = keys[key] = _SURROGATE.sub("\ufffd", redact(key, secrets))
+    return masked

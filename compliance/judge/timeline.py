@@ -77,11 +77,14 @@ def change_chains(snapshot: dict[str, Any], rules: list[Rule], findings: list[Fi
     verdicts: dict[str, dict[str, str]] = {}
     judged = _Judged(findings)
     for f in findings:
-        sha = next((e.get("sha") for e in f.evidence if e.get("kind") == "commit"), None)
+        sha = _commit_of(f)
         if sha in seen:
-            cur = verdicts.setdefault(sha, {}).get(f.rule_id)
+            of_sha = verdicts.get(sha)
+            if of_sha is None:
+                of_sha = verdicts[sha] = {}
+            cur = of_sha.get(f.rule_id)
             if cur is None or STATUS_RANK[f.status] > STATUS_RANK[cur]:
-                verdicts[sha][f.rule_id] = f.status
+                of_sha[f.rule_id] = f.status
     live = _LiveFunction(ctx, rules)
     repo = ctx.target.get("github_repo")
     elsewhere = _other_workflows(ctx, rules)
@@ -91,14 +94,34 @@ def change_chains(snapshot: dict[str, Any], rules: list[Rule], findings: list[Fi
             continue  # in some rule's scope but judged by none (e.g. a co-change rule it does not trigger)
         other = elsewhere.get(ch.sha)
         if other is None:
-            stages = (_merge_stage(ch, repo), _run_stage(ctx, ch, judged), live.stage(ch),
-                      _worklog_stage(ctx, ch, judged))
+            covering = _covering(ctx, ch)  # the run stage and the update stage judge the same covering run
+            stages = (_merge_stage(ch, repo), _run_stage(ctx, ch, judged, covering=covering),
+                      live.stage(ch, covering), _worklog_stage(ctx, ch, judged))
         else:  # deployed by the workflow its coverage rule names: that workflow's runs, and no function update
             stages = (_merge_stage(ch, repo), _run_stage(ctx, ch, judged, other),
                       Stage("lambda_update", "unknown", f"not a deploy of the function: {other[0]} deploys this change"),
                       _worklog_stage(ctx, ch, judged))
         out.append(ChangeChain(ch, stages, dict(sorted(verdicts[ch.sha].items()))))
     return out
+
+
+def _commit_of(f: Finding) -> str | None:
+    """The SHA of the finding's first commit evidence (the change it judged), if any."""
+    for e in f.evidence:
+        if e.get("kind") == "commit":
+            return e.get("sha")
+    return None
+
+
+_NOT_FOUND = object()  # a covering run not looked for yet (None is "no run covers it")
+
+
+def _covering(ctx: Context, ch: Change) -> dict[str, Any] | None | SourceUnavailable:
+    """``ctx.runs.covering`` of the change, or the reason the runs are not available."""
+    try:
+        return ctx.runs.covering(ch, ctx.now)
+    except SourceUnavailable as exc:
+        return exc
 
 
 class _Judged:
@@ -117,12 +140,16 @@ class _Judged:
         return self.by_subject.get((check, subject))
 
 
+_PR_LABELS = {"pr_merge": "merged", "squash": "squash-merged", "pull_request": "(not merged yet)"}
+
+
 def _merge_stage(ch: Change, repo: str | None) -> Stage:
     c = ch.commit
-    labels = {"pr_merge": f"PR #{c.get('pr')} merged", "squash": f"PR #{c.get('pr')} squash-merged",
-              "pull_request": f"PR #{c.get('pr')} (not merged yet)", **_MERGE_LABELS}
+    kind = c["kind"]
+    pr = _PR_LABELS.get(kind)
+    label = f"PR #{c.get('pr')} {pr}" if pr is not None else _MERGE_LABELS.get(kind, kind)
     url = f"https://github.com/{repo}/commit/{ch.sha}" if repo else None
-    return Stage("merge", "ok", f"{ch.short} {labels.get(c['kind'], c['kind'])}", c["committed_at"], url, c["subject"])
+    return Stage("merge", "ok", f"{ch.short} {label}", c["committed_at"], url, c["subject"])
 
 
 def _other_workflows(ctx: Context, rules: list[Rule]) -> dict[str, tuple[str, str | None]]:
@@ -143,12 +170,16 @@ def _other_workflows(ctx: Context, rules: list[Rule]) -> dict[str, tuple[str, st
     return {sha: paths for sha, paths in other.items() if sha not in own}
 
 
-def _run_stage(ctx: Context, ch: Change, judged: _Judged, paths: tuple[str, str | None] | None = None) -> Stage:
+def _run_stage(ctx: Context, ch: Change, judged: _Judged, paths: tuple[str, str | None] | None = None,
+               covering: Any = _NOT_FOUND) -> Stage:
     """The covering run, as ``deploy_coverage`` finds it (in the runs of ``paths``' workflow when its
-    rule names one); a change its finding calls pending is shown as waiting for the run, never as failed."""
+    rule names one; ``covering``: ``_covering`` of the target's runs, already found); a change its
+    finding calls pending is shown as waiting for the run, never as failed."""
     try:
+        if isinstance(covering, SourceUnavailable):
+            raise covering
         runs = ctx.runs if paths is None else ctx.runs_of(*paths)
-        run = runs.covering(ch, ctx.now)
+        run = covering if paths is None and covering is not _NOT_FOUND else runs.covering(ch, ctx.now)
     except SourceUnavailable as exc:
         return Stage("workflow_run", "unknown", "workflow runs not available", detail=str(exc))
     if run:
@@ -212,16 +243,15 @@ class _LiveFunction:
                 self.run = None
             self.manual = live_manual_deploy(ctx, self.modified) if self.run is None else None
 
-    def stage(self, ch: Change) -> Stage:
+    def stage(self, ch: Change, covering: Any = _NOT_FOUND) -> Stage:
+        """``covering``: ``_covering`` of the change, already found (``_NOT_FOUND``: found here)."""
         if self.unavailable is not None:
             return Stage("lambda_update", "unknown", "function configuration not available", detail=self.unavailable)
         modified, now = self.modified, self.now
         if modified is None:
             return Stage("lambda_update", "unknown", now)
-        try:
-            run = self.ctx.runs.covering(ch, self.ctx.now)
-        except SourceUnavailable:
-            run = None
+        found = _covering(self.ctx, ch) if covering is _NOT_FOUND else covering
+        run = None if isinstance(found, SourceUnavailable) else found
         if run is None:
             if self._manual_deployed(ch):
                 return Stage("lambda_update", "ok" if self.healthy else "failed", now, iso(modified),

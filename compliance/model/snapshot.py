@@ -17,7 +17,8 @@ from typing import Any
 
 from compliance.base.errors import ComplianceError, InputError, Located
 from compliance.base.fsutil import atomic_write_text, not_regular
-from compliance.base.redact import TextScan, clip, redact_data
+from compliance.base.redact import clip, redact_data
+from compliance.base.textscan import TextScan
 from compliance.base.timeutil import MAX_BOUND, MIN_BOUND, parse_time
 from compliance.model.schemacheck import errors, is_valid, rs_problems
 
@@ -380,7 +381,7 @@ def _file_digest(path: Path) -> str:
 def canonical_and_masked(doc: dict[str, Any], digest: str) -> bool:
     """Whether ``snapshot_text(doc)`` has ``digest`` (the file read is already the file saved), found
     without holding that text: the canonical chunks are hashed as they are encoded and watched for
-    anything masking would change (``redact.TextScan``, as the report's JSON once was), so a 100 MB
+    anything masking would change (``textscan.TextScan``, as the report's JSON once was), so a 100 MB
     snapshot costs one encoding and no copy of its text. False also when something needs masking."""
     scan = TextScan()
     sha = hashlib.sha256()

@@ -19,6 +19,7 @@ from compliance.base.fsutil import StagedSet, staged_set
 from compliance.base.redact import redact_data
 from compliance.model.snapshot import file_digest
 from compliance.report import html, json_report, junit, markdown, sarif
+from compliance.report.timeline_view import one_reading
 
 Doc = dict[str, Any]
 
@@ -67,7 +68,8 @@ def render_all(doc: dict[str, Any], formats: Iterable[str]) -> dict[str, str]:
     """
     wanted = _known(formats)
     doc = redact_data(doc)
-    return {fmt: FORMATS[fmt].render(doc) for fmt in wanted}
+    with one_reading():
+        return {fmt: FORMATS[fmt].render(doc) for fmt in wanted}
 
 
 def _known(formats: Iterable[str]) -> list[str]:
@@ -160,9 +162,10 @@ def _write_formats(doc: Doc, staged: StagedSet, wanted: list[str], basename: str
     """
     doc = redact_data(doc)
     written: dict[str, Path] = {}
-    for fmt in wanted:
-        with progress.stage(f"report {fmt}"):  # a 100,000-change HTML report takes seconds
-            written[fmt] = _public(staged, staged.write(_name(basename, fmt), FORMATS[fmt].stream(doc)))
+    with one_reading():  # what several formats show alike is read from the document once
+        for fmt in wanted:
+            with progress.stage(f"report {fmt}"):  # a 100,000-change HTML report takes seconds
+                written[fmt] = _public(staged, staged.write(_name(basename, fmt), FORMATS[fmt].stream(doc)))
     return doc, written
 
 

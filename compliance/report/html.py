@@ -233,12 +233,13 @@ def _changes(doc: dict[str, Any]) -> str:
            "report.json holds every change's full chain.</p>"]
     out += [_change(doc, c) for c in cards]
     marks = "".join(f"<th>{esc(label)}</th>" for _, label in STAGES)
+    seen: dict[Any, str] = {}  # stage cells by what they show: one run's cell is the same in every merge it deployed
     for title, group in ((f"{len(rows)} more change(s) needing attention", rows),
                          (f"{len(passing)} passing change(s)", passing)):
         if group:
             out.append(f"<details><summary>{title}</summary>\n<table>\n"
                        f"<tr><th>Change</th><th>Subject</th>{marks}<th>Rules</th></tr>")
-            out += [_change_row(c) for c in group]
+            out += [_change_row(c, seen) for c in group]
             out.append("</table>\n</details>")
     return "\n".join(out) + "\n</section>"
 
@@ -247,10 +248,10 @@ def _needs_attention(change: dict[str, Any]) -> bool:
     return any(v not in ("pass", "not_applicable") for v in change.get("verdicts", {}).values())
 
 
-def _change_row(change: dict[str, Any]) -> str:
+def _change_row(change: dict[str, Any], seen: dict[Any, str] | None = None) -> str:
     stages = {s.get("stage"): s for s in change.get("timeline", [])}
     merge = stages.get("merge") or {}
-    cells = "".join(_mark(stages.get(key)) for key, _ in STAGES)
+    cells = "".join(_cell(stages.get(key), seen) for key, _ in STAGES)
     verdicts = change.get("verdicts", {})
     passed = sum(1 for v in verdicts.values() if v == "pass")
     other = sum(1 for v in verdicts.values() if v == "not_applicable")
@@ -259,6 +260,19 @@ def _change_row(change: dict[str, Any]) -> str:
     sha = link(f"<code>{esc(change.get('short'))}</code>", merge.get("url"))
     return (f"<tr><td>{_in_target(change)}{sha}</td><td>{esc(change.get('subject'))}</td>{cells}"
             f"<td>{rules + ' ' if rules else ''}{passed} pass, {other} n/a</td></tr>")
+
+
+def _cell(stage: dict[str, Any] | None, seen: dict[Any, str] | None) -> str:
+    """``_mark``, remembered in ``seen`` by the three values it shows (strings, or it is not remembered)."""
+    if seen is None or stage is None:
+        return _mark(stage)
+    key = (stage.get("state"), stage.get("label"), stage.get("url"))
+    if not all(v is None or type(v) is str for v in key):
+        return _mark(stage)
+    cell = seen.get(key)
+    if cell is None:
+        cell = seen[key] = _mark(stage)
+    return cell
 
 
 def _mark(stage: dict[str, Any] | None) -> str:

@@ -77,8 +77,26 @@ footer{margin-top:40px;border-top:1px solid var(--line);padding-top:8px;color:va
 
 
 def esc(value: Any) -> str:
+    """``value`` as page text: invisible characters stripped (and the text masked again when any were),
+    then HTML-escaped. A page repeats most of its strings (labels, marks, rule ids, run labels shared by
+    the merges one run deployed): a string with nothing to strip is escaped once and remembered, as its
+    page text depends on it alone; one that had hidden characters depends on the secrets of the moment."""
+    if type(value) is str:
+        done = _ESCAPED.get(value)
+        if done is not None:
+            return done
+        if _INVISIBLE.search(value) is None:
+            done = html.escape(value, quote=True)
+            if len(_ESCAPED) >= _ESCAPED_MAX:
+                _ESCAPED.clear()  # a bound, not an eviction policy: the cache is only a shortcut
+            _ESCAPED[value] = done
+            return done
     text = "" if value is None else str(value)
     return html.escape(strip_hidden(_INVISIBLE, text), quote=True)
+
+
+_ESCAPED: dict[str, str] = {}
+_ESCAPED_MAX = 1 << 16
 
 
 def link(label_html: str, url: Any) -> str:

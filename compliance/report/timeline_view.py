@@ -9,7 +9,9 @@ the SVG (``svg_timeline``) and the Markdown lane (``markdown``) say the same thi
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from typing import Any
@@ -87,6 +89,22 @@ def stage_class(stage: dict[str, Any]) -> str:
     return judged
 
 
+def _class_of(stage: dict[str, Any], classes: dict[Any, str]) -> str:
+    """``stage_class``, remembered in ``classes`` by stage, state and outcome; a ``missing`` stage (whose
+    detail may say it is pending) or one with values that are not plain is judged on its own."""
+    state = stage.get("state")
+    if state == "missing":
+        return stage_class(stage)
+    key = (stage.get("stage"), state, stage.get("outcome"))
+    try:
+        cls = classes.get(key)
+    except TypeError:
+        return stage_class(stage)
+    if cls is None:
+        cls = classes[key] = stage_class(stage)
+    return cls
+
+
 def stage_word(stage: dict[str, Any]) -> str:
     if stage.get("stage") == "workflow_run" and stage.get("outcome"):
         word = str(stage["outcome"])[:24]
@@ -125,11 +143,41 @@ def text_lane(change: dict[str, Any]) -> str:
     return " → ".join(parts)
 
 
+# Inside ``one_reading``: the overview's events of each changes list read so far, by the list's identity
+# (the list itself is held beside them, so its id cannot be reused while they are kept).
+_READ: ContextVar[dict[int, tuple[Any, dict[str, list[Event]]]] | None] = ContextVar("overview_events", default=None)
+
+
+@contextmanager
+def one_reading() -> Iterator[None]:
+    """While every format of one document is rendered: the Markdown line and the HTML picture read the
+    overview's events once between them (at 100,000 changes each reading took seconds). Renderers
+    never change the document they render, so what was read stays true until the block ends."""
+    token = _READ.set({})
+    try:
+        yield
+    finally:
+        _READ.reset(token)
+
+
 def overview_events(changes: Iterable[dict[str, Any]]) -> dict[str, list[Event]]:
     """Every mark of the overview by lane, oldest first; a run, update or worklog that several changes
-    share (one run deploys several merges) is one mark, in the worst class any of them gives it."""
+    share (one run deploys several merges) is one mark, in the worst class any of them gives it.
+    The lanes are shared inside ``one_reading``: read them, never change them."""
+    read = _READ.get()
+    if read is None or not isinstance(changes, list):
+        return _overview_events(changes)
+    kept = read.get(id(changes))
+    if kept is None or kept[0] is not changes:
+        kept = read[id(changes)] = (changes, _overview_events(changes))
+    return kept[1]
+
+
+def _overview_events(changes: Iterable[dict[str, Any]]) -> dict[str, list[Event]]:
     merges: list[Event] = []
     shared: dict[str, dict[Any, tuple[str, dict[str, Any], datetime]]] = {key: {} for key in STAGE_KEYS[1:]}
+    lanes = tuple(shared.items())
+    classes: dict[Any, str] = {}  # stage_class by the values that decide it (100,000 changes, a few kinds of stage)
     for change in changes:
         cls = change_class(change.get("verdicts") or {})
         stages = {s.get("stage"): s for s in change.get("timeline", [])}
@@ -139,13 +187,13 @@ def overview_events(changes: Iterable[dict[str, Any]]) -> dict[str, list[Event]]
             where = f"[{change['target']}] " if change.get("target") else ""  # a merged report's target
             merges.append(Event("merge", merge_at, cls, f"{where}{short} {change.get('subject') or ''}".strip(),
                                 short if cls in ("fail", "error", "pending") else ""))
-        for key, marks in shared.items():
+        for key, marks in lanes:
             stage = stages.get(key)
             when = (stage or {}).get("time")
             if not when:
                 continue
             ident = (stage.get("url") or stage.get("label"), when) if key == "workflow_run" else when
-            mark_cls = stage_class(stage)
+            mark_cls = _class_of(stage, classes)
             seen = marks.get(ident)
             if seen is None or _RANK[mark_cls] > _RANK[seen[0]]:
                 at = seen[2] if seen is not None else parse_time(when)
