@@ -477,6 +477,12 @@ def reference_names_other_target(text: str, function: str, region: str | None) -
     for m in re.finditer(re.escape(function.lower()) + r"([a-z0-9_-]*)", low):
         if m.group(1).strip("-_"):
             return text[m.start() : m.end()]
+    segments = function.lower().split("-")
+    stem = "-".join(segments[:2]) + "-"
+    for m in re.finditer(r"(?<![a-z0-9_-])" + re.escape(stem) + r"[a-z0-9_-]*", low) if len(segments) >= 2 else ():
+        token, name = m.group(0).rstrip("-_"), function.lower()
+        if token != name and (not name.startswith(token) or (name.startswith(token + "-") and token.count("-") >= 2)):
+            return text[m.start() : m.start() + len(token)]
     for m in claims._REGION.finditer(text) if region else ():
         if m.group(0).lower() != region.lower():
             return m.group(0)
@@ -595,7 +601,7 @@ def test_fast_pieces_match_their_reference(text):
     assert timestamps.last_modified_in(text) == reference_last_modified(text)
     assert claims.mentions_deploy(text) == reference_mentions_deploy(text)
     for function, region in (("devops-coordination-api", "us-west-2"), ("Devops-Coordination-API", "US-WEST-2"),
-                             ("devops-coordination-api", None)):
+                             ("devops-coordination-api", None), ("devops-coordination-api-gamma", None)):
         want = reference_names_other_target(text, function, region)
         assert claims.names_other_target(text, function, region) == want
 
