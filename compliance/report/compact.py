@@ -37,8 +37,10 @@ from typing import Any
 from compliance.judge.engine import fill, remediation_values
 from compliance.model.findings import PASS
 from compliance.report.compact_sections import compact_controls, compact_metrics, failing_key
+from compliance.report.compact_tables import ref_index
 
-VERSION = 2
+VERSION = 3
+VERSIONS = (2, 3)  # the compact versions expand reads
 RULE_DEFAULTS = ("title", "severity", "runbook_section")
 CHANGE_COLUMNS = ("sha", "kind", "pr", "subject", "author", "committed_at", "task_ids", "files_in_scope",
                   "verdicts", "timeline", "extra")
@@ -51,13 +53,17 @@ TABLES = ("passed", "change_columns", "stage_fields", "change_rules", "status_co
 
 
 def compact_report(doc: dict[str, Any]) -> dict[str, Any]:
-    """The version-2 form of a report document (``json_report`` writes it)."""
+    """The version-3 form of a report document (``json_report`` writes it)."""
     rules = {r["id"]: r for r in doc.get("rules") or [] if isinstance(r, dict) and "id" in r}
     targets = target_values(doc)
     changes = doc.get("changes") or []
     rows = _ChangeIndex(changes)
     out = {k: v for k, v in doc.items() if k not in ("findings", "changes")}
     out["report_version"] = VERSION
+    strings, stages = _Table(), _Table()
+    change_rules = sorted({r for c in changes for r in c.get("verdicts") or {}})
+    repo = repo_of(doc)
+    compact_changes = [_compact_change(c, change_rules, strings, stages, repo) for c in changes]
     findings, passed = [], {}
     at: dict[tuple, int] = {}  # a non-pass finding's index in findings, by what a control's failing entry says
     for f in doc.get("findings") or []:
@@ -66,22 +72,50 @@ def compact_report(doc: dict[str, Any]) -> dict[str, Any]:
             passed.setdefault(key, []).append(rows.subject(f["subject"], f.get("target")))
         else:
             at.setdefault(failing_key(f), len(findings))
-            findings.append(_compact_finding(f, rules.get(f.get("rule_id")), targets, rows))
+            findings.append(_compact_finding(f, rules.get(f.get("rule_id")), targets, rows, strings, repo))
     out["findings"] = findings
     if "controls" in doc:
         out["controls"] = compact_controls(doc["controls"], at)
     if "metrics" in doc:
-        out["metrics"] = compact_metrics(doc["metrics"])
+        ctx = {"refs": not doc.get("targets"), "changes": changes, "strings": strings.values, "repo": repo}
+        index = ref_index(changes, (doc.get("metrics") or {}).get("deploys") if isinstance(doc.get("metrics"), dict)
+                          else None, strings)
+        out["metrics"] = compact_metrics(doc["metrics"], ctx, index)
     out["passed"] = [{"rule_id": r, "check": c, "subject_type": t, **({"target": g} if g else {}),
-                      **({"proof": p} if p else {}), "subjects": s}
+                      **({"proof": p} if p else {}), "subjects": _passed_subjects(s, r, t, g, changes, rows)}
                      for (r, c, t, g, p), s in passed.items()]
-    strings, stages = _Table(), _Table()
-    change_rules = sorted({r for c in changes for r in c.get("verdicts") or {}})
-    repo = repo_of(doc)
-    out["changes"] = [_compact_change(c, change_rules, strings, stages, repo) for c in changes]
+    out["changes"] = compact_changes
     out.update(change_columns=list(CHANGE_COLUMNS), stage_fields=list(STAGE_FIELDS), change_rules=change_rules,
-               status_codes=dict(STATUS_CODES), stages=[json.loads(s) if isinstance(s, str) else list(s) for s in stages.values], strings=strings.values)
+               status_codes=dict(STATUS_CODES),
+               stages=[json.loads(s) if isinstance(s, str) else list(s) for s in stages.values], strings=strings.values)
     return out
+
+
+def verdict_subjects(rule_id: str, subject_type: str, target: Any, changes: list[dict[str, Any]]) -> list[str] | None:
+    """The subjects a ``passed`` entry written as ``"verdicts"`` stands for: the changes (of its target) whose
+    verdict for the rule is pass, by short SHA; for task subjects, ``task@short`` for each of their tasks."""
+    out: list[str] = []
+    for c in changes:
+        if c.get("target") != target or (c.get("verdicts") or {}).get(rule_id) != PASS:
+            continue
+        if subject_type == "change":
+            out.append(str(c.get("short")))
+        elif subject_type == "task":
+            out += [f"{t}@{c.get('short')}" for t in c.get("task_ids") or []]
+        else:
+            return None
+    return out
+
+
+def _passed_subjects(subjects: list[Any], rule_id: str, subject_type: str, target: Any,
+                     changes: list[dict[str, Any]], rows: _ChangeIndex) -> Any:
+    """``"verdicts"`` when the subjects are exactly what the change rows' verdicts say passed (each once);
+    else the list."""
+    if subject_type not in ("change", "task") or not all(isinstance(s, (int, list)) for s in subjects):
+        return subjects
+    derived = verdict_subjects(rule_id, subject_type, target, changes)
+    named = sorted(rows.name(s) for s in subjects)
+    return "verdicts" if derived is not None and sorted(derived) == named else subjects
 
 
 def _tabled(f: dict[str, Any], rule: dict[str, Any] | None) -> bool:
@@ -176,6 +210,12 @@ class _ChangeIndex:
                 return [task, i]
         return subject
 
+    def name(self, s: Any) -> str:
+        """A subject as ``subject`` wrote it, back as text."""
+        if isinstance(s, list):
+            return f"{s[0]}@{self.changes[s[1]].get('short')}"
+        return s if isinstance(s, str) else str(self.changes[s].get("short"))
+
     def evidence(self, item: Any, target: Any) -> Any:
         if isinstance(item, dict) and item.get("kind") == "commit" and isinstance(item.get("sha"), str):
             i = self.by_sha.get((target, item["sha"]))
@@ -188,7 +228,7 @@ class _ChangeIndex:
 
 
 def _compact_finding(f: dict[str, Any], rule: dict[str, Any] | None, targets: dict[str, str] | None,
-                     rows: _ChangeIndex) -> dict[str, Any]:
+                     rows: _ChangeIndex, strings: _Table, repo: str) -> dict[str, Any]:
     out = dict(f)
     if rule is not None:
         for key in RULE_DEFAULTS:
@@ -201,7 +241,22 @@ def _compact_finding(f: dict[str, Any], rule: dict[str, Any] | None, targets: di
             del out["remediation"]
     if isinstance(out.get("evidence"), list):
         out["evidence"] = [rows.evidence(e, f.get("target")) for e in out["evidence"]]
+    if isinstance(f.get("subject"), str):
+        out["subject"] = rows.subject(f["subject"], f.get("target"))
+    if isinstance(f.get("message"), str):
+        values = subject_values(out.get("subject"), rows.changes, repo)
+        out["message"] = strings(_template(f["message"], values))
     return out
+
+
+def subject_values(subject: Any, changes: list[dict[str, Any]], repo: str) -> dict[str, str]:
+    """What a finding's message template may name: the values of the change its subject names (``{task}``
+    the subject's own task), or none."""
+    if isinstance(subject, list):
+        return {**values_of(changes[subject[1]], repo), "task": str(subject[0])}
+    if isinstance(subject, int) and not isinstance(subject, bool):
+        return values_of(changes[subject], repo)
+    return NO_VALUES
 
 
 # -- changes -------------------------------------------------------------------------------------------------
@@ -244,6 +299,7 @@ def _template(text: str, values: dict[str, str]) -> str:
 
 
 _NAMED = ("sha", "short", "repo", "task")
+NO_VALUES = dict.fromkeys(("sha", "short", "pr", "subject", "committed_at", "task", "repo"), "")
 
 
 def _compact_change(change: dict[str, Any], change_rules: list[str], strings: _Table, stages: _Table,
@@ -310,4 +366,5 @@ _FIELD_SET = frozenset(STAGE_FIELDS)
 
 
 __all__ = ["CHANGE_COLUMNS", "STAGE_FIELDS", "STATUS_CODES", "TABLES", "VERSION", "commit_evidence",
-           "compact_report", "derived_remediation", "passed_remediation", "repo_of", "target_values", "values_of"]
+           "NO_VALUES", "VERSIONS", "compact_report", "derived_remediation", "passed_remediation", "repo_of",
+           "subject_values", "target_values", "values_of", "verdict_subjects"]

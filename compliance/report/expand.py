@@ -14,16 +14,19 @@ from typing import Any
 
 from compliance.model.findings import PASS, STATUSES, summary_of
 from compliance.report.compact import (
+    NO_VALUES,
     NOT_JUDGED,
     RULE_DEFAULTS,
     TABLES,
-    VERSION,
+    VERSIONS,
     commit_evidence,
     derived_remediation,
     passed_remediation,
     repo_of,
+    subject_values,
     target_values,
     values_of,
+    verdict_subjects,
 )
 from compliance.report.compact_sections import expand_controls, expand_metrics
 
@@ -36,20 +39,21 @@ def expand_report(doc: Any) -> Any:
     """The version-1 document of a report.json of either version (version 1, or not a report: as it is)."""
     if not isinstance(doc, dict):
         return doc
-    if doc.get("report_version") != VERSION or isinstance(doc.get("report_version"), bool):
+    version = doc.get("report_version")
+    if version not in VERSIONS or isinstance(version, bool) or not isinstance(version, int):
         tables = sorted(k for k in TABLES if k in doc)
         if tables:  # a compact file that says it is not one: its passes and chains would be dropped unread
-            raise CompactError(f"report_version {doc.get('report_version')!r}, but it holds the version-{VERSION} "
-                               f"tables {', '.join(tables)}")
+            raise CompactError(f"report_version {doc.get('report_version')!r}, but it holds the compact "
+                               f"tables {', '.join(tables)} (versions {', '.join(map(str, VERSIONS))})")
         return doc
     try:
-        return _expand(doc)
+        return _expand(doc, version)
     except (KeyError, IndexError, TypeError, ValueError, AttributeError) as exc:
-        raise CompactError(f"a version-2 report whose compact tables do not expand ({type(exc).__name__}: {exc})"
+        raise CompactError(f"a version-{version} report whose compact tables do not expand ({type(exc).__name__}: {exc})"
                            ) from None
 
 
-def _expand(doc: dict[str, Any]) -> dict[str, Any]:
+def _expand(doc: dict[str, Any], version: int) -> dict[str, Any]:
     rules = {r["id"]: r for r in doc.get("rules") or []}
     targets = target_values(doc)
     strings: list[str] = doc["strings"]
@@ -70,17 +74,19 @@ def _expand(doc: dict[str, Any]) -> dict[str, Any]:
     _check_stages(stages, strings, fields)
     changes = [_change(dict(zip(columns, row, strict=True)), strings, stages, fields, change_rules, status_of, repo)
                for row in doc["changes"]]
-    findings = [_finding(f, rules.get(f.get("rule_id")), targets, changes) for f in doc["findings"]]
+    findings = [_finding(f, rules.get(f.get("rule_id")), targets, changes, strings, repo, version)
+                for f in doc["findings"]]
     controls = expand_controls(doc["controls"], findings) if "controls" in doc else None
     for entry in doc["passed"]:
-        findings += _passed(entry, rules.get(entry["rule_id"]), changes, targets)
+        findings += _passed(entry, rules.get(entry["rule_id"]), changes, targets, version)
     findings.sort(key=_finding_order)
     out = {k: v for k, v in doc.items() if k not in TABLES}
     out.update(report_version=1, findings=findings, changes=changes)
     if controls is not None:
         out["controls"] = controls
     if "metrics" in doc:
-        out["metrics"] = expand_metrics(doc["metrics"])
+        out["metrics"] = expand_metrics(doc["metrics"], {"changes": changes, "strings": strings, "repo": repo},
+                                        version)
     return out
 
 
@@ -153,10 +159,19 @@ def _row(changes: list[dict[str, Any]], i: Any) -> dict[str, Any]:
 
 
 def _finding(f: dict[str, Any], rule: dict[str, Any] | None, targets: dict[str, str] | None,
-             changes: list[dict[str, Any]]) -> dict[str, Any]:
+             changes: list[dict[str, Any]], strings: list[str], repo: str, version: int) -> dict[str, Any]:
     out = dict(f)
     if isinstance(out.get("evidence"), list):
         out["evidence"] = [commit_evidence(_row(changes, e)) if isinstance(e, int) else e for e in out["evidence"]]
+    if version >= 3:  # the subject may name a change row, the message be a template of its values
+        subject = out.get("subject")
+        named = isinstance(subject, (int, list)) and not isinstance(subject, bool)
+        if named:
+            out["subject"] = _subject(subject, changes)
+        message = out.get("message")
+        if isinstance(message, (int, bool)):
+            out["message"] = _fill(_at(strings, message, "string"),
+                                   subject_values(subject, changes, repo) if named else NO_VALUES)
     rule = rule or {}
     for key in RULE_DEFAULTS:
         out.setdefault(key, rule.get(key, ""))
@@ -169,7 +184,7 @@ def _finding(f: dict[str, Any], rule: dict[str, Any] | None, targets: dict[str, 
 
 
 def _passed(entry: dict[str, Any], rule: dict[str, Any] | None, changes: list[dict[str, Any]],
-            targets: dict[str, str] | None) -> list[dict[str, Any]]:
+            targets: dict[str, str] | None, version: int) -> list[dict[str, Any]]:
     """A pass row back as findings: the rule's metadata and remediation, no message or evidence (not kept)."""
     if rule is None:
         raise KeyError(f"passed names rule {entry['rule_id']!r}, which the report does not list")
@@ -179,7 +194,15 @@ def _passed(entry: dict[str, Any], rule: dict[str, Any] | None, changes: list[di
             **{key: rule.get(key, "") for key in RULE_DEFAULTS}}
     if entry.get("target"):
         base["target"] = entry["target"]
-    return [{**base, "subject": _subject(s, changes)} for s in entry["subjects"]]
+    subjects = entry["subjects"]
+    if subjects == "verdicts" and version >= 3:  # the changes whose verdict for the rule is pass
+        named = verdict_subjects(entry["rule_id"], entry["subject_type"], entry.get("target"), changes)
+        if named is None:
+            raise ValueError(f"passed subjects of type {entry['subject_type']!r} are not changes' verdicts")
+        return [{**base, "subject": s} for s in named]
+    if not isinstance(subjects, list):
+        raise TypeError(f"passed subjects {subjects!r} are not a list")
+    return [{**base, "subject": _subject(s, changes)} for s in subjects]
 
 
 def _subject(s: Any, changes: list[dict[str, Any]]) -> str:
@@ -187,6 +210,8 @@ def _subject(s: Any, changes: list[dict[str, Any]]) -> str:
         return s
     if isinstance(s, list):
         task, i = s
+        if not isinstance(task, str):
+            raise TypeError(f"subject {s!r}: a task is text")
         return f"{task}@{_row(changes, i)['short']}"
     return str(_row(changes, s)["short"])
 
@@ -243,7 +268,7 @@ def _check_stages(stages: list[Any], strings: list[str], fields: list[str]) -> N
                     raise ValueError(f"stage field {name!r} is both in the stage and beside it")
 
 
-_NO_VALUES = dict.fromkeys(_VALUE_NAMES, "")
+_NO_VALUES = NO_VALUES
 
 
 def _stage(row: list[Any], strings: list[str], fields: list[str], values: dict[str, str]) -> dict[str, Any]:
