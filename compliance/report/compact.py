@@ -31,12 +31,12 @@ Keys this module does not know (a section or a column another version adds) pass
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from compliance.judge.engine import fill, remediation_values
 from compliance.model.findings import PASS
 from compliance.report.compact_sections import compact_controls, compact_metrics, failing_key
+from compliance.report.compact_stages import NO_VALUES, STAGE_FIELDS, StageWriter, stage_rows, template
 from compliance.report.compact_tables import ref_index
 
 VERSION = 3
@@ -44,7 +44,6 @@ VERSIONS = (2, 3)  # the compact versions expand reads
 RULE_DEFAULTS = ("title", "severity", "runbook_section")
 CHANGE_COLUMNS = ("sha", "kind", "pr", "subject", "author", "committed_at", "task_ids", "files_in_scope",
                   "verdicts", "timeline", "extra")
-STAGE_FIELDS = ("stage", "state", "time", "label", "url", "detail")
 STATUS_CODES = {"pass": "p", "fail": "f", "error": "e", "pending": "d", "waived": "w", "not_applicable": "n"}
 NOT_JUDGED = "-"
 FINDING_KEYS = frozenset({"rule_id", "check", "title", "severity", "runbook_section", "subject_type", "subject",
@@ -63,7 +62,8 @@ def compact_report(doc: dict[str, Any]) -> dict[str, Any]:
     strings, stages = _Table(), _Table()
     change_rules = sorted({r for c in changes for r in c.get("verdicts") or {}})
     repo = repo_of(doc)
-    compact_changes = [_compact_change(c, change_rules, strings, stages, repo) for c in changes]
+    writer = StageWriter(strings)
+    compact_changes = [_compact_change(c, change_rules, strings, stages, writer, repo) for c in changes]
     findings, passed = [], {}
     at: dict[tuple, int] = {}  # a non-pass finding's index in findings, by what a control's failing entry says
     for f in doc.get("findings") or []:
@@ -87,7 +87,7 @@ def compact_report(doc: dict[str, Any]) -> dict[str, Any]:
     out["changes"] = compact_changes
     out.update(change_columns=list(CHANGE_COLUMNS), stage_fields=list(STAGE_FIELDS), change_rules=change_rules,
                status_codes=dict(STATUS_CODES),
-               stages=[json.loads(s) if isinstance(s, str) else list(s) for s in stages.values], strings=strings.values)
+               stages=stage_rows(stages.values), strings=strings.values)
     return out
 
 
@@ -245,7 +245,7 @@ def _compact_finding(f: dict[str, Any], rule: dict[str, Any] | None, targets: di
         out["subject"] = rows.subject(f["subject"], f.get("target"))
     if isinstance(f.get("message"), str):
         values = subject_values(out.get("subject"), rows.changes, repo)
-        out["message"] = strings(_template(f["message"], values))
+        out["message"] = strings(template(f["message"], values))
     return out
 
 
@@ -277,33 +277,8 @@ class _Table:
         return i
 
 
-def _template(text: str, values: dict[str, str]) -> str:
-    """``text`` with the change's own values as placeholders, when that reads back as the same text."""
-    for name in ("subject", "committed_at"):
-        if values[name] and text == values[name]:
-            return "{" + name + "}"
-    plain = text.replace("{", "{{").replace("}", "}}") if "{" in text or "}" in text else text
-    names = [n for n in _NAMED if len(values[n]) >= 3 and values[n] in text]
-    pr = "#" + values["pr"] if values["pr"] else ""
-    if not names and not (pr and pr in text):
-        return plain
-    out = plain
-    for name in names:  # the whole SHA first: the short one is its prefix
-        out = out.replace(values[name], "{" + name + "}")
-    if pr:
-        out = out.replace(pr, "#{pr}")
-    try:
-        return out if out.format_map(values) == text else plain
-    except (ValueError, KeyError, IndexError):  # a brace the replacements split: as written
-        return plain
-
-
-_NAMED = ("sha", "short", "repo", "task")
-NO_VALUES = dict.fromkeys(("sha", "short", "pr", "subject", "committed_at", "task", "repo"), "")
-
-
 def _compact_change(change: dict[str, Any], change_rules: list[str], strings: _Table, stages: _Table,
-                    repo: str) -> list[Any]:
+                    writer: StageWriter, repo: str) -> list[Any]:
     values = values_of(change, repo)
     verdicts = change.get("verdicts") or {}
     extra = {k: v for k, v in change.items() if k not in CHANGE_COLUMNS}
@@ -328,41 +303,10 @@ def _compact_change(change: dict[str, Any], change_rules: list[str], strings: _T
         "task_ids": change.get("task_ids"),
         "files_in_scope": [strings(p) for p in files],
         "verdicts": codes,
-        "timeline": [stages(_compact_stage(s, values, strings)) for s in change.get("timeline") or []],
+        "timeline": [stages(writer(s, values)) for s in change.get("timeline") or []],
         "extra": extra or None,
     }
     return [row[c] for c in CHANGE_COLUMNS]
-
-
-def _compact_stage(stage: dict[str, Any], values: dict[str, str], strings: _Table) -> Any:
-    """A stage as ``[field, ...]`` in ``STAGE_FIELDS`` order, each string an index into ``strings`` (a
-    template), None as None; anything else beside them in a last element (then as JSON text): the key of
-    ``stages``."""
-    row: list[Any] = []
-    extra: dict[str, Any] = {}
-    for name in STAGE_FIELDS:
-        v = stage.get(name)
-        if v is None:
-            row.append(None)
-        elif type(v) is str:
-            # the stage's name and state are words of the format: written as they are (braces escaped),
-            # which reads back the same whatever the change's values
-            literal = name in _WORDS and "{" not in v and "}" not in v
-            row.append(strings(v if literal else _template(v, values)))
-        else:  # not a string: as written, beside the row
-            row.append(None)
-            extra[name] = v
-    if extra or stage.keys() != _FIELD_SET:
-        extra.update((k, v) for k, v in stage.items() if k not in STAGE_FIELDS)
-        absent = [n for n in STAGE_FIELDS if n not in stage]
-        if extra or absent:
-            row.append({**extra, "absent": absent})
-            return json.dumps(row, sort_keys=True, separators=(",", ":"))
-    return tuple(row)
-
-
-_WORDS = frozenset({"stage", "state"})
-_FIELD_SET = frozenset(STAGE_FIELDS)
 
 
 __all__ = ["CHANGE_COLUMNS", "STAGE_FIELDS", "STATUS_CODES", "TABLES", "VERSION", "commit_evidence",

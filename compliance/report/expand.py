@@ -71,7 +71,7 @@ def _expand(doc: dict[str, Any], version: int) -> dict[str, Any]:
     repo = repo_of(doc)
     if not isinstance(fields, list) or not isinstance(strings, list):
         raise TypeError("stage_fields and strings are lists")
-    _check_stages(stages, strings, fields)
+    _check_stages(stages, strings, fields, version)
     changes = [_change(dict(zip(columns, row, strict=True)), strings, stages, fields, change_rules, status_of, repo)
                for row in doc["changes"]]
     findings = [_finding(f, rules.get(f.get("rule_id")), targets, changes, strings, repo, version)
@@ -128,22 +128,26 @@ _FORMATTER = string.Formatter()
 _VALUE_NAMES = frozenset(values_of({}, ""))  # what a stage's template may name (``compact.values_of``)
 
 
-def _fill(template: Any, values: dict[str, str]) -> str:
-    """A stage string back from its template: only the plain fields the writer uses (``{sha}``, ...), never
-    an attribute, index, conversion or format spec (``{sha.__class__}``, ``{sha:>999999999}``), which
-    ``str.format`` would obey and the writer never writes."""
+def _fill(template: Any, values: dict[str, str], args: tuple[Any, ...] = ()) -> str:
+    """A string back from its template: only the plain fields the writer uses (``{sha}``, ..., and a stage's
+    arguments ``{0}``, ``{1}``, ... as many as it has), never an attribute, index, conversion or format spec
+    (``{sha.__class__}``, ``{sha:>999999999}``, ``{}``), which ``str.format`` would obey and the writer never
+    writes."""
     if not isinstance(template, str):
         raise TypeError(f"string {template!r} is not text")
-    bad = _foreign_field(template) if "{" in template or "}" in template else None
+    bad = _foreign_field(template, len(args)) if "{" in template or "}" in template else None
     if bad:
         raise ValueError(f"template {template!r} names {bad}, not one of the change's values")
-    return template.format_map(values)
+    return template.format(*args, **values)
 
 
 @functools.lru_cache(maxsize=4096)  # a run's stages share their templates: each is parsed once, not per change
-def _foreign_field(template: str) -> str | None:
+def _foreign_field(template: str, nargs: int) -> str | None:
     for _, name, spec, conversion in _FORMATTER.parse(template):
-        if name is not None and (name not in _VALUE_NAMES or spec or conversion):
+        if name is None:
+            continue
+        positional = name.isdecimal() and name.isascii() and name == str(int(name)) and int(name) < nargs
+        if (name not in _VALUE_NAMES and not positional) or spec or conversion:
             return "{" + name + ("!" + conversion if conversion else "") + (":" + spec if spec else "") + "}"
     return None
 
@@ -248,17 +252,23 @@ def _change(row: dict[str, Any], strings: list[str], stages: list[list[Any]], fi
     return change
 
 
-def _check_stages(stages: list[Any], strings: list[str], fields: list[str]) -> None:
+def _check_stages(stages: list[Any], strings: list[str], fields: list[str], version: int) -> None:
     """Every stage of the table as the writer writes it, checked once (a run's stages are shared by the
     changes it covered, so ``_stage`` then only fills them in): its fields' strings in the table and
-    templates of the plain fields only; beside them only fields it leaves None."""
+    templates of the plain fields and its arguments only (version 3: a list after the fields); beside them
+    only fields it leaves None."""
+    n = len(fields)
     for row in stages:
-        if not isinstance(row, list) or len(row) not in (len(fields), len(fields) + 1):
-            raise ValueError(f"stage {row!r} is not {len(fields)} fields and what lies beside them")
-        for v in row[:len(fields)]:
+        if not isinstance(row, list) or not n <= len(row) <= n + (2 if version >= 3 else 1):
+            raise ValueError(f"stage {row!r} is not {n} fields and what lies beside them")
+        args = _args_of(row, n)
+        if args is None or (args and version < 3) or len(row) > n + 1 + bool(args):
+            raise ValueError(f"stage {row!r}: after its fields come its arguments (a list of texts and integers, "
+                             f"version 3) and an object")
+        for v in row[:n]:
             if v is not None:
-                _fill(_at(strings, v, "string"), _NO_VALUES)
-        if len(row) > len(fields):
+                _fill(_at(strings, v, "string"), _NO_VALUES, args)
+        if len(row) > n + bool(args):
             extra = row[-1]
             if not isinstance(extra, dict) or not isinstance(extra.get("absent", []), list):
                 raise TypeError(f"stage {row!r}: beside its fields is not an object with a list of absent ones")
@@ -268,15 +278,27 @@ def _check_stages(stages: list[Any], strings: list[str], fields: list[str]) -> N
                     raise ValueError(f"stage field {name!r} is both in the stage and beside it")
 
 
+def _args_of(row: list[Any], n: int) -> tuple[Any, ...] | None:
+    """A stage row's arguments (``()`` when it has none); None when they are not texts and integers."""
+    if len(row) <= n or not isinstance(row[n], list):
+        return ()
+    args = row[n]
+    if not args or not all(isinstance(a, str) or (isinstance(a, int) and not isinstance(a, bool)) for a in args):
+        return None
+    return tuple(args)
+
+
 _NO_VALUES = NO_VALUES
 
 
 def _stage(row: list[Any], strings: list[str], fields: list[str], values: dict[str, str]) -> dict[str, Any]:
     """A stage of the table (``_check_stages``) filled in with its change's values."""
-    stage = {name: strings[v].format_map(values) if v is not None else None
-             for name, v in zip(fields, row[:len(fields)], strict=True)}
-    if len(row) > len(fields):
-        extra = dict(row[len(fields)])
+    n = len(fields)
+    args = tuple(row[n]) if len(row) > n and isinstance(row[n], list) else ()
+    stage = {name: strings[v].format(*args, **values) if v is not None else None
+             for name, v in zip(fields, row[:n], strict=True)}
+    if len(row) > n + bool(args):
+        extra = dict(row[-1])
         for name in extra.pop("absent", []):
             stage.pop(name, None)
         stage.update(extra)
