@@ -36,7 +36,14 @@ from typing import Any
 from compliance.judge.engine import fill, remediation_values
 from compliance.model.findings import PASS
 from compliance.report.compact_sections import compact_controls, compact_metrics, failing_key
-from compliance.report.compact_stages import NO_VALUES, STAGE_FIELDS, StageWriter, stage_rows, template
+from compliance.report.compact_stages import (
+    NO_VALUES,
+    STAGE_FIELDS,
+    StageWriter,
+    needles_of,
+    stage_rows,
+    template,
+)
 from compliance.report.compact_tables import ref_index
 
 VERSION = 3
@@ -51,18 +58,22 @@ FINDING_KEYS = frozenset({"rule_id", "check", "title", "severity", "runbook_sect
 TABLES = ("passed", "change_columns", "stage_fields", "change_rules", "status_codes", "stages", "strings")
 
 
-def compact_report(doc: dict[str, Any]) -> dict[str, Any]:
-    """The version-3 form of a report document (``json_report`` writes it)."""
+def compact_report(doc: dict[str, Any], version: int = VERSION) -> dict[str, Any]:
+    """The version-3 form of a report document (``json_report`` writes it); ``version=2`` the form of the
+    version before (what a report.json of an earlier release holds, for the tests that read both)."""
+    if version not in VERSIONS:
+        raise ValueError(f"report.json versions {VERSIONS}, not {version!r}")
+    v3 = version >= 3
     rules = {r["id"]: r for r in doc.get("rules") or [] if isinstance(r, dict) and "id" in r}
     targets = target_values(doc)
     changes = doc.get("changes") or []
     rows = _ChangeIndex(changes)
     out = {k: v for k, v in doc.items() if k not in ("findings", "changes")}
-    out["report_version"] = VERSION
+    out["report_version"] = version
     strings, stages = _Table(), _Table()
     change_rules = sorted({r for c in changes for r in c.get("verdicts") or {}})
     repo = repo_of(doc)
-    writer = StageWriter(strings)
+    writer = StageWriter(strings, repo, args=v3)
     compact_changes = [_compact_change(c, change_rules, strings, stages, writer, repo) for c in changes]
     findings, passed = [], {}
     at: dict[tuple, int] = {}  # a non-pass finding's index in findings, by what a control's failing entry says
@@ -72,7 +83,7 @@ def compact_report(doc: dict[str, Any]) -> dict[str, Any]:
             passed.setdefault(key, []).append(rows.subject(f["subject"], f.get("target")))
         else:
             at.setdefault(failing_key(f), len(findings))
-            findings.append(_compact_finding(f, rules.get(f.get("rule_id")), targets, rows, strings, repo))
+            findings.append(_compact_finding(f, rules.get(f.get("rule_id")), targets, rows, strings, repo, v3))
     out["findings"] = findings
     if "controls" in doc:
         out["controls"] = compact_controls(doc["controls"], at)
@@ -80,9 +91,9 @@ def compact_report(doc: dict[str, Any]) -> dict[str, Any]:
         ctx = {"refs": not doc.get("targets"), "changes": changes, "strings": strings.values, "repo": repo}
         index = ref_index(changes, (doc.get("metrics") or {}).get("deploys") if isinstance(doc.get("metrics"), dict)
                           else None, strings)
-        out["metrics"] = compact_metrics(doc["metrics"], ctx, index)
+        out["metrics"] = compact_metrics(doc["metrics"], ctx, index) if v3 else compact_metrics(doc["metrics"])
     out["passed"] = [{"rule_id": r, "check": c, "subject_type": t, **({"target": g} if g else {}),
-                      **({"proof": p} if p else {}), "subjects": _passed_subjects(s, r, t, g, changes, rows)}
+                      **({"proof": p} if p else {}), "subjects": _passed_subjects(s, r, t, g, changes, rows) if v3 else s}
                      for (r, c, t, g, p), s in passed.items()]
     out["changes"] = compact_changes
     out.update(change_columns=list(CHANGE_COLUMNS), stage_fields=list(STAGE_FIELDS), change_rules=change_rules,
@@ -228,7 +239,7 @@ class _ChangeIndex:
 
 
 def _compact_finding(f: dict[str, Any], rule: dict[str, Any] | None, targets: dict[str, str] | None,
-                     rows: _ChangeIndex, strings: _Table, repo: str) -> dict[str, Any]:
+                     rows: _ChangeIndex, strings: _Table, repo: str, v3: bool = True) -> dict[str, Any]:
     out = dict(f)
     if rule is not None:
         for key in RULE_DEFAULTS:
@@ -241,6 +252,8 @@ def _compact_finding(f: dict[str, Any], rule: dict[str, Any] | None, targets: di
             del out["remediation"]
     if isinstance(out.get("evidence"), list):
         out["evidence"] = [rows.evidence(e, f.get("target")) for e in out["evidence"]]
+    if not v3:
+        return out
     if isinstance(f.get("subject"), str):
         out["subject"] = rows.subject(f["subject"], f.get("target"))
     if isinstance(f.get("message"), str):
@@ -280,6 +293,7 @@ class _Table:
 def _compact_change(change: dict[str, Any], change_rules: list[str], strings: _Table, stages: _Table,
                     writer: StageWriter, repo: str) -> list[Any]:
     values = values_of(change, repo)
+    needles = needles_of(values)
     verdicts = change.get("verdicts") or {}
     extra = {k: v for k, v in change.items() if k not in CHANGE_COLUMNS}
     codes: Any = "".join(STATUS_CODES.get(verdicts[r], "?") if r in verdicts else NOT_JUDGED for r in change_rules)
@@ -303,7 +317,7 @@ def _compact_change(change: dict[str, Any], change_rules: list[str], strings: _T
         "task_ids": change.get("task_ids"),
         "files_in_scope": [strings(p) for p in files],
         "verdicts": codes,
-        "timeline": [stages(writer(s, values)) for s in change.get("timeline") or []],
+        "timeline": [stages(writer(s, values, needles)) for s in change.get("timeline") or []],
         "extra": extra or None,
     }
     return [row[c] for c in CHANGE_COLUMNS]

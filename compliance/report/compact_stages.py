@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import json
 import re
+import string
 from collections.abc import Callable
 from typing import Any
 
@@ -54,18 +55,15 @@ def template(text: str, values: dict[str, str]) -> str:
         return plain
 
 
-def _mentions(text: str, values: dict[str, str]) -> bool:
-    """Whether ``template`` could write any of ``text`` as a change's value (or must escape a brace)."""
-    if "{" in text or "}" in text:
-        return True
-    for name in _NAMED:
-        v = values[name]
-        if len(v) >= 3 and v in text:
-            return True
-    for name in ("subject", "committed_at"):
-        if values[name] and values[name] in text:
-            return True
-    return bool(values["pr"]) and "#" + values["pr"] in text
+def needles_of(values: dict[str, str]) -> tuple[str, ...]:
+    """What ``template`` could write of a text as its change's value (or must escape: a brace); a text
+    holding none of them reads back the same for any change (the repository is every change's alike)."""
+    out = ["{", "}"]
+    out += [values[n] for n in ("short", "sha", "task") if len(values[n]) >= 3]
+    out += [values[n] for n in ("subject", "committed_at") if values[n]]
+    if values["pr"]:
+        out.append("#" + values["pr"])
+    return tuple(out)
 
 
 def _with_args(texts: list[Any], originals: list[Any], values: dict[str, str]) -> tuple[list[Any], list[Any]]:
@@ -129,23 +127,140 @@ def compact_stage(stage: dict[str, Any], values: dict[str, str], strings: Callab
 
 
 class StageWriter:
-    """``compact_stage`` once per distinct stage that names nothing of its change (most of them)."""
+    """``compact_stage`` once per distinct stage that names nothing of its change but the repository (most
+    of them: a run's stages, its Lambda update's), then reused for every change that run covered; and for
+    the stages that do name their change (a merge, a worklog of its task), the templates the last stage of
+    that name was written with, tried first and taken only when they read back as this stage exactly."""
 
-    def __init__(self, strings: Callable[[str], int], args: bool = True) -> None:
+    def __init__(self, strings: Any, repo: str, args: bool = True) -> None:
         self.strings, self.args = strings, args
+        self._shared = {**NO_VALUES, "repo": repo}
         self._plain: dict[tuple, Any] = {}
+        self._last: dict[str, list[_Guess]] = {}
 
-    def __call__(self, stage: dict[str, Any], values: dict[str, str]) -> Any:
-        if stage.keys() == _FIELD_SET:
-            raw = (stage["stage"], stage["state"], stage["time"], stage["label"], stage["url"], stage["detail"])
-            if all(v is None or type(v) is str for v in raw):
-                hit = self._plain.get(raw)
-                if hit is not None and not _mentions("\0".join(v for v in raw if v), values):
-                    return hit
-                if hit is None and not _mentions("\0".join(v for v in raw if v), values):
-                    hit = self._plain[raw] = compact_stage(stage, NO_VALUES, self.strings, self.args)
-                    return hit
-        return compact_stage(stage, values, self.strings, self.args)
+    def __call__(self, stage: dict[str, Any], values: dict[str, str], needles: tuple[str, ...]) -> Any:
+        """``needles`` are ``needles_of(values)``, found once per change."""
+        try:
+            key = tuple(stage.items())
+            hit = self._plain.get(key)
+            joined = "\0".join([v for v in stage.values() if type(v) is str])
+        except TypeError:  # a value that is not hashable: written the long way
+            return compact_stage(stage, values, self.strings, self.args)
+        for needle in needles:
+            if needle in joined:
+                break
+        else:
+            if hit is None:
+                hit = self._plain[key] = compact_stage(stage, self._shared, self.strings, self.args)
+            return hit
+        name = stage.get("stage")
+        guesses = self._last.setdefault(name, []) if isinstance(name, str) else []
+        for i, guess in enumerate(guesses):
+            row = guess.apply(stage, values)
+            if row is not None:
+                if i:  # the most recent shape first: a run of squash merges tries one guess each
+                    guesses.insert(0, guesses.pop(i))
+                return row
+        row = compact_stage(stage, values, self.strings, self.args)
+        guess = _Guess.of(row, stage, self.strings.values)
+        if guess is not None and isinstance(name, str):
+            guesses.insert(0, guess)
+            del guesses[_GUESSES:]
+        return row
+
+
+_GUESSES = 6  # the shapes of one stage tried (a merge: root commit, PR merged, squash-merged, direct push)
+
+
+class _Guess:
+    """The templates a stage was written with, to try on the next stage of its name: its arguments are
+    read off the new stage's texts by the templates (a pattern each), and the guess is taken only when the
+    templates filled in with them and the change's values give back every field exactly."""
+
+    def __init__(self, row: Any, keys: Any, beside: tuple, checks: list[tuple[str, str]], nones: list[str],
+                 patterns: list[tuple[str, re.Pattern[str], list[int]]], nargs: int) -> None:
+        self.row, self.keys, self.beside, self.checks, self.nones = row, keys, beside, checks, nones
+        self.patterns, self.nargs = patterns, nargs
+
+    @classmethod
+    def of(cls, key: Any, stage: dict[str, Any], strings: list[str]) -> _Guess | None:
+        n = len(STAGE_FIELDS)
+        row = json.loads(key) if isinstance(key, str) else list(key)
+        if not all(isinstance(stage.get(f), str) or stage.get(f) is None for f in STAGE_FIELDS) \
+                or any(f not in stage for f in STAGE_FIELDS):
+            return None  # a field beside the row or absent: not guessed
+        nargs = len(row[n]) if len(row) > n and isinstance(row[n], (list, tuple)) else 0
+        checks, nones, patterns = [], [], []
+        for name, i in sorted(zip(STAGE_FIELDS, row[:n], strict=True), key=lambda f: f[0] != "label"):
+            if i is None:
+                nones.append(name)
+                continue
+            t = strings[i]
+            checks.append((name, t))  # the label first: where two shapes of a stage differ
+            if nargs and "{" in t:
+                found = _pattern(t)
+                if found is None:
+                    return None
+                if found[1]:
+                    patterns.append((name, *found))
+        beside = tuple((k, v) for k, v in stage.items() if k not in _FIELD_SET)
+        return cls(key, stage.keys(), beside, checks, nones, patterns, nargs)
+
+    def apply(self, stage: dict[str, Any], values: dict[str, str]) -> Any:
+        if stage.keys() != self.keys or (self.beside and tuple(
+                (k, v) for k, v in stage.items() if k not in _FIELD_SET) != self.beside):
+            return None
+        args: list[Any] = []
+        if self.nargs:
+            args = [None] * self.nargs
+            for name, pattern, at in self.patterns:
+                v = stage[name]
+                m = pattern.fullmatch(v) if type(v) is str else None
+                if m is None:
+                    return None
+                for i, tok in zip(at, m.groups(), strict=True):
+                    if args[i] is None:
+                        args[i] = int(tok) if tok.isdigit() and tok.isascii() and str(int(tok)) == tok else tok
+            if None in args:
+                return None
+        try:
+            for name, t in self.checks:
+                v = stage[name]
+                if type(v) is not str or t.format(*args, **values) != v:
+                    return None
+        except (ValueError, KeyError, IndexError):
+            return None
+        for name in self.nones:
+            if stage[name] is not None:
+                return None
+        if not self.nargs:
+            return self.row
+        if isinstance(self.row, str):
+            row = json.loads(self.row)
+            row[len(STAGE_FIELDS)] = args
+            return json.dumps(row, sort_keys=True, separators=(",", ":"))
+        return (*self.row[:len(STAGE_FIELDS)], tuple(args), *self.row[len(STAGE_FIELDS) + 1:])
+
+
+def _pattern(t: str) -> tuple[re.Pattern[str], list[int]] | None:
+    """A template as a pattern: its text literally, a change's value as anything, an argument as a group
+    (and the argument each group is)."""
+    out, at = [], []
+    try:
+        for lit, name, _, _ in _FORMATTER.parse(t):
+            out.append(re.escape(lit))
+            if name is not None:
+                if name.isdecimal():
+                    out.append("(.+?)")
+                    at.append(int(name))
+                else:
+                    out.append(".*?")
+    except ValueError:
+        return None
+    return re.compile("".join(out), re.DOTALL), at
+
+
+_FORMATTER = string.Formatter()
 
 
 def stage_rows(keys: list[Any]) -> list[list[Any]]:
@@ -154,4 +269,4 @@ def stage_rows(keys: list[Any]) -> list[list[Any]]:
             for k in keys]
 
 
-__all__ = ["NO_VALUES", "STAGE_FIELDS", "StageWriter", "compact_stage", "stage_rows", "template"]
+__all__ = ["NO_VALUES", "STAGE_FIELDS", "StageWriter", "compact_stage", "needles_of", "stage_rows", "template"]
