@@ -120,20 +120,32 @@ def verdict_subjects(rule_id: str, subject_type: str, target: Any, changes: list
 
 def _passed_subjects(subjects: list[Any], rule_id: str, subject_type: str, target: Any,
                      changes: list[dict[str, Any]], rows: _ChangeIndex) -> Any:
-    """``"verdicts"`` when the subjects are exactly what the change rows' verdicts say passed (each once);
-    else the list."""
-    if subject_type not in ("change", "task") or not all(isinstance(s, (int, list)) for s in subjects):
+    """``"verdicts"`` when the subjects are exactly what the change rows' verdicts say passed (each once):
+    compared as ``_ChangeIndex.subject`` wrote them (a row, ``[task, row]``), so a SHA two rows share is
+    never taken for either; else the list."""
+    if subject_type not in ("change", "task") or not subjects or not all(isinstance(s, (int, list)) for s in subjects):
         return subjects
-    derived = verdict_subjects(rule_id, subject_type, target, changes)
-    named = sorted(rows.name(s) for s in subjects)
-    return "verdicts" if derived is not None and sorted(derived) == named else subjects
+    derived: list[Any] = []
+    for i, c in enumerate(changes):
+        if c.get("target") == target and (c.get("verdicts") or {}).get(rule_id) == PASS:
+            if subject_type == "change":
+                derived.append(i)
+            else:
+                derived += [(t, i) for t in c.get("task_ids") or []]
+            if len(derived) > len(subjects):
+                return subjects
+    if len(derived) != len(subjects):
+        return subjects
+    written = sorted(subjects) if subject_type == "change" else sorted(tuple(s) for s in subjects)
+    return "verdicts" if sorted(derived) == written else subjects
 
 
 def _tabled(f: dict[str, Any], rule: dict[str, Any] | None) -> bool:
     """A pass the ``passed`` table holds: nothing but the keys every finding has, and its rule's metadata
     (any other pass stays in ``findings``, whole)."""
-    return (f.get("status") == PASS and set(f) <= FINDING_KEYS and rule is not None
-            and all(f.get(k) == rule.get(k) for k in RULE_DEFAULTS) and isinstance(f.get("subject"), str))
+    return (f.get("status") == PASS and rule is not None and FINDING_KEYS.issuperset(f)
+            and f.get("title") == rule.get("title") and f.get("severity") == rule.get("severity")
+            and f.get("runbook_section") == rule.get("runbook_section") and isinstance(f.get("subject"), str))
 
 
 def proof_of(f: dict[str, Any]) -> str | None:

@@ -136,7 +136,7 @@ class StageWriter:
         self.strings, self.args = strings, args
         self._shared = {**NO_VALUES, "repo": repo}
         self._plain: dict[tuple, Any] = {}
-        self._last: dict[str, list[_Guess]] = {}
+        self._last: dict[tuple, _Guess] = {}
 
     def __call__(self, stage: dict[str, Any], values: dict[str, str], needles: tuple[str, ...]) -> Any:
         """``needles`` are ``needles_of(values)``, found once per change."""
@@ -148,39 +148,59 @@ class StageWriter:
             return compact_stage(stage, values, self.strings, self.args)
         for needle in needles:
             if needle in joined:
-                break
-        else:
-            if hit is None:
-                hit = self._plain[key] = compact_stage(stage, self._shared, self.strings, self.args)
-            return hit
-        name = stage.get("stage")
-        guesses = self._last.setdefault(name, []) if isinstance(name, str) else []
-        for i, guess in enumerate(guesses):
+                return self._write(stage, values, needles)
+        if hit is None:
+            hit = self._plain[key] = self._write(stage, self._shared, ())
+        return hit
+
+    def _write(self, stage: dict[str, Any], values: dict[str, str], needles: tuple[str, ...]) -> Any:
+        shape = _shape(stage, needles)
+        guess = self._last.get(shape)
+        if guess is not None:
             row = guess.apply(stage, values)
             if row is not None:
-                if i:  # the most recent shape first: a run of squash merges tries one guess each
-                    guesses.insert(0, guesses.pop(i))
                 return row
         row = compact_stage(stage, values, self.strings, self.args)
         guess = _Guess.of(row, stage, self.strings.values)
-        if guess is not None and isinstance(name, str):
-            guesses.insert(0, guess)
-            del guesses[_GUESSES:]
+        if guess is not None:
+            if len(self._last) >= _GUESSES:
+                self._last.clear()  # shapes that never come back: bounded
+            self._last[shape] = guess
         return row
 
 
-_GUESSES = 6  # the shapes of one stage tried (a merge: root commit, PR merged, squash-merged, direct push)
+def _shape(stage: dict[str, Any], needles: tuple[str, ...]) -> tuple:
+    """Which guess to try: the stage's name, state and label without its change's values and tokens (a
+    merge's "PR #5 squash-merged" and "root commit" are two shapes; the label of a worklog, one per outcome).
+    Any key would do: a guess is only taken when it reads back exactly."""
+    label = stage.get("label")
+    if type(label) is str:
+        for needle in needles[2:]:  # not the braces
+            if needle in label:
+                label = label.replace(needle, "\0")
+        label = _ARG.sub("", label)
+    return (stage.get("stage"), stage.get("state"), label, stage.get("time") is None, stage.get("url") is None)
+
+
+_GUESSES = 4096  # shapes remembered at most
 
 
 class _Guess:
-    """The templates a stage was written with, to try on the next stage of its name: its arguments are
-    read off the new stage's texts by the templates (a pattern each), and the guess is taken only when the
-    templates filled in with them and the change's values give back every field exactly."""
+    """The templates a stage was written with, to try on the next stage of its shape: its arguments are
+    read off the new stage's texts by the templates (one pattern over the texts joined), and the guess is
+    taken only when the templates filled in with them and the change's values give back every field exactly
+    (one ``str.format`` of the templates joined, compared with the texts joined)."""
 
-    def __init__(self, row: Any, keys: Any, beside: tuple, checks: list[tuple[str, str]], nones: list[str],
-                 patterns: list[tuple[str, re.Pattern[str], list[int]]], nargs: int) -> None:
-        self.row, self.keys, self.beside, self.checks, self.nones = row, keys, beside, checks, nones
-        self.patterns, self.nargs = patterns, nargs
+    def __init__(self, row: Any, keys: Any, beside: tuple, fields: list[str], nones: list[str], joined: str,
+                 pattern: re.Pattern[str] | None, at: list[int], nargs: int) -> None:
+        self.row, self.keys, self.beside, self.fields, self.nones = row, keys, beside, fields, nones
+        self.joined, self.pattern, self.at, self.nargs = joined, pattern, at, nargs
+        self.head = self.tail = ""
+        if nargs and isinstance(row, str):  # the key as JSON text: the arguments between what is around them
+            parts = json.loads(row)
+            n = len(STAGE_FIELDS)
+            self.head = json.dumps(parts[:n], separators=(",", ":"))[:-1] + ","
+            self.tail = "".join("," + json.dumps(p, sort_keys=True, separators=(",", ":")) for p in parts[n + 1:]) + "]"
 
     @classmethod
     def of(cls, key: Any, stage: dict[str, Any], strings: list[str]) -> _Guess | None:
@@ -190,55 +210,55 @@ class _Guess:
                 or any(f not in stage for f in STAGE_FIELDS):
             return None  # a field beside the row or absent: not guessed
         nargs = len(row[n]) if len(row) > n and isinstance(row[n], (list, tuple)) else 0
-        checks, nones, patterns = [], [], []
-        for name, i in sorted(zip(STAGE_FIELDS, row[:n], strict=True), key=lambda f: f[0] != "label"):
-            if i is None:
-                nones.append(name)
-                continue
-            t = strings[i]
-            checks.append((name, t))  # the label first: where two shapes of a stage differ
-            if nargs and "{" in t:
-                found = _pattern(t)
-                if found is None:
-                    return None
-                if found[1]:
-                    patterns.append((name, *found))
+        fields = [f for f, i in zip(STAGE_FIELDS, row[:n], strict=True) if i is not None]
+        nones = [f for f, i in zip(STAGE_FIELDS, row[:n], strict=True) if i is None]
+        templates = [strings[i] for i in row[:n] if i is not None]
+        if any("\0" in t for t in templates):
+            return None
+        joined = "\0".join(templates)
+        pattern, at = None, []
+        if nargs:
+            found = _pattern(joined)
+            if found is None:
+                return None
+            pattern, at = found
         beside = tuple((k, v) for k, v in stage.items() if k not in _FIELD_SET)
-        return cls(key, stage.keys(), beside, checks, nones, patterns, nargs)
+        return cls(key, stage.keys(), beside, fields, nones, joined, pattern, at, nargs)
 
     def apply(self, stage: dict[str, Any], values: dict[str, str]) -> Any:
         if stage.keys() != self.keys or (self.beside and tuple(
                 (k, v) for k, v in stage.items() if k not in _FIELD_SET) != self.beside):
             return None
+        texts = [stage[f] for f in self.fields]
+        for f in self.nones:
+            if stage[f] is not None:
+                return None
+        try:
+            text = "\0".join(texts)
+        except TypeError:  # a field that is not text
+            return None
+        if text.count("\0") != len(texts) - 1:
+            return None  # a text holding the separator: the fields would not be told apart
         args: list[Any] = []
         if self.nargs:
+            m = self.pattern.fullmatch(text)  # type: ignore[union-attr]
+            if m is None:
+                return None
             args = [None] * self.nargs
-            for name, pattern, at in self.patterns:
-                v = stage[name]
-                m = pattern.fullmatch(v) if type(v) is str else None
-                if m is None:
-                    return None
-                for i, tok in zip(at, m.groups(), strict=True):
-                    if args[i] is None:
-                        args[i] = int(tok) if tok.isdigit() and tok.isascii() and str(int(tok)) == tok else tok
+            for i, tok in zip(self.at, m.groups(), strict=True):
+                if args[i] is None:
+                    args[i] = int(tok) if tok.isdigit() and tok.isascii() and str(int(tok)) == tok else tok
             if None in args:
                 return None
         try:
-            for name, t in self.checks:
-                v = stage[name]
-                if type(v) is not str or t.format(*args, **values) != v:
-                    return None
+            if self.joined.format(*args, **values) != text:
+                return None
         except (ValueError, KeyError, IndexError):
             return None
-        for name in self.nones:
-            if stage[name] is not None:
-                return None
         if not self.nargs:
             return self.row
-        if isinstance(self.row, str):
-            row = json.loads(self.row)
-            row[len(STAGE_FIELDS)] = args
-            return json.dumps(row, sort_keys=True, separators=(",", ":"))
+        if self.head:
+            return self.head + json.dumps(args, separators=(",", ":")) + self.tail
         return (*self.row[:len(STAGE_FIELDS)], tuple(args), *self.row[len(STAGE_FIELDS) + 1:])
 
 

@@ -20,6 +20,7 @@ derived is this module's, by table: a file naming another reference or derivatio
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from typing import Any
 
@@ -27,6 +28,7 @@ from compliance.base.timeutil import parse_time
 from compliance.judge.metrics_stats import as_number
 
 METRIC_LISTS = ("deploys", "lead_times", "restores")  # in the order they are read: a later one names an earlier
+_time = functools.lru_cache(maxsize=1 << 16)(parse_time)  # a deploy's completion is many lead times' end
 
 
 def _completed_at(ref: str) -> Callable[[dict[str, Any], dict[str, Any], dict[str, Any]], Any]:
@@ -41,8 +43,10 @@ def _committed_at(item: dict[str, Any], targets: dict[str, Any], ctx: dict[str, 
 
 def _elapsed(start: str, end: str) -> Callable[[dict[str, Any], dict[str, Any], dict[str, Any]], Any]:
     def derive(item: dict[str, Any], targets: dict[str, Any], ctx: dict[str, Any]) -> Any:
-        a, b = parse_time(item[start]), parse_time(item[end])
-        if a is None or b is None or not isinstance(item[start], str) or not isinstance(item[end], str):
+        if not isinstance(item[start], str) or not isinstance(item[end], str):
+            raise ValueError(f"{start} and {end} are not both times")
+        a, b = _time(item[start]), _time(item[end])
+        if a is None or b is None:
             raise ValueError(f"{start} and {end} are not both times")
         return as_number((b - a).total_seconds())
     return derive
@@ -71,12 +75,17 @@ DERIVED: dict[str, dict[str, Callable[[dict[str, Any], dict[str, Any], dict[str,
 }
 
 
-def _is_index(v: Any) -> bool:
-    return isinstance(v, int) and not isinstance(v, bool)
+def _plan(name: str, refs: dict[str, str], derived: list[str], ctx: dict[str, Any]) -> tuple[list, list]:
+    """What reading a row of the table takes: per reference its column, the rows it names and their field;
+    per derived column its derivation (worked out once per table, not per row)."""
+    named = []
+    for col, ref in refs.items():
+        table, _, field = ref.partition(".")
+        named.append((col, table, ctx[table], field))
+    return named, [(col, DERIVED[name][col]) for col in derived]
 
 
-def _decode(name: str, row: Any, columns: list[str], refs: dict[str, str], derived: list[str],
-            ctx: dict[str, Any]) -> dict[str, Any]:
+def _decode(name: str, row: Any, columns: list[str], plan: tuple[list, list], ctx: dict[str, Any]) -> dict[str, Any]:
     """One row back as the item it was (a row that is an object is the item)."""
     if isinstance(row, dict):
         return dict(row)
@@ -84,18 +93,17 @@ def _decode(name: str, row: Any, columns: list[str], refs: dict[str, str], deriv
         raise ValueError(f"metrics.{name}: a row is a list or an object")
     item = dict(zip(columns, row, strict=True))
     targets: dict[str, Any] = {}
-    for col, ref in refs.items():
+    named, derived = plan
+    for col, table, rows, field in named:
         v = item.get(col)
-        if col in item and _is_index(v):
-            table, _, field = ref.partition(".")
-            rows = ctx[table]
+        if type(v) is int and col in item:
             if not 0 <= v < len(rows):
                 raise IndexError(f"metrics.{name}.{col} names {table} row {v}, and there are {len(rows)}")
-            targets[col] = rows[v]
-            item[col] = rows[v][field] if field else rows[v]
-    for col in derived:
+            target = targets[col] = rows[v]
+            item[col] = target[field] if field else target
+    for col, derive in derived:
         try:
-            item[col] = DERIVED[name][col](item, targets, ctx)
+            item[col] = derive(item, targets, ctx)
         except KeyError as exc:  # the reference a derivation reads is not one
             raise ValueError(f"metrics.{name}.{col} is derived from {exc}, which the row does not reference"
                              ) from None
@@ -112,11 +120,13 @@ def compact_table(name: str, items: list[dict[str, Any]], ctx: dict[str, Any], i
     derived = [c for c in DERIVED[name] if c in columns]
     refs = {c: r for c, r in REFS[name].items() if c in columns}
     kept = [c for c in columns if c not in derived]
+    plan = _plan(name, refs, derived, ctx)
+    encoders = [(c, refs.get(c)) for c in kept]
     rows = []
     for item in items:
-        row = [_encode(item[c], refs.get(c), index) for c in kept]
+        row = [item[c] if ref is None else _encode(item[c], ref, index) for c, ref in encoders]
         try:
-            same = _decode(name, row, kept, refs, derived, ctx) == item
+            same = _decode(name, row, kept, plan, ctx) == item
         except (KeyError, IndexError, TypeError, ValueError):
             same = False
         rows.append(row if same else item)
@@ -154,7 +164,8 @@ def expand_table(name: str, table: dict[str, Any], ctx: dict[str, Any], version:
             or any(c not in DERIVED[name] or c in columns for c in derived) \
             or derived != [c for c in DERIVED[name] if c in derived]:
         raise ValueError(f"metrics.{name}: derived {derived!r} are not columns this version derives")
-    return [_decode(name, row, columns, refs, derived, ctx) for row in rows]
+    plan = _plan(name, refs, derived, ctx)
+    return [_decode(name, row, columns, plan, ctx) for row in rows]
 
 
 def ref_index(changes: list[dict[str, Any]], deploys: Any, strings: Callable[[str], int]) -> dict[str, Any]:
