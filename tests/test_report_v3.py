@@ -309,3 +309,13 @@ def test_one_stage_shared_by_changes_that_each_name_it_differently(doc):
     assert expand_report(raw)["changes"][:2] == [a, b]
     col = raw["change_columns"].index("timeline")
     assert raw["changes"][0][col] != raw["changes"][1][col]  # for b the label is its own commit: {short}
+
+
+def test_findings_by_row_in_a_version_2_file_are_refused(doc):
+    v3 = _file(doc)
+    raw = _file(doc, 2)
+    f = next(f for f in v3["findings"] if isinstance(f["subject"], int))
+    g = next(g for g in raw["findings"] if g["rule_id"] == f["rule_id"] and g["subject_type"] == f["subject_type"])
+    g["subject"] = f["subject"]  # what version 3 writes, in a file that says version 2
+    with pytest.raises(CompactError, match="version 3, not 2"):
+        expand_report(raw)

@@ -1,31 +1,42 @@
-"""report.json version 2: the report document as written, a tenth of its in-memory size at 100,000 commits.
+"""report.json version 3: the report document as written, a tenth of its in-memory size at 100,000 commits.
 
 Version 1 wrote the document as the renderers read it: every passing finding with its evidence, and
 each finding repeating its rule's title, severity, runbook section and a remediation filled in from
 the rule's template; every change's four-stage chain spelt out in words, URLs and times. At 100,000
 commits that was 222 MB, 90% of it passing findings and chains that say the same few things again.
 
-Version 2 keeps what a reader acts on and writes the rest once:
+Version 2 kept what a reader acts on and wrote the rest once:
 
 - ``findings`` holds every finding that is not a pass, with its full evidence and message. A key equal
   to what its rule gives (``title``, ``severity``, ``runbook_section``, the rule's one ``check``, the
   ``remediation`` its template fills in for this finding) is left out and put back on reading.
 - ``passed`` lists passing findings per rule, check, subject type and proof (what a deploy-matching pass
-  rests on: artifact, principal or timing): the subjects only. Their messages and evidence are not kept (the HTML report shows them for the report it renders); their
-  verdicts and counts are.
+  rests on: artifact, principal or timing): the subjects only. Their messages and evidence are not kept
+  (the HTML report shows them for the report it renders); their verdicts and counts are.
 - ``changes`` is a table (``change_columns``): per change its verdict per rule (``change_rules``, one
   status code each: ``status_codes``) and its chain merge -> run -> Lambda update -> worklog, each
   stage an index into ``stages``, whose strings are indexes into ``strings``, written as templates of
-  the change's own values (``{sha}``, ``{short}``, ``{pr}``, ``{subject}``, ``{committed_at}``,
-  ``{task}`` its first task, ``{repo}`` the target's repository; ``{{``/``}}`` for a brace), so what
-  the changes one run covered share is written once. In ``findings`` and ``passed`` a change is
-  named by its row: an integer in a finding's evidence is that change's commit evidence (as the
-  judge writes it), a subject ``i`` is row i's short SHA and ``[task, i]`` is ``task@short``.
+  the change's own values (``compact_stages``), so what the changes one run covered share is written
+  once. In ``findings`` and ``passed`` a change is named by its row: an integer in a finding's evidence
+  is that change's commit evidence (as the judge writes it), a subject ``i`` is row i's short SHA and
+  ``[task, i]`` is ``task@short``.
+
+That was still 30.8 MB at 100,000 commits, a quarter of it the metrics repeating the change rows and
+deploys, a seventh the run-own strings of the stages. Version 3 (this writer) also
+
+- names, in the metrics' tables, the change rows and deploys a deploy, lead time or restore repeats and
+  derives what follows from them (``compact_tables``);
+- writes a ``passed`` entry as ``"verdicts"`` when its subjects are exactly the change rows whose
+  verdict for the rule is pass;
+- names a finding's subject by its row and writes its message as a template (in ``strings``) of that
+  change's values: the 1,000 "no tracker id" messages are one string;
+- writes a stage's run-own tokens (times, ids, SHAs) as its arguments (``compact_stages``).
 
 ``expand.expand_report`` gives back the version-1 document (passing findings without message or evidence)
-for everything that reads a report.json (``--previous``, ``merge``); a version-1 file is read as it
-is. Compaction is checked as it goes: a value is left out or templated only when putting it back gives
-the very same value, so the reader cannot get a different chain or finding than the one judged.
+for everything that reads a report.json (``--previous``, ``merge``); a version-1 file is read as it is,
+a version-2 file as version 2 wrote it (``compact_report(doc, version=2)`` still writes one). Compaction
+is checked as it goes: a value is left out, referenced or templated only when putting it back gives the
+very same value, so the reader cannot get a different chain, figure or finding than the one judged.
 Keys this module does not know (a section or a column another version adds) pass through unchanged.
 """
 

@@ -1,9 +1,11 @@
-"""Reading report.json of either version: version 2 (``compact``) back to the version-1 document.
+"""Reading report.json of any version: versions 2 and 3 (``compact``) back to the version-1 document.
 
 ``--previous`` and ``merge`` read earlier reports as data; they work on the version-1 shape, so a
-report written before version 2 and one written after compare and merge alike. Passing findings come
-back with their rule's metadata and remediation but without message or evidence, which version 2
-does not keep; everything else comes back as it was judged.
+report written by any release compares and merges alike. What version 3 added (references and
+derived columns in the metrics, ``"verdicts"`` passes, finding subjects as rows and messages as
+templates, stage arguments) is refused in a file that says version 2: it would be read as another
+value. Passing findings come back with their rule's metadata and remediation but without message or
+evidence, which neither compact version keeps; everything else comes back as it was judged.
 """
 
 from __future__ import annotations
@@ -32,7 +34,7 @@ from compliance.report.compact_sections import expand_controls, expand_metrics
 
 
 class CompactError(ValueError):
-    """A version-2 report.json that does not expand (hand-edited, truncated, another tool's)."""
+    """A compact report.json that does not expand (hand-edited, truncated, another tool's)."""
 
 
 def expand_report(doc: Any) -> Any:
@@ -176,6 +178,9 @@ def _finding(f: dict[str, Any], rule: dict[str, Any] | None, targets: dict[str, 
         if isinstance(message, (int, bool)):
             out["message"] = _fill(_at(strings, message, "string"),
                                    subject_values(subject, changes, repo) if named else NO_VALUES)
+    elif isinstance(out.get("subject"), (int, list)) or isinstance(out.get("message"), int):
+        raise TypeError(f"a finding's subject as a change row and its message as a template are version 3, "
+                        f"not {version}")
     rule = rule or {}
     for key in RULE_DEFAULTS:
         out.setdefault(key, rule.get(key, ""))
