@@ -84,7 +84,7 @@ def compact_report(doc: dict[str, Any], version: int = VERSION) -> dict[str, Any
     strings, stages = _Table(), _Table()
     change_rules = sorted({r for c in changes for r in c.get("verdicts") or {}})
     repo = repo_of(doc)
-    writer = StageWriter(strings, repo, args=v3)
+    writer = StageWriter(strings, stages, repo, args=v3)
     compact_changes = [_compact_change(c, change_rules, strings, stages, writer, repo) for c in changes]
     findings, passed = [], {}
     at: dict[tuple, int] = {}  # a non-pass finding's index in findings, by what a control's failing entry says
@@ -318,7 +318,7 @@ def _compact_change(change: dict[str, Any], change_rules: list[str], strings: _T
     values = values_of(change, repo)
     needles = needles_of(values)
     verdicts = change.get("verdicts") or {}
-    extra = {k: v for k, v in change.items() if k not in CHANGE_COLUMNS}
+    extra = {k: v for k, v in change.items() if k not in _COLUMN_SET}
     codes: Any = "".join(STATUS_CODES.get(verdicts[r], "?") if r in verdicts else NOT_JUDGED for r in change_rules)
     if "?" in codes or not isinstance(verdicts, dict):  # a status this version does not know: as written
         extra["verdicts"], codes = verdicts, ""
@@ -330,20 +330,22 @@ def _compact_change(change: dict[str, Any], change_rules: list[str], strings: _T
         extra["files_in_scope"], files = files, []
     if change.get("short") == str(change.get("sha") or "")[:12]:
         extra.pop("short")  # sha[:12]; any other short stays beside the row
-    row = {
-        "sha": change.get("sha"),
-        "kind": strings(change["kind"]) if "kind" not in extra else None,
-        "pr": change.get("pr"),
-        "subject": change.get("subject"),
-        "author": strings(change["author"]) if "author" not in extra else None,
-        "committed_at": change.get("committed_at"),
-        "task_ids": change.get("task_ids"),
-        "files_in_scope": [strings(p) for p in files],
-        "verdicts": codes,
-        "timeline": [stages(writer(s, values, needles)) for s in change.get("timeline") or []],
-        "extra": extra or None,
-    }
-    return [row[c] for c in CHANGE_COLUMNS]
+    return [  # in CHANGE_COLUMNS order
+        change.get("sha"),
+        strings(change["kind"]) if "kind" not in extra else None,
+        change.get("pr"),
+        change.get("subject"),
+        strings(change["author"]) if "author" not in extra else None,
+        change.get("committed_at"),
+        change.get("task_ids"),
+        [strings(p) for p in files],
+        codes,
+        [writer(s, values, needles) for s in change.get("timeline") or []],
+        extra or None,
+    ]
+
+
+_COLUMN_SET = frozenset(CHANGE_COLUMNS)
 
 
 __all__ = ["CHANGE_COLUMNS", "STAGE_FIELDS", "STATUS_CODES", "TABLES", "VERSION", "commit_evidence",

@@ -132,25 +132,25 @@ class StageWriter:
     the stages that do name their change (a merge, a worklog of its task), the templates the last stage of
     that name was written with, tried first and taken only when they read back as this stage exactly."""
 
-    def __init__(self, strings: Any, repo: str, args: bool = True) -> None:
-        self.strings, self.args = strings, args
+    def __init__(self, strings: Any, stages: Callable[[Any], int], repo: str, args: bool = True) -> None:
+        self.strings, self.stages, self.args = strings, stages, args
         self._shared = {**NO_VALUES, "repo": repo}
-        self._plain: dict[tuple, Any] = {}
+        self._plain: dict[tuple, int] = {}
         self._last: dict[tuple, _Guess] = {}
 
-    def __call__(self, stage: dict[str, Any], values: dict[str, str], needles: tuple[str, ...]) -> Any:
-        """``needles`` are ``needles_of(values)``, found once per change."""
+    def __call__(self, stage: dict[str, Any], values: dict[str, str], needles: tuple[str, ...]) -> int:
+        """The stage's index in ``stages``; ``needles`` are ``needles_of(values)``, found once per change."""
         try:
             key = tuple(stage.items())
             hit = self._plain.get(key)
             joined = "\0".join([v for v in stage.values() if type(v) is str])
         except TypeError:  # a value that is not hashable: written the long way
-            return compact_stage(stage, values, self.strings, self.args)
+            return self.stages(compact_stage(stage, values, self.strings, self.args))
         for needle in needles:
             if needle in joined:
-                return self._write(stage, values, needles)
+                return self.stages(self._write(stage, values, needles))
         if hit is None:
-            hit = self._plain[key] = self._write(stage, self._shared, ())
+            hit = self._plain[key] = self.stages(self._write(stage, self._shared, ()))
         return hit
 
     def _write(self, stage: dict[str, Any], values: dict[str, str], needles: tuple[str, ...]) -> Any:

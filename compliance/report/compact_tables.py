@@ -120,15 +120,39 @@ def compact_table(name: str, items: list[dict[str, Any]], ctx: dict[str, Any], i
     derived = [c for c in DERIVED[name] if c in columns]
     refs = {c: r for c, r in REFS[name].items() if c in columns}
     kept = [c for c in columns if c not in derived]
-    plan = _plan(name, refs, derived, ctx)
-    encoders = [(c, refs.get(c)) for c in kept]
+    named, derivations = _plan(name, refs, derived, ctx)
+    tables = {col: (ref, rows) for col, _, rows, ref in ((c, t, r, refs[c]) for c, t, r, _ in named)}
+    encoders = [(c, tables.get(c)) for c in kept]
     rows = []
     for item in items:
-        row = [item[c] if ref is None else _encode(item[c], ref, index) for c, ref in encoders]
-        try:
-            same = _decode(name, row, kept, plan, ctx) == item
-        except (KeyError, IndexError, TypeError, ValueError):
-            same = False
+        row, targets, same = [], {}, True
+        for c, ref in encoders:
+            v = item[c]
+            if ref is None:
+                row.append(v)
+                continue
+            name_of, named_rows = ref
+            if name_of == "strings":
+                found = index["strings"](v) if isinstance(v, str) else None
+                if found is not None or type(v) is not int:
+                    row.append(v if found is None else found)
+                    continue
+                same = False  # a literal integer would read as a string
+                break
+            found = index[name_of].get(v) if isinstance(v, str) or type(v) is int else None
+            if found is not None:
+                targets[c] = named_rows[found]  # the value is that row's field: the index holds only such rows
+                row.append(found)
+            elif type(v) is int:  # a literal integer would read as a row: the item is written whole
+                same = False
+                break
+            else:
+                row.append(v)
+        if same:  # what reading derives from the row, compared with what the item holds
+            try:
+                same = all(derive(item, targets, ctx) == item[col] for col, derive in derivations)
+            except (KeyError, IndexError, TypeError, ValueError):
+                same = False
         rows.append(row if same else item)
     out: dict[str, Any] = {"columns": kept, "rows": rows}
     if refs:
@@ -136,17 +160,6 @@ def compact_table(name: str, items: list[dict[str, Any]], ctx: dict[str, Any], i
     if derived:
         out["derived"] = derived
     return out
-
-
-def _encode(v: Any, ref: str | None, index: dict[str, Any]) -> Any:
-    """A value as its reference where there is one; else as it is (an integer that is not a reference
-    then reads as one, and the row's check writes the row whole)."""
-    if ref is None:
-        return v
-    if ref == "strings":
-        return index["strings"](v) if isinstance(v, str) else v
-    found = index[ref].get(v) if isinstance(v, (str, int)) and not isinstance(v, bool) else None
-    return v if found is None else found
 
 
 def expand_table(name: str, table: dict[str, Any], ctx: dict[str, Any], version: int) -> list[dict[str, Any]]:
