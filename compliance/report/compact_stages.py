@@ -140,15 +140,18 @@ class StageWriter:
 
     def __call__(self, stage: dict[str, Any], values: dict[str, str], needles: tuple[str, ...]) -> int:
         """The stage's index in ``stages``; ``needles`` are ``needles_of(values)``, found once per change."""
+        joined = "\0".join([v for v in stage.values() if type(v) is str])
+        for needle in needles:
+            if needle in joined:
+                try:
+                    return self.stages(self._write(stage, values, needles))
+                except TypeError:  # a value that is not hashable (the shape of a guess): the long way
+                    return self.stages(compact_stage(stage, values, self.strings, self.args))
         try:
             key = tuple(stage.items())
             hit = self._plain.get(key)
-            joined = "\0".join([v for v in stage.values() if type(v) is str])
         except TypeError:  # a value that is not hashable: written the long way
             return self.stages(compact_stage(stage, values, self.strings, self.args))
-        for needle in needles:
-            if needle in joined:
-                return self.stages(self._write(stage, values, needles))
         if hit is None:
             hit = self._plain[key] = self.stages(self._write(stage, self._shared, ()))
         return hit
