@@ -23,7 +23,9 @@ lint: setup
 	$(BIN)/lint-imports  # the layer contract in pyproject.toml
 
 test: lint
-	$(BIN)/python -m pytest
+	# bytecode caches allowed: with PYTHONDONTWRITEBYTECODE set (as on this machine) every xdist worker
+	# re-ran pytest's assertion rewrite of all test modules, ~5 s of CPU each, on every run
+	PYTHONDONTWRITEBYTECODE= $(BIN)/python -m pytest
 
 bench: setup
 	$(BIN)/python -m benchmarks
