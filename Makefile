@@ -22,8 +22,10 @@ lint: setup
 	$(BIN)/ruff check compliance tests benchmarks
 	$(BIN)/lint-imports  # the layer contract in pyproject.toml
 
+# bytecode caches allowed: with PYTHONDONTWRITEBYTECODE set (as on this machine) every xdist worker
+# re-ran pytest's assertion rewrite of all test modules, ~5 s of CPU each, on every run
 test: lint
-	$(BIN)/python -m pytest
+	PYTHONDONTWRITEBYTECODE= $(BIN)/python -m pytest
 
 bench: setup
 	$(BIN)/python -m benchmarks

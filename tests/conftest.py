@@ -7,6 +7,7 @@ them by name (importing a fixture into a test module shadows it and needs a lint
 from __future__ import annotations
 
 import time
+from pathlib import Path
 
 import pytest
 import responses
@@ -79,15 +80,40 @@ def http_server():
         server.close()
 
 
+# The modules that cost most (per-file CPU, issue 14), handed out first under `--dist loadfile`: each is one
+# unit of work, and a long one handed out last keeps one worker busy while the other has nothing to do.
+LONG_FIRST = ("adversarial/test_deploy_hostile.py", "test_persist.py", "test_wheel.py", "reliability/test_faults.py",
+              "test_deploy.py", "adversarial/test_output_set.py", "test_progress.py", "reliability/test_properties.py",
+              "reliability/test_secrets.py", "test_timeline_svg.py", "reliability/test_bad_input.py")
+_TESTS = Path(__file__).resolve().parent
+
+
+def _long_first(items) -> None:
+    """Stable: the listed modules first in the listed order, every other test where it was."""
+    rank = {name: n for n, name in enumerate(LONG_FIRST)}
+
+    def key(item) -> int:
+        try:
+            return rank.get(Path(item.path).relative_to(_TESTS).as_posix(), len(LONG_FIRST))
+        except ValueError:
+            return len(LONG_FIRST)
+
+    items.sort(key=key)
+
+
 @pytest.hookimpl(trylast=True)
 def pytest_collection_modifyitems(config, items):
-    """Make ``--dist loadgroup`` group again on pytest 9.2 (pytest-dev/pytest-xdist#1386, open).
+    """In an xdist worker, the long modules first (``LONG_FIRST``; every worker sorts alike, as xdist requires).
+
+    Make ``--dist loadgroup`` group again on pytest 9.2 (pytest-dev/pytest-xdist#1386, open).
 
     xdist tells its scheduler an ``xdist_group`` by appending ``@GROUP`` to the node id, writing
     ``item._nodeid``; pytest 9.2 keeps the id in ``item._id`` instead, so the suffix is lost and the
     tests of a group are spread over the workers, each rebuilding the group's module fixture. This
     writes the same suffix where pytest 9.2 reads it, only in an xdist worker of a loadgroup run and
     only where xdist's own suffix is missing (so a fixed xdist makes it a no-op)."""
+    if hasattr(config, "workerinput"):
+        _long_first(items)
     if not getattr(config.option, "loadgroup", False):
         return
     for item in items:

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import io
 import json
+import os
 import socket
 import urllib.request
 import zipfile
@@ -96,10 +97,22 @@ def closed_port() -> int:
         return s.getsockname()[1]
 
 
+_CLIENTS: dict[tuple, Any] = {}
+
+
 def client(service: str, region: str = REGION):
+    """The tests' own boto3 client (builders, read-backs), one per service and AWS environment.
+
+    Creating a client costs ~20-40 ms of CPU and the suite made thousands (every builder of every test):
+    ~6 s. A client is bound at creation to what the ``AWS_*`` variables said (endpoint, credentials), so
+    it is kept per those values and a test pointing boto3 elsewhere gets a client of its own. The code
+    under test never sees these: its collectors build their own clients."""
     import boto3
 
-    return boto3.client(service, region_name=region)
+    key = (service, region, tuple(sorted((k, v) for k, v in os.environ.items() if k.startswith("AWS_"))))
+    if key not in _CLIENTS:
+        _CLIENTS[key] = boto3.client(service, region_name=region)
+    return _CLIENTS[key]
 
 
 # --------------------------------------------------------------------------- Lambda

@@ -1,6 +1,6 @@
 """Reading a report.json as the tool reads it back (``compliance.report.expand``), and what it keeps.
 
-report.json is version 2 (``compliance.report.compact``): a test that inspects findings or changes
+report.json is version 3 (``compliance.report.compact``): a test that inspects findings or changes
 of a written report reads it through ``read_report``, as ``--previous`` and ``merge`` do.
 """
 

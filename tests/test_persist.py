@@ -13,6 +13,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import shutil
 import subprocess
 import sys
 from datetime import timedelta
@@ -114,21 +115,41 @@ def demo(tmp_path_factory) -> dict:
     b = base / "b.json"
     b.write_text(json.dumps(doc), "utf-8")
     return {"work": base / "work", "config": str(base / "work" / "compliance.yaml"), "a": a, "b": b,
-            "waivers": str(base / "work" / "waivers.yaml")}
+            "waivers": str(base / "work" / "waivers.yaml"), "out": base / "demo"}
 
 
 def _ok(argv: list[str]) -> None:
     assert main(argv) in (0, 1, 2)
 
 
+@pytest.fixture(scope="module")
+def published(tmp_path_factory):
+    """``publish(argv, out)``: the set ``argv --out out`` publishes, as the "old" set a test starts from.
+
+    The tests of one mode all start from the same first run (same input, same waivers), so it is run once
+    per module and its folder copied into each test's ``out``, the set's relative symlinks kept as links:
+    the copy is that run's folder byte for byte (``one_set`` checks it as it checks any set). What each
+    test proves is the second run, the one killed, which stays its own."""
+    made: dict[tuple[str, ...], Path] = {}
+
+    def publish(argv: list[str], out: Path) -> None:
+        key = tuple(argv)
+        if key not in made:
+            first = tmp_path_factory.mktemp("published") / "out"
+            _ok([*argv, "--out", str(first)])
+            made[key] = first
+        shutil.copytree(made[key], out, symlinks=True)
+
+    return publish
+
+
 # --------------------------------------------------------------------------- one test per mode
 
 
 @pytest.mark.parametrize("point", ALL_POINTS)
-def test_evaluate_killed_at_any_stage_leaves_one_set(demo, tmp_path, monkeypatch, point):
+def test_evaluate_killed_at_any_stage_leaves_one_set(demo, published, tmp_path, monkeypatch, point):
     out = tmp_path / "out"
-    _ok(["evaluate", "--snapshot", str(demo["a"]), "--policies", POLICIES, "--out", str(out),
-         "--waivers", demo["waivers"]])
+    published(["evaluate", "--snapshot", str(demo["a"]), "--policies", POLICIES, "--waivers", demo["waivers"]], out)
     old = one_set(out)
     assert old["waivers"]
     _killed_or_new(monkeypatch, point, lambda: _ok(["evaluate", "--snapshot", str(demo["b"]), "--policies",
@@ -137,10 +158,9 @@ def test_evaluate_killed_at_any_stage_leaves_one_set(demo, tmp_path, monkeypatch
 
 
 @pytest.mark.parametrize("point", ["judge", "first-report", "snapshot", "commit"])
-def test_backtest_killed_at_any_stage_leaves_one_set(demo, tmp_path, monkeypatch, point):
+def test_backtest_killed_at_any_stage_leaves_one_set(demo, published, tmp_path, monkeypatch, point):
     out = tmp_path / "out"
-    _ok(["evaluate", "--snapshot", str(demo["a"]), "--policies", POLICIES, "--out", str(out),
-         "--waivers", demo["waivers"]])
+    published(["evaluate", "--snapshot", str(demo["a"]), "--policies", POLICIES, "--waivers", demo["waivers"]], out)
     old = one_set(out)
     _killed_or_new(monkeypatch, point, lambda: _ok(["backtest", "--policy", POLICIES, "--snapshot",
                                                     str(demo["b"]), "--out", str(out)]), out, old)
@@ -149,10 +169,11 @@ def test_backtest_killed_at_any_stage_leaves_one_set(demo, tmp_path, monkeypatch
 
 
 @pytest.mark.parametrize("point", ["validate", "waivers", "commit"])
-def test_audit_killed_at_any_stage_leaves_one_set(demo, tmp_path, monkeypatch, point):
+def test_audit_killed_at_any_stage_leaves_one_set(demo, published, tmp_path, monkeypatch, point):
     out = tmp_path / "out"
-    audit = ["audit", "--config", demo["config"], "--since", DEMO_SINCE, "--until", DEMO_UNTIL, "--out", str(out)]
-    _ok([*audit, "--waivers", demo["waivers"]])
+    audit = ["audit", "--config", demo["config"], "--since", DEMO_SINCE, "--until", DEMO_UNTIL]
+    published([*audit, "--waivers", demo["waivers"]], out)
+    audit += ["--out", str(out)]
     old = one_set(out)
     _killed_or_new(monkeypatch, point, lambda: _ok([*audit, "--waivers", demo["waivers"]]), out, old)
     assert one_set(out)["mode"] == "audit"
@@ -161,12 +182,12 @@ def test_audit_killed_at_any_stage_leaves_one_set(demo, tmp_path, monkeypatch, p
 @pytest.mark.parametrize("point", ["document", "commit"])
 def test_demo_killed_at_any_stage_leaves_one_set(demo, tmp_path, monkeypatch, point):
     out = tmp_path / "out"
-    runs = iter(range(3))
+    runs = iter(range(2))
 
     def run() -> None:  # a fresh sample system each time: the demo builds into an empty folder
         assert main(["demo", "--workdir", str(tmp_path / f"work{next(runs)}"), "--out", str(out)]) == 0
 
-    run()
+    shutil.copytree(demo["out"], out, symlinks=True)  # the old set: the module's own demo run (see ``published``)
     old = one_set(out)
     _killed_or_new(monkeypatch, point, run, out, old)
     assert one_set(out)["mode"] == "demo"
@@ -178,7 +199,7 @@ def _head(repo: Path) -> str:
 
 
 @pytest.mark.parametrize("point", ["first-report", "waivers", "commit"])
-def test_pr_killed_at_any_stage_leaves_one_set(demo, tmp_path, monkeypatch, point):
+def test_pr_killed_at_any_stage_leaves_one_set(demo, published, tmp_path, monkeypatch, point):
     sha = _head(demo["work"] / "enceladus")
     pr = {"number": 7, "head_sha": sha, "title": "ENC-TSK-101 tighten the route table", "body": "",
           "head_ref": "feature/ENC-TSK-101", "base_ref": "main", "html_url": None,
@@ -186,8 +207,9 @@ def test_pr_killed_at_any_stage_leaves_one_set(demo, tmp_path, monkeypatch, poin
     monkeypatch.setattr("compliance.app.pr_check.fetch_pull_request", lambda repo, number, meter: dict(pr))
     monkeypatch.delenv("GITHUB_STEP_SUMMARY", raising=False)
     out = tmp_path / "out"
-    run = ["pr", "--config", demo["config"], "--pr", "7", "--out", str(out), "--waivers", demo["waivers"]]
-    _ok(run)
+    run = ["pr", "--config", demo["config"], "--pr", "7", "--waivers", demo["waivers"]]
+    published(run, out)
+    run += ["--out", str(out)]
     old = one_set(out)
     _killed_or_new(monkeypatch, point, lambda: _ok(run), out, old)
     assert one_set(out)["mode"] == "pr"

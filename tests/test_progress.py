@@ -17,6 +17,7 @@ import shutil
 import subprocess
 import sys
 import time
+from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -257,34 +258,62 @@ def _on_a_terminal(args, env, cwd) -> tuple[str, str, int]:
 SHARED = pytest.mark.xdist_group("test_progress-stalled-runs")
 
 
-@pytest.fixture(scope="module")
-def coloured_terminal(stalled):
+def _coloured(stalled):
     """stderr on a pseudo-terminal, colours allowed, progress shown at once: (stdout, screen, exit code)."""
     tmp_path, args, env = _own(stalled, "coloured")
     return _on_a_terminal(args, env, tmp_path)
 
 
-@pytest.fixture(scope="module")
-def plain_terminal_default_threshold(stalled):
+def _plain_terminal_default_threshold(stalled):
     """stderr on a pseudo-terminal with ``NO_COLOR`` and no threshold set (the default, 1 s)."""
     tmp_path, args, env = _own(stalled, "no-color")
     env = {k: v for k, v in env.items() if k != "COMPLIANCE_PROGRESS_AFTER"}
     return _on_a_terminal(args, {**env, "NO_COLOR": "1"}, tmp_path)
 
 
-@pytest.fixture(scope="module")
-def piped(stalled):
+def _piped(stalled):
     """stderr on a pipe, progress shown at once: the process, and the report folder it wrote."""
     tmp_path, args, env = _own(stalled, "piped")
     proc = subprocess.run([*COMPLIANCE, *args], capture_output=True, text=True, env=env, cwd=tmp_path, timeout=120)
     return proc, tmp_path / "out-piped"
 
 
-@pytest.fixture(scope="module")
-def quiet(stalled):
+def _quiet(stalled):
     tmp_path, args, env = _own(stalled, "quiet")
     return subprocess.run([*COMPLIANCE, *args, "--quiet"], capture_output=True, text=True, env=env, cwd=tmp_path,
                           timeout=120)
+
+
+@pytest.fixture(scope="module")
+def stalled_runs(stalled):
+    """The four runs, started together: each mostly waits its 3 s on GitHub's Retry-After, so run one
+    after the other they held their worker ~12 s, and side by side about one run's time. Each has its
+    own report folder and cache (``_own``) and the server answers every request alike, so running them
+    at once changes nothing they show."""
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        yield {name: pool.submit(run, stalled) for name, run in (
+            ("coloured", _coloured), ("no-color", _plain_terminal_default_threshold),
+            ("piped", _piped), ("quiet", _quiet))}
+
+
+@pytest.fixture(scope="module")
+def coloured_terminal(stalled_runs):
+    return stalled_runs["coloured"].result()
+
+
+@pytest.fixture(scope="module")
+def plain_terminal_default_threshold(stalled_runs):
+    return stalled_runs["no-color"].result()
+
+
+@pytest.fixture(scope="module")
+def piped(stalled_runs):
+    return stalled_runs["piped"].result()
+
+
+@pytest.fixture(scope="module")
+def quiet(stalled_runs):
+    return stalled_runs["quiet"].result()
 
 
 @SHARED

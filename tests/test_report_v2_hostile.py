@@ -135,11 +135,11 @@ def test_status_codes_are_one_distinct_character_each(raw, codes):
         expand_report(r)
 
 
-@pytest.mark.parametrize("version", [1, "2", 3, None, True])
+@pytest.mark.parametrize("version", [1, "2", 4, None, True])
 def test_a_compact_file_claiming_another_version_is_refused_not_read_without_its_tables(raw, version, tmp_path):
     r = copy.deepcopy(raw)
     r["report_version"] = version
-    with pytest.raises(CompactError, match="holds the version-2 tables"):
+    with pytest.raises(CompactError, match="holds the compact tables"):
         expand_report(r)
     path = tmp_path / "report.json"
     path.write_text(json.dumps(r), encoding="utf-8")
@@ -188,7 +188,8 @@ def test_a_summary_that_is_not_what_the_tables_hold_is_refused_by_merge(raw, tmp
     with pytest.raises(InputError, match="its summary says|failing/0: .*'status': 'pass'"):
         _merged(r, tmp_path)
     r = copy.deepcopy(raw)
-    r["passed"][0]["subjects"].append(r["passed"][0]["subjects"][0])  # one pass more than the summary counts
+    listed = next(e for e in r["passed"] if isinstance(e["subjects"], list))
+    listed["subjects"].append(listed["subjects"][0])  # one pass more than the summary counts
     with pytest.raises(InputError, match="its summary says"):
         _merged(r, tmp_path)
     r = copy.deepcopy(raw)

@@ -298,7 +298,7 @@ def test_json_is_deterministic_and_round_trips(doc):
     first = FORMATS["json"].render(doc)
     assert first == FORMATS["json"].render(copy.deepcopy(doc))
     assert first.endswith("\n")
-    assert json.loads(first)["report_version"] == 2
+    assert json.loads(first)["report_version"] == 3
     assert without_pass_details(expand_report(json.loads(first))) == without_pass_details(doc)
     reordered = dict(reversed(list(doc.items())))
     assert FORMATS["json"].render(reordered) == first

@@ -49,15 +49,20 @@ class Change:
         return self.commit["sha"][:12]
 
     def evidence_item(self) -> dict[str, Any]:
-        c = self.commit
-        pr = f" PR #{c['pr']}" if c.get("pr") else ""
-        return {
-            "kind": "commit",
-            "label": f"{self.short} {c['kind']}{pr}: {c['subject']}",
-            "sha": self.sha,
-            "time": c["committed_at"],
-            "url": None,
-        }
+        """The change's commit evidence: one dict shared by every finding about this change (15 rules x
+        42,000 changes at 100,000 commits made 142,000 equal dicts). Shared, so never mutated: readers copy."""
+        item = self.__dict__.get("_evidence_item")
+        if item is None:
+            c = self.commit
+            pr = f" PR #{c['pr']}" if c.get("pr") else ""
+            item = self.__dict__["_evidence_item"] = {
+                "kind": "commit",
+                "label": f"{self.short} {c['kind']}{pr}: {c['subject']}",
+                "sha": self.sha,
+                "time": c["committed_at"],
+                "url": None,
+            }
+        return item
 
 
 class History:

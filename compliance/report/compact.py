@@ -1,48 +1,67 @@
-"""report.json version 2: the report document as written, a tenth of its in-memory size at 100,000 commits.
+"""report.json version 3: the report document as written, a tenth of its in-memory size at 100,000 commits.
 
 Version 1 wrote the document as the renderers read it: every passing finding with its evidence, and
 each finding repeating its rule's title, severity, runbook section and a remediation filled in from
 the rule's template; every change's four-stage chain spelt out in words, URLs and times. At 100,000
 commits that was 222 MB, 90% of it passing findings and chains that say the same few things again.
 
-Version 2 keeps what a reader acts on and writes the rest once:
+Version 2 kept what a reader acts on and wrote the rest once:
 
 - ``findings`` holds every finding that is not a pass, with its full evidence and message. A key equal
   to what its rule gives (``title``, ``severity``, ``runbook_section``, the rule's one ``check``, the
   ``remediation`` its template fills in for this finding) is left out and put back on reading.
 - ``passed`` lists passing findings per rule, check, subject type and proof (what a deploy-matching pass
-  rests on: artifact, principal or timing): the subjects only. Their messages and evidence are not kept (the HTML report shows them for the report it renders); their
-  verdicts and counts are.
+  rests on: artifact, principal or timing): the subjects only. Their messages and evidence are not kept
+  (the HTML report shows them for the report it renders); their verdicts and counts are.
 - ``changes`` is a table (``change_columns``): per change its verdict per rule (``change_rules``, one
   status code each: ``status_codes``) and its chain merge -> run -> Lambda update -> worklog, each
   stage an index into ``stages``, whose strings are indexes into ``strings``, written as templates of
-  the change's own values (``{sha}``, ``{short}``, ``{pr}``, ``{subject}``, ``{committed_at}``,
-  ``{task}`` its first task, ``{repo}`` the target's repository; ``{{``/``}}`` for a brace), so what
-  the changes one run covered share is written once. In ``findings`` and ``passed`` a change is
-  named by its row: an integer in a finding's evidence is that change's commit evidence (as the
-  judge writes it), a subject ``i`` is row i's short SHA and ``[task, i]`` is ``task@short``.
+  the change's own values (``compact_stages``), so what the changes one run covered share is written
+  once. In ``findings`` and ``passed`` a change is named by its row: an integer in a finding's evidence
+  is that change's commit evidence (as the judge writes it), a subject ``i`` is row i's short SHA and
+  ``[task, i]`` is ``task@short``.
+
+That was still 30.8 MB at 100,000 commits, a quarter of it the metrics repeating the change rows and
+deploys, a seventh the run-own strings of the stages. Version 3 (this writer) also
+
+- names, in the metrics' tables, the change rows and deploys a deploy, lead time or restore repeats and
+  derives what follows from them (``compact_tables``);
+- writes a ``passed`` entry as ``"verdicts"`` when its subjects are exactly the change rows whose
+  verdict for the rule is pass;
+- names a finding's subject by its row and writes its message as a template (in ``strings``) of that
+  change's values: the 1,000 "no tracker id" messages are one string;
+- writes a stage's run-own tokens (times, ids, SHAs) as its arguments (``compact_stages``).
 
 ``expand.expand_report`` gives back the version-1 document (passing findings without message or evidence)
-for everything that reads a report.json (``--previous``, ``merge``); a version-1 file is read as it
-is. Compaction is checked as it goes: a value is left out or templated only when putting it back gives
-the very same value, so the reader cannot get a different chain or finding than the one judged.
+for everything that reads a report.json (``--previous``, ``merge``); a version-1 file is read as it is,
+a version-2 file as version 2 wrote it (``compact_report(doc, version=2)`` still writes one). Compaction
+is checked as it goes: a value is left out, referenced or templated only when putting it back gives the
+very same value, so the reader cannot get a different chain, figure or finding than the one judged.
 Keys this module does not know (a section or a column another version adds) pass through unchanged.
 """
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from compliance.judge.engine import fill, remediation_values
 from compliance.model.findings import PASS
 from compliance.report.compact_sections import compact_controls, compact_metrics, failing_key
+from compliance.report.compact_stages import (
+    NO_VALUES,
+    STAGE_FIELDS,
+    StageWriter,
+    needles_of,
+    stage_rows,
+    template,
+)
+from compliance.report.compact_tables import ref_index
 
-VERSION = 2
+VERSION = 3
+VERSIONS = (2, 3)  # the compact versions expand reads
 RULE_DEFAULTS = ("title", "severity", "runbook_section")
 CHANGE_COLUMNS = ("sha", "kind", "pr", "subject", "author", "committed_at", "task_ids", "files_in_scope",
                   "verdicts", "timeline", "extra")
-STAGE_FIELDS = ("stage", "state", "time", "label", "url", "detail")
 STATUS_CODES = {"pass": "p", "fail": "f", "error": "e", "pending": "d", "waived": "w", "not_applicable": "n"}
 NOT_JUDGED = "-"
 FINDING_KEYS = frozenset({"rule_id", "check", "title", "severity", "runbook_section", "subject_type", "subject",
@@ -50,14 +69,23 @@ FINDING_KEYS = frozenset({"rule_id", "check", "title", "severity", "runbook_sect
 TABLES = ("passed", "change_columns", "stage_fields", "change_rules", "status_codes", "stages", "strings")
 
 
-def compact_report(doc: dict[str, Any]) -> dict[str, Any]:
-    """The version-2 form of a report document (``json_report`` writes it)."""
+def compact_report(doc: dict[str, Any], version: int = VERSION) -> dict[str, Any]:
+    """The version-3 form of a report document (``json_report`` writes it); ``version=2`` the form of the
+    version before (what a report.json of an earlier release holds, for the tests that read both)."""
+    if version not in VERSIONS:
+        raise ValueError(f"report.json versions {VERSIONS}, not {version!r}")
+    v3 = version >= 3
     rules = {r["id"]: r for r in doc.get("rules") or [] if isinstance(r, dict) and "id" in r}
     targets = target_values(doc)
     changes = doc.get("changes") or []
     rows = _ChangeIndex(changes)
     out = {k: v for k, v in doc.items() if k not in ("findings", "changes")}
-    out["report_version"] = VERSION
+    out["report_version"] = version
+    strings, stages = _Table(), _Table()
+    change_rules = sorted({r for c in changes for r in c.get("verdicts") or {}})
+    repo = repo_of(doc)
+    writer = StageWriter(strings, stages, repo, args=v3)
+    compact_changes = [_compact_change(c, change_rules, strings, stages, writer, repo) for c in changes]
     findings, passed = [], {}
     at: dict[tuple, int] = {}  # a non-pass finding's index in findings, by what a control's failing entry says
     for f in doc.get("findings") or []:
@@ -66,29 +94,69 @@ def compact_report(doc: dict[str, Any]) -> dict[str, Any]:
             passed.setdefault(key, []).append(rows.subject(f["subject"], f.get("target")))
         else:
             at.setdefault(failing_key(f), len(findings))
-            findings.append(_compact_finding(f, rules.get(f.get("rule_id")), targets, rows))
+            findings.append(_compact_finding(f, rules.get(f.get("rule_id")), targets, rows, strings, repo, v3))
     out["findings"] = findings
     if "controls" in doc:
         out["controls"] = compact_controls(doc["controls"], at)
     if "metrics" in doc:
-        out["metrics"] = compact_metrics(doc["metrics"])
+        ctx = {"refs": not doc.get("targets"), "changes": changes, "strings": strings.values, "repo": repo}
+        index = ref_index(changes, (doc.get("metrics") or {}).get("deploys") if isinstance(doc.get("metrics"), dict)
+                          else None, strings)
+        out["metrics"] = compact_metrics(doc["metrics"], ctx, index) if v3 else compact_metrics(doc["metrics"])
     out["passed"] = [{"rule_id": r, "check": c, "subject_type": t, **({"target": g} if g else {}),
-                      **({"proof": p} if p else {}), "subjects": s}
+                      **({"proof": p} if p else {}), "subjects": _passed_subjects(s, r, t, g, changes, rows) if v3 else s}
                      for (r, c, t, g, p), s in passed.items()]
-    strings, stages = _Table(), _Table()
-    change_rules = sorted({r for c in changes for r in c.get("verdicts") or {}})
-    repo = repo_of(doc)
-    out["changes"] = [_compact_change(c, change_rules, strings, stages, repo) for c in changes]
+    out["changes"] = compact_changes
     out.update(change_columns=list(CHANGE_COLUMNS), stage_fields=list(STAGE_FIELDS), change_rules=change_rules,
-               status_codes=dict(STATUS_CODES), stages=[json.loads(s) if isinstance(s, str) else list(s) for s in stages.values], strings=strings.values)
+               status_codes=dict(STATUS_CODES),
+               stages=stage_rows(stages.values), strings=strings.values)
     return out
+
+
+def verdict_subjects(rule_id: str, subject_type: str, target: Any, changes: list[dict[str, Any]]) -> list[str] | None:
+    """The subjects a ``passed`` entry written as ``"verdicts"`` stands for: the changes (of its target) whose
+    verdict for the rule is pass, by short SHA; for task subjects, ``task@short`` for each of their tasks."""
+    out: list[str] = []
+    for c in changes:
+        if c.get("target") != target or (c.get("verdicts") or {}).get(rule_id) != PASS:
+            continue
+        if subject_type == "change":
+            out.append(str(c.get("short")))
+        elif subject_type == "task":
+            out += [f"{t}@{c.get('short')}" for t in c.get("task_ids") or []]
+        else:
+            return None
+    return out
+
+
+def _passed_subjects(subjects: list[Any], rule_id: str, subject_type: str, target: Any,
+                     changes: list[dict[str, Any]], rows: _ChangeIndex) -> Any:
+    """``"verdicts"`` when the subjects are exactly what the change rows' verdicts say passed (each once):
+    compared as ``_ChangeIndex.subject`` wrote them (a row, ``[task, row]``), so a SHA two rows share is
+    never taken for either; else the list."""
+    if subject_type not in ("change", "task") or not subjects or not all(isinstance(s, (int, list)) for s in subjects):
+        return subjects
+    derived: list[Any] = []
+    for i, c in enumerate(changes):
+        if c.get("target") == target and (c.get("verdicts") or {}).get(rule_id) == PASS:
+            if subject_type == "change":
+                derived.append(i)
+            else:
+                derived += [(t, i) for t in c.get("task_ids") or []]
+            if len(derived) > len(subjects):
+                return subjects
+    if len(derived) != len(subjects):
+        return subjects
+    written = sorted(subjects) if subject_type == "change" else sorted(tuple(s) for s in subjects)
+    return "verdicts" if sorted(derived) == written else subjects
 
 
 def _tabled(f: dict[str, Any], rule: dict[str, Any] | None) -> bool:
     """A pass the ``passed`` table holds: nothing but the keys every finding has, and its rule's metadata
     (any other pass stays in ``findings``, whole)."""
-    return (f.get("status") == PASS and set(f) <= FINDING_KEYS and rule is not None
-            and all(f.get(k) == rule.get(k) for k in RULE_DEFAULTS) and isinstance(f.get("subject"), str))
+    return (f.get("status") == PASS and rule is not None and FINDING_KEYS.issuperset(f)
+            and f.get("title") == rule.get("title") and f.get("severity") == rule.get("severity")
+            and f.get("runbook_section") == rule.get("runbook_section") and isinstance(f.get("subject"), str))
 
 
 def proof_of(f: dict[str, Any]) -> str | None:
@@ -176,6 +244,12 @@ class _ChangeIndex:
                 return [task, i]
         return subject
 
+    def name(self, s: Any) -> str:
+        """A subject as ``subject`` wrote it, back as text."""
+        if isinstance(s, list):
+            return f"{s[0]}@{self.changes[s[1]].get('short')}"
+        return s if isinstance(s, str) else str(self.changes[s].get("short"))
+
     def evidence(self, item: Any, target: Any) -> Any:
         if isinstance(item, dict) and item.get("kind") == "commit" and isinstance(item.get("sha"), str):
             i = self.by_sha.get((target, item["sha"]))
@@ -188,7 +262,7 @@ class _ChangeIndex:
 
 
 def _compact_finding(f: dict[str, Any], rule: dict[str, Any] | None, targets: dict[str, str] | None,
-                     rows: _ChangeIndex) -> dict[str, Any]:
+                     rows: _ChangeIndex, strings: _Table, repo: str, v3: bool = True) -> dict[str, Any]:
     out = dict(f)
     if rule is not None:
         for key in RULE_DEFAULTS:
@@ -201,7 +275,24 @@ def _compact_finding(f: dict[str, Any], rule: dict[str, Any] | None, targets: di
             del out["remediation"]
     if isinstance(out.get("evidence"), list):
         out["evidence"] = [rows.evidence(e, f.get("target")) for e in out["evidence"]]
+    if not v3:
+        return out
+    if isinstance(f.get("subject"), str):
+        out["subject"] = rows.subject(f["subject"], f.get("target"))
+    if isinstance(f.get("message"), str):
+        values = subject_values(out.get("subject"), rows.changes, repo)
+        out["message"] = strings(template(f["message"], values))
     return out
+
+
+def subject_values(subject: Any, changes: list[dict[str, Any]], repo: str) -> dict[str, str]:
+    """What a finding's message template may name: the values of the change its subject names (``{task}``
+    the subject's own task), or none."""
+    if isinstance(subject, list):
+        return {**values_of(changes[subject[1]], repo), "task": str(subject[0])}
+    if isinstance(subject, int) and not isinstance(subject, bool):
+        return values_of(changes[subject], repo)
+    return NO_VALUES
 
 
 # -- changes -------------------------------------------------------------------------------------------------
@@ -222,35 +313,12 @@ class _Table:
         return i
 
 
-def _template(text: str, values: dict[str, str]) -> str:
-    """``text`` with the change's own values as placeholders, when that reads back as the same text."""
-    for name in ("subject", "committed_at"):
-        if values[name] and text == values[name]:
-            return "{" + name + "}"
-    plain = text.replace("{", "{{").replace("}", "}}") if "{" in text or "}" in text else text
-    names = [n for n in _NAMED if len(values[n]) >= 3 and values[n] in text]
-    pr = "#" + values["pr"] if values["pr"] else ""
-    if not names and not (pr and pr in text):
-        return plain
-    out = plain
-    for name in names:  # the whole SHA first: the short one is its prefix
-        out = out.replace(values[name], "{" + name + "}")
-    if pr:
-        out = out.replace(pr, "#{pr}")
-    try:
-        return out if out.format_map(values) == text else plain
-    except (ValueError, KeyError, IndexError):  # a brace the replacements split: as written
-        return plain
-
-
-_NAMED = ("sha", "short", "repo", "task")
-
-
 def _compact_change(change: dict[str, Any], change_rules: list[str], strings: _Table, stages: _Table,
-                    repo: str) -> list[Any]:
+                    writer: StageWriter, repo: str) -> list[Any]:
     values = values_of(change, repo)
+    needles = needles_of(values)
     verdicts = change.get("verdicts") or {}
-    extra = {k: v for k, v in change.items() if k not in CHANGE_COLUMNS}
+    extra = {k: v for k, v in change.items() if k not in _COLUMN_SET}
     codes: Any = "".join(STATUS_CODES.get(verdicts[r], "?") if r in verdicts else NOT_JUDGED for r in change_rules)
     if "?" in codes or not isinstance(verdicts, dict):  # a status this version does not know: as written
         extra["verdicts"], codes = verdicts, ""
@@ -262,52 +330,24 @@ def _compact_change(change: dict[str, Any], change_rules: list[str], strings: _T
         extra["files_in_scope"], files = files, []
     if change.get("short") == str(change.get("sha") or "")[:12]:
         extra.pop("short")  # sha[:12]; any other short stays beside the row
-    row = {
-        "sha": change.get("sha"),
-        "kind": strings(change["kind"]) if "kind" not in extra else None,
-        "pr": change.get("pr"),
-        "subject": change.get("subject"),
-        "author": strings(change["author"]) if "author" not in extra else None,
-        "committed_at": change.get("committed_at"),
-        "task_ids": change.get("task_ids"),
-        "files_in_scope": [strings(p) for p in files],
-        "verdicts": codes,
-        "timeline": [stages(_compact_stage(s, values, strings)) for s in change.get("timeline") or []],
-        "extra": extra or None,
-    }
-    return [row[c] for c in CHANGE_COLUMNS]
+    return [  # in CHANGE_COLUMNS order
+        change.get("sha"),
+        strings(change["kind"]) if "kind" not in extra else None,
+        change.get("pr"),
+        change.get("subject"),
+        strings(change["author"]) if "author" not in extra else None,
+        change.get("committed_at"),
+        change.get("task_ids"),
+        [strings(p) for p in files],
+        codes,
+        [writer(s, values, needles) for s in change.get("timeline") or []],
+        extra or None,
+    ]
 
 
-def _compact_stage(stage: dict[str, Any], values: dict[str, str], strings: _Table) -> Any:
-    """A stage as ``[field, ...]`` in ``STAGE_FIELDS`` order, each string an index into ``strings`` (a
-    template), None as None; anything else beside them in a last element (then as JSON text): the key of
-    ``stages``."""
-    row: list[Any] = []
-    extra: dict[str, Any] = {}
-    for name in STAGE_FIELDS:
-        v = stage.get(name)
-        if v is None:
-            row.append(None)
-        elif type(v) is str:
-            # the stage's name and state are words of the format: written as they are (braces escaped),
-            # which reads back the same whatever the change's values
-            literal = name in _WORDS and "{" not in v and "}" not in v
-            row.append(strings(v if literal else _template(v, values)))
-        else:  # not a string: as written, beside the row
-            row.append(None)
-            extra[name] = v
-    if extra or stage.keys() != _FIELD_SET:
-        extra.update((k, v) for k, v in stage.items() if k not in STAGE_FIELDS)
-        absent = [n for n in STAGE_FIELDS if n not in stage]
-        if extra or absent:
-            row.append({**extra, "absent": absent})
-            return json.dumps(row, sort_keys=True, separators=(",", ":"))
-    return tuple(row)
-
-
-_WORDS = frozenset({"stage", "state"})
-_FIELD_SET = frozenset(STAGE_FIELDS)
+_COLUMN_SET = frozenset(CHANGE_COLUMNS)
 
 
 __all__ = ["CHANGE_COLUMNS", "STAGE_FIELDS", "STATUS_CODES", "TABLES", "VERSION", "commit_evidence",
-           "compact_report", "derived_remediation", "passed_remediation", "repo_of", "target_values", "values_of"]
+           "NO_VALUES", "VERSIONS", "compact_report", "derived_remediation", "passed_remediation", "repo_of",
+           "subject_values", "target_values", "values_of", "verdict_subjects"]

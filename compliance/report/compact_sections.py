@@ -14,8 +14,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from compliance.report.compact_tables import METRIC_LISTS, compact_table, expand_table
+
 FAILING_KEYS = ("rule_id", "status", "subject", "subject_type", "target")
-METRIC_LISTS = ("deploys", "lead_times", "restores")
 
 
 def failing_key(f: dict[str, Any]) -> tuple:
@@ -69,32 +70,29 @@ def _entry(e: Any, findings: list[dict[str, Any]]) -> Any:
     return failing_entry(findings[e])
 
 
-def compact_metrics(metrics: Any) -> Any:
-    """The metrics' event lists as tables, where every item is an object with the same keys."""
+def compact_metrics(metrics: Any, ctx: dict[str, Any] | None = None, index: dict[str, Any] | None = None) -> Any:
+    """The metrics' event lists as tables, where every item is an object with the same keys; with ``ctx``
+    (version 3) their columns name the change rows and deploys they repeat (``compact_tables``)."""
     if not isinstance(metrics, dict):
         return metrics
     out = dict(metrics)
+    ctx = {**(ctx or {}), "deploys": metrics.get("deploys")}
     for name in METRIC_LISTS:
         items = metrics.get(name)
         if isinstance(items, list) and items and all(isinstance(i, dict) for i in items):
-            columns = sorted(items[0])
-            if all(sorted(i) == columns for i in items):
-                out[name] = {"columns": columns, "rows": [[i[k] for k in columns] for i in items]}
+            out[name] = compact_table(name, items, ctx if index is not None else {}, index or {})
     return out
 
 
-def expand_metrics(metrics: Any) -> Any:
+def expand_metrics(metrics: Any, ctx: dict[str, Any] | None = None, version: int = 2) -> Any:
     if not isinstance(metrics, dict):
         return metrics
     out = dict(metrics)
-    for name in METRIC_LISTS:
+    ctx = dict(ctx or {})
+    for name in METRIC_LISTS:  # deploys first: the lead times and restores name them
         table = metrics.get(name)
         if isinstance(table, dict):
-            columns, rows = table.get("columns"), table.get("rows")
-            if set(table) != {"columns", "rows"} or not isinstance(columns, list) or not isinstance(rows, list) \
-                    or not all(isinstance(c, str) for c in columns) or len(set(columns)) != len(columns):
-                raise ValueError(f"metrics.{name} is neither a list nor a table of distinct named columns")
-            if not all(isinstance(row, list) for row in rows):
-                raise ValueError(f"metrics.{name}: every row of a table is a list")
-            out[name] = [dict(zip(columns, row, strict=True)) for row in rows]
+            out[name] = expand_table(name, table, ctx, version)
+        if name == "deploys":
+            ctx["deploys"] = out.get(name) if isinstance(out.get(name), list) else []
     return out

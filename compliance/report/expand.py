@@ -1,9 +1,11 @@
-"""Reading report.json of either version: version 2 (``compact``) back to the version-1 document.
+"""Reading report.json of any version: versions 2 and 3 (``compact``) back to the version-1 document.
 
 ``--previous`` and ``merge`` read earlier reports as data; they work on the version-1 shape, so a
-report written before version 2 and one written after compare and merge alike. Passing findings come
-back with their rule's metadata and remediation but without message or evidence, which version 2
-does not keep; everything else comes back as it was judged.
+report written by any release compares and merges alike. What version 3 added (references and
+derived columns in the metrics, ``"verdicts"`` passes, finding subjects as rows and messages as
+templates, stage arguments) is refused in a file that says version 2: it would be read as another
+value. Passing findings come back with their rule's metadata and remediation but without message or
+evidence, which neither compact version keeps; everything else comes back as it was judged.
 """
 
 from __future__ import annotations
@@ -14,42 +16,46 @@ from typing import Any
 
 from compliance.model.findings import PASS, STATUSES, summary_of
 from compliance.report.compact import (
+    NO_VALUES,
     NOT_JUDGED,
     RULE_DEFAULTS,
     TABLES,
-    VERSION,
+    VERSIONS,
     commit_evidence,
     derived_remediation,
     passed_remediation,
     repo_of,
+    subject_values,
     target_values,
     values_of,
+    verdict_subjects,
 )
 from compliance.report.compact_sections import expand_controls, expand_metrics
 
 
 class CompactError(ValueError):
-    """A version-2 report.json that does not expand (hand-edited, truncated, another tool's)."""
+    """A compact report.json that does not expand (hand-edited, truncated, another tool's)."""
 
 
 def expand_report(doc: Any) -> Any:
     """The version-1 document of a report.json of either version (version 1, or not a report: as it is)."""
     if not isinstance(doc, dict):
         return doc
-    if doc.get("report_version") != VERSION or isinstance(doc.get("report_version"), bool):
+    version = doc.get("report_version")
+    if version not in VERSIONS or isinstance(version, bool) or not isinstance(version, int):
         tables = sorted(k for k in TABLES if k in doc)
         if tables:  # a compact file that says it is not one: its passes and chains would be dropped unread
-            raise CompactError(f"report_version {doc.get('report_version')!r}, but it holds the version-{VERSION} "
-                               f"tables {', '.join(tables)}")
+            raise CompactError(f"report_version {doc.get('report_version')!r}, but it holds the compact "
+                               f"tables {', '.join(tables)} (versions {', '.join(map(str, VERSIONS))})")
         return doc
     try:
-        return _expand(doc)
+        return _expand(doc, version)
     except (KeyError, IndexError, TypeError, ValueError, AttributeError) as exc:
-        raise CompactError(f"a version-2 report whose compact tables do not expand ({type(exc).__name__}: {exc})"
+        raise CompactError(f"a version-{version} report whose compact tables do not expand ({type(exc).__name__}: {exc})"
                            ) from None
 
 
-def _expand(doc: dict[str, Any]) -> dict[str, Any]:
+def _expand(doc: dict[str, Any], version: int) -> dict[str, Any]:
     rules = {r["id"]: r for r in doc.get("rules") or []}
     targets = target_values(doc)
     strings: list[str] = doc["strings"]
@@ -67,20 +73,22 @@ def _expand(doc: dict[str, Any]) -> dict[str, Any]:
     repo = repo_of(doc)
     if not isinstance(fields, list) or not isinstance(strings, list):
         raise TypeError("stage_fields and strings are lists")
-    _check_stages(stages, strings, fields)
+    _check_stages(stages, strings, fields, version)
     changes = [_change(dict(zip(columns, row, strict=True)), strings, stages, fields, change_rules, status_of, repo)
                for row in doc["changes"]]
-    findings = [_finding(f, rules.get(f.get("rule_id")), targets, changes) for f in doc["findings"]]
+    findings = [_finding(f, rules.get(f.get("rule_id")), targets, changes, strings, repo, version)
+                for f in doc["findings"]]
     controls = expand_controls(doc["controls"], findings) if "controls" in doc else None
     for entry in doc["passed"]:
-        findings += _passed(entry, rules.get(entry["rule_id"]), changes, targets)
+        findings += _passed(entry, rules.get(entry["rule_id"]), changes, targets, version)
     findings.sort(key=_finding_order)
     out = {k: v for k, v in doc.items() if k not in TABLES}
     out.update(report_version=1, findings=findings, changes=changes)
     if controls is not None:
         out["controls"] = controls
     if "metrics" in doc:
-        out["metrics"] = expand_metrics(doc["metrics"])
+        out["metrics"] = expand_metrics(doc["metrics"], {"changes": changes, "strings": strings, "repo": repo},
+                                        version)
     return out
 
 
@@ -122,22 +130,26 @@ _FORMATTER = string.Formatter()
 _VALUE_NAMES = frozenset(values_of({}, ""))  # what a stage's template may name (``compact.values_of``)
 
 
-def _fill(template: Any, values: dict[str, str]) -> str:
-    """A stage string back from its template: only the plain fields the writer uses (``{sha}``, ...), never
-    an attribute, index, conversion or format spec (``{sha.__class__}``, ``{sha:>999999999}``), which
-    ``str.format`` would obey and the writer never writes."""
+def _fill(template: Any, values: dict[str, str], args: tuple[Any, ...] = ()) -> str:
+    """A string back from its template: only the plain fields the writer uses (``{sha}``, ..., and a stage's
+    arguments ``{0}``, ``{1}``, ... as many as it has), never an attribute, index, conversion or format spec
+    (``{sha.__class__}``, ``{sha:>999999999}``, ``{}``), which ``str.format`` would obey and the writer never
+    writes."""
     if not isinstance(template, str):
         raise TypeError(f"string {template!r} is not text")
-    bad = _foreign_field(template) if "{" in template or "}" in template else None
+    bad = _foreign_field(template, len(args)) if "{" in template or "}" in template else None
     if bad:
         raise ValueError(f"template {template!r} names {bad}, not one of the change's values")
-    return template.format_map(values)
+    return template.format(*args, **values)
 
 
 @functools.lru_cache(maxsize=4096)  # a run's stages share their templates: each is parsed once, not per change
-def _foreign_field(template: str) -> str | None:
+def _foreign_field(template: str, nargs: int) -> str | None:
     for _, name, spec, conversion in _FORMATTER.parse(template):
-        if name is not None and (name not in _VALUE_NAMES or spec or conversion):
+        if name is None:
+            continue
+        positional = name.isdecimal() and name.isascii() and name == str(int(name)) and int(name) < nargs
+        if (name not in _VALUE_NAMES and not positional) or spec or conversion:
             return "{" + name + ("!" + conversion if conversion else "") + (":" + spec if spec else "") + "}"
     return None
 
@@ -153,10 +165,22 @@ def _row(changes: list[dict[str, Any]], i: Any) -> dict[str, Any]:
 
 
 def _finding(f: dict[str, Any], rule: dict[str, Any] | None, targets: dict[str, str] | None,
-             changes: list[dict[str, Any]]) -> dict[str, Any]:
+             changes: list[dict[str, Any]], strings: list[str], repo: str, version: int) -> dict[str, Any]:
     out = dict(f)
     if isinstance(out.get("evidence"), list):
         out["evidence"] = [commit_evidence(_row(changes, e)) if isinstance(e, int) else e for e in out["evidence"]]
+    if version >= 3:  # the subject may name a change row, the message be a template of its values
+        subject = out.get("subject")
+        named = isinstance(subject, (int, list)) and not isinstance(subject, bool)
+        if named:
+            out["subject"] = _subject(subject, changes)
+        message = out.get("message")
+        if isinstance(message, (int, bool)):
+            out["message"] = _fill(_at(strings, message, "string"),
+                                   subject_values(subject, changes, repo) if named else NO_VALUES)
+    elif isinstance(out.get("subject"), (int, list)) or isinstance(out.get("message"), int):
+        raise TypeError(f"a finding's subject as a change row and its message as a template are version 3, "
+                        f"not {version}")
     rule = rule or {}
     for key in RULE_DEFAULTS:
         out.setdefault(key, rule.get(key, ""))
@@ -169,7 +193,7 @@ def _finding(f: dict[str, Any], rule: dict[str, Any] | None, targets: dict[str, 
 
 
 def _passed(entry: dict[str, Any], rule: dict[str, Any] | None, changes: list[dict[str, Any]],
-            targets: dict[str, str] | None) -> list[dict[str, Any]]:
+            targets: dict[str, str] | None, version: int) -> list[dict[str, Any]]:
     """A pass row back as findings: the rule's metadata and remediation, no message or evidence (not kept)."""
     if rule is None:
         raise KeyError(f"passed names rule {entry['rule_id']!r}, which the report does not list")
@@ -179,7 +203,15 @@ def _passed(entry: dict[str, Any], rule: dict[str, Any] | None, changes: list[di
             **{key: rule.get(key, "") for key in RULE_DEFAULTS}}
     if entry.get("target"):
         base["target"] = entry["target"]
-    return [{**base, "subject": _subject(s, changes)} for s in entry["subjects"]]
+    subjects = entry["subjects"]
+    if subjects == "verdicts" and version >= 3:  # the changes whose verdict for the rule is pass
+        named = verdict_subjects(entry["rule_id"], entry["subject_type"], entry.get("target"), changes)
+        if named is None:
+            raise ValueError(f"passed subjects of type {entry['subject_type']!r} are not changes' verdicts")
+        return [{**base, "subject": s} for s in named]
+    if not isinstance(subjects, list):
+        raise TypeError(f"passed subjects {subjects!r} are not a list")
+    return [{**base, "subject": _subject(s, changes)} for s in subjects]
 
 
 def _subject(s: Any, changes: list[dict[str, Any]]) -> str:
@@ -187,6 +219,8 @@ def _subject(s: Any, changes: list[dict[str, Any]]) -> str:
         return s
     if isinstance(s, list):
         task, i = s
+        if not isinstance(task, str):
+            raise TypeError(f"subject {s!r}: a task is text")
         return f"{task}@{_row(changes, i)['short']}"
     return str(_row(changes, s)["short"])
 
@@ -223,17 +257,23 @@ def _change(row: dict[str, Any], strings: list[str], stages: list[list[Any]], fi
     return change
 
 
-def _check_stages(stages: list[Any], strings: list[str], fields: list[str]) -> None:
+def _check_stages(stages: list[Any], strings: list[str], fields: list[str], version: int) -> None:
     """Every stage of the table as the writer writes it, checked once (a run's stages are shared by the
     changes it covered, so ``_stage`` then only fills them in): its fields' strings in the table and
-    templates of the plain fields only; beside them only fields it leaves None."""
+    templates of the plain fields and its arguments only (version 3: a list after the fields); beside them
+    only fields it leaves None."""
+    n = len(fields)
     for row in stages:
-        if not isinstance(row, list) or len(row) not in (len(fields), len(fields) + 1):
-            raise ValueError(f"stage {row!r} is not {len(fields)} fields and what lies beside them")
-        for v in row[:len(fields)]:
+        if not isinstance(row, list) or not n <= len(row) <= n + (2 if version >= 3 else 1):
+            raise ValueError(f"stage {row!r} is not {n} fields and what lies beside them")
+        args = _args_of(row, n)
+        if args is None or (args and version < 3) or len(row) > n + 1 + bool(args):
+            raise ValueError(f"stage {row!r}: after its fields come its arguments (a list of texts and integers, "
+                             f"version 3) and an object")
+        for v in row[:n]:
             if v is not None:
-                _fill(_at(strings, v, "string"), _NO_VALUES)
-        if len(row) > len(fields):
+                _fill(_at(strings, v, "string"), _NO_VALUES, args)
+        if len(row) > n + bool(args):
             extra = row[-1]
             if not isinstance(extra, dict) or not isinstance(extra.get("absent", []), list):
                 raise TypeError(f"stage {row!r}: beside its fields is not an object with a list of absent ones")
@@ -243,15 +283,27 @@ def _check_stages(stages: list[Any], strings: list[str], fields: list[str]) -> N
                     raise ValueError(f"stage field {name!r} is both in the stage and beside it")
 
 
-_NO_VALUES = dict.fromkeys(_VALUE_NAMES, "")
+def _args_of(row: list[Any], n: int) -> tuple[Any, ...] | None:
+    """A stage row's arguments (``()`` when it has none); None when they are not texts and integers."""
+    if len(row) <= n or not isinstance(row[n], list):
+        return ()
+    args = row[n]
+    if not args or not all(isinstance(a, str) or (isinstance(a, int) and not isinstance(a, bool)) for a in args):
+        return None
+    return tuple(args)
+
+
+_NO_VALUES = NO_VALUES
 
 
 def _stage(row: list[Any], strings: list[str], fields: list[str], values: dict[str, str]) -> dict[str, Any]:
     """A stage of the table (``_check_stages``) filled in with its change's values."""
-    stage = {name: strings[v].format_map(values) if v is not None else None
-             for name, v in zip(fields, row[:len(fields)], strict=True)}
-    if len(row) > len(fields):
-        extra = dict(row[len(fields)])
+    n = len(fields)
+    args = tuple(row[n]) if len(row) > n and isinstance(row[n], list) else ()
+    stage = {name: strings[v].format(*args, **values) if v is not None else None
+             for name, v in zip(fields, row[:n], strict=True)}
+    if len(row) > n + bool(args):
+        extra = dict(row[-1])
         for name in extra.pop("absent", []):
             stage.pop(name, None)
         stage.update(extra)

@@ -3,8 +3,8 @@
 Canonical JSON (``snapshot.canonical_json``: sorted keys, one finding or change per line) makes
 the output a pure function of the document, so two evaluations of the same snapshot can be
 diffed byte for byte. NaN/Infinity are refused because they are not JSON and would break strict
-consumers. The file is the document's version-2 form (``compact``): passing findings as a table,
-changes as rows; ``compact.expand_report`` reads it back.
+consumers. The file is the document's version-3 form (``compact``): passing findings as a table,
+changes as rows, what the file holds once named, never repeated; ``expand.expand_report`` reads it back.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from compliance.report.compact import compact_report
 
 
 def render(doc: dict[str, Any]) -> str:
-    """The report.json text: the document in its version-2 form (``compact``)."""
+    """The report.json text: the document in its version-3 form (``compact``)."""
     return canonical_json(compact_report(doc), allow_nan=False, tight=True)
 
 

@@ -15,7 +15,7 @@ from typing import Any
 PROPS = ("state", "update")
 
 
-@dataclass
+@dataclass(frozen=True)
 class Verdict:
     ok: bool
     message: str
