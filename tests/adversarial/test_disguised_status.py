@@ -27,6 +27,9 @@ DISGUISES = [
     ("LastUpdateStatus", "LastUpdate\u00adStatus", "U+00AD"),  # soft hyphen in the key
     ("-> 200", "-> 2\u200d00", "U+200D"),  # zero-width joiner inside the code
     ("State=Active", "State=\U0001d400ctive", "U+1D400"),  # mathematical bold A
+    ("State=Active", "State=Act\x00ive", "U+0000"),  # NUL: dropped by every renderer
+    ("Successful", "Succ\x1bessful", "U+001B"),  # an escape character
+    ("State=Active", "State=Act\U000e0069ive", "U+E0069"),  # a Unicode tag character ("ASCII smuggling")
 ]
 
 

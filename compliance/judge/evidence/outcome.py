@@ -14,6 +14,7 @@ import re
 import unicodedata
 from functools import lru_cache
 
+from compliance.base.console import INVISIBLE
 from compliance.judge.evidence.grammar import literals_in, signal_plan
 from compliance.judge.evidence.scan import NOCASE, ascii_lower, finditer_at
 from compliance.judge.evidence.signals import FAIL, PASS, UNSETTLED
@@ -105,8 +106,10 @@ def _decide(signals: set[str | None]) -> str | None:
 # canonical form, and only that reading's failures and unsettled statements are added: a pass
 # is never read from a disguised word ("p\u0430ssed" is no pass, and NFKC would turn a KELVIN
 # SIGN into "K").
-_INVISIBLE = re.compile("[\u00ad\u034f\u061c\u115f\u1160\u17b4\u17b5\u180e\u200b-\u200f\u202a-\u202e"
-                        "\u2060-\u206f\ufe00-\ufe0f\ufeff]")
+# What every renderer strips (``console.INVISIBLE``: C0/C1 controls but tab and line ends, the Unicode tag block)
+# hides a letter as well as a zero-width space does: "State=Act\x00ive" reads as "State=Active" on a page.
+_INVISIBLE = re.compile(f"[{INVISIBLE}\u034f\u115f\u1160\u17b4\u17b5\u2060-\u206f\ufe00-\ufe0f]")
+_ASCII_HIDDEN = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 _CONFUSABLES = str.maketrans(
     "\u0430\u0432\u0435\u043a\u043c\u043d\u043e\u0440\u0441\u0442\u0443\u0445\u0456\u0458\u0455\u0501\u04bb"
     "\u0410\u0412\u0415\u041a\u041c\u041d\u041e\u0420\u0421\u0422\u0423\u0425\u0406\u0408\u0405"
@@ -124,7 +127,7 @@ _MARKUP = re.compile(r"</?[a-z]{1,10}\s*/?>|[*`~]", re.I | re.A)
 
 def _canonical(text: str) -> str:
     """``text`` with lookalikes, invisibles, entities and markup reduced to plain ASCII forms."""
-    if text.isascii() and not any(c in text for c in "&*`~<"):
+    if text.isascii() and not any(c in text for c in "&*`~<") and _ASCII_HIDDEN.search(text) is None:
         return text
     text = html.unescape(text) if "&" in text else text
     text = unicodedata.normalize("NFKC", text)
@@ -158,8 +161,8 @@ def _disguising(text: str) -> list[str]:
     ("-> \uff12\uff10\uff10 OK" is an honest pass, tests/adversarial/test_probe_verdicts.py)."""
     text = html.unescape(text) if "&" in text else text
     return [f"U+{ord(c):04X}" for c in dict.fromkeys(text)
-            if not c.isascii() and not "\uff00" <= c <= "\uffef" and (canon := _canonical(c)) != c
-            and not canon.isspace()]
+            if (not c.isascii() or _ASCII_HIDDEN.match(c)) and not "\uff00" <= c <= "\uffef"
+            and (canon := _canonical(c)) != c and not canon.isspace()]
 
 
 def disguised_passes(text: str, plain: list, shadow: list) -> list[tuple[int, str, str | None]]:
