@@ -109,7 +109,7 @@ def _decoded_dirty(key: str, chunk: str, secrets: tuple[str, ...]) -> bool:
         value = _decoded(chunk)
         if key:
             value = {next(iter(_decoded(key))): value}  # the key chunk's name
-    except ValueError:
+    except (ValueError, RecursionError):
         return True
     return _anything_to_mask(value, secrets)
 
