@@ -40,7 +40,7 @@ SUSPECTS = (
     Suspect("snapshot.py", "_emit",
             "canonical JSON of the snapshot and report.json (`snapshot._emit`, json's C encoder per record), "
             "{s:.1f} s ({share:.0%})",
-            "(report.json is version 2, a tenth of the document; what remains is mostly the snapshot, "
+            "(report.json is version 3, under a tenth of version 1; what remains is mostly the snapshot, "
             "re-encoded to check it is canonical and masked)"),
     Suspect("report/html.py", "stream",
             "HTML report {s:.1f} s ({share:.0%}): full cards for the first changes and findings needing "
@@ -50,10 +50,12 @@ SUSPECTS = (
             "Markdown {s:.1f} s ({share:.0%}), capped at a PR comment's size",
             "(bounded: items past the cap are counted, not rendered)"),
     Suspect("redact.py", "redact_data",
-            "the secret-masking check (`redact.redact_data`: the snapshot and the report document encoded in "
-            "batches, only batches with a hint word searched), {s:.1f} s ({share:.0%}), {n} call(s)",
-            "check the document where it is built (report.json version 2 is no longer the document's own "
-            "JSON, so writing it cannot double as the check)"),
+            "the secret-masking check (`redact.redact_data`: the report document's distinct strings walked once "
+            "and searched only where a hint word sits; the snapshot's canonical text scanned likewise), "
+            "{s:.1f} s ({share:.0%}), {n} call(s)",
+            "mask where each string enters the document (sources, evidence, messages) so the whole document "
+            "need not be walked again; kept whole for now because a secret formed by joining two values is "
+            "only seen in the finished document"),
     Suspect("sources/git.py", "collect_git",
             "the git source (`collect_git`) {s:.1f} s ({share:.0%})",
             "(git itself is most of it; the Python side parses records while git still walks)"),
