@@ -455,12 +455,15 @@ def reference_hits(text: str) -> list:
 def reference_outcome(text: str) -> tuple:
     text = outcome._STRUCK.sub(" ", text)
     hits = reference_hits(text)
+    plain = list(hits)
     m = outcome._ELSEWHERE.search(text)
     if m:
         hits = [*hits, (m.start(), m.group(0), signals.UNSETTLED)]
     shadow = outcome._canonical(text)
     if shadow != text:
-        hits += [hit for hit in reference_hits(shadow) if hit[2] in (signals.FAIL, signals.UNSETTLED)]
+        shadow_hits = reference_hits(shadow)
+        hits += [hit for hit in shadow_hits if hit[2] in (signals.FAIL, signals.UNSETTLED)]
+        hits += outcome.disguised_passes(text, plain, shadow_hits)
     details = tuple(dict.fromkeys(detail for _, detail, _ in hits))
     return outcome._decide({signal for _, _, signal in hits}), details
 
@@ -474,6 +477,12 @@ def reference_names_other_target(text: str, function: str, region: str | None) -
     for m in re.finditer(re.escape(function.lower()) + r"([a-z0-9_-]*)", low):
         if m.group(1).strip("-_"):
             return text[m.start() : m.end()]
+    segments = function.lower().split("-")
+    stem = "-".join(segments[:2]) + "-"
+    for m in re.finditer(r"(?<![a-z0-9_-])" + re.escape(stem) + r"[a-z0-9_-]*", low) if len(segments) >= 2 else ():
+        token, name = m.group(0).rstrip("-_"), function.lower()
+        if token != name and (not name.startswith(token) or (name.startswith(token + "-") and token.count("-") >= 2)):
+            return text[m.start() : m.start() + len(token)]
     for m in claims._REGION.finditer(text) if region else ():
         if m.group(0).lower() != region.lower():
             return m.group(0)
@@ -592,7 +601,7 @@ def test_fast_pieces_match_their_reference(text):
     assert timestamps.last_modified_in(text) == reference_last_modified(text)
     assert claims.mentions_deploy(text) == reference_mentions_deploy(text)
     for function, region in (("devops-coordination-api", "us-west-2"), ("Devops-Coordination-API", "US-WEST-2"),
-                             ("devops-coordination-api", None)):
+                             ("devops-coordination-api", None), ("devops-coordination-api-gamma", None)):
         want = reference_names_other_target(text, function, region)
         assert claims.names_other_target(text, function, region) == want
 
@@ -644,10 +653,9 @@ def test_deploy_line_and_its_lies_read_as_the_reference_reads_them(text):
 def test_the_deploy_line_lies_are_caught():
     """Not only equal to the reference: the lies do not read as the honest line's pass."""
     assert outcome._read_outcome(DEPLOY_LINE)[0] == signals.PASS
-    # "ko" in lower case is a syllable, not a verdict; a lookalike letter in a state value makes that value
-    # unreadable (no state pair), and the endpoint's "-> 200" is still a pass of its own
-    still_pass = {DEPLOY_LINE + "; ko", DEPLOY_LINE.replace("Successful", "Succ\u0435ssful"),
-                  DEPLOY_LINE.replace("State=Active", "State=Act\u0456ve")}
+    # "ko" in lower case is a syllable, not a verdict; a lookalike letter in a state value is a disguised
+    # pass statement, a lie that fails (tests/adversarial/test_disguised_status.py)
+    still_pass = {DEPLOY_LINE + "; ko"}
     for text in DEPLOY_LINE_LIES[1:]:
         assert (outcome._read_outcome(text)[0] == signals.PASS) == (text in still_pass), text
 

@@ -86,6 +86,18 @@ _HINT_GH = re.compile("gh[pousr]_")
 _HINT_PLAIN = tuple(w for w in _HINT_WORDS if _HINT_GH.fullmatch(w) is None)
 
 
+# Letters Python's case-insensitive matching takes for ASCII ones that ``str.lower`` leaves alone (or makes two
+# characters of): LONG S matches "s", DOTLESS I and CAPITAL I WITH DOT match "i" in ``_SHAPES``' names, so
+# "pa\u017f\u017fword=..." is a shape. (KELVIN SIGN lowers to "k" already.) Folded before the hint words are
+# looked for, one character for one, or the pre-tests skip what the expression masks.
+_FOLD = str.maketrans({"\u017f": "s", "\u0131": "i", "\u0130": "i"})
+
+
+def hint_lower(text: str) -> str:
+    """``text`` lowered for the hint words: ``str.lower``, with the letters above folded as ``_SHAPES`` folds them."""
+    return text.lower() if text.isascii() else text.translate(_FOLD).lower()
+
+
 def _hinted(low: str) -> bool:
     """Whether lowered text holds a hint word."""
     return any(word in low for word in _HINT_PLAIN) or _HINT_GH.search(low) is not None
@@ -102,7 +114,7 @@ def _hint_positions(low: str) -> Iterator[int]:
 
 
 def _may_hold_shape(text: str) -> bool:
-    return _hinted(text.lower()) or ("://" in text and _URL_PASSWORD.search(text) is not None)
+    return _hinted(hint_lower(text)) or ("://" in text and _URL_PASSWORD.search(text) is not None)
 
 
 MASK = "***"
@@ -353,7 +365,7 @@ def _batch_dirty(batch: list[str], secrets: tuple[str, ...]) -> bool:
     pre-test's match) and cleared by the substring tests, or searched one by one where a test hit."""
     text = "\n".join(batch)
     ascii_text = text.isascii()
-    low = text.lower()
+    low = hint_lower(text)
     hits = _hinted(low)
     urls = "://" in text and _URL_PASSWORD.search(text) is not None
     odd = not ascii_text and _SURROGATE.search(text) is not None

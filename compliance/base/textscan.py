@@ -9,18 +9,23 @@ from __future__ import annotations
 
 import bisect
 import itertools
+import json
+import re
 from collections.abc import Iterable, Iterator
 
 from compliance.base.redact import (
     _ENCODE,
     _HIDDEN_JSON,
+    _SECRET_NAMES,
     _SHAPES,
     _SURROGATE,
     _URL_PASSWORD,
+    _anything_to_mask,
     _hint_positions,
     _hinted,
     _may_hold_shape,
     _secrets,
+    hint_lower,
 )
 
 _WATCH_BATCH = 1 << 18
@@ -35,7 +40,8 @@ class TextScan:
     """
 
     def __init__(self) -> None:
-        self.encoded = [_ENCODE(s)[1:-1] for s in _secrets()]
+        self.secrets = _secrets()
+        self.encoded = [_ENCODE(s)[1:-1] for s in self.secrets]
         self.dirty = False
         self._key = ""  # the last chunk of the batch before, when it is a key
 
@@ -66,7 +72,9 @@ class TextScan:
         suspects = self._suspects(held, text)
         key = self._key  # the key chunk before a value: together they may name a secret ("SessionToken": "...")
         for i, chunk in enumerate(held):
-            if (suspects is None or i in suspects) and _text_dirty(key + chunk, self.encoded):
+            if (suspects is None or i in suspects) and (
+                    _text_dirty(key + chunk, self.encoded)
+                    or ("\\" in key or "\\" in chunk) and _decoded_dirty(key, chunk, self.secrets)):
                 self.dirty = True
                 return False
             key = chunk if chunk.endswith(": ") else ""
@@ -79,7 +87,7 @@ class TextScan:
 
         A snapshot's paths and subjects put a harmless hint word (``key``, ``token``) in nearly every
         batch: searching each of its chunks again cost more than encoding them (issue 18)."""
-        low = text.lower()
+        low = hint_lower(text)
         if len(low) != len(text) or _beyond_hints(text, self.encoded):
             return None
         ends = list(itertools.accumulate(map(len, held), initial=len(self._key)))
@@ -90,9 +98,36 @@ class TextScan:
         return found
 
 
+def _decoded_dirty(key: str, chunk: str, secrets: tuple[str, ...]) -> bool:
+    """``_anything_to_mask`` of what a chunk (and the key chunk before it) holds, decoded.
+
+    The shapes read JSON text as they read a string only where nothing is escaped: an escaped backslash or
+    control character before a name's separator or a value (``api_key\\: ...``, ``password=\\u0000...``)
+    hides a shape the masking of the string finds, and the snapshot would be copied with it. So a suspect
+    chunk with an escape is decoded and asked as the walk asks; anything it cannot decode is not vouched for."""
+    try:
+        value = _decoded(chunk)
+        if key:
+            value = {next(iter(_decoded(key))): value}  # the key chunk's name
+    except (ValueError, RecursionError):
+        return True
+    return _anything_to_mask(value, secrets)
+
+
+def _decoded(chunk: str):
+    """The JSON value of one chunk of ``canonical_chunks``: a key (``"name": ``), a scalar or record, or
+    None for the brackets that open and close an expanded object or list."""
+    body = chunk.lstrip(",\n ")
+    if body.endswith(": "):
+        return {json.loads(body[:-2]): None}
+    if body in ("{", "[", "}", "]"):
+        return None
+    return json.loads(body)
+
+
 def _may_be_dirty(text: str, encoded: list[str]) -> bool:
     """``_text_dirty`` without the expressions: False only where ``_text_dirty`` is False."""
-    low = text.lower()
+    low = hint_lower(text)
     return _hinted(low) or _beyond_hints(text, encoded)
 
 
@@ -111,6 +146,12 @@ def _beyond_hints(text: str, encoded: list[str]) -> bool:
 _ASCII_HIDDEN_MARKS = ("\\u00", "\\b", "\\f", "\x7f")
 
 
+# A key that names a secret with one newline after it: ``_secret_key`` ends in ``$``, which also matches
+# before a final newline, so the walk masks ``{"password\n": "hunter2hunter2"}``; in JSON text the escaped
+# newline stands between the name and its quote, where no ``_SHAPES`` separator reads.
+_KEY_NEWLINE = re.compile(rf'(?:(?i:{_SECRET_NAMES})|"(?i:authorization))\\n"')
+
+
 def _text_dirty(text: str, encoded: list[str]) -> bool:
     """Whether JSON text holds a token shape, a lone surrogate or an (escaped) secret value.
 
@@ -118,7 +159,7 @@ def _text_dirty(text: str, encoded: list[str]) -> bool:
     then run only on text that could match them (ASCII text cannot hold a surrogate)."""
     if not text.isascii() and _SURROGATE.search(text):
         return True
-    if _may_hold_shape(text) and _SHAPES.search(text):
+    if _may_hold_shape(text) and (_SHAPES.search(text) or ('\\n"' in text and _KEY_NEWLINE.search(text))):
         return True
     if any(s in text for s in encoded):
         return True

@@ -74,9 +74,10 @@ def _expand(doc: dict[str, Any], version: int) -> dict[str, Any]:
     if not isinstance(fields, list) or not isinstance(strings, list):
         raise TypeError("stage_fields and strings are lists")
     _check_stages(stages, strings, fields, version)
-    changes = [_change(dict(zip(columns, row, strict=True)), strings, stages, fields, change_rules, status_of, repo)
-               for row in doc["changes"]]
-    findings = [_finding(f, rules.get(f.get("rule_id")), targets, changes, strings, repo, version)
+    budget = _Budget(doc)
+    changes = [_change(dict(zip(columns, row, strict=True)), strings, stages, fields, change_rules, status_of, repo,
+                       budget) for row in doc["changes"]]
+    findings = [_finding(f, rules.get(f.get("rule_id")), targets, changes, strings, repo, version, budget)
                 for f in doc["findings"]]
     controls = expand_controls(doc["controls"], findings) if "controls" in doc else None
     for entry in doc["passed"]:
@@ -126,11 +127,71 @@ def _at(table: list[Any], i: Any, what: str) -> Any:
     return table[i]
 
 
+class _Budget:
+    """The characters the templates may still fill in: a file names a template and its values once and may
+    use them in every change, so a hand-edited file of some KB can ask for terabytes (a template of ten
+    thousand ``{0}``). What this tool writes fills in to about ten times its tables (226 MB from 20 MB at
+    100,000 commits); sixty-four times them, and 64 M characters besides, is refused before it is filled."""
+
+    FACTOR, FLOOR = 64, 1 << 26
+
+    def __init__(self, doc: dict[str, Any]) -> None:
+        size = sum(len(s) for s in doc["strings"] if isinstance(s, str))
+        size += sum(len(str(v)) for row in doc["stages"] if isinstance(row, list)
+                    for a in row if isinstance(a, list) for v in a)
+        for row in doc["changes"]:  # the values a template may name: its texts, and those of its lists (tasks)
+            for v in row if isinstance(row, list) else ():
+                if type(v) is str:
+                    size += len(v)
+                elif type(v) is list:
+                    size += sum(len(x) for x in v if type(x) is str)
+        self.left = self.FACTOR * size + self.FLOOR
+
+        self.stages: dict[int, tuple[int, tuple[str, ...]]] = {}  # a stage row's fixed cost, the values it names
+
+    def spend(self, template: str, args: tuple[Any, ...], values: dict[str, str]) -> None:
+        literal, names = _lengths(template)
+        self._take(literal + sum(len(str(args[n] if isinstance(n, int) else values[n])) for n in names), template)
+
+    def stage_cost(self, i: int, row: list[Any], strings: list[str], n: int) -> tuple[int, tuple[str, ...]]:
+        """What filling stage row ``i`` costs every change (its literals and arguments), and the values it names."""
+        args = tuple(row[n]) if len(row) > n and isinstance(row[n], list) else ()
+        fixed, named = 0, []
+        for v in row[:n]:
+            if v is not None:
+                literal, names = _lengths(strings[v])
+                fixed += literal + sum(len(str(args[m])) for m in names if isinstance(m, int))
+                named += [m for m in names if not isinstance(m, int)]
+        cost = self.stages[i] = (fixed, tuple(named))
+        return cost
+
+    def _take(self, need: int, template: str) -> None:
+        self.left -= need
+        if self.left < 0:
+            self.refuse(need, template)
+
+    def refuse(self, need: int, template: str) -> None:
+        raise ValueError(f"its templates fill in to more than {self.FACTOR} times the characters of its "
+                         f"tables (one of {need:,} characters filled from {template[:40]!r}...): not what a "
+                         f"report writes")
+
+
+@functools.lru_cache(maxsize=4096)
+def _lengths(template: str) -> tuple[int, tuple[Any, ...]]:
+    """The literal characters of a checked template and the fields it fills (an argument by its index)."""
+    literal, names = 0, []
+    for text, name, _, _ in _FORMATTER.parse(template):
+        literal += len(text)
+        if name is not None:
+            names.append(int(name) if name.isdecimal() else name)
+    return literal, tuple(names)
+
+
 _FORMATTER = string.Formatter()
 _VALUE_NAMES = frozenset(values_of({}, ""))  # what a stage's template may name (``compact.values_of``)
 
 
-def _fill(template: Any, values: dict[str, str], args: tuple[Any, ...] = ()) -> str:
+def _fill(template: Any, values: dict[str, str], args: tuple[Any, ...] = (), budget: _Budget | None = None) -> str:
     """A string back from its template: only the plain fields the writer uses (``{sha}``, ..., and a stage's
     arguments ``{0}``, ``{1}``, ... as many as it has), never an attribute, index, conversion or format spec
     (``{sha.__class__}``, ``{sha:>999999999}``, ``{}``), which ``str.format`` would obey and the writer never
@@ -140,6 +201,8 @@ def _fill(template: Any, values: dict[str, str], args: tuple[Any, ...] = ()) -> 
     bad = _foreign_field(template, len(args)) if "{" in template or "}" in template else None
     if bad:
         raise ValueError(f"template {template!r} names {bad}, not one of the change's values")
+    if budget is not None:
+        budget.spend(template, args, values)
     return template.format(*args, **values)
 
 
@@ -165,7 +228,8 @@ def _row(changes: list[dict[str, Any]], i: Any) -> dict[str, Any]:
 
 
 def _finding(f: dict[str, Any], rule: dict[str, Any] | None, targets: dict[str, str] | None,
-             changes: list[dict[str, Any]], strings: list[str], repo: str, version: int) -> dict[str, Any]:
+             changes: list[dict[str, Any]], strings: list[str], repo: str, version: int,
+             budget: _Budget | None = None) -> dict[str, Any]:
     out = dict(f)
     if isinstance(out.get("evidence"), list):
         out["evidence"] = [commit_evidence(_row(changes, e)) if isinstance(e, int) else e for e in out["evidence"]]
@@ -177,7 +241,7 @@ def _finding(f: dict[str, Any], rule: dict[str, Any] | None, targets: dict[str, 
         message = out.get("message")
         if isinstance(message, (int, bool)):
             out["message"] = _fill(_at(strings, message, "string"),
-                                   subject_values(subject, changes, repo) if named else NO_VALUES)
+                                   subject_values(subject, changes, repo) if named else NO_VALUES, budget=budget)
     elif isinstance(out.get("subject"), (int, list)) or isinstance(out.get("message"), int):
         raise TypeError(f"a finding's subject as a change row and its message as a template are version 3, "
                         f"not {version}")
@@ -226,7 +290,8 @@ def _subject(s: Any, changes: list[dict[str, Any]]) -> str:
 
 
 def _change(row: dict[str, Any], strings: list[str], stages: list[list[Any]], fields: list[str],
-            change_rules: list[str], status_of: dict[str, str], repo: str) -> dict[str, Any]:
+            change_rules: list[str], status_of: dict[str, str], repo: str, budget: _Budget | None = None
+            ) -> dict[str, Any]:
     codes = row["verdicts"]
     extra = row.get("extra") or {}
     for name in extra:  # beside the row only what the row leaves out: never both
@@ -253,7 +318,18 @@ def _change(row: dict[str, Any], strings: list[str], stages: list[list[Any]], fi
     }
     change.update(extra)
     values = values_of(change, repo)
-    change["timeline"] = [_stage(_at(stages, i, "stage"), strings, fields, values) for i in row["timeline"]]
+    timeline = []
+    for i in row["timeline"]:
+        stage = _at(stages, i, "stage")
+        if budget is not None:  # inline: once per stage of every change
+            fixed, named = budget.stages.get(i) or budget.stage_cost(i, stage, strings, len(fields))
+            for m in named:
+                fixed += len(values[m])
+            budget.left -= fixed
+            if budget.left < 0:
+                budget.refuse(fixed, f"stage {i}")
+        timeline.append(_stage(stage, strings, fields, values))
+    change["timeline"] = timeline
     return change
 
 

@@ -109,9 +109,18 @@ def _named_function(name: str) -> re.Pattern[str]:
     return re.compile(re.escape(name) + r"([a-z0-9_-]*)")
 
 
+@lru_cache(maxsize=64)
+def _sibling_function(stem: str) -> re.Pattern[str]:
+    """A whole name that begins with the target's first two segments ("devops-coordination-..."), in lower-cased text."""
+    return re.compile(r"(?<![a-z0-9_-])" + re.escape(stem) + r"[a-z0-9_-]*")
+
+
 def names_other_target(text: str, function: str | None = None, region: str | None = None) -> str | None:
     """The other function or region a deploy claim names ("devops-coordination-api-staging",
-    "REGION=us-east-1"), or None. A claim about another deploy target is not evidence for this one."""
+    "REGION=us-east-1"), or None. A claim about another deploy target is not evidence for this one.
+
+    A sibling is another function too: for the target ``devops-coordination-api-gamma``, a claim naming
+    ``devops-coordination-api`` (a name the target's contains) or ``devops-coordination-mcp`` is about that one."""
     if not isinstance(text, str):
         return None
     low = ascii_lower(text)
@@ -119,6 +128,15 @@ def names_other_target(text: str, function: str | None = None, region: str | Non
     for m in _named_function(name).finditer(low):
         if m.group(1).strip("-_"):
             return text[m.start() : m.end()]
+    segments = name.split("-")
+    if len(segments) >= 2 and (stem := "-".join(segments[:2]) + "-") in low:
+        for m in _sibling_function(stem).finditer(low):
+            token = m.group(0).rstrip("-_")
+            if token == name:
+                continue
+            # a name the target's begins with counts from three segments ("devops-coordination" is prose)
+            if not name.startswith(token) or (name.startswith(token + "-") and token.count("-") >= 2):
+                return text[m.start() : m.start() + len(token)]
     if region and _REGION_GATE.search(low):
         for m in _REGION.finditer(text):
             if m.group(0).lower() != region.lower():

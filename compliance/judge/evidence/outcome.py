@@ -14,6 +14,7 @@ import re
 import unicodedata
 from functools import lru_cache
 
+from compliance.base.console import INVISIBLE
 from compliance.judge.evidence.grammar import literals_in, signal_plan
 from compliance.judge.evidence.scan import NOCASE, ascii_lower, finditer_at
 from compliance.judge.evidence.signals import FAIL, PASS, UNSETTLED
@@ -105,24 +106,28 @@ def _decide(signals: set[str | None]) -> str | None:
 # canonical form, and only that reading's failures and unsettled statements are added: a pass
 # is never read from a disguised word ("p\u0430ssed" is no pass, and NFKC would turn a KELVIN
 # SIGN into "K").
-_INVISIBLE = re.compile("[\u00ad\u034f\u061c\u115f\u1160\u17b4\u17b5\u180e\u200b-\u200f\u202a-\u202e"
-                        "\u2060-\u206f\ufe00-\ufe0f\ufeff]")
+# What every renderer strips (``console.INVISIBLE``: C0/C1 controls but tab and line ends, the Unicode tag block)
+# hides a letter as well as a zero-width space does: "State=Act\x00ive" reads as "State=Active" on a page.
+_INVISIBLE = re.compile(f"[{INVISIBLE}\u034f\u115f\u1160\u17b4\u17b5\u2060-\u206f\ufe00-\ufe0f]")
+_ASCII_HIDDEN = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 _CONFUSABLES = str.maketrans(
     "\u0430\u0432\u0435\u043a\u043c\u043d\u043e\u0440\u0441\u0442\u0443\u0445\u0456\u0458\u0455\u0501\u04bb"
     "\u0410\u0412\u0415\u041a\u041c\u041d\u041e\u0420\u0421\u0422\u0423\u0425\u0406\u0408\u0405"
     "\u03b1\u03b5\u03b9\u03ba\u03bd\u03bf\u03c1\u03c4\u03c5\u03c7"
-    "\u0391\u0392\u0395\u0396\u0397\u0399\u039a\u039c\u039d\u039f\u03a1\u03a4\u03a5\u03a7\u0261",
+    "\u0391\u0392\u0395\u0396\u0397\u0399\u039a\u039c\u039d\u039f\u03a1\u03a4\u03a5\u03a7\u0261"
+    "\u0130\u0131",  # dotted capital I and dotless i: the Turkish letters case folding mixes with I and i
     "aBekMHopcTyxijsdh"
     "ABEKMHOPCTYXIJS"
     "aeikvopTux"
-    "ABEZHIKMNOPTYXg",
+    "ABEZHIKMNOPTYXg"
+    "Ii",
 )
 _MARKUP = re.compile(r"</?[a-z]{1,10}\s*/?>|[*`~]", re.I | re.A)
 
 
 def _canonical(text: str) -> str:
     """``text`` with lookalikes, invisibles, entities and markup reduced to plain ASCII forms."""
-    if text.isascii() and not any(c in text for c in "&*`~<"):
+    if text.isascii() and not any(c in text for c in "&*`~<") and _ASCII_HIDDEN.search(text) is None:
         return text
     text = html.unescape(text) if "&" in text else text
     text = unicodedata.normalize("NFKC", text)
@@ -141,16 +146,51 @@ _ELSEWHERE_WORDS = ("stag", "sandbox", "preview", "dev")  # every _ELSEWHERE mat
 _ELSEWHERE_GATE = re.compile(r"(?:staging|sandbox|preview|dev)(?![a-z0-9_-])")
 
 
+# A pass statement that only the canonical reading finds was written with characters that are not the
+# ASCII it looks like ("State=\u0410ctive", "LastUpdate\u200bStatus=Successful", "State=Act\u0131ve"): the
+# writer states a pass no reader of the plain text can check, which is a lie, not silence. It fails, and
+# the detail names the characters (as the runbook check does). Markup, look-alike spaces and fullwidth forms
+# alone ("State=**Active**", a no-break space) disguise no letter of the statement: they only go unread.
+_PASS_SIGNALS = (PASS, "state_active", "lus_successful")
+_DISGUISED = re.compile(r" disguised with U\+[0-9A-F]{4,6}(?:, U\+[0-9A-F]{4,6})*")
+
+
+def _disguising(text: str) -> list[str]:
+    """The characters of ``text`` the canonical form changes, other than spaces and fullwidth forms, as
+    ``U+XXXX``. Fullwidth digits and letters are what a CJK keyboard types and read as wide, not as ASCII
+    ("-> \uff12\uff10\uff10 OK" is an honest pass, tests/adversarial/test_probe_verdicts.py)."""
+    text = html.unescape(text) if "&" in text else text
+    return [f"U+{ord(c):04X}" for c in dict.fromkeys(text)
+            if (not c.isascii() or _ASCII_HIDDEN.match(c)) and not "\uff00" <= c <= "\uffef"
+            and (canon := _canonical(c)) != c and not canon.isspace()]
+
+
+def disguised_passes(text: str, plain: list, shadow: list) -> list[tuple[int, str, str | None]]:
+    """A failing hit per pass statement the canonical reading has more of than the plain reading."""
+    odd = None
+    found = []
+    for signal in _PASS_SIGNALS:
+        extra = [h for h in shadow if h[2] == signal][sum(1 for h in plain if h[2] == signal):]
+        if extra:
+            odd = _disguising(text) if odd is None else odd
+            if odd:
+                found += [(pos, f"{detail} disguised with {', '.join(odd)}", FAIL) for pos, detail, _ in extra]
+    return found
+
+
 def _read_outcome(text: str) -> tuple[str | None, tuple[str, ...]]:
     if ("~" in text or "<" in text) and _STRUCK.search(text):
         text = _STRUCK.sub(" ", text)
-    hits = _outcome_hits(text)
+    plain = _outcome_hits(text)
+    hits = list(plain)
     low = ascii_lower(text)  # _ELSEWHERE ignores case, so its pre-check must too ("in STAGING")
     if _ELSEWHERE_GATE.search(low) and (m := _ELSEWHERE.search(text)):
         hits = [*hits, (m.start(), m.group(0), UNSETTLED)]
     shadow = _canonical(text)
     if shadow != text:
-        hits += [hit for hit in _outcome_hits(shadow) if hit[2] in (FAIL, UNSETTLED)]
+        shadow_hits = _outcome_hits(shadow)
+        hits += [hit for hit in shadow_hits if hit[2] in (FAIL, UNSETTLED)]
+        hits += disguised_passes(text, plain, shadow_hits)
     details = tuple(dict.fromkeys(detail for _, detail, _ in hits))
     return _decide({signal for _, _, signal in hits}), details
 
@@ -167,6 +207,8 @@ def detail_signal(detail: str) -> str | None:
     Details are canonical statements ("-> 500", "State=Failed", "validation: pending"), so
     reading one again gives its own signal; checks use this to say *which* part failed.
     """
+    if isinstance(detail, str) and _DISGUISED.search(detail):
+        return FAIL
     signals = {signal for _, _, signal in _outcome_hits(detail)} if isinstance(detail, str) else set()
     if signals == set() and isinstance(detail, str) and _ELSEWHERE.fullmatch(detail):
         signals = {UNSETTLED}
