@@ -95,6 +95,17 @@ def test_builds_into_a_clean_checkout(built, repo):
     assert "docs/runbooks/api-mcp-deploy.md" in (repo / "AGENTS.md").read_text()
 
 
+
+def test_a_relative_workdir_builds_the_same_demo(tmp_path, monkeypatch, built):
+    # `compliance demo --workdir w` from another directory: git runs inside the repository, so a relative
+    # path handed on unresolved was read from there ("No such file or directory: w/enceladus/.git/demo-marks")
+    monkeypatch.chdir(tmp_path)
+    config = demo.build_demo(Path("w"))
+    assert config == tmp_path / "w" / "compliance.yaml" and config.is_file()
+    head = _git(tmp_path / "w" / "enceladus", "rev-parse", "HEAD").strip()
+    assert head == _git(built[0] / "enceladus", "rev-parse", "HEAD").strip()
+
+
 # sha256 of the runbook as the task's specification gives it (2,243 bytes), recorded when the copy was made:
 # the test reads nothing outside the repository.
 RUNBOOK_SHA256 = "c835572dc6cda287c5b98dce75377b162d67bc99eadb0e7328151aab527d7db0"

@@ -59,7 +59,7 @@ def build_demo(workdir: Path) -> Path:
     ``workdir`` may exist but must not already hold a demo (``enceladus/`` or ``data/``):
     silently mixing two builds would make SHAs in the data files disagree with the repository.
     """
-    workdir = Path(workdir)
+    workdir = Path(workdir).absolute()  # git runs in the repository: a relative path would be read from there
     workdir.mkdir(parents=True, exist_ok=True)
     repo, data_dir = workdir / REPO, workdir / "data"
     for existing in (repo, data_dir):
