@@ -6,14 +6,18 @@ Registered as a plugin by tests/conftest.py.
 
 from __future__ import annotations
 
+import copy
+
 import pytest
 
 from compliance.app.collect import collect
+from compliance.app.persist import judge_snapshot
 from compliance.base.timeutil import parse_bound
 from compliance.cli import main
 from compliance.demo import DEMO_SINCE, DEMO_UNTIL, build_demo
 from compliance.inputs.config import load_config
 from compliance.inputs.rules import load_rules
+from compliance.report.document import build_report
 
 
 @pytest.fixture(scope="session")
@@ -41,3 +45,17 @@ def demo_run(tmp_path_factory):
     base = tmp_path_factory.mktemp("demo-run")
     code = main(["demo", "--workdir", str(base / "work"), "--out", str(base / "out")])
     return code, base
+
+
+class _RuleSet:
+    def __init__(self, rules):
+        self.rules = rules
+
+
+@pytest.fixture(scope="module")
+def demo_doc(demo):
+    """The demo snapshot judged and built into its report document, once per module (tests copy before
+    they damage it)."""
+    snap, rules = copy.deepcopy(demo[0]), demo[1]
+    judged = judge_snapshot(snap, _RuleSet(rules))
+    return build_report(snap, rules, judged.findings, "demo", waivers=judged.waivers, ctx=judged.ctx)

@@ -19,26 +19,17 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from compliance.app.persist import judge_snapshot
 from compliance.model.snapshot import canonical_json, load_schema, schema_problems
 from compliance.report.compact import compact_report
 from compliance.report.diff import diff_reports, load_previous
-from compliance.report.document import build_report
 from compliance.report.expand import CompactError, expand_report
 from compliance.report.merge import load_report, merge_reports
 from tests.reportfile import without_pass_details
 
 
-class _RuleSet:
-    def __init__(self, rules):
-        self.rules = rules
-
-
 @pytest.fixture(scope="module")
-def doc(demo):
-    snap, rules = copy.deepcopy(demo[0]), demo[1]
-    judged = judge_snapshot(snap, _RuleSet(rules))
-    return build_report(snap, rules, judged.findings, "demo", waivers=judged.waivers, ctx=judged.ctx)
+def doc(demo_doc):
+    return demo_doc
 
 
 def _file(doc, version=3):
