@@ -124,6 +124,8 @@ def render(rows: list[Row], details: list[str], facts: dict, when: datetime, tot
         "",
         f"Code measured: {facts['code']}. "
         + ("The code did not change during the run." if facts.get("code_after") == facts["code"] else
+           f"Commits were made during the run (at the end: {facts.get('code_after')}), none to the code "
+           "measured (the digest is the same)." if _digest(facts.get("code_after")) == _digest(facts["code"]) else
            f"The code changed during the run (at the end: {facts.get('code_after')}), so some figures may "
            "describe the later tree."),
         "",
@@ -161,6 +163,11 @@ def render(rows: list[Row], details: list[str], facts: dict, when: datetime, tot
               "```", ""]
     return "\n".join(lines)
 
+
+
+def _digest(code: str | None) -> str | None:
+    """The digest part of ``code_state()`` ("HEAD <sha> (digest of ...: <hex>)"): what was measured."""
+    return code.rsplit(":", 1)[-1].strip(" )") if code and "digest" in code else None
 
 if __name__ == "__main__":
     raise SystemExit(main())
