@@ -12,7 +12,7 @@ from compliance.sources.git import GitRunner, collect_git
 from compliance.sources.git_history import classify
 from tests.gitrepo import GitRepo
 
-# its module fixture is built once, on one worker (--dist loadgroup)
+# its module fixture is built once, on one worker (--dist loadfile keeps a file on one worker; the group keeps it so under loadgroup)
 pytestmark = pytest.mark.xdist_group("test_git_source")
 
 UNICODE_PATH = "docs/ünïcødé 文件.md"

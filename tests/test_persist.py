@@ -27,7 +27,7 @@ from compliance.cli import main
 from compliance.demo import DEMO_SINCE, DEMO_UNTIL
 from tests.reportfile import read_report
 
-# its module fixture is built once, on one worker (--dist loadgroup)
+# its module fixture is built once, on one worker (--dist loadfile keeps a file on one worker; the group keeps it so under loadgroup)
 pytestmark = pytest.mark.xdist_group("test_persist")
 
 ROOT = Path(__file__).resolve().parents[1]

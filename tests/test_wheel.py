@@ -26,7 +26,7 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 PACKAGE = ROOT / "compliance"
 
-# one worker builds the module fixture once (--dist loadgroup)
+# one worker builds the module fixture once (--dist loadfile keeps a file on one worker; the group keeps it so under loadgroup)
 pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("test_wheel")]
 
 

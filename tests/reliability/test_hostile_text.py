@@ -28,7 +28,7 @@ from tests.github_payloads import FakeGitHub, workflow_run
 from tests.live_system import audit_args, evidence
 from tests.reportfile import read_report
 
-# its module fixture is built once, on one worker (--dist loadgroup)
+# its module fixture is built once, on one worker (--dist loadfile keeps a file on one worker; the group keeps it so under loadgroup)
 pytestmark = pytest.mark.xdist_group("test_hostile_text")
 
 CHROMIUM = shutil.which("chromium") or ("/usr/bin/chromium" if Path("/usr/bin/chromium").exists() else None)
