@@ -223,28 +223,29 @@ def _with_report(members: dict[str, bytes], report: dict) -> bytes:
     (("tool",), None),
 ])
 def test_a_report_of_a_shape_no_report_has_is_refused_without_a_traceback(package, tmp_path, capsys, field, value):
-    members = read_tar(package.read_bytes(), "x")
-    report = json.loads(members["report/report.json"])
-    holder = report
-    for key in field[:-1]:
-        holder = holder[key]
-    holder[field[-1]] = value
+    members, report = _report_with(package, field, value)
     path = tmp_path / "shape.tar.gz"
     path.write_bytes(_with_report(members, report))
     code, err = _verify(path, capsys)
     assert code == 3 and "not a valid compliance report" in err and f"/{'/'.join(field)}" in err, err
 
 
-@pytest.mark.parametrize("field, value", [(("snapshot",), [1]), (("diff",), [1]), (("snapshot", "rules"), ["x"])])
-def test_a_report_folder_with_a_report_of_another_shape_is_not_packaged(package, tmp_path, capsys, field, value):
-    folder = tmp_path / "set"
-    folder.mkdir()
+def _report_with(package, field: tuple[str, ...], value):
+    """The package's members and its report.json with the value at ``field`` replaced."""
     members = read_tar(package.read_bytes(), "x")
     report = json.loads(members["report/report.json"])
     holder = report
     for key in field[:-1]:
         holder = holder[key]
     holder[field[-1]] = value
+    return members, report
+
+
+@pytest.mark.parametrize("field, value", [(("snapshot",), [1]), (("diff",), [1]), (("snapshot", "rules"), ["x"])])
+def test_a_report_folder_with_a_report_of_another_shape_is_not_packaged(package, tmp_path, capsys, field, value):
+    folder = tmp_path / "set"
+    folder.mkdir()
+    members, report = _report_with(package, field, value)
     (folder / "report.json").write_text(json.dumps(report))
     (folder / "snapshot.json").write_bytes(members["snapshot.json"])
     code = main(["package", str(folder), "--out", str(tmp_path / "out.tar.gz")])
