@@ -175,11 +175,45 @@ def _run_group(cmd: list[str], cwd: Path, env: dict[str, str], line: Callable[[s
 
 
 def _group_alive(pgid: int) -> bool:
+    """True while a process of the group can still run.
+
+    ``killpg(pgid, 0)`` also succeeds while the group holds only zombies: processes that have exited
+    but that their parent (often PID 1, for an orphan) has not reaped yet. A zombie runs nothing, so
+    where /proc can be read the group counts as alive only while a member is not a zombie; else the
+    signal test alone decides (erring towards waiting, never towards leaving a process running).
+    ``_stop_group`` sends SIGKILL to the group in any case once it stops waiting.
+    """
     try:
         os.killpg(pgid, 0)
     except (ProcessLookupError, PermissionError):
         return False
-    return True
+    states = _member_states(pgid)
+    if not states:  # /proc cannot tell, or the members went between the two looks: ask again later
+        return True
+    return any(state not in _EXITED for state in states)
+
+
+_EXITED = frozenset("ZX")  # /proc state letters of a process that has exited: zombie, dead
+
+
+def _member_states(pgid: int) -> list[str] | None:
+    """The /proc state letter of each process in group ``pgid``; None when /proc cannot tell."""
+    proc = Path("/proc")
+    try:
+        entries = [entry for entry in proc.iterdir() if entry.name.isdigit()]
+    except OSError:
+        return None
+    if not entries:
+        return None
+    states = []
+    for entry in entries:
+        try:
+            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+        except (OSError, IndexError):
+            continue  # exited while we looked, or unreadable: not a member we can see
+        if len(fields) > 2 and fields[2] == str(pgid):
+            states.append(fields[0])
+    return states
 
 
 

@@ -1,0 +1,108 @@
+"""The deploy script's process group: a zombie left in it is not a process left running.
+
+An orphan that has exited stays a zombie until its parent reaps it; on a VM or a container whose
+PID 1 reaps slowly, or when the parent is a process that left the group, that can take seconds or
+forever. Counting it as alive made every deploy wait up to ``KILL_GRACE`` for a process that was
+already dead. Real processes here: bash, a Python that forks, /proc.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from compliance.app.deploy import script as deploy_script
+
+pytestmark = pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="the group check reads /proc")
+
+# Forks a child that exits at once (it stays in the script's group, a zombie nobody reaps), then
+# moves itself to a group of its own, lets go of the output pipe and keeps the zombie unreaped.
+HOLDER = """
+import os, sys, time
+child = os.fork()
+if child == 0:
+    os._exit(0)
+os.setpgid(0, 0)
+null = os.open(os.devnull, os.O_RDWR)
+os.dup2(null, 1)
+os.dup2(null, 2)
+while open(f"/proc/{child}/stat").read().rsplit(")", 1)[1].split()[0] != "Z":
+    time.sleep(0.005)  # the pidfile says: the zombie is there
+with open(sys.argv[1] + ".tmp", "w") as fh:
+    fh.write(f"{os.getpid()} {child}")
+os.rename(sys.argv[1] + ".tmp", sys.argv[1])
+time.sleep(120)
+"""
+
+
+def _state(pid: int) -> str | None:
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return None
+
+
+def _until(predicate, limit: float = 30.0) -> bool:
+    """A bound on waiting for a process to change state, not a timing assert."""
+    deadline = time.monotonic() + limit
+    while not predicate() and time.monotonic() < deadline:
+        time.sleep(0.01)
+    return predicate()
+
+
+@pytest.fixture
+def holder_script(tmp_path):
+    """A bash command whose group, once bash exits, holds only an unreaped zombie; yields (cmd, pidfile)."""
+    program = tmp_path / "holder.py"
+    program.write_text(HOLDER)
+    pidfile = tmp_path / "holder.pid"
+    cmd = ["bash", "-c", f'"{sys.executable}" "{program}" "{pidfile}" & '
+                         f'while [ ! -s "{pidfile}" ]; do sleep 0.01; done; exit 0']
+    yield cmd, pidfile
+    if pidfile.exists():
+        holder = int(pidfile.read_text().split()[0])
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(holder, signal.SIGKILL)
+
+
+def test_a_group_of_only_zombies_is_not_alive(holder_script, tmp_path):
+    cmd, pidfile = holder_script
+    proc = subprocess.Popen(cmd, start_new_session=True, stdout=subprocess.DEVNULL)
+    assert proc.wait(timeout=60) == 0
+    holder, child = map(int, pidfile.read_text().split())
+    assert _until(lambda: _state(child) == "Z"), _state(child)
+    os.killpg(proc.pid, 0)  # the signal test alone still sees the group: this is the case that waited
+    assert deploy_script._group_alive(proc.pid) is False
+    assert deploy_script._group_alive(holder) is True  # control: a live member is alive
+
+
+def test_a_live_member_keeps_the_group_alive(tmp_path):
+    proc = subprocess.Popen(["sleep", "60"], start_new_session=True)
+    try:
+        assert deploy_script._group_alive(proc.pid) is True
+    finally:
+        proc.kill()
+        proc.wait()
+    assert deploy_script._group_alive(proc.pid) is False
+
+
+def test_a_script_that_leaves_only_a_zombie_is_not_stopped_as_if_it_left_a_process(holder_script, tmp_path,
+                                                                                    monkeypatch):
+    """Before, this printed 'left processes in its group' and waited the whole grace for the zombie."""
+    monkeypatch.setattr(deploy_script, "KILL_GRACE", 600.0)  # a wait for the zombie would not end in the test
+    cmd, pidfile = holder_script
+    lines: list[str] = []
+    notes: list[str] = []
+    code, ended = deploy_script._run_group(cmd, tmp_path, dict(os.environ), lines.append, notes.append, 120)
+    assert (code, ended) == (0, "finished")
+    _holder, child = map(int, pidfile.read_text().split())
+    assert _state(child) == "Z"  # the zombie was still there when the group was judged
+    assert not any("left processes" in note for note in notes), notes
+    assert not any("still held open" in text for text in lines), lines
