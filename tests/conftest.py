@@ -82,7 +82,8 @@ def http_server():
 
 # The modules that cost most (per-file CPU, issue 14), handed out first under `--dist loadfile`: each is one
 # unit of work, and a long one handed out last keeps one worker busy while the other has nothing to do.
-LONG_FIRST = ("adversarial/test_deploy_hostile.py", "test_persist.py", "test_wheel.py", "reliability/test_faults.py",
+LONG_FIRST = ("adversarial/test_deploy_hostile.py", "adversarial/test_deploy_hostile_processes.py",
+              "test_persist.py", "test_wheel.py", "reliability/test_faults.py",
               "test_deploy.py", "adversarial/test_output_set.py", "test_progress.py", "reliability/test_properties.py",
               "reliability/test_secrets.py", "test_timeline_svg.py", "reliability/test_bad_input.py")
 _TESTS = Path(__file__).resolve().parent

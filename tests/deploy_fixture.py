@@ -305,3 +305,29 @@ def run_deploy(system, **kw) -> tuple[int, str]:
     kw.setdefault("wait_timeout", 10)
     code = deploy(config, ruleset, out_dir=system.out_dir, env=env, stream=stream, **kw)
     return code, stream.getvalue()
+
+
+# Checks shared by the hostile-deploy modules (tests/adversarial/test_deploy_hostile*.py): the module was
+# split in two so that `--dist loadfile` can run its halves on both workers; these are what both halves read.
+
+def deploy_state(system) -> dict[str, Any]:
+    """The state file the last deploy left in the system's report folder."""
+    from compliance.app.deploy import STATE_FILE
+
+    return json.loads((system.out_dir / STATE_FILE).read_text())
+
+
+def no_evidence() -> bool:
+    """No covered task carries a worklog: nothing was recorded."""
+    return all(worklogs(t) == [] for t in COVERED_TASKS)
+
+
+def assert_deployed_for_real(system, code: int, text: str, runs: int = 1) -> None:
+    """The script ran (``runs`` times in all), no state was resumed, and passing evidence was recorded."""
+    from compliance.judge.evidence import parse_evidence_line
+
+    assert code == 0, text
+    assert system.runs() == runs and "not resuming" in text and "resuming:" not in text
+    for task in COVERED_TASKS:
+        assert parse_evidence_line(worklogs(task)[-1])["outcome"] == "pass"
+    assert deploy_state(system)["status"] == "deployed"
