@@ -36,6 +36,7 @@ from decimal import Decimal
 from typing import Any
 
 from compliance.base.redact import redact
+from compliance.sources import aws_session
 from compliance.sources.base import Meter
 
 DEFAULT_MAX_ATTEMPTS = 5
@@ -166,7 +167,6 @@ class _Counter:
 
 def client_for(service: str, region: str, meter: Meter, options: dict[str, Any] | None = None):
     """One configured client with the request counter attached (tests wrap this to add a Stubber)."""
-    import boto3
     from botocore.config import Config
 
     opts = options or {}
@@ -180,40 +180,15 @@ def client_for(service: str, region: str, meter: Meter, options: dict[str, Any] 
         read_timeout=float(timeout if timeout is not None else DEFAULT_READ_TIMEOUT),
         max_pool_connections=max(10, int(opts.get("workers", 0) or 0)),
     )
+    kwargs: dict[str, Any] = {"config": config, "region_name": region}
+    if opts.get("endpoint_url"):
+        kwargs["endpoint_url"] = opts["endpoint_url"]
     with calling(f"{service} client"):
-        session = boto3.session.Session(botocore_session=_botocore_session(), profile_name=opts.get("profile"),
-                                        region_name=region)
-        kwargs: dict[str, Any] = {"config": config, "region_name": region}
-        if opts.get("endpoint_url"):
-            kwargs["endpoint_url"] = opts["endpoint_url"]
-        client = session.client(service, **kwargs)
+        client = aws_session.new_client(service, region, opts.get("profile"), **kwargs)
     counter = _Counter(meter)
     client.meta.events.register("after-call.*.*", counter)
     client.meta.events.register("after-call-error.*.*", counter)
     return client
-
-
-_LOADER: Any = None
-
-
-def _botocore_session():
-    """A fresh session (credentials and profile resolved anew) sharing one model loader.
-
-    Every collector builds its own client, and each new session would parse the endpoint and
-    service model JSON again: a large share of an audit's time. The loader only caches files
-    shipped with botocore, so sharing it changes nothing but the cost.
-    """
-    import botocore.session
-
-    global _LOADER
-    session = botocore.session.get_session()
-    if _LOADER is None:
-        _LOADER = session.get_component("data_loader")
-    else:
-        session.register_component("data_loader", _LOADER)
-    # boto3 appends its own data folder to the loader's search path for every session it wraps
-    _LOADER.search_paths[:] = list(dict.fromkeys(_LOADER.search_paths))
-    return session
 
 
 def call(client, operation: str, **params: Any) -> dict[str, Any]:
