@@ -52,6 +52,22 @@ def start_server():
 
     logging.getLogger("werkzeug").setLevel(logging.WARNING)  # one access-log line per request otherwise
 
+    class CachedDispatcher(DomainDispatcherApplication):
+        """moto's dispatcher, remembering which backend serves a host.
+
+        moto resolves the backend on every request by listing its package folder and ``isdir``-ing every
+        entry, then trying its URL patterns (~1 ms a request, ~12% of the suite's samples under py-spy).
+        The answer depends only on the host string and moto's installed files, so it is cached; the
+        request itself is still parsed and answered by moto as before.
+        """
+
+        _backends: dict = {}
+
+        def get_backend_for_host(self, host):
+            if host not in self._backends:
+                self._backends[host] = super().get_backend_for_host(host)
+            return self._backends[host]
+
     class QuickStopServer(ThreadedMotoServer):
         """moto's server, polling for shutdown every 20 ms instead of serve_forever's 0.5 s default.
 
@@ -59,7 +75,7 @@ def start_server():
         """
 
         def _server_entry(self) -> None:
-            app = DomainDispatcherApplication(create_backend_app)
+            app = CachedDispatcher(create_backend_app)
             self._server = make_server(self._ip_address, self._port, app, True, request_handler=MotoRequestHandler)
             self._server_ready_event.set()
             self._server.serve_forever(poll_interval=0.02)
