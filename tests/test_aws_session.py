@@ -1,5 +1,5 @@
 """The kept boto3 session: reused while the AWS environment is unchanged, rebuilt when it changes,
-never kept when credentials were not found, and clients (with their meters) still one per caller."""
+credentials looked for anew by every client while none are found, and clients (with their meters) still one per caller."""
 
 from __future__ import annotations
 
@@ -55,14 +55,20 @@ def test_a_changed_aws_variable_or_config_file_builds_a_fresh_session(offline_aw
     assert len(built) == 5
 
 
-def test_missing_credentials_are_an_error_and_never_kept(offline_aws, built, monkeypatch):
+def test_missing_credentials_are_an_error_every_time_and_found_once_they_appear(offline_aws, built, monkeypatch,
+                                                                              tmp_path):
     monkeypatch.delenv("AWS_ACCESS_KEY_ID")
     monkeypatch.delenv("AWS_SECRET_ACCESS_KEY")
     monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
-    env = run_source("boto3", "fn", lambda m: lambda_fn.collect_lambda(me.FUNCTION, me.REGION, meter=m))
-    assert env["status"] == "error" and env["error"]["type"] == "NoCredentials"
-    aws.client_for("lambda", me.REGION, Meter())
-    assert len(built) == 2  # the failed resolution was not kept
+    for _ in range(2):  # the kept session holds no "no credentials" answer: each client asks again
+        env = run_source("boto3", "fn", lambda m: lambda_fn.collect_lambda(me.FUNCTION, me.REGION, meter=m))
+        assert env["status"] == "error" and env["error"]["type"] == "NoCredentials"
+    assert len(built) == 1
+    credentials = tmp_path / "credentials"
+    credentials.write_text("[default]\naws_access_key_id = fromfile\naws_secret_access_key = x\n")
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(credentials))
+    client = aws.client_for("lambda", me.REGION, Meter())
+    assert client._request_signer._credentials.access_key == "fromfile"
 
 
 def test_a_missing_profile_is_an_error(offline_aws, built):

@@ -14,8 +14,9 @@ its own retry quota, so sharing one would leak them between sources; a client bu
 kept session costs 2-5 ms. boto3 sessions are not thread-safe for creating clients, so
 creation from a kept session holds a lock.
 
-A session whose credential chain found nothing is never kept: the next client resolves again
-(the failed run costs one extra chain resolution, done without the lock).
+A session whose credential chain found nothing is kept too: botocore caches only credentials it
+found, so every client of such a session runs the chain again (once per client, as a fresh session
+would); asking the session first whether it found any would run the chain, IMDS included, twice.
 """
 
 from __future__ import annotations
@@ -57,12 +58,8 @@ def new_client(service: str, region: str, profile: str | None, **kwargs: Any) ->
         if kept is not None and kept[0] == fingerprint:
             return kept[1].client(service, **kwargs)
         session = _new_session(profile, region)
-    # a session nobody else holds yet: resolving credentials here needs no lock
-    client = session.client(service, **kwargs)
-    if session.get_credentials() is not None:
-        with _LOCK:
-            _SESSIONS[key] = (fingerprint, session)
-    return client
+        _SESSIONS[key] = (fingerprint, session)
+        return session.client(service, **kwargs)
 
 
 def clear() -> None:
