@@ -16,6 +16,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from compliance.base import redact, textscan
+from tests.hypothesis_budget import examples
 
 TOKEN = "ghp_" + "A1b2C3d4E5f6G7h8I9j0K1l2M3n4"
 SNAPSHOT_LIKE_SIZES = (1, 31, 33, 255, 256, 257, 513, 1100)
@@ -93,7 +94,7 @@ _words = st.sampled_from(["api", "key", "token", "passw", "ok", "x", "=", ":", "
                           TOKEN, "password=hunter2hunter2", "AKIA" + "ABCDEFGHIJKLMNOP", "\u200b", " "])
 
 
-@settings(max_examples=150, deadline=None)
+@settings(max_examples=examples(150), deadline=None)
 @given(st.lists(st.lists(_words, max_size=6).map("".join), min_size=0, max_size=700),
        st.integers(min_value=0, max_value=3))
 def test_the_quick_check_never_says_clean_where_the_walk_masks(texts, shape):
@@ -152,7 +153,7 @@ def test_urls_and_addresses_are_not_a_hint_but_a_url_password_still_is(where):
 _url_parts = st.sampled_from(["https", "://", "@", ":", "/", "user", "pw", "x", " ", "\"", "\\", "host", "."])
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=examples(300), deadline=None)
 @given(st.lists(_url_parts, max_size=12).map("".join))
 def test_the_url_pre_test_holds_wherever_the_shape_matches(text):
     """Property: the pre-test is True for every text the shape expression matches (the pre-test may only
@@ -234,7 +235,7 @@ def test_a_secret_named_by_its_key_deep_in_a_list_and_a_harmless_one_beside_it()
     assert redact._anything_to_mask(doc, ()) is _walk_changes(doc) is True
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=examples(200), deadline=None)
 @given(st.lists(st.lists(_words, max_size=6).map("".join), min_size=0, max_size=400),
        st.integers(min_value=0, max_value=4), st.sampled_from([16, 256, 1 << 20]), st.sampled_from([1, 7, 1 << 17]))
 def test_the_quick_check_is_exactly_whether_the_walk_masks(texts, shape, batch, held):
