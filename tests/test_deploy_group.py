@@ -106,3 +106,41 @@ def test_a_script_that_leaves_only_a_zombie_is_not_stopped_as_if_it_left_a_proce
     assert _state(child) == "Z"  # the zombie was still there when the group was judged
     assert not any("left processes" in note for note in notes), notes
     assert not any("still held open" in text for text in lines), lines
+
+
+# The main thread ends with the thread-only exit system call (not exit_group), as pthread_exit does:
+# /proc shows the process's leader as a zombie while its other thread runs on.
+HALF_EXITED = """
+import ctypes, os, sys, threading, time
+def run():
+    while open(f"/proc/{os.getpid()}/stat").read().rsplit(")", 1)[1].split()[0] != "Z":
+        time.sleep(0.005)
+    with open(sys.argv[1] + ".tmp", "w") as fh:
+        fh.write(str(os.getpid()))
+    os.rename(sys.argv[1] + ".tmp", sys.argv[1])
+    time.sleep(120)
+threading.Thread(target=run).start()
+ctypes.CDLL(None, use_errno=True).syscall(60 if os.uname().machine == "x86_64" else 93, 0)  # SYS_exit
+"""
+
+
+@pytest.mark.skipif(os.uname().machine not in ("x86_64", "aarch64"), reason="the exit system call's number")
+def test_a_process_whose_main_thread_ended_but_another_runs_is_stopped(tmp_path):
+    """A zombie leader is not an exited process: the thread still running is stopped with the group."""
+    program = tmp_path / "half.py"
+    program.write_text(HALF_EXITED)
+    pidfile = tmp_path / "half.pid"
+    cmd = ["bash", "-c", f'"{sys.executable}" "{program}" "{pidfile}" & '
+                         f'while [ ! -s "{pidfile}" ]; do sleep 0.01; done; exit 0']
+    notes: list[str] = []
+    try:
+        code, ended = deploy_script._run_group(cmd, tmp_path, dict(os.environ), lambda _: None, notes.append, 120)
+        assert (code, ended) == (0, "finished")
+        assert any("left processes in its group: stopping them" in note for note in notes), notes
+        half = int(pidfile.read_text())
+        assert _until(lambda: not Path(f"/proc/{half}/task").exists() or all(
+            _state(int(t.name)) in (None, "Z", "X") for t in Path(f"/proc/{half}/task").iterdir()))
+    finally:
+        if pidfile.exists():
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(int(pidfile.read_text()), signal.SIGKILL)

@@ -212,8 +212,25 @@ def _member_states(pgid: int) -> list[str] | None:
         except (OSError, IndexError):
             continue  # exited while we looked, or unreadable: not a member we can see
         if len(fields) > 2 and fields[2] == str(pgid):
-            states.append(fields[0])
+            states.append(fields[0] if fields[0] not in _EXITED or not _threads_run(entry) else "R")
     return states
+
+
+def _threads_run(entry: Path) -> bool:
+    """Whether a process that /proc shows as exited still has a running thread.
+
+    A process whose main thread ended (``pthread_exit``) shows its leader as a zombie while its
+    other threads go on; only when every thread is a zombie has the process exited. Unreadable
+    counts as running: never conclude "gone" from what could not be read.
+    """
+    try:
+        tasks = list((entry / "task").iterdir())
+        for task in tasks:
+            if (task / "stat").read_text().rsplit(")", 1)[1].split()[0] not in _EXITED:
+                return True
+    except (OSError, IndexError):
+        return True
+    return not tasks
 
 
 
