@@ -1,13 +1,13 @@
-"""Section 2, the cloudtrail source: requests for a trail read grow with the window's days and the pages of
-its listings, never with the commits or deploys in it.
+"""Section 2, the cloudtrail source: requests for a trail read grow with the window's files (and the pages
+of its one listing), never with the commits or deploys in it.
 
 The live collector (``collect_cloudtrail``) runs unchanged: the trail in S3 against moto's S3 over HTTP
 (``tests.moto_env``, as the tests use it), gzip JSON log files where CloudTrail writes them
 (``AWSLogs/<account>/CloudTrail/<region>/YYYY/MM/DD/``), and ``LookupEvents`` through botocore's Stubber
 on the collector's real client (moto does not implement it), paced and counted as live.
 
-S3: one ``ListObjectsV2`` per day of the window (one more per extra page of that day's files) and one
-``GetObject`` per log file. The number of updates recorded (one per deploy) only changes what each file
+S3: one ``ListObjectsV2`` of the region's folder from the window's first day, a page per 1,000 keys,
+stopping at the first key past the window, and one ``GetObject`` per log file in the window's day folders. The number of updates recorded (one per deploy) only changes what each file
 holds. LookupEvents: one request per page of 50 events.
 """
 
@@ -88,12 +88,14 @@ def _read_s3(days: int, page_size: int | None = None) -> dict[str, Any]:
     until = since + timedelta(days=days) - timedelta(seconds=1)
     data = cloudtrail.collect_cloudtrail(me.FUNCTION, me.REGION, {"bucket": TRAIL_BUCKET, "account": me.ACCOUNT},
                                          since, until, meter=meter, options={"page_size": page_size})
-    pages = math.ceil(FILES_PER_DAY / page_size) if page_size else 1
     # the day folders read: the window's, and the next one when the window ends within the delivery lag of
     # midnight (a file is filed under the day it was delivered, which can be after the event's day)
     folders = ((until + cloudtrail.DELIVERY_LAG).date() - since.date()).days + 1
+    files = folders * FILES_PER_DAY
+    # the bucket holds days after the window: the listing ends with the page holding the first key past it
+    pages = files // (page_size or 1000) + 1
     return {"days": days, "folders": folders, "page_size": page_size or 1000, "requests": meter.requests,
-            "events": len(data["events"]), "expected": folders * pages + folders * FILES_PER_DAY}
+            "events": len(data["events"]), "pages": pages, "expected": pages + files}
 
 
 def _read_lookup(events: int) -> dict[str, Any]:
@@ -165,16 +167,16 @@ def run_section(log) -> tuple[list[Row], str]:
         Row("2 API economy", "cloudtrail (S3 trail), 30-day window, 300 -> 3,000 deploys in it",
             f"{small['requests']} -> {big['requests']} requests ({small['events']} -> {big['events']} updates "
             f"of the function read; {small['folders']} day folders (the window's 30 and the next, for files "
-            f"delivered after midnight) x ({FILES_PER_DAY} files + 1 listing) = {small['expected']})",
-            "independent of commits and deploys: day folders x (files + listing pages)",
+            f"delivered after midnight) x {FILES_PER_DAY} files + {small['pages']} listing page = {small['expected']})",
+            "independent of commits and deploys: files + listing pages",
             small["requests"] == big["requests"] == small["expected"]),
         Row("2 API economy", "cloudtrail (S3 trail), 15 -> 30-day window",
             f"{half['requests']} -> {big['requests']} requests ({big['requests'] / half['requests']:.1f}x)",
-            "grows with the window's days", half["requests"] == half["expected"] and
+            "grows with the window's files", half["requests"] == half["expected"] and
             big["requests"] == big["expected"]),
         Row("2 API economy", "cloudtrail (S3 trail), 30 days, listing pages of 5 keys instead of 1,000",
             f"{paged['requests']} requests (expected {paged['expected']}: "
-            f"{math.ceil(FILES_PER_DAY / 5)} listing pages a day folder)", "grows with listing pages",
+            f"{paged['pages']} listing pages for the window's files)", "grows with listing pages",
             paged["requests"] == paged["expected"]),
         Row("2 API economy", "cloudtrail (LookupEvents), 120 -> 1,200 events",
             f"{look_small['requests']} -> {look_big['requests']} requests ({look_small['pages']} -> "
@@ -194,7 +196,8 @@ def run_section(log) -> tuple[list[Row], str]:
                      f"{r['events']} |")
     for r in m["lookup"]:
         lines.append(f"| LookupEvents | 30 days | {r['events']} | {LOOKUP_PAGE} | {r['requests']} | {r['events']} |")
-    lines += ["", "Requests: one listing per day of the window (plus one per extra page of that day's keys) and "
+    lines += ["", "Requests: one listing of the region's trail folder from the window's first day (a page per "
+              "1,000 keys, stopping at the first key past the window; it was one listing per day before) and "
               "one GetObject per log file; the deploys in the window change only what each file holds. "
               "LookupEvents costs one request per page of 50 events, paced to 2 a second in a live read.", ""]
     return rows, "\n".join(lines)

@@ -37,12 +37,56 @@ def test_an_update_just_before_the_windows_end_delivered_the_next_day_is_read(aw
     assert data["events"][1]["userIdentity"]["sessionCredentialFromConsole"] is True
 
 
-def test_a_window_ending_at_noon_lists_no_extra_day(aws_env):
-    create_trail()
+def test_a_window_ending_at_noon_reads_no_extra_day(aws_env):
+    s3 = create_trail()
+    put_log(s3, _key("20260302T1100Z"), record("in", "2026-03-02T10:50:00Z"))
+    put_log(s3, _key("20260303T0010Z"), record("next-day", "2026-03-02T11:55:00Z"))  # past the delivery lag
     meter = Meter()
-    cloudtrail.collect_cloudtrail(me.FUNCTION, me.REGION, CFG, MONTH[0], datetime(2026, 3, 2, 12, tzinfo=timezone.utc),
-                                  meter=meter)
-    assert meter.requests == 2  # one listing per day of the window, nothing after it
+    data = cloudtrail.collect_cloudtrail(me.FUNCTION, me.REGION, CFG, MONTH[0],
+                                         datetime(2026, 3, 2, 12, tzinfo=timezone.utc), meter=meter)
+    assert [e["eventID"] for e in data["events"]] == ["in"]
+    assert meter.requests == 1 + 1  # one listing, one GET: the next day's file is not read
+
+
+def _region_key(rest: str) -> str:
+    return f"AWSLogs/{me.ACCOUNT}/CloudTrail/{me.REGION}/{rest}"
+
+
+def test_a_window_across_a_year_reads_exactly_its_day_folders(aws_env):
+    """One listing of the region's folder replaces one per day: keys that sort inside the window's range but
+    are not in one of its day folders (another shape, an impossible date, a file beside the folders) are
+    never read, and neither are the days either side."""
+    s3 = create_trail()
+    inside = {"2025/12/31/a.json.gz": "d1", "2026/01/01/a.json.gz": "d2", "2026/01/02/b.json.gz": "d3"}
+    outside = {"2025/12/30/a.json.gz": "before", "2026/01/03/a.json.gz": "after", "2026/01/01x/a.json.gz": "shape",
+               "2026/01/01.json.gz": "beside", "2026/01/0/a.json.gz": "short", "2025/12/32/a.json.gz": "no-date",
+               "2026/01/01/a.json": "not-gz"}
+    for rest, event_id in {**inside, **outside}.items():
+        put_log(s3, _region_key(rest), record(event_id, "2026-01-01T12:00:00Z"))
+    meter = Meter()
+    since, until = datetime(2025, 12, 31, tzinfo=timezone.utc), datetime(2026, 1, 2, 12, tzinfo=timezone.utc)
+    data = cloudtrail.collect_cloudtrail(me.FUNCTION, me.REGION, CFG, since, until, meter=meter)
+    assert sorted(e["eventID"] for e in data["events"]) == ["d1", "d2", "d3"]
+    assert meter.requests == 1 + len(inside)
+
+
+def test_requests_follow_the_windows_files_not_its_days(aws_env):
+    s3 = create_trail()
+    quiet = Meter()
+    cloudtrail.collect_cloudtrail(me.FUNCTION, me.REGION, CFG, datetime(2026, 1, 1, tzinfo=timezone.utc),
+                                  datetime(2026, 3, 31, tzinfo=timezone.utc), meter=quiet)
+    assert quiet.requests == 1  # 90 days without a file: one listing, where one per day made 91
+    for n in range(5):
+        put_log(s3, _region_key(f"2026/03/1{n}/f{n}.json.gz"), record(f"w{n}", f"2026-03-1{n}T08:00:00Z"))
+    for n in range(3):
+        put_log(s3, _region_key(f"2026/04/0{n + 2}/g{n}.json.gz"), record(f"a{n}", f"2026-04-0{n + 2}T08:00:00Z"))
+    paged = Meter()
+    data = cloudtrail.collect_cloudtrail(me.FUNCTION, me.REGION, CFG, datetime(2026, 3, 1, tzinfo=timezone.utc),
+                                         datetime(2026, 3, 31, 12, tzinfo=timezone.utc), meter=paged,
+                                         options={"page_size": 2})
+    assert [e["eventID"] for e in data["events"]] == [f"w{n}" for n in range(5)]
+    # pages of two keys: [w0 w1] [w2 w3] [w4 a0] and no fourth once a key past the window is seen; a GET per file
+    assert paged.requests == 3 + 5
 
 
 def test_another_accounts_or_regions_function_of_the_same_name_is_not_the_function():

@@ -6,9 +6,10 @@ Lambda control-plane events CloudTrail records name the principal of every updat
 by ``eventID`` (the same event read twice is one event):
 
 - the organisation's trail in S3: ``<prefix>/AWSLogs/<account>/CloudTrail/<region>/YYYY/MM/DD/`` holds
-  gzip JSON files ``{"Records": [...]}``. Only the window's days are listed (one prefix per day; the
-  day after too when the window ends within ``DELIVERY_LAG`` of midnight, since a folder is the day a
-  file was delivered), so the requests grow with days and files, never with the bucket's history.
+  gzip JSON files ``{"Records": [...]}``. Only the window's day folders are read (the day after too
+  when the window ends within ``DELIVERY_LAG`` of midnight, since a folder is the day a file was
+  delivered), from one listing that starts at the first day and stops past the last, so the requests
+  grow with the window's files, never with its days or the bucket's history.
 - ``LookupEvents`` (the last 90 days, no trail needed), filtered by the function's name as a
   resource. AWS allows 2 requests a second per account and region: pages are paced by
   ``LOOKUP_INTERVAL`` and a throttled page is retried (``LOOKUP_ATTEMPTS``) after a back-off.
@@ -138,19 +139,37 @@ def read_trail(bucket: str, prefix: str | None, account: str, region: str, funct
     client = aws.client_for("s3", region, meter, options)
     base = trail_prefix(prefix, account, region)
     out: list[dict[str, Any]] = []
-    for day in _days(since, until + DELIVERY_LAG):
-        for page in aws.pages(client, "ListObjectsV2", options, page_size=(options or {}).get("page_size"),
-                              Bucket=bucket, Prefix=f"{base}{day}/"):
-            for obj in page.get("Contents", []):
-                if not obj["Key"].endswith(".json.gz"):
-                    continue
-                body = aws.call(client, "GetObject", Bucket=bucket, Key=obj["Key"])["Body"]
-                with aws.calling("GetObject"):
-                    raw = body.read()
-                records = _records(raw, f"s3://{bucket}/{obj['Key']}")
-                out.extend(e for e in (event_record(r, function, account=account, region=region) for r in records)
-                           if e and _in(e, since, until))
+    for key in _window_keys(client, bucket, base, _days(since, until + DELIVERY_LAG), options):
+        body = aws.call(client, "GetObject", Bucket=bucket, Key=key)["Body"]
+        with aws.calling("GetObject"):
+            raw = body.read()
+        records = _records(raw, f"s3://{bucket}/{key}")
+        out.extend(e for e in (event_record(r, function, account=account, region=region) for r in records)
+                   if e and _in(e, since, until))
     return out
+
+
+def _window_keys(client, bucket: str, base: str, days: list[str], options: dict[str, Any] | None):
+    """The trail files (``.json.gz``) in the day folders ``days``, from one listing of the region's folder.
+
+    The folders are ``YYYY/MM/DD/``, so S3's key order is the days' order: the listing starts after
+    the first day's name and stops at the first key past the last day. Requests follow the files in
+    the window (a page holds 1,000 keys), not the number of days: a 30-day window that took 31
+    listings, most of them empty in a quiet account, takes one. A key is read only if it sits in one
+    of ``days``' folders, exactly what a listing per day folder would return; anything else under
+    the region's folder (another shape, an impossible date) is passed over.
+    """
+    if not days:
+        return
+    folders, last = {f"{day}/" for day in days}, days[-1]
+    for page in aws.pages(client, "ListObjectsV2", options, page_size=(options or {}).get("page_size"),
+                          Bucket=bucket, Prefix=base, StartAfter=f"{base}{days[0]}"):
+        for obj in page.get("Contents", []):
+            rest = obj["Key"][len(base):]
+            if rest[:10] > last:
+                return  # every later key is later still: no more pages to ask for
+            if rest[:11] in folders and obj["Key"].endswith(".json.gz"):
+                yield obj["Key"]
 
 
 def _in(event: dict[str, Any], since: datetime, until: datetime) -> bool:
