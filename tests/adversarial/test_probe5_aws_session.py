@@ -16,8 +16,8 @@ import os
 import botocore.session
 import pytest
 
-from compliance.sources import aws, aws_session
-from compliance.sources.base import Meter
+from compliance.sources import aws, aws_session, lambda_fn
+from compliance.sources.base import Meter, run_source
 from tests import moto_env as me
 
 
@@ -99,3 +99,24 @@ def test_a_data_path_set_after_the_first_client_is_read(offline_aws, fresh, monk
     monkeypatch.delenv("AWS_DATA_PATH")
     with pytest.raises(aws.AwsSourceError, match="Unknown service"):  # and only while it is set
         aws.client_for("probesvc", me.REGION, Meter())
+
+
+def test_a_failing_credential_process_is_no_credentials_and_its_output_never_shown(offline_aws, fresh,
+                                                                                   monkeypatch, tmp_path):
+    """botocore quotes the process's stderr; a helper that echoes what it handles would leak it."""
+    monkeypatch.delenv("AWS_ACCESS_KEY_ID")
+    monkeypatch.delenv("AWS_SECRET_ACCESS_KEY")
+    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
+    helper = tmp_path / "creds.sh"
+    helper.write_text("#!/bin/sh\necho 'refused: secret key wJalrXUtnFEMIK7MDENGbPxRfiCYzEXAMPLEKEY, "
+                      "token FQoGZXIvYXdzPROBETOKEN' >&2\nexit 1\n")
+    helper.chmod(0o755)
+    config = tmp_path / "config"
+    config.write_text(f"[profile helper]\ncredential_process = {helper}\n")
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(config))
+    env = run_source("boto3", "fn", lambda m: lambda_fn.collect_lambda(
+        me.FUNCTION, me.REGION, meter=m, options={"profile": "helper", "max_attempts": 1}))
+    assert env["status"] == "error" and env["error"]["type"] == "NoCredentials"
+    assert "credential_process" in env["error"]["message"]
+    text = json.dumps(env)
+    assert "wJalrXUtnFEMIK7MDENGbPxRfiCYzEXAMPLEKEY" not in text and "FQoGZXIvYXdzPROBETOKEN" not in text
