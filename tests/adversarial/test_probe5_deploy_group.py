@@ -144,3 +144,40 @@ def test_a_fork_chain_beside_a_zombie_is_stopped(tmp_path):
         if pidfile.exists():
             with contextlib.suppress(ProcessLookupError):
                 os.kill(int(pidfile.read_text().split()[0]), signal.SIGKILL)
+
+
+# A member with a SIGTERM handler (its cleanup) that the script stops (SIGSTOP) before exiting: a stopped
+# process does not act on SIGTERM until continued, so without SIGCONT it sat out the whole grace period
+# and was then SIGKILLed, its cleanup never run.
+TRAPPING = """
+import os, signal, sys, time
+def done(signum, frame):
+    with open(sys.argv[1], "w") as fh:
+        fh.write("cleaned up")
+    os._exit(0)
+signal.signal(signal.SIGTERM, done)
+with open(sys.argv[2] + ".tmp", "w") as fh:
+    fh.write(str(os.getpid()))
+os.rename(sys.argv[2] + ".tmp", sys.argv[2])
+time.sleep(120)
+"""
+
+
+def test_a_stopped_member_is_continued_so_its_sigterm_cleanup_runs(tmp_path, monkeypatch):
+    monkeypatch.setattr(deploy_script, "KILL_GRACE", 5.0)
+    program = tmp_path / "trap.py"
+    program.write_text(TRAPPING)
+    marker, pidfile = tmp_path / "cleaned", tmp_path / "trap.pid"
+    cmd = ["bash", "-c", f'"{sys.executable}" "{program}" "{marker}" "{pidfile}" & '
+                         f'while [ ! -s "{pidfile}" ]; do sleep 0.01; done; kill -STOP $!; '
+                         f'while [ "$(cut -d")" -f2 /proc/$!/stat | cut -d" " -f2)" != T ]; do sleep 0.01; done; exit 0']
+    notes: list[str] = []
+    try:
+        code, ended = deploy_script._run_group(cmd, tmp_path, dict(os.environ), lambda _: None, notes.append, 120)
+        assert (code, ended) == (0, "finished")
+        assert any("left processes in its group: stopping them" in note for note in notes), notes
+        assert marker.exists(), "the stopped member was killed without running its SIGTERM handler"
+    finally:
+        if pidfile.exists():
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(int(pidfile.read_text()), signal.SIGKILL)

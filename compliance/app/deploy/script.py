@@ -259,10 +259,11 @@ def _threads_run(entry: Path) -> bool:
 
 
 def _stop_group(proc: subprocess.Popen) -> None:
-    """SIGTERM to the whole group, a grace period, then SIGKILL; a second interrupt skips the grace."""
+    """SIGTERM (and SIGCONT) to the whole group, a grace period, then SIGKILL; a second interrupt skips the grace."""
     pgid = proc.pid
     try:
         os.killpg(pgid, signal.SIGTERM)
+        os.killpg(pgid, signal.SIGCONT)  # a stopped member acts on SIGTERM only once continued
         deadline = time.monotonic() + KILL_GRACE
         while _group_alive(pgid) and time.monotonic() < deadline:
             try:
