@@ -129,6 +129,12 @@ def translate_error(exc: Exception, operation: str) -> AwsSourceError | None:
     if isinstance(exc, (bx.ConnectionError, bx.ConnectionClosedError, bx.HTTPClientError)):
         return EndpointUnreachable(f"{operation} failed: {type(exc).__name__}: {exc}", code=type(exc).__name__,
                                    operation=operation)
+    if isinstance(exc, bx.CredentialRetrievalError) and exc.kwargs.get("provider") == "custom-process":
+        # botocore's message quotes the credential_process's stderr, which may echo the very secrets it
+        # handles in any shape redaction cannot know: name the failure, never the output
+        return NoCredentials(f"{operation} failed: CredentialRetrievalError: the profile's credential_process "
+                             "failed (its output is not shown: it may hold secrets)",
+                             code="CredentialRetrievalError", operation=operation)
     if isinstance(exc, (bx.NoCredentialsError, bx.PartialCredentialsError, bx.ProfileNotFound)):
         return NoCredentials(f"{operation} failed: {type(exc).__name__}: {exc}", code=type(exc).__name__,
                              operation=operation)

@@ -4,9 +4,11 @@ Building a botocore session costs ~5 ms (it registers ~120 event handlers, each 
 ``inspect``) and its first client pays again for the endpoint data and the credential chain;
 a deploy builds ~15 clients, an audit ~10. A session is kept per (profile, region) together
 with a fingerprint of what credential and config resolution read: every ``AWS_*`` variable
-(hashed, so no secret sits in a key) and the config and credentials files' identity, size and
-mtime. A changed fingerprint builds a fresh session, so a test or a long-running process that
-changes its environment never gets credentials resolved for another one.
+and the config and credentials files' contents (hashed, so no secret sits in a key; contents, not
+size and mtime, which a rewrite can leave as they were). A changed fingerprint builds a fresh
+session, so a test or a long-running process that changes its environment never gets credentials
+resolved for another one. The fingerprint is taken under the lock, and again once the session has
+resolved its credentials: a session is kept only if the environment did not change meanwhile.
 
 Clients are *not* shared: each ``client_for`` gets its own client from the kept session. A
 client carries its own event registry (the request counter of its meter, a test's Stubber) and
@@ -28,7 +30,7 @@ from typing import Any
 
 _LOCK = threading.Lock()
 _SESSIONS: dict[tuple[str | None, str], tuple[str, Any]] = {}
-_LOADER: Any = None
+_LOADERS: dict[Any, Any] = {}  # model loader per data path (AWS_DATA_PATH or the config's data_path)
 
 
 def environment_fingerprint() -> str:
@@ -39,51 +41,60 @@ def environment_fingerprint() -> str:
             digest.update(f"{name}\0{value}\0".encode("utf-8", "surrogateescape"))
     for path in (os.environ.get("AWS_CONFIG_FILE") or "~/.aws/config",
                  os.environ.get("AWS_SHARED_CREDENTIALS_FILE") or "~/.aws/credentials"):
-        full = os.path.expanduser(path)
+        full = os.path.abspath(os.path.expanduser(path))
+        digest.update(full.encode("utf-8", "surrogateescape") + b"\0")
         try:
-            st = os.stat(full)
-            ident = f"{full}\0{st.st_dev}:{st.st_ino}:{st.st_size}:{st.st_mtime_ns}"
+            with open(full, "rb") as fh:
+                digest.update(b"file\0" + hashlib.sha256(fh.read()).digest())
         except OSError:
-            ident = f"{full}\0missing"
-        digest.update(ident.encode("utf-8", "surrogateescape") + b"\0")
+            digest.update(b"missing\0")
     return digest.hexdigest()
 
 
 def new_client(service: str, region: str, profile: str | None, **kwargs: Any) -> Any:
     """A fresh client from the session kept for this profile, region and environment."""
     key = (profile, region)
-    fingerprint = environment_fingerprint()
     with _LOCK:
+        fingerprint = environment_fingerprint()  # under the lock: the environment this session is built in
         kept = _SESSIONS.get(key)
         if kept is not None and kept[0] == fingerprint:
             return kept[1].client(service, **kwargs)
+        _SESSIONS.pop(key, None)
         session = _new_session(profile, region)
-        _SESSIONS[key] = (fingerprint, session)
-        return session.client(service, **kwargs)
+        client = session.client(service, **kwargs)  # the session resolves config and credentials here
+        if environment_fingerprint() == fingerprint:  # else it may mix two environments: used once, not kept
+            _SESSIONS[key] = (fingerprint, session)
+        return client
 
 
 def clear() -> None:
     """Forget every kept session (tests that patch botocore itself call this)."""
     with _LOCK:
         _SESSIONS.clear()
+        _LOADERS.clear()
 
 
 def _new_session(profile: str | None, region: str) -> Any:
-    """A boto3 session around a fresh botocore session that shares one model loader.
+    """A boto3 session around a fresh botocore session that shares a model loader per data path.
 
-    The loader only caches files shipped with botocore, so sharing it across sessions changes
-    nothing but the cost of parsing the endpoint and service models again. Called under the lock:
-    boto3 appends its data folder to the shared loader's search path for every session it wraps.
+    A loader caches the models and endpoint data it finds on its search path: botocore's own files
+    and the folders of ``AWS_DATA_PATH`` (or the config's ``data_path``). Sessions with the same data
+    path share one, which saves parsing those files again; one with another data path gets its own,
+    or it would read the models of another environment. Called under the lock: boto3 appends its
+    data folder to the shared loader's search path for every session it wraps.
     """
     import boto3
     import botocore.session
 
-    global _LOADER
     core = botocore.session.get_session()
-    if _LOADER is None:
-        _LOADER = core.get_component("data_loader")
+    if profile is not None:
+        core.set_config_variable("profile", profile)  # as boto3 does, so the data path is the profile's
+    data_path = core.get_config_variable("data_path")
+    loader = _LOADERS.get(data_path)
+    if loader is None:
+        loader = _LOADERS[data_path] = core.get_component("data_loader")
     else:
-        core.register_component("data_loader", _LOADER)
+        core.register_component("data_loader", loader)
     session = boto3.session.Session(botocore_session=core, profile_name=profile, region_name=region)
-    _LOADER.search_paths[:] = list(dict.fromkeys(_LOADER.search_paths))
+    loader.search_paths[:] = list(dict.fromkeys(loader.search_paths))
     return session

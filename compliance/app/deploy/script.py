@@ -164,6 +164,8 @@ def _run_group(cmd: list[str], cwd: Path, env: dict[str, str], line: Callable[[s
             if ended == "finished":
                 note("# the script exited but left processes in its group: stopping them")
             _stop_group(proc)
+        else:
+            _kill_hidden_members(proc.pid)
     reader.join(timeout=KILL_GRACE)
     if reader.is_alive():
         line("warning: the output is still held open by a process that left the script's process group "
@@ -196,6 +198,19 @@ def _group_alive(pgid: int) -> bool:
 _EXITED = frozenset("ZX")  # /proc state letters of a process that has exited: zombie, dead
 
 
+def _kill_hidden_members(pgid: int) -> None:
+    """SIGKILL to a group that /proc showed as only zombies: harmless to them, fatal to a member it missed.
+
+    The /proc scan lists the processes first and reads each one after; a member that forks and exits
+    in between hides its child (a fork chain is never seen), so "only zombies" is not proof enough to
+    leave the group alone. No note and no grace period: as far as anyone could see, nothing ran.
+    """
+    try:
+        os.killpg(pgid, signal.SIGKILL)
+    except (ProcessLookupError, PermissionError):
+        pass
+
+
 def _member_states(pgid: int) -> list[str] | None:
     """The /proc state letter of each process in group ``pgid``; None when /proc cannot tell."""
     proc = Path("/proc")
@@ -208,12 +223,21 @@ def _member_states(pgid: int) -> list[str] | None:
     states = []
     for entry in entries:
         try:
-            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+            fields = _stat_fields(entry / "stat")
         except (OSError, IndexError):
             continue  # exited while we looked, or unreadable: not a member we can see
         if len(fields) > 2 and fields[2] == str(pgid):
             states.append(fields[0] if fields[0] not in _EXITED or not _threads_run(entry) else "R")
     return states
+
+
+def _stat_fields(path: Path) -> list[str]:
+    """The fields of a /proc stat file after the command name, which is raw bytes of any kind.
+
+    The name may hold ")", spaces, newlines and bytes that are not UTF-8 (a file named so and run):
+    only the fields after its last ")" are read, and as bytes, so no name can raise or shift them.
+    """
+    return path.read_bytes().rsplit(b")", 1)[1].decode("ascii", "replace").split()
 
 
 def _threads_run(entry: Path) -> bool:
@@ -226,7 +250,7 @@ def _threads_run(entry: Path) -> bool:
     try:
         tasks = list((entry / "task").iterdir())
         for task in tasks:
-            if (task / "stat").read_text().rsplit(")", 1)[1].split()[0] not in _EXITED:
+            if _stat_fields(task / "stat")[0] not in _EXITED:
                 return True
     except (OSError, IndexError):
         return True
@@ -235,10 +259,11 @@ def _threads_run(entry: Path) -> bool:
 
 
 def _stop_group(proc: subprocess.Popen) -> None:
-    """SIGTERM to the whole group, a grace period, then SIGKILL; a second interrupt skips the grace."""
+    """SIGTERM (and SIGCONT) to the whole group, a grace period, then SIGKILL; a second interrupt skips the grace."""
     pgid = proc.pid
     try:
         os.killpg(pgid, signal.SIGTERM)
+        os.killpg(pgid, signal.SIGCONT)  # a stopped member acts on SIGTERM only once continued
         deadline = time.monotonic() + KILL_GRACE
         while _group_alive(pgid) and time.monotonic() < deadline:
             try:
