@@ -110,6 +110,7 @@ def _days(since: datetime, until: datetime) -> list[str]:
 # A trail file's folder is its delivery day, and a file "can contain records written at any point before"
 # it was delivered (AWS): an update minutes before the window's end may sit in the next day's folder
 DELIVERY_LAG = timedelta(hours=1)
+DIRECTORY_BUCKET = "--x-s3"  # how an S3 directory bucket's name ends; its listings are not in key order (AWS)
 
 
 def _records(raw: bytes, where: str) -> list[Any]:
@@ -158,18 +159,42 @@ def _window_keys(client, bucket: str, base: str, days: list[str], options: dict[
     listings, most of them empty in a quiet account, takes one. A key is read only if it sits in one
     of ``days``' folders, exactly what a listing per day folder would return; anything else under
     the region's folder (another shape, an impossible date) is passed over.
+
+    The early stop holds only while keys come in S3's order, a general purpose bucket's: a directory
+    bucket (listed in no order) is read a day folder at a time as before, and a listing out of order (within
+    a page: another store) or cut short (truncated without a token: botocore stops quietly) is an error,
+    never a shorter read.
     """
     if not days:
         return
-    folders, last = {f"{day}/" for day in days}, days[-1]
+    if bucket.endswith(DIRECTORY_BUCKET):  # lists in no key order: no place to stop, so a listing per day folder
+        for day in days:
+            for page in aws.pages(client, "ListObjectsV2", options, page_size=(options or {}).get("page_size"),
+                                  Bucket=bucket, Prefix=f"{base}{day}/"):
+                yield from (o["Key"] for o in page.get("Contents", []) if o["Key"].endswith(".json.gz"))
+        return
+    folders, last, previous, truncated, stop = {f"{day}/" for day in days}, days[-1], "", False, False
     for page in aws.pages(client, "ListObjectsV2", options, page_size=(options or {}).get("page_size"),
                           Bucket=bucket, Prefix=base, StartAfter=f"{base}{days[0]}"):
         for obj in page.get("Contents", []):
-            rest = obj["Key"][len(base):]
+            key = obj["Key"]
+            if key < previous:
+                raise aws.AwsApiError(f"ListObjectsV2 of s3://{bucket}/{base} listed keys out of order; refusing "
+                                      "partial data", code="ListingOutOfOrder", operation="ListObjectsV2")
+            previous = key
+            if stop or not key.startswith(base):  # a store that ignored Prefix: outside the region's folder
+                continue
+            rest = key[len(base):]
             if rest[:10] > last:
-                return  # every later key is later still: no more pages to ask for
-            if rest[:11] in folders and obj["Key"].endswith(".json.gz"):
-                yield obj["Key"]
+                stop = True  # every later key is later still; the rest of the page is only checked for order
+            elif rest[:11] in folders and key.endswith(".json.gz"):
+                yield key
+        if stop:
+            return  # no more pages to ask for
+        truncated = bool(page.get("IsTruncated"))
+    if truncated:  # the paginator stopped on a truncated page: it came without a continuation token
+        raise aws.AwsApiError(f"ListObjectsV2 of s3://{bucket}/{base} was truncated without a continuation token; "
+                              "refusing partial data", code="TruncatedListing", operation="ListObjectsV2")
 
 
 def _in(event: dict[str, Any], since: datetime, until: datetime) -> bool:
