@@ -121,7 +121,7 @@ def _layout(draw):
     return since, until, rests, siblings
 
 
-@settings(max_examples=examples(150), deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=examples(60, floor=20), deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(layout=_layout(), prefix=st.sampled_from(_PREFIXES), page_size=st.sampled_from([None, 1, 2, 3]))
 def test_one_listing_reads_exactly_the_files_a_listing_per_day_read(aws_env, gets, layout, prefix, page_size):
     since, until, rests, siblings = layout
