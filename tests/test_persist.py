@@ -11,7 +11,6 @@ name leads into the same set, and ``waivers.yaml`` is there exactly when that ru
 from __future__ import annotations
 
 import hashlib
-import json
 import os
 import shutil
 import subprocess
@@ -25,6 +24,7 @@ from compliance.base import fsutil
 from compliance.base.timeutil import utcnow
 from compliance.cli import main
 from compliance.demo import DEMO_SINCE, DEMO_UNTIL
+from compliance.model.snapshot import load_snapshot
 from tests.reportfile import read_report
 
 # its module fixture is built once, on one worker (--dist loadfile keeps a file on one worker; the group keeps it so under loadgroup)
@@ -104,18 +104,19 @@ def _killed_or_new(monkeypatch, point: str, run, out: Path, old: dict) -> None:
 
 
 @pytest.fixture(scope="module")
-def demo(tmp_path_factory) -> dict:
-    """The demo system (its config reads files and a local git repository) and two different snapshots."""
-    base = tmp_path_factory.mktemp("persist")
-    assert main(["demo", "--workdir", str(base / "work"), "--out", str(base / "demo")]) == 0
-    a = base / "a.json"
-    a.write_bytes((base / "demo" / "snapshot.json").read_bytes())
-    doc = json.loads(a.read_text("utf-8"))
-    doc["tool"]["version"] += "+b"  # same data, another snapshot (another digest)
-    b = base / "b.json"
-    b.write_text(json.dumps(doc), "utf-8")
+def demo(demo_run, small_snapshots) -> dict:
+    """The demo system (its config reads files and a local git repository; the session's one demo run,
+    which these tests only read) and two different snapshots: the demo's cut to one change, as these
+    tests are about the set, not the demo's content (the control: tests/adversarial/test_output_set.py's
+    ``test_the_small_snapshot_makes_every_file_of_the_set``)."""
+    code, base = demo_run
+    assert code == 0
+    a, b = small_snapshots
+    day = load_snapshot(a)["sources"]["git"]["data"]["commits"][1]["committed_at"][:10]
+    assert DEMO_SINCE <= day <= DEMO_UNTIL
     return {"work": base / "work", "config": str(base / "work" / "compliance.yaml"), "a": a, "b": b,
-            "waivers": str(base / "work" / "waivers.yaml"), "out": base / "demo"}
+            "waivers": str(base / "work" / "waivers.yaml"), "out": base / "out",
+            "window": ["--since", day, "--until", day]}  # an audit of the day of that one change
 
 
 def _ok(argv: list[str]) -> None:
@@ -171,7 +172,7 @@ def test_backtest_killed_at_any_stage_leaves_one_set(demo, published, tmp_path, 
 @pytest.mark.parametrize("point", ["validate", "waivers", "commit"])
 def test_audit_killed_at_any_stage_leaves_one_set(demo, published, tmp_path, monkeypatch, point):
     out = tmp_path / "out"
-    audit = ["audit", "--config", demo["config"], "--since", DEMO_SINCE, "--until", DEMO_UNTIL]
+    audit = ["audit", "--config", demo["config"], *demo["window"]]
     published([*audit, "--waivers", demo["waivers"]], out)
     audit += ["--out", str(out)]
     old = one_set(out)
@@ -218,7 +219,7 @@ def test_pr_killed_at_any_stage_leaves_one_set(demo, published, tmp_path, monkey
 def test_audit_process_killed_before_the_commit_leaves_the_old_set(demo, tmp_path):
     """A real death (``os._exit`` at the commit, no handler runs): the old set stays, the next run tidies."""
     out = tmp_path / "out"
-    audit = ["audit", "--config", demo["config"], "--since", DEMO_SINCE, "--until", DEMO_UNTIL, "--out", str(out)]
+    audit = ["audit", "--config", demo["config"], *demo["window"], "--out", str(out)]
     _ok(audit)
     old = one_set(out)
     harness = ("import os, sys\nimport compliance.base.fsutil as f\n"

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 import time
@@ -71,18 +72,25 @@ POINTS = ["write:1", "write:3", "write:4", "before-switch:0", "after-switch:0", 
 
 
 @pytest.fixture(scope="module")
-def snapshots(tmp_path_factory, demo_run) -> tuple[Path, Path]:
-    """Two different snapshots (A, and A collected a day later) of the demo system."""
-    code, demo = demo_run
-    assert code == 0
-    base = tmp_path_factory.mktemp("set")
-    a = base / "a.json"
-    a.write_bytes((demo / "out" / "snapshot.json").read_bytes())
-    doc = json.loads(a.read_text("utf-8"))
-    doc["tool"]["version"] = doc["tool"]["version"] + "+b"  # same data, another snapshot (another digest)
-    b = base / "b.json"
-    b.write_text(json.dumps(doc), "utf-8")
-    return a, b
+def snapshots(small_snapshots) -> tuple[Path, Path]:
+    """Two different snapshots (A, and A collected a day later) of the demo system, cut to one change:
+    these tests are about the folder, not the demo's content (``test_the_small_snapshot_makes_every_file``)."""
+    return small_snapshots
+
+
+@pytest.fixture(scope="module")
+def first_run(snapshots, tmp_path_factory):
+    """``start(out)``: ``out`` holds the set a first ``evaluate`` of A publishes, as the tests start from.
+
+    That run is the same for every test that starts from it, so it is run once per module and its folder
+    copied (the set's relative symlinks kept as links); what each test proves is the run after it."""
+    first = tmp_path_factory.mktemp("first") / "out"
+    assert main(_args(snapshots[0], first)) == 2  # the demo's verdict is ERROR
+
+    def start(out: Path) -> None:
+        shutil.copytree(first, out, symlinks=True)
+
+    return start
 
 
 def _args(snapshot: Path, out: Path, *extra: str) -> list[str]:
@@ -104,10 +112,10 @@ def _sets(out: Path) -> list[str]:
 
 
 @pytest.mark.parametrize("point", POINTS)
-def test_sigkill_anywhere_leaves_one_complete_run(snapshots, tmp_path, point):
-    a, b = snapshots
+def test_sigkill_anywhere_leaves_one_complete_run(snapshots, first_run, tmp_path, point):
+    _, b = snapshots
     out = tmp_path / "out"
-    assert main(_args(a, out)) == 2  # the demo's verdict is ERROR
+    first_run(out)
     old = _digest_of_report(out)
     killed = _run(_args(b, out), KILL_AT=point)
     assert killed.returncode == -9, killed.stderr
@@ -171,10 +179,10 @@ def test_a_killed_lock_holder_does_not_lock_the_folder_forever(snapshots, tmp_pa
     assert done.returncode == 2 and "another run" not in done.stderr and one_generation(out)
 
 
-def test_litter_of_killed_runs_is_cleaned_and_a_live_writers_temp_file_is_not(snapshots, tmp_path):
-    a, b = snapshots
+def test_litter_of_killed_runs_is_cleaned_and_a_live_writers_temp_file_is_not(snapshots, first_run, tmp_path):
+    _, b = snapshots
     out = tmp_path / "out"
-    assert main(_args(a, out)) == 2
+    first_run(out)
     dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
     dead_pid = int(dead.stdout)
     legacy = out / ".report.json.k3x9q2_a.tmp"  # the old naming: no pid, cleaned by age
@@ -232,11 +240,11 @@ def test_formats_not_asked_for_any_more_are_gone_with_the_old_set(snapshots, tmp
     assert names == ["report.json", "snapshot.json"] and one_generation(out)
 
 
-def test_the_previous_set_stays_readable_for_one_more_run(snapshots, tmp_path):
+def test_the_previous_set_stays_readable_for_one_more_run(snapshots, first_run, tmp_path):
     """A reader that resolved .current before a run finishes can still read that whole set."""
-    a, b = snapshots
+    _, b = snapshots
     out = tmp_path / "out"
-    assert main(_args(a, out)) == 2
+    first_run(out)
     pinned = out / os.readlink(out / ".current")
     before = (pinned / "report.json").read_bytes()
     assert main(_args(b, out)) == 2
@@ -244,14 +252,14 @@ def test_the_previous_set_stays_readable_for_one_more_run(snapshots, tmp_path):
     assert os.readlink(out / ".previous") == pinned.name
 
 
-def test_backtest_and_merge_write_through_the_same_set(snapshots, tmp_path):
+def test_backtest_and_merge_write_through_the_same_set(snapshots, first_run, tmp_path):
     """Every mode that writes a folder publishes a set: backtest --out and merge as well as evaluate."""
-    a, b = snapshots
+    a, _ = snapshots
     bt = tmp_path / "bt"
     assert main(["backtest", "--policy", str(ROOT / "policies" / "api-mcp-runbook.yaml"), "--snapshot", str(a),
                  "--out", str(bt)]) == 0
     assert os.readlink(bt / "report.json") == ".current/report.json" and one_generation(bt)
-    assert main(_args(a, tmp_path / "x")) == 2
+    first_run(tmp_path / "x")
     merged = tmp_path / "merged"
     (merged / "report.json").parent.mkdir()
     (merged / "report.json").write_text("stale")  # an older plain file is replaced by the set's link
@@ -260,3 +268,22 @@ def test_backtest_and_merge_write_through_the_same_set(snapshots, tmp_path):
     assert os.readlink(merged / "report.json") == ".current/report.json"
     assert read_report(merged / "report.json")["targets"]
     assert no_temp_files(merged) == [] and _sets(merged) and len(_sets(merged)) == 1
+
+
+def test_the_small_snapshot_makes_every_file_of_the_set(snapshots, demo_run, tmp_path):
+    """The control for the cut snapshot: every stage still runs (one judged change, every verdict the
+    exit code depends on) and every file of a set is written, so no test above skips a stage silently."""
+    a, b = snapshots
+    out = tmp_path / "out"
+    waivers = demo_run[1] / "work" / "waivers.yaml"
+    assert main(["evaluate", "--snapshot", str(a), "--policies", POLICIES, "--out", str(out), "--waivers", str(waivers),
+                 "--format", "md,html,json,sarif,junit"]) == 2
+    names = sorted(p.name for p in out.iterdir() if not p.name.startswith("."))
+    assert names == ["report.html", "report.json", "report.junit.xml", "report.md", "report.sarif", "snapshot.json",
+                     "waivers.yaml"]
+    assert all((out / name).is_file() and (out / name).stat().st_size for name in names) and one_generation(out)
+    report = read_report(out / "report.json")
+    assert report["summary"]["verdict"] == "error" and report["summary"]["fail"] and report["summary"]["pass"]
+    change = json.loads(a.read_text("utf-8"))["sources"]["git"]["data"]["commits"][1]["sha"]
+    assert {f["subject"] for f in report["findings"] if f["subject_type"] == "change"} - {"-"} == {change[:12]}
+    assert main(_args(b, tmp_path / "b")) == 2 and _digest_of_report(tmp_path / "b") != _digest_of_report(out)
