@@ -7,6 +7,8 @@ one-line tombstone while runs kept succeeding.
 
 from __future__ import annotations
 
+import copy
+import functools
 import re
 from typing import Any
 
@@ -30,7 +32,21 @@ def _line_of(text: str, pattern: str, start: int = 0) -> int | None:
 
 
 def _parse(text: str) -> tuple[Any, str | None, int]:
-    """``(doc, problem, line)``: the workflow as YAML, or why it is not one and where."""
+    """``(doc, problem, line)``: the workflow as YAML, or why it is not one and where.
+
+    A judge reads the same workflow text several times (the trigger check, the validation check,
+    the per-change history, the runbook's named files), and PyYAML's pure-Python loader costs ~2 ms
+    a parse of a 1.5 KB workflow. The result is kept per text and each caller gets its own copy.
+    libyaml's CSafeLoader would be ten times faster, but it accepts texts the pure-Python loader
+    refuses (measured: 589 of 20,000 fuzzed workflow texts), which would turn a "not valid YAML"
+    failure into a judged workflow; the verdict must not depend on which loader is installed.
+    """
+    doc, problem, line = _parse_once(text)
+    return copy.deepcopy(doc), problem, line
+
+
+@functools.lru_cache(maxsize=64)
+def _parse_once(text: str) -> tuple[Any, str | None, int]:
     import yaml
 
     try:
