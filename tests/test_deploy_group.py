@@ -13,12 +13,12 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
 
 from compliance.app.deploy import script as deploy_script
+from tests.procs import proc_state, wait_until
 
 pytestmark = pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="the group check reads /proc")
 
@@ -42,21 +42,6 @@ time.sleep(120)
 """
 
 
-def _state(pid: int) -> str | None:
-    try:
-        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
-    except OSError:
-        return None
-
-
-def _until(predicate, limit: float = 30.0) -> bool:
-    """A bound on waiting for a process to change state, not a timing assert."""
-    deadline = time.monotonic() + limit
-    while not predicate() and time.monotonic() < deadline:
-        time.sleep(0.01)
-    return predicate()
-
-
 @pytest.fixture
 def holder_script(tmp_path):
     """A bash command whose group, once bash exits, holds only an unreaped zombie; yields (cmd, pidfile)."""
@@ -77,7 +62,7 @@ def test_a_group_of_only_zombies_is_not_alive(holder_script, tmp_path):
     proc = subprocess.Popen(cmd, start_new_session=True, stdout=subprocess.DEVNULL)
     assert proc.wait(timeout=60) == 0
     holder, child = map(int, pidfile.read_text().split())
-    assert _until(lambda: _state(child) == "Z"), _state(child)
+    assert wait_until(lambda: proc_state(child) == "Z"), proc_state(child)
     os.killpg(proc.pid, 0)  # the signal test alone still sees the group: this is the case that waited
     assert deploy_script._group_alive(proc.pid) is False
     assert deploy_script._group_alive(holder) is True  # control: a live member is alive
@@ -103,7 +88,7 @@ def test_a_script_that_leaves_only_a_zombie_is_not_stopped_as_if_it_left_a_proce
     code, ended = deploy_script._run_group(cmd, tmp_path, dict(os.environ), lines.append, notes.append, 120)
     assert (code, ended) == (0, "finished")
     _holder, child = map(int, pidfile.read_text().split())
-    assert _state(child) == "Z"  # the zombie was still there when the group was judged
+    assert proc_state(child) == "Z"  # the zombie was still there when the group was judged
     assert not any("left processes" in note for note in notes), notes
     assert not any("still held open" in text for text in lines), lines
 
@@ -138,8 +123,8 @@ def test_a_process_whose_main_thread_ended_but_another_runs_is_stopped(tmp_path)
         assert (code, ended) == (0, "finished")
         assert any("left processes in its group: stopping them" in note for note in notes), notes
         half = int(pidfile.read_text())
-        assert _until(lambda: not Path(f"/proc/{half}/task").exists() or all(
-            _state(int(t.name)) in (None, "Z", "X") for t in Path(f"/proc/{half}/task").iterdir()))
+        assert wait_until(lambda: not Path(f"/proc/{half}/task").exists() or all(
+            proc_state(int(t.name)) in (None, "Z", "X") for t in Path(f"/proc/{half}/task").iterdir()))
     finally:
         if pidfile.exists():
             with contextlib.suppress(ProcessLookupError):

@@ -20,25 +20,14 @@ from pathlib import Path
 import pytest
 
 from compliance.app.deploy import script as deploy_script
+from tests.procs import proc_state, wait_until
 
 pytestmark = pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="the group check reads /proc")
 
 ODD_NAME = b"a)\xff Z 1\n"  # not UTF-8, a ")" and a fake state in the name: /proc/PID/stat shows it raw
 
 
-def _state(pid: int) -> str | None:
-    try:
-        return Path(f"/proc/{pid}/stat").read_bytes().rsplit(b")", 1)[1].split()[0].decode()
-    except (OSError, IndexError):
-        return None
 
-
-def _until(predicate, limit: float = 30.0) -> bool:
-    """A bound on waiting for a process to change state, not a timing assert."""
-    deadline = time.monotonic() + limit
-    while not predicate() and time.monotonic() < deadline:
-        time.sleep(0.01)
-    return predicate()
 
 
 @pytest.fixture
@@ -56,7 +45,7 @@ def test_a_process_named_in_bytes_that_are_not_utf8_does_not_break_the_check(odd
     stranger = subprocess.Popen([odd_sleep, "60"], start_new_session=True)
     member = subprocess.Popen(["sleep", "60"], start_new_session=True)
     try:
-        assert _until(lambda: _state(stranger.pid) == "S")
+        assert wait_until(lambda: proc_state(stranger.pid) == "S")
         assert deploy_script._group_alive(member.pid) is True
         assert deploy_script._group_alive(stranger.pid) is True  # the odd one itself, a live member
     finally:
@@ -76,7 +65,7 @@ def test_a_script_leaving_an_oddly_named_process_has_it_stopped(odd_sleep, tmp_p
         assert (code, ended) == (0, "finished")
         assert any("left processes in its group: stopping them" in note for note in notes), notes
         odd = int(pidfile.read_text())
-        assert _state(odd) in (None, "Z", "X")
+        assert proc_state(odd) in (None, "Z", "X")
     finally:
         if pidfile.exists():
             with contextlib.suppress(ProcessLookupError):
