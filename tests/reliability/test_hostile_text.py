@@ -12,7 +12,6 @@ from __future__ import annotations
 import json
 import re
 import shutil
-import subprocess
 import xml.etree.ElementTree as ET
 from datetime import datetime, timezone
 from html.parser import HTMLParser
@@ -24,6 +23,7 @@ import responses
 from compliance.cli import main
 from compliance.publish.github import annotations
 from compliance.report import render_all
+from tests.browser import CHROMIUM, dump_dom
 from tests.github_payloads import FakeGitHub, workflow_run
 from tests.live_system import audit_args, evidence
 from tests.reportfile import read_report
@@ -31,7 +31,6 @@ from tests.reportfile import read_report
 # its module fixture is built once, on one worker (--dist loadfile keeps a file on one worker; the group keeps it so under loadgroup)
 pytestmark = pytest.mark.xdist_group("test_hostile_text")
 
-CHROMIUM = shutil.which("chromium") or ("/usr/bin/chromium" if Path("/usr/bin/chromium").exists() else None)
 PAYLOADS = [
     "<script>document.title='PWNED'</script>",
     '<img src=x onerror="document.title=\'PWNED\'">',
@@ -158,18 +157,6 @@ def test_html_has_no_active_content(hostile_reports):
     assert "Content-Security-Policy" in html
 
 
-def _chromium(page: Path, tmp_path: Path) -> tuple[str, str]:
-    profile = tmp_path / f"profile-{page.stem}"
-    profile.mkdir()
-    proc = subprocess.run(
-        [CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-         "--disable-background-networking", "--disable-component-update", "--disable-sync",
-         f"--user-data-dir={profile}", "--enable-logging=stderr", "--v=0", "--virtual-time-budget=2000",
-         "--dump-dom", page.as_uri()],
-        capture_output=True, text=True, timeout=90, check=False)
-    return proc.stdout, proc.stderr
-
-
 @pytest.mark.skipif(CHROMIUM is None, reason="chromium is not installed (apt-get install -y chromium)")
 def test_html_is_inert_in_a_real_browser(hostile_reports, tmp_path):
     """Loaded as-is and with the CSP removed: no script runs, nothing navigates, nothing logs to the console."""
@@ -180,7 +167,7 @@ def test_html_is_inert_in_a_real_browser(hostile_reports, tmp_path):
     bare.write_text(re.sub(r'<meta http-equiv="Content-Security-Policy"[^>]*>', "", original), "utf-8")
     assert "Content-Security-Policy" not in bare.read_text("utf-8")
     for page in (hostile_reports / "report.html", bare):
-        dom, log = _chromium(page, tmp_path)
+        dom, log = dump_dom(page, tmp_path)
         assert dom.strip(), log[-2000:]
         loaded = _parse(dom)
         assert loaded.title == title, (page, loaded.title)
