@@ -153,8 +153,12 @@ class _Browser:
             except (BrowserError, subprocess.TimeoutExpired):
                 pass
         if self.alive():
-            os.killpg(self.proc.pid, signal.SIGKILL)  # its own session: Chromium and the helpers it started
+            self.proc.kill()
             self.proc.wait()
+        try:  # its own session: helpers that outlived it (a renderer stuck in a script) go too
+            os.killpg(self.proc.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
         for fd in (self._cmd, self._out):
             try:
                 os.close(fd)

@@ -10,8 +10,10 @@ GitHub annotations are checked for what their consumers would interpret.
 from __future__ import annotations
 
 import json
+import os
 import re
 import shutil
+import signal
 import xml.etree.ElementTree as ET
 from datetime import datetime, timezone
 from html.parser import HTMLParser
@@ -23,7 +25,7 @@ import responses
 from compliance.cli import main
 from compliance.publish.github import annotations
 from compliance.report import render_all
-from tests.browser import CHROMIUM, dump_dom
+from tests.browser import CHROMIUM, browser, dump_dom
 from tests.github_payloads import FakeGitHub, workflow_run
 from tests.live_system import audit_args, evidence
 from tests.reportfile import read_report
@@ -175,6 +177,57 @@ def test_html_is_inert_in_a_real_browser(hostile_reports, tmp_path):
         console = [line for line in log.splitlines() if ":CONSOLE" in line]
         assert console == [], console
         assert "document.title='PWNED'" in "".join(loaded.text)  # same page, payload shown as text
+
+
+# --- the browser harness can fail: what the inert test relies on is seen when it happens ----------------------
+
+_NOISY = """<!DOCTYPE html><html><head><title>before</title>
+<meta http-equiv="Content-Security-Policy" content="script-src 'unsafe-inline'; img-src 'none'">
+</head><body><p>noisy</p><img src="data:image/gif;base64,R0lGODlhAQABAAAAACw=">
+<script>
+console.log('said-log');
+setTimeout(function () { console.warn('said-late'); document.title = 'after'; }, 2500);
+alert('said-alert');
+null.said_throw;
+</script></body></html>"""
+
+
+@pytest.mark.skipif(CHROMIUM is None, reason="chromium is not installed (apt-get install -y chromium)")
+def test_the_browser_sees_a_page_that_logs_throws_alerts_or_breaks_its_csp(tmp_path):
+    """The control for ``console == []`` above: each channel a script could show itself on yields a ``:CONSOLE``
+    line, a timer due 2.5 s after load runs (the virtual-time budget), and an alert neither hangs nor hides."""
+    page = tmp_path / "noisy.html"
+    page.write_text(_NOISY, "utf-8")
+    dom, log = dump_dom(page, tmp_path)
+    console = [line for line in log.splitlines() if ":CONSOLE" in line]
+    for said in ("console.log: said-log", "console.warning: said-late", "dialog alert: said-alert",
+                 "said_throw", "img-src"):  # the last: the CSP's refusal of the image, from the browser's log
+        assert [line for line in console if said in line], (said, console)
+    assert "<title>after</title>" in dom, dom[:300]
+
+
+@pytest.mark.skipif(CHROMIUM is None, reason="chromium is not installed (apt-get install -y chromium)")
+def test_a_page_that_hangs_or_a_browser_that_dies_fails_one_test_not_the_suite(tmp_path, monkeypatch):
+    """A script that never yields: a clear assertion within the page bound, not a hung suite, and the browser
+    that hung is not reused. A browser that died is replaced by the next page."""
+    quiet = tmp_path / "quiet.html"
+    quiet.write_text("<!DOCTYPE html><html><head><title>quiet</title></head><body>ok</body></html>", "utf-8")
+    hang = tmp_path / "hang.html"
+    hang.write_text("<!DOCTYPE html><html><body><script>for (;;) {}</script></body></html>", "utf-8")
+    dump_dom(quiet, tmp_path)
+    hung = browser().proc
+    with monkeypatch.context() as patch, pytest.raises(AssertionError, match="did not answer within the time allowed"):
+        patch.setattr("tests.browser.PAGE_TIMEOUT", 1.0)
+        dump_dom(hang, tmp_path)
+    assert hung.poll() is not None  # stopped, not left spinning
+    dom, log = dump_dom(quiet, tmp_path)
+    assert "<title>quiet</title>" in dom and log == ""
+    dead = browser().proc
+    assert dead.pid != hung.pid
+    os.killpg(dead.pid, signal.SIGKILL)  # the browser this process started (its own session), and its helpers
+    dead.wait()
+    dom, _ = dump_dom(quiet, tmp_path)
+    assert "<title>quiet</title>" in dom and browser().proc.pid != dead.pid
 
 
 def _outside_code(md: str) -> str:
