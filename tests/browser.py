@@ -78,6 +78,7 @@ class _Browser:
         self._buf = b""
         self._next_id = 0
         self.events: list[dict] = []
+        self.sessions: set[str] = set()  # the page's and its children's: whose console events count
         self.version = self.call("Browser.getVersion", deadline=time.monotonic() + START_TIMEOUT)
 
     # --- the pipe ------------------------------------------------------------------------------------------
@@ -118,7 +119,19 @@ class _Browser:
         msg = json.loads(raw)
         if msg.get("method") == "Page.javascriptDialogOpening":  # a dialog stops the page until answered
             self.send("Page.handleJavaScriptDialog", {"accept": False}, msg.get("sessionId"))
+        elif msg.get("method") == "Target.attachedToTarget" and msg.get("sessionId") in self.sessions:
+            self._watch(msg["params"]["sessionId"])  # a worker or out-of-process frame of the page: its console too
         return msg
+
+    def _watch(self, session: str) -> None:
+        """Console, exceptions and log of ``session`` and of what it starts, before its first script runs (it
+        waits for us; the answers are not awaited, ``call`` passes over them)."""
+        self.sessions.add(session)
+        for method, params in (("Runtime.enable", {}), ("Log.enable", {}),
+                               ("Target.setAutoAttach", {"autoAttach": True, "waitForDebuggerOnStart": True,
+                                                         "flatten": True}),
+                               ("Runtime.runIfWaitingForDebugger", {})):
+            self.send(method, params, session)
 
     def call(self, method: str, params: dict | None = None, session: str | None = None, *,
              deadline: float) -> dict:
@@ -174,35 +187,33 @@ class _Browser:
         its load event and the virtual-time budget; with the console events the page caused."""
         deadline = time.monotonic() + PAGE_TIMEOUT
         self.events.clear()
+        self.sessions.clear()
         context = self.call("Target.createBrowserContext", {"disposeOnDetach": True}, deadline=deadline)
         context_id = context["browserContextId"]
-        try:
-            target = self.call("Target.createTarget", {"url": "about:blank", "browserContextId": context_id,
-                                                       "width": width, "height": height}, deadline=deadline)
-            session = self.call("Target.attachToTarget", {"targetId": target["targetId"], "flatten": True},
-                                deadline=deadline)["sessionId"]
-            for method, params in (("Page.enable", {}), ("Runtime.enable", {}), ("Log.enable", {}),
-                                   ("Page.setLifecycleEventsEnabled", {"enabled": True}),
-                                   ("Emulation.setDeviceMetricsOverride",
-                                    {"width": width, "height": height, "deviceScaleFactor": 1, "mobile": False})):
-                self.call(method, params, session, deadline=deadline)
-            nav = self.call("Page.navigate", {"url": url}, session, deadline=deadline)
-            if nav.get("errorText"):
-                raise BrowserError(f"{url}: {nav['errorText']}")
-            self.wait_for(session, "Page.lifecycleEvent", deadline,
-                          lambda p: p.get("name") == "load" and p.get("loaderId") == nav.get("loaderId"))
-            # then the timers: virtual time from the load on (a budget set before the navigation can run out
-            # before the new document commits, and the page then stalls with its time paused)
-            self.call("Emulation.setVirtualTimePolicy", {"policy": "pauseIfNetworkFetchesPending", "budget": BUDGET_MS},
-                      session, deadline=deadline)
-            self.wait_for(session, "Emulation.virtualTimeBudgetExpired", deadline)
-            self.call("Emulation.setVirtualTimePolicy", {"policy": "advance"}, session, deadline=deadline)
-            result = then(session, deadline)
-            console = [ev for ev in self.events if ev.get("sessionId") == session and ev["method"] in _CONSOLE_EVENTS]
-        finally:
-            if self.alive():
-                self.call("Target.disposeBrowserContext", {"browserContextId": context_id},
-                          deadline=time.monotonic() + 10)
+        target = self.call("Target.createTarget", {"url": "about:blank", "browserContextId": context_id,
+                                                   "width": width, "height": height}, deadline=deadline)
+        session = self.call("Target.attachToTarget", {"targetId": target["targetId"], "flatten": True},
+                            deadline=deadline)["sessionId"]
+        self._watch(session)
+        for method, params in (("Page.enable", {}), ("Page.setLifecycleEventsEnabled", {"enabled": True}),
+                               ("Emulation.setDeviceMetricsOverride",
+                                {"width": width, "height": height, "deviceScaleFactor": 1, "mobile": False})):
+            self.call(method, params, session, deadline=deadline)
+        nav = self.call("Page.navigate", {"url": url}, session, deadline=deadline)
+        if nav.get("errorText"):
+            raise BrowserError(f"{url}: {nav['errorText']}")
+        self.wait_for(session, "Page.lifecycleEvent", deadline,
+                      lambda p: p.get("name") == "load" and p.get("loaderId") == nav.get("loaderId"))
+        # then the timers: virtual time from the load on (a budget set before the navigation can run out
+        # before the new document commits, and the page then stalls with its time paused)
+        self.call("Emulation.setVirtualTimePolicy", {"policy": "pauseIfNetworkFetchesPending", "budget": BUDGET_MS},
+                  session, deadline=deadline)
+        self.wait_for(session, "Emulation.virtualTimeBudgetExpired", deadline)
+        self.call("Emulation.setVirtualTimePolicy", {"policy": "advance"}, session, deadline=deadline)
+        result = then(session, deadline)
+        console = [ev for ev in self.events if ev.get("sessionId") in self.sessions
+                   and ev["method"] in _CONSOLE_EVENTS]
+        self.call("Target.disposeBrowserContext", {"browserContextId": context_id}, deadline=deadline)
         return result, console
 
 
@@ -230,7 +241,7 @@ atexit.register(close)
 def _load(page: Path, width: int, height: int, then) -> tuple[object, list[dict]]:
     try:
         return browser().load(page.as_uri(), width, height, then)
-    except BrowserError:
+    except Exception:
         close()  # a browser that hung or broke is not trusted with the next page: the next call starts anew
         raise
 

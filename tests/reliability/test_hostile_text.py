@@ -182,10 +182,11 @@ def test_html_is_inert_in_a_real_browser(hostile_reports, tmp_path):
 # --- the browser harness can fail: what the inert test relies on is seen when it happens ----------------------
 
 _NOISY = """<!DOCTYPE html><html><head><title>before</title>
-<meta http-equiv="Content-Security-Policy" content="script-src 'unsafe-inline'; img-src 'none'">
+<meta http-equiv="Content-Security-Policy" content="script-src 'unsafe-inline'; worker-src blob:; img-src 'none'">
 </head><body><p>noisy</p><img src="data:image/gif;base64,R0lGODlhAQABAAAAACw=">
 <script>
 console.log('said-log');
+new Worker(URL.createObjectURL(new Blob(["console.error('said-worker')"])));
 setTimeout(function () { console.warn('said-late'); document.title = 'after'; }, 2500);
 alert('said-alert');
 null.said_throw;
@@ -195,13 +196,14 @@ null.said_throw;
 @pytest.mark.skipif(CHROMIUM is None, reason="chromium is not installed (apt-get install -y chromium)")
 def test_the_browser_sees_a_page_that_logs_throws_alerts_or_breaks_its_csp(tmp_path):
     """The control for ``console == []`` above: each channel a script could show itself on yields a ``:CONSOLE``
-    line, a timer due 2.5 s after load runs (the virtual-time budget), and an alert neither hangs nor hides."""
+    line (a worker's console too), a timer due 2.5 s after load runs (the virtual-time budget), and an alert
+    neither hangs nor hides."""
     page = tmp_path / "noisy.html"
     page.write_text(_NOISY, "utf-8")
     dom, log = dump_dom(page, tmp_path)
     console = [line for line in log.splitlines() if ":CONSOLE" in line]
     for said in ("console.log: said-log", "console.warning: said-late", "dialog alert: said-alert",
-                 "said_throw", "img-src"):  # the last: the CSP's refusal of the image, from the browser's log
+                 "said_throw", "img-src", "console.error: said-worker"):  # the last: the CSP's refusal of the image, from the browser's log
         assert [line for line in console if said in line], (said, console)
     assert "<title>after</title>" in dom, dom[:300]
 
