@@ -303,6 +303,7 @@ def screenshot(page: Path, out: Path, workdir: Path, width: int, height: int) ->
         return base64.b64decode(got["data"])
 
     png, _ = _load(page, width, height, shoot)
+    assert png[:8] == b"\x89PNG\r\n\x1a\n" and struct.unpack(">II", png[16:24]) == (width, height), png[:24]
     out.write_bytes(png)
     return out
 

@@ -219,7 +219,7 @@ def test_a_page_that_hangs_or_a_browser_that_dies_fails_one_test_not_the_suite(t
     dump_dom(quiet, tmp_path)
     hung = browser().proc
     with monkeypatch.context() as patch, pytest.raises(AssertionError, match="did not answer within the time allowed"):
-        patch.setattr("tests.browser.PAGE_TIMEOUT", 1.0)
+        patch.setattr("tests.browser.PAGE_TIMEOUT", 0.5)
         dump_dom(hang, tmp_path)
     assert hung.poll() is not None  # stopped, not left spinning
     dom, log = dump_dom(quiet, tmp_path)
