@@ -79,6 +79,7 @@ class _Browser:
         self._next_id = 0
         self.events: list[dict] = []
         self.sessions: set[str] = set()  # the page's and its children's: whose console events count
+        self.broken = False
         self.version = self.call("Browser.getVersion", deadline=time.monotonic() + START_TIMEOUT)
 
     # --- the pipe ------------------------------------------------------------------------------------------
@@ -188,8 +189,25 @@ class _Browser:
         deadline = time.monotonic() + PAGE_TIMEOUT
         self.events.clear()
         self.sessions.clear()
-        context = self.call("Target.createBrowserContext", {"disposeOnDetach": True}, deadline=deadline)
-        context_id = context["browserContextId"]
+        context_id = self._own("Target.createBrowserContext", {"disposeOnDetach": True}, deadline)["browserContextId"]
+        try:
+            result, console = self._in_context(context_id, url, width, height, then, deadline)
+        except Exception:
+            # the context and its renderer go (a script stuck in a loop with them); the browser stays
+            self._own("Target.disposeBrowserContext", {"browserContextId": context_id}, time.monotonic() + 10)
+            raise
+        self._own("Target.disposeBrowserContext", {"browserContextId": context_id}, deadline)
+        return result, console
+
+    def _own(self, method: str, params: dict, deadline: float) -> dict:
+        """A command to the browser itself: if it fails the browser is not trusted with the next page."""
+        try:
+            return self.call(method, params, deadline=deadline)
+        except BrowserError:
+            self.broken = True
+            raise
+
+    def _in_context(self, context_id: str, url: str, width: int, height: int, then, deadline: float):
         target = self.call("Target.createTarget", {"url": "about:blank", "browserContextId": context_id,
                                                    "width": width, "height": height}, deadline=deadline)
         session = self.call("Target.attachToTarget", {"targetId": target["targetId"], "flatten": True},
@@ -213,7 +231,6 @@ class _Browser:
         result = then(session, deadline)
         console = [ev for ev in self.events if ev.get("sessionId") in self.sessions
                    and ev["method"] in _CONSOLE_EVENTS]
-        self.call("Target.disposeBrowserContext", {"browserContextId": context_id}, deadline=deadline)
         return result, console
 
 
@@ -222,7 +239,7 @@ _ONE: list[_Browser] = []
 
 def browser() -> _Browser:
     """This process's Chromium, started on first use and again if it died."""
-    if _ONE and not _ONE[0].alive():
+    if _ONE and (_ONE[0].broken or not _ONE[0].alive()):
         _ONE.pop().close()
     if not _ONE:
         _ONE.append(_Browser())
@@ -239,11 +256,7 @@ atexit.register(close)
 
 
 def _load(page: Path, width: int, height: int, then) -> tuple[object, list[dict]]:
-    try:
-        return browser().load(page.as_uri(), width, height, then)
-    except Exception:
-        close()  # a browser that hung or broke is not trusted with the next page: the next call starts anew
-        raise
+    return browser().load(page.as_uri(), width, height, then)
 
 
 def _dom(b: _Browser, session: str, deadline: float) -> str:
