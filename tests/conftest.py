@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 import responses
 
-from tests import hypothesis_budget, moto_env, offline_guard
+from tests import browser, hypothesis_budget, moto_env, offline_guard
 
 hypothesis_budget.load()  # HYPOTHESIS_PROFILE: default (make test) or thorough; before any test module is imported
 
@@ -27,6 +27,13 @@ def offline(monkeypatch):
     yield guard
     if guard.asked:
         pytest.fail(f"the test asked the network for {sorted(set(guard.asked))}: serve that source in the test")
+
+
+@pytest.fixture(scope="session", autouse=True)
+def one_browser():
+    """The Chromium that tests/browser.py starts for the first page a worker loads, stopped with the session."""
+    yield
+    browser.close()
 
 
 @pytest.fixture(scope="session")

@@ -13,7 +13,6 @@ import json
 import os
 import re
 import select
-import shutil
 import subprocess
 import sys
 import time
@@ -31,6 +30,7 @@ from compliance.publish.check_run import summary_markdown
 from compliance.sources.base import Meter
 from compliance.sources.github import collect_github
 from compliance.sources.github_client import RetryPolicy
+from tests.browser import CHROMIUM, dump_dom
 from tests.github_payloads import REPO, WORKFLOW_FILE, WORKFLOW_PATH, FakeGitHub, runs_spread
 from tests.moto_env import LoopbackServer
 from tests.reportfile import read_report
@@ -382,7 +382,6 @@ def test_a_long_stage_shows_with_the_default_threshold(plain_terminal_default_th
     assert "source github [stalled]" not in out
 
 
-CHROMIUM = shutil.which("chromium") or ("/usr/bin/chromium" if Path("/usr/bin/chromium").exists() else None)
 _MEASURE = ("<script>var t=document.querySelector('table.sources');var r=t.getBoundingClientRect();"
             "var s=t.parentElement.getBoundingClientRect();document.title=[document.documentElement.scrollWidth,"
             "Math.ceil(r.right),Math.ceil(s.right)].join('x')</script>")
@@ -397,15 +396,9 @@ def test_the_sources_table_fits_a_1280_px_page(piped, tmp_path):
     html = re.sub(r'<meta http-equiv="Content-Security-Policy"[^>]*>', "", html)  # let the measuring script run
     page = tmp_path / "measure.html"
     page.write_text(html.replace("</body>", _MEASURE + "</body>"), "utf-8")
-    profile = tmp_path / "profile"
-    profile.mkdir()
-    proc = subprocess.run(
-        [CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking",
-         "--disable-component-update", "--disable-sync", f"--user-data-dir={profile}", "--window-size=1280,900",
-         "--virtual-time-budget=2000", "--dump-dom", page.as_uri()],
-        capture_output=True, text=True, timeout=90, check=False)
-    title = re.search(r"<title>(\d+)x(\d+)x(\d+)</title>", proc.stdout)
-    assert title, proc.stderr[-2000:]
+    dom, log = dump_dom(page, tmp_path, 1280, 900)
+    title = re.search(r"<title>(\d+)x(\d+)x(\d+)</title>", dom)
+    assert title, log[-2000:]
     page_width, table_right, section_right = (int(x) for x in title.groups())
     # without the wrapping the table ran 30 px past its section (and past the page with a longer URL)
     assert page_width <= 1280 and table_right <= section_right, (page_width, table_right, section_right)

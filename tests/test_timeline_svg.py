@@ -287,6 +287,7 @@ def test_the_overview_paints_in_a_screenshot(pages, tmp_path):
     page.write_text(html, "utf-8")
     shot = screenshot(page, tmp_path / "glance.png", tmp_path, 1280, int(box[3]) + 20)
     width, height, rows = read_png(shot)
+    assert (width, height, len(rows)) == (1280, int(box[3]) + 20, height)  # the size asked for
     bpp = len(rows[0]) // width
     x0, y0, x1, y1 = (int(v) for v in box)
     seen, inked = set(), 0

@@ -10,9 +10,10 @@ GitHub annotations are checked for what their consumers would interpret.
 from __future__ import annotations
 
 import json
+import os
 import re
 import shutil
-import subprocess
+import signal
 import xml.etree.ElementTree as ET
 from datetime import datetime, timezone
 from html.parser import HTMLParser
@@ -24,6 +25,7 @@ import responses
 from compliance.cli import main
 from compliance.publish.github import annotations
 from compliance.report import render_all
+from tests.browser import CHROMIUM, browser, dump_dom
 from tests.github_payloads import FakeGitHub, workflow_run
 from tests.live_system import audit_args, evidence
 from tests.reportfile import read_report
@@ -31,7 +33,6 @@ from tests.reportfile import read_report
 # its module fixture is built once, on one worker (--dist loadfile keeps a file on one worker; the group keeps it so under loadgroup)
 pytestmark = pytest.mark.xdist_group("test_hostile_text")
 
-CHROMIUM = shutil.which("chromium") or ("/usr/bin/chromium" if Path("/usr/bin/chromium").exists() else None)
 PAYLOADS = [
     "<script>document.title='PWNED'</script>",
     '<img src=x onerror="document.title=\'PWNED\'">',
@@ -158,18 +159,6 @@ def test_html_has_no_active_content(hostile_reports):
     assert "Content-Security-Policy" in html
 
 
-def _chromium(page: Path, tmp_path: Path) -> tuple[str, str]:
-    profile = tmp_path / f"profile-{page.stem}"
-    profile.mkdir()
-    proc = subprocess.run(
-        [CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-         "--disable-background-networking", "--disable-component-update", "--disable-sync",
-         f"--user-data-dir={profile}", "--enable-logging=stderr", "--v=0", "--virtual-time-budget=2000",
-         "--dump-dom", page.as_uri()],
-        capture_output=True, text=True, timeout=90, check=False)
-    return proc.stdout, proc.stderr
-
-
 @pytest.mark.skipif(CHROMIUM is None, reason="chromium is not installed (apt-get install -y chromium)")
 def test_html_is_inert_in_a_real_browser(hostile_reports, tmp_path):
     """Loaded as-is and with the CSP removed: no script runs, nothing navigates, nothing logs to the console."""
@@ -180,7 +169,7 @@ def test_html_is_inert_in_a_real_browser(hostile_reports, tmp_path):
     bare.write_text(re.sub(r'<meta http-equiv="Content-Security-Policy"[^>]*>', "", original), "utf-8")
     assert "Content-Security-Policy" not in bare.read_text("utf-8")
     for page in (hostile_reports / "report.html", bare):
-        dom, log = _chromium(page, tmp_path)
+        dom, log = dump_dom(page, tmp_path)
         assert dom.strip(), log[-2000:]
         loaded = _parse(dom)
         assert loaded.title == title, (page, loaded.title)
@@ -188,6 +177,57 @@ def test_html_is_inert_in_a_real_browser(hostile_reports, tmp_path):
         console = [line for line in log.splitlines() if ":CONSOLE" in line]
         assert console == [], console
         assert "document.title='PWNED'" in "".join(loaded.text)  # same page, payload shown as text
+
+
+# --- the browser harness can fail: what the inert test relies on is seen when it happens ----------------------
+
+_NOISY = """<!DOCTYPE html><html><head><title>before</title>
+<meta http-equiv="Content-Security-Policy" content="script-src 'unsafe-inline'; worker-src blob:; img-src 'none'">
+</head><body><p>noisy</p><img src="data:image/gif;base64,R0lGODlhAQABAAAAACw=">
+<script>
+console.log('said-log');
+new Worker(URL.createObjectURL(new Blob(["console.error('said-worker')"])));
+setTimeout(function () { console.warn('said-late'); document.title = 'after'; }, 2500);
+alert('said-alert');
+null.said_throw;
+</script></body></html>"""
+
+
+@pytest.mark.skipif(CHROMIUM is None, reason="chromium is not installed (apt-get install -y chromium)")
+def test_the_browser_sees_a_page_that_logs_throws_alerts_or_breaks_its_csp(tmp_path):
+    """The control for ``console == []`` above: each channel a script could show itself on yields a ``:CONSOLE``
+    line (a worker's console too), a timer due 2.5 s after load runs (the virtual-time budget), and an alert
+    neither hangs nor hides."""
+    page = tmp_path / "noisy.html"
+    page.write_text(_NOISY, "utf-8")
+    dom, log = dump_dom(page, tmp_path)
+    console = [line for line in log.splitlines() if ":CONSOLE" in line]
+    for said in ("console.log: said-log", "console.warning: said-late", "dialog alert: said-alert",
+                 "said_throw", "img-src", "console.error: said-worker"):  # the last: the CSP's refusal of the image, from the browser's log
+        assert [line for line in console if said in line], (said, console)
+    assert "<title>after</title>" in dom, dom[:300]
+
+
+@pytest.mark.skipif(CHROMIUM is None, reason="chromium is not installed (apt-get install -y chromium)")
+def test_a_page_that_hangs_or_a_browser_that_dies_fails_one_test_not_the_suite(tmp_path, monkeypatch):
+    """A script that never yields: a clear assertion within the page bound, not a hung suite; its context (and
+    the renderer stuck in the loop) is thrown away and the browser serves the next page. A browser that died is
+    replaced by the next page."""
+    quiet = tmp_path / "quiet.html"
+    quiet.write_text("<!DOCTYPE html><html><head><title>quiet</title></head><body>ok</body></html>", "utf-8")
+    hang = tmp_path / "hang.html"
+    hang.write_text("<!DOCTYPE html><html><body><script>for (;;) {}</script></body></html>", "utf-8")
+    dump_dom(quiet, tmp_path)
+    first = browser().proc
+    with monkeypatch.context() as patch, pytest.raises(AssertionError, match="did not answer within the time allowed"):
+        patch.setattr("tests.browser.PAGE_TIMEOUT", 0.5)
+        dump_dom(hang, tmp_path)
+    dom, log = dump_dom(quiet, tmp_path)
+    assert "<title>quiet</title>" in dom and log == "" and browser().proc is first
+    os.killpg(first.pid, signal.SIGKILL)  # the browser this process started (its own session), and its helpers
+    first.wait()
+    dom, _ = dump_dom(quiet, tmp_path)
+    assert "<title>quiet</title>" in dom and browser().proc.pid != first.pid
 
 
 def _outside_code(md: str) -> str:
