@@ -36,6 +36,7 @@ def _audit(system):
 
 
 def test_deploy_validates_records_evidence_once_and_the_next_audit_passes(system):
+    assert system.env()["DEPLOY_UPLOAD"] == "aws"  # the runbook's path: the script uploads with the aws CLI
     before = function_config()
     code, text = _deploy(system, rotate_key=True,
                          env=system.env(COORDINATION_INTERNAL_API_KEY="rotate-me-0123456789"))
