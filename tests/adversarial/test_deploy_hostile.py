@@ -1,7 +1,7 @@
 """`compliance deploy` in a hostile environment, part 1: planted and stale state files. A state file lets
 a run interrupted between deploy and evidence finish without deploying twice, so every way to make an
 untrue one look genuine is tried here. Everything is real: the repository, the script (bash, uploading with
-botocore to moto's server; tests/test_deploy.py runs the `aws` CLI), the files. Part 2 (test_deploy_hostile_processes.py): log names, processes, interrupts and
+curl or botocore to moto's server; tests/test_deploy.py runs the `aws` CLI), the files. Part 2 (test_deploy_hostile_processes.py): log names, processes, interrupts and
 the evidence inputs; the two are one suite split so that `--dist loadfile` runs them on both workers."""
 
 from __future__ import annotations
@@ -28,7 +28,7 @@ from tests.deploy_world import interrupted_deploy
 
 pytestmark = pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="process checks read /proc")
 
-DEPLOY_UPLOAD = "sdk"  # the script uploads with botocore, not the aws CLI: these tests are about what surrounds it
+DEPLOY_UPLOAD = "fast"  # the script uploads with curl or botocore, not the aws CLI: the tests are about the rest
 
 
 _deploy = run_deploy

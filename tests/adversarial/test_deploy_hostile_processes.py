@@ -1,6 +1,6 @@
 """`compliance deploy` in a hostile environment, part 2: planted log names, a script that hangs or leaves
 children behind, interrupts, and inputs the evidence line would refuse only after the deploy. Everything
-is real: the repository, the script (bash, uploading with botocore to moto's server), the signals and the processes.
+is real: the repository, the script (bash, uploading with curl or botocore to moto's server), the signals and the processes.
 Part 1 (test_deploy_hostile.py) is about planted and stale state files."""
 
 from __future__ import annotations
@@ -32,7 +32,7 @@ from tests.deploy_fixture import (
 
 pytestmark = pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="process checks read /proc")
 
-DEPLOY_UPLOAD = "sdk"  # the script uploads with botocore, not the aws CLI: these tests are about what surrounds it
+DEPLOY_UPLOAD = "fast"  # the script uploads with curl or botocore, not the aws CLI: the tests are about the rest
 
 
 _deploy = run_deploy
