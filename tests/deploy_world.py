@@ -12,7 +12,7 @@ of CPU), so it runs once per process and each later test gets a copy of what it 
   RevisionId is the test's own patch, see ``deploy_fixture.bump_last_modified_on_code_update``);
 - the tables need nothing: the killed deploy wrote no evidence, and ``build_system`` made them as before.
 
-Every copy is checked against the original before the test may use it (``_assert_world``): the same
+Every copy is checked against the original before the test may use it (``assert_world``): the same
 function configuration, field for field, the same folder, byte for byte, the state's bindings equal to
 the live function, the same commit as the repository under test. A test never runs against a world the
 genuine deploy did not leave.
@@ -97,8 +97,9 @@ def _restore(system, world: dict[str, Any]) -> None:
     model._test_revision_id = world["revision_id"]
 
 
-def _assert_world(system, world: dict[str, Any]) -> None:
+def assert_world(system, world: dict[str, Any] | None = None) -> None:
     """The world in ``system`` is the one the genuine interrupted deploy left, in every part a test reads."""
+    world = world or _WORLD[(system.shas["direct"], system.upload)]
     state = deploy_state(system)
     live = _live_function()
     assert live == world["function"]
@@ -123,4 +124,4 @@ def interrupted_deploy(system, monkeypatch) -> None:
         world = _WORLD[key] = _capture(system)
     else:
         _restore(system, world)
-    _assert_world(system, world)
+    assert_world(system, world)

@@ -24,7 +24,7 @@ from tests.deploy_fixture import (
     run_deploy,
     worklogs,
 )
-from tests.deploy_world import interrupted_deploy
+from tests.deploy_world import assert_world, interrupted_deploy
 
 pytestmark = pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="process checks read /proc")
 
@@ -203,6 +203,25 @@ def test_a_state_moved_to_another_commit_does_not_borrow_the_old_log(system, mon
     code, text = _deploy(system)
     assert code == 0, text
     assert "is not the log of deploying" in text and system.runs() == 2
+
+
+@pytest.mark.parametrize("change", ["revision", "log", "counter"])
+def test_a_copied_world_unlike_the_genuine_one_is_refused(system, monkeypatch, change):
+    """The copy of the shared interrupted deploy (tests/deploy_world.py) is checked, so a test that
+    tampers with one part cannot be handed a world that differs in another."""
+    from moto.awslambda.models import lambda_backends
+
+    interrupted_deploy(system, monkeypatch)
+    assert_world(system)
+    if change == "revision":
+        lambda_backends[moto_env.ACCOUNT][moto_env.REGION].get_function(moto_env.FUNCTION)._test_revision_id = "r-x"
+    elif change == "log":
+        log = system.out_dir / _state(system)["log"]
+        log.write_text(log.read_text() + "\n")
+    else:
+        system.counter.write_text(system.counter.read_text() * 2)
+    with pytest.raises(AssertionError):
+        assert_world(system)
 
 
 def test_a_world_writable_state_file_is_not_trusted(system, monkeypatch):
