@@ -283,8 +283,12 @@ def test_a_process_that_leaves_the_group_does_not_hang_the_deploy(system, tmp_pa
     monkeypatch.setattr(deploy_script, "KILL_GRACE", 0.5)
     pidfile = tmp_path / "escaped.pid"
     script = system.repo.path / "backend/lambda/coordination_api/deploy.sh"
-    body = script.read_text().replace('echo "deploy complete"',
-                                      f'setsid sleep 300 & echo $! > {pidfile}\necho "deploy complete"')
+    # the script ends only once the child has left its group: exiting earlier, under load, the deploy could find
+    # the child still in the group before setsid ran, and stop it (the message below was missing once, load ~8)
+    body = script.read_text().replace('echo "deploy complete"', (
+        'setsid sleep 300 & left=$!\n'
+        'while [ "$(cut -d" " -f5 /proc/$left/stat)" = "$(cut -d" " -f5 /proc/$$/stat)" ]; do sleep 0.01; done\n'
+        f'echo $left > {pidfile}\necho "deploy complete"'))
     system.repo.commit("deploy helper ENC-TSK-327", {"backend/lambda/coordination_api/deploy.sh": body})
     try:
         code, text = _deploy(system)
