@@ -3,7 +3,11 @@ against moto's server, a loopback capability endpoint, and the evidence read bac
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import json
+import subprocess
+import sys
 from datetime import timedelta
 
 import pytest
@@ -14,11 +18,13 @@ from tests import moto_env
 from tests.deploy_fixture import (
     COVERED_TASKS,
     build_system,
+    fast_upload,
     function_config,
     pending_request,
     run_deploy,
     worklogs,
 )
+from tests.deploy_world import interrupted_deploy
 from tests.reportfile import read_report
 
 _deploy = run_deploy
@@ -36,6 +42,7 @@ def _audit(system):
 
 
 def test_deploy_validates_records_evidence_once_and_the_next_audit_passes(system):
+    assert system.env()["DEPLOY_UPLOAD"] == "aws"  # the runbook's path: the script uploads with the aws CLI
     before = function_config()
     code, text = _deploy(system, rotate_key=True,
                          env=system.env(COORDINATION_INTERNAL_API_KEY="rotate-me-0123456789"))
@@ -86,6 +93,26 @@ def test_deploy_validates_records_evidence_once_and_the_next_audit_passes(system
     assert verdicts[("APIMCP-007", f"ENC-TSK-327@{head[:12]}")] == "pass"
     assert verdicts[("APIMCP-007", f"ENC-TSK-328@{head[:12]}")] == "fail"  # reported, never created
     assert verdicts[("APIMCP-003", moto_env.FUNCTION)] == "pass"
+
+
+@pytest.mark.parametrize("upload", ["sdk", "curl"])
+def test_the_scripts_other_uploads_put_the_same_code_live(system, tmp_path, upload):
+    """The uploads the hostile-deploy tests use instead of the aws CLI (DEPLOY_UPLOAD) do what it does: the
+    zip the script built is the function's code, and the function says it was updated."""
+    if upload == "curl" and fast_upload() != "curl":
+        pytest.skip("no curl that signs AWS requests (--aws-sigv4)")
+    before = function_config()
+    script = system.repo.path / "backend/lambda/coordination_api/deploy.sh"
+    ran = subprocess.run(["bash", str(script)], cwd=system.repo.path, env=system.env(DEPLOY_UPLOAD=upload),
+                         capture_output=True, text=True, timeout=120)
+    assert ran.returncode == 0 and "deploy complete" in ran.stdout, ran.stderr
+    zipped = tmp_path / "function.zip"  # the script's zip, made again from the same file
+    subprocess.run([sys.executable, "-m", "zipfile", "-c", str(zipped), "lambda_function.py"],
+                   cwd=script.parent, check=True)
+    after = function_config()
+    assert after["CodeSha256"] == base64.b64encode(hashlib.sha256(zipped.read_bytes()).digest()).decode()
+    assert after["CodeSha256"] != before["CodeSha256"] and after["LastModified"] != before["LastModified"]
+    assert after["CodeSha256"] in ran.stdout and system.runs() == 1
 
 
 def test_dry_run_prints_the_plan_and_changes_nothing(system):
@@ -167,20 +194,10 @@ def test_a_failing_script_records_a_failed_validation_and_no_success(system):
 
 
 def test_an_interrupted_deploy_is_finished_by_the_next_run_without_deploying_again(system, monkeypatch):
-    from compliance.app import evidence_writer
-
-    real = evidence_writer.record_evidence
-
-    def killed(*args, **kwargs):
-        raise KeyboardInterrupt
-
-    monkeypatch.setattr("compliance.app.evidence_writer.record_evidence", killed)
-    with pytest.raises(KeyboardInterrupt):
-        _deploy(system)
+    interrupted_deploy(system, monkeypatch)  # the script ran, the evidence step was killed (tests/deploy_world.py)
     assert system.runs() == 1
     assert all(worklogs(t) == [] for t in COVERED_TASKS)
     deployed = function_config()["LastModified"]
-    monkeypatch.setattr("compliance.app.evidence_writer.record_evidence", real)
 
     code, text = _deploy(system)
     assert code == 0, text

@@ -299,7 +299,7 @@ def deploy_system(tmp_path, aws_env, http_server, monkeypatch):
     from tests.deploy_fixture import build_system, bump_last_modified_on_code_update
 
     bump_last_modified_on_code_update(monkeypatch)
-    return build_system(tmp_path, http_server)
+    return build_system(tmp_path, http_server, upload="fast")  # about persisting, not the script's aws CLI
 
 
 def test_evaluate_copies_its_canonical_snapshot_and_refuses_one_changed_while_judged(demo, tmp_path, monkeypatch,

@@ -1,7 +1,7 @@
 """`compliance deploy` in a hostile environment, part 1: planted and stale state files. A state file lets
 a run interrupted between deploy and evidence finish without deploying twice, so every way to make an
-untrue one look genuine is tried here. Everything is real: the repository, the script (bash, the `aws` CLI
-against moto), the files. Part 2 (test_deploy_hostile_processes.py): log names, processes, interrupts and
+untrue one look genuine is tried here. Everything is real: the repository, the script (bash, uploading with
+curl or botocore to moto's server; tests/test_deploy.py runs the `aws` CLI), the files. Part 2 (test_deploy_hostile_processes.py): log names, processes, interrupts and
 the evidence inputs; the two are one suite split so that `--dist loadfile` runs them on both workers."""
 
 from __future__ import annotations
@@ -24,8 +24,11 @@ from tests.deploy_fixture import (
     run_deploy,
     worklogs,
 )
+from tests.deploy_world import assert_world, interrupted_deploy
 
 pytestmark = pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="process checks read /proc")
+
+DEPLOY_UPLOAD = "fast"  # the script uploads with curl or botocore, not the aws CLI: the tests are about the rest
 
 
 _deploy = run_deploy
@@ -71,7 +74,10 @@ def test_a_planted_state_with_the_live_bindings_but_no_such_log_does_not_resume(
 
 
 def _deploy_then_interrupt_recording(system, monkeypatch):
-    """A genuine deploy whose evidence step was killed: the state file is real and resumable."""
+    """A genuine deploy whose evidence step was killed: the state file is real and resumable.
+
+    For the tests that change the function while this deploy runs; the others start from one such deploy
+    per process, copied (tests/deploy_world.py)."""
     from compliance.app import evidence_writer
 
     real = evidence_writer.record_evidence
@@ -87,7 +93,7 @@ def _deploy_then_interrupt_recording(system, monkeypatch):
 
 
 def test_a_tampered_log_makes_a_genuine_state_untrusted(system, monkeypatch):
-    _deploy_then_interrupt_recording(system, monkeypatch)
+    interrupted_deploy(system, monkeypatch)
     log = system.out_dir / _state(system)["log"]
     log.write_text(log.read_text() + "deploy complete\n")
     code, text = _deploy(system)
@@ -97,7 +103,7 @@ def test_a_tampered_log_makes_a_genuine_state_untrusted(system, monkeypatch):
 
 def test_an_out_of_band_configuration_update_makes_the_state_stale(system, monkeypatch):
     """Same code (CodeSha256), but the function changed after the script: the revision says so."""
-    _deploy_then_interrupt_recording(system, monkeypatch)
+    interrupted_deploy(system, monkeypatch)
     moto_env.client("lambda").update_function_configuration(FunctionName=moto_env.FUNCTION, Description="hotfix")
     code, text = _deploy(system)
     _assert_deployed_for_real(system, code, text, runs=2)
@@ -105,7 +111,7 @@ def test_an_out_of_band_configuration_update_makes_the_state_stale(system, monke
 
 
 def test_a_symlinked_state_file_is_not_followed_or_written_through(system, monkeypatch, tmp_path):
-    _deploy_then_interrupt_recording(system, monkeypatch)
+    interrupted_deploy(system, monkeypatch)
     elsewhere = tmp_path / "elsewhere.json"
     (system.out_dir / STATE_FILE).rename(elsewhere)
     (system.out_dir / STATE_FILE).symlink_to(elsewhere)
@@ -118,7 +124,7 @@ def test_a_symlinked_state_file_is_not_followed_or_written_through(system, monke
 
 @pytest.mark.skipif(os.getuid() != 0, reason="giving a file to another user needs root")
 def test_a_state_file_owned_by_someone_else_is_not_trusted(system, monkeypatch):
-    _deploy_then_interrupt_recording(system, monkeypatch)
+    interrupted_deploy(system, monkeypatch)
     os.chown(system.out_dir / STATE_FILE, 12345, -1)
     code, text = _deploy(system)
     _assert_deployed_for_real(system, code, text, runs=2)
@@ -136,7 +142,7 @@ def test_a_malformed_state_file_says_so_and_deploys(system, content):
 
 
 def test_control_a_genuine_state_still_resumes(system, monkeypatch):
-    _deploy_then_interrupt_recording(system, monkeypatch)
+    interrupted_deploy(system, monkeypatch)
     code, text = _deploy(system)
     assert code == 0, text
     assert system.runs() == 1 and "resuming:" in text and "not resuming" not in text
@@ -188,7 +194,7 @@ def test_a_state_moved_to_another_commit_does_not_borrow_the_old_log(system, mon
     """A genuine state and log of commit X, edited to claim a later HEAD the function never ran."""
     import subprocess
 
-    _deploy_then_interrupt_recording(system, monkeypatch)
+    interrupted_deploy(system, monkeypatch)
     system.repo.commit("route notes ENC-TSK-327", {"backend/lambda/coordination_api/NOTES.md": "x\n"})
     head = subprocess.run(["git", "rev-parse", "HEAD"], cwd=system.repo.path, capture_output=True, text=True,
                           check=True).stdout.strip()
@@ -199,8 +205,27 @@ def test_a_state_moved_to_another_commit_does_not_borrow_the_old_log(system, mon
     assert "is not the log of deploying" in text and system.runs() == 2
 
 
+@pytest.mark.parametrize("change", ["revision", "log", "counter"])
+def test_a_copied_world_unlike_the_genuine_one_is_refused(system, monkeypatch, change):
+    """The copy of the shared interrupted deploy (tests/deploy_world.py) is checked, so a test that
+    tampers with one part cannot be handed a world that differs in another."""
+    from moto.awslambda.models import lambda_backends
+
+    interrupted_deploy(system, monkeypatch)
+    assert_world(system)
+    if change == "revision":
+        lambda_backends[moto_env.ACCOUNT][moto_env.REGION].get_function(moto_env.FUNCTION)._test_revision_id = "r-x"
+    elif change == "log":
+        log = system.out_dir / _state(system)["log"]
+        log.write_text(log.read_text() + "\n")
+    else:
+        system.counter.write_text(system.counter.read_text() * 2)
+    with pytest.raises(AssertionError):
+        assert_world(system)
+
+
 def test_a_world_writable_state_file_is_not_trusted(system, monkeypatch):
-    _deploy_then_interrupt_recording(system, monkeypatch)
+    interrupted_deploy(system, monkeypatch)
     os.chmod(system.out_dir / STATE_FILE, 0o666)
     code, text = _deploy(system)
     _assert_deployed_for_real(system, code, text, runs=2)

@@ -1,6 +1,6 @@
 """`compliance deploy` in a hostile environment, part 2: planted log names, a script that hangs or leaves
 children behind, interrupts, and inputs the evidence line would refuse only after the deploy. Everything
-is real: the repository, the script (bash, the `aws` CLI against moto), the signals and the processes.
+is real: the repository, the script (bash, uploading with curl or botocore to moto's server), the signals and the processes.
 Part 1 (test_deploy_hostile.py) is about planted and stale state files."""
 
 from __future__ import annotations
@@ -31,6 +31,8 @@ from tests.deploy_fixture import (
 )
 
 pytestmark = pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="process checks read /proc")
+
+DEPLOY_UPLOAD = "fast"  # the script uploads with curl or botocore, not the aws CLI: the tests are about the rest
 
 
 _deploy = run_deploy
@@ -281,8 +283,12 @@ def test_a_process_that_leaves_the_group_does_not_hang_the_deploy(system, tmp_pa
     monkeypatch.setattr(deploy_script, "KILL_GRACE", 0.5)
     pidfile = tmp_path / "escaped.pid"
     script = system.repo.path / "backend/lambda/coordination_api/deploy.sh"
-    body = script.read_text().replace('echo "deploy complete"',
-                                      f'setsid sleep 300 & echo $! > {pidfile}\necho "deploy complete"')
+    # the script ends only once the child has left its group: exiting earlier, under load, the deploy could find
+    # the child still in the group before setsid ran, and stop it (the message below was missing once, load ~8)
+    body = script.read_text().replace('echo "deploy complete"', (
+        'setsid sleep 300 & left=$!\n'
+        'while [ "$(cut -d" " -f5 /proc/$left/stat)" = "$(cut -d" " -f5 /proc/$$/stat)" ]; do sleep 0.01; done\n'
+        f'echo $left > {pidfile}\necho "deploy complete"'))
     system.repo.commit("deploy helper ENC-TSK-327", {"backend/lambda/coordination_api/deploy.sh": body})
     try:
         code, text = _deploy(system)
