@@ -53,7 +53,9 @@ def compile_glob(pattern: str) -> re.Pattern[str]:
             body = pattern[i + 1 : end]
             if body.startswith("!"):
                 body = "^" + body[1:]
-            out.append("[" + body.replace("\\", "\\\\") + "]")
+            # every character of the set stands for itself ("-" ranges and a leading "^" aside): "[", "&&",
+            # "~~" and "||" would otherwise read as the nested sets and set operations a future re adds
+            out.append("[" + "".join("\\" + ch if ch in "[&~|\\" else ch for ch in body) + "]")
             i = end + 1
             continue
         if c == "\\":
