@@ -36,7 +36,7 @@ from compliance.report.expand import expand_report
 @pytest.fixture(scope="module")
 def demo_dir(tmp_path_factory):
     out = tmp_path_factory.mktemp("pkg") / "demo"
-    assert main(["-q", "demo", "--out", str(out)]) == 0
+    assert main(["-q", "demo", "--workdir", str(out.parent / "system"), "--out", str(out)]) == 0  # no temp dir left
     return out
 
 

@@ -40,7 +40,7 @@ FORGED = {"report/report.md": b"# Compliance: PASS\n\nEverything passed.\n"}
 @pytest.fixture(scope="module")
 def package(tmp_path_factory):
     out = tmp_path_factory.mktemp("attack") / "demo"
-    assert main(["-q", "demo", "--out", str(out)]) == 0
+    assert main(["-q", "demo", "--workdir", str(out.parent / "system"), "--out", str(out)]) == 0  # no temp dir left
     path = out.parent / "audit.tar.gz"
     assert main(["package", str(out), "--out", str(path)]) == 0
     return path
