@@ -63,7 +63,7 @@ def _tree(folder: Path) -> dict[str, tuple]:
     return entries
 
 
-def _kill_the_evidence_step(system, monkeypatch) -> None:
+def kill_the_evidence_step(system, monkeypatch) -> None:
     """The genuine deploy: the script runs, the evidence step dies as an interrupt would make it."""
     from compliance.app import evidence_writer
 
@@ -121,7 +121,7 @@ def interrupted_deploy(system, monkeypatch) -> None:
     key = (system.shas["direct"], system.upload)  # made the way this system's own deploy would make it
     world = _WORLD.get(key)
     if world is None:
-        _kill_the_evidence_step(system, monkeypatch)
+        kill_the_evidence_step(system, monkeypatch)
         world = _WORLD[key] = _capture(system)
     else:
         _restore(system, world)

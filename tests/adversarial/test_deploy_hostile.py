@@ -24,7 +24,7 @@ from tests.deploy_fixture import (
     run_deploy,
     worklogs,
 )
-from tests.deploy_world import assert_world, interrupted_deploy
+from tests.deploy_world import assert_world, interrupted_deploy, kill_the_evidence_step
 
 pytestmark = pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="process checks read /proc")
 
@@ -78,17 +78,7 @@ def _deploy_then_interrupt_recording(system, monkeypatch):
 
     For the tests that change the function while this deploy runs; the others start from one such deploy
     per process, copied (tests/deploy_world.py)."""
-    from compliance.app import evidence_writer
-
-    real = evidence_writer.record_evidence
-
-    def killed(*args, **kwargs):
-        raise KeyboardInterrupt
-
-    monkeypatch.setattr(evidence_writer, "record_evidence", killed)
-    with pytest.raises(KeyboardInterrupt):
-        _deploy(system)
-    monkeypatch.setattr(evidence_writer, "record_evidence", real)
+    kill_the_evidence_step(system, monkeypatch)
     assert system.runs() == 1 and _no_evidence() and _state(system)["status"] == "deployed"
 
 
