@@ -5,9 +5,15 @@ Shared by the process-group tests (tests/test_deploy_group.py, tests/adversarial
 
 from __future__ import annotations
 
+import contextlib
+import os
+import signal
+import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
+
+from compliance.app.deploy import script as deploy_script
 
 
 def proc_state(pid: int) -> str | None:
@@ -26,3 +32,26 @@ def wait_until(predicate: Callable[[], bool], limit: float = 30.0) -> bool:
     while not predicate() and time.monotonic() < deadline:
         time.sleep(0.01)
     return predicate()
+
+
+def run_group(cmd: list, cwd: Path) -> tuple[int, str, list[str], list[str]]:
+    """The deploy's script runner on ``cmd`` (its own process group, a 120 s limit):
+    ``(exit code, how it ended, output lines, notes)``."""
+    lines: list[str] = []
+    notes: list[str] = []
+    code, ended = deploy_script._run_group(cmd, cwd, dict(os.environ), lines.append, notes.append, 120)
+    return code, ended, lines, notes
+
+
+def kill_recorded(pidfile: Path) -> None:
+    """SIGKILL to the process whose pid is the first word of ``pidfile``, if it was written and still runs."""
+    if pidfile.exists():
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(int(pidfile.read_text().split()[0]), signal.SIGKILL)
+
+
+def in_background_until_written(program: Path, pidfile: Path) -> list[str]:
+    """A bash command that starts the Python ``program`` (given ``pidfile`` as its argument) in the
+    background and exits once the program has written that file."""
+    return ["bash", "-c", f'"{sys.executable}" "{program}" "{pidfile}" & '
+                          f'while [ ! -s "{pidfile}" ]; do sleep 0.01; done; exit 0']

@@ -8,17 +8,14 @@ already dead. Real processes here: bash, a Python that forks, /proc.
 
 from __future__ import annotations
 
-import contextlib
 import os
-import signal
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
 from compliance.app.deploy import script as deploy_script
-from tests.procs import proc_state, wait_until
+from tests.procs import in_background_until_written, kill_recorded, proc_state, run_group, wait_until
 
 pytestmark = pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="the group check reads /proc")
 
@@ -48,13 +45,9 @@ def holder_script(tmp_path):
     program = tmp_path / "holder.py"
     program.write_text(HOLDER)
     pidfile = tmp_path / "holder.pid"
-    cmd = ["bash", "-c", f'"{sys.executable}" "{program}" "{pidfile}" & '
-                         f'while [ ! -s "{pidfile}" ]; do sleep 0.01; done; exit 0']
+    cmd = in_background_until_written(program, pidfile)
     yield cmd, pidfile
-    if pidfile.exists():
-        holder = int(pidfile.read_text().split()[0])
-        with contextlib.suppress(ProcessLookupError):
-            os.kill(holder, signal.SIGKILL)
+    kill_recorded(pidfile)
 
 
 def test_a_group_of_only_zombies_is_not_alive(holder_script, tmp_path):
@@ -83,9 +76,7 @@ def test_a_script_that_leaves_only_a_zombie_is_not_stopped_as_if_it_left_a_proce
     """Before, this printed 'left processes in its group' and waited the whole grace for the zombie."""
     monkeypatch.setattr(deploy_script, "KILL_GRACE", 600.0)  # a wait for the zombie would not end in the test
     cmd, pidfile = holder_script
-    lines: list[str] = []
-    notes: list[str] = []
-    code, ended = deploy_script._run_group(cmd, tmp_path, dict(os.environ), lines.append, notes.append, 120)
+    code, ended, lines, notes = run_group(cmd, tmp_path)
     assert (code, ended) == (0, "finished")
     _holder, child = map(int, pidfile.read_text().split())
     assert proc_state(child) == "Z"  # the zombie was still there when the group was judged
@@ -115,17 +106,13 @@ def test_a_process_whose_main_thread_ended_but_another_runs_is_stopped(tmp_path)
     program = tmp_path / "half.py"
     program.write_text(HALF_EXITED)
     pidfile = tmp_path / "half.pid"
-    cmd = ["bash", "-c", f'"{sys.executable}" "{program}" "{pidfile}" & '
-                         f'while [ ! -s "{pidfile}" ]; do sleep 0.01; done; exit 0']
-    notes: list[str] = []
+    cmd = in_background_until_written(program, pidfile)
     try:
-        code, ended = deploy_script._run_group(cmd, tmp_path, dict(os.environ), lambda _: None, notes.append, 120)
+        code, ended, _, notes = run_group(cmd, tmp_path)
         assert (code, ended) == (0, "finished")
         assert any("left processes in its group: stopping them" in note for note in notes), notes
         half = int(pidfile.read_text())
         assert wait_until(lambda: not Path(f"/proc/{half}/task").exists() or all(
             proc_state(int(t.name)) in (None, "Z", "X") for t in Path(f"/proc/{half}/task").iterdir()))
     finally:
-        if pidfile.exists():
-            with contextlib.suppress(ProcessLookupError):
-                os.kill(int(pidfile.read_text()), signal.SIGKILL)
+        kill_recorded(pidfile)

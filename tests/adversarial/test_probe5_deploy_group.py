@@ -20,7 +20,7 @@ from pathlib import Path
 import pytest
 
 from compliance.app.deploy import script as deploy_script
-from tests.procs import proc_state, wait_until
+from tests.procs import kill_recorded, proc_state, run_group, wait_until
 
 pytestmark = pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="the group check reads /proc")
 
@@ -59,17 +59,14 @@ def test_a_script_leaving_an_oddly_named_process_has_it_stopped(odd_sleep, tmp_p
     """The script exits leaving a live child named in non-UTF-8 bytes: the run stops it, no traceback."""
     pidfile = tmp_path / "odd.pid"
     cmd = [b"bash", b"-c", b'"$0" 60 & echo $! > "$1"; exit 0', odd_sleep, os.fsencode(pidfile)]
-    notes: list[str] = []
     try:
-        code, ended = deploy_script._run_group(cmd, tmp_path, dict(os.environ), lambda _: None, notes.append, 120)
+        code, ended, _, notes = run_group(cmd, tmp_path)
         assert (code, ended) == (0, "finished")
         assert any("left processes in its group: stopping them" in note for note in notes), notes
         odd = int(pidfile.read_text())
         assert proc_state(odd) in (None, "Z", "X")
     finally:
-        if pidfile.exists():
-            with contextlib.suppress(ProcessLookupError):
-                os.kill(int(pidfile.read_text()), signal.SIGKILL)
+        kill_recorded(pidfile)
 
 
 # A holder forks a child that exits at once (a zombie of the script's group that it never reaps) and a
@@ -130,9 +127,7 @@ def test_a_fork_chain_beside_a_zombie_is_stopped(tmp_path):
         if pgid is not None:
             with contextlib.suppress(ProcessLookupError, PermissionError):
                 os.killpg(pgid, signal.SIGKILL)
-        if pidfile.exists():
-            with contextlib.suppress(ProcessLookupError):
-                os.kill(int(pidfile.read_text().split()[0]), signal.SIGKILL)
+        kill_recorded(pidfile)
 
 
 # A member with a SIGTERM handler (its cleanup) that the script stops (SIGSTOP) before exiting: a stopped
@@ -160,13 +155,10 @@ def test_a_stopped_member_is_continued_so_its_sigterm_cleanup_runs(tmp_path, mon
     cmd = ["bash", "-c", f'"{sys.executable}" "{program}" "{marker}" "{pidfile}" & '
                          f'while [ ! -s "{pidfile}" ]; do sleep 0.01; done; kill -STOP $!; '
                          f'while [ "$(cut -d")" -f2 /proc/$!/stat | cut -d" " -f2)" != T ]; do sleep 0.01; done; exit 0']
-    notes: list[str] = []
     try:
-        code, ended = deploy_script._run_group(cmd, tmp_path, dict(os.environ), lambda _: None, notes.append, 120)
+        code, ended, _, notes = run_group(cmd, tmp_path)
         assert (code, ended) == (0, "finished")
         assert any("left processes in its group: stopping them" in note for note in notes), notes
         assert marker.exists(), "the stopped member was killed without running its SIGTERM handler"
     finally:
-        if pidfile.exists():
-            with contextlib.suppress(ProcessLookupError):
-                os.kill(int(pidfile.read_text()), signal.SIGKILL)
+        kill_recorded(pidfile)
