@@ -211,15 +211,12 @@ def _kill_hidden_members(pgid: int) -> None:
         pass
 
 
-def _member_states(pgid: int) -> list[str] | None:
-    """The /proc state letter of each process in group ``pgid``; None when /proc cannot tell."""
-    proc = Path("/proc")
+def _member_states(pgid: int) -> list[str]:
+    """The /proc state letter of each process in group ``pgid`` it can see; none where /proc cannot tell."""
     try:
-        entries = [entry for entry in proc.iterdir() if entry.name.isdigit()]
+        entries = [entry for entry in Path("/proc").iterdir() if entry.name.isdigit()]
     except OSError:
-        return None
-    if not entries:
-        return None
+        return []
     states = []
     for entry in entries:
         try:
