@@ -206,17 +206,23 @@ def call(client, operation: str, **params: Any) -> dict[str, Any]:
 
 def pages(client, operation: str, options: dict[str, Any] | None, *, page_size: int | None = None,
            **params: Any) -> Iterator[dict[str, Any]]:
-    """Every page of a listing, or ``TooManyPages``: stopping at ``max_pages`` would judge half the data."""
+    """Every page of a listing, or an error: ``TooManyPages`` past ``max_pages``, and ``TruncatedListing``
+    when the last page says it is truncated (``IsTruncated``) but gives no token to go on with, which
+    botocore's paginator takes as the end. Either way the rest would be judged as absent."""
     limit = int((options or {}).get("max_pages") or DEFAULT_MAX_PAGES)
     paginator = client.get_paginator(_snake(operation))
     if page_size:
         params["PaginationConfig"] = {"PageSize": int(page_size)}
     with calling(operation):
+        page: dict[str, Any] = {}
         for n, page in enumerate(paginator.paginate(**params), start=1):
             if n > limit:
                 raise TooManyPages(f"{operation} returned more than {limit} pages; refusing partial data",
                                    code="TooManyPages", operation=operation)
             yield page
+        if page.get("IsTruncated") is True:
+            raise AwsApiError(f"{operation} was truncated without a token to continue from; refusing partial data",
+                              code="TruncatedListing", operation=operation)
 
 
 def _snake(operation: str) -> str:

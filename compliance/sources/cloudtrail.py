@@ -162,8 +162,7 @@ def _window_keys(client, bucket: str, base: str, days: list[str], options: dict[
 
     The early stop holds only while keys come in S3's order, a general purpose bucket's: a directory
     bucket (listed in no order) is read a day folder at a time as before, and a listing out of order (within
-    a page: another store) or cut short (truncated without a token: botocore stops quietly) is an error,
-    never a shorter read.
+    a page: another store) is an error, as ``aws.pages`` makes one cut short, never a shorter read.
     """
     if not days:
         return
@@ -173,7 +172,7 @@ def _window_keys(client, bucket: str, base: str, days: list[str], options: dict[
                                   Bucket=bucket, Prefix=f"{base}{day}/"):
                 yield from (o["Key"] for o in page.get("Contents", []) if o["Key"].endswith(".json.gz"))
         return
-    folders, last, previous, truncated, stop = {f"{day}/" for day in days}, days[-1], "", False, False
+    folders, last, previous, stop = {f"{day}/" for day in days}, days[-1], "", False
     for page in aws.pages(client, "ListObjectsV2", options, page_size=(options or {}).get("page_size"),
                           Bucket=bucket, Prefix=base, StartAfter=f"{base}{days[0]}"):
         for obj in page.get("Contents", []):
@@ -191,10 +190,6 @@ def _window_keys(client, bucket: str, base: str, days: list[str], options: dict[
                 yield key
         if stop:
             return  # no more pages to ask for
-        truncated = bool(page.get("IsTruncated"))
-    if truncated:  # the paginator stopped on a truncated page: it came without a continuation token
-        raise aws.AwsApiError(f"ListObjectsV2 of s3://{bucket}/{base} was truncated without a continuation token; "
-                              "refusing partial data", code="TruncatedListing", operation="ListObjectsV2")
 
 
 def _in(event: dict[str, Any], since: datetime, until: datetime) -> bool:

@@ -301,3 +301,15 @@ def test_a_directory_bucket_is_listed_a_day_folder_at_a_time(monkeypatch, offlin
                                    meter=Meter())
     assert [e["eventID"] for e in events] == [later, inside]
     stubbers[0].assert_no_pending_responses()
+
+
+def test_a_directory_buckets_day_listing_truncated_without_a_token_is_an_error(monkeypatch, offline_aws):
+    # the check lives in aws.pages, so the per-day listing of a directory bucket gets it too
+    bucket = "trail--usw2-az1--x-s3"
+    key = _region_key("2026/01/01/first.json.gz")
+    pages = [{"IsTruncated": True, "KeyCount": 1, "Contents": [{"Key": key}]}]
+    _stub_s3(monkeypatch, pages, {key: _raw("first")}, bucket=bucket,
+             listed=[{"Bucket": bucket, "Prefix": _region_key("2026/01/01/")}])
+    env = run_source("boto3", "trail", lambda m: cloudtrail.read_trail(
+        bucket, None, me.ACCOUNT, me.REGION, me.FUNCTION, DAY, DAY + timedelta(hours=12), meter=m))
+    assert env["status"] == "error" and "truncated without a token" in env["error"]["message"], env
