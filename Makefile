@@ -27,7 +27,7 @@ lint: setup
 # 2 cores, 110 -> 96 s and 95 -> 79 s wall, sys time 27 -> 18 s and 21 -> 15 s (disk writes and
 # deletes). Elsewhere (a container's 64 MB /dev/shm) nothing changes. pyproject keeps one run's folders.
 ifeq ($(origin TMPDIR),undefined)
-TEST_TMPDIR := $(shell $(PYTHON) -c 'import os, shutil; d = "/dev/shm"; print(d if os.path.isdir(d) and os.access(d, os.W_OK) and shutil.disk_usage(d).free >= 2 << 30 else "")' 2>/dev/null)
+TEST_TMPDIR = $(shell $(PYTHON) -c 'import os, shutil; d = "/dev/shm"; print(d if os.path.isdir(d) and os.access(d, os.W_OK) and shutil.disk_usage(d).free >= 2 << 30 else "")' 2>/dev/null)
 endif
 
 # bytecode caches allowed: with PYTHONDONTWRITEBYTECODE set (as on this machine) every xdist worker
