@@ -56,8 +56,8 @@ def _mtime(members: dict[str, bytes]) -> int:
     return int(parse_time(report["snapshot"]["collected_at"]).timestamp())
 
 
-def _repack(members: dict[str, bytes], path) -> str:
-    path.write_bytes(tar_bytes(members, _mtime(members)))
+def _repack(members: dict[str, bytes], path, mtime: int | None = None) -> str:
+    path.write_bytes(tar_bytes(members, _mtime(members) if mtime is None else mtime))
     return str(path)
 
 
@@ -172,8 +172,9 @@ def test_a_passing_report_is_passed_and_nothing_else_is():
                                     MANIFEST, STATEMENT])
 def test_one_byte_changed_in_any_member_is_refused_naming_it(package, tmp_path, capsys, member):
     members = _members(package)
+    mtime = _mtime(members)  # read before the flip, which may leave report.json unparseable
     members[member] = _flip(members[member])
-    code, err = _verify(_repack(members, tmp_path / "t.tar.gz"), capsys)
+    code, err = _verify(_repack(members, tmp_path / "t.tar.gz", mtime), capsys)
     assert code == 3, err
     assert member in err
 
@@ -365,3 +366,18 @@ def test_a_statement_edited_to_claim_passed_is_refused(package, tmp_path, capsys
     members[STATEMENT] = statement_text(stmt).encode()
     code, err = _verify(_repack(members, tmp_path / "claim.tar.gz"), capsys)
     assert code == 3 and STATEMENT in err and "verificationResult" in err and "verifiedLevels" in err
+
+
+def test_a_flip_that_leaves_report_json_unparseable_is_refused_naming_it(package, tmp_path, capsys):
+    """The CI failure of 2026-12-02: the middle byte of that day's report.json was a ':' and its flip made the
+    JSON unreadable. verify-package must refuse such a member by digest, without a traceback."""
+    members = _members(package)
+    mtime = _mtime(members)
+    data = members["report/report.json"]
+    members["report/report.json"] = data[:data.index(b":")] + b";" + data[data.index(b":") + 1:]
+    with pytest.raises(json.JSONDecodeError):
+        json.loads(members["report/report.json"])
+    code, err = _verify(_repack(members, tmp_path / "colon.tar.gz", mtime), capsys)
+    assert code == 3, err
+    assert "report/report.json" in err
+    assert "Traceback" not in err
