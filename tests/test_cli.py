@@ -367,3 +367,24 @@ def test_validating_rules_imports_no_reporter_engine_or_cloud_library():
     done = subprocess.run([sys.executable, "-c", code], cwd=Path(__file__).resolve().parents[1],
                           capture_output=True, text=True, check=True)
     assert done.stdout.strip().splitlines()[-1] == "[]", done.stdout
+
+
+def test_one_parser_serves_every_call_and_no_call_sees_anothers_lists(monkeypatch):
+    """``main`` parses with one parser per process; a command that changes a repeatable option's list
+    (here: appends to ``--path``) must not change what the next call parses."""
+    from compliance import cli
+    from compliance.cli.parser import shared_parser
+
+    seen = []
+
+    def changes(args):
+        seen.append(list(args.path))
+        args.path.append("added/by/the/command")
+        return 0
+
+    monkeypatch.setitem(cli.COMMANDS, "changes", changes)
+    assert main(["changes"]) == 0
+    assert main(["changes", "--path", "backend/**"]) == 0
+    assert main(["changes"]) == 0
+    assert seen == [[], ["backend/**"], []]
+    assert shared_parser() is shared_parser()

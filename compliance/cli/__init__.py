@@ -23,13 +23,16 @@ import sys
 from collections.abc import Callable
 
 from compliance.base.errors import EXIT_ERROR, EXIT_OK, ComplianceError, InputError
-from compliance.cli.parser import DEFAULT_FORMATS, FORMATS, build_parser
+from compliance.cli.parser import DEFAULT_FORMATS, FORMATS, build_parser, shared_parser
 
 __all__ = ["COMMANDS", "DEFAULT_FORMATS", "FORMATS", "build_parser", "main"]
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    args = shared_parser().parse_args(argv)
+    for name, value in vars(args).items():  # a default list is the shared parser's own object: never hand it out
+        if isinstance(value, list):
+            setattr(args, name, list(value))
     # A run builds millions of small acyclic objects (a dict per commit, file and finding) and
     # exits; the cyclic collector would re-scan them all again and again, 10-15% of an audit of
     # 100,000 commits. Reference counting still frees everything; cycles wait for the end.
