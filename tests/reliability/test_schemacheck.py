@@ -77,6 +77,25 @@ def cut_snapshot(demo):
     return cut, list(doc_paths(cut))
 
 
+def _keywords(schema):
+    if isinstance(schema, dict):
+        for key, value in schema.items():
+            yield key
+            yield from _keywords(value)
+    elif isinstance(schema, list):
+        for value in schema:
+            yield from _keywords(value)
+
+
+def test_the_snapshot_schema_judges_list_items_one_by_one():
+    """What the cut snapshot rests on: no keyword of the schema reads a list's length or its items together
+    (if one is added, the mutation test must damage the full snapshot again)."""
+    together = {"minItems", "maxItems", "uniqueItems", "contains", "minContains", "maxContains", "prefixItems",
+                "unevaluatedItems"}
+    assert together.isdisjoint(_keywords(load_schema("snapshot")))
+    assert "items" in set(_keywords(load_schema("snapshot")))
+
+
 def test_the_cut_snapshot_keeps_every_place_and_type_and_is_valid_to_both(demo_snapshot, cut_snapshot):
     (snap, paths), (cut, cut_paths) = demo_snapshot, cut_snapshot
     assert shape(cut) == shape(snap)
