@@ -22,6 +22,7 @@ from compliance.model.snapshot import def_schema, load_schema, schema_problems
 from tests.hypothesis_budget import examples
 from tests.jsoncopy import copy_json
 from tests.reliability.docpaths import doc_paths, representatives, shape
+from tests.schema_authority import authority
 
 SOURCES = ["git", "github", "lambda", "apigateway", "tracker", "deploy_manager", "probe"]
 SETTINGS = settings(max_examples=examples(300), deadline=None, suppress_health_check=[HealthCheck.too_slow,
@@ -38,22 +39,9 @@ odd_values = st.recursive(
     max_leaves=6)
 
 
-_AUTHORITIES: dict[int, tuple[dict, Draft202012Validator]] = {}
-
-
-def _authority(schema) -> Draft202012Validator:
-    """jsonschema's validator for ``schema``, built once per schema object (the shipped schemas are loaded
-    once): building one resolves the schema's references again, about a tenth of a mutated snapshot's
-    check. The schema is kept with it, so its id cannot be reused by another object."""
-    kept = _AUTHORITIES.get(id(schema))
-    if kept is None or kept[0] is not schema:
-        kept = _AUTHORITIES[id(schema)] = (schema, Draft202012Validator(schema))
-    return kept[1]
-
-
 def _agree(schema, doc) -> None:
     fast = is_valid(doc, schema)
-    slow = _authority(schema).is_valid(doc)
+    slow = authority(schema).is_valid(doc)
     assert fast == slow, f"jsonschema-rs says {fast}, jsonschema says {slow}"
 
 
