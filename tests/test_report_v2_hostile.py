@@ -22,6 +22,7 @@ from compliance.report.compact import compact_report
 from compliance.report.diff import load_previous
 from compliance.report.expand import CompactError, expand_report
 from compliance.report.merge import load_report
+from tests.jsoncopy import copy_json
 
 
 @pytest.fixture(scope="module")
@@ -147,7 +148,7 @@ _HOSTILE = st.lists(st.sampled_from(list("{}#:!.[]0 \u202e\u0430é\U0001f600\\\"
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(subject=_HOSTILE, label=_HOSTILE, detail=_HOSTILE)
 def test_hostile_strings_read_back_exactly(doc, subject, label, detail):
-    d = copy.deepcopy(doc)
+    d = copy_json(doc)
     change = d["changes"][0]
     change["subject"] = subject
     for stage in change["timeline"]:

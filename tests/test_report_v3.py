@@ -24,6 +24,7 @@ from compliance.report.compact import compact_report
 from compliance.report.diff import diff_reports, load_previous
 from compliance.report.expand import CompactError, expand_report
 from compliance.report.merge import load_report, merge_reports
+from tests.jsoncopy import copy_json
 from tests.reportfile import without_pass_details
 
 
@@ -275,7 +276,7 @@ _TOKENS = st.sampled_from(["13000055433", "#1007", "2026-01-02T03:04:05Z", "0123
 def test_stages_shaped_alike_read_back_exactly(doc, parts, own):
     """Stages that look like the ones before them (the writer tries the last templates of a stage's name)
     or hold their change's SHA read back as they are, every one."""
-    d = copy.deepcopy(doc)
+    d = copy_json(doc)
     for i, (change, words) in enumerate(zip(d["changes"], parts, strict=False)):
         text = "".join(words)
         for stage in change["timeline"]:

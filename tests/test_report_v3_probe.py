@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import copy
 import json
 
 import pytest
@@ -13,6 +12,7 @@ from compliance.model.snapshot import canonical_json
 from compliance.report.compact import compact_report
 from compliance.report.expand import CompactError, expand_report
 from tests.hypothesis_budget import examples
+from tests.jsoncopy import copy_json
 from tests.reportfile import without_pass_details
 
 
@@ -34,7 +34,7 @@ _HOSTILE = st.lists(st.sampled_from(["{", "}", "{0}", "{1}", "{sha}", "{short}",
 @settings(max_examples=examples(90), deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(words=st.lists(_HOSTILE, min_size=4, max_size=12), which=st.integers(0, 10_000), steal=st.booleans())
 def test_hostile_values_read_back_as_they_were(doc, words, which, steal):
-    d = copy.deepcopy(doc)
+    d = copy_json(doc)
     changes = d["changes"]
     n = len(changes)
     c = changes[which % n]
