@@ -3,7 +3,8 @@
 boto3 reaches moto through ``AWS_ENDPOINT_URL`` exactly as it would reach AWS, so the collectors
 run unchanged: real serialisation, real paginators, real retries. The builders create what
 domain.md describes (the coordination Lambda, the tracker HTTP API, the two tables) so tests
-and other suites can share one realistic account.
+and other suites can share one realistic account; their own requests are answered by the same
+moto in this process, without the socket (``client``, tests/moto_inproc.py).
 
 moto limits worth knowing (tests work around them, see test_aws_sources.py):
 - Lambda functions are always ``Active`` / ``Successful``; invoking needs docker, so nothing invokes.
