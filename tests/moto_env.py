@@ -3,7 +3,8 @@
 boto3 reaches moto through ``AWS_ENDPOINT_URL`` exactly as it would reach AWS, so the collectors
 run unchanged: real serialisation, real paginators, real retries. The builders create what
 domain.md describes (the coordination Lambda, the tracker HTTP API, the two tables) so tests
-and other suites can share one realistic account.
+and other suites can share one realistic account; their own requests are answered by the same
+moto in this process, without the socket (``client``, tests/moto_inproc.py).
 
 moto limits worth knowing (tests work around them, see test_aws_sources.py):
 - Lambda functions are always ``Active`` / ``Successful``; invoking needs docker, so nothing invokes.
@@ -20,6 +21,8 @@ import socket
 import urllib.request
 import zipfile
 from typing import Any
+
+from tests import moto_inproc
 
 REGION = "us-west-2"
 ACCOUNT = "123456789012"
@@ -113,22 +116,35 @@ def closed_port() -> int:
         return s.getsockname()[1]
 
 
+IN_PROCESS = True  # the tests' own clients are answered in this process; False: over HTTP, as the code under test
 _CLIENTS: dict[tuple, Any] = {}
 
 
 def client(service: str, region: str = REGION):
     """The tests' own boto3 client (builders, read-backs), one per service and AWS environment.
 
+    Its requests are answered by moto in this process (tests/moto_inproc.py), not over HTTP: the same
+    moto handler, the same account, ~2 ms of CPU less a request. With ``IN_PROCESS`` false it goes
+    through the server as the code under test does (tests/test_moto_inproc.py compares the two).
+
     Creating a client costs ~20-40 ms of CPU and the suite made thousands (every builder of every test):
-    ~6 s. A client is bound at creation to what the ``AWS_*`` variables said (endpoint, credentials), so
-    it is kept per those values and a test pointing boto3 elsewhere gets a client of its own. The code
-    under test never sees these: its collectors build their own clients."""
+    ~6 s. A client is bound at creation to what the ``AWS_*`` variables said (credentials, and the
+    endpoint over HTTP), so it is kept per those values and a test pointing boto3 elsewhere gets
+    a client of its own. The code under test never sees these: its collectors build their own clients."""
     import boto3
 
-    key = (service, region, tuple(sorted((k, v) for k, v in os.environ.items() if k.startswith("AWS_"))))
+    key = (service, region, IN_PROCESS, _aws_environment())
     if key not in _CLIENTS:
-        _CLIENTS[key] = boto3.client(service, region_name=region)
+        if IN_PROCESS:
+            made = boto3.client(service, region_name=region, config=moto_inproc.client_config())
+            _CLIENTS[key] = moto_inproc.attach(made)
+        else:
+            _CLIENTS[key] = boto3.client(service, region_name=region)
     return _CLIENTS[key]
+
+
+def _aws_environment() -> tuple:
+    return tuple(sorted((k, v) for k, v in os.environ.items() if k.startswith("AWS_")))
 
 
 _RESOURCES: dict[tuple, Any] = {}
@@ -138,12 +154,17 @@ def _dynamodb_resource():
     """The tests' DynamoDB resource (item writes in the builders), kept as ``client`` keeps clients.
 
     A new one per table cost ~15 ms of CPU (a session, a client and the resource model), twice per
-    built deploy system; kept per ``AWS_*`` environment for the same reason a client is."""
+    built deploy system; kept per ``AWS_*`` environment for the same reason a client is, and answered
+    where ``client``'s are."""
     import boto3
 
-    key = tuple(sorted((k, v) for k, v in os.environ.items() if k.startswith("AWS_")))
+    key = (IN_PROCESS, _aws_environment())
     if key not in _RESOURCES:
-        _RESOURCES[key] = boto3.resource("dynamodb", region_name=REGION)
+        if IN_PROCESS:
+            _RESOURCES[key] = boto3.resource("dynamodb", region_name=REGION, config=moto_inproc.client_config())
+            moto_inproc.attach(_RESOURCES[key].meta.client)
+        else:
+            _RESOURCES[key] = boto3.resource("dynamodb", region_name=REGION)
     return _RESOURCES[key]
 
 
