@@ -9,9 +9,9 @@ from __future__ import annotations
 from collections.abc import Iterable
 from pathlib import Path
 
+from compliance.app.deferred import with_deferred_sources
 from compliance.app.loading import precheck
 from compliance.app.persist import Persisted, persist
-from compliance.app.pr import with_deferred_sources
 from compliance.inputs.rules import load_rules
 from compliance.model.snapshot import read_snapshot
 from compliance.report import WAIVERS_NAME

@@ -17,6 +17,7 @@ from typing import Any
 
 from compliance import __version__
 from compliance.app.collect import public_target
+from compliance.app.deferred import DEFERRED_REASON
 from compliance.base.errors import ComplianceError
 from compliance.base.fsutil import not_regular
 from compliance.base.ids import find_task_ids
@@ -27,7 +28,6 @@ from compliance.sources.base import run_source
 from compliance.sources.git import read_files_at
 from compliance.sources.plan import collect_one
 from compliance.sources.registry import (
-    DEFERRED,
     after_merge,
     applicable,
     before_merge,
@@ -36,9 +36,6 @@ from compliance.sources.registry import (
 )
 
 PR_LOOKBACK_DAYS = 30  # deploy-manager requests this recent may already route the PR's files
-# the whole message of a finding whose rule reads a source only a deploy produces (recorded in the snapshot)
-DEFERRED_REASON = "not judged on a pull request: needs a deploy: judged after merge by the scheduled audit, " \
-    "not on a pull request"
 
 
 def pr_number_from_event(path: str | None = None) -> int:
@@ -123,20 +120,3 @@ def pr_snapshot(config: Any, ruleset: Any, pr: dict[str, Any], *, head_ref: str 
                           window={"since": iso(since), "until": now, "branch": target["branch"]},
                           target=public_target(target), rules=ruleset.digests, sources=sources,
                           pull_request=pull_request)
-
-
-def with_deferred_sources(snapshot: dict[str, Any]) -> dict[str, Any]:
-    """A pull-request snapshot saved before deferred sources were recorded, with them recorded.
-
-    Such a snapshot holds a ``pull_request`` section and no deferred source; its after-merge sources
-    were simply left out. Re-judged as it is, each rule reading them would be `error` (not collected),
-    where the PR run said `not_applicable`: recording them as deferred, as ``pr_snapshot`` does now,
-    keeps the old snapshot's verdicts. Any other snapshot is returned as it is.
-    """
-    sources = snapshot.get("sources")
-    if not snapshot.get("pull_request") or not isinstance(sources, dict) \
-            or any(isinstance(s, dict) and s.get("status") == DEFERRED for s in sources.values()):
-        return snapshot
-    missing = {name: deferred_envelope(name, DEFERRED_REASON, snapshot["collected_at"])
-               for name in after_merge() if name not in sources}
-    return {**snapshot, "sources": {**sources, **missing}} if missing else snapshot

@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from compliance import __version__
+from compliance.app.deferred import with_deferred_sources
 from compliance.app.package_format import (
     EXIT_NOT_REPRODUCED,
     EXIT_TAMPERED,
@@ -48,7 +49,6 @@ from compliance.app.package_format import (
     statement_text,
 )
 from compliance.app.persist import read_waivers
-from compliance.app.pr import with_deferred_sources
 from compliance.base.errors import ComplianceError
 from compliance.base.timeutil import parse_time
 from compliance.inputs.rules import load_rules

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from compliance.app.pr import with_deferred_sources
+from compliance.app.deferred import with_deferred_sources
 from compliance.base.errors import InputError
 from compliance.base.timeutil import iso
 from compliance.cli import main
