@@ -341,3 +341,15 @@ def test_hostile_text_stays_text_in_the_picture(pages, tmp_path):
     assert "</svg><svg onload=" in text and "<script>document.title='PWNED'</script>" in text and "& &amp;" in text
     assert not re.search("[\x00-\x08\x0b\x0c\x0e-\x1f\u202e]", text)
     assert [line for line in log.splitlines() if ":CONSOLE" in line] == []
+
+
+def test_xml_text_escapes_as_saxutils_did():
+    """svg_primitives escapes in one pass instead of importing xml.sax.saxutils (and with it urllib, http and
+    email at start-up); the bytes must be what saxutils gave, for every character that matters."""
+    from xml.sax.saxutils import escape
+
+    from compliance.report.svg_primitives import xml_text
+
+    for text in ['a&b<c>d"e\'f', "&amp; already", "&&<<>>\"\"''", "plain", "", "</svg><script>x</script>",
+                 "x' onload='y", "é ✓ 😀"]:
+        assert xml_text(text) == escape(text, {'"': "&quot;", "'": "&apos;"}), text
