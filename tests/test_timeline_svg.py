@@ -14,10 +14,15 @@ import re
 from datetime import datetime, timedelta, timezone
 from html.parser import HTMLParser
 from pathlib import Path
+from xml.sax.saxutils import escape
 
 import jsonschema
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as hs
 
+from compliance.base.console import INVISIBLE_RE
+from compliance.base.redact import strip_hidden
 from compliance.base.timeutil import iso
 from compliance.judge.engine import evaluate
 from compliance.model.snapshot import load_schema
@@ -25,7 +30,9 @@ from compliance.report import FORMATS
 from compliance.report import svg_timeline as svgt
 from compliance.report import timeline_view as tv
 from compliance.report.document import build_report
+from compliance.report.svg_primitives import xml_text
 from tests.browser import CHROMIUM, dump_dom, measure, read_png, screenshot
+from tests.hypothesis_budget import examples
 from tests.scenario import build_repo, make_rule, run, snapshot
 
 T0 = datetime(2026, 3, 1, tzinfo=timezone.utc)
@@ -346,10 +353,12 @@ def test_hostile_text_stays_text_in_the_picture(pages, tmp_path):
 def test_xml_text_escapes_as_saxutils_did():
     """svg_primitives escapes in one pass instead of importing xml.sax.saxutils (and with it urllib, http and
     email at start-up); the bytes must be what saxutils gave, for every character that matters."""
-    from xml.sax.saxutils import escape
-
-    from compliance.report.svg_primitives import xml_text
-
     for text in ['a&b<c>d"e\'f', "&amp; already", "&&<<>>\"\"''", "plain", "", "</svg><script>x</script>",
                  "x' onload='y", "é ✓ 😀"]:
         assert xml_text(text) == escape(text, {'"': "&quot;", "'": "&apos;"}), text
+
+
+@settings(max_examples=examples(600))
+@given(hs.text(alphabet=hs.sampled_from('&<>"\'; a#\u200b\x00\n') | hs.characters(), max_size=40))
+def test_xml_text_is_saxutils_on_the_visible_text(text):
+    assert xml_text(text) == escape(strip_hidden(INVISIBLE_RE, text), {'"': "&quot;", "'": "&apos;"})
