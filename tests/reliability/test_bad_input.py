@@ -248,8 +248,20 @@ NEEDS = {"lambda": "APIMCP-003", "github": "APIMCP-001", "tracker": "APIMCP-007"
          "deploy_manager": "APIMCP-002"}
 
 
+@pytest.fixture
+def refusing_aws(offline_aws, http_server, monkeypatch):
+    """AWS that refuses every request at once (403 AccessDenied), for audits whose AWS sources only have to
+    fail: at ``offline_aws``'s closed port botocore retried each connection with back-off, ~0.35 s of
+    sleeping per test. A refusal is not retried; the sources still fail and their rules are still `error`."""
+    body = b'{"__type": "AccessDeniedException", "Message": "refused by the test", "message": "refused by the test"}'
+    server = http_server(lambda _: (403, {"Content-Type": "application/json",
+                                          "x-amzn-ErrorType": "AccessDeniedException"}, body))
+    monkeypatch.setenv("AWS_ENDPOINT_URL", server.url)
+    return server
+
+
 @pytest.mark.parametrize("case", sorted(SOURCE_FILE_CASES))
-def test_bad_source_data_file(tmp_path, capsys, repo_path, case, offline_aws):
+def test_bad_source_data_file(tmp_path, capsys, repo_path, case, refusing_aws):
     """A malformed data file is a failed source: its rules are `error`, never judged on half the data."""
     source, content, where = SOURCE_FILE_CASES[case]
     data = _write(tmp_path / f"{source}.json", content if isinstance(content, bytes) else json.dumps(content))
@@ -265,6 +277,7 @@ def test_bad_source_data_file(tmp_path, capsys, repo_path, case, offline_aws):
     assert statuses == {"error"}, statuses
     assert str(data) in stdout  # the summary line says which file failed
     assert no_temp_files(out) == []
+    assert refusing_aws.seen  # the live AWS sources were asked, and refused
 
 
 # --------------------------------------------------------------------------- API payloads
@@ -360,7 +373,7 @@ def test_missing_branch(repo_path, capsys):
     assert code == 2 and "release" in err, err
 
 
-def test_missing_branch_in_audit_is_an_error_finding(tmp_path, repo_path, capsys, offline_aws):
+def test_missing_branch_in_audit_is_an_error_finding(tmp_path, repo_path, capsys, refusing_aws):
     config = _write(tmp_path / "compliance.yaml", CONFIG.replace("repo: enceladus", f"repo: {repo_path}")
                     .replace("branch: main", "branch: release"))
     out = tmp_path / "out"
@@ -370,6 +383,7 @@ def test_missing_branch_in_audit_is_an_error_finding(tmp_path, repo_path, capsys
     git = next(s for s in doc["sources"] if s["name"] == "git")
     assert git["status"] == "error" and "release" in git["error"]["message"]
     assert "pass" not in {f["status"] for f in doc["findings"] if f["rule_id"] in ("APIMCP-001", "APIMCP-008")}
+    assert refusing_aws.seen
 
 
 def test_shallow_clone_warns(tmp_path, repo_path, capsys):
