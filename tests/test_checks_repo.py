@@ -107,6 +107,24 @@ def test_workflow_push_filter(tmp_path):
     assert judge(snapshot(tmp_path / "nope"), "workflow_push_filter")[0].status == "error"
 
 
+def test_a_date_github_reads_as_text_is_judged_and_a_bad_tagged_one_is_invalid_yaml(tmp_path):
+    """An unquoted ``2026-02-30`` is text to GitHub's YAML 1.2 parser; PyYAML's safe loader made it a date and
+    raised, so every workflow check said "internal error in check". Now it is judged as GitHub reads it; a value
+    tagged ``!!timestamp`` that no calendar has is a workflow that is not valid YAML (a fail, never a pass)."""
+    dated = GOOD_WORKFLOW.replace("jobs:\n", "env:\n  BUILD_DATE: 2026-02-30\n  RELEASED: 2026-01-01\njobs:\n", 1)
+    assert "BUILD_DATE" in dated
+    snap = snapshot(_repo_with(tmp_path / "a", dated).path, files=FILES)
+    for kind in ("workflow_push_filter", "workflow_validation_asserts"):
+        [found] = judge(snap, kind)
+        assert found.status == "pass", (kind, found.message)
+    tagged = dated.replace("BUILD_DATE: 2026-02-30", "BUILD_DATE: !!timestamp 2026-02-30")
+    snap = snapshot(_repo_with(tmp_path / "b", tagged).path, files=FILES)
+    for kind in ("workflow_push_filter", "workflow_validation_asserts"):
+        [found] = judge(snap, kind)
+        assert found.status == "fail" and "not valid YAML" in found.message, (kind, found.message)
+        assert "internal error" not in found.message
+
+
 def test_workflow_validation_asserts(tmp_path):
     good = snapshot(_repo_with(tmp_path / "a", GOOD_WORKFLOW).path, files=FILES)
     assert judge(good, "workflow_validation_asserts")[0].status == "pass"

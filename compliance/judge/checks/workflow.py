@@ -45,15 +45,38 @@ def _parse(text: str) -> tuple[Any, str | None, int]:
     return copy.deepcopy(doc), problem, line
 
 
+@functools.cache
+def _loader() -> Any:
+    """PyYAML's safe loader without YAML 1.1's implicit timestamps.
+
+    GitHub reads a workflow with a YAML 1.2 parser, where an unquoted ``2026-02-30`` or ``2026-01-01``
+    is text; PyYAML's safe loader makes it a date, and for a date that does not exist it raised a
+    ValueError that reached the engine as "internal error in check". Values keep every other type
+    (booleans, so a bare ``on:`` key is still ``True``), and an explicit ``!!timestamp`` is still built."""
+    import yaml
+
+    class WorkflowLoader(yaml.SafeLoader):
+        pass
+
+    timestamp = "tag:yaml.org,2002:timestamp"
+    WorkflowLoader.yaml_implicit_resolvers = {
+        first: [(tag, rx) for tag, rx in resolvers if tag != timestamp]
+        for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+    }
+    return WorkflowLoader
+
+
 @functools.lru_cache(maxsize=64)
 def _parse_once(text: str) -> tuple[Any, str | None, int]:
     import yaml
 
     try:
-        doc = yaml.safe_load(text)
+        doc = yaml.load(text, Loader=_loader())  # noqa: S506 - a SafeLoader subclass
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         return None, f"the workflow is not valid YAML: {exc}", (mark.line + 1) if mark else 1
+    except (ValueError, OverflowError) as exc:  # a tagged value YAML cannot build (``!!timestamp 2026-02-30``)
+        return None, f"the workflow is not valid YAML: a value cannot be read ({exc})", 1
     if not isinstance(doc, dict):
         return None, "the workflow is not a YAML mapping", 1
     return doc, None, 1
