@@ -37,12 +37,16 @@ def audit_one(config: Config, ruleset: RuleSet, since: datetime, until: datetime
 def audit_with_baseline(config: Config, ruleset: RuleSet, since: datetime, until: datetime, out: Path,
                         formats: Iterable[str], *, mode: str, baseline: Callable[[dict[str, Any]], dict[str, Any]],
                         previous: str | Path | None = None, waivers: str | None = None,
-                        warn_days: int | None = None) -> Persisted:
+                        warn_days: int | None = None,
+                        collected: Callable[[dict[str, Any]], None] | None = None) -> Persisted:
     """An audit diffed against a "last audit" made from its own snapshot by ``baseline`` (the demo's).
 
     The baseline goes through the same pipeline into ``<out>/previous/``, so the diff compares like with like.
+    ``collected`` sees the snapshot before anything is judged (the demo dates its waivers from it).
     """
     snapshot = collect(config, ruleset, since, until)
+    if collected:
+        collected(snapshot)
     if not previous:
         persist(baseline(snapshot), ruleset, out / "previous", mode, ("json",))
         previous = out / "previous" / "report.json"

@@ -310,15 +310,24 @@ def cmd_demo(args: argparse.Namespace) -> int:
     from compliance.app.loading import load_target
     from compliance.app.package import build_package
     from compliance.base.timeutil import parse_bound
-    from compliance.demo import DEMO_PACKAGE, DEMO_SINCE, DEMO_UNTIL, build_demo, previous_snapshot
+    from compliance.demo import (
+        DEMO_PACKAGE,
+        DEMO_SINCE,
+        DEMO_UNTIL,
+        build_demo,
+        date_waivers,
+        previous_snapshot,
+    )
     from compliance.report import WAIVERS_NAME
 
     workdir = Path(args.workdir) if args.workdir else Path(tempfile.mkdtemp(prefix="compliance-demo-"))
-    config, ruleset = load_target(str(build_demo(workdir)))
+    config_path = build_demo(workdir)
+    config, ruleset = load_target(str(config_path))
+    redate = None if args.waivers else (lambda snapshot: date_waivers(config_path, snapshot))
     result = audit.audit_with_baseline(config, ruleset, parse_bound(DEMO_SINCE), parse_bound(DEMO_UNTIL, end=True),
                                        Path(args.out), FORMATS, mode="demo", baseline=previous_snapshot,
                                        previous=args.previous, waivers=args.waivers or str(workdir / WAIVERS_NAME),
-                                       warn_days=args.waiver_warn_days)
+                                       warn_days=args.waiver_warn_days, collected=redate)
     print(f"demo system built in {workdir} (git repository: {workdir / 'enceladus'})")
     print_summary(result.doc, result.written)
     print_metrics(result.doc)

@@ -50,6 +50,7 @@ from compliance.demo.build import (
     PREVIOUS_UNTIL,
     build_demo,
     closed_loopback_port,
+    date_waivers,
     policies_dir,
     previous_snapshot,
     waivers_yaml,
@@ -82,5 +83,5 @@ __all__ = [
     "ACCOUNT", "BRANCH", "DEMO_PACKAGE", "DEMO_SINCE", "DEMO_UNTIL", "DEPLOY_SCRIPT", "DEPLOY_STEP", "DM_TABLE", "FUNCTION",
     "FUNCTION_ARN", "GITHUB_REPO", "HTTP_API", "OWNER", "PREVIOUS_UNTIL", "REGION", "REPO", "TRACKER_TABLE",
     "WORKFLOW", "WORKFLOW_ID", "WORKFLOW_NAME", "build_demo", "closed_loopback_port", "demo_commits", "file_text",
-    "policies_dir", "previous_snapshot", "waivers_yaml",
+    "policies_dir", "previous_snapshot", "waivers_yaml", "date_waivers",
 ]

@@ -115,8 +115,20 @@ def build_demo(workdir: Path) -> Path:
     path = workdir / "compliance.yaml"
     path.write_text(yaml.safe_dump(config, sort_keys=False, allow_unicode=True), encoding="utf-8")
     (workdir / "waivers.yaml").write_text(
-        waivers_yaml(datetime.now(UTC).date(), config["target"]["capability_url"]), encoding="utf-8")
+        waivers_yaml(now.date(), config["target"]["capability_url"]), encoding="utf-8")
     return path
+
+
+def date_waivers(config_path: Path, snapshot: dict[str, Any]) -> None:
+    """Write the demo's ``waivers.yaml`` again, dated around the day ``snapshot`` was collected.
+
+    The build dates it by the wall clock and the collection reads the clock later: a demo built at
+    2026-12-31 23:59:59 UTC and collected after midnight showed every designed offset a day off (the
+    waiver expiring in 7 days in 6). Waivers expire by the snapshot's clock, so that is the day to date from."""
+    config_path = Path(config_path)
+    url = yaml.safe_load(config_path.read_text(encoding="utf-8"))["target"]["capability_url"]
+    (config_path.parent / "waivers.yaml").write_text(
+        waivers_yaml(parse_time(snapshot["collected_at"]).date(), url), encoding="utf-8")
 
 
 def waivers_yaml(today: Any, capability_url: str) -> str:
