@@ -14,6 +14,7 @@ from typing import Any
 
 from compliance.base.globs import example_path, filter_match
 from compliance.base.redact import clip
+from compliance.judge.checks import workflow_yaml
 from compliance.judge.checks.common import file_evidence
 from compliance.judge.registry import register
 from compliance.model.findings import ERROR, FAIL, PASS, Finding
@@ -45,41 +46,9 @@ def _parse(text: str) -> tuple[Any, str | None, int]:
     return copy.deepcopy(doc), problem, line
 
 
-@functools.cache
-def _loader() -> Any:
-    """PyYAML's safe loader without YAML 1.1's implicit timestamps.
-
-    GitHub reads a workflow with a YAML 1.2 parser, where an unquoted ``2026-02-30`` or ``2026-01-01``
-    is text; PyYAML's safe loader makes it a date, and for a date that does not exist it raised a
-    ValueError that reached the engine as "internal error in check". Values keep every other type
-    (booleans, so a bare ``on:`` key is still ``True``), and an explicit ``!!timestamp`` is still built."""
-    import yaml
-
-    class WorkflowLoader(yaml.SafeLoader):
-        pass
-
-    timestamp = "tag:yaml.org,2002:timestamp"
-    WorkflowLoader.yaml_implicit_resolvers = {
-        first: [(tag, rx) for tag, rx in resolvers if tag != timestamp]
-        for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
-    }
-    return WorkflowLoader
-
-
 @functools.lru_cache(maxsize=64)
 def _parse_once(text: str) -> tuple[Any, str | None, int]:
-    import yaml
-
-    try:
-        doc = yaml.load(text, Loader=_loader())  # noqa: S506 - a SafeLoader subclass
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        return None, f"the workflow is not valid YAML: {exc}", (mark.line + 1) if mark else 1
-    except (ValueError, OverflowError) as exc:  # a tagged value YAML cannot build (``!!timestamp 2026-02-30``)
-        return None, f"the workflow is not valid YAML: a value cannot be read ({exc})", 1
-    if not isinstance(doc, dict):
-        return None, "the workflow is not a YAML mapping", 1
-    return doc, None, 1
+    return workflow_yaml.load(text)
 
 
 def _load_workflow(ctx, rule, params) -> tuple[str, str | None, Any, Finding | None]:
@@ -106,12 +75,27 @@ def _repo_files_workflow(params, target) -> list[str]:
 
 
 def _triggers(doc: dict) -> dict:
-    on = doc.get("on", doc.get(True))  # YAML 1.1 reads a bare `on:` key as the boolean True
+    on = doc.get("on")  # the text "on": workflows are read as YAML 1.2 (``workflow_yaml``), as GitHub reads them
     if isinstance(on, str):
         return {on: {}}
     if isinstance(on, list):
         return {k: {} for k in on if isinstance(k, str)}
     return on if isinstance(on, dict) else {}
+
+
+def _filter_problems(push: dict) -> list[str]:
+    """What GitHub refuses in a push filter: a value that is not a list of strings (its schema), or a
+    filter given together with its ``-ignore`` twin ("you cannot use both")."""
+    out = []
+    for key in ("branches", "branches-ignore", "paths", "paths-ignore"):
+        value = push.get(key)
+        if key in push and not (isinstance(value, list) and all(isinstance(v, (str, int, float)) and
+                                                                  not isinstance(v, bool) for v in value)):
+            out.append(f"push.{key} is not a list of patterns ({clip(repr(value), 60)}), which GitHub refuses")
+    for key in ("branches", "paths"):
+        if key in push and f"{key}-ignore" in push:
+            out.append(f"it sets both push.{key} and push.{key}-ignore, which GitHub refuses")
+    return out
 
 
 def _push_filter(doc: dict, branch: str) -> tuple[list[str], Any]:
@@ -123,6 +107,9 @@ def _push_filter(doc: dict, branch: str) -> tuple[list[str], Any]:
     if "push" not in on:
         problems.append("it has no push trigger")
     push = push if isinstance(push, dict) else {}
+    bad = _filter_problems(push)
+    if bad:  # a filter GitHub refuses runs nothing
+        return problems + bad, lambda p: False
     if "push" in on:
         if push.get("branches") is not None and not filter_match([str(b) for b in push["branches"]], branch):
             problems.append(f"push.branches does not include {branch}")

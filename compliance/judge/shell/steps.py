@@ -218,8 +218,24 @@ def shell_flags(shell: Any, runs_on: Any) -> tuple[bool, bool] | str:
     return errexit, pipefail
 
 
+def _run_defaults(holder: dict) -> Any:
+    defaults = holder.get("defaults")
+    return defaults.get("run") if isinstance(defaults, dict) else None
+
+
+def defaults_problem(job: dict, doc: dict) -> str | None:
+    """Why GitHub refuses the job's or the workflow's ``defaults`` (not a mapping, or its ``run`` not one):
+    such a workflow runs nothing, so no step of it can be judged to fail the job."""
+    for where, holder in (("the job's", job), ("the workflow's", doc)):
+        defaults = holder.get("defaults")
+        if defaults is not None and not (isinstance(defaults, dict) and
+                                         isinstance(defaults.get("run"), (dict, type(None)))):
+            return f"{where} defaults is not a mapping of run defaults ({str(defaults)[:60]!r}), which GitHub refuses"
+    return None
+
+
 def _shell_of(step: dict, job: dict, doc: dict) -> Any:
-    for holder in (step, (job.get("defaults") or {}).get("run") or {}, (doc.get("defaults") or {}).get("run") or {}):
+    for holder in (step, _run_defaults(job), _run_defaults(doc)):
         if isinstance(holder, dict) and holder.get("shell") is not None:
             return holder["shell"]
     return None

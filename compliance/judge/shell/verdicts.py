@@ -27,6 +27,7 @@ from compliance.judge.shell.steps import (
     _env,
     _shell_of,
     _step_lines,
+    defaults_problem,
     shell_flags,
     static_bool,
 )
@@ -97,7 +98,8 @@ def _steps(doc: dict, text: str) -> list[tuple[str, dict, list[StepInfo]]]:
         if not isinstance(job, dict):
             continue
         infos = []
-        for i, step in enumerate(job.get("steps") or []):
+        steps = job.get("steps")
+        for i, step in enumerate(steps if isinstance(steps, list) else []):
             if isinstance(step, dict):
                 first, run_line = lines.get((str(job_id), i), (None, None))
                 infos.append(StepInfo(str(job_id), i, step, first or 1, run_line or first or 1))
@@ -161,7 +163,7 @@ def _job_problem(job_id: str, job: dict) -> str | None:
 def _judge_step(parsed: _Parsed, prop: str, deploy: StepInfo, is_deploy, job: dict, doc: dict,
                 function: str, env: dict[str, str]) -> tuple[bool, str]:
     info = parsed.info
-    why = _can_fail_job(info, deploy)
+    why = _can_fail_job(info, deploy) or defaults_problem(job, doc)
     if why:
         return False, why
     if parsed.problem:
