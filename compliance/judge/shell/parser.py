@@ -24,6 +24,10 @@ from compliance.judge.shell.nodes import (
 )
 
 _RESERVED_END = {"then", "elif", "else", "fi", "do", "done", "esac", "}"}
+# Compound commands nested deeper than this are not read: each level is a few Python frames, and a script in a
+# pull request's workflow could nest hundreds deep to exhaust the recursion (an "internal error in check").
+# A real CI step or deploy script nests a handful deep.
+MAX_NESTING = 50
 
 
 class Parser:
@@ -32,6 +36,7 @@ class Parser:
     def __init__(self, tokens: list[Token]):
         self.t = tokens
         self.i = 0
+        self.depth = 0
 
     def parse(self) -> Seq:
         seq = self.seq(set())
@@ -108,6 +113,15 @@ class Parser:
         tok = self.peek()
         if tok is None:
             raise ShellSyntaxError(self.t[-1].line if self.t else 1, "a command is missing at the end")
+        if self.depth >= MAX_NESTING:
+            raise ShellSyntaxError(tok.line, f"commands nest deeper than {MAX_NESTING} levels; the script is not read")
+        self.depth += 1
+        try:
+            return self._command(tok)
+        finally:
+            self.depth -= 1
+
+    def _command(self, tok: Token):
         if tok.kind == "op" and tok.value == "(":
             self.i += 1
             if (nxt := self.peek()) and nxt.kind == "op" and nxt.value == "(":  # (( arithmetic ))
