@@ -82,6 +82,6 @@ from compliance.demo.tree import file_text
 __all__ = [
     "ACCOUNT", "BRANCH", "DEMO_PACKAGE", "DEMO_SINCE", "DEMO_UNTIL", "DEPLOY_SCRIPT", "DEPLOY_STEP", "DM_TABLE", "FUNCTION",
     "FUNCTION_ARN", "GITHUB_REPO", "HTTP_API", "OWNER", "PREVIOUS_UNTIL", "REGION", "REPO", "TRACKER_TABLE",
-    "WORKFLOW", "WORKFLOW_ID", "WORKFLOW_NAME", "build_demo", "closed_loopback_port", "demo_commits", "file_text",
-    "policies_dir", "previous_snapshot", "waivers_yaml", "date_waivers",
+    "WORKFLOW", "WORKFLOW_ID", "WORKFLOW_NAME", "build_demo", "closed_loopback_port", "date_waivers", "demo_commits",
+    "file_text", "policies_dir", "previous_snapshot", "waivers_yaml",
 ]
