@@ -321,9 +321,8 @@ def cmd_demo(args: argparse.Namespace) -> int:
     from compliance.report import WAIVERS_NAME
 
     workdir = Path(args.workdir) if args.workdir else Path(tempfile.mkdtemp(prefix="compliance-demo-"))
-    config_path = build_demo(workdir)
-    config, ruleset = load_target(str(config_path))
-    redate = None if args.waivers else (lambda snapshot: date_waivers(config_path, snapshot))
+    config, ruleset = load_target(str(build_demo(workdir)))
+    redate = None if args.waivers else (lambda snapshot: date_waivers(workdir, snapshot))
     result = audit.audit_with_baseline(config, ruleset, parse_bound(DEMO_SINCE), parse_bound(DEMO_UNTIL, end=True),
                                        Path(args.out), FORMATS, mode="demo", baseline=previous_snapshot,
                                        previous=args.previous, waivers=args.waivers or str(workdir / WAIVERS_NAME),

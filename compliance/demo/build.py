@@ -119,16 +119,16 @@ def build_demo(workdir: Path) -> Path:
     return path
 
 
-def date_waivers(config_path: Path, snapshot: dict[str, Any]) -> None:
-    """Write the demo's ``waivers.yaml`` again, dated around the day ``snapshot`` was collected.
+def date_waivers(workdir: Path, snapshot: dict[str, Any]) -> None:
+    """Write the demo's ``waivers.yaml`` in ``workdir`` again, dated around the day ``snapshot`` was collected.
 
     The build dates it by the wall clock and the collection reads the clock later: a demo built at
     2026-12-31 23:59:59 UTC and collected after midnight showed every designed offset a day off (the
-    waiver expiring in 7 days in 6). Waivers expire by the snapshot's clock, so that is the day to date from."""
-    config_path = Path(config_path)
-    url = yaml.safe_load(config_path.read_text(encoding="utf-8"))["target"]["capability_url"]
-    (config_path.parent / "waivers.yaml").write_text(
-        waivers_yaml(parse_time(snapshot["collected_at"]).date(), url), encoding="utf-8")
+    waiver expiring in 7 days in 6). Waivers expire by the snapshot's clock, so that is the day to date from;
+    the capability URL they name is the snapshot's target's, as the build wrote it."""
+    (Path(workdir) / "waivers.yaml").write_text(
+        waivers_yaml(parse_time(snapshot["collected_at"]).date(), snapshot["target"]["capability_url"]),
+        encoding="utf-8")
 
 
 def waivers_yaml(today: Any, capability_url: str) -> str:
