@@ -322,8 +322,8 @@ def system(request, tmp_path, aws_env, http_server, monkeypatch):
     """A governed repository, moto's Lambda and tracker, and a capability endpoint: one deploy's world.
 
     A test module that is not about the script's aws CLI call sets ``DEPLOY_UPLOAD = "fast"`` (the script
-    uploads with curl or botocore, 0.2-0.5 s of CPU less a run); tests/test_deploy.py keeps the runbook's
-    path, the aws CLI.
+    uploads with curl or botocore, 0.2-0.5 s of CPU less a run); a test about the runbook's own path, the
+    aws CLI, says so with ``@pytest.mark.deploy_upload("aws")``, which wins over the module's setting.
 
     Ctrl-C is Python's default (``KeyboardInterrupt``) for the test even when the suite was started
     with SIGINT ignored (a shell's background job, ``nohup``): the interrupt tests send it and the
@@ -332,7 +332,9 @@ def system(request, tmp_path, aws_env, http_server, monkeypatch):
     if ignored:
         signal.signal(signal.SIGINT, signal.default_int_handler)
     bump_last_modified_on_code_update(monkeypatch)
-    yield build_system(tmp_path, http_server, upload=getattr(request.module, "DEPLOY_UPLOAD", "aws"))
+    marker = request.node.get_closest_marker("deploy_upload")
+    upload = marker.args[0] if marker else getattr(request.module, "DEPLOY_UPLOAD", "aws")
+    yield build_system(tmp_path, http_server, upload=upload)
     if ignored:
         signal.signal(signal.SIGINT, signal.SIG_IGN)
 
