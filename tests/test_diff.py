@@ -27,11 +27,13 @@ def test_buckets_new_fixed_still_waived_and_gone():
     d = diff_reports(previous, current)
     keys = {k: [(e["rule_id"], e["subject"]) for e in d[k]] for k in ("new", "fixed", "still_failing", "now_waived",
                                                                          "gone")}
-    assert keys == {"new": [("R4", "f"), ("R5", "g")], "fixed": [("R1", "b")],
-                    "still_failing": [("R1", "a"), ("R2", "c")], "now_waived": [("R3", "d")], "gone": [("R3", "e")]}
-    assert d["counts"] == {"new": 2, "fixed": 1, "still_failing": 2, "now_waived": 1, "gone": 1, "new_pending": 0,
+    # R2 c: could not evaluate before, fails now: new (the earlier run never judged it), as pending -> fail is
+    assert keys == {"new": [("R2", "c"), ("R4", "f"), ("R5", "g")], "fixed": [("R1", "b")],
+                    "still_failing": [("R1", "a")], "now_waived": [("R3", "d")], "gone": [("R3", "e")]}
+    assert d["counts"] == {"new": 3, "fixed": 1, "still_failing": 1, "now_waived": 1, "gone": 1, "new_pending": 0,
                            "still_pending": 0, "pending_passed": 0}
-    assert d["new"][1]["current"] == "error"  # the worst verdict per key
+    assert (d["new"][0]["previous"], d["new"][0]["current"]) == ("error", "fail")
+    assert d["new"][2]["current"] == "error"  # the worst verdict per key
     assert d["previous"]["collected_at"] == "2026-03-01T00:00:00Z"
     # the same subject under another subject type is another key
     assert diff_reports({"findings": [_f("R1", "a", "fail", "task")]}, [])["gone"][0]["subject_type"] == "task"

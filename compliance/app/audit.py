@@ -50,7 +50,8 @@ def audit_with_baseline(config: Config, ruleset: RuleSet, since: datetime, until
     if not previous:
         persist(baseline(snapshot), ruleset, out / "previous", mode, ("json",))
         previous = out / "previous" / "report.json"
-    return persist(snapshot, ruleset, out, mode, formats, waivers=waivers, previous=load_previous(previous),
+    return persist(snapshot, ruleset, out, mode, formats, waivers=waivers,
+                   previous=previous_for(load_previous(previous), snapshot["target"]),
                    warn_days=warn_days)
 
 
@@ -65,6 +66,8 @@ def audit_targets(config: Config, names: list[str], since: datetime, until: date
     """
     ruleset = load_rules(config.policies)
     before = precheck(ruleset, waivers, warn_days, previous)
+    # each target's part of the previous report, found (or refused) before anything is collected
+    earlier = {name: previous_for(before, config.for_target(name).target) for name in names}
     snapshots = collect_targets(config, ruleset, names, since, until,
                                 jobs=jobs if jobs is not None else default_jobs(len(names)), collect=collect)
     formats = tuple(formats)
@@ -72,7 +75,7 @@ def audit_targets(config: Config, names: list[str], since: datetime, until: date
         parts = []
         for name in names:
             result = persist(snapshots.pop(name), ruleset, out / name, "audit", formats, waivers=waivers,
-                             previous=previous_for(before, name), warn_days=warn_days)
+                             previous=earlier[name], warn_days=warn_days)
             if each:
                 each(name, result)
             parts.append((name, result.doc, f"{name}/report.json"))

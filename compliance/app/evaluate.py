@@ -10,7 +10,7 @@ from collections.abc import Iterable
 from pathlib import Path
 
 from compliance.app.deferred import with_deferred_sources
-from compliance.app.loading import precheck
+from compliance.app.loading import precheck, previous_for
 from compliance.app.persist import Persisted, persist
 from compliance.inputs.rules import load_rules
 from compliance.model.snapshot import read_snapshot
@@ -27,7 +27,7 @@ def evaluate_saved(snapshot_path: str, policies: list[str], out: Path, formats: 
     snapshot, digest = read_snapshot(snapshot_path)
     snapshot = with_deferred_sources(snapshot)  # a PR snapshot saved before deferred sources were data
     ruleset = load_rules(policies)
-    before = precheck(ruleset, waivers, warn_days, previous)
+    before = previous_for(precheck(ruleset, waivers, warn_days, previous), snapshot["target"])
     notes = []
     beside = Path(snapshot_path).parent / WAIVERS_NAME
     if not waivers and not no_waivers and beside.is_file():

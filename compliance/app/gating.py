@@ -44,6 +44,7 @@ from typing import Any
 
 from compliance.base.errors import EXIT_ERROR, EXIT_FAIL, EXIT_OK, ComplianceError
 from compliance.model.findings import ERROR, FAIL, SEVERITIES, STATUSES, Finding
+from compliance.report.diff import full_sha
 
 RANK = {s: i for i, s in enumerate(SEVERITIES)}  # lower is more severe
 
@@ -58,9 +59,10 @@ def check_fail_on(fail_on: str | None) -> str | None:
     return value
 
 
-def _key(entry: Mapping[str, Any]) -> tuple[Any, ...]:
-    """A finding's diff key; a merged report's findings and diff entries also carry their target."""
-    return entry.get("target"), entry.get("rule_id"), entry.get("subject_type"), entry.get("subject")
+def _key(entry: Mapping[str, Any], sha: str | None) -> tuple[Any, ...]:
+    """A finding's diff key; a merged report's findings and diff entries also carry their target, and both name
+    the full SHA of the commit judged where there is one (two commits can share the short SHA of ``subject``)."""
+    return entry.get("target"), entry.get("rule_id"), entry.get("subject_type"), entry.get("subject"), sha
 
 
 def new_keys(doc: Any) -> set[tuple[Any, ...]]:
@@ -69,7 +71,7 @@ def new_keys(doc: Any) -> set[tuple[Any, ...]]:
     new = diff.get("new") if isinstance(diff, Mapping) else None
     if not isinstance(new, list):
         raise ComplianceError("--fail-on-new needs --previous: without a previous report nothing can be called new")
-    return {_key(e) for e in new if isinstance(e, Mapping)}
+    return {_key(e, e.get("sha")) for e in new if isinstance(e, Mapping)}
 
 
 def gating_findings(doc: Mapping[str, Any], *, fail_on_new: bool = False) -> list[Mapping[str, Any]]:
@@ -79,7 +81,7 @@ def gating_findings(doc: Mapping[str, Any], *, fail_on_new: bool = False) -> lis
     if not fail_on_new or not isinstance(findings, list):
         return findings
     keys = new_keys(doc)
-    return [f for f in findings if isinstance(f, Mapping) and _key(f) in keys]
+    return [f for f in findings if isinstance(f, Mapping) and _key(f, full_sha(f)) in keys]
 
 
 def _outcomes(source: Any) -> list[tuple[str, str]] | dict[str, int] | None:

@@ -15,7 +15,7 @@ from compliance.base.timeutil import parse_bound, utcnow, window_start
 from compliance.inputs.config import Config, load_config
 from compliance.inputs.rules import RuleSet, load_rules
 from compliance.inputs.targets import select_targets
-from compliance.report.diff import load_previous
+from compliance.report.diff import load_previous, previous_for_target
 
 DEFAULT_DAYS = 30
 
@@ -51,13 +51,10 @@ def precheck(ruleset: RuleSet, waivers: str | None = None, warn_days: int | None
     return load_previous(previous) if previous else None
 
 
-def previous_for(previous: dict[str, Any] | None, name: str) -> dict[str, Any] | None:
-    """A previous merged report compares per target; a single-target one is compared as it is."""
-    if previous is None or not previous.get("targets"):
-        return previous
-    metrics = previous.get("metrics") if isinstance(previous.get("metrics"), dict) else {}
-    own = next((m for m in metrics.get("by_target") or [] if isinstance(m, dict) and m.get("target") == name), None)
-    return {**previous, "findings": [f for f in previous["findings"] if f.get("target") == name], "metrics": own}
+def previous_for(previous: dict[str, Any] | None, target: dict[str, Any]) -> dict[str, Any] | None:
+    """The previous report's part for ``target`` (``diff.previous_for_target``): a merged report's findings of
+    that target, a single-target report only when it is that target's (another's is a usage error, exit 2)."""
+    return previous_for_target(previous, target)
 
 
 __all__ = ["load_target", "one_target", "precheck", "previous_for", "window_bounds"]

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from compliance.app.gating import gate
-from compliance.app.loading import precheck
+from compliance.app.loading import precheck, previous_for
 from compliance.app.persist import Persisted, persist
 from compliance.app.pr import pr_number_from_event, pr_snapshot
 from compliance.app.pr_local import local_pull_request
@@ -44,7 +44,7 @@ def judge_pr(config: Any, ruleset: Any, out: Path, formats: Iterable[str], *, nu
              waivers: str | None = None, warn_days: int | None = None, fail_on: str | None = None,
              soft_fail: bool = False, previous: str | None = None, fail_on_new: bool = False) -> PrRun:
     """Read the PR, make its snapshot, persist the set (plus copies of SARIF/JUnit where CI wants them)."""
-    prior = precheck(ruleset, waivers, warn_days, previous)
+    prior = previous_for(precheck(ruleset, waivers, warn_days, previous), config.target)
     repo = config.target.get("github_repo")
     if not repo:
         raise ComplianceError("compliance pr needs target.github_repo in the config")
@@ -67,7 +67,7 @@ def judge_local(config: Any, ruleset: Any, out: Path, formats: Iterable[str], *,
                 previous: str | None = None, fail_on_new: bool = False) -> PrRun:
     """The local pre-merge check: the branch as the PR it would become (``app.pr_local``), judged and
     persisted exactly as ``judge_pr`` does, so its verdicts, reports and exit code are the PR check's."""
-    prior = precheck(ruleset, waivers, warn_days, previous)
+    prior = previous_for(precheck(ruleset, waivers, warn_days, previous), config.target)
     pr = local_pull_request(config.target.get("repo", "."), base, head, title=title, body=body, number=number,
                             base_ref=config.target["branch"])
     snapshot = pr_snapshot(config, ruleset, pr)

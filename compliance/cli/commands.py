@@ -176,7 +176,7 @@ def cmd_audit(args: argparse.Namespace) -> int:
         return _audit_targets(args, config, names)
     config = config.for_target(names[0])
     ruleset = load_rules(config.policies)
-    previous = previous_for(precheck(ruleset, args.waivers, args.waiver_warn_days, args.previous), names[0])
+    previous = previous_for(precheck(ruleset, args.waivers, args.waiver_warn_days, args.previous), config.target)
     since, until = _window(args)
     out = Path(args.out or config.reports_dir or "reports")
     result = audit.audit_one(config, ruleset, since, until, out, args.format, waivers=args.waivers,

@@ -3,13 +3,18 @@
 ``pending`` (not judged yet) is neither failing nor passing, so it has its own buckets: a key
 pending now is ``new_pending`` or ``still_pending``; one that was pending and is judged now is
 ``pending_passed`` when it passed (or no longer applies) and a **new** failure when it failed,
-because nothing had failed before. Each key lands in exactly one bucket.
+because nothing had failed before. Likewise ``error`` (could not evaluate) before and ``fail`` now is
+**new**: the earlier run never judged it, so nothing shows it failed then. Each key lands in exactly
+one bucket.
 
 Reviewers of a recurring audit care about movement more than the absolute list, so every
 report can be compared with a previous ``report.json``. Findings are keyed by
 ``(rule_id, subject_type, subject)``, which is stable across runs (short SHAs, task@sha, route
-keys, request ids), and the previous report is read as data only: its verdicts are compared,
-never re-judged.
+keys, request ids), plus the full SHA of the commit a finding judged where its evidence names one:
+a commit made to collide with a failing one's 12-character short SHA is another key, so its
+failure is new rather than laundered as "still failing". The previous report is read as data
+only: its verdicts are compared, never re-judged, and it must be the same target's
+(``previous_for_target``): another target's failures would make this one's look old.
 """
 
 from __future__ import annotations
@@ -17,16 +22,16 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from compliance.base.errors import InputError, Located
+from compliance.base.errors import ComplianceError, InputError, Located
 from compliance.base.fsutil import not_regular
-from compliance.model.findings import PENDING, WAIVED, is_worse
+from compliance.model.findings import ERROR, FAIL, PENDING, WAIVED, is_worse
 from compliance.model.snapshot import strict_loads, time_problems
 from compliance.report.expand import CompactError, expand_report
 
 NOT_PASSING = ("fail", "error")
 BUCKETS = ("new", "fixed", "still_failing", "now_waived", "gone", "new_pending", "still_pending", "pending_passed")
 
-Key = tuple[str, str, str]
+Key = tuple[str, str, str, str | None]
 
 
 def load_previous(path: str | Path) -> dict[str, Any]:
@@ -58,16 +63,80 @@ def load_previous(path: str | Path) -> dict[str, Any]:
                                                   ("rule_id", "subject_type", "subject", "status")):
                 problems.append(Located(str(p), 1, 1, f"at /findings/{i}: needs rule_id, subject_type, subject, status"))
                 break
+    problems += _merged_problems(doc, str(p)) if not problems else []
     if problems:
         raise InputError(problems, what="previous report")
     return doc
+
+
+def _merged_problems(doc: dict[str, Any], path: str) -> list[Located]:
+    """What a merged previous report must hold to be split per target: a list of named targets, and per-target
+    metrics (when any) as a list of objects. Checked on reading, so a damaged file is refused with its place."""
+    targets = doc.get("targets")
+    if targets is None:
+        return []
+    if not isinstance(targets, list) or not all(isinstance(t, dict) and isinstance(t.get("name"), str) for t in targets):
+        return [Located(path, 1, 1, "at /targets: a merged report lists its targets as objects with a name")]
+    metrics = doc.get("metrics")
+    by_target = metrics.get("by_target") if isinstance(metrics, dict) else None
+    if by_target is not None and not (isinstance(by_target, list) and all(isinstance(m, dict) for m in by_target)):
+        return [Located(path, 1, 1, "at /metrics/by_target: a merged report's per-target metrics are a list of objects")]
+    return []
+
+
+# What tells two targets apart when one of them has no name: a report of another repository, function or
+# region is another target's.
+_IDENTITY = ("github_repo", "function", "region")
+
+
+def previous_for_target(previous: dict[str, Any] | None, target: dict[str, Any]) -> dict[str, Any] | None:
+    """The part of a previous report that is ``target``'s, or ``ComplianceError`` when it is another's.
+
+    A merged report gives the findings and metrics it holds for the target's name (none when the target
+    was not in it: everything failing now is new). A single-target report is compared only when it is the
+    same target: the same name, or, when either is unnamed, no differing repository, function or region.
+    Another target's report is refused rather than compared: its failures would make this target's new
+    failures read as "still failing", and ``--fail-on-new`` would pass them."""
+    if previous is None:
+        return None
+    name = target.get("name")
+    if previous.get("targets"):
+        names = [t["name"] for t in previous["targets"]]
+        if not name:
+            raise ComplianceError(f"--previous is a merged report of {', '.join(names)}; this target has no name, "
+                                  "so its part cannot be told: give its own report.json")
+        metrics = previous.get("metrics") if isinstance(previous.get("metrics"), dict) else {}
+        own = next((m for m in metrics.get("by_target") or [] if m.get("target") == name), None)
+        return {**previous, "findings": [f for f in previous["findings"] if f.get("target") == name], "metrics": own}
+    snap = previous.get("snapshot") if isinstance(previous.get("snapshot"), dict) else {}
+    theirs = snap.get("target") if isinstance(snap.get("target"), dict) else {}
+    other = theirs.get("name")
+    if name and other:
+        differs = [] if other == name else [f"name {other!r}, not {name!r}"]
+    else:
+        differs = [f"{k} {theirs[k]!r}, not {target[k]!r}" for k in _IDENTITY
+                   if isinstance(theirs.get(k), str) and isinstance(target.get(k), str) and theirs[k] != target[k]]
+    if differs:
+        raise ComplianceError(f"--previous is the report of another target ({'; '.join(differs)}): its failures "
+                              "would make this target's look old; give this target's report.json (or the merged "
+                              "report of a multi-target audit)")
+    return previous
+
+
+def full_sha(f: dict[str, Any]) -> str | None:
+    """The full SHA of the commit a finding judged (its first commit evidence), lower-cased; None without one."""
+    for e in f.get("evidence") or ():
+        if isinstance(e, dict) and e.get("kind") == "commit":
+            sha = e.get("sha")
+            return sha.lower() if isinstance(sha, str) and sha else None
+    return None
 
 
 def _worst(findings: list[dict[str, Any]]) -> dict[Key, dict[str, Any]]:
     """One verdict per key: the worst, as a subject judged by two checks of a rule fails if either does."""
     out: dict[Key, dict[str, Any]] = {}
     for f in findings:
-        key = (f["rule_id"], f["subject_type"], f["subject"])
+        key = (f["rule_id"], f["subject_type"], f["subject"], full_sha(f))
         if key not in out or is_worse(f["status"], out[key]["status"]):
             out[key] = f
     return out
@@ -79,7 +148,8 @@ def _bucket(was: str | None, is_: str | None) -> str | None:
     if is_ == PENDING:
         return "still_pending" if was == PENDING else "new_pending"
     if failing_now:
-        return "still_failing" if failing_before else "new"
+        # error -> fail is new: the earlier run could not judge it, so nothing shows it failed then
+        return "still_failing" if failing_before and not (was == ERROR and is_ == FAIL) else "new"
     if not (failing_before or was == PENDING):
         return None
     if is_ == WAIVED:
@@ -98,17 +168,18 @@ def diff_reports(previous: dict[str, Any], current_findings: list[dict[str, Any]
     """
     before, now = _worst(previous.get("findings", [])), _worst(current_findings)
     out: dict[str, list[dict[str, Any]]] = {name: [] for name in BUCKETS}
-    for key in sorted(set(before) | set(now)):
+    for key in sorted(set(before) | set(now), key=lambda k: (*k[:3], k[3] or "")):
         b, n = before.get(key), now.get(key)
         was = b["status"] if b else None
         is_ = n["status"] if n else None
         bucket = _bucket(was, is_)
         if bucket is None:
             continue
-        out[bucket].append({
-            "rule_id": key[0], "subject_type": key[1], "subject": key[2], "previous": was, "current": is_,
-            "message": (n or b or {}).get("message", ""),
-        })
+        entry = {"rule_id": key[0], "subject_type": key[1], "subject": key[2], "previous": was, "current": is_,
+                 "message": (n or b or {}).get("message", "")}
+        if key[3] is not None:
+            entry["sha"] = key[3]  # the commit judged: two commits can share a short SHA (``subject``)
+        out[bucket].append(entry)
     snap = previous.get("snapshot") if isinstance(previous.get("snapshot"), dict) else {}
     section = {
         "previous": {
@@ -154,4 +225,4 @@ def metrics_trend(previous: Any, current: dict[str, Any]) -> dict[str, Any]:
     return {"previous_has_metrics": isinstance(previous, dict), "deltas": deltas}
 
 
-__all__ = ["BUCKETS", "TREND", "diff_reports", "load_previous", "metrics_trend"]
+__all__ = ["BUCKETS", "TREND", "diff_reports", "load_previous", "full_sha", "metrics_trend", "previous_for_target"]
