@@ -161,6 +161,31 @@ def test_an_unnamed_target_is_known_by_its_report_folder(reports, tmp_path):
     assert {f["target"] for f in merged["findings"]} == {"gamma"}
 
 
+def test_an_unnamed_target_is_named_by_the_folder_given_not_the_set_its_report_links_into(reports, tmp_path,
+                                                                                        monkeypatch, capsys):
+    """``evaluate --out reports/gamma`` writes ``report.json`` as a link into ``.current/`` -> ``.set-<pid>-...``:
+    the target is ``gamma`` (the folder the user gave), as it is for a ``cp -rL`` copy of the folder."""
+    import shutil
+    tmp, alpha, _ = reports
+    snap = json.loads((alpha.parent / "snapshot.json").read_text("utf-8"))
+    del snap["target"]["name"]
+    save_snapshot(snap, tmp_path / "unnamed.json")
+    folder = tmp_path / "reports" / "gamma"
+    assert main(["evaluate", "--snapshot", str(tmp_path / "unnamed.json"), "--policies", str(tmp / "rules.yaml"),
+                 "--out", str(folder), "--format", "json"]) == 1
+    assert (folder / "report.json").is_symlink() and ".set-" in str((folder / "report.json").resolve())
+    copy = tmp_path / "copied" / "gamma"
+    shutil.copytree(folder, copy, symlinks=False)  # cp -rL
+    assert not (copy / "report.json").is_symlink()
+    monkeypatch.chdir(copy)
+    for i, path in enumerate([folder / "report.json", copy / "report.json", Path("report.json")]):
+        capsys.readouterr()
+        assert main(["merge", str(path), "--out", str(tmp_path / f"out{i}"), "--soft-fail"]) == 0
+        assert capsys.readouterr().out.startswith("target gamma: FAIL"), path
+        merged = _load(tmp_path / f"out{i}" / "report.json")
+        assert [t["name"] for t in merged["targets"]] == ["gamma"]
+
+
 # --- a report that contradicts itself: its sections state verdicts its findings do not hold ---------------------
 
 def _demo_doc(demo_run) -> dict:

@@ -84,9 +84,12 @@ def load_report(path: str | Path) -> dict[str, Any]:
 
 
 def report_target_name(doc: dict[str, Any], path: str | Path) -> str:
-    """The configured target name; an unnamed target is known by its report folder (reports/<name>/)."""
+    """The configured target name; an unnamed target is known by its report folder (reports/<name>/).
+
+    The folder as the path names it, links not followed: ``report.json`` is a link into the folder's
+    current set (``.current`` -> ``.set-<pid>-<random>/``), whose name is the run's, not the target's."""
     name = (doc.get("snapshot", {}).get("target") or {}).get("name")
-    return str(name) if name else Path(path).resolve().parent.name or "default"
+    return str(name) if name else Path(os.path.abspath(path)).parent.name or "default"
 
 
 def _worst(codes: list[int]) -> int:
