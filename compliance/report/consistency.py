@@ -122,12 +122,15 @@ def _waivers(doc: dict[str, Any], findings: list[dict[str, Any]]) -> str | None:
 
 
 def _diff(doc: dict[str, Any], findings: list[dict[str, Any]]) -> str | None:
-    """Each diff entry's ``current`` is the worst status of its key in the findings (None: not judged now),
-    and each bucket's count the length of its list."""
+    """Each diff entry's ``current`` is a status its key has in the findings (the key's ``sha``, where the entry
+    names one, is the commit the finding judged; a pass read back keeps no evidence, so it matches any), and
+    each bucket's count the length of its list. ``gone`` (``current`` None) states nothing of the findings."""
     diff = doc.get("diff")
     if not isinstance(diff, dict):
         return None
-    worst = {k: _worst(v) for k, v in _statuses(findings).items()}
+    by_key: dict[Key, list[dict[str, Any]]] = {}
+    for f in findings:
+        by_key.setdefault(_key(f), []).append(f)
     counts = diff.get("counts") if isinstance(diff.get("counts"), dict) else {}
     for bucket, entries in diff.items():
         if bucket in ("previous", "counts", "metrics") or not isinstance(entries, list):
@@ -135,9 +138,15 @@ def _diff(doc: dict[str, Any], findings: list[dict[str, Any]]) -> str | None:
         if bucket in counts and counts[bucket] != len(entries):
             return f"its diff counts {counts[bucket]} {bucket}, its diff lists {len(entries)}"
         for e in entries:
-            if isinstance(e, dict) and "current" in e and e["current"] != worst.get(_key(e)):
+            if not isinstance(e, dict) or e.get("current") is None:
+                continue
+            sha = e.get("sha")
+            held = {f["status"] for f in by_key.get(_key(e), ())
+                    if not isinstance(sha, str) or _commit_of(f) in (None, sha) or
+                    str(_commit_of(f)).lower() == sha.lower()}
+            if e["current"] not in held:
                 return (f"its diff.{bucket} says {e.get('rule_id')} {e.get('subject')!r} is {e['current']}, "
-                        f"its findings {worst.get(_key(e)) or 'do not hold it'}")
+                        f"its findings {_worst(held) if held else 'do not hold it'}")
     return None
 
 
