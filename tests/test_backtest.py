@@ -102,3 +102,20 @@ def test_invalid_input_exits_2(setup, capsys, tmp_path):
     assert code == 2 and f"{broken}:12:15:" in err
     code, _, err = _run(capsys, "--policy", str(base / "draft.yaml"), "--snapshot", str(tmp_path / "none.json"))
     assert code == 2
+
+
+def test_a_change_failing_a_change_rule_and_a_task_rule_is_counted_once(demo_run, capsys):
+    """The demo's 3c41... fails APIMCP-001 (the change) and APIMCP-007 (its task, ``TASK@3c41...``): one change
+    that would have failed, not two. The count is the distinct changes of the failing rows."""
+    _, base = demo_run
+    code, out, _ = _run(capsys, "--policy", "builtin:api-mcp-runbook", "--rule", "APIMCP-001", "--rule", "APIMCP-007",
+                        "--snapshot", str(base / "out" / "snapshot.json"))
+    assert code == 0
+    rows = [ln.split()[:4] for ln in out.splitlines() if ln.startswith("APIMCP-")]
+    failing = [(kind, subject) for _, kind, subject, status in rows if status == "fail"]
+    changes = {subject for kind, subject in failing if kind == "change"}
+    tasks = {subject.rsplit("@", 1)[1] for kind, subject in failing if kind == "task"}
+    assert changes & tasks  # the case: one change failing both rules
+    assert len(failing) > len(changes | tasks)
+    assert f"{len(failing)} fail" in out
+    assert f"\n{len(changes | tasks)} change(s) would have failed APIMCP-001, APIMCP-007 between" in out

@@ -159,3 +159,146 @@ def test_an_unnamed_target_is_known_by_its_report_folder(reports, tmp_path):
     merged = _load(tmp_path / "out" / "report.json")
     assert [t["name"] for t in merged["targets"]] == ["gamma"]
     assert {f["target"] for f in merged["findings"]} == {"gamma"}
+
+
+def test_an_unnamed_target_is_named_by_the_folder_given_not_the_set_its_report_links_into(reports, tmp_path,
+                                                                                        monkeypatch, capsys):
+    """``evaluate --out reports/gamma`` writes ``report.json`` as a link into ``.current/`` -> ``.set-<pid>-...``:
+    the target is ``gamma`` (the folder the user gave), as it is for a ``cp -rL`` copy of the folder."""
+    import shutil
+    tmp, alpha, _ = reports
+    snap = json.loads((alpha.parent / "snapshot.json").read_text("utf-8"))
+    del snap["target"]["name"]
+    save_snapshot(snap, tmp_path / "unnamed.json")
+    folder = tmp_path / "reports" / "gamma"
+    assert main(["evaluate", "--snapshot", str(tmp_path / "unnamed.json"), "--policies", str(tmp / "rules.yaml"),
+                 "--out", str(folder), "--format", "json"]) == 1
+    assert (folder / "report.json").is_symlink() and ".set-" in str((folder / "report.json").resolve())
+    copy = tmp_path / "copied" / "gamma"
+    shutil.copytree(folder, copy, symlinks=False)  # cp -rL
+    assert not (copy / "report.json").is_symlink()
+    monkeypatch.chdir(copy)
+    for i, path in enumerate([folder / "report.json", copy / "report.json", Path("report.json")]):
+        capsys.readouterr()
+        assert main(["merge", str(path), "--out", str(tmp_path / f"out{i}"), "--soft-fail"]) == 0
+        assert capsys.readouterr().out.startswith("target gamma: FAIL"), path
+        merged = _load(tmp_path / f"out{i}" / "report.json")
+        assert [t["name"] for t in merged["targets"]] == ["gamma"]
+
+
+# --- a report that contradicts itself: its sections state verdicts its findings do not hold ---------------------
+
+def _demo_doc(demo_run) -> dict:
+    _, base = demo_run
+    return _load(base / "out" / "report.json")
+
+
+def _write(tmp_path: Path, name: str, doc: dict) -> Path:
+    path = tmp_path / name / "report.json"
+    path.parent.mkdir(parents=True)
+    path.write_text(json.dumps(doc), "utf-8")
+    return path
+
+
+def _recount(doc: dict) -> None:
+    """The summary and rule counts made what the findings count, as a forger would."""
+    from compliance.model.findings import STATUSES, summary_of
+    doc["summary"] = summary_of(f["status"] for f in doc["findings"])
+    for rule in doc["rules"]:
+        rule["counts"] = {s: sum(1 for f in doc["findings"] if f["rule_id"] == rule["id"] and f["status"] == s)
+                          for s in STATUSES}
+
+
+def test_a_report_whose_sections_say_fail_while_its_findings_pass_is_refused(demo_run, tmp_path, capsys):
+    """The probe's report: every non-pass finding deleted and the counts recomputed, its changes table,
+    not_evaluated, waivers and diff left saying fail and error. Read by its findings it would merge as PASS."""
+    doc = _demo_doc(demo_run)
+    doc["findings"] = [f for f in doc["findings"] if f["status"] not in ("fail", "error", "pending")]
+    _recount(doc)
+    assert doc["summary"]["verdict"] == "pass"
+    assert any(v == "fail" for c in doc["changes"] for v in c["verdicts"].values()) and doc["not_evaluated"]
+    path = _write(tmp_path, "hostile", doc)
+    code = main(["merge", str(path), "--out", str(tmp_path / "out")])
+    err = capsys.readouterr().err
+    assert code == 2, err
+    assert f"{path}:" in err and "not a valid compliance report: its changes table says" in err, err
+    assert not (tmp_path / "out").exists()  # nothing merged
+
+
+def _lie_in_changes(doc: dict) -> None:
+    row = next(c for c in doc["changes"] if "pass" in c["verdicts"].values())
+    rule = next(r for r, v in row["verdicts"].items() if v == "pass")
+    row["verdicts"][rule] = "fail"
+
+
+def _a_pass(doc: dict) -> dict:
+    return next(f for f in doc["findings"] if f["status"] == "pass")
+
+
+def _lie_in_not_evaluated(doc: dict) -> None:
+    f = _a_pass(doc)
+    doc["not_evaluated"].append({"rule_id": f["rule_id"], "subject": f["subject"], "reason": "could not evaluate"})
+
+
+def _lie_in_waivers(doc: dict) -> None:
+    f = _a_pass(doc)
+    entry = {**doc["waivers"]["applied"][0],
+             "findings": [{k: f[k] for k in ("rule_id", "subject_type", "subject")}]}
+    doc["waivers"]["errors_not_waived"].append(entry)
+
+
+def _lie_in_diff(doc: dict) -> None:
+    f = _a_pass(doc)
+    doc["diff"]["new"].append({k: f[k] for k in ("rule_id", "subject_type", "subject")}
+                              | {"previous": None, "current": "fail", "message": "failed"})
+    doc["diff"]["counts"]["new"] += 1
+
+
+def _lie_in_diff_counts(doc: dict) -> None:
+    doc["diff"]["counts"]["new"] += 1
+
+
+def _lie_in_controls(doc: dict) -> None:
+    f = _a_pass(doc)
+    control = next(c for c in doc["controls"] if f["rule_id"] in {r["id"] for r in c["rules"]})
+    control["failing"].append({k: f[k] for k in ("rule_id", "subject_type", "subject")} | {"status": "fail"})
+
+
+def _lie_in_control_verdict(doc: dict) -> None:
+    control = next(c for c in doc["controls"] if c["verdict"] == "pass")
+    control["verdict"] = "fail"
+
+
+@pytest.mark.parametrize("lie, words", [
+    (_lie_in_changes, "its changes table says"),
+    (_lie_in_not_evaluated, "its not_evaluated lists"),
+    (_lie_in_waivers, "its waivers.errors_not_waived names"),
+    (_lie_in_diff, "its diff.new says"),
+    (_lie_in_diff_counts, "its diff counts"),
+    (_lie_in_controls, "its control"),
+    (_lie_in_control_verdict, "its control"),
+])
+def test_one_section_stating_what_the_findings_do_not_hold_is_refused(demo_run, tmp_path, capsys, lie, words):
+    doc = _demo_doc(demo_run)
+    lie(doc)
+    path = _write(tmp_path, "api", doc)
+    code = main(["merge", str(path), "--out", str(tmp_path / "out")])
+    err = capsys.readouterr().err
+    assert code == 2 and "not a valid compliance report: " + words in err, err
+    assert not (tmp_path / "out").exists()
+
+
+@pytest.mark.parametrize("version", [1, 2, 3])
+def test_an_honest_report_with_waived_pending_and_not_applicable_findings_still_merges(demo_run, tmp_path, version):
+    from compliance.report.compact import compact_report
+    _, base = demo_run
+    doc = _demo_doc(demo_run)
+    assert all(doc["summary"][s] for s in ("waived", "pending", "not_applicable", "error", "fail"))
+    assert doc["diff"] and doc["waivers"]["applied"] and doc["not_evaluated"]
+    if version == 3:
+        path = base / "out" / "report.json"  # the file the demo wrote, as it is
+    else:
+        path = _write(tmp_path, "api", doc if version == 1 else compact_report(doc, version=2))
+    assert main(["merge", str(path), "--out", str(tmp_path / "out"), "--soft-fail"]) == 0
+    merged = _load(tmp_path / "out" / "report.json")
+    assert merged["summary"] == doc["summary"]

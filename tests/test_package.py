@@ -381,3 +381,87 @@ def test_a_flip_that_leaves_report_json_unparseable_is_refused_naming_it(package
     assert code == 3, err
     assert "report/report.json" in err
     assert "Traceback" not in err
+
+
+# --- the policy's label: builtin:NAME only for the rule set this installation ships -----------------------------
+
+ONE_RULE = """version: 1
+rules:
+- id: APIMCP-010
+  title: The canonical deploy script is real, not a tombstone
+  severity: high
+  rationale: a stub deploys nothing
+  runbook_section: Canonical Automation (Job action)
+  checks:
+  - kind: deploy_script_present
+    min_lines: 3
+  remediation:
+    text: Restore the deploy script
+    command: git log --oneline -- backend/lambda/coordination_api/deploy.sh
+"""
+
+
+def _judged_with(demo_dir, tmp_path, capsys, rules: Path) -> Path:
+    """The demo's snapshot recorded as collected with the rule files in ``rules`` and evaluated with them."""
+    snapshot = json.loads((demo_dir / "snapshot.json").read_text("utf-8"))
+    snapshot["rules"] = {str(p): "sha256:" + hashlib.sha256(p.read_bytes()).hexdigest()
+                         for p in sorted(rules.glob("*.yaml"))}
+    save_snapshot(snapshot, tmp_path / "snapshot.json")
+    out = tmp_path / "eval"
+    main(["-q", "evaluate", "--snapshot", str(tmp_path / "snapshot.json"), "--policies", str(rules),
+          "--out", str(out), "--no-waivers"])
+    capsys.readouterr()
+    return out
+
+
+def _policy(path: Path) -> dict:
+    return json.loads(_members(path)[STATEMENT])["predicate"]["policy"]
+
+
+def test_a_rule_file_in_a_folder_named_builtin_is_not_labelled_the_shipped_set(demo_dir, tmp_path, capsys):
+    """The probe's package: one passing rule at .../builtin/api-mcp-runbook/ was stated as
+    ``builtin:api-mcp-runbook`` and verified. The label follows the files' content, not their path."""
+    rules = tmp_path / "evil" / "builtin" / "api-mcp-runbook"
+    rules.mkdir(parents=True)
+    (rules / "api-mcp-runbook.yaml").write_text(ONE_RULE, "utf-8")
+    out = _judged_with(demo_dir, tmp_path, capsys, rules)
+    assert expand_report(json.loads((out / "report.json").read_text("utf-8")))["summary"]["verdict"] == "pass"
+    pkg = tmp_path / "p.tar.gz"
+    assert main(["package", str(out), "--out", str(pkg)]) == 0
+    capsys.readouterr()
+    policy = _policy(pkg)
+    assert policy["uri"] == "rules/"
+    assert policy["digest"]["sha256"] == policy_digest([hashlib.sha256(ONE_RULE.encode()).hexdigest()])
+    assert _verify(pkg, capsys)[0] == 0
+
+
+def test_a_statement_claiming_the_builtin_set_for_other_rules_is_refused(demo_dir, tmp_path, capsys):
+    rules = tmp_path / "mine"
+    rules.mkdir()
+    (rules / "api-mcp-runbook.yaml").write_text(ONE_RULE, "utf-8")
+    pkg = tmp_path / "p.tar.gz"
+    assert main(["package", str(_judged_with(demo_dir, tmp_path, capsys, rules)), "--out", str(pkg)]) == 0
+    members = _members(pkg)
+    stmt = json.loads(members[STATEMENT])
+    stmt["predicate"]["policy"]["uri"] = "builtin:api-mcp-runbook"  # what the previous release wrote
+    members[STATEMENT] = statement_text(stmt).encode()
+    code, err = _verify(_repack(members, tmp_path / "claim.tar.gz"), capsys)
+    assert code == 3, err
+    assert "claims the policy builtin:api-mcp-runbook, but the packaged rules are not that shipped rule set" in err
+
+
+def test_the_shipped_set_copied_to_a_folder_of_its_own_is_still_labelled_builtin(demo_dir, tmp_path, capsys):
+    """Content, not path: the shipped files, wherever they lay (``policies/`` links to them), are the shipped set;
+    one of its two files alone is not."""
+    rules = tmp_path / "copied"
+    shutil.copytree(builtin.resolve(builtin.PREFIX + "api-mcp-runbook"), rules, ignore=shutil.ignore_patterns("tests"))
+    pkg = tmp_path / "p.tar.gz"
+    assert main(["package", str(_judged_with(demo_dir, tmp_path, capsys, rules)), "--out", str(pkg)]) == 0
+    assert _policy(pkg)["uri"] == "builtin:api-mcp-runbook"
+    assert _verify(pkg, capsys)[0] == 0
+    (rules / "team-guards.yaml").unlink()
+    part = tmp_path / "part"
+    part.mkdir()
+    pkg2 = part / "p.tar.gz"
+    assert main(["package", str(_judged_with(demo_dir, part, capsys, rules)), "--out", str(pkg2)]) == 0
+    assert _policy(pkg2)["uri"] == "rules/"

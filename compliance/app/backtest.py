@@ -38,12 +38,22 @@ class Backtest:
 
     def summary_lines(self) -> list[str]:
         counts = summarize(self.findings)
-        changes = {f.subject for f in self.findings if f.status == FAIL and f.subject_type in ("change", "task")}
+        changes = {short for f in self.findings if f.status == FAIL and (short := change_of(f))}
         win = self.window
         return [" · ".join(f"{counts[s]} {s}" for s in STATUSES),
                 f"{len(changes)} change(s) would have failed {', '.join(self.rule_ids)} between "
                 f"{parse_time(win['since']).date()} and {parse_time(win['until']).date()} on {win['branch']} "
                 "(backtest: informational, nothing enforced)"]
+
+
+def change_of(f: Finding) -> str | None:
+    """The change a finding judged, by its short SHA: a change's subject is it, a task's is ``TASK@short``
+    (one change failing a change rule and a task rule is one change that would have failed, not two)."""
+    if f.subject_type == "change":
+        return f.subject
+    if f.subject_type == "task" and "@" in f.subject:
+        return f.subject.rsplit("@", 1)[1]
+    return None
 
 
 def select_rules(policy: list[str], only: list[str]) -> Any:
@@ -94,4 +104,4 @@ def format_table(findings: list[Finding], show_all: bool) -> list[str]:
     return out
 
 
-__all__ = ["Backtest", "format_table", "run_backtest", "select_rules"]
+__all__ = ["Backtest", "change_of", "format_table", "run_backtest", "select_rules"]

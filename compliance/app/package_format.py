@@ -28,12 +28,14 @@ import re
 import stat
 import tarfile
 import zlib
+from functools import cache
 from typing import Any
 from urllib.parse import quote
 
 from compliance import __version__
 from compliance.base.errors import ComplianceError, SourceUnavailable
 from compliance.base.timeutil import parse_time
+from compliance.inputs import builtin
 from compliance.judge.context import Context
 from compliance.model.snapshot import canonical_json
 
@@ -140,13 +142,11 @@ def statement(report: dict[str, Any], snapshot: dict[str, Any], manifest_sha: st
     if not subject:  # no commit was judged (git unavailable, an empty window): the evidence itself is the subject
         subject = [{"name": SNAPSHOT, "digest": {"sha256": snapshot_hex}}]
     passed = report["summary"]["verdict"] == "pass"
-    rules_uri = sorted({_rules_uri(p) for p in snap["rules"]})
     predicate = {
         "verifier": {"id": VERIFIER_ID, "version": {"compliance": report["tool"]["version"]}},
         "timeVerified": parse_time(snap["collected_at"]).strftime("%Y-%m-%dT%H:%M:%SZ"),
         "resourceUri": f"{repo}@refs/heads/{branch}" if repo else quote(f"{label}@refs/heads/{branch}", safe="@/:"),
-        "policy": {"uri": rules_uri[0] if len(rules_uri) == 1 else RULES_PREFIX,
-                   "digest": {"sha256": policy_digest(rule_digests)}},
+        "policy": {"uri": policy_uri(rule_digests), "digest": {"sha256": policy_digest(rule_digests)}},
         "inputAttestations": [{"uri": SNAPSHOT, "digest": {"sha256": snapshot_hex}}],
         "verificationResult": "PASSED" if passed else "FAILED",
         "verifiedLevels": [PASSED_LEVEL] if passed else ["FAILED"],
@@ -156,11 +156,28 @@ def statement(report: dict[str, Any], snapshot: dict[str, Any], manifest_sha: st
     return {"_type": STATEMENT_TYPE, "subject": subject, "predicateType": VSA_TYPE, "predicate": predicate}
 
 
-def _rules_uri(path: str) -> str:
-    """``builtin:NAME`` for a file of a shipped set (``.../builtin/NAME/file.yaml``: its path differs per
-    install), else the package's ``rules/`` folder. A label: the policy's digest is what binds the rules."""
-    parts = path.replace("\\", "/").split("/")
-    return f"builtin:{parts[-2]}" if len(parts) >= 3 and parts[-3] == "builtin" else RULES_PREFIX
+def policy_uri(rule_digests: list[str]) -> str:
+    """``builtin:NAME`` when the rule files are exactly a set this installation ships (their policy digest is
+    that set's), else the package's ``rules/`` folder. Decided by content, never by path: a file at
+    ``/tmp/x/builtin/NAME/rules.yaml`` is not the shipped set, and the shipped set named through a link
+    (``policies/``) or copied elsewhere still is."""
+    return shipped_policies().get(policy_digest(rule_digests), RULES_PREFIX)
+
+
+@cache
+def shipped_policies() -> dict[str, str]:
+    """Policy digest -> ``builtin:NAME`` of each rule set shipped in ``compliance/builtin/`` (its rule files
+    as a folder of rules loads them: ``*.yaml``/``*.yml``, not recursive)."""
+    try:
+        root, names = builtin.builtin_root(), builtin.builtin_sets()
+    except ComplianceError:  # imported from an archive: no shipped set on disk to compare with
+        return {}
+    out: dict[str, str] = {}
+    for name in names:
+        folder = root / name
+        files = sorted(n for n in os.listdir(folder) if n.endswith((".yaml", ".yml")) and (folder / n).is_file())
+        out[policy_digest([sha256_hex((folder / n).read_bytes()) for n in files])] = builtin.PREFIX + name
+    return out
 
 
 def statement_text(doc: dict[str, Any]) -> str:
@@ -301,5 +318,5 @@ def canonical_problem(raw: bytes, members: dict[str, bytes], collected_at: objec
 
 
 __all__ = ["EXIT_NOT_REPRODUCED", "EXIT_TAMPERED", "MANIFEST", "PackageError", "STATEMENT", "canonical_problem",
-           "governed_commits", "gunzip", "manifest_text", "policy_digest", "read_capped", "read_package", "read_package_file",
-           "read_tar", "statement", "statement_text", "tar_bytes", "tar_raw"]
+           "governed_commits", "gunzip", "manifest_text", "policy_digest", "policy_uri", "read_capped", "read_package",
+           "read_package_file", "read_tar", "shipped_policies", "statement", "statement_text", "tar_bytes", "tar_raw"]

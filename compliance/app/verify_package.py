@@ -51,6 +51,7 @@ from compliance.app.package_format import (
 from compliance.app.persist import read_waivers
 from compliance.base.errors import ComplianceError
 from compliance.base.timeutil import parse_time
+from compliance.inputs.builtin import is_builtin
 from compliance.inputs.rules import load_rules
 from compliance.judge.engine import Context, judge
 from compliance.model.snapshot import load_schema, read_snapshot, schema_problems, strict_loads
@@ -156,6 +157,12 @@ def _check_statement(members: dict[str, bytes], report: dict[str, Any], snapshot
     expected = statement(report, snapshot, sha256_hex(members[MANIFEST]), rule_digests)
     if statement_text(expected).encode() != members[STATEMENT]:
         got = stmt.get("predicate") if isinstance(stmt, dict) else None
+        claimed = got.get("policy") if isinstance(got, dict) else None
+        uri = claimed.get("uri") if isinstance(claimed, dict) else None
+        if isinstance(uri, str) and is_builtin(uri) and uri != expected["predicate"]["policy"]["uri"]:
+            raise _tampered(f"{STATEMENT}: claims the policy {uri}, but the packaged rules are not that shipped rule "
+                            f"set (policy digest {expected['predicate']['policy']['digest']['sha256'][:16]}…, "
+                            f"not the digest of the set compliance {__version__} ships)")
         differs = sorted(k for k in expected["predicate"] if not isinstance(got, dict) or got.get(k) !=
                          expected["predicate"][k])
         which = ("predicate " + ", ".join(differs)) if differs else "subject, type or form"

@@ -32,9 +32,10 @@ from compliance.model.snapshot import (
     strict_loads,
     time_problems,
 )
+from compliance.report.consistency import report_disagreement
 from compliance.report.controls import control_view
 from compliance.report.diff import BUCKETS
-from compliance.report.expand import CompactError, counts_disagreement, expand_report
+from compliance.report.expand import CompactError, expand_report
 
 # sarif and junit key results by rule and subject; the target keeps two targets' results apart
 SUBJECT_PREFIXED = ("sarif", "junit")
@@ -73,7 +74,7 @@ def load_report(path: str | Path) -> dict[str, Any]:
                           for x in problems], what="report")
     if doc.get("targets"):
         raise bad("this is already a merged report; merge the per-target report.json files instead")
-    why = counts_disagreement(doc)
+    why = report_disagreement(doc)  # its summary, counts, changes, not_evaluated, waivers, diff: what its findings say
     if why:
         raise bad(f"not a valid compliance report: {why}")
     problems = time_problems(doc, str(p))  # schema-valid but impossible (2026-02-30T10:00:00Z)
@@ -83,9 +84,12 @@ def load_report(path: str | Path) -> dict[str, Any]:
 
 
 def report_target_name(doc: dict[str, Any], path: str | Path) -> str:
-    """The configured target name; an unnamed target is known by its report folder (reports/<name>/)."""
+    """The configured target name; an unnamed target is known by its report folder (reports/<name>/).
+
+    The folder as the path names it, links not followed: ``report.json`` is a link into the folder's
+    current set (``.current`` -> ``.set-<pid>-<random>/``), whose name is the run's, not the target's."""
     name = (doc.get("snapshot", {}).get("target") or {}).get("name")
-    return str(name) if name else Path(path).resolve().parent.name or "default"
+    return str(name) if name else Path(os.path.abspath(path)).parent.name or "default"
 
 
 def _worst(codes: list[int]) -> int:
