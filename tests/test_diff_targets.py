@@ -124,3 +124,23 @@ def test_evaluate_compares_with_its_own_targets_part_of_a_merged_report_and_refu
                  "--previous", str(tmp_path / "us" / "report.json"), "--fail-on-new"]) == 2
     assert "another target (name 'api-us', not 'api-eu')" in capsys.readouterr().err
     assert not (tmp_path / "refused").exists()
+
+
+def test_a_previous_report_whose_summary_contradicts_its_findings_is_refused(small_snapshots, tmp_path, capsys):
+    """An edited copy (an unsigned package's previous/report.json, a hand-made file) holds two verdicts."""
+    from compliance.cli import main
+
+    a, _ = small_snapshots
+    assert main(["evaluate", "--snapshot", str(a), "--out", str(tmp_path / "prev"), "--no-waivers"]) in (1, 2)
+    report = json.loads((tmp_path / "prev" / "report.json").read_text("utf-8"))
+    assert report["summary"]["fail"] > 0
+    assert load_previous(tmp_path / "prev" / "report.json")["findings"]  # the honest file loads
+    report["summary"].update(fail=0, error=0, verdict="pass", exit_code=0)
+    edited = tmp_path / "edited.json"
+    edited.write_text(json.dumps(report), "utf-8")
+    with pytest.raises(InputError, match="edited.json:1:1: not a valid compliance report: its summary says"):
+        load_previous(edited)
+    capsys.readouterr()
+    assert main(["evaluate", "--snapshot", str(a), "--out", str(tmp_path / "o"), "--no-waivers",
+                 "--previous", str(edited)]) == 2
+    assert not (tmp_path / "o").exists()

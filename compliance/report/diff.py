@@ -26,6 +26,7 @@ from compliance.base.errors import ComplianceError, InputError, Located
 from compliance.base.fsutil import not_regular
 from compliance.model.findings import ERROR, FAIL, PENDING, WAIVED, is_worse
 from compliance.model.snapshot import strict_loads, time_problems
+from compliance.report.consistency import report_disagreement
 from compliance.report.expand import CompactError, expand_report
 
 NOT_PASSING = ("fail", "error")
@@ -64,6 +65,12 @@ def load_previous(path: str | Path) -> dict[str, Any]:
                 problems.append(Located(str(p), 1, 1, f"at /findings/{i}: needs rule_id, subject_type, subject, status"))
                 break
     problems += _merged_problems(doc, str(p)) if not problems else []
+    if not problems:
+        # a previous report whose summary, changes or other sections say what its findings do not holds two
+        # verdicts; it is refused, as ``merge`` refuses one (an edited copy in an unsigned package)
+        why = report_disagreement(doc)
+        if why:
+            problems.append(Located(str(p), 1, 1, f"not a valid compliance report: {why}"))
     if problems:
         raise InputError(problems, what="previous report")
     return doc
