@@ -377,10 +377,10 @@ def test_merged_trend_compares_each_target_with_its_own_past(history):
 
     earlier = merge_reports([("api-us", named(_doc(history, runs=[]), "api-us"), "api-us/report.json"),
                              ("api-eu", named(_doc(history), "api-eu"), "api-eu/report.json")])
-    mine = previous_for(earlier, "api-us")
+    mine = previous_for(earlier, {**TARGET, "name": "api-us"})
     assert mine["metrics"]["deployment_frequency"]["deploys"] == 0  # api-us's own figures, not the sum (6)
     now_us = named(_doc(history, previous=mine), "api-us")
-    now_eu = named(_doc(history, previous=previous_for(earlier, "api-eu")), "api-eu")
+    now_eu = named(_doc(history, previous=previous_for(earlier, {**TARGET, "name": "api-eu"})), "api-eu")
     merged = merge_reports([("api-us", now_us, "api-us/report.json"), ("api-eu", now_eu, "api-eu/report.json")])
     jsonschema.Draft202012Validator(load_schema("report")).validate(merged)
     deltas = {(d["target"], d["metric"]): d for d in merged["diff"]["metrics"]["deltas"]}
