@@ -223,3 +223,32 @@ def test_every_unreadable_scope_entry_is_named_in_one_error(tmp_path):
     found = _judge(_snapshot(r, "2026-03-01T00:00:00Z", "2026-03-31T00:00:00Z"))
     bad = found[f"{RUNBOOK}: section Scope"]
     assert bad.status == "error" and bad.location["line"] == 6 and "(line 7)" in bad.message
+
+
+def test_a_runbook_present_without_its_document_is_refused_and_never_crashes_the_check(demo):
+    """Found by the property test (reliability/test_properties.py): ``present: true`` with ``document: null``
+    passed the schema and the check raised TypeError (an internal error). Now the schema refuses it, and a
+    snapshot judged without validation gets could-not-evaluate, not an internal error."""
+    import copy
+
+    import pytest
+
+    from compliance.base.errors import InputError
+
+    snap, rules = copy.deepcopy(demo[0]), demo[1]
+    src = snap["sources"]["runbook"]["data"]
+    assert src["present"] and isinstance(src["document"], dict)
+    src["document"] = None
+    with pytest.raises(InputError):
+        validate_snapshot(snap, "damaged.json")
+    sync = [r for r in rules if any(c.kind == "runbook_sync" for c in r.checks)]
+    assert sync
+    findings = evaluate(snap, sync)
+    assert findings and all(f.status == "error" for f in findings)
+    assert not any("internal error" in f.message for f in findings)
+    assert any("holds no parsed document" in f.message for f in findings)
+    # and the other way round: absent with a document is as damaged
+    src["present"], src["document"] = False, {"headings": [], "scope": None, "canonical": None, "automations": [],
+                                              "validation": None, "problems": []}
+    with pytest.raises(InputError):
+        validate_snapshot(snap, "damaged.json")

@@ -261,7 +261,10 @@ def check_runbook_sync(ctx, rule, params) -> list[Finding]:
         return [Finding(rule.id, "file", path, ERROR, f"could not evaluate: the runbook {path} does not exist "
                         f"{label}: target.runbook names no file of the repository (misconfigured)",
                         [file_evidence(path, f"{path}: absent {label}", None, out.ref)])]
-    doc = data["document"]
+    doc = data.get("document")
+    if not isinstance(doc, dict):  # the schema refuses this; a snapshot judged unvalidated must not crash
+        return [Finding(rule.id, "file", path, ERROR, f"could not evaluate: the runbook source says {path} exists "
+                        f"{label} but holds no parsed document (a damaged snapshot: re-collect)")]
     wanted = set(params.get("drifts") or DRIFTS)
     by_section: dict[str, list[dict[str, Any]]] = {}
     for p in doc["problems"]:
