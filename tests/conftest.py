@@ -6,6 +6,7 @@ them by name (importing a fixture into a test module shadows it and needs a lint
 
 from __future__ import annotations
 
+import gc
 import time
 from pathlib import Path
 
@@ -130,6 +131,22 @@ def pytest_collection_modifyitems(config, items):
         node_id = getattr(item, "_id", None)
         if groups and node_id is not None and hasattr(node_id, "parse") and "@" not in item.nodeid:
             item._id = type(node_id).parse(f"{item.nodeid}@{'_'.join(groups)}")
+
+
+def pytest_collection_finish(session):
+    """Fewer, cheaper garbage collections in the test process (each xdist worker, or the one of ``-n 0``).
+
+    Collection leaves ~136,000 long-lived objects (modules, classes, plugins) that every full collection
+    traversed again: ``gc.freeze()`` moves them out of the collector's generations (they live as long as
+    the process anyway). Full collections were the cost, not the young ones: at the default thresholds
+    (700, 10, 10) a worker ran 12-19 of them, ~4-6 s of CPU; the oldest generation now waits for 100
+    collections of the middle one instead of 10, and the youngest for 10,000 allocations instead of 700.
+    Measured with ``gc.callbacks`` over the full suite on 2 xdist workers (CPU in the collector, both
+    workers): 13.2 s before, 12.0 s with the freeze alone, 5.1 s with these thresholds (5.9 s at
+    (50,000, 50, 100)); a worker's peak RSS 315-411 MB before, 305-484 MB after. Cycles are still
+    collected, only less often; no test depends on when."""
+    gc.freeze()
+    gc.set_threshold(10_000, 10, 100)
 
 
 @pytest.fixture
