@@ -36,10 +36,11 @@ REGISTRY_FILE = PACKAGE / "sources" / "registry.py"
 def _name_lists(tree: ast.AST) -> list[tuple[int, list[str]]]:
     """Literal tuples, lists and sets holding three or more source names (a check declaring what it
     reads, ``reads=(...)``, names its own sources, not the list of them)."""
-    declared = {id(k.value) for k in ast.walk(tree) if isinstance(k, ast.keyword)
+    nodes = list(ast.walk(tree))  # walked once, read twice: see test_import_contract.py's reach_ins
+    declared = {id(k.value) for k in nodes if isinstance(k, ast.keyword)
                 and k.arg in ("reads", "optional_reads")}
     out = []
-    for node in ast.walk(tree):
+    for node in nodes:
         if isinstance(node, (ast.Tuple, ast.List, ast.Set)) and id(node) not in declared:
             names = [e.value for e in node.elts if isinstance(e, ast.Constant) and e.value in NAMES]
             if len(names) >= 3:
