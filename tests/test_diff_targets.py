@@ -144,3 +144,61 @@ def test_a_previous_report_whose_summary_contradicts_its_findings_is_refused(sma
     assert main(["evaluate", "--snapshot", str(a), "--out", str(tmp_path / "o"), "--no-waivers",
                  "--previous", str(edited)]) == 2
     assert not (tmp_path / "o").exists()
+
+
+def test_a_new_failure_beside_an_error_of_another_check_on_the_same_subject_is_new():
+    """Hostile probe 9: a rule with two checks, both erring before; now one errs and one fails. The worst status
+    of the key (error) was error both times, which called the first failure of that commit "still failing"."""
+    previous = {"findings": [_f("TEAM-001", OLD[:12], "error", OLD), _f("TEAM-001", OLD[:12], "error", OLD)]}
+    current = [_f("TEAM-001", OLD[:12], "error", OLD), _f("TEAM-001", OLD[:12], "fail", OLD)]
+    d = diff_reports(previous, current)
+    assert [(e["previous"], e["current"]) for e in d["new"]] == [("error", "fail")]
+    assert d["counts"]["still_failing"] == 0
+    assert gate({"findings": current, "diff": d}, fail_on_new=True) != 0
+    # control: it failed before too, so it is still failing and does not gate
+    before = {"findings": [_f("TEAM-001", OLD[:12], "error", OLD), _f("TEAM-001", OLD[:12], "fail", OLD)]}
+    again = diff_reports(before, current)
+    assert again["counts"]["new"] == 0 and again["counts"]["still_failing"] == 1
+
+
+def test_the_same_stack_in_another_aws_account_is_another_target():
+    staging = _single(None, [], function="fn", region="us-west-2", cloudtrail={"account": "999999999999"})
+    prod = {"function": "fn", "region": "us-west-2", "cloudtrail": {"account": "123456789012"}}
+    with pytest.raises(ComplianceError, match="cloudtrail.account '999999999999', not '123456789012'"):
+        previous_for_target(staging, prod)
+    assert previous_for_target(staging, {**prod, "cloudtrail": {"account": "999999999999"}}) is staging
+
+
+@pytest.mark.parametrize("damage, where", [
+    ({"findings": [{"rule_id": "R", "subject_type": "change", "subject": "a", "status": "fail", "message": 5}]},
+     "/findings/0/message"),
+    ({"snapshot": {"collected_at": 5}}, "/snapshot/collected_at"),
+    ({"snapshot": {"window": "all"}}, "/snapshot/window"),
+    ({"snapshot": "x"}, "/snapshot"),
+])
+def test_a_previous_report_with_values_the_diff_would_copy_wrongly_is_refused(tmp_path, damage, where):
+    """What the diff copies into the new report (messages, the previous run's time and window) must have the
+    report's types, or the new report would fail the tool's own schema (and merge and package would refuse it)."""
+    path = tmp_path / "prev.json"
+    path.write_text(json.dumps({"report_version": 1, "findings": [], **damage}), "utf-8")
+    with pytest.raises(InputError, match=f"prev.json:1:1: at {where}"):
+        load_previous(path)
+
+
+def test_a_report_compared_with_a_merged_previous_report_packages_and_verifies(small_snapshots, tmp_path):
+    """Hostile probe 9: verify-package judged the snapshot again against the whole merged report (every target's
+    findings), so the diff came out otherwise and a genuine set was refused as tampered."""
+    from compliance.cli import main
+
+    a, _ = small_snapshots
+    us, eu = (_named(a, n, tmp_path / f"{n}.json") for n in ("api-us", "api-eu"))
+    for name, snap in (("us", us), ("eu", eu)):
+        assert main(["evaluate", "--snapshot", snap, "--out", str(tmp_path / name), "--no-waivers"]) in (1, 2)
+    merged = tmp_path / "merged" / "report.json"
+    assert main(["merge", str(tmp_path / "us" / "report.json"), str(tmp_path / "eu" / "report.json"),
+                 "--out", str(merged.parent)]) in (1, 2)
+    assert main(["evaluate", "--snapshot", eu, "--out", str(tmp_path / "now"), "--no-waivers",
+                 "--previous", str(merged)]) in (1, 2)
+    package = tmp_path / "eu.tar.gz"
+    assert main(["package", str(tmp_path / "now"), "--out", str(package), "--previous", str(merged)]) == 0
+    assert main(["verify-package", str(package)]) == 0

@@ -44,15 +44,15 @@ def audit_with_baseline(config: Config, ruleset: RuleSet, since: datetime, until
     The baseline goes through the same pipeline into ``<out>/previous/``, so the diff compares like with like.
     ``collected`` sees the snapshot before anything is judged (the demo dates its waivers from it).
     """
+    # a given previous report is read (and refused when it is another target's) before anything is collected
+    given = previous_for(load_previous(previous), config.target) if previous else None
     snapshot = collect(config, ruleset, since, until)
     if collected:
         collected(snapshot)
-    if not previous:
+    if given is None:
         persist(baseline(snapshot), ruleset, out / "previous", mode, ("json",))
-        previous = out / "previous" / "report.json"
-    return persist(snapshot, ruleset, out, mode, formats, waivers=waivers,
-                   previous=previous_for(load_previous(previous), snapshot["target"]),
-                   warn_days=warn_days)
+        given = previous_for(load_previous(out / "previous" / "report.json"), snapshot["target"])
+    return persist(snapshot, ruleset, out, mode, formats, waivers=waivers, previous=given, warn_days=warn_days)
 
 
 def audit_targets(config: Config, names: list[str], since: datetime, until: datetime, out: Path,

@@ -56,7 +56,7 @@ from compliance.inputs.rules import load_rules
 from compliance.judge.engine import Context, judge
 from compliance.model.snapshot import load_schema, read_snapshot, schema_problems, strict_loads
 from compliance.report import write_reports
-from compliance.report.diff import load_previous
+from compliance.report.diff import load_previous, previous_for_target
 from compliance.report.document import build_report
 
 FORMAT_OF = {"report.json": "json", "report.md": "md", "report.html": "html", "report.sarif": "sarif",
@@ -190,7 +190,8 @@ def _recompute(members: dict[str, bytes], report: dict[str, Any], recorded_as: d
             loaded = replace(loaded, path=recorded_as[WAIVERS])  # the label the report shows, not this temp path
         if PREVIOUS in members:
             (tmp / "previous.json").write_bytes(members[PREVIOUS])
-            previous = load_previous(tmp / "previous.json")
+            # this target's part of it, as the mode that wrote the report compared (a merged report's own part)
+            previous = previous_for_target(load_previous(tmp / "previous.json"), snapshot["target"])
     except ComplianceError as exc:
         lines = str(exc).replace(str(tmp / "previous.json"), PREVIOUS).replace(str(tmp) + "/", "").splitlines()
         more = f" (and {len(lines) - 1} more)" if len(lines) > 1 else ""

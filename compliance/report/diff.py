@@ -64,6 +64,10 @@ def load_previous(path: str | Path) -> dict[str, Any]:
                                                   ("rule_id", "subject_type", "subject", "status")):
                 problems.append(Located(str(p), 1, 1, f"at /findings/{i}: needs rule_id, subject_type, subject, status"))
                 break
+            if not isinstance(f.get("message", ""), str):  # copied into the diff, which must stay a valid report
+                problems.append(Located(str(p), 1, 1, f"at /findings/{i}/message: not text"))
+                break
+        problems += _snapshot_problems(doc, str(p))
     problems += _merged_problems(doc, str(p)) if not problems else []
     if not problems:
         # a previous report whose summary, changes or other sections say what its findings do not holds two
@@ -74,6 +78,20 @@ def load_previous(path: str | Path) -> dict[str, Any]:
     if problems:
         raise InputError(problems, what="previous report")
     return doc
+
+
+def _snapshot_problems(doc: dict[str, Any], path: str) -> list[Located]:
+    """What the diff copies of the previous report's ``snapshot`` must be: text (or null) and a window object."""
+    snap = doc.get("snapshot")
+    if snap is None:
+        return []
+    if not isinstance(snap, dict):
+        return [Located(path, 1, 1, "at /snapshot: not an object")]
+    out = [Located(path, 1, 1, f"at /snapshot/{k}: not text") for k in ("digest", "collected_at")
+           if snap.get(k) is not None and not isinstance(snap.get(k), str)]
+    if snap.get("window") is not None and not isinstance(snap.get("window"), dict):
+        out.append(Located(path, 1, 1, "at /snapshot/window: not an object"))
+    return out
 
 
 def _merged_problems(doc: dict[str, Any], path: str) -> list[Located]:
@@ -91,9 +109,16 @@ def _merged_problems(doc: dict[str, Any], path: str) -> list[Located]:
     return []
 
 
-# What tells two targets apart when one of them has no name: a report of another repository, function or
-# region is another target's.
-_IDENTITY = ("github_repo", "function", "region")
+# What tells two targets apart when one of them has no name: a report of another repository, function, region
+# or AWS account (staging and production are often the same stack in two accounts) is another target's.
+_IDENTITY = (("github_repo",), ("function",), ("region",), ("cloudtrail", "account"))
+
+
+def _identity(target: dict[str, Any], path: tuple[str, ...]) -> str | None:
+    value: Any = target
+    for part in path:
+        value = value.get(part) if isinstance(value, dict) else None
+    return value if isinstance(value, str) else None
 
 
 def previous_for_target(previous: dict[str, Any] | None, target: dict[str, Any]) -> dict[str, Any] | None:
@@ -121,8 +146,8 @@ def previous_for_target(previous: dict[str, Any] | None, target: dict[str, Any])
     if name and other:
         differs = [] if other == name else [f"name {other!r}, not {name!r}"]
     else:
-        differs = [f"{k} {theirs[k]!r}, not {target[k]!r}" for k in _IDENTITY
-                   if isinstance(theirs.get(k), str) and isinstance(target.get(k), str) and theirs[k] != target[k]]
+        pairs = [(".".join(k), _identity(theirs, k), _identity(target, k)) for k in _IDENTITY]
+        differs = [f"{k} {a!r}, not {b!r}" for k, a, b in pairs if a is not None and b is not None and a != b]
     if differs:
         raise ComplianceError(f"--previous is the report of another target ({'; '.join(differs)}): its failures "
                               "would make this target's look old; give this target's report.json (or the merged "
@@ -146,6 +171,14 @@ def _worst(findings: list[dict[str, Any]]) -> dict[Key, dict[str, Any]]:
         key = (f["rule_id"], f["subject_type"], f["subject"], full_sha(f))
         if key not in out or is_worse(f["status"], out[key]["status"]):
             out[key] = f
+    return out
+
+
+def _statuses(findings: list[dict[str, Any]]) -> dict[Key, set[str]]:
+    """Every status each key has (a rule with two checks judges one subject twice)."""
+    out: dict[Key, set[str]] = {}
+    for f in findings:
+        out.setdefault((f["rule_id"], f["subject_type"], f["subject"], full_sha(f)), set()).add(f["status"])
     return out
 
 
@@ -174,12 +207,19 @@ def diff_reports(previous: dict[str, Any], current_findings: list[dict[str, Any]
     change that left the window): they are not called fixed, because nothing shows they were.
     """
     before, now = _worst(previous.get("findings", [])), _worst(current_findings)
+    had, has = _statuses(previous.get("findings", [])), _statuses(current_findings)
     out: dict[str, list[dict[str, Any]]] = {name: [] for name in BUCKETS}
     for key in sorted(set(before) | set(now), key=lambda k: (*k[:3], k[3] or "")):
         b, n = before.get(key), now.get(key)
         was = b["status"] if b else None
         is_ = n["status"] if n else None
         bucket = _bucket(was, is_)
+        if FAIL in has.get(key, ()) and FAIL not in had.get(key, ()):
+            # a failure the key did not have before is new even where another check of the rule errs on the
+            # same subject now or did before (the worst status, error, would hide it as "still failing")
+            bucket, is_ = "new", FAIL
+            n = next(f for f in current_findings if f["status"] == FAIL and (
+                f["rule_id"], f["subject_type"], f["subject"], full_sha(f)) == key)
         if bucket is None:
             continue
         entry = {"rule_id": key[0], "subject_type": key[1], "subject": key[2], "previous": was, "current": is_,
