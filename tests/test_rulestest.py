@@ -17,7 +17,7 @@ def test_shipped_policies_pass_their_cases(capsys):
     assert main(["rules", "test", "--policies", str(POLICIES)]) == 0
     out = capsys.readouterr().out
     assert "PASS APIMCP-003 failed-update" in out and out.rstrip().endswith(" passed, 0 failed")
-    assert "note:" not in out  # every rule has a passing and a failing case
+    assert "no case expecting" not in out  # every rule has a passing and a failing case
 
 
 def test_every_rule_has_a_passing_and_a_failing_case():
@@ -52,6 +52,19 @@ def test_a_rule_without_cases_fails(tmp_path, capsys):
     (cases / "GUARD-002.yaml").unlink()
     assert main(["rules", "test", "--policies", str(POLICIES), "--cases", str(cases)]) == 1
     assert "FAIL GUARD-002 (no cases)" in capsys.readouterr().out
+
+
+def test_a_rule_no_case_sees_fail_fails_the_run(tmp_path, capsys):
+    """A rule whose only cases expect could-not-evaluate (or only pass) is not shown to be able to fail."""
+    cases = _copy_cases(tmp_path)
+    (cases / "APIMCP-003.yaml").write_text(
+        "version: 1\nrule: APIMCP-003\ncases:\n  - name: nothing-read\n    sources: {}\n"
+        "    expect: {'-': error}\n", "utf-8")
+    code = main(["rules", "test", "--policies", str(POLICIES), "--cases", str(cases)])
+    out = capsys.readouterr().out
+    line = next((ln for ln in out.splitlines() if ln.startswith("FAIL APIMCP-003 (no case expecting")), "")
+    assert "pass or fail" in line and "policies" in line, out[-2000:]
+    assert code == 1 and out.rstrip().endswith(" 1 failed")
 
 
 def test_invalid_case_files_exit_2_with_locations(tmp_path, capsys):

@@ -343,7 +343,8 @@ def run_case(case: Case, rule: Any, ruleset: list[Any] | None = None) -> Outcome
 
 def run_rule_tests(policies: list[str], cases_dir: str | None = None, only: list[str] | None = None,
                    out: Any = None) -> int:
-    """Run every case; print like a test runner; 0 all passed, 1 any failed or untested rule, 2 invalid."""
+    """Run every case; print like a test runner; 0 all passed, 1 any failed or untested rule (no cases, or none
+    expecting pass or none expecting fail), 2 invalid."""
     out = out or sys.stdout
     ruleset = load_rules(policies)
     rules = {r.id: r for r in ruleset.rules}
@@ -368,12 +369,18 @@ def run_rule_tests(policies: list[str], cases_dir: str | None = None, only: list
     for rule_id in untested:
         r = rules[rule_id]
         print(f"FAIL {rule_id} (no cases): every rule needs test cases  [{r.source}:{r.line}]", file=out)
+    # A rule no case sees fail is a rule that may never fail (a no-op reads as compliant), and one no case
+    # sees pass may never pass: either is untested where it matters, as a rule with no cases is.
+    one_sided = []
     for rule_id in sorted(tested):
         wants = {s for c in cases if c.rule_id == rule_id for s in c.expect.values()}
         missing = [s for s in ("pass", "fail") if s not in wants]
         if missing:
-            print(f"note: {rule_id} has no case expecting {' or '.join(missing)}", file=out)
-    failed += len(untested)
+            one_sided.append(rule_id)
+            r = rules[rule_id]
+            print(f"FAIL {rule_id} (no case expecting {' or '.join(missing)}): every rule needs a case it passes "
+                  f"and a case it fails  [{r.source}:{r.line}]", file=out)
+    failed += len(untested) + len(one_sided)
     print(f"{passed} passed, {failed} failed", file=out)
     return EXIT_FAIL if failed else EXIT_OK
 
