@@ -52,19 +52,24 @@ def control_view(rules: list[dict[str, Any]], findings: list[dict[str, Any]],
             failing += [_subject(f) for f in judged if f["status"] in NOT_PASSING]
         summary = summary_of(statuses)
         fw = FRAMEWORKS.get(framework)
-        judged = any(summary[s] for s in STATUSES if s not in ("not_applicable", "waived"))
         out.append({
             "control": control,
             "framework": fw.title if fw else framework,
             "id": control_id,
-            # nothing judged under it (no findings, or none applied) is not a pass of the control, and
-            # neither is a control whose only evidence is failures someone waived (a waiver proves nothing)
-            "verdict": summary["verdict"] if judged else "waived" if summary["waived"] else "not_applicable",
+            "verdict": control_verdict(summary),
             "counts": {s: summary[s] for s in STATUSES},
             "rules": entries,
             "failing": failing,
         })
     return out
+
+
+def control_verdict(summary: dict[str, Any]) -> str:
+    """A control's verdict from the ``summary_of`` its rules' findings: nothing judged under it (no findings,
+    or none applied) is not a pass of the control, and neither is a control whose only evidence is failures
+    someone waived (a waiver proves nothing)."""
+    judged = any(summary[s] for s in STATUSES if s not in ("not_applicable", "waived"))
+    return summary["verdict"] if judged else "waived" if summary["waived"] else "not_applicable"
 
 
 def unmapped_rules(rules: list[dict[str, Any]]) -> list[str]:
@@ -85,4 +90,4 @@ def _subject(finding: dict[str, Any]) -> dict[str, Any]:
     return item
 
 
-__all__ = ["control_view", "unmapped_rules"]
+__all__ = ["control_verdict", "control_view", "unmapped_rules"]

@@ -24,13 +24,11 @@ from typing import Any
 
 from compliance.base.errors import ComplianceError, InputError, Located
 from compliance.base.fsutil import not_regular
-from compliance.model.findings import ERROR, FAIL, PENDING, WAIVED, is_worse
-from compliance.model.snapshot import strict_loads, time_problems
+from compliance.model.findings import FAIL, is_worse
+from compliance.model.snapshot import load_schema, schema_problems, strict_loads, time_problems
 from compliance.report.consistency import report_disagreement
 from compliance.report.expand import CompactError, expand_report
-
-NOT_PASSING = ("fail", "error")
-BUCKETS = ("new", "fixed", "still_failing", "now_waived", "gone", "new_pending", "still_pending", "pending_passed")
+from compliance.report.movement import BUCKETS, bucket_of
 
 Key = tuple[str, str, str, str | None]
 
@@ -69,6 +67,11 @@ def load_previous(path: str | Path) -> dict[str, Any]:
                 break
         problems += _snapshot_problems(doc, str(p))
     problems += _merged_problems(doc, str(p)) if not problems else []
+    if not problems:
+        # the shape a report this tool writes has, as ``merge`` requires of its inputs: the consistency check
+        # below reads every section, and a damaged one (a list where a status goes) is refused with its place
+        problems = [Located(x.path, x.line, x.col, f"not a valid compliance report: {x.message}")
+                    for x in schema_problems(doc, load_schema("report"), str(p), limit=10)]
     if not problems:
         # a previous report whose summary, changes or other sections say what its findings do not holds two
         # verdicts; it is refused, as ``merge`` refuses one (an edited copy in an unsigned package)
@@ -182,23 +185,6 @@ def _statuses(findings: list[dict[str, Any]]) -> dict[Key, set[str]]:
     return out
 
 
-def _bucket(was: str | None, is_: str | None) -> str | None:
-    """Which movement a key made, or None when it is not worth reporting (passing both times)."""
-    failing_before, failing_now = was in NOT_PASSING, is_ in NOT_PASSING
-    if is_ == PENDING:
-        return "still_pending" if was == PENDING else "new_pending"
-    if failing_now:
-        # error -> fail is new: the earlier run could not judge it, so nothing shows it failed then
-        return "still_failing" if failing_before and not (was == ERROR and is_ == FAIL) else "new"
-    if not (failing_before or was == PENDING):
-        return None
-    if is_ == WAIVED:
-        return "now_waived"
-    if is_ is None:
-        return "gone"  # not judged now: not called fixed (or passed), because nothing shows it was
-    return "fixed" if failing_before else "pending_passed"
-
-
 def diff_reports(previous: dict[str, Any], current_findings: list[dict[str, Any]],
                  metrics: dict[str, Any] | None = None) -> dict[str, Any]:
     """The report's ``diff`` section (with ``metrics``: also the trend of the delivery figures).
@@ -213,7 +199,7 @@ def diff_reports(previous: dict[str, Any], current_findings: list[dict[str, Any]
         b, n = before.get(key), now.get(key)
         was = b["status"] if b else None
         is_ = n["status"] if n else None
-        bucket = _bucket(was, is_)
+        bucket = bucket_of(was, is_)
         if FAIL in has.get(key, ()) and FAIL not in had.get(key, ()):
             # a failure the key did not have before is new even where another check of the rule errs on the
             # same subject now or did before (the worst status, error, would hide it as "still failing")
