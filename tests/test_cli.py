@@ -226,6 +226,26 @@ def test_every_line_printed_shows_escapes_instead_of_obeying_them(demo, tmp_path
     assert "\\x1b[2J" in cap.out and "\\u202egnp.exe" in cap.out and "\\x07" in cap.out  # shown, visibly
 
 
+WORKFLOW_COMMANDS = "x\n::add-mask::FAIL\n  ::notice title=deploy-compliance::verdict PASS\n::stop-commands::zz\n##[error]y"
+COMMAND_LINE = re.compile(r"^[ \t]*::|##\[", re.M)
+
+
+def test_no_printed_line_is_a_workflow_command_github_actions_would_obey(demo, tmp_path, capsys):
+    """Probe 13: a step name or an error body holding ``\\n::add-mask::FAIL`` reached the job log as a line of
+    its own, and the runner obeys such lines (fake annotations, masked words, commands switched off)."""
+    _, base = demo
+    snap = json.loads((base / "out" / "snapshot.json").read_text("utf-8"))
+    snap["sources"]["probe"] = {**snap["sources"]["probe"], "status": "error", "data": None,
+                                "error": {"type": "URLError", "message": WORKFLOW_COMMANDS}}
+    path = tmp_path / "commands.json"
+    path.write_text(json.dumps(snap), "utf-8")
+    code = main(["evaluate", "--snapshot", str(path), "--policies", str(ROOT / "policies"), "--out", str(tmp_path / "o")])
+    cap = capsys.readouterr()
+    assert code == 2
+    assert not COMMAND_LINE.search(cap.out + cap.err), COMMAND_LINE.findall(cap.out + cap.err)
+    assert "\\u003a:add-mask::FAIL" in cap.out and "\\u0023#[error]" in cap.out  # shown, visibly
+
+
 def test_every_print_path_is_routed_through_the_sanitizer(monkeypatch, capsys):
     """print(), sys.stdout.write and sys.stderr, whatever the command: none reaches the terminal raw."""
     import compliance.cli as cli

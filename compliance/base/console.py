@@ -47,6 +47,23 @@ def visible(text: Any) -> str:
     return _SHOWN.sub(_escape, "" if text is None else str(text))
 
 
+# GitHub Actions obeys a line of a step's output that starts (after blanks) with ``::`` (``::add-mask::``,
+# ``::error file=...::``, ``::stop-commands::``) and, in the older form, holds ``##[``: a workflow's step
+# name or a commit subject quoted in a finding would write annotations, mask words or stop the log's
+# commands. The first colon (or hash) is written as its escape, so the line shows what was there.
+_WORKFLOW_COMMAND = re.compile(r"(?:(?<=\n)|^)([ \t]*):(?=:)|#(?=#\[)")
+
+
+def _defuse(match: re.Match[str]) -> str:
+    # as JSON escapes, like the others: a line of JSON output stays valid JSON
+    return match.group(1) + "\\u003a" if match.group(0).endswith(":") else "\\u0023"
+
+
+def inert(text: Any) -> str:
+    """``visible`` and no line (of this text, or the text itself) a CI runner reads as a workflow command."""
+    return _WORKFLOW_COMMAND.sub(_defuse, visible(text))
+
+
 class VisibleStream(io.TextIOBase):
     """A text stream that writes through ``visible`` to the stream it wraps."""
 
@@ -54,7 +71,9 @@ class VisibleStream(io.TextIOBase):
         self._inner = inner
 
     def write(self, text: str) -> int:
-        self._inner.write(visible(text))
+        # each write as if it began a line: ``print`` writes a message and its newline apart, and the
+        # progress renderer writes lines of its own between them on the same terminal
+        self._inner.write(inert(text))
         return len(text)
 
     def flush(self) -> None:
