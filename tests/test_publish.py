@@ -181,7 +181,17 @@ def test_oversized_summary_is_capped(rsps):
     rsps.add(responses.POST, f"{API}/repos/{REPO}/check-runs", json=check_run_payload(9), status=201)
     publish_check_run(REPO, SHA, make_doc([]), token="t", markdown="x" * 70_000, **FAST)
     summary = body(rsps.calls[0])["output"]["summary"]
-    assert len(summary) == 65_535 and "truncated" in summary
+    assert len(summary.encode("utf-8")) == 65_535 and "truncated" in summary
+
+
+def test_a_summary_of_many_byte_characters_is_capped_in_bytes(rsps):
+    """Probe 13: GitHub measures the summary in UTF-8 bytes; 64,739 characters of ✗ and → were 66,321
+    bytes, answered 422, and no check run was published."""
+    rsps.add(responses.POST, f"{API}/repos/{REPO}/check-runs", json=check_run_payload(9), status=201)
+    publish_check_run(REPO, SHA, make_doc([]), token="t", markdown="✗ a → b · " * 8_000, **FAST)
+    summary = body(rsps.calls[0])["output"]["summary"]
+    assert 65_535 - 4 <= len(summary.encode("utf-8")) <= 65_535 and "truncated" in summary
+    assert "\ufffd" not in summary  # cut between characters, not inside one
 
 
 def test_403_falls_back_to_a_commit_status(rsps):
@@ -395,7 +405,7 @@ def test_pr_comment_stops_paging_once_found(rsps):
 def test_pr_comment_is_capped(rsps):
     fake = FakeIssues(rsps)
     upsert_pr_comment(REPO, 5, "y" * 70_000, token="t", **FAST)
-    assert len(fake.ours()[0]["body"]) == 65_536
+    assert len(fake.ours()[0]["body"].encode("utf-8")) == 65_536
 
 
 # --------------------------------------------------------------------------- tracking issue

@@ -72,7 +72,7 @@ def annotations(doc: dict[str, Any]) -> list[dict[str, Any]]:
 def summary_markdown(doc: dict[str, Any], markdown: str | None = None) -> str:
     if markdown is None:
         markdown = render_all(doc, ["md"])["md"]
-    note = "\n\n… (truncated: GitHub limits a check-run summary to 65,535 characters; see the full report)\n"
+    note = "\n\n… (truncated: GitHub limits a check-run summary to 65,535 bytes; see the full report)\n"
     return _clip(markdown, MAX_SUMMARY, note)
 
 
