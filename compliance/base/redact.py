@@ -139,12 +139,48 @@ def remember_secret(value: str | None) -> None:
 def _with_encodings(values: frozenset[str]) -> tuple[str, ...]:
     """Each value and the forms it takes inside other text: percent-encoded (a query string, a
     presigned URL) and JSON-escaped (a JSON document held in a string, ``\\/`` included), longest first.
-    An AWS secret key is full of '/' and '+', so its URL form shares no 40-character run with it."""
+    An AWS secret key is full of '/' and '+', so its URL form shares no 40-character run with it.
+
+    Each form of ``HEAD + 4`` characters or more also gives its first ``HEAD`` characters, a secret of its
+    own (``_HEADS``): a server echoing the start of a token ("token ghs_pr00pr00pr00 revoked") must not
+    print what the whole value would not, and ``redact`` masks such a head with all that follows it of
+    the value. Every test that asks "does this text hold a known secret" then finds heads alike."""
     forms = set(values)
     for v in values:
         escaped = json.dumps(v, ensure_ascii=False)[1:-1]
         forms.update((quote(v, safe=""), quote(v), escaped, escaped.replace("/", "\\/")))
-    return tuple(sorted(forms, key=len, reverse=True))
+    for form in forms:
+        if len(form) >= HEAD + 4:
+            _HEADS.setdefault(form[:HEAD], set()).add(form)
+    heads = {f[:HEAD] for f in forms if len(f) >= HEAD + 4}
+    return tuple(sorted(forms | heads, key=len, reverse=True))
+
+
+HEAD = 8  # the shortest start of a known secret masked on its own (a GitHub token's type and 4 of its characters)
+_HEADS: dict[str, set[str]] = {}  # head -> the known values (and forms) it begins
+
+
+def _mask_known(text: str, value: str) -> str:
+    """``value`` masked in ``text``; a head (``_HEADS``) masked with as much of its secret as follows it."""
+    whole = _HEADS.get(value)
+    if not whole:
+        return text.replace(value, MASK)
+    out, at = [], 0
+    while (hit := text.find(value, at)) >= 0:
+        end = hit + max(_common(text, hit, form) for form in whole)
+        out += [text[at:hit], MASK]
+        at = end
+    return "".join(out) + text[at:]
+
+
+def _common(text: str, at: int, form: str) -> int:
+    """How many characters of ``form`` ``text`` holds from ``at`` on."""
+    n = 0
+    for a, b in zip(text[at:at + len(form)], form, strict=False):  # the text may end first
+        if a != b:
+            break
+        n += 1
+    return n
 
 
 def _mask_match(m: re.Match[str]) -> str:
@@ -166,7 +202,7 @@ def redact(text: str | None, secrets: tuple[str, ...] | None = None) -> str:
         return text or ""
     for value in _secrets() if secrets is None else secrets:
         if value in text:
-            text = text.replace(value, MASK)
+            text = _mask_known(text, value)
     text = _SHAPES.sub(_mask_match, text) if _may_hold_shape(text) else text
     if (not text.isascii() or _ASCII_HIDDEN.search(text)) and _HIDDEN.search(text):
         # ``ghp_abc\u200bdef...``: an invisible character hides a token from every shape, and any

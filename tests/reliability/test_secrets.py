@@ -236,3 +236,26 @@ def test_a_secret_straddling_the_evidence_cut_leaves_no_head(audited, secret_env
     assert not [where for where, t in texts.items() if token[:head] in t]
     # the label is there, masked, then cut (a 20-character AKIA id cut after 23 fits whole: a control)
     assert "x" * 50 + "***" in texts[str(again / "report.html")]  # a pass: report.json (v2) keeps no evidence
+
+
+def test_the_start_of_a_known_secret_is_masked_as_the_whole_is(audited, secret_env, capsys, tmp_path):
+    """Probe 13: an error body echoing a token's first 16 characters ("token ghs_pr00pr00pr00 revoked") printed
+    them. Every known secret's head (8 characters on) is masked with all of the value that follows it, in
+    the console, every report and the snapshot saved beside them."""
+    from compliance.base.redact import HEAD
+    shas, root, doc = _audited_snapshot(audited, secret_env, tmp_path)
+    heads = [value[:n] for value in SECRETS.values() for n in (HEAD, HEAD + 3, len(value) - 1)]
+    item = doc["sources"]["tracker"]["data"]["items"]["ENC-TSK-326"]
+    item["history"].append({"timestamp": "2026-03-02T10:00:00Z", "status": "worklog",
+                            "description": f"Deployed commit {shas['squash'][:12]}; " + " / ".join(heads)})
+    doc["sources"]["probe"] = {**doc["sources"]["probe"], "status": "error", "data": None,
+                               "error": {"type": "HTTPError", "message": f"401: token {GH_TOKEN[:16]} revoked"}}
+    snap = root / "heads.json"
+    snap.write_text(json.dumps(doc), "utf-8")
+    again = root / "again"
+    main(["evaluate", "--snapshot", str(snap), "--policies", str(POLICIES), "--out", str(again), *ALL_FORMATS])
+    cap = capsys.readouterr()
+    texts = {"stdout": cap.out, "stderr": cap.err, **_files(again)}
+    leaked = {where: [v[:HEAD] for v in SECRETS.values() if v[:HEAD] in text] for where, text in texts.items()}
+    assert not {k: v for k, v in leaked.items() if v}, leaked
+    assert "401: token *** revoked" in cap.out
