@@ -263,7 +263,9 @@ class FakeIssues:
         self.comments: dict[int, dict] = {}
         self.next_id = 1000
         self.pr = comments_on
+        self.me = "github-actions[bot]"  # who the token posts as (a person's token: set their login)
         base = f"{API}/repos/{REPO}"
+        rsps.add_callback(responses.GET, f"{API}/user", self._user)
         for i in range(existing_comments):  # other people's comments, so our search has to page
             self._add_comment(self.pr, f"looks good {i}", "octocat")
         rsps.add_callback(responses.GET, re.compile(rf"{re.escape(base)}/issues/(\d+)/comments.*"), self._list_comments)
@@ -277,7 +279,8 @@ class FakeIssues:
     def _comment(self, cid: int) -> dict:
         c = self.comments[cid]
         return {
-            "id": cid, "node_id": f"IC_{cid}", "body": c["body"], "user": {"login": c["user"], "id": 1},
+            "id": cid, "node_id": f"IC_{cid}", "body": c["body"], "user": {"login": c["user"], "id": 1,
+                                                                            "type": "Bot" if c["user"].endswith("[bot]") else "User"},
             "url": f"https://api.github.com/repos/{REPO}/issues/comments/{cid}",
             "html_url": f"https://github.com/{REPO}/pull/{c['issue']}#issuecomment-{cid}",
             "issue_url": f"https://api.github.com/repos/{REPO}/issues/{c['issue']}",
@@ -302,9 +305,14 @@ class FakeIssues:
         items = [self._comment(cid) for cid in sorted(self.comments) if self.comments[cid]["issue"] == number]
         return self._page(request, items)
 
+    def _user(self, request):
+        if self.me.endswith("[bot]"):  # GitHub refuses /user to an installation or workflow token
+            return 403, {}, json.dumps({"message": "Resource not accessible by integration", "status": "403"})
+        return 200, {}, json.dumps({"login": self.me, "id": 7, "type": "User"})
+
     def _create_comment(self, request):
         number = int(re.search(r"/issues/(\d+)/comments", request.url).group(1))
-        cid = self._add_comment(number, json.loads(request.body)["body"])
+        cid = self._add_comment(number, json.loads(request.body)["body"], self.me)
         return 201, {}, json.dumps(self._comment(cid))
 
     def _edit_comment(self, request):
@@ -390,6 +398,33 @@ def test_pr_comment_ignores_replies_that_quote_the_marker(rsps):
     result = upsert_pr_comment(REPO, 5, "report", token="t", **FAST)
     assert result["action"] == "created"
     assert fake.comments[quoted]["body"].startswith("> ")
+
+
+FAKE_PASS = f"{gh_publish.COMMENT_MARKER}\n## ✅ Compliance: PASS"
+
+
+def test_a_marked_comment_someone_else_posted_is_left_alone(rsps):
+    """Probe 13: anyone who can comment could post the marker and a fake PASS first; editing that comment
+    published our report under their name (for them to edit back), and a refused edit left only theirs."""
+    fake = FakeIssues(rsps)
+    theirs = fake._add_comment(5, FAKE_PASS, "mallory")
+    first = upsert_pr_comment(REPO, 5, "## Compliance: FAIL", token="t", **FAST)
+    assert first["action"] == "created" and first["id"] != theirs
+    assert upsert_pr_comment(REPO, 5, "## Compliance: FAIL again", token="t", **FAST) == {**first, "action": "updated"}
+    assert fake.comments[theirs]["body"] == FAKE_PASS
+    assert [c["user"] for c in fake.ours()] == ["mallory", "github-actions[bot]"]
+
+
+def test_a_persons_token_updates_only_that_persons_comment(rsps):
+    fake = FakeIssues(rsps)
+    fake.me = "alice"
+    theirs = fake._add_comment(5, FAKE_PASS, "mallory")
+    meter = Meter()
+    first = upsert_pr_comment(REPO, 5, "report 1", token="t", meter=meter, **FAST)
+    second = upsert_pr_comment(REPO, 5, "report 2", token="t", meter=meter, **FAST)
+    assert first["action"] == "created" and second == {**first, "action": "updated"}
+    assert fake.comments[theirs]["body"] == FAKE_PASS and fake.comments[first["id"]]["body"].endswith("report 2")
+    assert meter.requests == len(rsps.calls)  # GET /user counted like every other request
 
 
 def test_pr_comment_stops_paging_once_found(rsps):

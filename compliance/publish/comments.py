@@ -28,10 +28,13 @@ def upsert_pr_comment(
     gh: Any = None,
     **client_options: Any,
 ) -> dict[str, Any]:
-    """Keep one comment per PR: edit the one that starts with ``marker``, else create it.
+    """Keep one comment per PR: edit ours that starts with ``marker``, else create it.
 
     The marker must open the body (not merely occur in it), so quoting our comment in a reply does
-    not make that reply the one we overwrite.
+    not make that reply the one we overwrite. And the comment must be ours: anyone who can comment can
+    post the marker and a "Compliance: PASS" first (probe 13), and editing theirs would publish our report
+    under their name, for them to edit back. Ours is a bot's (the workflow's token, a GitHub App) or,
+    for a person's token, that person's (``GET /user``, asked only when a marked comment is a person's).
     """
     from github import GithubException
 
@@ -39,8 +42,9 @@ def upsert_pr_comment(
     body = _clip(f"{marker}\n{markdown}", MAX_COMMENT, "\n\n… (truncated)\n")
     issue = _repo(gh, repo).get_issue(int(pr_number))
     try:
+        me: list[str | None] = []  # the token's own login, once asked
         for comment in _pages(issue.get_comments(), meter):
-            if (comment.body or "").startswith(marker):
+            if (comment.body or "").startswith(marker) and _ours(comment, gh, me, meter):
                 comment.edit(body)
                 _count(meter)
                 return {"action": "updated", "id": comment.id, "url": comment.html_url}
@@ -50,6 +54,30 @@ def upsert_pr_comment(
         _count(meter)
         raise _error("PR comment", exc) from exc
     return {"action": "created", "id": created.id, "url": created.html_url}
+
+
+def _ours(comment: Any, gh: Any, me: list[str | None], meter: Meter | None) -> bool:
+    """Whether a comment was written by this token's identity: a bot's comment is (no person can post as a
+    bot), a person's only when the token is that person's."""
+    from github import GithubException
+    from github.GithubObject import GithubObject
+
+    # the comment as the listing gave it: a listed comment is not "completed", and ``comment.raw_data``
+    # (or an attribute the payload lacks) would fetch it again, a request nobody counted
+    data = GithubObject.raw_data.fget(comment)  # type: ignore[attr-defined]
+    user = data.get("user") if isinstance(data, dict) else None
+    if not isinstance(user, dict):
+        return False
+    if user.get("type") == "Bot":
+        return True
+    if not me:
+        try:
+            login = gh.get_user().login  # a person's token; an installation token is refused (403)
+        except GithubException:
+            login = None
+        _count(meter)
+        me.append(login)
+    return me[0] is not None and user.get("login") == me[0]
 
 
 # --------------------------------------------------------------------------- tracking issue
