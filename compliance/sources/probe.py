@@ -13,7 +13,8 @@ from compliance.sources.base import Meter
 MAX_BODY = 256 * 1024
 
 
-def _problems(body: Any) -> list[str]:
+def body_problems(body: Any) -> list[str]:
+    """What the capability body lacks; public so the check re-reads a saved body instead of trusting its flag."""
     if not isinstance(body, dict):
         return ["body is not a JSON object"]
     out = []
@@ -45,7 +46,7 @@ def probe(url: str, *, timeout: float = 5.0, meter: Meter | None = None) -> dict
         body: Any = json.loads(raw[:MAX_BODY].decode("utf-8"))
     except (UnicodeDecodeError, ValueError):
         body = None
-    problems = _problems(body) if body is not None else ["body is not JSON"]
+    problems = body_problems(body) if body is not None else ["body is not JSON"]
     keep = {"success": body.get("success"), "capabilities": body.get("capabilities")} if isinstance(body, dict) else None
     return {"url": url, "status_code": status, "latency_ms": latency, "well_formed": not problems,
             "problems": problems, "body": keep}

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import re
+from collections import Counter
 from typing import Any
 
 from compliance.base.timeutil import iso, parse_time
 from compliance.judge.registry import register
 from compliance.model.findings import ERROR, FAIL, PASS, Finding
+from compliance.sources.probe import body_problems
 
 DEFAULT_ROUTES = [
     "GET /api/v1/coordination/capabilities",
@@ -36,14 +38,45 @@ def lambda_problems(cfg: dict[str, Any], params: dict[str, Any]) -> list[str] | 
     return problems
 
 
+def other_function(cfg: dict[str, Any], function: str, region: str = "") -> str | None:
+    """Why the configuration read is not ``function``'s (in ``region``, when known), or None.
+
+    A configuration of a twin (``devops-coordination-api-gamma``), of the same name in another region or
+    account, says nothing of the target: judged as the target's, its Active/Successful passed the target
+    without a word about the function the runbook governs."""
+    want = parse_lambda_uri(function) if function.startswith("arn:") else {"name": function, "region": "", "account": ""}
+    if not isinstance(want, dict) or not want["name"]:
+        return None
+    name = cfg.get("FunctionName")
+    if isinstance(name, str) and name and name not in (want["name"], function):
+        return f"the configuration read is of function {name}, not {want['name']}"
+    arn = cfg.get("FunctionArn")
+    got = parse_lambda_uri(arn) if isinstance(arn, str) and arn else None
+    if isinstance(got, str):
+        return f"the configuration's FunctionArn is not a function ARN: {got}"
+    if got is not None:
+        if got["name"] != want["name"]:
+            return f"the configuration read is of function {got['name']} ({arn}), not {want['name']}"
+        for part, expected in (("region", want["region"] or region), ("account", want["account"])):
+            if expected and got[part] != expected:
+                return f"the configuration read is of {want['name']} in {part} {got[part]} ({arn}), not {expected}"
+    return None
+
+
 def check_lambda_state(ctx, rule, params) -> list[Finding]:
-    cfg = ctx.source("lambda")["configuration"]
-    name = cfg.get("FunctionName") or ctx.target.get("function", "function")
+    src = ctx.source("lambda")
+    cfg = src["configuration"]
+    function = ctx.target.get("function") or src.get("function") or ""
+    name = (parse_lambda_uri(function)["name"] if function.startswith("arn:") and
+            isinstance(parse_lambda_uri(function), dict) else function) or cfg.get("FunctionName") or "function"
     want_state = params.get("state", "Active")
     want_update = params.get("last_update_status", "Successful")
     state, update = cfg.get("State"), cfg.get("LastUpdateStatus")
-    ev = [{"kind": "lambda", "label": f"{name} State={state} LastUpdateStatus={update} "
+    ev = [{"kind": "lambda", "label": f"{cfg.get('FunctionName') or name} State={state} LastUpdateStatus={update} "
            f"LastModified={cfg.get('LastModified')}", "url": None, "time": iso(parse_time(cfg.get("LastModified")))}]
+    other = other_function(cfg, function, ctx.target.get("region") or "")
+    if other:
+        return [Finding(rule.id, "function", name, ERROR, f"could not evaluate: {other}", ev)]
     problems = lambda_problems(cfg, params)
     if problems is None:
         return [Finding(rule.id, "function", name, ERROR,
@@ -132,7 +165,9 @@ def _lambda_account(ctx, want: dict[str, str]) -> str:
 def _integration_problem(integ: dict[str, Any], want: dict[str, str]) -> str | None:
     """Why the integration does not invoke exactly the wanted function, or None when it does."""
     kind = integ.get("IntegrationType")
-    if kind not in (None, "AWS_PROXY", "AWS"):
+    if kind is None:
+        return f"integration {integ.get('IntegrationId')} has no IntegrationType, so what it invokes cannot be told"
+    if kind not in ("AWS_PROXY", "AWS"):
         return f"integration {integ.get('IntegrationId')} is {kind}, which invokes no Lambda function"
     uri = str(integ.get("IntegrationUri") or "")
     got = parse_lambda_uri(uri)
@@ -153,12 +188,22 @@ def check_api_routes(ctx, rule, params) -> list[Finding]:
         return [Finding(rule.id, "route", str((data.get("api") or {}).get("Name") or "routes"), ERROR,
                         f"could not evaluate: {unknown}")]
     function = want["name"]
+    api = data.get("api", {})
+    named = ctx.target.get("http_api")
+    if named and named not in (api.get("Name"), api.get("ApiId")):  # another API's routes (a staging twin)
+        return [Finding(rule.id, "route", named, ERROR, f"could not evaluate: the API read is "
+                        f"{api.get('Name') or api.get('ApiId') or 'unnamed'}, not the target's http_api {named}")]
+    twice = [f"{what} {k}" for what, key, items in (("route", "RouteKey", data.get("routes", [])),
+                                                    ("integration", "IntegrationId", data.get("integrations", [])))
+             for k, n in Counter(i.get(key) for i in items).items() if n > 1]
+    if twice:  # which of the two does API Gateway serve? Either may be the one that is wrong
+        return [Finding(rule.id, "route", named or str(api.get("Name") or "routes"), ERROR,
+                        f"could not evaluate: the API data lists {', '.join(map(str, twice))} more than once")]
     integrations = {i["IntegrationId"]: i for i in data.get("integrations", [])}
     routes = {r["RouteKey"]: r for r in data.get("routes", [])}
     prefix = params.get("prefix", "/api/v1/coordination/")
     wanted = list(params.get("routes", DEFAULT_ROUTES))
     extra = sorted(k for k in routes if k.split(" ", 1)[-1].startswith(prefix) and k not in wanted)
-    api = data.get("api", {})
     out = []
     for key in wanted + extra:
         route = routes.get(key)
@@ -211,12 +256,19 @@ def check_capability_endpoint(ctx, rule, params) -> list[Finding]:
     want = params.get("status", 200)
     ev = [{"kind": "probe", "label": f"GET {url} -> {probe.get('status_code')} in {probe.get('latency_ms')} ms",
            "url": None}]
+    configured = ctx.target.get("capability_url")
+    if configured and url != configured:  # a staging endpoint's answer says nothing of the target's
+        return [Finding(rule.id, "endpoint", configured, ERROR,
+                        f"could not evaluate: the probe answered for {url}, not the target's capability_url", ev)]
     if probe.get("status_code") != want:
         return [Finding(rule.id, "endpoint", url, FAIL, f"answered {probe.get('status_code')}, expected {want}", ev)]
-    if not probe.get("well_formed"):
-        why = "; ".join(probe.get("problems") or ["body not well formed"])
-        return [Finding(rule.id, "endpoint", url, FAIL, f"answered {want} but {why}", ev)]
-    body = probe.get("body") if isinstance(probe.get("body"), dict) else {}
+    # the body kept is read again, not its flag: a snapshot saying well_formed beside {"success": false} lies
+    kept = probe.get("body")
+    why = [*(probe.get("problems") or []), *(body_problems(kept) if kept is not None else ["body is not JSON"])]
+    if not probe.get("well_formed") or why:
+        why = list(dict.fromkeys(why)) or ["body not well formed"]
+        return [Finding(rule.id, "endpoint", url, FAIL, f"answered {want} but {'; '.join(why)}", ev)]
+    body = kept if isinstance(kept, dict) else {}
     caps = body.get("capabilities") if isinstance(body, dict) else None
     version = caps.get("contract_version") if isinstance(caps, dict) else None  # an endpoint may answer anything
     if params.get("contract_version") and version != params["contract_version"]:
