@@ -21,6 +21,7 @@ from compliance.judge.checks.proof import (
     event_evidence,
     event_label,
     is_update,
+    may_be_update,
     read_span,
     session_role,
     trail_clock,
@@ -61,6 +62,10 @@ def _judge(ctx, rule, event: dict[str, Any], roles: dict[str, Any], slack: timed
     when = parse_time(event["eventTime"])
     if when is None:
         return Finding(rule.id, "function", subject, ERROR, "the event has no parseable eventTime", evidence)
+    if not is_update(event["eventName"]):
+        return Finding(rule.id, "function", subject, ERROR, f"the event's name {event['eventName']!r} is not one "
+                       "CloudTrail writes (it writes them exactly), so the record cannot be read as an update or not",
+                       evidence)
     role = session_role(identity)
     who = role or identity.get("arn") or identity.get("type") or "an unnamed principal"
     if identity.get("sessionCredentialFromConsole"):
@@ -97,10 +102,12 @@ def check_deploy_principal(ctx, rule, params) -> list[Finding]:
              "deploy_manager": set(principals.get("deploy_manager") or [])}
     slack = timedelta(seconds=params.get("tolerance_seconds", DEFAULT_TOLERANCE_SECONDS))
     data = ctx.source("cloudtrail")
+    # an update of impossible time ("2026-02-30T09:00:00Z") is judged (it errs), not dropped: dropped, "no
+    # update" passed; a failed call is no update, unless the record also holds what the call answered
     updates = [e for e in data.get("events", [])
-               if is_update(e.get("eventName")) and not e.get("errorCode")
+               if may_be_update(e.get("eventName")) and (not e.get("errorCode") or e.get("responseElements"))
                and names_function(str(e.get("functionName", "")), function)
-               and (t := parse_time(e.get("eventTime"))) is not None and ctx.since <= t <= ctx.until]
+               and ((t := parse_time(e.get("eventTime"))) is None or ctx.since <= t <= ctx.until)]
     gap = _uncovered(ctx, data)
     if gap:
         gap_finding = Finding(rule.id, "function", function, ERROR,

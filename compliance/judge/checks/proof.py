@@ -57,6 +57,16 @@ def is_update(name: Any) -> bool:
     return isinstance(name, str) and _UPDATE.match(name) is not None
 
 
+def may_be_update(name: Any) -> bool:
+    """``is_update`` read leniently (case and blanks aside), for a check that must not overlook one: CloudTrail
+    writes the names exactly, so ``updateFunctionCode20150331v2 `` is a record someone wrote, not one to skip.
+    Never for crediting a deploy (``is_update`` is), only for judging who made an update."""
+    return isinstance(name, str) and _UPDATE_ANY_CASE.match(name.strip()) is not None
+
+
+_UPDATE_ANY_CASE = re.compile(_UPDATE.pattern, re.IGNORECASE)
+
+
 def session_role(identity: dict[str, Any]) -> str | None:
     """The IAM role ARN behind an assumed-role session, only when every part of the record agrees.
 
