@@ -86,7 +86,7 @@ def test_exit_codes_follow_the_worst_verdict(demo, tmp_path):
         "status": "ok", "error": None,
         "provenance": {"kind": "http", "requested": "GET", "started_at": "2026-03-21T00:00:00Z", "duration_ms": 3,
                        "requests": 1},
-        "data": {"url": "https://x.invalid/api/v1/coordination/capabilities", "status_code": 200, "latency_ms": 3,
+        "data": {"url": snap["target"]["capability_url"], "status_code": 200, "latency_ms": 3,
                  "well_formed": True, "problems": [], "body": {"success": True,
                                                                "capabilities": {"contract_version": "0.3.0"}}}}
     path = tmp_path / "snap.json"
@@ -99,6 +99,21 @@ def test_exit_codes_follow_the_worst_verdict(demo, tmp_path):
     only_routes.write_text("version: 1\nrules:\n" + text[start:text.index("  - id: APIMCP-006")], "utf-8")
     assert main(["evaluate", "--snapshot", str(path), "--policies", str(only_routes),
                  "--out", str(tmp_path / "o0")]) == 0
+
+
+def test_a_snapshot_naming_a_key_twice_is_refused_with_its_place(demo, tmp_path, capsys):
+    """Probe 12: ``"LastUpdateStatus": "Failed", "LastUpdateStatus": "Successful"`` was read as the last (a
+    pass) beside a reason saying the update failed. A canonical snapshot cannot repeat a key; this one is not."""
+    _, base = demo
+    text = (base / "out" / "snapshot.json").read_text("utf-8")
+    at = text.index('"LastUpdateStatus": "', text.index('"configuration": {'))
+    lied = text[:at] + '"LastUpdateStatus": "Successful", ' + text[at:]
+    path = tmp_path / "dup.json"
+    path.write_text(lied, "utf-8")
+    code = main(["evaluate", "--snapshot", str(path), "--policies", str(ROOT / "policies"), "--out", str(tmp_path / "o")])
+    err = capsys.readouterr().err
+    assert code == 2 and f"{path}: $.sources.lambda.data.configuration: names 'LastUpdateStatus' twice" in err, err
+    assert not (tmp_path / "o").exists()
 
 
 def test_invalid_snapshot_is_rejected_and_nothing_written(tmp_path, capsys):

@@ -24,7 +24,7 @@ def evaluate_saved(snapshot_path: str, policies: list[str], out: Path, formats: 
                    waivers: str | None = None, no_waivers: bool = False, previous: str | None = None,
                    warn_days: int | None = None) -> Persisted:
     """Read, judge and publish; ``notes`` of the result say which waivers were taken and what differs."""
-    snapshot, digest = read_snapshot(snapshot_path)
+    snapshot, digest = read_snapshot(snapshot_path, unique_keys=False)  # persist checks it unless canonical
     snapshot = with_deferred_sources(snapshot)  # a PR snapshot saved before deferred sources were data
     ruleset = load_rules(policies)
     before = previous_for(precheck(ruleset, waivers, warn_days, previous), snapshot["target"])

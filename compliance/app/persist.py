@@ -30,7 +30,13 @@ from compliance.base.timeutil import parse_time
 from compliance.inputs.waivers import load_waivers
 from compliance.judge.engine import Context, judge
 from compliance.model.findings import Finding
-from compliance.model.snapshot import canonical_and_masked, digest_text, snapshot_text, validate_snapshot
+from compliance.model.snapshot import (
+    canonical_and_masked,
+    digest_text,
+    refuse_duplicate_keys,
+    snapshot_text,
+    validate_snapshot,
+)
 from compliance.report import SNAPSHOT_NAME, write_set
 from compliance.report.document import build_report
 
@@ -121,6 +127,7 @@ def as_saved(snapshot: dict[str, Any], path: str, digest: str | None
     pair and no secret is copied on. The text is None when the file is that text already (the set copies it)."""
     if digest is not None and canonical_and_masked(snapshot, digest):
         return snapshot, None, digest, None  # the set copies the file: its 100 MB of text are never held
+    refuse_duplicate_keys(path)  # a file not written by this tool may name a key twice: which one was read?
     text = snapshot_text(snapshot)
     saved = digest_text(text)
     if saved == digest:

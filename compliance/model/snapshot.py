@@ -183,21 +183,46 @@ def at(path: str, parts: tuple[Any, ...] | list[Any], message: str) -> Located:
     return Located(path, 0, 0, f"{json_path(parts)}: {message}")
 
 
-def strict_loads(text: str, path: str, what: str) -> Any:
+class _Duplicated(dict):
+    """An object that named a key twice (``duplicate``: the first such key), found after parsing by its path."""
+
+    __slots__ = ("duplicate",)
+
+
+def _unique_hook(found: list[_Duplicated]) -> Any:
+    """An ``object_pairs_hook`` that marks (and remembers in ``found``) an object naming a key twice."""
+    def unique(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+        obj = dict(pairs)
+        if len(obj) == len(pairs):
+            return obj
+        seen: set[str] = set()
+        marked = _Duplicated(obj)
+        marked.duplicate = next(k for k, _ in pairs if k in seen or seen.add(k))  # type: ignore[func-returns-value]
+        found.append(marked)
+        return marked
+    return unique
+
+
+def strict_loads(text: str, path: str, what: str, *, unique_keys: bool = True) -> Any:
     """``json.loads`` that refuses what is not JSON, each refusal an ``InputError`` naming the place.
 
     Python's parser accepts ``NaN`` and ``Infinity``, which JSON does not have: a NaN compares false
     with everything, so a threshold check on it could never fail. Nesting deeper than the parser
-    can follow is refused too (no document of ours is shaped like that).
+    can follow is refused too (no document of ours is shaped like that). So is an object naming a key
+    twice (``"LastUpdateStatus": "Failed", "LastUpdateStatus": "Successful"``): parsers disagree on which
+    one counts (Python keeps the last), so the file says two things. ``unique_keys=False`` is for a
+    snapshot, checked only when it is not the canonical text this tool writes (``refuse_duplicate_keys``):
+    a canonical file cannot repeat a key, and the check costs a tenth of a 100 MB snapshot's parse.
     """
     constants: list[_Constant] = []
+    repeated: list[_Duplicated] = []
 
     def constant(literal: str) -> _Constant:
         constants.append(_Constant(literal))
         return constants[-1]
 
     try:
-        doc = json.loads(text, parse_constant=constant)
+        doc = json.loads(text, parse_constant=constant, object_pairs_hook=_unique_hook(repeated) if unique_keys else None)
     except json.JSONDecodeError as exc:
         raise InputError([Located(path, exc.lineno, exc.colno, f"invalid JSON: {exc.msg}")], what) from None
     except RecursionError:
@@ -209,7 +234,16 @@ def strict_loads(text: str, path: str, what: str) -> Any:
         literal = constants[0].literal
         raise InputError([at(path, where or (), f"{literal} is not a JSON number (NaN and Infinity are "
                              "not allowed)")], what)
+    if repeated:
+        where = _find(doc, lambda v: v is repeated[0]) or ()
+        raise InputError([at(path, where, f"names {repeated[0].duplicate!r} twice (which one counts is not "
+                             "defined: refused rather than read as the last)")], what)
     return doc
+
+
+def refuse_duplicate_keys(path: str | Path, what: str = "snapshot") -> None:
+    """``strict_loads`` of the file with its keys checked: for a snapshot that is not canonical."""
+    strict_loads(Path(path).read_text("utf-8"), str(path), what)
 
 
 def _find(doc: Any, test: Any) -> tuple[Any, ...] | None:
@@ -341,8 +375,11 @@ def load_snapshot(path: str | Path) -> dict[str, Any]:
     return read_snapshot(path)[0]
 
 
-def read_snapshot(path: str | Path) -> tuple[dict[str, Any], str]:
-    """The validated snapshot and the digest of the file's bytes (what ``sha256sum`` shows)."""
+def read_snapshot(path: str | Path, *, unique_keys: bool = True) -> tuple[dict[str, Any], str]:
+    """The validated snapshot and the digest of the file's bytes (what ``sha256sum`` shows).
+
+    ``unique_keys=False``: the caller refuses a repeated key itself when the file is not canonical
+    (``persist.as_saved``, which checks canonical form anyway), sparing a large snapshot the check."""
     p = Path(path)
     why = not_regular(p)
     if why:
@@ -361,7 +398,8 @@ def read_snapshot(path: str | Path) -> tuple[dict[str, Any], str]:
             line = raw[: exc.start].count(b"\n") + 1
             raise InputError([Located(str(p), line, 1, "file is not UTF-8")], "snapshot") from None
         raise
-    doc = strict_loads(text, str(p), "snapshot")  # e.g. 100,000 nested arrays: refused, not a crash
+    # e.g. 100,000 nested arrays: refused, not a crash; repeated keys: when not canonical (``persist.as_saved``)
+    doc = strict_loads(text, str(p), "snapshot", unique_keys=unique_keys)
     del text
     wrong = version_problem(doc, str(p))
     if wrong:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 from compliance.base.redact import clip
@@ -14,27 +15,39 @@ UI_TYPES = ["github_public_static", "github_private_sst", "github_public_workers
 
 
 def request_targets(request: dict[str, Any]) -> list[str]:
-    """Target ARNs named by a request's ``non_ui_config`` (a JSON string in the real table)."""
+    """Every text a request's ``non_ui_config`` holds (a JSON string in the real table), the raw text too.
+
+    Not only the keys the table uses (``target_arn``...): a target under ``FunctionName``, ``arn``, nested
+    or in a list, a config that is not JSON (``function_name=devops-coordination-api``) or that names a key
+    twice (JSON parsers keep one of the two) still names the function, and ``names_function`` finds it."""
     cfg = request.get("non_ui_config")
+    out: list[str] = []
     if isinstance(cfg, str):
+        out.append(cfg)
         try:
             cfg = json.loads(cfg)
-        except ValueError:
-            return [cfg]
-    if not isinstance(cfg, dict):
-        return []
-    out = []
-    for key in ("target_arn", "target_arns", "function_arn", "function_name"):
-        val = cfg.get(key)
-        if isinstance(val, str):
-            out.append(val)
-        elif isinstance(val, list):
-            out.extend(str(v) for v in val)
-    return out
+        except (ValueError, RecursionError):
+            return out
+    stack = [cfg]
+    while stack:
+        value = stack.pop()
+        if isinstance(value, str):
+            out.append(value)
+        elif isinstance(value, dict):
+            stack.extend(value.values())
+        elif isinstance(value, list):
+            stack.extend(value)
+    return list(dict.fromkeys(out))
 
 
 def names_function(text: str, function: str) -> bool:
-    return text == function or text.endswith(f":function:{function}") or f":function:{function}:" in text
+    """Whether ``text`` is, or names as a whole word, the function: its name, its ARN, a qualified form
+    (``:live``, ``:7``), with blanks around; ``devops-coordination-api-gamma`` is another function."""
+    if not function or not isinstance(text, str):
+        return False
+    if text == function or text.endswith(f":function:{function}") or f":function:{function}:" in text:
+        return True
+    return re.search(rf"(?<![A-Za-z0-9_-]){re.escape(function)}(?![A-Za-z0-9_-])", text) is not None
 
 
 def check_no_ui_deploy_request(ctx, rule, params) -> list[Finding]:
@@ -51,8 +64,10 @@ def check_no_ui_deploy_request(ctx, rule, params) -> list[Finding]:
         problems = []
         targets = [t for t in request_targets(req) if function and names_function(t, function)]
         kind = req.get("deployment_type")
-        if targets and not (isinstance(kind, str) and kind in ui_types):  # a malformed type is not a UI one
-            problems.append(f"{req.get('deployment_type')} request targets {targets[0]}")
+        if targets:  # of any type: a UI-type request naming the function is the forbidden flow too
+            how = ("a UI-type request" if isinstance(kind, str) and kind in ui_types
+                   else "a non-UI request (queued, executed by nobody)")
+            problems.append(f"{kind} request targets {clip(targets[0], 200)}: {how} for the function")
         files = [f for f in _strings(req.get("files_changed")) if not rule.scope.is_empty
                  and rule.scope.matches(f)]
         if files:
@@ -85,7 +100,8 @@ register(
     params={
         "properties": {
             "ui_types": {"type": "array", "items": {"type": "string"}, "default": UI_TYPES,
-                         "description": "deployment types the UI manager actually executes"},
+                         "description": "deployment types the UI manager actually executes (a request of any type "
+                                        "naming the function fails; this names which kind it was)"},
         },
     },
     example={"kind": "no_ui_deploy_request"},
