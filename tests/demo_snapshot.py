@@ -32,7 +32,7 @@ def demo(tmp_path_factory):
     ruleset = load_rules(config.policies)
     snap = collect(config, ruleset, parse_bound(DEMO_SINCE), parse_bound(DEMO_UNTIL, end=True))
     snap["sources"]["probe"] = {"status": "ok", "provenance": snap["sources"]["probe"]["provenance"], "error": None,
-                                "data": {"url": "http://127.0.0.1:9/c", "status_code": 200, "latency_ms": 3,
+                                "data": {"url": snap["target"]["capability_url"], "status_code": 200, "latency_ms": 3,
                                          "well_formed": True, "problems": [],
                                          "body": {"success": True, "capabilities": {"contract_version": "1"}}}}
     return snap, ruleset.rules

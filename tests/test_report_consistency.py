@@ -150,6 +150,45 @@ def lie_control_failing_dropped(doc: dict) -> None:
     control["failing"].pop()
 
 
+def lie_tagged_single(doc: dict) -> None:
+    """Probe 14 C: another report's failures pasted in with a ``target`` tag, so no key of this one met them."""
+    f = copy.deepcopy(_failing(doc))
+    f["target"] = "x"
+    doc["findings"].append(f)
+    _recount(doc)
+
+
+def lie_waiver_launders_other_findings(doc: dict) -> None:
+    """Probe 14 E: every failure waived through the one waiver of another rule and subject."""
+    entry = doc["waivers"]["applied"][0]
+    for f in doc["findings"]:
+        if f["status"] == "fail" and f["subject_type"] == "function":
+            f["status"] = "waived"
+            entry["findings"].append({k: f[k] for k in ("rule_id", "subject_type", "subject")})
+    for bucket in ("new", "still_failing"):
+        doc["diff"][bucket] = [e for e in doc["diff"][bucket] if e["subject_type"] != "function"]
+        doc["diff"]["counts"][bucket] = len(doc["diff"][bucket])
+    _recount(doc)
+
+
+def lie_waivers_on_another_clock(doc: dict) -> None:
+    """Probe 14 F: the waivers evaluated a month before the snapshot was collected."""
+    doc["waivers"]["evaluated_at"] = "2026-11-01T00:00:00Z"
+
+
+def lie_gone_hides_a_failure(doc: dict) -> None:
+    """Probe 14 H: a new failure filed as "gone" (not judged now)."""
+    e = doc["diff"]["new"].pop(0)
+    doc["diff"]["gone"].append({**e, "previous": "fail", "current": None})
+    doc["diff"]["counts"].update(new=len(doc["diff"]["new"]), gone=len(doc["diff"]["gone"]))
+
+
+def lie_expiring_moved_to_applied(doc: dict) -> None:
+    """Probe 14 L8: a waiver about to expire listed as applied only, so nobody is warned."""
+    entry = doc["waivers"]["expiring"].pop(0)
+    doc["waivers"]["applied"] = [e for e in doc["waivers"]["applied"] if e["line"] != entry["line"]] + [entry]
+
+
 LIES = [
     (lie_verdict_without_commit_evidence, "its changes table says"),
     (lie_severity, "gives severity 'low'"),
@@ -166,6 +205,11 @@ LIES = [
     (lie_diff_invented_bucket, "a bucket 'resolved'"),
     (lie_rosy_metrics, "its metrics give change_failure_rate"),
     (lie_control_failing_dropped, "failing subject"),
+    (lie_tagged_single, "it is one target's report"),
+    (lie_waiver_launders_other_findings, "names"),
+    (lie_waivers_on_another_clock, "not when its snapshot was collected"),
+    (lie_gone_hides_a_failure, "is not judged now"),
+    (lie_expiring_moved_to_applied, "its waivers.expiring does not"),
 ]
 
 
@@ -255,3 +299,21 @@ def test_two_targets_mapping_a_rule_to_other_controls_merge_and_compare(genuine,
     assert report_disagreement(merged) is None
     from compliance.report.diff import load_previous
     assert load_previous(_write(tmp_path, "merged", merged))["targets"]
+
+
+def test_a_merged_report_names_only_its_targets_and_counts_each_as_its_findings(genuine):
+    """Probe 14 A and B: findings tagged with a target the merged report does not list (read as the next
+    run's own, its failures looked old), and a target's entry counting other than its findings."""
+    merged = merge_reports([("api-prod", genuine, "a/report.json"), ("api-stage", _second_target(genuine),
+                                                                      "b/report.json")])
+    hidden = copy.deepcopy(merged)
+    for f in hidden["findings"]:
+        if f["target"] == "api-stage":
+            f["target"] = "enceladus-api-mcp"
+    assert "which its targets do not list" in report_disagreement(hidden)
+    twice = copy.deepcopy(merged)
+    twice["targets"][1]["name"] = "api-prod"
+    assert "twice" in report_disagreement(twice)
+    counts = copy.deepcopy(merged)
+    counts["targets"][0]["counts"]["fail"] -= 1
+    assert "its targets entry 'api-prod' says" in report_disagreement(counts)

@@ -59,13 +59,19 @@ def _undeployed_step(run: dict[str, Any]) -> str | None:
         parts = [("job", job)] + [("step", s) for s in job.get("steps") or [] if isinstance(s, dict)]
         for what, part in parts:
             name = part.get("name") if isinstance(part.get("name"), str) else ""
-            low = name.lower()
-            if "deploy" not in low or "validat" in low:
+            low = name.lower().lstrip()
+            # a validation step about the deploy ("Validate deploy") is not the deploy; "Deploy and validate" is
+            if "deploy" not in low or low.startswith(_CHECKING):
                 continue
-            conclusion = part.get("conclusion")
-            if part.get("status") == "completed" and conclusion != SUCCESS:
+            conclusion, status = part.get("conclusion"), part.get("status")
+            if status == "completed" and conclusion != SUCCESS:
                 return f"its deploy {what} {name!r} concluded {conclusion or 'without a conclusion'}: nothing was deployed"
+            if status != "completed":  # a green run whose deploy has not finished says two things
+                return f"its deploy {what} {name!r} is {status or 'of no status'} in a run that completed"
     return None
+
+
+_CHECKING = ("validat", "verif", "check", "smoke", "test", "assert")  # a step name that checks, not deploys
 
 
 DEPLOY_EVENTS = ("push", "workflow_dispatch")  # what the canonical workflow deploys on; the rest never covers
@@ -107,6 +113,8 @@ class RunIndex:
     def __init__(self, github: dict[str, Any], history: History, workflow: str | None,
                  events: tuple[str, ...] = DEPLOY_EVENTS, deployed_nothing: Any = None):
         self.history, self.workflow, self.events = history, workflow, events
+        repo = github.get("repository")
+        self.repo = repo if isinstance(repo, str) else None  # the runs' repository, for a fork's run
         self._deployed_nothing = deployed_nothing  # run -> why it could deploy nothing (the script in force)
         self.by_sha: dict[str, list[dict[str, Any]]] = {}
         self.success_at: dict[int, list[dict[str, Any]]] = {}
@@ -167,9 +175,16 @@ class RunIndex:
             return "no canonical workflow is configured for the target"
         if not (run.get("path") or "").strip():
             return f"its workflow path is unknown, so nothing shows it is {self.workflow}"
-        listed, path = run.get("listed_by"), (run.get("path") or "").split("@", 1)[0]
+        listed, (path, _, ref) = run.get("listed_by"), (run.get("path") or "").partition("@")
         if listed is not None and path != listed:
             return f"GitHub listed it as a run of {listed}, but its path says {path}: the records disagree"
+        if ref and ref not in (f"refs/heads/{branch}", branch):  # the workflow file that ran is that ref's
+            return f"its workflow file was read from {ref}, not from {branch}: another definition ran"
+        head = run.get("head_repository")
+        repo = self.repo
+        if isinstance(head, dict) and (head.get("fork") is True or (
+                repo and isinstance(head.get("full_name"), str) and head["full_name"].lower() != repo.lower())):
+            return f"its head repository is {head.get('full_name') or 'a fork'}, not {repo or 'the target'}"
         if _key(run) in self._conflicts:
             return "the collected data holds conflicting copies of the same attempt"
         if run.get("event") not in self.events:

@@ -21,7 +21,7 @@ from collections import Counter
 from typing import Any
 
 from compliance.base.timeutil import parse_time
-from compliance.model.findings import ERROR, FAIL, PASS, PENDING, STATUSES, WAIVED
+from compliance.model.findings import ERROR, FAIL, PASS, PENDING, STATUSES, WAIVED, summary_of
 from compliance.report.consistency_keys import commit_of, target_of, worst
 from compliance.report.consistency_sections import (
     diff_disagreement,
@@ -42,11 +42,44 @@ def report_disagreement(doc: dict[str, Any]) -> str | None:
         return why
     findings = [f for f in doc.get("findings") or [] if isinstance(f, dict) and f.get("status") in STATUSES
                 and all(isinstance(f.get(k), str) for k in ("rule_id", "subject_type", "subject"))]
-    for check in (_rules, _window, _changes, _not_evaluated, waiver_disagreement, diff_disagreement,
+    for check in (_targets, _rules, _window, _changes, _not_evaluated, waiver_disagreement, diff_disagreement,
                   controls_disagreement, metrics_disagreement):
         why = check(doc, findings)
         if why:
             return why
+    return None
+
+
+_TAGGED = ("findings", "changes", "not_evaluated", "sources")  # the lists a merged report tags with targets
+
+
+def _targets(doc: dict[str, Any], findings: list[dict[str, Any]]) -> str | None:
+    """A target's report tags nothing; a merged one tags every entry with one of its ``targets``, named once
+    each, whose counts and verdict are that target's findings'. An entry tagged with a name the list does not
+    hold is a target nobody merged (read as the next run's own, its failures would look old)."""
+    targets = doc.get("targets")
+    tagged = [(name, e) for name in _TAGGED for e in doc.get(name) or () if isinstance(e, dict) and "target" in e]
+    if not targets:
+        if tagged:
+            return f"it is one target's report, and its {tagged[0][0]} name a target ({tagged[0][1]['target']!r})"
+        return None
+    names = Counter(t.get("name") for t in targets if isinstance(t, dict))
+    twice = sorted(str(n) for n, c in names.items() if c > 1)
+    if twice:
+        return f"its targets list {twice[0]!r} twice"
+    for name in _TAGGED:
+        for e in doc.get(name) or ():
+            if isinstance(e, dict) and e.get("target") not in names:
+                return f"its {name} name target {e.get('target')!r}, which its targets do not list"
+    for t in targets:
+        if not isinstance(t, dict):
+            continue
+        told = summary_of(f["status"] for f in findings if f.get("target") == t.get("name"))
+        counts = t.get("counts") if isinstance(t.get("counts"), dict) else {}
+        off = {k: v for k, v in {**counts, "verdict": t.get("verdict"), "exit_code": t.get("exit_code")}.items()
+               if (k in STATUSES or k in ("verdict", "exit_code")) and v is not None and v != told[k]}
+        if off:
+            return f"its targets entry {t.get('name')!r} says {off}, its findings {({k: told[k] for k in off})}"
     return None
 
 

@@ -45,27 +45,53 @@ def waiver_disagreement(doc: dict[str, Any], findings: list[dict[str, Any]]) -> 
     if not isinstance(section, dict):
         return None
     held = statuses_by_key(findings)
+    by_key: dict[Key, list[dict[str, Any]]] = {}
+    for f in findings:
+        by_key.setdefault(key_of(f), []).append(f)
     for name, allowed in _WAIVER_STATUSES.items():
         for entry in _entries(section, name):
             for key in _refs(entry):
                 if not held.get(key, set()) & set(allowed):
                     return (f"its waivers.{name} names {key[1]} {key[3]!r} as {' or '.join(allowed)}, "
                             f"its findings {sorted(held.get(key, ())) or 'hold no such subject'}")
+                why = _not_its_subject(entry, key, by_key.get(key, []))
+                if why:
+                    return f"its waivers.{name} entry of line {entry.get('line')} names {key[1]} {key[3]!r}, {why}"
     named = {key for name in ("applied", "expiring") for entry in _entries(section, name) for key in _refs(entry)}
     for f in findings:
         if f["status"] == WAIVED and key_of(f) not in named:
             return f"its finding of {f['rule_id']} {f['subject']!r} is waived, and no waiver its section applied names it"
     if doc.get("targets"):
         return None  # evaluated per target: the merged section keeps only the latest time
-    return _expiry_disagreement(section)
+    snap = doc.get("snapshot") if isinstance(doc.get("snapshot"), dict) else {}
+    return _expiry_disagreement(section, snap.get("collected_at"))
 
 
-def _expiry_disagreement(section: dict[str, Any]) -> str | None:
+def _not_its_subject(entry: dict[str, Any], key: Key, findings: list[dict[str, Any]]) -> str | None:
+    """Why a waiver cannot cover a finding it names (``judge.waivers`` matches the rule, then the subject: a
+    resource by equality, a SHA as a prefix of the commit judged), or None. A waiver of one change listing
+    every failure of the report waived them all."""
+    if entry.get("rule_id") != key[1]:
+        return f"a finding of another rule than the waiver's ({entry.get('rule_id')})"
+    subject = entry.get("subject") if isinstance(entry.get("subject"), dict) else {}
+    if "resource" in subject and subject["resource"] != key[3]:
+        return f"not the resource the waiver names ({subject['resource']!r})"
+    if "sha" in subject and isinstance(subject["sha"], str):
+        shas = [s for s in (_full_sha(f) for f in findings) if s]
+        if shas and not any(s.startswith(subject["sha"].lower()) for s in shas):
+            return f"whose commit is not the one the waiver names ({subject['sha']})"
+    return None
+
+
+def _expiry_disagreement(section: dict[str, Any], collected: Any = None) -> str | None:
     evaluated = section.get("evaluated_at")
     now = parse_time(evaluated) if isinstance(evaluated, str) else None
     if now is None:
         return None
+    if isinstance(collected, str) and parse_time(collected) not in (None, now):  # ``apply_waivers``'s clock
+        return f"its waivers were evaluated at {evaluated}, not when its snapshot was collected ({collected})"
     warn = section.get("warn_days")
+    expiring = {entry.get("line") for entry in _entries(section, "expiring")}
     for name in (*_LIVE_LISTS, "expired"):
         for entry in _entries(section, name):
             try:
@@ -79,6 +105,10 @@ def _expiry_disagreement(section: dict[str, Any]) -> str | None:
                         f"{'had expired' if not live else 'was live'} when the section was evaluated ({evaluated})")
             if name == "expiring" and isinstance(warn, int) and ends - now > timedelta(days=warn):
                 return f"its waivers.expiring lists the waiver of line {entry.get('line')}, which expires after {warn} days"
+            if (name != "expired" and isinstance(warn, int) and ends - now <= timedelta(days=warn)
+                    and entry.get("line") not in expiring):
+                return (f"its waivers.{name} lists the waiver of line {entry.get('line')}, which expires within "
+                        f"{warn} days, and its waivers.expiring does not")
             left = max(0, (expires - now.date()).days) if live else -((now.date() - expires).days)
             if "days_left" in entry and entry["days_left"] != left:
                 return (f"its waivers.{name} gives the waiver of line {entry.get('line')} {entry['days_left']!r} days "
@@ -151,9 +181,11 @@ def _entry_disagreement(bucket: str, e: dict[str, Any], by_key: dict[Key, list[d
     if (key, sha) in seen:
         return f"its diff lists {key[1]} {key[3]!r} in {seen[(key, sha)]} and in {bucket}"
     seen[(key, sha)] = bucket
-    if now is None:
-        return None  # gone: states nothing of the findings
     held = {f["status"] for f in by_key.get(key, ()) if sha is None or _full_sha(f) in (None, sha)}
+    if now is None:  # gone: not judged now, so the findings must not judge it failing or pending
+        if held & {FAIL, ERROR, PENDING}:
+            return f"its diff.{bucket} says {key[1]} {key[3]!r} is not judged now, its findings {worst(held)}"
+        return None
     if now not in held:
         return f"its diff.{bucket} says {key[1]} {key[3]!r} is {now}, its findings {worst(held) if held else 'do not hold it'}"
     return None

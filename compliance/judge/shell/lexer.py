@@ -43,6 +43,15 @@ _OPS = ("&&", "||", ";;", "|&", "&>>", "&>", ">>", ">|", "<<<", "<<-", "<<", "<&
 _GH_EXPR = "\x00"  # a GitHub `${{ }}` expression the runner replaces before the shell sees the text
 
 
+def _expression_end(text: str, start: int, line: int) -> int:
+    """Where the ``${{ }}`` marker opened at ``start`` closes. A NUL of the script's own (a binary file, a
+    pasted byte) closes nothing: the script cannot be read, which is "cannot judge", never a crash."""
+    end = text.find(_GH_EXPR, start + 1)
+    if end < 0:
+        raise ShellSyntaxError(line, "it holds a NUL byte, which no shell reads as script text")
+    return end
+
+
 @dataclass
 class Heredoc:
     line: int
@@ -185,7 +194,7 @@ class Lexer:
                 self.line += s.count("\n", self.i, end)
                 self.i = end
             elif c == _GH_EXPR:
-                end = s.index(_GH_EXPR, self.i + 1)
+                end = _expression_end(s, self.i, self.line)
                 parts.append(("unknown", s[self.i + 1:end]))
                 self.i = end + 1
             else:
@@ -238,7 +247,7 @@ def _dq_parts(text: str, line: int) -> list[tuple[str, str]]:
             parts.append((kind, body))
             i = end
         elif c == _GH_EXPR:
-            end = text.index(_GH_EXPR, i + 1)
+            end = _expression_end(text, i, line)
             parts.append(("unknown", text[i + 1:end]))
             i = end + 1
         else:
