@@ -66,8 +66,8 @@ def _undeployed_step(run: dict[str, Any]) -> str | None:
             conclusion, status = part.get("conclusion"), part.get("status")
             if status == "completed" and conclusion != SUCCESS:
                 return f"its deploy {what} {name!r} concluded {conclusion or 'without a conclusion'}: nothing was deployed"
-            if status != "completed":  # a green run whose deploy has not finished says two things
-                return f"its deploy {what} {name!r} is {status or 'of no status'} in a run that completed"
+            if status is not None and status != "completed":  # a green run whose deploy has not finished says two things
+                return f"its deploy {what} {name!r} is {status} in a run that completed"
     return None
 
 

@@ -123,6 +123,8 @@ def _implausible(ev, change, ctx, required: list[str]) -> str | None:
     lies); so does one naming another function or region than the target's.
     """
     now, low = ctx.now, change.committed_at - CLOCK_SKEW
+    if ev.index >= 0 and ev.timestamp is None:  # a worklog's time is what places it after the deploy
+        return "its time cannot be read (missing, or not a real time), so nothing shows it was written after the commit"
     if ev.timestamp is not None and ev.timestamp < low:
         return f"it is dated {iso(ev.timestamp)}, before the commit it names ({iso(change.committed_at)})"
     if ev.timestamp is not None and now is not None and ev.timestamp > now + CLOCK_SKEW:

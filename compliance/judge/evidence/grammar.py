@@ -90,6 +90,11 @@ _BAD_LITS = ("fail", "roll", "revert", "error", "exception", "time", "crash")
 _NEG_LITS = ("not", "n't", "never", "unable", "failed")
 
 _TABLE: list[tuple[re.Pattern[str], str | None, tuple[str, ...] | None, tuple[tuple[str, ...], ...]]] = [
+    # a negated state is no state at all, and says the function is not as it should be: "State!=Active",
+    # "State is not Active", "LastUpdateStatus isn't Successful" (claimed before "Active" could be read alone)
+    (re.compile(r"(?<![a-z])(?:state|last[\s_-]?update[\s_-]?status)(?![a-z0-9_])\s*(?:!=|<>|\u2260|(?:is|was|are|were)?"
+                r"\s*(?:not|never)\s|(?:is|was)n't\s)\s*[:=]?\s*[\"'`]?\s*(?:active|successful)(?![a-z])", NOCASE), "fail",
+     ("state", "last"), (("!=", "<>", "\u2260", "not", "never", "n't"), ("active", "successful"))),
     (re.compile(r"(?<![a-z])state(?![a-z0-9_])" + _SEP + r"([a-z]+)(?![a-z])", NOCASE), "state",
      ("state",), (_COLON,)),
     (re.compile(r"(?<![a-z])last[\s_-]?update[\s_-]?status(?![a-z])" + _SEP + r"([a-z]+(?:[\s_-]progress)?)(?![a-z])",
@@ -168,6 +173,10 @@ _TABLE: list[tuple[re.Pattern[str], str | None, tuple[str, ...] | None, tuple[tu
     (re.compile(r"(?<![a-z])(?:success|successful|succeeded|ok|passed|pass)" + _SEP + r"(true|false|yes|no)(?![a-z])", NOCASE),
      "keyed_bool",
      ("succe", "ok", "pass"), (_COLON, ("true", "false", "yes", "no"))),
+    # a check keyed to a negative: "validation: false", "validated=no", "healthy=false", "smoke_ok=0", "verified: ko"
+    (re.compile(r"(?<![a-z])(?:validation|validated|verified|verification|healthy|health[\s_-]?check|smoke(?:[\s_-]?(?:ok|test))?)"
+                + _SEP + r"(?:false|no|ko|0|none|nok)(?![a-z0-9_])(?!\s+[a-z0-9])", NOCASE), "fail",
+     ("validat", "verif", "health", "smoke"), (_COLON, ("false", "no", "ko", "0"))),
     # Negated success is a failure: "did not pass", "validation not ok", "unable to succeed".
     (re.compile(r"(?<![a-z])" + _NEG + r"\s+(?:[a-z]+\s+){0,3}?" + _SUCCESS_WORD + r"(?![a-z])", NOCASE), "fail",
      None, (_NEG_LITS, ("pass", "succe", "ok", "green", "healthy", "available", "reachable", "respon", "working"))),

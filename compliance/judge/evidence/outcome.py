@@ -28,15 +28,17 @@ _PASS_REASONS = {"ok", "no content"}
 
 def _classify(kind: str | None, m: re.Match[str]) -> tuple[str, str | None] | None:
     """The canonical detail and signal of one match; None when the match means nothing."""
+    # a value AWS never reports ("State=Unknown", "LastUpdateStatus=Unsuccessful") states no pass: unsettled,
+    # so the rest of the text cannot make a pass of it (it had claimed its words and said nothing)
     if kind == "state":
         value = _STATE_VALUES.get(m.group(1).lower())
         if value is None:
-            return None
+            return f"State={m.group(1)} (not a state Lambda reports)", UNSETTLED
         return f"State={value}", ("state_active" if value == "Active" else FAIL)
     if kind == "lus":
         value = _LUS_VALUES.get(_NON_LOWER.sub("", m.group(1).lower()))
         if value is None:
-            return None
+            return f"LastUpdateStatus={m.group(1)} (not a status Lambda reports)", UNSETTLED
         return f"LastUpdateStatus={value}", ("lus_successful" if value == "Successful" else FAIL)
     detail = " ".join(m.group(0).split())
     if kind in ("http_arrow", "http"):
