@@ -401,3 +401,12 @@ def test_missing_pull_request(rsps):
     FakeGitHub(rsps)
     with pytest.raises(GitHubNotFound, match="pulls/5"):
         fetch_pull_request(REPO, 5, meter=Meter())
+
+
+@pytest.mark.parametrize("header, number", [("nan", None), ("inf", None), ("1e300", None), ("-inf", None),
+                                            ("3", 3.0), ("1767225600", 1767225600.0), ("soon", None)])
+def test_a_header_that_is_no_plausible_number_reads_as_none(header, number):
+    """Probe 13: ``Retry-After: nan`` reached ``sleep`` (ValueError) and ``X-RateLimit-Reset: 1e300``
+    ``fromtimestamp`` (OverflowError): untyped errors where the header is simply unusable."""
+    from compliance.sources.github_client import _number
+    assert _number(header) == number

@@ -194,6 +194,37 @@ def test_a_summary_of_many_byte_characters_is_capped_in_bytes(rsps):
     assert "\ufffd" not in summary  # cut between characters, not inside one
 
 
+BOUNDED = {"seconds_between_requests": None, "seconds_between_writes": None}  # the publishers' own retry
+
+
+def test_a_post_github_failed_is_not_sent_again(rsps, monkeypatch):
+    """Probe 13: PyGithub's default retry sent a check-run POST answered 502 again (GitHub may have made the
+    first: two check runs), and waited out any Retry-After, ten times over."""
+    import time
+    monkeypatch.setattr(time, "sleep", lambda s: None)  # urllib3's backoff: not measured here
+    rsps.add(responses.POST, f"{API}/repos/{REPO}/check-runs", json={"message": "Bad Gateway"}, status=502)
+    with pytest.raises(gh_publish.PublishError, match="HTTP 502"):
+        publish_check_run(REPO, SHA, make_doc([finding(0)]), token="t", markdown="m", **BOUNDED)
+    assert [c.request.method for c in rsps.calls] == ["POST"]
+
+
+def test_a_rate_limit_is_not_waited_out_and_a_failed_get_is_tried_again_twice(rsps, monkeypatch):
+    import time
+    slept = []
+    monkeypatch.setattr(time, "sleep", slept.append)
+    rsps.add(responses.POST, f"{API}/repos/{REPO}/check-runs", json={"message": "You have exceeded a secondary rate limit"},
+             status=403, headers={"Retry-After": "3600"})
+    with pytest.raises(gh_publish.PublishError, match="HTTP 403"):  # at once, with GitHub's words
+        publish_check_run(REPO, SHA, make_doc([finding(0)]), token="t", markdown="m", **BOUNDED)
+    assert sum(slept) < 5 and len(rsps.calls) == 1, slept
+    fake = FakeIssues(rsps)
+    rsps.replace(responses.GET, re.compile(rf"{re.escape(API)}/repos/{REPO}/issues/(\d+)/comments.*"),
+                 json={"message": "Bad Gateway"}, status=502)
+    with pytest.raises(gh_publish.PublishError, match="HTTP 502"):
+        upsert_pr_comment(REPO, 5, "report", token="t", **BOUNDED)
+    assert [c.request.method for c in rsps.calls[-3:]] == ["GET", "GET", "GET"] and not fake.ours()
+
+
 def test_403_falls_back_to_a_commit_status(rsps):
     rsps.add(responses.POST, f"{API}/repos/{REPO}/check-runs", status=403, json={
         "message": "Resource not accessible by integration",

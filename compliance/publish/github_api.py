@@ -68,7 +68,26 @@ def client(token: str | None = None, base_url: str | None = None, *, repo: str |
 
     token = api_token(token, repo=repo, base_url=base_url)  # repo: a GitHub App's installation
     auth = github.Auth.Token(token) if token else None
+    options.setdefault("retry", publish_retry())
     return github.Github(auth=auth, base_url=api_url(base_url), lazy=True, per_page=PER_PAGE, **options)
+
+
+def publish_retry() -> Any:
+    """The publishers' retry: bounded, and only where sending again is harmless.
+
+    PyGithub's default retries ten times, POSTs included, and obeys any Retry-After: a 502 on creating the
+    check run sent it again (GitHub may have created the first, so two runs), and ``Retry-After: 3600`` held
+    the job for ten hours (probe 13). Here a 5xx or a dropped read on a GET, PATCH, PUT or DELETE is tried
+    twice more with a short backoff, a connection that never opened twice more, a POST never (a comment or
+    check run may exist already), and a rate limit is not waited out: the request fails with GitHub's
+    message at once, and the publisher falls back (a check run to a status) or warns. Every try is counted
+    by the server, not by our meter: ``requests`` counts the calls we made."""
+    from urllib3.util.retry import Retry
+
+    return Retry(total=2, connect=2, read=2, status=2, other=0,
+                 allowed_methods=frozenset({"GET", "HEAD", "PATCH", "PUT", "DELETE"}),
+                 status_forcelist=(500, 502, 503, 504), backoff_factor=0.5, respect_retry_after_header=False,
+                 raise_on_status=False)
 
 
 def _repo(gh: Any, repo: str) -> Any:

@@ -11,6 +11,7 @@ the source's business, in ``github``.
 from __future__ import annotations
 
 import json
+import math
 import os
 import re
 import time
@@ -327,7 +328,10 @@ def _message(text: str) -> str:
 
 
 def _number(value: Any) -> float | None:
+    """A header's number; None for what is no finite number of a plausible size (``nan``, ``inf``, ``1e300``:
+    a wait or a reset time that ``sleep`` and ``fromtimestamp`` cannot take)."""
     try:
-        return float(value)
+        number = float(value)
     except (TypeError, ValueError):
         return None
+    return number if math.isfinite(number) and abs(number) < 1e11 else None
