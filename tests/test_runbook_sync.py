@@ -199,7 +199,9 @@ def test_validation_requirements_against_the_rules_parameters(tmp_path):
     # the target's function is another one than the runbook validates
     twin = {**snap, "target": {**snap["target"], "function": "devops-coordination-api-gamma"}}
     got = {f.subject: f.status for f in evaluate(twin, [SYNC], Context(twin, rules=list(RULES)))}
-    assert got == {f"{RUNBOOK}: validation function": "fail"}
+    # ... and the deploy script the runbook names deploys devops-coordination-api by name, not the target's
+    assert got == {f"{RUNBOOK}: validation function": "fail",
+                   f"{RUNBOOK}: script backend/lambda/coordination_api/deploy.sh": "fail"}
     # no rule checks the states at all: the runbook's requirement is ungoverned
     none = [r_ for r_ in RULES if r_.id != "APIMCP-003"]
     got = {f.subject: f.status for f in evaluate(snap, [SYNC], Context(snap, rules=none))}

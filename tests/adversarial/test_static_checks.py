@@ -262,7 +262,7 @@ def _judge_script(repo, name):
     ("code-in-dead-function", "in function old_deploy, which is never called"),
     ("code-in-dead-branch", "is never reached"),
     ("only-reads", "invokes nothing that deploys"),
-    ("plans-only", "it runs only terraform, npx, aws (read-only operations)"),
+    ("plans-only", "it runs only terraform, npx, aws (reads, help, an emulator's endpoint or another function)"),
     ("absolute-inert", "only /bin/true, /bin/echo, true"),
     ("exits-on-set-e-first", "is never reached"),
     ("inline-python", "cannot judge the script: line 3: `python3` runs code this check cannot see"),

@@ -68,8 +68,7 @@ def check_no_ui_deploy_request(ctx, rule, params) -> list[Finding]:
             how = ("a UI-type request" if isinstance(kind, str) and kind in ui_types
                    else "a non-UI request (queued, executed by nobody)")
             problems.append(f"{kind} request targets {clip(targets[0], 200)}: {how} for the function")
-        files = [f for f in _strings(req.get("files_changed")) if not rule.scope.is_empty
-                 and rule.scope.matches(f)]
+        files = [f for f in _paths(req) if not rule.scope.is_empty and _in_scope(rule.scope, f)]
         if files:
             problems.append(f"carries in-scope files ({', '.join(files[:3])})")
         if problems:
@@ -113,6 +112,45 @@ def _strings(value: Any) -> list[str]:
     if isinstance(value, str):
         return [value]
     return [v for v in value if isinstance(v, str)] if isinstance(value, list) else []
+
+
+_INVISIBLE = re.compile("[\u00ad\u200b-\u200f\u2060-\u2064\ufeff]")
+
+
+def _paths(req: dict[str, Any]) -> list[str]:
+    """Every path a request names: ``files_changed`` and ``changes[]``, as strings or inside objects."""
+    out: list[str] = []
+    stack: list[Any] = [req.get("files_changed"), req.get("changes")]
+    while stack:
+        value = stack.pop()
+        if isinstance(value, str):
+            out.append(value)
+        elif isinstance(value, dict):
+            stack.extend(value.values())
+        elif isinstance(value, list):
+            stack.extend(value)
+    return list(dict.fromkeys(out))
+
+
+def _in_scope(scope: Any, written: str) -> bool:
+    """Whether a path as a person typed it into the manager is in scope: ``Backend/...``, ``./backend/...``,
+    ``/backend/...``, ``backend//...``, ``backend\\lambda\\...``, ``backend/lambda/../lambda/...``, a blob URL's
+    path or a hidden character inside a name all name the same file a deploy would ship (probe 12)."""
+    text = _INVISIBLE.sub("", written).strip().replace("\\", "/")
+    if "://" in text:  # https://github.com/o/r/blob/main/backend/...: the part after the ref
+        parts = text.split("/blob/", 1)[-1].split("/", 1)
+        text = parts[1] if len(parts) == 2 else text
+    parts: list[str] = []
+    for part in text.split("/"):
+        if part in ("", "."):
+            continue
+        if part == "..":
+            if parts:
+                parts.pop()
+            continue
+        parts.append(part)
+    path = "/".join(parts)
+    return bool(path) and (scope.matches(path) or scope.matches(path.lower()))
 
 
 def _request_evidence(req: dict[str, Any]) -> dict[str, Any]:

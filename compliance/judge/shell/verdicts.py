@@ -19,7 +19,7 @@ from compliance.judge.shell.nodes import Script, Simple, command_words, walk
 from compliance.judge.shell.parser import parse, replace_gh_expressions
 from compliance.judge.shell.prove import prove_fails
 from compliance.judge.shell.runner import Runner
-from compliance.judge.shell.state import PROPERTY_NAMES, Hypothesis, State
+from compliance.judge.shell.state import PROPERTY_NAMES, Hypothesis, State, function_matches
 from compliance.judge.shell.steps import (
     PROPS,
     StepInfo,
@@ -288,7 +288,7 @@ def judge_deploy_script(text: str, function: str) -> Verdict:
             statics = [w.static for w in command_words(node)]
             if not statics:
                 continue
-            kind = _command_kind(node, statics)
+            kind = _command_kind(node, statics, function)
             entry = (node.line, " ".join(statics[:3]) if kind == "deploy" else statics[0], ran, _funcs)
             {"deploy": deploying, "inert": inert, "other": other, "unknown": unjudged}[kind].append(entry)
     live = [e for e in deploying if e[2]]
@@ -310,7 +310,7 @@ def judge_deploy_script(text: str, function: str) -> Verdict:
         return Verdict(False, f"a tombstone: its deploy commands never run (`{tool}` at line {line} {where})",
                        line, "deploy commands unreachable")
     if other:
-        names = ", ".join(dict.fromkeys(t + (" (read-only operations)" if t == "aws" else "") for _, t, _, _ in other))
+        names = ", ".join(dict.fromkeys(t + (" (reads, help, an emulator's endpoint or another function)" if t == "aws" else "") for _, t, _, _ in other))
         return Verdict(False, f"invokes nothing that deploys (it runs only {names}; no aws/sam/cdk/terraform or "
                        "other script)", other[0][0], f"runs only {names}")
     names = ", ".join(dict.fromkeys(t for _, t, _, _ in inert)) or "no command"
@@ -322,12 +322,32 @@ _READ_ONLY_AWS = re.compile(r"^(get-|list-|describe-|wait$|ls$|help$|head-|sts$|
                             r"simulate-|lookup-|search-|scan$|query$|batch-get-|invoke$|test-)")
 
 
-def _aws_kind(statics: list[str]) -> str:
-    """aws writes something (deploys) unless every operation named is a read, a wait or --version."""
+def _aws_kind(statics: list[str], function: str = "", literals: list[str | None] | None = None) -> str:
+    """aws writes something (deploys) unless every operation named is a read, a wait or --version; nor
+    does a write sent to an emulator (``--endpoint-url``), a command asked for its ``help``, or a Lambda
+    write naming, as a literal, another function than the target's (probe 12: each read as a deploy)."""
     words = [w for w in statics[1:] if not w.startswith("-")]
     if len(words) < 2:
         return "other"  # aws --version, aws help
-    return "other" if _READ_ONLY_AWS.match(words[1]) or words[0] == "sts" else "deploy"
+    if _READ_ONLY_AWS.match(words[1]) or words[0] == "sts" or "help" in words[2:]:
+        return "other"
+    if any(w == "--endpoint-url" or w.startswith("--endpoint-url=") for w in statics[1:]):
+        return "other"
+    if words[0] == "lambda" and function and literals is not None:
+        named = _option(literals, "--function-name")  # only a value written out: "$FN" may be the target
+        if named and not function_matches(named, function):
+            return "other"
+    return "deploy"
+
+
+def _option(literals: list[str | None], name: str) -> str | None:
+    """A literal option value (``--name v`` or ``--name=v``); None when absent or not literal."""
+    for i, w in enumerate(literals):
+        if w == name and i + 1 < len(literals):
+            return literals[i + 1] or None
+        if w is not None and w.startswith(name + "="):
+            return w.split("=", 1)[1] or None
+    return None
 
 
 def _deploys_with(statics: list[str]) -> bool:
@@ -343,7 +363,7 @@ def _deploys_with(statics: list[str]) -> bool:
     return any(a in _DEPLOYERS[base] for a in args[:3])
 
 
-def _command_kind(node: Simple, statics: list[str]) -> str:
+def _command_kind(node: Simple, statics: list[str], function: str = "") -> str:
     head = statics[0]
     base = os.path.basename(head)
     if base in _INERT:
@@ -356,7 +376,7 @@ def _command_kind(node: Simple, statics: list[str]) -> str:
     if head in _INERT:
         return "inert"
     if head == "aws":
-        return _aws_kind(statics)
+        return _aws_kind(statics, function, [w.literal for w in command_words(node)])
     if base in _DEPLOYERS:
         return "deploy" if _deploys_with(statics) else "other"
     if head in _INTERPRETERS:
