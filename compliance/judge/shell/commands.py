@@ -130,11 +130,19 @@ class Commands:
             st.unknown = f"line {cmd.line}: `{_short(cmd.text)}` runs a command named by an expansion, " \
                          "which this check cannot follow"
             return [st]
+        if name in st.funcs:  # `aws() { echo ...; }` then `aws lambda ...`: the function runs, not the tool
+            self.executed.discard(id(cmd))
         outs = self._builtin(name, cmd, words, lits, st, cond, why, stdin_taint, arg_taint)
+        # the shell is gone after `exec CMD` (replaced by it) and after `kill $$` (it killed itself):
+        # nothing written after either runs (probe 12: both read as a deploy later in the script)
+        replaced = (cmd.words[0].literal or "").rsplit("/", 1)[-1] == "exec"
+        suicide = name == "kill" and any(w.raw.strip("\"'") in ("$$", "${$}") for w in words[1:])
         for s in outs:
             self._redirect_out(cmd, s, words, lits)
-            if not s.armed and self.hyp.is_deploy and self.hyp.is_deploy(lits):
+            if not s.armed and self.hyp.is_deploy and self.hyp.is_deploy(lits) and name not in st.funcs:
                 s.armed = True
+            if (replaced or suicide) and s.exited is None:
+                s.exited = s.status if replaced else 143
         return outs
 
     def _redirect_out(self, cmd: Simple, st: State, words, lits) -> None:
@@ -248,6 +256,8 @@ class Commands:
                 for letter in a[1:]:
                     if letter == "e":
                         self._flag("errexit", on, st, line)
+                    elif letter == "n":
+                        self._flag("noexec", on, st, line)
                     elif letter == "o" and i + 1 < len(args):
                         i += 1
                         self._flag(args[i] or "", on, st, line)
@@ -257,6 +267,9 @@ class Commands:
 
     @staticmethod
     def _flag(name: str, on: bool, st: State, line: int) -> None:
+        if name == "noexec" and on:  # `set -n`: the shell reads the rest and runs none of it
+            st.exited = 0
+            return
         if name == "errexit":
             st.errexit = on
             st.errexit_off = None if on else line
