@@ -214,6 +214,11 @@ _TABLE: list[tuple[re.Pattern[str], str | None, tuple[str, ...] | None, tuple[tu
      ("no", "zero", "0"), (("pass",),)),
     (re.compile(r"(?<![a-z])pass(?:ed|es)?" + _SEP + r"(?:0+|none)(?![0-9a-z.])", NOCASE), None,
      ("pass",), (_COLON,)),
+    # Unchecked: "(unverified)", "untested", "unable to verify the capabilities"
+    (re.compile(r"(?<![a-z])(?:unverified|untested|unvalidated|unconfirmed|(?:unable|failed)\s+to\s+(?:verify|validate|check"
+                r"|test|confirm|probe))(?![a-z])", NOCASE), UNSETTLED,
+     ("unverified", "untested", "unvalidated", "unconfirmed", "unable", "failed"),
+     (("unverified", "untested", "unvalidated", "unconfirmed", "verify", "validate", "check", "test", "confirm", "probe"),)),
     # A rehearsal validates nothing: "validation=pass (dry run)", "--dry-run".
     (re.compile(r"(?<![a-z])(?:--)?dry[\s_-]?runs?(?![a-z])", NOCASE), UNSETTLED, ("dry",), (("dry",),)),
     # Not final: "validation: pending", "smoke tests skipped", "retry pending", "to be rerun".
