@@ -45,6 +45,8 @@ def test_well_formed_200(http_server):
     ({"success": True}, "body.capabilities is missing"),
     (b"<html>gateway says hi</html>", "body is not JSON"),
     (b"[1, 2]", "body is not a JSON object"),
+    ({"success": True, "capabilities": {"contract_version": "  "}}, "body.capabilities.contract_version is missing"),
+    (b'{"success": false, "success": true, "capabilities": {"contract_version": "0.3.0"}}', "body names 'success' twice"),
 ])
 def test_malformed_200_is_data_not_a_pass(http_server, body, problem):
     server = http_server(_json(200, body))
@@ -81,3 +83,17 @@ def test_connection_refused_raises_and_run_source_records_it():
 def test_non_http_url_is_refused():
     with pytest.raises(ValueError):
         probe("file:///etc/passwd")
+
+
+def test_an_answer_from_where_a_redirect_led_is_not_the_endpoints(http_server):
+    """Probe 15: a 302 to another path (or host) was followed and its answer recorded as the URL asked for."""
+    def respond(handler):
+        if handler.path == PATH:
+            return 302, {"Location": "/staging/capabilities"}, b""
+        return 200, {"Content-Type": "application/json"}, json.dumps(GOOD).encode()
+
+    server = http_server(respond)
+    result = probe(server.url + PATH, timeout=5)
+    assert result["url"] == server.url + PATH and result["status_code"] == 200
+    assert result["well_formed"] is False
+    assert result["problems"] == [f"the request was redirected to {server.url}/staging/capabilities"]

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import bisect
 import itertools
+import re
 from collections.abc import Iterator
 from datetime import datetime
 from typing import Any
@@ -59,19 +60,28 @@ def _undeployed_step(run: dict[str, Any]) -> str | None:
         parts = [("job", job)] + [("step", s) for s in job.get("steps") or [] if isinstance(s, dict)]
         for what, part in parts:
             name = part.get("name") if isinstance(part.get("name"), str) else ""
-            low = name.lower().lstrip()
-            # a validation step about the deploy ("Validate deploy") is not the deploy; "Deploy and validate" is
-            if "deploy" not in low or low.startswith(_CHECKING):
+            if not _deploys(name):
                 continue
             conclusion, status = part.get("conclusion"), part.get("status")
-            if status == "completed" and conclusion != SUCCESS:
+            done = status == "completed" or (status is None and conclusion is not None)  # a status left out
+            if done and conclusion != SUCCESS:
                 return f"its deploy {what} {name!r} concluded {conclusion or 'without a conclusion'}: nothing was deployed"
             if status is not None and status != "completed":  # a green run whose deploy has not finished says two things
                 return f"its deploy {what} {name!r} is {status} in a run that completed"
     return None
 
 
-_CHECKING = ("validat", "verif", "check", "smoke", "test", "assert")  # a step name that checks, not deploys
+def _deploys(name: str) -> bool:
+    """Whether a job or step of this name is the deploy: it names deploying, and is not a step about a deploy
+    (a check of it, its rollback, a notice of it). "Deploy and validate", "test-and-deploy" and "Checkout and
+    deploy" deploy; "Validate deploy", "Post-deploy validation" and "Rollback deploy if validation failed" do not."""
+    low = " ".join(name.lower().replace("_", " ").split())
+    if "deploy" not in low:
+        return False
+    if re.search(r"^deploy|(?:and|&|\+|then)[\s-]*deploy", low):
+        return True
+    return not re.search(r"roll[\s-]?back|revert|notif|post[\s-]deploy|after[\s-]deploy|validat|verif|check|smoke|test"
+                         r"|assert", low)
 
 
 DEPLOY_EVENTS = ("push", "workflow_dispatch")  # what the canonical workflow deploys on; the rest never covers

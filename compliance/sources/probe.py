@@ -23,9 +23,17 @@ def body_problems(body: Any) -> list[str]:
     caps = body.get("capabilities")
     if not isinstance(caps, dict):
         out.append("body.capabilities is missing")
-    elif not isinstance(caps.get("contract_version"), str):
+    elif not isinstance(caps.get("contract_version"), str) or not caps["contract_version"].strip():
         out.append("body.capabilities.contract_version is missing")
     return out
+
+
+def _once(pairs: list[tuple[str, Any]], repeated: list[str]) -> dict[str, Any]:
+    obj = dict(pairs)
+    if len(obj) != len(pairs):
+        seen: set[str] = set()
+        repeated.extend(k for k, _ in pairs if k in seen or seen.add(k))  # type: ignore[func-returns-value]
+    return obj
 
 
 def probe(url: str, *, timeout: float = 5.0, meter: Meter | None = None) -> dict[str, Any]:
@@ -38,15 +46,20 @@ def probe(url: str, *, timeout: float = 5.0, meter: Meter | None = None) -> dict
         meter.requests += 1
     try:
         with urllib.request.urlopen(req, timeout=timeout) as resp:  # noqa: S310 - scheme checked above
-            status, raw = resp.status, resp.read(MAX_BODY + 1)
+            status, raw, final = resp.status, resp.read(MAX_BODY + 1), resp.geturl()
     except urllib.error.HTTPError as exc:  # an HTTP answer, just not 2xx: that is data
-        status, raw = exc.code, exc.read(MAX_BODY + 1) if exc.fp else b""
+        status, raw, final = exc.code, exc.read(MAX_BODY + 1) if exc.fp else b"", exc.geturl() or url
     latency = int((time.perf_counter() - t0) * 1000)
+    repeated: list[str] = []
     try:
-        body: Any = json.loads(raw[:MAX_BODY].decode("utf-8"))
-    except (UnicodeDecodeError, ValueError):
+        body: Any = json.loads(raw[:MAX_BODY].decode("utf-8"), object_pairs_hook=lambda pairs: _once(pairs, repeated))
+    except (UnicodeDecodeError, ValueError, RecursionError):
         body = None
     problems = body_problems(body) if body is not None else ["body is not JSON"]
+    if repeated:  # {"success": false, "success": true}: which one the endpoint meant is not known
+        problems.append(f"body names {repeated[0]!r} twice")
+    if final != url:  # the answer is another URL's: the endpoint asked for did not answer it
+        problems.append(f"the request was redirected to {final}")
     keep = {"success": body.get("success"), "capabilities": body.get("capabilities")} if isinstance(body, dict) else None
     return {"url": url, "status_code": status, "latency_ms": latency, "well_formed": not problems,
             "problems": problems, "body": keep}

@@ -75,6 +75,9 @@ def check_lambda_state(ctx, rule, params) -> list[Finding]:
     ev = [{"kind": "lambda", "label": f"{cfg.get('FunctionName') or name} State={state} LastUpdateStatus={update} "
            f"LastModified={cfg.get('LastModified')}", "url": None, "time": iso(parse_time(cfg.get("LastModified")))}]
     other = other_function(cfg, function, ctx.target.get("region") or "")
+    if not other and ctx.target.get("function") and isinstance(src.get("function"), str) and src["function"] and \
+            src["function"] != ctx.target["function"] and other_function({"FunctionName": src["function"]}, function):
+        other = f"the configuration read is of function {src['function']}, not {name}"
     if other:
         return [Finding(rule.id, "function", name, ERROR, f"could not evaluate: {other}", ev)]
     problems = lambda_problems(cfg, params)

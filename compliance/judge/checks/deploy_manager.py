@@ -14,40 +14,73 @@ from compliance.model.findings import FAIL, PASS, Finding
 UI_TYPES = ["github_public_static", "github_private_sst", "github_public_workers", "github_private_workers"]
 
 
-def request_targets(request: dict[str, Any]) -> list[str]:
-    """Every text a request's ``non_ui_config`` holds (a JSON string in the real table), the raw text too.
+_TARGET_KEY = re.compile(r"(?:target|function|lambda|arn|resource)", re.IGNORECASE)
 
-    Not only the keys the table uses (``target_arn``...): a target under ``FunctionName``, ``arn``, nested
-    or in a list, a config that is not JSON (``function_name=devops-coordination-api``) or that names a key
-    twice (JSON parsers keep one of the two) still names the function, and ``names_function`` finds it."""
+
+def request_targets(request: dict[str, Any]) -> list[str]:
+    """What a request's ``non_ui_config`` (a JSON string in the real table) names as its target.
+
+    Every value under a key that names a target (``target_arn``, ``FunctionName``, ``lambda``, ``arn``,
+    ``targets``..., at any depth, each of a key named twice: JSON parsers keep one of the two), every key
+    that is itself a function reference, and every other value that *is* one (a name, a qualified name or
+    an ARN, not a URL or a note that mentions it). A config that is not JSON is its raw text, searched for
+    the name as a word (``function_name=devops-coordination-api``). ``names_function`` decides."""
     cfg = request.get("non_ui_config")
-    out: list[str] = []
     if isinstance(cfg, str):
-        out.append(cfg)
         try:
-            cfg = json.loads(cfg)
+            cfg = json.loads(cfg, object_pairs_hook=lambda pairs: _Pairs(pairs))
         except (ValueError, RecursionError):
-            return out
-    stack = [cfg]
+            return [cfg]
+        if isinstance(cfg, str):  # a JSON string holding JSON: read once more
+            return request_targets({"non_ui_config": cfg})
+    out: list[str] = []
+    stack: list[tuple[Any, bool]] = [(cfg, False)]
     while stack:
-        value = stack.pop()
+        value, targeted = stack.pop()
+        if isinstance(value, str) and value.strip().startswith(("{", "[")):
+            try:  # JSON held in a value (a payload encoded twice): read it too
+                stack.append((json.loads(value, object_pairs_hook=lambda pairs: _Pairs(pairs)), targeted))
+                continue
+            except (ValueError, RecursionError):
+                pass
         if isinstance(value, str):
-            out.append(value)
-        elif isinstance(value, dict):
-            stack.extend(value.values())
+            if targeted or _REFERENCE.fullmatch(value.strip()):
+                out.append(value.strip())
+        elif isinstance(value, (_Pairs, dict)):
+            for k, v in (value.pairs if isinstance(value, _Pairs) else value.items()):
+                if _REFERENCE.fullmatch(str(k).strip()):
+                    out.append(str(k).strip())
+                stack.append((v, targeted or bool(_TARGET_KEY.search(str(k)))))
         elif isinstance(value, list):
-            stack.extend(value)
+            stack.extend((v, targeted) for v in value)
     return list(dict.fromkeys(out))
 
 
+class _Pairs(dict):
+    """A JSON object with every pair kept, a key named twice included."""
+
+    def __init__(self, pairs: list[tuple[str, Any]]):
+        super().__init__(pairs)
+        self.pairs = pairs
+
+
+# a whole value that is a function reference: a name (letters, digits, - and _), optionally qualified, or an ARN
+_REFERENCE = re.compile(r"(?:arn:[\w-]+:lambda:[\w-]*:\d*:function:)?[A-Za-z0-9_-]{1,64}(?::[\w$-]+)?")
+
+
 def names_function(text: str, function: str) -> bool:
-    """Whether ``text`` is, or names as a whole word, the function: its name, its ARN, a qualified form
-    (``:live``, ``:7``), with blanks around; ``devops-coordination-api-gamma`` is another function."""
+    """Whether ``text`` is the function or names it: its name, its ARN, a qualified form (``:live``, ``:7``),
+    or, in a config that is no JSON, the name as a word; ``devops-coordination-api-gamma`` is another."""
     if not function or not isinstance(text, str):
         return False
-    if text == function or text.endswith(f":function:{function}") or f":function:{function}:" in text:
+    text = text.strip()
+    name = function.rsplit(":function:", 1)[-1].split(":")[0]
+    if text in (function, name) or text.endswith(f":function:{name}") or f":function:{name}:" in text:
         return True
-    return re.search(rf"(?<![A-Za-z0-9_-]){re.escape(function)}(?![A-Za-z0-9_-])", text) is not None
+    if text.split(":", 1)[0] == name and _REFERENCE.fullmatch(text):  # devops-coordination-api:live
+        return True
+    return (not text.startswith(("{", "[")) and "=" in text
+            and re.search(rf"(?<![A-Za-z0-9_.-]){re.escape(name)}(?![A-Za-z0-9_.-])", text) is not None)
 
 
 def check_no_ui_deploy_request(ctx, rule, params) -> list[Finding]:

@@ -19,8 +19,9 @@ from compliance.judge.evidence.grammar import literals_in, signal_plan
 from compliance.judge.evidence.scan import NOCASE, ascii_lower, finditer_at
 from compliance.judge.evidence.signals import FAIL, PASS, UNSETTLED
 
-_STATE_VALUES = {"active": "Active", "pending": "Pending", "inactive": "Inactive", "failed": "Failed"}
-_LUS_VALUES = {"successful": "Successful", "failed": "Failed", "inprogress": "InProgress"}
+_STATE_VALUES = {"active": "Active", "pending": "Pending", "inactive": "Inactive", "failed": "Failed",
+                 "unknown": "Unknown", "error": "Error"}  # the last two: no pass, whatever Lambda calls them
+_LUS_VALUES = {"successful": "Successful", "success": "Successful", "failed": "Failed", "inprogress": "InProgress"}
 _URL = re.compile(r"https?://\S+", NOCASE)
 _NON_LOWER = re.compile(r"[^a-z]")
 _PASS_REASONS = {"ok", "no content"}
@@ -28,12 +29,12 @@ _PASS_REASONS = {"ok", "no content"}
 
 def _classify(kind: str | None, m: re.Match[str]) -> tuple[str, str | None] | None:
     """The canonical detail and signal of one match; None when the match means nothing."""
-    # a value AWS never reports ("State=Unknown", "LastUpdateStatus=Unsuccessful") states no pass: unsettled,
-    # so the rest of the text cannot make a pass of it (it had claimed its words and said nothing)
+    # "state: clean" (a git tree), "state=updated" (an alias) are prose, not a Lambda State: they say nothing;
+    # a LastUpdateStatus is Lambda's alone, so a value it never reports ("Unsuccessful") states no pass
     if kind == "state":
         value = _STATE_VALUES.get(m.group(1).lower())
         if value is None:
-            return f"State={m.group(1)} (not a state Lambda reports)", UNSETTLED
+            return None
         return f"State={value}", ("state_active" if value == "Active" else FAIL)
     if kind == "lus":
         value = _LUS_VALUES.get(_NON_LOWER.sub("", m.group(1).lower()))

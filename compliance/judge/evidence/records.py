@@ -95,7 +95,7 @@ def _render(value: Any, key: str = "", depth: int = 0) -> Iterable[str]:
     if depth > _MAX_DEPTH:
         return
     if isinstance(value, dict):
-        for k, v in value.items():
+        for k, v in (value.pairs if isinstance(value, _AllPairs) else value.items()):
             yield from _render(v, re.sub(r"[^a-z]", "", str(k).lower()), depth + 1)
         return
     if isinstance(value, (list, tuple)):
@@ -134,13 +134,21 @@ def _render(value: Any, key: str = "", depth: int = 0) -> Iterable[str]:
         yield value
 
 
+class _AllPairs(dict):
+    """A decoded JSON object that keeps every pair, a key named twice included (``_render`` reads them all)."""
+
+    def __init__(self, pairs: list[tuple[str, Any]]):
+        super().__init__(pairs)
+        self.pairs = pairs
+
+
 def _structured_text(value: Any) -> tuple[str, str] | None:
     """(raw text, text to parse) for a JSON-or-text field; None when the type is unusable."""
     if isinstance(value, str):
         if not value.strip():
             return None
-        try:
-            decoded = json.loads(value)
+        try:  # a key named twice keeps both values ("State": "Failed", "State": "Active" states both)
+            decoded = json.loads(value, object_pairs_hook=_AllPairs)
         except (ValueError, RecursionError):
             return value, value
         if isinstance(decoded, (dict, list)):

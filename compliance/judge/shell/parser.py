@@ -371,7 +371,13 @@ def parse(text: str, first_line: int = 1) -> Script:
 
 
 def replace_gh_expressions(text: str, known: dict[str, str]) -> str:
-    """``${{ expr }}`` as the runner substitutes it: known env values and constants inline, others unknown."""
+    """``${{ expr }}`` as the runner substitutes it: known env values and constants inline, others unknown.
+
+    A NUL of the text's own cannot be read: this reader marks expressions with NUL (two of them would pair
+    as a marker and hide what lies between), and bash drops them where it runs such text at all."""
+    if _GH_EXPR in text:
+        raise ShellSyntaxError(text.count("\n", 0, text.index(_GH_EXPR)) + 1, "it holds a NUL byte, which no shell "
+                               "reads as script text")
 
     def sub(m: re.Match) -> str:
         expr = m.group(1).strip()

@@ -281,6 +281,9 @@ def judge_deploy_script(text: str, function: str) -> Verdict:
             return Verdict(False, f"a tombstone: its #! line runs {program}, which runs nothing the script says",
                            1, f"#! {program}")
     try:
+        if "\x00" in text:  # see replace_gh_expressions: a NUL pair would read as an expression
+            raise ShellSyntaxError(text.count("\n", 0, text.index("\x00")) + 1,
+                                   "it holds a NUL byte, which no shell reads as script text")
         script = parse(text, 1)
     except ShellSyntaxError as exc:
         return Verdict(False, f"cannot judge the script: it cannot be read ({exc})", exc.line, "unreadable")
