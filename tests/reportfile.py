@@ -20,6 +20,19 @@ def read_report(path: str | Path) -> dict[str, Any]:
     return expand_report(json.loads(Path(path).read_text(encoding="utf-8")))
 
 
+def recount(doc: dict[str, Any], *, controls: bool = False) -> None:
+    """The summary and rule counts (and, with ``controls``, the control view) made what the findings count,
+    as a forger who edits findings would: the tests of self-contradicting reports start from this."""
+    from compliance.model.findings import STATUSES, summary_of
+    from compliance.report.controls import control_view
+    doc["summary"] = summary_of(f["status"] for f in doc["findings"])
+    for rule in doc["rules"]:
+        rule["counts"] = {s: sum(1 for f in doc["findings"] if f["rule_id"] == rule["id"] and f["status"] == s)
+                          for s in STATUSES}
+    if controls:
+        doc["controls"] = control_view(doc["rules"], doc["findings"])
+
+
 def without_pass_details(doc: dict[str, Any]) -> dict[str, Any]:
     """``doc`` with passing findings' message, evidence and remediation cleared and the rules' remediation
     templates dropped, for comparing a document with what its report.json reads back as."""

@@ -14,7 +14,7 @@ import pytest
 from compliance.cli import main
 from compliance.model.snapshot import load_schema, save_snapshot
 from tests import scenario
-from tests.reportfile import read_report
+from tests.reportfile import read_report, recount
 
 RULES = """version: 1
 rules:
@@ -201,13 +201,7 @@ def _write(tmp_path: Path, name: str, doc: dict) -> Path:
     return path
 
 
-def _recount(doc: dict) -> None:
-    """The summary and rule counts made what the findings count, as a forger would."""
-    from compliance.model.findings import STATUSES, summary_of
-    doc["summary"] = summary_of(f["status"] for f in doc["findings"])
-    for rule in doc["rules"]:
-        rule["counts"] = {s: sum(1 for f in doc["findings"] if f["rule_id"] == rule["id"] and f["status"] == s)
-                          for s in STATUSES}
+_recount = recount
 
 
 def test_a_report_whose_sections_say_fail_while_its_findings_pass_is_refused(demo_run, tmp_path, capsys):

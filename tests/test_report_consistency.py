@@ -15,11 +15,10 @@ from pathlib import Path
 import pytest
 
 from compliance.cli import main
-from compliance.model.findings import STATUSES, summary_of
 from compliance.report.consistency import report_disagreement
 from compliance.report.controls import control_view
 from compliance.report.merge import merge_reports
-from tests.reportfile import read_report
+from tests.reportfile import read_report, recount
 
 
 @pytest.fixture(scope="module")
@@ -33,11 +32,7 @@ def genuine(demo_run) -> dict:
 
 def _recount(doc: dict) -> None:
     """What a careful forger makes agree: the summary, the rules' counts and the control view."""
-    doc["summary"] = summary_of(f["status"] for f in doc["findings"])
-    for rule in doc["rules"]:
-        rule["counts"] = {s: sum(1 for f in doc["findings"] if f["rule_id"] == rule["id"] and f["status"] == s)
-                          for s in STATUSES}
-    doc["controls"] = control_view(doc["rules"], doc["findings"])
+    recount(doc, controls=True)
 
 
 def _failing(doc: dict, subject_type: str = "change") -> dict:
