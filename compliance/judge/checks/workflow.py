@@ -115,6 +115,9 @@ def _push_filter(doc: dict, branch: str) -> tuple[list[str], Any]:
             problems.append(f"push.branches does not include {branch}")
         if push.get("branches-ignore") and filter_match([str(b) for b in push["branches-ignore"]], branch):
             problems.append(f"push.branches-ignore excludes {branch}")
+        # GitHub: with only tags (or tags-ignore) filtered and no branch filter, a push of a branch runs nothing
+        if ("tags" in push or "tags-ignore" in push) and "branches" not in push and "branches-ignore" not in push:
+            problems.append(f"push filters only tags, so a push to {branch} runs nothing")
     paths, ignore = push.get("paths"), push.get("paths-ignore")
 
     def covered(p: str) -> bool:
