@@ -66,8 +66,11 @@ class Commands:
         return taint
 
     def _names_function(self, words: list[str | None]) -> bool:
+        """The command reads the target function: it names it, and is not sent to an emulator's endpoint
+        (``--endpoint-url http://localhost:4566``: a check of LocalStack's copy proves nothing of AWS's)."""
         present, value = option_value(words, "--function-name")
-        return present and function_matches(value, self.hyp.function)
+        emulated = any(w == "--endpoint-url" or (w or "").startswith("--endpoint-url=") for w in words)
+        return present and not emulated and function_matches(value, self.hyp.function)
 
     def value(self, word: Word, st: State) -> tuple[str | None, int]:
         out: list[str] = []
