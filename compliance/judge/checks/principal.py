@@ -18,10 +18,10 @@ from compliance.judge.checks.deploy_manager import names_function
 from compliance.judge.checks.proof import (
     DELIVERY,
     Windows,
+    changes_function,
     event_evidence,
     event_label,
-    is_update,
-    may_be_update,
+    may_change_function,
     read_span,
     session_role,
     trail_clock,
@@ -62,7 +62,7 @@ def _judge(ctx, rule, event: dict[str, Any], roles: dict[str, Any], slack: timed
     when = parse_time(event["eventTime"])
     if when is None:
         return Finding(rule.id, "function", subject, ERROR, "the event has no parseable eventTime", evidence)
-    if not is_update(event["eventName"]):
+    if not changes_function(event["eventName"]):
         return Finding(rule.id, "function", subject, ERROR, f"the event's name {event['eventName']!r} is not one "
                        "CloudTrail writes (it writes them exactly), so the record cannot be read as an update or not",
                        evidence)
@@ -105,7 +105,7 @@ def check_deploy_principal(ctx, rule, params) -> list[Finding]:
     # an update of impossible time ("2026-02-30T09:00:00Z") is judged (it errs), not dropped: dropped, "no
     # update" passed; a failed call is no update, unless the record also holds what the call answered
     updates = [e for e in data.get("events", [])
-               if may_be_update(e.get("eventName")) and (not e.get("errorCode") or e.get("responseElements"))
+               if may_change_function(e.get("eventName")) and (not e.get("errorCode") or e.get("responseElements"))
                and names_function(str(e.get("functionName", "")), function)
                and ((t := parse_time(e.get("eventTime"))) is None or ctx.since <= t <= ctx.until)]
     gap = _uncovered(ctx, data)

@@ -66,6 +66,27 @@ def may_be_update(name: Any) -> bool:
 
 _UPDATE_ANY_CASE = re.compile(_UPDATE.pattern, re.IGNORECASE)
 
+# What else changes what the function serves or who may call it: an alias moved to old code, a version
+# published, the function deleted, its concurrency set to 0 (no invocation runs), a permission added.
+_CHANGE = re.compile(r"^(?:UpdateAlias|CreateAlias|DeleteAlias|PublishVersion|DeleteFunction|PutFunctionConcurrency"
+                     r"|DeleteFunctionConcurrency|AddPermission|RemovePermission|CreateFunctionUrlConfig"
+                     r"|UpdateFunctionUrlConfig|DeleteFunctionUrlConfig|PutProvisionedConcurrencyConfig"
+                     r"|DeleteProvisionedConcurrencyConfig|PutFunctionEventInvokeConfig|UpdateFunctionEventInvokeConfig"
+                     r"|PutFunctionCodeSigningConfig|DeleteFunctionCodeSigningConfig)(?:[0-9]{8}(?:v[0-9]+)?)?$(?!\n)")
+_CHANGE_ANY_CASE = re.compile(_CHANGE.pattern, re.IGNORECASE)
+
+
+def changes_function(name: Any) -> bool:
+    """An update (``is_update``) or another write that changes what the function serves or who may call it
+    (CloudTrail's exact names): who made it is judged like an update's (probe 12: a console UpdateAlias to
+    old code, unseen, passed). Not a deploy: only ``is_update`` credits one."""
+    return is_update(name) or (isinstance(name, str) and _CHANGE.match(name) is not None)
+
+
+def may_change_function(name: Any) -> bool:
+    """``changes_function`` read leniently (case and blanks aside), as ``may_be_update`` is."""
+    return may_be_update(name) or (isinstance(name, str) and _CHANGE_ANY_CASE.match(name.strip()) is not None)
+
 
 def session_role(identity: dict[str, Any]) -> str | None:
     """The IAM role ARN behind an assumed-role session, only when every part of the record agrees.
