@@ -73,15 +73,18 @@ def _undeployed_step(run: dict[str, Any]) -> str | None:
 
 def _deploys(name: str) -> bool:
     """Whether a job or step of this name is the deploy: it names deploying, and is not a step about a deploy
-    (a check of it, its rollback, a notice of it). "Deploy and validate", "test-and-deploy" and "Checkout and
-    deploy" deploy; "Validate deploy", "Post-deploy validation" and "Rollback deploy if validation failed" do not."""
+    (a check of it, its rollback or notice, a preview, staging or dry run of it, its lock or clean-up).
+    "Deploy and validate", "test-and-deploy", "Checkout and deploy" and "Run deploy.sh with tests" deploy;
+    "Validate deploy", "Post-deploy validation", "Deploy failure notification" and "Deploy (dry run)" do not."""
     low = " ".join(name.lower().replace("_", " ").split())
     if "deploy" not in low:
         return False
-    if re.search(r"^deploy|(?:and|&|\+|then)[\s-]*deploy", low):
+    if re.search(r"roll[\s-]?back|revert|notif|summary|\bdocs?\b|clean[\s-]?up|\block\b|preview|staging|dry[\s-]?run"
+                 r"|undeploy|redeploy\s+previous|\bwait\b", low):
+        return False
+    if "deploy.sh" in low or re.search(r"^(?:run\s+)?deploy|(?:and|&|\+|then|,)[\s-]*deploy", low):
         return True
-    return not re.search(r"roll[\s-]?back|revert|notif|post[\s-]deploy|after[\s-]deploy|validat|verif|check|smoke|test"
-                         r"|assert", low)
+    return not re.search(r"(?:post|after|pre|before)[\s-]deploy|validat|verif|check|smoke|test|assert", low)
 
 
 DEPLOY_EVENTS = ("push", "workflow_dispatch")  # what the canonical workflow deploys on; the rest never covers

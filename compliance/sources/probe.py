@@ -58,6 +58,8 @@ def probe(url: str, *, timeout: float = 5.0, meter: Meter | None = None) -> dict
     problems = body_problems(body) if body is not None else ["body is not JSON"]
     if repeated:  # {"success": false, "success": true}: which one the endpoint meant is not known
         problems.append(f"body names {repeated[0]!r} twice")
+    if len(raw) > MAX_BODY:  # what follows the part read may say otherwise: the body was not read whole
+        problems.append(f"body longer than {MAX_BODY // 1024} KiB, not read whole")
     if final != url:  # the answer is another URL's: the endpoint asked for did not answer it
         problems.append(f"the request was redirected to {final}")
     keep = {"success": body.get("success"), "capabilities": body.get("capabilities")} if isinstance(body, dict) else None

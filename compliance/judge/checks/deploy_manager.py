@@ -18,34 +18,34 @@ _TARGET_KEY = re.compile(r"(?:target|function|lambda|arn|resource)", re.IGNORECA
 
 
 def request_targets(request: dict[str, Any]) -> list[str]:
-    """What a request's ``non_ui_config`` (a JSON string in the real table) names as its target.
+    """What a request's ``non_ui_config`` (a JSON string in the real table) names, as pieces ``names_function`` reads.
 
-    Every value under a key that names a target (``target_arn``, ``FunctionName``, ``lambda``, ``arn``,
-    ``targets``..., at any depth, each of a key named twice: JSON parsers keep one of the two), every key
-    that is itself a function reference, and every other value that *is* one (a name, a qualified name or
-    an ARN, not a URL or a note that mentions it). A config that is not JSON is its raw text, searched for
-    the name as a word (``function_name=devops-coordination-api``). ``names_function`` decides."""
+    A config that is JSON: every value under a key that names a target (``target_arn``, ``FunctionName``,
+    ``lambda``, ``arn``, ``targets``..., at any depth, both values of a key named twice: parsers keep one),
+    split into its words (a comma- or space-separated list), every key or other value that *is* a function
+    reference, every value holding a function ARN (an API Gateway integration URI), and JSON held in a value
+    (encoded twice). A config that is not JSON (YAML, a Python repr, prose): its words and its ARNs. A URL
+    or a note that only mentions the function under another key names nothing (a UI site's API upstream)."""
     cfg = request.get("non_ui_config")
     if isinstance(cfg, str):
-        try:
-            cfg = json.loads(cfg, object_pairs_hook=lambda pairs: _Pairs(pairs))
-        except (ValueError, RecursionError):
-            return [cfg]
-        if isinstance(cfg, str):  # a JSON string holding JSON: read once more
-            return request_targets({"non_ui_config": cfg})
+        decoded = _decoded(cfg)
+        if decoded is None:
+            return [*_words(cfg), *_ARN_OF.findall(cfg)]
+        cfg = decoded
     out: list[str] = []
     stack: list[tuple[Any, bool]] = [(cfg, False)]
     while stack:
         value, targeted = stack.pop()
-        if isinstance(value, str) and value.strip().startswith(("{", "[")):
-            try:  # JSON held in a value (a payload encoded twice): read it too
-                stack.append((json.loads(value, object_pairs_hook=lambda pairs: _Pairs(pairs)), targeted))
-                continue
-            except (ValueError, RecursionError):
-                pass
         if isinstance(value, str):
-            if targeted or _REFERENCE.fullmatch(value.strip()):
+            inner = _decoded(value) if value.strip()[:1] in ("{", "[", '"') else None
+            if inner is not None and not isinstance(inner, (int, float, bool)):
+                stack.append((inner, targeted))
+                continue
+            if targeted:
+                out += _words(value)
+            elif _REFERENCE.fullmatch(value.strip()):
                 out.append(value.strip())
+            out += _ARN_OF.findall(value)
         elif isinstance(value, (_Pairs, dict)):
             for k, v in (value.pairs if isinstance(value, _Pairs) else value.items()):
                 if _REFERENCE.fullmatch(str(k).strip()):
@@ -56,6 +56,19 @@ def request_targets(request: dict[str, Any]) -> list[str]:
     return list(dict.fromkeys(out))
 
 
+def _decoded(text: str) -> Any:
+    """``text`` as JSON with every pair kept (None when it is not JSON)."""
+    try:
+        return json.loads(text, object_pairs_hook=lambda pairs: _Pairs(pairs))
+    except (ValueError, RecursionError):
+        return None
+
+
+def _words(text: str) -> list[str]:
+    """The pieces of a text a function reference can be: split at blanks, quotes, brackets, ``,;=|`` and ``: ``."""
+    return [w for w in re.split(r"[\s,;=|'\"{}\[\]()<>]+|:\s", text) if w]
+
+
 class _Pairs(dict):
     """A JSON object with every pair kept, a key named twice included."""
 
@@ -64,23 +77,23 @@ class _Pairs(dict):
         self.pairs = pairs
 
 
-# a whole value that is a function reference: a name (letters, digits, - and _), optionally qualified, or an ARN
-_REFERENCE = re.compile(r"(?:arn:[\w-]+:lambda:[\w-]*:\d*:function:)?[A-Za-z0-9_-]{1,64}(?::[\w$-]+)?")
+# a whole value that is a function reference: a name (letters, digits, - and _), optionally qualified, or an
+# ARN (partial ones too: ``123456789012:function:NAME``)
+_REFERENCE = re.compile(r"(?:(?:arn:[\w-]+:lambda:[\w-]*:)?\d*:?function:)?[A-Za-z0-9_-]{1,64}(?::[\w$-]+)?")
+_ARN_OF = re.compile(r"(?:arn:[\w-]+:lambda:[\w-]*:)?\d{12}:function:[A-Za-z0-9_-]{1,64}(?::[\w$-]+)?")
+_TARGET_KEY = re.compile(r"(?:target|function|lambda|arn|resource)", re.IGNORECASE)
 
 
 def names_function(text: str, function: str) -> bool:
-    """Whether ``text`` is the function or names it: its name, its ARN, a qualified form (``:live``, ``:7``),
-    or, in a config that is no JSON, the name as a word; ``devops-coordination-api-gamma`` is another."""
+    """Whether ``text`` is the function: its name, its ARN (or a partial one), or a qualified form (``:live``,
+    ``:7``); ``devops-coordination-api-gamma`` is another. Pieces of a config come from ``request_targets``."""
     if not function or not isinstance(text, str):
         return False
     text = text.strip()
     name = function.rsplit(":function:", 1)[-1].split(":")[0]
     if text in (function, name) or text.endswith(f":function:{name}") or f":function:{name}:" in text:
         return True
-    if text.split(":", 1)[0] == name and _REFERENCE.fullmatch(text):  # devops-coordination-api:live
-        return True
-    return (not text.startswith(("{", "[")) and "=" in text
-            and re.search(rf"(?<![A-Za-z0-9_.-]){re.escape(name)}(?![A-Za-z0-9_.-])", text) is not None)
+    return text.split(":", 1)[0] == name and _REFERENCE.fullmatch(text) is not None  # devops-coordination-api:live
 
 
 def check_no_ui_deploy_request(ctx, rule, params) -> list[Finding]:
@@ -183,7 +196,10 @@ def _in_scope(scope: Any, written: str) -> bool:
             continue
         parts.append(part)
     path = "/".join(parts)
-    return bool(path) and (scope.matches(path) or scope.matches(path.lower()))
+    # a folder (``backend/lambda/coordination_api/``, or a last part with no extension) holds files in scope
+    folder = text.endswith("/") or "." not in (parts[-1] if parts else "")
+    candidates = [path, path.lower()] + ([f"{path}/_", f"{path.lower()}/_"] if folder and path else [])
+    return bool(path) and any(scope.matches(c) for c in candidates)
 
 
 def _request_evidence(req: dict[str, Any]) -> dict[str, Any]:

@@ -90,11 +90,20 @@ _BAD_LITS = ("fail", "roll", "revert", "error", "exception", "time", "crash")
 _NEG_LITS = ("not", "n't", "never", "unable", "failed")
 
 _TABLE: list[tuple[re.Pattern[str], str | None, tuple[str, ...] | None, tuple[tuple[str, ...], ...]]] = [
-    # a negated state is no state at all, and says the function is not as it should be: "State!=Active",
-    # "State is not Active", "LastUpdateStatus isn't Successful" (claimed before "Active" could be read alone)
-    (re.compile(r"(?<![a-z])(?:state|last[\s_-]?update[\s_-]?status)(?![a-z0-9_])\s*(?:!=|<>|\u2260|(?:is|was|are|were)?"
-                r"\s*(?:not|never)\s|(?:is|was)n't\s)\s*[:=]?\s*[\"'`]?\s*(?:active|successful)(?![a-z])", NOCASE), "fail",
-     ("state", "last"), (("!=", "<>", "\u2260", "not", "never", "n't"), ("active", "successful"))),
+    # a state negated in the past is history, not this deploy's: "Previously State!=Active during the update",
+    # "State was not Active until the update finished" (claimed first, as nothing)
+    (re.compile(r"(?<![a-z])(?:(?:previously|before|earlier|initially|formerly|during\s+the\s+update)[,:]?\s+(?:the\s+)?"
+                r"(?:state|last[\s_-]?update[\s_-]?status)(?![a-z0-9_])\s*(?:!=|<>|\u2260|is\s+not|isn't|was\s+not|wasn't)"
+                r"|(?:state|last[\s_-]?update[\s_-]?status)(?![a-z0-9_])\s*(?:was\s+not|wasn't|were\s+not|weren't)(?:\s+yet)?)"
+                r"\s*[:=]?\s*[\"'`]?\s*(?:active|successful)(?![a-z])", NOCASE), None,
+     ("previously", "before", "earlier", "initially", "formerly", "during", "state", "last"),
+     (("!=", "<>", "\u2260", "not", "n't"), ("active", "successful"))),
+    # a negated state now says the function is not as it should be: "State!=Active", "State is not Active",
+    # "State: not Active", "LastUpdateStatus isn't Successful" (claimed before "Active" could be read alone)
+    (re.compile(r"(?<![a-z])(?:state|last[\s_-]?update[\s_-]?status)(?![a-z0-9_])\s*(?:!=|<>|\u2260|(?:is|are)?"
+                r"\s*(?:not|never|no\s+longer)\s|[:=]\s*(?:not|never)\s|isn'?t\s)\s*(?:yet\s+)?[:=]?\s*[\"'`]?\s*"
+                r"(?:active|successful)(?![a-z])", NOCASE), "fail",
+     ("state", "last"), (("!=", "<>", "\u2260", "not", "never", "longer", "isnt", "n't"), ("active", "successful"))),
     (re.compile(r"(?<![a-z])state(?![a-z0-9_])" + _SEP + r"([a-z]+)(?![a-z])", NOCASE), "state",
      ("state",), (_COLON,)),
     (re.compile(r"(?<![a-z])last[\s_-]?update[\s_-]?status(?![a-z])" + _SEP + r"([a-z]+(?:[\s_-]progress)?)(?![a-z])",
@@ -174,9 +183,10 @@ _TABLE: list[tuple[re.Pattern[str], str | None, tuple[str, ...] | None, tuple[tu
      "keyed_bool",
      ("succe", "ok", "pass"), (_COLON, ("true", "false", "yes", "no"))),
     # a check keyed to a negative: "validation: false", "validated=no", "healthy=false", "smoke_ok=0", "verified: ko"
-    (re.compile(r"(?<![a-z])(?:validation|validated|verified|verification|healthy|health[\s_-]?check|smoke(?:[\s_-]?(?:ok|test))?)"
-                + _SEP + r"(?:false|no|ko|0|none|nok)(?![a-z0-9_])(?!\s+[a-z0-9])", NOCASE), "fail",
-     ("validat", "verif", "health", "smoke"), (_COLON, ("false", "no", "ko", "0"))),
+    (re.compile(r"(?<![a-z])(?:validation|validated|valid|verified|verification|healthy|health(?:[\s_-]?check)?|canary"
+                r"|tests?|smoke(?:[\s_-]?(?:ok|test))?)" + _SEP +
+                r"(?:(?:false|ko|0|nok|nope|red|n)(?![a-z0-9_])|(?:no|none)(?![a-z0-9_])(?!\s+[a-z0-9]))", NOCASE), "fail",
+     ("valid", "verif", "health", "smoke", "canary", "test"), (_COLON, ("false", "no", "ko", "0", "red", "n"))),
     # Negated success is a failure: "did not pass", "validation not ok", "unable to succeed".
     (re.compile(r"(?<![a-z])" + _NEG + r"\s+(?:[a-z]+\s+){0,3}?" + _SUCCESS_WORD + r"(?![a-z])", NOCASE), "fail",
      None, (_NEG_LITS, ("pass", "succe", "ok", "green", "healthy", "available", "reachable", "respon", "working"))),
@@ -214,11 +224,14 @@ _TABLE: list[tuple[re.Pattern[str], str | None, tuple[str, ...] | None, tuple[tu
      ("no", "zero", "0"), (("pass",),)),
     (re.compile(r"(?<![a-z])pass(?:ed|es)?" + _SEP + r"(?:0+|none)(?![0-9a-z.])", NOCASE), None,
      ("pass",), (_COLON,)),
-    # Unchecked: "(unverified)", "untested", "unable to verify the capabilities"
-    (re.compile(r"(?<![a-z])(?:unverified|untested|unvalidated|unconfirmed|(?:unable|failed)\s+to\s+(?:verify|validate|check"
-                r"|test|confirm|probe))(?![a-z])", NOCASE), UNSETTLED,
-     ("unverified", "untested", "unvalidated", "unconfirmed", "unable", "failed"),
-     (("unverified", "untested", "unvalidated", "unconfirmed", "verify", "validate", "check", "test", "confirm", "probe"),)),
+    # Unchecked: "(unverified)", "unable to verify the capabilities", "couldn't validate the deploy" (not a description
+    # of the change: "removed the untested handler", "failed to validate the token" say nothing of the deploy)
+    (re.compile(r"\(\s*(?:unverified|untested|unvalidated|unconfirmed)\s*\)"
+                r"|(?<![a-z])(?:unable\s+to|failed\s+to|could\s*not|couldn'?t|did\s*not|didn'?t|cannot|can'?t)\s+(?:yet\s+)?"
+                r"(?:verify|validate|confirm|probe|check|test|run)\s+(?:the\s+|its\s+|any\s+)?(?:deploy(?:ment)?|capabilit(?:y|ies)"
+                r"|endpoint|state|lambda|function|smoke|health|routes?|api|validation|probe)(?![a-z])", NOCASE), UNSETTLED,
+     None, (("unverified", "untested", "unvalidated", "unconfirmed", "verify", "validate", "confirm", "probe", "check",
+             "test", "run"),)),
     # A rehearsal validates nothing: "validation=pass (dry run)", "--dry-run".
     (re.compile(r"(?<![a-z])(?:--)?dry[\s_-]?runs?(?![a-z])", NOCASE), UNSETTLED, ("dry",), (("dry",),)),
     # Not final: "validation: pending", "smoke tests skipped", "retry pending", "to be rerun".

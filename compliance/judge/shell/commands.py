@@ -22,6 +22,7 @@ from compliance.judge.shell.state import (
     _short,
     _var_name,
     aws_lambda,
+    emulated,
     function_matches,
     mentions,
     option_value,
@@ -29,6 +30,16 @@ from compliance.judge.shell.state import (
     substring_props,
 )
 from compliance.judge.shell.testexpr import _TestEval
+
+
+def _harmless_signal(args: list[str | None]) -> bool:
+    """``kill -0 $$`` (is it alive?), ``kill -l`` (list signals), ``-CONT``: none ends the shell."""
+    for i, a in enumerate(args):
+        if a in ("-0", "-l", "-L", "--list", "-CONT", "-SIGCONT", "-18", "-s0", "-n0"):
+            return True
+        if a in ("-s", "-n") and i + 1 < len(args) and args[i + 1] in ("0", "CONT", "SIGCONT"):
+            return True
+    return False
 
 
 class Commands:
@@ -69,8 +80,9 @@ class Commands:
         """The command reads the target function: it names it, and is not sent to an emulator's endpoint
         (``--endpoint-url http://localhost:4566``: a check of LocalStack's copy proves nothing of AWS's)."""
         present, value = option_value(words, "--function-name")
-        emulated = any(w == "--endpoint-url" or (w or "").startswith("--endpoint-url=") for w in words)
-        return present and not emulated and function_matches(value, self.hyp.function)
+        asked_for_help = any(w in ("help", "--version", "--generate-cli-skeleton") or
+                             (w or "").startswith("--generate-cli-skeleton") for w in words)
+        return present and not emulated(words) and not asked_for_help and function_matches(value, self.hyp.function)
 
     def value(self, word: Word, st: State) -> tuple[str | None, int]:
         out: list[str] = []
@@ -133,16 +145,16 @@ class Commands:
             st.unknown = f"line {cmd.line}: `{_short(cmd.text)}` runs a command named by an expansion, " \
                          "which this check cannot follow"
             return [st]
-        if name in st.funcs:  # `aws() { echo ...; }` then `aws lambda ...`: the function runs, not the tool
-            self.executed.discard(id(cmd))
         outs = self._builtin(name, cmd, words, lits, st, cond, why, stdin_taint, arg_taint)
         # the shell is gone after `exec CMD` (replaced by it) and after `kill $$` (it killed itself):
         # nothing written after either runs (probe 12: both read as a deploy later in the script)
-        replaced = (cmd.words[0].literal or "").rsplit("/", 1)[-1] == "exec"
-        suicide = name == "kill" and any(w.raw.strip("\"'") in ("$$", "${$}") for w in words[1:])
+        replaced = ((cmd.words[0].literal or "").rsplit("/", 1)[-1] == "exec"
+                    and not re.fullmatch(r"\{[A-Za-z_]\w*\}(?:[<>].*)?", words[0].raw))  # exec {fd}>file opens a file
+        suicide = (name == "kill" and any(w.raw.strip("\"'") in ("$$", "${$}") for w in words[1:])
+                   and not _harmless_signal(lits[1:]))
         for s in outs:
             self._redirect_out(cmd, s, words, lits)
-            if not s.armed and self.hyp.is_deploy and self.hyp.is_deploy(lits) and name not in st.funcs:
+            if not s.armed and self.hyp.is_deploy and self.hyp.is_deploy(lits):
                 s.armed = True
             if (replaced or suicide) and s.exited is None:
                 s.exited = s.status if replaced else 143

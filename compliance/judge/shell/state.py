@@ -108,6 +108,8 @@ def function_matches(value: str | None, function: str) -> bool:
     name = function.rsplit(":function:", 1)[-1].split(":")[0]
     if value == name or value == function:
         return True
+    if value.split(":", 1)[0] == name and re.fullmatch(r"[\w-]+:[\w$-]+", value):  # name:alias, name:7
+        return True
     m = re.fullmatch(r"(?:arn:[\w-]+:lambda:[\w-]+:)?\d{12}:function:([\w-]+)(?::[\w$-]+)?", value)
     return bool(m and m.group(1) == name)
 
@@ -176,3 +178,23 @@ def _compound_text(node) -> str:
 def _short(text: str, limit: int = 80) -> str:
     text = " ".join(text.split())
     return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+_AWS_ENDPOINT = re.compile(r"^https://[a-z0-9.-]+\.(?:amazonaws\.com(?:\.cn)?|api\.aws)(?::443)?/?$")
+
+
+def emulated(words: list[str | None]) -> bool:
+    """The aws command is sent to an endpoint that is not AWS's own (``--endpoint-url http://localhost:4566``,
+    LocalStack): what it does or reads is the emulator's copy. The real regional and FIPS endpoints
+    (``https://lambda.us-west-2.amazonaws.com``) are AWS; a value that cannot be read is taken as AWS's."""
+    for i, w in enumerate(words):
+        value = None
+        if w == "--endpoint-url" and i + 1 < len(words):
+            value = words[i + 1]
+        elif w is not None and w.startswith("--endpoint-url="):
+            value = w.split("=", 1)[1]
+        else:
+            continue
+        if value is not None and not _AWS_ENDPOINT.match(value.lower()):
+            return True
+    return False

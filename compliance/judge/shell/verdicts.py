@@ -19,7 +19,7 @@ from compliance.judge.shell.nodes import Script, Simple, command_words, walk
 from compliance.judge.shell.parser import parse, replace_gh_expressions
 from compliance.judge.shell.prove import prove_fails
 from compliance.judge.shell.runner import Runner
-from compliance.judge.shell.state import PROPERTY_NAMES, Hypothesis, State, function_matches
+from compliance.judge.shell.state import PROPERTY_NAMES, Hypothesis, State, emulated, function_matches
 from compliance.judge.shell.steps import (
     PROPS,
     StepInfo,
@@ -336,18 +336,41 @@ def _aws_kind(statics: list[str], function: str = "", literals: list[str | None]
     """aws writes something (deploys) unless every operation named is a read, a wait or --version; nor
     does a write sent to an emulator (``--endpoint-url``), a command asked for its ``help``, or a Lambda
     write naming, as a literal, another function than the target's (probe 12: each read as a deploy)."""
-    words = [w for w in statics[1:] if not w.startswith("-")]
+    words = _operation_words(statics[1:])
     if len(words) < 2:
         return "other"  # aws --version, aws help
     if _READ_ONLY_AWS.match(words[1]) or words[0] == "sts" or "help" in words[2:]:
         return "other"
-    if any(w == "--endpoint-url" or w.startswith("--endpoint-url=") for w in statics[1:]):
+    if any(w in _NO_CALL or w.startswith("--generate-cli-skeleton") for w in statics[1:]):
+        return "other"  # prints its version, a skeleton of input, or what it would do
+    if emulated(list(statics[1:])):
         return "other"
     if words[0] == "lambda" and function and literals is not None:
         named = _option(literals, "--function-name")  # only a value written out: "$FN" may be the target
         if named and not function_matches(named, function):
             return "other"
     return "deploy"
+
+
+_NO_CALL = {"--version", "--dryrun", "--dry-run", "--no-execute-changeset"}
+# aws's global options that take a value: ``aws --region us-west-2 lambda ...`` names the service third
+_GLOBAL_VALUED = {"--region", "--output", "--profile", "--endpoint-url", "--query", "--color", "--ca-bundle",
+                  "--cli-read-timeout", "--cli-connect-timeout", "--cli-binary-format"}
+
+
+def _operation_words(args: list[str]) -> list[str]:
+    """The service, the operation and what follows, without options and the values of aws's global options."""
+    out: list[str] = []
+    skip = False
+    for w in args:
+        if skip:
+            skip = False
+            continue
+        if w.startswith("-"):
+            skip = w in _GLOBAL_VALUED and len(out) < 2  # a global option before the operation takes a value
+            continue
+        out.append(w)
+    return out
 
 
 def _option(literals: list[str | None], name: str) -> str | None:
