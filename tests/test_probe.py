@@ -97,3 +97,39 @@ def test_an_answer_from_where_a_redirect_led_is_not_the_endpoints(http_server):
     assert result["url"] == server.url + PATH and result["status_code"] == 200
     assert result["well_formed"] is False
     assert result["problems"] == [f"the request was redirected to {server.url}/staging/capabilities"]
+
+
+def test_a_server_sending_a_byte_at_a_time_does_not_hold_the_probe_past_its_timeout():
+    """Probe 16: ``timeout`` bounded each socket read, so a byte every 50 ms kept the probe reading for as long as
+    the server liked (10.8 s with timeout=2). The timeout is the whole answer's now: past it, no answer."""
+    import socket
+    import threading
+
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(1)
+    stop = threading.Event()
+
+    def trickle():
+        conn, _ = listener.accept()
+        conn.recv(65536)
+        conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 400\r\n\r\n")
+        for _ in range(400):  # 20 s at this pace, far past the probe's timeout
+            if stop.is_set():
+                break
+            try:
+                conn.sendall(b" ")
+            except OSError:
+                break
+            time.sleep(0.05)
+        conn.close()
+
+    thread = threading.Thread(target=trickle, daemon=True)
+    thread.start()
+    try:
+        with pytest.raises(TimeoutError, match="within the timeout"):
+            probe(f"http://127.0.0.1:{listener.getsockname()[1]}{PATH}", timeout=0.5)
+    finally:
+        stop.set()
+        thread.join(timeout=5)
+        listener.close()

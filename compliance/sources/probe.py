@@ -28,6 +28,22 @@ def body_problems(body: Any) -> list[str]:
     return out
 
 
+def _read(resp: Any, deadline: float) -> bytes:
+    """The body, up to ``MAX_BODY + 1`` bytes, by ``deadline``: ``timeout`` bounds each socket read, so a server
+    sending a byte at a time held the probe for minutes; past the deadline the endpoint did not answer."""
+    chunks: list[bytes] = []
+    size = 0
+    while size <= MAX_BODY:
+        if time.perf_counter() > deadline:
+            raise TimeoutError("the capability endpoint did not send its answer within the timeout")
+        chunk = resp.read1(min(16384, MAX_BODY + 1 - size)) if hasattr(resp, "read1") else resp.read(MAX_BODY + 1)
+        if not chunk:
+            break
+        chunks.append(chunk)
+        size += len(chunk)
+    return b"".join(chunks)
+
+
 def _once(pairs: list[tuple[str, Any]], repeated: list[str]) -> dict[str, Any]:
     obj = dict(pairs)
     if len(obj) != len(pairs):
@@ -46,7 +62,7 @@ def probe(url: str, *, timeout: float = 5.0, meter: Meter | None = None) -> dict
         meter.requests += 1
     try:
         with urllib.request.urlopen(req, timeout=timeout) as resp:  # noqa: S310 - scheme checked above
-            status, raw, final = resp.status, resp.read(MAX_BODY + 1), resp.geturl()
+            status, raw, final = resp.status, _read(resp, t0 + timeout), resp.geturl()
     except urllib.error.HTTPError as exc:  # an HTTP answer, just not 2xx: that is data
         status, raw, final = exc.code, exc.read(MAX_BODY + 1) if exc.fp else b"", exc.geturl() or url
     latency = int((time.perf_counter() - t0) * 1000)
