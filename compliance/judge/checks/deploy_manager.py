@@ -27,11 +27,16 @@ def request_targets(request: dict[str, Any]) -> list[str]:
     (encoded twice). A config that is not JSON (YAML, a Python repr, prose): its words and its ARNs. A URL
     or a note that only mentions the function under another key names nothing (a UI site's API upstream)."""
     cfg = request.get("non_ui_config")
+    ui = request.get("deployment_type") in UI_TYPES
     if isinstance(cfg, str):
         decoded = _decoded(cfg)
         if decoded is None:
-            return [*_words(cfg), *_ARN_OF.findall(cfg)]
+            named = [w for m in _PRIMARY_TEXT.finditer(cfg) for w in _words(m.group(1))]
+            return named if named or ui else [*_words(cfg), *_ARN_OF.findall(cfg)]
         cfg = decoded
+    primary = _primary(cfg)
+    if primary or ui:  # the request's own target: a reference to ours elsewhere (an env var, a policy) is no deploy
+        return list(dict.fromkeys(primary))
     out: list[str] = []
     stack: list[tuple[Any, bool]] = [(cfg, False)]
     while stack:
@@ -54,6 +59,32 @@ def request_targets(request: dict[str, Any]) -> list[str]:
         elif isinstance(value, list):
             stack.extend((v, targeted) for v in value)
     return list(dict.fromkeys(out))
+
+
+# keys that name a request's own target (the table's target_arn/function_name, and their usual spellings)
+_PRIMARY_KEY = re.compile(r"^(?:target_?arns?|function_?arns?|function_?names?|lambda_?arns?|arns?)$", re.IGNORECASE)
+_PRIMARY_TEXT = re.compile(r"(?:^|[\s,;{'\"])(?:target_?arns?|function_?arns?|function_?names?|lambda_?arns?)['\"]?\s*[:=]\s*"
+                           r"([^\n;]+)", re.IGNORECASE)
+
+
+def _primary(cfg: Any) -> list[str]:
+    """The words of every value under a key naming the request's own target, at any depth (both of a key twice)."""
+    out: list[str] = []
+    stack: list[tuple[Any, bool]] = [(cfg, False)]
+    while stack:
+        value, under = stack.pop()
+        if isinstance(value, str):
+            inner = _decoded(value) if value.strip()[:1] in ("{", "[", '"') else None
+            if inner is not None and not isinstance(inner, (int, float, bool)):
+                stack.append((inner, under))
+            elif under:
+                out += _words(value)
+        elif isinstance(value, (_Pairs, dict)):
+            for k, v in (value.pairs if isinstance(value, _Pairs) else value.items()):
+                stack.append((v, under or bool(_PRIMARY_KEY.match(str(k).replace("-", "_")))))
+        elif isinstance(value, list):
+            stack.extend((v, under) for v in value)
+    return out
 
 
 def _decoded(text: str) -> Any:

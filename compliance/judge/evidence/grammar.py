@@ -92,10 +92,13 @@ _NEG_LITS = ("not", "n't", "never", "unable", "failed")
 _TABLE: list[tuple[re.Pattern[str], str | None, tuple[str, ...] | None, tuple[tuple[str, ...], ...]]] = [
     # a state negated in the past is history, not this deploy's: "Previously State!=Active during the update",
     # "State was not Active until the update finished" (claimed first, as nothing)
-    (re.compile(r"(?<![a-z])(?:(?:previously|before|earlier|initially|formerly|during\s+the\s+update)[,:]?\s+(?:the\s+)?"
+    (re.compile(r"(?<![a-z])(?:(?:previously|before|earlier|initially|formerly|during)(?:\s+[a-z]+){0,3}[,:]?\s+(?:the\s+)?"
                 r"(?:state|last[\s_-]?update[\s_-]?status)(?![a-z0-9_])\s*(?:!=|<>|\u2260|is\s+not|isn't|was\s+not|wasn't)"
                 r"|(?:state|last[\s_-]?update[\s_-]?status)(?![a-z0-9_])\s*(?:was\s+not|wasn't|were\s+not|weren't)(?:\s+yet)?)"
-                r"\s*[:=]?\s*[\"'`]?\s*(?:active|successful)(?![a-z])", NOCASE), None,
+                r"\s*[:=]?\s*[\"'`]?\s*(?:active|successful)(?![a-z])"
+                # ... or negated with what says it is expected or passing: "State is not Active during an update"
+                r"|(?<![a-z])(?:state|last[\s_-]?update[\s_-]?status)(?![a-z0-9_])\s*(?:!=|<>|\u2260|is\s+not|isn't)\s*"
+                r"[\"'`]?(?:active|successful)[\"'`]?\s+(?:was\s+|is\s+)?(?:expected|during|while|until)(?![a-z])", NOCASE), None,
      ("previously", "before", "earlier", "initially", "formerly", "during", "state", "last"),
      (("!=", "<>", "\u2260", "not", "n't"), ("active", "successful"))),
     # a negated state now says the function is not as it should be: "State!=Active", "State is not Active",
@@ -183,10 +186,11 @@ _TABLE: list[tuple[re.Pattern[str], str | None, tuple[str, ...] | None, tuple[tu
      "keyed_bool",
      ("succe", "ok", "pass"), (_COLON, ("true", "false", "yes", "no"))),
     # a check keyed to a negative: "validation: false", "validated=no", "healthy=false", "smoke_ok=0", "verified: ko"
-    (re.compile(r"(?<![a-z])(?:validation|validated|valid|verified|verification|healthy|health(?:[\s_-]?check)?|canary"
+    # ("tests: 0 failed", "validation: 0 issues", "health check: 0 errors" count what follows: no verdict)
+    (re.compile(r"(?<![a-z])(?:validation|validated|valid|verified|verification|healthy|health(?:[\s_-]?check)?"
                 r"|tests?|smoke(?:[\s_-]?(?:ok|test))?)" + _SEP +
-                r"(?:(?:false|ko|0|nok|nope|red|n)(?![a-z0-9_])|(?:no|none)(?![a-z0-9_])(?!\s+[a-z0-9]))", NOCASE), "fail",
-     ("valid", "verif", "health", "smoke", "canary", "test"), (_COLON, ("false", "no", "ko", "0", "red", "n"))),
+                r"(?:(?:false|ko|nok|nope|red|n)(?![a-z0-9_])|(?:no|none|0)(?![a-z0-9_.])(?!\s*[a-z0-9%(]))", NOCASE), "fail",
+     ("valid", "verif", "health", "smoke", "test"), (_COLON, ("false", "no", "ko", "0", "red", "n"))),
     # Negated success is a failure: "did not pass", "validation not ok", "unable to succeed".
     (re.compile(r"(?<![a-z])" + _NEG + r"\s+(?:[a-z]+\s+){0,3}?" + _SUCCESS_WORD + r"(?![a-z])", NOCASE), "fail",
      None, (_NEG_LITS, ("pass", "succe", "ok", "green", "healthy", "available", "reachable", "respon", "working"))),

@@ -195,6 +195,6 @@ def emulated(words: list[str | None]) -> bool:
             value = w.split("=", 1)[1]
         else:
             continue
-        if value is not None and not _AWS_ENDPOINT.match(value.lower()):
+        if value and not _AWS_ENDPOINT.match(value.lower()):  # "$ENDPOINT" (None or ""): not known, taken as AWS's
             return True
     return False
