@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Iterator
 from typing import Any
 
 from compliance.base.redact import clip
@@ -34,30 +35,16 @@ def request_targets(request: dict[str, Any]) -> list[str]:
             named = [w for m in _PRIMARY_TEXT.finditer(cfg) for w in _words(m.group(1))]
             return named if named or ui else [*_words(cfg), *_ARN_OF.findall(cfg)]
         cfg = decoded
-    primary = _primary(cfg)
+    primary = [w for text, under in _config_strings(cfg, _PRIMARY_KEY.match) if under for w in _words(text)]
     if primary or ui:  # the request's own target: a reference to ours elsewhere (an env var, a policy) is no deploy
         return list(dict.fromkeys(primary))
     out: list[str] = []
-    stack: list[tuple[Any, bool]] = [(cfg, False)]
-    while stack:
-        value, targeted = stack.pop()
-        if isinstance(value, str):
-            inner = _decoded(value) if value.strip()[:1] in ("{", "[", '"') else None
-            if inner is not None and not isinstance(inner, (int, float, bool)):
-                stack.append((inner, targeted))
-                continue
-            if targeted:
-                out += _words(value)
-            elif _REFERENCE.fullmatch(value.strip()):
-                out.append(value.strip())
-            out += _ARN_OF.findall(value)
-        elif isinstance(value, (_Pairs, dict)):
-            for k, v in (value.pairs if isinstance(value, _Pairs) else value.items()):
-                if _REFERENCE.fullmatch(str(k).strip()):
-                    out.append(str(k).strip())
-                stack.append((v, targeted or bool(_TARGET_KEY.search(str(k)))))
-        elif isinstance(value, list):
-            stack.extend((v, targeted) for v in value)
+    for text, targeted in _config_strings(cfg, _TARGET_KEY.search, keys=True):
+        if targeted:
+            out += _words(text)
+        elif _REFERENCE.fullmatch(text.strip()):
+            out.append(text.strip())
+        out += _ARN_OF.findall(text)
     return list(dict.fromkeys(out))
 
 
@@ -67,9 +54,9 @@ _PRIMARY_TEXT = re.compile(r"(?:^|[\s,;{'\"])(?:target_?arns?|function_?arns?|fu
                            r"([^\n;]+)", re.IGNORECASE)
 
 
-def _primary(cfg: Any) -> list[str]:
-    """The words of every value under a key naming the request's own target, at any depth (both of a key twice)."""
-    out: list[str] = []
+def _config_strings(cfg: Any, key_test: Any, keys: bool = False) -> Iterator[tuple[str, bool]]:
+    """Every string of a decoded config (JSON held in a string read as JSON too), each with whether a key on its
+    way passes ``key_test`` (keys written with - or _ alike); with ``keys``, every key as a string of its own."""
     stack: list[tuple[Any, bool]] = [(cfg, False)]
     while stack:
         value, under = stack.pop()
@@ -77,14 +64,15 @@ def _primary(cfg: Any) -> list[str]:
             inner = _decoded(value) if value.strip()[:1] in ("{", "[", '"') else None
             if inner is not None and not isinstance(inner, (int, float, bool)):
                 stack.append((inner, under))
-            elif under:
-                out += _words(value)
+            else:
+                yield value, under
         elif isinstance(value, (_Pairs, dict)):
             for k, v in (value.pairs if isinstance(value, _Pairs) else value.items()):
-                stack.append((v, under or bool(_PRIMARY_KEY.match(str(k).replace("-", "_")))))
+                if keys:
+                    yield str(k), False
+                stack.append((v, under or bool(key_test(str(k).replace("-", "_")))))
         elif isinstance(value, list):
             stack.extend((v, under) for v in value)
-    return out
 
 
 def _decoded(text: str) -> Any:
