@@ -32,10 +32,12 @@ def request_targets(request: dict[str, Any]) -> list[str]:
     if isinstance(cfg, str):
         decoded = _decoded(cfg)
         if decoded is None:
-            named = [w for m in _PRIMARY_TEXT.finditer(cfg) for w in _words(m.group(1))]
+            named = [w for m in _PRIMARY_TEXT.finditer(cfg) if _target_key(m.group(1)) for w in _words(m.group(2))]
             return named if named or ui else [*_words(cfg), *_ARN_OF.findall(cfg)]
         cfg = decoded
-    primary = [w for text, under in _config_strings(cfg, _PRIMARY_KEY.match) if under for w in _words(text)]
+    # a UI site's config names the API it calls (api_function, backend): only the table's own target keys count
+    primary = [w for text, under in _config_strings(cfg, _ui_target_key if ui else _target_key) if under
+               for w in _words(text)]
     if primary or ui:  # the request's own target: a reference to ours elsewhere (an env var, a policy) is no deploy
         return list(dict.fromkeys(primary))
     out: list[str] = []
@@ -48,10 +50,35 @@ def request_targets(request: dict[str, Any]) -> list[str]:
     return list(dict.fromkeys(out))
 
 
-# keys that name a request's own target (the table's target_arn/function_name, and their usual spellings)
-_PRIMARY_KEY = re.compile(r"^(?:target_?arns?|function_?arns?|function_?names?|lambda_?arns?|arns?)$", re.IGNORECASE)
-_PRIMARY_TEXT = re.compile(r"(?:^|[\s,;{'\"])(?:target_?arns?|function_?arns?|function_?names?|lambda_?arns?)['\"]?\s*[:=]\s*"
-                           r"([^\n;]+)", re.IGNORECASE)
+# In a config written as text (YAML, key=value), what follows a target-like key
+_PRIMARY_TEXT = re.compile(r"(?:^|[\s,;{'\"])(target\w*|\w*function\w*|lambda\w*|\w*arns?)['\"]?\s*[:=]\s*([^\n;]+)",
+                           re.IGNORECASE)
+# objects whose keys name other things than the request's target: environment variables, policies, tags
+_ASIDE = re.compile(r"^(?:env|environment|variables|vars|policy|policies|statements?|permissions?|tags|labels)$",
+                    re.IGNORECASE)
+
+
+_UI_TARGET_KEY = re.compile(r"^(?:target_?arns?|targets?|function_?arns?|function_?names?|lambda(?:_?arns?)?|arns?"
+                            r"|resource_?arns?)$", re.IGNORECASE)
+
+
+def _ui_target_key(key: str) -> bool | None:
+    """``_target_key`` for a UI-type request: the keys the table names targets by, not every key that mentions one."""
+    return None if _ASIDE.match(key) else bool(_UI_TARGET_KEY.match(key))
+
+
+def _target_key(key: str) -> bool | None:
+    """A key naming the request's own target (``target_arn``, ``FunctionName``, ``lambda``, ``targets``, ``arn``);
+    None for an object whose keys name other things (``environment``, ``policy``): nothing under it is one. An
+    environment variable's name (``UPSTREAM_FUNCTION``) is none either."""
+    if _ASIDE.match(key):
+        return None
+    return (bool(_TARGET_KEY.search(key)) and not (key.isupper() and "_" in key)
+            and not _REFERRING.search(key))
+
+
+# a key that names what a target refers to, not the target: function_name_upstream, invoked_function, depends_on
+_REFERRING = re.compile(r"upstream|downstream|depend|caller|callee|invok|(?<!re)source|notif", re.IGNORECASE)
 
 
 def _config_strings(cfg: Any, key_test: Any, keys: bool = False) -> Iterator[tuple[str, bool]]:
@@ -70,7 +97,10 @@ def _config_strings(cfg: Any, key_test: Any, keys: bool = False) -> Iterator[tup
             for k, v in (value.pairs if isinstance(value, _Pairs) else value.items()):
                 if keys:
                     yield str(k), False
-                stack.append((v, under or bool(key_test(str(k).replace("-", "_")))))
+                verdict = key_test(str(k).replace("-", "_"))
+                if verdict is None and not keys:
+                    continue  # an environment or a policy: nothing under it is the target
+                stack.append((v, under or bool(verdict)))
         elif isinstance(value, list):
             stack.extend((v, under) for v in value)
 

@@ -86,19 +86,23 @@ _PASS_MARKS = "\u2705\u2714\u2713\u2611\U0001f7e2"  # ✅ ✔ ✓ ☑ 🟢
 # anywhere. ``requires``: groups of literals, every match contains at least one literal of
 # each group. SEP needs ":" or "="; FAIL_WORD is "fail..."; ROLLBACK "roll..." or "revert...".
 _COLON = (":", "=")
+_BENIGN_COUNT = (r"(?:failed|failures?|failing|errors?|issues?|warnings?|regressions?|skipped|flaky|problems?|incidents?"
+                 r"|alarms?|timeouts?|retries|exceptions?|crash(?:es)?)(?![a-z])")
 _BAD_LITS = ("fail", "roll", "revert", "error", "exception", "time", "crash")
 _NEG_LITS = ("not", "n't", "never", "unable", "failed")
 
 _TABLE: list[tuple[re.Pattern[str], str | None, tuple[str, ...] | None, tuple[tuple[str, ...], ...]]] = [
     # a state negated in the past is history, not this deploy's: "Previously State!=Active during the update",
     # "State was not Active until the update finished" (claimed first, as nothing)
-    (re.compile(r"(?<![a-z])(?:(?:previously|before|earlier|initially|formerly|during)(?:\s+[a-z]+){0,3}[,:]?\s+(?:the\s+)?"
+    (re.compile(r"(?<![a-z])(?:(?:previously|earlier|initially|formerly|before\s+(?:the\s+)?deploy(?:ment|ing)?"
+                r"|during\s+(?:the\s+|an\s+)?update)[,:]?\s+(?:the\s+)?"
                 r"(?:state|last[\s_-]?update[\s_-]?status)(?![a-z0-9_])\s*(?:!=|<>|\u2260|is\s+not|isn't|was\s+not|wasn't)"
                 r"|(?:state|last[\s_-]?update[\s_-]?status)(?![a-z0-9_])\s*(?:was\s+not|wasn't|were\s+not|weren't)(?:\s+yet)?)"
                 r"\s*[:=]?\s*[\"'`]?\s*(?:active|successful)(?![a-z])"
                 # ... or negated with what says it is expected or passing: "State is not Active during an update"
                 r"|(?<![a-z])(?:state|last[\s_-]?update[\s_-]?status)(?![a-z0-9_])\s*(?:!=|<>|\u2260|is\s+not|isn't)\s*"
-                r"[\"'`]?(?:active|successful)[\"'`]?\s+(?:was\s+|is\s+)?(?:expected|during|while|until)(?![a-z])", NOCASE), None,
+                r"[\"'`]?(?:active|successful)[\"'`]?\s+\(?(?:(?:was\s+|is\s+)?expected\s+(?:during|while)|during\s+(?:the\s+|an\s+)?"
+                r"update)(?![a-z])", NOCASE), None,
      ("previously", "before", "earlier", "initially", "formerly", "during", "state", "last"),
      (("!=", "<>", "\u2260", "not", "n't"), ("active", "successful"))),
     # a negated state now says the function is not as it should be: "State!=Active", "State is not Active",
@@ -186,10 +190,12 @@ _TABLE: list[tuple[re.Pattern[str], str | None, tuple[str, ...] | None, tuple[tu
      "keyed_bool",
      ("succe", "ok", "pass"), (_COLON, ("true", "false", "yes", "no"))),
     # a check keyed to a negative: "validation: false", "validated=no", "healthy=false", "smoke_ok=0", "verified: ko"
-    # ("tests: 0 failed", "validation: 0 issues", "health check: 0 errors" count what follows: no verdict)
+    # ("tests: 0 failed", "validation: 0 issues", "health check: no regressions" count bad things: no verdict;
+    # "tests: 0 passed", "health check: 0 healthy targets", "validation: 0%" count good ones: a failure)
     (re.compile(r"(?<![a-z])(?:validation|validated|valid|verified|verification|healthy|health(?:[\s_-]?check)?"
                 r"|tests?|smoke(?:[\s_-]?(?:ok|test))?)" + _SEP +
-                r"(?:(?:false|ko|nok|nope|red|n)(?![a-z0-9_])|(?:no|none|0)(?![a-z0-9_.])(?!\s*[a-z0-9%(]))", NOCASE), "fail",
+                r"(?:(?:false|ko|nok|nope|red|n)(?![a-z0-9_])|(?:no|none|0)(?![a-z0-9_])(?!\s*" + _BENIGN_COUNT + r"))",
+                NOCASE), "fail",
      ("valid", "verif", "health", "smoke", "test"), (_COLON, ("false", "no", "ko", "0", "red", "n"))),
     # Negated success is a failure: "did not pass", "validation not ok", "unable to succeed".
     (re.compile(r"(?<![a-z])" + _NEG + r"\s+(?:[a-z]+\s+){0,3}?" + _SUCCESS_WORD + r"(?![a-z])", NOCASE), "fail",

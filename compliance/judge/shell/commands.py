@@ -7,7 +7,6 @@ per-run sets of which commands ran and which checks read the function, so the pr
 from __future__ import annotations
 
 import re
-from typing import Any
 
 from compliance.judge.shell.lexer import _ASSIGN, Lexer, ShellSyntaxError, Word
 from compliance.judge.shell.nodes import Redir, Script, Simple, command_words, walk
@@ -31,22 +30,6 @@ from compliance.judge.shell.state import (
     substring_props,
 )
 from compliance.judge.shell.testexpr import _TestEval
-
-_TOOLS = {"aws", "sam", "cdk", "terraform", "tofu", "serverless", "sls", "pulumi"}  # deploying tools a function may shadow
-
-
-def _runs_the_tool(func: Any, tool: str) -> bool:
-    """Whether a function named after a tool runs the tool itself somewhere in its body (``command aws``,
-    ``builtin``/``env``/``exec aws``, or a path to it): then the function is a wrapper, not a stub."""
-    for node, _ in walk(func.body):
-        if not isinstance(node, Simple):
-            continue
-        heads = [w.literal or "" for w in node.words[:3]]
-        for i, head in enumerate(heads):
-            if head.rsplit("/", 1)[-1] == tool and (i > 0 and heads[i - 1] in ("command", "builtin", "env", "exec")
-                                                   or "/" in head):
-                return True
-    return False
 
 
 def _harmless_signal(args: list[str | None]) -> bool:
@@ -162,10 +145,6 @@ class Commands:
             st.unknown = f"line {cmd.line}: `{_short(cmd.text)}` runs a command named by an expansion, " \
                          "which this check cannot follow"
             return [st]
-        if name in st.funcs and name in _TOOLS and not _runs_the_tool(st.funcs[name], name):
-            # `aws() { echo "would run: aws $*"; }`: the call runs the stub, never the tool; a wrapper that runs it
-            # (`command aws "$@"`, `/usr/local/bin/aws "$@"`) keeps its call site the deploy
-            self.executed.discard(id(cmd))
         outs = self._builtin(name, cmd, words, lits, st, cond, why, stdin_taint, arg_taint)
         # the shell is gone after `exec CMD` (replaced by it) and after `kill $$` (it killed itself):
         # nothing written after either runs (probe 12: both read as a deploy later in the script)

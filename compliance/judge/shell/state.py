@@ -195,6 +195,16 @@ def emulated(words: list[str | None]) -> bool:
             value = w.split("=", 1)[1]
         else:
             continue
-        if value and not _AWS_ENDPOINT.match(value.lower()):  # "$ENDPOINT" (None or ""): not known, taken as AWS's
+        if value and _not_aws(value.lower()):  # "$ENDPOINT" (None or ""): not known, taken as AWS's
             return True
     return False
+
+
+def _not_aws(value: str) -> bool:
+    """An endpoint (as written, expansions dropped) that is not AWS's: plain http (AWS's are https), or a full
+    URL of another host; ``https://lambda..amazonaws.com`` (a region from a variable) is AWS's."""
+    if value.startswith("http://"):
+        return True
+    if _AWS_ENDPOINT.match(value) or re.search(r"\.(?:amazonaws\.com(?:\.cn)?|api\.aws)(?::443)?/?$", value):
+        return False
+    return bool(re.match(r"https://[a-z0-9.-]+", value))

@@ -343,7 +343,7 @@ def _aws_kind(statics: list[str], function: str = "", literals: list[str | None]
         return "other"
     if any(w in _NO_CALL or w.startswith("--generate-cli-skeleton") for w in statics[1:]):
         return "other"  # prints its version, a skeleton of input, or what it would do
-    if emulated(list(literals[1:]) if literals is not None else list(statics[1:])):  # expansions: not known
+    if emulated(list(statics[1:])):  # as written, expansions dropped ("$ENDPOINT" is not known)
         return "other"
     if words[0] == "lambda" and function and literals is not None:
         named = _option(literals, "--function-name")  # only a value written out: "$FN" may be the target
