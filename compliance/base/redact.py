@@ -149,10 +149,10 @@ def _with_encodings(values: frozenset[str]) -> tuple[str, ...]:
     for v in values:
         escaped = json.dumps(v, ensure_ascii=False)[1:-1]
         forms.update((quote(v, safe=""), quote(v), escaped, escaped.replace("/", "\\/")))
-    for form in forms:
-        if len(form) >= HEAD + 4:
-            _HEADS.setdefault(form[:HEAD], set()).add(form)
-    heads = {f[:HEAD] for f in forms if len(f) >= HEAD + 4}
+    heads = set()
+    for form in [f for f in forms if len(f) >= HEAD + 4]:
+        heads.add(form[:HEAD])
+        _HEADS.setdefault(form[:HEAD], set()).add(form)
     return tuple(sorted(forms | heads, key=len, reverse=True))
 
 

@@ -17,6 +17,7 @@ from typing import Any
 
 from compliance.base.errors import ComplianceError, InputError, Located
 from compliance.base.fsutil import atomic_write_text, not_regular
+from compliance.base.jsonpairs import repeated_key
 from compliance.base.redact import clip, redact_data
 from compliance.base.textscan import TextScan
 from compliance.base.timeutil import MAX_BOUND, MIN_BOUND, parse_time
@@ -193,11 +194,11 @@ def _unique_hook(found: list[_Duplicated]) -> Any:
     """An ``object_pairs_hook`` that marks (and remembers in ``found``) an object naming a key twice."""
     def unique(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
         obj = dict(pairs)
-        if len(obj) == len(pairs):
+        key = repeated_key(pairs, obj)
+        if key is None:
             return obj
-        seen: set[str] = set()
         marked = _Duplicated(obj)
-        marked.duplicate = next(k for k, _ in pairs if k in seen or seen.add(k))  # type: ignore[func-returns-value]
+        marked.duplicate = key
         found.append(marked)
         return marked
     return unique

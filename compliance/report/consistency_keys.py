@@ -29,6 +29,13 @@ def statuses_by_key(findings: list[dict[str, Any]]) -> dict[Key, set[str]]:
     return out
 
 
+def findings_by_key(findings: list[dict[str, Any]]) -> dict[Key, list[dict[str, Any]]]:
+    out: dict[Key, list[dict[str, Any]]] = {}
+    for f in findings:
+        out.setdefault(key_of(f), []).append(f)
+    return out
+
+
 def worst(statuses: set[str] | list[str]) -> str:
     return max(statuses, key=lambda s: STATUS_RANK[s], default=PASS)
 
@@ -42,4 +49,10 @@ def commit_of(f: dict[str, Any]) -> str | None:
     return None
 
 
-__all__ = ["Key", "commit_of", "key_of", "statuses_by_key", "target_of", "worst"]
+def full_sha(f: dict[str, Any]) -> str | None:
+    """``commit_of`` lower-cased: the key ``diff`` files a finding under (a SHA is the same commit in either case)."""
+    sha = commit_of(f)
+    return sha.lower() if sha else None
+
+
+__all__ = ["Key", "commit_of", "findings_by_key", "full_sha", "key_of", "statuses_by_key", "target_of", "worst"]

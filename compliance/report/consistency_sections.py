@@ -11,7 +11,7 @@ from typing import Any
 from compliance.base.timeutil import end_of_day, parse_time
 from compliance.judge.metrics_stats import summarise
 from compliance.model.findings import ERROR, FAIL, PENDING, STATUSES, WAIVED
-from compliance.report.consistency_keys import Key, key_of, statuses_by_key, worst
+from compliance.report.consistency_keys import Key, findings_by_key, full_sha, key_of, statuses_by_key, worst
 from compliance.report.movement import BUCKETS, bucket_of
 
 # what a waiver section's list says of the findings it names
@@ -45,9 +45,7 @@ def waiver_disagreement(doc: dict[str, Any], findings: list[dict[str, Any]]) -> 
     if not isinstance(section, dict):
         return None
     held = statuses_by_key(findings)
-    by_key: dict[Key, list[dict[str, Any]]] = {}
-    for f in findings:
-        by_key.setdefault(key_of(f), []).append(f)
+    by_key = findings_by_key(findings)
     for name, allowed in _WAIVER_STATUSES.items():
         for entry in _entries(section, name):
             for key in _refs(entry):
@@ -77,7 +75,7 @@ def _not_its_subject(entry: dict[str, Any], key: Key, findings: list[dict[str, A
     if "resource" in subject and subject["resource"] != key[3]:
         return f"not the resource the waiver names ({subject['resource']!r})"
     if "sha" in subject and isinstance(subject["sha"], str):
-        shas = [s for s in (_full_sha(f) for f in findings) if s]
+        shas = [s for s in (full_sha(f) for f in findings) if s]
         if shas and not any(s.startswith(subject["sha"].lower()) for s in shas):
             return f"whose commit is not the one the waiver names ({subject['sha']})"
     return None
@@ -120,13 +118,6 @@ def _sha(value: Any) -> str | None:
     return value.lower() if isinstance(value, str) and value else None
 
 
-def _full_sha(f: dict[str, Any]) -> str | None:
-    for e in f.get("evidence") or ():
-        if isinstance(e, dict) and e.get("kind") == "commit":
-            return _sha(e.get("sha"))
-    return None
-
-
 def diff_disagreement(doc: dict[str, Any], findings: list[dict[str, Any]]) -> str | None:
     """The diff's buckets are ``movement``'s: each entry sits in the bucket its previous and current status
     give, no key twice, each count the length of its list, every current status one the findings hold, and
@@ -138,9 +129,7 @@ def diff_disagreement(doc: dict[str, Any], findings: list[dict[str, Any]]) -> st
     unknown = sorted(str(k) for k in counts if k not in BUCKETS)
     if unknown:
         return f"its diff counts a bucket {unknown[0]!r} that no diff has"
-    by_key: dict[Key, list[dict[str, Any]]] = {}
-    for f in findings:
-        by_key.setdefault(key_of(f), []).append(f)
+    by_key = findings_by_key(findings)
     seen: dict[tuple[Key, str | None], str] = {}
     listed: dict[Key, set[str | None]] = {}  # the SHAs entries of a key name (None: an entry naming none)
     for bucket in BUCKETS:
@@ -164,7 +153,7 @@ def diff_disagreement(doc: dict[str, Any], findings: list[dict[str, Any]]) -> st
         for f in fs:
             if f["status"] in (FAIL, ERROR, PENDING):
                 shas = listed.get(key, set())
-                if None not in shas and _full_sha(f) not in shas:
+                if None not in shas and full_sha(f) not in shas:
                     return (f"its findings hold {f['rule_id']} {f['subject']!r} as {f['status']}, "
                             "which no bucket of its diff lists")
     return None
@@ -181,7 +170,7 @@ def _entry_disagreement(bucket: str, e: dict[str, Any], by_key: dict[Key, list[d
     if (key, sha) in seen:
         return f"its diff lists {key[1]} {key[3]!r} in {seen[(key, sha)]} and in {bucket}"
     seen[(key, sha)] = bucket
-    held = {f["status"] for f in by_key.get(key, ()) if sha is None or _full_sha(f) in (None, sha)}
+    held = {f["status"] for f in by_key.get(key, ()) if sha is None or full_sha(f) in (None, sha)}
     if now is None:  # gone: not judged now, so the findings must not judge it failing or pending
         if held & {FAIL, ERROR, PENDING}:
             return f"its diff.{bucket} says {key[1]} {key[3]!r} is not judged now, its findings {worst(held)}"

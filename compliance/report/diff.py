@@ -27,6 +27,7 @@ from compliance.base.fsutil import not_regular
 from compliance.model.findings import FAIL, is_worse
 from compliance.model.snapshot import load_schema, schema_problems, strict_loads, time_problems
 from compliance.report.consistency import report_disagreement
+from compliance.report.consistency_keys import full_sha  # the diff's key for the commit judged
 from compliance.report.expand import CompactError, expand_report
 from compliance.report.movement import BUCKETS, bucket_of
 
@@ -156,15 +157,6 @@ def previous_for_target(previous: dict[str, Any] | None, target: dict[str, Any])
                               "would make this target's look old; give this target's report.json (or the merged "
                               "report of a multi-target audit)")
     return previous
-
-
-def full_sha(f: dict[str, Any]) -> str | None:
-    """The full SHA of the commit a finding judged (its first commit evidence), lower-cased; None without one."""
-    for e in f.get("evidence") or ():
-        if isinstance(e, dict) and e.get("kind") == "commit":
-            sha = e.get("sha")
-            return sha.lower() if isinstance(sha, str) and sha else None
-    return None
 
 
 def _worst(findings: list[dict[str, Any]]) -> dict[Key, dict[str, Any]]:

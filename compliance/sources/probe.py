@@ -8,6 +8,7 @@ import urllib.error
 import urllib.request
 from typing import Any
 
+from compliance.base.jsonpairs import repeated_key
 from compliance.sources.base import Meter
 
 MAX_BODY = 256 * 1024
@@ -46,9 +47,9 @@ def _read(resp: Any, deadline: float) -> bytes:
 
 def _once(pairs: list[tuple[str, Any]], repeated: list[str]) -> dict[str, Any]:
     obj = dict(pairs)
-    if len(obj) != len(pairs):
-        seen: set[str] = set()
-        repeated.extend(k for k, _ in pairs if k in seen or seen.add(k))  # type: ignore[func-returns-value]
+    key = repeated_key(pairs, obj)
+    if key is not None:
+        repeated.append(key)
     return obj
 
 

@@ -67,17 +67,17 @@ def check_lambda_state(ctx, rule, params) -> list[Finding]:
     src = ctx.source("lambda")
     cfg = src["configuration"]
     function = ctx.target.get("function") or src.get("function") or ""
-    name = (parse_lambda_uri(function)["name"] if function.startswith("arn:") and
-            isinstance(parse_lambda_uri(function), dict) else function) or cfg.get("FunctionName") or "function"
+    parsed = parse_lambda_uri(function) if function.startswith("arn:") else None
+    name = (parsed["name"] if isinstance(parsed, dict) else function) or cfg.get("FunctionName") or "function"
     want_state = params.get("state", "Active")
     want_update = params.get("last_update_status", "Successful")
     state, update = cfg.get("State"), cfg.get("LastUpdateStatus")
     ev = [{"kind": "lambda", "label": f"{cfg.get('FunctionName') or name} State={state} LastUpdateStatus={update} "
            f"LastModified={cfg.get('LastModified')}", "url": None, "time": iso(parse_time(cfg.get("LastModified")))}]
-    other = other_function(cfg, function, ctx.target.get("region") or "")
-    if not other and ctx.target.get("function") and isinstance(src.get("function"), str) and src["function"] and \
-            src["function"] != ctx.target["function"] and other_function({"FunctionName": src["function"]}, function):
-        other = f"the configuration read is of function {src['function']}, not {name}"
+    # the configuration's own names, then the name the source was read for (a snapshot may carry only that)
+    read_for = src.get("function") if ctx.target.get("function") and isinstance(src.get("function"), str) else None
+    other = other_function(cfg, function, ctx.target.get("region") or "") or \
+        (other_function({"FunctionName": read_for}, function) if read_for else None)
     if other:
         return [Finding(rule.id, "function", name, ERROR, f"could not evaluate: {other}", ev)]
     problems = lambda_problems(cfg, params)

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Iterator
 from typing import Any
 
+from compliance.base.jsonpairs import items_of, loads_all_pairs
 from compliance.base.redact import clip
 from compliance.base.timeutil import parse_time
 from compliance.judge.registry import register
@@ -93,8 +93,8 @@ def _config_strings(cfg: Any, key_test: Any, keys: bool = False) -> Iterator[tup
                 stack.append((inner, under))
             else:
                 yield value, under
-        elif isinstance(value, (_Pairs, dict)):
-            for k, v in (value.pairs if isinstance(value, _Pairs) else value.items()):
+        elif isinstance(value, dict):
+            for k, v in items_of(value):
                 if keys:
                     yield str(k), False
                 verdict = key_test(str(k).replace("-", "_"))
@@ -108,7 +108,7 @@ def _config_strings(cfg: Any, key_test: Any, keys: bool = False) -> Iterator[tup
 def _decoded(text: str) -> Any:
     """``text`` as JSON with every pair kept (None when it is not JSON)."""
     try:
-        return json.loads(text, object_pairs_hook=lambda pairs: _Pairs(pairs))
+        return loads_all_pairs(text)
     except (ValueError, RecursionError):
         return None
 
@@ -116,14 +116,6 @@ def _decoded(text: str) -> Any:
 def _words(text: str) -> list[str]:
     """The pieces of a text a function reference can be: split at blanks, quotes, brackets, ``,;=|`` and ``: ``."""
     return [w for w in re.split(r"[\s,;=|'\"{}\[\]()<>]+|:\s", text) if w]
-
-
-class _Pairs(dict):
-    """A JSON object with every pair kept, a key named twice included."""
-
-    def __init__(self, pairs: list[tuple[str, Any]]):
-        super().__init__(pairs)
-        self.pairs = pairs
 
 
 # a whole value that is a function reference: a name (letters, digits, - and _), optionally qualified, or an

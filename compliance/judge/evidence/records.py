@@ -16,6 +16,7 @@ from functools import cached_property
 from typing import Any
 
 from compliance.base.digests import CODE_SHA256_LABELLED, code_sha256_in, revision_id_in
+from compliance.base.jsonpairs import items_of, loads_all_pairs
 from compliance.base.redact import clip
 from compliance.base.timeutil import parse_time
 from compliance.judge.evidence.claims import mentions_deploy
@@ -95,7 +96,7 @@ def _render(value: Any, key: str = "", depth: int = 0) -> Iterable[str]:
     if depth > _MAX_DEPTH:
         return
     if isinstance(value, dict):
-        for k, v in (value.pairs if isinstance(value, _AllPairs) else value.items()):
+        for k, v in items_of(value):
             yield from _render(v, re.sub(r"[^a-z]", "", str(k).lower()), depth + 1)
         return
     if isinstance(value, (list, tuple)):
@@ -134,21 +135,13 @@ def _render(value: Any, key: str = "", depth: int = 0) -> Iterable[str]:
         yield value
 
 
-class _AllPairs(dict):
-    """A decoded JSON object that keeps every pair, a key named twice included (``_render`` reads them all)."""
-
-    def __init__(self, pairs: list[tuple[str, Any]]):
-        super().__init__(pairs)
-        self.pairs = pairs
-
-
 def _structured_text(value: Any) -> tuple[str, str] | None:
     """(raw text, text to parse) for a JSON-or-text field; None when the type is unusable."""
     if isinstance(value, str):
         if not value.strip():
             return None
         try:  # a key named twice keeps both values ("State": "Failed", "State": "Active" states both)
-            decoded = json.loads(value, object_pairs_hook=_AllPairs)
+            decoded = loads_all_pairs(value)
         except (ValueError, RecursionError):
             return value, value
         if isinstance(decoded, (dict, list)):
