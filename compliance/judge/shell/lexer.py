@@ -43,6 +43,14 @@ _OPS = ("&&", "||", ";;", "|&", "&>>", "&>", ">>", ">|", "<<<", "<<-", "<<", "<&
 _GH_EXPR = "\x00"  # a GitHub `${{ }}` expression the runner replaces before the shell sees the text
 
 
+def refuse_nul(text: str) -> None:
+    """Script text as written may hold no NUL: this reader marks ``${{ }}`` expressions with NUL (two of the
+    script's own would pair as a marker and hide what lies between), and bash drops them where it runs the text."""
+    if _GH_EXPR in text:
+        raise ShellSyntaxError(text.count("\n", 0, text.index(_GH_EXPR)) + 1,
+                               "it holds a NUL byte, which no shell reads as script text")
+
+
 def _expression_end(text: str, start: int, line: int) -> int:
     """Where the ``${{ }}`` marker opened at ``start`` closes. A NUL of the script's own (a binary file, a
     pasted byte) closes nothing: the script cannot be read, which is "cannot judge", never a crash."""

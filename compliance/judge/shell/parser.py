@@ -7,7 +7,16 @@ from __future__ import annotations
 
 import re
 
-from compliance.judge.shell.lexer import _ASSIGN, _GH_EXPR, Heredoc, Lexer, ShellSyntaxError, Token, Word
+from compliance.judge.shell.lexer import (
+    _ASSIGN,
+    _GH_EXPR,
+    Heredoc,
+    Lexer,
+    ShellSyntaxError,
+    Token,
+    Word,
+    refuse_nul,
+)
 from compliance.judge.shell.nodes import (
     AndOr,
     Case,
@@ -375,9 +384,7 @@ def replace_gh_expressions(text: str, known: dict[str, str]) -> str:
 
     A NUL of the text's own cannot be read: this reader marks expressions with NUL (two of them would pair
     as a marker and hide what lies between), and bash drops them where it runs such text at all."""
-    if _GH_EXPR in text:
-        raise ShellSyntaxError(text.count("\n", 0, text.index(_GH_EXPR)) + 1, "it holds a NUL byte, which no shell "
-                               "reads as script text")
+    refuse_nul(text)
 
     def sub(m: re.Match) -> str:
         expr = m.group(1).strip()

@@ -187,17 +187,8 @@ def emulated(words: list[str | None]) -> bool:
     """The aws command is sent to an endpoint that is not AWS's own (``--endpoint-url http://localhost:4566``,
     LocalStack): what it does or reads is the emulator's copy. The real regional and FIPS endpoints
     (``https://lambda.us-west-2.amazonaws.com``) are AWS; a value that cannot be read is taken as AWS's."""
-    for i, w in enumerate(words):
-        value = None
-        if w == "--endpoint-url" and i + 1 < len(words):
-            value = words[i + 1]
-        elif w is not None and w.startswith("--endpoint-url="):
-            value = w.split("=", 1)[1]
-        else:
-            continue
-        if value and _not_aws(value.lower()):  # "$ENDPOINT" (None or ""): not known, taken as AWS's
-            return True
-    return False
+    _, value = option_value(words, "--endpoint-url")
+    return bool(value) and _not_aws(value.lower())  # "$ENDPOINT" (None or ""): not known, taken as AWS's
 
 
 def _not_aws(value: str) -> bool:

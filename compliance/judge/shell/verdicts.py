@@ -14,12 +14,19 @@ import re
 from dataclasses import dataclass
 from functools import lru_cache
 
-from compliance.judge.shell.lexer import ShellSyntaxError
+from compliance.judge.shell.lexer import ShellSyntaxError, refuse_nul
 from compliance.judge.shell.nodes import Script, Simple, command_words, walk
 from compliance.judge.shell.parser import parse, replace_gh_expressions
 from compliance.judge.shell.prove import prove_fails
 from compliance.judge.shell.runner import Runner
-from compliance.judge.shell.state import PROPERTY_NAMES, Hypothesis, State, emulated, function_matches
+from compliance.judge.shell.state import (
+    PROPERTY_NAMES,
+    Hypothesis,
+    State,
+    emulated,
+    function_matches,
+    option_value,
+)
 from compliance.judge.shell.steps import (
     PROPS,
     StepInfo,
@@ -281,9 +288,7 @@ def judge_deploy_script(text: str, function: str) -> Verdict:
             return Verdict(False, f"a tombstone: its #! line runs {program}, which runs nothing the script says",
                            1, f"#! {program}")
     try:
-        if "\x00" in text:  # see replace_gh_expressions: a NUL pair would read as an expression
-            raise ShellSyntaxError(text.count("\n", 0, text.index("\x00")) + 1,
-                                   "it holds a NUL byte, which no shell reads as script text")
+        refuse_nul(text)
         script = parse(text, 1)
     except ShellSyntaxError as exc:
         return Verdict(False, f"cannot judge the script: it cannot be read ({exc})", exc.line, "unreadable")
@@ -346,7 +351,7 @@ def _aws_kind(statics: list[str], function: str = "", literals: list[str | None]
     if emulated(list(statics[1:])):  # as written, expansions dropped ("$ENDPOINT" is not known)
         return "other"
     if words[0] == "lambda" and function and literals is not None:
-        named = _option(literals, "--function-name")  # only a value written out: "$FN" may be the target
+        named = option_value(literals, "--function-name")[1]  # only a value written out: "$FN" may be the target
         if named and not function_matches(named, function):
             return "other"
     return "deploy"
@@ -371,16 +376,6 @@ def _operation_words(args: list[str]) -> list[str]:
             continue
         out.append(w)
     return out
-
-
-def _option(literals: list[str | None], name: str) -> str | None:
-    """A literal option value (``--name v`` or ``--name=v``); None when absent or not literal."""
-    for i, w in enumerate(literals):
-        if w == name and i + 1 < len(literals):
-            return literals[i + 1] or None
-        if w is not None and w.startswith(name + "="):
-            return w.split("=", 1)[1] or None
-    return None
 
 
 def _deploys_with(statics: list[str]) -> bool:
