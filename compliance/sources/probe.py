@@ -9,24 +9,10 @@ import urllib.request
 from typing import Any
 
 from compliance.base.jsonpairs import repeated_key
+from compliance.model.capability import body_problems
 from compliance.sources.base import Meter
 
 MAX_BODY = 256 * 1024
-
-
-def body_problems(body: Any) -> list[str]:
-    """What the capability body lacks; public so the check re-reads a saved body instead of trusting its flag."""
-    if not isinstance(body, dict):
-        return ["body is not a JSON object"]
-    out = []
-    if body.get("success") is not True:
-        out.append("body.success is not true")
-    caps = body.get("capabilities")
-    if not isinstance(caps, dict):
-        out.append("body.capabilities is missing")
-    elif not isinstance(caps.get("contract_version"), str) or not caps["contract_version"].strip():
-        out.append("body.capabilities.contract_version is missing")
-    return out
 
 
 def _read(resp: Any, deadline: float) -> bytes:

@@ -8,8 +8,8 @@ from typing import Any
 
 from compliance.base.timeutil import iso, parse_time
 from compliance.judge.registry import register
+from compliance.model.capability import body_problems
 from compliance.model.findings import ERROR, FAIL, PASS, Finding
-from compliance.sources.probe import body_problems
 
 DEFAULT_ROUTES = [
     "GET /api/v1/coordination/capabilities",
