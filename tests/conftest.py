@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 import responses
 
+from compliance.base import redact
 from tests import browser, hypothesis_budget, moto_env, offline_guard
 
 hypothesis_budget.load()  # HYPOTHESIS_PROFILE: default (make test) or thorough; before any test module is imported
@@ -28,6 +29,15 @@ def offline(monkeypatch):
     yield guard
     if guard.asked:
         pytest.fail(f"the test asked the network for {sorted(set(guard.asked))}: serve that source in the test")
+
+
+@pytest.fixture(scope="module", autouse=True)
+def secrets_learnt_per_module():
+    """What a module's runs taught ``redact`` (a GitHub App's installation tokens) forgotten after it: a
+    run is one process, and a worker carrying every earlier module's tokens made each later masking
+    search hundreds of them. Also keeps a module from passing on a secret an earlier one taught."""
+    yield
+    redact.forget_secrets()
 
 
 @pytest.fixture(scope="session", autouse=True)

@@ -99,8 +99,13 @@ def hint_lower(text: str) -> str:
 
 
 def _hinted(low: str) -> bool:
-    """Whether lowered text holds a hint word."""
-    return any(word in low for word in _HINT_PLAIN) or _HINT_GH.search(low) is not None
+    """Whether lowered text holds a hint word. A plain loop, not ``any()`` over a generator: called for
+    every string a report masks, and on short strings (SHAs, paths, times) the generator's frame was
+    most of the cost (measured: 1,255 -> 712 ns a string; the same on long text, where ``in`` dominates)."""
+    for word in _HINT_PLAIN:
+        if word in low:
+            return True
+    return _HINT_GH.search(low) is not None
 
 
 def _hint_positions(low: str) -> Iterator[int]:
@@ -133,6 +138,13 @@ def remember_secret(value: str | None) -> None:
     """Mask ``value`` from now on wherever it appears, as an environment secret is (too short: ignored)."""
     if value and len(value) >= 4:
         _LEARNT.add(value)
+
+
+def forget_secrets() -> None:
+    """Forget what ``remember_secret`` learnt. A process runs one check and ends, so only a process that
+    runs many in turn needs this (the test suite, between modules): each learnt value adds about four
+    forms that every later ``redact`` call searches for (one worker had learnt 173, 704 forms)."""
+    _LEARNT.clear()
 
 
 @functools.lru_cache(maxsize=8)
