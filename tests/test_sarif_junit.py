@@ -270,3 +270,13 @@ def test_a_finding_whose_rule_is_missing_still_gets_a_descriptor(doc):
     run = log["runs"][0]
     orphan = next(r for r in run["results"] if r["ruleId"] == "ZZZ-1")
     assert run["tool"]["driver"]["rules"][orphan["ruleIndex"]]["shortDescription"]["text"] == "Orphan"
+
+
+def test_the_junit_writer_drops_exactly_what_xml_1_0_cannot_hold():
+    """Every code point against XML 1.0's Char production (#x9 | #xA | #xD | [#x20-#xD7FF] |
+    [#xE000-#xFFFD] | [#x10000-#x10FFFF]): the refused class is written as its complement."""
+    allowed = ((0x9, 0x9), (0xA, 0xA), (0xD, 0xD), (0x20, 0xD7FF), (0xE000, 0xFFFD), (0x10000, 0x10FFFF))
+    every = "".join(map(chr, range(0x110000)))
+    refused = {m.start() for m in junit._INVALID_XML.finditer(every)}
+    assert refused == set(range(0x110000)).difference(*(range(lo, hi + 1) for lo, hi in allowed))
+    assert len(refused) == 9 + 2 + 18 + 2048 + 2
