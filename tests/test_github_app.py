@@ -10,7 +10,7 @@ import pytest
 import responses
 
 from compliance.base.errors import ComplianceError
-from compliance.base.redact import redact
+from compliance.base.redact import forget_secrets, redact
 from compliance.sources import github_app
 from compliance.sources.github_client import api_token, auth_identity
 from tests.github_payloads import REPO, FakeGitHub, pull_request
@@ -132,6 +132,20 @@ def test_the_key_and_the_token_are_masked(app_env):
     out = redact(f"key {pem} line {body} token {TOKEN}")
     assert TOKEN not in out and body not in out and out.startswith("key ***")
     assert auth_identity() == f"github-app:{APP_ID}"  # the slot key asks GitHub nothing
+
+
+def test_a_cached_token_is_masked_after_the_learnt_secrets_are_forgotten(app_env):
+    """A token of no known shape (GitHub's older ``v1.`` form) is masked only because it was learnt; the
+    cache hands it out again after ``forget_secrets`` (a process running checks in turn) and must teach it again."""
+    token = "v1." + "0f1e2d3c4b5a6978" * 2 + "01234567"
+    assert token in redact(f"token {token}")  # nothing but learning it masks it
+    with responses.RequestsMock() as rsps:
+        _serve(rsps, token=token)
+        assert api_token(repo=REPO) == token
+        forget_secrets()
+        assert token in redact(f"token {token}")
+        assert api_token(repo=REPO) == token and len(rsps.calls) == 2  # from the cache: nothing asked
+    assert redact(f"token {token}") == "token ***"
 
 
 def test_an_app_not_installed_on_the_repository_is_a_clear_error(app_env):

@@ -85,6 +85,7 @@ def installation_token(base_url: str, repo: str | None = None) -> str:
         installation = installation or _INSTALLATIONS.get((base_url, app_id, repo or ""), "")
         cached = _TOKENS.get((base_url, app_id, installation)) if installation else None
         if cached and cached[1] - REFRESH_BEFORE > datetime.now(timezone.utc):
+            remember_secret(cached[0])  # learnt again: a token handed out is masked even after forget_secrets()
             return cached[0]
         integration, app_id = _integration(base_url)
         try:
