@@ -693,3 +693,15 @@ def test_literals_of_a_text_of_new_pieces_are_read_from_the_whole_text():
     assert grammar.literals_in(low) == _literals_reference(low)
     assert {"state", "->", "0", "2", "n't", "\u274c"} <= grammar.literals_in(low)
     assert "fail" not in grammar.literals_in(low) and "pass" not in grammar.literals_in(low)
+
+
+_ASCII_TABLE = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklmnopqrstuvwxyz")
+
+
+@settings(max_examples=examples(300), deadline=None)
+@given(st.one_of(st.text(), st.text(alphabet=st.sampled_from("AZaz\u00c9\u0130\u212a\u2014\ud800\udfff\U0001f600\x00"))))
+def test_ascii_lowering_changes_only_ascii_letters_index_for_index(text):
+    """``ascii_lower`` lowers a non-ASCII text's UTF-8 bytes: what a table of the 26 letters gives, lone
+    surrogates and all, and never another length (the scanners index the text by the lowered copy)."""
+    low = scan.ascii_lower(text)
+    assert low == text.translate(_ASCII_TABLE) and len(low) == len(text)

@@ -98,3 +98,43 @@ def test_a_learnt_secret_is_masked_until_forgotten_and_an_environment_secret_sta
     r.forget_secrets()
     again = r.redact(text)
     assert learnt in again and env not in again
+
+
+# Texts of several lines, for ``_mask_shapes`` (the expression run line by line): every shape, its pieces apart,
+# and what lies at a line's ends (CR, a quote, ``@``, ``://``, a PEM key across lines, an environment name).
+line_piece = st.one_of(
+    piece,
+    st.sampled_from(["\n", "\r\n", "\r", "\n\n", "-----BEGIN RSA PRIVATE KEY-----", "-----END RSA PRIVATE KEY-----",
+                     "https://", "://", "@", "user:pa55word", "hooks.slack.com/", "services/T0AAAAAAA/B0BBBBBBB",
+                     "AKIAABCDEFGHIJKLMNOP", "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY", "ghs_" + "a1" * 12,
+                     "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxIn0.abcdefghijk", "xoxb-1234567890-abc", "IQoJb3JpZ2lu" + "A" * 20,
+                     "AWS_SECRET_ACCESS_KEY ", "MY_API_KEY\t", "X" * 16, "token=", "\"secret\": \"", "'", "\t"]),
+)
+multiline = st.lists(line_piece, max_size=14).map("".join)
+
+
+@settings(max_examples=examples(600), deadline=None)
+@given(multiline)
+def test_masking_line_by_line_is_masking_the_whole_text(text):
+    """``_mask_shapes`` runs the expression only on the lines the pre-test hits: the same text out as the
+    expression over the whole text, whatever sits at a line's ends."""
+    assert r._mask_shapes(text) == r._SHAPES.sub(r._mask_match, text), text
+
+
+def test_a_secret_on_a_later_line_is_masked_and_a_pem_key_across_lines_whole():
+    script = "#!/bin/bash\nset -eu\necho deploying\nexport AWS_SECRET_ACCESS_KEY=wJalrXUtnFEMI/K7MDENG/bPxRfiCYEX\n"
+    assert "wJalr" not in r.redact(script) and r.redact(script).startswith("#!/bin/bash\nset -eu\necho deploying\n")
+    pem = "key:\n-----BEGIN OPENSSH PRIVATE KEY-----\nb3BlbnNzaC1rZXktdjEAAAAA\nAAAAAAAA\n-----END OPENSSH PRIVATE KEY-----\nok"
+    assert r.redact(pem) == "key:\n***\nok"
+    crlf = "ok\r\npassword: hunter2hunter2\r\nurl https://deploy:s3cr3tpass@example.com/x\r\n"
+    assert r.redact(crlf) == "ok\r\npassword: ***\r\nurl https://***@example.com/x\r\n"
+
+
+_FOLD_TABLE = str.maketrans({"\u017f": "s", "\u0131": "i", "\u0130": "i"})
+
+
+@settings(max_examples=examples(300), deadline=None)
+@given(st.one_of(hostile, st.text(), st.text(alphabet=st.sampled_from("\u017f\u0131\u0130Ss\u212aI\u00e9a\ud800"))))
+def test_hint_lowering_folds_as_the_table_does(text):
+    """``hint_lower`` folds by ``str.replace``: the text a translation table gives, then ``str.lower``."""
+    assert r.hint_lower(text) == text.translate(_FOLD_TABLE).lower()

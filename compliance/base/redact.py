@@ -90,12 +90,21 @@ _HINT_PLAIN = tuple(w for w in _HINT_WORDS if _HINT_GH.fullmatch(w) is None)
 # characters of): LONG S matches "s", DOTLESS I and CAPITAL I WITH DOT match "i" in ``_SHAPES``' names, so
 # "pa\u017f\u017fword=..." is a shape. (KELVIN SIGN lowers to "k" already.) Folded before the hint words are
 # looked for, one character for one, or the pre-tests skip what the expression masks.
-_FOLD = str.maketrans({"\u017f": "s", "\u0131": "i", "\u0130": "i"})
+_FOLD = (("\u017f", "s"), ("\u0131", "i"), ("\u0130", "i"))
 
 
 def hint_lower(text: str) -> str:
-    """``text`` lowered for the hint words: ``str.lower``, with the letters above folded as ``_SHAPES`` folds them."""
-    return text.lower() if text.isascii() else text.translate(_FOLD).lower()
+    """``text`` lowered for the hint words: ``str.lower``, with the letters above folded as ``_SHAPES`` folds them.
+
+    Folded by ``str.replace``, one letter at a time and only when present: ``str.translate`` looks every character
+    up in its table (15 ms for 250,000 characters of non-ASCII text, against 0.16 ms), and the snapshot scan
+    lowers each 256 KB batch of a snapshot holding any non-ASCII character (the demo's does) twice."""
+    if text.isascii():
+        return text.lower()
+    for letter, ascii_letter in _FOLD:
+        if letter in text:
+            text = text.replace(letter, ascii_letter)
+    return text.lower()
 
 
 def _hinted(low: str) -> bool:
@@ -208,6 +217,25 @@ def _mask_match(m: re.Match[str]) -> str:
     return MASK
 
 
+def _mask_shapes(text: str) -> str:
+    """``_SHAPES.sub(_mask_match, text)``, the expression run only on the lines a pre-test hits.
+
+    The expression reads about a microsecond per character, and a file's text (a workflow, a deploy script,
+    a runbook, a deploy log) has a hint word on a few of its lines. No shape but a PEM key runs past a line
+    end: every other one stops at whitespace, a quote or a line end, and its look-arounds (``://`` before,
+    ``@`` or a quote after, no letter before an environment name) read the line end as they read the end of
+    the text. Every match holds a hint word or a URL's password (``_may_hold_shape``), so the lines that fail
+    the pre-test are left as they were, as the expression leaves them. A text that may hold a PEM key is
+    masked whole. Measured (best of 5): the demo's deploy script 1.45 -> 0.24 ms, this README 56 -> 6.7 ms."""
+    if "\n" not in text or "-----BEGIN" in text:
+        return _SHAPES.sub(_mask_match, text)
+    lines = text.split("\n")
+    for i, line in enumerate(lines):
+        if _may_hold_shape(line):
+            lines[i] = _SHAPES.sub(_mask_match, line)
+    return "\n".join(lines)
+
+
 def redact(text: str | None, secrets: tuple[str, ...] | None = None) -> str:
     """Environment secret values (``secrets``: those to mask instead, longest first) and secret shapes masked."""
     if not text:
@@ -215,7 +243,7 @@ def redact(text: str | None, secrets: tuple[str, ...] | None = None) -> str:
     for value in _secrets() if secrets is None else secrets:
         if value in text:
             text = _mask_known(text, value)
-    text = _SHAPES.sub(_mask_match, text) if _may_hold_shape(text) else text
+    text = _mask_shapes(text) if _may_hold_shape(text) else text
     if (not text.isascii() or _ASCII_HIDDEN.search(text)) and _HIDDEN.search(text):
         # ``ghp_abc\u200bdef...``: an invisible character hides a token from every shape, and any
         # reader that drops it (a renderer, a terminal, a copy-paste) gets the whole token back.

@@ -72,9 +72,11 @@ class TextScan:
         suspects = self._suspects(held, text)
         key = self._key  # the key chunk before a value: together they may name a secret ("SessionToken": "...")
         for i, chunk in enumerate(held):
+            # a chunk with an escape is decoded and asked as the walk asks (exactly what masking would change);
+            # the expressions on its JSON text would only repeat that, at a microsecond a character of a file's text
             if (suspects is None or i in suspects) and (
-                    _text_dirty(key + chunk, self.encoded)
-                    or ("\\" in key or "\\" in chunk) and _decoded_dirty(key, chunk, self.secrets)):
+                    _decoded_dirty(key, chunk, self.secrets) if "\\" in key or "\\" in chunk
+                    else _text_dirty(key + chunk, self.encoded)):
                 self.dirty = True
                 return False
             key = chunk if chunk.endswith(": ") else ""

@@ -18,12 +18,16 @@ from collections.abc import Iterator
 # "o\u212a" would read as "ok"; and a Unicode \d would accept digits no timestamp uses.
 NOCASE = re.I | re.A
 
-_ASCII_LOWER = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklmnopqrstuvwxyz")
-
-
 def ascii_lower(text: str) -> str:
-    """ASCII-only lowercase, index for index (``str.lower`` can change a non-ASCII length)."""
-    return text.lower() if text.isascii() else text.translate(_ASCII_LOWER)
+    """ASCII-only lowercase, index for index (``str.lower`` can change a non-ASCII length).
+
+    Non-ASCII text is lowered as its UTF-8 bytes: ``bytes.lower`` changes only the bytes A-Z, which a multi-byte
+    character never holds, so each character comes back as itself or its ASCII lowercase (lone surrogates,
+    which JSON can carry, pass through ``surrogatepass``). ``str.translate`` with a table did the same at
+    ~50 ns a character (a 240-character worklog with one em dash: 12.8 -> 0.58 us)."""
+    if text.isascii():
+        return text.lower()
+    return text.encode("utf-8", "surrogatepass").lower().decode("utf-8", "surrogatepass")
 
 
 def first_index(low: str, starts: tuple[str, ...]) -> int:
