@@ -167,14 +167,29 @@ def _with_encodings(values: frozenset[str]) -> tuple[str, ...]:
     print what the whole value would not, and ``redact`` masks such a head with all that follows it of
     the value. Every test that asks "does this text hold a known secret" then finds heads alike."""
     forms = set(values)
-    for v in values:
+    for v in _seen_parts(values):
         escaped = json.dumps(v, ensure_ascii=False)[1:-1]
-        forms.update((quote(v, safe=""), quote(v), escaped, escaped.replace("/", "\\/")))
+        forms.update((v, quote(v, safe=""), quote(v), escaped, escaped.replace("/", "\\/")))
     heads = set()
     for form in [f for f in forms if len(f) >= HEAD + 4]:
         heads.add(form[:HEAD])
         _HEADS.setdefault(form[:HEAD], set()).add(form)
     return tuple(sorted(forms | heads, key=len, reverse=True))
+
+
+def _seen_parts(values: frozenset[str]) -> set[str]:
+    """Each value and what a reader may be shown of it on its own: the value without its invisible characters
+    (``abc\u200bdef`` reads as ``abcdef``, which is what the text stripped of them holds), without the blank
+    around it (a key read from a file keeps its final newline; the text the key is pasted into does not), and
+    each line of a value of several lines (a log prints them apart) of ``HEAD`` characters or more."""
+    out = set()
+    for v in values:
+        for form in (v, _HIDDEN.sub("", v)):
+            out.add(form)
+            if len(form.strip()) >= 4:
+                out.add(form.strip())
+            out.update(line.strip() for line in form.splitlines() if len(line.strip()) >= HEAD)
+    return out
 
 
 HEAD = 8  # the shortest start of a known secret masked on its own (a GitHub token's type and 4 of its characters)
@@ -240,15 +255,19 @@ def redact(text: str | None, secrets: tuple[str, ...] | None = None) -> str:
     """Environment secret values (``secrets``: those to mask instead, longest first) and secret shapes masked."""
     if not text:
         return text or ""
+    original = text
     for value in _secrets() if secrets is None else secrets:
         if value in text:
             text = _mask_known(text, value)
     text = _mask_shapes(text) if _may_hold_shape(text) else text
-    if (not text.isascii() or _ASCII_HIDDEN.search(text)) and _HIDDEN.search(text):
+    if (not original.isascii() or _ASCII_HIDDEN.search(original)) and _HIDDEN.search(original):
         # ``ghp_abc\u200bdef...``: an invisible character hides a token from every shape, and any
         # reader that drops it (a renderer, a terminal, a copy-paste) gets the whole token back.
         # Masked here, at the source, every output agrees; the hidden characters go with the token.
-        stripped = _HIDDEN.sub("", text)
+        # The text as read is stripped, not the text masked above: a known secret split by one
+        # (``wJalrXUtnFEMI\u200b/K7MDENG...``) had its head masked above, and the rest stripped of
+        # the masked head no longer read as the secret (27 of its 40 characters were shown; probe 20).
+        stripped = _HIDDEN.sub("", original)
         masked = redact(stripped, secrets)
         if masked != stripped:
             return masked

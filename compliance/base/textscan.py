@@ -165,7 +165,9 @@ def _text_dirty(text: str, encoded: list[str]) -> bool:
         return True
     if any(s in text for s in encoded):
         return True
-    if (not text.isascii() or "\\" in text) and _HIDDEN_JSON.search(text):  # a token split by a hidden character
+    # a token or a known secret split by a hidden character; DEL is the one json leaves raw in ASCII text
+    # (``ghp_abc\x7fdef...`` was judged clean and the file copied with the token in it; probe 20)
+    if (not text.isascii() or "\\" in text or "\x7f" in text) and _HIDDEN_JSON.search(text):
         stripped = _HIDDEN_JSON.sub("", text)
-        return _may_hold_shape(stripped) and _SHAPES.search(stripped) is not None
+        return (_may_hold_shape(stripped) and _SHAPES.search(stripped) is not None) or any(s in stripped for s in encoded)
     return False
