@@ -171,24 +171,27 @@ def _with_encodings(values: frozenset[str]) -> tuple[str, ...]:
         escaped = json.dumps(v, ensure_ascii=False)[1:-1]
         forms.update((v, quote(v, safe=""), quote(v), escaped, escaped.replace("/", "\\/")))
     heads = set()
-    for form in [f for f in forms if len(f) >= HEAD + 4]:
+    # a PEM key's first characters are its public armour ("-----BEGIN"): as a head they masked the armour of
+    # any other key first, and the PEM shape then missed that key and showed its body (probe 21)
+    for form in [f for f in forms if len(f) >= HEAD + 4 and not f.startswith("-----")]:
         heads.add(form[:HEAD])
         _HEADS.setdefault(form[:HEAD], set()).add(form)
     return tuple(sorted(forms | heads, key=len, reverse=True))
 
 
 def _seen_parts(values: frozenset[str]) -> set[str]:
-    """Each value and what a reader may be shown of it on its own: the value without its invisible characters
-    (``abc\u200bdef`` reads as ``abcdef``, which is what the text stripped of them holds), without the blank
-    around it (a key read from a file keeps its final newline; the text the key is pasted into does not), and
-    each line of a value of several lines (a log prints them apart) of ``HEAD`` characters or more."""
+    """Each value and what a reader may be shown of it: the value without its invisible characters
+    (``abc\u200bdef`` reads as ``abcdef``, which is what the text stripped of them holds) and without the
+    blank around it (a key read from a file keeps its final newline; the text the key is pasted into does
+    not), each of 4 characters or more, as a value must be. A value of several lines is not split into its
+    lines: a line of 8 characters ("password") would then be masked in every text, and a bundle of many
+    lines made thousands of forms (probe 21); the PEM key, the one such secret named, has a shape of its own."""
     out = set()
     for v in values:
-        for form in (v, _HIDDEN.sub("", v)):
-            out.add(form)
-            if len(form.strip()) >= 4:
-                out.add(form.strip())
-            out.update(line.strip() for line in form.splitlines() if len(line.strip()) >= HEAD)
+        for form in {v, _HIDDEN.sub("", v)}:
+            for part in (form, form.strip()):
+                if len(part) >= 4:
+                    out.add(part)
     return out
 
 
