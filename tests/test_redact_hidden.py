@@ -116,3 +116,11 @@ def test_no_run_of_a_split_secret_reaches_the_text_or_the_saved_file(value, cuts
             assert run not in kept, (split, saved)
         if copied_as_is({"note": before + split + after}):
             assert saved == canonical_json({"note": before + split + after})
+
+
+def test_a_key_naming_a_secret_behind_an_invisible_character_has_its_value_masked():
+    """A renderer shows ``pass\\x7fword`` as ``password``: the entry is a password's, in the walk and the scan alike."""
+    for key in ("pass\x7fword", "api\u200b_key", "Secret\xadAccessKey"):
+        doc = {"creds": {key: "hunter2hunter2"}}
+        assert "hunter2" not in snapshot_text(doc), key
+        assert not copied_as_is(doc), key
