@@ -37,7 +37,8 @@ from compliance.app.verify_package import Verified, verify_bytes
 from compliance.base.fsutil import atomic_write_bytes
 from compliance.base.timeutil import parse_time
 from compliance.inputs.rules import discover
-from compliance.model.snapshot import load_schema, schema_problems, strict_loads
+from compliance.model.snapshot import load_schema, schema_problems
+from compliance.model.strict_json import strict_loads
 
 
 @dataclass

@@ -33,10 +33,10 @@ from compliance.model.findings import Finding
 from compliance.model.snapshot import (
     canonical_and_masked,
     digest_text,
-    refuse_duplicate_keys,
     snapshot_text,
     validate_snapshot,
 )
+from compliance.model.strict_json import refuse_duplicate_keys
 from compliance.report import SNAPSHOT_NAME, write_set
 from compliance.report.document import build_report
 

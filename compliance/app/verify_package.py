@@ -54,7 +54,8 @@ from compliance.base.timeutil import parse_time
 from compliance.inputs.builtin import is_builtin
 from compliance.inputs.rules import load_rules
 from compliance.judge.engine import Context, judge
-from compliance.model.snapshot import load_schema, read_snapshot, schema_problems, strict_loads
+from compliance.model.snapshot import load_schema, read_snapshot, schema_problems
+from compliance.model.strict_json import strict_loads
 from compliance.report import write_reports
 from compliance.report.diff import load_previous, previous_for_target
 from compliance.report.document import build_report

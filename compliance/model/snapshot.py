@@ -7,9 +7,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-import re
 from collections.abc import Iterator
-from datetime import date
 from functools import cache
 from importlib import resources
 from pathlib import Path
@@ -17,11 +15,11 @@ from typing import Any
 
 from compliance.base.errors import ComplianceError, InputError, Located
 from compliance.base.fsutil import atomic_write_text, not_regular
-from compliance.base.jsonpairs import repeated_key
 from compliance.base.redact import clip, redact_data
 from compliance.base.textscan import TextScan
-from compliance.base.timeutil import MAX_BOUND, MIN_BOUND, parse_time
 from compliance.model.schemacheck import errors, is_valid, rs_problems
+from compliance.model.strict_json import strict_loads
+from compliance.model.value_checks import snapshot_value_problems
 
 SNAPSHOT_VERSION = 1  # written by build_snapshot, checked by read_snapshot before anything else
 
@@ -151,225 +149,6 @@ def validate_snapshot(doc: Any, path: str = "<snapshot>") -> None:
         problems = snapshot_value_problems(doc, path)
     if problems:
         raise InputError(problems, what="snapshot")
-
-
-# --- values the schema cannot judge: impossible dates, NaN --------------------------------------
-
-_TIME_SHAPE = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?Z")
-_KEY = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
-
-
-class _Constant:
-    """Stands where a NaN or Infinity literal was, so its JSON path can be reported."""
-
-    def __init__(self, literal: str):
-        self.literal = literal
-
-
-def json_path(parts: tuple[Any, ...] | list[Any]) -> str:
-    """``$.sources.git.data.commits[3].committed_at``: where a value is, as a reader can follow it."""
-    out = ["$"]
-    for part in parts:
-        if isinstance(part, int):
-            out.append(f"[{part}]")
-        elif _KEY.fullmatch(part):
-            out.append(f".{part}")
-        else:
-            out.append(f"[{json.dumps(part, ensure_ascii=False)}]")
-    return "".join(out)
-
-
-def at(path: str, parts: tuple[Any, ...] | list[Any], message: str) -> Located:
-    """A problem at a JSON path (no line: the value's place is its path)."""
-    return Located(path, 0, 0, f"{json_path(parts)}: {message}")
-
-
-class _Duplicated(dict):
-    """An object that named a key twice (``duplicate``: the first such key), found after parsing by its path."""
-
-    __slots__ = ("duplicate",)
-
-
-def _unique_hook(found: list[_Duplicated]) -> Any:
-    """An ``object_pairs_hook`` that marks (and remembers in ``found``) an object naming a key twice."""
-    def unique(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-        obj = dict(pairs)
-        key = repeated_key(pairs, obj)
-        if key is None:
-            return obj
-        marked = _Duplicated(obj)
-        marked.duplicate = key
-        found.append(marked)
-        return marked
-    return unique
-
-
-def strict_loads(text: str, path: str, what: str, *, unique_keys: bool = True) -> Any:
-    """``json.loads`` that refuses what is not JSON, each refusal an ``InputError`` naming the place.
-
-    Python's parser accepts ``NaN`` and ``Infinity``, which JSON does not have: a NaN compares false
-    with everything, so a threshold check on it could never fail. Nesting deeper than the parser
-    can follow is refused too (no document of ours is shaped like that). So is an object naming a key
-    twice (``"LastUpdateStatus": "Failed", "LastUpdateStatus": "Successful"``): parsers disagree on which
-    one counts (Python keeps the last), so the file says two things. ``unique_keys=False`` is for a
-    snapshot, checked only when it is not the canonical text this tool writes (``refuse_duplicate_keys``):
-    a canonical file cannot repeat a key, and the check costs a tenth of a 100 MB snapshot's parse.
-    """
-    constants: list[_Constant] = []
-    repeated: list[_Duplicated] = []
-
-    def constant(literal: str) -> _Constant:
-        constants.append(_Constant(literal))
-        return constants[-1]
-
-    try:
-        doc = json.loads(text, parse_constant=constant, object_pairs_hook=_unique_hook(repeated) if unique_keys else None)
-    except json.JSONDecodeError as exc:
-        raise InputError([Located(path, exc.lineno, exc.colno, f"invalid JSON: {exc.msg}")], what) from None
-    except RecursionError:
-        raise InputError([Located(path, 1, 1, "invalid JSON: nested too deeply")], what) from None
-    except ValueError as exc:  # an integer of more digits than Python converts (4,300): not a crash
-        raise InputError([Located(path, 1, 1, f"invalid JSON: {clip(str(exc).split(';')[0], 200)}")], what) from None
-    if constants:
-        where = _find(doc, lambda v: isinstance(v, _Constant))
-        literal = constants[0].literal
-        raise InputError([at(path, where or (), f"{literal} is not a JSON number (NaN and Infinity are "
-                             "not allowed)")], what)
-    if repeated:
-        where = _find(doc, lambda v: v is repeated[0]) or ()
-        raise InputError([at(path, where, f"names {repeated[0].duplicate!r} twice (which one counts is not "
-                             "defined: refused rather than read as the last)")], what)
-    return doc
-
-
-def refuse_duplicate_keys(path: str | Path, what: str = "snapshot") -> None:
-    """``strict_loads`` of the file with its keys checked: for a snapshot that is not canonical."""
-    strict_loads(Path(path).read_text("utf-8"), str(path), what)
-
-
-def _find(doc: Any, test: Any) -> tuple[Any, ...] | None:
-    """The path of the first value passing ``test`` (iterative: nesting depth is not a limit)."""
-    stack: list[tuple[tuple[Any, ...], Any]] = [((), doc)]
-    while stack:
-        parts, value = stack.pop()
-        if test(value):
-            return parts
-        if isinstance(value, dict):
-            stack.extend(((*parts, k), v) for k, v in reversed(list(value.items())))
-        elif isinstance(value, list):
-            stack.extend(((*parts, i), v) for i, v in reversed(list(enumerate(value))))
-    return None
-
-
-def _real(value: Any) -> bool:
-    return isinstance(value, str) and parse_time(value) is not None
-
-
-def time_problems(doc: Any, path: str, limit: int = 10) -> list[Located]:
-    """Every timestamp-shaped string in ``doc`` that is not a real time (``2026-02-30T10:00:00Z``).
-
-    For reports, which are walked whole; snapshots use ``snapshot_value_problems`` (targeted, as
-    a 100,000-commit snapshot is too large to walk value by value)."""
-    problems: list[Located] = []
-    stack: list[tuple[tuple[Any, ...], Any]] = [((), doc)]
-    while stack and len(problems) < limit:
-        parts, value = stack.pop()
-        if isinstance(value, dict):
-            stack.extend(((*parts, k), v) for k, v in value.items())
-        elif isinstance(value, list):
-            stack.extend(((*parts, i), v) for i, v in enumerate(value))
-        elif isinstance(value, str) and _TIME_SHAPE.fullmatch(value) and parse_time(value) is None:
-            problems.append(at(path, parts, f"not a real date or time: {value!r}"))
-    return sorted(problems)
-
-
-_RUN_TIMES = ("created_at", "updated_at", "run_started_at")
-_STEP_TIMES = ("started_at", "completed_at")
-
-
-def source_value_problems(name: str, data: Any, path: str, prefix: tuple[Any, ...] = (), limit: int = 10
-                          ) -> list[Located]:
-    """Impossible times in one source's (schema-valid) data: the ones the engine orders and compares."""
-    problems: list[Located] = []
-
-    def bad(parts: tuple[Any, ...], value: Any) -> None:
-        if len(problems) < limit:
-            problems.append(at(path, (*prefix, *parts), f"not a real date or time: {value!r}"))
-
-    if not isinstance(data, dict):
-        return problems
-    if name == "git":
-        commits = data.get("commits") or []
-        for key in ("committed_at", "authored_at"):
-            for i in _unreal_times([c.get(key) for c in commits]):
-                bad(("commits", i, key), commits[i][key])
-    elif name == "github":
-        runs = data.get("runs") or []
-        suspects = {(i, key) for key in _RUN_TIMES for i in _unreal_times([r.get(key) for r in runs])}
-        for i, run in enumerate(runs):
-            if not (suspects or run.get("jobs")):
-                continue
-            for key in _RUN_TIMES:
-                if (i, key) in suspects:
-                    bad(("runs", i, key), run[key])
-            for j, job in enumerate(run.get("jobs") or []):
-                for k, step in enumerate(job.get("steps") or [] if isinstance(job, dict) else []):
-                    for key in _STEP_TIMES:
-                        value = step.get(key) if isinstance(step, dict) else None
-                        if value is not None and not _real(value):
-                            bad(("runs", i, "jobs", j, "steps", k, key), value)
-    return problems
-
-
-def _unreal_times(values: list[Any]) -> list[int]:
-    """Positions of the values that are not real times, for lists of 100,000 canonical times.
-
-    Parsing each one costs about a second at that size; instead the days (a few thousand distinct
-    ones) are checked once each and the clock by comparing its digit pairs, which is exact for the
-    schema's ``YYYY-MM-DDTHH:MM:SS[.f]Z``. Anything else, and every suspect, is parsed to be sure.
-    """
-    good: set[str] = set()
-    for day in {v[:10] for v in values if isinstance(v, str)}:
-        try:
-            date.fromisoformat(day)
-            good.add(day)
-        except ValueError:
-            pass
-    return [i for i, v in enumerate(values) if v is not None and (
-        not isinstance(v, str) or len(v) < 20 or v[10] != "T" or v[:10] not in good
-        or v[11:13] > "23" or v[14:16] > "59" or v[17:19] > "59") and not _real(v)]
-
-
-def snapshot_value_problems(doc: dict[str, Any], path: str) -> list[Located]:
-    """What a schema-valid snapshot may still get wrong: impossible times and a backwards window.
-
-    Each would otherwise surface deep in the engine as a crash or as every rule quietly
-    not applicable; they are input errors.
-    """
-    problems: list[Located] = []
-    times = {("collected_at",): doc.get("collected_at")}
-    window = doc.get("window") or {}
-    times.update({("window", k): window.get(k) for k in ("since", "until")})
-    for where, value in times.items():
-        if not _real(value):
-            problems.append(at(path, where, f"not a real date or time: {value!r}"))
-    since, until = parse_time(window.get("since")), parse_time(window.get("until"))
-    for key, bound in (("since", since), ("until", until)):
-        if bound is not None and not (MIN_BOUND <= bound <= MAX_BOUND):
-            problems.append(at(path, ("window", key), f"window bound {window[key]} is out of range "
-                               f"(1970-01-01 to 9998-12-31)"))
-    if since is not None and until is not None and until < since:
-        problems.append(at(path, ("window", "until"), f"the window ends ({window['until']}) before it starts "
-                           f"({window['since']})"))
-    for name, envelope in sorted((doc.get("sources") or {}).items()):
-        if not isinstance(envelope, dict):
-            continue
-        started = (envelope.get("provenance") or {}).get("started_at")
-        if started is not None and not _real(started):
-            problems.append(at(path, ("sources", name, "provenance", "started_at"),
-                               f"not a real date or time: {started!r}"))
-        problems += source_value_problems(name, envelope.get("data"), path, ("sources", name, "data"))
-    return problems
 
 
 def load_snapshot(path: str | Path) -> dict[str, Any]:

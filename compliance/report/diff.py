@@ -25,7 +25,9 @@ from typing import Any
 from compliance.base.errors import ComplianceError, InputError, Located
 from compliance.base.fsutil import not_regular
 from compliance.model.findings import FAIL, is_worse
-from compliance.model.snapshot import load_schema, schema_problems, strict_loads, time_problems
+from compliance.model.snapshot import load_schema, schema_problems
+from compliance.model.strict_json import strict_loads
+from compliance.model.value_checks import time_problems
 from compliance.report.consistency import report_disagreement
 from compliance.report.consistency_keys import full_sha  # the diff's key for the commit judged
 from compliance.report.expand import CompactError, expand_report

@@ -29,9 +29,9 @@ from compliance.model.snapshot import (
     digest_text,
     load_schema,
     schema_problems,
-    strict_loads,
-    time_problems,
 )
+from compliance.model.strict_json import strict_loads
+from compliance.model.value_checks import time_problems
 from compliance.report.consistency import report_disagreement
 from compliance.report.controls import control_view
 from compliance.report.diff import BUCKETS

@@ -11,7 +11,9 @@ from typing import Any
 
 from compliance.base.errors import InputError, Located
 from compliance.base.fsutil import not_regular
-from compliance.model.snapshot import def_schema, schema_problems, source_value_problems, strict_loads
+from compliance.model.snapshot import def_schema, schema_problems
+from compliance.model.strict_json import strict_loads
+from compliance.model.value_checks import source_value_problems
 from compliance.sources.base import Meter
 
 

@@ -24,7 +24,8 @@ from compliance.judge.runs import deploy_window
 from compliance.judge.timeline import change_chains
 from compliance.model.findings import ERROR, NOT_APPLICABLE
 from compliance.model.rules import CheckSpec
-from compliance.model.snapshot import read_snapshot, save_snapshot, strict_loads, validate_snapshot
+from compliance.model.snapshot import read_snapshot, save_snapshot, validate_snapshot
+from compliance.model.strict_json import strict_loads
 from compliance.sources.registry import after_merge, deferred_envelope
 from tests.reportfile import read_report
 
@@ -107,7 +108,7 @@ def test_a_deferred_source_that_also_carries_data_is_refused(demo):
 
 
 def test_an_integer_of_5000_digits_is_an_input_error_not_a_traceback(demo, tmp_path, capsys):
-    """Fix: model/snapshot.py ``strict_loads`` turns the ValueError of Python's int-digits limit into an
+    """Fix: model/strict_json.py ``strict_loads`` turns the ValueError of Python's int-digits limit into an
     ``InputError``. Before, ``evaluate --snapshot`` died with a traceback and exit 1 (which reads as "fail")."""
     snap, _ = demo
     path = tmp_path / "snapshot.json"
