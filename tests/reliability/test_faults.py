@@ -9,6 +9,7 @@ cannot throttle or deny, so those come from a small fake AWS endpoint over real 
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import re
 from datetime import datetime, timezone
@@ -20,7 +21,7 @@ import responses
 from compliance.cli import main
 from tests import moto_env
 from tests.github_payloads import FakeGitHub, runs_spread
-from tests.live_system import audit_args, no_temp_files
+from tests.live_system import audit_args, no_temp_files, system_builder
 
 
 @pytest.fixture(autouse=True)
@@ -30,6 +31,46 @@ def no_backoff(monkeypatch):
 
     monkeypatch.setattr(standard.ExponentialBackoff, "delay_amount", lambda self, context: 0)
     monkeypatch.setattr("compliance.sources.tracker._sleep", lambda seconds: None)
+
+
+@pytest.fixture(scope="module")
+def built(moto_server, tmp_path_factory):
+    """The live system (tests/live_system.py ``make_system``'s builder) built once for this module.
+
+    Every test here builds the same system and then breaks only what its own run reads: a line of its
+    config (an endpoint, a function or table name), or what FakeGitHub and the fake endpoints answer. An
+    audit only reads the system (git log, GETs and reads of moto), so one build serves them all: building
+    it (the repository copy, the function, the API, both tables, the trail) was about a third of each test's CPU.
+    What a test does change is its own (``shared_system``): its config file, its out and cache folders."""
+    root = tmp_path_factory.mktemp("faults")
+    servers: list[moto_env.LoopbackServer] = []
+
+    def http_server(respond):
+        servers.append(moto_env.LoopbackServer(respond))
+        return servers[-1]
+
+    with pytest.MonkeyPatch.context() as mp:
+        moto_env.point_at(mp, moto_server)
+        moto_env.reset(moto_server)
+        try:
+            yield system_builder(root, http_server, mp)()
+        finally:
+            moto_env.reset(moto_server)
+            for server in servers:
+                server.close()
+
+
+@pytest.fixture
+def shared_system(built, tmp_path, monkeypatch):
+    """``make_system`` for this module: the built system with a config of the test's own (a copy of the built
+    one, beside the repository its ``repo: enceladus`` names), its own GitHub cache and its root at
+    ``tmp_path`` (so its ``out``), as a system of its own had them."""
+    def make():
+        config = built.config.with_name(f"compliance-{tmp_path.name}.yaml")
+        config.write_text(built.config.read_text("utf-8"), "utf-8")
+        monkeypatch.setenv("COMPLIANCE_CACHE_DIR", str(tmp_path / "cache"))
+        return dataclasses.replace(built, root=tmp_path, config=config)
+    return make
 
 
 def _lambda_error(status: int, code: str, message: str):
@@ -111,9 +152,9 @@ def _many_runs(system):
 
 
 @pytest.mark.parametrize("case", sorted(CASES))
-def test_fault_is_an_error_not_a_pass(make_system, http_server, capsys, case):
+def test_fault_is_an_error_not_a_pass(shared_system, http_server, capsys, case):
     breaker, source, error_type, broken_rules, judged_rule = CASES[case]
-    system = make_system()
+    system = shared_system()
     out = system.root / "out"
     with responses.RequestsMock(assert_all_requests_are_fired=False) as rsps:
         gh = FakeGitHub(rsps, _many_runs(system) if "page" in case else system.runs())
@@ -138,8 +179,8 @@ def test_fault_is_an_error_not_a_pass(make_system, http_server, capsys, case):
         assert any("page=2" in f"{c.path}?{c.params}" or c.params.get("page") == "2" for c in gh.calls)
 
 
-def test_github_timeout_is_an_error(make_system, capsys):
-    system = make_system()
+def test_github_timeout_is_an_error(shared_system, capsys):
+    system = shared_system()
     out = system.root / "out"
     with responses.RequestsMock(assert_all_requests_are_fired=False) as rsps:
         rsps.add(responses.GET, re.compile(r"https://api\.github\.com/.*"),
@@ -152,9 +193,9 @@ def test_github_timeout_is_an_error(make_system, capsys):
     assert {f["status"] for f in doc["findings"] if f["rule_id"] == "APIMCP-001"} == {"error"}
 
 
-def test_github_transient_502_is_retried_and_judged(make_system, capsys):
+def test_github_transient_502_is_retried_and_judged(shared_system, capsys):
     """One 502 then the page: retried, not an error; the retry is a warning in the report."""
-    system = make_system()
+    system = shared_system()
     out = system.root / "out"
     with responses.RequestsMock() as rsps:
         gh = FakeGitHub(rsps, system.runs())
