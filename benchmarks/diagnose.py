@@ -49,8 +49,8 @@ SUSPECTS = (
     Suspect("report/markdown.py", "render",
             "Markdown {s:.1f} s ({share:.0%}), capped at a PR comment's size",
             "(bounded: items past the cap are counted, not rendered)"),
-    Suspect("redact.py", "redact_data",
-            "the secret-masking check (`redact.redact_data`: the report document's distinct strings walked once "
+    Suspect("redact_doc.py", "redact_data",
+            "the secret-masking check (`redact_doc.redact_data`: the report document's distinct strings walked once "
             "and searched only where a hint word sits; the snapshot's canonical text scanned likewise), "
             "{s:.1f} s ({share:.0%}), {n} call(s)",
             "mask where each string enters the document (sources, evidence, messages) so the whole document "

@@ -52,7 +52,7 @@ class Stages:
 
 def run(args: argparse.Namespace) -> list[dict[str, float | str]]:
     """The calls ``cmd_evaluate`` (or, with ``--config``, ``cmd_audit``) makes, one stage each."""
-    from compliance.base.redact import redact_data
+    from compliance.base.redact_doc import redact_data
     from compliance.inputs.rules import load_rules
     from compliance.judge.engine import Context, judge
     from compliance.model.snapshot import (

@@ -13,7 +13,7 @@ from __future__ import annotations
 import copy
 from typing import Any
 
-from compliance.base.redact import Masked
+from compliance.base.redact_doc import Masked
 
 _SCALARS = frozenset({str, int, float, bool, type(None)})
 _DICTS = frozenset({dict, Masked})  # Masked: a collected snapshot, already masked (a plain dict otherwise)

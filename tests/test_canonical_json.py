@@ -7,7 +7,7 @@ import json
 
 import pytest
 
-from compliance.base.redact import Masked, redact_data
+from compliance.base.redact_doc import Masked, redact_data
 from compliance.model.snapshot import canonical_json, read_snapshot, save_snapshot, snapshot_digest
 
 DOC = {

@@ -13,6 +13,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from compliance.base import redact as r
+from compliance.base import redact_doc as rd
 from compliance.model.snapshot import canonical_and_masked, canonical_json, digest_text, snapshot_text
 from tests.hypothesis_budget import examples
 
@@ -36,7 +37,7 @@ def test_the_document_check_and_the_snapshot_scan_see_folded_names():
                 {"h": {"Author\u0131zation": "Bearer abcdefghij"}}, {"l": [{"x": FOLDED[1]}]}):
         text = canonical_json(doc)
         assert snapshot_text(doc) != text, doc  # masking changes it ...
-        assert r._anything_to_mask(doc, r._secrets()), doc  # ... so the quick check must say so
+        assert rd._anything_to_mask(doc, r._secrets()), doc  # ... so the quick check must say so
         assert not canonical_and_masked(doc, digest_text(text)), doc  # ... and the file must not be copied as is
 
 
@@ -63,7 +64,7 @@ def test_the_snapshot_scan_copies_only_what_masking_keeps(doc):
     text = canonical_json(doc)
     if canonical_and_masked(doc, digest_text(text)):
         assert snapshot_text(doc) == text, doc
-    assert r._anything_to_mask(doc, r._secrets()) == (r.mask_walk(doc, r._secrets()) != doc), doc
+    assert rd._anything_to_mask(doc, r._secrets()) == (rd.mask_walk(doc, r._secrets()) != doc), doc
 
 
 def test_a_secret_key_with_a_trailing_newline_is_not_copied_as_is():

@@ -15,7 +15,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from compliance.base import redact, textscan
+from compliance.base import redact, redact_doc, textscan
 from tests.hypothesis_budget import examples
 
 TOKEN = "ghp_" + "A1b2C3d4E5f6G7h8I9j0K1l2M3n4"
@@ -33,13 +33,13 @@ def _doc(records: list[dict], items: dict | None = None) -> dict:
 
 
 def _walk_changes(doc: dict) -> bool:
-    return redact.mask_walk(doc) != doc
+    return redact_doc.mask_walk(doc) != doc
 
 
 @pytest.mark.parametrize("n", SNAPSHOT_LIKE_SIZES)
 def test_clean_history_of_any_size_needs_no_walk(n):
     doc = _doc(_records(n))
-    assert redact._anything_to_mask(doc, ()) is False
+    assert redact_doc._anything_to_mask(doc, ()) is False
     assert not _walk_changes(doc)
 
 
@@ -50,9 +50,9 @@ def test_a_token_in_any_record_is_found(n, where):
     i = {"first": 0, "last": n - 1, "middle": n // 2, "batch_edge": min(n - 1, 255)}[where]
     records[i]["body"] = f"pasted {TOKEN} by mistake"
     doc = _doc(records)
-    assert redact._anything_to_mask(doc, ()) is True
+    assert redact_doc._anything_to_mask(doc, ()) is True
     assert _walk_changes(doc)
-    assert TOKEN not in repr(redact.redact_data(doc))
+    assert TOKEN not in repr(redact_doc.redact_data(doc))
 
 
 @pytest.mark.parametrize("n", (10, 300, 700))
@@ -60,8 +60,8 @@ def test_a_secret_named_by_its_key_in_a_big_mapping_is_found(n):
     items = {f"ENC-TSK-{i:04d}": {"history": [{"text": f"worked on {i}"}]} for i in range(n)}
     items[f"ENC-TSK-{n - 1:04d}"]["history"][0]["SecretAccessKey"] = "wJalrXUtnFEMIK7MDENGbPxRfiCYEXAMPLEKEY"
     doc = _doc(_records(3), items)
-    assert redact._anything_to_mask(doc, ()) is True
-    assert "wJalrXUtnFEMI" not in repr(redact.redact_data(doc))
+    assert redact_doc._anything_to_mask(doc, ()) is True
+    assert "wJalrXUtnFEMI" not in repr(redact_doc.redact_data(doc))
 
 
 @pytest.mark.parametrize("n", (40, 600))
@@ -70,24 +70,24 @@ def test_hint_words_alone_are_not_secrets(n):
     records = _records(n)
     records[n // 3]["body"] = "rotate the api key; the token cache and the route_key field"
     doc = _doc(records)
-    assert redact._anything_to_mask(doc, ()) is _walk_changes(doc) is False
+    assert redact_doc._anything_to_mask(doc, ()) is _walk_changes(doc) is False
 
 
 def test_an_environment_secret_and_a_hidden_split_token_are_found():
     records = _records(400)
     records[399]["subject"] = "value is s3cr3t-v4lue-from-env"
-    assert redact._anything_to_mask(_doc(records), ("s3cr3t-v4lue-from-env",)) is True
+    assert redact_doc._anything_to_mask(_doc(records), ("s3cr3t-v4lue-from-env",)) is True
     records = _records(400)
     records[257]["body"] = TOKEN[:8] + "\u200b" + TOKEN[8:]
     doc = _doc(records)
-    assert redact._anything_to_mask(doc, ()) is True
-    assert TOKEN[8:] not in repr(redact.redact_data(doc))
+    assert redact_doc._anything_to_mask(doc, ()) is True
+    assert TOKEN[8:] not in repr(redact_doc.redact_data(doc))
 
 
 def test_a_lone_surrogate_is_found():
     records = _records(300)
     records[299]["subject"] = "half an emoji \ud83d"
-    assert redact._anything_to_mask(_doc(records), ()) is True
+    assert redact_doc._anything_to_mask(_doc(records), ()) is True
 
 
 _words = st.sampled_from(["api", "key", "token", "passw", "ok", "x", "=", ":", "\"", "@", "://", "secret",
@@ -107,7 +107,7 @@ def test_the_quick_check_never_says_clean_where_the_walk_masks(texts, shape):
         doc = {"list": texts}
     else:
         doc = {"nested": [{"a": [t], "token": t} for t in texts]}
-    if not redact._anything_to_mask(doc, ()):
+    if not redact_doc._anything_to_mask(doc, ()):
         assert not _walk_changes(doc)
 
 
@@ -142,12 +142,12 @@ def test_urls_and_addresses_are_not_a_hint_but_a_url_password_still_is(where):
     """``://`` and ``@`` are in every record of a report (run URLs, e-mail addresses); only a URL that
     carries a password is the shape, and it is found wherever it sits among them (issue 18)."""
     records = _linked_records(600)
-    assert not any(redact._may_hold_shape(redact._ENCODE(r)) for r in records)
-    assert redact._anything_to_mask(_doc(records), ()) is False
+    assert not any(redact._may_hold_shape(redact_doc._ENCODE(r)) for r in records)
+    assert redact_doc._anything_to_mask(_doc(records), ()) is False
     records[where]["url"] = "https://deploy:hunter2hunter2@ci.example/hook"
     doc = _doc(records)
-    assert redact._anything_to_mask(doc, ()) is True
-    assert "hunter2" not in str(redact.redact_data(doc))
+    assert redact_doc._anything_to_mask(doc, ()) is True
+    assert "hunter2" not in str(redact_doc.redact_data(doc))
 
 
 _url_parts = st.sampled_from(["https", "://", "@", ":", "/", "user", "pw", "x", " ", "\"", "\\", "host", "."])
@@ -158,7 +158,7 @@ _url_parts = st.sampled_from(["https", "://", "@", ":", "/", "user", "pw", "x", 
 def test_the_url_pre_test_holds_wherever_the_shape_matches(text):
     """Property: the pre-test is True for every text the shape expression matches (the pre-test may only
     ever be wider), raw or JSON-encoded."""
-    for t in (text, redact._ENCODE(text)):
+    for t in (text, redact_doc._ENCODE(text)):
         if redact._SHAPES.search(t):
             assert redact._may_hold_shape(t), t
 
@@ -167,8 +167,8 @@ def test_a_token_used_as_a_key_is_found_and_masked():
     """A mapping keyed by collected text (a worklog line, a path) carries a token the walk must mask too."""
     doc = {"by_text": {f"line {i}": i for i in range(50)}}
     doc["by_text"][f"deployed with {TOKEN}"] = 50
-    assert redact._anything_to_mask(doc, ()) is True
-    masked = redact.redact_data(doc)
+    assert redact_doc._anything_to_mask(doc, ()) is True
+    masked = redact_doc.redact_data(doc)
     assert TOKEN not in repr(masked)
     assert masked["by_text"]["deployed with ***"] == 50 and masked["by_text"]["line 3"] == 3
 
@@ -177,15 +177,15 @@ def test_a_token_deep_in_nested_lists_and_tuples_is_found():
     inner: list = [f"pasted {TOKEN}"]
     for _ in range(60):
         inner = [{"level": inner}, ("x",)]
-    assert redact._anything_to_mask({"deep": inner}, ()) is True
-    assert TOKEN not in repr(redact.redact_data({"deep": inner}))
+    assert redact_doc._anything_to_mask({"deep": inner}, ()) is True
+    assert TOKEN not in repr(redact_doc.redact_data({"deep": inner}))
 
 
 def test_one_string_in_two_places_is_masked_in_both():
     """Strings are tested once each however often they appear (a report repeats them), masked everywhere."""
     text = f"ran with {TOKEN}"
     doc = {"findings": [{"message": text}, {"message": "ok"}], "changes": [{"timeline": [{"detail": text}]}]}
-    out = redact.redact_data(doc)
+    out = redact_doc.redact_data(doc)
     assert TOKEN not in repr(out) and out["findings"][1]["message"] == "ok"
 
 
@@ -195,14 +195,14 @@ def test_a_token_among_harmless_hint_words_is_found_wherever_its_batch_ends(monk
     """Hint words everywhere (``key``, ``token`` in prose) and one real token: the strings a hit lands in
     are found by position in the joined batch, so the token is found next to any of them, in whichever
     round of held strings it falls."""
-    monkeypatch.setattr(redact, "_SCAN_BATCH", batch)
-    monkeypatch.setattr(redact, "_HELD", held)
+    monkeypatch.setattr(redact_doc, "_SCAN_BATCH", batch)
+    monkeypatch.setattr(redact_doc, "_HELD", held)
     texts = [f"rotate the api key {i}" if i % 3 else f"change {i}" for i in range(900)]
-    assert redact._anything_to_mask({"t": texts}, ()) is False
+    assert redact_doc._anything_to_mask({"t": texts}, ()) is False
     for where in (0, 1, 449, 898, 899):
         dirty = list(texts)
         dirty[where] = dirty[where] + f" {TOKEN}"
-        assert redact._anything_to_mask({"t": dirty}, ()) is True, where
+        assert redact_doc._anything_to_mask({"t": dirty}, ()) is True, where
 
 
 @pytest.mark.parametrize("prefix", ["\u0130stanbul ", "\u212a ", "caf\u00e9 ", ""])
@@ -212,9 +212,9 @@ def test_text_whose_lowering_changes_length_or_case_folds_is_still_searched(pref
     texts = [f"{prefix}note {i}" for i in range(200)]
     texts[150] = f"{prefix}api_\u212aey=abcdef0123456789"  # matched by (?i:api[_-]?key)
     doc = {"t": texts}
-    assert redact._anything_to_mask(doc, ()) is _walk_changes(doc) is True
+    assert redact_doc._anything_to_mask(doc, ()) is _walk_changes(doc) is True
     texts[150] = f"{prefix}password=hunter2hunter2"
-    assert redact._anything_to_mask(doc, ()) is _walk_changes(doc) is True
+    assert redact_doc._anything_to_mask(doc, ()) is _walk_changes(doc) is True
 
 
 def test_a_value_json_would_not_write_is_walked():
@@ -224,15 +224,15 @@ def test_a_value_json_would_not_write_is_walked():
         def __str__(self) -> str:
             return TOKEN
 
-    assert redact._anything_to_mask({"x": [Opaque()]}, ()) is True
-    assert redact._anything_to_mask({"x": [1, 2.5, True, None, "ok"]}, ()) is False
+    assert redact_doc._anything_to_mask({"x": [Opaque()]}, ()) is True
+    assert redact_doc._anything_to_mask({"x": [1, 2.5, True, None, "ok"]}, ()) is False
 
 
 def test_a_secret_named_by_its_key_deep_in_a_list_and_a_harmless_one_beside_it():
     doc = {"a": [[{"id": 1, "api_key": "$API_KEY"}]]}  # a reference, not a secret: the walk keeps it
-    assert redact._anything_to_mask(doc, ()) is _walk_changes(doc) is False
+    assert redact_doc._anything_to_mask(doc, ()) is _walk_changes(doc) is False
     doc["a"][0].append({"nested": {"session_token": "FQoGZXIvYXdzEXAMPLEVALUE"}})
-    assert redact._anything_to_mask(doc, ()) is _walk_changes(doc) is True
+    assert redact_doc._anything_to_mask(doc, ()) is _walk_changes(doc) is True
 
 
 @settings(max_examples=examples(200), deadline=None)
@@ -241,8 +241,8 @@ def test_a_secret_named_by_its_key_deep_in_a_list_and_a_harmless_one_beside_it()
 def test_the_quick_check_is_exactly_whether_the_walk_masks(texts, shape, batch, held):
     """Property: the check tests each string (and key) as masking does, so it answers exactly whether the
     walk changes the document, in both directions, wherever the batches and the rounds of held strings end."""
-    old = redact._SCAN_BATCH, redact._HELD
-    redact._SCAN_BATCH, redact._HELD = batch, held
+    old = redact_doc._SCAN_BATCH, redact_doc._HELD
+    redact_doc._SCAN_BATCH, redact_doc._HELD = batch, held
     try:
         if shape == 0:
             doc = _doc([{"subject": t} for t in texts])
@@ -254,9 +254,9 @@ def test_the_quick_check_is_exactly_whether_the_walk_masks(texts, shape, batch, 
             doc = {"nested": [{"a": [t], "token": t} for t in texts]}
         else:
             doc = {"pairs": [{"k": a, "v": b} for a, b in zip(texts, texts[1:], strict=False)]}
-        assert redact._anything_to_mask(doc, ()) is _walk_changes(doc)
+        assert redact_doc._anything_to_mask(doc, ()) is _walk_changes(doc)
     finally:
-        redact._SCAN_BATCH, redact._HELD = old
+        redact_doc._SCAN_BATCH, redact_doc._HELD = old
 
 
 @pytest.mark.parametrize("batch", (1, 300, 1 << 18))

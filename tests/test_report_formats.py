@@ -9,7 +9,7 @@ from __future__ import annotations
 import pytest
 
 from compliance import report
-from compliance.base.redact import Masked
+from compliance.base.redact_doc import Masked
 from compliance.report import FORMATS, Format, write_masked
 
 TOKEN = "ghp_" + "a" * 36

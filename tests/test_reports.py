@@ -524,7 +524,7 @@ def test_long_history_html_caps_full_cards_and_keeps_every_failure_as_a_row(doc)
 @pytest.mark.parametrize("formats", [("json", "md", "html"), ("md", "html")])
 def test_write_masked_masks_every_format_and_returns_the_masked_document(doc, tmp_path, monkeypatch, formats):
     """The document is masked once for every format, with or without report.json among them."""
-    from compliance.base.redact import Masked
+    from compliance.base.redact_doc import Masked
 
     monkeypatch.setenv("GITHUB_TOKEN", 'tok-"zq9x"-secret')
     dirty = copy.deepcopy(doc)

@@ -7,7 +7,7 @@ from typing import Any
 
 from compliance import __version__
 from compliance.base.errors import ComplianceError
-from compliance.base.redact import redact_data
+from compliance.base.redact_doc import redact_data
 from compliance.base.timeutil import iso, utcnow
 from compliance.inputs.config import Config
 from compliance.inputs.rules import RuleSet

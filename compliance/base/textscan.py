@@ -14,19 +14,18 @@ import re
 from collections.abc import Iterable, Iterator
 
 from compliance.base.redact import (
-    _ENCODE,
     _HIDDEN_JSON,
     _SECRET_NAMES,
     _SHAPES,
     _SURROGATE,
     _URL_PASSWORD,
-    _anything_to_mask,
     _hint_positions,
     _hinted,
     _may_hold_shape,
     _secrets,
     hint_lower,
 )
+from compliance.base.redact_doc import _ENCODE, _anything_to_mask
 
 _WATCH_BATCH = 1 << 18
 

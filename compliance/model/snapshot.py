@@ -15,7 +15,8 @@ from typing import Any
 
 from compliance.base.errors import ComplianceError, InputError, Located
 from compliance.base.fsutil import atomic_write_text, not_regular
-from compliance.base.redact import clip, redact_data
+from compliance.base.redact import clip
+from compliance.base.redact_doc import redact_data
 from compliance.base.textscan import TextScan
 from compliance.model.schemacheck import errors, is_valid, rs_problems
 from compliance.model.strict_json import strict_loads

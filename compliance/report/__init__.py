@@ -16,7 +16,7 @@ from typing import Any
 from compliance.base import progress
 from compliance.base.errors import ComplianceError
 from compliance.base.fsutil import StagedSet, staged_set
-from compliance.base.redact import redact_data
+from compliance.base.redact_doc import redact_data
 from compliance.model.snapshot import file_digest
 from compliance.report import html, json_report, junit, markdown, sarif
 from compliance.report.timeline_view import one_reading

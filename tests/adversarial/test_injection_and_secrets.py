@@ -17,7 +17,8 @@ import pytest
 import responses
 
 from compliance.app.deploy import Output, Plan, run_script
-from compliance.base.redact import LineRedactor, clip, redact, redact_data
+from compliance.base.redact import LineRedactor, clip, redact
+from compliance.base.redact_doc import redact_data
 from compliance.cli import main
 from compliance.inputs.rules import load_rules
 from compliance.judge.engine import fill, shell_word

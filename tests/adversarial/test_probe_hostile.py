@@ -13,7 +13,8 @@ import urllib.parse
 import pytest
 
 from compliance.base.errors import InputError
-from compliance.base.redact import redact, redact_data
+from compliance.base.redact import redact
+from compliance.base.redact_doc import redact_data
 from compliance.inputs.rules import command_quoting_problems, load_rules
 from compliance.judge.engine import fill
 from compliance.report import html as html_report
@@ -126,7 +127,7 @@ def test_jwt_and_slack_credentials_are_masked(secret):
 @pytest.mark.parametrize("text", ['password = "correct horse battery staple"', "db_password: 'correct horse battery'",
                                   '{"client_secret": "correct horse battery"}'])
 def test_quoted_passphrase_with_spaces_is_masked_whole(text):
-    from compliance.base.redact import redact_data
+    from compliance.base.redact_doc import redact_data
 
     assert "battery" not in redact(text)
     assert "battery" not in json.dumps(redact_data({"body": text}))
@@ -237,7 +238,7 @@ AWS_SK = "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY"
     pytest.param(lambda v: json.dumps({"k": v}).replace("/", "\\/"), id="json-escaped-slash"),
 ])
 def test_environment_secret_is_masked_in_encoded_forms(form, monkeypatch):
-    from compliance.base.redact import redact_data
+    from compliance.base.redact_doc import redact_data
 
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", AWS_SK)
     text = f"called https://example.invalid/?x={form(AWS_SK)} then"
