@@ -66,7 +66,7 @@ def test_a_console_session_recreating_the_function_is_caught(repo):
 def test_create_function_url_config_is_no_update_but_a_change_made_by_hand(repo):
     """Not an update (it credits no deploy: ``is_update``), but a change of who may call the function: made in
     the console, it is the function edited by hand (probe 12: alias moves and such passed unseen)."""
-    from compliance.judge.checks.proof import changes_function, is_update
+    from compliance.judge.checks.trail_events import changes_function, is_update
     assert not is_update("CreateFunctionUrlConfig20211031") and changes_function("CreateFunctionUrlConfig20211031")
     data = {"function": FUNCTION, "region": "us-west-2", "read": ["s3"],
             "events": _events(record("u1", "2026-03-02T09:00:00Z", name="CreateFunctionUrlConfig20211031",

@@ -28,6 +28,7 @@ from compliance.judge.engine import evaluate
 from compliance.model.snapshot import load_schema
 from compliance.report import FORMATS
 from compliance.report import svg_timeline as svgt
+from compliance.report import timeline_layout as tl
 from compliance.report import timeline_view as tv
 from compliance.report.document import build_report
 from compliance.report.svg_primitives import xml_text
@@ -69,7 +70,7 @@ def _doc(changes, since=T0, until=T0 + timedelta(days=30)):
 def test_the_scale_only_grows_with_time_and_keeps_late_events_in_a_gutter():
     rng = random.Random(7)
     times = sorted({T0 + timedelta(seconds=rng.randrange(-5 * 86400, 300 * 86400)) for _ in range(500)})
-    scale = tv.window_scale({"since": iso(T0), "until": iso(T0 + timedelta(days=30))}, times, 100.0, 900.0)
+    scale = tl.window_scale({"since": iso(T0), "until": iso(T0 + timedelta(days=30))}, times, 100.0, 900.0)
     xs = [scale.x(t) for t in times]
     assert all(a < b for a, b in zip(xs, xs[1:], strict=False)), "x must grow strictly with time"
     assert 100.0 <= xs[0] and xs[-1] <= 900.0
@@ -81,7 +82,7 @@ def test_the_scale_only_grows_with_time_and_keeps_late_events_in_a_gutter():
 
 
 def test_no_gutter_when_everything_is_inside_the_window():
-    scale = tv.window_scale({"since": iso(T0), "until": iso(T0 + timedelta(days=1))}, [T0 + timedelta(hours=5)],
+    scale = tl.window_scale({"since": iso(T0), "until": iso(T0 + timedelta(days=1))}, [T0 + timedelta(hours=5)],
                             0.0, 1000.0)
     assert (scale.first, scale.last, scale.left, scale.right) == (None, None, 0.0, 1000.0)
     assert scale.x(T0 + timedelta(hours=12)) == pytest.approx(500.0)
@@ -89,9 +90,9 @@ def test_no_gutter_when_everything_is_inside_the_window():
 
 def test_ticks_are_in_the_window_in_order_and_never_closer_than_their_labels():
     for days in (0.5, 3, 30, 400, 3000):
-        scale = tv.Scale(T0, T0 + timedelta(days=days), 128.0, 990.0)
+        scale = tl.Scale(T0, T0 + timedelta(days=days), 128.0, 990.0)
         width = svgt.text_width("0000-00-00 00:00")
-        ticks = tv.ticks(scale, width)
+        ticks = tl.ticks(scale, width)
         assert ticks, days
         xs = [x for x, _ in ticks]
         assert all(b - a >= width for a, b in zip(xs, xs[1:], strict=False)), (days, ticks)
@@ -102,9 +103,9 @@ def test_dense_lanes_are_binned_and_every_event_is_counted():
     changes = [_change(i, T0 + timedelta(hours=3 * i)) for i in range(svgt.MAX_MARKS + 80)]
     changes[7] = _change(7, T0 + timedelta(hours=21), verdict="fail", run_state="failed", outcome="failure")
     events = tv.overview_events(changes)
-    scale = tv.window_scale(_doc(changes)["snapshot"]["window"], [e.at for e in events["merge"]], 128.0, 990.0)
-    step, name = tv.bin_step(scale, svgt.BIN_MIN_PX)
-    bins = tv.bins(events["merge"], scale, step)
+    scale = tl.window_scale(_doc(changes)["snapshot"]["window"], [e.at for e in events["merge"]], 128.0, 990.0)
+    step, name = tl.bin_step(scale, svgt.BIN_MIN_PX)
+    bins = tl.bins(events["merge"], scale, step)
     assert sum(b.total for b in bins) == len(changes)
     assert all(a.end <= b.start for a, b in zip(bins, bins[1:], strict=False))
     assert all(scale.x(b.end) - scale.x(b.start) >= svgt.BIN_MIN_PX - 0.01 or b.end == scale.end for b in bins)
@@ -126,7 +127,7 @@ def test_below_the_density_every_event_is_its_own_mark():
 def test_labels_never_share_a_spot_and_a_leader_never_crosses_a_label():
     rng = random.Random(3)
     wanted = [(rng.uniform(0, 1000), rng.uniform(40, 120)) for _ in range(80)]
-    spots = tv.place_labels(wanted, 0.0, 1000.0, 3)
+    spots = tl.place_labels(wanted, 0.0, 1000.0, 3)
     placed = [(row, left, left + w, a) for (a, w), s in zip(wanted, spots, strict=False) if s for row, left in [s]]
     assert 5 < len(placed) < len(wanted)  # crowded: some placed, the rest reported as not placed
     for i, (row, left, right, anchor) in enumerate(placed):

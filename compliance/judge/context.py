@@ -140,7 +140,7 @@ class Context:
             return None
         # deliberate lazy import, as in the workflow checks: the shell parser is paid for only when runs
         # are judged, not by every import of the engine (rule validation, start-up)
-        from compliance.judge.shell.verdicts import judge_deploy_script
+        from compliance.judge.shell.deploy_script import judge_deploy_script
 
         function = self.target.get("function") or ""
         return self.files.deployed_nothing(path, pos, lambda text: judge_deploy_script(text, function))

@@ -82,7 +82,7 @@ class RepoFiles:
         """Why a run of the commit at ``position`` could deploy nothing: the deploy script in force
         there was absent or a tombstone (runs kept succeeding while deploy.sh was a comment). None
         when it deploys, or when its version there is unknown (nothing to refuse the run on).
-        ``judge`` is the deploy-script verdict (``shell.verdicts.judge_deploy_script`` for the function)."""
+        ``judge`` is the deploy-script verdict (``shell.deploy_script.judge_deploy_script`` for the function)."""
         set_at, blob = self.blob_at(path, position)
         if set_at is None:
             return None

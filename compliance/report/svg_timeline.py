@@ -29,19 +29,8 @@ from compliance.report.svg_primitives import (
     svg,
     text_width,
 )
-from compliance.report.timeline_view import (
-    LANES,
-    Event,
-    Scale,
-    bin_step,
-    bins,
-    duration,
-    overview_events,
-    place_labels,
-    steps,
-    ticks,
-    window_scale,
-)
+from compliance.report.timeline_layout import Scale, bin_step, bins, place_labels, ticks, window_scale
+from compliance.report.timeline_view import LANES, Event, duration, overview_events, steps
 
 WIDTH = 1000.0
 X0, X1 = 128.0, 990.0  # the plot; lane names sit left of it

@@ -15,16 +15,13 @@ from typing import Any
 from compliance.base.timeutil import iso, parse_time
 from compliance.judge.checks.deploy import DEFAULT_TOLERANCE_SECONDS, live_manual_deploy
 from compliance.judge.checks.deploy_manager import names_function
-from compliance.judge.checks.proof import (
-    DELIVERY,
-    Windows,
+from compliance.judge.checks.proof import DELIVERY, Windows, read_span, trail_clock
+from compliance.judge.checks.trail_events import (
     changes_function,
     event_evidence,
     event_label,
     may_change_function,
-    read_span,
     session_role,
-    trail_clock,
 )
 from compliance.judge.engine import (
     SUCCESS,

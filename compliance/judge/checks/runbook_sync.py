@@ -91,7 +91,7 @@ def _file_drift(out: _Out, ctx, data: dict[str, Any], doc: dict[str, Any], repor
     when ``report``). Returns the parsed workflows that exist, by path, for the trigger drift."""
     # deliberate lazy import, as in the workflow checks: the shell parser is paid for when a runbook names a
     # script, not by every import of the check registry (rules validate is start-up bound)
-    from compliance.judge.shell.verdicts import judge_deploy_script
+    from compliance.judge.shell.deploy_script import judge_deploy_script
 
     workflows: dict[str, Any] = {}
     if not report:

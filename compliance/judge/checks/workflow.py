@@ -247,7 +247,7 @@ register(
 
 
 def check_deploy_script_present(ctx, rule, params) -> list[Finding]:
-    from compliance.judge.shell import verdicts
+    from compliance.judge.shell import deploy_script
 
     path = params.get("path") or ctx.target.get("deploy_script") or ""
     files = ctx.files
@@ -258,7 +258,7 @@ def check_deploy_script_present(ctx, rule, params) -> list[Finding]:
         return [Finding(rule.id, "file", path, FAIL, f"the deploy script is absent {files.label}",
                         [file_evidence(path, f"{path}: absent {files.label}", 1, files.ref_sha)],
                         location={"path": path, "line": 1})]
-    verdict = verdicts.judge_deploy_script(text, ctx.target.get("function", ""))
+    verdict = deploy_script.judge_deploy_script(text, ctx.target.get("function", ""))
     code = [ln for ln in text.splitlines() if ln.strip() and not ln.strip().startswith("#")]
     line = verdict.line or 1
     ev = [file_evidence(path, f"{path} {files.label}: {verdict.evidence}"[:300], line, files.ref_sha)]

@@ -10,5 +10,6 @@ ends its path as *unknown*, which never counts as proof.
 
 In reading order: ``lexer`` (words) -> ``parser`` -> ``nodes`` (the tree and its walks); ``state``
 (hypothesis and one path), ``runner`` (control flow) with ``commands`` (one command) and ``testexpr``
-(``[ ]``); ``prove`` (the question); ``steps`` and ``verdicts`` (GitHub Actions jobs judged with it).
+(``[ ]``); ``prove`` (the question); ``steps`` and ``verdicts`` (GitHub Actions jobs judged with it);
+``deploy_script`` (which commands deploy, and whether a deploy script does).
 """
