@@ -142,6 +142,7 @@ def run_workflows_of(rules: list[Rule], target: dict[str, Any]) -> list[str]:
 
 def all_kinds() -> dict[str, CheckKind]:
     """Every registered kind (importing the check modules registers them)."""
+    # deliberate lazy import: the check modules import this registry to register themselves
     from compliance.judge.checks import MODULES
 
     for module in MODULES:

@@ -32,6 +32,7 @@ from compliance.model.snapshot import (
 )
 from compliance.model.strict_json import strict_loads
 from compliance.model.value_checks import time_problems
+from compliance.report import _name, _retired, write_masked
 from compliance.report.consistency import report_disagreement
 from compliance.report.controls import control_view
 from compliance.report.diff import BUCKETS
@@ -282,8 +283,6 @@ def relative_path(path: str | Path, out_dir: str | Path) -> str:
 
 def write_merged(doc: dict[str, Any], out_dir: str | Path, formats: tuple[str, ...]) -> dict[str, Path]:
     """Write the merged report, one set; SARIF and JUnit name each subject with its target, as they key on subjects."""
-    from compliance.report import _name, _retired, write_masked
-
     plain = tuple(f for f in formats if f not in SUBJECT_PREFIXED)
     prefixed = tuple(f for f in formats if f in SUBJECT_PREFIXED)
     with staged_set(Path(out_dir), [_name("report", f) for f in formats]) as staged:

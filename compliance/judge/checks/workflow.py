@@ -215,6 +215,8 @@ register(
 
 
 def check_workflow_validation_asserts(ctx, rule, params) -> list[Finding]:
+    # deliberate lazy import: the shell parser is paid for when a rule judges a workflow's steps, not by every
+    # import of the check registry (``rules validate`` is start-up bound)
     from compliance.judge.shell import verdicts
 
     path, text, doc, problem = _load_workflow(ctx, rule, params)
@@ -247,7 +249,7 @@ register(
 
 
 def check_deploy_script_present(ctx, rule, params) -> list[Finding]:
-    from compliance.judge.shell import deploy_script
+    from compliance.judge.shell import deploy_script  # deliberate lazy import, as above
 
     path = params.get("path") or ctx.target.get("deploy_script") or ""
     files = ctx.files
