@@ -22,3 +22,10 @@ def authority(schema: Any) -> Draft202012Validator:
     if kept is None or kept[0] is not schema:
         kept = _BUILT[id(schema)] = (schema, Draft202012Validator(schema))
     return kept[1]
+
+
+def source_validator(name: str) -> Draft202012Validator:
+    """jsonschema's validator for one source's data (``$defs/<name>`` of the shipped snapshot schema)."""
+    from compliance.model.snapshot import def_schema
+
+    return authority(def_schema(name))

@@ -18,7 +18,7 @@ import yaml
 
 from compliance.demo import DEMO_SINCE, DEMO_UNTIL
 from tests.reportfile import read_report
-from tests.test_workflows import vendored_validator
+from tests.workflow_files import vendored_validator
 
 ROOT = Path(__file__).resolve().parent.parent
 ACTION = ROOT / "action.yml"

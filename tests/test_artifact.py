@@ -21,6 +21,7 @@ from compliance.sources.base import Meter
 from compliance.sources.github import RetryPolicy, collect_github
 from tests.github_payloads import LOG_HOST, REPO, WORKFLOW_FILE, FakeGitHub, deploy_log, runs_spread
 from tests.scenario import LIVE_CODE, build_repo, judge, lambda_data, run, snapshot
+from tests.schema_authority import source_validator
 
 
 def digest(seed: str) -> str:
@@ -243,8 +244,6 @@ def _collect(runs, target):
 
 
 def test_the_matched_runs_deploy_log_is_read_with_one_request(rsps):
-    from tests.test_github_source import github_validator
-
     runs = runs_spread(250, SINCE, 30)
     target = runs[136]
     assert target["conclusion"] == "success"
@@ -259,7 +258,7 @@ def test_the_matched_runs_deploy_log_is_read_with_one_request(rsps):
     [blob] = fake.blob_calls
     assert "Authorization" not in blob.headers  # the token stays with the API host
     assert LOG_HOST.endswith("blob.core.windows.net")
-    github_validator().validate(data)
+    source_validator("github").validate(data)
 
 
 def test_an_expired_log_is_recorded_and_the_source_still_reads(rsps):

@@ -2,12 +2,10 @@ import json
 import subprocess
 import sys
 from datetime import datetime, timedelta, timezone
-from importlib import resources
 
 import pytest
 import requests
 import responses
-from jsonschema import Draft202012Validator
 
 from compliance.judge.engine import deploy_window
 from compliance.sources.base import Meter, run_source
@@ -35,6 +33,7 @@ from tests.github_payloads import (
     rate_headers,
     runs_spread,
 )
+from tests.schema_authority import source_validator
 
 SINCE = datetime(2026, 2, 1, tzinfo=timezone.utc)
 UNTIL = datetime(2026, 3, 2, 23, 59, 59, tzinfo=timezone.utc)  # 30 days
@@ -67,11 +66,6 @@ def collect(meter=None, **kw):
     return collect_github(REPO, WORKFLOW_FILE, "main", SINCE, UNTIL, meter=meter, **kw), meter
 
 
-def github_validator():
-    schema = json.loads(resources.files("compliance").joinpath("model/schemas/snapshot.schema.json").read_text())
-    return Draft202012Validator({"$ref": "#/$defs/github", "$defs": schema["$defs"]})
-
-
 # listing
 
 
@@ -97,7 +91,7 @@ def test_pages_fields_order_and_schema(rsps):
                         "display_title", "head_commit"}
     assert {k: one[k] for k in one if k != "head_commit"} == {k: raw[k] for k in one if k != "head_commit"}
     assert one["head_commit"] == {"message": raw["head_commit"]["message"]}
-    github_validator().validate(data)
+    source_validator("github").validate(data)
     assert "jobs" not in one
 
 
@@ -111,7 +105,7 @@ def test_other_branches_and_no_runs(rsps):
     fake = FakeGitHub(rsps, runs_spread(3, SINCE, 30))
     data = collect_github(REPO, WORKFLOW_FILE, "release", SINCE, UNTIL, meter=Meter())
     assert data["runs"] == [] and len(fake.calls) == 1
-    github_validator().validate(data)
+    source_validator("github").validate(data)
 
 
 def test_slices_the_window_while_a_slice_is_over_the_listing_cap(rsps):
@@ -172,7 +166,7 @@ def test_jobs_only_for_the_run_that_contains_the_moment(rsps):
     assert set(job["steps"][3]) == {"name", "status", "conclusion", "started_at", "completed_at"}
     start, end = deploy_window(with_jobs[0])
     assert start <= last_modified <= end and end - start == timedelta(seconds=95)
-    github_validator().validate(data)
+    source_validator("github").validate(data)
 
 
 def test_no_moment_no_job_requests(rsps):

@@ -30,8 +30,8 @@ from tests import moto_env
 from tests.github_payloads import REPO, WORKFLOW_PATH, FakeGitHub, workflow_run
 from tests.reportfile import read_report
 from tests.scenario import RUNBOOK_PATH, build_repo
-from tests.test_workflows import load as load_workflow
 from tests.trail_records import ROLE, TRAIL_BUCKET, create_trail
+from tests.workflow_files import load as load_workflow
 
 POLICIES = str(Path(__file__).resolve().parents[1] / "policies")
 GOOD_BODY = json.dumps({"success": True, "capabilities": {"contract_version": "0.3.0"}}).encode()

@@ -3,46 +3,14 @@ and holding no more permission than each job uses."""
 
 from __future__ import annotations
 
-import json
-import re
-from importlib import resources
-from pathlib import Path
-
-import jsonschema
 import pytest
-import yaml
 
-WORKFLOWS = Path(__file__).parent.parent / ".github" / "workflows"
+from tests.workflow_files import WORKFLOWS, load, vendored_validator
+
 FILES = sorted(p for p in WORKFLOWS.iterdir() if p.suffix in (".yml", ".yaml"))
 # the shipped workflows run the checker's composite action (action.yml); users replace the placeholder
 ACTION = "OWNER/deploy-compliance"
 SHIPPED = ("compliance-pr.yml", "compliance-audit.yml", "compliance-matrix.yml")
-
-
-class _Yaml12ishLoader(yaml.SafeLoader):
-    """PyYAML follows YAML 1.1, where a bare ``on`` is the boolean true; GitHub reads it as a key."""
-
-
-_Yaml12ishLoader.yaml_implicit_resolvers = {
-    first: [(tag, rx) for tag, rx in resolvers if tag != "tag:yaml.org,2002:bool"]
-    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
-}
-_Yaml12ishLoader.add_implicit_resolver(
-    "tag:yaml.org,2002:bool", re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"), list("tTfF")
-)
-
-
-def load(path: Path) -> dict:
-    return yaml.load(path.read_text(encoding="utf-8"), Loader=_Yaml12ishLoader)
-
-
-def vendored_validator(name: str) -> jsonschema.protocols.Validator:
-    """A validator for one of the schemas check-jsonschema vendors (``github-workflows``, ``github-actions``)."""
-    ref = resources.files("check_jsonschema.builtin_schemas.vendor") / f"{name}.json"
-    schema = json.loads(ref.read_text(encoding="utf-8"))
-    cls = jsonschema.validators.validator_for(schema)
-    cls.check_schema(schema)
-    return cls(schema)
 
 
 @pytest.fixture(scope="module")

@@ -18,6 +18,7 @@ from compliance.model.rules import Scope
 from compliance.sources.base import Meter, run_source
 from compliance.sources.git import collect_git
 from tests.gitrepo import GitRepo
+from tests.snapshot_docs import good_snapshot
 
 API = "backend/lambda/coordination_api/app.py"
 UTC = timezone.utc
@@ -196,9 +197,7 @@ def test_replace_ref_base_from_the_environment_cannot_reroute(three, monkeypatch
 
 
 def test_impossible_run_time_in_a_snapshot_is_an_input_error(tmp_path, capsys):
-    from tests.reliability.test_bad_input import _good
-
-    doc = _good()
+    doc = good_snapshot()
     doc["sources"]["github"] = {"status": "ok", "provenance": {"kind": "file", "requested": "r",
                                 "started_at": "2026-03-31T00:00:00Z", "duration_ms": 1, "requests": 0},
                                 "data": {"workflow": "w.yml", "runs": [{
@@ -216,9 +215,7 @@ def test_impossible_run_time_in_a_snapshot_is_an_input_error(tmp_path, capsys):
 
 @pytest.mark.parametrize("value", ["2026-02-30T00:00:00.000Z", "2023-02-29T00:00:00Z", "2026-06-30T23:59:60Z"])
 def test_other_impossible_shapes_in_the_window(tmp_path, capsys, value):
-    from tests.reliability.test_bad_input import _good
-
-    doc = _good()
+    doc = good_snapshot()
     doc["window"]["since"] = value
     snap = tmp_path / "snapshot.json"
     snap.write_text(json.dumps(doc), "utf-8")
@@ -228,10 +225,8 @@ def test_other_impossible_shapes_in_the_window(tmp_path, capsys, value):
 
 
 def test_impossible_time_deep_in_a_previous_report(tmp_path, capsys):
-    from tests.reliability.test_bad_input import _good
-
     snap = tmp_path / "snapshot.json"
-    snap.write_text(json.dumps(_good()), "utf-8")
+    snap.write_text(json.dumps(good_snapshot()), "utf-8")
     previous = tmp_path / "prev.json"
     previous.write_text(json.dumps({"findings": [{"rule_id": "R", "subject_type": "change", "subject": "s",
                                                   "status": "fail", "evidence": [{"time": "2026-04-31T00:00:00Z"}]}]}),

@@ -21,6 +21,8 @@ from tests.github_payloads import REPO, WORKFLOW_PATH, FakeGitHub
 from tests.live_system import POLICIES, audit_args, no_temp_files
 from tests.reportfile import read_report
 from tests.scenario import build_repo
+from tests.snapshot_docs import good_snapshot as _good
+from tests.snapshot_docs import snapshot_doc as _snapshot
 
 RULE = """version: 1
 rules:
@@ -156,13 +158,6 @@ WAIVER_CASES = {
     "alias-bomb": (BOMB, 1, "anchors and aliases are not allowed"),
     "non-utf8": (WAIVER.encode().replace(b"incident", b"incid\xe9nt"), 6, "not valid UTF-8"),
 }
-
-
-def _snapshot(**sources) -> dict:
-    return {"snapshot_version": 1, "tool": {"name": "compliance", "version": "test"},
-            "collected_at": "2026-03-31T00:00:00Z",
-            "window": {"since": "2026-02-21T00:00:00Z", "until": "2026-03-31T00:00:00Z", "branch": "main"},
-            "target": {"branch": "main", "function": moto_env.FUNCTION}, "rules": {}, "sources": sources}
 
 
 @pytest.mark.parametrize("case", sorted(WAIVER_CASES))
@@ -409,22 +404,6 @@ def test_window_backwards(repo_path, capsys):
 
 
 # --------------------------------------------------------------------------- impossible but schema-valid values
-
-def _git_source(*times: str) -> dict:
-    commits = [{"sha": f"{i + 1}" * 40, "parents": [f"{i}" * 40] if i else [], "kind": "direct_push" if i else "root",
-                "pr": None, "subject": f"change {i} ENC-TSK-325", "body": "", "source_branch": None, "author": "a",
-                "authored_at": t, "committed_at": t, "files": [{"path": "backend/lambda/coordination_api/x.py",
-                                                                "status": "M"}], "task_ids": ["ENC-TSK-325"]}
-               for i, t in enumerate(times)]
-    return {"status": "ok", "provenance": {"kind": "git", "requested": "r", "started_at": "2026-03-31T00:00:00Z",
-                                           "duration_ms": 1, "requests": 1},
-            "data": {"branch": "main", "head": commits[-1]["sha"], "shallow": False, "commits": commits,
-                     "files_at_head": {}}, "error": None}
-
-
-def _good() -> dict:
-    return _snapshot(git=_git_source("2026-03-01T10:00:00Z", "2026-03-02T10:00:00Z", "2026-03-03T10:00:00Z"))
-
 
 def _with(doc: dict, path: tuple, value) -> dict:
     node = doc
