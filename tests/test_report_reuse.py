@@ -115,3 +115,23 @@ def test_stage_classes_remembered_while_reading_are_those_judged_one_by_one():
     classes: dict = {}
     assert [tv._class_of(s, classes) for s in stages * 2] == [tv.stage_class(s) for s in stages * 2]
     assert tv._class_of(stages[1], classes) == "error" and tv._class_of(stages[3], classes) == "pending"
+
+
+def test_the_html_changes_section_is_written_a_row_at_a_time():
+    """Past the detail limit each change is its own piece of the stream (at 100,000 commits the section
+    joined into one string held ~250 MB while the page was written), and the pieces make the page the
+    render gives: every change once, attention first, the passing ones in their table."""
+    n = hv.DETAIL_LIMIT + 40
+    changes = [_change(i, run_state="failed", verdict="fail") if i % 7 == 0 else _change(i) for i in range(n)]
+    pieces = list(html.stream(_doc(changes)))
+    page = "".join(pieces)
+    assert page == html.render(_doc(changes))
+    start = next(i for i, p in enumerate(pieces) if "<h2>Changes (" in p)
+    end = pieces.index("\n</section>\n", start)
+    inside = pieces[start + 1:end]
+    rows = [p for p in inside if p.startswith("\n<tr>")]
+    assert len(rows) == n - min(hv.DETAIL_LIMIT, sum(1 for i in range(n) if i % 7 == 0))
+    card = max(len(p) for p in inside if p.startswith('\n<div class="card'))
+    assert max(len(p) for p in inside) <= max(card, max(map(len, rows)))  # no piece holds more than one change
+    assert len("".join(inside)) > 50 * card
+    assert page.count("change(s) need attention") == 1 and all(f"change {i}<" in page for i in range(n))
