@@ -329,3 +329,49 @@ def test_evaluate_copies_its_canonical_snapshot_and_refuses_one_changed_while_ju
     assert main(["evaluate", "--snapshot", str(snap), "--policies", POLICIES, "--out", str(out)]) == 2
     assert "changed while it was judged" in capsys.readouterr().err
     assert one_set(out) == before
+
+
+# --------------------------------------------------------------------------- the snapshot staged first, streamed
+
+
+def test_a_snapshot_is_staged_a_record_at_a_time_and_the_document_names_its_digest(demo, tmp_path, monkeypatch):
+    """``write_set`` with ``snapshot_doc``: the file is the text ``snapshot_text`` gives (masked: a token
+    planted in the data does not reach it), written from pieces, never one string; the document is built
+    from the digest of the bytes written; a document that fails leaves the old set."""
+    from compliance.model.snapshot import snapshot_text
+    from compliance.report import write_set
+
+    doc = load_snapshot(demo["a"])
+    token = "ghp_" + "Q7w" * 12
+    doc["sources"]["git"]["data"]["commits"][0]["body"] = f"pasted {token} by mistake"
+    given: dict[str, object] = {}
+    real = fsutil.StagedSet.write
+
+    def write(self, name, text):
+        given[name] = type(text)
+        return real(self, name, text)
+
+    monkeypatch.setattr(fsutil.StagedSet, "write", write)
+    digests: list[str] = []
+
+    def document(digest: str) -> dict:
+        digests.append(digest)
+        return {"report_version": 1, "mode": "audit", "snapshot": {"digest": digest}, "summary": {}, "findings": [],
+                "changes": [], "rules": [], "sources": []}
+
+    out = tmp_path / "out"
+    _, written = write_set(document, out, ("json",), snapshot_doc=doc)
+    saved = (out / "snapshot.json").read_bytes()
+    assert saved == snapshot_text(doc).encode("utf-8") and token not in saved.decode("utf-8")
+    assert digests == ["sha256:" + hashlib.sha256(saved).hexdigest()]
+    assert given["snapshot.json"] is not str and written["snapshot"] == out / "snapshot.json"
+    assert read_report(out / "report.json")["snapshot"]["digest"] == digests[0]
+
+    def broken(digest: str) -> dict:
+        raise Killed("document")
+
+    with pytest.raises(Killed):
+        write_set(broken, out, ("json",), snapshot_doc=load_snapshot(demo["b"]))
+    assert (out / "snapshot.json").read_bytes() == saved and read_report(out / "report.json")["snapshot"]["digest"] \
+        == digests[0]
+    assert [p.name for p in out.iterdir() if p.name.startswith(".set-")] == [os.readlink(out / ".current")]

@@ -6,12 +6,14 @@ reports first and left the waivers of an earlier run beside a new snapshot, so a
 ``evaluate --snapshot`` applied exceptions the run never used. Here the order is fixed once:
 
 1. judge the snapshot (with the waivers loaded as of its collection time);
-2. build the report document from those findings;
-3. validate the snapshot as it will be saved (an invalid one stops the run before anything is written);
-4. stage the reports, the snapshot and the waivers applied into a new set;
-5. publish the set in one rename (``report.write_set`` on ``fsutil.staged_set``).
+2. validate the snapshot as it will be saved (an invalid one stops the run before anything is written);
+3. stage the snapshot into a new set, a record at a time, its digest taken as it is written (a snapshot
+   read from a file, as ``evaluate`` and ``backtest`` do, already has its digest and is staged with the reports);
+4. build the report document from the findings, naming that digest;
+5. stage the reports and the waivers applied into the set;
+6. publish the set in one rename (``report.write_set`` on ``fsutil.staged_set``).
 
-A failure or a kill anywhere before step 5 leaves the previous set exactly as it was; after it, the
+A failure or a kill anywhere before step 6 leaves the previous set exactly as it was; after it, the
 new set is whole. A mode that did not apply waivers publishes a set without ``waivers.yaml``, so the
 old one goes with the old set. Nothing here prints: notes for the user come back as data.
 """
@@ -26,6 +28,7 @@ from pathlib import Path
 from typing import Any
 
 from compliance.base import progress
+from compliance.base.redact_doc import redact_data
 from compliance.base.timeutil import parse_time
 from compliance.inputs.waivers import load_waivers
 from compliance.judge.engine import Context, judge
@@ -104,17 +107,23 @@ def persist(snapshot: dict[str, Any], ruleset: Any, out_dir: str | Path, mode: s
     if judged is None:
         with progress.stage(f"judging{of}"):  # stages of a slow run show while they run
             judged = judge_snapshot(snapshot, ruleset, waivers, warn_days)
-    if not snapshot_file:
-        validate_snapshot(snapshot, str(out / SNAPSHOT_NAME))
-        text = snapshot_text(snapshot)
-        digest = digest_text(text)
-    with progress.stage(f"report document{of}"):
-        doc = build_report(snapshot, ruleset.rules, judged.findings, mode, waivers=judged.waivers,
-                           previous=previous, ctx=judged.ctx, digest=digest)
     findings = judged.findings if keep_findings else []
+    pending = [judged]  # handed to the document once, then let go: the findings are not held while writing
     del judged
-    copy = (Path(snapshot_file), digest) if snapshot_file and text is None else None
-    doc, written = write_set(doc, out, formats, snapshot_text=text, waivers=waivers, snapshot_copy=copy)
+
+    def document(digest: str) -> dict[str, Any]:
+        done = pending.pop()
+        with progress.stage(f"report document{of}"):
+            return build_report(snapshot, ruleset.rules, done.findings, mode, waivers=done.waivers,
+                                previous=previous, ctx=done.ctx, digest=digest)
+
+    if snapshot_file:
+        copy = (Path(snapshot_file), digest) if text is None else None
+        doc, written = write_set(document(digest), out, formats, snapshot_text=text, waivers=waivers,
+                                 snapshot_copy=copy)
+    else:  # the snapshot staged first, streamed: its digest is taken as it is written, for the document
+        validate_snapshot(snapshot, str(out / SNAPSHOT_NAME))
+        doc, written = write_set(document, out, formats, snapshot_doc=redact_data(snapshot), waivers=waivers)
     return Persisted(doc, written, findings, notes)
 
 

@@ -220,6 +220,11 @@ def snapshot_text(doc: dict[str, Any]) -> str:
     return canonical_json(redact_data(doc))
 
 
+def snapshot_chunks(doc: dict[str, Any]) -> Iterator[str]:
+    """``snapshot_text`` a record at a time, for writing a large snapshot without holding its text."""
+    return canonical_chunks(redact_data(doc))
+
+
 def save_snapshot(doc: dict[str, Any], path: str | Path, *, validate: bool = True, text: str | None = None) -> Path:
     """``validate=False`` is for callers that validated the same document moments before; ``text``
     for those that already made its ``snapshot_text`` (to digest it)."""

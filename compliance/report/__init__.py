@@ -7,8 +7,9 @@ says one thing, the JSON another and the snapshot a third. One format is in memo
 
 from __future__ import annotations
 
+import hashlib
 import os
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -17,7 +18,7 @@ from compliance.base import progress
 from compliance.base.errors import ComplianceError
 from compliance.base.fsutil import StagedSet, staged_set
 from compliance.base.redact_doc import redact_data
-from compliance.model.snapshot import file_digest
+from compliance.model.snapshot import file_digest, snapshot_chunks
 from compliance.report import html, json_report, junit, markdown, sarif
 from compliance.report.timeline_view import one_reading
 
@@ -97,11 +98,12 @@ def write_reports(
 
 
 def write_set(
-    doc: dict[str, Any],
+    doc: dict[str, Any] | Callable[[str], dict[str, Any]],
     out_dir: str | os.PathLike[str],
     formats: Iterable[str] = ("md", "html", "json"),
     *,
     snapshot_text: str | None = None,
+    snapshot_doc: dict[str, Any] | None = None,
     waivers: str | os.PathLike[str] | None = None,
     snapshot_copy: tuple[Path, str] | None = None,
 ) -> tuple[dict[str, Any], dict[str, Path]]:
@@ -112,13 +114,24 @@ def write_set(
     Every mode that writes reports comes through here, so every folder holds one run's files.
     ``snapshot_copy``: (file, digest) of a snapshot file that already is the saved text (``evaluate``): it is
     copied, and the copy refused unless it still has that digest (the file changed since it was judged).
+    ``snapshot_doc``: the snapshot (validated, masked) to save, staged first and a record at a time, its digest
+    taken as it is written; ``doc`` is then a function of that digest giving the report document. The saved
+    text is never held (a 100,000-commit audit held its 108 MB, and as much again while writing it).
     """
     out = Path(out_dir)
     wanted = _known(formats)
     names = [_name("report", f) for f in wanted] + [SNAPSHOT_NAME, WAIVERS_NAME]
     keep_waivers = bool(waivers) and _plain_file_in(Path(waivers), out / WAIVERS_NAME)
     with staged_set(out, names) as staged:
+        saved: dict[str, Path] = {}
+        if snapshot_doc is not None:
+            sha = hashlib.sha256()
+            saved["snapshot"] = _public(staged, staged.write(SNAPSHOT_NAME, _hashed(snapshot_chunks(snapshot_doc), sha)))
+            doc = doc("sha256:" + sha.hexdigest()) if callable(doc) else doc
+        elif callable(doc):
+            raise TypeError("a report document built from the digest needs the snapshot to save (snapshot_doc)")
         doc, written = _write_formats(doc, staged, wanted, "report")
+        written.update(saved)
         if snapshot_text is not None:
             written["snapshot"] = _public(staged, staged.write(SNAPSHOT_NAME, snapshot_text))
         elif snapshot_copy is not None:
@@ -130,6 +143,13 @@ def write_set(
             written["waivers"] = _public(staged, staged.copy(WAIVERS_NAME, Path(waivers)))
         staged.retire = [n for n in _retired("report") if not (keep_waivers and n == WAIVERS_NAME)]
     return doc, written
+
+
+def _hashed(chunks: Iterable[str], sha: Any) -> Iterator[str]:
+    """``chunks`` as they are, each added to ``sha`` as the UTF-8 the file holds."""
+    for chunk in chunks:
+        sha.update(chunk.encode("utf-8"))
+        yield chunk
 
 
 def write_masked(
