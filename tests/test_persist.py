@@ -375,3 +375,25 @@ def test_a_snapshot_is_staged_a_record_at_a_time_and_the_document_names_its_dige
     assert (out / "snapshot.json").read_bytes() == saved and read_report(out / "report.json")["snapshot"]["digest"] \
         == digests[0]
     assert [p.name for p in out.iterdir() if p.name.startswith(".set-")] == [os.readlink(out / ".current")]
+
+
+@pytest.mark.parametrize("value", [float("nan"), float("inf"), -float("inf")])
+def test_a_snapshot_holding_nan_is_refused_where_it_is_and_the_old_set_stays(demo, tmp_path, value):
+    """NaN/Infinity are not JSON: saved, the snapshot could never be read back (``evaluate`` refuses it) and
+    the reports beside it could not be re-computed. Refused by path, before the set is published."""
+    from compliance.base.errors import InputError
+    from compliance.report import write_set
+
+    out = tmp_path / "out"
+    first = load_snapshot(demo["a"])
+    write_set(lambda digest: {"report_version": 1, "snapshot": {"digest": digest}, "summary": {}, "findings": [],
+                              "changes": [], "rules": [], "sources": []}, out, ("json",), snapshot_doc=first)
+    old = (out / "snapshot.json").read_bytes()
+    doc = load_snapshot(demo["b"])
+    doc["sources"]["probe"]["data"] = {"body": {"success": True, "capabilities": {"version": value}}}
+    with pytest.raises(InputError) as caught:
+        write_set(lambda digest: {}, out, ("json",), snapshot_doc=doc)
+    assert [p.message for p in caught.value.problems] == [
+        f"$.sources.probe.data.body.capabilities.version: {value!r} is not a JSON number; the snapshot cannot be saved"]
+    assert (out / "snapshot.json").read_bytes() == old
+    assert [p.name for p in out.iterdir() if p.name.startswith(".set-")] == [os.readlink(out / ".current")]

@@ -19,7 +19,7 @@ from compliance.base.redact import clip
 from compliance.base.redact_doc import redact_data
 from compliance.base.textscan import TextScan
 from compliance.model.schemacheck import errors, is_valid, rs_problems
-from compliance.model.strict_json import strict_loads
+from compliance.model.strict_json import at, strict_loads
 from compliance.model.value_checks import snapshot_value_problems
 
 SNAPSHOT_VERSION = 1  # written by build_snapshot, checked by read_snapshot before anything else
@@ -217,12 +217,37 @@ def file_digest(path: str | Path) -> str:
 def snapshot_text(doc: dict[str, Any]) -> str:
     """The file a snapshot is saved as: known secret values masked (``collect`` already does;
     this guards snapshots built elsewhere), canonical JSON."""
-    return canonical_json(redact_data(doc))
+    return "".join(snapshot_chunks(doc))
 
 
-def snapshot_chunks(doc: dict[str, Any]) -> Iterator[str]:
-    """``snapshot_text`` a record at a time, for writing a large snapshot without holding its text."""
-    return canonical_chunks(redact_data(doc))
+def snapshot_chunks(doc: dict[str, Any], path: str = "<snapshot>") -> Iterator[str]:
+    """``snapshot_text`` a record at a time, for writing a large snapshot without holding its text.
+
+    NaN and Infinity are refused (``InputError`` naming where): they are not JSON, and a snapshot saved
+    with one could never be read back (``evaluate`` refuses it), so the reports beside it could not be
+    re-computed. A source's data is the usual way in: an endpoint answering ``NaN`` for a number."""
+    masked = redact_data(doc)
+    try:
+        yield from canonical_chunks(masked, allow_nan=False)
+    except ValueError as exc:
+        if "Out of range float" not in str(exc):
+            raise
+        raise InputError(non_finite_problems(masked, path), what="snapshot") from None
+
+
+def non_finite_problems(doc: Any, path: str, limit: int = 10) -> list[Located]:
+    """Where ``doc`` holds NaN or Infinity (walked only once the encoder has found one)."""
+    problems: list[Located] = []
+    stack: list[tuple[tuple[Any, ...], Any]] = [((), doc)]
+    while stack and len(problems) < limit:
+        parts, value = stack.pop()
+        if isinstance(value, dict):
+            stack.extend(((*parts, k), v) for k, v in value.items())
+        elif isinstance(value, (list, tuple)):
+            stack.extend(((*parts, i), v) for i, v in enumerate(value))
+        elif isinstance(value, float) and value - value != 0:  # NaN and +/-Infinity
+            problems.append(at(path, parts, f"{value!r} is not a JSON number; the snapshot cannot be saved"))
+    return sorted(problems) or [Located(path, 0, 0, "a value that is not a JSON number; the snapshot cannot be saved")]
 
 
 def save_snapshot(doc: dict[str, Any], path: str | Path, *, validate: bool = True, text: str | None = None) -> Path:

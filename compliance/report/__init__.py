@@ -126,7 +126,8 @@ def write_set(
         saved: dict[str, Path] = {}
         if snapshot_doc is not None:
             sha = hashlib.sha256()
-            saved["snapshot"] = _public(staged, staged.write(SNAPSHOT_NAME, _hashed(snapshot_chunks(snapshot_doc), sha)))
+            chunks = _hashed(snapshot_chunks(snapshot_doc, str(out / SNAPSHOT_NAME)), sha)
+            saved["snapshot"] = _public(staged, staged.write(SNAPSHOT_NAME, chunks))
             doc = doc("sha256:" + sha.hexdigest()) if callable(doc) else doc
         elif callable(doc):
             raise TypeError("a report document built from the digest needs the snapshot to save (snapshot_doc)")

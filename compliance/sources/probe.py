@@ -39,6 +39,12 @@ def _once(pairs: list[tuple[str, Any]], repeated: list[str]) -> dict[str, Any]:
     return obj
 
 
+def _not_json(name: str) -> Any:
+    """``NaN``, ``Infinity``, ``-Infinity``: Python's parser takes them, JSON has no such numbers (and a
+    snapshot holding one could not be read back), so such a body is not JSON."""
+    raise ValueError(f"{name} is not a JSON number")
+
+
 def probe(url: str, *, timeout: float = 5.0, meter: Meter | None = None) -> dict[str, Any]:
     """GET the capability URL. Connection failures raise (the source is then recorded as failed)."""
     if not url.startswith(("http://", "https://")):
@@ -55,7 +61,8 @@ def probe(url: str, *, timeout: float = 5.0, meter: Meter | None = None) -> dict
     latency = int((time.perf_counter() - t0) * 1000)
     repeated: list[str] = []
     try:
-        body: Any = json.loads(raw[:MAX_BODY].decode("utf-8"), object_pairs_hook=lambda pairs: _once(pairs, repeated))
+        body: Any = json.loads(raw[:MAX_BODY].decode("utf-8"), object_pairs_hook=lambda pairs: _once(pairs, repeated),
+                               parse_constant=_not_json)
     except (UnicodeDecodeError, ValueError, RecursionError):
         body = None
     problems = body_problems(body) if body is not None else ["body is not JSON"]
