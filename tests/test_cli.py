@@ -423,3 +423,37 @@ def test_one_parser_serves_every_call_and_no_call_sees_anothers_lists(monkeypatc
     assert main(["changes"]) == 0
     assert seen == [[], ["backend/**"], []]
     assert shared_parser() is shared_parser()
+
+
+@pytest.mark.parametrize("where", ["document", "html", "json"])
+def test_a_bug_while_writing_exits_2_with_one_line_and_keeps_the_previous_set(demo, tmp_path, monkeypatch, capsys,
+                                                                              where):
+    """A crash of our own (here planted in the document or a renderer, its message holding a token) is not a
+    verdict: exit 2, one line naming it with the token masked, no traceback; the previous set stays whole."""
+    import os
+
+    out = tmp_path / "out"
+    assert main(_evaluate(demo, out)) == 2
+    before = {p.name: p.read_bytes() for p in out.iterdir() if p.is_file() and p.name != ".lock"}
+    capsys.readouterr()
+    token = "ghp_" + "Kk9" * 12
+
+    def broken(*args, **kwargs):
+        raise RuntimeError(f"planted bug near {token}")
+
+    from compliance import report
+
+    if where == "document":
+        monkeypatch.setattr("compliance.app.persist.build_report", broken)
+    else:  # the renderer as the registry holds it
+        monkeypatch.setitem(report.FORMATS, where, report.Format(report.FORMATS[where].suffix, broken))
+    monkeypatch.delenv("COMPLIANCE_DEBUG", raising=False)
+    assert main(_evaluate(demo, out)) == 2
+    err = capsys.readouterr().err
+    assert "internal error" in err and "RuntimeError: planted bug near" in err, err
+    assert "Traceback" not in err and token not in err and token[:12] not in err
+    assert {p.name: p.read_bytes() for p in out.iterdir() if p.is_file() and p.name != ".lock"} == before
+    assert [p.name for p in out.iterdir() if p.name.startswith(".set-")] == [os.readlink(out / ".current")]
+    monkeypatch.setenv("COMPLIANCE_DEBUG", "1")
+    with pytest.raises(RuntimeError):
+        main(_evaluate(demo, out))

@@ -7,7 +7,8 @@ Exit codes (also in the README):
   0  every finding passed, was waived or was not applicable
   1  at least one finding failed
   2  at least one finding could not be evaluated (`error`), or the input was invalid
-     (rule/config/snapshot file, bad arguments, repository not found)
+     (rule/config/snapshot file, bad arguments, repository not found), or compliance itself failed
+     (an internal error: one line saying so, no traceback; COMPLIANCE_DEBUG=1 shows it)
 --fail-on SEVERITY and --soft-fail reshape 1 and 2 for findings (see compliance/app/gating.py); invalid
 input always exits 2. Publishing to GitHub never changes the exit code: its failures are warnings.
 `compliance demo` exits 0 when the demo run itself completed, whatever its verdicts; `compliance backtest`
@@ -83,6 +84,16 @@ def _run(args: argparse.Namespace) -> int:
     except OSError as exc:  # a file the run had to read or write: a clear message, never a traceback
         where = f": {exc.filename}" if exc.filename else ""
         print(f"compliance: error: {exc.strerror or exc}{where}", file=sys.stderr)
+        return EXIT_ERROR
+    except Exception as exc:  # noqa: BLE001 - a bug of ours: never a traceback, never read as a verdict
+        if os.environ.get("COMPLIANCE_DEBUG"):
+            raise
+        from compliance.base.redact import clip, redact
+
+        said = clip(redact(str(exc)), 300)
+        print(f"compliance: internal error (a bug in compliance, not a verdict): {type(exc).__name__}"
+              f"{': ' + said if said else ''}. Report folders hold one whole set, the previous one unless this run "
+              "had published its own. Set COMPLIANCE_DEBUG=1 to see where it happened.", file=sys.stderr)
         return EXIT_ERROR
 
 
