@@ -397,3 +397,53 @@ def test_a_snapshot_holding_nan_is_refused_where_it_is_and_the_old_set_stays(dem
         f"$.sources.probe.data.body.capabilities.version: {value!r} is not a JSON number; the snapshot cannot be saved"]
     assert (out / "snapshot.json").read_bytes() == old
     assert [p.name for p in out.iterdir() if p.name.startswith(".set-")] == [os.readlink(out / ".current")]
+
+
+def test_the_demo_writes_its_baseline_set_and_package_under_one_lock_and_never_leaves_a_stale_package(
+        demo, tmp_path, monkeypatch):
+    """Found by a hostile probe: four demos into one folder paired one run's report with another's
+    ``previous/`` or package. The baseline, the set and the package are now written while ``<out>/.lock``
+    is held (another process could not take it), and a run stopped before its package leaves no package
+    rather than the last run's beside its own set."""
+    import fcntl
+
+    from compliance.app import audit
+    from compliance.app import persist as persist_mod
+    from compliance.demo import DEMO_PACKAGE
+
+    out = tmp_path / "out"
+    shutil.copytree(demo["out"], out, symlinks=True)
+    assert (out / DEMO_PACKAGE).is_file()
+    held: list[str] = []
+
+    def locked() -> bool:
+        fd = os.open(out / ".lock", os.O_RDWR)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            fcntl.flock(fd, fcntl.LOCK_UN)
+            return False
+        except BlockingIOError:
+            return True
+        finally:
+            os.close(fd)
+
+    real_persist, real_package = persist_mod.persist, audit.build_package
+
+    def persist(snapshot, ruleset, where, *args, **kwargs):
+        held.append(f"persist {Path(where).name} locked={locked()}")
+        return real_persist(snapshot, ruleset, where, *args, **kwargs)
+
+    def package(folder, target, *args, **kwargs):
+        held.append(f"package locked={locked()} old package there={Path(target).exists()}")
+        raise Killed("package")
+
+    monkeypatch.setattr(audit, "persist", persist)
+    monkeypatch.setattr(audit, "build_package", package)
+    with pytest.raises(Killed):
+        main(["demo", "--workdir", str(tmp_path / "work"), "--out", str(out)])
+    assert held == ["persist previous locked=True", "persist out locked=True",
+                    "package locked=True old package there=False"]
+    assert not (out / DEMO_PACKAGE).exists() and one_set(out)["mode"] == "demo"
+    monkeypatch.setattr(audit, "build_package", real_package)
+    assert main(["demo", "--workdir", str(tmp_path / "work2"), "--out", str(out)]) == 0
+    assert (out / DEMO_PACKAGE).is_file() and not locked()

@@ -14,6 +14,7 @@ from typing import Any
 
 from compliance.app.collect import collect
 from compliance.app.loading import precheck, previous_for
+from compliance.app.package import Packaged, build_package
 from compliance.app.persist import Persisted, persist
 from compliance.base.fsutil import folder_lock
 from compliance.inputs.config import Config
@@ -38,21 +39,31 @@ def audit_with_baseline(config: Config, ruleset: RuleSet, since: datetime, until
                         formats: Iterable[str], *, mode: str, baseline: Callable[[dict[str, Any]], dict[str, Any]],
                         previous: str | Path | None = None, waivers: str | None = None,
                         warn_days: int | None = None,
-                        collected: Callable[[dict[str, Any]], None] | None = None) -> Persisted:
+                        collected: Callable[[dict[str, Any]], None] | None = None,
+                        package: str | None = None) -> tuple[Persisted, Packaged | None]:
     """An audit diffed against a "last audit" made from its own snapshot by ``baseline`` (the demo's).
 
     The baseline goes through the same pipeline into ``<out>/previous/``, so the diff compares like with like.
     ``collected`` sees the snapshot before anything is judged (the demo dates its waivers from it).
+    ``package``: the name, in ``<out>``, of the audit package built from the published set.
+
+    The baseline, the set and the package are written under one lock of ``<out>``: two runs into one folder
+    never pair one's report with the other's baseline or package. The old package goes first, so a run
+    stopped before its own package is written leaves none rather than another run's beside its set.
     """
     # a given previous report is read (and refused when it is another target's) before anything is collected
     given = previous_for(load_previous(previous), config.target) if previous else None
     snapshot = collect(config, ruleset, since, until)
     if collected:
         collected(snapshot)
-    if given is None:
-        persist(baseline(snapshot), ruleset, out / "previous", mode, ("json",))
-        given = previous_for(load_previous(out / "previous" / "report.json"), snapshot["target"])
-    return persist(snapshot, ruleset, out, mode, formats, waivers=waivers, previous=given, warn_days=warn_days)
+    with folder_lock(out):
+        if package:
+            (out / package).unlink(missing_ok=True)
+        if given is None:
+            persist(baseline(snapshot), ruleset, out / "previous", mode, ("json",))
+            given = previous_for(load_previous(out / "previous" / "report.json"), snapshot["target"])
+        result = persist(snapshot, ruleset, out, mode, formats, waivers=waivers, previous=given, warn_days=warn_days)
+        return result, build_package(out, out / package) if package else None
 
 
 def audit_targets(config: Config, names: list[str], since: datetime, until: datetime, out: Path,

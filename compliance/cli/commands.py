@@ -308,7 +308,6 @@ def cmd_demo(args: argparse.Namespace) -> int:
     """The demo is the audit of a sample system, through the same persistence path as every mode."""
     from compliance.app import audit
     from compliance.app.loading import load_target
-    from compliance.app.package import build_package
     from compliance.base.timeutil import parse_bound
     from compliance.demo import (
         DEMO_PACKAGE,
@@ -323,14 +322,15 @@ def cmd_demo(args: argparse.Namespace) -> int:
     workdir = Path(args.workdir) if args.workdir else Path(tempfile.mkdtemp(prefix="compliance-demo-"))
     config, ruleset = load_target(str(build_demo(workdir)))
     redate = None if args.waivers else (lambda snapshot: date_waivers(workdir, snapshot))
-    result = audit.audit_with_baseline(config, ruleset, parse_bound(DEMO_SINCE), parse_bound(DEMO_UNTIL, end=True),
-                                       Path(args.out), FORMATS, mode="demo", baseline=previous_snapshot,
-                                       previous=args.previous, waivers=args.waivers or str(workdir / WAIVERS_NAME),
-                                       warn_days=args.waiver_warn_days, collected=redate)
+    result, packaged = audit.audit_with_baseline(
+        config, ruleset, parse_bound(DEMO_SINCE), parse_bound(DEMO_UNTIL, end=True), Path(args.out), FORMATS,
+        mode="demo", baseline=previous_snapshot, previous=args.previous,
+        waivers=args.waivers or str(workdir / WAIVERS_NAME), warn_days=args.waiver_warn_days, collected=redate,
+        package=DEMO_PACKAGE)
     print(f"demo system built in {workdir} (git repository: {workdir / 'enceladus'})")
     print_summary(result.doc, result.written)
     print_metrics(result.doc)
-    _print_package(build_package(args.out, Path(args.out) / DEMO_PACKAGE))
+    _print_package(packaged)
     print(f"open {result.written['html']} in a browser for the reviewer's view")
     return EXIT_OK
 
