@@ -441,9 +441,48 @@ def test_the_demo_writes_its_baseline_set_and_package_under_one_lock_and_never_l
     monkeypatch.setattr(audit, "build_package", package)
     with pytest.raises(Killed):
         main(["demo", "--workdir", str(tmp_path / "work"), "--out", str(out)])
-    assert held == ["persist previous locked=True", "persist out locked=True",
+    assert held == ["persist out locked=True", "persist previous locked=True",  # the baseline: inside the set
                     "package locked=True old package there=False"]
     assert not (out / DEMO_PACKAGE).exists() and one_set(out)["mode"] == "demo"
     monkeypatch.setattr(audit, "build_package", real_package)
     assert main(["demo", "--workdir", str(tmp_path / "work2"), "--out", str(out)]) == 0
     assert (out / DEMO_PACKAGE).is_file() and not locked()
+
+
+def _paired(out: Path) -> str:
+    """The digest the folder's report diffs against, failing unless ``previous/`` beside it is that report."""
+    report = read_report(out / "report.json")
+    wanted = report["diff"]["previous"]["digest"]
+    assert read_report(out / "previous" / "report.json")["snapshot"]["digest"] == wanted
+    return wanted
+
+
+@pytest.mark.parametrize("nth", [1, 2])
+def test_the_demo_baseline_switches_with_the_reports_that_diff_against_it(demo, tmp_path, monkeypatch, nth):
+    """Found by a hostile probe: the baseline was published as a set of its own before the reports, so a run
+    stopped between the two left a new ``previous/`` beside old reports (``package`` then refused the folder).
+    ``previous/`` is now a folder of the run's set: stopped at the baseline's own commit (1) or at the set's (2),
+    the folder keeps the old pair; the next run publishes a new pair, and the package builds from either."""
+    from compliance.app.package import build_package
+
+    out = tmp_path / "out"
+    shutil.copytree(demo["out"], out, symlinks=True)
+    old, old_set = _paired(out), one_set(out)["set"]
+    real = fsutil.StagedSet.commit
+    calls = {"n": 0}
+
+    def commit(self):
+        calls["n"] += 1
+        if calls["n"] == nth:
+            raise Killed("commit")
+        return real(self)
+
+    with monkeypatch.context() as m:
+        m.setattr(fsutil.StagedSet, "commit", commit)
+        with pytest.raises(Killed):
+            main(["demo", "--workdir", str(tmp_path / "work"), "--out", str(out)])
+    assert _paired(out) == old and one_set(out)["mode"] == "demo"
+    build_package(out, tmp_path / "old.tar.gz")
+    assert main(["demo", "--workdir", str(tmp_path / "work2"), "--out", str(out)]) == 0
+    assert one_set(out)["set"] != old_set and _paired(out) and (out / "previous").is_symlink()
+    build_package(out, tmp_path / "new.tar.gz")

@@ -21,6 +21,7 @@ from compliance.inputs.config import Config
 from compliance.inputs.rules import RuleSet, load_rules
 from compliance.inputs.targets import collect_targets, default_jobs
 from compliance.publish import close_tracking_issue_if_open, upsert_tracking_issue
+from compliance.report import PREVIOUS_FOLDER
 from compliance.report.diff import load_previous
 from compliance.report.markdown import render
 from compliance.report.merge import merge_reports, write_merged
@@ -43,7 +44,9 @@ def audit_with_baseline(config: Config, ruleset: RuleSet, since: datetime, until
                         package: str | None = None) -> tuple[Persisted, Packaged | None]:
     """An audit diffed against a "last audit" made from its own snapshot by ``baseline`` (the demo's).
 
-    The baseline goes through the same pipeline into ``<out>/previous/``, so the diff compares like with like.
+    The baseline goes through the same pipeline into ``<out>/previous/``, so the diff compares like with like;
+    that folder is a member of the run's set, published by the same switch as the reports that diff against it
+    (a run stopped in between can no longer pair a new baseline with old reports).
     ``collected`` sees the snapshot before anything is judged (the demo dates its waivers from it).
     ``package``: the name, in ``<out>``, of the audit package built from the published set.
 
@@ -56,13 +59,17 @@ def audit_with_baseline(config: Config, ruleset: RuleSet, since: datetime, until
     snapshot = collect(config, ruleset, since, until)
     if collected:
         collected(snapshot)
+    def stage_baseline(folder: Callable[[str], Path]) -> dict[str, Any]:
+        """The baseline's own set, staged as the set's ``previous/`` folder: it switches with the reports."""
+        where = folder(PREVIOUS_FOLDER)
+        persist(baseline(snapshot), ruleset, where, mode, ("json",))
+        return previous_for(load_previous(where / "report.json"), snapshot["target"])
+
     with folder_lock(out):
         if package:
             (out / package).unlink(missing_ok=True)
-        if given is None:
-            persist(baseline(snapshot), ruleset, out / "previous", mode, ("json",))
-            given = previous_for(load_previous(out / "previous" / "report.json"), snapshot["target"])
-        result = persist(snapshot, ruleset, out, mode, formats, waivers=waivers, previous=given, warn_days=warn_days)
+        result = persist(snapshot, ruleset, out, mode, formats, waivers=waivers, previous=given, warn_days=warn_days,
+                         beside=stage_baseline if given is None else None)
         return result, build_package(out, out / package) if package else None
 
 

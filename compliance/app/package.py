@@ -76,9 +76,12 @@ def _member_name(path: str, taken: set[str]) -> str:
     return name
 
 
-def _previous(report: dict[str, Any], folder: Path, given: str | None) -> bytes:
+def _previous(report: dict[str, Any], folder: Path, current: Path, given: str | None) -> bytes:
+    """The previous report, from the published set itself when it holds one (the demo's ``previous/``
+    switches with its reports), else from ``<folder>/previous/`` as an older version wrote it."""
     wanted = (report["diff"].get("previous") or {}).get("digest")
-    path = Path(given) if given else folder / "previous" / "report.json"
+    own = current / "previous" / "report.json"
+    path = Path(given) if given else own if own.is_file() else folder / "previous" / "report.json"
     if not path.is_file():
         raise PackageError(f"the report diffs against a previous report (snapshot {str(wanted)[:23]}…) and "
                            f"{path} does not exist; pass that report with --previous FILE")
@@ -123,7 +126,7 @@ def collect_members(report_dir: str | Path, policies: list[str] | None = None,
         members[WAIVERS] = _read(current / WAIVERS, "waivers")
         recorded[WAIVERS] = label
     if report.get("diff"):
-        members[PREVIOUS] = _previous(report, folder, previous)
+        members[PREVIOUS] = _previous(report, folder, current, previous)
     candidates = discover(policies) if policies else []
     for path, digest in sorted((snap.get("rules") or {}).items()):
         name = _member_name(path, set(members))

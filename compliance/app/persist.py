@@ -21,7 +21,7 @@ old one goes with the old set. Nothing here prints: notes for the user come back
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -89,12 +89,15 @@ def persist(snapshot: dict[str, Any], ruleset: Any, out_dir: str | Path, mode: s
             formats: Iterable[str] = DEFAULT_FORMATS, *, waivers: str | None = None,
             previous: dict[str, Any] | None = None, warn_days: int | None = None,
             snapshot_file: str | None = None, digest: str | None = None, judged: Judged | None = None,
-            keep_findings: bool = False) -> Persisted:
+            keep_findings: bool = False,
+            beside: Callable[[Callable[[str], Path]], dict[str, Any] | None] | None = None) -> Persisted:
     """Judge ``snapshot`` and publish reports + snapshot + waivers into ``out_dir`` as one set.
 
     ``snapshot_file``/``digest``: the snapshot was read from that file (evaluate, backtest) and is
     already validated; the set carries it as saved. ``judged``: findings the caller already has
-    (backtest prints them before deciding to write).
+    (backtest prints them before deciding to write). ``beside``: stages folders into the set (given the
+    function that makes one) before the document is built, and returns the previous report to diff against,
+    if it made one (the demo's baseline, published with the set).
     """
     out = Path(out_dir)
     notes: list[str] = []
@@ -111,11 +114,18 @@ def persist(snapshot: dict[str, Any], ruleset: Any, out_dir: str | Path, mode: s
     pending = [judged]  # handed to the document once, then let go: the findings are not held while writing
     del judged
 
+    against = [previous]
+
     def document(digest: str) -> dict[str, Any]:
         done = pending.pop()
         with progress.stage(f"report document{of}"):
             return build_report(snapshot, ruleset.rules, done.findings, mode, waivers=done.waivers,
-                                previous=previous, ctx=done.ctx, digest=digest)
+                                previous=against[0], ctx=done.ctx, digest=digest)
+
+    def staged_beside(folder: Callable[[str], Path]) -> None:
+        made = beside(folder) if beside else None
+        if made is not None:
+            against[0] = made
 
     if snapshot_file:
         copy = (Path(snapshot_file), digest) if text is None else None
@@ -123,7 +133,8 @@ def persist(snapshot: dict[str, Any], ruleset: Any, out_dir: str | Path, mode: s
                                  snapshot_copy=copy)
     else:  # the snapshot staged first, streamed: its digest is taken as it is written, for the document
         validate_snapshot(snapshot, str(out / SNAPSHOT_NAME))
-        doc, written = write_set(document, out, formats, snapshot_doc=redact_data(snapshot), waivers=waivers)
+        doc, written = write_set(document, out, formats, snapshot_doc=redact_data(snapshot), waivers=waivers,
+                                 beside=staged_beside if beside else None)
     return Persisted(doc, written, findings, notes)
 
 

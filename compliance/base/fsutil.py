@@ -167,6 +167,14 @@ class StagedSet:
         self._add(name)
         return path
 
+    def folder(self, name: str) -> Path:
+        """Stage a folder member (its files written by the caller): ``<out>/<name>`` then leads into it, and it
+        switches with the rest of the set."""
+        path = self.dir / name
+        path.mkdir()
+        self._add(name)
+        return path
+
     def copy(self, name: str, source: Path) -> Path:
         """Stage a copy of an existing file (the snapshot ``evaluate`` read, the waivers applied)."""
         path = self.dir / name
@@ -195,6 +203,10 @@ class StagedSet:
         _fsync_dir(self.dir)
         for name in self.names:  # links to names the old set lacked dangle until the switch: still "not there"
             link = out / name
+            if link.is_dir() and not link.is_symlink():
+                # a folder member (the demo's ``previous/``) an older version wrote as a folder of its own: moved
+                # aside as a set of no run, so the tidy-up removes it, and replaced by a link like any name
+                os.replace(link, out / f"{SET_PREFIX}retired-{os.getpid()}-{secrets.token_hex(4)}")
             if (not link.is_symlink() and not link.exists()) or _foreign_link(link, name):
                 _symlink(f"{CURRENT}/{name}", link)
         previous = _current_target(out)

@@ -56,6 +56,7 @@ FORMATS: dict[str, Format] = {
 }
 SNAPSHOT_NAME = "snapshot.json"
 WAIVERS_NAME = "waivers.yaml"  # saved beside the snapshot, so re-evaluation applies the same exceptions
+PREVIOUS_FOLDER = "previous"  # the demo's baseline set, a folder member of the set whose reports diff against it
 
 
 __all__ = ["FORMATS", "Format", "render_all", "write_masked", "write_reports", "write_set"]
@@ -106,6 +107,7 @@ def write_set(
     snapshot_doc: dict[str, Any] | None = None,
     waivers: str | os.PathLike[str] | None = None,
     snapshot_copy: tuple[Path, str] | None = None,
+    beside: Callable[[Callable[[str], Path]], None] | None = None,
 ) -> tuple[dict[str, Any], dict[str, Path]]:
     """The reports, the snapshot they came from and the waivers applied, published as one unit.
 
@@ -117,6 +119,8 @@ def write_set(
     ``snapshot_doc``: the snapshot (validated, masked) to save, staged first and a record at a time, its digest
     taken as it is written; ``doc`` is then a function of that digest giving the report document. The saved
     text is never held (a 100,000-commit audit held its 108 MB, and as much again while writing it).
+    ``beside`` stages folders into the set before the document is built, given the function that makes one
+    (``StagedSet.folder``): the demo's baseline, ``previous/``, switches with the reports that diff against it.
     """
     out = Path(out_dir)
     wanted = _known(formats)
@@ -128,9 +132,12 @@ def write_set(
             sha = hashlib.sha256()
             chunks = _hashed(snapshot_chunks(snapshot_doc, str(out / SNAPSHOT_NAME)), sha)
             saved["snapshot"] = _public(staged, staged.write(SNAPSHOT_NAME, chunks))
+            if beside is not None:
+                beside(staged.folder)
             doc = doc("sha256:" + sha.hexdigest()) if callable(doc) else doc
-        elif callable(doc):
-            raise TypeError("a report document built from the digest needs the snapshot to save (snapshot_doc)")
+        elif callable(doc) or beside is not None:
+            raise TypeError("a document built from the digest, or folders beside it, need the snapshot to save "
+                            "(snapshot_doc)")
         doc, written = _write_formats(doc, staged, wanted, "report")
         written.update(saved)
         if snapshot_text is not None:
