@@ -486,3 +486,52 @@ def test_the_demo_baseline_switches_with_the_reports_that_diff_against_it(demo, 
     assert main(["demo", "--workdir", str(tmp_path / "work2"), "--out", str(out)]) == 0
     assert one_set(out)["set"] != old_set and _paired(out) and (out / "previous").is_symlink()
     build_package(out, tmp_path / "new.tar.gz")
+
+
+def _old_layout(out: Path) -> None:
+    """``out`` as the version before wrote it: ``previous/`` a folder of its own beside the set, not in it."""
+    (out / "previous").unlink()
+    os.replace(out / ".current" / "previous", out / "previous")
+
+
+@pytest.mark.parametrize("stop", ["link", "commit"])
+def test_a_folder_of_the_old_layout_keeps_its_pair_when_the_first_run_into_it_stops(demo, tmp_path, monkeypatch,
+                                                                                      stop):
+    """Found by a hostile probe: the old ``previous/`` folder was moved aside before the switch, so a run
+    stopped in between left the old reports without their baseline (and the next run deleted it). It is now
+    moved into the old set itself: stopped before the ``previous`` link is made (``link``) or at the set's
+    commit, the folder's published set still pairs its reports with their baseline and packages."""
+    from compliance.app.package import build_package
+
+    out = tmp_path / "out"
+    shutil.copytree(demo["out"], out, symlinks=True)
+    old = _paired(out)
+    _old_layout(out)
+    assert (out / "previous").is_dir() and not (out / "previous").is_symlink() and _paired(out) == old
+    real_link, real_commit = fsutil._symlink, fsutil.StagedSet.commit
+    commits = {"n": 0}
+
+    def link(target, path):
+        if stop == "link" and path.name == "previous" and path.parent == out:
+            raise Killed("link")
+        return real_link(target, path)
+
+    def commit(self):
+        commits["n"] += 1
+        if stop == "commit" and commits["n"] == 2:
+            raise Killed("commit")
+        return real_commit(self)
+
+    with monkeypatch.context() as m:
+        m.setattr(fsutil, "_symlink", link)
+        m.setattr(fsutil.StagedSet, "commit", commit)
+        with pytest.raises(Killed):
+            main(["demo", "--workdir", str(tmp_path / "work"), "--out", str(out)])
+    current = out / ".current"
+    baseline = current / "previous" if stop == "link" else out / "previous"  # moved into the set only at the commit
+    assert read_report(baseline / "report.json")["snapshot"]["digest"] == old
+    assert read_report(current / "report.json")["diff"]["previous"]["digest"] == old
+    build_package(out, tmp_path / "old.tar.gz")
+    assert main(["demo", "--workdir", str(tmp_path / "work2"), "--out", str(out)]) == 0
+    assert _paired(out) and (out / "previous").is_symlink()
+    assert not [p for p in out.iterdir() if p.name.startswith(".set-retired")]

@@ -204,9 +204,7 @@ class StagedSet:
         for name in self.names:  # links to names the old set lacked dangle until the switch: still "not there"
             link = out / name
             if link.is_dir() and not link.is_symlink():
-                # a folder member (the demo's ``previous/``) an older version wrote as a folder of its own: moved
-                # aside as a set of no run, so the tidy-up removes it, and replaced by a link like any name
-                os.replace(link, out / f"{SET_PREFIX}retired-{os.getpid()}-{secrets.token_hex(4)}")
+                _adopt_folder(out, name)
             if (not link.is_symlink() and not link.exists()) or _foreign_link(link, name):
                 _symlink(f"{CURRENT}/{name}", link)
         previous = _current_target(out)
@@ -307,6 +305,21 @@ def _symlink(target: str, link: Path) -> None:
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise
+
+
+def _adopt_folder(out: Path, name: str) -> None:
+    """A folder member (the demo's ``previous/``) that an older version wrote as a plain folder of ``out``: moved
+    into the published set it belongs with, so that set keeps it at every instant (``<out>/.current/<name>``:
+    readers that resolve ``.current`` find it there; ``<out>/<name>`` is missing only until the link is made,
+    a moment later). Without a published set (an older layout still), it is moved aside as a set of no run,
+    which the tidy-up removes."""
+    link = out / name
+    current = _current_target(out)
+    home = out / current / name if current and (out / current).is_dir() else None
+    if home is not None and not os.path.lexists(home):
+        os.replace(link, home)
+    else:
+        os.replace(link, out / f"{SET_PREFIX}retired-{os.getpid()}-{secrets.token_hex(4)}")
 
 
 def _foreign_link(link: Path, name: str) -> bool:
