@@ -50,6 +50,7 @@ def test_well_formed_200(http_server):
     # shaped to pass, but NaN and Infinity are not JSON: a snapshot holding them could never be read back
     (b'{"success": true, "capabilities": {"contract_version": "0.3.0", "routes": NaN}}', "body is not JSON"),
     (b'{"success": true, "capabilities": {"contract_version": "0.3.0", "limits": [-Infinity]}}', "body is not JSON"),
+    (b'{"success": true, "capabilities": {"contract_version": "0.3.0", "limits": [1e400]}}', "body is not JSON"),
 ])
 def test_malformed_200_is_data_not_a_pass(http_server, body, problem):
     server = http_server(_json(200, body))

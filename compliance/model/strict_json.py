@@ -21,7 +21,8 @@ _KEY = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 
 
 class _Constant:
-    """Stands where a NaN or Infinity literal was, so its JSON path can be reported."""
+    """Stands where a NaN or Infinity literal (or a number too large for a float) was, so its JSON path can be
+    reported."""
 
     def __init__(self, literal: str):
         self.literal = literal
@@ -83,8 +84,13 @@ def strict_loads(text: str, path: str, what: str, *, unique_keys: bool = True) -
         constants.append(_Constant(literal))
         return constants[-1]
 
+    def number(literal: str) -> float | _Constant:  # 1e400 is JSON, but Python reads it as Infinity
+        value = float(literal)
+        return value if value - value == 0 else constant(literal)
+
     try:
-        doc = json.loads(text, parse_constant=constant, object_pairs_hook=_unique_hook(repeated) if unique_keys else None)
+        doc = json.loads(text, parse_constant=constant, parse_float=number,
+                         object_pairs_hook=_unique_hook(repeated) if unique_keys else None)
     except json.JSONDecodeError as exc:
         raise InputError([Located(path, exc.lineno, exc.colno, f"invalid JSON: {exc.msg}")], what) from None
     except RecursionError:
@@ -94,8 +100,9 @@ def strict_loads(text: str, path: str, what: str, *, unique_keys: bool = True) -
     if constants:
         where = _find(doc, lambda v: isinstance(v, _Constant))
         literal = constants[0].literal
-        raise InputError([at(path, where or (), f"{literal} is not a JSON number (NaN and Infinity are "
-                             "not allowed)")], what)
+        said = (f"{literal} is not a JSON number (NaN and Infinity are not allowed)" if literal[-1:].isalpha() else
+                f"{literal} is beyond what a number can hold (it reads as Infinity, which is not allowed)")
+        raise InputError([at(path, where or (), said)], what)
     if repeated:
         where = _find(doc, lambda v: v is repeated[0]) or ()
         raise InputError([at(path, where, f"names {repeated[0].duplicate!r} twice (which one counts is not "

@@ -45,6 +45,15 @@ def _not_json(name: str) -> Any:
     raise ValueError(f"{name} is not a JSON number")
 
 
+def _finite(literal: str) -> float:
+    """A number as Python reads it, unless it overflows to Infinity (``1e400``): then the body is not JSON we
+    can judge, like ``Infinity`` itself."""
+    value = float(literal)
+    if value - value != 0:
+        raise ValueError(f"{literal} overflows to Infinity")
+    return value
+
+
 def probe(url: str, *, timeout: float = 5.0, meter: Meter | None = None) -> dict[str, Any]:
     """GET the capability URL. Connection failures raise (the source is then recorded as failed)."""
     if not url.startswith(("http://", "https://")):
@@ -62,7 +71,7 @@ def probe(url: str, *, timeout: float = 5.0, meter: Meter | None = None) -> dict
     repeated: list[str] = []
     try:
         body: Any = json.loads(raw[:MAX_BODY].decode("utf-8"), object_pairs_hook=lambda pairs: _once(pairs, repeated),
-                               parse_constant=_not_json)
+                               parse_constant=_not_json, parse_float=_finite)
     except (UnicodeDecodeError, ValueError, RecursionError):
         body = None
     problems = body_problems(body) if body is not None else ["body is not JSON"]

@@ -456,7 +456,7 @@ def test_good_snapshot_control_still_evaluates(tmp_path, capsys):
     assert (out / "report.json").is_file()
 
 
-@pytest.mark.parametrize("literal", ["NaN", "Infinity", "-Infinity"])
+@pytest.mark.parametrize("literal", ["NaN", "Infinity", "-Infinity", "1e400", "-1E999"])
 def test_nan_in_snapshot_is_refused_with_its_path(tmp_path, capsys, literal):
     doc = _good()
     doc["sources"]["lambda"] = {"status": "ok", "provenance": {"kind": "file", "requested": "r",
@@ -469,13 +469,16 @@ def test_nan_in_snapshot_is_refused_with_its_path(tmp_path, capsys, literal):
     code, _, err = _run(capsys, ["evaluate", "--snapshot", str(snap), "--policies", str(POLICIES),
                                  "--out", str(out)])
     assert code == 2, err
-    assert f"{snap}: $.sources.lambda.data.configuration.MemorySize: {literal} is not a JSON number" in err, err
+    # an overflowing number is JSON, but reads as Infinity (found by a hostile probe: it passed the NaN checks)
+    said = "is not a JSON number" if literal[-1].isalpha() else "is beyond what a number can hold"
+    assert f"{snap}: $.sources.lambda.data.configuration.MemorySize: {literal} {said}" in err, err
     assert not out.exists()
 
 
-def test_nan_in_source_data_file_is_a_failed_source(tmp_path, capsys, repo_path):
+@pytest.mark.parametrize("literal", ["NaN", "1e400"])
+def test_nan_in_source_data_file_is_a_failed_source(tmp_path, capsys, repo_path, literal):
     data = _write(tmp_path / "lambda.json", json.dumps({**GOOD_LAMBDA, "configuration": {
-        **GOOD_LAMBDA["configuration"], "MemorySize": 1}}).replace('"MemorySize": 1', '"MemorySize": NaN'))
+        **GOOD_LAMBDA["configuration"], "MemorySize": 1}}).replace('"MemorySize": 1', f'"MemorySize": {literal}'))
     config = _write(tmp_path / "compliance.yaml", CONFIG.replace("repo: enceladus", f"repo: {repo_path}") +
                     f"sources: {{lambda: {{file: {data}}}}}\n")
     out = tmp_path / "out"
@@ -483,7 +486,7 @@ def test_nan_in_source_data_file_is_a_failed_source(tmp_path, capsys, repo_path)
     assert code == 2
     doc = read_report(out / "report.json")
     src = next(s for s in doc["sources"] if s["name"] == "lambda")
-    assert src["status"] == "error" and "MemorySize: NaN" in src["error"]["message"], src
+    assert src["status"] == "error" and f"MemorySize: {literal}" in src["error"]["message"], src
 
 
 def _report(tmp_path: Path, capsys, name: str) -> Path:
