@@ -457,3 +457,40 @@ def test_a_bug_while_writing_exits_2_with_one_line_and_keeps_the_previous_set(de
     monkeypatch.setenv("COMPLIANCE_DEBUG", "1")
     with pytest.raises(RuntimeError):
         main(_evaluate(demo, out))
+
+
+class _Unreadable(Exception):
+    def __str__(self):
+        raise RuntimeError("a message that cannot be read")
+
+
+@pytest.mark.parametrize("raised", [_Unreadable(), SystemExit("leaving with ghp_" + "Zz8" * 12)])
+def test_the_last_line_of_defence_holds_when_the_error_itself_misbehaves(monkeypatch, capsys, raised):
+    """Found by a hostile re-probe: an exception whose text cannot be read, or a ``SystemExit`` carrying text
+    (Python prints it raw), got past the handler as a traceback or an unmasked token with exit 1."""
+    from compliance import cli
+
+    def broken(args):
+        raise raised
+
+    monkeypatch.setitem(cli.COMMANDS, "rules", broken)
+    monkeypatch.delenv("COMPLIANCE_DEBUG", raising=False)
+    assert main(["rules", "list"]) == 2
+    err = capsys.readouterr().err
+    assert f"internal error (a bug in compliance, not a verdict): {type(raised).__name__}" in err, err
+    assert "Traceback" not in err and "ghp_Zz8" not in err and err.count("\n") == 1
+
+
+@pytest.mark.parametrize("shell, code", [
+    ("evaluate --snapshot /nonexistent/snapshot.json 2>/dev/full", 2),  # the message cannot be written: still 2
+    ("evaluate --snapshot /nonexistent/snapshot.json 2>&-", 2),
+    ("rules list >&-", 0),  # no stdout at all: nothing to print to is not an error of the run
+    ("--version >&- 2>&-", 0),
+])
+def test_a_closed_or_full_terminal_never_changes_the_exit_code(tmp_path, shell, code):
+    """Found by a hostile re-probe: with stderr on a full device the run exited 1 ('a finding failed'), and
+    with stdout closed it printed a traceback and exited 120."""
+    run = subprocess.run(["bash", "-c", f"cd '{tmp_path}' && '{sys.executable}' -m compliance {shell}"],
+                         capture_output=True, text=True, check=False, stdin=subprocess.DEVNULL)
+    assert run.returncode == code, (run.returncode, run.stderr)
+    assert "Traceback" not in run.stderr and "Exception ignored" not in run.stderr

@@ -30,6 +30,42 @@ __all__ = ["COMMANDS", "DEFAULT_FORMATS", "FORMATS", "build_parser", "main"]
 
 
 def main(argv: list[str] | None = None) -> int:
+    _closed_streams_to_devnull()
+    try:
+        return _main(argv)
+    finally:
+        _flush_or_drop()
+
+
+def _closed_streams_to_devnull() -> None:
+    """``compliance ... >&-``: Python has no ``sys.stdout`` then, and every print would be an error of ours."""
+    for name in ("stdout", "stderr"):
+        if getattr(sys, name) is None:
+            setattr(sys, name, open(os.devnull, "w", encoding="utf-8"))  # noqa: SIM115 - for the process's life
+
+
+def _flush_or_drop() -> None:
+    """What is still buffered goes out now; a stream that cannot take it (``2>/dev/full``) is pointed at the null
+    device, so the interpreter's own flush at exit cannot turn the run's exit code into 120."""
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except (OSError, ValueError):
+            try:
+                os.dup2(os.open(os.devnull, os.O_WRONLY), stream.fileno())
+            except (OSError, ValueError):
+                pass
+
+
+def _say(text: str) -> None:
+    """A line for the user on stderr; a stderr that cannot take it never changes the exit code."""
+    try:
+        print(text, file=sys.stderr)
+    except (OSError, ValueError):
+        pass
+
+
+def _main(argv: list[str] | None) -> int:
     args = shared_parser().parse_args(argv)
     for name, value in vars(args).items():  # a default list is the shared parser's own object: never hand it out
         if isinstance(value, list):
@@ -54,7 +90,10 @@ def main(argv: list[str] | None = None) -> int:
             return _run(args)
     finally:
         if renderer is not None:
-            renderer.stop()
+            try:
+                renderer.stop()
+            except Exception:  # noqa: BLE001 - the run's outcome stands whatever the progress line does
+                pass
         if gc_was_enabled:
             gc.enable()
 
@@ -68,33 +107,44 @@ def _run(args: argparse.Namespace) -> int:
         return COMMANDS[args.command](args)
     except InputError as exc:
         for problem in exc.problems:
-            print(problem, file=sys.stderr)
-        print(f"compliance: invalid {exc.what}: {len(exc.problems)} problem(s); nothing was evaluated",
-              file=sys.stderr)
+            _say(str(problem))
+        _say(f"compliance: invalid {exc.what}: {len(exc.problems)} problem(s); nothing was evaluated")
         return EXIT_ERROR
     except ComplianceError as exc:
-        print(f"compliance: error: {exc}", file=sys.stderr)
+        _say(f"compliance: error: {exc}")
         return exc.exit_code
     except BrokenPipeError:  # e.g. `compliance changes | head`: the reader left, nothing to report
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return EXIT_OK
     except KeyboardInterrupt:
-        print("compliance: interrupted; nothing half-written", file=sys.stderr)
+        _say("compliance: interrupted; nothing half-written")
         return 130
     except OSError as exc:  # a file the run had to read or write: a clear message, never a traceback
         where = f": {exc.filename}" if exc.filename else ""
-        print(f"compliance: error: {exc.strerror or exc}{where}", file=sys.stderr)
+        _say(f"compliance: error: {exc.strerror or exc}{where}")
         return EXIT_ERROR
+    except SystemExit as exc:  # argparse's own exits carry a code; one carrying text is not ours to print
+        if exc.code is None or isinstance(exc.code, int):
+            raise
+        return _internal_error(exc)
     except Exception as exc:  # noqa: BLE001 - a bug of ours: never a traceback, never read as a verdict
         if os.environ.get("COMPLIANCE_DEBUG"):
             raise
+        return _internal_error(exc)
+
+
+def _internal_error(exc: BaseException) -> int:
+    """One line naming a bug of ours, its message masked; if even that fails, its type alone."""
+    try:
         from compliance.base.redact import clip, redact
 
         said = clip(redact(str(exc)), 300)
-        print(f"compliance: internal error (a bug in compliance, not a verdict): {type(exc).__name__}"
-              f"{': ' + said if said else ''}. Report folders hold one whole set, the previous one unless this run "
-              "had published its own. Set COMPLIANCE_DEBUG=1 to see where it happened.", file=sys.stderr)
-        return EXIT_ERROR
+    except Exception:  # noqa: BLE001 - an exception whose text cannot be read (or masked) is named by its type
+        said = ""
+    _say(f"compliance: internal error (a bug in compliance, not a verdict): {type(exc).__name__}"
+         f"{': ' + said if said else ''}. Report folders hold one whole set, the previous one unless this run "
+         "had published its own. Set COMPLIANCE_DEBUG=1 to see where it happened.")
+    return EXIT_ERROR
 
 
 def _command(name: str) -> Callable[[argparse.Namespace], int]:

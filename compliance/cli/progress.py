@@ -119,13 +119,16 @@ class Renderer:
             self._plain(f"{stage.name}: {text}")
 
     def _tick(self) -> None:
-        while not self._stop.wait(TICK):
-            with self._lock:
-                for stage in list(self._active):
-                    if id(stage) not in self._shown and stage.elapsed >= self.after:
-                        self._show(stage)
-                if self.tty and self._shown:
-                    self._draw()
+        try:
+            while not self._stop.wait(TICK):
+                with self._lock:
+                    for stage in list(self._active):
+                        if id(stage) not in self._shown and stage.elapsed >= self.after:
+                            self._show(stage)
+                    if self.tty and self._shown:
+                        self._draw()
+        except Exception:  # noqa: BLE001 - a progress line that cannot be drawn stops, it never fails the run
+            return
 
     def _draw(self) -> None:
         shown = [s for s in self._active if id(s) in self._shown]
