@@ -19,7 +19,7 @@ from compliance.base.redact import clip
 from compliance.base.redact_doc import redact_data
 from compliance.base.textscan import TextScan
 from compliance.model.schemacheck import errors, is_valid, rs_problems
-from compliance.model.strict_json import at, strict_loads
+from compliance.model.strict_json import at, leaves_where, strict_loads
 from compliance.model.value_checks import snapshot_value_problems
 
 SNAPSHOT_VERSION = 1  # written by build_snapshot, checked by read_snapshot before anything else
@@ -237,16 +237,8 @@ def snapshot_chunks(doc: dict[str, Any], path: str = "<snapshot>") -> Iterator[s
 
 def non_finite_problems(doc: Any, path: str, limit: int = 10) -> list[Located]:
     """Where ``doc`` holds NaN or Infinity (walked only once the encoder has found one)."""
-    problems: list[Located] = []
-    stack: list[tuple[tuple[Any, ...], Any]] = [((), doc)]
-    while stack and len(problems) < limit:
-        parts, value = stack.pop()
-        if isinstance(value, dict):
-            stack.extend(((*parts, k), v) for k, v in value.items())
-        elif isinstance(value, (list, tuple)):
-            stack.extend(((*parts, i), v) for i, v in enumerate(value))
-        elif isinstance(value, float) and value - value != 0:  # NaN and +/-Infinity
-            problems.append(at(path, parts, f"{value!r} is not a JSON number; the snapshot cannot be saved"))
+    problems = [at(path, parts, f"{value!r} is not a JSON number; the snapshot cannot be saved")
+                for parts, value in leaves_where(doc, lambda v: isinstance(v, float) and v - v != 0, limit)]
     return sorted(problems) or [Located(path, 0, 0, "a value that is not a JSON number; the snapshot cannot be saved")]
 
 

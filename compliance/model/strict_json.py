@@ -115,6 +115,22 @@ def refuse_duplicate_keys(path: str | Path, what: str = "snapshot") -> None:
     strict_loads(Path(path).read_text("utf-8"), str(path), what)
 
 
+def leaves_where(doc: Any, test: Any, limit: int) -> list[tuple[tuple[Any, ...], Any]]:
+    """(path, value) of up to ``limit`` values that are neither objects nor lists and pass ``test`` (iterative:
+    nesting depth is not a limit; tuples are walked as lists, as json writes them)."""
+    found: list[tuple[tuple[Any, ...], Any]] = []
+    stack: list[tuple[tuple[Any, ...], Any]] = [((), doc)]
+    while stack and len(found) < limit:
+        parts, value = stack.pop()
+        if isinstance(value, dict):
+            stack.extend(((*parts, k), v) for k, v in value.items())
+        elif isinstance(value, (list, tuple)):
+            stack.extend(((*parts, i), v) for i, v in enumerate(value))
+        elif test(value):
+            found.append((parts, value))
+    return found
+
+
 def _find(doc: Any, test: Any) -> tuple[Any, ...] | None:
     """The path of the first value passing ``test`` (iterative: nesting depth is not a limit)."""
     stack: list[tuple[tuple[Any, ...], Any]] = [((), doc)]
@@ -129,4 +145,4 @@ def _find(doc: Any, test: Any) -> tuple[Any, ...] | None:
     return None
 
 
-__all__ = ["at", "json_path", "refuse_duplicate_keys", "strict_loads"]
+__all__ = ["at", "json_path", "leaves_where", "refuse_duplicate_keys", "strict_loads"]

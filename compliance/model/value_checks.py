@@ -13,7 +13,7 @@ from typing import Any
 
 from compliance.base.errors import Located
 from compliance.base.timeutil import MAX_BOUND, MIN_BOUND, parse_time
-from compliance.model.strict_json import at
+from compliance.model.strict_json import at, leaves_where
 
 _TIME_SHAPE = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?Z")
 
@@ -27,17 +27,8 @@ def time_problems(doc: Any, path: str, limit: int = 10) -> list[Located]:
 
     For reports, which are walked whole; snapshots use ``snapshot_value_problems`` (targeted, as
     a 100,000-commit snapshot is too large to walk value by value)."""
-    problems: list[Located] = []
-    stack: list[tuple[tuple[Any, ...], Any]] = [((), doc)]
-    while stack and len(problems) < limit:
-        parts, value = stack.pop()
-        if isinstance(value, dict):
-            stack.extend(((*parts, k), v) for k, v in value.items())
-        elif isinstance(value, list):
-            stack.extend(((*parts, i), v) for i, v in enumerate(value))
-        elif isinstance(value, str) and _TIME_SHAPE.fullmatch(value) and parse_time(value) is None:
-            problems.append(at(path, parts, f"not a real date or time: {value!r}"))
-    return sorted(problems)
+    bad = leaves_where(doc, lambda v: isinstance(v, str) and _TIME_SHAPE.fullmatch(v) and parse_time(v) is None, limit)
+    return sorted(at(path, parts, f"not a real date or time: {value!r}") for parts, value in bad)
 
 
 _RUN_TIMES = ("created_at", "updated_at", "run_started_at")
