@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import re
 import subprocess
 import sys
@@ -454,9 +455,12 @@ def test_a_bug_while_writing_exits_2_with_one_line_and_keeps_the_previous_set(de
     assert "Traceback" not in err and token not in err and token[:12] not in err
     assert {p.name: p.read_bytes() for p in out.iterdir() if p.is_file() and p.name != ".lock"} == before
     assert [p.name for p in out.iterdir() if p.name.startswith(".set-")] == [os.readlink(out / ".current")]
-    monkeypatch.setenv("COMPLIANCE_DEBUG", "1")
-    with pytest.raises(RuntimeError):
-        main(_evaluate(demo, out))
+    monkeypatch.setenv("COMPLIANCE_DEBUG", "1")  # the traceback too, masked like every line, and still exit 2
+    assert main(_evaluate(demo, out)) == 2
+    err = capsys.readouterr().err
+    assert "Traceback" in err and "planted bug near" in err and token not in err and token[:12] not in err
+    monkeypatch.setenv("COMPLIANCE_DEBUG", "0")  # off
+    assert main(_evaluate(demo, out)) == 2 and "Traceback" not in capsys.readouterr().err
 
 
 class _Unreadable(Exception):
@@ -494,3 +498,28 @@ def test_a_closed_or_full_terminal_never_changes_the_exit_code(tmp_path, shell, 
                          capture_output=True, text=True, check=False, stdin=subprocess.DEVNULL)
     assert run.returncode == code, (run.returncode, run.stderr)
     assert "Traceback" not in run.stderr and "Exception ignored" not in run.stderr
+
+
+
+def test_every_printed_line_is_masked_and_a_reader_that_leaves_keeps_the_verdict(demo, tmp_path, monkeypatch):
+    """Found by a hostile re-probe: ordinary error lines printed a token the user had typed in a path or URL
+    (only internal errors were masked); ``| head`` turned a failing run's exit code into 0; a terminal that
+    could not encode the tool's own ellipsis made the demo an internal error."""
+    token = "ghp_" + "Ww4" * 12
+    env = {**os.environ, "GITHUB_TOKEN": token, "PYTHONIOENCODING": "utf-8"}
+    typed = subprocess.run([sys.executable, "-m", "compliance", "evaluate", "--snapshot",
+                            f"/nonexistent/{token}/snapshot.json", "--out", str(tmp_path / "o")],
+                           capture_output=True, text=True, env=env, check=False)
+    assert typed.returncode == 2 and "/nonexistent/" in typed.stderr and token not in typed.stderr, typed.stderr
+    code, base = demo
+    argv = f"'{sys.executable}' -m compliance evaluate --snapshot '{base / 'out' / 'snapshot.json'}' --out "
+    want = subprocess.run(["bash", "-c", argv + f"'{tmp_path / 'a'}' >/dev/null"], check=False).returncode
+    assert want == 2  # the demo holds findings that could not be evaluated
+    for cut in ("head -c1", "true"):
+        run = subprocess.run(["bash", "-o", "pipefail", "-c", argv + f"'{tmp_path / 'b'}' | {cut}"],
+                             capture_output=True, text=True, check=False)
+        assert run.returncode == want, (cut, run.returncode, run.stderr)
+    ascii_env = {**os.environ, "PYTHONIOENCODING": "ascii"}
+    shown = subprocess.run(["bash", "-c", argv + f"'{tmp_path / 'c'}'"], capture_output=True, text=True,
+                           env=ascii_env, check=False)
+    assert shown.returncode == want and "internal error" not in shown.stderr, shown.stderr

@@ -11,6 +11,7 @@ CLI's own layout.
 from __future__ import annotations
 
 import io
+import os
 import re
 import sys
 from collections.abc import Iterator
@@ -64,8 +65,21 @@ def inert(text: Any) -> str:
     return _WORKFLOW_COMMAND.sub(_defuse, visible(text))
 
 
+def _masked(text: str) -> str:
+    """``redact``: imported at the first line printed, not by every start (``--version`` prints none here)."""
+    # deliberate lazy import: redact imports this module (its invisible-character class), and start-up is budgeted
+    from compliance.base.redact import redact
+
+    return redact(text) if text and not text.isspace() else text
+
+
 class VisibleStream(io.TextIOBase):
-    """A text stream that writes through ``visible`` to the stream it wraps."""
+    """A text stream that writes through ``visible`` to the stream it wraps, secrets masked.
+
+    Every line the tool prints passes here, error messages included (a path or URL a user typed may hold a
+    token). A reader that goes away (``| head``) does not end the run: the rest goes to the null device and the
+    command finishes, so its exit code is still the verdict. A terminal whose encoding cannot show a character
+    gets its escape (``\u2026``) instead of an encoding error."""
 
     def __init__(self, inner: TextIO):
         self._inner = inner
@@ -73,11 +87,27 @@ class VisibleStream(io.TextIOBase):
     def write(self, text: str) -> int:
         # each write as if it began a line: ``print`` writes a message and its newline apart, and the
         # progress renderer writes lines of its own between them on the same terminal
-        self._inner.write(inert(text))
+        shown = inert(_masked(text))
+        try:
+            self._inner.write(shown)
+        except UnicodeEncodeError:
+            enc = self.encoding or "utf-8"
+            self._inner.write(shown.encode(enc, "backslashreplace").decode(enc, "replace"))
+        except BrokenPipeError:
+            self._reader_gone()
         return len(text)
 
     def flush(self) -> None:
-        self._inner.flush()
+        try:
+            self._inner.flush()
+        except BrokenPipeError:
+            self._reader_gone()
+
+    def _reader_gone(self) -> None:
+        try:
+            os.dup2(os.open(os.devnull, os.O_WRONLY), self._inner.fileno())
+        except (OSError, ValueError):
+            pass
 
     def fileno(self) -> int:
         return self._inner.fileno()

@@ -8,7 +8,7 @@ Exit codes (also in the README):
   1  at least one finding failed
   2  at least one finding could not be evaluated (`error`), or the input was invalid
      (rule/config/snapshot file, bad arguments, repository not found), or compliance itself failed
-     (an internal error: one line saying so, no traceback; COMPLIANCE_DEBUG=1 shows it)
+     (an internal error: one line saying so, no traceback; COMPLIANCE_DEBUG=1 shows it, masked)
 --fail-on SEVERITY and --soft-fail reshape 1 and 2 for findings (see compliance/app/gating.py); invalid
 input always exits 2. Publishing to GitHub never changes the exit code: its failures are warnings.
 `compliance demo` exits 0 when the demo run itself completed, whatever its verdicts; `compliance backtest`
@@ -23,7 +23,7 @@ import os
 import sys
 from collections.abc import Callable
 
-from compliance.base.errors import EXIT_ERROR, EXIT_OK, ComplianceError, InputError
+from compliance.base.errors import EXIT_ERROR, ComplianceError, InputError
 from compliance.cli.parser import DEFAULT_FORMATS, FORMATS, build_parser, shared_parser
 
 __all__ = ["COMMANDS", "DEFAULT_FORMATS", "FORMATS", "build_parser", "main"]
@@ -113,9 +113,14 @@ def _run(args: argparse.Namespace) -> int:
     except ComplianceError as exc:
         _say(f"compliance: error: {exc}")
         return exc.exit_code
-    except BrokenPipeError:  # e.g. `compliance changes | head`: the reader left, nothing to report
-        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
-        return EXIT_OK
+    except BrokenPipeError:
+        # the printed lines survive a reader that left (``console.VisibleStream``: ``| head`` keeps the verdict's
+        # code); one that reaches here came from elsewhere, and the run's code is not known: never a pass
+        try:
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        except (OSError, ValueError):
+            pass
+        return EXIT_ERROR
     except KeyboardInterrupt:
         _say("compliance: interrupted; nothing half-written")
         return 130
@@ -128,17 +133,23 @@ def _run(args: argparse.Namespace) -> int:
             raise
         return _internal_error(exc)
     except Exception as exc:  # noqa: BLE001 - a bug of ours: never a traceback, never read as a verdict
-        if os.environ.get("COMPLIANCE_DEBUG"):
-            raise
         return _internal_error(exc)
 
 
 def _internal_error(exc: BaseException) -> int:
-    """One line naming a bug of ours, its message masked; if even that fails, its type alone."""
-    try:
-        from compliance.base.redact import clip, redact
+    """One line naming a bug of ours, its message masked; if even that fails, its type alone. With
+    ``COMPLIANCE_DEBUG=1`` the traceback comes first, through the same masking and sanitising as every line."""
+    from compliance.base.redact import clip, redact
 
-        said = clip(redact(str(exc)), 300)
+    if os.environ.get("COMPLIANCE_DEBUG", "").strip().lower() in ("1", "true", "yes"):
+        import traceback
+
+        try:
+            _say("".join(traceback.format_exception(exc)).rstrip())
+        except Exception:  # noqa: BLE001 - a traceback that cannot be formatted is left out, the line below stays
+            pass
+    try:
+        said = " ".join(clip(redact(str(exc)), 300).split())  # one line, whatever the message holds
     except Exception:  # noqa: BLE001 - an exception whose text cannot be read (or masked) is named by its type
         said = ""
     _say(f"compliance: internal error (a bug in compliance, not a verdict): {type(exc).__name__}"

@@ -101,17 +101,22 @@ def cmd_changes(args: argparse.Namespace) -> int:
     if args.format == "table":
         out.write(f"{'sha':<12}  {'kind':<11}  {'pr':>5}  {'committed_at':<20}  {'tasks':<24}  files\n")
     count = 0
+    lines: list[str] = []  # written 256 at a time: each write is masked and sanitised as a whole (6 us a call)
     for row in rows:
         count += 1
         if args.format == "json":
-            out.write(json.dumps(row, ensure_ascii=False) + "\n")
-            continue
-        hit = row["files"]
-        pr = f"#{row['pr']}" if row["pr"] else "-"
-        tasks = ",".join(row["task_ids"]) or "-"
-        more = f" (+{len(hit) - 1})" if len(hit) > 1 else ""
-        out.write(f"{row['sha'][:12]}  {row['kind']:<11}  {pr:>5}  {row['committed_at']:<20}  "
-                  f"{tasks:<24}  {hit[0]}{more}\n")
+            lines.append(json.dumps(row, ensure_ascii=False) + "\n")
+        else:
+            hit = row["files"]
+            pr = f"#{row['pr']}" if row["pr"] else "-"
+            tasks = ",".join(row["task_ids"]) or "-"
+            more = f" (+{len(hit) - 1})" if len(hit) > 1 else ""
+            lines.append(f"{row['sha'][:12]}  {row['kind']:<11}  {pr:>5}  {row['committed_at']:<20}  "
+                         f"{tasks:<24}  {hit[0]}{more}\n")
+        if len(lines) >= 256:
+            out.write("".join(lines))
+            lines.clear()
+    out.write("".join(lines))
     if args.format == "table":
         print(f"{count} in-scope change(s) on {args.branch} between {parse_time(since).date()} and "
               f"{parse_time(until).date()}", file=sys.stderr)
