@@ -88,8 +88,15 @@ def strict_loads(text: str, path: str, what: str, *, unique_keys: bool = True) -
         value = float(literal)
         return value if value - value == 0 else constant(literal)
 
+    def integer(literal: str) -> int | _Constant:
+        # beyond a 64-bit integer no source of ours sends, and the engine's arithmetic would overflow on it
+        if len(literal) < 19:
+            return int(literal)
+        value = int(literal)
+        return value if -(1 << 63) <= value < (1 << 63) else constant(literal)
+
     try:
-        doc = json.loads(text, parse_constant=constant, parse_float=number,
+        doc = json.loads(text, parse_constant=constant, parse_float=number, parse_int=integer,
                          object_pairs_hook=_unique_hook(repeated) if unique_keys else None)
     except json.JSONDecodeError as exc:
         raise InputError([Located(path, exc.lineno, exc.colno, f"invalid JSON: {exc.msg}")], what) from None
@@ -100,8 +107,11 @@ def strict_loads(text: str, path: str, what: str, *, unique_keys: bool = True) -
     if constants:
         where = _find(doc, lambda v: isinstance(v, _Constant))
         literal = constants[0].literal
+        shown = literal if len(literal) <= 40 else f"{literal[:20]}…({len(literal)} characters)"
         said = (f"{literal} is not a JSON number (NaN and Infinity are not allowed)" if literal[-1:].isalpha() else
-                f"{literal} is beyond what a number can hold (it reads as Infinity, which is not allowed)")
+                f"{shown} is beyond what a number can hold (it reads as Infinity, which is not allowed)"
+                if any(c in literal for c in ".eE") else
+                f"{shown} is beyond what a number can hold (a 64-bit integer)")
         raise InputError([at(path, where or (), said)], what)
     if repeated:
         where = _find(doc, lambda v: v is repeated[0]) or ()
