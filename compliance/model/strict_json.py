@@ -66,6 +66,27 @@ def _unique_hook(found: list[_Duplicated]) -> Any:
     return unique
 
 
+def _refused(literal: str) -> Any:
+    raise ValueError(f"{literal[:40]} is not a number JSON can carry")
+
+
+def _finite(literal: str) -> float:
+    value = float(literal)
+    return value if value - value == 0 else _refused(literal)
+
+
+def _bounded(literal: str) -> int:
+    value = int(literal)
+    return value if len(literal) < 19 or -(1 << 63) <= value < (1 << 63) else _refused(literal)
+
+
+def finite_loads(text: str | bytes, **kw: Any) -> Any:
+    """``json.loads`` for an answer from elsewhere (an API body, a trail file, a cache entry): ``ValueError``
+    on NaN, Infinity, a number that overflows to it (``1e400``) or an integer beyond 64 bits, as on text that
+    is not JSON, so the caller's "not JSON" path takes it. Saved, such a value could never be read back."""
+    return json.loads(text, parse_constant=_refused, parse_float=_finite, parse_int=_bounded, **kw)
+
+
 def strict_loads(text: str, path: str, what: str, *, unique_keys: bool = True) -> Any:
     """``json.loads`` that refuses what is not JSON, each refusal an ``InputError`` naming the place.
 
@@ -155,4 +176,4 @@ def _find(doc: Any, test: Any) -> tuple[Any, ...] | None:
     return None
 
 
-__all__ = ["at", "json_path", "leaves_where", "refuse_duplicate_keys", "strict_loads"]
+__all__ = ["at", "finite_loads", "json_path", "leaves_where", "refuse_duplicate_keys", "strict_loads"]

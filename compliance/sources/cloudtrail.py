@@ -21,12 +21,12 @@ the fields a check reads: never request bodies (``environment`` variables can ho
 from __future__ import annotations
 
 import gzip
-import json
 import time
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
 from compliance.base.timeutil import iso, parse_time, utcnow
+from compliance.model.strict_json import finite_loads
 from compliance.sources import aws
 from compliance.sources.base import Meter
 
@@ -117,7 +117,7 @@ def _records(raw: bytes, where: str) -> list[Any]:
     """The ``Records`` list of one gzip JSON trail file; anything else (truncated, not JSON, no list) is an
     error naming the file, never "no events": an unreadable file proves no absence."""
     try:
-        doc = json.loads(gzip.decompress(raw))
+        doc = finite_loads(gzip.decompress(raw))
     except (OSError, EOFError, ValueError) as exc:
         raise aws.AwsApiError(f"trail file {where} is not gzip JSON: {exc}", code="InvalidTrailFile",
                               operation="GetObject") from exc
@@ -223,7 +223,7 @@ def lookup_events(function: str, region: str, since: datetime, until: datetime, 
         page = _lookup_page(client, params, paced=pages > 1)
         for item in page.get("Events", []):
             try:
-                record = json.loads(item.get("CloudTrailEvent") or "{}")
+                record = finite_loads(item.get("CloudTrailEvent") or "{}")
             except ValueError as exc:
                 raise aws.AwsApiError(f"LookupEvents returned an event that is not JSON: {exc}",
                                       code="InvalidEvent", operation="LookupEvents") from exc

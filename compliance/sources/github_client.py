@@ -26,6 +26,7 @@ from compliance.base import progress
 from compliance.base.errors import ComplianceError
 from compliance.base.redact import redact
 from compliance.base.timeutil import iso
+from compliance.model.strict_json import finite_loads
 from compliance.sources.base import Meter
 from compliance.sources.github_app import app_configured, installation_token
 from compliance.sources.httpcache import Entry, ETagCache
@@ -179,7 +180,7 @@ class _Client:
             self.meter.cached += 1
             return cached.body, cached.link
         try:
-            body = json.loads(text)
+            body = finite_loads(text)
         except ValueError:
             raise GitHubRequestError(f"GET {shown} -> {status}: the answer is not JSON", status) from None
         if self.cache is not None and answer.get("etag"):

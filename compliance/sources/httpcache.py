@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from compliance.base.fsutil import atomic_write_text
+from compliance.model.strict_json import finite_loads
 
 
 @dataclass(frozen=True)
@@ -37,7 +38,7 @@ class ETagCache:
 
     def get(self, key: str) -> Entry | None:
         try:
-            doc = json.loads(self._path(key).read_text(encoding="utf-8"))
+            doc = finite_loads(self._path(key).read_text(encoding="utf-8"))
         except (OSError, ValueError):
             return None  # missing or torn by an older crash: a miss costs one full request, nothing more
         if not isinstance(doc, dict) or doc.get("key") != key or not isinstance(doc.get("etag"), str):

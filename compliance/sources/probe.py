@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import time
 import urllib.error
 import urllib.request
@@ -10,6 +9,7 @@ from typing import Any
 
 from compliance.base.jsonpairs import repeated_key
 from compliance.model.capability import body_problems
+from compliance.model.strict_json import finite_loads
 from compliance.sources.base import Meter
 
 MAX_BODY = 256 * 1024
@@ -39,21 +39,6 @@ def _once(pairs: list[tuple[str, Any]], repeated: list[str]) -> dict[str, Any]:
     return obj
 
 
-def _not_json(name: str) -> Any:
-    """``NaN``, ``Infinity``, ``-Infinity``: Python's parser takes them, JSON has no such numbers (and a
-    snapshot holding one could not be read back), so such a body is not JSON."""
-    raise ValueError(f"{name} is not a JSON number")
-
-
-def _finite(literal: str) -> float:
-    """A number as Python reads it, unless it overflows to Infinity (``1e400``): then the body is not JSON we
-    can judge, like ``Infinity`` itself."""
-    value = float(literal)
-    if value - value != 0:
-        raise ValueError(f"{literal} overflows to Infinity")
-    return value
-
-
 def probe(url: str, *, timeout: float = 5.0, meter: Meter | None = None) -> dict[str, Any]:
     """GET the capability URL. Connection failures raise (the source is then recorded as failed)."""
     if not url.startswith(("http://", "https://")):
@@ -70,8 +55,7 @@ def probe(url: str, *, timeout: float = 5.0, meter: Meter | None = None) -> dict
     latency = int((time.perf_counter() - t0) * 1000)
     repeated: list[str] = []
     try:
-        body: Any = json.loads(raw[:MAX_BODY].decode("utf-8"), object_pairs_hook=lambda pairs: _once(pairs, repeated),
-                               parse_constant=_not_json, parse_float=_finite)
+        body: Any = finite_loads(raw[:MAX_BODY].decode("utf-8"), object_pairs_hook=lambda pairs: _once(pairs, repeated))
     except (UnicodeDecodeError, ValueError, RecursionError):
         body = None
     problems = body_problems(body) if body is not None else ["body is not JSON"]

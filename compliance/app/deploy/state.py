@@ -19,6 +19,7 @@ from compliance.app.deploy.facts import Output, Plan, ScriptRun
 from compliance.base.fsutil import atomic_write_text
 from compliance.base.timeutil import iso, utcnow
 from compliance.inputs.config import Config
+from compliance.model.strict_json import finite_loads
 from compliance.sources import aws, lambda_fn
 from compliance.sources.base import Meter
 
@@ -72,7 +73,7 @@ def read_state(out_dir: Path) -> tuple[dict[str, Any] | None, str | None]:
     if len(raw) > STATE_MAX_BYTES:
         return None, f"the state file is malformed (larger than {STATE_MAX_BYTES} bytes)"
     try:
-        data = json.loads(raw.decode("utf-8"))
+        data = finite_loads(raw.decode("utf-8"))
     except (UnicodeDecodeError, ValueError) as exc:
         return None, f"the state file is malformed (not JSON: {exc})"
     problem = _state_problem(data)
