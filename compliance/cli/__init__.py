@@ -152,7 +152,8 @@ def _internal_error(exc: BaseException) -> int:
         said = " ".join(clip(redact(str(exc)), 300).split())  # one line, whatever the message holds
     except Exception:  # noqa: BLE001 - an exception whose text cannot be read (or masked) is named by its type
         said = ""
-    _say(f"compliance: internal error (a bug in compliance, not a verdict): {type(exc).__name__}"
+    kind = clip(redact(type(exc).__name__), 80)  # a class made at run time can be named by anything
+    _say(f"compliance: internal error (a bug in compliance, not a verdict): {kind}"
          f"{': ' + said if said else ''}. Report folders hold one whole set, the previous one unless this run "
          "had published its own. Set COMPLIANCE_DEBUG=1 to see where it happened.")
     return EXIT_ERROR
