@@ -296,6 +296,42 @@ def test_changes_shows_a_hostile_file_name_escaped_and_json_stays_json(tmp_path,
     assert [r["files"] for r in rows if name in r["files"]] == [[name]]  # the data itself is intact
 
 
+def test_changes_masks_each_row_on_its_own_and_json_stays_json_in_any_encoding(tmp_path):
+    """Found by a hostile probe of the masked console: a PEM header in one file name masked the rest of its
+    batch (255 rows hidden from the listing), a token split by a control character survived in JSON, masking
+    the JSON text broke its escapes, an ASCII terminal got escapes JSON does not have, and a newline in a file
+    name forged a row of the table."""
+    from tests.scenario import build_repo
+
+    repo, _ = build_repo(tmp_path / "r")
+    token = "ghp_" + "Jq5" * 12
+    names = ["backend/lambda/coordination_api/-----BEGIN RSA PRIVATE KEY-----.md",
+             f"backend/lambda/coordination_api/{token[:10]}\x01{token[10:]}.md",
+             'backend/lambda/coordination_api/password="abcdefg\\',
+             "backend/lambda/coordination_api/a.md\ndeadbeefdead  direct_push  -  docs/fake.md",
+             "backend/lambda/coordination_api/caf\u00e9\u202e.py"]
+    for i, name in enumerate(names):
+        repo.commit(f"ENC-TSK-34{i} hostile name", {name: "x\n"}, author_date=f"2026-03-0{i + 1}T10:00:00+00:00")
+    for i in range(300):  # after them, in the same batch of rows
+        repo.commit(f"ENC-TSK-399 filler {i}", {f"backend/lambda/coordination_api/f{i:03}.py": "x\n"},
+                    author_date=f"2026-03-10T{i // 60:02}:{i % 60:02}:00+00:00")
+    base = [sys.executable, "-m", "compliance", "changes", "--repo", str(repo.path), "--since", "2026-02-21",
+            "--until", "2026-03-31", "--path", "backend/lambda/coordination_api/**"]
+    env = {**os.environ, "PYTHONIOENCODING": "utf-8"}
+    table = subprocess.run(base, capture_output=True, text=True, env=env, check=True).stdout
+    rows = table.splitlines()[1:]
+    assert sum(1 for r in rows if "/f" in r and r.rstrip().endswith(".py")) == 300  # no row hidden by the mask
+    assert token not in table and token[:12] not in table
+    assert not [r for r in rows if r.startswith("deadbeefdead")]  # the newline in the name is shown, not obeyed
+    for encoding in ("utf-8", "ascii"):
+        out = subprocess.run([*base, "--format", "json"], capture_output=True, text=True, check=True,
+                             env={**os.environ, "PYTHONIOENCODING": encoding}).stdout
+        docs = [json.loads(line) for line in out.splitlines()]  # every line is JSON
+        assert len(docs) == len(rows) and token not in out and token[:12] not in json.dumps(docs)
+        files = {f for d in docs for f in d["files"]}
+        assert names[4] in files and names[3] in files  # what needs no masking is the data as it is
+
+
 def test_source_warnings_are_shown_wherever_a_verdict_is(demo, tmp_path, capsys):
     path = _hostile_snapshot(demo, tmp_path)
     out = tmp_path / "o"

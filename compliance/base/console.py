@@ -66,11 +66,17 @@ def inert(text: Any) -> str:
 
 
 def _masked(text: str) -> str:
-    """``redact``: imported at the first line printed, not by every start (``--version`` prints none here)."""
+    """``redact`` of each line on its own: what masking does to one line (a PEM header masks to the end of its
+    text, a hidden character found strips the text it is in) must not reach the lines written with it.
+    Imported at the first line printed, not by every start (``--version`` prints none here)."""
     # deliberate lazy import: redact imports this module (its invisible-character class), and start-up is budgeted
     from compliance.base.redact import redact
 
-    return redact(text) if text and not text.isspace() else text
+    if not text or text.isspace():
+        return text
+    if redact(text) == text:
+        return text  # nothing to mask in the whole is nothing in any line: every shape but a PEM key is line-local
+    return "\n".join(redact(line) for line in text.split("\n"))  # each line's end kept out of its mask
 
 
 class VisibleStream(io.TextIOBase):
@@ -93,6 +99,16 @@ class VisibleStream(io.TextIOBase):
         except UnicodeEncodeError:
             enc = self.encoding or "utf-8"
             self._inner.write(shown.encode(enc, "backslashreplace").decode(enc, "replace"))
+        except BrokenPipeError:
+            self._reader_gone()
+        return len(text)
+
+    def write_verbatim(self, text: str) -> int:
+        """For text that is already masked and inert by construction (``json.dumps`` of masked data with
+        ``ensure_ascii``: no control character, no line a CI runner obeys): masking it again could break its
+        escapes (``password=\"...\"``)."""
+        try:
+            self._inner.write(text)
         except BrokenPipeError:
             self._reader_gone()
         return len(text)

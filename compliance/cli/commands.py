@@ -89,6 +89,7 @@ def cmd_rules(args: argparse.Namespace) -> int:
 
 def cmd_changes(args: argparse.Namespace) -> int:
     from compliance.app import changes
+    from compliance.base.redact_doc import redact_data
     from compliance.base.timeutil import parse_time
 
     since, until = _window(args)
@@ -101,22 +102,26 @@ def cmd_changes(args: argparse.Namespace) -> int:
     if args.format == "table":
         out.write(f"{'sha':<12}  {'kind':<11}  {'pr':>5}  {'committed_at':<20}  {'tasks':<24}  files\n")
     count = 0
-    lines: list[str] = []  # written 256 at a time: each write is masked and sanitised as a whole (6 us a call)
+    # JSON lines: the row's values masked before they are encoded, and encoded ASCII-only, so every line is
+    # valid JSON in any terminal encoding and nothing masking the text afterwards could break an escape
+    verbatim = getattr(out, "write_verbatim", out.write)
+    lines: list[str] = []  # written 256 at a time (each line still masked on its own)
     for row in rows:
         count += 1
         if args.format == "json":
-            lines.append(json.dumps(row, ensure_ascii=False) + "\n")
+            lines.append(json.dumps(redact_data(row)) + "\n")
         else:
             hit = row["files"]
             pr = f"#{row['pr']}" if row["pr"] else "-"
             tasks = ",".join(row["task_ids"]) or "-"
             more = f" (+{len(hit) - 1})" if len(hit) > 1 else ""
+            path = hit[0].replace("\r", "\\r").replace("\n", "\\n")  # a newline in a file name forges no row
             lines.append(f"{row['sha'][:12]}  {row['kind']:<11}  {pr:>5}  {row['committed_at']:<20}  "
-                         f"{tasks:<24}  {hit[0]}{more}\n")
+                         f"{tasks:<24}  {path}{more}\n")
         if len(lines) >= 256:
-            out.write("".join(lines))
+            (verbatim if args.format == "json" else out.write)("".join(lines))
             lines.clear()
-    out.write("".join(lines))
+    (verbatim if args.format == "json" else out.write)("".join(lines))
     if args.format == "table":
         print(f"{count} in-scope change(s) on {args.branch} between {parse_time(since).date()} and "
               f"{parse_time(until).date()}", file=sys.stderr)
