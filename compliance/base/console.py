@@ -70,13 +70,31 @@ def _masked(text: str) -> str:
     text, a hidden character found strips the text it is in) must not reach the lines written with it.
     Imported at the first line printed, not by every start (``--version`` prints none here)."""
     # deliberate lazy import: redact imports this module (its invisible-character class), and start-up is budgeted
-    from compliance.base.redact import redact
+    from compliance.base.redact import LineRedactor, _secrets, redact
 
     if not text or text.isspace():
         return text
     if redact(text) == text:
         return text  # nothing to mask in the whole is nothing in any line: every shape but a PEM key is line-local
-    return "\n".join(redact(line) for line in text.split("\n"))  # each line's end kept out of its mask
+    # line by line, each line's end kept out of its mask, remembering a PEM key's body (``LineRedactor``); a
+    # secret value that spans lines is masked in the whole first, so no line of it survives alone
+
+    multi = tuple(v for v in _secrets() if "\n" in v and v in text)
+    if multi:
+        text = redact(text, multi)
+    line_of = LineRedactor()
+    return "\n".join(line_of(line) for line in text.split("\n"))
+
+
+def _masked_rows(text: str) -> str:
+    """``_masked`` for rows that cannot span lines (a table whose cells show their line breaks escaped): each
+    line on its own, so a cell that reads like a key's first line masks that cell, not the rows after it."""
+    # deliberate lazy import, as in _masked
+    from compliance.base.redact import redact
+
+    if not text or redact(text) == text:
+        return text
+    return "\n".join(redact(line) for line in text.split("\n"))
 
 
 class VisibleStream(io.TextIOBase):
@@ -93,7 +111,9 @@ class VisibleStream(io.TextIOBase):
     def write(self, text: str) -> int:
         # each write as if it began a line: ``print`` writes a message and its newline apart, and the
         # progress renderer writes lines of its own between them on the same terminal
-        shown = inert(_masked(text))
+        return self._write(inert(_masked(text)), len(text))
+
+    def _write(self, shown: str, size: int) -> int:
         try:
             self._inner.write(shown)
         except UnicodeEncodeError:
@@ -101,7 +121,11 @@ class VisibleStream(io.TextIOBase):
             self._inner.write(shown.encode(enc, "backslashreplace").decode(enc, "replace"))
         except BrokenPipeError:
             self._reader_gone()
-        return len(text)
+        return size
+
+    def write_rows(self, text: str) -> int:
+        """``write`` for table rows, one per line, each masked on its own (``_masked_rows``)."""
+        return self._write(inert(_masked_rows(text)), len(text))
 
     def write_verbatim(self, text: str) -> int:
         """For text that is already masked and inert by construction (``json.dumps`` of masked data with

@@ -268,13 +268,18 @@ def redact(text: str | None, secrets: tuple[str, ...] | None = None) -> str:
         # The text as read is stripped, not the text masked above: a known secret split by one
         # (``wJalrXUtnFEMI\u200b/K7MDENG...``) had its head masked above, and the rest stripped of
         # the masked head no longer read as the secret (27 of its 40 characters were shown; probe 20).
-        stripped = _HIDDEN.sub("", original)
+        # a terminal escape sequence goes whole (``ESC [0m``, ``ESC ]8;;BEL``): only its ESC is hidden, and the
+        # rest of it would still split the token for every shape (found by a hostile probe)
+        stripped = _HIDDEN.sub("", _TERMINAL_SEQUENCE.sub("", original) if "\x1b" in original else original)
         masked = redact(stripped, secrets)
         if masked != stripped:
             return masked
     return text
 
 
+# ECMA-48 control sequences (CSI ``ESC [ ... final``, OSC ``ESC ] ... BEL or ESC \``) and two-character escapes:
+# what a terminal consumes without showing, so what they split reads joined on screen.
+_TERMINAL_SEQUENCE = re.compile(r"\x1b\[[0-?]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)|\x1b[@-Z\\-_]")
 # Invisible characters that can split a token are the console's class (``_HIDDEN``, tab/newline/CR
 # excepted); this is its ASCII part, a cheap first test for the common all-ASCII text.
 _ASCII_HIDDEN = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")

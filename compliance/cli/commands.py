@@ -105,6 +105,7 @@ def cmd_changes(args: argparse.Namespace) -> int:
     # JSON lines: the row's values masked before they are encoded, and encoded ASCII-only, so every line is
     # valid JSON in any terminal encoding and nothing masking the text afterwards could break an escape
     verbatim = getattr(out, "write_verbatim", out.write)
+    table_rows = getattr(out, "write_rows", out.write)
     lines: list[str] = []  # written 256 at a time (each line still masked on its own)
     for row in rows:
         count += 1
@@ -119,9 +120,9 @@ def cmd_changes(args: argparse.Namespace) -> int:
             lines.append(f"{row['sha'][:12]}  {row['kind']:<11}  {pr:>5}  {row['committed_at']:<20}  "
                          f"{tasks:<24}  {path}{more}\n")
         if len(lines) >= 256:
-            (verbatim if args.format == "json" else out.write)("".join(lines))
+            (verbatim if args.format == "json" else table_rows)("".join(lines))
             lines.clear()
-    (verbatim if args.format == "json" else out.write)("".join(lines))
+    (verbatim if args.format == "json" else table_rows)("".join(lines))
     if args.format == "table":
         print(f"{count} in-scope change(s) on {args.branch} between {parse_time(since).date()} and "
               f"{parse_time(until).date()}", file=sys.stderr)
