@@ -42,3 +42,19 @@ def test_a_table_cell_that_reads_like_a_keys_first_line_masks_that_cell_only():
     rows = "".join(f"{i:04}  docs/f{i}.md\n" for i in range(5))
     shown = _shown("write_rows", "0000  docs/-----BEGIN RSA PRIVATE KEY-----.md\n" + rows)
     assert shown.splitlines()[0] == "0000  docs/***" and shown.splitlines()[1:] == rows.splitlines()
+
+
+def test_a_key_header_split_by_a_hidden_character_or_two_keys_run_together_are_masked_to_their_end():
+    """Found by a hostile probe: a zero-width space or an escape sequence inside the BEGIN line let the body
+    through, and so did a second key starting on the line where the first ended (``cat a.pem b.pem``)."""
+    split = KEY.replace("PRIVATE", "PRI\u200bVATE", 1)
+    escaped = KEY.replace("PRIVATE", "PRI\x1b[0mVATE", 1)
+    twice = KEY + KEY.replace("RSA", "EC")
+    for text in (split, escaped, twice, KEY + " " + KEY):
+        shown = _shown("write", f"{text}\nafter\n")
+        assert not any(line in shown for line in KEY_BODY) and shown.endswith("\nafter\n"), shown
+
+
+def test_an_unclosed_key_masks_the_rest_of_its_write_and_keeps_its_last_line_end():
+    shown = _shown("write", "a\n-----BEGIN RSA PRIVATE KEY-----\nxx\nyy\n")
+    assert shown == "a\n***\n***\n***\n"

@@ -83,7 +83,8 @@ def _masked(text: str) -> str:
     if multi:
         text = redact(text, multi)
     line_of = LineRedactor()
-    return "\n".join(line_of(line) for line in text.split("\n"))
+    body, end = (text[:-1], "\n") if text.endswith("\n") else (text, "")  # the last line end stays a line end
+    return "\n".join(line_of(line) for line in body.split("\n")) + end
 
 
 def _masked_rows(text: str) -> str:

@@ -268,18 +268,28 @@ def redact(text: str | None, secrets: tuple[str, ...] | None = None) -> str:
         # The text as read is stripped, not the text masked above: a known secret split by one
         # (``wJalrXUtnFEMI\u200b/K7MDENG...``) had its head masked above, and the rest stripped of
         # the masked head no longer read as the secret (27 of its 40 characters were shown; probe 20).
-        # a terminal escape sequence goes whole (``ESC [0m``, ``ESC ]8;;BEL``): only its ESC is hidden, and the
-        # rest of it would still split the token for every shape (found by a hostile probe)
-        stripped = _HIDDEN.sub("", _TERMINAL_SEQUENCE.sub("", original) if "\x1b" in original else original)
-        masked = redact(stripped, secrets)
-        if masked != stripped:
-            return masked
+        # Then with terminal sequences taken out whole (``ESC [0m``, ``ESC ]8;;BEL``): only their ESC is hidden,
+        # and the rest of one would still split the token for every shape (found by a hostile probe).
+        for stripped in dict.fromkeys((_HIDDEN.sub("", original), _unhidden(original))):
+            masked = redact(stripped, secrets)
+            if masked != stripped:
+                return masked
     return text
+
+
+def _unhidden(text: str) -> str:
+    """``text`` without terminal sequences and hidden characters: what a screen shows of it."""
+    if text.isascii() and not _ASCII_HIDDEN.search(text):
+        return text
+    return _HIDDEN.sub("", _TERMINAL_SEQUENCE.sub("", text))
 
 
 # ECMA-48 control sequences (CSI ``ESC [ ... final``, OSC ``ESC ] ... BEL or ESC \``) and two-character escapes:
 # what a terminal consumes without showing, so what they split reads joined on screen.
-_TERMINAL_SEQUENCE = re.compile(r"\x1b\[[0-?]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)|\x1b[@-Z\\-_]")
+_TERMINAL_SEQUENCE = re.compile(
+    r"(?:\x1b\[|\x9b)[0-?]*[ -/]*[@-~]"  # CSI, 7- and 8-bit
+    r"|(?:\x1b[\]PX^_]|[\x9d\x90\x98\x9e\x9f])[^\x07\x1b\x9c]*(?:\x07|\x1b\\|\x9c|$)"  # OSC, DCS, SOS, PM, APC
+    r"|\x1b[ -/]*[0-~]")  # other escapes, with intermediates (``ESC ( B``, ``ESC # 8``)
 # Invisible characters that can split a token are the console's class (``_HIDDEN``, tab/newline/CR
 # excepted); this is its ASCII part, a cheap first test for the common all-ASCII text.
 _ASCII_HIDDEN = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
@@ -315,14 +325,25 @@ class LineRedactor:
         self.in_key = False
 
     def __call__(self, line: str, secrets: tuple[str, ...] | None = None) -> str:
-        if self.in_key:
-            end = re.search(_PEM_END, line)
-            if end is None:
-                return MASK
-            self.in_key = False
-            return MASK + redact(line[end.end():], secrets)
-        begin = re.search(_PEM_BEGIN, line)
-        if begin and not re.search(_PEM_END, line[begin.end():]):
+        # the markers are looked for with hidden characters and terminal sequences taken out: a header split by
+        # one (``-----BEGIN RSA PRI\u200bVATE KEY-----``) still opens the key (found by a hostile probe)
+        plain = _unhidden(line)
+        if plain != line:
+            if self.in_key or re.search(_PEM_BEGIN, plain) or re.search(_PEM_END, plain):
+                line = plain
+        out = []
+        while True:
+            if self.in_key:
+                end = re.search(_PEM_END, line)
+                if end is None:
+                    return "".join(out) + MASK
+                self.in_key = False
+                out.append(MASK)
+                line = line[end.end():]
+                continue  # the rest of the line may open another key (``cat a.pem b.pem``)
+            begin = re.search(_PEM_BEGIN, line)
+            if begin is None:
+                return "".join(out) + redact(line, secrets)
+            out.append(redact(line[: begin.start()], secrets))
             self.in_key = True
-            return redact(line[: begin.start()], secrets) + MASK
-        return redact(line, secrets)
+            line = line[begin.end():]
