@@ -89,8 +89,8 @@ def cmd_rules(args: argparse.Namespace) -> int:
 
 def cmd_changes(args: argparse.Namespace) -> int:
     from compliance.app import changes
-    from compliance.base.redact_doc import redact_data
     from compliance.base.timeutil import parse_time
+    from compliance.cli.printing import print_changes
 
     since, until = _window(args)
     scopes = changes.scopes_for(args.policy, args.path, args.exclude)
@@ -98,31 +98,7 @@ def cmd_changes(args: argparse.Namespace) -> int:
                                               id_pattern=args.id_pattern)
     for warning in warnings:
         print(f"warning: {warning}", file=sys.stderr)
-    out = sys.stdout
-    if args.format == "table":
-        out.write(f"{'sha':<12}  {'kind':<11}  {'pr':>5}  {'committed_at':<20}  {'tasks':<24}  files\n")
-    count = 0
-    # JSON lines: the row's values masked before they are encoded, and encoded ASCII-only, so every line is
-    # valid JSON in any terminal encoding and nothing masking the text afterwards could break an escape
-    verbatim = getattr(out, "write_verbatim", out.write)
-    table_rows = getattr(out, "write_rows", out.write)
-    lines: list[str] = []  # written 256 at a time (each line still masked on its own)
-    for row in rows:
-        count += 1
-        if args.format == "json":
-            lines.append(json.dumps(redact_data(row)) + "\n")
-        else:
-            hit = row["files"]
-            pr = f"#{row['pr']}" if row["pr"] else "-"
-            tasks = ",".join(row["task_ids"]) or "-"
-            more = f" (+{len(hit) - 1})" if len(hit) > 1 else ""
-            path = hit[0].replace("\r", "\\r").replace("\n", "\\n")  # a newline in a file name forges no row
-            lines.append(f"{row['sha'][:12]}  {row['kind']:<11}  {pr:>5}  {row['committed_at']:<20}  "
-                         f"{tasks:<24}  {path}{more}\n")
-        if len(lines) >= 256:
-            (verbatim if args.format == "json" else table_rows)("".join(lines))
-            lines.clear()
-    (verbatim if args.format == "json" else table_rows)("".join(lines))
+    count = print_changes(rows, args.format)
     if args.format == "table":
         print(f"{count} in-scope change(s) on {args.branch} between {parse_time(since).date()} and "
               f"{parse_time(until).date()}", file=sys.stderr)

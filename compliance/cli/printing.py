@@ -6,6 +6,7 @@ the masked ones the reports were rendered from, so no secret reaches the termina
 
 from __future__ import annotations
 
+import json
 import sys
 from pathlib import Path
 from typing import Any
@@ -123,3 +124,38 @@ def warn_publish(what: str, exc: Exception) -> None:
 def print_written(written: dict[str, Path], stream: Any = None) -> None:
     for kind, path in written.items():
         print(f"  {kind:<8} {path}", file=stream or sys.stdout)
+
+
+def print_changes(rows: Any, fmt: str) -> int:
+    """``compliance changes`` on stdout, a table or JSON lines; returns how many rows.
+
+    JSON lines: each row's values masked before they are encoded, and encoded ASCII-only, so every line is
+    valid JSON in any terminal encoding and nothing masking the text afterwards could break an escape. Table
+    rows are masked each on its own (``VisibleStream.write_rows``), a newline in a file name shown, not obeyed.
+    Written 256 rows at a time: one masking and sanitising call per batch, not per row.
+    """
+    from compliance.base.redact_doc import redact_data
+
+    out = sys.stdout
+    write = getattr(out, "write_verbatim", out.write) if fmt == "json" else getattr(out, "write_rows", out.write)
+    if fmt == "table":
+        out.write(f"{'sha':<12}  {'kind':<11}  {'pr':>5}  {'committed_at':<20}  {'tasks':<24}  files\n")
+    count = 0
+    lines: list[str] = []
+    for row in rows:
+        count += 1
+        if fmt == "json":
+            lines.append(json.dumps(redact_data(row)) + "\n")
+        else:
+            hit = row["files"]
+            pr = f"#{row['pr']}" if row["pr"] else "-"
+            tasks = ",".join(row["task_ids"]) or "-"
+            more = f" (+{len(hit) - 1})" if len(hit) > 1 else ""
+            path = hit[0].replace("\r", "\\r").replace("\n", "\\n")
+            lines.append(f"{row['sha'][:12]}  {row['kind']:<11}  {pr:>5}  {row['committed_at']:<20}  "
+                         f"{tasks:<24}  {path}{more}\n")
+        if len(lines) >= 256:
+            write("".join(lines))
+            lines.clear()
+    write("".join(lines))
+    return count
