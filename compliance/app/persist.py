@@ -122,10 +122,8 @@ def persist(snapshot: dict[str, Any], ruleset: Any, out_dir: str | Path, mode: s
             return build_report(snapshot, ruleset.rules, done.findings, mode, waivers=done.waivers,
                                 previous=against[0], ctx=done.ctx, digest=digest)
 
-    def staged_beside(folder: Callable[[str], Path]) -> None:
-        made = beside(folder) if beside else None
-        if made is not None:
-            against[0] = made
+    def staged_beside(folder: Callable[[str], Path]) -> None:  # passed on only when there is a ``beside``
+        against[0] = beside(folder) or against[0]
 
     if snapshot_file:
         copy = (Path(snapshot_file), digest) if text is None else None

@@ -132,11 +132,7 @@ class VisibleStream(io.TextIOBase):
         """For text that is already masked and inert by construction (``json.dumps`` of masked data with
         ``ensure_ascii``: no control character, no line a CI runner obeys): masking it again could break its
         escapes (``password=\"...\"``)."""
-        try:
-            self._inner.write(text)
-        except BrokenPipeError:
-            self._reader_gone()
-        return len(text)
+        return self._write(text, len(text))
 
     def flush(self) -> None:
         try:

@@ -70,21 +70,32 @@ def _refused(literal: str) -> Any:
     raise ValueError(f"{literal[:40]} is not a number JSON can carry")
 
 
-def _finite(literal: str) -> float:
-    value = float(literal)
-    return value if value - value == 0 else _refused(literal)
+def _number_readers(not_carried: Any) -> dict[str, Any]:
+    """``json.loads`` hooks reading numbers as Python does, except those a snapshot cannot carry: ``NaN`` and
+    ``Infinity`` (not JSON), a float that overflows to Infinity (``1e400``), an integer beyond 64 bits (no source
+    of ours sends one, and the engine's arithmetic would overflow on it). Each of those goes to ``not_carried``."""
+
+    def number(literal: str) -> Any:
+        value = float(literal)
+        return value if value - value == 0 else not_carried(literal)
+
+    def integer(literal: str) -> Any:
+        if len(literal) < 19:
+            return int(literal)
+        value = int(literal)
+        return value if -(1 << 63) <= value < (1 << 63) else not_carried(literal)
+
+    return {"parse_constant": not_carried, "parse_float": number, "parse_int": integer}
 
 
-def _bounded(literal: str) -> int:
-    value = int(literal)
-    return value if len(literal) < 19 or -(1 << 63) <= value < (1 << 63) else _refused(literal)
+_FINITE = _number_readers(_refused)
 
 
 def finite_loads(text: str | bytes, **kw: Any) -> Any:
     """``json.loads`` for an answer from elsewhere (an API body, a trail file, a cache entry): ``ValueError``
     on NaN, Infinity, a number that overflows to it (``1e400``) or an integer beyond 64 bits, as on text that
     is not JSON, so the caller's "not JSON" path takes it. Saved, such a value could never be read back."""
-    return json.loads(text, parse_constant=_refused, parse_float=_finite, parse_int=_bounded, **kw)
+    return json.loads(text, **_FINITE, **kw)
 
 
 def strict_loads(text: str, path: str, what: str, *, unique_keys: bool = True) -> Any:
@@ -105,19 +116,8 @@ def strict_loads(text: str, path: str, what: str, *, unique_keys: bool = True) -
         constants.append(_Constant(literal))
         return constants[-1]
 
-    def number(literal: str) -> float | _Constant:  # 1e400 is JSON, but Python reads it as Infinity
-        value = float(literal)
-        return value if value - value == 0 else constant(literal)
-
-    def integer(literal: str) -> int | _Constant:
-        # beyond a 64-bit integer no source of ours sends, and the engine's arithmetic would overflow on it
-        if len(literal) < 19:
-            return int(literal)
-        value = int(literal)
-        return value if -(1 << 63) <= value < (1 << 63) else constant(literal)
-
     try:
-        doc = json.loads(text, parse_constant=constant, parse_float=number, parse_int=integer,
+        doc = json.loads(text, **_number_readers(constant),
                          object_pairs_hook=_unique_hook(repeated) if unique_keys else None)
     except json.JSONDecodeError as exc:
         raise InputError([Located(path, exc.lineno, exc.colno, f"invalid JSON: {exc.msg}")], what) from None
